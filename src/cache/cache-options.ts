@@ -1,0 +1,161 @@
+/**
+ * CacheOptions: everything a Cache is built from, checked once at construction into a frozen shape.
+ */
+import { systemClock, type Clock } from '../clock.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
+import type { Origin } from '../origin/origin.ts';
+import type { Predictor } from '../predict/predictor.ts';
+import type { PrefetchSchedulerOptions } from '../prefetch/prefetch-scheduler.ts';
+import type { Tier } from './tier.ts';
+
+/** Scheduler settings a cache passes through (the cache supplies target, clock and feedback). */
+export type CachePrefetchOptions = Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback'> & {
+  /** Predictions asked for per context after each drained batch. @default 8 */
+  readonly predictLimit?: number;
+};
+
+export type CacheOptions<V> = {
+  /** The slow store behind the cache. */
+  readonly origin: Origin<V>;
+  /** Time source. @default systemClock */
+  readonly clock?: Clock;
+  /** Bytes the in-process tier may hold. @default 67108864 (64 MiB) */
+  readonly maxBytes?: number;
+  /** Largest value accepted, in bytes; larger values are served but not cached. @default min(maxBytes, 8 MiB) */
+  readonly maxEntryBytes?: number;
+  /** Size charged for a value, in bytes. @default a structural estimate (strings 2 bytes a character, ...) */
+  readonly sizeOf?: (value: V, key: string) => number;
+  /** Longest key accepted, in characters. @default 1024 */
+  readonly maxKeyLength?: number;
+  /** Time an entry may be served, in ms; Infinity for no expiry. @default 300000 (5 minutes) */
+  readonly ttlMs?: number;
+  /** Age after which an entry is stale: still served, refreshed in the background. At most `ttlMs`. @default ttlMs */
+  readonly staleAfterMs?: number;
+  /** How long past expiry an entry may still be served while the origin fails, in ms. @default 0 */
+  readonly graceMs?: number;
+  /** Shared second tier (Redis), consulted before the origin. */
+  readonly l2?: Tier<V>;
+  /** The model that predicts next accesses; omit for a plain (non-predictive) cache. */
+  readonly predictor?: Predictor;
+  /** Prefetch scheduling; `false` observes and predicts but never prefetches. @default {} */
+  readonly prefetch?: CachePrefetchOptions | false;
+  /** Accesses buffered for the models before new ones are dropped. @default 8192 */
+  readonly accessBufferSize?: number;
+  /** Largest origin batch. @default 256 */
+  readonly maxBatch?: number;
+  /** Memory-tier tuning passed through (initial share of the prefetch region, hill climbing, sketch seed). */
+  readonly memory?: {
+    readonly prefetchFraction?: number;
+    readonly initialWindowFraction?: number;
+    readonly adaptive?: boolean;
+    readonly seed?: number;
+  };
+};
+
+export type ResolvedCacheOptions<V> = {
+  readonly origin: Origin<V>;
+  readonly clock: Clock;
+  readonly maxBytes: number;
+  readonly maxEntryBytes: number;
+  readonly sizeOf: (value: V, key: string) => number;
+  readonly maxKeyLength: number;
+  readonly ttlMs: number;
+  readonly staleAfterMs: number;
+  readonly graceMs: number;
+  readonly l2: Tier<V> | undefined;
+  readonly predictor: Predictor | undefined;
+  readonly prefetch: CachePrefetchOptions | false;
+  readonly predictLimit: number;
+  readonly accessBufferSize: number;
+  readonly maxBatch: number;
+  readonly memory: NonNullable<CacheOptions<V>['memory']>;
+};
+
+const mib = 1024 * 1024;
+
+/** Checks `options` and fills in defaults; throws ERR_INVALID_OPTION naming the first bad option. */
+export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheOptions<V> {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+  const origin = hasMethods<Origin<V>>('origin', options.origin, ['getMany']);
+  const clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
+  const maxBytes = positiveInt('maxBytes', options.maxBytes, 64 * mib);
+  const maxEntryBytes = positiveInt('maxEntryBytes', options.maxEntryBytes, Math.min(maxBytes, 8 * mib));
+  if (maxEntryBytes > maxBytes) throw new InvalidOptionError('maxEntryBytes', `at most \`maxBytes\` (${maxBytes})`, maxEntryBytes);
+  const ttlMs = nonNegativeNumber('ttlMs', options.ttlMs, 300_000, true);
+  if (ttlMs === 0) throw new InvalidOptionError('ttlMs', 'a positive number of milliseconds or Infinity', ttlMs);
+  const staleAfterMs = nonNegativeNumber('staleAfterMs', options.staleAfterMs, ttlMs, true);
+  if (staleAfterMs > ttlMs) throw new InvalidOptionError('staleAfterMs', `at most \`ttlMs\` (${ttlMs})`, staleAfterMs);
+  const predictor = options.predictor === undefined ? undefined : hasMethods<Predictor>('predictor', options.predictor, ['observe', 'predict']);
+  const prefetch = options.prefetch ?? {};
+  if (prefetch !== false && (typeof prefetch !== 'object' || prefetch === null)) {
+    throw new InvalidOptionError('prefetch', 'an object or false', prefetch);
+  }
+  const memory = options.memory ?? {};
+  if (typeof memory !== 'object' || memory === null) throw new InvalidOptionError('memory', 'an object', memory);
+  return Object.freeze({
+    origin,
+    clock,
+    maxBytes,
+    maxEntryBytes,
+    sizeOf: fn('sizeOf', options.sizeOf, estimateBytes as (value: V, key: string) => number),
+    maxKeyLength: positiveInt('maxKeyLength', options.maxKeyLength, 1024),
+    ttlMs,
+    staleAfterMs,
+    graceMs: nonNegativeNumber('graceMs', options.graceMs, 0, true),
+    l2: options.l2 === undefined ? undefined : hasMethods<Tier<V>>('l2', options.l2, ['get', 'getMany', 'set', 'delete']),
+    predictor,
+    prefetch,
+    predictLimit: prefetch === false ? 8 : positiveInt('prefetch.predictLimit', prefetch.predictLimit, 8),
+    accessBufferSize: positiveInt('accessBufferSize', options.accessBufferSize, 8192),
+    maxBatch: positiveInt('maxBatch', options.maxBatch, 256),
+    memory,
+  });
+}
+
+/** Fixed cost charged per entry for bookkeeping, in bytes (node, links and entry fields). */
+const entryOverheadBytes = 64;
+
+/**
+ * A structural size estimate: strings at 2 bytes a character (V8 may store them in 1, so this errs high), numbers
+ * 8, buffers their length, arrays and objects the sum of their parts, plus the key and a fixed entry overhead.
+ * Walks at most 10,000 nodes, so a huge object costs bounded time (and is charged at least what was walked).
+ */
+export function estimateBytes(value: unknown, key: string): number {
+  let total = entryOverheadBytes + 2 * key.length;
+  let budget = 10_000;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && budget-- > 0) {
+    const v = stack.pop();
+    switch (typeof v) {
+      case 'string':
+        total += 2 * v.length + 16;
+        break;
+      case 'number':
+      case 'bigint':
+        total += 8;
+        break;
+      case 'boolean':
+      case 'undefined':
+        total += 4;
+        break;
+      case 'object':
+        if (v === null) total += 4;
+        else if (ArrayBuffer.isView(v)) total += v.byteLength + 32;
+        else if (Array.isArray(v)) {
+          total += 16 + 8 * v.length;
+          for (const x of v) stack.push(x);
+        } else {
+          total += 32;
+          for (const [k, x] of Object.entries(v)) {
+            total += 2 * k.length + 8;
+            stack.push(x);
+          }
+        }
+        break;
+      default:
+        total += 16;
+    }
+  }
+  return Math.ceil(total);
+}

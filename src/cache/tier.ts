@@ -1,0 +1,41 @@
+/**
+ * Tier: the contract every storage tier passes (MemoryTier now, RedisTier in its own entry point). The contract
+ * suite in `test/contracts/tier.contract.ts` runs against every implementation.
+ *
+ * Methods may answer synchronously (the memory tier does, to keep the hit path free of promises) or with a
+ * promise (a remote tier); callers `await` either.
+ */
+import type { Entry } from './entry.ts';
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** Counters every tier reports. */
+export type TierStats = {
+  readonly name: string;
+  readonly entries: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  /** Anything else the tier wants to report (window size, connection state, ...). */
+  readonly extra?: Readonly<Record<string, number | string | boolean>>;
+};
+
+export interface Tier<V = unknown> {
+  readonly name: string;
+  /** The entry for `key`, or undefined. Counts a hit or a miss and refreshes recency. Never returns expired entries past `expiresAt` unless `includeExpired`. */
+  get(key: string, includeExpired?: boolean): Awaitable<Entry<V> | undefined>;
+  /** Entries for `keys`, aligned with `keys`. */
+  getMany(keys: readonly string[]): Awaitable<Array<Entry<V> | undefined>>;
+  /**
+   * Stores `entry`, replacing an older version. Returns false when the tier declined it (an older version than
+   * the one held, admission refused, or larger than the whole tier).
+   */
+  set(entry: Entry<V>): Awaitable<boolean>;
+  /** Removes `key`; true when something was removed. */
+  delete(key: string): Awaitable<boolean>;
+  /** Removes everything. */
+  clear(): Awaitable<void>;
+  stats(): Awaitable<TierStats>;
+}

@@ -1,0 +1,174 @@
+/**
+ * Clock: the only place in the engine that reads time or sets timers.
+ *
+ * Why: the simulator runs the same engine that ships, on virtual time, so every TTL, backoff, decay and budget
+ * window must take its time from an injected clock (Caffeine's `Ticker`, node-lru-cache's `perf` option).
+ * `systemClock` is the wall clock in milliseconds (monotonic, from `performance.now()` offset to the epoch);
+ * `VirtualClock` advances only when told to and fires due timers in time order, ties in creation order.
+ */
+
+/** Opaque handle of a timer set on a clock. */
+export type TimerHandle = { readonly id: number };
+
+/** Time source and timer service. All times are milliseconds. */
+export interface Clock {
+  /** Current time in milliseconds since the Unix epoch (virtual clocks may start anywhere). */
+  now(): number;
+  /** Calls `fn` once, `ms` milliseconds from now (0 or less: on the next turn). */
+  setTimer(ms: number, fn: () => void): TimerHandle;
+  /** Cancels a timer; a no-op for one that fired or was cleared. */
+  clearTimer(handle: TimerHandle): void;
+}
+
+const epochOffsetMs = Date.now() - performance.now();
+
+/** The wall clock. Timers are unref'd so a cache never keeps a process alive on its own. */
+export const systemClock: Clock = Object.freeze({
+  now: () => epochOffsetMs + performance.now(),
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    const timer = setTimeout(fn, Math.max(0, ms));
+    timer.unref?.();
+    return timer as unknown as TimerHandle;
+  },
+  clearTimer(handle: TimerHandle): void {
+    clearTimeout(handle as unknown as NodeJS.Timeout);
+  },
+});
+
+type VirtualTimer = { id: number; at: number; fn: () => void };
+
+/**
+ * A clock that moves only when `advance`/`advanceTo` is called. Timers live in a binary heap keyed by
+ * (due time, creation order), so firing n timers costs O(n log n).
+ */
+export class VirtualClock implements Clock {
+  #now: number;
+  #nextId = 1;
+  #heap: VirtualTimer[] = [];
+  #cancelled = new Set<number>();
+  #live = new Set<number>();
+
+  constructor(startMs = 0) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    const timer: VirtualTimer = { id: this.#nextId++, at: this.#now + Math.max(0, ms), fn };
+    this.#push(timer);
+    return { id: timer.id };
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    if (this.#live.delete(handle.id)) this.#cancelled.add(handle.id);
+  }
+
+  /** Number of timers waiting to fire. */
+  get pendingTimers(): number {
+    return this.#heap.length - this.#cancelled.size;
+  }
+
+  /** Due time of the earliest pending timer, or undefined when none is pending. */
+  nextTimerAt(): number | undefined {
+    this.#dropCancelledTop();
+    return this.#heap[0]?.at;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due, in order. Synchronous. */
+  advance(ms: number): void {
+    this.advanceTo(this.#now + ms);
+  }
+
+  /**
+   * Moves time to `atMs` (never backwards), firing due timers in order; time stands at each timer's due time
+   * while it runs, so timers it sets are ordered correctly.
+   */
+  advanceTo(atMs: number): void {
+    for (;;) {
+      this.#dropCancelledTop();
+      const top = this.#heap[0];
+      if (top === undefined || top.at > atMs) break;
+      this.#pop();
+      if (top.at > this.#now) this.#now = top.at;
+      top.fn();
+    }
+    if (atMs > this.#now) this.#now = atMs;
+  }
+
+  /**
+   * Like `advance`, but lets promise continuations run after each timer, so async work started by one timer
+   * (a fetch that resolves, a scheduler that awaits) sees the clock where it fired. For tests and the simulator.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    const target = this.#now + ms;
+    await flushMicrotasks();
+    for (;;) {
+      this.#dropCancelledTop();
+      const top = this.#heap[0];
+      if (top === undefined || top.at > target) break;
+      this.#pop();
+      if (top.at > this.#now) this.#now = top.at;
+      top.fn();
+      await flushMicrotasks();
+    }
+    if (target > this.#now) this.#now = target;
+    await flushMicrotasks();
+  }
+
+  #dropCancelledTop(): void {
+    while (this.#heap.length > 0 && this.#cancelled.has(this.#heap[0].id)) {
+      this.#cancelled.delete(this.#heap[0].id);
+      this.#pop();
+    }
+  }
+
+  #push(timer: VirtualTimer): void {
+    const heap = this.#heap;
+    this.#live.add(timer.id);
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i], heap[parent])) break;
+      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      i = parent;
+    }
+  }
+
+  #pop(): VirtualTimer | undefined {
+    const heap = this.#heap;
+    const top = heap[0];
+    if (top !== undefined) this.#live.delete(top.id);
+    const last = heap.pop();
+    if (heap.length > 0 && last !== undefined) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && before(heap[l], heap[m])) m = l;
+        if (r < heap.length && before(heap[r], heap[m])) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: VirtualTimer, b: VirtualTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.id < b.id);
+}
+
+/**
+ * Resolves after every promise continuation queued so far (and those they queue) has run: a macrotask boundary.
+ * This is not a timer in the engine's sense: it reads no time and waits for nothing but the microtask queue.
+ */
+export function flushMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,39 @@
+/**
+ * Who is asking: the read context every access carries and every prediction is keyed by. A per-user "shadow
+ * catalog" is simply the set of prefetched entries predicted for that user.
+ */
+import { PrescientError, describe } from './errors.ts';
+
+/** Identity of a read. Every field is optional; an empty context is an anonymous read. */
+export type ReadContext = {
+  readonly session?: string;
+  readonly user?: string;
+  readonly segment?: string;
+  readonly region?: string;
+};
+
+/** The empty context, shared to avoid allocating one per anonymous read. */
+export const anonymous: ReadContext = Object.freeze({});
+
+/** Longest identifier accepted in a context field. */
+export const maxContextIdLength = 256;
+
+/**
+ * Throws ERR_INVALID_CONTEXT unless `ctx` is an object whose known fields are strings of 1..256 characters.
+ * Cheap enough for the read path: four typeof checks.
+ */
+export function checkContext(ctx: unknown): ReadContext {
+  if (ctx === undefined) return anonymous;
+  if (typeof ctx !== 'object' || ctx === null) {
+    throw new PrescientError('ERR_INVALID_CONTEXT', `Expected the read context to be an object, got ${describe(ctx)}`);
+  }
+  const c = ctx as Record<string, unknown>;
+  for (const field of ['session', 'user', 'segment', 'region'] as const) {
+    const v = c[field];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.length === 0 || v.length > maxContextIdLength) {
+      throw new PrescientError('ERR_INVALID_CONTEXT', `Expected \`ctx.${field}\` to be a string of 1 to ${maxContextIdLength} characters, got ${describe(v)}`);
+    }
+  }
+  return ctx as ReadContext;
+}

@@ -1,0 +1,68 @@
+/**
+ * Option checks shared by every component's constructor: each returns the value (or its default) or throws an
+ * InvalidOptionError that names the option and the value, e.g. ``Expected `maxBytes` to be a positive integer,
+ * got -1``. Components resolve their options once, through these, into a frozen shape.
+ */
+import { InvalidOptionError } from './errors.ts';
+
+/** A positive safe integer, or `fallback` when undefined. */
+export function positiveInt(name: string, value: unknown, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(name, 'a positive integer', value);
+  }
+  return value;
+}
+
+/** A non-negative safe integer, or `fallback` when undefined. */
+export function nonNegativeInt(name: string, value: unknown, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionError(name, 'a non-negative integer', value);
+  }
+  return value;
+}
+
+/** A finite number >= 0 (Infinity allowed when `allowInfinity`), or `fallback` when undefined. */
+export function nonNegativeNumber(name: string, value: unknown, fallback?: number, allowInfinity = false): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const ok = typeof value === 'number' && value >= 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity));
+  if (!ok) throw new InvalidOptionError(name, allowInfinity ? 'a non-negative number or Infinity' : 'a non-negative finite number', value);
+  return value as number;
+}
+
+/** A number in [min, max], or `fallback` when undefined. */
+export function numberInRange(name: string, value: unknown, min: number, max: number, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `a number from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** One of the listed strings, or `fallback` when undefined. */
+export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[], fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    throw new InvalidOptionError(name, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+/** A function, or `fallback` when undefined. */
+export function fn<T extends (...args: never[]) => unknown>(name: string, value: unknown, fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'function') throw new InvalidOptionError(name, 'a function', value);
+  return value as T;
+}
+
+/** An object with the listed methods (duck-typed collaborator such as a clock or an origin). */
+export function hasMethods<T>(name: string, value: unknown, methods: readonly string[]): T {
+  if (typeof value !== 'object' || value === null) throw new InvalidOptionError(name, `an object with ${methods.join(', ')}`, value);
+  for (const m of methods) {
+    if (typeof (value as Record<string, unknown>)[m] !== 'function') {
+      throw new InvalidOptionError(name, `an object with a \`${m}\` method`, value);
+    }
+  }
+  return value as T;
+}

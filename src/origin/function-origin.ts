@@ -1,0 +1,59 @@
+/**
+ * FunctionOrigin: an origin made from a function, or an in-memory map for unit tests and simple adapters.
+ */
+import { InvalidOptionError } from '../errors.ts';
+import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+
+export type FunctionOriginOptions<V> = {
+  /** Loads records for keys, aligned with keys (undefined where absent). */
+  readonly getMany: (keys: readonly string[], options?: FetchOptions) => Promise<Array<OriginRecord<V> | undefined>>;
+  /** Optional write side: upsert keeping the higher version. */
+  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<void>;
+};
+
+/** An origin that delegates to functions. */
+export class FunctionOrigin<V> implements Origin<V> {
+  readonly #get: FunctionOriginOptions<V>['getMany'];
+  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<void>;
+
+  constructor(options: FunctionOriginOptions<V>) {
+    if (typeof options?.getMany !== 'function') throw new InvalidOptionError('getMany', 'a function', options?.getMany);
+    if (options.putMany !== undefined && typeof options.putMany !== 'function') throw new InvalidOptionError('putMany', 'a function', options.putMany);
+    this.#get = options.getMany;
+    const put = options.putMany;
+    if (put !== undefined) this.putMany = (records) => put(records);
+  }
+
+  getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    return this.#get(keys, options);
+  }
+}
+
+/**
+ * An origin over an in-memory map: `getMany` answers from the map, `putMany` keeps the higher version per key.
+ * It counts calls and keys so tests can assert batching and single-flight.
+ */
+export class MapOrigin<V> implements Origin<V> {
+  readonly records = new Map<string, OriginRecord<V>>();
+  calls = 0;
+  keysFetched = 0;
+  readonly batches: Array<{ readonly keys: readonly string[]; readonly purpose: string }> = [];
+
+  constructor(initial: Iterable<readonly [string, V]> = []) {
+    for (const [key, value] of initial) this.records.set(key, { key, value, version: 1 });
+  }
+
+  async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    this.calls++;
+    this.keysFetched += keys.length;
+    this.batches.push({ keys: [...keys], purpose: options?.purpose ?? 'demand' });
+    return keys.map((k) => this.records.get(k));
+  }
+
+  async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+    for (const r of records) {
+      const held = this.records.get(r.key);
+      if (held === undefined || r.version > held.version) this.records.set(r.key, r);
+    }
+  }
+}

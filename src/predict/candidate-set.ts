@@ -1,0 +1,85 @@
+/**
+ * CandidateSet: a scratch accumulator of (key id -> score) reused across predictions, with O(1) reset.
+ *
+ * Why: every predict merges a few short successor lists; a Map per call allocates and hashes. Dense key ids let
+ * a stamp array answer "is this id already a candidate, and where" in one typed-array read, and a new stamp
+ * clears the set without touching it. Top-k selection is a partial insertion sort over at most a few dozen
+ * candidates, cheaper than a heap at that size.
+ */
+
+/** Reusable id -> score accumulator for dense ids. */
+export class CandidateSet {
+  #stamp = new Int32Array(1024);
+  #index = new Int32Array(1024);
+  #current = 1;
+  /** Candidate ids in insertion order. */
+  ids: number[] = [];
+  /** Scores, parallel to `ids`. */
+  scores: number[] = [];
+
+  /** Empties the set. */
+  clear(): void {
+    this.#current++;
+    if (this.#current === 0x7fffffff) {
+      this.#stamp.fill(0);
+      this.#current = 1;
+    }
+    this.ids.length = 0;
+    this.scores.length = 0;
+  }
+
+  /** Number of candidates. */
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Position of `id` in `ids`, or -1. */
+  indexOf(id: number): number {
+    return id < this.#stamp.length && this.#stamp[id] === this.#current ? this.#index[id] : -1;
+  }
+
+  /** Adds `score` to id's score, inserting it with `score` when absent; returns its position. */
+  add(id: number, score: number): number {
+    if (id >= this.#stamp.length) this.#grow(id);
+    if (this.#stamp[id] === this.#current) {
+      const i = this.#index[id];
+      this.scores[i] += score;
+      return i;
+    }
+    this.#stamp[id] = this.#current;
+    const i = this.ids.length;
+    this.#index[id] = i;
+    this.ids.push(id);
+    this.scores.push(score);
+    return i;
+  }
+
+  /** Positions of the `limit` highest scores (ties by insertion order), highest first, skipping scores <= 0. */
+  top(limit: number): number[] {
+    const out: number[] = [];
+    const scores = this.scores;
+    for (let i = 0; i < scores.length; i++) {
+      const s = scores[i];
+      if (!(s > 0)) continue;
+      if (out.length === limit && s <= scores[out[limit - 1]]) continue;
+      let j = out.length < limit ? out.length : limit - 1;
+      while (j > 0 && scores[out[j - 1]] < s) {
+        out[j] = out[j - 1];
+        j--;
+      }
+      out[j] = i;
+    }
+    return out;
+  }
+
+  #grow(id: number): void {
+    let n = this.#stamp.length;
+    while (n <= id) n *= 2;
+    const stamp = new Int32Array(n);
+    stamp.set(this.#stamp);
+    this.#stamp = stamp;
+    const index = new Int32Array(n);
+    index.set(this.#index);
+    this.#index = index;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * PrefetchScheduler: turns predictions into origin fetches, best first, inside a load budget.
+ *
+ * Why: a prefetch is worth its expected benefit, probability × miss cost ÷ size, discounted by how far ahead it is
+ * needed (benefit / (1 + eta / horizon)): a likely, cheap-to-hold, soon-needed item goes first. Prefetch must not
+ * hurt, so (1) it spends a token bucket that fills by `maxPerRead` tokens per read — origin load from prefetch stays
+ * a fixed fraction of read traffic, as in Patterson et al.'s cost-benefit informed prefetching (SOSP '95) —
+ * (2) at most `maxConcurrent` prefetch batches are in flight, and the origin serves demand batches first, (3) a
+ * candidate below the confidence threshold is never fetched, and the threshold follows measured precision: it rises
+ * while recent precision is under `targetPrecision` and falls back while it is above, within
+ * [`minProbability`, `maxProbability`]. Candidates go stale when the session they were predicted for makes its next
+ * request (a newer offer for the same context replaces them) or after `candidateTtlMs`.
+ * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`.
+ */
+import type { Clock } from '../clock.ts';
+import type { ReadContext } from '../context.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
+import type { Prediction } from '../predict/predictor.ts';
+import type { Feedback } from './feedback.ts';
+
+/** One key to prefetch and why. */
+export type PrefetchRequest = {
+  readonly key: string;
+  readonly probability: number;
+  readonly source: string;
+  readonly ctx: ReadContext;
+};
+
+/** What the scheduler needs from the cache. */
+export interface PrefetchTarget {
+  /** True when `key` is cached and fresh, or already being fetched. */
+  isPresent(key: string): boolean;
+  /** Fetches a batch (one origin round trip) and stores it; resolves with the requests that failed. */
+  fetch(batch: readonly PrefetchRequest[]): Promise<{ readonly failed: readonly PrefetchRequest[] }>;
+}
+
+export type PrefetchSchedulerOptions = {
+  readonly target: PrefetchTarget;
+  readonly clock: Clock;
+  readonly feedback: Feedback;
+  /** Prefetch fetches allowed per read, on average (token refill per read). @default 0.5 */
+  readonly maxPerRead?: number;
+  /** Most tokens saved up for a burst. @default 16 */
+  readonly maxBurst?: number;
+  /** Most prefetch batches in flight at once. @default 4 */
+  readonly maxConcurrent?: number;
+  /** Most keys in one prefetch batch. @default 32 */
+  readonly maxBatch?: number;
+  /** Starting (and lowest) confidence threshold. @default 0.02 */
+  readonly minProbability?: number;
+  /** Highest the adaptive threshold may climb. @default 0.5 */
+  readonly maxProbability?: number;
+  /** Precision the adaptive threshold steers toward; 0 turns adaptation off. @default 0.2 */
+  readonly targetPrecision?: number;
+  /** Estimated cost of a miss, in ms, per key. @default () => 20 */
+  readonly missCostMs?: (key: string) => number;
+  /** Expected size of an item in bytes (the ÷ size term), per key. @default () => 1 */
+  readonly expectedBytes?: (key: string) => number;
+  /** Eta discount horizon in ms: benefit halves at eta = horizon. @default 1000 */
+  readonly horizonMs?: number;
+  /** Candidates older than this are dropped. @default 5000 */
+  readonly candidateTtlMs?: number;
+  /** Most candidates queued; the least beneficial go first. @default 1024 */
+  readonly maxQueue?: number;
+  /** Retries of a batch that failed (transient origin error). @default 2 */
+  readonly retries?: number;
+  /** First retry delay; doubles per attempt. @default 50 */
+  readonly retryBackoffMs?: number;
+};
+
+type Candidate = {
+  readonly request: PrefetchRequest;
+  readonly benefit: number;
+  readonly ctxKey: string;
+  readonly generation: number;
+  readonly at: number;
+  readonly attempt: number;
+};
+
+export type SchedulerStats = {
+  readonly queued: number;
+  readonly inflightBatches: number;
+  readonly threshold: number;
+  readonly tokens: number;
+  readonly offered: number;
+  readonly belowThreshold: number;
+  readonly skippedPresent: number;
+  readonly droppedStale: number;
+  readonly issued: number;
+  readonly failed: number;
+  readonly retried: number;
+};
+
+/** Outcomes between two threshold adjustments. */
+const adaptEvery = 32;
+
+export class PrefetchScheduler {
+  readonly #o: Required<Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback'>>;
+  readonly #target: PrefetchTarget;
+  readonly #clock: Clock;
+  readonly #feedback: Feedback;
+  #queue: Candidate[] = [];
+  #isSorted = true;
+  readonly #generations = new Map<string, number>();
+  #tokens: number;
+  #threshold: number;
+  #inflightBatches = 0;
+  #lastAdaptOutcomes = 0;
+  #isClosed = false;
+  #offered = 0;
+  #belowThreshold = 0;
+  #skippedPresent = 0;
+  #droppedStale = 0;
+  #issued = 0;
+  #failed = 0;
+  #retried = 0;
+
+  constructor(options: PrefetchSchedulerOptions) {
+    this.#target = hasMethods<PrefetchTarget>('target', options.target, ['isPresent', 'fetch']);
+    this.#clock = hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
+    this.#feedback = hasMethods<Feedback>('feedback', options.feedback, ['issued', 'stats']);
+    const o = {
+      maxPerRead: nonNegativeNumber('maxPerRead', options.maxPerRead, 0.5),
+      maxBurst: positiveInt('maxBurst', options.maxBurst, 16),
+      maxConcurrent: positiveInt('maxConcurrent', options.maxConcurrent, 4),
+      maxBatch: positiveInt('maxBatch', options.maxBatch, 32),
+      minProbability: numberInRange('minProbability', options.minProbability, 0, 1, 0.02),
+      maxProbability: numberInRange('maxProbability', options.maxProbability, 0, 1, 0.5),
+      targetPrecision: numberInRange('targetPrecision', options.targetPrecision, 0, 1, 0.2),
+      missCostMs: options.missCostMs ?? (() => 20),
+      expectedBytes: options.expectedBytes ?? (() => 1),
+      horizonMs: nonNegativeNumber('horizonMs', options.horizonMs, 1000),
+      candidateTtlMs: nonNegativeNumber('candidateTtlMs', options.candidateTtlMs, 5000, true),
+      maxQueue: positiveInt('maxQueue', options.maxQueue, 1024),
+      retries: nonNegativeNumber('retries', options.retries, 2),
+      retryBackoffMs: nonNegativeNumber('retryBackoffMs', options.retryBackoffMs, 50),
+    };
+    if (o.minProbability > o.maxProbability) {
+      throw new InvalidOptionError('minProbability', `at most \`maxProbability\` (${o.maxProbability})`, o.minProbability);
+    }
+    if (typeof o.missCostMs !== 'function') throw new InvalidOptionError('missCostMs', 'a function', o.missCostMs);
+    if (typeof o.expectedBytes !== 'function') throw new InvalidOptionError('expectedBytes', 'a function', o.expectedBytes);
+    this.#o = Object.freeze(o);
+    this.#tokens = o.maxBurst;
+    this.#threshold = o.minProbability;
+  }
+
+  /** Current confidence threshold. */
+  get threshold(): number {
+    return this.#threshold;
+  }
+
+  /** Candidates waiting. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** A read happened: refill the budget and send what it allows. */
+  onRead(): void {
+    const t = this.#tokens + this.#o.maxPerRead;
+    this.#tokens = t > this.#o.maxBurst ? this.#o.maxBurst : t;
+  }
+
+  /**
+   * New predictions for `ctx`. Replaces the candidates queued for the same context (the session moved on), skips
+   * what is cached or in flight and what falls below the threshold, then sends what the budget allows.
+   */
+  offer(ctx: ReadContext, predictions: readonly Prediction[]): void {
+    if (this.#isClosed) return;
+    this.#adapt();
+    const ctxKey = ctx.session ?? ctx.user ?? ctx.segment ?? '';
+    const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
+    this.#generations.delete(ctxKey);
+    this.#generations.set(ctxKey, generation);
+    if (this.#generations.size > this.#o.maxQueue * 4) {
+      const oldest = this.#generations.keys().next().value;
+      if (oldest !== undefined) this.#generations.delete(oldest);
+    }
+    const now = this.#clock.now();
+    for (const p of predictions) {
+      this.#offered++;
+      if (!(p.probability >= this.#threshold)) {
+        this.#belowThreshold++;
+        continue;
+      }
+      if (this.#target.isPresent(p.key)) {
+        this.#skippedPresent++;
+        continue;
+      }
+      const cost = this.#o.missCostMs(p.key);
+      const bytes = Math.max(1, this.#o.expectedBytes(p.key));
+      const eta = p.etaMs ?? 0;
+      const benefit = ((p.probability * cost) / bytes) / (1 + eta / Math.max(1, this.#o.horizonMs));
+      const request: PrefetchRequest = { key: p.key, probability: p.probability, source: p.source ?? 'unknown', ctx };
+      this.#queue.push({ request, benefit, ctxKey, generation, at: now, attempt: 0 });
+      this.#isSorted = false;
+    }
+    this.pump();
+  }
+
+  /** Sends batches while the budget, the concurrency cap and the queue allow. */
+  pump(): void {
+    if (this.#isClosed) return;
+    while (this.#tokens >= 1 && this.#inflightBatches < this.#o.maxConcurrent && this.#queue.length > 0) {
+      this.#sortAndTrim();
+      const batch: Candidate[] = [];
+      const seen = new Set<string>();
+      const now = this.#clock.now();
+      while (batch.length < this.#o.maxBatch && this.#tokens >= 1 && this.#queue.length > 0) {
+        const c = this.#queue.pop() as Candidate;
+        if (this.#isStale(c, now)) {
+          this.#droppedStale++;
+          continue;
+        }
+        if (seen.has(c.request.key) || this.#target.isPresent(c.request.key)) {
+          this.#skippedPresent++;
+          continue;
+        }
+        seen.add(c.request.key);
+        batch.push(c);
+        this.#tokens -= 1;
+      }
+      if (batch.length === 0) break;
+      this.#send(batch);
+    }
+  }
+
+  /** Stops sending; queued candidates are dropped. */
+  close(): void {
+    this.#isClosed = true;
+    this.#queue = [];
+  }
+
+  stats(): SchedulerStats {
+    return {
+      queued: this.#queue.length,
+      inflightBatches: this.#inflightBatches,
+      threshold: this.#threshold,
+      tokens: this.#tokens,
+      offered: this.#offered,
+      belowThreshold: this.#belowThreshold,
+      skippedPresent: this.#skippedPresent,
+      droppedStale: this.#droppedStale,
+      issued: this.#issued,
+      failed: this.#failed,
+      retried: this.#retried,
+    };
+  }
+
+  #send(batch: Candidate[]): void {
+    this.#inflightBatches++;
+    for (const c of batch) {
+      this.#issued++;
+      this.#feedback.issued(c.request.key, c.request.probability, c.request.source);
+    }
+    const done = (failed: readonly PrefetchRequest[]): void => {
+      this.#inflightBatches--;
+      if (failed.length > 0) this.#retry(batch, failed);
+      this.pump();
+    };
+    this.#target.fetch(batch.map((c) => c.request)).then(
+      (r) => done(r.failed),
+      () => done(batch.map((c) => c.request)),
+    );
+  }
+
+  #retry(batch: Candidate[], failed: readonly PrefetchRequest[]): void {
+    this.#failed += failed.length;
+    const failedKeys = new Set(failed.map((r) => r.key));
+    const again = batch.filter((c) => failedKeys.has(c.request.key) && c.attempt < this.#o.retries);
+    if (again.length === 0 || this.#isClosed) return;
+    const delay = this.#o.retryBackoffMs * 2 ** again[0].attempt;
+    this.#clock.setTimer(delay, () => {
+      if (this.#isClosed) return;
+      const now = this.#clock.now();
+      for (const c of again) {
+        this.#retried++;
+        this.#queue.push({ ...c, at: now, attempt: c.attempt + 1 });
+      }
+      this.#isSorted = false;
+      this.pump();
+    });
+  }
+
+  #isStale(c: Candidate, now: number): boolean {
+    return this.#generations.get(c.ctxKey) !== c.generation || now - c.at > this.#o.candidateTtlMs;
+  }
+
+  /** Sorts ascending by benefit (best at the end, popped first) and trims the queue to `maxQueue`. */
+  #sortAndTrim(): void {
+    if (!this.#isSorted) {
+      this.#queue.sort((a, b) => a.benefit - b.benefit);
+      this.#isSorted = true;
+    }
+    const excess = this.#queue.length - this.#o.maxQueue;
+    if (excess > 0) {
+      this.#queue.splice(0, excess);
+      this.#droppedStale += excess;
+    }
+  }
+
+  /** Moves the threshold toward the target precision once enough new outcomes arrived. */
+  #adapt(): void {
+    const target = this.#o.targetPrecision;
+    if (target === 0) return;
+    const outcomes = this.#feedback.outcomes;
+    if (outcomes - this.#lastAdaptOutcomes < adaptEvery) return;
+    this.#lastAdaptOutcomes = outcomes;
+    const precision = this.#feedback.recentPrecision;
+    const next = precision < target ? this.#threshold * 1.1 + 0.001 : this.#threshold * 0.95;
+    this.#threshold = Math.min(this.#o.maxProbability, Math.max(this.#o.minProbability, next));
+  }
+}

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
+import { Feedback } from '../../src/prefetch/feedback.ts';
+import { PrefetchScheduler, type PrefetchRequest, type PrefetchTarget } from '../../src/prefetch/prefetch-scheduler.ts';
+
+/** A target that records batches and settles them when told. */
+class RecordingTarget implements PrefetchTarget {
+  readonly present = new Set<string>();
+  readonly batches: PrefetchRequest[][] = [];
+  failNext = 0;
+  readonly #pending: Array<() => void> = [];
+
+  isPresent(key: string): boolean {
+    return this.present.has(key);
+  }
+
+  fetch(batch: readonly PrefetchRequest[]): Promise<{ failed: readonly PrefetchRequest[] }> {
+    this.batches.push([...batch]);
+    const shouldFail = this.failNext > 0;
+    if (shouldFail) this.failNext--;
+    return new Promise((resolve) => this.#pending.push(() => resolve({ failed: shouldFail ? batch : [] })));
+  }
+
+  settleAll(): void {
+    for (const settle of this.#pending.splice(0)) settle();
+  }
+
+  keys(): string[] {
+    return this.batches.flat().map((r) => r.key);
+  }
+}
+
+function make(options: Partial<ConstructorParameters<typeof PrefetchScheduler>[0]> = {}) {
+  const clock = new VirtualClock();
+  const target = new RecordingTarget();
+  const feedback = new Feedback();
+  const scheduler = new PrefetchScheduler({ target, clock, feedback, targetPrecision: 0, ...options });
+  return { clock, target, feedback, scheduler };
+}
+
+describe('PrefetchScheduler', () => {
+  test('sends the most beneficial candidates first, in one batch', () => {
+    const { target, scheduler } = make({ maxBurst: 2, minProbability: 0 });
+    scheduler.offer({ session: 's' }, [
+      { key: 'low', probability: 0.1 },
+      { key: 'high', probability: 0.9 },
+      { key: 'mid', probability: 0.5 },
+    ]);
+    assert.deepEqual(target.keys(), ['high', 'mid']);
+    assert.equal(target.batches.length, 1);
+  });
+
+  test('weighs benefit by miss cost over size and discounts distant needs', () => {
+    const costs: Record<string, number> = { cheap: 1, dear: 100, soon: 20, later: 20 };
+    const { target, scheduler } = make({ maxBurst: 1, minProbability: 0, missCostMs: (k) => costs[k], horizonMs: 100 });
+    scheduler.offer({ session: 's' }, [
+      { key: 'cheap', probability: 0.9 },
+      { key: 'dear', probability: 0.2 },
+    ]);
+    assert.deepEqual(target.keys(), ['dear']);
+    const second = make({ maxBurst: 1, minProbability: 0, horizonMs: 100 });
+    second.scheduler.offer({ session: 's' }, [
+      { key: 'later', probability: 0.6, etaMs: 1000 },
+      { key: 'soon', probability: 0.5, etaMs: 0 },
+    ]);
+    assert.deepEqual(second.target.keys(), ['soon']);
+  });
+
+  test('keeps prefetches within the per-read budget', async () => {
+    const { target, scheduler } = make({ maxBurst: 1, maxPerRead: 0.25, minProbability: 0 });
+    let n = 0;
+    for (let read = 0; read < 100; read++) {
+      scheduler.onRead();
+      scheduler.offer({ session: `s${read}` }, [{ key: `k${n++}`, probability: 0.9 }]);
+      target.settleAll();
+      await flushMicrotasks();
+    }
+    // One token at start plus 0.25 per read.
+    assert.ok(target.keys().length <= 1 + 25, `sent ${target.keys().length}`);
+    assert.ok(target.keys().length >= 24, `sent ${target.keys().length}`);
+  });
+
+  test('caps the batches in flight', () => {
+    const { target, scheduler } = make({ maxBurst: 100, maxConcurrent: 2, maxBatch: 1, minProbability: 0 });
+    scheduler.offer({ session: 's' }, ['a', 'b', 'c', 'd'].map((key) => ({ key, probability: 0.5 })));
+    assert.equal(target.batches.length, 2);
+    assert.equal(scheduler.stats().inflightBatches, 2);
+  });
+
+  test('skips what is cached or in flight and what falls below the threshold', () => {
+    const { target, scheduler } = make({ minProbability: 0.3 });
+    target.present.add('cached');
+    scheduler.offer({ session: 's' }, [
+      { key: 'cached', probability: 0.9 },
+      { key: 'unlikely', probability: 0.1 },
+      { key: 'wanted', probability: 0.6 },
+    ]);
+    assert.deepEqual(target.keys(), ['wanted']);
+    const stats = scheduler.stats();
+    assert.equal(stats.skippedPresent, 1);
+    assert.equal(stats.belowThreshold, 1);
+  });
+
+  test('drops candidates that went stale when their session moved on', () => {
+    const { target, scheduler } = make({ maxBurst: 1, maxPerRead: 1, minProbability: 0 });
+    scheduler.offer({ session: 's' }, [{ key: 'first', probability: 0.9 }]);
+    scheduler.offer({ session: 's' }, [{ key: 'a-old', probability: 0.8 }]);
+    scheduler.offer({ session: 's' }, [{ key: 'b-new', probability: 0.7 }]);
+    target.settleAll();
+    scheduler.onRead();
+    scheduler.pump();
+    assert.deepEqual(target.keys(), ['first', 'b-new']);
+    assert.ok(scheduler.stats().droppedStale >= 1);
+  });
+
+  test('retries a failed batch with backoff on the clock', async () => {
+    const { clock, target, scheduler } = make({ retries: 1, retryBackoffMs: 100, minProbability: 0 });
+    target.failNext = 1;
+    scheduler.offer({ session: 's' }, [{ key: 'x', probability: 0.9 }]);
+    target.settleAll();
+    await flushMicrotasks();
+    assert.equal(target.batches.length, 1);
+    clock.advance(99);
+    assert.equal(target.batches.length, 1);
+    clock.advance(1);
+    assert.equal(target.batches.length, 2);
+    assert.equal(scheduler.stats().retried, 1);
+  });
+
+  test('raises the threshold while precision is poor and lowers it when precision recovers', () => {
+    const { scheduler, feedback } = make({ targetPrecision: 0.5, minProbability: 0.01, maxProbability: 0.9 });
+    const start = scheduler.threshold;
+    for (let i = 0; i < 2000; i++) {
+      feedback.wasted(`w${i}`, 1);
+      if (i % 32 === 0) scheduler.offer({ session: 's' }, []);
+    }
+    const raised = scheduler.threshold;
+    assert.ok(raised > start * 2, `threshold ${raised} after poor precision`);
+    for (let i = 0; i < 4000; i++) {
+      feedback.used(`u${i}`);
+      if (i % 32 === 0) scheduler.offer({ session: 's' }, []);
+    }
+    assert.ok(scheduler.threshold < raised, `threshold ${scheduler.threshold} after good precision`);
+  });
+
+  test('rejects bad options with a code naming the option', () => {
+    const base = { target: new RecordingTarget(), clock: new VirtualClock(), feedback: new Feedback() };
+    for (const [bad, option] of [
+      [{ maxPerRead: -1 }, 'maxPerRead'],
+      [{ maxConcurrent: 0 }, 'maxConcurrent'],
+      [{ minProbability: 2 }, 'minProbability'],
+      [{ minProbability: 0.6, maxProbability: 0.5 }, 'minProbability'],
+      [{ target: {} }, 'target'],
+    ] as const) {
+      assert.throws(() => new PrefetchScheduler({ ...base, ...bad } as never), (e: { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === option);
+    }
+  });
+});
+
+describe('Feedback', () => {
+  test('computes precision, coverage, waste and per-source accuracy', () => {
+    const events: string[] = [];
+    const feedback = new Feedback({ onEvent: (e) => events.push(e.type) });
+    feedback.issued('a', 0.9, 'markov');
+    feedback.issued('b', 0.5, 'markov');
+    feedback.issued('c', 0.4, 'popularity');
+    feedback.used('a', 'markov');
+    feedback.wasted('b', 100, 'markov');
+    feedback.demandMiss();
+    feedback.demandMiss();
+    feedback.demandMiss();
+    const s = feedback.stats();
+    assert.equal(s.precision, 1 / 3);
+    assert.equal(s.coverage, 1 / 4);
+    assert.equal(s.wastedBytes, 100);
+    assert.deepEqual(s.bySource.markov, { issued: 2, used: 1, precision: 0.5 });
+    assert.deepEqual(s.bySource.popularity, { issued: 1, used: 0, precision: 0 });
+    assert.deepEqual(events, ['prefetch:issued', 'prefetch:issued', 'prefetch:issued', 'prefetch:used', 'prefetch:wasted']);
+  });
+});
