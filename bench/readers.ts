@@ -20,6 +20,9 @@ const cases: Case[] = [
     options: { format: 'delimited', delimiter: 'tab', header: true, key: 'ItemId', session: 'SessionId', time: 'Time' },
   },
   { name: 'yoochoose-100k (all guessed)', path: `${dataDir}/yoochoose-100k/clicks_train_full.tsv`, options: {} },
+  { name: 'BPIC 2012 (csv, header, guessed)', path: `${dataDir}/eventlog-bpic2012/bpic2012_events.csv`, options: {} },
+  { name: 'msnbc (sessions, guessed)', path: `${dataDir}/msnbc/msnbc_sessions_0000001-0500000.txt`, options: {} },
+  { name: 'scarab 500k (keys .gz, guessed)', path: `${dataDir}/cache-scarab/scarab-recs.first500k.trace.txt.gz`, options: {} },
 ];
 
 function rate(count: number, ms: number): string {

@@ -1,33 +1,339 @@
 /**
- * MemoryTier: the in-process tier, a byte-bounded W-TinyLFU cache with a separate region for unused prefetches.
+ * MemoryTier: the in-process tier, a synchronous byte-bounded W-TinyLFU cache (window-tiny-lfu.ts) with a separate
+ * region for prefetched entries not used yet (prefetch-region.ts).
  *
- * Why: W-TinyLFU (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache Admission Policy", ACM ToS 2017)
- * is near-optimal on a wide range of workloads at LRU's cost. We follow Caffeine's BoundedLocalCache: a small LRU
- * admission window; a segmented-LRU main region (probation, and protected at ~80% of main); a window victim enters
- * main only when its sketch frequency beats main's probation victim (ties refused; a candidate with frequency >= 6
- * is admitted at random 1 time in 128, which defeats hash-flooding); and the window size adapts by hill climbing
- * (see hill-climber.ts) because a fixed 1% window collapses on recency-heavy traces.
+ * Why: demand entries are best kept by W-TinyLFU with an adaptive window, as Caffeine does (Einziger, Friedman,
+ * Manes, "TinyLFU: A Highly Efficient Cache Admission Policy", ACM ToS 2017). A prediction is only a guess, so an
+ * unused prefetch waits in its own region, where it competes only with other unused prefetches (ARCHITECTURE
+ * principle 3, "prefetch must not hurt"). Its first hit moves it to the window as a new demand access (the hit
+ * counts in the sketch), so from then on TinyLFU judges it like any demand entry; we chose the window over direct
+ * entry into probation because a first use is exactly the evidence a new demand entry brings.
  *
- * Prediction-aware: a prefetched entry not yet used waits in the prefetch region (prefetch-region.ts), where it
- * competes only with other unused prefetches. Its first hit moves it to the window as a new demand access (the
- * hit counts in the sketch), so from then on TinyLFU judges it like any demand entry. The region's share is a
- * reservation, not a partition: while prefetches do not fill it, demand entries use the room (a demand-only
- * workload gets the whole capacity); when prefetches arrive, the region takes back at most its share by evicting
- * demand entries in W-TinyLFU's own victim order. Prefetches never take more than that share, and demand entries
- * never evict unused prefetches (except, as a last resort, an entry bigger than the room demand has left).
+ * The prefetch share is a reservation, not a partition: while prefetches do not fill it, demand entries use the
+ * room (a demand-only workload gets the whole capacity); when prefetches arrive, the region takes back at most its
+ * share by evicting demand entries in W-TinyLFU's own victim order. Prefetches never hold more than that share,
+ * and demand entries never evict unused prefetches (except, as a last resort, for a demand entry bigger than the
+ * room left to demand). So demand entries within `maxBytes - share` are never displaced by prefetches.
  *
- * Eviction weighs: recency (window LRU order, probation/protected LRU order), frequency (the sketch decides
- * between the window's candidate and main's victim) and predicted reuse (inside the prefetch region, the
- * lowest `probability` among the oldest prefetches goes first). Cost per operation: O(1) amortised; one Map
- * lookup and no allocation per hit; each window resize moves at most the step's worth of entries once per sample.
+ * Eviction weighs recency (window and probation/protected LRU order), frequency (the sketch decides between the
+ * window's candidate and main's victim) and predicted reuse (inside the prefetch region, the lowest `probability`
+ * among the oldest prefetches goes first). Cost: one Map lookup and no allocation per hit; O(1) amortised per
+ * operation.
  */
-import { clear as clearRegions, type Regions } from './memory-regions.ts';
-import { FrequencySketch, hashKey } from './frequency-sketch.ts';
-import { HillClimber } from './hill-climber.ts';
+import { hashKey } from './frequency-sketch.ts';
 import { PrefetchRegion } from './prefetch-region.ts';
-import { CacheNode, PREFETCH, PROBATION, PROTECTED, SegmentList, WINDOW } from './segment-list.ts';
+import { CacheNode, PREFETCH, WINDOW } from './segment-list.ts';
+import { WindowTinyLfu } from './window-tiny-lfu.ts';
 import type { Entry, RemovalCause } from './entry.ts';
 import type { Tier, TierStats } from './tier.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { fn, hasMethods, numberInRange, positiveInt } from '../options.ts';
+
+/** Options of a {@link MemoryTier}. */
+export type MemoryTierOptions<V> = {
+  /** Capacity in bytes, as charged by `entry.sizeBytes` (1 per entry gives an entry-count bound). Required. */
+  readonly maxBytes: number;
+  /** Time source, used only to tell expired entries (in `get`, and the cause of an eviction). @default systemClock */
+  readonly clock?: Clock;
+  /**
+   * Called after an entry leaves (or is refused by) the tier: 'evicted' (size), 'expired' (evicted after its
+   * `expiresAt`), 'deleted', 'replaced' (a newer version took its place), 'rejected' (a `set` declined). Must not
+   * call back into the tier; an exception it throws is rethrown once the operation has finished.
+   */
+  readonly onRemoval?: (entry: Entry<V>, cause: RemovalCause) => void;
+  /** Initial share of `maxBytes` reserved for unused prefetches, 0 to 0.5 (0 refuses prefetches). @default 0.1 */
+  readonly prefetchFraction?: number;
+  /** Initial share of `maxBytes` of the admission window, 0 to 1. @default 0.01 */
+  readonly initialWindowFraction?: number;
+  /** Whether the window (hill climbing) and the prefetch share adapt as the workload runs. @default true */
+  readonly adaptive?: boolean;
+  /** Seed of the sketch hash and of the admission coin; any safe integer. @default 0 */
+  readonly seed?: number;
+};
+
+/**
+ * A synchronous, byte-bounded W-TinyLFU tier with a prefetch region. Every method answers synchronously (never a
+ * promise). Bytes held never exceed `maxBytes`.
+ */
+export class MemoryTier<V = unknown> implements Tier<V> {
+  readonly name = 'memory';
+  readonly #map = new Map<string, CacheNode<V>>();
+  readonly #main: WindowTinyLfu<V>;
+  readonly #prefetch: PrefetchRegion<V>;
+  readonly #maxBytes: number;
+  readonly #clock: Clock;
+  readonly #onRemoval: ((entry: Entry<V>, cause: RemovalCause) => void) | undefined;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
+  #prefetchHits = 0;
+  #prefetchEvictedUnused = 0;
+  #pendingError: { error: unknown } | undefined;
+
+  /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the first bad option and its value. */
+  constructor(options: MemoryTierOptions<V>) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+    const maxBytes = positiveInt('maxBytes', options.maxBytes);
+    this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
+    this.#onRemoval = options.onRemoval === undefined ? undefined : fn('onRemoval', options.onRemoval);
+    const prefetchFraction = numberInRange('prefetchFraction', options.prefetchFraction, 0, 0.5, 0.1);
+    const initialWindowFraction = numberInRange('initialWindowFraction', options.initialWindowFraction, 0, 1, 0.01);
+    if (options.adaptive !== undefined && typeof options.adaptive !== 'boolean') {
+      throw new InvalidOptionError('adaptive', 'a boolean', options.adaptive);
+    }
+    const adaptive = options.adaptive ?? true;
+    const seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(seed)) throw new InvalidOptionError('seed', 'a safe integer', seed);
+    this.#maxBytes = maxBytes;
+    this.#main = new WindowTinyLfu<V>({ maxBytes, initialWindowFraction, adaptive, seed, onEvict: (node) => this.#evicted(node) });
+    this.#prefetch = new PrefetchRegion<V>({ capacityBytes: maxBytes, fraction: prefetchFraction, adaptive });
+  }
+
+  /** Capacity in bytes. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /** Bytes held (never above `maxBytes`). */
+  get bytes(): number {
+    return this.#main.bytes + this.#prefetch.bytes;
+  }
+
+  /** Number of entries held, expired ones included. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /**
+   * The entry for `key`, or undefined (a miss). A hit increments `entry.hits`, counts in the sketch and refreshes
+   * recency; the first hit of a prefetched entry moves it out of the prefetch region. An entry whose `expiresAt`
+   * has passed is a miss unless `includeExpired`; it is kept either way (the cache may serve it within grace).
+   */
+  get(key: string, includeExpired = false): Entry<V> | undefined {
+    const node = this.#map.get(key);
+    if (node === undefined) {
+      this.#misses++;
+      if (this.#main.recordMiss(hashKey(key))) this.#endSample();
+      return undefined;
+    }
+    const entry = node.entry;
+    if (!includeExpired && entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt) {
+      this.#misses++;
+      if (this.#main.recordMiss(node.hash)) this.#endSample();
+      return undefined;
+    }
+    entry.hits++;
+    this.#hits++;
+    if (node.queue === PREFETCH) this.#usePrefetch(node);
+    else if (this.#main.recordHit(node)) this.#endSample();
+    return entry;
+  }
+
+  /** Entries for `keys`, aligned with `keys`; each lookup counts as a `get`. */
+  getMany(keys: readonly string[]): Array<Entry<V> | undefined> {
+    const out = new Array<Entry<V> | undefined>(keys.length);
+    for (let i = 0; i < keys.length; i++) out[i] = this.get(keys[i]);
+    return out;
+  }
+
+  /** The entry for `key` without any side effect (no hit, no recency, no sketch count), expired or not. */
+  peek(key: string): Entry<V> | undefined {
+    return this.#map.get(key)?.entry;
+  }
+
+  /** True when an entry (expired or not) is held for `key`. No side effect. */
+  has(key: string): boolean {
+    return this.#map.has(key);
+  }
+
+  /** Keys held, in no particular order. */
+  keys(): IterableIterator<string> {
+    return this.#map.keys();
+  }
+
+  /** Entries held, in no particular order. */
+  *entries(): IterableIterator<Entry<V>> {
+    for (const node of this.#map.values()) yield node.entry;
+  }
+
+  /** Sketch estimate (0-15) of how often `key` was accessed recently. */
+  frequency(key: string): number {
+    const node = this.#map.get(key);
+    return this.#main.frequency(node === undefined ? hashKey(key) : node.hash);
+  }
+
+  /**
+   * Stores `entry`. A held entry with a newer version wins (returns false, the argument is reported 'rejected');
+   * an equal or newer version replaces it ('replaced'). An entry larger than `maxBytes` (or, for an unused
+   * prefetch, than the prefetch share) is rejected. Unused prefetches (`source` 'prefetch', `hits` 0) go to the
+   * prefetch region, unless the key is already held as a demand entry; everything else goes to the window.
+   * Returns whether the entry is held afterwards (TinyLFU may evict a new entry at once when the window is tiny).
+   */
+  set(entry: Entry<V>): boolean {
+    const key = entry.key;
+    const size = entry.sizeBytes;
+    const old = this.#map.get(key);
+    let held: boolean;
+    if (!(size >= 0 && size <= this.#maxBytes) || (old !== undefined && entry.version < old.entry.version)) {
+      this.#notify(entry, 'rejected');
+      held = false;
+    } else if (old !== undefined && old.queue !== PREFETCH) {
+      // Already a demand entry (a prefetch of it only refreshes the value): replace in place.
+      const previous = old.entry;
+      old.entry = entry;
+      this.#main.resized(old, size - previous.sizeBytes);
+      this.#notify(previous, 'replaced');
+      this.#evict();
+      held = this.#map.get(key) === old;
+    } else {
+      let node = old;
+      if (node === undefined) {
+        node = new CacheNode(entry, hashKey(key), WINDOW);
+        this.#map.set(key, node);
+        this.#main.ensureCapacity(this.#map.size);
+      } else {
+        this.#prefetch.remove(node);
+        const previous = node.entry;
+        node.entry = entry;
+        this.#notify(previous, 'replaced');
+      }
+      held = isUnusedPrefetch(entry) ? this.#addPrefetch(node) : this.#addDemand(node);
+    }
+    this.#throwPending();
+    return held;
+  }
+
+  /** Removes `key` (reported 'deleted'); true when something was removed. */
+  delete(key: string): boolean {
+    const node = this.#map.get(key);
+    if (node === undefined) return false;
+    this.#unlink(node);
+    this.#map.delete(key);
+    this.#notify(node.entry, 'deleted');
+    this.#throwPending();
+    return true;
+  }
+
+  /** Removes every entry (each reported 'deleted'). The sketch keeps its counts. */
+  clear(): void {
+    const nodes = [...this.#map.values()];
+    this.#map.clear();
+    this.#main.clear();
+    this.#prefetch.clear();
+    for (const node of nodes) this.#notify(node.entry, 'deleted');
+    this.#throwPending();
+  }
+
+  /** Counters, with the regions' sizes in `extra`. */
+  stats(): TierStats {
+    return {
+      name: this.name,
+      entries: this.#map.size,
+      bytes: this.bytes,
+      maxBytes: this.#maxBytes,
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#evictions,
+      extra: {
+        ...this.#main.regions(),
+        prefetchBytes: this.#prefetch.bytes,
+        prefetchMaxBytes: this.#prefetch.maxBytes,
+        prefetchHits: this.#prefetchHits,
+        prefetchEvictedUnused: this.#prefetchEvictedUnused,
+      },
+    };
+  }
+
+  /** First hit of a prefetched entry: it leaves the prefetch region and enters the window as a demand access. */
+  #usePrefetch(node: CacheNode<V>): void {
+    this.#prefetch.remove(node);
+    this.#prefetch.recordUse();
+    this.#prefetchHits++;
+    this.#main.add(node);
+    const ended = this.#main.recordHit(node);
+    this.#evict();
+    if (ended) this.#endSample();
+    this.#throwPending();
+  }
+
+  /** Adds a node (in no region) to the window and restores the bounds. */
+  #addDemand(node: CacheNode<V>): boolean {
+    this.#main.add(node);
+    this.#evict();
+    return this.#map.get(node.entry.key) === node;
+  }
+
+  /** Adds a node (in no region) to the prefetch region, making room among prefetches, then in demand's lent room. */
+  #addPrefetch(node: CacheNode<V>): boolean {
+    const size = node.entry.sizeBytes;
+    if (size > this.#prefetch.maxBytes) {
+      this.#map.delete(node.entry.key);
+      this.#notify(node.entry, 'rejected');
+      return false;
+    }
+    node.queue = PREFETCH;
+    while (this.#prefetch.bytes + size > this.#prefetch.maxBytes) this.#evictPrefetch();
+    this.#prefetch.add(node);
+    this.#evict();
+    return this.#map.get(node.entry.key) === node;
+  }
+
+  /** Restores `bytes <= maxBytes`: demand gives back what it borrowed; prefetches go only as a last resort. */
+  #evict(): void {
+    this.#main.evict(this.#maxBytes - this.#prefetch.bytes);
+    while (this.#main.bytes + this.#prefetch.bytes > this.#maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
+  }
+
+  #evictPrefetch(): void {
+    const node = this.#prefetch.victim();
+    if (node === undefined) return;
+    this.#prefetch.remove(node);
+    this.#evicted(node);
+  }
+
+  /** Forgets a node already unlinked from its region, and reports it. */
+  #evicted(node: CacheNode<V>): void {
+    const entry = node.entry;
+    this.#map.delete(entry.key);
+    this.#evictions++;
+    if (node.queue === PREFETCH && entry.hits === 0) {
+      this.#prefetchEvictedUnused++;
+      this.#prefetch.recordWaste();
+    }
+    const expired = entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt;
+    this.#notify(entry, expired ? 'expired' : 'evicted');
+  }
+
+  #unlink(node: CacheNode<V>): void {
+    if (node.queue === PREFETCH) this.#prefetch.remove(node);
+    else this.#main.remove(node);
+  }
+
+  /** A sample period ended (the window already adapted): adapt the prefetch share and restore its bound. */
+  #endSample(): void {
+    this.#prefetch.endPeriod();
+    while (this.#prefetch.bytes > this.#prefetch.maxBytes) this.#evictPrefetch();
+    this.#throwPending();
+  }
+
+  #notify(entry: Entry<V>, cause: RemovalCause): void {
+    if (this.#onRemoval === undefined) return;
+    try {
+      this.#onRemoval(entry, cause);
+    } catch (error) {
+      this.#pendingError ??= { error };
+    }
+  }
+
+  #throwPending(): void {
+    const pending = this.#pendingError;
+    if (pending === undefined) return;
+    this.#pendingError = undefined;
+    throw pending.error;
+  }
+}
+
+function isUnusedPrefetch(entry: Entry): boolean {
+  return entry.source === 'prefetch' && entry.hits === 0;
+}

@@ -8,7 +8,8 @@
  * delta frequencies, and when the last deltas repeat, the run is extended `lookahead` steps (key+d .. key+n·d)
  * with probability falling geometrically and an ETA from the session's mean inter-arrival time.
  * Keys are numeric when they match /^-?\d+$/ and are safe integers; other keys are ignored. Memory: `maxDeltas`
- * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength + maxDeltas/64) per access.
+ * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength) per observe, O(historyLength + 16) per predict, plus a re-rank of the global deltas
+ * every 64 accesses.
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
@@ -42,6 +43,13 @@ const numeric = /^-?\d+$/;
 /** Smoothing of the inter-arrival mean: each gap moves it 20% (about the last five gaps). */
 const gapSmoothing = 0.2;
 
+/** Pseudo-count kept for a delta never seen (Laplace-style escape), so no delta is ever certain. */
+const novelDeltaMass = 1;
+/** Global deltas offered per prediction: the most frequent 16 (a session's own deltas come on top). */
+const globalCandidates = 16;
+/** Deltas counted between re-rankings of the global list (O(maxDeltas log maxDeltas) each). */
+const rerankEvery = 64;
+
 /** Parses a numeric key, or returns NaN. */
 function parseKey(key: string): number {
   if (key.length > 17 || !numeric.test(key)) return Number.NaN;
@@ -62,6 +70,9 @@ export class DeltaPredictor implements Predictor {
   #global = new Map<number, number>();
   #globalTotal = 0;
   #weight = 1;
+  #top: number[] = [];
+  #topStale = false;
+  #sinceRank = 0;
 
   constructor(options: DeltaPredictorOptions = {}) {
     this.name = options.name ?? 'delta';
@@ -106,35 +117,51 @@ export class DeltaPredictor implements Predictor {
     const id = ctx.session ?? ctx.user;
     const s = id === undefined ? this.#anonymous : this.#sessions.peek(id);
     if (s === undefined || Number.isNaN(s.last) || !(limit > 0)) return [];
-    const own = new Map<number, number>();
     const seen = Math.min(s.n, this.#history);
-    for (let i = 0; i < seen; i++) own.set(s.deltas[i], (own.get(s.deltas[i]) ?? 0) + 1);
-    const scores = new Map<number, number>();
     const alpha = this.#globalTotal > 0 ? this.#alpha : 0;
-    const denom = seen + alpha;
-    if (denom === 0) return [];
-    for (const [d, c] of own) scores.set(d, c / denom);
-    if (alpha > 0) {
-      for (const [d, c] of this.#global) scores.set(d, (scores.get(d) ?? 0) + (alpha * c) / this.#globalTotal / denom);
-    }
-    const out: Prediction[] = [];
+    if (seen + alpha === 0) return [];
+    const denom = seen + alpha + novelDeltaMass;
+    if (this.#topStale) this.#rankGlobal();
+    const deltas: number[] = [];
+    const scores: number[] = [];
+    const add = (d: number, p: number) => {
+      const i = deltas.indexOf(d);
+      if (i >= 0) scores[i] += p;
+      else {
+        deltas.push(d);
+        scores.push(p);
+      }
+    };
+    for (let i = 0; i < seen; i++) add(s.deltas[i], 1 / denom);
+    if (alpha > 0) for (let i = 0; i < this.#top.length; i += 2) add(this.#top[i], (alpha * this.#top[i + 1]) / this.#globalTotal / denom);
     const lastDelta = s.n > 0 ? s.deltas[(s.n - 1) % this.#history] : Number.NaN;
     let run = 0;
     for (let i = 1; i <= seen && s.deltas[(s.n - i) % this.#history] === lastDelta; i++) run++;
     const gap = Number.isNaN(s.gapMs) ? undefined : Math.max(0, s.gapMs);
-    for (const [d, p] of scores) {
+    const out: Prediction[] = [];
+    for (let i = 0; i < deltas.length; i++) {
+      const d = deltas[i];
       if (d === 0) continue;
       const steps = d === lastDelta && run >= 2 ? this.#lookahead : 1;
       for (let j = 1; j <= steps; j++) {
         const key = s.last + d * j;
         if (!Number.isSafeInteger(key)) break;
-        const probability = Math.min(1, p ** j);
+        const probability = Math.min(1, scores[i] ** j);
         out.push(gap === undefined ? { key: String(key), probability, source: this.name } : { key: String(key), probability, etaMs: gap * j, source: this.name });
       }
     }
     out.sort((a, b) => b.probability - a.probability);
     if (out.length > limit) out.length = limit;
     return out;
+  }
+
+  /** Caches the most frequent global deltas as [delta, count, ...] pairs, highest first. */
+  #rankGlobal(): void {
+    const entries = [...this.#global].sort((a, b) => b[1] - a[1]);
+    const top: number[] = [];
+    for (let i = 0; i < entries.length && i < globalCandidates; i++) top.push(entries[i][0], entries[i][1]);
+    this.#top = top;
+    this.#topStale = false;
   }
 
   #count(d: number): void {
@@ -144,6 +171,10 @@ export class DeltaPredictor implements Predictor {
     }
     this.#global.set(d, (this.#global.get(d) ?? 0) + this.#weight);
     this.#globalTotal += this.#weight;
+    if (++this.#sinceRank >= rerankEvery || this.#top.length === 0) {
+      this.#topStale = true;
+      this.#sinceRank = 0;
+    }
     if (this.#global.size > this.#maxDeltas) this.#prune();
   }
 

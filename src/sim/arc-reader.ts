@@ -16,6 +16,35 @@ const digits = /^\d+$/;
 
 /** Parses one non-blank `.lis` line, or returns the reason it is malformed. */
 export function parseArcLine(text: string): ArcRange | string {
+  return scanArcLine(text) ?? explainArcLine(text);
+}
+
+/**
+ * The fast path: two runs of ASCII digits at the start of the line, separated by spaces or tabs, read without
+ * allocating; undefined for anything unusual (the slow path then decides, and explains).
+ */
+function scanArcLine(text: string): ArcRange | undefined {
+  const length = text.length;
+  let i = 0;
+  while (i < length && isBlank(text.charCodeAt(i))) i++;
+  let start = 0;
+  const startAt = i;
+  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) start = start * 10 + (c - 48);
+  if (i === startAt || i - startAt > 15 || i >= length || !isBlank(text.charCodeAt(i))) return undefined;
+  while (i < length && isBlank(text.charCodeAt(i))) i++;
+  let count = 0;
+  const countAt = i;
+  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) count = count * 10 + (c - 48);
+  if (i === countAt || i - countAt > 8 || (i < length && !isBlank(text.charCodeAt(i)))) return undefined;
+  if (count < 1 || count > maxArcBlockCount) return undefined;
+  return { start, count };
+}
+
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+function explainArcLine(text: string): ArcRange | string {
   const fields = text.trim().split(/\s+/);
   if (fields.length < 2) return `expected "start count ...", found ${fields.length} field`;
   const [startText, countText] = fields;

@@ -8,7 +8,7 @@
  * ones are dropped when they surface; the heap is rebuilt from the members when stale entries dominate), so a
  * request costs O(log capacity) amortised. It needs a Future built from a first pass over the same trace.
  */
-import { PrescientError } from '../errors.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { positiveInt } from '../options.ts';
 import { noNext, type Future } from './future.ts';
 import { noPrefetch, type CapacityOptions, type SimAccess, type SimPolicy, type SimRequest } from './policy.ts';
@@ -36,7 +36,7 @@ export function createBeladyPolicy(options: BeladyOptions): SimPolicy {
   const capacity = positiveInt('capacity', options?.capacity);
   const future = options.future;
   if (future === undefined || !(future.nextUse instanceof Int32Array)) {
-    throw new PrescientError('ERR_INVALID_OPTION', 'Expected `future` to be a Future from buildFuture or FutureBuilder');
+    throw new InvalidOptionError('future', 'a Future from buildFuture, futureFromIds or FutureBuilder', future);
   }
   const bypass = options.bypass ?? true;
   const n = future.length;

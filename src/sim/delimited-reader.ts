@@ -40,7 +40,7 @@ const secondsBelow = 1e11;
 
 /** Header names searched, in order, when a column is not given (compared lower-case without `_`, `-`, spaces). */
 const wellKnownNames: Readonly<Record<keyof ColumnChoice, readonly string[]>> = {
-  key: ['key', 'item', 'itemid', 'page', 'pageid', 'url', 'object', 'objectid'],
+  key: ['key', 'item', 'itemid', 'page', 'pageid', 'url', 'object', 'objectid', 'activity', 'action', 'event'],
   session: ['session', 'sessionid', 'case', 'caseid'],
   user: ['user', 'userid', 'visitor', 'visitorid', 'customer', 'customerid'],
   time: ['time', 'timestamp', 'ts', 'tsms', 'timems', 'eventdate', 'eventtime', 'datetime', 'date'],
@@ -67,30 +67,29 @@ export function resolveLayout(
   timeUnit: TimeUnit,
 ): { layout: DelimitedLayout; notes: string[] } {
   const notes: string[] = [];
-  const resolve = (option: keyof ColumnChoice): number => {
+  const resolve = (option: keyof ColumnChoice, taken: readonly number[]): number => {
     const ref = choice[option];
     if (ref !== undefined) return columnIndex(option, ref, header);
     if (header === undefined) return option === 'key' ? 0 : -1;
     const normalized = header.map(normalizeName);
     for (const name of wellKnownNames[option]) {
       const index = normalized.indexOf(name);
-      if (index >= 0) {
+      if (index >= 0 && !taken.includes(index)) {
         notes.push(`${option} = column ${index} (${header[index]})`);
         return index;
       }
     }
     if (option !== 'key') return -1;
-    notes.push(`key = column 0 (${header[0]}): no column is named like a key`);
-    return 0;
+    let free = 0;
+    while (taken.includes(free) && free < header.length - 1) free++;
+    notes.push(`key = column ${free} (${header[free]}): no column is named like a key, the first one not used otherwise`);
+    return free;
   };
-  const layout = {
-    delimiter,
-    key: resolve('key'),
-    session: resolve('session'),
-    user: resolve('user'),
-    time: resolve('time'),
-    timeUnit,
-  };
+  const session = resolve('session', []);
+  const user = resolve('user', [session]);
+  const time = resolve('time', [session, user]);
+  const key = resolve('key', [session, user, time]);
+  const layout = { delimiter, key, session, user, time, timeUnit };
   return { layout, notes };
 }
 

@@ -4,9 +4,10 @@
  * Why: traces come as ARC `.lis` block ranges, delimited click logs with or without a header, one-key-per-line
  * cache traces and one-session-per-line sequence files. Asking the user for the format every time is friction;
  * guessing silently is worse, so every guess carries a sentence saying what was seen. The rules, in order:
- * a `.lis`/`.lis.gz` name or lines of four integers -> arc; a tab, comma or semicolon splitting every sampled line
- * into the same number (>= 2) of fields -> delimited; one token per line -> keys; whitespace-separated tokens, the
- * same count (>= 2) on every line -> delimited on whitespace; varying counts -> sessions.
+ * a `.lis`/`.lis.gz` name or lines of four integers -> arc; a tab, comma or semicolon splitting lines into the same
+ * number (>= 2) of fields -> delimited; one token per line -> keys; whitespace-separated tokens, the same count
+ * (>= 2) on every line -> delimited on whitespace; varying counts -> sessions. The first two rules need only 80%
+ * of the sampled lines to agree, so a malformed line near the top does not derail the guess.
  */
 
 /** The trace formats `openTrace` reads. */
@@ -28,6 +29,9 @@ export type FormatGuess = {
 
 /** How many non-blank lines the guess looks at. */
 export const guessSampleLines = 20;
+
+/** Share of sampled lines that must agree on a shape (4 integers, a field count): a malformed line or two is tolerated. */
+const consistentShare = 0.8;
 
 const arcLine = /^\s*\d+\s+\d+\s+\d+\s+\d+\s*$/;
 const numeric = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
@@ -62,18 +66,18 @@ export function guessFormat(fileName: string, lines: readonly string[]): FormatG
   if (/\.lis(\.gz)?$/i.test(fileName)) {
     return { format: 'arc', delimiter: null, header: false, reason: 'the file name ends in .lis' };
   }
-  if (sample.every((line) => arcLine.test(line))) {
-    return { format: 'arc', delimiter: null, header: false, reason: `each of the first ${sample.length} lines holds 4 integers (start count - -)` };
+  if (sample.filter((line) => arcLine.test(line)).length >= consistentShare * sample.length) {
+    return { format: 'arc', delimiter: null, header: false, reason: `the first ${sample.length} lines hold 4 integers (start count - -)` };
   }
   const delimiter = consistentDelimiter(sample);
   if (delimiter !== undefined) {
-    const fields = splitFields(sample[0], delimiter).length;
+    const fields = modeCount(sample.map((line) => splitFields(line, delimiter).length)).value;
     const header = looksLikeHeader(sample, delimiter);
     return {
       format: 'delimited',
       delimiter,
       header,
-      reason: `each of the first ${sample.length} lines splits on ${delimiterName(delimiter)} into ${fields} fields` +
+      reason: `the first ${sample.length} lines split on ${delimiterName(delimiter)} into ${fields} fields` +
         (header ? '; the first line looks like a header (names above numbers)' : ''),
     };
   }
@@ -99,18 +103,33 @@ export function guessFormat(fileName: string, lines: readonly string[]): FormatG
   };
 }
 
-/** The first of tab, comma, semicolon that splits every sampled line into the same number (>= 2) of fields. */
+/**
+ * The first of tab, comma, semicolon that splits most sampled lines (`consistentShare` of them) into the same
+ * number (>= 2) of fields.
+ */
 export function consistentDelimiter(sample: readonly string[]): string | undefined {
   for (const [delimiter] of candidateDelimiters) {
-    const first = sample[0].split(delimiter).length;
-    if (first >= 2 && sample.every((line) => line.split(delimiter).length === first)) return delimiter;
+    const mode = modeCount(sample.map((line) => line.split(delimiter).length));
+    if (mode.value >= 2 && mode.count >= consistentShare * sample.length) return delimiter;
   }
   return undefined;
 }
 
+/** The most frequent value and how often it occurs (ties: the first seen). */
+function modeCount(values: readonly number[]): { value: number; count: number } {
+  const counts = new Map<number, number>();
+  let best = { value: 0, count: 0 };
+  for (const v of values) {
+    const c = (counts.get(v) ?? 0) + 1;
+    counts.set(v, c);
+    if (c > best.count) best = { value: v, count: c };
+  }
+  return best;
+}
+
 /**
- * True when some column holds a non-numeric token on the first line and numbers on every later sampled line
- * (`SessionId` above `3`). Needs at least two lines.
+ * True when some column holds a non-numeric token on the first line and numbers on every later sampled line that
+ * has that column (`SessionId` above `3`). Needs at least two lines.
  */
 export function looksLikeHeader(sample: readonly string[], delimiter: Delimiter): boolean {
   if (sample.length < 2) return false;
@@ -118,7 +137,8 @@ export function looksLikeHeader(sample: readonly string[], delimiter: Delimiter)
   const rest = sample.slice(1).map((line) => splitFields(line, delimiter));
   for (let column = 0; column < first.length; column++) {
     if (numeric.test(first[column]) || first[column].trim().length === 0) continue;
-    if (rest.every((fields) => column < fields.length && numeric.test(fields[column]))) return true;
+    const below = rest.filter((fields) => column < fields.length).map((fields) => fields[column]);
+    if (below.length > 0 && below.every((token) => numeric.test(token))) return true;
   }
   return false;
 }

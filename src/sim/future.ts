@@ -7,6 +7,8 @@
  * pass: each request patches its key's previous occurrence and its session's previous request.
  */
 
+import { PrescientError } from '../errors.ts';
+
 /** `nextUse` / `nextInSession` value when there is no later request. */
 export const noNext = -1;
 
@@ -100,4 +102,42 @@ export function buildFuture(requests: Iterable<{ readonly key: string; readonly 
   const builder = new FutureBuilder();
   for (const request of requests) builder.add(request.key, request.session);
   return builder.finish();
+}
+
+/**
+ * The Future of requests already interned as dense ids (a Workload's arrays): no string is hashed, so it costs
+ * two typed-array passes. `sessionIds[i] < 0` means request i has no session.
+ * @throws PrescientError ERR_INVALID_OPTION when the arrays differ in length or an id is out of range
+ */
+export function futureFromIds(keys: readonly string[], keyIds: Int32Array, sessionIds: Int32Array): Future {
+  const n = keyIds.length;
+  if (sessionIds.length !== n) {
+    throw new PrescientError('ERR_INVALID_OPTION', `Expected \`sessionIds\` to have ${n} entries like \`keyIds\`, got ${sessionIds.length}`);
+  }
+  let sessionCount = 0;
+  for (let i = 0; i < n; i++) {
+    const id = keyIds[i];
+    if (id < 0 || id >= keys.length) throw new PrescientError('ERR_INVALID_OPTION', `Key id ${id} of request ${i} is not an index of \`keys\``);
+    if (sessionIds[i] >= sessionCount) sessionCount = sessionIds[i] + 1;
+  }
+  const nextUse = new Int32Array(n).fill(noNext);
+  const nextInSession = new Int32Array(n).fill(noNext);
+  const lastOfKey = new Int32Array(keys.length).fill(noNext);
+  const lastOfSession = new Int32Array(sessionCount).fill(noNext);
+  let previousWithoutSession = noNext;
+  for (let i = 0; i < n; i++) {
+    const id = keyIds[i];
+    if (lastOfKey[id] !== noNext) nextUse[lastOfKey[id]] = i;
+    lastOfKey[id] = i;
+    if (previousWithoutSession !== noNext) nextInSession[previousWithoutSession] = id;
+    previousWithoutSession = noNext;
+    const session = sessionIds[i];
+    if (session < 0) {
+      previousWithoutSession = i;
+    } else {
+      if (lastOfSession[session] !== noNext) nextInSession[lastOfSession[session]] = id;
+      lastOfSession[session] = i;
+    }
+  }
+  return Object.freeze({ length: n, keys, keyIds: keyIds.slice(), nextUse, nextInSession });
 }

@@ -14,12 +14,16 @@ import type { Readable } from 'node:stream';
 /** Read size: 1 MiB chunks keep the per-chunk overhead negligible next to the parsing cost. */
 const chunkBytes = 1 << 20;
 
-/** Opens `path` as a byte stream, through gunzip when the name ends in `.gz` (case-insensitive). */
+/**
+ * Opens `path` as a byte stream, through gunzip when the name ends in `.gz` (case-insensitive). Destroying the
+ * returned stream closes the file too.
+ */
 export function openTextStream(path: string): Readable {
   const file = createReadStream(path, { highWaterMark: chunkBytes });
   if (!/\.gz$/i.test(path)) return file;
   const gunzip = createGunzip({ chunkSize: chunkBytes });
   file.on('error', (error) => gunzip.destroy(error));
+  gunzip.on('close', () => file.destroy());
   return file.pipe(gunzip);
 }
 

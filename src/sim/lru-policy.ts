@@ -44,6 +44,7 @@ export class LruKeys {
     return true;
   }
 
+  /** Most keys held at once so far. */
   get peak(): number {
     return this.#peak;
   }

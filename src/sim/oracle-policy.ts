@@ -8,7 +8,7 @@
  * Jannach, "Evaluation of session-based recommendation algorithms", UMUAI 2018). A next key already held is
  * promoted instead of fetched. It needs a Future built from a first pass over the same trace.
  */
-import { PrescientError } from '../errors.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { noNext, type Future } from './future.ts';
 import { LruKeys } from './lru-policy.ts';
 import { noPrefetch, type CapacityOptions, type SimAccess, type SimPolicy, type SimRequest } from './policy.ts';
@@ -27,7 +27,7 @@ export function createOraclePolicy(options: OracleOptions): SimPolicy {
   const cache = new LruKeys(options?.capacity);
   const future = options.future;
   if (future === undefined || !(future.nextInSession instanceof Int32Array)) {
-    throw new PrescientError('ERR_INVALID_OPTION', 'Expected `future` to be a Future from buildFuture or FutureBuilder');
+    throw new InvalidOptionError('future', 'a Future from buildFuture, futureFromIds or FutureBuilder', future);
   }
   const { keyIds, keys, nextInSession } = future;
   return Object.freeze({

@@ -21,8 +21,11 @@ export type SimOriginOptions<V> = {
   readonly latencyMs: number | ((random: Random) => number);
   /** Calls in flight at most; more wait in line. @default Infinity */
   readonly concurrency?: number;
-  /** Value of a key. @default the key itself */
-  readonly valueOf?: (key: string) => V | undefined;
+  /**
+   * Value of a key (undefined: the key itself). Not named `valueOf`, which every object inherits from
+   * Object.prototype and would clash with in type checks and at run time. @default the key itself
+   */
+  readonly valueFor?: (key: string) => V | undefined;
   /** Uniform [0, 1) generator handed to the latency sampler. @default seededRandom(1) */
   readonly random?: Random;
 };
@@ -46,6 +49,7 @@ type PendingCall<V> = {
   resolve: (records: Array<OriginRecord<V> | undefined>) => void;
   reject: (error: unknown) => void;
   settled: boolean;
+  started: boolean;
 };
 
 /** A simulated origin on virtual time. Every key exists; its record has version 1. */
@@ -53,7 +57,7 @@ export class SimOrigin<V = string> implements Origin<V> {
   #clock: VirtualClock;
   #latency: (random: Random) => number;
   #concurrency: number;
-  #valueOf: (key: string) => V | undefined;
+  #valueFor: (key: string) => V | undefined;
   #random: Random;
   #demandQueue = new CallQueue<V>();
   #prefetchQueue = new CallQueue<V>();
@@ -64,6 +68,8 @@ export class SimOrigin<V = string> implements Origin<V> {
   #demandKeys = 0;
   #prefetchKeys = 0;
   #peakQueued = 0;
+  /** Calls settled (aborted) while still in a queue: skipped when their turn comes. */
+  #deadInQueue = 0;
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) for a missing clock, a negative latency or a bad concurrency */
   constructor(options: SimOriginOptions<V>) {
@@ -76,7 +82,7 @@ export class SimOrigin<V = string> implements Origin<V> {
       this.#latency = fn('latencyMs', latency);
     }
     this.#concurrency = options.concurrency === Infinity ? Infinity : positiveInt('concurrency', options.concurrency, Infinity);
-    this.#valueOf = fn('valueOf', options.valueOf, (() => undefined) as (key: string) => V | undefined);
+    this.#valueFor = fn('valueFor', options.valueFor, (() => undefined) as (key: string) => V | undefined);
     this.#random = fn('random', options.random, seededRandom(1));
   }
 
@@ -90,12 +96,12 @@ export class SimOrigin<V = string> implements Origin<V> {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     if (keys.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      const call: PendingCall<V> = { keys: [...keys], purpose: options.purpose ?? 'demand', signal: options.signal, resolve, reject, settled: false };
-      call.signal?.addEventListener('abort', () => this.#settle(call, undefined, call.signal?.reason), { once: true });
+      const call: PendingCall<V> = { keys: [...keys], purpose: options.purpose ?? 'demand', signal: options.signal, resolve, reject, settled: false, started: false };
+      call.signal?.addEventListener('abort', () => this.#abort(call), { once: true });
       (call.purpose === 'demand' ? this.#demandQueue : this.#prefetchQueue).push(call);
-      const queued = this.#demandQueue.size + this.#prefetchQueue.size;
-      if (queued > this.#peakQueued) this.#peakQueued = queued;
       this.#drain();
+      const queued = this.#queued();
+      if (queued > this.#peakQueued) this.#peakQueued = queued;
     });
   }
 
@@ -107,7 +113,7 @@ export class SimOrigin<V = string> implements Origin<V> {
       demandKeys: this.#demandKeys,
       prefetchKeys: this.#prefetchKeys,
       inFlight: this.#inFlight,
-      queued: this.#demandQueue.size + this.#prefetchQueue.size,
+      queued: this.#queued(),
       peakQueued: this.#peakQueued,
     });
   }
@@ -115,6 +121,7 @@ export class SimOrigin<V = string> implements Origin<V> {
   /** Rejects every waiting call with ERR_CLOSED and refuses new ones; calls in flight still complete. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#deadInQueue = 0;
     for (const queue of [this.#demandQueue, this.#prefetchQueue]) {
       for (let call = queue.shift(); call !== undefined; call = queue.shift()) {
         this.#settle(call, undefined, new PrescientError('ERR_CLOSED', 'SimOrigin is closed'));
@@ -126,12 +133,26 @@ export class SimOrigin<V = string> implements Origin<V> {
     while (this.#inFlight < this.#concurrency) {
       const call = this.#demandQueue.shift() ?? this.#prefetchQueue.shift();
       if (call === undefined) return;
-      if (call.settled) continue;
+      if (call.settled) {
+        this.#deadInQueue--;
+        continue;
+      }
       this.#start(call);
     }
   }
 
+  #queued(): number {
+    return this.#demandQueue.size + this.#prefetchQueue.size - this.#deadInQueue;
+  }
+
+  #abort(call: PendingCall<V>): void {
+    if (call.settled) return;
+    if (!call.started) this.#deadInQueue++;
+    this.#settle(call, undefined, call.signal?.reason);
+  }
+
   #start(call: PendingCall<V>): void {
+    call.started = true;
     const latencyMs = this.#latency(this.#random);
     if (!(latencyMs >= 0) || !Number.isFinite(latencyMs)) {
       this.#settle(call, undefined, new InvalidOptionError('latencyMs', 'a sampler returning non-negative finite milliseconds', latencyMs));
@@ -144,7 +165,8 @@ export class SimOrigin<V = string> implements Origin<V> {
     else this.#prefetchKeys += call.keys.length;
     this.#clock.setTimer(latencyMs, () => {
       this.#inFlight--;
-      const records = call.keys.map((key): OriginRecord<V> => ({ key, value: this.#valueOf(key) ?? (key as V), version: 1 }));
+      const valueFor = this.#valueFor;
+      const records = call.keys.map((key): OriginRecord<V> => ({ key, value: valueFor(key) ?? (key as V), version: 1 }));
       this.#settle(call, records, undefined);
       this.#drain();
     });

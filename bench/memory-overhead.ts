@@ -1,0 +1,97 @@
+/**
+ * Questions: how many bytes does MemoryTier spend per cached entry beyond the key and the value, and how fast is
+ * a hit? Baselines in the same process: a plain Map and lru-cache, holding the same keys and Entry objects.
+ *
+ *   node --expose-gc --import tsx bench/memory-overhead.ts [entries=200000]
+ *
+ * Memory is process.memoryUsage().heapUsed after a full gc, with the keys and Entry objects kept alive outside
+ * the structure being measured, so the delta is the structure alone. The Entry object itself (the wrapper the
+ * cache builds around a value: version, times, source, ...) is reported separately, as the difference between N
+ * Entry objects and N bare values; MemoryTier stores the caller's Entry, so "beyond key and value" is the
+ * structure plus that wrapper.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Entry } from '../src/cache/entry.ts';
+import { MemoryTier } from '../src/cache/memory-tier.ts';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('run with node --expose-gc');
+const n = Number(process.argv[2] ?? 200_000);
+
+function heap(): number {
+  gc!();
+  gc!();
+  return process.memoryUsage().heapUsed;
+}
+
+function makeEntry(key: string, value: object): Entry<object> {
+  // Times as the system clock gives them (fractional ms since the epoch), as in production.
+  const now = 1.7e12 + Math.random() * 1e6;
+  return { key, value, version: 1, sizeBytes: 1, createdAt: now, staleAt: now + 60_000, expiresAt: now + 300_000, source: 'demand', probability: 1, tags: [], hits: 0 };
+}
+
+const keys = Array.from({ length: n }, (_, i) => `user:${i}:profile`);
+let h0 = heap();
+const values = keys.map((_, i) => ({ id: i }));
+const valueBytes = (heap() - h0) / n;
+h0 = heap();
+const entries = keys.map((k, i) => makeEntry(k, values[i]));
+const entryBytes = (heap() - h0) / n;
+
+function measure(name: string, build: () => unknown): number {
+  const before = heap();
+  let structure: unknown = build();
+  const bytes = (heap() - before) / n;
+  structure = undefined;
+  void structure;
+  return bytes;
+}
+
+const results: Array<[string, number]> = [
+  ['Map<string, Entry>', measure('map', () => { const m = new Map<string, Entry<object>>(); for (const e of entries) m.set(e.key, e); return m; })],
+  ['lru-cache<string, Entry>', measure('lru', () => { const c = new LRUCache<string, Entry<object>>({ max: n }); for (const e of entries) c.set(e.key, e); return c; })],
+  ['MemoryTier', measure('tier', () => { const t = new MemoryTier<object>({ maxBytes: n }); for (const e of entries) t.set(e); return t; })],
+];
+
+console.log(`${n} entries; bare value ${valueBytes.toFixed(1)} B, Entry wrapper around it ${entryBytes.toFixed(1)} B each (node ${process.version})`);
+console.log('| structure | bytes/entry beyond key and Entry | bytes/entry beyond key and bare value (Entry counted) |');
+console.log('|---|---|---|');
+for (const [name, bytes] of results) console.log(`| ${name} | ${bytes.toFixed(1)} | ${(bytes + entryBytes).toFixed(1)} |`);
+
+// Hit throughput: every key held, random access order (precomputed), best of several rounds.
+const hitN = Math.min(n, 100_000);
+const order = new Uint32Array(1_000_000);
+let seed = 12345;
+for (let i = 0; i < order.length; i++) {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  order[i] = seed % hitN;
+}
+const map = new Map<string, Entry<object>>();
+const lru = new LRUCache<string, Entry<object>>({ max: hitN });
+const tier = new MemoryTier<object>({ maxBytes: hitN });
+for (let i = 0; i < hitN; i++) {
+  map.set(keys[i], entries[i]);
+  lru.set(keys[i], entries[i]);
+  tier.set(entries[i]);
+}
+const getters: Array<[string, (k: string) => unknown]> = [
+  ['Map.get', (k) => map.get(k)],
+  ['lru-cache get', (k) => lru.get(k)],
+  ['MemoryTier.get', (k) => tier.get(k)],
+];
+const best = new Map<string, number>();
+for (let round = 0; round < 7; round++) {
+  for (const [name, get] of getters) {
+    let found = 0;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < order.length; i++) if (get(keys[order[i]]) !== undefined) found++;
+    const ns = Number(process.hrtime.bigint() - start);
+    if (found !== order.length) throw new Error(`${name} missed`);
+    best.set(name, Math.max(best.get(name) ?? 0, (order.length / ns) * 1e3));
+  }
+}
+const lruRate = best.get('lru-cache get') ?? 1;
+console.log(`\nhit throughput, ${hitN} keys held, ${order.length} random gets per round, best of 7 rounds:`);
+console.log('| structure | M gets/s | vs lru-cache |');
+console.log('|---|---|---|');
+for (const [name, rate] of best) console.log(`| ${name} | ${rate.toFixed(2)} | ${(rate / lruRate).toFixed(2)}x |`);

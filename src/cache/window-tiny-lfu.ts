@@ -1,0 +1,334 @@
+/**
+ * WindowTinyLfu: the demand side of the memory tier, W-TinyLFU as Caffeine's BoundedLocalCache builds it.
+ *
+ * Why: W-TinyLFU (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache Admission Policy", ACM ToS 2017)
+ * is near-optimal on a wide range of workloads at LRU's cost. A small LRU admission window takes every new entry
+ * (recency); a segmented-LRU main region (probation, and protected at ~80% of main) holds the rest; a window
+ * victim enters main only when its sketch frequency beats main's probation victim (frequency). Ties are refused;
+ * a candidate with frequency >= 6 is admitted at random 1 time in 128, which defeats hash-flooding attacks on the
+ * sketch. The window size adapts by hill climbing (hill-climber.ts), because a fixed 1% window collapses on
+ * recency-heavy traces. Sizes are bytes; with unit sizes this is Caffeine's entry-count policy. Cost: O(1) per
+ * access; a window resize moves at most one step's worth of entries, once per sample period.
+ *
+ * This class owns the three regions' lists and byte counts, the sketch and the climber; the tier owns the key
+ * map and tells it, through `onEvict`, to forget a node this policy evicted.
+ */
+import { FrequencySketch } from './frequency-sketch.ts';
+import { HillClimber } from './hill-climber.ts';
+import { CacheNode, PROBATION, PROTECTED, SegmentList, WINDOW } from './segment-list.ts';
+
+/** Options of a {@link WindowTinyLfu}. */
+export type WindowTinyLfuOptions<V> = {
+  /** Capacity in bytes the window/main split is computed from. */
+  readonly maxBytes: number;
+  /** Initial share of `maxBytes` for the window, 0 to 1. */
+  readonly initialWindowFraction: number;
+  /** Whether the window adapts by hill climbing. */
+  readonly adaptive: boolean;
+  /** Seed of the sketch hash and of the admission coin. */
+  readonly seed: number;
+  /** Called with a node this policy evicted, already unlinked from its region. */
+  readonly onEvict: (node: CacheNode<V>) => void;
+};
+
+/** Share of main kept for the protected segment (Caffeine: 0.8). */
+const PROTECTED_FRACTION = 0.8;
+/** A candidate this frequent is admitted over a more frequent victim 1 time in 128 (Caffeine's hash-flood guard). */
+const ADMIT_RANDOM_THRESHOLD = 6;
+/** Sketch size before the tier has seen how many entries fit; it grows when more entries are held. */
+const INITIAL_SKETCH_CAPACITY = 1024;
+
+/** Window, probation and protected regions with TinyLFU admission and an adaptive window. */
+export class WindowTinyLfu<V> {
+  readonly #window = new SegmentList<V>();
+  readonly #probation = new SegmentList<V>();
+  readonly #protected = new SegmentList<V>();
+  readonly #sketch: FrequencySketch;
+  readonly #climber: HillClimber;
+  readonly #maxBytes: number;
+  readonly #adaptive: boolean;
+  readonly #onEvict: (node: CacheNode<V>) => void;
+  #windowBytes = 0;
+  #probationBytes = 0;
+  #protectedBytes = 0;
+  #windowMax: number;
+  #protectedMax: number;
+  #sampleSize: number;
+  #hitsInSample = 0;
+  #missesInSample = 0;
+  #random: number;
+
+  constructor(options: WindowTinyLfuOptions<V>) {
+    const maxBytes = options.maxBytes;
+    this.#maxBytes = maxBytes;
+    this.#adaptive = options.adaptive;
+    this.#onEvict = options.onEvict;
+    // Caffeine's split: window = max - floor(mainShare x max); protected = floor(0.8 x main).
+    this.#windowMax = maxBytes - Math.floor((1 - options.initialWindowFraction) * maxBytes);
+    this.#protectedMax = Math.floor(PROTECTED_FRACTION * (maxBytes - this.#windowMax));
+    this.#sketch = new FrequencySketch({ capacity: Math.min(maxBytes, INITIAL_SKETCH_CAPACITY), seed: options.seed });
+    this.#sampleSize = this.#sketch.sampleSize;
+    this.#climber = new HillClimber({ maxBytes });
+    this.#random = (Math.imul(options.seed | 0, 0x9e3779b9) ^ 0x2545f491) | 1;
+  }
+
+  /** Bytes held in window, probation and protected. */
+  get bytes(): number {
+    return this.#windowBytes + this.#probationBytes + this.#protectedBytes;
+  }
+
+  /** Region sizes and the window's current share of `maxBytes`. */
+  regions(): { windowBytes: number; probationBytes: number; protectedBytes: number; windowFraction: number } {
+    return {
+      windowBytes: this.#windowBytes,
+      probationBytes: this.#probationBytes,
+      protectedBytes: this.#protectedBytes,
+      windowFraction: this.#windowMax / this.#maxBytes,
+    };
+  }
+
+  /** Sketch estimate for a key hash. */
+  frequency(hash: number): number {
+    return this.#sketch.frequency(hash);
+  }
+
+  /**
+   * Records a hit on a node of these regions (sketch count and recency). Returns true when a sample period
+   * ended (the caller may adapt other things on the same beat).
+   */
+  recordHit(node: CacheNode<V>): boolean {
+    this.#sketch.increment(node.hash);
+    const queue = node.queue;
+    if (queue === WINDOW) this.#window.moveToLast(node);
+    else if (queue === PROTECTED) this.#protected.moveToLast(node);
+    else if (queue === PROBATION) this.#promote(node);
+    return ++this.#hitsInSample + this.#missesInSample >= this.#sampleSize && this.#endSample();
+  }
+
+  /** Records a miss on a key hash. Returns true when a sample period ended. */
+  recordMiss(hash: number): boolean {
+    this.#sketch.increment(hash);
+    return this.#hitsInSample + ++this.#missesInSample >= this.#sampleSize && this.#endSample();
+  }
+
+  /** Adds a node (not in any region) to the window, as the most recent. Call `evict` afterwards. */
+  add(node: CacheNode<V>): void {
+    node.queue = WINDOW;
+    this.#window.push(node);
+    this.#windowBytes += node.entry.sizeBytes;
+  }
+
+  /** Takes a node out of its region. */
+  remove(node: CacheNode<V>): void {
+    const size = node.entry.sizeBytes;
+    if (node.queue === WINDOW) {
+      this.#window.remove(node);
+      this.#windowBytes -= size;
+    } else if (node.queue === PROBATION) {
+      this.#probation.remove(node);
+      this.#probationBytes -= size;
+    } else {
+      this.#protected.remove(node);
+      this.#protectedBytes -= size;
+    }
+  }
+
+  /** Accounts for a node whose entry was replaced by one `deltaBytes` bigger (or smaller). Call `evict` afterwards. */
+  resized(node: CacheNode<V>, deltaBytes: number): void {
+    if (node.queue === WINDOW) this.#windowBytes += deltaBytes;
+    else if (node.queue === PROBATION) this.#probationBytes += deltaBytes;
+    else {
+      this.#protectedBytes += deltaBytes;
+      this.#demoteFromProtected();
+    }
+  }
+
+  /** Grows the sketch when `entries` exceed what it was sized for; restarts the sample when it did. */
+  ensureCapacity(entries: number): void {
+    if (entries <= this.#sketch.capacity) return;
+    const before = this.#sketch.capacity;
+    this.#sketch.ensureCapacity(Math.min(this.#maxBytes, entries * 2));
+    if (this.#sketch.capacity === before) return;
+    this.#sampleSize = this.#sketch.sampleSize;
+    this.#hitsInSample = 0;
+    this.#missesInSample = 0;
+    this.#climber.reset();
+  }
+
+  /**
+   * Restores the bounds: window overflow moves to probation, then entries are evicted until these regions hold at
+   * most `limitBytes`.
+   */
+  evict(limitBytes: number): void {
+    let candidate: CacheNode<V> | undefined;
+    while (this.#windowBytes > this.#windowMax) {
+      const node = this.#window.first();
+      if (node === undefined) break;
+      this.#moveToProbation(node);
+      candidate ??= node;
+    }
+    if (this.bytes > limitBytes) this.#evictFromMain(candidate, limitBytes);
+  }
+
+  /** Forgets every node. The sketch keeps its counts. */
+  clear(): void {
+    this.#window.clear();
+    this.#probation.clear();
+    this.#protected.clear();
+    this.#windowBytes = this.#probationBytes = this.#protectedBytes = 0;
+  }
+
+  /**
+   * Caffeine's `evictFromMain`: candidates are the entries that just left the window (then the window's oldest),
+   * victims are probation's oldest (then protected's, then the window's); of each pair the one the sketch deems
+   * less frequent goes.
+   */
+  #evictFromMain(first: CacheNode<V> | undefined, limitBytes: number): void {
+    let candidate = first;
+    let candidateQueue = PROBATION;
+    let victimQueue = PROBATION;
+    let victim = this.#probation.first();
+    while (this.bytes > limitBytes) {
+      if (candidate === undefined && candidateQueue === PROBATION) {
+        candidate = this.#window.first();
+        candidateQueue = WINDOW;
+      }
+      if (candidate === undefined && victim === undefined) {
+        if (victimQueue === PROBATION) {
+          victim = this.#protected.first();
+          victimQueue = PROTECTED;
+          continue;
+        } else if (victimQueue === PROTECTED) {
+          victim = this.#window.first();
+          victimQueue = WINDOW;
+          continue;
+        }
+        break;
+      }
+      let evict: CacheNode<V>;
+      if (victim === undefined) {
+        evict = candidate as CacheNode<V>;
+        candidate = after(evict);
+      } else if (candidate === undefined) {
+        evict = victim;
+        victim = after(evict);
+      } else if (candidate === victim) {
+        evict = victim;
+        victim = after(victim);
+        candidate = undefined;
+      } else if (this.#admit(candidate.hash, victim.hash)) {
+        evict = victim;
+        victim = after(evict);
+        candidate = after(candidate);
+      } else {
+        evict = candidate;
+        candidate = after(evict);
+      }
+      this.remove(evict);
+      this.#onEvict(evict);
+    }
+  }
+
+  #admit(candidateHash: number, victimHash: number): boolean {
+    const victimFreq = this.#sketch.frequency(victimHash);
+    const candidateFreq = this.#sketch.frequency(candidateHash);
+    if (candidateFreq > victimFreq) return true;
+    if (candidateFreq < ADMIT_RANDOM_THRESHOLD) return false;
+    let x = this.#random;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#random = x;
+    return (x & 127) === 0;
+  }
+
+  /** A probation entry hit again moves to protected; protected overflow is demoted back to probation. */
+  #promote(node: CacheNode<V>): void {
+    const size = node.entry.sizeBytes;
+    if (size > this.#protectedMax) {
+      this.#probation.moveToLast(node);
+      return;
+    }
+    this.#probation.remove(node);
+    this.#probationBytes -= size;
+    node.queue = PROTECTED;
+    this.#protected.push(node);
+    this.#protectedBytes += size;
+    this.#demoteFromProtected();
+  }
+
+  #demoteFromProtected(): void {
+    while (this.#protectedBytes > this.#protectedMax) {
+      const node = this.#protected.first();
+      if (node === undefined) break;
+      this.#protected.remove(node);
+      this.#protectedBytes -= node.entry.sizeBytes;
+      this.#probation.push(node);
+      node.queue = PROBATION;
+      this.#probationBytes += node.entry.sizeBytes;
+    }
+  }
+
+  #moveToProbation(node: CacheNode<V>): void {
+    const size = node.entry.sizeBytes;
+    this.#window.remove(node);
+    this.#windowBytes -= size;
+    node.queue = PROBATION;
+    this.#probation.push(node);
+    this.#probationBytes += size;
+  }
+
+  /** End of a sample period (the sketch's sample size in accesses): hill-climb the window. Returns true. */
+  #endSample(): boolean {
+    const hitRate = this.#hitsInSample / (this.#hitsInSample + this.#missesInSample);
+    this.#hitsInSample = 0;
+    this.#missesInSample = 0;
+    if (!this.#adaptive) return true;
+    const adjustment = this.#climber.adjust(hitRate);
+    this.#demoteFromProtected();
+    if (adjustment > 0) this.#increaseWindow(adjustment);
+    else if (adjustment < 0) this.#decreaseWindow(-adjustment);
+    return true;
+  }
+
+  /** Caffeine's `increaseWindow`: moves capacity, and main's oldest entries, from protected to the window. */
+  #increaseWindow(amount: number): void {
+    if (this.#protectedMax === 0) return;
+    let quota = Math.min(amount, this.#protectedMax);
+    this.#protectedMax -= quota;
+    this.#windowMax += quota;
+    this.#demoteFromProtected();
+    for (;;) {
+      let node = this.#probation.first();
+      if (node === undefined || quota < node.entry.sizeBytes) node = this.#protected.first();
+      if (node === undefined || quota < node.entry.sizeBytes) break;
+      quota -= node.entry.sizeBytes;
+      this.remove(node);
+      this.add(node);
+    }
+    this.#protectedMax += quota;
+    this.#windowMax -= quota;
+  }
+
+  /** Caffeine's `decreaseWindow`: moves capacity, and the window's oldest entries, from the window to main. */
+  #decreaseWindow(amount: number): void {
+    if (this.#windowMax <= 1) return;
+    let quota = Math.min(amount, this.#windowMax - 1);
+    this.#protectedMax += quota;
+    this.#windowMax -= quota;
+    for (;;) {
+      const node = this.#window.first();
+      if (node === undefined || quota < node.entry.sizeBytes) break;
+      quota -= node.entry.sizeBytes;
+      this.#moveToProbation(node);
+    }
+    this.#protectedMax -= quota;
+    this.#windowMax += quota;
+  }
+}
+
+/** The next node in the same list, or undefined at its end (the sentinel's region is -1). */
+function after<V>(node: CacheNode<V>): CacheNode<V> | undefined {
+  const next = node.next;
+  return next.queue < 0 ? undefined : next;
+}

@@ -1,0 +1,99 @@
+/**
+ * `prescient evaluate <trace>`: next-request accuracy of each predictor (Recall@k and MRR@k) with the session
+ * protocol of session-based recommendation: sessions that start after the cut are the test set.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { PrescientError } from '../errors.ts';
+import { defaultPredictorSet, evaluatePredictors, type EvaluationRequest, type EvaluationResult } from '../sim/evaluate.ts';
+import { openTrace } from '../sim/trace-reader.ts';
+import type { CliIo } from './io.ts';
+import { parseFraction, parseIntList } from './parse.ts';
+import { createProgress } from './progress.ts';
+import { addTraceFlags, traceOptionsFrom } from './trace-flags.ts';
+
+function parseTime(value: string): number {
+  const n = Number(value);
+  if (value.trim() !== '' && Number.isFinite(n)) return n < 1e11 ? n * 1000 : n;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`expected unix seconds, unix ms or an ISO 8601 time, got ${JSON.stringify(value)}`);
+  return t;
+}
+
+type EvaluateFlags = { trainFraction?: number; trainUntil?: number; k: number[]; json?: boolean; online: boolean } & Record<string, unknown>;
+
+/** Reads the trace into evaluation requests (a session is required: requests without one are their own session). */
+async function readRequests(path: string, flags: EvaluateFlags, io: CliIo): Promise<EvaluationRequest[]> {
+  const source = await openTrace(path, traceOptionsFrom(flags));
+  if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
+  const requests: EvaluationRequest[] = [];
+  let anonymous = 0;
+  for await (const batch of source.batches()) {
+    for (const r of batch) {
+      requests.push({ key: r.key, session: r.session ?? `#${anonymous++}`, user: r.user, time: r.timeMs });
+    }
+  }
+  const stats = source.stats();
+  if (stats.malformed > 0) io.stderr.write(`prescient: skipped ${stats.malformed} malformed line(s)\n`);
+  if (requests.length === 0) throw new PrescientError('ERR_TRACE_EMPTY', `${path}: no requests could be read`);
+  if (requests.every((r) => r.time !== undefined)) {
+    // Global time order, ties in file order (a stable sort).
+    requests.sort((a, b) => (a.time as number) - (b.time as number));
+  }
+  return requests;
+}
+
+export function formatEvaluation(result: EvaluationResult, ks: readonly number[], isOnline: boolean): string {
+  const head = ['predictor', ...ks.map((k) => `R@${k}`), ...ks.map((k) => `MRR@${k}`)];
+  const rows = result.predictors.map((p) => [p.name, ...ks.map((k) => p.recall[k].toFixed(4)), ...ks.map((k) => p.mrr[k].toFixed(4))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    `train: ${result.trainRequests} requests; test: ${result.testRequests} requests`,
+    `protocol: sessions starting after the cut are the test set; every next item of a test session is predicted from its prefix; models ${isOnline ? 'keep learning online through the test sessions' : 'are frozen after training'}`,
+    '',
+    fmt(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(fmt),
+    '',
+  ].join('\n');
+}
+
+export function evaluateCommand(io: CliIo, done: (code: number) => void): Command {
+  const command = new Command('evaluate')
+    .description('next-request accuracy (Recall@k, MRR@k) of each predictor on a session trace')
+    .argument('<trace>', 'trace file with sessions');
+  addTraceFlags(command);
+  return command
+    .option('--train-fraction <f>', 'share of sessions (by start) used for training', parseFraction)
+    .option('--train-until <time>', 'train on sessions starting before this time (unix s/ms or ISO 8601)', parseTime)
+    .option('--k <list>', 'cut-offs for Recall@k and MRR@k', parseIntList, [1, 5, 20])
+    .option('--no-online', 'freeze the models after training (default: they keep learning through the test day)')
+    .option('--json', 'print one JSON document')
+    .action(async (trace: string, flags: EvaluateFlags) => {
+      if (flags.trainFraction !== undefined && flags.trainUntil !== undefined) {
+        throw new PrescientError('ERR_USAGE', 'Give either --train-fraction or --train-until, not both');
+      }
+      const requests = await readRequests(trace, flags, io);
+      const progress = createProgress(io);
+      const result = evaluatePredictors(requests, {
+        trainFraction: flags.trainUntil === undefined ? (flags.trainFraction ?? 0.8) : undefined,
+        trainUntil: flags.trainUntil,
+        ks: flags.k,
+        predictors: defaultPredictorSet(),
+        learnOnline: flags.online,
+      });
+      progress.stop();
+      if (flags.json === true) {
+        const doc = {
+          trainRequests: result.trainRequests,
+          testRequests: result.testRequests,
+          learnOnline: flags.online,
+          predictors: result.predictors.map((p) => ({ name: p.name, recall: p.recall, mrr: p.mrr })),
+        };
+        io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      } else {
+        io.stdout.write(formatEvaluation(result, flags.k, flags.online));
+      }
+      done(0);
+    });
+}

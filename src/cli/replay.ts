@@ -1,0 +1,125 @@
+/**
+ * `prescient replay <trace>`: replays a trace through every policy at every capacity and prints the comparison
+ * (a table, or one JSON document with --json); --report writes an HTML page with charts.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
+import { writeReplayReport } from '../sim/report.ts';
+import { formatReplayTable, toReplayDocument, type ReplayDocument } from '../sim/replay-document.ts';
+import { lognormalLatency, type Random } from '../sim/seeded-random.ts';
+import { policyNames, type PolicyName } from '../sim/sim-result.ts';
+import { resolveCapacity, simulate } from '../sim/simulator.ts';
+import { openTrace } from '../sim/trace-reader.ts';
+import { loadWorkload } from '../sim/workload.ts';
+import type { CliIo } from './io.ts';
+import { parseList, parseNonNegativeNumber, parsePositiveInt } from './parse.ts';
+import { createProgress } from './progress.ts';
+import { addTraceFlags, traceOptionsFrom } from './trace-flags.ts';
+
+/** Origin latency flag: a number of ms, or `lognormal:<median>:<sigma>`. */
+export type LatencySpec = { readonly label: number | string; readonly sample: number | ((random: Random) => number) };
+
+export function parseLatency(value: string): LatencySpec {
+  const fixed = Number(value);
+  if (value.trim() !== '' && Number.isFinite(fixed) && fixed >= 0) return { label: fixed, sample: fixed };
+  const m = /^lognormal:(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(value.trim());
+  if (m !== null) return { label: value.trim(), sample: lognormalLatency(Number(m[1]), Number(m[2])) };
+  throw new InvalidArgumentError(`expected milliseconds or lognormal:<median-ms>:<sigma>, got ${JSON.stringify(value)}`);
+}
+
+function parsePolicies(value: string): PolicyName[] {
+  const list = parseList(value);
+  for (const p of list) {
+    if (!(policyNames as readonly string[]).includes(p)) throw new InvalidArgumentError(`unknown policy ${JSON.stringify(p)}; expected some of ${policyNames.join(', ')}`);
+  }
+  return list as PolicyName[];
+}
+
+export type ReplayFlags = {
+  capacity: string[];
+  policies: PolicyName[];
+  originLatencyMs: LatencySpec;
+  originConcurrency?: number;
+  interarrivalMs: number;
+  sessions: number;
+  speed: number;
+  ignoreTime?: boolean;
+  seed: number;
+  readahead: number;
+  json?: boolean;
+  report?: string;
+};
+
+/** Runs a replay and returns its document (shared by `replay` and `demo`). */
+export async function runReplay(path: string, flags: ReplayFlags & Record<string, unknown>, io: CliIo): Promise<ReplayDocument> {
+  const source = await openTrace(path, traceOptionsFrom(flags));
+  if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
+  const progress = createProgress(io);
+  progress.start('reading trace', 1);
+  const workload = await loadWorkload(source, {
+    speed: flags.speed,
+    interarrivalMs: flags.interarrivalMs,
+    sessions: flags.sessions,
+    ignoreTime: flags.ignoreTime,
+  });
+  progress.stop();
+  const stats = source.stats();
+  if (stats.malformed > 0) {
+    const first = stats.firstMalformed.map((m) => `line ${m.line}: ${m.reason}`).join('; ');
+    io.stderr.write(`prescient: skipped ${stats.malformed} malformed line(s) (first: ${first})\n`);
+  }
+  const capacities = [...new Set(flags.capacity.map((c) => resolveCapacity(c, workload.keys.length)))];
+  const runs = await simulate(workload, {
+    capacities,
+    policies: flags.policies,
+    originLatencyMs: flags.originLatencyMs.sample,
+    originConcurrency: flags.originConcurrency,
+    readaheadCount: flags.readahead,
+    seed: flags.seed,
+    predictor: () => new EnsemblePredictor(),
+    onProgress: (run, done) => {
+      if (done === 0 || done === workload.requests) progress.start(`${run.policy} @ ${run.capacity}`, workload.requests);
+      progress.update(done);
+    },
+  });
+  progress.stop();
+  const doc = toReplayDocument(workload, runs, {
+    originLatencyMs: flags.originLatencyMs.label,
+    originConcurrency: flags.originConcurrency ?? Infinity,
+    malformedLines: stats.malformed,
+  });
+  if (flags.report !== undefined) await writeFile(flags.report, writeReplayReport(doc, runs));
+  return doc;
+}
+
+/** Adds the simulation flags shared by `replay` and `demo`. */
+export function addSimulationFlags(command: Command, defaults: { capacity: string; policies: string }): Command {
+  return command
+    .option('--capacity <list>', 'capacities: entries or % of distinct keys, comma-separated', parseList, parseList(defaults.capacity))
+    .option('--policies <list>', `policies to compare (${policyNames.join(', ')})`, parsePolicies, parsePolicies(defaults.policies))
+    .option('--origin-latency-ms <ms>', 'origin round trip: ms, or lognormal:<median>:<sigma>', parseLatency, parseLatency('20'))
+    .option('--origin-concurrency <n>', 'origin calls at once (default unlimited)', parsePositiveInt)
+    .option('--interarrival-ms <ms>', 'gap between requests when the trace has no timestamps', parseNonNegativeNumber, 25)
+    .option('--sessions <n>', 'sessions active at once when interleaving', parsePositiveInt, 1000)
+    .option('--speed <x>', 'time scale for traces with timestamps', parseNonNegativeNumber, 1)
+    .option('--ignore-time', 'interleave sessions even when the trace has timestamps')
+    .option('--readahead <n>', 'keys the readahead baseline fetches after a miss', parsePositiveInt, 4)
+    .option('--seed <n>', 'seed for hashing and latency draws', parsePositiveInt, 1)
+    .option('--json', 'print one JSON document instead of a table')
+    .option('--report <file>', 'write an HTML report with charts');
+}
+
+export function replayCommand(io: CliIo, done: (code: number) => void): Command {
+  const command = new Command('replay')
+    .description('replay a trace through prescient and the baselines, side by side')
+    .argument('<trace>', 'trace file (.gz is read through gunzip)');
+  addTraceFlags(command);
+  addSimulationFlags(command, { capacity: '1%,5%', policies: 'none,lru,tinylfu,readahead,belady,prescient,oracle' });
+  return command.action(async (trace: string, flags: ReplayFlags & Record<string, unknown>) => {
+    const doc = await runReplay(trace, flags, io);
+    io.stdout.write(flags.json === true ? `${JSON.stringify(doc, null, 2)}\n` : formatReplayTable(doc));
+    if (flags.report !== undefined && flags.json !== true) io.stdout.write(`report written to ${flags.report}\n`);
+    done(0);
+  });
+}

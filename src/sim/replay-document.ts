@@ -1,0 +1,102 @@
+/**
+ * ReplayDocument: the one JSON document `prescient replay --json` prints, and what the HTML report is drawn from.
+ * Its shape is documented in the README; fields are only ever added.
+ */
+import type { PolicyName, PolicyResult } from './sim-result.ts';
+import type { SimulationRun } from './simulator.ts';
+import type { Workload } from './workload.ts';
+
+export type ReplayDocument = {
+  readonly trace: string;
+  readonly requests: number;
+  readonly distinctKeys: number;
+  readonly timing: string;
+  readonly originLatencyMs: number | string;
+  readonly originConcurrency: number | null;
+  readonly malformedLines: number;
+  readonly runs: ReadonlyArray<{
+    readonly capacity: number;
+    readonly results: ReadonlyArray<ReplayResultJson>;
+  }>;
+};
+
+export type ReplayResultJson = {
+  readonly policy: PolicyName;
+  readonly hitRatio: number;
+  readonly inflightRatio: number;
+  readonly meanLatencyMs: number;
+  readonly p50LatencyMs: number;
+  readonly p95LatencyMs: number;
+  readonly p99LatencyMs: number;
+  readonly originFetchesPerRequest: number;
+  readonly prefetch: { readonly issued: number; readonly used: number; readonly precision: number; readonly coverage: number };
+  readonly peakBytes: number;
+  readonly requestsPerSecond: number;
+};
+
+/** Builds the document from a finished simulation. */
+export function toReplayDocument(
+  workload: Workload,
+  runs: readonly SimulationRun[],
+  meta: { originLatencyMs: number | string; originConcurrency: number; malformedLines: number },
+): ReplayDocument {
+  return {
+    trace: workload.trace,
+    requests: workload.requests,
+    distinctKeys: workload.keys.length,
+    timing: workload.timing,
+    originLatencyMs: meta.originLatencyMs,
+    originConcurrency: Number.isFinite(meta.originConcurrency) ? meta.originConcurrency : null,
+    malformedLines: meta.malformedLines,
+    runs: runs.map((run) => ({ capacity: run.capacity, results: run.results.map(resultJson) })),
+  };
+}
+
+function resultJson(r: PolicyResult): ReplayResultJson {
+  const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
+  return {
+    policy: r.policy,
+    hitRatio: round(r.hitRatio),
+    inflightRatio: round(r.inflightRatio),
+    meanLatencyMs: round(r.meanLatencyMs, 3),
+    p50LatencyMs: round(r.p50LatencyMs, 3),
+    p95LatencyMs: round(r.p95LatencyMs, 3),
+    p99LatencyMs: round(r.p99LatencyMs, 3),
+    originFetchesPerRequest: round(r.originFetchesPerRequest),
+    prefetch: { issued: r.prefetch.issued, used: r.prefetch.used, precision: round(r.prefetch.precision), coverage: round(r.prefetch.coverage) },
+    peakBytes: r.peakEntries,
+    requestsPerSecond: Math.round(r.requestsPerSecond),
+  };
+}
+
+/** The results as a fixed-width text table, one block per capacity. */
+export function formatReplayTable(doc: ReplayDocument): string {
+  const lines: string[] = [];
+  lines.push(`trace: ${doc.trace}`);
+  lines.push(`requests: ${doc.requests}, distinct keys: ${doc.distinctKeys}${doc.malformedLines > 0 ? `, malformed lines skipped: ${doc.malformedLines}` : ''}`);
+  lines.push(`timing: ${doc.timing}; origin latency ${doc.originLatencyMs} ms, concurrency ${doc.originConcurrency ?? 'unlimited'}`);
+  const head = ['policy', 'hit %', 'inflight %', 'mean ms', 'p50', 'p95', 'p99', 'fetch/req', 'pf issued', 'pf used', 'precision', 'coverage', 'peak', 'req/s'];
+  for (const run of doc.runs) {
+    lines.push('', `capacity ${run.capacity} entries`);
+    const rows = run.results.map((r) => [
+      r.policy,
+      (100 * r.hitRatio).toFixed(2),
+      (100 * r.inflightRatio).toFixed(2),
+      r.meanLatencyMs.toFixed(2),
+      r.p50LatencyMs.toFixed(1),
+      r.p95LatencyMs.toFixed(1),
+      r.p99LatencyMs.toFixed(1),
+      r.originFetchesPerRequest.toFixed(3),
+      String(r.prefetch.issued),
+      String(r.prefetch.used),
+      r.prefetch.issued === 0 ? '-' : (100 * r.prefetch.precision).toFixed(1) + '%',
+      r.prefetch.issued === 0 ? '-' : (100 * r.prefetch.coverage).toFixed(1) + '%',
+      String(r.peakBytes),
+      String(r.requestsPerSecond),
+    ]);
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const fmt = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
+  }
+  return lines.join('\n') + '\n';
+}

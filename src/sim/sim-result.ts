@@ -1,0 +1,55 @@
+/**
+ * SimResult: what one policy did on one workload at one capacity, and the latency summary it is built from.
+ */
+
+/** The policies the simulator knows. */
+export type PolicyName = 'none' | 'lru' | 'tinylfu' | 'readahead' | 'belady' | 'prescient' | 'oracle';
+
+export const policyNames: readonly PolicyName[] = ['none', 'lru', 'tinylfu', 'readahead', 'belady', 'prescient', 'oracle'];
+
+export type PolicyResult = {
+  readonly policy: PolicyName;
+  readonly capacity: number;
+  readonly requests: number;
+  /** Requests answered from cache (hits and first reads of prefetched entries). */
+  readonly hits: number;
+  readonly hitRatio: number;
+  /** Requests that found their key already being fetched and waited only for the rest. */
+  readonly inflight: number;
+  readonly inflightRatio: number;
+  readonly meanLatencyMs: number;
+  readonly p50LatencyMs: number;
+  readonly p95LatencyMs: number;
+  readonly p99LatencyMs: number;
+  /** Keys fetched from the origin (demand + prefetch) per request. */
+  readonly originFetchesPerRequest: number;
+  readonly demandFetches: number;
+  readonly prefetchFetches: number;
+  readonly prefetch: { readonly issued: number; readonly used: number; readonly precision: number; readonly coverage: number };
+  /** Most entries held at once (entries are unit-size in the simulator, so this is also peak bytes). */
+  readonly peakEntries: number;
+  /** Wall-clock seconds the run took, and requests simulated per second. */
+  readonly seconds: number;
+  readonly requestsPerSecond: number;
+  /** A sample of latencies (ms) for the report's distribution chart, at most 2,000, evenly spaced by rank. */
+  readonly latencySample: readonly number[];
+};
+
+/** Mean and percentiles of `latencies` (sorted in place). */
+export function summarizeLatency(latencies: Float64Array): { mean: number; p50: number; p95: number; p99: number; sample: number[] } {
+  const n = latencies.length;
+  if (n === 0) return { mean: 0, p50: 0, p95: 0, p99: 0, sample: [] };
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += latencies[i];
+  latencies.sort();
+  const at = (q: number): number => latencies[Math.min(n - 1, Math.floor(q * n))];
+  const sampleSize = Math.min(n, 2000);
+  const sample: number[] = [];
+  for (let i = 0; i < sampleSize; i++) sample.push(latencies[Math.floor((i * n) / sampleSize)]);
+  return { mean: sum / n, p50: at(0.5), p95: at(0.95), p99: at(0.99), sample };
+}
+
+/** Ratio a/b, 0 when b is 0. */
+export function ratio(a: number, b: number): number {
+  return b === 0 ? 0 : a / b;
+}

@@ -1,0 +1,164 @@
+/**
+ * Simulator: replays one Workload through each policy at each capacity, on the same request stream, and
+ * summarises what each did.
+ *
+ * `none`, `lru`, `readahead`, `belady` and `oracle` are synchronous models (src/sim/*-policy.ts) replayed with the
+ * origin model in baseline-replay.ts; `tinylfu` (the MemoryTier with prediction off) and `prescient` (the full
+ * engine) run the real Cache on a VirtualClock (engine-replay.ts). Runs are deterministic for a given seed.
+ */
+import { PrescientError } from '../errors.ts';
+import type { CachePrefetchOptions } from '../cache/cache-options.ts';
+import type { Predictor } from '../predict/predictor.ts';
+import { replayBaseline } from './baseline-replay.ts';
+import { createBeladyPolicy } from './belady-policy.ts';
+import { replayEngine } from './engine-replay.ts';
+import { FutureBuilder, type Future } from './future.ts';
+import { createLruPolicy } from './lru-policy.ts';
+import { createNonePolicy } from './none-policy.ts';
+import { createOraclePolicy } from './oracle-policy.ts';
+import type { SimPolicy } from './policy.ts';
+import { createReadaheadPolicy } from './readahead-policy.ts';
+import { seededRandom, type Random } from './seeded-random.ts';
+import { ratio, summarizeLatency, type PolicyName, type PolicyResult } from './sim-result.ts';
+import type { Workload } from './workload.ts';
+
+export type SimulationOptions = {
+  /** Capacities in entries. */
+  readonly capacities: readonly number[];
+  readonly policies: readonly PolicyName[];
+  /** Origin round trip in ms, fixed or drawn per call. */
+  readonly originLatencyMs: number | ((random: Random) => number);
+  /** Origin calls at once. @default Infinity */
+  readonly originConcurrency?: number;
+  /** Keys the readahead baseline fetches after a miss. @default 4 */
+  readonly readaheadCount?: number;
+  readonly seed?: number;
+  /** Makes the predictor for each prescient run. */
+  readonly predictor: () => Predictor;
+  /** Scheduler settings of the prescient runs. */
+  readonly prefetch?: CachePrefetchOptions;
+  /** Progress: which run, and how many of its requests are done. */
+  readonly onProgress?: (run: { readonly policy: PolicyName; readonly capacity: number }, done: number) => void;
+};
+
+export type SimulationRun = { readonly capacity: number; readonly results: PolicyResult[] };
+
+/**
+ * Turns a capacity spec into entries: `"500"` is 500 entries, `"1%"` is 1% of the distinct keys (at least 1).
+ * @throws PrescientError ERR_INVALID_OPTION for anything else.
+ */
+export function resolveCapacity(spec: string, distinctKeys: number): number {
+  const s = spec.trim();
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(s);
+  if (pct !== null && Number(pct[1]) > 0) return Math.max(1, Math.round((Number(pct[1]) / 100) * distinctKeys));
+  if (/^\d+$/.test(s) && Number(s) > 0) return Number(s);
+  throw new PrescientError('ERR_INVALID_OPTION', `Expected a capacity like 1000 or 1%, got ${JSON.stringify(spec)}`);
+}
+
+/** Runs every policy at every capacity. */
+export async function simulate(workload: Workload, options: SimulationOptions): Promise<SimulationRun[]> {
+  const seed = options.seed ?? 1;
+  const latencyOption = options.originLatencyMs;
+  const latency = typeof latencyOption === 'number' ? () => latencyOption : latencyOption;
+  const concurrency = options.originConcurrency ?? Infinity;
+  const needsFuture = options.policies.includes('belady') || options.policies.includes('oracle');
+  const future = needsFuture ? buildWorkloadFuture(workload) : undefined;
+  const runs: SimulationRun[] = [];
+  for (const capacity of options.capacities) {
+    const results: PolicyResult[] = [];
+    for (const policy of options.policies) {
+      const progress = (done: number): void => options.onProgress?.({ policy, capacity }, done);
+      const random = seededRandom(seed);
+      const started = performance.now();
+      let result: Omit<PolicyResult, 'seconds' | 'requestsPerSecond'>;
+      if (policy === 'tinylfu' || policy === 'prescient') {
+        const c = await replayEngine(workload, {
+          capacity,
+          predictor: policy === 'prescient' ? options.predictor() : undefined,
+          prefetch: options.prefetch,
+          latency,
+          random,
+          concurrency,
+          seed,
+          onProgress: progress,
+        });
+        result = summarize(policy, capacity, workload.requests, c);
+      } else {
+        const model = makeBaseline(policy, capacity, future, options.readaheadCount ?? 4);
+        const c = replayBaseline(workload, model, { latency, random, concurrency, onProgress: progress });
+        result = summarize(policy, capacity, workload.requests, { ...c, prefetchIssued: c.prefetchFetches, peakEntries: model.peakEntries() });
+      }
+      const seconds = (performance.now() - started) / 1000;
+      results.push({ ...result, seconds, requestsPerSecond: workload.requests / Math.max(seconds, 1e-9) });
+    }
+    runs.push({ capacity, results });
+  }
+  return runs;
+}
+
+function makeBaseline(policy: PolicyName, capacity: number, future: Future | undefined, readaheadCount: number): SimPolicy {
+  switch (policy) {
+    case 'none':
+      return createNonePolicy();
+    case 'lru':
+      return createLruPolicy({ capacity });
+    case 'readahead':
+      return createReadaheadPolicy({ capacity, readaheadCount });
+    case 'belady':
+      return createBeladyPolicy({ capacity, future: future as Future });
+    case 'oracle':
+      return createOraclePolicy({ capacity, future: future as Future });
+    default:
+      throw new PrescientError('ERR_INVALID_OPTION', `Unknown policy ${JSON.stringify(policy)}`);
+  }
+}
+
+function buildWorkloadFuture(workload: Workload): Future {
+  const builder = new FutureBuilder();
+  const { keys, keyIds, sessionIds, sessions } = workload;
+  for (let i = 0; i < workload.requests; i++) {
+    const sid = sessionIds[i];
+    builder.add(keys[keyIds[i]], sid < 0 ? undefined : sessions[sid]);
+  }
+  return builder.finish();
+}
+
+type RawCounts = {
+  hits: number;
+  inflight: number;
+  demandFetches: number;
+  prefetchFetches: number;
+  prefetchIssued: number;
+  prefetchUsed: number;
+  peakEntries: number;
+  latencies: Float64Array;
+};
+
+function summarize(policy: PolicyName, capacity: number, requests: number, c: RawCounts): Omit<PolicyResult, 'seconds' | 'requestsPerSecond'> {
+  const lat = summarizeLatency(c.latencies);
+  const misses = requests - c.hits - c.inflight;
+  return {
+    policy,
+    capacity,
+    requests,
+    hits: c.hits,
+    hitRatio: ratio(c.hits, requests),
+    inflight: c.inflight,
+    inflightRatio: ratio(c.inflight, requests),
+    meanLatencyMs: lat.mean,
+    p50LatencyMs: lat.p50,
+    p95LatencyMs: lat.p95,
+    p99LatencyMs: lat.p99,
+    originFetchesPerRequest: ratio(c.demandFetches + c.prefetchFetches, requests),
+    demandFetches: c.demandFetches,
+    prefetchFetches: c.prefetchFetches,
+    prefetch: {
+      issued: c.prefetchIssued,
+      used: c.prefetchUsed,
+      precision: ratio(c.prefetchUsed, c.prefetchIssued),
+      coverage: ratio(c.prefetchUsed, c.prefetchUsed + misses),
+    },
+    peakEntries: c.peakEntries,
+    latencySample: lat.sample,
+  };
+}

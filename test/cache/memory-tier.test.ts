@@ -1,0 +1,285 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Entry, RemovalCause } from '../../src/cache/entry.ts';
+import { MemoryTier, type MemoryTierOptions } from '../../src/cache/memory-tier.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { tierContract } from '../contracts/tier.contract.ts';
+
+tierContract('MemoryTier', ({ maxBytes }) => new MemoryTier({ maxBytes, clock: new VirtualClock(0) }));
+
+function entry(key: string, overrides: Partial<Entry<string>> = {}): Entry<string> {
+  return {
+    key,
+    value: `value of ${key}`,
+    version: 1,
+    sizeBytes: 1,
+    createdAt: 0,
+    staleAt: Infinity,
+    expiresAt: Infinity,
+    source: 'demand',
+    probability: 1,
+    tags: [],
+    hits: 0,
+    ...overrides,
+  };
+}
+
+function prefetch(key: string, overrides: Partial<Entry<string>> = {}): Entry<string> {
+  return entry(key, { source: 'prefetch', probability: 0.5, ...overrides });
+}
+
+/** Seeded PRNG (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function extra(tier: MemoryTier<string>, name: string): number {
+  return Number(tier.stats().extra?.[name]);
+}
+
+describe('MemoryTier', () => {
+  test('answers synchronously, never with a promise', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100 });
+    for (const result of [tier.set(entry('a')), tier.get('a'), tier.getMany(['a']), tier.stats(), tier.delete('a'), tier.clear()]) {
+      assert.ok(!(result instanceof Promise));
+    }
+  });
+
+  test('holds at most maxBytes through a churn of a million distinct keys with random sizes', () => {
+    const maxBytes = 50_000;
+    const tier = new MemoryTier<string>({ maxBytes, seed: 3 });
+    const rand = random(1);
+    for (let i = 0; i < 1_000_000; i++) {
+      const key = `k${i}`;
+      const sizeBytes = 1 + Math.floor(rand() * 2_000);
+      if (rand() < 0.2) tier.set(prefetch(key, { sizeBytes, probability: rand() }));
+      else tier.set(entry(key, { sizeBytes }));
+      if (rand() < 0.3) tier.get(`k${Math.floor(rand() * (i + 1))}`);
+      if (tier.bytes > maxBytes) assert.fail(`bytes ${tier.bytes} over ${maxBytes} after key ${i}`);
+    }
+    let sum = 0;
+    for (const e of tier.entries()) sum += e.sizeBytes;
+    assert.equal(sum, tier.bytes, 'byte count matches the entries held');
+    assert.equal([...tier.keys()].length, tier.size);
+    assert.ok(tier.size > 0);
+  });
+
+  test('a demand-only workload uses the whole capacity (the prefetch share is lent, not wasted)', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100, prefetchFraction: 0.2 });
+    for (let i = 0; i < 100; i++) tier.set(entry(`d${i}`));
+    assert.equal(tier.size, 100);
+    assert.equal(tier.bytes, 100);
+  });
+
+  test('prefetches wait in the prefetch region and never evict demand entries held within the demand share', () => {
+    const removed: Array<[string, RemovalCause]> = [];
+    const tier = new MemoryTier<string>({ maxBytes: 1_000, prefetchFraction: 0.1, onRemoval: (e, cause) => removed.push([e.key, cause]) });
+    for (let i = 0; i < 90; i++) tier.set(entry(`demand${i}`, { sizeBytes: 10 }));
+    for (let i = 0; i < 500; i++) tier.set(prefetch(`pf${i}`, { sizeBytes: 10 }));
+    for (let i = 0; i < 90; i++) assert.ok(tier.has(`demand${i}`), `demand${i} was evicted`);
+    assert.ok(extra(tier, 'prefetchBytes') <= 100);
+    assert.ok(tier.bytes <= 1_000);
+    assert.ok(removed.every(([key]) => key.startsWith('pf')));
+  });
+
+  test('arriving prefetches take back at most their share from demand entries that borrowed it', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 1_000, prefetchFraction: 0.1 });
+    for (let i = 0; i < 100; i++) tier.set(entry(`demand${i}`, { sizeBytes: 10 }));
+    for (let i = 0; i < 500; i++) tier.set(prefetch(`pf${i}`, { sizeBytes: 10 }));
+    let demandBytes = 0;
+    for (const e of tier.entries()) if (e.source === 'demand') demandBytes += e.sizeBytes;
+    assert.equal(demandBytes, 900);
+    assert.equal(extra(tier, 'prefetchBytes'), 100);
+  });
+
+  test('a first hit moves a prefetched entry to main and frees room in the prefetch region', () => {
+    const removed: Array<[string, RemovalCause]> = [];
+    const tier = new MemoryTier<string>({ maxBytes: 1_000, prefetchFraction: 0.1, onRemoval: (e, cause) => removed.push([e.key, cause]) });
+    for (let i = 0; i < 10; i++) tier.set(prefetch(`pf${i}`, { sizeBytes: 10 }));
+    assert.equal(extra(tier, 'prefetchBytes'), 100);
+    const used = tier.get('pf3');
+    assert.equal(used?.hits, 1);
+    assert.equal(extra(tier, 'prefetchBytes'), 90);
+    assert.equal(extra(tier, 'prefetchHits'), 1);
+    assert.equal(extra(tier, 'windowBytes') + extra(tier, 'probationBytes') + extra(tier, 'protectedBytes'), 10);
+    assert.equal(tier.set(prefetch('pf10', { sizeBytes: 10 })), true);
+    assert.deepEqual(removed, [], 'the new prefetch fit without evicting another');
+    assert.ok(tier.has('pf3'));
+  });
+
+  test('onRemoval reports unused prefetches evicted from the prefetch region', () => {
+    const removed: Array<[Entry<string>, RemovalCause]> = [];
+    const tier = new MemoryTier<string>({ maxBytes: 1_000, prefetchFraction: 0.1, onRemoval: (e, cause) => removed.push([e, cause]) });
+    for (let i = 0; i < 15; i++) tier.set(prefetch(`pf${i}`, { sizeBytes: 10 }));
+    assert.equal(removed.length, 5);
+    for (const [e, cause] of removed) {
+      assert.equal(cause, 'evicted');
+      assert.equal(e.source, 'prefetch');
+      assert.equal(e.hits, 0);
+    }
+    assert.equal(extra(tier, 'prefetchEvictedUnused'), 5);
+  });
+
+  test('the prefetch region evicts the least probable of its oldest entries first', () => {
+    const removed: string[] = [];
+    const tier = new MemoryTier<string>({ maxBytes: 100, prefetchFraction: 0.04, onRemoval: (e) => removed.push(e.key) });
+    tier.set(prefetch('old-likely', { probability: 0.9 }));
+    tier.set(prefetch('unlikely', { probability: 0.1 }));
+    tier.set(prefetch('likely', { probability: 0.8 }));
+    tier.set(prefetch('fair', { probability: 0.7 }));
+    tier.set(prefetch('new', { probability: 0.5 }));
+    assert.deepEqual(removed, ['unlikely']);
+    tier.set(prefetch('newer', { probability: 0.5 }));
+    assert.deepEqual(removed, ['unlikely', 'old-likely'], 'the oldest is spared only once');
+  });
+
+  test('the window grows after a recency-heavy stream', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 200, seed: 5 });
+    assert.equal(extra(tier, 'windowFraction'), 0.01);
+    const rand = random(9);
+    let next = 0;
+    for (let i = 0; i < 200_000; i++) {
+      // Mostly re-reads of the last ~150 distinct keys, most recent first; a fifth are new keys.
+      const key = rand() < 0.2 || next < 150 ? next++ : next - 1 - Math.floor(150 * rand() * rand());
+      if (tier.get(`r${key}`) === undefined) tier.set(entry(`r${key}`));
+    }
+    assert.ok(extra(tier, 'windowFraction') > 0.2, `window fraction ${extra(tier, 'windowFraction')}`);
+  });
+
+  test('the window stays fixed when adaptive is off', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 200, adaptive: false });
+    for (let i = 0; i < 20_000; i++) if (tier.get(`k${i % 300}`) === undefined) tier.set(entry(`k${i % 300}`));
+    assert.equal(extra(tier, 'windowFraction'), 0.01);
+  });
+
+  test('frequent keys survive a scan of one-hit keys (TinyLFU admission)', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100, adaptive: false });
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 50; i++) if (tier.get(`hot${i}`) === undefined) tier.set(entry(`hot${i}`));
+    }
+    for (let i = 0; i < 10_000; i++) if (tier.get(`scan${i}`) === undefined) tier.set(entry(`scan${i}`));
+    let kept = 0;
+    for (let i = 0; i < 50; i++) if (tier.has(`hot${i}`)) kept++;
+    assert.ok(kept >= 45, `only ${kept} of 50 hot keys kept`);
+  });
+
+  test('expired entries are not returned by get but are by get(key, true), and are kept', () => {
+    const clock = new VirtualClock(0);
+    const tier = new MemoryTier<string>({ maxBytes: 100, clock });
+    tier.set(entry('e', { staleAt: 50, expiresAt: 100 }));
+    assert.equal(tier.get('e')?.key, 'e');
+    clock.advance(100);
+    assert.equal(tier.get('e'), undefined);
+    assert.equal(tier.get('e', true)?.key, 'e');
+    assert.ok(tier.has('e'));
+  });
+
+  test('an expired entry leaving the tier is reported as expired', () => {
+    const clock = new VirtualClock(0);
+    const causes: RemovalCause[] = [];
+    const tier = new MemoryTier<string>({ maxBytes: 2, clock, onRemoval: (_e, cause) => causes.push(cause) });
+    tier.set(entry('a', { expiresAt: 10 }));
+    clock.advance(20);
+    for (const key of ['b', 'c']) {
+      assert.equal(tier.get(key), undefined);
+      tier.set(entry(key));
+    }
+    assert.deepEqual(causes, ['expired']);
+    assert.equal(tier.has('a'), false);
+  });
+
+  test('onRemoval reports replacements, rejections and deletes', () => {
+    const events: Array<[string, RemovalCause]> = [];
+    const tier = new MemoryTier<string>({ maxBytes: 100, onRemoval: (e, cause) => events.push([`${e.key}@${e.version}`, cause]) });
+    tier.set(entry('a', { version: 2 }));
+    tier.set(entry('a', { version: 1 }));
+    tier.set(entry('a', { version: 3 }));
+    tier.set(entry('huge', { sizeBytes: 101 }));
+    tier.delete('a');
+    assert.deepEqual(events, [['a@1', 'rejected'], ['a@2', 'replaced'], ['huge@1', 'rejected'], ['a@3', 'deleted']]);
+  });
+
+  test('a prefetch of a key held as a demand entry refreshes it in place', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100 });
+    tier.set(entry('a', { value: 'v1' }));
+    tier.set(prefetch('a', { value: 'v2', version: 2 }));
+    assert.equal(tier.peek('a')?.value, 'v2');
+    assert.equal(extra(tier, 'prefetchBytes'), 0);
+  });
+
+  test('a prefetch larger than the prefetch share is rejected', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100, prefetchFraction: 0.1 });
+    assert.equal(tier.set(prefetch('big', { sizeBytes: 11 })), false);
+    assert.equal(tier.set(entry('big', { sizeBytes: 11 })), true, 'as a demand entry it fits');
+  });
+
+  test('prefetchFraction 0 refuses prefetches', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100, prefetchFraction: 0 });
+    assert.equal(tier.set(prefetch('p')), false);
+    assert.equal(tier.has('p'), false);
+  });
+
+  test('peek, has, keys, entries and frequency have no side effects', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100 });
+    tier.set(entry('a'));
+    const before = tier.stats();
+    assert.equal(tier.peek('a')?.hits, 0);
+    assert.equal(tier.has('a'), true);
+    assert.deepEqual([...tier.keys()], ['a']);
+    assert.deepEqual([...tier.entries()].map((e) => e.key), ['a']);
+    tier.frequency('a');
+    assert.deepEqual(tier.stats(), before);
+    assert.equal(tier.peek('a')?.hits, 0);
+  });
+
+  test('frequency rises with gets', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 100 });
+    tier.set(entry('a'));
+    const start = tier.frequency('a');
+    tier.get('a');
+    tier.get('a');
+    assert.equal(tier.frequency('a'), start + 2);
+    tier.get('missing');
+    assert.equal(tier.frequency('missing'), 1, 'misses count too');
+  });
+
+  test('an onRemoval that throws leaves the tier consistent and the error surfaces', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 2, onRemoval: () => { throw new Error('listener broke'); } });
+    tier.set(entry('a'));
+    tier.set(entry('b'));
+    assert.throws(() => tier.set(entry('c')), /listener broke/);
+    assert.ok(tier.bytes <= 2);
+    assert.equal(tier.size, 2);
+  });
+
+  test('bad options throw ERR_INVALID_OPTION naming the option', () => {
+    const cases: Array<[Partial<MemoryTierOptions<string>>, string]> = [
+      [{}, 'maxBytes'],
+      [{ maxBytes: 0 }, 'maxBytes'],
+      [{ maxBytes: -1 }, 'maxBytes'],
+      [{ maxBytes: 1.5 }, 'maxBytes'],
+      [{ maxBytes: 10, prefetchFraction: 0.9 }, 'prefetchFraction'],
+      [{ maxBytes: 10, prefetchFraction: -0.1 }, 'prefetchFraction'],
+      [{ maxBytes: 10, initialWindowFraction: 2 }, 'initialWindowFraction'],
+      [{ maxBytes: 10, adaptive: 'yes' as unknown as boolean }, 'adaptive'],
+      [{ maxBytes: 10, seed: 0.5 }, 'seed'],
+      [{ maxBytes: 10, clock: {} as VirtualClock }, 'clock'],
+      [{ maxBytes: 10, onRemoval: 5 as unknown as () => void }, 'onRemoval'],
+    ];
+    for (const [options, option] of cases) {
+      assert.throws(
+        () => new MemoryTier(options as MemoryTierOptions<string>),
+        (error: unknown) => isPrescientError(error, 'ERR_INVALID_OPTION') && (error as { option?: string }).option === option,
+        `expected ${option} to be named for ${JSON.stringify(options)}`,
+      );
+    }
+  });
+});

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DeltaPredictor } from '../../src/predict/delta-predictor.ts';
+
+describe('DeltaPredictor', () => {
+  it('predicts the next keys of a +1 scan, several ahead with falling probability and an ETA', () => {
+    const d = new DeltaPredictor({ lookahead: 3 });
+    for (let i = 100; i < 110; i++) d.observe({ key: String(i), at: i * 5, ctx: { session: 'scan' } });
+    const out = d.predict({ session: 'scan' }, 3);
+    assert.deepEqual(out.map((p) => p.key), ['110', '111', '112']);
+    assert.ok(out[0].probability > out[1].probability && out[1].probability > out[2].probability);
+    assert.equal(out[0].etaMs, 5);
+    assert.equal(out[2].etaMs, 15);
+  });
+
+  it('learns a stride of 8', () => {
+    const d = new DeltaPredictor();
+    for (let i = 0; i < 12; i++) d.observe({ key: String(1000 + 8 * i), at: i, ctx: { session: 's' } });
+    assert.equal(d.predict({ session: 's' }, 1)[0].key, String(1000 + 8 * 12));
+  });
+
+  it('predicts from the global delta table for a new session, and from the global stream without a session', () => {
+    const d = new DeltaPredictor();
+    for (let s = 0; s < 5; s++) for (let i = 0; i < 5; i++) d.observe({ key: String(i * 4), at: i, ctx: { session: `s${s}` } });
+    d.observe({ key: '40', at: 0, ctx: { session: 'fresh' } });
+    assert.equal(d.predict({ session: 'fresh' }, 1)[0].key, '44');
+    const g = new DeltaPredictor();
+    for (let i = 0; i < 6; i++) g.observe({ key: String(-10 + 2 * i), at: i, ctx: {} });
+    assert.equal(g.predict({}, 1)[0].key, '2');
+  });
+
+  it('ignores non-numeric and out-of-range keys without throwing', () => {
+    const d = new DeltaPredictor();
+    for (const key of ['users/1', 'abc', '1.5', '99999999999999999999', '', '-']) d.observe({ key, at: 0, ctx: { session: 's' } });
+    assert.deepEqual(d.predict({ session: 's' }, 5), []);
+    d.observe({ key: '7', at: 1, ctx: { session: 's' } });
+    d.observe({ key: 'page-x', at: 2, ctx: { session: 's' } });
+    d.observe({ key: '8', at: 3, ctx: { session: 's' } });
+    assert.equal(d.predict({ session: 's' }, 1)[0].key, '9');
+  });
+
+  it('rejects bad options with ERR_INVALID_OPTION', () => {
+    for (const bad of [{ historyLength: 0 }, { historyLength: 65 }, { lookahead: -1 }, { halfLifeAccesses: 0 }, { maxDeltas: 1.5 }, { globalWeight: -1 }]) {
+      assert.throws(() => new DeltaPredictor(bad), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
+    }
+  });
+});
