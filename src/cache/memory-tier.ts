@@ -22,7 +22,7 @@
  */
 import { hashKey } from './frequency-sketch.ts';
 import { PrefetchRegion } from './prefetch-region.ts';
-import { CacheNode, PREFETCH, WINDOW } from './segment-list.ts';
+import { NodeTable, PREFETCH } from './node-table.ts';
 import { WindowTinyLfu } from './window-tiny-lfu.ts';
 import type { Entry, RemovalCause } from './entry.ts';
 import type { Tier, TierStats } from './tier.ts';
@@ -58,7 +58,8 @@ export type MemoryTierOptions<V> = {
  */
 export class MemoryTier<V = unknown> implements Tier<V> {
   readonly name = 'memory';
-  readonly #map = new Map<string, CacheNode<V>>();
+  readonly #map = new Map<string, number>();
+  readonly #table = new NodeTable<V>();
   readonly #main: WindowTinyLfu<V>;
   readonly #prefetch: PrefetchRegion<V>;
   readonly #maxBytes: number;
@@ -86,8 +87,9 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const seed = options.seed ?? 0;
     if (!Number.isSafeInteger(seed)) throw new InvalidOptionError('seed', 'a safe integer', seed);
     this.#maxBytes = maxBytes;
-    this.#main = new WindowTinyLfu<V>({ maxBytes, initialWindowFraction, adaptive, seed, onEvict: (node) => this.#evicted(node) });
-    this.#prefetch = new PrefetchRegion<V>({ capacityBytes: maxBytes, fraction: prefetchFraction, adaptive });
+    const table = this.#table;
+    this.#main = new WindowTinyLfu<V>({ table, maxBytes, initialWindowFraction, adaptive, seed, onEvict: (slot) => this.#evicted(slot) });
+    this.#prefetch = new PrefetchRegion<V>({ table, capacityBytes: maxBytes, fraction: prefetchFraction, adaptive });
   }
 
   /** Capacity in bytes. */
@@ -111,22 +113,22 @@ export class MemoryTier<V = unknown> implements Tier<V> {
    * has passed is a miss unless `includeExpired`; it is kept either way (the cache may serve it within grace).
    */
   get(key: string, includeExpired = false): Entry<V> | undefined {
-    const node = this.#map.get(key);
-    if (node === undefined) {
+    const slot = this.#map.get(key);
+    if (slot === undefined) {
       this.#misses++;
       if (this.#main.recordMiss(hashKey(key))) this.#endSample();
       return undefined;
     }
-    const entry = node.entry;
+    const entry = this.#table.entry(slot);
     if (!includeExpired && entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt) {
       this.#misses++;
-      if (this.#main.recordMiss(node.hash)) this.#endSample();
+      if (this.#main.recordMiss(this.#table.hash(slot))) this.#endSample();
       return undefined;
     }
     entry.hits++;
     this.#hits++;
-    if (node.queue === PREFETCH) this.#usePrefetch(node);
-    else if (this.#main.recordHit(node)) this.#endSample();
+    if (this.#table.queue(slot) === PREFETCH) this.#usePrefetch(slot);
+    else if (this.#main.recordHit(slot)) this.#endSample();
     return entry;
   }
 
@@ -139,7 +141,8 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** The entry for `key` without any side effect (no hit, no recency, no sketch count), expired or not. */
   peek(key: string): Entry<V> | undefined {
-    return this.#map.get(key)?.entry;
+    const slot = this.#map.get(key);
+    return slot === undefined ? undefined : this.#table.entry(slot);
   }
 
   /** True when an entry (expired or not) is held for `key`. No side effect. */
@@ -154,13 +157,13 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Entries held, in no particular order. */
   *entries(): IterableIterator<Entry<V>> {
-    for (const node of this.#map.values()) yield node.entry;
+    for (const slot of this.#map.values()) yield this.#table.entry(slot);
   }
 
   /** Sketch estimate (0-15) of how often `key` was accessed recently. */
   frequency(key: string): number {
-    const node = this.#map.get(key);
-    return this.#main.frequency(node === undefined ? hashKey(key) : node.hash);
+    const slot = this.#map.get(key);
+    return this.#main.frequency(slot === undefined ? hashKey(key) : this.#table.hash(slot));
   }
 
   /**
@@ -173,32 +176,33 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   set(entry: Entry<V>): boolean {
     const key = entry.key;
     const size = entry.sizeBytes;
+    const table = this.#table;
     const old = this.#map.get(key);
     let held: boolean;
-    if (!(size >= 0 && size <= this.#maxBytes) || (old !== undefined && entry.version < old.entry.version)) {
+    if (!(size >= 0 && size <= this.#maxBytes) || (old !== undefined && entry.version < table.entry(old).version)) {
       this.#notify(entry, 'rejected');
       held = false;
-    } else if (old !== undefined && old.queue !== PREFETCH) {
+    } else if (old !== undefined && table.queue(old) !== PREFETCH) {
       // Already a demand entry (a prefetch of it only refreshes the value): replace in place.
-      const previous = old.entry;
-      old.entry = entry;
+      const previous = table.entry(old);
+      table.setEntry(old, entry);
       this.#main.resized(old, size - previous.sizeBytes);
       this.#notify(previous, 'replaced');
       this.#evict();
       held = this.#map.get(key) === old;
     } else {
-      let node = old;
-      if (node === undefined) {
-        node = new CacheNode(entry, hashKey(key), WINDOW);
-        this.#map.set(key, node);
+      let slot = old;
+      if (slot === undefined) {
+        slot = table.allocate(entry, hashKey(key));
+        this.#map.set(key, slot);
         this.#main.ensureCapacity(this.#map.size);
       } else {
-        this.#prefetch.remove(node);
-        const previous = node.entry;
-        node.entry = entry;
+        this.#prefetch.remove(slot);
+        const previous = table.entry(slot);
+        table.setEntry(slot, entry);
         this.#notify(previous, 'replaced');
       }
-      held = isUnusedPrefetch(entry) ? this.#addPrefetch(node) : this.#addDemand(node);
+      held = isUnusedPrefetch(entry) ? this.#addPrefetch(slot) : this.#addDemand(slot);
     }
     this.#throwPending();
     return held;
@@ -206,22 +210,26 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Removes `key` (reported 'deleted'); true when something was removed. */
   delete(key: string): boolean {
-    const node = this.#map.get(key);
-    if (node === undefined) return false;
-    this.#unlink(node);
+    const slot = this.#map.get(key);
+    if (slot === undefined) return false;
+    const entry = this.#table.entry(slot);
+    if (this.#table.queue(slot) === PREFETCH) this.#prefetch.remove(slot);
+    else this.#main.remove(slot);
     this.#map.delete(key);
-    this.#notify(node.entry, 'deleted');
+    this.#table.release(slot);
+    this.#notify(entry, 'deleted');
     this.#throwPending();
     return true;
   }
 
   /** Removes every entry (each reported 'deleted'). The sketch keeps its counts. */
   clear(): void {
-    const nodes = [...this.#map.values()];
+    const removed = [...this.entries()];
     this.#map.clear();
+    this.#table.clear();
     this.#main.clear();
     this.#prefetch.clear();
-    for (const node of nodes) this.#notify(node.entry, 'deleted');
+    for (const entry of removed) this.#notify(entry, 'deleted');
     this.#throwPending();
   }
 
@@ -246,37 +254,39 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   }
 
   /** First hit of a prefetched entry: it leaves the prefetch region and enters the window as a demand access. */
-  #usePrefetch(node: CacheNode<V>): void {
-    this.#prefetch.remove(node);
+  #usePrefetch(slot: number): void {
+    this.#prefetch.remove(slot);
     this.#prefetch.recordUse();
     this.#prefetchHits++;
-    this.#main.add(node);
-    const ended = this.#main.recordHit(node);
+    this.#main.add(slot);
+    const ended = this.#main.recordHit(slot);
     this.#evict();
     if (ended) this.#endSample();
     this.#throwPending();
   }
 
-  /** Adds a node (in no region) to the window and restores the bounds. */
-  #addDemand(node: CacheNode<V>): boolean {
-    this.#main.add(node);
+  /** Adds a slot (in no list) to the window and restores the bounds. */
+  #addDemand(slot: number): boolean {
+    const key = this.#table.entry(slot).key;
+    this.#main.add(slot);
     this.#evict();
-    return this.#map.get(node.entry.key) === node;
+    return this.#map.get(key) === slot && this.#table.entry(slot).key === key;
   }
 
-  /** Adds a node (in no region) to the prefetch region, making room among prefetches, then in demand's lent room. */
-  #addPrefetch(node: CacheNode<V>): boolean {
-    const size = node.entry.sizeBytes;
+  /** Adds a slot (in no list) to the prefetch region, making room among prefetches, then in demand's lent room. */
+  #addPrefetch(slot: number): boolean {
+    const entry = this.#table.entry(slot);
+    const size = entry.sizeBytes;
     if (size > this.#prefetch.maxBytes) {
-      this.#map.delete(node.entry.key);
-      this.#notify(node.entry, 'rejected');
+      this.#map.delete(entry.key);
+      this.#table.release(slot);
+      this.#notify(entry, 'rejected');
       return false;
     }
-    node.queue = PREFETCH;
     while (this.#prefetch.bytes + size > this.#prefetch.maxBytes) this.#evictPrefetch();
-    this.#prefetch.add(node);
+    this.#prefetch.add(slot);
     this.#evict();
-    return this.#map.get(node.entry.key) === node;
+    return this.#map.get(entry.key) === slot;
   }
 
   /** Restores `bytes <= maxBytes`: demand gives back what it borrowed; prefetches go only as a last resort. */
@@ -286,28 +296,25 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   }
 
   #evictPrefetch(): void {
-    const node = this.#prefetch.victim();
-    if (node === undefined) return;
-    this.#prefetch.remove(node);
-    this.#evicted(node);
+    const slot = this.#prefetch.victim();
+    if (slot < 0) return;
+    this.#prefetch.remove(slot);
+    this.#evicted(slot);
   }
 
-  /** Forgets a node already unlinked from its region, and reports it. */
-  #evicted(node: CacheNode<V>): void {
-    const entry = node.entry;
+  /** Forgets a slot already unlinked from its region, and reports its entry. */
+  #evicted(slot: number): void {
+    const entry = this.#table.entry(slot);
+    const wasUnusedPrefetch = this.#table.queue(slot) === PREFETCH && entry.hits === 0;
     this.#map.delete(entry.key);
+    this.#table.release(slot);
     this.#evictions++;
-    if (node.queue === PREFETCH && entry.hits === 0) {
+    if (wasUnusedPrefetch) {
       this.#prefetchEvictedUnused++;
       this.#prefetch.recordWaste();
     }
     const expired = entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt;
     this.#notify(entry, expired ? 'expired' : 'evicted');
-  }
-
-  #unlink(node: CacheNode<V>): void {
-    if (node.queue === PREFETCH) this.#prefetch.remove(node);
-    else this.#main.remove(node);
   }
 
   /** A sample period ended (the window already adapted): adapt the prefetch share and restore its bound. */

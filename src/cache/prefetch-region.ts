@@ -14,10 +14,12 @@
  * [share/4, min(4 x share, half the capacity)] of the initial share. Cost: O(1) per operation (at most
  * `VICTIM_SAMPLE` nodes are looked at per eviction).
  */
-import { SegmentList, type CacheNode } from './segment-list.ts';
+import { FIRST_SLOT, type NodeTable, PREFETCH } from './node-table.ts';
 
 /** Options of a {@link PrefetchRegion}. */
-export type PrefetchRegionOptions = {
+export type PrefetchRegionOptions<V> = {
+  /** Where the nodes live (shared with the tier). */
+  readonly table: NodeTable<V>;
   /** The whole tier's capacity, in bytes. */
   readonly capacityBytes: number;
   /** Initial share of `capacityBytes` (0 disables prefetch storage). */
@@ -42,7 +44,7 @@ const MAX_SHARE = 0.5;
 
 /** The list, byte count and share of the prefetched-but-unused entries. */
 export class PrefetchRegion<V> {
-  readonly #list = new SegmentList<V>();
+  readonly #table: NodeTable<V>;
   #bytes = 0;
   #maxBytes: number;
   readonly #minBytes: number;
@@ -51,7 +53,8 @@ export class PrefetchRegion<V> {
   #usedInPeriod = 0;
   #wastedInPeriod = 0;
 
-  constructor(options: PrefetchRegionOptions) {
+  constructor(options: PrefetchRegionOptions<V>) {
+    this.#table = options.table;
     const initial = Math.floor(options.capacityBytes * options.fraction);
     this.#maxBytes = initial;
     this.#minBytes = Math.floor(initial / 4);
@@ -71,47 +74,42 @@ export class PrefetchRegion<V> {
 
   /** Number of unused prefetches held. */
   get length(): number {
-    return this.#list.length;
+    return this.#table.length(PREFETCH);
   }
 
-  /** Adds a node (its region already set by the caller) as the newest prefetch. */
-  add(node: CacheNode<V>): void {
-    node.marked = false;
-    this.#list.push(node);
-    this.#bytes += node.entry.sizeBytes;
+  /** Adds a slot (in no list) as the newest prefetch. */
+  add(slot: number): void {
+    this.#table.push(PREFETCH, slot);
+    this.#bytes += this.#table.entry(slot).sizeBytes;
   }
 
-  /** Removes a node of this region. */
-  remove(node: CacheNode<V>): void {
-    this.#list.remove(node);
-    this.#bytes -= node.entry.sizeBytes;
-  }
-
-  /** Makes `node` the newest prefetch again (it was refreshed by a newer prefetch). */
-  touch(node: CacheNode<V>): void {
-    this.#list.moveToLast(node);
-    node.marked = false;
-  }
-
-  /** Adjusts the byte count after a node's entry was replaced by one of another size. */
-  resize(deltaBytes: number): void {
-    this.#bytes += deltaBytes;
+  /** Removes a slot of this region. */
+  remove(slot: number): void {
+    this.#table.remove(slot);
+    this.#bytes -= this.#table.entry(slot).sizeBytes;
   }
 
   /**
-   * The node to evict next, or undefined when empty: the lowest-probability node among the oldest few, unless the
-   * oldest has already been spared once.
+   * The slot to evict next, or -1 when empty: the lowest-probability slot among the oldest few, unless the oldest
+   * has already been spared once.
    */
-  victim(): CacheNode<V> | undefined {
-    const oldest = this.#list.first();
-    if (oldest === undefined || oldest.marked) return oldest;
+  victim(): number {
+    const table = this.#table;
+    const oldest = table.first(PREFETCH);
+    if (oldest < FIRST_SLOT) return -1;
+    if (table.isSpared(oldest)) return oldest;
     let best = oldest;
-    let node: CacheNode<V> | undefined = this.#list.after(oldest);
-    for (let i = 1; i < VICTIM_SAMPLE && node !== undefined; i++) {
-      if (node.entry.probability < best.entry.probability) best = node;
-      node = this.#list.after(node);
+    let bestProbability = table.entry(oldest).probability;
+    let slot = table.after(oldest);
+    for (let i = 1; i < VICTIM_SAMPLE && slot >= FIRST_SLOT; i++) {
+      const probability = table.entry(slot).probability;
+      if (probability < bestProbability) {
+        best = slot;
+        bestProbability = probability;
+      }
+      slot = table.after(slot);
     }
-    if (best !== oldest) oldest.marked = true;
+    if (best !== oldest) table.spare(oldest);
     return best;
   }
 
@@ -140,14 +138,8 @@ export class PrefetchRegion<V> {
     }
   }
 
-  /** Nodes from oldest to newest. */
-  nodes(): IterableIterator<CacheNode<V>> {
-    return this.#list[Symbol.iterator]();
-  }
-
-  /** Forgets every node. */
+  /** Forgets the byte count (the tier clears the table). */
   clear(): void {
-    this.#list.clear();
     this.#bytes = 0;
   }
 }

@@ -10,15 +10,17 @@
  * recency-heavy traces. Sizes are bytes; with unit sizes this is Caffeine's entry-count policy. Cost: O(1) per
  * access; a window resize moves at most one step's worth of entries, once per sample period.
  *
- * This class owns the three regions' lists and byte counts, the sketch and the climber; the tier owns the key
- * map and tells it, through `onEvict`, to forget a node this policy evicted.
+ * This class owns the three regions' byte counts and order (as lists in the shared node-table.ts), the sketch
+ * and the climber; the tier owns the key map and the table, and forgets, through `onEvict`, a slot evicted here.
  */
 import { FrequencySketch } from './frequency-sketch.ts';
 import { HillClimber } from './hill-climber.ts';
-import { CacheNode, PROBATION, PROTECTED, SegmentList, WINDOW } from './segment-list.ts';
+import { FIRST_SLOT, type NodeTable, PROBATION, PROTECTED, WINDOW } from './node-table.ts';
 
 /** Options of a {@link WindowTinyLfu}. */
 export type WindowTinyLfuOptions<V> = {
+  /** Where the nodes live (shared with the tier and the prefetch region). */
+  readonly table: NodeTable<V>;
   /** Capacity in bytes the window/main split is computed from. */
   readonly maxBytes: number;
   /** Initial share of `maxBytes` for the window, 0 to 1. */
@@ -27,8 +29,8 @@ export type WindowTinyLfuOptions<V> = {
   readonly adaptive: boolean;
   /** Seed of the sketch hash and of the admission coin. */
   readonly seed: number;
-  /** Called with a node this policy evicted, already unlinked from its region. */
-  readonly onEvict: (node: CacheNode<V>) => void;
+  /** Called with a slot this policy evicted, already unlinked from its region. */
+  readonly onEvict: (slot: number) => void;
 };
 
 /** Share of main kept for the protected segment (Caffeine: 0.8). */
@@ -40,14 +42,12 @@ const INITIAL_SKETCH_CAPACITY = 1024;
 
 /** Window, probation and protected regions with TinyLFU admission and an adaptive window. */
 export class WindowTinyLfu<V> {
-  readonly #window = new SegmentList<V>();
-  readonly #probation = new SegmentList<V>();
-  readonly #protected = new SegmentList<V>();
+  readonly #table: NodeTable<V>;
   readonly #sketch: FrequencySketch;
   readonly #climber: HillClimber;
   readonly #maxBytes: number;
   readonly #adaptive: boolean;
-  readonly #onEvict: (node: CacheNode<V>) => void;
+  readonly #onEvict: (slot: number) => void;
   #windowBytes = 0;
   #probationBytes = 0;
   #protectedBytes = 0;
@@ -60,6 +60,7 @@ export class WindowTinyLfu<V> {
 
   constructor(options: WindowTinyLfuOptions<V>) {
     const maxBytes = options.maxBytes;
+    this.#table = options.table;
     this.#maxBytes = maxBytes;
     this.#adaptive = options.adaptive;
     this.#onEvict = options.onEvict;
@@ -93,15 +94,14 @@ export class WindowTinyLfu<V> {
   }
 
   /**
-   * Records a hit on a node of these regions (sketch count and recency). Returns true when a sample period
-   * ended (the caller may adapt other things on the same beat).
+   * Records a hit on a slot of these regions (sketch count and recency). Returns true when a sample period ended
+   * (the caller may adapt other things on the same beat).
    */
-  recordHit(node: CacheNode<V>): boolean {
-    this.#sketch.increment(node.hash);
-    const queue = node.queue;
-    if (queue === WINDOW) this.#window.moveToLast(node);
-    else if (queue === PROTECTED) this.#protected.moveToLast(node);
-    else if (queue === PROBATION) this.#promote(node);
+  recordHit(slot: number): boolean {
+    const table = this.#table;
+    this.#sketch.increment(table.hash(slot));
+    if (table.queue(slot) === PROBATION) this.#promote(slot);
+    else table.moveToLast(slot);
     return ++this.#hitsInSample + this.#missesInSample >= this.#sampleSize && this.#endSample();
   }
 
@@ -111,32 +111,28 @@ export class WindowTinyLfu<V> {
     return this.#hitsInSample + ++this.#missesInSample >= this.#sampleSize && this.#endSample();
   }
 
-  /** Adds a node (not in any region) to the window, as the most recent. Call `evict` afterwards. */
-  add(node: CacheNode<V>): void {
-    node.queue = WINDOW;
-    this.#window.push(node);
-    this.#windowBytes += node.entry.sizeBytes;
+  /** Adds a slot (in no list) to the window, as the most recent. Call `evict` afterwards. */
+  add(slot: number): void {
+    this.#table.push(WINDOW, slot);
+    this.#windowBytes += this.#table.entry(slot).sizeBytes;
   }
 
-  /** Takes a node out of its region. */
-  remove(node: CacheNode<V>): void {
-    const size = node.entry.sizeBytes;
-    if (node.queue === WINDOW) {
-      this.#window.remove(node);
-      this.#windowBytes -= size;
-    } else if (node.queue === PROBATION) {
-      this.#probation.remove(node);
-      this.#probationBytes -= size;
-    } else {
-      this.#protected.remove(node);
-      this.#protectedBytes -= size;
-    }
+  /** Takes a slot out of its region. */
+  remove(slot: number): void {
+    const table = this.#table;
+    const size = table.entry(slot).sizeBytes;
+    const queue = table.queue(slot);
+    table.remove(slot);
+    if (queue === WINDOW) this.#windowBytes -= size;
+    else if (queue === PROBATION) this.#probationBytes -= size;
+    else this.#protectedBytes -= size;
   }
 
-  /** Accounts for a node whose entry was replaced by one `deltaBytes` bigger (or smaller). Call `evict` afterwards. */
-  resized(node: CacheNode<V>, deltaBytes: number): void {
-    if (node.queue === WINDOW) this.#windowBytes += deltaBytes;
-    else if (node.queue === PROBATION) this.#probationBytes += deltaBytes;
+  /** Accounts for a slot whose entry was replaced by one `deltaBytes` bigger (or smaller). Call `evict` afterwards. */
+  resized(slot: number, deltaBytes: number): void {
+    const queue = this.#table.queue(slot);
+    if (queue === WINDOW) this.#windowBytes += deltaBytes;
+    else if (queue === PROBATION) this.#probationBytes += deltaBytes;
     else {
       this.#protectedBytes += deltaBytes;
       this.#demoteFromProtected();
@@ -160,69 +156,67 @@ export class WindowTinyLfu<V> {
    * most `limitBytes`.
    */
   evict(limitBytes: number): void {
-    let candidate: CacheNode<V> | undefined;
+    let candidate = -1;
     while (this.#windowBytes > this.#windowMax) {
-      const node = this.#window.first();
-      if (node === undefined) break;
-      this.#moveToProbation(node);
-      candidate ??= node;
+      const slot = this.#table.first(WINDOW);
+      if (slot < FIRST_SLOT) break;
+      this.#moveToProbation(slot);
+      if (candidate < 0) candidate = slot;
     }
     if (this.bytes > limitBytes) this.#evictFromMain(candidate, limitBytes);
   }
 
-  /** Forgets every node. The sketch keeps its counts. */
+  /** Forgets the byte counts (the tier clears the table). The sketch keeps its counts. */
   clear(): void {
-    this.#window.clear();
-    this.#probation.clear();
-    this.#protected.clear();
     this.#windowBytes = this.#probationBytes = this.#protectedBytes = 0;
   }
 
   /**
    * Caffeine's `evictFromMain`: candidates are the entries that just left the window (then the window's oldest),
    * victims are probation's oldest (then protected's, then the window's); of each pair the one the sketch deems
-   * less frequent goes.
+   * less frequent goes. Slots below FIRST_SLOT (a list's end) stand for "none".
    */
-  #evictFromMain(first: CacheNode<V> | undefined, limitBytes: number): void {
+  #evictFromMain(first: number, limitBytes: number): void {
+    const table = this.#table;
     let candidate = first;
     let candidateQueue = PROBATION;
     let victimQueue = PROBATION;
-    let victim = this.#probation.first();
+    let victim = table.first(PROBATION);
     while (this.bytes > limitBytes) {
-      if (candidate === undefined && candidateQueue === PROBATION) {
-        candidate = this.#window.first();
+      if (candidate < FIRST_SLOT && candidateQueue === PROBATION) {
+        candidate = table.first(WINDOW);
         candidateQueue = WINDOW;
       }
-      if (candidate === undefined && victim === undefined) {
+      if (candidate < FIRST_SLOT && victim < FIRST_SLOT) {
         if (victimQueue === PROBATION) {
-          victim = this.#protected.first();
+          victim = table.first(PROTECTED);
           victimQueue = PROTECTED;
           continue;
         } else if (victimQueue === PROTECTED) {
-          victim = this.#window.first();
+          victim = table.first(WINDOW);
           victimQueue = WINDOW;
           continue;
         }
         break;
       }
-      let evict: CacheNode<V>;
-      if (victim === undefined) {
-        evict = candidate as CacheNode<V>;
-        candidate = after(evict);
-      } else if (candidate === undefined) {
+      let evict: number;
+      if (victim < FIRST_SLOT) {
+        evict = candidate;
+        candidate = table.after(evict);
+      } else if (candidate < FIRST_SLOT) {
         evict = victim;
-        victim = after(evict);
+        victim = table.after(evict);
       } else if (candidate === victim) {
         evict = victim;
-        victim = after(victim);
-        candidate = undefined;
-      } else if (this.#admit(candidate.hash, victim.hash)) {
+        victim = table.after(victim);
+        candidate = -1;
+      } else if (this.#admit(table.hash(candidate), table.hash(victim))) {
         evict = victim;
-        victim = after(evict);
-        candidate = after(candidate);
+        victim = table.after(evict);
+        candidate = table.after(candidate);
       } else {
         evict = candidate;
-        candidate = after(evict);
+        candidate = table.after(evict);
       }
       this.remove(evict);
       this.#onEvict(evict);
@@ -243,38 +237,39 @@ export class WindowTinyLfu<V> {
   }
 
   /** A probation entry hit again moves to protected; protected overflow is demoted back to probation. */
-  #promote(node: CacheNode<V>): void {
-    const size = node.entry.sizeBytes;
+  #promote(slot: number): void {
+    const table = this.#table;
+    const size = table.entry(slot).sizeBytes;
     if (size > this.#protectedMax) {
-      this.#probation.moveToLast(node);
+      table.moveToLast(slot);
       return;
     }
-    this.#probation.remove(node);
+    table.remove(slot);
     this.#probationBytes -= size;
-    node.queue = PROTECTED;
-    this.#protected.push(node);
+    table.push(PROTECTED, slot);
     this.#protectedBytes += size;
     this.#demoteFromProtected();
   }
 
   #demoteFromProtected(): void {
+    const table = this.#table;
     while (this.#protectedBytes > this.#protectedMax) {
-      const node = this.#protected.first();
-      if (node === undefined) break;
-      this.#protected.remove(node);
-      this.#protectedBytes -= node.entry.sizeBytes;
-      this.#probation.push(node);
-      node.queue = PROBATION;
-      this.#probationBytes += node.entry.sizeBytes;
+      const slot = table.first(PROTECTED);
+      if (slot < FIRST_SLOT) break;
+      const size = table.entry(slot).sizeBytes;
+      table.remove(slot);
+      this.#protectedBytes -= size;
+      table.push(PROBATION, slot);
+      this.#probationBytes += size;
     }
   }
 
-  #moveToProbation(node: CacheNode<V>): void {
-    const size = node.entry.sizeBytes;
-    this.#window.remove(node);
+  #moveToProbation(slot: number): void {
+    const table = this.#table;
+    const size = table.entry(slot).sizeBytes;
+    table.remove(slot);
     this.#windowBytes -= size;
-    node.queue = PROBATION;
-    this.#probation.push(node);
+    table.push(PROBATION, slot);
     this.#probationBytes += size;
   }
 
@@ -294,17 +289,18 @@ export class WindowTinyLfu<V> {
   /** Caffeine's `increaseWindow`: moves capacity, and main's oldest entries, from protected to the window. */
   #increaseWindow(amount: number): void {
     if (this.#protectedMax === 0) return;
+    const table = this.#table;
     let quota = Math.min(amount, this.#protectedMax);
     this.#protectedMax -= quota;
     this.#windowMax += quota;
     this.#demoteFromProtected();
     for (;;) {
-      let node = this.#probation.first();
-      if (node === undefined || quota < node.entry.sizeBytes) node = this.#protected.first();
-      if (node === undefined || quota < node.entry.sizeBytes) break;
-      quota -= node.entry.sizeBytes;
-      this.remove(node);
-      this.add(node);
+      let slot = table.first(PROBATION);
+      if (slot < FIRST_SLOT || quota < table.entry(slot).sizeBytes) slot = table.first(PROTECTED);
+      if (slot < FIRST_SLOT || quota < table.entry(slot).sizeBytes) break;
+      quota -= table.entry(slot).sizeBytes;
+      this.remove(slot);
+      this.add(slot);
     }
     this.#protectedMax += quota;
     this.#windowMax -= quota;
@@ -313,22 +309,17 @@ export class WindowTinyLfu<V> {
   /** Caffeine's `decreaseWindow`: moves capacity, and the window's oldest entries, from the window to main. */
   #decreaseWindow(amount: number): void {
     if (this.#windowMax <= 1) return;
+    const table = this.#table;
     let quota = Math.min(amount, this.#windowMax - 1);
     this.#protectedMax += quota;
     this.#windowMax -= quota;
     for (;;) {
-      const node = this.#window.first();
-      if (node === undefined || quota < node.entry.sizeBytes) break;
-      quota -= node.entry.sizeBytes;
-      this.#moveToProbation(node);
+      const slot = table.first(WINDOW);
+      if (slot < FIRST_SLOT || quota < table.entry(slot).sizeBytes) break;
+      quota -= table.entry(slot).sizeBytes;
+      this.#moveToProbation(slot);
     }
     this.#protectedMax -= quota;
     this.#windowMax += quota;
   }
-}
-
-/** The next node in the same list, or undefined at its end (the sentinel's region is -1). */
-function after<V>(node: CacheNode<V>): CacheNode<V> | undefined {
-  const next = node.next;
-  return next.queue < 0 ? undefined : next;
 }

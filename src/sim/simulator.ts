@@ -12,7 +12,7 @@ import type { Predictor } from '../predict/predictor.ts';
 import { replayBaseline } from './baseline-replay.ts';
 import { createBeladyPolicy } from './belady-policy.ts';
 import { replayEngine } from './engine-replay.ts';
-import { FutureBuilder, type Future } from './future.ts';
+import { futureFromIds, type Future } from './future.ts';
 import { createLruPolicy } from './lru-policy.ts';
 import { createNonePolicy } from './none-policy.ts';
 import { createOraclePolicy } from './oracle-policy.ts';
@@ -114,13 +114,7 @@ function makeBaseline(policy: PolicyName, capacity: number, future: Future | und
 }
 
 function buildWorkloadFuture(workload: Workload): Future {
-  const builder = new FutureBuilder();
-  const { keys, keyIds, sessionIds, sessions } = workload;
-  for (let i = 0; i < workload.requests; i++) {
-    const sid = sessionIds[i];
-    builder.add(keys[keyIds[i]], sid < 0 ? undefined : sessions[sid]);
-  }
-  return builder.finish();
+  return futureFromIds(workload.keys, workload.keyIds, workload.sessionIds);
 }
 
 type RawCounts = {
