@@ -137,7 +137,11 @@ export class Cache<V = unknown> {
         ? undefined
         : new PrefetchScheduler({
             ...o.prefetch,
-            target: { isPresent: (key) => this.#isPresent(key), fetch: (batch) => this.#prefetchBatch(batch) },
+            target: {
+              isPresent: (key) => this.#isPresent(key),
+              touch: (key) => this.#memory.touch(key),
+              fetch: (batch) => this.#prefetchBatch(batch),
+            },
             clock: o.clock,
             feedback: this.#feedback,
           });
@@ -452,7 +456,7 @@ export class Cache<V = unknown> {
   }
 
   #onRemoval(entry: Entry<V>, cause: RemovalCause): void {
-    if (entry.source === 'prefetch' && entry.hits === 0 && (cause === 'evicted' || cause === 'expired')) {
+    if (entry.source === 'prefetch' && entry.hits === 0 && (cause === 'evicted' || cause === 'expired' || cause === 'rejected')) {
       this.#feedback.wasted(entry.key, entry.sizeBytes, entry.predictedBy);
       if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, false);
     }

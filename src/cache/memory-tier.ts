@@ -132,6 +132,18 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     return entry;
   }
 
+  /**
+   * Marks `key` as predicted to be reused soon: moves it to the most recent end of its region without counting a
+   * read (no hit, no sketch count), so eviction weighs the prediction. Returns false when `key` is not held.
+   */
+  touch(key: string): boolean {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return false;
+    if (this.#table.queue(slot) === PREFETCH) this.#table.moveToLast(slot);
+    else this.#main.touch(slot);
+    return true;
+  }
+
   /** Entries for `keys`, aligned with `keys`; each lookup counts as a `get`. */
   getMany(keys: readonly string[]): Array<Entry<V> | undefined> {
     const out = new Array<Entry<V> | undefined>(keys.length);

@@ -105,6 +105,14 @@ export class WindowTinyLfu<V> {
     return ++this.#hitsInSample + this.#missesInSample >= this.#sampleSize && this.#endSample();
   }
 
+  /**
+   * Refreshes a slot's recency in its region without counting an access (no sketch increment, no promotion, no
+   * sample count): the signal that a model predicts the entry's reuse soon.
+   */
+  touch(slot: number): void {
+    this.#table.moveToLast(slot);
+  }
+
   /** Records a miss on a key hash. Returns true when a sample period ended. */
   recordMiss(hash: number): boolean {
     this.#sketch.increment(hash);

@@ -31,6 +31,8 @@ export type PrefetchRequest = {
 export interface PrefetchTarget {
   /** True when `key` is cached and fresh, or already being fetched. */
   isPresent(key: string): boolean;
+  /** A confident prediction of a key already cached: refresh its recency so eviction keeps it (optional). */
+  touch?(key: string): void;
   /** Fetches a batch (one origin round trip) and stores it; resolves with the requests that failed. */
   fetch(batch: readonly PrefetchRequest[]): Promise<{ readonly failed: readonly PrefetchRequest[] }>;
 }
@@ -185,6 +187,7 @@ export class PrefetchScheduler {
         continue;
       }
       if (this.#target.isPresent(p.key)) {
+        this.#target.touch?.(p.key);
         this.#skippedPresent++;
         continue;
       }

@@ -21,6 +21,8 @@ export type EngineRunOptions = {
   /** A fresh predictor for the run; undefined runs the cache without prediction (the tinylfu policy). */
   readonly predictor?: Predictor;
   readonly prefetch?: CachePrefetchOptions;
+  /** Memory-tier tuning (prefetch share, window). */
+  readonly memory?: { readonly prefetchFraction?: number; readonly initialWindowFraction?: number; readonly adaptive?: boolean };
   readonly latency: (random: Random) => number;
   readonly random: Random;
   readonly concurrency: number;
@@ -52,7 +54,7 @@ export async function replayEngine(workload: Workload, options: EngineRunOptions
     ttlMs: Infinity,
     predictor: options.predictor,
     prefetch: options.prefetch ?? {},
-    memory: { seed: options.seed },
+    memory: { ...options.memory, seed: options.seed },
   });
   const { keys, keyIds, sessionIds, userIds, arrivalMs } = workload;
   const n = workload.requests;
