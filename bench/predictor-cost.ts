@@ -4,8 +4,9 @@
  * Replays yoochoose-100k (stable-sorted by Time) and msnbc (first 100,000 sessions, one after another) through
  * each predictor, side by side with a naive baseline (first-order Markov as Map<string, Map<string, number>>,
  * sorting successors on every predict). Reports ns per access (median of 3 timed passes after a warm-up pass, a
- * fresh predictor each pass) and bytes per state: (heapUsed + arrayBuffers after global.gc()) with the model
- * alive minus without, over its stateCount.
+ * fresh predictor each pass) and bytes per state: the growth of (heapUsed + arrayBuffers after global.gc())
+ * when a second trained model is added beside a first one (so loader garbage and lazily compiled code are
+ * already settled), over its stateCount (n/a under 1,000 states, where heap noise dominates).
  * Usage: node --expose-gc --import tsx bench/predictor-cost.ts [dataDir]
  */
 import { dirname, join, resolve } from 'node:path';
@@ -86,11 +87,13 @@ for (const [label, rows] of [
     const times: number[] = [];
     for (let i = 0; i < 3; i++) times.push(run(make, stream).ns);
     times.sort((a, b) => a - b);
+    const { predictor: resident } = run(make, stream);
     const before = heap();
     const { predictor } = run(make, stream);
     const after = heap();
     const states = predictor.stateCount ?? 0;
-    const perState = states > 0 ? ((after - before) / states).toFixed(0) : 'n/a';
+    if (resident.stateCount !== states) console.log(`(${name}: replays disagree on stateCount)`);
+    const perState = states >= 1000 ? ((after - before) / states).toFixed(0) : 'n/a';
     console.log(`| ${name} | ${times[1].toFixed(0)} | ${states} | ${perState} |`);
   }
 }

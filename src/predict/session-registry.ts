@@ -2,8 +2,9 @@
  * SessionRegistry: the live sessions a predictor tracks, bounded in count and in idle time.
  *
  * Why: a session's own recent keys are the context every sequence model predicts from, but sessions end without
- * saying so. A Map kept in least-recently-used order (re-inserted on each touch) gives O(1) LRU; each touch also
- * inspects the oldest entry and drops it when idle for more than `idleMs`, so idle sessions leave at the rate new
+ * saying so. A Map from id to a node of a doubly linked list in least-recently-used order gives O(1) LRU without
+ * re-inserting into the Map (deleting from the front of a V8 Map leaves tombstones that every later iteration
+ * from the front must skip); each touch also inspects the oldest entry and drops it when idle for more than `idleMs`, so idle sessions leave at the rate new
  * ones arrive, and the `maxSessions` cap drops the least recently used beyond it. A session touched after an idle
  * gap starts afresh (web-analytics convention: 30 minutes of inactivity ends a visit).
  */
@@ -11,13 +12,18 @@
 /** State kept per session; `lastAt` is maintained by the registry (ms of the last touch). */
 export type SessionState = { lastAt: number };
 
+type Node<T> = { id: string; state: T; prev: Node<T> | undefined; next: Node<T> | undefined };
+
 /** Bounded, idle-expiring map of session id -> state. */
 export class SessionRegistry<T extends SessionState> {
   readonly #max: number;
   readonly #idleMs: number;
   readonly #create: () => T;
-  #map = new Map<string, T>();
-  #lastId: string | undefined;
+  #map = new Map<string, Node<T>>();
+  /** Least recently touched. */
+  #head: Node<T> | undefined;
+  /** Most recently touched. */
+  #tail: Node<T> | undefined;
 
   /**
    * @param maxSessions most sessions kept (least recently used dropped beyond it).
@@ -37,41 +43,52 @@ export class SessionRegistry<T extends SessionState> {
 
   /** The state of session `id` at time `at` (ms), created or restarted as needed, and marked most recent. */
   touch(id: string, at: number): T {
-    const map = this.#map;
-    let state = map.get(id);
-    if (state !== undefined && at - state.lastAt > this.#idleMs) {
-      map.delete(id);
-      state = undefined;
+    let node = this.#map.get(id);
+    if (node !== undefined && at - node.state.lastAt > this.#idleMs) {
+      this.#remove(node);
+      node = undefined;
     }
-    if (state === undefined) {
-      state = this.#create();
-      map.set(id, state);
-      if (map.size > this.#max) this.#dropOldest();
-    } else if (this.#lastId !== id) {
-      map.delete(id);
-      map.set(id, state);
+    if (node === undefined) {
+      node = { id, state: this.#create(), prev: undefined, next: undefined };
+      this.#map.set(id, node);
+      this.#append(node);
+      if (this.#map.size > this.#max && this.#head !== undefined) this.#remove(this.#head);
+    } else if (node !== this.#tail) {
+      this.#unlink(node);
+      this.#append(node);
     }
-    this.#lastId = id;
-    state.lastAt = at;
-    this.#expireOldest(at);
-    return state;
+    node.state.lastAt = at;
+    for (let k = 0; k < 2; k++) {
+      const oldest = this.#head;
+      if (oldest === undefined || oldest === node || at - oldest.state.lastAt <= this.#idleMs) break;
+      this.#remove(oldest);
+    }
+    return node.state;
   }
 
   /** The state of session `id` without touching it, or undefined. */
   peek(id: string): T | undefined {
-    return this.#map.get(id);
+    return this.#map.get(id)?.state;
   }
 
-  #dropOldest(): void {
-    const first = this.#map.keys().next();
-    if (!first.done) this.#map.delete(first.value);
+  #remove(node: Node<T>): void {
+    this.#map.delete(node.id);
+    this.#unlink(node);
   }
 
-  #expireOldest(at: number): void {
-    for (let k = 0; k < 2; k++) {
-      const first = this.#map.entries().next();
-      if (first.done || at - first.value[1].lastAt <= this.#idleMs) return;
-      this.#map.delete(first.value[0]);
-    }
+  #unlink(node: Node<T>): void {
+    if (node.prev === undefined) this.#head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === undefined) this.#tail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = undefined;
+    node.next = undefined;
+  }
+
+  #append(node: Node<T>): void {
+    node.prev = this.#tail;
+    if (this.#tail === undefined) this.#head = node;
+    else this.#tail.next = node;
+    this.#tail = node;
   }
 }

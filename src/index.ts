@@ -1,0 +1,61 @@
+/**
+ * Prescient's public API. Named exports only; adapters with heavy peers get their own entry points later
+ * (`prescient/redis`, `prescient/postgres`).
+ */
+export { Cache } from './cache/cache.ts';
+export type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, ReadStatus, SetOptions } from './cache/cache.ts';
+export { estimateBytes } from './cache/cache-options.ts';
+export type { CacheOptions, CachePrefetchOptions } from './cache/cache-options.ts';
+export { isExpired, isStale } from './cache/entry.ts';
+export type { Entry, EntrySource, RemovalCause } from './cache/entry.ts';
+export { FrequencySketch } from './cache/frequency-sketch.ts';
+export type { FrequencySketchOptions } from './cache/frequency-sketch.ts';
+export { MemoryTier } from './cache/memory-tier.ts';
+export type { MemoryTierOptions } from './cache/memory-tier.ts';
+export type { Awaitable, Tier, TierStats } from './cache/tier.ts';
+
+export { systemClock, VirtualClock } from './clock.ts';
+export type { Clock, TimerHandle } from './clock.ts';
+export { anonymous, checkContext } from './context.ts';
+export type { ReadContext } from './context.ts';
+export {
+  InvalidKeyError,
+  InvalidOptionError,
+  isPrescientError,
+  OriginError,
+  PrescientError,
+  TraceParseError,
+  ValueTooLargeError,
+} from './errors.ts';
+export type { ErrorCode } from './errors.ts';
+
+export { FunctionOrigin, MapOrigin } from './origin/function-origin.ts';
+export type { FunctionOriginOptions } from './origin/function-origin.ts';
+export type { FetchOptions, FetchPurpose, Origin, OriginRecord } from './origin/origin.ts';
+
+export { DeltaPredictor } from './predict/delta-predictor.ts';
+export type { DeltaPredictorOptions } from './predict/delta-predictor.ts';
+export { EnsemblePredictor } from './predict/ensemble-predictor.ts';
+export type { EnsemblePredictorOptions } from './predict/ensemble-predictor.ts';
+export { MarkovPredictor } from './predict/markov-predictor.ts';
+export type { MarkovPredictorOptions, MarkovScope } from './predict/markov-predictor.ts';
+export { PopularityPredictor } from './predict/popularity-predictor.ts';
+export type { PopularityPredictorOptions } from './predict/popularity-predictor.ts';
+export { SessionKnnPredictor } from './predict/session-knn-predictor.ts';
+export type { SessionKnnPredictorOptions } from './predict/session-knn-predictor.ts';
+export type { Access, Prediction, Predictor } from './predict/predictor.ts';
+
+export { Feedback } from './prefetch/feedback.ts';
+export type { FeedbackEvent, FeedbackOptions, FeedbackStats, SourceStats } from './prefetch/feedback.ts';
+export { PrefetchScheduler } from './prefetch/prefetch-scheduler.ts';
+export type { PrefetchRequest, PrefetchSchedulerOptions, PrefetchTarget, SchedulerStats } from './prefetch/prefetch-scheduler.ts';
+
+export { evaluatePredictors, defaultPredictorSet } from './sim/evaluate.ts';
+export type { EvaluationOptions, EvaluationRequest, EvaluationResult } from './sim/evaluate.ts';
+export { openTrace } from './sim/trace-reader.ts';
+export type { TraceOptions, TraceSource, TraceStats } from './sim/trace-reader.ts';
+export { loadWorkload } from './sim/workload.ts';
+export type { Workload, WorkloadOptions } from './sim/workload.ts';
+export { resolveCapacity, simulate } from './sim/simulator.ts';
+export type { SimulationOptions, SimulationRun } from './sim/simulator.ts';
+export type { PolicyName, PolicyResult } from './sim/sim-result.ts';

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { flushMicrotasks, systemClock, VirtualClock } from '../src/clock.ts';
+
+describe('VirtualClock', () => {
+  test('fires due timers in time order, ties in creation order, and stands at each due time while it runs', () => {
+    const clock = new VirtualClock(1000);
+    const fired: Array<[string, number]> = [];
+    clock.setTimer(30, () => fired.push(['c', clock.now()]));
+    clock.setTimer(10, () => fired.push(['a', clock.now()]));
+    clock.setTimer(10, () => fired.push(['b', clock.now()]));
+    clock.advance(20);
+    assert.deepEqual(fired, [['a', 1010], ['b', 1010]]);
+    assert.equal(clock.now(), 1020);
+    clock.advance(100);
+    assert.deepEqual(fired.at(-1), ['c', 1030]);
+    assert.equal(clock.now(), 1120);
+  });
+
+  test('a timer set by a firing timer fires in the same advance when it falls due', () => {
+    const clock = new VirtualClock();
+    const fired: number[] = [];
+    clock.setTimer(5, () => {
+      fired.push(clock.now());
+      clock.setTimer(5, () => fired.push(clock.now()));
+    });
+    clock.advance(10);
+    assert.deepEqual(fired, [5, 10]);
+  });
+
+  test('a cleared timer never fires and is not counted as pending', () => {
+    const clock = new VirtualClock();
+    let fired = 0;
+    const handle = clock.setTimer(5, () => fired++);
+    clock.setTimer(7, () => fired++);
+    assert.equal(clock.pendingTimers, 2);
+    clock.clearTimer(handle);
+    assert.equal(clock.pendingTimers, 1);
+    assert.equal(clock.nextTimerAt(), 7);
+    clock.advance(10);
+    assert.equal(fired, 1);
+    clock.clearTimer(handle);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  test('never moves backwards', () => {
+    const clock = new VirtualClock(50);
+    clock.advanceTo(10);
+    assert.equal(clock.now(), 50);
+  });
+
+  test('advanceAsync lets promise continuations run after each timer', async () => {
+    const clock = new VirtualClock();
+    const seen: number[] = [];
+    const wait = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimer(ms, resolve));
+    void (async () => {
+      await wait(10);
+      seen.push(clock.now());
+      await wait(10);
+      seen.push(clock.now());
+    })();
+    await flushMicrotasks();
+    await clock.advanceAsync(25);
+    assert.deepEqual(seen, [10, 20]);
+  });
+});
+
+describe('systemClock', () => {
+  test('reads epoch milliseconds and runs timers', async () => {
+    const before = Date.now();
+    const now = systemClock.now();
+    assert.ok(Math.abs(now - before) < 1000, `systemClock ${now} vs Date.now ${before}`);
+    let fired = false;
+    await new Promise<void>((resolve) => systemClock.setTimer(0, () => {
+      fired = true;
+      resolve();
+    }));
+    assert.equal(fired, true);
+  });
+});
