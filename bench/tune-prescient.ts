@@ -4,7 +4,8 @@
  *
  *   node --import tsx bench/tune-prescient.ts <trace> <capacity,...> '<json list of variants>' [reader flags as JSON]
  *
- * A variant is { "name", "memory"?: {...}, "prefetch"?: {...}, "predictor"?: {...EnsemblePredictorOptions} }.
+ * A variant is { "name", "memory"?: {...}, "prefetch"?: {...}, "predictor"?: {...EnsemblePredictorOptions} | null }
+ * (null: no predictor, the tinylfu policy with those memory settings).
  */
 import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
 import { seededRandom } from '../src/sim/seeded-random.ts';
@@ -18,7 +19,7 @@ import { loadWorkload } from '../src/sim/workload.ts';
 const [path, capacitySpec, variantsJson, readerJson] = process.argv.slice(2);
 const source = await openTrace(path, readerJson === undefined ? {} : JSON.parse(readerJson));
 const workload = await loadWorkload(source, {});
-const variants = JSON.parse(variantsJson ?? '[{"name":"default"}]') as Array<{ name: string; memory?: object; prefetch?: object; predictor?: object }>;
+const variants = JSON.parse(variantsJson ?? '[{"name":"default"}]') as Array<{ name: string; memory?: object; prefetch?: object; predictor?: object | null }>;
 console.log(`${path}: ${workload.requests} requests, ${workload.keys.length} keys, ${workload.timing}`);
 for (const spec of capacitySpec.split(',')) {
   const capacity = resolveCapacity(spec, workload.keys.length);
@@ -29,7 +30,7 @@ for (const spec of capacitySpec.split(',')) {
     const t0 = performance.now();
     const c = await replayEngine(workload, {
       capacity,
-      predictor: v.tinylfu === true ? undefined : new EnsemblePredictor(v.predictor ?? {}),
+      predictor: v.tinylfu === true || v.predictor === null ? undefined : new EnsemblePredictor(v.predictor ?? {}),
       prefetch: v.prefetch,
       latency: () => 20,
       random: seededRandom(1),

@@ -452,6 +452,7 @@ export class Cache<V = unknown> {
 
   #used(entry: Entry<V>): void {
     this.#feedback.used(entry.key, entry.predictedBy);
+    this.#scheduler?.onUsed();
     if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, true);
   }
 

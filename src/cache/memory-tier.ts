@@ -116,6 +116,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const slot = this.#map.get(key);
     if (slot === undefined) {
       this.#misses++;
+      this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.#map.size);
       if (this.#main.recordMiss(hashKey(key))) this.#endSample();
       return undefined;
     }
@@ -268,7 +269,6 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   /** First hit of a prefetched entry: it leaves the prefetch region and enters the window as a demand access. */
   #usePrefetch(slot: number): void {
     this.#prefetch.remove(slot);
-    this.#prefetch.recordUse();
     this.#prefetchHits++;
     this.#main.add(slot);
     const ended = this.#main.recordHit(slot);
@@ -292,6 +292,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     if (size > this.#prefetch.maxBytes) {
       this.#map.delete(entry.key);
       this.#table.release(slot);
+      this.#prefetch.recordWaste(entry.key);
       this.#notify(entry, 'rejected');
       return false;
     }
@@ -323,15 +324,22 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     this.#evictions++;
     if (wasUnusedPrefetch) {
       this.#prefetchEvictedUnused++;
-      this.#prefetch.recordWaste();
+      this.#prefetch.recordWaste(entry.key);
+    } else {
+      this.#prefetch.recordDemandEviction(entry.key);
     }
     const expired = entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt;
     this.#notify(entry, expired ? 'expired' : 'evicted');
   }
 
-  /** A sample period ended (the window already adapted): adapt the prefetch share and restore its bound. */
+  /** Mean size of the entries held (1 when empty): the step of a prefetch-share adjustment. */
+  #averageEntryBytes(): number {
+    const n = this.#map.size;
+    return n === 0 ? 1 : Math.max(1, Math.round((this.#main.bytes + this.#prefetch.bytes) / n));
+  }
+
+  /** A sample period ended (the window already adapted): restore the prefetch region's bound. */
   #endSample(): void {
-    this.#prefetch.endPeriod();
     while (this.#prefetch.bytes > this.#prefetch.maxBytes) this.#evictPrefetch();
     this.#throwPending();
   }

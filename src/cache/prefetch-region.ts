@@ -9,11 +9,17 @@
  * still ages out after about one turnover of the region (cf. the expected-value eviction of prefetched blocks in
  * Patterson et al., "Informed Prefetching and Caching", SOSP 1995, reduced to a sampled comparison).
  *
- * The share adapts by a simple rule, once per sample period: when at least half of the prefetches that left the
- * region were used, grow it by a quarter; when fewer than a fifth were, shrink it by a fifth; bounded to
- * [share/4, min(4 x share, half the capacity)] of the initial share. Cost: O(1) per operation (at most
- * `VICTIM_SAMPLE` nodes are looked at per eviction).
+ * The share adapts as ARC balances its two lists (Megiddo & Modha, FAST 2003): the keys of recently evicted unused
+ * prefetches and of recently evicted demand entries are kept in two ghost lists of equal length. A miss on a key in
+ * the prefetch ghost list means a correct prediction died for want of room: the share grows by that entry's size.
+ * A miss on a key in the demand ghost list means demand lost an entry it needed: the share shrinks by as much.
+ * So the share settles where one more byte is worth as much to either side, within [2%, 50%] of the capacity. An
+ * earlier rule (grow when half the prefetches are used) starved the region on clickstreams, where a correct
+ * prediction often waits long for its read and prefetch precision is 20-30%: the region shrank, prefetches died
+ * unused, and precision fell further. Cost: O(1) per operation (at most `VICTIM_SAMPLE` nodes are looked at per
+ * eviction, one Set lookup per miss).
  */
+import { GhostList } from './ghost-list.ts';
 import { FIRST_SLOT, type NodeTable, PREFETCH } from './node-table.ts';
 
 /** Options of a {@link PrefetchRegion}. */
@@ -30,17 +36,12 @@ export type PrefetchRegionOptions<V> = {
 
 /** Oldest prefetches compared when choosing a victim. */
 const VICTIM_SAMPLE = 4;
-/** Prefetches leaving the region in a period (used or wasted) below which the share is left alone. */
-const MIN_SIGNAL = 8;
-/** Precision at or above which the share grows. */
-const GROW_PRECISION = 0.5;
-/** Precision below which the share shrinks. */
-const SHRINK_PRECISION = 0.2;
-/** Growth and shrink factors of the share per period. */
-const GROW_FACTOR = 1.25;
-const SHRINK_FACTOR = 0.8;
-/** The share never exceeds this part of the capacity, however well prefetches do. */
+/** Lowest and highest share of the capacity the region may take. */
+const MIN_SHARE = 0.02;
 const MAX_SHARE = 0.5;
+/** Ghost lists remember at least this many keys, and otherwise a tenth of the entries held. */
+const MIN_GHOSTS = 16;
+const GHOST_SHARE = 0.1;
 
 /** The list, byte count and share of the prefetched-but-unused entries. */
 export class PrefetchRegion<V> {
@@ -50,15 +51,17 @@ export class PrefetchRegion<V> {
   readonly #minBytes: number;
   readonly #limitBytes: number;
   readonly #adaptive: boolean;
-  #usedInPeriod = 0;
-  #wastedInPeriod = 0;
+  readonly #prefetchGhosts = new GhostList(MIN_GHOSTS);
+  readonly #demandGhosts = new GhostList(MIN_GHOSTS);
+  #growths = 0;
+  #shrinks = 0;
 
   constructor(options: PrefetchRegionOptions<V>) {
     this.#table = options.table;
     const initial = Math.floor(options.capacityBytes * options.fraction);
     this.#maxBytes = initial;
-    this.#minBytes = Math.floor(initial / 4);
-    this.#limitBytes = Math.min(initial * 4, Math.floor(options.capacityBytes * MAX_SHARE));
+    this.#minBytes = Math.min(initial, Math.max(1, Math.floor(options.capacityBytes * MIN_SHARE)));
+    this.#limitBytes = Math.max(initial, Math.floor(options.capacityBytes * MAX_SHARE));
     this.#adaptive = options.adaptive;
   }
 
@@ -113,33 +116,45 @@ export class PrefetchRegion<V> {
     return best;
   }
 
-  /** Counts a prefetch used (first hit) in this period. */
-  recordUse(): void {
-    this.#usedInPeriod++;
+  /** Times the share grew and shrank (ghost hits on each side). */
+  get adaptations(): { readonly growths: number; readonly shrinks: number } {
+    return { growths: this.#growths, shrinks: this.#shrinks };
   }
 
-  /** Counts a prefetch evicted unused in this period. */
-  recordWaste(): void {
-    this.#wastedInPeriod++;
+  /** An unused prefetch was evicted from this region. */
+  recordWaste(key: string): void {
+    this.#prefetchGhosts.add(key);
   }
 
-  /** Ends a sample period: adapts the share (when adaptive) and starts counting afresh. */
-  endPeriod(): void {
-    const used = this.#usedInPeriod;
-    const total = used + this.#wastedInPeriod;
-    this.#usedInPeriod = 0;
-    this.#wastedInPeriod = 0;
-    if (!this.#adaptive || total < MIN_SIGNAL) return;
-    const precision = used / total;
-    if (precision >= GROW_PRECISION) {
-      this.#maxBytes = Math.min(this.#limitBytes, Math.max(this.#maxBytes + 1, Math.floor(this.#maxBytes * GROW_FACTOR)));
-    } else if (precision < SHRINK_PRECISION) {
-      this.#maxBytes = Math.max(this.#minBytes, Math.floor(this.#maxBytes * SHRINK_FACTOR));
+  /** A demand entry was evicted from the other regions. */
+  recordDemandEviction(key: string): void {
+    this.#demandGhosts.add(key);
+  }
+
+  /**
+   * A read missed `key` (of `sizeBytes` when known, else one average entry): moves the share toward the side whose
+   * ghost list held it. `entries` is the tier's entry count, which sizes the ghost lists.
+   */
+  recordMiss(key: string, sizeBytes: number, entries: number): void {
+    const want = Math.max(MIN_GHOSTS, Math.round(entries * GHOST_SHARE));
+    if (want > 2 * this.#prefetchGhosts.capacity || 2 * want < this.#prefetchGhosts.capacity) {
+      this.#prefetchGhosts.resize(want);
+      this.#demandGhosts.resize(want);
+    }
+    if (!this.#adaptive) return;
+    if (this.#prefetchGhosts.take(key)) {
+      this.#maxBytes = Math.min(this.#limitBytes, this.#maxBytes + sizeBytes);
+      this.#growths++;
+    } else if (this.#demandGhosts.take(key)) {
+      this.#maxBytes = Math.max(this.#minBytes, this.#maxBytes - sizeBytes);
+      this.#shrinks++;
     }
   }
 
   /** Forgets the byte count (the tier clears the table). */
   clear(): void {
     this.#bytes = 0;
+    this.#prefetchGhosts.clear();
+    this.#demandGhosts.clear();
   }
 }

@@ -1,0 +1,267 @@
+/**
+ * Question: how fast is a cache HIT through Prescient, against a plain Map and lru-cache, in the same process on
+ * the same keys? Every contender holds all 10,000 keys and replays the same seeded Zipf(0.99) sequence of 2M reads:
+ *
+ * - `Map.get` and `lru-cache get`: the floor and the baseline a Node service would use; and lru-cache behind an
+ *   awaited promise, the cost any promise-returning get pays before doing anything.
+ * - `MemoryTier.get`: the W-TinyLFU tier alone (sketch update, recency, no promise).
+ * - `Cache.get` without a predictor, awaited read by read, and in batches (1,000 gets, then Promise.all).
+ * - `Cache.get` with prediction on (EnsemblePredictor, default prefetch), awaited read by read, yielding to the
+ *   event loop every 1,000 reads (setImmediate) so the access buffer can drain; `accessBuffer.dropped` says
+ *   whether the models kept up with the reads. Also without yielding at all: nothing drains, the buffer fills
+ *   and drops, which isolates the cost the read path itself pays for recording accesses.
+ *
+ * Each contender is warmed up (one untimed pass of 200,000 reads), then timed over the full sequence three times;
+ * the median is reported. The benchmark reads real time (performance.now()); the caches use systemClock.
+ * Target: Cache.get with prediction on at least 0.5x lru-cache.
+ *
+ * Run: node --import tsx bench/cache-throughput.ts [reads]   (reads defaults to 2,000,000)
+ */
+import { LRUCache } from 'lru-cache';
+import { Cache } from '../src/cache/cache.ts';
+import type { Entry } from '../src/cache/entry.ts';
+import { MemoryTier } from '../src/cache/memory-tier.ts';
+import { systemClock } from '../src/clock.ts';
+import { MapOrigin } from '../src/origin/function-origin.ts';
+import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
+import { seededRandom } from '../src/sim/seeded-random.ts';
+
+/** Distinct keys, all resident in every contender. */
+const keyCount = 10_000;
+/** Reads per timed pass. */
+const reads = Number(process.argv[2] ?? 2_000_000);
+/** Reads in the untimed warm-up pass. */
+const warmupReads = 200_000;
+/** Timed passes per contender; the median is reported. */
+const rounds = 3;
+/** Gets issued before one Promise.all in the batched contender, and reads between yields with prediction on. */
+const chunk = 1_000;
+/** Zipf exponent of the access sequence (web and cache traces sit near 1). */
+const zipfS = 0.99;
+
+const keys = Array.from({ length: keyCount }, (_, i) => `user:${i}:profile`);
+const values = keys.map((key, i) => ({ id: i, key }));
+
+/** The seeded access sequence: Zipf(zipfS) ranks, shuffled onto keys so hot keys are not the first inserted. */
+function accessSequence(n: number, seed: number): Int32Array {
+  const random = seededRandom(seed);
+  const cdf = new Float64Array(keyCount);
+  let sum = 0;
+  for (let i = 0; i < keyCount; i++) cdf[i] = sum += 1 / (i + 1) ** zipfS;
+  for (let i = 0; i < keyCount; i++) cdf[i] /= sum;
+  const rankToKey = Int32Array.from({ length: keyCount }, (_, i) => i);
+  for (let i = keyCount - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [rankToKey[i], rankToKey[j]] = [rankToKey[j], rankToKey[i]];
+  }
+  const out = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const u = random();
+    let lo = 0;
+    let hi = keyCount - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[r] = rankToKey[lo];
+  }
+  return out;
+}
+
+const sequence = accessSequence(reads, 1);
+const warmup = accessSequence(warmupReads, 2);
+
+type Contender = {
+  readonly name: string;
+  /** Reads `seq` once; resolves with the number of reads that found their key (a check and a sink). */
+  readonly pass: (seq: Int32Array) => number | Promise<number>;
+  /** Extra text for the table's note column. */
+  readonly note?: () => string;
+  readonly close?: () => Promise<void>;
+};
+
+function mapContender(): Contender {
+  const map = new Map<string, unknown>();
+  keys.forEach((k, i) => map.set(k, values[i]));
+  return {
+    name: 'Map.get',
+    pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i++) if (map.get(keys[seq[i]]) !== undefined) found++;
+      return found;
+    },
+  };
+}
+
+function lruContender(): Contender {
+  const lru = new LRUCache<string, object>({ max: keyCount });
+  keys.forEach((k, i) => lru.set(k, values[i]));
+  return {
+    name: 'lru-cache get',
+    pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i++) if (lru.get(keys[seq[i]]) !== undefined) found++;
+      return found;
+    },
+  };
+}
+
+/** lru-cache behind an awaited promise: the floor of any promise-returning get, for reading the Cache rows. */
+function lruAwaitedContender(): Contender {
+  const lru = new LRUCache<string, object>({ max: keyCount });
+  keys.forEach((k, i) => lru.set(k, values[i]));
+  const get = (key: string): Promise<object | undefined> => Promise.resolve(lru.get(key));
+  return {
+    name: 'lru-cache get, wrapped in an awaited promise',
+    async pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i++) if ((await get(keys[seq[i]])) !== undefined) found++;
+      return found;
+    },
+  };
+}
+
+function memoryTierContender(): Contender {
+  // Four times the room needed, so admission never turns a key away: every read is a hit.
+  const tier = new MemoryTier<object>({ maxBytes: 4 * keyCount, clock: systemClock });
+  const now = systemClock.now();
+  keys.forEach((key, i) => {
+    const entry: Entry<object> = {
+      key,
+      value: values[i],
+      version: 1,
+      sizeBytes: 1,
+      createdAt: now,
+      staleAt: Infinity,
+      expiresAt: Infinity,
+      source: 'demand',
+      probability: 1,
+      tags: [],
+      hits: 0,
+    };
+    tier.set(entry);
+  });
+  return {
+    name: 'MemoryTier.get',
+    pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i++) if (tier.get(keys[seq[i]]) !== undefined) found++;
+      return found;
+    },
+  };
+}
+
+async function filledCache(withPredictor: boolean): Promise<Cache<object>> {
+  const cache = new Cache<object>({
+    origin: new MapOrigin<object>(keys.map((k, i) => [k, values[i]] as const)),
+    clock: systemClock,
+    maxBytes: 4 * keyCount,
+    sizeOf: () => 1,
+    ttlMs: Infinity,
+    predictor: withPredictor ? new EnsemblePredictor() : undefined,
+  });
+  for (let i = 0; i < keyCount; i += chunk) await cache.getMany(keys.slice(i, i + chunk));
+  return cache;
+}
+
+async function cacheAwaitedContender(): Promise<Contender> {
+  const cache = await filledCache(false);
+  return {
+    name: 'Cache.get, no predictor, awaited',
+    async pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i++) if ((await cache.get(keys[seq[i]])).isFound) found++;
+      return found;
+    },
+    close: () => cache.close(),
+  };
+}
+
+async function cacheBatchedContender(): Promise<Contender> {
+  const cache = await filledCache(false);
+  const pending: Array<Promise<{ isFound: boolean }>> = new Array(chunk);
+  return {
+    name: `Cache.get, no predictor, ${chunk} then Promise.all`,
+    async pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i += chunk) {
+        const end = Math.min(seq.length, i + chunk);
+        pending.length = end - i;
+        for (let j = i; j < end; j++) pending[j - i] = cache.get(keys[seq[j]]);
+        for (const r of await Promise.all(pending)) if (r.isFound) found++;
+      }
+      return found;
+    },
+    close: () => cache.close(),
+  };
+}
+
+/** Prediction on. `yieldEvery` reads between yields to the event loop (Infinity: never, so nothing drains). */
+async function cachePredictingContender(yieldEvery: number): Promise<Contender> {
+  const cache = await filledCache(true);
+  return {
+    name: Number.isFinite(yieldEvery) ? `Cache.get, EnsemblePredictor, awaited, yield every ${yieldEvery}` : 'Cache.get, EnsemblePredictor, awaited, never yielding',
+    async pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i++) {
+        if ((await cache.get(keys[seq[i]])).isFound) found++;
+        if (i % yieldEvery === yieldEvery - 1) await new Promise((resolve) => setImmediate(resolve));
+      }
+      return found;
+    },
+    note() {
+      const s = cache.stats();
+      const offered = s.accessBuffer.recorded + s.accessBuffer.dropped;
+      const share = offered === 0 ? 0 : (100 * s.accessBuffer.dropped) / offered;
+      return `accessBuffer: ${s.accessBuffer.recorded} recorded, ${s.accessBuffer.dropped} dropped (${share.toFixed(1)}% of reads); prefetch issued ${s.prefetch.issued}`;
+    },
+    close: () => cache.close(),
+  };
+}
+
+type Row = { name: string; opsPerSecond: number; note: string };
+
+async function measure(contender: Contender): Promise<Row> {
+  await contender.pass(warmup);
+  const rates: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const started = performance.now();
+    const found = await contender.pass(sequence);
+    const seconds = (performance.now() - started) / 1000;
+    if (found !== sequence.length) throw new Error(`${contender.name}: ${sequence.length - found} reads missed; every key should be resident`);
+    rates.push(sequence.length / seconds);
+  }
+  rates.sort((a, b) => a - b);
+  const row = { name: contender.name, opsPerSecond: rates[Math.floor(rates.length / 2)], note: contender.note?.() ?? '' };
+  await contender.close?.();
+  return row;
+}
+
+const makers: Array<() => Contender | Promise<Contender>> = [
+  mapContender,
+  lruContender,
+  lruAwaitedContender,
+  memoryTierContender,
+  cacheAwaitedContender,
+  cacheBatchedContender,
+  () => cachePredictingContender(chunk),
+  () => cachePredictingContender(Infinity),
+];
+const rows: Row[] = [];
+for (const make of makers) rows.push(await measure(await make()));
+
+const lru = rows.find((r) => r.name === 'lru-cache get') as Row;
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+const lines = [
+  `Cache hit throughput: ${keyCount.toLocaleString('en-US')} resident keys, ${reads.toLocaleString('en-US')} Zipf(${zipfS}) reads (seed 1), median of ${rounds} passes after a ${warmupReads.toLocaleString('en-US')}-read warm-up; node ${process.version}`,
+  '',
+  '| contender | ops/s | vs lru-cache | note |',
+  '|---|---:|---:|---|',
+  ...rows.map((r) => `| ${r.name} | ${fmt(r.opsPerSecond)} | ${(r.opsPerSecond / lru.opsPerSecond).toFixed(2)}x | ${r.note} |`),
+  '',
+];
+const predicting = rows[rows.length - 2];
+const ratio = predicting.opsPerSecond / lru.opsPerSecond;
+lines.push(`target: Cache.get with prediction on >= 0.5x lru-cache: ${ratio.toFixed(2)}x, ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
+process.stdout.write(lines.join('\n') + '\n');

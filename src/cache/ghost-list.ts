@@ -1,0 +1,54 @@
+/**
+ * GhostList: the keys of the last few entries evicted from a region, without their values.
+ *
+ * Why: a miss on a key that was evicted moments ago says the region it left was too small, by about one entry.
+ * ARC (Megiddo & Modha, "ARC: A Self-Tuning, Low Overhead Replacement Cache", FAST 2003) balances two lists by
+ * exactly this signal; the memory tier uses two ghost lists to balance its prefetch region against the demand
+ * regions. Cost: one Set insertion and one ring write per eviction, one Set lookup per miss.
+ */
+export class GhostList {
+  readonly #keys = new Set<string>();
+  #ring: Array<string | undefined>;
+  #head = 0;
+
+  /** @param capacity most keys remembered; older ones are forgotten first. */
+  constructor(capacity: number) {
+    this.#ring = new Array(Math.max(1, capacity)).fill(undefined);
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  get capacity(): number {
+    return this.#ring.length;
+  }
+
+  /** Remembers `key` as just evicted, forgetting the oldest when full. */
+  add(key: string): void {
+    if (this.#keys.has(key)) return;
+    const old = this.#ring[this.#head];
+    if (old !== undefined) this.#keys.delete(old);
+    this.#ring[this.#head] = key;
+    this.#keys.add(key);
+    this.#head = (this.#head + 1) % this.#ring.length;
+  }
+
+  /** True (and forgets it) when `key` was evicted recently. */
+  take(key: string): boolean {
+    return this.#keys.delete(key);
+  }
+
+  /** Resizes, forgetting everything (a resize happens rarely: when the tier's entry count changes a lot). */
+  resize(capacity: number): void {
+    this.#ring = new Array(Math.max(1, capacity)).fill(undefined);
+    this.#keys.clear();
+    this.#head = 0;
+  }
+
+  clear(): void {
+    this.#ring.fill(undefined);
+    this.#keys.clear();
+    this.#head = 0;
+  }
+}
