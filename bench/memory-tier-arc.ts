@@ -3,7 +3,7 @@
  * recency-heavy traces? Replays real traces with unit-size entries (get on every request, set with source
  * 'demand' on a miss) through MemoryTier, side by side with LRU (the lru-cache package, same protocol).
  *
- *   node --import tsx bench/memory-tier-arc.ts [dataDir] [--seeds 5] [--static]
+ *   node --import tsx bench/memory-tier-arc.ts [dataDir] [--seeds 5] [--static] [--window 0.01]
  *
  * dataDir defaults to $PRESCIENT_DATA or ../shared/data (relative to the repo). Traces:
  * - ARC OLTP (cache-arc/OLTP.lis.gz): a `.lis` line `start count _ _` expands to blocks start..start+count-1.
@@ -24,7 +24,9 @@ const args = process.argv.slice(2);
 const seedsAt = args.indexOf('--seeds');
 const seeds = seedsAt >= 0 ? Number(args[seedsAt + 1]) : 5;
 const adaptive = !args.includes('--static');
-const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--seeds');
+const windowAt = args.indexOf('--window');
+const initialWindowFraction = windowAt >= 0 ? Number(args[windowAt + 1]) : undefined;
+const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--seeds' && args[i - 1] !== '--window');
 const dataDir = resolve(positional[0] ?? process.env.PRESCIENT_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data'));
 
 function readText(path: string): string {
@@ -66,7 +68,7 @@ function entryFor(key: string): Entry<null> {
 }
 
 function tinyLfuHitRatio(keys: readonly string[], capacity: number, seed: number): { ratio: number; window: number } {
-  const tier = new MemoryTier<null>({ maxBytes: capacity, seed, adaptive });
+  const tier = new MemoryTier<null>({ maxBytes: capacity, seed, adaptive, initialWindowFraction });
   let hits = 0;
   for (const key of keys) {
     if (tier.get(key) !== undefined) hits++;

@@ -39,9 +39,9 @@ const VICTIM_SAMPLE = 4;
 /** Lowest and highest share of the capacity the region may take. */
 const MIN_SHARE = 0.02;
 const MAX_SHARE = 0.5;
-/** Ghost lists remember at least this many keys, and otherwise a tenth of the entries held. */
+/** Ghost lists remember at least this many keys, and otherwise a quarter of the entries held. */
 const MIN_GHOSTS = 16;
-const GHOST_SHARE = 0.1;
+const GHOST_SHARE = 0.25;
 
 /** The list, byte count and share of the prefetched-but-unused entries. */
 export class PrefetchRegion<V> {

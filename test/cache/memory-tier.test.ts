@@ -142,7 +142,7 @@ describe('MemoryTier', () => {
   });
 
   test('the window grows after a recency-heavy stream', () => {
-    const tier = new MemoryTier<string>({ maxBytes: 200, seed: 5 });
+    const tier = new MemoryTier<string>({ maxBytes: 200, seed: 5, initialWindowFraction: 0.01 });
     assert.equal(extra(tier, 'windowFraction'), 0.01);
     const rand = random(9);
     let next = 0;
@@ -155,13 +155,13 @@ describe('MemoryTier', () => {
   });
 
   test('the window stays fixed when adaptive is off', () => {
-    const tier = new MemoryTier<string>({ maxBytes: 200, adaptive: false });
+    const tier = new MemoryTier<string>({ maxBytes: 200, adaptive: false, initialWindowFraction: 0.01 });
     for (let i = 0; i < 20_000; i++) if (tier.get(`k${i % 300}`) === undefined) tier.set(entry(`k${i % 300}`));
     assert.equal(extra(tier, 'windowFraction'), 0.01);
   });
 
   test('frequent keys survive a scan of one-hit keys (TinyLFU admission)', () => {
-    const tier = new MemoryTier<string>({ maxBytes: 100, adaptive: false });
+    const tier = new MemoryTier<string>({ maxBytes: 100, adaptive: false, initialWindowFraction: 0.01 });
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 50; i++) if (tier.get(`hot${i}`) === undefined) tier.set(entry(`hot${i}`));
     }
@@ -282,4 +282,42 @@ describe('MemoryTier', () => {
       );
     }
   });
+});
+
+describe('MemoryTier prefetch share (ghost balancing)', () => {
+  test('grows when prefetches evicted unused are read soon after, and shrinks when evicted demand entries are', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 1_000, prefetchFraction: 0.05, initialWindowFraction: 0.99 });
+    const share = (): number => tier.stats().extra?.prefetchMaxBytes as number;
+    assert.equal(share(), 50);
+    // Each prefetch is read 60 prefetches later: a region of 50 has just pushed it out.
+    for (let i = 0; i < 400; i++) {
+      tier.set(prefetch(`p${i}`));
+      if (i >= 60) tier.get(`p${i - 60}`);
+    }
+    const grown = share();
+    assert.ok(grown > 50, `share ${grown} grew from 50`);
+    // Demand entries are re-read just after eviction: the share gives room back to demand.
+    for (let i = 0; i < 5000; i++) {
+      tier.set(entry(`d${i}`));
+      if (i >= 1000) tier.get(`d${i - 1000}`);
+    }
+    assert.ok(share() < grown, `share ${share()} shrank from ${grown}`);
+    assert.ok(tier.bytes <= 1_000);
+  });
+
+  test('touch refreshes recency without counting a read, so a predicted entry outlives older ones', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 10, initialWindowFraction: 0.99, adaptive: false, prefetchFraction: 0 });
+    for (let i = 0; i < 10; i++) tier.set(entry(`k${i}`));
+    assert.equal(tier.touch('k0'), true);
+    assert.equal(tier.touch('absent'), false);
+    assert.equal(tier.peek('k0')?.hits, 0, 'a touch is not a read');
+    tier.set(entry('k10'));
+    assert.ok(tier.has('k0'), 'the touched entry stayed');
+    assert.equal(tier.has('k1'), false, 'the least recent untouched entry went');
+  });
+});
+
+test('the window starts at half the capacity by default', () => {
+  const tier = new MemoryTier<string>({ maxBytes: 200 });
+  assert.equal(tier.stats().extra?.windowFraction, 0.5);
 });
