@@ -441,7 +441,6 @@ export class Cache<V = unknown> {
     this.#buffer.drain((a) => {
       predictor.observe({ key: a.key, at: a.at, ctx: a.ctx });
       if (scheduler === undefined) return;
-      scheduler.onRead();
       const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
       latest.delete(ctxKey);
       latest.set(ctxKey, a.ctx);
@@ -467,6 +466,7 @@ export class Cache<V = unknown> {
     if (purpose === 'demand') {
       this.#origin.demandBatches++;
       this.#origin.demandKeys += keys.length;
+      this.#scheduler?.onDemandFetch(keys.length);
     } else {
       this.#origin.prefetchBatches++;
       this.#origin.prefetchKeys += keys.length;

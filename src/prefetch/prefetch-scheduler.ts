@@ -2,14 +2,18 @@
  * PrefetchScheduler: turns predictions into origin fetches, best first, inside a load budget.
  *
  * Why: a prefetch is worth its expected benefit, probability × miss cost ÷ size, discounted by how far ahead it is
- * needed (benefit / (1 + eta / horizon)): a likely, cheap-to-hold, soon-needed item goes first. Prefetch must not
- * hurt, so (1) it spends a token bucket that fills by `maxPerRead` tokens per read — origin load from prefetch stays
- * a fixed fraction of read traffic, as in Patterson et al.'s cost-benefit informed prefetching (SOSP '95) —
- * (2) at most `maxConcurrent` prefetch batches are in flight, and the origin serves demand batches first, (3) a
- * candidate below the confidence threshold is never fetched, and the threshold follows measured precision: it rises
- * while recent precision is under `targetPrecision` and falls back while it is above, within
- * [`minProbability`, `maxProbability`]. Candidates go stale when the session they were predicted for makes its next
- * request (a newer offer for the same context replaces them) or after `candidateTtlMs`.
+ * needed (benefit / (1 + eta / horizon)): a likely, cheap-to-hold, soon-needed item goes first (the cost-benefit
+ * ordering of Patterson et al., "Informed Prefetching and Caching", SOSP '95). Prefetch must not hurt, so:
+ * (1) it spends a token bucket that fills by `maxExtraLoad` tokens for every fetch a demand-only cache would have
+ * made (each demand fetch, and each prefetch that was used, since it stood in for one), and a used prefetch gives
+ * its own token back. So wasted prefetches — the only origin load prefetch adds — stay within `maxExtraLoad` times
+ * the load of the same cache without prefetch, whatever the precision; precise predictors get to prefetch more.
+ * (2) At most `maxConcurrent` prefetch batches are in flight, and the origin serves demand batches first.
+ * (3) A candidate below the confidence threshold is never fetched; the threshold follows measured precision when
+ * `targetPrecision` is set: it rises while recent precision is under the target and falls back while it is above,
+ * within [`minProbability`, `maxProbability`].
+ * Candidates go stale when the session they were predicted for makes its next request (a newer offer for the same
+ * context replaces them) or after `candidateTtlMs`.
  * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`.
  */
 import type { Clock } from '../clock.ts';
@@ -41,8 +45,12 @@ export type PrefetchSchedulerOptions = {
   readonly target: PrefetchTarget;
   readonly clock: Clock;
   readonly feedback: Feedback;
-  /** Prefetch fetches allowed per read, on average (token refill per read). @default 0.5 */
-  readonly maxPerRead?: number;
+  /**
+   * Origin load prefetch may add, as a share of the load the same cache would put on the origin without prefetch:
+   * 0.3 lets wasted prefetches reach 30% of the demand fetches (a used prefetch adds none: it replaced one).
+   * @default 0.3
+   */
+  readonly maxExtraLoad?: number;
   /** Most tokens saved up for a burst. @default 16 */
   readonly maxBurst?: number;
   /** Most prefetch batches in flight at once. @default 4 */
@@ -51,9 +59,14 @@ export type PrefetchSchedulerOptions = {
   readonly maxBatch?: number;
   /** Starting (and lowest) confidence threshold. @default 0.02 */
   readonly minProbability?: number;
+  /**
+   * Least probability at which a prediction of a key already cached refreshes its recency (`target.touch`), so
+   * eviction keeps what a model expects to be read; 1 turns this off. @default 0.3
+   */
+  readonly touchProbability?: number;
   /** Highest the adaptive threshold may climb. @default 0.5 */
   readonly maxProbability?: number;
-  /** Precision the adaptive threshold steers toward; 0 turns adaptation off. @default 0.2 */
+  /** Precision the adaptive threshold steers toward; 0 turns adaptation off. @default 0.05 */
   readonly targetPrecision?: number;
   /** Estimated cost of a miss, in ms, per key. @default () => 20 */
   readonly missCostMs?: (key: string) => number;
@@ -123,13 +136,14 @@ export class PrefetchScheduler {
     this.#clock = hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     this.#feedback = hasMethods<Feedback>('feedback', options.feedback, ['issued', 'stats']);
     const o = {
-      maxPerRead: nonNegativeNumber('maxPerRead', options.maxPerRead, 0.5),
+      maxExtraLoad: nonNegativeNumber('maxExtraLoad', options.maxExtraLoad, 0.3),
       maxBurst: positiveInt('maxBurst', options.maxBurst, 16),
       maxConcurrent: positiveInt('maxConcurrent', options.maxConcurrent, 4),
       maxBatch: positiveInt('maxBatch', options.maxBatch, 32),
       minProbability: numberInRange('minProbability', options.minProbability, 0, 1, 0.02),
       maxProbability: numberInRange('maxProbability', options.maxProbability, 0, 1, 0.5),
-      targetPrecision: numberInRange('targetPrecision', options.targetPrecision, 0, 1, 0.2),
+      touchProbability: numberInRange('touchProbability', options.touchProbability, 0, 1, 0.3),
+      targetPrecision: numberInRange('targetPrecision', options.targetPrecision, 0, 1, 0.05),
       missCostMs: options.missCostMs ?? (() => 20),
       expectedBytes: options.expectedBytes ?? (() => 1),
       horizonMs: nonNegativeNumber('horizonMs', options.horizonMs, 1000),
@@ -158,10 +172,23 @@ export class PrefetchScheduler {
     return this.#queue.length;
   }
 
-  /** A read happened: refill the budget and send what it allows. */
-  onRead(): void {
-    const t = this.#tokens + this.#o.maxPerRead;
+  /** `count` keys were fetched on demand: the budget grows by `maxExtraLoad` per key. */
+  onDemandFetch(count = 1): void {
+    this.#refill(count * this.#o.maxExtraLoad);
+  }
+
+  /**
+   * A prefetch was used: it replaced a demand fetch, so its token comes back, and the fetch it replaced counts
+   * toward the budget like a demand fetch.
+   */
+  onUsed(): void {
+    this.#refill(1 + this.#o.maxExtraLoad);
+  }
+
+  #refill(tokens: number): void {
+    const t = this.#tokens + tokens;
     this.#tokens = t > this.#o.maxBurst ? this.#o.maxBurst : t;
+    if (this.#tokens >= 1 && this.#queue.length > 0) this.pump();
   }
 
   /**
@@ -182,12 +209,16 @@ export class PrefetchScheduler {
     const now = this.#clock.now();
     for (const p of predictions) {
       this.#offered++;
+      if (p.probability >= this.#o.touchProbability && this.#target.touch !== undefined && this.#target.isPresent(p.key)) {
+        this.#target.touch(p.key);
+        this.#skippedPresent++;
+        continue;
+      }
       if (!(p.probability >= this.#threshold)) {
         this.#belowThreshold++;
         continue;
       }
       if (this.#target.isPresent(p.key)) {
-        this.#target.touch?.(p.key);
         this.#skippedPresent++;
         continue;
       }

@@ -67,18 +67,28 @@ describe('PrefetchScheduler', () => {
     assert.deepEqual(second.target.keys(), ['soon']);
   });
 
-  test('keeps prefetches within the per-read budget', async () => {
-    const { target, scheduler } = make({ maxBurst: 1, maxPerRead: 0.25, minProbability: 0 });
+  test('keeps prefetches within maxExtraLoad of the demand load', async () => {
+    const { target, scheduler } = make({ maxBurst: 1, maxExtraLoad: 0.25, minProbability: 0 });
     let n = 0;
-    for (let read = 0; read < 100; read++) {
-      scheduler.onRead();
-      scheduler.offer({ session: `s${read}` }, [{ key: `k${n++}`, probability: 0.9 }]);
+    for (let miss = 0; miss < 100; miss++) {
+      scheduler.onDemandFetch(1);
+      scheduler.offer({ session: `s${miss}` }, [{ key: `k${n++}`, probability: 0.9 }]);
       target.settleAll();
       await flushMicrotasks();
     }
-    // One token at start plus 0.25 per read.
+    // One token at start plus 0.25 per demand fetch; none of these prefetches was used.
     assert.ok(target.keys().length <= 1 + 25, `sent ${target.keys().length}`);
     assert.ok(target.keys().length >= 24, `sent ${target.keys().length}`);
+  });
+
+  test('a used prefetch gives its token back and counts as a demand fetch it replaced', () => {
+    const { target, scheduler } = make({ maxBurst: 4, maxExtraLoad: 0.5, minProbability: 0 });
+    scheduler.offer({ session: 's' }, ['a', 'b', 'c', 'd', 'e'].map((key) => ({ key, probability: 0.5 })));
+    assert.equal(target.keys().length, 4, 'the burst is spent');
+    assert.equal(scheduler.stats().tokens, 0);
+    scheduler.onUsed();
+    assert.equal(scheduler.stats().tokens, 0.5, 'one token back plus 0.5 for the fetch it replaced, one spent');
+    assert.deepEqual([...target.keys()].sort(), ['a', 'b', 'c', 'd', 'e'], 'the fifth candidate went out on the refund');
   });
 
   test('caps the batches in flight', () => {
@@ -103,13 +113,12 @@ describe('PrefetchScheduler', () => {
   });
 
   test('drops candidates that went stale when their session moved on', () => {
-    const { target, scheduler } = make({ maxBurst: 1, maxPerRead: 1, minProbability: 0 });
+    const { target, scheduler } = make({ maxBurst: 1, maxExtraLoad: 1, minProbability: 0 });
     scheduler.offer({ session: 's' }, [{ key: 'first', probability: 0.9 }]);
     scheduler.offer({ session: 's' }, [{ key: 'a-old', probability: 0.8 }]);
     scheduler.offer({ session: 's' }, [{ key: 'b-new', probability: 0.7 }]);
     target.settleAll();
-    scheduler.onRead();
-    scheduler.pump();
+    scheduler.onDemandFetch(1);
     assert.deepEqual(target.keys(), ['first', 'b-new']);
     assert.ok(scheduler.stats().droppedStale >= 1);
   });
@@ -147,7 +156,7 @@ describe('PrefetchScheduler', () => {
   test('rejects bad options with a code naming the option', () => {
     const base = { target: new RecordingTarget(), clock: new VirtualClock(), feedback: new Feedback() };
     for (const [bad, option] of [
-      [{ maxPerRead: -1 }, 'maxPerRead'],
+      [{ maxExtraLoad: -1 }, 'maxExtraLoad'],
       [{ maxConcurrent: 0 }, 'maxConcurrent'],
       [{ minProbability: 2 }, 'minProbability'],
       [{ minProbability: 0.6, maxProbability: 0.5 }, 'minProbability'],
