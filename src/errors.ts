@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_TRACE_PARSE'
   | 'ERR_TRACE_EMPTY'
   | 'ERR_TRACE_NOT_FOUND'
+  | 'ERR_WRITE_FAILED'
   | 'ERR_USAGE';
 
 /** Base class of every error Prescient throws on purpose. */

@@ -74,6 +74,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   #evictions = 0;
   #prefetchHits = 0;
   #prefetchEvictedUnused = 0;
+  #peakBytes = 0;
   #pendingError: { error: unknown } | undefined;
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the first bad option and its value. */
@@ -221,6 +222,8 @@ export class MemoryTier<V = unknown> implements Tier<V> {
       }
       held = isUnusedPrefetch(entry) ? this.#addPrefetch(slot) : this.#addDemand(slot);
     }
+    const bytes = this.#main.bytes + this.#prefetch.bytes;
+    if (bytes > this.#peakBytes) this.#peakBytes = bytes;
     this.#throwPending();
     return held;
   }
@@ -266,6 +269,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
         prefetchMaxBytes: this.#prefetch.maxBytes,
         prefetchHits: this.#prefetchHits,
         prefetchEvictedUnused: this.#prefetchEvictedUnused,
+        peakBytes: this.#peakBytes,
       },
     };
   }

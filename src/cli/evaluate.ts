@@ -8,7 +8,7 @@ import { defaultPredictorSet, evaluatePredictors, type EvaluationRequest, type E
 import { openTrace } from '../sim/trace-reader.ts';
 import type { CliIo } from './io.ts';
 import { parseFraction, parseIntList } from './parse.ts';
-import { createProgress } from './progress.ts';
+import { reportMalformed } from './replay.ts';
 import { addTraceFlags, traceOptionsFrom } from './trace-flags.ts';
 
 function parseTime(value: string): number {
@@ -32,9 +32,11 @@ async function readRequests(path: string, flags: EvaluateFlags, io: CliIo): Prom
       requests.push({ key: r.key, session: r.session ?? `#${anonymous++}`, user: r.user, time: r.timeMs });
     }
   }
-  const stats = source.stats();
-  if (stats.malformed > 0) io.stderr.write(`prescient: skipped ${stats.malformed} malformed line(s)\n`);
+  reportMalformed(source.stats(), io);
   if (requests.length === 0) throw new PrescientError('ERR_TRACE_EMPTY', `${path}: no requests could be read`);
+  if (anonymous === requests.length) {
+    throw new PrescientError('ERR_USAGE', `${path}: the trace has no sessions (give --session, or use a sessions-format file); next-request accuracy needs them`);
+  }
   if (requests.every((r) => r.time !== undefined)) {
     // Global time order, ties in file order (a stable sort).
     requests.sort((a, b) => (a.time as number) - (b.time as number));
@@ -74,7 +76,6 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
         throw new PrescientError('ERR_USAGE', 'Give either --train-fraction or --train-until, not both');
       }
       const requests = await readRequests(trace, flags, io);
-      const progress = createProgress(io);
       const result = evaluatePredictors(requests, {
         trainFraction: flags.trainUntil === undefined ? (flags.trainFraction ?? 0.8) : undefined,
         trainUntil: flags.trainUntil,
@@ -82,7 +83,9 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
         predictors: defaultPredictorSet(),
         learnOnline: flags.online,
       });
-      progress.stop();
+      if (result.trainRequests === 0 || result.testRequests === 0) {
+        throw new PrescientError('ERR_USAGE', `The cut leaves ${result.trainRequests} training and ${result.testRequests} test requests; move --train-until or --train-fraction`);
+      }
       if (flags.json === true) {
         const doc = {
           trainRequests: result.trainRequests,

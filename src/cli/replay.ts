@@ -10,7 +10,8 @@ import { formatReplayTable, toReplayDocument, type ReplayDocument } from '../sim
 import { lognormalLatency, type Random } from '../sim/seeded-random.ts';
 import { policyNames, type PolicyName } from '../sim/sim-result.ts';
 import { resolveCapacity, simulate } from '../sim/simulator.ts';
-import { openTrace } from '../sim/trace-reader.ts';
+import { openTrace, type TraceStats } from '../sim/trace-reader.ts';
+import { PrescientError } from '../errors.ts';
 import { loadWorkload } from '../sim/workload.ts';
 import type { CliIo } from './io.ts';
 import { parseList, parseNonNegativeNumber, parsePositiveInt } from './parse.ts';
@@ -57,18 +58,19 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
   if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
   const progress = createProgress(io);
   progress.start('reading trace', 1);
-  const workload = await loadWorkload(source, {
-    speed: flags.speed,
-    interarrivalMs: flags.interarrivalMs,
-    sessions: flags.sessions,
-    ignoreTime: flags.ignoreTime,
-  });
-  progress.stop();
-  const stats = source.stats();
-  if (stats.malformed > 0) {
-    const first = stats.firstMalformed.map((m) => `line ${m.line}: ${m.reason}`).join('; ');
-    io.stderr.write(`prescient: skipped ${stats.malformed} malformed line(s) (first: ${first})\n`);
+  let workload: Awaited<ReturnType<typeof loadWorkload>>;
+  try {
+    workload = await loadWorkload(source, {
+      speed: flags.speed,
+      interarrivalMs: flags.interarrivalMs,
+      sessions: flags.sessions,
+      ignoreTime: flags.ignoreTime,
+    });
+  } finally {
+    progress.stop();
+    reportMalformed(source.stats(), io);
   }
+  const stats = source.stats();
   const capacities = [...new Set(flags.capacity.map((c) => resolveCapacity(c, workload.keys.length)))];
   const runs = await simulate(workload, {
     capacities,
@@ -89,8 +91,21 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
     originConcurrency: flags.originConcurrency ?? Infinity,
     malformedLines: stats.malformed,
   });
-  if (flags.report !== undefined) await writeFile(flags.report, writeReplayReport(doc, runs));
+  if (flags.report !== undefined) {
+    try {
+      await writeFile(flags.report, writeReplayReport(doc, runs));
+    } catch (error) {
+      throw new PrescientError('ERR_WRITE_FAILED', `Could not write the report to ${flags.report}: ${(error as Error).message}`, { cause: error });
+    }
+  }
   return doc;
+}
+
+/** Says on stderr how many lines were skipped as malformed, with the first few line numbers. */
+export function reportMalformed(stats: TraceStats, io: CliIo): void {
+  if (stats.malformed === 0) return;
+  const first = stats.firstMalformed.map((m) => `line ${m.line}: ${m.reason}`).join('; ');
+  io.stderr.write(`prescient: skipped ${stats.malformed} malformed line(s) (first: ${first})\n`);
 }
 
 /** Adds the simulation flags shared by `replay` and `demo`. */

@@ -6,6 +6,7 @@
  * origin model in baseline-replay.ts; `tinylfu` (the MemoryTier with prediction off) and `prescient` (the full
  * engine) run the real Cache on a VirtualClock (engine-replay.ts). Runs are deterministic for a given seed.
  */
+import { systemClock } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
 import type { CachePrefetchOptions } from '../cache/cache-options.ts';
 import type { Predictor } from '../predict/predictor.ts';
@@ -69,7 +70,7 @@ export async function simulate(workload: Workload, options: SimulationOptions): 
     for (const policy of options.policies) {
       const progress = (done: number): void => options.onProgress?.({ policy, capacity }, done);
       const random = seededRandom(seed);
-      const started = performance.now();
+      const started = systemClock.now();
       let result: Omit<PolicyResult, 'seconds' | 'requestsPerSecond'>;
       if (policy === 'tinylfu' || policy === 'prescient') {
         const c = await replayEngine(workload, {
@@ -88,7 +89,7 @@ export async function simulate(workload: Workload, options: SimulationOptions): 
         const c = replayBaseline(workload, model, { latency, random, concurrency, onProgress: progress });
         result = summarize(policy, capacity, workload.requests, { ...c, prefetchIssued: c.prefetchFetches, peakEntries: model.peakEntries() });
       }
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = (systemClock.now() - started) / 1000;
       results.push({ ...result, seconds, requestsPerSecond: workload.requests / Math.max(seconds, 1e-9) });
     }
     runs.push({ capacity, results });

@@ -277,3 +277,26 @@ describe('prescient', () => {
     assert.equal(r.code, 2);
   });
 });
+
+describe('prescient command line faults', () => {
+  test('a report path that cannot be written fails with ERR_WRITE_FAILED and exit 1, not a stack trace', async () => {
+    const r = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--capacity', '5', '--policies', 'lru', '--report', '/nonexistent-dir/r.html']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERR_WRITE_FAILED/);
+    assert.match(r.stderr, /nonexistent-dir/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  test('a trace whose every line is malformed says which lines before failing with ERR_TRACE_EMPTY', async () => {
+    const r = await run(['replay', fixture('blank-keys.txt'), '--format', 'keys', '--capacity', '5', '--policies', 'lru']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /malformed line\(s\) \(first: line \d+/);
+    assert.match(r.stderr, /ERR_TRACE_EMPTY/);
+  });
+
+  test('evaluate refuses a trace without sessions with a usage error', async () => {
+    const r = await run(['evaluate', fixture('replay-keys.txt'), '--format', 'keys']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /ERR_USAGE.*no sessions/);
+  });
+});
