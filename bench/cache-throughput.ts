@@ -220,6 +220,27 @@ async function cachePredictingContender(yieldEvery: number): Promise<Contender> 
   };
 }
 
+/** The synchronous hit path, with or without prediction (yielding every `chunk` reads so the models keep up). */
+async function cacheSyncContender(withPredictor: boolean): Promise<Contender> {
+  const cache = await filledCache(withPredictor);
+  return {
+    name: `Cache.getIfPresent, ${withPredictor ? `EnsemblePredictor, yield every ${chunk}` : 'no predictor'}`,
+    async pass(seq) {
+      let found = 0;
+      for (let i = 0; i < seq.length; i++) {
+        if (cache.getIfPresent(keys[seq[i]]) !== undefined) found++;
+        if (withPredictor && i % chunk === chunk - 1) await new Promise((resolve) => setImmediate(resolve));
+      }
+      return found;
+    },
+    note() {
+      const s = cache.stats();
+      return withPredictor ? `accessBuffer: ${s.accessBuffer.recorded} recorded, ${s.accessBuffer.dropped} dropped` : '';
+    },
+    close: () => cache.close(),
+  };
+}
+
 type Row = { name: string; opsPerSecond: number; note: string };
 
 async function measure(contender: Contender): Promise<Row> {
@@ -247,6 +268,8 @@ const makers: Array<() => Contender | Promise<Contender>> = [
   cacheBatchedContender,
   () => cachePredictingContender(chunk),
   () => cachePredictingContender(Infinity),
+  () => cacheSyncContender(false),
+  () => cacheSyncContender(true),
 ];
 const rows: Row[] = [];
 for (const make of makers) rows.push(await measure(await make()));

@@ -98,6 +98,16 @@ export class VirtualClock implements Clock {
     if (atMs > this.#now) this.#now = atMs;
   }
 
+  /** Fires only the earliest pending timer, moving time to it. Returns false when no timer is pending. */
+  step(): boolean {
+    this.#dropCancelledTop();
+    const top = this.#pop();
+    if (top === undefined) return false;
+    if (top.at > this.#now) this.#now = top.at;
+    top.fn();
+    return true;
+  }
+
   /**
    * Like `advance`, but lets promise continuations run after each timer, so async work started by one timer
    * (a fetch that resolves, a scheduler that awaits) sees the clock where it fired. For tests and the simulator.

@@ -43,6 +43,19 @@ describe('VirtualClock', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
+  test('step fires only the earliest timer', () => {
+    const clock = new VirtualClock();
+    const fired: string[] = [];
+    clock.setTimer(5, () => fired.push('a'));
+    clock.setTimer(9, () => fired.push('b'));
+    assert.equal(clock.step(), true);
+    assert.deepEqual(fired, ['a']);
+    assert.equal(clock.now(), 5);
+    assert.equal(clock.step(), true);
+    assert.equal(clock.step(), false);
+    assert.deepEqual(fired, ['a', 'b']);
+  });
+
   test('never moves backwards', () => {
     const clock = new VirtualClock(50);
     clock.advanceTo(10);

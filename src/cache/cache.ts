@@ -87,6 +87,12 @@ export type CacheEvents = {
   'origin:failed': [{ readonly keys: readonly string[]; readonly purpose: FetchPurpose }];
 };
 
+/**
+ * Most accesses fed to the models per turn of the event loop; the rest wait for the next turn, so a slow model
+ * delays its own learning, never the reads or timers queued behind a drain.
+ */
+const maxDrainBatch = 1024;
+
 export class Cache<V = unknown> {
   readonly #o: ResolvedCacheOptions<V>;
   readonly #clock: Clock;
@@ -97,7 +103,10 @@ export class Cache<V = unknown> {
   readonly #scheduler: PrefetchScheduler | undefined;
   readonly #predictor: Predictor | undefined;
   readonly #events = new EventEmitter();
-  readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
+  #hits = 0;
+  #misses = 0;
+  #stale = 0;
+  #prefetchedHits = 0;
   readonly #origin = { demandBatches: 0, prefetchBatches: 0, demandKeys: 0, prefetchKeys: 0, failedBatches: 0 };
   #readErrors = 0;
   #graceServed = 0;
@@ -152,31 +161,47 @@ export class Cache<V = unknown> {
    * ERR_INVALID_CONTEXT, ERR_CLOSED, or ERR_ORIGIN_FAILED when the origin fails and no entry within grace can stand in.
    */
   get(key: string, ctx: ReadContext = anonymous): Promise<ReadResult<V>> {
+    let result: ReadResult<V> | undefined;
     try {
-      this.#checkOpen();
-      this.#checkKey(key);
-      if (ctx !== anonymous) checkContext(ctx);
+      result = this.getIfPresent(key, ctx);
     } catch (error) {
       return Promise.reject(error);
     }
-    const now = this.#clock.now();
+    if (result !== undefined) return Promise.resolve(result);
+    return this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key));
+  }
+
+  /**
+   * The synchronous hit path: answers from the memory tier when it holds a servable entry (fresh, or stale while a
+   * background refresh starts) and records the access like `get`; returns undefined when `get` would have to load,
+   * without loading. For hot loops that cannot afford a promise per read.
+   * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED.
+   */
+  getIfPresent(key: string, ctx: ReadContext = anonymous): ReadResult<V> | undefined {
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The cache is closed');
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.#o.maxKeyLength) this.#checkKey(key);
+    if (ctx !== anonymous) checkContext(ctx);
     const entry = this.#memory.get(key, true);
-    if (entry !== undefined && now < entry.expiresAt) {
-      let status: ReadStatus;
-      if (now >= entry.staleAt) {
-        status = 'stale';
-        this.#refresh(key);
-      } else if (entry.source === 'prefetch' && entry.hits === 1) {
-        status = 'prefetched';
-        this.#used(entry);
-      } else {
-        status = 'hit';
-      }
-      this.#reads[status]++;
-      this.#record(key, ctx, now, status);
-      return Promise.resolve({ key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false });
+    if (entry === undefined) return undefined;
+    // Entries without expiry (ttlMs Infinity) need no clock read unless the models want the access time.
+    const isTimed = entry.staleAt !== Infinity || entry.expiresAt !== Infinity;
+    const now = isTimed || this.#predictor !== undefined ? this.#clock.now() : 0;
+    if (isTimed && now >= entry.expiresAt) return undefined;
+    let status: ReadStatus;
+    if (isTimed && now >= entry.staleAt) {
+      status = 'stale';
+      this.#stale++;
+      this.#refresh(key);
+    } else if (entry.source === 'prefetch' && entry.hits === 1) {
+      status = 'prefetched';
+      this.#prefetchedHits++;
+      this.#used(entry);
+    } else {
+      status = 'hit';
+      this.#hits++;
     }
-    return this.#load(key, ctx, now, entry);
+    if (this.#predictor !== undefined) this.#record(key, ctx, now, status);
+    return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
   }
 
   /** Reads many keys; misses arriving together cost one origin batch. Results are aligned with `keys`. */
@@ -258,7 +283,7 @@ export class Cache<V = unknown> {
       this.#clock.clearTimer(this.#drainTimer);
       this.#drainTimer = undefined;
     }
-    this.#drain();
+    this.#drain(Infinity);
   }
 
   /** Subscribes to an event. */
@@ -274,7 +299,7 @@ export class Cache<V = unknown> {
 
   stats(): CacheStats {
     return {
-      reads: { ...this.#reads },
+      reads: { hit: this.#hits, miss: this.#misses, stale: this.#stale, prefetched: this.#prefetchedHits },
       readErrors: this.#readErrors,
       graceServed: this.#graceServed,
       refreshes: this.#refreshes,
@@ -314,14 +339,14 @@ export class Cache<V = unknown> {
       const fault = error instanceof PrescientError ? error : new PrescientError('ERR_ORIGIN_FAILED', String(error), { cause: error });
       if (expired !== undefined && this.#clock.now() < expired.expiresAt + this.#o.graceMs) {
         this.#graceServed++;
-        this.#reads.stale++;
+        this.#stale++;
         this.#record(key, ctx, now, 'stale');
         return { key, value: expired.value, isFound: true, version: expired.version, status: 'stale', servedFrom: 'memory', wasInflight, error: fault };
       }
       this.#readErrors++;
       throw fault;
     }
-    this.#reads.miss++;
+    this.#misses++;
     if (joinedPrefetch) {
       // The read used the prefetch (it waited only for the rest of the fetch): mark the entry used.
       const stored = this.#memory.get(key);
@@ -427,24 +452,30 @@ export class Cache<V = unknown> {
   #record(key: string, ctx: ReadContext, now: number, status: ReadStatus): void {
     if (this.#predictor === undefined) return;
     this.#buffer.push(key, ctx, now, status);
-    if (this.#drainTimer === undefined && !this.#isClosed) this.#drainTimer = this.#clock.setTimer(0, () => {
+    if (this.#drainTimer === undefined) this.#scheduleDrain();
+  }
+
+  #scheduleDrain(): void {
+    if (this.#isClosed || this.#drainTimer !== undefined) return;
+    this.#drainTimer = this.#clock.setTimer(0, () => {
       this.#drainTimer = undefined;
-      this.#drain();
+      this.#drain(maxDrainBatch);
     });
   }
 
-  #drain(): void {
+  #drain(limit: number): void {
     const predictor = this.#predictor;
     if (predictor === undefined || this.#buffer.size === 0) return;
     const scheduler = this.#scheduler;
     const latest = new Map<string, ReadContext>();
-    this.#buffer.drain((a) => {
+    const drained = this.#buffer.drain((a) => {
       predictor.observe({ key: a.key, at: a.at, ctx: a.ctx });
       if (scheduler === undefined) return;
       const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
       latest.delete(ctxKey);
       latest.set(ctxKey, a.ctx);
-    });
+    }, limit);
+    if (this.#buffer.size > 0 && drained > 0) this.#scheduleDrain();
     if (scheduler === undefined || this.#isClosed) return;
     for (const ctx of latest.values()) scheduler.offer(ctx, predictor.predict(ctx, this.#o.predictLimit));
   }

@@ -179,6 +179,36 @@ describe('Cache read path', () => {
   });
 });
 
+describe('Cache synchronous hit path', () => {
+  test('getIfPresent answers hits synchronously, records them, and never loads', async () => {
+    const origin = new MapOrigin(items(3));
+    const predictor = new ScriptedPredictor({});
+    const cache = new Cache({ origin, clock: new VirtualClock(), predictor });
+    assert.equal(cache.getIfPresent('k1', { session: 's' }), undefined);
+    assert.equal(origin.calls, 0, 'a miss does not load');
+    await cache.get('k1');
+    const r = cache.getIfPresent('k1', { session: 's' });
+    assert.equal(r?.status, 'hit');
+    assert.equal(r?.value, 'v1');
+    cache.flush();
+    assert.deepEqual(predictor.observed.map((a) => a.key), ['k1', 'k1'], 'the load and the hit were both observed');
+    assert.throws(() => cache.getIfPresent(''), { code: 'ERR_INVALID_KEY' });
+  });
+
+  test('drains at most a bounded batch per turn and finishes on later turns', async () => {
+    const clock = new VirtualClock();
+    const predictor = new ScriptedPredictor({});
+    const cache = new Cache({ origin: new MapOrigin(items(1)), clock, predictor, accessBufferSize: 5000 });
+    await cache.get('k0');
+    for (let i = 0; i < 2999; i++) cache.getIfPresent('k0');
+    assert.equal(clock.step(), true);
+    assert.equal(predictor.observed.length, 1024, 'one turn feeds one batch');
+    assert.equal(clock.pendingTimers, 1, 'the rest waits for another turn');
+    clock.advance(0);
+    assert.equal(predictor.observed.length, 3000, 'later turns feed the rest');
+  });
+});
+
 describe('Cache writes and invalidation', () => {
   test('set stores a new version that reads return without the origin', async () => {
     const origin = new MapOrigin(items(1));
