@@ -9,6 +9,7 @@
  * fetch (upgrading a queued prefetch to demand) and waits only for the rest.
  */
 import type { Random } from './seeded-random.ts';
+import type { RunCounts } from './sim-result.ts';
 import type { SimPolicy } from './policy.ts';
 import type { Workload } from './workload.ts';
 
@@ -27,17 +28,8 @@ export type BaselineRunOptions = {
   readonly onProgress?: (done: number) => void;
 };
 
-export type BaselineCounts = {
-  hits: number;
-  inflight: number;
-  demandFetches: number;
-  prefetchFetches: number;
-  prefetchUsed: number;
-  latencies: Float64Array;
-};
-
 /** Replays `workload` through `policy`; returns raw counts and per-request latencies. */
-export function replayBaseline(workload: Workload, policy: SimPolicy, options: BaselineRunOptions): BaselineCounts {
+export function replayBaseline(workload: Workload, policy: SimPolicy, options: BaselineRunOptions): Omit<RunCounts, 'prefetchIssued' | 'peakEntries'> {
   const { keys, keyIds, sessionIds, sessions, arrivalMs } = workload;
   const n = workload.requests;
   const latencies = new Float64Array(n);

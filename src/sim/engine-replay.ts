@@ -13,6 +13,7 @@ import { flushMicrotasks, VirtualClock } from '../clock.ts';
 import type { ReadContext } from '../context.ts';
 import type { Predictor } from '../predict/predictor.ts';
 import type { Random } from './seeded-random.ts';
+import type { RunCounts } from './sim-result.ts';
 import { SimOrigin } from './sim-origin.ts';
 import type { Workload } from './workload.ts';
 
@@ -30,19 +31,8 @@ export type EngineRunOptions = {
   readonly onProgress?: (done: number) => void;
 };
 
-export type EngineCounts = {
-  hits: number;
-  inflight: number;
-  demandFetches: number;
-  prefetchFetches: number;
-  prefetchIssued: number;
-  prefetchUsed: number;
-  peakEntries: number;
-  latencies: Float64Array;
-};
-
 /** Replays `workload` through a fresh Cache; resolves with raw counts and per-request latencies. */
-export async function replayEngine(workload: Workload, options: EngineRunOptions): Promise<EngineCounts> {
+export async function replayEngine(workload: Workload, options: EngineRunOptions): Promise<RunCounts> {
   const clock = new VirtualClock(0);
   const origin = new SimOrigin<string>({ clock, latencyMs: options.latency, concurrency: options.concurrency, random: options.random });
   const cache = new Cache<string>({
@@ -60,7 +50,7 @@ export async function replayEngine(workload: Workload, options: EngineRunOptions
   const n = workload.requests;
   const latencies = new Float64Array(n);
   const ctxOf = contextTable(workload);
-  const counts: EngineCounts = { hits: 0, inflight: 0, demandFetches: 0, prefetchFetches: 0, prefetchIssued: 0, prefetchUsed: 0, peakEntries: 0, latencies };
+  const counts: RunCounts = { hits: 0, inflight: 0, demandFetches: 0, prefetchFetches: 0, prefetchIssued: 0, prefetchUsed: 0, peakEntries: 0, latencies };
   let failures = 0;
 
   for (let i = 0; i < n; i++) {

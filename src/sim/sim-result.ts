@@ -35,6 +35,19 @@ export type PolicyResult = {
   readonly latencySample: readonly number[];
 };
 
+/** What a replay counted, before it is summarised into a PolicyResult. */
+export type RunCounts = {
+  hits: number;
+  inflight: number;
+  demandFetches: number;
+  prefetchFetches: number;
+  prefetchIssued: number;
+  prefetchUsed: number;
+  peakEntries: number;
+  /** Per request, in arrival order. */
+  latencies: Float64Array;
+};
+
 /** Mean and percentiles of `latencies` (sorted in place). */
 export function summarizeLatency(latencies: Float64Array): { mean: number; p50: number; p95: number; p99: number; sample: number[] } {
   const n = latencies.length;

@@ -20,7 +20,7 @@ import { createOraclePolicy } from './oracle-policy.ts';
 import type { SimPolicy } from './policy.ts';
 import { createReadaheadPolicy } from './readahead-policy.ts';
 import { seededRandom, type Random } from './seeded-random.ts';
-import { ratio, summarizeLatency, type PolicyName, type PolicyResult } from './sim-result.ts';
+import { ratio, summarizeLatency, type PolicyName, type PolicyResult, type RunCounts } from './sim-result.ts';
 import type { Workload } from './workload.ts';
 
 export type SimulationOptions = {
@@ -118,18 +118,7 @@ function buildWorkloadFuture(workload: Workload): Future {
   return futureFromIds(workload.keys, workload.keyIds, workload.sessionIds);
 }
 
-type RawCounts = {
-  hits: number;
-  inflight: number;
-  demandFetches: number;
-  prefetchFetches: number;
-  prefetchIssued: number;
-  prefetchUsed: number;
-  peakEntries: number;
-  latencies: Float64Array;
-};
-
-function summarize(policy: PolicyName, capacity: number, requests: number, c: RawCounts): Omit<PolicyResult, 'seconds' | 'requestsPerSecond'> {
+function summarize(policy: PolicyName, capacity: number, requests: number, c: RunCounts): Omit<PolicyResult, 'seconds' | 'requestsPerSecond'> {
   const lat = summarizeLatency(c.latencies);
   const misses = requests - c.hits - c.inflight;
   return {

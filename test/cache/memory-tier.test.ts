@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Entry, RemovalCause } from '../../src/cache/entry.ts';
 import { MemoryTier, type MemoryTierOptions } from '../../src/cache/memory-tier.ts';
+import { seededRandom as random } from '../../src/sim/seeded-random.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { tierContract } from '../contracts/tier.contract.ts';
@@ -29,17 +30,6 @@ function prefetch(key: string, overrides: Partial<Entry<string>> = {}): Entry<st
   return entry(key, { source: 'prefetch', probability: 0.5, ...overrides });
 }
 
-/** Seeded PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function extra(tier: MemoryTier<string>, name: string): number {
   return Number(tier.stats().extra?.[name]);

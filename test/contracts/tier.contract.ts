@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Entry } from '../../src/cache/entry.ts';
 import type { Tier } from '../../src/cache/tier.ts';
+import { seededRandom as random } from '../../src/sim/seeded-random.ts';
 
 /** Builds a tier of the given capacity for one test. */
 export type TierFactory = (opts: { maxBytes: number }) => Tier<unknown> | Promise<Tier<unknown>>;
@@ -33,17 +34,6 @@ function makeEntry(key: string, overrides: Partial<Entry<unknown>> = {}): Entry<
   };
 }
 
-/** Seeded PRNG (mulberry32): tests never use Math.random. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Registers the Tier contract tests for one implementation. */
 export function tierContract(name: string, makeTier: TierFactory, cleanup?: () => Promise<void>): void {
