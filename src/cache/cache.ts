@@ -161,14 +161,21 @@ export class Cache<V = unknown> {
    * ERR_INVALID_CONTEXT, ERR_CLOSED, or ERR_ORIGIN_FAILED when the origin fails and no entry within grace can stand in.
    */
   get(key: string, ctx: ReadContext = anonymous): Promise<ReadResult<V>> {
-    let result: ReadResult<V> | undefined;
     try {
-      result = this.getIfPresent(key, ctx);
+      const result = this.read(key, ctx);
+      return result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (result !== undefined) return Promise.resolve(result);
-    return this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key));
+  }
+
+  /**
+   * `get` without the promise on a hit: answers synchronously when the memory tier holds a servable entry, and
+   * returns the loading promise otherwise. For hot loops (and the simulator) that cannot afford a promise per hit.
+   * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED (synchronously).
+   */
+  read(key: string, ctx: ReadContext = anonymous): ReadResult<V> | Promise<ReadResult<V>> {
+    return this.getIfPresent(key, ctx) ?? this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key));
   }
 
   /**
@@ -284,6 +291,11 @@ export class Cache<V = unknown> {
       this.#drainTimer = undefined;
     }
     this.#drain(Infinity);
+  }
+
+  /** Keys being fetched from the shared tier or the origin right now (demand and prefetch). */
+  get pendingFetches(): number {
+    return this.#loader.inflight;
   }
 
   /** Subscribes to an event. */
