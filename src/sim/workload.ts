@@ -124,7 +124,10 @@ export async function loadWorkload(source: TraceSource, options: WorkloadOptions
     timingKind = 'interleaved';
     interleave(sessionIds, n, active, order);
     for (let i = 0; i < n; i++) arrivalMs[i] = i * interarrivalMs;
-    timing = `${active} sessions interleaved round-robin, one request every ${interarrivalMs} ms`;
+    timing =
+      active === 1
+        ? `sessions one after another in file order, one request every ${interarrivalMs} ms`
+        : `${active} sessions interleaved round-robin, one request every ${interarrivalMs} ms`;
   } else {
     timingKind = 'sequential';
     for (let i = 0; i < n; i++) {

@@ -1,0 +1,83 @@
+/**
+ * Question: on the shared real traces, where does prescient stand against none, LRU, our W-TinyLFU, readahead,
+ * Belady and the next-request oracle, at 1% and 5% of distinct keys with a 20 ms origin? This produces the replay
+ * tables of BENCHMARKS.md. Every run is the real `prescient replay` path (runReplay), same seed.
+ *
+ *   node --import tsx bench/replay-figures.ts [dataDir] [--only name,name] [--json out.json]
+ *
+ * Reads ../shared/data by default (PRESCIENT_DATA overrides). Prints one markdown table per trace.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseLatency, runReplay, type ReplayFlags } from '../src/cli/replay.ts';
+import type { ReplayDocument } from '../src/sim/replay-document.ts';
+import type { PolicyName } from '../src/sim/sim-result.ts';
+
+const args = process.argv.slice(2);
+const flagValue = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const positional = args.filter((a, i) => !a.startsWith('--') && !['--only', '--json'].includes(args[i - 1] ?? ''));
+const dataDir = resolve(positional[0] ?? process.env.PRESCIENT_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data'));
+const only = flagValue('--only')?.split(',');
+const jsonOut = flagValue('--json');
+
+type Trace = { name: string; path: string; reader: Record<string, unknown>; capacity?: string[] };
+const traces: Trace[] = [
+  { name: 'yoochoose-100k', path: 'yoochoose-100k/clicks_train_full.tsv', reader: { key: 'ItemId', session: 'SessionId', time: 'Time', header: true, delimiter: 'tab' } },
+  // Sessions one after another in file (session-id) order, as REFERENCE.md orders diginetica: its time column only
+  // orders clicks inside a session.
+  { name: 'diginetica-sample', path: 'diginetica-sample/train-item-views-sample.csv', reader: { key: 'item_id', session: 'session_id', user: 'user_id', header: true, delimiter: ';', sessions: 1, ignoreTime: true } },
+  { name: 'cache2k-orm-busy-500k', path: 'cache-cache2k/orm-busy.first500k.trace.txt.gz', reader: { format: 'keys' } },
+  { name: 'cache2k-web07', path: 'cache-cache2k/web07.trace.txt', reader: { format: 'keys' } },
+  { name: 'scarab-500k', path: 'cache-scarab/scarab-recs.first500k.trace.txt.gz', reader: { format: 'keys' } },
+  { name: 'arc-OLTP', path: 'cache-arc/OLTP.lis.gz', reader: { format: 'arc' }, capacity: ['1%', '5%', '250', '500', '1000', '2000'] },
+  { name: 'arc-P3', path: 'cache-arc/P3.lis.gz', reader: { format: 'arc' } },
+  { name: 'lirs-sprite', path: 'cache-lirs/sprite.trace.gz', reader: { format: 'keys' } },
+  { name: 'lirs-multi2', path: 'cache-lirs/multi2.trace.gz', reader: { format: 'keys' } },
+  { name: 'lirs-2_pools', path: 'cache-lirs/2_pools.trace.gz', reader: { format: 'keys' } },
+  { name: 'bpic2012', path: 'eventlog-bpic2012/bpic2012_events.csv', reader: { key: 'activity', session: 'case_id', time: 'ts_ms', header: true, delimiter: ',' } },
+];
+
+const policies: PolicyName[] = ['none', 'lru', 'tinylfu', 'readahead', 'belady', 'prescient', 'oracle'];
+const io = { stdout: { write: () => true }, stderr: { write: (s: string) => process.stderr.write(s) }, isTTY: false };
+const docs: Record<string, ReplayDocument> = {};
+for (const t of traces) {
+  if (only !== undefined && !only.includes(t.name)) continue;
+  const flags: ReplayFlags & Record<string, unknown> = {
+    capacity: t.capacity ?? ['1%', '5%'],
+    policies,
+    originLatencyMs: parseLatency('20'),
+    interarrivalMs: 25,
+    sessions: 1000,
+    speed: 1,
+    seed: 1,
+    readahead: 4,
+    ...t.reader,
+  };
+  const started = performance.now();
+  const doc = await runReplay(join(dataDir, t.path), flags, io);
+  const seconds = (performance.now() - started) / 1000;
+  docs[t.name] = doc;
+  const lines = [
+    `### ${t.name}`,
+    '',
+    `${doc.requests.toLocaleString('en-US')} requests, ${doc.distinctKeys.toLocaleString('en-US')} distinct keys; timing: ${doc.timing}; whole run ${seconds.toFixed(1)} s.`,
+    '',
+    '| capacity | policy | hit % | in flight % | mean ms | p99 ms | fetches/req | × LRU fetches | prefetch precision | coverage | sim req/s |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const run of doc.runs) {
+    const lru = run.results.find((r) => r.policy === 'lru');
+    for (const r of run.results) {
+      const vsLru = lru === undefined || lru.originFetchesPerRequest === 0 ? '-' : (r.originFetchesPerRequest / lru.originFetchesPerRequest).toFixed(2);
+      const pf = r.prefetch.issued === 0;
+      lines.push(
+        `| ${run.capacity} | ${r.policy} | ${(100 * r.hitRatio).toFixed(2)} | ${(100 * r.inflightRatio).toFixed(2)} | ${r.meanLatencyMs.toFixed(2)} | ${r.p99LatencyMs.toFixed(1)} | ${r.originFetchesPerRequest.toFixed(3)} | ${vsLru} | ${pf ? '-' : (100 * r.prefetch.precision).toFixed(1) + '%'} | ${pf ? '-' : (100 * r.prefetch.coverage).toFixed(1) + '%'} | ${r.requestsPerSecond.toLocaleString('en-US')} |`,
+      );
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n\n');
+}
+if (jsonOut !== undefined) writeFileSync(jsonOut, JSON.stringify(docs, null, 2));
