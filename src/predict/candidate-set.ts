@@ -12,10 +12,11 @@ export class CandidateSet {
   #stamp = new Int32Array(1024);
   #index = new Int32Array(1024);
   #current = 1;
-  /** Candidate ids in insertion order. */
-  ids: number[] = [];
+  #size = 0;
+  /** Candidate ids in insertion order (the first `size` entries are valid; the array is replaced when it grows). */
+  ids = new Int32Array(64);
   /** Scores, parallel to `ids`. */
-  scores: number[] = [];
+  scores = new Float64Array(64);
 
   /** Empties the set. */
   clear(): void {
@@ -24,13 +25,12 @@ export class CandidateSet {
       this.#stamp.fill(0);
       this.#current = 1;
     }
-    this.ids.length = 0;
-    this.scores.length = 0;
+    this.#size = 0;
   }
 
   /** Number of candidates. */
   get size(): number {
-    return this.ids.length;
+    return this.#size;
   }
 
   /** Position of `id` in `ids`, or -1. */
@@ -47,10 +47,11 @@ export class CandidateSet {
       return i;
     }
     this.#stamp[id] = this.#current;
-    const i = this.ids.length;
+    const i = this.#size++;
+    if (i === this.ids.length) this.#growList();
     this.#index[id] = i;
-    this.ids.push(id);
-    this.scores.push(score);
+    this.ids[i] = id;
+    this.scores[i] = score;
     return i;
   }
 
@@ -58,7 +59,7 @@ export class CandidateSet {
   top(limit: number): number[] {
     const out: number[] = [];
     const scores = this.scores;
-    for (let i = 0; i < scores.length; i++) {
+    for (let i = 0, n = this.#size; i < n; i++) {
       const s = scores[i];
       if (!(s > 0)) continue;
       if (out.length === limit && s <= scores[out[limit - 1]]) continue;
@@ -70,6 +71,38 @@ export class CandidateSet {
       out[j] = i;
     }
     return out;
+  }
+
+  /**
+   * Writes the ids and scores of the `limit` highest scores (ties by insertion order, scores <= 0 skipped),
+   * highest first, into `ids` / `outScores` (each of length >= limit) and returns how many. Allocates nothing.
+   */
+  topInto(limit: number, ids: Int32Array, outScores: Float64Array): number {
+    const scores = this.scores;
+    let n = 0;
+    for (let i = 0, size = this.#size; i < size; i++) {
+      const s = scores[i];
+      if (!(s > 0)) continue;
+      if (n === limit && s <= outScores[limit - 1]) continue;
+      let j = n < limit ? n++ : limit - 1;
+      while (j > 0 && outScores[j - 1] < s) {
+        outScores[j] = outScores[j - 1];
+        ids[j] = ids[j - 1];
+        j--;
+      }
+      outScores[j] = s;
+      ids[j] = this.ids[i];
+    }
+    return n;
+  }
+
+  #growList(): void {
+    const ids = new Int32Array(this.ids.length * 2);
+    ids.set(this.ids);
+    this.ids = ids;
+    const scores = new Float64Array(this.scores.length * 2);
+    scores.set(this.scores);
+    this.scores = scores;
   }
 
   #grow(id: number): void {

@@ -28,6 +28,8 @@ export class DecayedHeavyHitters {
   #longTotal = 0;
   #shortTotal = 0;
   #tick = 0;
+  readonly #scratch: Float64Array;
+  readonly #select: Float64Array;
 
   /**
    * @param capacity counters kept.
@@ -43,6 +45,8 @@ export class DecayedHeavyHitters {
     this.#short = new Float64Array(capacity);
     this.#heap = new Int32Array(capacity);
     this.#pos = new Int32Array(capacity);
+    this.#scratch = new Float64Array(capacity);
+    this.#select = new Float64Array(capacity);
   }
 
   /** Counters in use. */
@@ -86,19 +90,30 @@ export class DecayedHeavyHitters {
   }
 
   /**
-   * Up to `limit` key ids by score = (1 - trendWeight) x long share + trendWeight x short share, highest first.
-   * A share is the key's decayed count over the decayed count of all accesses, an estimate of P(next = key).
+   * Writes up to `limit` key ids by score = (1 - trendWeight) x long share + trendWeight x short share, highest
+   * first, into `ids` / `scores` (each at least `limit` long) and returns how many. A share is the key's decayed
+   * count over the decayed count of all accesses, an estimate of P(next = key). O(capacity): the scores go to
+   * a scratch array, a quickselect finds the limit-th, and only the keys at or above it are sorted.
    */
-  top(limit: number, trendWeight: number): { ids: number[]; scores: number[] } {
-    const ids: number[] = [];
-    const scores: number[] = [];
-    if (this.#size === 0) return { ids, scores };
+  topInto(limit: number, trendWeight: number, ids: Int32Array, scores: Float64Array): number {
+    const size = this.#size;
+    if (size === 0 || !(limit > 0)) return 0;
     const lt = this.#longTotal;
     const st = this.#shortTotal;
-    for (let slot = 0; slot < this.#size; slot++) {
-      const s = (1 - trendWeight) * (this.#long[slot] / lt) + trendWeight * (this.#short[slot] / st);
-      if (scores.length === limit && s <= scores[limit - 1]) continue;
-      let j = scores.length < limit ? scores.length : limit - 1;
+    const all = this.#scratch;
+    for (let slot = 0; slot < size; slot++) all[slot] = (1 - trendWeight) * (this.#long[slot] / lt) + trendWeight * (this.#short[slot] / st);
+    let threshold = -Infinity;
+    if (size > limit) {
+      const copy = this.#select;
+      copy.set(all.subarray(0, size));
+      threshold = kth(copy, size, limit);
+    }
+    let n = 0;
+    for (let slot = 0; slot < size; slot++) {
+      const s = all[slot];
+      if (s < threshold) continue;
+      if (n === limit && s <= scores[limit - 1]) continue;
+      let j = n < limit ? n++ : limit - 1;
       while (j > 0 && scores[j - 1] < s) {
         scores[j] = scores[j - 1];
         ids[j] = ids[j - 1];
@@ -107,7 +122,7 @@ export class DecayedHeavyHitters {
       scores[j] = s;
       ids[j] = this.#ids[slot];
     }
-    return { ids, scores };
+    return n;
   }
 
   #rescaleLong(t: number): number {
@@ -159,4 +174,31 @@ export class DecayedHeavyHitters {
     this.#pos[heap[i]] = i;
     this.#pos[heap[j]] = j;
   }
+}
+
+/** The k-th largest (1-based) of a[0..n), reordering `a` (Hoare quickselect). */
+function kth(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  const want = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (want <= j) hi = j;
+    else if (want >= i) lo = i;
+    else break;
+  }
+  return a[want];
 }

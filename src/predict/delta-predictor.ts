@@ -47,6 +47,8 @@ const gapSmoothing = 0.2;
 const novelDeltaMass = 1;
 /** Global deltas offered per prediction: the most frequent 16 (a session's own deltas come on top). */
 const globalCandidates = 16;
+/** Most predictions returned by one predict (a larger limit is clipped to it). */
+const outLimit = 64;
 /** Deltas counted between re-rankings of the global list (O(maxDeltas log maxDeltas) each). */
 const rerankEvery = 64;
 
@@ -73,6 +75,12 @@ export class DeltaPredictor implements Predictor {
   #top: number[] = [];
   #topStale = false;
   #sinceRank = 0;
+  readonly #deltas: Float64Array;
+  readonly #scores: Float64Array;
+  /** Scratch of the ranked candidates (at most `outLimit` are returned). */
+  readonly #outKeys = new Float64Array(outLimit);
+  readonly #outProbs = new Float64Array(outLimit);
+  readonly #outSteps = new Float64Array(outLimit);
 
   constructor(options: DeltaPredictorOptions = {}) {
     this.name = options.name ?? 'delta';
@@ -82,6 +90,8 @@ export class DeltaPredictor implements Predictor {
     this.#halfLife = nonNegativeNumber('halfLifeAccesses', options.halfLifeAccesses, 10_000, true);
     if (this.#halfLife === 0) throw new InvalidOptionError('halfLifeAccesses', 'a positive number or Infinity', 0);
     this.#lookahead = positiveInt('lookahead', options.lookahead, 4);
+    this.#deltas = new Float64Array(this.#history + globalCandidates);
+    this.#scores = new Float64Array(this.#history + globalCandidates);
     if (this.#lookahead > 64) throw new InvalidOptionError('lookahead', 'an integer from 1 to 64', this.#lookahead);
     this.#alpha = nonNegativeNumber('globalWeight', options.globalWeight, 2);
     const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
@@ -122,36 +132,58 @@ export class DeltaPredictor implements Predictor {
     if (seen + alpha === 0) return [];
     const denom = seen + alpha + novelDeltaMass;
     if (this.#topStale) this.#rankGlobal();
-    const deltas: number[] = [];
-    const scores: number[] = [];
-    const add = (d: number, p: number) => {
-      const i = deltas.indexOf(d);
-      if (i >= 0) scores[i] += p;
-      else {
-        deltas.push(d);
-        scores.push(p);
+    const deltas = this.#deltas;
+    const scores = this.#scores;
+    let m = 0;
+    const add = (d: number, p: number): void => {
+      for (let i = 0; i < m; i++) {
+        if (deltas[i] === d) {
+          scores[i] += p;
+          return;
+        }
       }
+      deltas[m] = d;
+      scores[m++] = p;
     };
     for (let i = 0; i < seen; i++) add(s.deltas[i], 1 / denom);
     if (alpha > 0) for (let i = 0; i < this.#top.length; i += 2) add(this.#top[i], (alpha * this.#top[i + 1]) / this.#globalTotal / denom);
     const lastDelta = s.n > 0 ? s.deltas[(s.n - 1) % this.#history] : Number.NaN;
     let run = 0;
     for (let i = 1; i <= seen && s.deltas[(s.n - i) % this.#history] === lastDelta; i++) run++;
-    const gap = Number.isNaN(s.gapMs) ? undefined : Math.max(0, s.gapMs);
-    const out: Prediction[] = [];
-    for (let i = 0; i < deltas.length; i++) {
+    // Top `limit` (key, probability, steps) by probability, kept sorted in scratch arrays; strings made last.
+    const keys = this.#outKeys;
+    const probs = this.#outProbs;
+    const steps = this.#outSteps;
+    const want = Math.min(limit, keys.length);
+    let n = 0;
+    for (let i = 0; i < m; i++) {
       const d = deltas[i];
       if (d === 0) continue;
-      const steps = d === lastDelta && run >= 2 ? this.#lookahead : 1;
-      for (let j = 1; j <= steps; j++) {
+      const ahead = d === lastDelta && run >= 2 ? this.#lookahead : 1;
+      let probability = 1;
+      for (let j = 1; j <= ahead; j++) {
         const key = s.last + d * j;
         if (!Number.isSafeInteger(key)) break;
-        const probability = Math.min(1, scores[i] ** j);
-        out.push(gap === undefined ? { key: String(key), probability, source: this.name } : { key: String(key), probability, etaMs: gap * j, source: this.name });
+        probability = Math.min(1, scores[i] ** j);
+        if (n === want && probability <= probs[want - 1]) break;
+        let at = n < want ? n++ : want - 1;
+        while (at > 0 && probs[at - 1] < probability) {
+          probs[at] = probs[at - 1];
+          keys[at] = keys[at - 1];
+          steps[at] = steps[at - 1];
+          at--;
+        }
+        probs[at] = probability;
+        keys[at] = key;
+        steps[at] = j;
       }
     }
-    out.sort((a, b) => b.probability - a.probability);
-    if (out.length > limit) out.length = limit;
+    const gap = Number.isNaN(s.gapMs) ? undefined : Math.max(0, s.gapMs);
+    const out: Prediction[] = new Array(n);
+    for (let r = 0; r < n; r++) {
+      const key = String(keys[r]);
+      out[r] = gap === undefined ? { key, probability: probs[r], source: this.name } : { key, probability: probs[r], etaMs: gap * steps[r], source: this.name };
+    }
     return out;
   }
 

@@ -54,6 +54,8 @@ export type MarkovPredictorOptions = {
   readonly userConfidence?: number;
   /** Leave out the key the session just read ('last') or nothing ('none'). @default 'none' (repeats are common) */
   readonly exclude?: 'none' | 'last';
+  /** Interning table shared with other models (the ensemble passes one); a private one by default. */
+  readonly keys?: KeyInterner;
   /** Name reported in predictions. @default 'markov' */
   readonly name?: string;
 };
@@ -70,7 +72,11 @@ export class MarkovPredictor implements Predictor {
   readonly #minObs: number;
   readonly #c: number;
   readonly #exclude: 'none' | 'last';
-  readonly #keys = new KeyInterner();
+  readonly #keys: KeyInterner;
+  readonly #slots: Int32Array;
+  readonly #scopeNames: Record<MarkovScope, string>;
+  #topIds = new Int32Array(32);
+  #topScores = new Float64Array(32);
   readonly #global: SuccessorTable;
   readonly #segment: SuccessorTable | undefined;
   readonly #user: SuccessorTable | undefined;
@@ -84,8 +90,11 @@ export class MarkovPredictor implements Predictor {
 
   constructor(options: MarkovPredictorOptions = {}) {
     this.name = options.name ?? 'markov';
+    this.#keys = options.keys ?? new KeyInterner();
+    this.#scopeNames = { global: `${this.name}:global`, segment: `${this.name}:segment`, user: `${this.name}:user` };
     this.#k = numberInRange('maxOrder', options.maxOrder, 1, 8, 2);
     if (!Number.isInteger(this.#k)) throw new InvalidOptionError('maxOrder', 'an integer from 1 to 8', options.maxOrder);
+    this.#slots = new Int32Array(this.#k);
     this.#mode = oneOf('mode', options.mode, ['blend', 'backoff', 'fixed'] as const, 'blend');
     this.#minObs = nonNegativeNumber('minObservations', options.minObservations, 1);
     const halfLife = nonNegativeNumber('halfLifeAccesses', options.halfLifeAccesses, Infinity, true);
@@ -193,27 +202,46 @@ export class MarkovPredictor implements Predictor {
 
   /** Predictions from one scope's tables alone (the ensemble weighs scopes by their measured accuracy). */
   predictScope(scope: MarkovScope, ctx: ReadContext, limit: number): Prediction[] {
+    if (!(limit > 0)) return [];
+    if (this.#topIds.length < limit) {
+      this.#topIds = new Int32Array(limit);
+      this.#topScores = new Float64Array(limit);
+    }
+    const n = this.predictScopeIds(scope, ctx, limit, this.#topIds, this.#topScores);
+    const source = this.#scopeNames[scope];
+    const out: Prediction[] = new Array(n);
+    for (let r = 0; r < n; r++) out[r] = { key: this.#keys.key(this.#topIds[r]), probability: this.#topScores[r], source };
+    return out;
+  }
+
+  /**
+   * Id-level `predictScope` for the ensemble: writes up to `limit` key ids (of the interner passed as `keys`)
+   * and probabilities into `ids` / `probabilities` (each at least `limit` long), highest first; returns how many.
+   */
+  predictScopeIds(scope: MarkovScope, ctx: ReadContext, limit: number, ids: Int32Array, probabilities: Float64Array): number {
     const h = this.#history(ctx);
-    if (h === undefined || h.len === 0 || !(limit > 0)) return [];
+    if (h === undefined || h.len === 0 || !(limit > 0)) return 0;
     let table: SuccessorTable | undefined = this.#global;
     let seed: number = scopeSeeds.global;
     if (scope === 'user') {
-      table = ctx.user === undefined ? undefined : this.#user;
-      if (ctx.user !== undefined) seed = mixKey(scopeSeeds.user, hashString(ctx.user));
+      if (ctx.user === undefined || this.#user === undefined) return 0;
+      table = this.#user;
+      seed = mixKey(scopeSeeds.user, hashString(ctx.user));
     } else if (scope === 'segment') {
-      table = ctx.segment === undefined ? undefined : this.#segment;
-      if (ctx.segment !== undefined) seed = mixKey(scopeSeeds.segment, hashString(ctx.segment));
+      if (ctx.segment === undefined || this.#segment === undefined) return 0;
+      table = this.#segment;
+      seed = mixKey(scopeSeeds.segment, hashString(ctx.segment));
     }
-    if (table === undefined) return [];
     const acc = this.#acc;
     acc.clear();
-    if (!this.#accumulate(table, seed, h, 1, acc)) return [];
+    if (!this.#accumulate(table, seed, h, 1, acc)) return 0;
     if (this.#exclude === 'last') {
       const i = acc.indexOf(h.ids[0]);
       if (i >= 0) acc.scores[i] = 0;
     }
-    const source = `${this.name}:${scope}`;
-    return acc.top(limit).map((i) => ({ key: this.#keys.key(acc.ids[i]), probability: Math.min(1, acc.scores[i]), source }));
+    const n = acc.topInto(limit, ids, probabilities);
+    for (let r = 0; r < n; r++) if (probabilities[r] > 1) probabilities[r] = 1;
+    return n;
   }
 
   #history(ctx: ReadContext): History | undefined {
@@ -245,12 +273,12 @@ export class MarkovPredictor implements Predictor {
     let key = seed;
     let found = false;
     let escape = 1;
-    const slots: number[] = [];
+    const slots = this.#slots;
     for (let j = 0; j < top; j++) {
       key = mixKey(key, h.ids[j]);
       const slot = table.find(key);
       const ok = slot >= 0 && (this.#mode !== 'fixed' || j === this.#k - 1) && table.effectiveTotal(slot, this.#tick) >= this.#minObs;
-      slots.push(ok ? slot : -1);
+      slots[j] = ok ? slot : -1;
     }
     if (this.#mode === 'backoff') {
       for (let j = top - 1; j >= 0; j--) {
@@ -278,13 +306,13 @@ export class MarkovPredictor implements Predictor {
         const len = table.length(slot);
         const u = len + (table.other(slot) > 0 ? 1 : 0);
         const lambda = this.#mode === 'fixed' || !found ? 1 : n / (n + u);
-        if (lambda < 1) for (let i = 0; i < part.scores.length; i++) part.scores[i] *= 1 - lambda;
+        if (lambda < 1) for (let i = 0; i < part.size; i++) part.scores[i] *= 1 - lambda;
         for (let i = 0; i < len; i++) part.add(table.idAt(slot, i), (lambda * table.countAt(slot, i)) / n);
         found = true;
       }
     }
     if (!found) return false;
-    for (let i = 0; i < part.ids.length; i++) acc.add(part.ids[i], weight * part.scores[i]);
+    for (let i = 0; i < part.size; i++) acc.add(part.ids[i], weight * part.scores[i]);
     return true;
   }
 }

@@ -7,7 +7,7 @@
  * DecayedHeavyHitters, after Metwally et al. 2005); a trend term mixes in a share over a much shorter half-life,
  * so a key rising now outranks a key that was popular an hour ago. Optional per-segment tables answer for a
  * segment that has enough traffic of its own. The ranked list is recomputed every `refreshAccesses` accesses
- * (O(capacity)), so predict is a slice of a cached array.
+ * (O(capacity)) when a prediction is asked for, so predict is a slice of a cached array.
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
@@ -32,6 +32,8 @@ export type PopularityPredictorOptions = {
   readonly minSegmentAccesses?: number;
   /** Accesses between recomputations of the ranked list. @default 16 */
   readonly refreshAccesses?: number;
+  /** Interning table shared with other models (the ensemble passes one); a private one by default. */
+  readonly keys?: KeyInterner;
   /** Name reported in predictions. @default 'popularity' */
   readonly name?: string;
 };
@@ -39,7 +41,8 @@ export type PopularityPredictorOptions = {
 /** Length of the cached ranked list; predictions beyond it are not offered. */
 const rankedLength = 64;
 
-type Table = { hh: DecayedHeavyHitters; ranked: Prediction[]; stale: number };
+/** A table with its ranked list: ids and shares (valid up to `n`), Prediction objects made on first use. */
+type Table = { hh: DecayedHeavyHitters; ids: Int32Array; scores: Float64Array; n: number; ranked: Prediction[]; stale: number };
 
 /** Decayed-popularity and trend predictor. */
 export class PopularityPredictor implements Predictor {
@@ -51,12 +54,13 @@ export class PopularityPredictor implements Predictor {
   readonly #maxSegments: number;
   readonly #minSegment: number;
   readonly #refresh: number;
-  readonly #keys = new KeyInterner();
+  readonly #keys: KeyInterner;
   readonly #global: Table;
   #segments = new Map<string, Table>();
 
   constructor(options: PopularityPredictorOptions = {}) {
     this.name = options.name ?? 'popularity';
+    this.#keys = options.keys ?? new KeyInterner();
     this.#long = nonNegativeNumber('halfLifeAccesses', options.halfLifeAccesses, 10_000);
     if (this.#long === 0) throw new InvalidOptionError('halfLifeAccesses', 'a positive number', 0);
     this.#short = nonNegativeNumber('trendHalfLifeAccesses', options.trendHalfLifeAccesses, Math.min(500, this.#long));
@@ -95,28 +99,45 @@ export class PopularityPredictor implements Predictor {
   }
 
   predict(ctx: ReadContext, limit: number): Prediction[] {
+    if (!(limit > 0)) return [];
+    const t = this.#fresh(ctx);
+    const n = Math.min(limit, t.n);
+    const ranked = t.ranked;
+    for (let r = ranked.length; r < n; r++) ranked.push({ key: this.#keys.key(t.ids[r]), probability: Math.min(1, t.scores[r]), source: this.name });
+    return ranked.slice(0, n);
+  }
+
+  /**
+   * Id-level predict for the ensemble: the ranked ids (of the interner passed as `keys`) and shares of the
+   * table that answers `ctx`, valid up to the returned `n` (at most 64) and until the next observe.
+   */
+  rankedIds(ctx: ReadContext): { readonly ids: Int32Array; readonly scores: Float64Array; readonly n: number } {
+    return this.#fresh(ctx);
+  }
+
+  #fresh(ctx: ReadContext): Table {
     let t = this.#global;
     if (ctx.segment !== undefined) {
       const s = this.#segments.get(ctx.segment);
       if (s !== undefined && s.hh.accesses >= this.#minSegment) t = s;
     }
-    if (!(limit > 0)) return [];
-    if (t.ranked.length === 0 && t.hh.size > 0) this.#rank(t);
-    return t.ranked.length <= limit ? t.ranked.slice() : t.ranked.slice(0, limit);
+    if (t.stale >= this.#refresh || (t.n === 0 && t.hh.size > 0)) this.#rank(t);
+    return t;
   }
 
   #table(): Table {
-    return { hh: new DecayedHeavyHitters(this.#capacity, this.#long, this.#short), ranked: [], stale: 0 };
+    return { hh: new DecayedHeavyHitters(this.#capacity, this.#long, this.#short), ids: new Int32Array(rankedLength), scores: new Float64Array(rankedLength), n: 0, ranked: [], stale: 0 };
   }
 
   #count(t: Table, id: number): void {
     t.hh.add(id);
-    if (++t.stale >= this.#refresh) this.#rank(t);
+    t.stale++;
   }
 
   #rank(t: Table): void {
-    const { ids, scores } = t.hh.top(rankedLength, this.#trend);
-    t.ranked = ids.map((id, i) => ({ key: this.#keys.key(id), probability: Math.min(1, scores[i]), source: this.name }));
+    t.n = t.hh.topInto(rankedLength, this.#trend, t.ids, t.scores);
+    for (let r = 0; r < t.n; r++) if (t.scores[r] > 1) t.scores[r] = 1;
+    t.ranked = [];
     t.stale = 0;
   }
 }

@@ -8,11 +8,16 @@ describe('EnsemblePredictor', () => {
     let at = 0;
     for (let s = 0; s < 60; s++) {
       const base = 10_000 + s * 100;
-      for (let i = 0; i < 6; i++) e.observe({ key: String(base + i), at: at++, ctx: { session: `s${s}` } });
+      for (let i = 0; i < 6; i++) {
+        e.observe({ key: String(base + i), at: at++, ctx: { session: `s${s}` } });
+        e.predict({ session: `s${s}` }, 5);
+      }
     }
     const acc = e.accuracy();
     assert.ok(acc.delta > 0.6, `delta accuracy ${acc.delta}`);
     assert.ok(acc.popularity < 0.1, `popularity accuracy ${acc.popularity}`);
+    const w = e.weights();
+    assert.ok(w.delta > 0.8, `delta weight ${w.delta}`);
     e.observe({ key: '50000', at: at++, ctx: { session: 'live' } });
     e.observe({ key: '50001', at: at++, ctx: { session: 'live' } });
     const [top] = e.predict({ session: 'live' }, 3);
@@ -30,6 +35,41 @@ describe('EnsemblePredictor', () => {
     for (let s = 0; s < 20; s++) for (const key of ['home', 'mail']) e.observe({ key, at: at++, ctx: { session: `ann${s}`, user: 'ann' } });
     e.observe({ key: 'home', at: at++, ctx: { session: 'later', user: 'ann' } });
     assert.equal(e.predict({ session: 'later', user: 'ann' }, 1)[0].key, 'mail');
+  });
+
+  it('gives the weight to delta on an anonymous sequential block scan', () => {
+    const e = new EnsemblePredictor();
+    let at = 0;
+    for (let run = 0; run < 50; run++) {
+      for (let k = 0; k < 40; k++) {
+        e.observe({ key: String(1000 * run + k), at: at++, ctx: {} });
+        e.predict({}, 5);
+      }
+    }
+    const w = e.weights();
+    for (const [name, weight] of Object.entries(w)) if (name !== 'delta') assert.ok(w.delta > 4 * weight, `delta ${w.delta} vs ${name} ${weight}`);
+    const [top] = e.predict({}, 1);
+    assert.equal(top.key, '49040');
+    assert.equal(top.source, 'delta');
+  });
+
+  it('trusts the global Markov source over kNN and popularity on an anonymous stream it predicts', () => {
+    const e = new EnsemblePredictor();
+    let seed = 42;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const chains = [['a', 'b', 'c', 'd'], ['p', 'q', 'r'], ['x', 'y', 'z', 'w', 'v']];
+    for (let i = 0; i < 1500; i++) {
+      for (const key of chains[Math.floor(rand() * chains.length)]) {
+        e.observe({ key: `obj/${key}`, at: i, ctx: {} });
+        e.predict({}, 5);
+      }
+    }
+    const w = e.weights();
+    assert.ok(w['markov:global'] > 0.8, `markov:global weight ${w['markov:global']}`);
+    e.observe({ key: 'obj/x', at: 2000, ctx: {} });
+    const [top] = e.predict({}, 1);
+    assert.equal(top.key, 'obj/y');
+    assert.ok(top.probability > 0.8, `probability ${top.probability}`);
   });
 
   it('answers an unknown session from wider models without throwing', () => {
