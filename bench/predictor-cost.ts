@@ -8,6 +8,7 @@
  * when a second trained model is added beside a first one (so loader garbage and lazily compiled code are
  * already settled), over its stateCount (n/a under 1,000 states, where heap noise dominates).
  * Usage: node --expose-gc --import tsx bench/predictor-cost.ts [dataDir]
+ * PREDICTORS=ensemble,delta (names of the default set, comma-separated) times only those beside the baseline.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +74,9 @@ function heap(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-const makers: { name: string; make: () => Predictor }[] = [{ name: 'naive-map-markov-1', make: () => new NaiveMarkov() }, ...defaultPredictorSet()];
+const only = process.env.PREDICTORS?.split(',');
+const chosen = defaultPredictorSet().filter((p) => only === undefined || only.includes(p.name));
+const makers: { name: string; make: () => Predictor }[] = [{ name: 'naive-map-markov-1', make: () => new NaiveMarkov() }, ...chosen];
 for (const [label, rows] of [
   ['yoochoose-100k', loadYoochoose(dataDir)],
   ['msnbc (100k sessions)', loadMsnbc(dataDir)],

@@ -7,7 +7,7 @@
  * detection of read-ahead: a session's own recent deltas (the last `historyLength`) are blended with the global
  * delta frequencies, and when the last deltas repeat, the run is extended `lookahead` steps (key+d .. key+n·d)
  * with probability falling geometrically and an ETA from the session's mean inter-arrival time.
- * Keys are numeric when they match /^-?\d+$/ and are safe integers; other keys are ignored. Memory: `maxDeltas`
+ * Keys are numeric when they are an optional '-' and decimal digits and a safe integer; other keys are ignored. Memory: `maxDeltas`
  * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength) per observe, O(historyLength + 16) per predict, plus a re-rank of the global deltas
  * every 64 accesses.
  */
@@ -39,7 +39,6 @@ export type DeltaPredictorOptions = {
 
 type DeltaSession = { lastAt: number; last: number; deltas: Float64Array; n: number; gapMs: number; prevAt: number };
 
-const numeric = /^-?\d+$/;
 /** Smoothing of the inter-arrival mean: each gap moves it 20% (about the last five gaps). */
 const gapSmoothing = 0.2;
 
@@ -52,11 +51,34 @@ const outLimit = 64;
 /** Deltas counted between re-rankings of the global list (O(maxDeltas log maxDeltas) each). */
 const rerankEvery = 64;
 
-/** Parses a numeric key, or returns NaN. */
+/** Adds score `p` to delta `d` among the first `m` of `deltas` / `scores` (appending it when new); returns the new count. */
+function merge(deltas: Float64Array, scores: Float64Array, m: number, d: number, p: number): number {
+  for (let i = 0; i < m; i++) {
+    if (deltas[i] === d) {
+      scores[i] += p;
+      return m;
+    }
+  }
+  deltas[m] = d;
+  scores[m] = p;
+  return m + 1;
+}
+
+/** Parses a key of optional '-' and decimal digits (at most 17 characters) to a safe integer, or returns NaN. */
 function parseKey(key: string): number {
-  if (key.length > 17 || !numeric.test(key)) return Number.NaN;
-  const v = Number(key);
-  return Number.isSafeInteger(v) ? v : Number.NaN;
+  const n = key.length;
+  if (n === 0 || n > 17) return Number.NaN;
+  const negative = key.charCodeAt(0) === 45;
+  let i = negative ? 1 : 0;
+  if (i === n) return Number.NaN;
+  let v = 0;
+  for (; i < n; i++) {
+    const c = key.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number.NaN;
+    v = v * 10 + c;
+  }
+  if (v > Number.MAX_SAFE_INTEGER) return Number.NaN;
+  return negative ? -v : v;
 }
 
 /** Numeric delta / stride predictor. */
@@ -72,15 +94,19 @@ export class DeltaPredictor implements Predictor {
   #global = new Map<number, number>();
   #globalTotal = 0;
   #weight = 1;
+  /** Growth of `#weight` per counted delta (2^(1/halfLife)): new counts weigh more instead of old ones decaying. */
+  readonly #growth: number;
   #top: number[] = [];
   #topStale = false;
   #sinceRank = 0;
   readonly #deltas: Float64Array;
   readonly #scores: Float64Array;
-  /** Scratch of the ranked candidates (at most `outLimit` are returned). */
-  readonly #outKeys = new Float64Array(outLimit);
-  readonly #outProbs = new Float64Array(outLimit);
-  readonly #outSteps = new Float64Array(outLimit);
+  /** Key values written by the last `predictValues`. */
+  readonly valueOut = new Float64Array(outLimit);
+  /** Probabilities written by the last `predictValues`, parallel to `valueOut`. */
+  readonly probabilityOut = new Float64Array(outLimit);
+  /** ETAs in ms (NaN: unknown) written by the last `predictValues`, parallel to `valueOut`. */
+  readonly etaOut = new Float64Array(outLimit);
 
   constructor(options: DeltaPredictorOptions = {}) {
     this.name = options.name ?? 'delta';
@@ -89,6 +115,7 @@ export class DeltaPredictor implements Predictor {
     this.#maxDeltas = positiveInt('maxDeltas', options.maxDeltas, 256);
     this.#halfLife = nonNegativeNumber('halfLifeAccesses', options.halfLifeAccesses, 10_000, true);
     if (this.#halfLife === 0) throw new InvalidOptionError('halfLifeAccesses', 'a positive number or Infinity', 0);
+    this.#growth = Math.pow(2, 1 / this.#halfLife);
     this.#lookahead = positiveInt('lookahead', options.lookahead, 4);
     this.#deltas = new Float64Array(this.#history + globalCandidates);
     this.#scores = new Float64Array(this.#history + globalCandidates);
@@ -124,36 +151,48 @@ export class DeltaPredictor implements Predictor {
   }
 
   predict(ctx: ReadContext, limit: number): Prediction[] {
+    const n = this.predictValues(ctx, limit);
+    const keys = this.valueOut;
+    const probs = this.probabilityOut;
+    const etas = this.etaOut;
+    const out: Prediction[] = new Array(n);
+    for (let r = 0; r < n; r++) {
+      const key = String(keys[r]);
+      out[r] = Number.isNaN(etas[r]) ? { key, probability: probs[r], source: this.name } : { key, probability: probs[r], etaMs: etas[r], source: this.name };
+    }
+    return out;
+  }
+
+  /**
+   * Numeric predict for the ensemble (no strings): writes up to `limit` (at most 64) predicted key values into
+   * `valueOut`, their probabilities into `probabilityOut` and ETAs in ms (NaN: unknown) into `etaOut`, highest
+   * probability first, and returns how many. The arrays are valid until the next call.
+   */
+  predictValues(ctx: ReadContext, limit: number): number {
     const id = ctx.session ?? ctx.user;
     const s = id === undefined ? this.#anonymous : this.#sessions.peek(id);
-    if (s === undefined || Number.isNaN(s.last) || !(limit > 0)) return [];
+    if (s === undefined || Number.isNaN(s.last) || !(limit > 0)) return 0;
     const seen = Math.min(s.n, this.#history);
     const alpha = this.#globalTotal > 0 ? this.#alpha : 0;
-    if (seen + alpha === 0) return [];
+    if (seen + alpha === 0) return 0;
     const denom = seen + alpha + novelDeltaMass;
     if (this.#topStale) this.#rankGlobal();
     const deltas = this.#deltas;
     const scores = this.#scores;
     let m = 0;
-    const add = (d: number, p: number): void => {
-      for (let i = 0; i < m; i++) {
-        if (deltas[i] === d) {
-          scores[i] += p;
-          return;
-        }
-      }
-      deltas[m] = d;
-      scores[m++] = p;
-    };
-    for (let i = 0; i < seen; i++) add(s.deltas[i], 1 / denom);
-    if (alpha > 0) for (let i = 0; i < this.#top.length; i += 2) add(this.#top[i], (alpha * this.#top[i + 1]) / this.#globalTotal / denom);
+    for (let i = 0; i < seen; i++) m = merge(deltas, scores, m, s.deltas[i], 1 / denom);
+    if (alpha > 0) {
+      const top = this.#top;
+      const f = alpha / this.#globalTotal / denom;
+      for (let i = 0; i < top.length; i += 2) m = merge(deltas, scores, m, top[i], top[i + 1] * f);
+    }
     const lastDelta = s.n > 0 ? s.deltas[(s.n - 1) % this.#history] : Number.NaN;
     let run = 0;
     for (let i = 1; i <= seen && s.deltas[(s.n - i) % this.#history] === lastDelta; i++) run++;
-    // Top `limit` (key, probability, steps) by probability, kept sorted in scratch arrays; strings made last.
-    const keys = this.#outKeys;
-    const probs = this.#outProbs;
-    const steps = this.#outSteps;
+    // Top `limit` (key, probability, steps) by probability, kept sorted in the output arrays.
+    const keys = this.valueOut;
+    const probs = this.probabilityOut;
+    const steps = this.etaOut;
     const want = Math.min(limit, keys.length);
     let n = 0;
     for (let i = 0; i < m; i++) {
@@ -178,27 +217,33 @@ export class DeltaPredictor implements Predictor {
         steps[at] = j;
       }
     }
-    const gap = Number.isNaN(s.gapMs) ? undefined : Math.max(0, s.gapMs);
-    const out: Prediction[] = new Array(n);
-    for (let r = 0; r < n; r++) {
-      const key = String(keys[r]);
-      out[r] = gap === undefined ? { key, probability: probs[r], source: this.name } : { key, probability: probs[r], etaMs: gap * steps[r], source: this.name };
-    }
-    return out;
+    const gap = Number.isNaN(s.gapMs) ? Number.NaN : Math.max(0, s.gapMs);
+    for (let r = 0; r < n; r++) steps[r] *= gap;
+    return n;
   }
 
-  /** Caches the most frequent global deltas as [delta, count, ...] pairs, highest first. */
+  /** Caches the `globalCandidates` most frequent global deltas as [delta, count, ...] pairs, highest first. */
   #rankGlobal(): void {
-    const entries = [...this.#global].sort((a, b) => b[1] - a[1]);
     const top: number[] = [];
-    for (let i = 0; i < entries.length && i < globalCandidates; i++) top.push(entries[i][0], entries[i][1]);
+    for (const [d, c] of this.#global) {
+      const n = top.length >> 1;
+      if (n === globalCandidates && c <= top[top.length - 1]) continue;
+      let at = n < globalCandidates ? n : n - 1;
+      while (at > 0 && top[2 * at - 1] < c) {
+        top[2 * at] = top[2 * at - 2];
+        top[2 * at + 1] = top[2 * at - 1];
+        at--;
+      }
+      top[2 * at] = d;
+      top[2 * at + 1] = c;
+    }
     this.#top = top;
     this.#topStale = false;
   }
 
   #count(d: number): void {
     if (this.#halfLife !== Infinity) {
-      this.#weight *= Math.pow(2, 1 / this.#halfLife);
+      this.#weight *= this.#growth;
       if (this.#weight > 1e12) this.#rescale();
     }
     this.#global.set(d, (this.#global.get(d) ?? 0) + this.#weight);

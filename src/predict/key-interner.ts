@@ -5,27 +5,47 @@
  * Why: a Map<string, number> lookup costs one string hash per access; every later step works on ints. Ids are
  * never reused, so the table grows with the number of distinct keys seen (about 60-80 bytes per key) — the
  * catalogue, not the traffic. Model state that refers to ids is bounded separately by each predictor's caps.
+ * Keys that are canonical integers ("42", "-7"; not "007") are indexed by their value instead, so a model that
+ * computes keys (delta: block n + 1) finds their ids without building a string; each key sits in one index only.
+ * The last key interned is remembered, so the several models that intern the same access pay one lookup.
  */
 
 /** Interning table from string keys to dense ids 0, 1, 2, ... in first-seen order. */
 export class KeyInterner {
   #ids = new Map<string, number>();
+  #numeric = new Map<number, number>();
   #keys: string[] = [];
+  #lastKey: string | undefined;
+  #lastId = -1;
 
   /** The id of `key`, assigning the next id when it is new. */
   id(key: string): number {
-    let id = this.#ids.get(key);
+    if (key === this.#lastKey) return this.#lastId;
+    const v = canonicalInteger(key);
+    const isNumeric = !Number.isNaN(v);
+    let id = isNumeric ? this.#numeric.get(v) : this.#ids.get(key);
     if (id === undefined) {
       id = this.#keys.length;
-      this.#ids.set(key, id);
+      if (isNumeric) this.#numeric.set(v, id);
+      else this.#ids.set(key, id);
       this.#keys.push(key);
     }
+    this.#lastKey = key;
+    this.#lastId = id;
     return id;
   }
 
   /** The id of `key`, or -1 when it was never interned. Does not assign. */
   peek(key: string): number {
-    const id = this.#ids.get(key);
+    if (key === this.#lastKey) return this.#lastId;
+    const v = canonicalInteger(key);
+    const id = Number.isNaN(v) ? this.#ids.get(key) : this.#numeric.get(v);
+    return id === undefined ? -1 : id;
+  }
+
+  /** The id of the key `String(value)` for a safe integer `value`, or -1 when it was never interned. */
+  peekNumber(value: number): number {
+    const id = this.#numeric.get(value);
     return id === undefined ? -1 : id;
   }
 
@@ -38,4 +58,21 @@ export class KeyInterner {
   get size(): number {
     return this.#keys.length;
   }
+}
+
+/** The value of a key written as a canonical safe integer (what `String(n)` gives: no sign on 0, no leading zeros), else NaN. */
+export function canonicalInteger(key: string): number {
+  const n = key.length;
+  if (n === 0 || n > 17) return Number.NaN;
+  let i = key.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === n) return Number.NaN;
+  if (key.charCodeAt(i) === 48) return n === 1 ? 0 : Number.NaN;
+  let v = 0;
+  for (; i < n; i++) {
+    const c = key.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number.NaN;
+    v = v * 10 + c;
+  }
+  if (v > Number.MAX_SAFE_INTEGER) return Number.NaN;
+  return key.charCodeAt(0) === 45 ? -v : v;
 }

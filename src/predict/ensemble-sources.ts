@@ -1,0 +1,175 @@
+/**
+ * EnsembleSources: the inner models of the ensemble over one KeyInterner, and the top list each one offers for
+ * a context, gathered as dense key ids into one scratch slab.
+ *
+ * Why: the ensemble mixes six sources (the Markov scopes user, segment and global, delta, popularity,
+ * session-kNN) per access, so their answers must cost no strings or objects: every model but delta shares the
+ * interner and answers with ids; delta computes keys (block n + 1) that may never have been read, so its
+ * values are looked up by number (KeyInterner.peekNumber) and a value never interned gets a synthetic id past
+ * the interner's size, turned back into a string only if it is returned. Asking a source is the cost, so the
+ * caller says which to ask (muted sources are left empty). Cost: one list per asked source, no allocation.
+ */
+import type { ReadContext } from '../context.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { DeltaPredictor, type DeltaPredictorOptions } from './delta-predictor.ts';
+import { KeyInterner } from './key-interner.ts';
+import type { SourceLists } from './list-mixer.ts';
+import { MarkovPredictor, type MarkovPredictorOptions } from './markov-predictor.ts';
+import { PopularityPredictor, type PopularityPredictorOptions } from './popularity-predictor.ts';
+import type { Access, Predictor } from './predictor.ts';
+import { SessionKnnPredictor, type SessionKnnPredictorOptions } from './session-knn-predictor.ts';
+
+/** Options of the inner models; a source set to `false` is left out. */
+export type EnsembleSourcesOptions = {
+  readonly markov?: MarkovPredictorOptions;
+  readonly delta?: DeltaPredictorOptions | false;
+  readonly popularity?: PopularityPredictorOptions | false;
+  readonly knn?: SessionKnnPredictorOptions | false;
+};
+
+/** Name of a source, as reported by the ensemble. */
+export type SourceName = 'markov:user' | 'markov:segment' | 'markov:global' | 'delta' | 'popularity' | 'session-knn';
+
+/**
+ * Inner options the ensemble changes from the models' own defaults, measured with bench/predictor-cost.ts and
+ * bench/predictor-accuracy.ts: kNN scanning 60 ring entries for 30 candidate sessions and 30 neighbours (instead
+ * of 300 / 100 / 50) costs about 2 µs less per access for ensemble Recall@20 0.657 vs 0.6645 on yoochoose
+ * (diginetica and msnbc unchanged); ranking popularity every 64 accesses instead of 16 saves about 1 µs on
+ * yoochoose and changes no figure.
+ */
+const knnDefaults = { maxScanned: 60, sampleSize: 30, neighbors: 30 } as const;
+const popularityDefaults = { refreshAccesses: 64 } as const;
+
+/** The ensemble's inner models and the scratch lists they fill. */
+export class EnsembleSources {
+  /** Source names, in source order (the Markov scopes first, then delta, popularity, session-kNN when present). */
+  readonly names: SourceName[] = ['markov:user', 'markov:segment', 'markov:global'];
+  /** The interner every id refers to. */
+  readonly keys = new KeyInterner();
+  /** The lists of the last `gather`: source j's at [j * stride, ...), `lens[j]` long; delta carries ETAs. */
+  readonly lists: SourceLists;
+  /** Delta's key values of the last `gather`, by rank. */
+  readonly deltaValues: Float64Array;
+  /** Index of the delta source and of the popularity source, or -1. */
+  readonly deltaSource: number;
+  readonly popularitySource: number;
+  readonly #markov: MarkovPredictor;
+  readonly #delta: DeltaPredictor | undefined;
+  readonly #popularity: PopularityPredictor | undefined;
+  readonly #knn: SessionKnnPredictor | undefined;
+  readonly #models: Predictor[];
+  readonly #viewIds: Int32Array[] = [];
+  readonly #viewProbs: Float64Array[] = [];
+
+  /**
+   * @param depth longest list asked of a source.
+   * @throws InvalidOptionError (ERR_INVALID_OPTION) on bad inner options.
+   */
+  constructor(options: EnsembleSourcesOptions, depth: number) {
+    const keys = this.keys;
+    const checked = (name: string, opts: unknown): object | undefined => {
+      if (opts === false) return undefined;
+      if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new InvalidOptionError(name, 'an options object or false', opts);
+      return opts ?? {};
+    };
+    const d = checked('delta', options.delta);
+    const p = checked('popularity', options.popularity);
+    const k = checked('knn', options.knn);
+    this.#markov = new MarkovPredictor({ ...options.markov, name: 'markov', keys });
+    this.#delta = d === undefined ? undefined : new DeltaPredictor({ ...d, name: 'delta' });
+    this.#popularity = p === undefined ? undefined : new PopularityPredictor({ ...popularityDefaults, ...p, name: 'popularity', keys });
+    this.#knn = k === undefined ? undefined : new SessionKnnPredictor({ ...knnDefaults, ...k, name: 'session-knn', keys });
+    this.#models = [this.#markov];
+    for (const [name, model] of [['delta', this.#delta], ['popularity', this.#popularity], ['session-knn', this.#knn]] as const) {
+      if (model === undefined) continue;
+      this.names.push(name);
+      this.#models.push(model);
+    }
+    this.deltaSource = this.names.indexOf('delta');
+    this.popularitySource = this.names.indexOf('popularity');
+    const n = this.names.length;
+    const ids = new Int32Array(n * depth);
+    const probs = new Float64Array(n * depth);
+    for (let j = 0; j < n; j++) {
+      this.#viewIds.push(ids.subarray(j * depth, (j + 1) * depth));
+      this.#viewProbs.push(probs.subarray(j * depth, (j + 1) * depth));
+    }
+    this.deltaValues = new Float64Array(depth);
+    this.lists = { ids, probs, lens: new Int32Array(n), stride: depth, etaSource: this.deltaSource, etas: new Float64Array(depth) };
+  }
+
+  /** States held by all inner models. */
+  get stateCount(): number {
+    let n = 0;
+    for (const m of this.#models) n += m.stateCount ?? 0;
+    return n;
+  }
+
+  /** Observations of the context's user (what the user scope has learned from). */
+  userObservations(ctx: ReadContext): number {
+    return this.#markov.observations('user', ctx);
+  }
+
+  /** Every inner model learns from the access. */
+  observe(access: Access): void {
+    for (const m of this.#models) m.observe(access);
+  }
+
+  /**
+   * Fills `lists` for `ctx`: each source j with `asked[j]` gives up to `depth` (at most the constructor's),
+   * delta up to `deltaDepth`; the others are left empty. A delta key never interned gets id `keys.size` + rank.
+   */
+  gather(ctx: ReadContext, depth: number, deltaDepth: number, asked: Uint8Array): void {
+    const { ids, probs, lens, stride, etas } = this.lists;
+    for (let j = 0; j < this.names.length; j++) {
+      let n = 0;
+      const from = j * stride;
+      if (asked[j] !== 0) {
+        switch (this.names[j]) {
+          case 'markov:user':
+            if (ctx.user !== undefined) n = this.#markov.predictScopeIds('user', ctx, depth, this.#viewIds[j], this.#viewProbs[j]);
+            break;
+          case 'markov:segment':
+            if (ctx.segment !== undefined) n = this.#markov.predictScopeIds('segment', ctx, depth, this.#viewIds[j], this.#viewProbs[j]);
+            break;
+          case 'markov:global':
+            n = this.#markov.predictScopeIds('global', ctx, depth, this.#viewIds[j], this.#viewProbs[j]);
+            break;
+          case 'delta': {
+            const delta = this.#delta!;
+            n = delta.predictValues(ctx, Math.min(depth, deltaDepth));
+            const synthetic = this.keys.size;
+            for (let r = 0; r < n; r++) {
+              const v = delta.valueOut[r];
+              const id = this.keys.peekNumber(v);
+              ids[from + r] = id >= 0 ? id : synthetic + r;
+              probs[from + r] = delta.probabilityOut[r];
+              this.deltaValues[r] = v;
+              etas[r] = delta.etaOut[r];
+            }
+            break;
+          }
+          case 'popularity': {
+            const t = this.#popularity!.rankedIds(ctx);
+            n = Math.min(depth, t.n);
+            for (let r = 0; r < n; r++) {
+              ids[from + r] = t.ids[r];
+              probs[from + r] = t.scores[r];
+            }
+            break;
+          }
+          case 'session-knn': {
+            const knn = this.#knn!;
+            n = knn.predictIds(ctx, depth);
+            for (let r = 0; r < n; r++) {
+              ids[from + r] = knn.topIds[r];
+              probs[from + r] = knn.topScores[r];
+            }
+            break;
+          }
+        }
+      }
+      lens[j] = n;
+    }
+  }
+}

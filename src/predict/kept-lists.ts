@@ -1,0 +1,87 @@
+/**
+ * KeptListPool: the per-session buffers in which the ensemble keeps the source lists and the mixed list of a
+ * session's last predict until its next access scores them, reused round-robin.
+ *
+ * Why: scoring a prediction needs the lists it was made from when the next key arrives, but sessions end without
+ * notice and most are short, so a buffer per session would allocate on every new session and hold memory for
+ * sessions long gone. A fixed ring of buffers handed out in turn (a clock without reference bits, the simplest
+ * of the FIFO-reuse schemes) bounds memory and allocates nothing once warm; a session keeps its buffer until
+ * `size` other sessions have taken one. Sessions read in bursts, so a live one rarely loses it, and then only
+ * its next scoring is skipped. Cost: O(1) per claim; one ArrayBuffer of about 2 KB per buffer (defaults).
+ */
+import type { MixedList } from './list-mixer.ts';
+
+/**
+ * One session's kept lists: source j's top `hitDepth` ids at [j * hitDepth, ...) (-1 for a delta key not
+ * interned, whose value is in `dvals` by rank) with `lens[j]` valid, and the mixed list of its last predict
+ * (ids -1: delta keys not interned, values in `cvals`).
+ */
+export type KeptLists = {
+  owner: KeptOwner | undefined;
+  readonly ids: Int32Array;
+  readonly probs: Float64Array;
+  readonly lens: Uint8Array;
+  readonly dvals: Float64Array;
+  readonly mixed: MixedList;
+  readonly cvals: Float64Array;
+};
+
+/** Holder of a buffer; the pool sets `kept` to undefined when it hands the buffer to another owner. */
+export type KeptOwner = { kept: KeptLists | undefined };
+
+/** Round-robin pool of `size` kept-list buffers for `sources` lists of `hitDepth` and mixed lists of `depth`. */
+export class KeptListPool {
+  readonly #sources: number;
+  readonly #hitDepth: number;
+  readonly #depth: number;
+  readonly #size: number;
+  readonly #pool: KeptLists[] = [];
+  #next = 0;
+
+  constructor(sources: number, hitDepth: number, depth: number, size: number) {
+    this.#sources = sources;
+    this.#hitDepth = hitDepth;
+    this.#depth = depth;
+    this.#size = size;
+  }
+
+  /** The owner's buffer, or the next one of the ring taken from its last owner (contents then stale). */
+  claim(owner: KeptOwner): KeptLists {
+    if (owner.kept !== undefined && owner.kept.owner === owner) return owner.kept;
+    let kept = this.#pool[this.#next];
+    if (kept === undefined) this.#pool.push((kept = this.create()));
+    else if (kept.owner !== undefined) kept.owner.kept = undefined;
+    this.#next = (this.#next + 1) % this.#size;
+    kept.owner = owner;
+    owner.kept = kept;
+    return kept;
+  }
+
+  /** A buffer outside the ring (one ArrayBuffer: allocating many typed arrays is costly). */
+  create(): KeptLists {
+    const n = this.#sources;
+    const h = this.#hitDepth;
+    const d = this.#depth;
+    const buf = new ArrayBuffer(n * h * 12 + h * 8 + d * 44 + n);
+    let at = 0;
+    const f64 = (len: number): Float64Array => {
+      const a = new Float64Array(buf, at, len);
+      at += len * 8;
+      return a;
+    };
+    const i32 = (len: number): Int32Array => {
+      const a = new Int32Array(buf, at, len);
+      at += len * 4;
+      return a;
+    };
+    const probs = f64(n * h);
+    const dvals = f64(h);
+    const raw = f64(d);
+    const probability = f64(d);
+    const eta = f64(d);
+    const cvals = f64(d);
+    const ids = i32(n * h);
+    const mixed = { n: 0, ids: i32(d), raw, probability, eta, source: i32(d) };
+    return { owner: undefined, ids, probs, lens: new Uint8Array(buf, at, n), dvals, mixed, cvals };
+  }
+}

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canonicalInteger, KeyInterner } from '../../src/predict/key-interner.ts';
+
+describe('KeyInterner', () => {
+  it('gives dense ids in first-seen order and the same id for the same key', () => {
+    const k = new KeyInterner();
+    assert.equal(k.id('a'), 0);
+    assert.equal(k.id('42'), 1);
+    assert.equal(k.id('a'), 0);
+    assert.equal(k.id('42'), 1);
+    assert.equal(k.key(1), '42');
+    assert.equal(k.size, 2);
+  });
+
+  it('finds a canonical integer key by its value, and keeps non-canonical spellings apart', () => {
+    const k = new KeyInterner();
+    const id = k.id('1007');
+    const padded = k.id('01007');
+    assert.notEqual(id, padded);
+    assert.equal(k.peekNumber(1007), id);
+    assert.equal(k.peek('01007'), padded);
+    assert.equal(k.peekNumber(1008), -1);
+    assert.equal(k.peek('never'), -1);
+  });
+
+  it('parses only what String(n) would print', () => {
+    assert.equal(canonicalInteger('0'), 0);
+    assert.equal(canonicalInteger('-12'), -12);
+    assert.equal(canonicalInteger('9007199254740991'), Number.MAX_SAFE_INTEGER);
+    for (const bad of ['', '-', '-0', '007', '1e3', '12a', '9007199254740992', ' 1']) assert.ok(Number.isNaN(canonicalInteger(bad)), bad);
+  });
+});

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MixtureWeights, priorHitRate } from '../../src/predict/mixture-weights.ts';
+
+describe('MixtureWeights', () => {
+  it('starts uniform and reports the prior hit rate before any evidence', () => {
+    const w = new MixtureWeights({ sources: 4, kinds: 2 });
+    for (let j = 0; j < 4; j++) assert.equal(w.weight(j, 1), 0.25);
+    assert.deepEqual([...w.hitRates()], [priorHitRate, priorHitRate, priorHitRate, priorHitRate]);
+    assert.deepEqual([...w.shares()], [0, 0, 0, 0]);
+  });
+
+  it('moves weight toward the source that gave the true key more probability', () => {
+    const w = new MixtureWeights({ sources: 3, halfLife: 50 });
+    for (let t = 0; t < 200; t++) w.update(0, [0.6, 0.1, 0]);
+    assert.ok(w.share(0, 0) > 0.9, `share of the sharp source ${w.share(0, 0)}`);
+    assert.ok(w.share(1, 0) < 0.1, `share of the diluted source ${w.share(1, 0)}`);
+    assert.ok(w.share(2, 0) < 0.01, `share of the source that missed ${w.share(2, 0)}`);
+    const rates = w.hitRates();
+    assert.ok(rates[0] > 0.9 && rates[1] > 0.9 && rates[2] < 0.01, `hit rates ${[...rates]}`);
+  });
+
+  it('keeps each context kind apart', () => {
+    const w = new MixtureWeights({ sources: 2, kinds: 2, halfLife: 50 });
+    for (let t = 0; t < 200; t++) {
+      w.update(0, [0.5, 0.01]);
+      w.update(1, [0.01, 0.5]);
+    }
+    assert.ok(w.share(0, 0) > 0.9 && w.share(1, 1) > 0.9);
+  });
+
+  it('leaves a source that offered no list out of the update and keeps a floor so a source can win back', () => {
+    const w = new MixtureWeights({ sources: 3, halfLife: 20 });
+    for (let t = 0; t < 100; t++) w.update(0, [0.5, 0, -1]);
+    assert.equal(w.weight(2, 0), 1 / 3, 'absent source keeps its weight');
+    assert.ok(w.weight(1, 0) > 0, 'floor keeps the losing source alive');
+    for (let t = 0; t < 300; t++) w.update(0, [0, 0.5, -1]);
+    assert.ok(w.weight(1, 0) > w.weight(0, 0), 'the losing source won its weight back');
+  });
+
+  it('rejects bad options with ERR_INVALID_OPTION', () => {
+    for (const bad of [{ sources: 0 }, { sources: 2, kinds: -1 }, { sources: 2, halfLife: 0 }]) {
+      assert.throws(() => new MixtureWeights(bad), (err: { code?: string }) => err.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
+    }
+  });
+});
