@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
+import { defaultMaxExtraLoad } from '../prefetch/prefetch-scheduler.ts';
 import { writeReplayReport } from '../sim/report.ts';
 import { formatReplayTable, toReplayDocument, type ReplayDocument } from '../sim/replay-document.ts';
 import { lognormalLatency, type Random } from '../sim/seeded-random.ts';
@@ -48,6 +49,7 @@ export type ReplayFlags = {
   ignoreTime?: boolean;
   seed: number;
   readahead: number;
+  prefetchBudget?: number;
   json?: boolean;
   report?: string;
 };
@@ -80,6 +82,7 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
     readaheadCount: flags.readahead,
     seed: flags.seed,
     predictor: () => new EnsemblePredictor(),
+    prefetch: flags.prefetchBudget === undefined ? undefined : { maxExtraLoad: flags.prefetchBudget },
     onProgress: (run, done) => {
       if (done === 0 || done === workload.requests) progress.start(`${run.policy} @ ${run.capacity}`, workload.requests);
       progress.update(done);
@@ -90,6 +93,7 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
     originLatencyMs: flags.originLatencyMs.label,
     originConcurrency: flags.originConcurrency ?? Infinity,
     malformedLines: stats.malformed,
+    prefetchBudget: flags.prefetchBudget ?? defaultMaxExtraLoad,
   });
   if (flags.report !== undefined) {
     try {
@@ -120,6 +124,7 @@ export function addSimulationFlags(command: Command, defaults: { capacity: strin
     .option('--speed <x>', 'time scale for traces with timestamps', parseNonNegativeNumber, 1)
     .option('--ignore-time', 'interleave sessions even when the trace has timestamps')
     .option('--readahead <n>', 'keys the readahead baseline fetches after a miss', parsePositiveInt, 4)
+    .option('--prefetch-budget <x>', "origin load prescient's prefetches may add, as a share of its demand load (default 0.3)", parseNonNegativeNumber)
     .option('--seed <n>', 'seed for hashing and latency draws', parsePositiveInt, 1)
     .option('--json', 'print one JSON document instead of a table')
     .option('--report <file>', 'write an HTML report with charts');

@@ -107,6 +107,9 @@ export type SchedulerStats = {
   readonly retried: number;
 };
 
+/** Default `maxExtraLoad`: wasted prefetches may add 30% to the demand load (1.3x, the budget the issue sets). */
+export const defaultMaxExtraLoad = 0.3;
+
 /** Outcomes between two threshold adjustments. */
 const adaptEvery = 32;
 
@@ -136,7 +139,7 @@ export class PrefetchScheduler {
     this.#clock = hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     this.#feedback = hasMethods<Feedback>('feedback', options.feedback, ['issued', 'stats']);
     const o = {
-      maxExtraLoad: nonNegativeNumber('maxExtraLoad', options.maxExtraLoad, 0.3),
+      maxExtraLoad: nonNegativeNumber('maxExtraLoad', options.maxExtraLoad, defaultMaxExtraLoad),
       maxBurst: positiveInt('maxBurst', options.maxBurst, 16),
       maxConcurrent: positiveInt('maxConcurrent', options.maxConcurrent, 4),
       maxBatch: positiveInt('maxBatch', options.maxBatch, 32),

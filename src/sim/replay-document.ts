@@ -14,6 +14,8 @@ export type ReplayDocument = {
   readonly originLatencyMs: number | string;
   readonly originConcurrency: number | null;
   readonly malformedLines: number;
+  /** Origin load prescient's prefetches may add, as a share of its demand load (`maxExtraLoad`). */
+  readonly prefetchBudget: number;
   readonly runs: ReadonlyArray<{
     readonly capacity: number;
     readonly results: ReadonlyArray<ReplayResultJson>;
@@ -38,7 +40,7 @@ export type ReplayResultJson = {
 export function toReplayDocument(
   workload: Workload,
   runs: readonly SimulationRun[],
-  meta: { originLatencyMs: number | string; originConcurrency: number; malformedLines: number },
+  meta: { originLatencyMs: number | string; originConcurrency: number; malformedLines: number; prefetchBudget: number },
 ): ReplayDocument {
   return {
     trace: workload.trace,
@@ -48,6 +50,7 @@ export function toReplayDocument(
     originLatencyMs: meta.originLatencyMs,
     originConcurrency: Number.isFinite(meta.originConcurrency) ? meta.originConcurrency : null,
     malformedLines: meta.malformedLines,
+    prefetchBudget: meta.prefetchBudget,
     runs: runs.map((run) => ({ capacity: run.capacity, results: run.results.map(resultJson) })),
   };
 }
@@ -74,7 +77,7 @@ export function formatReplayTable(doc: ReplayDocument): string {
   const lines: string[] = [];
   lines.push(`trace: ${doc.trace}`);
   lines.push(`requests: ${doc.requests}, distinct keys: ${doc.distinctKeys}${doc.malformedLines > 0 ? `, malformed lines skipped: ${doc.malformedLines}` : ''}`);
-  lines.push(`timing: ${doc.timing}; origin latency ${doc.originLatencyMs} ms, concurrency ${doc.originConcurrency ?? 'unlimited'}`);
+  lines.push(`timing: ${doc.timing}; origin latency ${doc.originLatencyMs} ms, concurrency ${doc.originConcurrency ?? 'unlimited'}; prefetch budget ${doc.prefetchBudget}`);
   const head = ['policy', 'hit %', 'inflight %', 'mean ms', 'p50', 'p95', 'p99', 'fetch/req', 'pf issued', 'pf used', 'precision', 'coverage', 'peak', 'req/s'];
   for (const run of doc.runs) {
     lines.push('', `capacity ${run.capacity} entries`);

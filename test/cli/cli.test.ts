@@ -300,3 +300,11 @@ describe('prescient command line faults', () => {
     assert.match(r.stderr, /ERR_USAGE.*no sessions/);
   });
 });
+
+test('--prefetch-budget sets the load prescient may add and the document says so', async () => {
+  const r = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--capacity', '10', '--policies', 'lru,prescient', '--prefetch-budget', '0.5', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { prefetchBudget: number }).prefetchBudget, 0.5);
+  const bad = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--prefetch-budget', '-1']);
+  assert.equal(bad.code, 2);
+});

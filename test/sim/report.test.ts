@@ -37,7 +37,7 @@ async function reportFor(trace: string, capacities: readonly number[]): Promise<
     predictor: () => new EnsemblePredictor(),
     seed: 1,
   });
-  const doc = toReplayDocument(workload, runs, { originLatencyMs: 20, originConcurrency: Infinity, malformedLines: 0 });
+  const doc = toReplayDocument(workload, runs, { originLatencyMs: 20, originConcurrency: Infinity, malformedLines: 0, prefetchBudget: 0.3 });
   return { html: writeReplayReport(doc, runs), runs };
 }
 
