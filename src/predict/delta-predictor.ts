@@ -7,6 +7,11 @@
  * detection of read-ahead: a session's own recent deltas (the last `historyLength`) are blended with the global
  * delta frequencies, and when the last deltas repeat, the run is extended `lookahead` steps (key+d .. key+n·d)
  * with probability falling geometrically and an ETA from the session's mean inter-arrival time.
+ * Interleaved scans (several programs reading their own files, as in the LIRS multi traces) defeat consecutive
+ * deltas: the next key of the stream belongs to another scan. So the predictor also learns, per offset d in
+ * 1..`nearOffsets`, how often key k + d is read while k is still among the last `historyLength` keys (the learned
+ * form of read-ahead, which fetches k+1..k+n after every miss whatever it costs), and offers last + d with that
+ * rate when it beats the delta estimate.
  * Keys are numeric when they are an optional '-' and decimal digits and a safe integer; other keys are ignored. Memory: `maxDeltas`
  * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength) per observe, O(historyLength + 16) per predict, plus a re-rank of the global deltas
  * every 64 accesses.
@@ -48,6 +53,10 @@ const novelDeltaMass = 1;
 const globalCandidates = 16;
 /** Most predictions returned by one predict (a larger limit is clipped to it). */
 const outLimit = 64;
+/** Offsets d (1..nearOffsets) whose near-future rate is learned; see the header. */
+const nearOffsets = 4;
+/** Near-future counts are halved after this many numeric accesses, so the rates follow the workload. */
+const nearHalvingAccesses = 8192;
 /** Deltas counted between re-rankings of the global list (O(maxDeltas log maxDeltas) each). */
 const rerankEvery = 64;
 
@@ -101,6 +110,9 @@ export class DeltaPredictor implements Predictor {
   #sinceRank = 0;
   readonly #deltas: Float64Array;
   readonly #scores: Float64Array;
+  /** Accesses (decayed) in which key - d was among the recent keys, per d (index d). */
+  readonly #nearHits = new Float64Array(nearOffsets + 1);
+  #nearObservations = 0;
   /** Key values written by the last `predictValues`. */
   readonly valueOut = new Float64Array(outLimit);
   /** Probabilities written by the last `predictValues`, parallel to `valueOut`. */
@@ -117,8 +129,8 @@ export class DeltaPredictor implements Predictor {
     if (this.#halfLife === 0) throw new InvalidOptionError('halfLifeAccesses', 'a positive number or Infinity', 0);
     this.#growth = Math.pow(2, 1 / this.#halfLife);
     this.#lookahead = positiveInt('lookahead', options.lookahead, 4);
-    this.#deltas = new Float64Array(this.#history + globalCandidates);
-    this.#scores = new Float64Array(this.#history + globalCandidates);
+    this.#deltas = new Float64Array(this.#history + globalCandidates + nearOffsets);
+    this.#scores = new Float64Array(this.#history + globalCandidates + nearOffsets);
     if (this.#lookahead > 64) throw new InvalidOptionError('lookahead', 'an integer from 1 to 64', this.#lookahead);
     this.#alpha = nonNegativeNumber('globalWeight', options.globalWeight, 2);
     const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
@@ -139,6 +151,7 @@ export class DeltaPredictor implements Predictor {
     const id = access.ctx.session ?? access.ctx.user;
     const s = id === undefined ? this.#anonymous : this.#sessions.touch(id, access.at);
     if (!Number.isNaN(s.last)) {
+      this.#countNear(s, v);
       const d = v - s.last;
       s.deltas[s.n % this.#history] = d;
       s.n++;
@@ -189,6 +202,21 @@ export class DeltaPredictor implements Predictor {
     const lastDelta = s.n > 0 ? s.deltas[(s.n - 1) % this.#history] : Number.NaN;
     let run = 0;
     for (let i = 1; i <= seen && s.deltas[(s.n - i) % this.#history] === lastDelta; i++) run++;
+    // A clean run is extended below; otherwise offer the near offsets at their learned rates (one key each, so
+    // no key is offered twice).
+    if (this.#nearObservations > 0 && run < 2) {
+      for (let d = 1; d <= nearOffsets; d++) {
+        const rate = this.#nearHits[d] / this.#nearObservations;
+        let i = 0;
+        while (i < m && deltas[i] !== d) i++;
+        if (i === m) {
+          deltas[m] = d;
+          scores[m++] = rate;
+        } else if (rate > scores[i]) {
+          scores[i] = rate;
+        }
+      }
+    }
     // Top `limit` (key, probability, steps) by probability, kept sorted in the output arrays.
     const keys = this.valueOut;
     const probs = this.probabilityOut;
@@ -220,6 +248,26 @@ export class DeltaPredictor implements Predictor {
     const gap = Number.isNaN(s.gapMs) ? Number.NaN : Math.max(0, s.gapMs);
     for (let r = 0; r < n; r++) steps[r] *= gap;
     return n;
+  }
+
+  /** Counts, for each offset d, whether `v - d` is among the session's recent keys (rebuilt from its deltas). */
+  #countNear(s: DeltaSession, v: number): void {
+    if (++this.#nearObservations > nearHalvingAccesses) {
+      this.#nearObservations /= 2;
+      for (let d = 1; d <= nearOffsets; d++) this.#nearHits[d] /= 2;
+    }
+    const seen = Math.min(s.n, this.#history);
+    let k = s.last;
+    let found = 0;
+    for (let i = 0; ; i++) {
+      const d = v - k;
+      if (d >= 1 && d <= nearOffsets && (found & (1 << d)) === 0) {
+        found |= 1 << d;
+        this.#nearHits[d]++;
+      }
+      if (i >= seen) break;
+      k -= s.deltas[(s.n - 1 - i) % this.#history];
+    }
   }
 
   /** Caches the `globalCandidates` most frequent global deltas as [delta, count, ...] pairs, highest first. */

@@ -45,3 +45,19 @@ describe('DeltaPredictor', () => {
     }
   });
 });
+
+describe('DeltaPredictor near offsets', () => {
+  it('learns that the next blocks of interleaved scans are read soon, though consecutive deltas are random', () => {
+    const d = new DeltaPredictor();
+    // Three scans interleaved round-robin: consecutive deltas jump between far-apart regions.
+    const cursors = [1000, 50_000, 900_000];
+    for (let step = 0; step < 300; step++) {
+      const scan = step % 3;
+      d.observe({ key: String(cursors[scan]++), at: step, ctx: {} });
+    }
+    const out = d.predict({}, 4);
+    const last = cursors[2] - 1;
+    assert.equal(out[0].key, String(last + 1), 'the next block of the scan just read');
+    assert.ok(out[0].probability > 0.5, `probability ${out[0].probability}`);
+  });
+});
