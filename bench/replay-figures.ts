@@ -3,7 +3,10 @@
  * Belady and the next-request oracle, at 1% and 5% of distinct keys with a 20 ms origin? This produces the replay
  * tables of BENCHMARKS.md. Every run is the real `prescient replay` path (runReplay), same seed.
  *
- *   node --import tsx bench/replay-figures.ts [dataDir] [--only name,name] [--json out.json]
+ *   node --import tsx bench/replay-figures.ts [dataDir] [--only name,name] [--json out.json] [--budget 0.3]
+ *
+ * `--budget` is prescient's `--prefetch-budget` (maxExtraLoad): 0.3 holds its origin fetches near 1.3x its demand
+ * load (the clickstream budget); 1.0 lets it spend about what read-ahead spends on block traces.
  *
  * Reads ../shared/data by default (PRESCIENT_DATA overrides). Prints one markdown table per trace.
  */
@@ -18,7 +21,8 @@ const flagValue = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const positional = args.filter((a, i) => !a.startsWith('--') && !['--only', '--json'].includes(args[i - 1] ?? ''));
+const positional = args.filter((a, i) => !a.startsWith('--') && !['--only', '--json', '--budget'].includes(args[i - 1] ?? ''));
+const budget = flagValue('--budget') === undefined ? undefined : Number(flagValue('--budget'));
 const dataDir = resolve(positional[0] ?? process.env.PRESCIENT_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data'));
 const only = flagValue('--only')?.split(',');
 const jsonOut = flagValue('--json');
@@ -37,7 +41,6 @@ const traces: Trace[] = [
   { name: 'lirs-sprite', path: 'cache-lirs/sprite.trace.gz', reader: { format: 'keys' } },
   { name: 'lirs-multi2', path: 'cache-lirs/multi2.trace.gz', reader: { format: 'keys' } },
   { name: 'lirs-2_pools', path: 'cache-lirs/2_pools.trace.gz', reader: { format: 'keys' } },
-  { name: 'bpic2012', path: 'eventlog-bpic2012/bpic2012_events.csv', reader: { key: 'activity', session: 'case_id', time: 'ts_ms', header: true, delimiter: ',' } },
 ];
 
 const policies: PolicyName[] = ['none', 'lru', 'tinylfu', 'readahead', 'belady', 'prescient', 'oracle'];
@@ -54,6 +57,7 @@ for (const t of traces) {
     speed: 1,
     seed: 1,
     readahead: 4,
+    prefetchBudget: budget,
     ...t.reader,
   };
   const started = performance.now();
