@@ -9,39 +9,23 @@
  * served instead, and the result says so (`error`).
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import { anonymous, checkContext, type ReadContext } from '../context.ts';
 import { InvalidKeyError, PrescientError, ValueTooLargeError } from '../errors.ts';
 import type { FetchPurpose } from '../origin/origin.ts';
-import type { Prediction, Predictor } from '../predict/predictor.ts';
-import { Feedback, type FeedbackEvent, type FeedbackStats } from '../prefetch/feedback.ts';
-import { PrefetchScheduler, type PrefetchRequest, type SchedulerStats } from '../prefetch/prefetch-scheduler.ts';
-import { AccessBuffer, type ReadStatus } from './access-buffer.ts';
+import type { Prediction } from '../predict/predictor.ts';
+import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
+import type { ReadStatus } from './access-buffer.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options.ts';
-import type { Entry, RemovalCause } from './entry.ts';
+import type { Entry } from './entry.ts';
 import { Loader, type Flight, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
-import type { TierStats } from './tier.ts';
+import type { CacheEvents, CacheStats, ReadResult } from './cache-results.ts';
+import { createEntry, noTags } from './entry.ts';
+import { PredictionLoop } from './prediction-loop.ts';
 
 export type { ReadStatus } from './access-buffer.ts';
-
-/** The answer to one read. */
-export type ReadResult<V> = {
-  readonly key: string;
-  /** The value, or undefined when the origin has no such key. */
-  readonly value: V | undefined;
-  readonly isFound: boolean;
-  /** Version of the value served (0 when not found). */
-  readonly version: number;
-  /** hit: fresh from cache; prefetched: first read of an entry a prediction brought in; stale: served past its stale
-   * time (refreshing) or, with `error` set, past expiry because the origin failed; miss: loaded on demand. */
-  readonly status: ReadStatus;
-  readonly servedFrom: 'memory' | 'l2' | 'origin';
-  /** True when the read found its key already being fetched (by a prefetch or another read) and joined it. */
-  readonly wasInflight: boolean;
-  /** The origin failure a stale entry stood in for (grace period). */
-  readonly error?: PrescientError;
-};
+export type { CacheEvents, CacheStats, ReadResult } from './cache-results.ts';
 
 /** Options of a local write. */
 export type SetOptions = {
@@ -59,49 +43,14 @@ export type InvalidateSelector = {
   readonly tag?: string;
 };
 
-export type CacheStats = {
-  readonly reads: Readonly<Record<ReadStatus, number>>;
-  readonly readErrors: number;
-  readonly graceServed: number;
-  readonly refreshes: number;
-  readonly oversize: number;
-  readonly origin: {
-    readonly demandBatches: number;
-    readonly prefetchBatches: number;
-    readonly demandKeys: number;
-    readonly prefetchKeys: number;
-    readonly failedBatches: number;
-    readonly inflight: number;
-  };
-  readonly accessBuffer: { readonly recorded: number; readonly dropped: number; readonly pending: number };
-  readonly memory: TierStats;
-  readonly prefetch: FeedbackStats;
-  readonly scheduler: SchedulerStats | undefined;
-};
-
-/** Events a cache emits; listeners cost nothing when absent. */
-export type CacheEvents = {
-  'prefetch:issued': [FeedbackEvent];
-  'prefetch:used': [FeedbackEvent];
-  'prefetch:wasted': [FeedbackEvent];
-  'origin:failed': [{ readonly keys: readonly string[]; readonly purpose: FetchPurpose }];
-};
-
-/**
- * Most accesses fed to the models per turn of the event loop; the rest wait for the next turn, so a slow model
- * delays its own learning, never the reads or timers queued behind a drain.
- */
-const maxDrainBatch = 1024;
+const closedError = (): PrescientError => new PrescientError('ERR_CLOSED', 'The cache is closed');
 
 export class Cache<V = unknown> {
   readonly #o: ResolvedCacheOptions<V>;
   readonly #clock: Clock;
   readonly #memory: MemoryTier<V>;
   readonly #loader: Loader<V>;
-  readonly #buffer: AccessBuffer;
-  readonly #feedback: Feedback;
-  readonly #scheduler: PrefetchScheduler | undefined;
-  readonly #predictor: Predictor | undefined;
+  readonly #loop: PredictionLoop;
   readonly #events = new EventEmitter();
   #hits = 0;
   #misses = 0;
@@ -112,7 +61,6 @@ export class Cache<V = unknown> {
   #graceServed = 0;
   #refreshes = 0;
   #oversize = 0;
-  #drainTimer: TimerHandle | undefined;
   #isClosed = false;
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) naming the first bad option. */
@@ -120,17 +68,11 @@ export class Cache<V = unknown> {
     const o = resolveCacheOptions(options);
     this.#o = o;
     this.#clock = o.clock;
-    this.#predictor = o.predictor;
     this.#memory = new MemoryTier<V>({
       maxBytes: o.maxBytes,
       clock: o.clock,
-      onRemoval: (entry, cause) => this.#onRemoval(entry, cause),
+      onRemoval: (entry, cause) => this.#loop.removed(entry, cause),
       ...o.memory,
-    });
-    this.#feedback = new Feedback({
-      onEvent: (event) => {
-        if (this.#events.listenerCount(event.type) > 0) this.#events.emit(event.type, event);
-      },
     });
     this.#loader = new Loader<V>({
       origin: o.origin,
@@ -140,20 +82,15 @@ export class Cache<V = unknown> {
       onLoaded: (flight, outcome) => this.#store(flight, outcome),
       onOriginBatch: (keys, purpose, isOk) => this.#countBatch(keys, purpose, isOk),
     });
-    this.#buffer = new AccessBuffer(o.accessBufferSize);
-    this.#scheduler =
-      o.predictor === undefined || o.prefetch === false
-        ? undefined
-        : new PrefetchScheduler({
-            ...o.prefetch,
-            target: {
-              isPresent: (key) => this.#isPresent(key),
-              touch: (key) => this.#memory.touch(key),
-              fetch: (batch) => this.#prefetchBatch(batch),
-            },
-            clock: o.clock,
-            feedback: this.#feedback,
-          });
+    this.#loop = new PredictionLoop({
+      predictor: o.predictor,
+      clock: o.clock,
+      bufferSize: o.accessBufferSize,
+      predictLimit: o.predictLimit,
+      prefetch: o.prefetch,
+      target: { isPresent: (key) => this.#isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
+      onEvent: (event) => this.#events.listenerCount(event.type) > 0 && this.#events.emit(event.type, event),
+    });
   }
 
   /**
@@ -185,14 +122,14 @@ export class Cache<V = unknown> {
    * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED.
    */
   getIfPresent(key: string, ctx: ReadContext = anonymous): ReadResult<V> | undefined {
-    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The cache is closed');
+    if (this.#isClosed) throw closedError();
     if (typeof key !== 'string' || key.length === 0 || key.length > this.#o.maxKeyLength) this.#checkKey(key);
     if (ctx !== anonymous) checkContext(ctx);
     const entry = this.#memory.get(key, true);
     if (entry === undefined) return undefined;
     // Entries without expiry (ttlMs Infinity) need no clock read unless the models want the access time.
     const isTimed = entry.staleAt !== Infinity || entry.expiresAt !== Infinity;
-    const now = isTimed || this.#predictor !== undefined ? this.#clock.now() : 0;
+    const now = isTimed || this.#loop.isLearning ? this.#clock.now() : 0;
     if (isTimed && now >= entry.expiresAt) return undefined;
     let status: ReadStatus;
     if (isTimed && now >= entry.staleAt) {
@@ -202,12 +139,12 @@ export class Cache<V = unknown> {
     } else if (entry.source === 'prefetch' && entry.hits === 1) {
       status = 'prefetched';
       this.#prefetchedHits++;
-      this.#used(entry);
+      this.#loop.used(entry);
     } else {
       status = 'hit';
       this.#hits++;
     }
-    if (this.#predictor !== undefined) this.#record(key, ctx, now, status);
+    this.#loop.record(key, ctx, now, status);
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
   }
 
@@ -234,7 +171,7 @@ export class Cache<V = unknown> {
     const held = this.#memory.peek(key);
     const version = options.version ?? (held?.version ?? 0) + 1;
     this.#loader.discard(key);
-    const entry = this.#makeEntry(key, value, version, sizeBytes, 'demand', undefined, options.ttlMs, options.tags);
+    const entry = this.#makeEntry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     this.#memory.set(entry);
     await this.#o.l2?.set(entry);
     return entry;
@@ -272,7 +209,7 @@ export class Cache<V = unknown> {
     for (const key of keys) this.#checkKey(key);
     checkContext(ctx);
     const batch = keys.filter((k) => !this.#isPresent(k)).map((key) => ({ key, probability: 1, source: 'manual', ctx }));
-    for (const r of batch) this.#feedback.issued(r.key, 1, 'manual');
+    for (const r of batch) this.#loop.feedback.issued(r.key, 1, 'manual');
     void this.#prefetchBatch(batch);
     return batch.length;
   }
@@ -280,17 +217,12 @@ export class Cache<V = unknown> {
   /** What the models expect next for `ctx` (empty without a predictor). Drains pending accesses first. */
   predict(ctx: ReadContext, limit = 10): Prediction[] {
     checkContext(ctx);
-    this.flush();
-    return this.#predictor?.predict(ctx, limit) ?? [];
+    return this.#loop.predict(ctx, limit);
   }
 
   /** Feeds every buffered access to the models and lets the scheduler act on fresh predictions now. */
   flush(): void {
-    if (this.#drainTimer !== undefined) {
-      this.#clock.clearTimer(this.#drainTimer);
-      this.#drainTimer = undefined;
-    }
-    this.#drain(Infinity);
+    this.#loop.flush();
   }
 
   /** Keys being fetched from the shared tier or the origin right now (demand and prefetch). */
@@ -317,10 +249,8 @@ export class Cache<V = unknown> {
       refreshes: this.#refreshes,
       oversize: this.#oversize,
       origin: { ...this.#origin, inflight: this.#loader.inflight },
-      accessBuffer: { recorded: this.#buffer.recorded, dropped: this.#buffer.dropped, pending: this.#buffer.size },
       memory: this.#memory.stats(),
-      prefetch: this.#feedback.stats(),
-      scheduler: this.#scheduler?.stats(),
+      ...this.#loop.stats(),
     };
   }
 
@@ -328,14 +258,12 @@ export class Cache<V = unknown> {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#scheduler?.close();
-    if (this.#drainTimer !== undefined) this.#clock.clearTimer(this.#drainTimer);
-    this.#drainTimer = undefined;
+    this.#loop.close();
     await this.#loader.idle();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #load(key: string, ctx: ReadContext, now: number, expired: Entry<V> | undefined): Promise<ReadResult<V>> {
@@ -352,7 +280,7 @@ export class Cache<V = unknown> {
       if (expired !== undefined && this.#clock.now() < expired.expiresAt + this.#o.graceMs) {
         this.#graceServed++;
         this.#stale++;
-        this.#record(key, ctx, now, 'stale');
+        this.#loop.record(key, ctx, now, 'stale');
         return { key, value: expired.value, isFound: true, version: expired.version, status: 'stale', servedFrom: 'memory', wasInflight, error: fault };
       }
       this.#readErrors++;
@@ -362,11 +290,11 @@ export class Cache<V = unknown> {
     if (joinedPrefetch) {
       // The read used the prefetch (it waited only for the rest of the fetch): mark the entry used.
       const stored = this.#memory.get(key);
-      if (stored !== undefined && stored.source === 'prefetch' && stored.hits === 1) this.#used(stored);
+      if (stored !== undefined && stored.source === 'prefetch' && stored.hits === 1) this.#loop.used(stored);
     } else {
-      this.#feedback.demandMiss();
+      this.#loop.feedback.demandMiss();
     }
-    this.#record(key, ctx, now, 'miss');
+    this.#loop.record(key, ctx, now, 'miss');
     if (outcome.from === 'none') {
       return { key, value: undefined, isFound: false, version: 0, status: 'miss', servedFrom: 'origin', wasInflight };
     }
@@ -395,7 +323,7 @@ export class Cache<V = unknown> {
       this.#oversize++;
       return;
     }
-    const entry = this.#makeEntry(key, value, version, sizeBytes, source, p);
+    const entry = this.#makeEntry(key, value, version, sizeBytes, p);
     this.#memory.set(entry);
     const l2 = this.#o.l2;
     if (l2 !== undefined) {
@@ -411,28 +339,11 @@ export class Cache<V = unknown> {
     value: V,
     version: number,
     sizeBytes: number,
-    source: 'demand' | 'prefetch',
-    p?: { readonly probability: number; readonly source: string; readonly ctx: ReadContext },
+    p: Flight<V>['prediction'],
     ttlMs = this.#o.ttlMs,
-    tags: readonly string[] = [],
+    tags: readonly string[] = noTags,
   ): Entry<V> {
-    const now = this.#clock.now();
-    const staleAfter = Math.min(this.#o.staleAfterMs, ttlMs);
-    return {
-      key,
-      value,
-      version,
-      sizeBytes,
-      createdAt: now,
-      staleAt: now + staleAfter,
-      expiresAt: now + ttlMs,
-      source,
-      probability: p?.probability ?? 1,
-      tags,
-      predictedFor: p?.ctx,
-      predictedBy: p?.source,
-      hits: 0,
-    };
+    return createEntry({ key, value, version, sizeBytes, now: this.#clock.now(), ttlMs, staleAfterMs: this.#o.staleAfterMs, prediction: p, tags });
   }
 
   #refresh(key: string): void {
@@ -461,59 +372,11 @@ export class Cache<V = unknown> {
     return { failed };
   }
 
-  #record(key: string, ctx: ReadContext, now: number, status: ReadStatus): void {
-    if (this.#predictor === undefined) return;
-    this.#buffer.push(key, ctx, now, status);
-    if (this.#drainTimer === undefined) this.#scheduleDrain();
-  }
-
-  #scheduleDrain(): void {
-    if (this.#isClosed || this.#drainTimer !== undefined) return;
-    this.#drainTimer = this.#clock.setTimer(0, () => {
-      this.#drainTimer = undefined;
-      this.#drain(maxDrainBatch);
-    });
-  }
-
-  #drain(limit: number): void {
-    const predictor = this.#predictor;
-    if (predictor === undefined || this.#buffer.size === 0) return;
-    const scheduler = this.#scheduler;
-    const latest = new Map<string, ReadContext>();
-    const drained = this.#buffer.drain((a) => {
-      predictor.observe({ key: a.key, at: a.at, ctx: a.ctx });
-      if (scheduler === undefined) return;
-      const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
-      latest.delete(ctxKey);
-      latest.set(ctxKey, a.ctx);
-    }, limit);
-    if (this.#buffer.size > 0 && drained > 0) this.#scheduleDrain();
-    if (scheduler === undefined || this.#isClosed) return;
-    for (const ctx of latest.values()) scheduler.offer(ctx, predictor.predict(ctx, this.#o.predictLimit));
-  }
-
-  #used(entry: Entry<V>): void {
-    this.#feedback.used(entry.key, entry.predictedBy);
-    this.#scheduler?.onUsed();
-    if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, true);
-  }
-
-  #onRemoval(entry: Entry<V>, cause: RemovalCause): void {
-    if (entry.source === 'prefetch' && entry.hits === 0 && (cause === 'evicted' || cause === 'expired' || cause === 'rejected')) {
-      this.#feedback.wasted(entry.key, entry.sizeBytes, entry.predictedBy);
-      if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, false);
-    }
-  }
-
   #countBatch(keys: readonly string[], purpose: FetchPurpose, isOk: boolean): void {
-    if (purpose === 'demand') {
-      this.#origin.demandBatches++;
-      this.#origin.demandKeys += keys.length;
-      this.#scheduler?.onDemandFetch(keys.length);
-    } else {
-      this.#origin.prefetchBatches++;
-      this.#origin.prefetchKeys += keys.length;
-    }
+    const isDemand = purpose === 'demand';
+    this.#origin[isDemand ? 'demandBatches' : 'prefetchBatches']++;
+    this.#origin[isDemand ? 'demandKeys' : 'prefetchKeys'] += keys.length;
+    if (isDemand) this.#loop.demandFetched(keys.length);
     if (!isOk) {
       this.#origin.failedBatches++;
       if (this.#events.listenerCount('origin:failed') > 0) this.#events.emit('origin:failed', { keys, purpose });
@@ -527,6 +390,6 @@ export class Cache<V = unknown> {
   }
 
   #checkOpen(): void {
-    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The cache is closed');
+    if (this.#isClosed) throw closedError();
   }
 }

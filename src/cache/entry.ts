@@ -1,3 +1,5 @@
+import type { ReadContext } from '../context.ts';
+
 /**
  * Entry: one cached value with everything the tiers, the scheduler and the feedback loop need to know about it.
  */
@@ -32,6 +34,42 @@ export type Entry<V = unknown> = {
    */
   hits: number;
 };
+
+/** The tags of an entry that has none, shared. */
+export const noTags: readonly string[] = Object.freeze([]);
+
+/**
+ * A fresh entry stored at `now`: stale after min(staleAfterMs, ttlMs), expired after ttlMs; a `prediction` makes it
+ * a prefetched entry carrying the probability, the model and the context it was predicted with.
+ */
+export function createEntry<V>(fields: {
+  readonly key: string;
+  readonly value: V;
+  readonly version: number;
+  readonly sizeBytes: number;
+  readonly now: number;
+  readonly ttlMs: number;
+  readonly staleAfterMs: number;
+  readonly prediction?: { readonly probability: number; readonly source: string; readonly ctx: ReadContext };
+  readonly tags?: readonly string[];
+}): Entry<V> {
+  const { now, ttlMs, prediction: p } = fields;
+  return {
+    key: fields.key,
+    value: fields.value,
+    version: fields.version,
+    sizeBytes: fields.sizeBytes,
+    createdAt: now,
+    staleAt: now + Math.min(fields.staleAfterMs, ttlMs),
+    expiresAt: now + ttlMs,
+    source: p === undefined ? 'demand' : 'prefetch',
+    probability: p?.probability ?? 1,
+    tags: fields.tags ?? noTags,
+    predictedFor: p?.ctx,
+    predictedBy: p?.source,
+    hits: 0,
+  };
+}
 
 /** True when `now` is past the entry's stale time. */
 export function isStale(entry: Entry, now: number): boolean {

@@ -1,0 +1,53 @@
+/**
+ * What a Cache answers and reports: the result of a read, its counters (`stats()`) and its events (`on`).
+ */
+import type { FetchPurpose } from '../origin/origin.ts';
+import type { FeedbackEvent } from '../prefetch/feedback.ts';
+import type { ReadStatus } from './access-buffer.ts';
+import type { PredictionLoopStats } from './prediction-loop.ts';
+import type { TierStats } from './tier.ts';
+import type { PrescientError } from '../errors.ts';
+
+/** The answer to one read. */
+export type ReadResult<V> = {
+  readonly key: string;
+  /** The value, or undefined when the origin has no such key. */
+  readonly value: V | undefined;
+  readonly isFound: boolean;
+  /** Version of the value served (0 when not found). */
+  readonly version: number;
+  /** hit: fresh from cache; prefetched: first read of an entry a prediction brought in; stale: served past its stale
+   * time (refreshing) or, with `error` set, past expiry because the origin failed; miss: loaded on demand. */
+  readonly status: ReadStatus;
+  readonly servedFrom: 'memory' | 'l2' | 'origin';
+  /** True when the read found its key already being fetched (by a prefetch or another read) and joined it. */
+  readonly wasInflight: boolean;
+  /** The origin failure a stale entry stood in for (grace period). */
+  readonly error?: PrescientError;
+};
+
+
+export type CacheStats = PredictionLoopStats & {
+  readonly reads: Readonly<Record<ReadStatus, number>>;
+  readonly readErrors: number;
+  readonly graceServed: number;
+  readonly refreshes: number;
+  readonly oversize: number;
+  readonly origin: {
+    readonly demandBatches: number;
+    readonly prefetchBatches: number;
+    readonly demandKeys: number;
+    readonly prefetchKeys: number;
+    readonly failedBatches: number;
+    readonly inflight: number;
+  };
+  readonly memory: TierStats;
+};
+
+/** Events a cache emits; listeners cost nothing when absent. */
+export type CacheEvents = {
+  'prefetch:issued': [FeedbackEvent];
+  'prefetch:used': [FeedbackEvent];
+  'prefetch:wasted': [FeedbackEvent];
+  'origin:failed': [{ readonly keys: readonly string[]; readonly purpose: FetchPurpose }];
+};
