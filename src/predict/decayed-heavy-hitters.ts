@@ -10,6 +10,7 @@
  * to new ones without touching them, and all weights are rescaled when they grow large. The counters sit in a
  * binary min-heap (weights only grow, so an increment only sifts down), O(log capacity) per access.
  */
+import { kthLargestInPlace } from './quickselect.ts';
 
 /** Smallest-first heap of decayed counters over dense key ids. */
 export class DecayedHeavyHitters {
@@ -106,7 +107,7 @@ export class DecayedHeavyHitters {
     if (size > limit) {
       const copy = this.#select;
       copy.set(all.subarray(0, size));
-      threshold = kth(copy, size, limit);
+      threshold = kthLargestInPlace(copy, size, limit);
     }
     let n = 0;
     for (let slot = 0; slot < size; slot++) {
@@ -174,31 +175,4 @@ export class DecayedHeavyHitters {
     this.#pos[heap[i]] = i;
     this.#pos[heap[j]] = j;
   }
-}
-
-/** The k-th largest (1-based) of a[0..n), reordering `a` (Hoare quickselect). */
-function kth(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  const want = k - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] > pivot) i++;
-      while (a[j] < pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (want <= j) hi = j;
-    else if (want >= i) lo = i;
-    else break;
-  }
-  return a[want];
 }

@@ -12,7 +12,7 @@
  * 1..`nearOffsets`, how often key k + d is read while k is still among the last `historyLength` keys (the learned
  * form of read-ahead, which fetches k+1..k+n after every miss whatever it costs), and offers last + d with that
  * rate when it beats the delta estimate.
- * Keys are numeric when they are an optional '-' and decimal digits and a safe integer; other keys are ignored. Memory: `maxDeltas`
+ * Keys are numeric when they are written as a canonical safe integer (what String(n) gives); other keys are ignored. Memory: `maxDeltas`
  * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength) per observe, O(historyLength + 16) per predict, plus a re-rank of the global deltas
  * every 64 accesses.
  */
@@ -20,6 +20,7 @@ import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeNumber, positiveInt } from '../options.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
+import { canonicalInteger } from './key-interner.ts';
 import { SessionRegistry } from './session-registry.ts';
 
 /** Options of DeltaPredictor. */
@@ -73,22 +74,6 @@ function merge(deltas: Float64Array, scores: Float64Array, m: number, d: number,
   return m + 1;
 }
 
-/** Parses a key of optional '-' and decimal digits (at most 17 characters) to a safe integer, or returns NaN. */
-function parseKey(key: string): number {
-  const n = key.length;
-  if (n === 0 || n > 17) return Number.NaN;
-  const negative = key.charCodeAt(0) === 45;
-  let i = negative ? 1 : 0;
-  if (i === n) return Number.NaN;
-  let v = 0;
-  for (; i < n; i++) {
-    const c = key.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return Number.NaN;
-    v = v * 10 + c;
-  }
-  if (v > Number.MAX_SAFE_INTEGER) return Number.NaN;
-  return negative ? -v : v;
-}
 
 /** Numeric delta / stride predictor. */
 export class DeltaPredictor implements Predictor {
@@ -146,7 +131,7 @@ export class DeltaPredictor implements Predictor {
   }
 
   observe(access: Access): void {
-    const v = parseKey(access.key);
+    const v = canonicalInteger(access.key);
     if (Number.isNaN(v)) return;
     const id = access.ctx.session ?? access.ctx.user;
     const s = id === undefined ? this.#anonymous : this.#sessions.touch(id, access.at);

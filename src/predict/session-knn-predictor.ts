@@ -21,6 +21,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeNumber, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
 import { KeyInterner } from './key-interner.ts';
+import { kthLargestInPlace } from './quickselect.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
 
@@ -242,27 +243,5 @@ function kthLargest(values: Float64Array, n: number, k: number, scratch: { a: Fl
   if (scratch.a.length < n) scratch.a = new Float64Array(Math.max(n, scratch.a.length * 2));
   const a = scratch.a;
   for (let i = 0; i < n; i++) a[i] = values[i];
-  let lo = 0;
-  let hi = n - 1;
-  const want = k - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] > pivot) i++;
-      while (a[j] < pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (want <= j) hi = j;
-    else if (want >= i) lo = i;
-    else break;
-  }
-  return a[want];
+  return kthLargestInPlace(a, n, k);
 }

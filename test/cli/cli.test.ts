@@ -4,25 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { main, type CliIo } from '../../src/cli/main.ts';
+import { run } from './run-cli.ts';
 import { policyNames } from '../../src/sim/sim-result.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
-type Captured = { code: number; stdout: string; stderr: string };
-
-/** Runs the command line with output captured in memory. */
-async function run(argv: readonly string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    isTTY: false,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isRatio = (x: unknown): boolean => typeof x === 'number' && x >= 0 && x <= 1;

@@ -4,21 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { demoTracePath } from '../../src/cli/demo.ts';
-import { main, type CliIo } from '../../src/cli/main.ts';
+import { run } from './run-cli.ts';
 
-type Captured = { code: number; stdout: string; stderr: string };
-
-async function run(argv: readonly string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    isTTY: false,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 describe('prescient demo', () => {
   let dir = '';
