@@ -19,7 +19,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../src/cache/cache.ts';
-import type { Entry } from '../src/cache/entry.ts';
+import { createEntry } from '../src/cache/entry.ts';
 import { MemoryTier } from '../src/cache/memory-tier.ts';
 import { systemClock } from '../src/clock.ts';
 import { MapOrigin } from '../src/origin/function-origin.ts';
@@ -127,20 +127,7 @@ function memoryTierContender(): Contender {
   const tier = new MemoryTier<object>({ maxBytes: 4 * keyCount, clock: systemClock });
   const now = systemClock.now();
   keys.forEach((key, i) => {
-    const entry: Entry<object> = {
-      key,
-      value: values[i],
-      version: 1,
-      sizeBytes: 1,
-      createdAt: now,
-      staleAt: Infinity,
-      expiresAt: Infinity,
-      source: 'demand',
-      probability: 1,
-      tags: [],
-      hits: 0,
-    };
-    tier.set(entry);
+    tier.set(createEntry({ key, value: values[i], version: 1, sizeBytes: 1, now, ttlMs: Infinity, staleAfterMs: Infinity }));
   });
   return {
     name: 'MemoryTier.get',

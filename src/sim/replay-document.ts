@@ -2,7 +2,7 @@
  * ReplayDocument: the one JSON document `prescient replay --json` prints, and what the HTML report is drawn from.
  * Its shape is documented in the README; fields are only ever added.
  */
-import type { PolicyName, PolicyResult } from './sim-result.ts';
+import type { PolicyResult } from './sim-result.ts';
 import type { SimulationRun } from './simulator.ts';
 import type { Workload } from './workload.ts';
 
@@ -22,19 +22,20 @@ export type ReplayDocument = {
   }>;
 };
 
-export type ReplayResultJson = {
-  readonly policy: PolicyName;
-  readonly hitRatio: number;
-  readonly inflightRatio: number;
-  readonly meanLatencyMs: number;
-  readonly p50LatencyMs: number;
-  readonly p95LatencyMs: number;
-  readonly p99LatencyMs: number;
-  readonly originFetchesPerRequest: number;
-  readonly prefetch: { readonly issued: number; readonly used: number; readonly precision: number; readonly coverage: number };
-  readonly peakBytes: number;
-  readonly requestsPerSecond: number;
-};
+/** One policy's result as printed: PolicyResult's headline fields, rounded, with peak entries as `peakBytes`. */
+export type ReplayResultJson = Pick<
+  PolicyResult,
+  | 'policy'
+  | 'hitRatio'
+  | 'inflightRatio'
+  | 'meanLatencyMs'
+  | 'p50LatencyMs'
+  | 'p95LatencyMs'
+  | 'p99LatencyMs'
+  | 'originFetchesPerRequest'
+  | 'prefetch'
+  | 'requestsPerSecond'
+> & { readonly peakBytes: number };
 
 /** Builds the document from a finished simulation. */
 export function toReplayDocument(
