@@ -20,6 +20,20 @@ export type ErrorCode =
   | 'ERR_TRACE_EMPTY'
   | 'ERR_TRACE_NOT_FOUND'
   | 'ERR_WRITE_FAILED'
+  | 'ERR_JOURNAL_FAILED'
+  | 'ERR_JOURNAL_CORRUPT'
+  | 'ERR_CONFLICT'
+  | 'ERR_CHANGE_FEED_FAILED'
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_OVERLOADED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_NOT_READY'
   | 'ERR_USAGE';
 
 /** Base class of every error Prescient throws on purpose. */

@@ -8,6 +8,11 @@ export type OriginRecord<V = unknown> = {
   readonly value: V;
   /** Monotonic per key; the cache keeps the highest version it has seen. */
   readonly version: number;
+  /**
+   * A tombstone: the key was deleted at `version`. `putMany` keeps it (so an older write arriving late still
+   * loses) and `getMany` answers undefined for it; `changes` reports it so caches drop the key.
+   */
+  readonly deleted?: boolean;
 };
 
 /** Why a fetch is made: demand fetches always go before prefetches. */
