@@ -34,7 +34,9 @@ export type ErrorCode =
   | 'ERR_OVERLOADED'
   | 'ERR_TIMEOUT'
   | 'ERR_NOT_READY'
-  | 'ERR_USAGE';
+  | 'ERR_USAGE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_INTERNAL';
 
 /** Base class of every error Prescient throws on purpose. */
 export class PrescientError extends Error {
