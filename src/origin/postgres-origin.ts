@@ -1,0 +1,195 @@
+/**
+ * PostgresOrigin: an origin over a PostgreSQL table (or a custom read query) through postgres.js.
+ *
+ * `getMany` is one round trip whatever the number of keys (`key = any($1)`), `putMany` one idempotent upsert
+ * keeping the higher version, `changes` one ordered read past a version watermark (the change feed catches up
+ * with it after a gap). Statements come from SqlTable, shared with PgliteOrigin; only values travel as
+ * parameters, and table/column names are validated identifiers.
+ */
+import postgres from 'postgres';
+import { systemClock, type Clock } from '../clock.ts';
+import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
+import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
+import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+import { DEFAULT_CHANGES_LIMIT, SqlTable, type SqlRunner, type SqlTableOptions } from './sql-table.ts';
+
+/** A postgres.js client (`postgres(url)`). */
+export type PostgresSql = postgres.Sql<Record<string, unknown>>;
+
+/** Connection the origin opens itself (and closes in `close()`). */
+export type PostgresConnectOptions = {
+  /** `postgres://user@host:port/database` */
+  readonly url: string;
+  /** Pool size. @default 4 */
+  readonly max?: number;
+  /** Seconds to wait for a connection before failing. @default 10 */
+  readonly connectTimeoutSeconds?: number;
+};
+
+export type PostgresOriginOptions = SqlTableOptions & {
+  /**
+   * A postgres.js client the caller owns (left open by `close()`), or `{ url }` for a client this origin
+   * opens and closes.
+   */
+  readonly sql: PostgresSql | PostgresConnectOptions;
+  /** Label used in error messages and stats. @default the table name */
+  readonly name?: string;
+  /**
+   * Client-side statement deadline in milliseconds: past it the statement is cancelled on the server and the
+   * call rejects with ERR_ORIGIN_TIMEOUT. 0 turns it off (a server-side `statement_timeout` still maps to
+   * ERR_ORIGIN_TIMEOUT). @default 0
+   */
+  readonly timeoutMs?: number;
+  /** Rows one `changes` call answers when no limit is passed. @default 10000 */
+  readonly changesLimit?: number;
+  /** Time source for `timeoutMs`. @default systemClock */
+  readonly clock?: Clock;
+};
+
+/** SQLSTATE query_canceled: raised by `statement_timeout` and by a cancel request. */
+const QUERY_CANCELED = '57014';
+
+/**
+ * An origin over a PostgreSQL items table. Versions come back as JS numbers (bigint parsed safely).
+ * Throws InvalidOptionError at construction for a bad name or option; operations reject with OriginError
+ * (ERR_ORIGIN_FAILED / ERR_ORIGIN_TIMEOUT, with the driver error as `cause`), ERR_WRITE_FAILED for `putMany`,
+ * ERR_ORIGIN_READ_ONLY when writing through a custom `query` without a table, ERR_CLOSED after `close()`.
+ */
+export class PostgresOrigin<V = unknown> implements Origin<V> {
+  /** Label of this origin. */
+  readonly name: string;
+  readonly #sql: PostgresSql;
+  readonly #isOwned: boolean;
+  readonly #table: SqlTable;
+  readonly #timeoutMs: number;
+  readonly #changesLimit: number;
+  readonly #clock: Clock;
+  #isClosed = false;
+
+  constructor(options: PostgresOriginOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+    this.#table = new SqlTable(options);
+    this.#timeoutMs = nonNegativeInt('timeoutMs', options.timeoutMs, 0);
+    this.#changesLimit = positiveInt('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
+    this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
+    if (options.name !== undefined && typeof options.name !== 'string') throw new InvalidOptionError('name', 'a string', options.name);
+    this.name = options.name ?? options.table ?? 'postgres';
+    const sql = options.sql;
+    if (typeof sql === 'function') {
+      this.#sql = fn<PostgresSql>('sql', sql);
+      this.#isOwned = false;
+    } else if (typeof sql === 'object' && sql !== null && typeof sql.url === 'string') {
+      this.#sql = postgres(sql.url, {
+        max: positiveInt('sql.max', sql.max, 4),
+        connect_timeout: positiveInt('sql.connectTimeoutSeconds', sql.connectTimeoutSeconds, 10),
+        onnotice: () => {},
+      }) as unknown as PostgresSql;
+      this.#isOwned = true;
+    } else {
+      throw new InvalidOptionError('sql', 'a postgres.js client or { url }', sql);
+    }
+  }
+
+  /**
+   * Creates the items table and its version index when missing (idempotent). `table` is a table name or the
+   * same table/column options the origin takes. Rejects with ERR_ORIGIN_FAILED when the server does.
+   */
+  static async ensureTable(sql: PostgresSql, table?: string | SqlTableOptions): Promise<void> {
+    const shape = new SqlTable(typeof table === 'string' ? { table } : (table ?? {}));
+    try {
+      for (const statement of shape.createStatements()) await sql.unsafe(statement);
+    } catch (error) {
+      throw new PrescientError('ERR_ORIGIN_FAILED', `Could not create table ${shape.table}: ${message(error)}`, { cause: error });
+    }
+  }
+
+  /** Records aligned with `keys` in one round trip; tombstoned and absent keys answer undefined. */
+  async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    this.#checkOpen();
+    try {
+      return await this.#table.getMany<V>(this.#runner(options?.signal), keys);
+    } catch (error) {
+      throw this.#originError(keys, error);
+    }
+  }
+
+  /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. */
+  async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+    this.#checkOpen();
+    if (!this.#table.isWritable) {
+      throw new PrescientError('ERR_ORIGIN_READ_ONLY', `Origin ${this.name} reads through a custom query; name a \`table\` to write`);
+    }
+    try {
+      await this.#table.putMany(this.#runner(), records);
+    } catch (error) {
+      if (error instanceof PrescientError && error.code === 'ERR_INVALID_VALUE') throw error;
+      throw new PrescientError('ERR_WRITE_FAILED', `Origin ${this.name} failed to write ${records.length} records: ${message(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Rows changed after `sinceVersion`, ascending by version, tombstones included (`deleted: true`). At most
+   * about `limit` rows (default `changesLimit`); call again with the last version to page on.
+   */
+  async changes(sinceVersion: number, limit = this.#changesLimit): Promise<OriginRecord<V>[]> {
+    this.#checkOpen();
+    nonNegativeInt('sinceVersion', sinceVersion);
+    positiveInt('limit', limit);
+    try {
+      return await this.#table.changes<V>(this.#runner(), sinceVersion, limit);
+    } catch (error) {
+      const origin = this.#originError([], error);
+      throw new PrescientError(origin.code, `Origin ${this.name} failed to list changes since ${sinceVersion}: ${message(error)}`, { cause: error });
+    }
+  }
+
+  /** Closes the client when this origin opened it; later calls reject with ERR_CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    if (this.#isOwned) await this.#sql.end({ timeout: 5 });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', `Origin ${this.name} is closed`);
+  }
+
+  /** A runner that cancels the statement on the server past `timeoutMs` or when `signal` aborts. */
+  #runner(signal?: AbortSignal): SqlRunner {
+    return async (text, params) => {
+      if (signal?.aborted === true) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal.reason });
+      const query = this.#sql.unsafe(text, params as never[], { prepare: true });
+      let isTimedOut = false;
+      let isAborted = false;
+      const timer = this.#timeoutMs > 0
+        ? this.#clock.setTimer(this.#timeoutMs, () => { isTimedOut = true; query.cancel(); })
+        : undefined;
+      const onAbort = (): void => { isAborted = true; query.cancel(); };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await query;
+      } catch (error) {
+        if (isTimedOut) throw new PrescientError('ERR_ORIGIN_TIMEOUT', `Statement exceeded timeoutMs ${this.#timeoutMs}`, { cause: error });
+        if (isAborted) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal?.reason });
+        throw error;
+      } finally {
+        if (timer !== undefined) this.#clock.clearTimer(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    };
+  }
+
+  #originError(keys: readonly string[], error: unknown): OriginError {
+    const isTimeout = (error instanceof PrescientError && error.code === 'ERR_ORIGIN_TIMEOUT')
+      || (error as { code?: unknown } | null)?.code === QUERY_CANCELED;
+    return new OriginError(keys, error, isTimeout ? 'ERR_ORIGIN_TIMEOUT' : 'ERR_ORIGIN_FAILED');
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

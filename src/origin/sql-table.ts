@@ -1,0 +1,187 @@
+/**
+ * SqlTable: the SQL shape PostgresOrigin and PgliteOrigin share, so both speak exactly the same statements.
+ *
+ * Why one place: the two origins differ only in how a statement reaches the server (postgres.js over the wire,
+ * PGlite in process); the table, the statements and the row decoding are the same, and a fix to one must reach
+ * both. Table and column names cannot be parameters, so they are validated as SQL identifiers and quoted; every
+ * value (keys, records, versions, limits) travels as a `$n` parameter, never inside the statement text.
+ *
+ * Default table (`prescient_items`):
+ * `key text primary key, value jsonb, version bigint not null, deleted boolean not null default false`,
+ * with an index on `version` so the change feed can catch up with `version > $1 order by version`.
+ */
+import { InvalidOptionError, PrescientError } from '../errors.ts';
+import type { OriginRecord } from './origin.ts';
+
+/** Runs one parameterised statement and answers its rows (postgres.js or PGlite underneath). */
+export type SqlRunner = (text: string, params: readonly unknown[]) => Promise<ReadonlyArray<Record<string, unknown>>>;
+
+/** Table and column names of an items table. Every name must be a SQL identifier (see `quoteIdentifier`). */
+export type SqlTableOptions = {
+  /** Table name, optionally schema-qualified (`archive.items`). @default 'prescient_items' */
+  readonly table?: string;
+  /** Text primary key column. @default 'key' */
+  readonly keyColumn?: string;
+  /** JSON (jsonb) value column; NULL for tombstones. @default 'value' */
+  readonly valueColumn?: string;
+  /** bigint version column (indexed). @default 'version' */
+  readonly versionColumn?: string;
+  /** boolean tombstone column. @default 'deleted' */
+  readonly deletedColumn?: string;
+  /**
+   * A custom read statement used by `getMany` instead of the table: it takes the keys as `$1` (a `text[]`) and
+   * answers columns `key` (text), `value` (any; json/jsonb is decoded), `version` (any integer type, or text
+   * holding one) and optionally `deleted` (boolean). Keys it does not answer are absent. The origin is then
+   * read-only unless a table is also named explicitly with `table`.
+   * Example: `select id::text as key, to_jsonb(p) as value, xmin::text::bigint as version from products p
+   * where id::text = any($1)`.
+   */
+  readonly query?: string;
+};
+
+/** Default items table name. */
+export const DEFAULT_TABLE = 'prescient_items';
+
+/**
+ * Upper bound on rows one `changes` call answers by default; callers page on with the last version they saw.
+ * 10 000 rows of a few hundred bytes is a few MB, one round trip.
+ */
+export const DEFAULT_CHANGES_LIMIT = 10_000;
+
+/** PostgreSQL's identifier limit (NAMEDATALEN - 1). */
+const MAX_IDENTIFIER_LENGTH = 63;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/**
+ * Quotes `name` as a SQL identifier after checking it is one: letters, digits, `_` and `$`, not starting with a
+ * digit, at most 63 characters; `allowSchema` also accepts `schema.name`. Throws InvalidOptionError naming
+ * `option` otherwise, so nothing but a plain identifier ever reaches statement text.
+ */
+export function quoteIdentifier(option: string, name: unknown, allowSchema = false): string {
+  const parts = typeof name === 'string' ? name.split('.') : [];
+  const ok = parts.length >= 1 && parts.length <= (allowSchema ? 2 : 1)
+    && parts.every((p) => IDENTIFIER.test(p) && p.length <= MAX_IDENTIFIER_LENGTH);
+  if (!ok) {
+    throw new InvalidOptionError(option, allowSchema ? 'a SQL identifier or schema.identifier' : 'a SQL identifier', name);
+  }
+  return parts.map((p) => `"${p}"`).join('.');
+}
+
+/**
+ * Turns a version as a driver hands it back (number, bigint, or the decimal text postgres.js uses for int8) into
+ * a JS number. Throws ERR_ORIGIN_FAILED when it is not a non-negative safe integer: versions are hybrid logical
+ * clock values (physicalMs * 1024 + logical), well below 2^53, so anything else is a misconfigured column.
+ */
+export function parseVersion(raw: unknown, key: string): number {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'bigint' || (typeof raw === 'string' && /^\d+$/.test(raw)) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new PrescientError('ERR_ORIGIN_FAILED', `Version of key ${JSON.stringify(key)} is not a safe non-negative integer: ${String(raw)}`);
+  }
+  return n;
+}
+
+/** The statements over one items table, built once from validated names. */
+export class SqlTable {
+  /** Quoted (possibly schema-qualified) table name. */
+  readonly table: string;
+  /** True when `getMany` runs a custom `query` rather than reading the table. */
+  readonly isCustomQuery: boolean;
+  /** True when the table may be written (no custom query, or a table named beside it). */
+  readonly isWritable: boolean;
+  readonly #getMany: string;
+  readonly #putMany: string;
+  readonly #changes: string;
+  readonly #create: readonly string[];
+
+  constructor(options: SqlTableOptions = {}) {
+    const table = quoteIdentifier('table', options.table ?? DEFAULT_TABLE, true);
+    const k = quoteIdentifier('keyColumn', options.keyColumn ?? 'key');
+    const v = quoteIdentifier('valueColumn', options.valueColumn ?? 'value');
+    const ver = quoteIdentifier('versionColumn', options.versionColumn ?? 'version');
+    const del = quoteIdentifier('deletedColumn', options.deletedColumn ?? 'deleted');
+    if (options.query !== undefined && (typeof options.query !== 'string' || !options.query.includes('$1'))) {
+      throw new InvalidOptionError('query', 'a SQL statement that takes the keys as $1', options.query);
+    }
+    this.table = table;
+    this.isCustomQuery = options.query !== undefined;
+    this.isWritable = options.query === undefined || options.table !== undefined;
+    const columns = `${k} as key, ${v} as value, ${ver} as version, ${del} as deleted`;
+    this.#getMany = options.query ?? `select ${columns} from ${table} where ${k} = any($1::text[])`;
+    // One statement for the whole batch: the records travel as one JSON parameter, unpacked server-side; the
+    // WHERE on the conflict arm makes the upsert last-writer-wins by version, so replays are no-ops.
+    this.#putMany = `insert into ${table} as t (${k}, ${v}, ${ver}, ${del}) `
+      + `select r.key, r.value, r.version, coalesce(r.deleted, false) `
+      + `from jsonb_to_recordset($1::text::jsonb) as r(key text, value jsonb, version bigint, deleted boolean) `
+      + `on conflict (${k}) do update set ${v} = excluded.${v}, ${ver} = excluded.${ver}, ${del} = excluded.${del} `
+      + `where excluded.${ver} > t.${ver}`;
+    // A page never splits one version: it answers every row up to the last version of the first `$2` rows,
+    // so a caller resuming from the highest version it saw misses nothing even when versions tie.
+    this.#changes = `with page as (select ${ver} as version from ${table} where ${ver} > $1::bigint order by ${ver} limit $2::int) `
+      + `select ${columns} from ${table} where ${ver} > $1::bigint and ${ver} <= (select max(version) from page) `
+      + `order by ${ver}, ${k}`;
+    const bare = (options.table ?? DEFAULT_TABLE).split('.').pop() as string;
+    const index = quoteIdentifier('table', `${bare}_${options.versionColumn ?? 'version'}_idx`.slice(0, MAX_IDENTIFIER_LENGTH));
+    this.#create = [
+      `create table if not exists ${table} (${k} text primary key, ${v} jsonb, ${ver} bigint not null, ${del} boolean not null default false)`,
+      `create index if not exists ${index} on ${table} (${ver})`,
+    ];
+  }
+
+  /** Statements that create the table and its version index when missing (idempotent). */
+  createStatements(): readonly string[] {
+    return this.#create;
+  }
+
+  /** Records for `keys`, aligned with them; tombstones and absent keys answer undefined. One round trip. */
+  async getMany<V>(run: SqlRunner, keys: readonly string[]): Promise<Array<OriginRecord<V> | undefined>> {
+    if (keys.length === 0) return [];
+    const unique = [...new Set(keys)];
+    const rows = await run(this.#getMany, [unique]);
+    const found = new Map<string, OriginRecord<V>>();
+    for (const row of rows) {
+      const record = toRecord<V>(row);
+      if (record.deleted !== true) found.set(record.key, record);
+    }
+    return keys.map((key) => found.get(key));
+  }
+
+  /**
+   * Upserts `records` in one statement, keeping the higher version per key; tombstones are stored as deleted
+   * rows with a NULL value. Duplicate keys in one batch are reduced to their highest version first (PostgreSQL
+   * cannot update one row twice in a statement). Throws ERR_INVALID_VALUE for a value JSON cannot encode.
+   */
+  async putMany<V>(run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<void> {
+    if (records.length === 0) return;
+    const latest = new Map<string, { key: string; value: unknown; version: number; deleted: boolean }>();
+    for (const r of records) {
+      const held = latest.get(r.key);
+      if (held !== undefined && held.version >= r.version) continue;
+      const isDeleted = r.deleted === true;
+      if (!isDeleted && JSON.stringify(r.value) === undefined) {
+        throw new PrescientError('ERR_INVALID_VALUE', `Value of key ${JSON.stringify(r.key)} cannot be stored as JSON`);
+      }
+      latest.set(r.key, { key: r.key, value: isDeleted ? null : r.value, version: r.version, deleted: isDeleted });
+    }
+    await run(this.#putMany, [JSON.stringify([...latest.values()])]);
+  }
+
+  /**
+   * Rows with version > `sinceVersion`, ascending by version (then key), tombstones included with
+   * `deleted: true`. Answers about `limit` rows: more only when the last version is shared by several rows.
+   */
+  async changes<V>(run: SqlRunner, sinceVersion: number, limit: number): Promise<OriginRecord<V>[]> {
+    const rows = await run(this.#changes, [sinceVersion, limit]);
+    return rows.map((row) => toRecord<V>(row));
+  }
+}
+
+function toRecord<V>(row: Record<string, unknown>): OriginRecord<V> {
+  const key = row.key;
+  if (typeof key !== 'string') {
+    throw new PrescientError('ERR_ORIGIN_FAILED', `Origin row has no text \`key\` column (got ${typeof key})`);
+  }
+  const version = parseVersion(row.version, key);
+  return row.deleted === true
+    ? { key, value: undefined as V, version, deleted: true }
+    : { key, value: row.value as V, version };
+}

@@ -1,0 +1,8 @@
+/**
+ * The `prescient/postgres` entry point: origins over PostgreSQL (postgres.js) and PGlite, and the origins that
+ * compose or front other stores. Kept apart from the main entry so `prescient` alone pulls in no database driver.
+ */
+export { PostgresOrigin } from './origin/postgres-origin.ts';
+export type { PostgresConnectOptions, PostgresOriginOptions, PostgresSql } from './origin/postgres-origin.ts';
+export { SqlTable, DEFAULT_TABLE, DEFAULT_CHANGES_LIMIT, quoteIdentifier } from './origin/sql-table.ts';
+export type { SqlRunner, SqlTableOptions } from './origin/sql-table.ts';

@@ -1,0 +1,133 @@
+/**
+ * PostgresOrigin against the machine's PostgreSQL (127.0.0.1:5432, database `test`): the Origin contract on a
+ * fresh table per test inside a schema of its own, plus custom queries, error codes and round trips.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import postgres from 'postgres';
+import { isPrescientError } from '../../src/errors.ts';
+import type { OriginRecord } from '../../src/origin/origin.ts';
+import { PostgresOrigin, type PostgresSql } from '../../src/origin/postgres-origin.ts';
+import { originContract } from '../contracts/origin.contract.ts';
+
+const URL = process.env.PRESCIENT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SCHEMA = `prescient_origin_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+const sql = postgres(URL, { max: 4, onnotice: () => {} }) as unknown as PostgresSql;
+let tables = 0;
+
+async function freshTable(seed: readonly OriginRecord<unknown>[] = []): Promise<string> {
+  const table = `${SCHEMA}.items_${++tables}`;
+  await PostgresOrigin.ensureTable(sql, table);
+  if (seed.length > 0) await new PostgresOrigin({ sql, table }).putMany(seed);
+  return table;
+}
+
+before(async () => {
+  await sql.unsafe(`create schema ${SCHEMA}`);
+});
+
+after(async () => {
+  await sql.unsafe(`drop schema ${SCHEMA} cascade`);
+  await sql.end();
+});
+
+originContract('PostgresOrigin', async (seed) => new PostgresOrigin({ sql, table: await freshTable(seed) }));
+
+describe('PostgresOrigin', () => {
+  test('getMany of many keys is one statement', async () => {
+    let statements = 0;
+    const counting = new Proxy(sql, {
+      get(target, prop, receiver) {
+        if (prop === 'unsafe') return (...args: Parameters<PostgresSql['unsafe']>) => { statements++; return target.unsafe(...args); };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const table = await freshTable(Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: i, version: 1 })));
+    const origin = new PostgresOrigin({ sql: counting, table });
+    const got = await origin.getMany(Array.from({ length: 150 }, (_, i) => `k${i * 2}`));
+    assert.equal(statements, 1);
+    assert.equal(got.filter((r) => r !== undefined).length, 100);
+  });
+
+  test('ensureTable is idempotent and honours custom column names', async () => {
+    const shape = { table: `${SCHEMA}.custom_cols`, keyColumn: 'id', valueColumn: 'doc', versionColumn: 'rev', deletedColumn: 'gone' };
+    await PostgresOrigin.ensureTable(sql, shape);
+    await PostgresOrigin.ensureTable(sql, shape);
+    const origin = new PostgresOrigin({ sql, ...shape });
+    await origin.putMany([{ key: 'a', value: { v: 1 }, version: 4 }]);
+    assert.deepEqual([...await sql.unsafe(`select id, doc, rev::int as rev, gone from ${SCHEMA}.custom_cols`)], [{ id: 'a', doc: { v: 1 }, rev: 4, gone: false }]);
+    assert.deepEqual((await origin.changes(0)).map((r) => r.key), ['a']);
+  });
+
+  test('rejects table and column names that are not identifiers', () => {
+    for (const bad of [{ table: 'items; drop table x' }, { keyColumn: 'key"' }, { versionColumn: '1abc' }, { table: 'a.b.c' }]) {
+      assert.throws(() => new PostgresOrigin({ sql, ...bad }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+    }
+    assert.throws(() => new PostgresOrigin({ sql: { url: 3 } as never }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+    assert.throws(() => new PostgresOrigin({ sql, query: 'select 1' }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  });
+
+  test('a custom query maps keys onto an existing table, read-only unless a table is named', async () => {
+    await sql.unsafe(`create table ${SCHEMA}.products (id int primary key, name text, price numeric)`);
+    await sql.unsafe(`insert into ${SCHEMA}.products values (1, 'lamp', 12.5), (2, 'desk', 99)`);
+    const origin = new PostgresOrigin({
+      sql,
+      query: `select id::text as key, to_jsonb(p) as value, xmin::text::bigint as version from ${SCHEMA}.products p where id::text = any($1)`,
+    });
+    const [lamp, none, desk] = await origin.getMany(['1', '3', '2']);
+    assert.deepEqual(lamp?.value, { id: 1, name: 'lamp', price: 12.5 });
+    assert.equal(none, undefined);
+    assert.equal(desk?.key, '2');
+    assert.ok(Number.isSafeInteger(desk?.version) && (desk?.version ?? 0) > 0);
+    await assert.rejects(origin.putMany([{ key: '1', value: {}, version: 1 }]), (e) => isPrescientError(e, 'ERR_ORIGIN_READ_ONLY'));
+  });
+
+  test('a statement past timeoutMs is cancelled and rejects with ERR_ORIGIN_TIMEOUT', async () => {
+    const table = await freshTable([{ key: 'a', value: 1, version: 1 }]);
+    const origin = new PostgresOrigin({
+      sql, timeoutMs: 50,
+      query: `select key, value, version from ${table}, pg_sleep(5) where key = any($1)`,
+    });
+    const started = performance.now();
+    await assert.rejects(origin.getMany(['a']), (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT') && (e as Error).cause !== undefined);
+    assert.ok(performance.now() - started < 4000, 'the statement was cancelled, not waited out');
+  });
+
+  test('a server-side statement_timeout also maps to ERR_ORIGIN_TIMEOUT', async () => {
+    const origin = new PostgresOrigin({
+      sql: { url: `${URL}?options=-c%20statement_timeout%3D50` },
+      query: `select 'a' as key, 1 as value, 1 as version from pg_sleep(5) where 'a' = any($1)`,
+    });
+    await assert.rejects(origin.getMany(['a']), (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
+    await origin.close();
+  });
+
+  test('an unreachable server rejects getMany with ERR_ORIGIN_FAILED and putMany with ERR_WRITE_FAILED', async () => {
+    const origin = new PostgresOrigin({ sql: { url: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutSeconds: 2 } });
+    await assert.rejects(origin.getMany(['a']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && (e as Error).cause !== undefined);
+    await assert.rejects(origin.putMany([{ key: 'a', value: 1, version: 1 }]), (e) => isPrescientError(e, 'ERR_WRITE_FAILED') && (e as Error).cause !== undefined);
+    await assert.rejects(origin.changes(0), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'));
+    await origin.close();
+  });
+
+  test('a missing table rejects with ERR_ORIGIN_FAILED naming the cause', async () => {
+    const origin = new PostgresOrigin({ sql, table: `${SCHEMA}.nope` });
+    await assert.rejects(origin.getMany(['a']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && /nope/.test((e as Error).message));
+  });
+
+  test('changes pages by limit without splitting a version shared by several rows', async () => {
+    const seed = ['a', 'b', 'c', 'd', 'e'].map((key, i) => ({ key, value: key, version: i < 3 ? 10 : 20 + i }));
+    const origin = new PostgresOrigin({ sql, table: await freshTable(seed) });
+    const first = await origin.changes(0, 2);
+    assert.deepEqual(first.map((r) => r.key), ['a', 'b', 'c']);
+    const second = await origin.changes(first[first.length - 1].version, 1);
+    assert.deepEqual(second.map((r) => r.key), ['d']);
+  });
+
+  test('after close, calls reject with ERR_CLOSED and a caller-owned client stays open', async () => {
+    const origin = new PostgresOrigin({ sql, table: await freshTable() });
+    await origin.close();
+    await assert.rejects(origin.getMany(['a']), (e) => isPrescientError(e, 'ERR_CLOSED'));
+    assert.deepEqual([...await sql.unsafe('select 1 as one')], [{ one: 1 }]);
+  });
+});
