@@ -1,0 +1,213 @@
+/**
+ * The live dashboard: `GET /` serves one static page (plain HTML, inline script and SVG, no build step, no fetch
+ * beyond this server), `GET /v1/dashboard/events` streams the DashboardFeed's points as server-sent events, and
+ * `GET /v1/dashboard/snapshot` answers the same JSON once. Both take `?session=` to add the top predicted keys for
+ * that session, and `?token=` because EventSource cannot send an Authorization header: an onRequest hook copies it
+ * into `authorization: Bearer <token>` for the dashboard routes, so an auth hook registered after this one sees it.
+ *
+ * Why SSE and sampling: the page needs a point a second, one way; SSE is plain HTTP (works through the same auth and
+ * proxies) and reconnects by itself. Points are sampled once for every viewer; a stream that asks for a session adds
+ * one `cache.predict` call per point.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Cache } from '../cache/cache.ts';
+import { maxContextIdLength } from '../context.ts';
+import type { Clock } from '../clock.ts';
+import { DashboardFeed, type DashboardPoint } from './dashboard-feed.ts';
+
+export type { DashboardPoint, LatencySummary, ReadCounts } from './dashboard-feed.ts';
+export { DashboardFeed, LatencyHistogram } from './dashboard-feed.ts';
+
+/** What the dashboard shows: the service's cache, and optionally the service for extra gauges. */
+export type DashboardSource = {
+  readonly cache: Cache<unknown>;
+  /**
+   * The service; when it has a `dashboardStats(): Record<string, number>` method (write-back queue, journal bytes,
+   * ...), each point carries its result as `service`.
+   */
+  readonly service?: unknown;
+};
+
+export type DashboardOptions = {
+  /** Time between points, in ms. @default 1000 */
+  readonly intervalMs?: number;
+  /** Points kept and sent to a new viewer. @default 120 */
+  readonly historyLength?: number;
+  /** Time source. @default systemClock */
+  readonly clock?: Clock;
+  /**
+   * Which requests' latency feeds the percentiles: routes whose pattern starts with this. @default '/v1/items'
+   * (single and batch reads).
+   */
+  readonly latencyRoutePrefix?: string;
+};
+
+/** One predicted key for the chosen session. */
+export type DashboardPrediction = { readonly key: string; readonly probability: number };
+
+/** The JSON of `/v1/dashboard/snapshot` and of the first SSE event (`event: history`). */
+export type DashboardSnapshot = {
+  readonly intervalMs: number;
+  readonly points: readonly DashboardPoint[];
+  readonly latest: DashboardPoint;
+  readonly session?: string;
+  readonly predictions?: readonly DashboardPrediction[];
+  readonly service?: Readonly<Record<string, number>>;
+};
+
+/** Top predicted keys shown per session. */
+const predictionLimit = 10;
+/** Browser reconnect delay after a dropped stream, in ms (the SSE `retry:` field). */
+const reconnectMs = 2000;
+
+const pagePath = new URL('./dashboard-page.html', import.meta.url);
+
+/** Dashboard route patterns (for an auth hook that wants to treat them apart). */
+export const dashboardRoutes = Object.freeze(['/', '/v1/dashboard/events', '/v1/dashboard/snapshot']);
+
+/**
+ * Registers the page, the event stream and the snapshot on `app`, and the hooks that feed latencies and copy a
+ * `?token=` query parameter into the Authorization header for these routes. Sampling starts when the app is ready
+ * and stops (streams ended) when it closes. Route config carries `{ dashboard: true }`.
+ * Returns the feed (the demo records latencies into it when it reads in-process).
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad option; Error when the page file is missing.
+ */
+export function registerDashboard(app: FastifyInstance, source: DashboardSource, options: DashboardOptions = {}): DashboardFeed {
+  const { cache } = source;
+  const feed = new DashboardFeed({
+    cache,
+    clock: options.clock,
+    intervalMs: options.intervalMs,
+    historyLength: options.historyLength,
+    onError: (error) => app.log.warn({ err: error }, 'dashboard sampling failed'),
+  });
+  const page = readFileSync(pagePath);
+  const prefix = options.latencyRoutePrefix ?? '/v1/items';
+  const serviceStats = statsOf(source.service);
+  const streams = new Set<FastifyReply>();
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    const q = request.query as Record<string, unknown> | undefined;
+    const token = q?.token;
+    if (typeof token === 'string' && token !== '' && request.headers.authorization === undefined && isDashboardUrl(request.url)) {
+      request.headers.authorization = `Bearer ${token}`;
+    }
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.routeOptions.url?.startsWith(prefix) === true) feed.recordLatency(reply.elapsedTime);
+    done();
+  });
+  app.addHook('onReady', (done) => {
+    feed.start();
+    done();
+  });
+  app.addHook('preClose', (done) => {
+    feed.close();
+    for (const reply of streams) reply.raw.end();
+    streams.clear();
+    done();
+  });
+
+  const config = { dashboard: true };
+  app.get('/', { config }, (_request, reply) => {
+    void reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:")
+      .send(page);
+  });
+
+  app.get('/v1/dashboard/snapshot', { config }, (request, reply) => {
+    const query = parseQuery(request, reply);
+    if (query === undefined) return;
+    const snapshot: DashboardSnapshot = {
+      intervalMs: feed.intervalMs,
+      points: feed.history(),
+      latest: feed.latest(),
+      ...predictionsFor(cache, query.session),
+      ...serviceField(serviceStats),
+    };
+    void reply.header('cache-control', 'no-store').send(snapshot);
+  });
+
+  app.get('/v1/dashboard/events', { config }, (request, reply) => {
+    const query = parseQuery(request, reply);
+    if (query === undefined) return;
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const history: DashboardSnapshot = {
+      intervalMs: feed.intervalMs,
+      points: feed.history(),
+      latest: feed.latest(),
+      ...predictionsFor(cache, query.session),
+      ...serviceField(serviceStats),
+    };
+    raw.write(`retry: ${reconnectMs}\nevent: history\ndata: ${JSON.stringify(history)}\n\n`);
+    streams.add(reply);
+    const unsubscribe = feed.subscribe((point) => {
+      const message = { ...point, ...predictionsFor(cache, query.session), ...serviceField(serviceStats) };
+      raw.write(`data: ${JSON.stringify(message)}\n\n`);
+    });
+    raw.on('close', () => {
+      unsubscribe();
+      streams.delete(reply);
+    });
+  });
+  return feed;
+}
+
+function isDashboardUrl(url: string): boolean {
+  const path = url.split('?', 1)[0];
+  return path === '/' || path === '/v1/dashboard/events' || path === '/v1/dashboard/snapshot';
+}
+
+/** Checks the query (only `session` and `token`, strings of sane length); answers 400 and returns undefined if bad. */
+function parseQuery(request: FastifyRequest, reply: FastifyReply): { session: string | undefined } | undefined {
+  const q = (request.query ?? {}) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(q)) {
+    let problem: string | undefined;
+    if (name !== 'session' && name !== 'token') problem = `Unknown query parameter \`${name.slice(0, 64)}\``;
+    else if (typeof value !== 'string') problem = `Expected \`${name}\` to be given once`;
+    else if (name === 'session' && value.length > maxContextIdLength) problem = `Expected \`session\` to be at most ${maxContextIdLength} characters`;
+    if (problem !== undefined) {
+      void reply.code(400).send({ error: { code: 'ERR_BAD_REQUEST', message: problem } });
+      return undefined;
+    }
+  }
+  const session = q.session;
+  return { session: typeof session === 'string' && session !== '' ? session : undefined };
+}
+
+function predictionsFor(cache: Cache<unknown>, session: string | undefined): { session?: string; predictions?: DashboardPrediction[] } {
+  if (session === undefined) return {};
+  try {
+    const predictions = cache.predict({ session }, predictionLimit).map((p) => ({ key: p.key, probability: p.probability }));
+    return { session, predictions };
+  } catch {
+    // A closed cache or a model failure shows as no predictions; the page must keep streaming the rest.
+    return { session, predictions: [] };
+  }
+}
+
+function statsOf(service: unknown): (() => Record<string, number>) | undefined {
+  if (typeof service !== 'object' || service === null) return undefined;
+  const method = (service as { dashboardStats?: unknown }).dashboardStats;
+  return typeof method === 'function' ? () => method.call(service) as Record<string, number> : undefined;
+}
+
+function serviceField(stats: (() => Record<string, number>) | undefined): { service?: Record<string, number> } {
+  if (stats === undefined) return {};
+  try {
+    return { service: stats() };
+  } catch {
+    return {};
+  }
+}
