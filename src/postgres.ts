@@ -6,3 +6,5 @@ export { PostgresOrigin } from './origin/postgres-origin.ts';
 export type { PostgresConnectOptions, PostgresOriginOptions, PostgresSql } from './origin/postgres-origin.ts';
 export { SqlTable, DEFAULT_TABLE, DEFAULT_CHANGES_LIMIT, quoteIdentifier } from './origin/sql-table.ts';
 export type { SqlRunner, SqlTableOptions } from './origin/sql-table.ts';
+export { PgliteOrigin } from './origin/pglite-origin.ts';
+export type { PgliteOpenOptions, PgliteOriginOptions } from './origin/pglite-origin.ts';

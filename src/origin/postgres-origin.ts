@@ -8,10 +8,12 @@
  */
 import postgres from 'postgres';
 import { systemClock, type Clock } from '../clock.ts';
-import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
 import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
-import { DEFAULT_CHANGES_LIMIT, SqlTable, type SqlRunner, type SqlTableOptions } from './sql-table.ts';
+import {
+  DEFAULT_CHANGES_LIMIT, SqlTable, sqlChangesError, sqlReadError, sqlWriteError, type SqlRunner, type SqlTableOptions,
+} from './sql-table.ts';
 
 /** A postgres.js client (`postgres(url)`). */
 export type PostgresSql = postgres.Sql<Record<string, unknown>>;
@@ -45,9 +47,6 @@ export type PostgresOriginOptions = SqlTableOptions & {
   /** Time source for `timeoutMs`. @default systemClock */
   readonly clock?: Clock;
 };
-
-/** SQLSTATE query_canceled: raised by `statement_timeout` and by a cancel request. */
-const QUERY_CANCELED = '57014';
 
 /**
  * An origin over a PostgreSQL items table. Versions come back as JS numbers (bigint parsed safely).
@@ -96,11 +95,13 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
    */
   static async ensureTable(sql: PostgresSql, table?: string | SqlTableOptions): Promise<void> {
     const shape = new SqlTable(typeof table === 'string' ? { table } : (table ?? {}));
-    try {
-      for (const statement of shape.createStatements()) await sql.unsafe(statement);
-    } catch (error) {
-      throw new PrescientError('ERR_ORIGIN_FAILED', `Could not create table ${shape.table}: ${message(error)}`, { cause: error });
-    }
+    await shape.create(async (text) => sql.unsafe(text));
+  }
+
+  /** Creates this origin's table and version index when missing (idempotent). */
+  async ensureTable(): Promise<void> {
+    this.#checkOpen();
+    await this.#table.create(this.#runner());
   }
 
   /** Records aligned with `keys` in one round trip; tombstoned and absent keys answer undefined. */
@@ -109,7 +110,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     try {
       return await this.#table.getMany<V>(this.#runner(options?.signal), keys);
     } catch (error) {
-      throw this.#originError(keys, error);
+      throw sqlReadError(keys, error);
     }
   }
 
@@ -122,8 +123,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     try {
       await this.#table.putMany(this.#runner(), records);
     } catch (error) {
-      if (error instanceof PrescientError && error.code === 'ERR_INVALID_VALUE') throw error;
-      throw new PrescientError('ERR_WRITE_FAILED', `Origin ${this.name} failed to write ${records.length} records: ${message(error)}`, { cause: error });
+      throw sqlWriteError(this.name, records.length, error);
     }
   }
 
@@ -138,8 +138,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     try {
       return await this.#table.changes<V>(this.#runner(), sinceVersion, limit);
     } catch (error) {
-      const origin = this.#originError([], error);
-      throw new PrescientError(origin.code, `Origin ${this.name} failed to list changes since ${sinceVersion}: ${message(error)}`, { cause: error });
+      throw sqlChangesError(this.name, sinceVersion, error);
     }
   }
 
@@ -182,14 +181,4 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
       }
     };
   }
-
-  #originError(keys: readonly string[], error: unknown): OriginError {
-    const isTimeout = (error instanceof PrescientError && error.code === 'ERR_ORIGIN_TIMEOUT')
-      || (error as { code?: unknown } | null)?.code === QUERY_CANCELED;
-    return new OriginError(keys, error, isTimeout ? 'ERR_ORIGIN_TIMEOUT' : 'ERR_ORIGIN_FAILED');
-  }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -10,7 +10,7 @@
  * `key text primary key, value jsonb, version bigint not null, deleted boolean not null default false`,
  * with an index on `version` so the change feed can catch up with `version > $1 order by version`.
  */
-import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import type { OriginRecord } from './origin.ts';
 
 /** Runs one parameterised statement and answers its rows (postgres.js or PGlite underneath). */
@@ -132,6 +132,15 @@ export class SqlTable {
     return this.#create;
   }
 
+  /** Runs `createStatements()`; rejects with ERR_ORIGIN_FAILED (cause attached) when the database does. */
+  async create(run: SqlRunner): Promise<void> {
+    try {
+      for (const statement of this.#create) await run(statement, []);
+    } catch (error) {
+      throw new PrescientError('ERR_ORIGIN_FAILED', `Could not create table ${this.table}: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
   /** Records for `keys`, aligned with them; tombstones and absent keys answer undefined. One round trip. */
   async getMany<V>(run: SqlRunner, keys: readonly string[]): Promise<Array<OriginRecord<V> | undefined>> {
     if (keys.length === 0) return [];
@@ -173,6 +182,35 @@ export class SqlTable {
     const rows = await run(this.#changes, [sinceVersion, limit]);
     return rows.map((row) => toRecord<V>(row));
   }
+}
+
+/** SQLSTATE query_canceled: raised by `statement_timeout` and by a cancel request. */
+const QUERY_CANCELED = '57014';
+
+/**
+ * The coded error for a failed read: ERR_ORIGIN_TIMEOUT when the statement was cancelled for time (SQLSTATE
+ * 57014, or an ERR_ORIGIN_TIMEOUT raised by the runner), ERR_ORIGIN_FAILED otherwise; `error` is the cause.
+ */
+export function sqlReadError(keys: readonly string[], error: unknown): OriginError {
+  const isTimeout = (error instanceof PrescientError && error.code === 'ERR_ORIGIN_TIMEOUT')
+    || (error as { code?: unknown } | null)?.code === QUERY_CANCELED;
+  return new OriginError(keys, error, isTimeout ? 'ERR_ORIGIN_TIMEOUT' : 'ERR_ORIGIN_FAILED');
+}
+
+/** The coded error for a failed `putMany`: ERR_INVALID_VALUE passes through, anything else is ERR_WRITE_FAILED. */
+export function sqlWriteError(origin: string, count: number, error: unknown): PrescientError {
+  if (error instanceof PrescientError && error.code === 'ERR_INVALID_VALUE') return error;
+  return new PrescientError('ERR_WRITE_FAILED', `Origin ${origin} failed to write ${count} records: ${errorMessage(error)}`, { cause: error });
+}
+
+/** The coded error for a failed `changes`: the read error's code, with the watermark in the message. */
+export function sqlChangesError(origin: string, sinceVersion: number, error: unknown): PrescientError {
+  const { code } = sqlReadError([], error);
+  return new PrescientError(code, `Origin ${origin} failed to list changes since ${sinceVersion}: ${errorMessage(error)}`, { cause: error });
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function toRecord<V>(row: Record<string, unknown>): OriginRecord<V> {

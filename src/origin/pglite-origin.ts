@@ -1,0 +1,134 @@
+/**
+ * PgliteOrigin: the same items table as PostgresOrigin, over PGlite (PostgreSQL compiled to WebAssembly, in
+ * process). It is the embedded default for the demo and for `prescient serve` without a database: nothing to
+ * install or start, and the statements are exactly PostgresOrigin's (both come from SqlTable).
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { nonNegativeInt, positiveInt } from '../options.ts';
+import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+import {
+  DEFAULT_CHANGES_LIMIT, SqlTable, sqlChangesError, sqlReadError, sqlWriteError, type SqlRunner, type SqlTableOptions,
+} from './sql-table.ts';
+
+/** A database this origin opens itself (and closes in `close()`). */
+export type PgliteOpenOptions = {
+  /** Folder holding the database files; omitted: an in-memory database. */
+  readonly dataDir?: string;
+  /** A `dumpDataDir()` tarball to start from (only when the data folder is new or in memory). */
+  readonly loadDataDir?: Blob;
+};
+
+export type PgliteOriginOptions = SqlTableOptions & {
+  /** A PGlite database the caller owns (left open by `close()`), or options for one this origin opens. */
+  readonly db: PGlite | PgliteOpenOptions;
+  /** Label used in error messages. @default the table name */
+  readonly name?: string;
+  /** Rows one `changes` call answers when no limit is passed. @default 10000 */
+  readonly changesLimit?: number;
+};
+
+/**
+ * An origin over a PGlite items table. Same guarantees and errors as PostgresOrigin (one statement per call,
+ * versions as JS numbers, tombstones absent from `getMany`, ERR_ORIGIN_FAILED / ERR_WRITE_FAILED /
+ * ERR_ORIGIN_READ_ONLY / ERR_CLOSED), without a client-side timeout: statements run in this process.
+ */
+export class PgliteOrigin<V = unknown> implements Origin<V> {
+  /** Label of this origin. */
+  readonly name: string;
+  /** The database underneath (for setup, dumps and ad-hoc queries). */
+  readonly db: PGlite;
+  readonly #isOwned: boolean;
+  readonly #table: SqlTable;
+  readonly #changesLimit: number;
+  readonly #run: SqlRunner;
+  #isClosed = false;
+
+  constructor(options: PgliteOriginOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+    this.#table = new SqlTable(options);
+    this.#changesLimit = positiveInt('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
+    if (options.name !== undefined && typeof options.name !== 'string') throw new InvalidOptionError('name', 'a string', options.name);
+    this.name = options.name ?? options.table ?? 'pglite';
+    const db = options.db;
+    if (db instanceof PGlite) {
+      this.db = db;
+      this.#isOwned = false;
+    } else if (typeof db === 'object' && db !== null && (db.dataDir === undefined || typeof db.dataDir === 'string')) {
+      this.db = new PGlite(db.dataDir, db.loadDataDir === undefined ? {} : { loadDataDir: db.loadDataDir });
+      this.#isOwned = true;
+    } else {
+      throw new InvalidOptionError('db', 'a PGlite database or { dataDir?, loadDataDir? }', db);
+    }
+    this.#run = async (text, params) => (await this.db.query<Record<string, unknown>>(text, params as unknown[])).rows;
+  }
+
+  /**
+   * Creates the items table and its version index when missing (idempotent). `table` is a table name or the
+   * same table/column options the origin takes. Rejects with ERR_ORIGIN_FAILED when the database does.
+   */
+  static async ensureTable(db: PGlite, table?: string | SqlTableOptions): Promise<void> {
+    const shape = new SqlTable(typeof table === 'string' ? { table } : (table ?? {}));
+    await shape.create(async (text, params) => (await db.query<Record<string, unknown>>(text, params as unknown[])).rows);
+  }
+
+  /** Creates this origin's table and version index when missing (idempotent). */
+  async ensureTable(): Promise<void> {
+    this.#checkOpen();
+    await this.#table.create(this.#run);
+  }
+
+  /** Records aligned with `keys` in one statement; tombstoned and absent keys answer undefined. */
+  async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    this.#checkOpen();
+    if (options?.signal?.aborted === true) throw sqlReadError(keys, options.signal.reason);
+    try {
+      return await this.#table.getMany<V>(this.#run, keys);
+    } catch (error) {
+      throw sqlReadError(keys, error);
+    }
+  }
+
+  /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. */
+  async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+    this.#checkOpen();
+    if (!this.#table.isWritable) {
+      throw new PrescientError('ERR_ORIGIN_READ_ONLY', `Origin ${this.name} reads through a custom query; name a \`table\` to write`);
+    }
+    try {
+      await this.#table.putMany(this.#run, records);
+    } catch (error) {
+      throw sqlWriteError(this.name, records.length, error);
+    }
+  }
+
+  /**
+   * Rows changed after `sinceVersion`, ascending by version, tombstones included (`deleted: true`). At most
+   * about `limit` rows (default `changesLimit`); call again with the last version to page on.
+   */
+  async changes(sinceVersion: number, limit = this.#changesLimit): Promise<OriginRecord<V>[]> {
+    this.#checkOpen();
+    nonNegativeInt('sinceVersion', sinceVersion);
+    positiveInt('limit', limit);
+    try {
+      return await this.#table.changes<V>(this.#run, sinceVersion, limit);
+    } catch (error) {
+      throw sqlChangesError(this.name, sinceVersion, error);
+    }
+  }
+
+  /** Closes the database when this origin opened it; later calls reject with ERR_CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    if (this.#isOwned) await this.db.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', `Origin ${this.name} is closed`);
+  }
+}
