@@ -1,0 +1,129 @@
+/**
+ * The dashboard in a real browser: Debian's headless Chromium, driven by playwright-core, opens the page while
+ * reads flow and checks that the displayed numbers move and the session box shows predictions. Saves a screenshot
+ * to $PRESCIENT_SCREENSHOT_DIR (default: <tmpdir>/prescient-dashboard-browser/dashboard.png).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { chromium, type Browser } from 'playwright-core';
+import { Cache } from '../../src/cache/cache.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import { EnsemblePredictor } from '../../src/predict/ensemble-predictor.ts';
+import { registerDashboard } from '../../src/server/dashboard.ts';
+
+const chromiumPath = '/usr/bin/chromium';
+const screenshotDir = process.env.PRESCIENT_SCREENSHOT_DIR ?? join(tmpdir(), 'prescient-dashboard-browser');
+/** Upper bound on any single wait in the page, in ms. */
+const waitMs = 15_000;
+
+/** Sessions that walk the same three-page path, so the models have something to predict. */
+const paths = [
+  ['home', 'catalog', 'item:1'],
+  ['home', 'catalog', 'item:2'],
+  ['home', 'search', 'item:3'],
+];
+const keyCount = 400;
+
+describe('dashboard in headless Chromium', () => {
+  let app: FastifyInstance;
+  let cache: Cache<unknown>;
+  let browser: Browser;
+  let url = '';
+  let traffic: NodeJS.Timeout | undefined;
+  let sent = 0;
+
+  before(async () => {
+    const origin = new MapOrigin<unknown>([
+      ...Array.from({ length: keyCount }, (_, i) => [`item:${i}`, { id: i }] as const),
+      ['home', 'home'],
+      ['catalog', 'catalog'],
+      ['search', 'search'],
+    ]);
+    cache = new Cache<unknown>({ origin, predictor: new EnsemblePredictor(), maxBytes: 64 * 1024 });
+    app = Fastify();
+    registerDashboard(app, { cache }, { intervalMs: 250 });
+    app.get('/v1/items/:key', async (request) => {
+      const r = await cache.get((request.params as { key: string }).key, { session: (request.query as { session?: string }).session });
+      return { value: r.value, status: r.status };
+    });
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+    // Traffic over HTTP: 20 reads every 20 ms — a few session walks and a spread of item reads (hits and misses).
+    let step = 0;
+    traffic = setInterval(() => {
+      for (let j = 0; j < 20; j++, step++) {
+        const session = `user-${step % 37}`;
+        const walk = paths[step % paths.length];
+        const key = j < 6 ? walk[(step >> 2) % walk.length] : `item:${(step * 7919) % keyCount}`;
+        sent++;
+        void fetch(`${url}/v1/items/${encodeURIComponent(key)}?session=${session}`).then((res) => res.arrayBuffer(), () => {});
+      }
+    }, 20);
+    // playwright gives every launch a fresh temporary profile (user-data-dir) and removes it on close.
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  after(async () => {
+    if (traffic !== undefined) clearInterval(traffic);
+    await browser?.close();
+    await app?.close();
+    await cache?.close();
+  });
+
+  test('the page goes live, its numbers move while reads flow, and a session shows its predicted keys', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const failures: string[] = [];
+    page.on('pageerror', (error) => failures.push(String(error)));
+    page.on('requestfailed', (request) => {
+      // Choosing a session closes the old event stream on purpose (the browser reports it aborted).
+      const isClosedStream = request.url().includes('/v1/dashboard/events') && request.failure()?.errorText === 'net::ERR_ABORTED';
+      if (!isClosedStream) failures.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+    });
+    const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
+    assert.equal(response?.status(), 200);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: waitMs });
+
+    const readsShown = async (): Promise<number> => parseCount(await page.textContent('#reads-total'));
+    await page.waitForFunction(() => Number(document.getElementById('reads-total')?.textContent?.replace(/k$/, '')) > 0, undefined, { timeout: waitMs });
+    const first = await readsShown();
+    const firstRatio = await page.textContent('#hit-ratio-total');
+    await page.waitForFunction((n) => {
+      const text = document.getElementById('reads-total')?.textContent ?? '0';
+      return (text.endsWith('k') ? 1000 * Number(text.slice(0, -1)) : Number(text)) > n;
+    }, first, { timeout: waitMs });
+    const second = await readsShown();
+    assert.ok(second > first, `reads shown grew: ${first} -> ${second}`);
+    assert.ok(second <= sent, `never more reads shown (${second}) than sent (${sent})`);
+    assert.match(firstRatio ?? '', /^\d+\.\d%$/, 'hit ratio is shown as a percentage');
+    assert.match((await page.textContent('#latency')) ?? '', /^\d+(\.\d+)? \/ \d+(\.\d+)?$/, 'latency p50 / p99 in ms');
+    const paths = await page.$$eval('#chart-reads path', (nodes) => nodes.length);
+    assert.ok(paths > 0, 'the reads chart is drawn');
+
+    await page.fill('#session', 'user-1');
+    await page.click('#session-form button');
+    await page.waitForFunction(() => document.querySelectorAll('#predictions td.bar').length > 0, undefined, { timeout: waitMs });
+    const predicted = await page.$$eval('#predictions tr td:first-child', (cells) => cells.map((c) => c.textContent));
+    assert.ok(predicted.length > 0 && predicted.length <= 10, `predicted keys: ${predicted.join(', ')}`);
+    assert.ok(page.url().includes('session=user-1'), 'the chosen session is kept in the address');
+
+    mkdirSync(screenshotDir, { recursive: true });
+    const shot = join(screenshotDir, 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(statSync(shot).size > 10_000, `screenshot written to ${shot}`);
+    assert.deepEqual(failures, []);
+    await page.close();
+  });
+});
+
+function parseCount(text: string | null): number {
+  const t = (text ?? '').trim();
+  if (t.endsWith('M')) return 1e6 * Number(t.slice(0, -1));
+  if (t.endsWith('k')) return 1e3 * Number(t.slice(0, -1));
+  return Number(t);
+}
