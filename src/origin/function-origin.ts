@@ -30,8 +30,9 @@ export class FunctionOrigin<V> implements Origin<V> {
 }
 
 /**
- * An origin over an in-memory map: `getMany` answers from the map, `putMany` keeps the higher version per key.
- * It counts calls and keys so tests can assert batching and single-flight.
+ * An origin over an in-memory map: `getMany` answers from the map (tombstones as absent), `putMany` keeps the
+ * higher version per key (tombstones included), `changes` lists records past a version. It counts calls and
+ * keys so tests can assert batching and single-flight.
  */
 export class MapOrigin<V> implements Origin<V> {
   readonly records = new Map<string, OriginRecord<V>>();
@@ -47,7 +48,17 @@ export class MapOrigin<V> implements Origin<V> {
     this.calls++;
     this.keysFetched += keys.length;
     this.batches.push({ keys: [...keys], purpose: options?.purpose ?? 'demand' });
-    return keys.map((k) => this.records.get(k));
+    return keys.map((k) => {
+      const record = this.records.get(k);
+      return record?.deleted === true ? undefined : record;
+    });
+  }
+
+  /** Records with version > `sinceVersion`, ascending by version then key, tombstones included; at most `limit`. */
+  async changes(sinceVersion: number, limit = Number.POSITIVE_INFINITY): Promise<OriginRecord<V>[]> {
+    const changed = [...this.records.values()].filter((r) => r.version > sinceVersion);
+    changed.sort((a, b) => a.version - b.version || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return changed.slice(0, limit);
   }
 
   async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
