@@ -87,17 +87,12 @@ describe('dashboard in headless Chromium', () => {
     });
     const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
     assert.equal(response?.status(), 200);
-    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: waitMs });
+    await page.waitForSelector('#status.live', { timeout: waitMs });
 
     const readsShown = async (): Promise<number> => parseCount(await page.textContent('#reads-total'));
-    await page.waitForFunction(() => Number(document.getElementById('reads-total')?.textContent?.replace(/k$/, '')) > 0, undefined, { timeout: waitMs });
-    const first = await readsShown();
+    const first = await poll(readsShown, (n) => n > 0);
     const firstRatio = await page.textContent('#hit-ratio-total');
-    await page.waitForFunction((n) => {
-      const text = document.getElementById('reads-total')?.textContent ?? '0';
-      return (text.endsWith('k') ? 1000 * Number(text.slice(0, -1)) : Number(text)) > n;
-    }, first, { timeout: waitMs });
-    const second = await readsShown();
+    const second = await poll(readsShown, (n) => n > first);
     assert.ok(second > first, `reads shown grew: ${first} -> ${second}`);
     assert.ok(second <= sent, `never more reads shown (${second}) than sent (${sent})`);
     assert.match(firstRatio ?? '', /^\d+\.\d%$/, 'hit ratio is shown as a percentage');
@@ -107,7 +102,7 @@ describe('dashboard in headless Chromium', () => {
 
     await page.fill('#session', 'user-1');
     await page.click('#session-form button');
-    await page.waitForFunction(() => document.querySelectorAll('#predictions td.bar').length > 0, undefined, { timeout: waitMs });
+    await page.waitForSelector('#predictions td.bar', { timeout: waitMs });
     const predicted = await page.$$eval('#predictions tr td:first-child', (cells) => cells.map((c) => c.textContent));
     assert.ok(predicted.length > 0 && predicted.length <= 10, `predicted keys: ${predicted.join(', ')}`);
     assert.ok(page.url().includes('session=user-1'), 'the chosen session is kept in the address');
@@ -120,6 +115,16 @@ describe('dashboard in headless Chromium', () => {
     await page.close();
   });
 });
+
+/** Reads `get` every 100 ms until `isDone` holds (at most `waitMs`); returns the last value read. */
+async function poll<T>(get: () => Promise<T>, isDone: (value: T) => boolean): Promise<T> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    const value = await get();
+    if (isDone(value) || performance.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 function parseCount(text: string | null): number {
   const t = (text ?? '').trim();
