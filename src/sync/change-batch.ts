@@ -1,0 +1,193 @@
+/**
+ * ChangeBatch: the bookkeeping of the change feed, apart from any connection. It coalesces notifications per key,
+ * decides per change whether the target needs it (a version not newer than the one held is ignored), applies a
+ * batch in one `invalidate` call and one `refresh` call, and keeps the watermark.
+ *
+ * Why a watermark with holds: catch-up after a gap reads `version > watermark`, so the watermark may only pass
+ * a version once that change and every one below it was applied. It is the highest applied version, held below
+ * every change still pending or in flight (a failed batch goes back to pending) and at the position of a catch-up
+ * that is owed, so a failure anywhere never lets a later success skip the changes it left behind.
+ */
+import type { Clock } from '../clock.ts';
+import type { AppliedChange, ChangeFeedMode, ChangeRecord, ChangeTarget } from './change-target.ts';
+
+/** A change waiting to be applied. `atMs` is the trigger's clock reading, when the notification carried it. */
+export type PendingChange = {
+  readonly version: number;
+  readonly isDeleted: boolean;
+  /** A hard DELETE: the version is the row's last one, so a held entry at that same version is stale too. */
+  readonly isHardDelete: boolean;
+  readonly atMs: number | undefined;
+};
+
+/** A parsed notification; `key` is undefined when the trigger left it out (too long for NOTIFY). */
+export type ParsedChange = PendingChange & { readonly key: string | undefined };
+
+/**
+ * Parses a trigger payload (`{"key", "version", "at"?, "deleted"?, "op"?}`, see sql/change-notify.sql).
+ * Returns undefined for anything else: a bad payload is dropped and counted, never thrown.
+ */
+export function parseChange(payload: string): ParsedChange | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { key, version, at, deleted, op } = raw as Record<string, unknown>;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return undefined;
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0)) return undefined;
+  return {
+    key,
+    version,
+    isDeleted: deleted === true,
+    isHardDelete: op === 'delete',
+    atMs: typeof at === 'number' && Number.isFinite(at) ? at : undefined,
+  };
+}
+
+/** Pending changes, the apply step and the watermark of one feed. */
+export class ChangeBatch {
+  readonly #clock: Clock;
+  #pending = new Map<string, PendingChange>();
+  readonly #inFlight = new Set<Map<string, PendingChange>>();
+  #highestApplied: number;
+  #watermark: number;
+  #hold: number | undefined;
+  #applied = 0;
+  #ignored = 0;
+  #batches = 0;
+  #lastLagMs: number | undefined;
+
+  constructor(clock: Clock, fromVersion: number) {
+    this.#clock = clock;
+    this.#highestApplied = fromVersion;
+    this.#watermark = fromVersion;
+  }
+
+  /** Every change at or below this version has been applied. */
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Sets the watermark outright (the start position). */
+  resetWatermark(version: number): void {
+    this.#highestApplied = version;
+    this.#watermark = version;
+  }
+
+  /** Keeps the watermark at or below `version` (a catch-up owed from there); undefined lifts the hold. */
+  holdAt(version: number | undefined): void {
+    this.#hold = version;
+    this.#advance();
+  }
+
+  /** Adds a notified change, merged with one pending for the same key (the newer version wins). */
+  add(key: string, change: PendingChange): void {
+    merge(this.#pending, key, change);
+  }
+
+  /** Takes every pending change, for one apply. */
+  take(): Map<string, PendingChange> {
+    const taken = this.#pending;
+    this.#pending = new Map();
+    return taken;
+  }
+
+  /** A catch-up page as changes, one per key (the highest version). */
+  fromRecords(records: readonly ChangeRecord[]): Map<string, PendingChange> {
+    const taken = new Map<string, PendingChange>();
+    for (const r of records) merge(taken, r.key, { version: r.version, isDeleted: r.deleted === true, isHardDelete: false, atMs: undefined });
+    return taken;
+  }
+
+  /**
+   * Applies `taken` to `target`: changes not newer than the held version are ignored, the rest invalidated (or
+   * refreshed, in refresh mode, when held and not deleted), in one call each. Resolves with a function that lists
+   * what was done (built only when asked). Rejects with the target's error; notified changes then go back to
+   * pending (`requeue`), so they are retried and hold the watermark below them.
+   */
+  async apply(
+    taken: Map<string, PendingChange>,
+    target: ChangeTarget,
+    mode: ChangeFeedMode,
+    source: 'notify' | 'catch-up',
+  ): Promise<() => AppliedChange[]> {
+    const invalidate: string[] = [];
+    const refresh: string[] = [];
+    let maxVersion = -1;
+    let oldestAtMs = Infinity;
+    for (const [key, c] of taken) {
+      if (c.version > maxVersion) maxVersion = c.version;
+      if (c.atMs !== undefined && c.atMs < oldestAtMs) oldestAtMs = c.atMs;
+      const held = target.peekVersion(key);
+      if (held !== undefined && (c.isHardDelete ? held > c.version : held >= c.version)) continue;
+      if (mode === 'refresh' && held !== undefined && !c.isDeleted && target.refresh !== undefined) refresh.push(key);
+      else invalidate.push(key);
+    }
+    if (taken.size === 0) return () => [];
+    this.#inFlight.add(taken);
+    try {
+      await Promise.all([invalidate.length > 0 && target.invalidate(invalidate), refresh.length > 0 && target.refresh?.(refresh)]);
+    } catch (error) {
+      if (source === 'notify') for (const [key, c] of taken) merge(this.#pending, key, c);
+      throw error;
+    } finally {
+      this.#inFlight.delete(taken);
+    }
+    const now = this.#clock.now();
+    if (invalidate.length + refresh.length > 0) this.#batches++;
+    this.#applied += invalidate.length + refresh.length;
+    this.#ignored += taken.size - invalidate.length - refresh.length;
+    if (source === 'notify' && oldestAtMs !== Infinity) this.#lastLagMs = Math.max(0, now - oldestAtMs);
+    if (maxVersion > this.#highestApplied) this.#highestApplied = maxVersion;
+    this.#advance();
+    return () => {
+      const refreshed = new Set(refresh);
+      const invalidated = new Set(invalidate);
+      return [...taken].map(([key, c]) => ({
+        key,
+        version: c.version,
+        action: refreshed.has(key) ? 'refreshed' : invalidated.has(key) ? 'invalidated' : 'ignored',
+        lagMs: c.atMs === undefined ? undefined : Math.max(0, now - c.atMs),
+      }));
+    };
+  }
+
+  /** Counters: keys applied, changes ignored as not newer, target calls, last commit-to-apply lag. */
+  counts(): { applied: number; ignored: number; batches: number; lastLagMs: number | undefined } {
+    return { applied: this.#applied, ignored: this.#ignored, batches: this.#batches, lastLagMs: this.#lastLagMs };
+  }
+
+  #advance(): void {
+    let cap = this.#highestApplied;
+    if (this.#hold !== undefined && this.#hold < cap) cap = this.#hold;
+    for (const c of this.#pending.values()) if (c.version - 1 < cap) cap = c.version - 1;
+    for (const batch of this.#inFlight) for (const c of batch.values()) if (c.version - 1 < cap) cap = c.version - 1;
+    if (cap > this.#watermark) this.#watermark = cap;
+  }
+}
+
+/** Puts `change` into `into`, merged with the one held for `key`: the newer version wins; a tie keeps both flags. */
+function merge(into: Map<string, PendingChange>, key: string, change: PendingChange): void {
+  const held = into.get(key);
+  if (held === undefined || change.version > held.version) {
+    into.set(key, held === undefined ? change : { ...change, atMs: minAt(held.atMs, change.atMs) });
+  } else if (change.version === held.version) {
+    into.set(key, {
+      version: held.version,
+      isDeleted: held.isDeleted || change.isDeleted,
+      isHardDelete: held.isHardDelete || change.isHardDelete,
+      atMs: minAt(held.atMs, change.atMs),
+    });
+  }
+}
+
+function minAt(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}

@@ -1,0 +1,422 @@
+/**
+ * ChangeFeed: differential sync from a PostgreSQL table into the cache tiers.
+ *
+ * Why: a cache that only expires by TTL serves rows other writers changed for up to a TTL. A row trigger NOTIFYs
+ * each change with its key and version (`installTrigger`); the feed LISTENs on a dedicated connection, coalesces a
+ * burst into one `invalidate` (or `refresh`) call per `batchMs`, and skips changes whose version is not newer than
+ * the entry held (the service's own write-back comes back this way and must not throw its entry away).
+ * NOTIFY is lost while the listener is disconnected, so the feed keeps a version watermark (every change at or
+ * below it has been applied) and, after every (re)LISTEN, catches up with `changes(watermark)` page by page: one
+ * query per page, never a full reload. The watermark only moves to versions that were applied; a change the
+ * target failed to apply is retried and holds the watermark below it until it succeeds.
+ * Cost: one connection, one JSON parse per row change, one target call per tick.
+ * Assumes versions grow table-wide (the hybrid logical clock of the write path does; a direct SQL writer must
+ * take a version above every version in the table). A hard DELETE has no new version and is invisible to the
+ * catch-up query; prefer tombstones (`deleted = true` with a new version) for deletes that must survive a gap.
+ */
+import { EventEmitter } from 'node:events';
+import postgres from 'postgres';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { fn, hasMethods, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt } from '../options.ts';
+import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
+import { parseVersion, quoteIdentifier } from '../origin/sql-table.ts';
+import { ChangeBatch, parseChange } from './change-batch.ts';
+import { defaultChannel, installChangeTrigger } from './change-trigger.ts';
+import type { AppliedChange, ChangeFeedMode, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
+
+export type { AppliedChange, ChangeFeedMode, ChangeRecord, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
+
+/** Where the feed reports faults (pino fits). */
+export type ChangeFeedLogger = { warn(details: object, message: string): void };
+
+export type ChangeFeedOptions = {
+  /** Connection string; the feed opens its own client (LISTEN connection plus one for catch-up) and closes it. */
+  readonly url?: string;
+  /** A postgres.js client the caller owns (left open by `close()`); `sql.listen` gives the feed its own connection. */
+  readonly sql?: PostgresSql;
+  /** `application_name` of the client opened from `url`. @default 'prescient-change-feed' */
+  readonly applicationName?: string;
+  /** Source table, optionally `schema.table` (validated, quoted). */
+  readonly table: string;
+  /** NOTIFY channel; must match `installTrigger`. @default 'prescient_changes_<table>' */
+  readonly channel?: string;
+  /** What changes are applied to; see `cacheChangeTarget` for a Cache. */
+  readonly target: ChangeTarget;
+  /** @default 'invalidate' */
+  readonly mode?: ChangeFeedMode;
+  /** Catch-up query; it must never split one version across pages. @default PostgresOrigin.changes on `table` */
+  readonly changes?: ChangesFunction;
+  /** Rows per catch-up page. @default 1000 */
+  readonly catchUpPageSize?: number;
+  /** Starting watermark. @default the table's highest version when `start()` runs */
+  readonly fromVersion?: number;
+  /** Coalescing window for notifications, in ms; 0 applies on the next timer turn. @default 5 */
+  readonly batchMs?: number;
+  /** First retry delay after a failed catch-up or apply, in ms; doubles per failure. @default 500 */
+  readonly retryMs?: number;
+  /** Longest retry delay, in ms. @default 30000 */
+  readonly maxRetryMs?: number;
+  /** Time source for batching, retries and lag. @default systemClock */
+  readonly clock?: Clock;
+  readonly logger?: ChangeFeedLogger;
+  /** Listening seam (tests): defaults to `sql.listen`. */
+  readonly listen?: ListenFunction;
+};
+
+/** Counters of a feed. */
+export type ChangeFeedStats = {
+  readonly notifications: number;
+  /** Payloads that were not a change (counted, logged, dropped). */
+  readonly malformed: number;
+  /** Keys invalidated or refreshed. */
+  readonly applied: number;
+  /** Changes skipped because the target held a version at least as new. */
+  readonly ignored: number;
+  /** Target calls made (one per tick or catch-up page with work). */
+  readonly batches: number;
+  readonly catchUps: number;
+  readonly catchUpPages: number;
+  readonly catchUpRows: number;
+  /** Times the listener connection was lost and LISTEN ran again. */
+  readonly reconnects: number;
+  /** ERR_CHANGE_FEED_FAILED occurrences (lost connection, failed catch-up, failed apply). */
+  readonly failures: number;
+  /** Commit-to-apply lag of the oldest change in the last notified batch, in ms (trigger clock to feed clock). */
+  readonly lastLagMs: number | undefined;
+  readonly watermark: number;
+  readonly isListening: boolean;
+};
+
+/** Events a feed emits; listeners cost nothing when absent. */
+export type ChangeFeedEvents = {
+  'changes:applied': [{ readonly source: 'notify' | 'catch-up'; readonly changes: readonly AppliedChange[] }];
+  'catch-up:done': [{ readonly fromVersion: number; readonly toVersion: number; readonly pages: number; readonly rows: number }];
+  'listener:reconnected': [{ readonly reconnects: number }];
+  'feed:failed': [PrescientError];
+};
+
+/**
+ * Listens for row changes and applies them to a target. Construct, `start()`, `close()`.
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) at construction naming the first bad option.
+ */
+export class ChangeFeed {
+  readonly #table: string;
+  readonly #channel: string;
+  readonly #target: ChangeTarget;
+  readonly #mode: ChangeFeedMode;
+  readonly #clock: Clock;
+  readonly #logger: ChangeFeedLogger | undefined;
+  readonly #batchMs: number;
+  readonly #pageSize: number;
+  readonly #retryMs: number;
+  readonly #maxRetryMs: number;
+  readonly #fromVersion: number | undefined;
+  readonly #sql: PostgresSql | undefined;
+  readonly #isOwnedSql: boolean;
+  readonly #listen: ListenFunction;
+  readonly #changes: ChangesFunction;
+  readonly #events = new EventEmitter();
+  readonly #batch: ChangeBatch;
+  #unlisten: (() => Promise<unknown>) | undefined;
+  #listens = 0;
+  #flushTimer: TimerHandle | undefined;
+  #retryTimer: TimerHandle | undefined;
+  #retries = 0;
+  /** Set while a catch-up is owed: the version it resumes from (the watermark may not pass it). */
+  #catchUpSince: number | undefined;
+  #isCatchingUp = false;
+  #isCatchUpAgain = false;
+  readonly #work = new Set<Promise<unknown>>();
+  #isStarted = false;
+  #isClosed = false;
+  readonly #counts = { notifications: 0, malformed: 0, catchUps: 0, catchUpPages: 0, catchUpRows: 0, reconnects: 0, failures: 0 };
+
+  constructor(options: ChangeFeedOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+    quoteIdentifier('table', options.table, true);
+    this.#table = options.table;
+    this.#channel = options.channel ?? defaultChannel(options.table);
+    quoteIdentifier('channel', this.#channel);
+    this.#target = hasMethods<ChangeTarget>('target', options.target, ['peekVersion', 'invalidate']);
+    if (options.target.refresh !== undefined) fn('target.refresh', options.target.refresh);
+    this.#mode = oneOf<ChangeFeedMode>('mode', options.mode, ['invalidate', 'refresh'], 'invalidate');
+    this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
+    this.#logger = options.logger === undefined ? undefined : hasMethods<ChangeFeedLogger>('logger', options.logger, ['warn']);
+    this.#batchMs = nonNegativeNumber('batchMs', options.batchMs, 5);
+    this.#pageSize = positiveInt('catchUpPageSize', options.catchUpPageSize, 1000);
+    this.#retryMs = positiveInt('retryMs', options.retryMs, 500);
+    this.#maxRetryMs = positiveInt('maxRetryMs', options.maxRetryMs, 30_000);
+    if (this.#maxRetryMs < this.#retryMs) throw new InvalidOptionError('maxRetryMs', `at least \`retryMs\` (${this.#retryMs})`, this.#maxRetryMs);
+    this.#fromVersion = options.fromVersion === undefined ? undefined : nonNegativeInt('fromVersion', options.fromVersion);
+    if (options.url !== undefined && options.sql !== undefined) throw new InvalidOptionError('url', 'absent when `sql` is given', options.url);
+    if (options.url !== undefined) {
+      if (typeof options.url !== 'string' || options.url.length === 0) throw new InvalidOptionError('url', 'a connection string', options.url);
+      const applicationName = options.applicationName ?? 'prescient-change-feed';
+      if (typeof applicationName !== 'string') throw new InvalidOptionError('applicationName', 'a string', applicationName);
+      this.#sql = postgres(options.url, { max: 1, onnotice: () => {}, connection: { application_name: applicationName } }) as unknown as PostgresSql;
+      this.#isOwnedSql = true;
+    } else {
+      if (options.sql !== undefined && (typeof options.sql !== 'function' || typeof options.sql.listen !== 'function')) {
+        throw new InvalidOptionError('sql', 'a postgres.js client', options.sql);
+      }
+      this.#sql = options.sql;
+      this.#isOwnedSql = false;
+    }
+    const sql = this.#sql;
+    if (sql === undefined && (options.listen === undefined || options.changes === undefined || options.fromVersion === undefined)) {
+      throw new InvalidOptionError('url', 'a connection string (or `sql`) unless `listen`, `changes` and `fromVersion` are all given', options.url);
+    }
+    this.#listen = fn<ListenFunction>('listen', options.listen, (channel, onNotify, onListen) => (sql as PostgresSql).listen(channel, onNotify, onListen));
+    let changes = options.changes;
+    if (changes === undefined) {
+      const origin = new PostgresOrigin({ sql: sql as PostgresSql, table: options.table });
+      changes = (since, limit) => origin.changes(since, limit);
+    }
+    this.#changes = fn<ChangesFunction>('changes', changes);
+    this.#batch = new ChangeBatch(this.#clock, this.#fromVersion ?? 0);
+  }
+
+  /**
+   * Creates (idempotently) the trigger function and the row trigger on `table` that NOTIFYs `channel`.
+   * @param channel @default 'prescient_changes_<table>'
+   * @throws InvalidOptionError for a bad table or channel name; the driver's error when the server refuses.
+   */
+  static installTrigger(sql: PostgresSql, table: string, channel?: string): Promise<void> {
+    return installChangeTrigger(sql, table, channel);
+  }
+
+  /** Every change at or below this version has been applied. */
+  get watermark(): number {
+    return this.#batch.watermark;
+  }
+
+  /** The channel the feed listens on. */
+  get channel(): string {
+    return this.#channel;
+  }
+
+  /**
+   * Takes the starting watermark (the table's highest version unless `fromVersion`), LISTENs, and resolves after
+   * the first catch-up was tried (a failed one is retried in the background and reported as 'feed:failed').
+   * Idempotent. Rejects with ERR_CHANGE_FEED_FAILED when the watermark cannot be read or LISTEN fails, and with
+   * ERR_CLOSED after `close()`.
+   */
+  async start(): Promise<void> {
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The change feed is closed');
+    if (this.#isStarted) return;
+    this.#isStarted = true;
+    try {
+      if (this.#fromVersion === undefined) this.#batch.resetWatermark(await this.#highestVersion());
+      let firstCatchUp: Promise<void> | undefined;
+      const handle = await this.#listen(
+        this.#channel,
+        (payload) => this.#onNotify(payload),
+        () => {
+          const run = this.#onListen();
+          firstCatchUp ??= run;
+        },
+      );
+      this.#unlisten = () => handle.unlisten();
+      await firstCatchUp;
+    } catch (error) {
+      this.#isStarted = false;
+      throw new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#table} could not start: ${describeError(error)}`, { cause: error });
+    }
+  }
+
+  /** Applies pending notifications, stops listening, waits for work in flight, and closes a client it opened. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    if (this.#flushTimer !== undefined) this.#clock.clearTimer(this.#flushTimer);
+    if (this.#retryTimer !== undefined) this.#clock.clearTimer(this.#retryTimer);
+    this.#flushTimer = this.#retryTimer = undefined;
+    if (this.#batch.pendingCount > 0) this.#flush();
+    this.#isClosed = true;
+    await this.#unlisten?.().catch(() => {});
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+    if (this.#isOwnedSql) await this.#sql?.end({ timeout: 1 }).catch(() => {});
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  stats(): ChangeFeedStats {
+    return {
+      ...this.#counts,
+      ...this.#batch.counts(),
+      watermark: this.#batch.watermark,
+      isListening: this.#listens > 0 && !this.#isClosed,
+    };
+  }
+
+  /** Subscribes to an event. */
+  on<E extends keyof ChangeFeedEvents>(event: E, listener: (...args: ChangeFeedEvents[E]) => void): this {
+    this.#events.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof ChangeFeedEvents>(event: E, listener: (...args: ChangeFeedEvents[E]) => void): this {
+    this.#events.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  async #highestVersion(): Promise<number> {
+    const table = quoteIdentifier('table', this.#table, true);
+    const rows = await (this.#sql as PostgresSql).unsafe(`select coalesce(max(version), 0)::text as version from ${table}`);
+    return parseVersion(rows[0]?.version, '(highest version)');
+  }
+
+  #onNotify(payload: string): void {
+    if (this.#isClosed) return;
+    this.#counts.notifications++;
+    const change = parseChange(payload);
+    if (change === undefined) {
+      this.#counts.malformed++;
+      this.#logger?.warn({ channel: this.#channel, payload: payload.slice(0, 200) }, 'change feed: malformed notification dropped');
+      return;
+    }
+    if (change.key === undefined) {
+      void this.#requestCatchUp();
+      return;
+    }
+    this.#batch.add(change.key, change);
+    this.#scheduleFlush(this.#batchMs);
+  }
+
+  /** After every LISTEN: the first starts the feed, the others follow a lost connection. Catches up either way. */
+  #onListen(): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
+    this.#listens++;
+    if (this.#listens > 1) {
+      this.#counts.reconnects++;
+      this.#fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#table} lost its listener connection; listening again and catching up`));
+      this.#emit('listener:reconnected', { reconnects: this.#counts.reconnects });
+    }
+    return this.#requestCatchUp();
+  }
+
+  #scheduleFlush(delayMs: number): void {
+    if (this.#flushTimer !== undefined || this.#isClosed) return;
+    this.#flushTimer = this.#clock.setTimer(delayMs, () => {
+      this.#flushTimer = undefined;
+      this.#flush();
+    });
+  }
+
+  /** Applies every pending notification in one target call; on failure they stay pending and are retried. */
+  #flush(): void {
+    const taken = this.#batch.take();
+    if (taken.size === 0) return;
+    this.#track(
+      this.#batch
+        .apply(taken, this.#target, this.#mode, 'notify')
+        .then((applied) => {
+          this.#retries = 0;
+          this.#emit('changes:applied', { source: 'notify', changes: applied() });
+        })
+        .catch((error: unknown) => {
+          this.#fail(this.#feedError(`could not apply ${taken.size} changes`, error));
+          this.#scheduleFlush(this.#nextRetryMs());
+        }),
+    );
+  }
+
+  /**
+   * Reads and applies every change past the watermark, page by page. A request while one runs makes it go on
+   * once more from where it stands; a failure retries after a backoff from the same place.
+   */
+  #requestCatchUp(): Promise<void> {
+    if (this.#catchUpSince === undefined) {
+      this.#catchUpSince = this.#batch.watermark;
+      this.#batch.holdAt(this.#catchUpSince);
+    }
+    if (this.#isCatchingUp) {
+      this.#isCatchUpAgain = true;
+      return Promise.resolve();
+    }
+    return this.#track(this.#catchUp());
+  }
+
+  async #catchUp(): Promise<void> {
+    if (this.#isClosed || this.#catchUpSince === undefined) return;
+    this.#isCatchingUp = true;
+    const fromVersion = this.#catchUpSince;
+    let pages = 0;
+    let rows = 0;
+    try {
+      do {
+        this.#isCatchUpAgain = false;
+        for (;;) {
+          const since: number = this.#catchUpSince;
+          const page = await this.#changes(since, this.#pageSize);
+          pages++;
+          rows += page.length;
+          this.#counts.catchUpPages++;
+          this.#counts.catchUpRows += page.length;
+          const taken = this.#batch.fromRecords(page);
+          const applied = await this.#batch.apply(taken, this.#target, this.#mode, 'catch-up');
+          if (taken.size > 0) this.#emit('changes:applied', { source: 'catch-up', changes: applied() });
+          const last = page.length === 0 ? since : Math.max(since, page[page.length - 1].version);
+          this.#catchUpSince = last;
+          this.#batch.holdAt(last);
+          if (page.length < this.#pageSize || this.#isClosed) break;
+        }
+      } while (this.#isCatchUpAgain && !this.#isClosed);
+      this.#catchUpSince = undefined;
+      this.#batch.holdAt(undefined);
+      this.#counts.catchUps++;
+      this.#retries = 0;
+      this.#emit('catch-up:done', { fromVersion, toVersion: this.#batch.watermark, pages, rows });
+    } catch (error) {
+      this.#fail(this.#feedError(`catch-up from version ${this.#catchUpSince} failed`, error));
+      this.#scheduleCatchUpRetry();
+    } finally {
+      this.#isCatchingUp = false;
+    }
+  }
+
+  #scheduleCatchUpRetry(): void {
+    if (this.#isClosed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = this.#clock.setTimer(this.#nextRetryMs(), () => {
+      this.#retryTimer = undefined;
+      void this.#requestCatchUp();
+    });
+  }
+
+  #nextRetryMs(): number {
+    const delay = Math.min(this.#maxRetryMs, this.#retryMs * 2 ** Math.min(this.#retries, 30));
+    this.#retries++;
+    return delay;
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    const tracked = work.finally(() => this.#work.delete(tracked));
+    this.#work.add(tracked);
+    return tracked;
+  }
+
+  #feedError(what: string, cause: unknown): PrescientError {
+    return new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#table}: ${what}: ${describeError(cause)}`, { cause });
+  }
+
+  #fail(error: PrescientError): void {
+    this.#counts.failures++;
+    this.#logger?.warn({ err: error, table: this.#table, channel: this.#channel }, error.message);
+    this.#emit('feed:failed', error);
+  }
+
+  #emit<E extends keyof ChangeFeedEvents>(event: E, ...args: ChangeFeedEvents[E]): void {
+    if (this.#events.listenerCount(event) === 0) return;
+    try {
+      this.#events.emit(event, ...args);
+    } catch (error) {
+      this.#logger?.warn({ err: error, event }, 'change feed: an event listener threw');
+    }
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,57 @@
+/**
+ * ChangeTarget: what the change feed acts on, and the records it reads. A structural interface so that `sync/`
+ * needs nothing from `cache/`; `cacheChangeTarget(cache)` in `src/cache/cache-change-target.ts` adapts a `Cache`.
+ */
+
+/**
+ * The side of a cache the change feed touches. Every method may be called with keys the cache does not hold
+ * (a shared tier may still hold them).
+ */
+export interface ChangeTarget {
+  /**
+   * Version of the entry held in memory for `key`, or undefined when none is held. A change whose version is not
+   * newer than this is ignored, so the service's own writes (already held) survive their NOTIFY coming back.
+   */
+  peekVersion(key: string): number | undefined;
+  /** Removes `keys` from every tier (memory and shared). Rejects when a tier fails; the feed retries. */
+  invalidate(keys: readonly string[]): Promise<unknown>;
+  /**
+   * Replaces the held entries for `keys` with fresh copies from the origin (mode 'refresh'). Optional: without it,
+   * a refreshing feed invalidates instead.
+   */
+  refresh?(keys: readonly string[]): Promise<unknown>;
+}
+
+/** One changed row as the change feed sees it. `OriginRecord` (which also carries the value) fits. */
+export type ChangeRecord = {
+  readonly key: string;
+  /** Version of the row after the change; JS-safe integer, growing table-wide (see ChangeFeed). */
+  readonly version: number;
+  /** A tombstone: the key was deleted at `version`. */
+  readonly deleted?: boolean;
+};
+
+/**
+ * The catch-up query: rows with `version > sinceVersion`, ascending by version, at most `limit` of them.
+ * `PostgresOrigin.prototype.changes` fits.
+ */
+export type ChangesFunction = (sinceVersion: number, limit: number) => Promise<readonly ChangeRecord[]>;
+
+/** The listening seam: postgres.js `sql.listen` fits. `onListen` runs after the first LISTEN and every re-LISTEN. */
+export type ListenFunction = (
+  channel: string,
+  onNotify: (payload: string) => void,
+  onListen: () => void,
+) => Promise<{ unlisten(): Promise<unknown> }>;
+
+/** 'invalidate' drops changed keys from every tier; 'refresh' re-fetches the changed keys the cache holds. */
+export type ChangeFeedMode = 'invalidate' | 'refresh';
+
+/** One change as reported by the 'changes:applied' event. */
+export type AppliedChange = {
+  readonly key: string;
+  readonly version: number;
+  readonly action: 'invalidated' | 'refreshed' | 'ignored';
+  /** Commit-to-apply lag in ms, when the notification carried its trigger time. */
+  readonly lagMs: number | undefined;
+};

@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Cache } from '../../src/cache/cache.ts';
+import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { InvalidOptionError, isPrescientError, type PrescientError } from '../../src/errors.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import { parseChange } from '../../src/sync/change-batch.ts';
+import { ChangeFeed, type ChangeFeedOptions, type ChangeRecord, type ChangeTarget } from '../../src/sync/change-feed.ts';
+import { defaultChannel } from '../../src/sync/change-trigger.ts';
+
+/** A listener double: the test delivers notifications and simulates a lost and restored connection. */
+class FakeListener {
+  onNotify: ((payload: string) => void) | undefined;
+  onListen: (() => void) | undefined;
+  channel: string | undefined;
+  unlistened = 0;
+
+  listen = async (channel: string, onNotify: (p: string) => void, onListen: () => void) => {
+    this.channel = channel;
+    this.onNotify = onNotify;
+    this.onListen = onListen;
+    onListen();
+    return { unlisten: async () => void this.unlistened++ };
+  };
+
+  notify(change: { key?: string; version: number; deleted?: boolean; op?: string; at?: number }): void {
+    this.onNotify?.(JSON.stringify(change));
+  }
+
+  /** postgres.js calls onlisten again after it re-LISTENs on a new connection. */
+  reconnect(): void {
+    this.onListen?.();
+  }
+}
+
+/** A change log standing in for the table: `changes(since, limit)` answers rows past `since`, counting queries. */
+class ChangeLog {
+  rows: ChangeRecord[] = [];
+  queries: Array<{ since: number; limit: number }> = [];
+  failing = false;
+
+  write(key: string, version: number, deleted = false): void {
+    this.rows = this.rows.filter((r) => r.key !== key);
+    this.rows.push({ key, version, deleted });
+    this.rows.sort((a, b) => a.version - b.version);
+  }
+
+  changes = async (since: number, limit: number): Promise<ChangeRecord[]> => {
+    this.queries.push({ since, limit });
+    if (this.failing) throw new Error('connection refused');
+    return this.rows.filter((r) => r.version > since).slice(0, limit);
+  };
+}
+
+/** A target double recording calls; versions held are set by the test. */
+class RecordingTarget implements ChangeTarget {
+  held = new Map<string, number>();
+  invalidations: string[][] = [];
+  refreshes: string[][] = [];
+  failing = false;
+
+  peekVersion(key: string): number | undefined {
+    return this.held.get(key);
+  }
+
+  async invalidate(keys: readonly string[]): Promise<void> {
+    if (this.failing) throw new Error('redis down');
+    this.invalidations.push([...keys]);
+    for (const k of keys) this.held.delete(k);
+  }
+
+  async refresh(keys: readonly string[]): Promise<void> {
+    if (this.failing) throw new Error('redis down');
+    this.refreshes.push([...keys]);
+  }
+}
+
+function setup(overrides: Partial<ChangeFeedOptions> = {}) {
+  const clock = new VirtualClock(1_000_000);
+  const listener = new FakeListener();
+  const log = new ChangeLog();
+  const target = new RecordingTarget();
+  const failures: PrescientError[] = [];
+  const feed = new ChangeFeed({
+    table: 'items',
+    target,
+    clock,
+    listen: listener.listen,
+    changes: log.changes,
+    fromVersion: 0,
+    batchMs: 10,
+    retryMs: 100,
+    ...overrides,
+  });
+  feed.on('feed:failed', (e) => failures.push(e));
+  return { clock, listener, log, target, feed, failures };
+}
+
+describe('ChangeFeed', () => {
+  test('coalesces a burst of notifications into one invalidate call per tick', async () => {
+    const { clock, listener, target, feed } = setup();
+    await feed.start();
+    for (let i = 1; i <= 50; i++) listener.notify({ key: `k${i % 5}`, version: i });
+    assert.equal(target.invalidations.length, 0, 'nothing before the tick');
+    await clock.advanceAsync(10);
+    assert.equal(target.invalidations.length, 1);
+    assert.deepEqual([...target.invalidations[0]].sort(), ['k0', 'k1', 'k2', 'k3', 'k4']);
+    assert.equal(feed.watermark, 50);
+    const stats = feed.stats();
+    assert.equal(stats.notifications, 50);
+    assert.equal(stats.applied, 5);
+    assert.equal(stats.batches, 1);
+    await feed.close();
+  });
+
+  test('ignores a change not newer than the held version (the service write coming back)', async () => {
+    const { clock, listener, target, feed } = setup();
+    await feed.start();
+    target.held.set('own', 7).set('stale', 3).set('same', 5);
+    listener.notify({ key: 'own', version: 7 });
+    listener.notify({ key: 'stale', version: 4 });
+    listener.notify({ key: 'same', version: 5, deleted: true, op: 'delete' });
+    listener.notify({ key: 'absent', version: 6 });
+    await clock.advanceAsync(10);
+    assert.deepEqual([...target.invalidations[0]].sort(), ['absent', 'same', 'stale'], 'a hard delete at the held version invalidates');
+    assert.equal(target.held.get('own'), 7);
+    assert.equal(feed.stats().ignored, 1);
+    assert.equal(feed.watermark, 7);
+    await feed.close();
+  });
+
+  test('refresh mode refreshes held keys and invalidates the rest and deletions', async () => {
+    const { clock, listener, target, feed } = setup({ mode: 'refresh' });
+    await feed.start();
+    target.held.set('a', 1).set('b', 1);
+    listener.notify({ key: 'a', version: 2 });
+    listener.notify({ key: 'b', version: 3, deleted: true });
+    listener.notify({ key: 'c', version: 4 });
+    await clock.advanceAsync(10);
+    assert.deepEqual(target.refreshes, [['a']]);
+    assert.deepEqual([...target.invalidations[0]].sort(), ['b', 'c']);
+    await feed.close();
+  });
+
+  test('after a lost connection, catches up past the watermark page by page', async () => {
+    const { clock, listener, log, target, feed, failures } = setup({ catchUpPageSize: 4 });
+    await feed.start();
+    assert.deepEqual(log.queries, [{ since: 0, limit: 4 }], 'one catch-up query at start');
+    log.write('a', 1);
+    listener.notify({ key: 'a', version: 1 });
+    await clock.advanceAsync(10);
+    assert.equal(feed.watermark, 1);
+    for (let v = 2; v <= 10; v++) log.write(`k${v}`, v, v === 10);
+    log.queries.length = 0;
+    listener.reconnect();
+    await clock.advanceAsync(0);
+    assert.deepEqual(log.queries.map((q) => q.since), [1, 5, 9], 'three pages of at most four rows');
+    const invalidated = target.invalidations.slice(1).flat().sort();
+    assert.deepEqual(invalidated, ['k10', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9']);
+    assert.equal(feed.watermark, 10);
+    const stats = feed.stats();
+    assert.equal(stats.reconnects, 1);
+    assert.equal(stats.catchUps, 2);
+    assert.equal(stats.catchUpPages, 4);
+    assert.equal(stats.catchUpRows, 9);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0].code, 'ERR_CHANGE_FEED_FAILED');
+    await feed.close();
+  });
+
+  test('a failed catch-up is reported and retried from the same version, never thrown', async () => {
+    const { clock, listener, log, target, feed, failures } = setup();
+    await feed.start();
+    log.write('a', 5);
+    log.failing = true;
+    listener.reconnect();
+    await clock.advanceAsync(0);
+    assert.equal(failures.length, 2, 'lost connection, then the failed catch-up');
+    assert.ok(failures.every((e) => isPrescientError(e, 'ERR_CHANGE_FEED_FAILED')));
+    listener.notify({ key: 'b', version: 9 });
+    await clock.advanceAsync(10);
+    assert.equal(feed.watermark, 0, 'a catch-up is owed from 0: the watermark may not pass it');
+    log.failing = false;
+    await clock.advanceAsync(100);
+    assert.deepEqual(log.queries.at(-1), { since: 0, limit: 1000 });
+    assert.ok(target.invalidations.flat().includes('a'));
+    assert.equal(feed.watermark, 9);
+    await feed.close();
+  });
+
+  test('the watermark holds below changes the target failed to apply until a retry succeeds', async () => {
+    const { clock, listener, target, feed, failures } = setup();
+    await feed.start();
+    listener.notify({ key: 'a', version: 3 });
+    await clock.advanceAsync(10);
+    assert.equal(feed.watermark, 3);
+    target.failing = true;
+    listener.notify({ key: 'b', version: 4 });
+    await clock.advanceAsync(10);
+    assert.equal(failures.length, 1);
+    target.failing = false;
+    listener.notify({ key: 'c', version: 6 });
+    assert.equal(feed.watermark, 3);
+    await clock.advanceAsync(100);
+    assert.deepEqual([...target.invalidations.at(-1)!].sort(), ['b', 'c']);
+    assert.equal(feed.watermark, 6);
+    await feed.close();
+  });
+
+  test('drops malformed payloads and catches up when a notification has no key', async () => {
+    const { clock, listener, log, target, feed } = setup();
+    await feed.start();
+    listener.onNotify?.('not json');
+    listener.onNotify?.('{"key":"x"}');
+    assert.equal(feed.stats().malformed, 2);
+    log.write('long-key', 12);
+    listener.notify({ version: 12 });
+    await clock.advanceAsync(0);
+    assert.deepEqual(target.invalidations, [['long-key']]);
+    assert.equal(feed.watermark, 12);
+    await feed.close();
+  });
+
+  test('reports commit-to-apply lag from the trigger time', async () => {
+    const { clock, listener, feed } = setup();
+    await feed.start();
+    const lags: Array<number | undefined> = [];
+    feed.on('changes:applied', (e) => lags.push(...e.changes.map((c) => c.lagMs)));
+    listener.notify({ key: 'a', version: 1, at: clock.now() - 3 });
+    await clock.advanceAsync(10);
+    assert.deepEqual(lags, [13]);
+    assert.equal(feed.stats().lastLagMs, 13);
+    await feed.close();
+  });
+
+  test('close applies pending changes, unlistens, and ignores later notifications', async () => {
+    const { listener, target, feed } = setup();
+    await feed.start();
+    assert.equal(listener.channel, defaultChannel('items'));
+    listener.notify({ key: 'a', version: 1 });
+    await feed.close();
+    assert.deepEqual(target.invalidations, [['a']]);
+    assert.equal(listener.unlistened, 1);
+    listener.notify({ key: 'b', version: 2 });
+    assert.equal(feed.stats().notifications, 1);
+    await assert.rejects(feed.start(), (e) => isPrescientError(e, 'ERR_CLOSED'));
+  });
+
+  test('rejects bad options naming them', () => {
+    const base = { table: 'items', target: new RecordingTarget(), listen: new FakeListener().listen, changes: new ChangeLog().changes, fromVersion: 0 };
+    const cases: Array<[string, Partial<ChangeFeedOptions>]> = [
+      ['table', { table: 'items; drop table x' }],
+      ['channel', { channel: 'a"b' }],
+      ['mode', { mode: 'reload' as 'refresh' }],
+      ['batchMs', { batchMs: -1 }],
+      ['target', { target: {} as ChangeTarget }],
+      ['url', { fromVersion: undefined }],
+      ['maxRetryMs', { retryMs: 1000, maxRetryMs: 10 }],
+    ];
+    for (const [option, bad] of cases) {
+      assert.throws(
+        () => new ChangeFeed({ ...base, ...bad }),
+        (e: unknown) => e instanceof InvalidOptionError && e.option === option,
+        option,
+      );
+    }
+  });
+
+  test('parses trigger payloads and refuses anything else', () => {
+    assert.deepEqual(parseChange('{"key":"a","version":3,"at":5.5,"deleted":true,"op":"delete"}'), {
+      key: 'a', version: 3, isDeleted: true, isHardDelete: true, atMs: 5.5,
+    });
+    assert.equal(parseChange('{"key":"a","version":-1}'), undefined);
+    assert.equal(parseChange('{"key":"","version":1}'), undefined);
+    assert.equal(parseChange('[1]'), undefined);
+  });
+});
+
+describe('cacheChangeTarget', () => {
+  test('reads versions with peek, invalidates skipping refused keys, and refresh fetches again', async () => {
+    const origin = new MapOrigin<string>([['a', 'a1'], ['b', 'b1']]);
+    const cache = new Cache({ origin, clock: new VirtualClock() });
+    await cache.get('a');
+    await cache.set('b', 'b-local', { version: 5 });
+    const target = cacheChangeTarget(cache);
+    assert.equal(target.peekVersion('a'), 1);
+    assert.equal(target.peekVersion('b'), 5);
+    assert.equal(target.peekVersion('c'), undefined);
+    await target.invalidate(['a', 'x'.repeat(5000)]);
+    assert.equal(cache.peek('a'), undefined, 'a key too long for the cache is skipped, not fatal');
+    origin.records.set('b', { key: 'b', value: 'b2', version: 6 });
+    await target.refresh?.(['b']);
+    await cache.get('b');
+    assert.equal(cache.peek('b')?.version, 6);
+    await cache.close();
+  });
+});
