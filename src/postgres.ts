@@ -8,3 +8,5 @@ export { SqlTable, DEFAULT_TABLE, DEFAULT_CHANGES_LIMIT, quoteIdentifier } from 
 export type { SqlRunner, SqlTableOptions } from './origin/sql-table.ts';
 export { PgliteOrigin } from './origin/pglite-origin.ts';
 export type { PgliteOpenOptions, PgliteOriginOptions } from './origin/pglite-origin.ts';
+export { TieredOrigin } from './origin/tiered-origin.ts';
+export type { StoreStats, TieredOriginOptions, TieredOriginStats } from './origin/tiered-origin.ts';

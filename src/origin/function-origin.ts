@@ -45,13 +45,12 @@ export class MapOrigin<V> implements Origin<V> {
   }
 
   async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
-    this.calls++;
-    this.keysFetched += keys.length;
-    this.batches.push({ keys: [...keys], purpose: options?.purpose ?? 'demand' });
-    return keys.map((k) => {
-      const record = this.records.get(k);
-      return record?.deleted === true ? undefined : record;
-    });
+    return this.#lookup(keys, options).map((r) => (r?.deleted === true ? undefined : r));
+  }
+
+  /** Like `getMany` (and counted the same), but tombstones answer `{ deleted: true }`, as TieredOrigin asks. */
+  async getRecords(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    return this.#lookup(keys, options);
   }
 
   /** Records with version > `sinceVersion`, ascending by version then key, tombstones included; at most `limit`. */
@@ -66,5 +65,12 @@ export class MapOrigin<V> implements Origin<V> {
       const held = this.records.get(r.key);
       if (held === undefined || r.version > held.version) this.records.set(r.key, r);
     }
+  }
+
+  #lookup(keys: readonly string[], options?: FetchOptions): Array<OriginRecord<V> | undefined> {
+    this.calls++;
+    this.keysFetched += keys.length;
+    this.batches.push({ keys: [...keys], purpose: options?.purpose ?? 'demand' });
+    return keys.map((k) => this.records.get(k));
   }
 }

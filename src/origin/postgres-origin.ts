@@ -114,6 +114,19 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     }
   }
 
+  /**
+   * Like `getMany`, but a tombstone answers `{ key, version, deleted: true }` instead of undefined, so a
+   * TieredOrigin knows a key deleted here must not be looked up in its archive.
+   */
+  async getRecords(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    this.#checkOpen();
+    try {
+      return await this.#table.getMany<V>(this.#runner(options?.signal), keys, true);
+    } catch (error) {
+      throw sqlReadError(keys, error);
+    }
+  }
+
   /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. */
   async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
     this.#checkOpen();

@@ -141,15 +141,18 @@ export class SqlTable {
     }
   }
 
-  /** Records for `keys`, aligned with them; tombstones and absent keys answer undefined. One round trip. */
-  async getMany<V>(run: SqlRunner, keys: readonly string[]): Promise<Array<OriginRecord<V> | undefined>> {
+  /**
+   * Records for `keys`, aligned with them; absent keys answer undefined, and so do tombstones unless
+   * `withTombstones` (then they answer `{ deleted: true }`). One round trip; duplicate keys are sent once.
+   */
+  async getMany<V>(run: SqlRunner, keys: readonly string[], withTombstones = false): Promise<Array<OriginRecord<V> | undefined>> {
     if (keys.length === 0) return [];
     const unique = [...new Set(keys)];
     const rows = await run(this.#getMany, [unique]);
     const found = new Map<string, OriginRecord<V>>();
     for (const row of rows) {
       const record = toRecord<V>(row);
-      if (record.deleted !== true) found.set(record.key, record);
+      if (withTombstones || record.deleted !== true) found.set(record.key, record);
     }
     return keys.map((key) => found.get(key));
   }

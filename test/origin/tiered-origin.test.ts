@@ -1,0 +1,89 @@
+/**
+ * TieredOrigin: the Origin contract with every record live (a stale archive behind it) and with every record
+ * archived (a read-only empty live store); archive fallback over two PGlite tables; tombstones; statistics on
+ * a VirtualClock.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import { VirtualClock } from '../../src/clock.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
+import type { OriginRecord } from '../../src/origin/origin.ts';
+import { PgliteOrigin } from '../../src/origin/pglite-origin.ts';
+import { TieredOrigin } from '../../src/origin/tiered-origin.ts';
+import { originContract } from '../contracts/origin.contract.ts';
+
+const mapOf = (records: readonly OriginRecord<unknown>[]): MapOrigin<unknown> => {
+  const origin = new MapOrigin<unknown>();
+  for (const r of records) origin.records.set(r.key, r);
+  return origin;
+};
+
+originContract('TieredOrigin (live holds all, stale archive behind)', (seed) => new TieredOrigin({
+  live: mapOf(seed),
+  archive: mapOf(seed.map((r) => ({ key: r.key, value: 'stale archive copy', version: 0 }))),
+}));
+
+originContract('TieredOrigin (archive holds all, read-only live)', (seed) => new TieredOrigin({
+  live: new FunctionOrigin<unknown>({ getMany: async (keys) => keys.map(() => undefined) }),
+  archive: mapOf(seed),
+}));
+
+describe('TieredOrigin', () => {
+  const db = new PGlite();
+  after(async () => { await db.close(); });
+
+  test('reads the live table first and the archive table for the rest, in two calls', async () => {
+    await PgliteOrigin.ensureTable(db, 'live_items');
+    await PgliteOrigin.ensureTable(db, 'archive_items');
+    const live = new PgliteOrigin({ db, table: 'live_items' });
+    const archive = new PgliteOrigin({ db, table: 'archive_items' });
+    await live.putMany([{ key: 'hot', value: 'live', version: 5 }, { key: 'both', value: 'live', version: 9 }, { key: 'gone', value: undefined, version: 9, deleted: true }]);
+    await archive.putMany([{ key: 'cold', value: 'archive', version: 1 }, { key: 'both', value: 'archive', version: 1 }, { key: 'gone', value: 'archive', version: 1 }]);
+    const tiered = new TieredOrigin({ live, archive });
+    const got = await tiered.getMany(['hot', 'cold', 'both', 'none', 'gone', 'cold']);
+    assert.deepEqual(got.map((r) => r?.value), ['live', 'archive', 'live', undefined, undefined, 'archive']);
+    const stats = tiered.stats();
+    assert.deepEqual([stats.live.calls, stats.live.keys, stats.live.found], [1, 6, 2]);
+    assert.deepEqual([stats.archive.calls, stats.archive.keys, stats.archive.found], [1, 2, 1], 'the tombstoned key is not asked of the archive');
+    await tiered.putMany!([{ key: 'cold', value: 'promoted', version: 2 }]);
+    assert.equal((await live.getMany(['cold']))[0]?.value, 'promoted');
+    assert.deepEqual((await tiered.changes!(8)).map((r) => r.key), ['both', 'gone']);
+    await tiered.close();
+  });
+
+  test('has no putMany or changes when the live store has none', () => {
+    const tiered = new TieredOrigin({ live: new FunctionOrigin({ getMany: async (keys) => keys.map(() => undefined) }), archive: new MapOrigin() });
+    assert.equal(tiered.putMany, undefined);
+    assert.equal(tiered.changes, undefined);
+  });
+
+  test('measures each store: count, mean, p50 and p99 from a fixed-bucket histogram', async () => {
+    const clock = new VirtualClock(0);
+    let call = 0;
+    const live = new FunctionOrigin<string>({ getMany: async (keys) => { clock.advance(++call % 50 === 0 ? 400 : 2); return keys.map(() => undefined); } });
+    const archive = new FunctionOrigin<string>({ getMany: async (keys) => { clock.advance(30); return keys.map((key) => ({ key, value: key, version: 1 })); } });
+    const tiered = new TieredOrigin({ live, archive, clock });
+    for (let i = 0; i < 200; i++) await tiered.getMany([`k${i}`]);
+    const { live: l, archive: a } = tiered.stats();
+    assert.equal(l.calls, 200);
+    assert.equal(a.calls, 200);
+    assert.equal(a.found, 200);
+    assert.ok(Math.abs(l.meanMs - (196 * 2 + 4 * 400) / 200) < 1e-9);
+    assert.equal(l.p50Ms, 2.5, 'a 2 ms call is reported as its bucket bound, 2.5 ms');
+    assert.equal(l.p99Ms, 400, 'the slowest 2% reach the (250, 500] bucket, reported as the 400 ms maximum seen');
+    assert.equal(a.p50Ms, 30);
+    assert.equal(a.meanMs, 30);
+  });
+
+  test('a failing store rejects with an OriginError and counts the error', async () => {
+    const tiered = new TieredOrigin({
+      live: new MapOrigin(),
+      archive: new FunctionOrigin({ getMany: async () => { throw new Error('archive down'); } }),
+    });
+    await assert.rejects(tiered.getMany(['x']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && (e as Error).cause instanceof Error);
+    assert.equal(tiered.stats().archive.errors, 1);
+    assert.throws(() => new TieredOrigin({ live: {} as never, archive: new MapOrigin() }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  });
+});
