@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { Journal } from '../../src/sync/journal.ts';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'prescient-journal-'));
+  dirs.push(dir);
+  return dir;
+}
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+const text = (frames: Array<{ payload: Buffer }>) => frames.map((f) => f.payload.toString());
+async function segments(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
+}
+
+async function filled(dir: string, n: number, options: Partial<ConstructorParameters<typeof Journal>[0]> = {}): Promise<Journal> {
+  const journal = new Journal({ dir, groupCommitMs: 0, ...options });
+  await journal.open();
+  for (let i = 0; i < n; i++) await journal.append(Buffer.from(`record-${i}`));
+  return journal;
+}
+
+describe('Journal', () => {
+  test('returns appended records in order after a reopen, with consecutive sequence numbers', async () => {
+    const dir = await tempDir();
+    const journal = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(await journal.open(), []);
+    const seqs = await Promise.all(['a', 'b', 'c'].map((s) => journal.append(Buffer.from(s))));
+    assert.deepEqual(seqs, [1, 2, 3]);
+    await journal.close();
+    const again = new Journal({ dir, groupCommitMs: 0 });
+    const frames = await again.open();
+    assert.deepEqual(text(frames), ['a', 'b', 'c']);
+    assert.deepEqual(frames.map((f) => f.seq), [1, 2, 3]);
+    assert.equal(await again.append(Buffer.from('d')), 4);
+    await again.close();
+  });
+
+  test('group commit: appends within the window share one write and fsync, and none resolves before it', async () => {
+    const dir = await tempDir();
+    const clock = new VirtualClock();
+    const journal = new Journal({ dir, clock, groupCommitMs: 5 });
+    await journal.open();
+    let resolved = 0;
+    const appends = Array.from({ length: 50 }, (_, i) => journal.append(Buffer.from(`r${i}`)).then((seq) => (resolved++, seq)));
+    for (let i = 0; i < 20; i++) await flushMicrotasks();
+    assert.equal(resolved, 0, 'nothing is acknowledged before the group is fsynced');
+    assert.equal(journal.syncs, 0);
+    clock.advance(5);
+    await Promise.all(appends);
+    assert.equal(journal.syncs, 1);
+    await journal.close();
+  });
+
+  test('appends arriving while an fsync runs form the next group (no window needed)', async () => {
+    const dir = await tempDir();
+    const journal = new Journal({ dir, groupCommitMs: 0 });
+    await journal.open();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => journal.append(Buffer.from(`r${i}`))));
+    assert.ok(journal.syncs <= 2, `expected at most 2 fsyncs, got ${journal.syncs}`);
+    await journal.close();
+  });
+
+  test('a group is written at once when it reaches maxGroupBytes, without waiting out the window', async () => {
+    const dir = await tempDir();
+    const clock = new VirtualClock();
+    const journal = new Journal({ dir, clock, groupCommitMs: 1_000, maxGroupBytes: 100 });
+    await journal.open();
+    const appends = Array.from({ length: 10 }, () => journal.append(Buffer.alloc(40, 1)));
+    await Promise.all(appends);
+    assert.ok(journal.syncs >= 5, `groups of at most 100 bytes (56-byte frames): got ${journal.syncs} fsyncs`);
+    await journal.close();
+  });
+
+  test('a torn tail is cut off: a partial last record is dropped, earlier ones kept, appends continue', async () => {
+    const dir = await tempDir();
+    const journal = await filled(dir, 5);
+    await journal.close();
+    const [segment] = await segments(dir);
+    const path = join(dir, segment);
+    const size = (await stat(path)).size;
+    await truncate(path, size - 3);
+    const again = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(text(await again.open()), ['record-0', 'record-1', 'record-2', 'record-3']);
+    assert.equal((await stat(path)).size, size - 3 - (16 + 'record-4'.length - 3));
+    assert.equal(await again.append(Buffer.from('next')), 5);
+    await again.close();
+    const third = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(text(await third.open()).slice(-2), ['record-3', 'next']);
+    await third.close();
+  });
+
+  test('garbage after the last record (a write cut short) is a torn tail too', async () => {
+    const dir = await tempDir();
+    const journal = await filled(dir, 3);
+    await journal.close();
+    await appendFile(join(dir, (await segments(dir))[0]), Buffer.from([40, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 8, 64, 9, 9]));
+    const again = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(text(await again.open()), ['record-0', 'record-1', 'record-2']);
+    await again.close();
+  });
+
+  test('a damaged record followed by valid ones is ERR_JOURNAL_CORRUPT, not a silent loss', async () => {
+    const dir = await tempDir();
+    const journal = await filled(dir, 4);
+    await journal.close();
+    const path = join(dir, (await segments(dir))[0]);
+    const bytes = await readFile(path);
+    bytes[16 + 2] ^= 0xff;
+    await writeFile(path, bytes);
+    await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_CORRUPT'));
+  });
+
+  test('confirm trims: fully confirmed segments are deleted and a reopen returns only unconfirmed records', async () => {
+    const dir = await tempDir();
+    const journal = await filled(dir, 20, { segmentBytes: 100 });
+    const before = (await segments(dir)).length;
+    assert.ok(before >= 5, `small segments roll: ${before}`);
+    await journal.confirm(12);
+    assert.equal(journal.confirmedSeq, 12);
+    assert.ok((await segments(dir)).length < before);
+    await journal.close();
+    const again = new Journal({ dir, groupCommitMs: 0, segmentBytes: 100 });
+    const frames = await again.open();
+    assert.deepEqual(frames.map((f) => f.seq), [13, 14, 15, 16, 17, 18, 19, 20]);
+    await again.confirm(20);
+    assert.equal(await again.append(Buffer.from('x')), 21);
+    await again.close();
+    const third = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(text(await third.open()), ['x']);
+    await third.close();
+  });
+
+  test('a fully confirmed active segment over 64 KiB is rolled and deleted', async () => {
+    const dir = await tempDir();
+    const journal = new Journal({ dir, groupCommitMs: 0 });
+    await journal.open();
+    await Promise.all(Array.from({ length: 20 }, () => journal.append(Buffer.alloc(4_000, 7))));
+    assert.ok(journal.bytes > 64 * 1024);
+    await journal.confirm(20);
+    await journal.settle();
+    assert.equal(journal.bytes, 0);
+    assert.equal((await segments(dir)).length, 1);
+    await journal.close();
+    assert.deepEqual(await new Journal({ dir }).open(), []);
+  });
+
+  test('a missing segment in the middle is ERR_JOURNAL_CORRUPT', async () => {
+    const dir = await tempDir();
+    const journal = await filled(dir, 20, { segmentBytes: 100 });
+    await journal.close();
+    const names = await segments(dir);
+    await rm(join(dir, names[1]));
+    await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_CORRUPT'));
+  });
+
+  test('a damaged checkpoint is ERR_JOURNAL_CORRUPT; an unreadable directory is ERR_JOURNAL_FAILED', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'checkpoint'), 'zz');
+    await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_CORRUPT'));
+    const file = join(dir, 'plain-file');
+    await writeFile(file, '');
+    await assert.rejects(new Journal({ dir: join(file, 'sub') }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED'));
+  });
+
+  test('append after close rejects with ERR_CLOSED; bad options throw ERR_INVALID_OPTION', async () => {
+    const dir = await tempDir();
+    const journal = await filled(dir, 1);
+    await journal.close();
+    await assert.rejects(journal.append(Buffer.from('late')), (e) => isPrescientError(e, 'ERR_CLOSED'));
+    assert.throws(() => new Journal({ dir: '' }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+    assert.throws(() => new Journal({ dir, groupCommitMs: -1 }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  });
+});
