@@ -3,7 +3,7 @@
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
+import { fn, hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { Origin } from '../origin/origin.ts';
 import type { Predictor } from '../predict/predictor.ts';
 import type { PrefetchSchedulerOptions } from '../prefetch/prefetch-scheduler.ts';
@@ -51,6 +51,11 @@ export type CacheOptions<V> = {
     readonly adaptive?: boolean;
     readonly seed?: number;
   };
+  /**
+   * Per-user and per-segment shadow catalogs (references to the items predicted for each, consulted first by reads
+   * with a `user` or `segment`); `false` turns them off. @default {}
+   */
+  readonly shadow?: ShadowOptions | false;
 };
 
 export type ResolvedCacheOptions<V> = {
@@ -70,7 +75,43 @@ export type ResolvedCacheOptions<V> = {
   readonly accessBufferSize: number;
   readonly maxBatch: number;
   readonly memory: NonNullable<CacheOptions<V>['memory']>;
+  readonly shadow: ResolvedShadowOptions | false;
 };
+
+/** Settings of the shadow catalogs (`CacheOptions.shadow`). */
+export type ShadowOptions = {
+  /** References kept per catalog (per user, per segment). @default 64 */
+  readonly perUserLimit?: number;
+  /** User catalogs kept (least recently used dropped first); segment catalogs are capped at the same number. @default 10000 */
+  readonly maxCatalogs?: number;
+  /**
+   * Least probability at which a prediction for a user names an item that is already cached in that user's
+   * catalog (prefetches that land always join: the scheduler already judged them). @default 0.1
+   */
+  readonly minProbability?: number;
+};
+
+/** Shadow options with defaults filled in. */
+export type ResolvedShadowOptions = {
+  readonly perUserLimit: number;
+  readonly maxCatalogs: number;
+  readonly minProbability: number;
+};
+
+/**
+ * Checks `CacheOptions.shadow`: false turns the catalogs off, undefined takes the defaults.
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) naming `shadow` or `shadow.<field>`.
+ */
+export function resolveShadowOptions(value: unknown): ResolvedShadowOptions | false {
+  if (value === false) return false;
+  const o = (value ?? {}) as ShadowOptions;
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('shadow', 'an object or false', value);
+  return Object.freeze({
+    perUserLimit: positiveInt('shadow.perUserLimit', o.perUserLimit, 64),
+    maxCatalogs: positiveInt('shadow.maxCatalogs', o.maxCatalogs, 10_000),
+    minProbability: numberInRange('shadow.minProbability', o.minProbability, 0, 1, 0.1),
+  });
+}
 
 const mib = 1024 * 1024;
 
@@ -110,6 +151,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     accessBufferSize: positiveInt('accessBufferSize', options.accessBufferSize, 8192),
     maxBatch: positiveInt('maxBatch', options.maxBatch, 256),
     memory,
+    shadow: resolveShadowOptions(options.shadow),
   });
 }
 

@@ -5,6 +5,7 @@ import type { FetchPurpose } from '../origin/origin.ts';
 import type { FeedbackEvent } from '../prefetch/feedback.ts';
 import type { ReadStatus } from './access-buffer.ts';
 import type { PredictionLoopStats } from './prediction-loop.ts';
+import type { ShadowStats } from './shadow-catalog.ts';
 import type { TierStats } from './tier.ts';
 import type { PrescientError } from '../errors.ts';
 
@@ -16,16 +17,17 @@ export type ReadResult<V> = {
   readonly isFound: boolean;
   /** Version of the value served (0 when not found). */
   readonly version: number;
-  /** hit: fresh from cache; prefetched: first read of an entry a prediction brought in; stale: served past its stale
-   * time (refreshing) or, with `error` set, past expiry because the origin failed; miss: loaded on demand. */
+  /** hit: fresh from cache; prefetched: first read of an entry a prediction brought in (from a shadow catalog: the
+   * first read of an item predicted for this user or segment); stale: served past its stale time (refreshing) or,
+   * with `error` set, past expiry because the origin failed; miss: loaded on demand. */
   readonly status: ReadStatus;
-  readonly servedFrom: 'memory' | 'l2' | 'origin';
+  /** shadow: from the catalog of the read's `ctx.user` (or `ctx.segment`), see ShadowCatalogs. */
+  readonly servedFrom: 'shadow' | 'memory' | 'l2' | 'origin';
   /** True when the read found its key already being fetched (by a prefetch or another read) and joined it. */
   readonly wasInflight: boolean;
   /** The origin failure a stale entry stood in for (grace period). */
   readonly error?: PrescientError;
 };
-
 
 export type CacheStats = PredictionLoopStats & {
   readonly reads: Readonly<Record<ReadStatus, number>>;
@@ -42,6 +44,24 @@ export type CacheStats = PredictionLoopStats & {
     readonly inflight: number;
   };
   readonly memory: TierStats;
+  /** Shadow catalogs; undefined when `shadow: false`. */
+  readonly shadow: ShadowStats | undefined;
+};
+
+/** Options of a local write. */
+export type SetOptions = {
+  /** Version to store; defaults to one above the version held. */
+  readonly version?: number;
+  /** Overrides the cache's `ttlMs` for this entry. */
+  readonly ttlMs?: number;
+  readonly tags?: readonly string[];
+};
+
+/** What `invalidate` removes: any combination; an entry matching any part goes. */
+export type InvalidateSelector = {
+  readonly keys?: readonly string[];
+  readonly prefix?: string;
+  readonly tag?: string;
 };
 
 /** Events a cache emits; listeners cost nothing when absent. */

@@ -1,12 +1,12 @@
 /**
  * Cache: the read and write paths of Prescient.
  *
- * A read looks in the in-process MemoryTier; a fresh entry is answered at once, a stale one is answered and
- * refreshed in the background (stale-while-revalidate), a missing or expired one is loaded through the Loader
- * (single-flight, coalesced into `getMany`, shared tier before origin). Whatever happened, the read records the
- * access in a bounded buffer and returns: prediction and prefetch run later, off that buffer, so a read never waits
- * for a model and a failed prefetch never fails a read. When the origin fails, an expired entry within `graceMs` is
- * served instead, and the result says so (`error`).
+ * A read with a `user` (or `segment`) looks first in its shadow catalog (shadow-catalog.ts), where a stale entry is
+ * refreshed before it is served; then in the in-process MemoryTier, where a fresh entry is answered at once, a stale
+ * one is answered and refreshed in the background (stale-while-revalidate); a missing or expired one is loaded
+ * through the Loader (single-flight, coalesced into `getMany`, shared tier before origin). The read records the
+ * access in a bounded buffer and returns: prediction, prefetch and catalog updates run later, off that buffer, so a
+ * read never waits for a model. When the origin fails, an expired entry within `graceMs` is served instead.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.ts';
@@ -20,28 +20,13 @@ import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } fro
 import type { Entry } from './entry.ts';
 import { Loader, type Flight, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
-import type { CacheEvents, CacheStats, ReadResult } from './cache-results.ts';
+import type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
 import { createEntry, noTags } from './entry.ts';
 import { PredictionLoop } from './prediction-loop.ts';
+import { listShadow, ShadowCatalogs, type ShadowItem, type ShadowListOptions } from './shadow-catalog.ts';
 
 export type { ReadStatus } from './access-buffer.ts';
-export type { CacheEvents, CacheStats, ReadResult } from './cache-results.ts';
-
-/** Options of a local write. */
-export type SetOptions = {
-  /** Version to store; defaults to one above the version held. */
-  readonly version?: number;
-  /** Overrides the cache's `ttlMs` for this entry. */
-  readonly ttlMs?: number;
-  readonly tags?: readonly string[];
-};
-
-/** What `invalidate` removes: any combination; an entry matching any part goes. */
-export type InvalidateSelector = {
-  readonly keys?: readonly string[];
-  readonly prefix?: string;
-  readonly tag?: string;
-};
+export type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
 
 const closedError = (): PrescientError => new PrescientError('ERR_CLOSED', 'The cache is closed');
 
@@ -51,11 +36,9 @@ export class Cache<V = unknown> {
   readonly #memory: MemoryTier<V>;
   readonly #loader: Loader<V>;
   readonly #loop: PredictionLoop;
+  readonly #shadow: ShadowCatalogs<V> | undefined;
   readonly #events = new EventEmitter();
-  #hits = 0;
-  #misses = 0;
-  #stale = 0;
-  #prefetchedHits = 0;
+  readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = { demandBatches: 0, prefetchBatches: 0, demandKeys: 0, prefetchKeys: 0, failedBatches: 0 };
   #readErrors = 0;
   #graceServed = 0;
@@ -90,7 +73,9 @@ export class Cache<V = unknown> {
       prefetch: o.prefetch,
       target: { isPresent: (key) => this.#isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
       onEvent: (event) => this.#events.listenerCount(event.type) > 0 && this.#events.emit(event.type, event),
+      onPredicted: o.shadow === false ? undefined : (ctx, ps) => this.#shadow?.predicted(ctx, ps),
     });
+    this.#shadow = o.shadow === false ? undefined : new ShadowCatalogs<V>({ ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads });
   }
 
   /**
@@ -116,15 +101,19 @@ export class Cache<V = unknown> {
   }
 
   /**
-   * The synchronous hit path: answers from the memory tier when it holds a servable entry (fresh, or stale while a
-   * background refresh starts) and records the access like `get`; returns undefined when `get` would have to load,
+   * The synchronous hit path: answers from the reader's shadow catalog (fresh entries only) or the memory tier (fresh,
+   * or stale while a background refresh starts) and records the access like `get`; returns undefined when `get` would have to load,
    * without loading. For hot loops that cannot afford a promise per read.
    * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED.
    */
   getIfPresent(key: string, ctx: ReadContext = anonymous): ReadResult<V> | undefined {
     if (this.#isClosed) throw closedError();
     if (typeof key !== 'string' || key.length === 0 || key.length > this.#o.maxKeyLength) this.#checkKey(key);
-    if (ctx !== anonymous) checkContext(ctx);
+    if (ctx !== anonymous) {
+      checkContext(ctx);
+      const shadow = this.#shadow !== undefined && (ctx.user ?? ctx.segment) !== undefined ? this.#shadow.serve(key, ctx) : undefined;
+      if (shadow !== undefined) return shadow === 'stale' ? undefined : shadow;
+    }
     const entry = this.#memory.get(key, true);
     if (entry === undefined) return undefined;
     // Entries without expiry (ttlMs Infinity) need no clock read unless the models want the access time.
@@ -134,15 +123,15 @@ export class Cache<V = unknown> {
     let status: ReadStatus;
     if (isTimed && now >= entry.staleAt) {
       status = 'stale';
-      this.#stale++;
+      this.#reads.stale++;
       this.#refresh(key);
     } else if (entry.source === 'prefetch' && entry.hits === 1) {
       status = 'prefetched';
-      this.#prefetchedHits++;
+      this.#reads.prefetched++;
       this.#loop.used(entry);
     } else {
       status = 'hit';
-      this.#hits++;
+      this.#reads.hit++;
     }
     this.#loop.record(key, ctx, now, status);
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
@@ -173,17 +162,19 @@ export class Cache<V = unknown> {
     this.#loader.discard(key);
     const entry = this.#makeEntry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     this.#memory.set(entry);
+    this.#shadow?.supersede(entry);
     await this.#o.l2?.set(entry);
     return entry;
   }
 
-  /** Removes `key` from every tier and discards a fetch of it in flight. True when an entry was removed. */
+  /** Removes `key` from every tier and shadow catalog and discards a fetch of it in flight. True when something was removed. */
   async delete(key: string): Promise<boolean> {
     this.#checkKey(key);
     this.#loader.discard(key);
     const wasHeld = this.#memory.delete(key);
+    const wasShadowed = this.#shadow?.drop(key) === true;
     const wasShared = (await this.#o.l2?.delete(key)) ?? false;
-    return wasHeld || wasShared;
+    return wasHeld || wasShared || wasShadowed;
   }
 
   /** Removes every entry matching the selector (keys, prefix, tag) from every tier; returns how many were removed. */
@@ -194,6 +185,7 @@ export class Cache<V = unknown> {
       for (const entry of this.#memory.entries()) {
         if ((prefix !== undefined && entry.key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.add(entry.key);
       }
+      for (const key of this.#shadow?.keysMatching(prefix, tag) ?? []) keys.add(key);
     }
     let removed = 0;
     for (const key of keys) if (await this.delete(key)) removed++;
@@ -220,6 +212,12 @@ export class Cache<V = unknown> {
     return this.#loop.predict(ctx, limit);
   }
 
+  /** The shadow catalog of user `id` (segment `id` with `{ of: 'segment' }`), most probable first; empty if unknown or off.
+   * @throws ERR_INVALID_CONTEXT for a malformed id; ERR_INVALID_OPTION for a bad `limit` or `of`. */
+  shadow(id: string, options?: ShadowListOptions): ShadowItem[] {
+    return listShadow(this.#shadow, id, options);
+  }
+
   /** Feeds every buffered access to the models and lets the scheduler act on fresh predictions now. */
   flush(): void {
     this.#loop.flush();
@@ -243,13 +241,14 @@ export class Cache<V = unknown> {
 
   stats(): CacheStats {
     return {
-      reads: { hit: this.#hits, miss: this.#misses, stale: this.#stale, prefetched: this.#prefetchedHits },
+      reads: { ...this.#reads },
       readErrors: this.#readErrors,
       graceServed: this.#graceServed,
       refreshes: this.#refreshes,
       oversize: this.#oversize,
       origin: { ...this.#origin, inflight: this.#loader.inflight },
       memory: this.#memory.stats(),
+      shadow: this.#shadow?.stats(),
       ...this.#loop.stats(),
     };
   }
@@ -279,14 +278,14 @@ export class Cache<V = unknown> {
       const fault = error instanceof PrescientError ? error : new PrescientError('ERR_ORIGIN_FAILED', String(error), { cause: error });
       if (expired !== undefined && this.#clock.now() < expired.expiresAt + this.#o.graceMs) {
         this.#graceServed++;
-        this.#stale++;
+        this.#reads.stale++;
         this.#loop.record(key, ctx, now, 'stale');
         return { key, value: expired.value, isFound: true, version: expired.version, status: 'stale', servedFrom: 'memory', wasInflight, error: fault };
       }
       this.#readErrors++;
       throw fault;
     }
-    this.#misses++;
+    this.#reads.miss++;
     if (joinedPrefetch) {
       // The read used the prefetch (it waited only for the rest of the fetch): mark the entry used.
       const stored = this.#memory.get(key);
@@ -308,13 +307,16 @@ export class Cache<V = unknown> {
     const key = flight.key;
     if (outcome.from === 'none') {
       this.#memory.delete(key);
+      this.#shadow?.drop(key);
       return;
     }
     const p = flight.purpose === 'prefetch' ? flight.prediction : undefined;
     const source = p === undefined ? 'demand' : 'prefetch';
     if (outcome.from === 'l2') {
       const e = outcome.entry;
-      this.#memory.set({ ...e, source, probability: p?.probability ?? 1, predictedBy: p?.source, predictedFor: p?.ctx, hits: 0 });
+      const stored: Entry<V> = { ...e, source, probability: p?.probability ?? 1, predictedBy: p?.source, predictedFor: p?.ctx, hits: 0 };
+      this.#memory.set(stored);
+      this.#shadow?.stored(stored, p);
       return;
     }
     const { value, version } = outcome.record;
@@ -325,6 +327,7 @@ export class Cache<V = unknown> {
     }
     const entry = this.#makeEntry(key, value, version, sizeBytes, p);
     this.#memory.set(entry);
+    this.#shadow?.stored(entry, p);
     const l2 = this.#o.l2;
     if (l2 !== undefined) {
       // The shared tier is a copy; failing to write it never fails a read.

@@ -35,6 +35,8 @@ export type PredictionLoopOptions = {
   readonly target: PrefetchTarget;
   /** Every feedback event (issued, used, wasted). */
   readonly onEvent: (event: FeedbackEvent) => void;
+  /** Sees each context's fresh predictions before the scheduler does (the shadow catalogs reference them). */
+  readonly onPredicted?: (ctx: ReadContext, predictions: readonly Prediction[]) => void;
 };
 
 export type PredictionLoopStats = {
@@ -50,6 +52,7 @@ export class PredictionLoop {
   readonly #clock: Clock;
   readonly #buffer: AccessBuffer;
   readonly #predictLimit: number;
+  readonly #onPredicted: PredictionLoopOptions['onPredicted'];
   #drainTimer: TimerHandle | undefined;
   #isClosed = false;
 
@@ -57,6 +60,7 @@ export class PredictionLoop {
     this.#predictor = options.predictor;
     this.#clock = options.clock;
     this.#predictLimit = options.predictLimit;
+    this.#onPredicted = options.onPredicted;
     this.#buffer = new AccessBuffer(options.bufferSize);
     this.feedback = new Feedback({ onEvent: options.onEvent });
     this.#scheduler =
@@ -139,16 +143,21 @@ export class PredictionLoop {
     const predictor = this.#predictor;
     if (predictor === undefined || this.#buffer.size === 0) return;
     const scheduler = this.#scheduler;
+    const onPredicted = this.#onPredicted;
     const latest = new Map<string, ReadContext>();
     const drained = this.#buffer.drain((a) => {
       predictor.observe({ key: a.key, at: a.at, ctx: a.ctx });
-      if (scheduler === undefined) return;
+      if (scheduler === undefined && onPredicted === undefined) return;
       const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
       latest.delete(ctxKey);
       latest.set(ctxKey, a.ctx);
     }, limit);
     if (this.#buffer.size > 0 && drained > 0) this.#scheduleDrain();
-    if (scheduler === undefined || this.#isClosed) return;
-    for (const ctx of latest.values()) scheduler.offer(ctx, predictor.predict(ctx, this.#predictLimit));
+    if ((scheduler === undefined && onPredicted === undefined) || this.#isClosed) return;
+    for (const ctx of latest.values()) {
+      const predictions = predictor.predict(ctx, this.#predictLimit);
+      onPredicted?.(ctx, predictions);
+      scheduler?.offer(ctx, predictions);
+    }
   }
 }

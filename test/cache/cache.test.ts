@@ -260,6 +260,8 @@ describe('Cache input checks', () => {
       [{ graceMs: 'soon' }, 'graceMs'],
       [{ clock: {} }, 'clock'],
       [{ prefetch: 3 }, 'prefetch'],
+      [{ shadow: { perUserLimit: 0 } }, 'shadow.perUserLimit'],
+      [{ shadow: 'on' }, 'shadow'],
     ];
     for (const [bad, option] of cases) {
       assert.throws(
@@ -299,5 +301,160 @@ describe('Cache input checks', () => {
     await cache.get('k0');
     await cache.close();
     await assert.rejects(cache.get('k0'), { code: 'ERR_CLOSED' });
+  });
+});
+
+describe('Cache shadow catalogs', () => {
+  const u1 = { session: 's1', user: 'u1' };
+
+  function predictive(script: Record<string, Array<[string, number]>>, extra: Record<string, unknown> = {}) {
+    const clock = new VirtualClock();
+    const origin = new MapOrigin(items(40));
+    const cache = new Cache<string>({ origin, clock, predictor: new ScriptedPredictor(script), prefetch: { minProbability: 0.01 }, ...extra });
+    return { clock, origin, cache };
+  }
+
+  /** u1's prediction k1 is prefetched, then pushed out of the memory tier by another session's prefetches. */
+  async function evictedFromMemory() {
+    const others: Array<[string, number]> = Array.from({ length: 8 }, (_, i) => [`k${21 + i}`, 0.95]);
+    const setup = predictive({ k0: [['k1', 0.9]], k20: others }, { maxBytes: 10, sizeOf: () => 1, memory: { prefetchFraction: 0.5, adaptive: false } });
+    await setup.cache.get('k0', u1);
+    await setup.clock.advanceAsync(1);
+    assert.deepEqual(setup.cache.shadow('u1').map((i) => i.key), ['k1']);
+    await setup.cache.get('k20', { session: 's2' });
+    await setup.clock.advanceAsync(1);
+    assert.equal(setup.cache.peek('k1'), undefined, "another session's prefetches pushed k1 out of the memory tier");
+    return setup;
+  }
+
+  test("serves a user's predicted item from the catalog first, synchronously, even after the memory tier evicted it", async () => {
+    const { cache, origin } = await evictedFromMemory();
+    const calls = origin.calls;
+    const first = cache.read('k1', u1);
+    assert.ok(!(first instanceof Promise), 'a catalog hit answers synchronously');
+    assert.deepEqual([first.value, first.status, first.servedFrom, first.version], ['v1', 'prefetched', 'shadow', 1]);
+    const second = cache.read('k1', u1);
+    assert.ok(!(second instanceof Promise));
+    assert.equal(second.status, 'hit');
+    assert.equal(origin.calls, calls, 'the origin was not asked');
+    const stats = cache.stats();
+    assert.equal(stats.shadow?.hits, 2);
+    assert.equal(stats.prefetch.used, 1);
+    assert.deepEqual([stats.reads.prefetched, stats.reads.hit], [1, 1]);
+    assert.equal((await cache.get('k1', { session: 's3' })).servedFrom, 'origin', 'a read without the user goes through the tiers');
+  });
+
+  test('an item predicted for many users is fetched once, stored once and listed in every catalog', async () => {
+    const { cache, origin, clock } = predictive({ k0: [['k1', 0.9]] });
+    for (let u = 0; u < 5; u++) {
+      await cache.get('k0', { session: `s${u}`, user: `u${u}` });
+      await clock.advanceAsync(1);
+    }
+    assert.deepEqual(origin.batches.filter((b) => b.purpose === 'prefetch').flatMap((b) => b.keys), ['k1']);
+    for (let u = 0; u < 5; u++) assert.deepEqual(cache.shadow(`u${u}`).map((i) => [i.key, i.version, i.probability]), [['k1', 1, 0.9]]);
+    const shadow = cache.stats().shadow;
+    assert.equal(shadow?.heldKeys, 1);
+    assert.equal(shadow?.references, 5);
+    assert.equal(shadow?.userCatalogs, 5);
+  });
+
+  test('a stale catalog entry is refreshed from the origin before it is served', async () => {
+    const { cache, origin, clock } = predictive({ k0: [['k1', 0.9]] }, { ttlMs: 10_000, staleAfterMs: 1000 });
+    await cache.get('k0', u1);
+    await clock.advanceAsync(1);
+    clock.advance(1500);
+    assert.equal(cache.shadow('u1')[0].isStale, true);
+    origin.records.set('k1', { key: 'k1', value: 'fresh', version: 2 });
+    const refreshed = await cache.get('k1', u1);
+    assert.deepEqual([refreshed.value, refreshed.version, refreshed.servedFrom], ['fresh', 2, 'origin']);
+    assert.deepEqual(origin.batches.at(-1), { keys: ['k1'], purpose: 'demand' });
+    assert.equal(cache.stats().shadow?.refreshedBeforeServe, 1);
+    const next = cache.read('k1', u1);
+    assert.ok(!(next instanceof Promise));
+    assert.deepEqual([next.value, next.version, next.servedFrom], ['fresh', 2, 'shadow'], 'the catalog now serves the refreshed entry');
+    clock.advance(1500);
+    origin.records.set('k1', { key: 'k1', value: 'newer', version: 3 });
+    const anonymous = await cache.get('k1');
+    assert.deepEqual([anonymous.value, anonymous.status], ['fresh', 'stale'], 'the shared tier still serves stale while revalidating');
+  });
+
+  test('a miss updates the catalog asynchronously, never before the read resolves', async () => {
+    const { cache, clock } = predictive({ k0: [['k1', 0.9]] });
+    const r = await cache.get('k0', u1);
+    assert.equal(r.status, 'miss');
+    assert.deepEqual(cache.shadow('u1'), [], 'nothing was added on the read path');
+    await clock.advanceAsync(1);
+    assert.deepEqual(cache.shadow('u1').map((i) => [i.key, i.source]), [['k1', 'scripted']]);
+  });
+
+  test('a prediction of an item already cached adds a reference without a fetch', async () => {
+    const { cache, origin, clock } = predictive({ k0: [['k2', 0.9]] });
+    await cache.get('k2');
+    await cache.get('k0', u1);
+    await clock.advanceAsync(1);
+    assert.equal(origin.batches.filter((b) => b.purpose === 'prefetch').length, 0);
+    assert.deepEqual(cache.shadow('u1').map((i) => i.key), ['k2']);
+    const r = cache.read('k2', u1);
+    assert.ok(!(r instanceof Promise));
+    assert.equal(r.servedFrom, 'shadow');
+  });
+
+  test('the per-user bound keeps the most probable predictions', async () => {
+    const script: Record<string, Array<[string, number]>> = { k0: [['k1', 0.9], ['k2', 0.5], ['k3', 0.8], ['k4', 0.3], ['k5', 0.7]] };
+    const { cache, clock } = predictive(script, { shadow: { perUserLimit: 2 } });
+    await cache.get('k0', u1);
+    await clock.advanceAsync(1);
+    assert.deepEqual(cache.shadow('u1').map((i) => i.key), ['k1', 'k3']);
+    assert.deepEqual(cache.shadow('u1', { limit: 1 }).map((i) => i.key), ['k1']);
+    assert.equal(cache.stats().shadow?.references, 2);
+  });
+
+  test('delete and invalidate drop the catalog references, including items only a catalog still holds', async () => {
+    const { cache, clock } = predictive({ k0: [['k1', 0.9], ['k2', 0.9]] });
+    await cache.get('k0', u1);
+    await clock.advanceAsync(1);
+    assert.equal(await cache.delete('k1'), true);
+    assert.deepEqual(cache.shadow('u1').map((i) => i.key), ['k2']);
+    assert.equal((await cache.get('k1', u1)).servedFrom, 'origin');
+    assert.equal(await cache.invalidate({ keys: ['k2'] }), 1);
+    assert.deepEqual(cache.shadow('u1'), []);
+    const evicted = await evictedFromMemory();
+    assert.equal(await evicted.cache.invalidate({ prefix: 'k1' }), 1, 'found in the catalog though not in the tier');
+    assert.equal((await evicted.cache.get('k1', u1)).servedFrom, 'origin');
+  });
+
+  test('a segment catalog serves the reads of that segment', async () => {
+    const { cache, clock } = predictive({ k0: [['k1', 0.9]] });
+    await cache.get('k0', { session: 's1', segment: 'eu' });
+    await clock.advanceAsync(1);
+    assert.deepEqual(cache.shadow('eu', { of: 'segment' }).map((i) => i.key), ['k1']);
+    assert.deepEqual(cache.shadow('eu'), [], 'users and segments are apart');
+    const r = cache.read('k1', { session: 's9', segment: 'eu' });
+    assert.ok(!(r instanceof Promise));
+    assert.equal(r.servedFrom, 'shadow');
+    assert.equal(cache.stats().shadow?.segmentCatalogs, 1);
+  });
+
+  test('an unknown user falls through to the tiers; a malformed user id is refused with ERR_INVALID_CONTEXT', async () => {
+    const cache = new Cache({ origin: new MapOrigin(items(2)), clock: new VirtualClock() });
+    const first = await cache.get('k0', { user: 'nobody' });
+    assert.deepEqual([first.status, first.servedFrom], ['miss', 'origin']);
+    const second = await cache.get('k0', { user: 'nobody' });
+    assert.deepEqual([second.status, second.servedFrom], ['hit', 'memory']);
+    assert.deepEqual(cache.shadow('nobody'), []);
+    await assert.rejects(cache.get('k0', { user: '' }), { code: 'ERR_INVALID_CONTEXT' });
+    assert.throws(() => cache.read('k0', { user: 5 } as never), { code: 'ERR_INVALID_CONTEXT' });
+    assert.throws(() => cache.shadow(''), { code: 'ERR_INVALID_CONTEXT' });
+    assert.throws(() => cache.shadow('u', { limit: -1 }), { code: 'ERR_INVALID_OPTION' });
+  });
+
+  test('shadow: false turns the catalogs off and reads go through the tiers', async () => {
+    const { cache, clock } = predictive({ k0: [['k1', 0.9]] }, { shadow: false });
+    await cache.get('k0', u1);
+    await clock.advanceAsync(1);
+    assert.deepEqual(cache.shadow('u1'), []);
+    assert.equal(cache.stats().shadow, undefined);
+    const r = await cache.get('k1', u1);
+    assert.deepEqual([r.status, r.servedFrom], ['prefetched', 'memory']);
   });
 });

@@ -1,0 +1,397 @@
+/**
+ * ShadowCatalogs: per-user and per-segment catalogs of the items predicted for them, consulted first by reads
+ * that carry a `user` (or `segment`).
+ *
+ * Why: in a shared tier, one busy user's traffic evicts what the models prepared for everyone else. A catalog
+ * keeps, for each user, references to the entries predicted for that user, so those entries stay servable while
+ * the user is likely to ask for them, whatever the memory tier evicted meanwhile. A catalog holds references,
+ * never copies: every catalog that names a key points to one shared `Held` cell, and that cell points to the very
+ * `Entry` object the memory tier holds (or held). So an item is stored once however many users reference it, and
+ * memory grows with catalogs × `perUserLimit` small references, not catalogs × item size (bench/shadow-catalog-
+ * memory.ts measures it).
+ *
+ * Versions: the shared cell is also how a catalog never serves a value older than one the cache knows. The cache
+ * tells the catalogs about every entry it stores (`supersede`: the cell now points to the newer entry) and every
+ * key it deletes (`drop`: the cell is emptied and leaves the index). Both cost one Map lookup whatever the number
+ * of catalogs naming the key; the references in the catalogs die lazily (a dead reference is skipped and released
+ * when a read or a listing meets it, and is the first to go when its catalog is full). We chose this over a
+ * key -> set-of-catalogs index, which costs a Set entry per reference (about as much again as the reference) to
+ * make invalidation eager, and over a version check against the tier on every serve, which cannot tell a deleted
+ * key from an evicted one.
+ *
+ * Bounds: each catalog keeps at most `perUserLimit` references; a full catalog evicts the reference with the lowest
+ * probability × recency (probability / (1 + age / recencyHalfMs)) when the newcomer scores higher (else the
+ * newcomer is refused), scanning its at most `perUserLimit` references: O(perUserLimit) per insertion into a full catalog and O(1) per read. At most `maxCatalogs` user catalogs and
+ * as many segment catalogs are kept, least recently used dropped first. Staleness: an entry past its `staleAt` is
+ * never served from a catalog; the read goes to the origin first (unlike the stale-while-revalidate of the tiers).
+ */
+import type { Clock } from '../clock.ts';
+import { checkContext, type ReadContext } from '../context.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { oneOf, positiveInt } from '../options.ts';
+import type { Prediction } from '../predict/predictor.ts';
+import type { ResolvedShadowOptions } from './cache-options.ts';
+import type { Entry } from './entry.ts';
+
+/**
+ * Age at which a reference counts half its probability when a full catalog picks what to evict, in ms: a minute,
+ * about the span of a browsing session step, so last minute's weak guess still beats an hour-old strong one.
+ */
+const recencyHalfMs = 60_000;
+
+/** The one cell per key that every catalog naming the key points to. */
+type Held<V> = {
+  /** The newest entry the cache stored for the key; undefined once the key was deleted or invalidated. */
+  entry: Entry<V> | undefined;
+  /** Catalog references pointing here; the cell leaves the index at 0. */
+  refs: number;
+};
+
+/** One catalog's reference to an item: what was predicted, when, and whether the owner used it yet. */
+type ShadowRef<V> = {
+  held: Held<V>;
+  probability: number;
+  source: string;
+  /** When the reference was last predicted or served (ms on the cache's clock). */
+  touchedAt: number;
+  uses: number;
+};
+
+type Catalog<V> = Map<string, ShadowRef<V>>;
+
+/** One item of a catalog listing (`Cache.shadow`). Times in ms on the cache's clock. */
+export type ShadowItem = {
+  readonly key: string;
+  /** Probability of the latest prediction that named the item for this catalog. */
+  readonly probability: number;
+  /** When the entry was fetched (its `createdAt`). */
+  readonly fetchedAt: number;
+  /** After this time the entry is refreshed from the origin before a read from the catalog is served. */
+  readonly staleAt: number;
+  readonly isStale: boolean;
+  readonly version: number;
+  /** The model that predicted the item ('manual' for `Cache.prefetch` hints). */
+  readonly source: string;
+  /** Reads this catalog served with the item. */
+  readonly uses: number;
+};
+
+/** Counters of the shadow catalogs. */
+export type ShadowStats = {
+  readonly userCatalogs: number;
+  readonly segmentCatalogs: number;
+  /** References held, dead ones (deleted keys) not yet released included. */
+  readonly references: number;
+  /** Distinct keys referenced (each stored once). */
+  readonly heldKeys: number;
+  /** Reads served from a catalog. */
+  readonly hits: number;
+  /** Catalog reads that found their entry stale and went to the origin before being served. */
+  readonly refreshedBeforeServe: number;
+  /** References evicted by the per-catalog bound. */
+  readonly evictedReferences: number;
+  /** Catalogs dropped by the `maxCatalogs` bound. */
+  readonly droppedCatalogs: number;
+};
+
+/** Options of a catalog listing. */
+export type ShadowListOptions = {
+  /** Most items returned. @default all (at most `shadow.perUserLimit`) */
+  readonly limit?: number;
+  /** Whose catalog: the user's or the segment's with that id. @default 'user' */
+  readonly of?: 'user' | 'segment';
+};
+
+/**
+ * The listing behind `Cache.shadow` and `Cache.shadowForSegment`: checks the id and the limit, and answers empty
+ * when the catalogs are off (`catalogs` undefined) or the id has no catalog.
+ * @throws PrescientError ERR_INVALID_CONTEXT when `id` is not a string of 1 to 256 characters; InvalidOptionError
+ * (ERR_INVALID_OPTION) when `limit` is not a positive integer.
+ */
+export function listShadow<V>(catalogs: ShadowCatalogs<V> | undefined, id: string, options: ShadowListOptions = {}): ShadowItem[] {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+  const kind = oneOf('of', options.of, ['user', 'segment'], 'user');
+  checkContext(kind === 'user' ? { user: id } : { segment: id });
+  const limit = positiveInt('limit', options.limit, Number.MAX_SAFE_INTEGER);
+  return catalogs?.list(kind, id, limit) ?? [];
+}
+
+/** A read served from a catalog (a `ReadResult` of the cache). */
+export type ShadowRead<V> = {
+  readonly key: string;
+  readonly value: V;
+  readonly isFound: true;
+  readonly version: number;
+  readonly status: 'hit' | 'prefetched';
+  readonly servedFrom: 'shadow';
+  readonly wasInflight: false;
+};
+
+/** What the catalogs need from their cache. */
+export type ShadowCatalogsOptions<V> = ResolvedShadowOptions & {
+  readonly clock: Clock;
+  /** The memory tier: `peek` without side effect; `get` records a hit (recency, frequency, `entry.hits`). */
+  readonly tier: { peek(key: string): Entry<V> | undefined; get(key: string, includeExpired?: boolean): Entry<V> | undefined };
+  /** The cache's prediction loop (PredictionLoop): a read served from a catalog is recorded, the first use of a prefetch reported. */
+  readonly loop: {
+    used(entry: Entry<V>): void;
+    record(key: string, ctx: ReadContext, now: number, status: 'hit' | 'prefetched'): void;
+  };
+  /** The cache's read counters, incremented for reads served from a catalog. */
+  readonly reads: Record<'hit' | 'prefetched', number>;
+};
+
+/** The catalogs of one cache. Every method is synchronous. */
+export class ShadowCatalogs<V = unknown> {
+  readonly #o: ShadowCatalogsOptions<V>;
+  readonly #users = new Map<string, Catalog<V>>();
+  readonly #segments = new Map<string, Catalog<V>>();
+  readonly #held = new Map<string, Held<V>>();
+  #references = 0;
+  #hits = 0;
+  #refreshedBeforeServe = 0;
+  #evictedReferences = 0;
+  #droppedCatalogs = 0;
+
+  constructor(options: ShadowCatalogsOptions<V>) {
+    this.#o = options;
+  }
+
+  /**
+   * Serves `key` from the catalog of `ctx.user`, else of `ctx.segment`: the result when the entry is fresh,
+   * 'stale' when it must be refreshed from the origin before it is served (the caller loads it), undefined when no
+   * catalog of `ctx` names the key (the caller falls through to the tiers). Assumes `ctx` was checked.
+   */
+  serve(key: string, ctx: ReadContext): ShadowRead<V> | 'stale' | undefined {
+    const ref = this.#find(key, ctx, true);
+    if (ref === undefined) return undefined;
+    const entry = ref.held.entry as Entry<V>;
+    const now = this.#o.clock.now();
+    ref.touchedAt = now;
+    if (now >= entry.staleAt) {
+      this.#refreshedBeforeServe++;
+      ref.uses++;
+      return 'stale';
+    }
+    const isFirstUse = entry.hits === 0 && entry.source === 'prefetch';
+    if (this.#o.tier.peek(key) === entry) this.#o.tier.get(key, true);
+    else entry.hits++;
+    const status = ref.uses++ === 0 ? 'prefetched' : 'hit';
+    this.#hits++;
+    this.#o.reads[status]++;
+    if (isFirstUse) this.#o.loop.used(entry);
+    this.#o.loop.record(key, ctx, now, status);
+    return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'shadow', wasInflight: false };
+  }
+
+  /**
+   * The entry a catalog read of `key` for `ctx` would use (the very object the catalogs share), without counting a
+   * use; undefined when no catalog of `ctx` names the key.
+   */
+  peek(key: string, ctx: ReadContext): Entry<V> | undefined {
+    return this.#find(key, ctx, false)?.held.entry;
+  }
+
+  #find(key: string, ctx: ReadContext, isRead: boolean): ShadowRef<V> | undefined {
+    if (ctx.user !== undefined) {
+      const ref = this.#live(this.#users, ctx.user, key, isRead);
+      if (ref !== undefined) return ref;
+    }
+    return ctx.segment === undefined ? undefined : this.#live(this.#segments, ctx.segment, key, isRead);
+  }
+
+  /**
+   * Names `entry` in the catalogs of `ctx.user` and `ctx.segment` (none when `ctx` has neither), with the
+   * probability and model of the prediction. An existing reference takes the new probability; the shared cell
+   * takes `entry` unless it holds a newer version.
+   */
+  reference(ctx: ReadContext, entry: Entry<V>, probability: number, source: string): void {
+    if (ctx.user !== undefined) this.#add(this.#users, ctx.user, entry, probability, source);
+    if (ctx.segment !== undefined) this.#add(this.#segments, ctx.segment, entry, probability, source);
+  }
+
+  /**
+   * Fresh predictions for `ctx`: those at or above `minProbability` whose item is cached and fresh (in a catalog
+   * or in the memory tier) are referenced now; the others are left to the prefetches that will land.
+   */
+  predicted(ctx: ReadContext, predictions: readonly Prediction[]): void {
+    if (ctx.user === undefined && ctx.segment === undefined) return;
+    const now = this.#o.clock.now();
+    for (const p of predictions) {
+      if (!(p.probability >= this.#o.minProbability)) continue;
+      const entry = this.#held.get(p.key)?.entry ?? this.#o.tier.peek(p.key);
+      if (entry !== undefined && now < entry.staleAt) this.reference(ctx, entry, p.probability, p.source ?? 'unknown');
+    }
+  }
+
+  /**
+   * The cache stored `entry` after a load: catalogs naming its key now serve it, and a prefetch made for a user or
+   * segment joins their catalogs.
+   */
+  stored(entry: Entry<V>, prediction: { readonly probability: number; readonly source: string; readonly ctx: ReadContext } | undefined): void {
+    this.supersede(entry);
+    if (prediction !== undefined) this.reference(prediction.ctx, entry, prediction.probability, prediction.source);
+  }
+
+  /** The cache stored `entry` (a load, a refresh, a write): catalogs naming its key now serve it. One Map lookup. */
+  supersede(entry: Entry<V>): void {
+    const held = this.#held.get(entry.key);
+    if (held !== undefined && (held.entry === undefined || entry.version >= held.entry.version)) held.entry = entry;
+  }
+
+  /**
+   * The key was deleted or invalidated: no catalog serves it any more. True when some catalog named it. One Map
+   * lookup; the references die lazily.
+   */
+  drop(key: string): boolean {
+    const held = this.#held.get(key);
+    if (held === undefined) return false;
+    held.entry = undefined;
+    this.#held.delete(key);
+    return true;
+  }
+
+  /** Keys referenced by some catalog that start with `prefix` or carry `tag` (for `Cache.invalidate`). */
+  keysMatching(prefix: string | undefined, tag: string | undefined): string[] {
+    const keys: string[] = [];
+    for (const [key, { entry }] of this.#held) {
+      if (entry === undefined) continue;
+      if ((prefix !== undefined && key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.push(key);
+    }
+    return keys;
+  }
+
+  /**
+   * The catalog of user (or segment) `id`, most probable first (ties by key), at most `limit` items; empty for an
+   * unknown id. Does not count as a use and does not refresh the catalog's LRU position.
+   */
+  list(kind: 'user' | 'segment', id: string, limit = Infinity): ShadowItem[] {
+    const catalog = (kind === 'user' ? this.#users : this.#segments).get(id);
+    if (catalog === undefined) return [];
+    const now = this.#o.clock.now();
+    const items: ShadowItem[] = [];
+    for (const [key, ref] of catalog) {
+      const entry = ref.held.entry;
+      if (entry === undefined) {
+        this.#release(catalog, key, ref);
+        continue;
+      }
+      const { createdAt: fetchedAt, staleAt, version } = entry;
+      items.push({ key, probability: ref.probability, fetchedAt, staleAt, isStale: now >= staleAt, version, source: ref.source, uses: ref.uses });
+    }
+    items.sort((a, b) => b.probability - a.probability || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return items.length > limit ? items.slice(0, limit) : items;
+  }
+
+  stats(): ShadowStats {
+    return {
+      userCatalogs: this.#users.size,
+      segmentCatalogs: this.#segments.size,
+      references: this.#references,
+      heldKeys: this.#held.size,
+      hits: this.#hits,
+      refreshedBeforeServe: this.#refreshedBeforeServe,
+      evictedReferences: this.#evictedReferences,
+      droppedCatalogs: this.#droppedCatalogs,
+    };
+  }
+
+  #live(catalogs: Map<string, Catalog<V>>, id: string, key: string, isRead: boolean): ShadowRef<V> | undefined {
+    const catalog = catalogs.get(id);
+    const ref = catalog?.get(key);
+    if (ref === undefined) return undefined;
+    if (ref.held.entry === undefined) {
+      this.#release(catalog as Catalog<V>, key, ref);
+      return undefined;
+    }
+    if (!isRead) return ref;
+    catalogs.delete(id);
+    catalogs.set(id, catalog as Catalog<V>);
+    return ref;
+  }
+
+  #add(catalogs: Map<string, Catalog<V>>, id: string, entry: Entry<V>, probability: number, source: string): void {
+    const now = this.#o.clock.now();
+    let catalog = catalogs.get(id);
+    if (catalog === undefined) {
+      if (catalogs.size >= this.#o.maxCatalogs) this.#dropOldest(catalogs);
+      catalog = new Map();
+    } else {
+      catalogs.delete(id);
+    }
+    catalogs.set(id, catalog);
+    const ref = catalog.get(entry.key);
+    if (ref === undefined && catalog.size >= this.#o.perUserLimit && !this.#evictBelow(catalog, probability, now)) {
+      this.#evictedReferences++;
+      return;
+    }
+    const held = this.#cell(entry);
+    if (ref !== undefined) {
+      if (ref.held !== held) {
+        this.#unref(entry.key, ref.held);
+        ref.held = held;
+        held.refs++;
+        ref.uses = 0;
+      }
+      ref.probability = probability;
+      ref.source = source;
+      ref.touchedAt = now;
+      return;
+    }
+    held.refs++;
+    this.#references++;
+    catalog.set(entry.key, { held, probability, source, touchedAt: now, uses: 0 });
+  }
+
+  /** The live cell of `entry.key`, created if needed, pointing to the newest of its entry and `entry`. */
+  #cell(entry: Entry<V>): Held<V> {
+    let held = this.#held.get(entry.key);
+    if (held === undefined) {
+      held = { entry, refs: 0 };
+      this.#held.set(entry.key, held);
+    } else if (held.entry === undefined || entry.version >= held.entry.version) {
+      held.entry = entry;
+    }
+    return held;
+  }
+
+  /** Evicts the reference of lowest score if it scores below `score`; false (nothing evicted) otherwise. */
+  #evictBelow(catalog: Catalog<V>, score: number, now: number): boolean {
+    let victimKey: string | undefined;
+    let victim: ShadowRef<V> | undefined;
+    let lowest = Infinity;
+    for (const [key, ref] of catalog) {
+      const score = ref.held.entry === undefined ? -1 : ref.probability / (1 + (now - ref.touchedAt) / recencyHalfMs);
+      if (score < lowest) {
+        lowest = score;
+        victimKey = key;
+        victim = ref;
+        if (score < 0) break;
+      }
+    }
+    if (victimKey === undefined || victim === undefined || lowest >= score) return false;
+    this.#evictedReferences++;
+    this.#release(catalog, victimKey, victim);
+    return true;
+  }
+
+  #dropOldest(catalogs: Map<string, Catalog<V>>): void {
+    const oldest = catalogs.entries().next().value;
+    if (oldest === undefined) return;
+    const [id, catalog] = oldest;
+    catalogs.delete(id);
+    for (const [key, ref] of catalog) this.#release(catalog, key, ref);
+    this.#droppedCatalogs++;
+  }
+
+  #release(catalog: Catalog<V>, key: string, ref: ShadowRef<V>): void {
+    catalog.delete(key);
+    this.#references--;
+    this.#unref(key, ref.held);
+  }
+
+  #unref(key: string, held: Held<V>): void {
+    held.refs--;
+    if (held.refs <= 0 && this.#held.get(key) === held) this.#held.delete(key);
+  }
+}
