@@ -10,3 +10,5 @@ export { PgliteOrigin } from './origin/pglite-origin.ts';
 export type { PgliteOpenOptions, PgliteOriginOptions } from './origin/pglite-origin.ts';
 export { TieredOrigin } from './origin/tiered-origin.ts';
 export type { StoreStats, TieredOriginOptions, TieredOriginStats } from './origin/tiered-origin.ts';
+export { HttpOrigin } from './origin/http-origin.ts';
+export type { HttpOriginOptions } from './origin/http-origin.ts';

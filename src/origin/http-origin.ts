@@ -1,0 +1,217 @@
+/**
+ * HttpOrigin: an origin over a JSON HTTP API, one GET per key or, when the API takes many keys in one call,
+ * POSTed batches of up to `maxBatch` keys.
+ *
+ * Why a pool: an origin is called many times a second with small requests, so connection setup would dominate.
+ * undici's Pool keeps `connections` keep-alive sockets to the API's host and pipelines requests onto them.
+ * Each call carries its own deadline (`timeoutMs`, counted on the injected clock) and aborts the request when
+ * it passes. A 404 is an absent key, never an error.
+ */
+import { Pool } from 'undici';
+import { systemClock, type Clock } from '../clock.ts';
+import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
+import { fn, hasMethods, positiveInt } from '../options.ts';
+import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+
+export type HttpOriginOptions = {
+  /** Scheme, host, port and an optional path prefix: `http://api.internal:8080/v1`. */
+  readonly baseUrl: string;
+  /** Path of one item under `baseUrl`; `{key}` is replaced by the URL-encoded key. @default '/items/{key}' */
+  readonly itemPath?: string;
+  /**
+   * Path under `baseUrl` that takes many keys in one POST. When set, `getMany` batches up to `maxBatch` keys
+   * per call instead of one GET per key. The request body is `batchBody(keys)`; the response is a JSON array
+   * of items, or an object whose `items` field is one; each item names its key in `keyField`.
+   */
+  readonly batchPath?: string;
+  /** Builds the batch request body (sent as JSON). @default keys => ({ keys }) */
+  readonly batchBody?: (keys: readonly string[]) => unknown;
+  /** Most keys in one batch call. @default 100 */
+  readonly maxBatch?: number;
+  /** Field of a batch item holding its key. @default 'key' */
+  readonly keyField?: string;
+  /**
+   * Field holding the value; omitted: the whole JSON body (or batch item) is the value.
+   * @default undefined
+   */
+  readonly valueField?: string;
+  /**
+   * Field holding the version (an integer, or a string of digits). When the body lacks it, a numeric ETag
+   * (`"17"`, `W/"17"`) is the version; failing both, the version is 0. @default 'version'
+   */
+  readonly versionField?: string;
+  /** Deadline of one call in milliseconds; past it the request is aborted with ERR_ORIGIN_TIMEOUT. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Headers sent with every request (authorisation, tenant). @default {} */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Keep-alive connections to the API host. @default 8 */
+  readonly connections?: number;
+  /** Time source for the deadline. @default systemClock */
+  readonly clock?: Clock;
+};
+
+type Fetched = { readonly key: string; readonly record: OriginRecord<unknown> | undefined };
+
+/**
+ * A read-only origin over a JSON HTTP API. Rejects with OriginError: ERR_ORIGIN_TIMEOUT past `timeoutMs`,
+ * ERR_ORIGIN_FAILED for a network error, a status other than 2xx/404, or a body that is not JSON; ERR_CLOSED
+ * after `close()`. Throws InvalidOptionError at construction for a bad option.
+ */
+export class HttpOrigin<V = unknown> implements Origin<V> {
+  readonly #pool: Pool;
+  readonly #prefix: string;
+  readonly #itemPath: string;
+  readonly #batchPath: string | undefined;
+  readonly #batchBody: (keys: readonly string[]) => unknown;
+  readonly #maxBatch: number;
+  readonly #keyField: string;
+  readonly #valueField: string | undefined;
+  readonly #versionField: string;
+  readonly #timeoutMs: number;
+  readonly #headers: Record<string, string>;
+  readonly #clock: Clock;
+  #isClosed = false;
+
+  constructor(options: HttpOriginOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw new InvalidOptionError('baseUrl', 'an http(s) URL', options.baseUrl);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError('baseUrl', 'an http(s) URL', options.baseUrl);
+    this.#prefix = url.pathname.replace(/\/+$/, '');
+    this.#itemPath = pathOption('itemPath', options.itemPath ?? '/items/{key}');
+    if (!this.#itemPath.includes('{key}')) throw new InvalidOptionError('itemPath', 'a path containing {key}', options.itemPath);
+    this.#batchPath = options.batchPath === undefined ? undefined : pathOption('batchPath', options.batchPath);
+    this.#batchBody = fn('batchBody', options.batchBody, (keys: readonly string[]) => ({ keys }));
+    this.#maxBatch = positiveInt('maxBatch', options.maxBatch, 100);
+    this.#keyField = fieldOption('keyField', options.keyField, 'key');
+    this.#valueField = options.valueField === undefined ? undefined : fieldOption('valueField', options.valueField, '');
+    this.#versionField = fieldOption('versionField', options.versionField, 'version');
+    this.#timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 5000);
+    if (options.headers !== undefined && (typeof options.headers !== 'object' || options.headers === null
+      || Object.values(options.headers).some((v) => typeof v !== 'string'))) {
+      throw new InvalidOptionError('headers', 'an object of string values', options.headers);
+    }
+    this.#headers = { accept: 'application/json', ...options.headers };
+    this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
+    this.#pool = new Pool(url.origin, { connections: positiveInt('connections', options.connections, 8) });
+  }
+
+  /** Records aligned with `keys`; 404 answers undefined. Batched by `maxBatch` when `batchPath` is set. */
+  async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'HttpOrigin is closed');
+    if (keys.length === 0) return [];
+    const unique = [...new Set(keys)];
+    const controller = new AbortController();
+    let isTimedOut = false;
+    const timer = this.#clock.setTimer(this.#timeoutMs, () => { isTimedOut = true; controller.abort(); });
+    const onAbort = (): void => controller.abort();
+    options?.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options?.signal?.aborted === true) controller.abort();
+    try {
+      const fetched = this.#batchPath === undefined
+        ? await Promise.all(unique.map((key) => this.#getOne(key, controller.signal)))
+        : (await Promise.all(chunks(unique, this.#maxBatch).map((batch) => this.#getBatch(batch, controller.signal)))).flat();
+      const found = new Map(fetched.map((f) => [f.key, f.record as OriginRecord<V> | undefined]));
+      return keys.map((key) => found.get(key));
+    } catch (error) {
+      if (isTimedOut) throw new OriginError(keys, new PrescientError('ERR_TIMEOUT', `No answer within timeoutMs ${this.#timeoutMs}`, { cause: error }), 'ERR_ORIGIN_TIMEOUT');
+      throw error instanceof OriginError ? error : new OriginError(keys, error);
+    } finally {
+      this.#clock.clearTimer(timer);
+      options?.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Closes the connection pool; later calls reject with ERR_CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    await this.#pool.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #getOne(key: string, signal: AbortSignal): Promise<Fetched> {
+    const path = this.#prefix + this.#itemPath.replaceAll('{key}', encodeURIComponent(key));
+    const res = await this.#pool.request({ method: 'GET', path, headers: this.#headers, signal });
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return { key, record: undefined };
+    }
+    const body = await this.#json(res, [key]);
+    const etag = res.headers.etag;
+    return { key, record: this.#record(key, body, typeof etag === 'string' ? etag : undefined) };
+  }
+
+  async #getBatch(keys: readonly string[], signal: AbortSignal): Promise<Fetched[]> {
+    const res = await this.#pool.request({
+      method: 'POST',
+      path: this.#prefix + (this.#batchPath as string),
+      headers: { ...this.#headers, 'content-type': 'application/json' },
+      body: JSON.stringify(this.#batchBody(keys)),
+      signal,
+    });
+    const body = await this.#json(res, keys);
+    const items = Array.isArray(body) ? body : (body as { items?: unknown } | null)?.items;
+    if (!Array.isArray(items)) throw new OriginError(keys, new Error('Batch response is neither an array nor { items: [] }'));
+    const wanted = new Set(keys);
+    const fetched: Fetched[] = keys.map((key) => ({ key, record: undefined }));
+    const index = new Map(keys.map((key, i) => [key, i]));
+    for (const item of items) {
+      const key = (item as Record<string, unknown> | null)?.[this.#keyField];
+      if (typeof key !== 'string' || !wanted.has(key)) continue;
+      fetched[index.get(key) as number] = { key, record: this.#record(key, item, undefined) };
+    }
+    return fetched;
+  }
+
+  async #json(res: Awaited<ReturnType<Pool['request']>>, keys: readonly string[]): Promise<unknown> {
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      await res.body.dump();
+      throw new OriginError(keys, new Error(`HTTP ${res.statusCode}`));
+    }
+    try {
+      return await res.body.json();
+    } catch (error) {
+      throw new OriginError(keys, new Error('Response body is not JSON', { cause: error }));
+    }
+  }
+
+  #record(key: string, body: unknown, etag: string | undefined): OriginRecord<unknown> {
+    const fields = typeof body === 'object' && body !== null ? body as Record<string, unknown> : {};
+    const value = this.#valueField === undefined ? body : fields[this.#valueField];
+    return { key, value, version: toVersion(fields[this.#versionField]) ?? toVersion(etagDigits(etag)) ?? 0 };
+  }
+}
+
+function toVersion(raw: unknown): number | undefined {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+function etagDigits(etag: string | undefined): string | undefined {
+  return etag === undefined ? undefined : /^(?:W\/)?"?(\d+)"?$/.exec(etag)?.[1];
+}
+
+function pathOption(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/')) throw new InvalidOptionError(name, 'a path starting with /', value);
+  return value;
+}
+
+function fieldOption(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value === '') throw new InvalidOptionError(name, 'a non-empty field name', value);
+  return value;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

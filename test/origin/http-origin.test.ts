@@ -1,0 +1,127 @@
+/**
+ * HttpOrigin against a small node:http server on a loopback port chosen by the OS: per-key GETs, batched
+ * POSTs, versions from a field or an ETag, 404 as absent, error and timeout codes, keep-alive reuse.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { isPrescientError } from '../../src/errors.ts';
+import { HttpOrigin } from '../../src/origin/http-origin.ts';
+
+const items = new Map<string, { name: string; version: number }>([
+  ['1', { name: 'lamp', version: 3 }],
+  ['2', { name: 'desk', version: 4 }],
+  ['a/b c', { name: 'odd key', version: 5 }],
+]);
+const requests: string[] = [];
+const sockets = new Set<unknown>();
+let baseUrl = '';
+
+const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  sockets.add(req.socket);
+  requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+  const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+  };
+  const url = new URL(req.url ?? '/', 'http://x');
+  const item = /^\/v1\/items\/(.+)$/.exec(url.pathname);
+  if (req.method === 'GET' && item !== null) {
+    const key = decodeURIComponent(item[1]);
+    if (key === 'boom') return send(500, { error: 'boom' });
+    if (key === 'slow') return; // never answers: the client's deadline must fire
+    if (key === 'notjson') return res.writeHead(200).end('<html>');
+    const found = items.get(key);
+    return found === undefined ? send(404, { error: 'not found' }) : send(200, { id: key, name: found.name, version: found.version });
+  }
+  const etagged = /^\/v1\/etag\/(.+)$/.exec(url.pathname);
+  if (req.method === 'GET' && etagged !== null) return send(200, { name: 'tagged' }, { etag: 'W/"42"' });
+  if (req.method === 'POST' && url.pathname === '/v1/batch') {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    const { ids } = JSON.parse(raw) as { ids: string[] };
+    return send(200, { items: ids.filter((id) => items.has(id)).map((id) => ({ id, doc: { name: items.get(id)?.name }, rev: String(items.get(id)?.version) })) });
+  }
+  send(404, {});
+});
+
+before(async () => {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('HttpOrigin', () => {
+  test('GETs each key once, answers aligned, 404 as undefined, version from the body field', async () => {
+    const origin = new HttpOrigin({ baseUrl, headers: { authorization: 'Bearer t' } });
+    requests.length = 0;
+    const got = await origin.getMany(['1', 'missing', '2', '1', 'a/b c']);
+    assert.deepEqual(got.map((r) => [r?.key, (r?.value as { name?: string } | undefined)?.name, r?.version]), [
+      ['1', 'lamp', 3], [undefined, undefined, undefined], ['2', 'desk', 4], ['1', 'lamp', 3], ['a/b c', 'odd key', 5],
+    ]);
+    assert.equal(requests.length, 4, 'duplicate keys are fetched once');
+    assert.ok(requests.includes('GET /v1/items/a%2Fb%20c Bearer t'), 'keys are URL-encoded into the path');
+    assert.deepEqual(await origin.getMany([]), []);
+    await origin.close();
+  });
+
+  test('takes the version from a numeric ETag when the body has none', async () => {
+    const origin = new HttpOrigin({ baseUrl, itemPath: '/etag/{key}' });
+    assert.deepEqual(await origin.getMany(['x']), [{ key: 'x', value: { name: 'tagged' }, version: 42 }]);
+    await origin.close();
+  });
+
+  test('batches keys by maxBatch through batchPath with a custom body and field names', async () => {
+    const origin = new HttpOrigin({
+      baseUrl, batchPath: '/batch', maxBatch: 2, batchBody: (keys) => ({ ids: keys }),
+      keyField: 'id', valueField: 'doc', versionField: 'rev',
+    });
+    requests.length = 0;
+    const got = await origin.getMany(['1', 'nope', '2', '1', 'a/b c']);
+    assert.deepEqual(got, [
+      { key: '1', value: { name: 'lamp' }, version: 3 }, undefined, { key: '2', value: { name: 'desk' }, version: 4 },
+      { key: '1', value: { name: 'lamp' }, version: 3 }, { key: 'a/b c', value: { name: 'odd key' }, version: 5 },
+    ]);
+    assert.deepEqual(requests.map((r) => r.trim()), ['POST /v1/batch', 'POST /v1/batch'], '4 distinct keys in batches of 2');
+    await origin.close();
+  });
+
+  test('reuses keep-alive connections across calls', async () => {
+    const origin = new HttpOrigin({ baseUrl, connections: 1 });
+    sockets.clear();
+    for (let i = 0; i < 5; i++) await origin.getMany(['1']);
+    assert.equal(sockets.size, 1);
+    await origin.close();
+  });
+
+  test('a 500, a body that is not JSON and an unreachable host reject with ERR_ORIGIN_FAILED', async () => {
+    const origin = new HttpOrigin({ baseUrl });
+    await assert.rejects(origin.getMany(['1', 'boom']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && /500/.test((e as Error).message));
+    await assert.rejects(origin.getMany(['notjson']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'));
+    await origin.close();
+    const down = new HttpOrigin({ baseUrl: 'http://127.0.0.1:1' });
+    await assert.rejects(down.getMany(['1']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && (e as Error).cause !== undefined);
+    await down.close();
+    await assert.rejects(down.getMany(['1']), (e) => isPrescientError(e, 'ERR_CLOSED'));
+  });
+
+  test('a server that does not answer within timeoutMs rejects with ERR_ORIGIN_TIMEOUT', async () => {
+    const origin = new HttpOrigin({ baseUrl, timeoutMs: 100 });
+    await assert.rejects(origin.getMany(['slow', '1']), (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
+    await origin.close();
+  });
+
+  test('rejects bad options by name', () => {
+    for (const [options, option] of [
+      [{ baseUrl: 'ftp://x' }, 'baseUrl'], [{ baseUrl: 'nope' }, 'baseUrl'], [{ baseUrl, itemPath: '/items' }, 'itemPath'],
+      [{ baseUrl, maxBatch: 0 }, 'maxBatch'], [{ baseUrl, timeoutMs: -1 }, 'timeoutMs'], [{ baseUrl, headers: { a: 1 } }, 'headers'],
+    ] as const) {
+      assert.throws(() => new HttpOrigin(options as never), (e) => isPrescientError(e, 'ERR_INVALID_OPTION') && (e as { option?: string }).option === option);
+    }
+  });
+});
