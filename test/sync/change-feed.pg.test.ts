@@ -1,0 +1,174 @@
+/**
+ * ChangeFeed against the machine's PostgreSQL (127.0.0.1:5432, user postgres, database test). Each test uses its
+ * own table, dropped after. Rows are changed with plain SQL, as another writer would, with a version above every
+ * version in the table.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import postgres from 'postgres';
+import { Cache } from '../../src/cache/cache.ts';
+import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
+import { PostgresOrigin, type PostgresSql } from '../../src/origin/postgres-origin.ts';
+import { ChangeFeed, type ChangeFeedMode } from '../../src/sync/change-feed.ts';
+
+const url = 'postgres://postgres@127.0.0.1:5432/test';
+let sql: PostgresSql;
+let serial = 0;
+
+before(() => {
+  sql = postgres(url, { max: 4, onnotice: () => {} }) as unknown as PostgresSql;
+});
+
+after(async () => {
+  await sql.end({ timeout: 5 });
+});
+
+/** Polls `condition` every 10 ms for at most `timeoutMs` (real-service tests may wait, boundedly). */
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited >= timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A fresh table with rows k0..k(n-1) at versions 1..n, its trigger, an origin and a cache over it. */
+async function fixture(n: number, mode: ChangeFeedMode = 'invalidate', feedUrl = url) {
+  const table = `cf_test_${process.pid}_${++serial}`;
+  await PostgresOrigin.ensureTable(sql, table);
+  await ChangeFeed.installTrigger(sql, table);
+  const origin = new PostgresOrigin<{ n: number }>({ sql, table });
+  await origin.putMany(Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: { n: i }, version: i + 1 })));
+  const cache = new Cache({ origin });
+  const applicationName = `prescient_cf_${process.pid}_${serial}`;
+  const feed = new ChangeFeed({
+    url: feedUrl,
+    applicationName,
+    table,
+    target: cacheChangeTarget(cache),
+    changes: (since, limit) => origin.changes(since, limit),
+    mode,
+    batchMs: 2,
+    catchUpPageSize: 2,
+    retryMs: 20,
+  });
+  const update = (keys: readonly string[]) =>
+    sql.unsafe(
+      `update ${table} set value = jsonb_build_object('n', -1), version = v.top + v.i
+       from (select k, i, (select max(version) from ${table}) as top from unnest($1::text[]) with ordinality as u(k, i)) as v
+       where key = v.k`,
+      [keys as string[]],
+    );
+  const cleanup = async () => {
+    await feed.close();
+    await cache.close();
+    await sql.unsafe(`drop table if exists ${table}`);
+  };
+  return { table, origin, cache, feed, update, applicationName, cleanup };
+}
+
+describe('ChangeFeed on PostgreSQL', () => {
+  test('rows updated and deleted directly in PostgreSQL disappear from the cache; its own writes stay', async () => {
+    const f = await fixture(8);
+    try {
+      await f.feed.start();
+      for (let i = 0; i < 8; i++) await f.cache.get(`k${i}`);
+      assert.equal(f.cache.peek('k1')?.version, 2);
+      await f.update(['k1', 'k2', 'k3']);
+      await until(() => ['k1', 'k2', 'k3'].every((k) => f.cache.peek(k) === undefined), 'k1..k3 to be invalidated');
+      await sql`delete from ${sql(f.table)} where key = 'k4'`;
+      await until(() => f.cache.peek('k4') === undefined, 'the hard-deleted k4 to be invalidated');
+      // The service's own write: held in the cache at the version it wrote, then echoed back by the trigger.
+      const top = f.feed.watermark + 100;
+      await f.cache.set('k5', { n: 55 }, { version: top });
+      await f.origin.putMany([{ key: 'k5', value: { n: 55 }, version: top }]);
+      await until(() => f.feed.watermark === top, 'the echo of the own write');
+      assert.equal(f.cache.peek('k5')?.version, top, 'the own write is not thrown away');
+      assert.ok(f.feed.stats().ignored >= 1);
+      assert.equal(f.cache.peek('k0')?.version, 1, 'unchanged rows stay cached');
+      assert.equal((await f.cache.get('k1')).value?.n, -1, 'the next read loads the new row');
+      const stats = f.feed.stats();
+      assert.equal(stats.failures, 0);
+      assert.ok(stats.lastLagMs !== undefined && stats.lastLagMs >= 0);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('in refresh mode a changed row is fetched again rather than dropped', async () => {
+    const f = await fixture(4, 'refresh');
+    try {
+      await f.feed.start();
+      for (let i = 0; i < 4; i++) await f.cache.get(`k${i}`);
+      await f.update(['k2']);
+      await until(() => f.cache.peek('k2')?.version === 5, 'k2 to be refreshed to version 5');
+      assert.equal(f.cache.peek('k2')?.value.n, -1);
+      assert.equal(f.feed.stats().applied, 1);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('after its connection is cut, the listener reconnects and one paged catch-up applies every change made meanwhile', async () => {
+    // The feed connects as its own role so new connections can be refused (CONNECTION LIMIT 0) while rows change:
+    // the notifications of the gap are then certainly lost, and only the catch-up can bring the changes.
+    const role = `prescient_cf_role_${process.pid}`;
+    await sql.unsafe(`drop role if exists ${role}`);
+    await sql.unsafe(`create role ${role} login`);
+    const f = await fixture(12, 'invalidate', `postgres://${role}@127.0.0.1:5432/test`);
+    await sql.unsafe(`grant select on ${f.table} to ${role}`);
+    try {
+      const reconnected: number[] = [];
+      f.feed.on('listener:reconnected', (e) => reconnected.push(e.reconnects));
+      await f.feed.start();
+      for (let i = 0; i < 12; i++) await f.cache.get(`k${i}`);
+      const before = f.feed.stats();
+      await sql.unsafe(`alter role ${role} connection limit 0`);
+      const cut = await sql.unsafe(
+        `select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1 and query ilike 'listen%'`,
+        [f.applicationName],
+      );
+      assert.equal(cut.length, 1, 'exactly one listening backend');
+      const changed = ['k0', 'k3', 'k6', 'k9', 'k11'];
+      await f.update(changed);
+      await sql`delete from ${sql(f.table)} where key = 'k1'`;
+      await sleep(150);
+      assert.equal(f.feed.stats().notifications, before.notifications, 'no notification reached the feed while it was cut off');
+      assert.ok(changed.every((k) => f.cache.peek(k) !== undefined), 'the entries are stale until the catch-up');
+      await sql.unsafe(`alter role ${role} connection limit -1`);
+      await until(() => changed.every((k) => f.cache.peek(k) === undefined), 'the catch-up to invalidate every changed key', 10_000);
+      const stats = f.feed.stats();
+      assert.deepEqual(reconnected, [1]);
+      assert.equal(stats.reconnects, 1);
+      assert.equal(stats.catchUps, before.catchUps + 1, 'one catch-up after the reconnect');
+      assert.equal(stats.catchUpRows - before.catchUpRows, changed.length, 'only the changed rows were read, not the table');
+      assert.equal(stats.catchUpPages - before.catchUpPages, 3, 'five rows in pages of two: three queries');
+      assert.ok(stats.failures >= 1, 'the lost connection was reported');
+      assert.equal(f.cache.peek('k1')?.version, 2, 'a hard delete during the gap is not seen by the catch-up (use tombstones)');
+      assert.equal(f.cache.peek('k2')?.version, 3, 'unchanged rows stay cached');
+      await f.update(['k2']);
+      await until(() => f.cache.peek('k2') === undefined, 'live notifications to flow again');
+    } finally {
+      await sql.unsafe(`alter role ${role} connection limit -1`).catch(() => {});
+      await f.cleanup();
+      await sql.unsafe(`drop role if exists ${role}`);
+    }
+  });
+
+  test('installTrigger is idempotent and a key too long for NOTIFY is sent without it, then caught up', async () => {
+    const f = await fixture(1);
+    try {
+      await ChangeFeed.installTrigger(sql, f.table);
+      await f.feed.start();
+      const long = 'x'.repeat(8000);
+      await f.origin.putMany([{ key: long, value: { n: 1 }, version: 50 }]);
+      await until(() => f.feed.watermark === 50, 'the catch-up to read the long key');
+      const stats = f.feed.stats();
+      assert.equal(stats.notifications, 1);
+      assert.equal(stats.malformed, 0);
+      assert.equal(stats.catchUpRows, 1);
+    } finally {
+      await f.cleanup();
+    }
+  });
+});
