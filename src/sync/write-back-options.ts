@@ -1,0 +1,130 @@
+/**
+ * The options, counters and events of a WriteBack, and the one place its options are checked.
+ */
+import { type Clock, systemClock } from '../clock.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
+import type { Origin } from '../origin/origin.ts';
+import type { ConflictResolver } from './conflict.ts';
+import type { Hlc } from './hlc.ts';
+
+/** Where acknowledged writes are also stored (the cache): `Cache` fits as is. Calls are not awaited. */
+export type WriteBackTarget<V> = {
+  set(key: string, value: V, options: { readonly version: number }): unknown;
+  delete(key: string): unknown;
+};
+
+/** A pino-compatible logger subset. */
+export type WriteBackLogger = { warn(details: object, message: string): void };
+
+export type WriteBackOptions<V> = {
+  /** The store written to; must have `putMany` (idempotent upsert keeping the higher version). */
+  readonly origin: Origin<V>;
+  /** Journal directory (one WriteBack per directory). */
+  readonly dir: string;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** Version source. @default new Hlc({ clock }) */
+  readonly hlc?: Hlc;
+  /** Milliseconds between the first unflushed acknowledgement and the flush that sends it. @default 100 */
+  readonly flushIntervalMs?: number;
+  /** Most records per `putMany`; a flush starts early once this many are waiting. @default 500 */
+  readonly maxBatch?: number;
+  /** Merges a write into the origin's record instead of last-writer-wins (conflict.ts). */
+  readonly resolver?: ConflictResolver<V>;
+  /**
+   * Receives each acknowledged write before `put` resolves: `set` with its version, or `delete` for a tombstone
+   * and for every write when a `resolver` is set (the merged value is known only at flush time).
+   */
+  readonly target?: WriteBackTarget<V>;
+  readonly logger?: WriteBackLogger;
+  /** Journal group commit window in milliseconds (see Journal). @default 2 */
+  readonly groupCommitMs?: number;
+  /** @default 1 MiB */
+  readonly maxGroupBytes?: number;
+  /** @default 16 MiB */
+  readonly segmentBytes?: number;
+  /** First retry delay after a failed flush, doubled per failure. @default 100 */
+  readonly retryBaseMs?: number;
+  /** Longest retry delay. @default 30000 */
+  readonly retryMaxMs?: number;
+  /** `put` rejects with ERR_OVERLOADED while this many records wait for the origin. @default 1000000 */
+  readonly maxPending?: number;
+};
+
+/** Counters of a WriteBack. */
+export type WriteBackStats = {
+  /** Acknowledged records not yet confirmed by the origin, and their distinct keys. */
+  readonly pending: number;
+  readonly pendingKeys: number;
+  readonly journalBytes: number;
+  readonly journalSyncs: number;
+  readonly acked: number;
+  /** Records replayed from the journal by `start()`. */
+  readonly replayed: number;
+  /** Records the origin confirmed, and the `putMany` batches that carried them. */
+  readonly flushed: number;
+  readonly batches: number;
+  readonly failures: number;
+  readonly consecutiveFailures: number;
+  /** Milliseconds from acknowledging the oldest record of the last confirmed batch to its confirmation. */
+  readonly lastFlushLagMs: number;
+};
+
+/** Events of a WriteBack; listeners cost nothing when absent. */
+export type WriteBackEvents = {
+  'write:acked': [{ readonly key: string; readonly version: number; readonly deleted: boolean }];
+  'flush:done': [{ readonly records: number; readonly sent: number; readonly lagMs: number }];
+  'flush:failed': [{ readonly error: unknown; readonly records: number; readonly attempt: number; readonly retryInMs: number }];
+};
+
+/** An origin with the write side WriteBack needs. */
+export type WritableOrigin<V> = Origin<V> & Required<Pick<Origin<V>, 'putMany'>>;
+
+/** WriteBackOptions with defaults applied, frozen. */
+export type ResolvedWriteBackOptions<V> = {
+  readonly origin: WritableOrigin<V>;
+  readonly dir: string;
+  readonly clock: Clock;
+  readonly hlc: Hlc | undefined;
+  readonly flushIntervalMs: number;
+  readonly maxBatch: number;
+  readonly resolver: ConflictResolver<V> | undefined;
+  readonly target: WriteBackTarget<V> | undefined;
+  readonly logger: WriteBackLogger | undefined;
+  readonly groupCommitMs: number | undefined;
+  readonly maxGroupBytes: number | undefined;
+  readonly segmentBytes: number | undefined;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly maxPending: number;
+};
+
+/**
+ * Applies defaults and checks every option (journal sizes are checked by the Journal).
+ * @throws InvalidOptionError naming the option and the value
+ */
+export function resolveWriteBackOptions<V>(options: WriteBackOptions<V>): ResolvedWriteBackOptions<V> {
+  const origin = hasMethods<WritableOrigin<V>>('origin', options?.origin, ['getMany', 'putMany']);
+  const retryBaseMs = positiveInt('retryBaseMs', options.retryBaseMs, 100);
+  const retryMaxMs = positiveInt('retryMaxMs', options.retryMaxMs, 30_000);
+  if (retryMaxMs < retryBaseMs) throw new InvalidOptionError('retryMaxMs', `at least \`retryBaseMs\` (${retryBaseMs})`, retryMaxMs);
+  if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidOptionError('dir', 'a directory path', options.dir);
+  return Object.freeze({
+    origin,
+    dir: options.dir,
+    clock: options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']),
+    hlc: options.hlc === undefined ? undefined : hasMethods<Hlc>('hlc', options.hlc, ['now', 'observe']),
+    flushIntervalMs: nonNegativeInt('flushIntervalMs', options.flushIntervalMs, 100),
+    maxBatch: positiveInt('maxBatch', options.maxBatch, 500),
+    resolver: options.resolver === undefined ? undefined : fn<ConflictResolver<V>>('resolver', options.resolver),
+    target: options.target === undefined ? undefined : hasMethods<WriteBackTarget<V>>('target', options.target, ['set', 'delete']),
+    logger: options.logger === undefined ? undefined : hasMethods<WriteBackLogger>('logger', options.logger, ['warn']),
+    groupCommitMs: options.groupCommitMs,
+    maxGroupBytes: options.maxGroupBytes,
+    segmentBytes: options.segmentBytes,
+    retryBaseMs,
+    retryMaxMs,
+    maxPending: positiveInt('maxPending', options.maxPending, 1_000_000),
+  });
+}

@@ -1,0 +1,379 @@
+/**
+ * WriteBack: acknowledge writes once they are durable on local disk, write them to the origin in batches later.
+ *
+ * Why: an origin write costs a network round trip and a transaction; a journal append costs a share of one
+ * fsync. Acknowledging after the journal and flushing in batches cuts write latency and origin load, at the price
+ * of a window in which the newest value lives only here. The design keeps that window safe:
+ * - a write is acknowledged only after its record is fsynced (Journal, group commit), and becomes visible to
+ *   reads (`reader`) and to the flusher only then, so nothing unacknowledged is served or flushed;
+ * - the flusher sends records in journal order and trims the journal only up to what the origin confirmed; on an
+ *   origin failure it keeps everything and retries with exponential backoff on the Clock;
+ * - `start()` replays whatever the journal holds beyond the last confirmation. Re-sending is safe because
+ *   `putMany` is an idempotent upsert keeping the higher version (and resolvers skip applied versions, conflict.ts).
+ * Versions come from a hybrid logical clock (hlc.ts), so last-writer-wins follows real time across restarts.
+ */
+import { EventEmitter } from 'node:events';
+import { type Clock, flushMicrotasks, type TimerHandle } from '../clock.ts';
+import { InvalidKeyError, PrescientError } from '../errors.ts';
+import type { FetchOptions, Origin, OriginRecord } from '../origin/origin.ts';
+import type { ConflictResolver } from './conflict.ts';
+import { Hlc } from './hlc.ts';
+import { Journal, type JournalFrame } from './journal.ts';
+import {
+  resolveWriteBackOptions,
+  type ResolvedWriteBackOptions,
+  type WritableOrigin,
+  type WriteBackEvents,
+  type WriteBackLogger,
+  type WriteBackOptions,
+  type WriteBackStats,
+  type WriteBackTarget,
+} from './write-back-options.ts';
+
+export type { WriteBackEvents, WriteBackLogger, WriteBackOptions, WriteBackStats, WriteBackTarget } from './write-back-options.ts';
+
+type Pending<V> = { readonly seq: number; readonly record: OriginRecord<V>; readonly ackedAt: number };
+type Journaled = { k: string; v?: unknown; ver: number; d?: true };
+
+/** A write-back buffer in front of an origin. `start()` it before use; `close()` it to flush and release files. */
+export class WriteBack<V = unknown> {
+  readonly #origin: WritableOrigin<V>;
+  readonly #clock: Clock;
+  readonly #hlc: Hlc;
+  readonly #journal: Journal;
+  readonly #o: ResolvedWriteBackOptions<V>;
+  readonly #resolver: ConflictResolver<V> | undefined;
+  readonly #target: WriteBackTarget<V> | undefined;
+  readonly #logger: WriteBackLogger | undefined;
+  readonly #events = new EventEmitter();
+  #pending: Array<Pending<V>> = [];
+  readonly #byKey = new Map<string, Array<Pending<V>>>();
+  #state: 'new' | 'starting' | 'open' | 'closing' | 'closed' = 'new';
+  #timer: TimerHandle | undefined;
+  #flushing: Promise<boolean> | undefined;
+  #lastError: unknown;
+  #reader: Origin<V> | undefined;
+  #s = { acked: 0, replayed: 0, flushed: 0, batches: 0, failures: 0, consecutiveFailures: 0, lastFlushLagMs: 0 };
+
+  /** @throws InvalidOptionError naming the option, for a missing origin or `putMany`, a bad number or collaborator */
+  constructor(options: WriteBackOptions<V>) {
+    const o = resolveWriteBackOptions(options);
+    this.#origin = o.origin;
+    this.#clock = o.clock;
+    this.#hlc = o.hlc ?? new Hlc({ clock: o.clock });
+    this.#o = o;
+    this.#resolver = o.resolver;
+    this.#target = o.target;
+    this.#logger = o.logger;
+    this.#journal = new Journal({ dir: o.dir, clock: o.clock, groupCommitMs: o.groupCommitMs, maxGroupBytes: o.maxGroupBytes, segmentBytes: o.segmentBytes });
+  }
+
+  /**
+   * Opens the journal and takes back every record the origin has not confirmed: reads see them at once and a
+   * flush starts. Resolves with the number of records replayed.
+   * @throws PrescientError ERR_JOURNAL_CORRUPT / ERR_JOURNAL_FAILED (journal.ts); ERR_CONFLICT when a replayed
+   *   version is further ahead of the clock than the Hlc allows
+   */
+  async start(): Promise<number> {
+    if (this.#state !== 'new') throw new PrescientError('ERR_INVALID_CONFIG', 'WriteBack.start() called twice');
+    this.#state = 'starting';
+    const frames = await this.#journal.open();
+    const now = this.#clock.now();
+    for (const frame of frames) {
+      const record = decode<V>(frame);
+      this.#hlc.observe(record.version);
+      this.#add({ seq: frame.seq, record, ackedAt: now });
+    }
+    this.#s.replayed = frames.length;
+    this.#state = 'open';
+    if (this.#pending.length > 0) this.#arm(0);
+    return frames.length;
+  }
+
+  /**
+   * Writes `value` under `key`: resolves once the write is fsynced to the journal, with the version it got.
+   * @throws InvalidKeyError for an empty or non-string key; PrescientError ERR_INVALID_VALUE for a value JSON
+   *   cannot encode; ERR_NOT_READY before `start()`; ERR_CLOSED after `close()`; ERR_OVERLOADED past
+   *   `maxPending`; ERR_JOURNAL_FAILED when the journal cannot be written
+   */
+  put(key: string, value: V): Promise<{ readonly key: string; readonly version: number }> {
+    return this.#write(key, value, false);
+  }
+
+  /** Deletes `key`: journals a tombstone, which the origin keeps so older writes arriving late still lose. Throws as `put`. */
+  delete(key: string): Promise<{ readonly key: string; readonly version: number }> {
+    return this.#write(key, undefined as V, true);
+  }
+
+  async #write(key: string, value: V, deleted: boolean): Promise<{ readonly key: string; readonly version: number }> {
+    if (this.#state !== 'open') {
+      throw this.#state === 'new' || this.#state === 'starting'
+        ? new PrescientError('ERR_NOT_READY', 'WriteBack is not started: await start() first')
+        : new PrescientError('ERR_CLOSED', 'WriteBack is closed');
+    }
+    if (typeof key !== 'string' || key === '') throw new InvalidKeyError(key, 'expected a non-empty string');
+    if (this.#pending.length >= this.#o.maxPending) {
+      throw new PrescientError('ERR_OVERLOADED', `${this.#pending.length} writes wait for the origin (\`maxPending\` ${this.#o.maxPending})`);
+    }
+    const version = this.#hlc.now();
+    const payload = encode(key, value, version, deleted);
+    const seq = await this.#journal.append(payload);
+    const record: OriginRecord<V> = deleted ? { key, value, version, deleted } : { key, value, version };
+    this.#add({ seq, record, ackedAt: this.#clock.now() });
+    this.#s.acked++;
+    this.#apply(record);
+    if (this.#events.listenerCount('write:acked') > 0) this.#events.emit('write:acked', { key, version, deleted });
+    if (this.#flushing === undefined) {
+      const isFull = this.#pending.length === this.#o.maxBatch && this.#s.consecutiveFailures === 0;
+      if (isFull || this.#timer === undefined) this.#arm(isFull ? 0 : this.#o.flushIntervalMs);
+    }
+    return { key, version };
+  }
+
+  /**
+   * Sends every acknowledged record to the origin now (joining a flush under way).
+   * @throws PrescientError ERR_WRITE_FAILED (cause: the origin's error) when the origin fails; the records stay
+   *   journaled and the background flusher keeps retrying
+   */
+  async flush(): Promise<void> {
+    if (this.#state === 'new' || this.#state === 'starting') throw new PrescientError('ERR_NOT_READY', 'WriteBack is not started');
+    await this.#journal.settle();
+    await flushMicrotasks();
+    if (!(await this.#runFlush())) {
+      throw new PrescientError('ERR_WRITE_FAILED', `Flush failed, ${this.#pending.length} records kept for retry`, { cause: this.#lastError });
+    }
+  }
+
+  /**
+   * Stops taking writes, waits for journal appends under way, tries one last flush (records it cannot send stay
+   * journaled for the next start) and closes the journal. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return;
+    const wasOpen = this.#state === 'open';
+    this.#state = 'closing';
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    if (wasOpen) {
+      await this.#journal.settle();
+      await flushMicrotasks();
+      if (!(await this.#runFlush())) this.#logger?.warn({ pending: this.#pending.length, err: this.#lastError }, 'write-back: closing with unflushed records; they will be replayed on start');
+    }
+    await this.#journal.close();
+    this.#state = 'closed';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * An Origin that answers acknowledged, unflushed writes from memory (a tombstone as absent) and asks the real
+   * origin for other keys; with a resolver, the origin's record merged with the pending writes. Build the cache
+   * on it (`new Cache({ origin: wb.reader })`) so no read returns a value older than an acknowledged write.
+   * Versions it reads are merged into the Hlc, so a later write always gets a higher version.
+   */
+  get reader(): Origin<V> {
+    this.#reader ??= { getMany: (keys, options) => this.#read(keys, options) };
+    return this.#reader;
+  }
+
+  /** The latest acknowledged, unflushed record for `key`, or undefined. */
+  pendingRecord(key: string): OriginRecord<V> | undefined {
+    return this.#byKey.get(key)?.at(-1)?.record;
+  }
+
+  stats(): WriteBackStats {
+    return { ...this.#s, pending: this.#pending.length, pendingKeys: this.#byKey.size, journalBytes: this.#journal.bytes, journalSyncs: this.#journal.syncs };
+  }
+
+  /** Subscribes to an event. */
+  on<E extends keyof WriteBackEvents>(event: E, listener: (...args: WriteBackEvents[E]) => void): this {
+    this.#events.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof WriteBackEvents>(event: E, listener: (...args: WriteBackEvents[E]) => void): this {
+    this.#events.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  async #read(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    const answers: Array<OriginRecord<V> | undefined> = new Array(keys.length);
+    const ask: string[] = [];
+    const askAt: number[] = [];
+    keys.forEach((key, i) => {
+      const latest = this.pendingRecord(key);
+      if (latest !== undefined && this.#resolver === undefined) answers[i] = latest.deleted === true ? undefined : latest;
+      else {
+        ask.push(key);
+        askAt.push(i);
+      }
+    });
+    if (ask.length === 0) return answers;
+    const fetched = await this.#origin.getMany(ask, options);
+    for (let j = 0; j < ask.length; j++) {
+      let record = fetched[j]?.deleted === true ? undefined : fetched[j];
+      if (record !== undefined) this.#observe(record.version);
+      for (const p of this.#byKey.get(ask[j]) ?? []) {
+        record = this.#resolver === undefined ? newer(p.record, record) : this.#resolver(p.record, record);
+      }
+      answers[askAt[j]] = record?.deleted === true ? undefined : record;
+    }
+    return answers;
+  }
+
+  #add(p: Pending<V>): void {
+    const last = this.#pending.at(-1);
+    if (last === undefined || last.seq < p.seq) this.#pending.push(p);
+    else this.#pending.splice(this.#pending.findIndex((q) => q.seq > p.seq), 0, p);
+    const list = this.#byKey.get(p.record.key);
+    if (list === undefined) this.#byKey.set(p.record.key, [p]);
+    else list.push(p);
+  }
+
+  #apply(record: OriginRecord<V>): void {
+    if (this.#target === undefined) return;
+    try {
+      const done = record.deleted === true || this.#resolver !== undefined
+        ? this.#target.delete(record.key)
+        : this.#target.set(record.key, record.value, { version: record.version });
+      if (done instanceof Promise) done.catch((error: unknown) => this.#logger?.warn({ key: record.key, err: error }, 'write-back: target update failed'));
+    } catch (error) {
+      this.#logger?.warn({ key: record.key, err: error }, 'write-back: target update failed');
+    }
+  }
+
+  #arm(ms: number): void {
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = this.#clock.setTimer(ms, () => {
+      this.#timer = undefined;
+      void this.#runFlush();
+    });
+  }
+
+  #retryDelayMs(): number {
+    return Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** Math.min(30, this.#s.consecutiveFailures - 1));
+  }
+
+  /** Single-flight flush loop; resolves false when the origin failed (records kept). Never rejects. */
+  #runFlush(): Promise<boolean> {
+    this.#flushing ??= this.#flushAll().then((ok) => {
+      this.#flushing = undefined;
+      if (this.#state === 'open' && this.#pending.length > 0 && this.#timer === undefined) {
+        this.#arm(!ok ? this.#retryDelayMs() : this.#pending.length >= this.#o.maxBatch ? 0 : this.#o.flushIntervalMs);
+      }
+      return ok;
+    });
+    return this.#flushing;
+  }
+
+  async #flushAll(): Promise<boolean> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.slice(0, this.#o.maxBatch);
+      let sent: number;
+      try {
+        sent = await this.#send(batch);
+      } catch (error) {
+        this.#lastError = error;
+        this.#s.failures++;
+        this.#s.consecutiveFailures++;
+        const retryInMs = this.#retryDelayMs();
+        this.#logger?.warn({ err: error, records: this.#pending.length, retryInMs }, 'write-back: flush failed, records kept');
+        if (this.#events.listenerCount('flush:failed') > 0) {
+          this.#events.emit('flush:failed', { error, records: this.#pending.length, attempt: this.#s.consecutiveFailures, retryInMs });
+        }
+        return false;
+      }
+      this.#confirmed(batch, sent);
+    }
+    return true;
+  }
+
+  /** Writes one batch to the origin (merged per key); returns the number of records sent. */
+  async #send(batch: ReadonlyArray<Pending<V>>): Promise<number> {
+    const merged = new Map<string, OriginRecord<V>>();
+    if (this.#resolver === undefined) {
+      for (const { record } of batch) merged.set(record.key, newer(record, merged.get(record.key)) ?? record);
+    } else {
+      const keys = [...new Set(batch.map((p) => p.record.key))];
+      const remote = await this.#origin.getMany(keys);
+      const current = new Map<string, OriginRecord<V> | undefined>();
+      keys.forEach((key, i) => {
+        const r = remote[i]?.deleted === true ? undefined : remote[i];
+        if (r !== undefined) this.#observe(r.version);
+        current.set(key, r);
+      });
+      for (const { record } of batch) {
+        const resolved = this.#resolver(record, current.get(record.key));
+        current.set(record.key, resolved);
+        if (resolved !== remote[keys.indexOf(record.key)]) merged.set(record.key, resolved);
+      }
+    }
+    const records = [...merged.values()];
+    if (records.length > 0) await this.#origin.putMany(records);
+    return records.length;
+  }
+
+  #confirmed(batch: ReadonlyArray<Pending<V>>, sent: number): void {
+    const upTo = batch[batch.length - 1].seq;
+    this.#pending.splice(0, batch.length);
+    for (const { record } of batch) {
+      const list = this.#byKey.get(record.key);
+      if (list === undefined) continue;
+      let n = 0;
+      while (n < list.length && list[n].seq <= upTo) n++;
+      if (n === list.length) this.#byKey.delete(record.key);
+      else if (n > 0) list.splice(0, n);
+    }
+    const lagMs = this.#clock.now() - batch[0].ackedAt;
+    this.#s.flushed += batch.length;
+    this.#s.batches++;
+    this.#s.consecutiveFailures = 0;
+    this.#s.lastFlushLagMs = lagMs;
+    this.#journal.confirm(upTo).catch((error: unknown) => {
+      this.#logger?.warn({ err: error, seq: upTo }, 'write-back: journal checkpoint failed; confirmed records will be re-sent on restart');
+    });
+    if (this.#events.listenerCount('flush:done') > 0) this.#events.emit('flush:done', { records: batch.length, sent, lagMs });
+  }
+
+  #observe(version: number): void {
+    try {
+      this.#hlc.observe(version);
+    } catch (error) {
+      this.#logger?.warn({ err: error, version }, 'write-back: origin version ignored by the clock');
+    }
+  }
+}
+
+/** The record with the higher version (`a` on a tie, being the later write). */
+function newer<V>(a: OriginRecord<V>, b: OriginRecord<V> | undefined): OriginRecord<V> {
+  return b !== undefined && b.version > a.version ? b : a;
+}
+
+function encode(key: string, value: unknown, version: number, deleted: boolean): Buffer {
+  const record: Journaled = deleted ? { k: key, ver: version, d: true } : { k: key, v: value, ver: version };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(record);
+  } catch (error) {
+    throw new PrescientError('ERR_INVALID_VALUE', `Value for key ${JSON.stringify(key)} cannot be journaled as JSON`, { cause: error });
+  }
+  if (!deleted && (value === undefined || typeof value === 'function' || typeof value === 'symbol')) {
+    throw new PrescientError('ERR_INVALID_VALUE', `Value for key ${JSON.stringify(key)} is undefined or not JSON`);
+  }
+  return Buffer.from(text);
+}
+
+function decode<V>(frame: JournalFrame): OriginRecord<V> {
+  let r: Journaled;
+  try {
+    r = JSON.parse(frame.payload.toString('utf8')) as Journaled;
+  } catch (error) {
+    throw new PrescientError('ERR_JOURNAL_CORRUPT', `Journal record ${frame.seq} is not a write-back record`, { cause: error });
+  }
+  if (typeof r?.k !== 'string' || !Number.isSafeInteger(r.ver)) {
+    throw new PrescientError('ERR_JOURNAL_CORRUPT', `Journal record ${frame.seq} is not a write-back record`);
+  }
+  return r.d === true ? { key: r.k, value: undefined as V, version: r.ver, deleted: true } : { key: r.k, value: r.v as V, version: r.ver };
+}
