@@ -1,0 +1,69 @@
+-- set.lua: store one entry if no newer version is held, keeping the namespace's byte budget.
+--
+-- KEYS[1]  the entry's key            {ns}:<key>       string: 'm<version> <payload>'
+-- KEYS[2]  the namespace's counters   {ns}#meta        hash: bytes, entries, evictions
+-- KEYS[3]  the expiry index           {ns}#expiry      zset: entry key -> Redis time (ms) it expires, +inf if never
+-- KEYS[4]  the size index             {ns}#sizes       hash: entry key -> sizeBytes charged
+-- ARGV[1]  the encoded value
+-- ARGV[2]  the entry's version (decimal)
+-- ARGV[3]  time to live in ms (> 0), or 0 for no expiry
+-- ARGV[4]  sizeBytes charged for the entry (<= maxBytes, checked by the caller)
+-- ARGV[5]  maxBytes, the namespace's budget
+-- ARGV[6]  most expired index members to sweep in this call
+-- Returns  { stored (1, or 0 when a newer version is held), entries evicted for the budget, bytes, entries }
+--
+-- All keys share the namespace's hash tag, so they live in one slot and the evictions below (keys taken from
+-- the index, not from KEYS) stay on this node in a cluster. Eviction takes the entry nearest its expiry first
+-- (Redis's volatile-ttl order), ties in key order.
+local head = redis.call('GETRANGE', KEYS[1], 0, 31)
+if head ~= '' then
+  local space = string.find(head, ' ', 1, true)
+  local held = space and tonumber(string.sub(head, 2, space - 1))
+  if held and held > tonumber(ARGV[2]) then return { 0, 0 } end
+end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0')
+local entries = tonumber(redis.call('HGET', KEYS[2], 'entries') or '0')
+
+local function forget(member)
+  local size = redis.call('HGET', KEYS[4], member)
+  if size then
+    bytes = bytes - tonumber(size)
+    entries = entries - 1
+    redis.call('HDEL', KEYS[4], member)
+  end
+  redis.call('ZREM', KEYS[3], member)
+end
+
+-- Entries Redis expired on its own: drop their accounting (bounded per call).
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))
+for _, member in ipairs(gone) do forget(member) end
+
+forget(KEYS[1])
+local size = tonumber(ARGV[4])
+local max = tonumber(ARGV[5])
+local evicted = 0
+while bytes + size > max do
+  local victim = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  if not victim then break end
+  forget(victim)
+  redis.call('UNLINK', victim)
+  evicted = evicted + 1
+end
+
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+  redis.call('ZADD', KEYS[3], now + ttl, KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('ZADD', KEYS[3], '+inf', KEYS[1])
+end
+redis.call('HSET', KEYS[4], KEYS[1], size)
+bytes = bytes + size
+entries = entries + 1
+redis.call('HSET', KEYS[2], 'bytes', bytes, 'entries', entries)
+if evicted > 0 then redis.call('HINCRBY', KEYS[2], 'evictions', evicted) end
+return { 1, evicted, bytes, entries }

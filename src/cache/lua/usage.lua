@@ -1,0 +1,26 @@
+-- usage.lua: the namespace's byte and entry counts, after dropping the accounting of entries Redis expired.
+--
+-- KEYS[1]  the namespace's counters   {ns}#meta        hash: bytes, entries, evictions
+-- KEYS[2]  the expiry index           {ns}#expiry      zset: entry key -> Redis time (ms) it expires
+-- KEYS[3]  the size index             {ns}#sizes       hash: entry key -> sizeBytes
+-- ARGV[1]  most expired index members to sweep in this call
+-- Returns  { bytes, entries, evictions }
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local freed, count = 0, 0
+for _, member in ipairs(gone) do
+  local size = redis.call('HGET', KEYS[3], member)
+  if size then
+    freed = freed + tonumber(size)
+    count = count + 1
+    redis.call('HDEL', KEYS[3], member)
+  end
+  redis.call('ZREM', KEYS[2], member)
+end
+if count > 0 then
+  redis.call('HINCRBY', KEYS[1], 'bytes', -freed)
+  redis.call('HINCRBY', KEYS[1], 'entries', -count)
+end
+local m = redis.call('HMGET', KEYS[1], 'bytes', 'entries', 'evictions')
+return { tonumber(m[1] or '0'), tonumber(m[2] or '0'), tonumber(m[3] or '0') }

@@ -1,0 +1,427 @@
+/**
+ * RedisTier: the shared L2 tier on Redis (one server or a cluster), with RESP3 client-side caching.
+ *
+ * Why client-side caching: a shared tier is read far more than it is written, and a hot key read over the network
+ * costs a round trip every time. With RESP3 tracking (node-redis `clientSideCache`), a node keeps the replies of
+ * the keys it read; Redis remembers which connection read which key and pushes an invalidation when any client
+ * (this node, another node, a script) changes it, so the next read goes back to Redis. Reads of hot keys are then
+ * served from this process, yet never older than the moment the invalidation arrives.
+ *
+ * Layout: every key of a tier lives under the hash tag `{namespace}` (`{prescient}:user:42`), so one namespace is
+ * one cluster slot. That keeps the compare-by-version writes, the byte accounting and the budget evictions
+ * atomic in one Lua script, even on a cluster; the cost is that one namespace lives on one shard (its memory and
+ * load are not spread). Spread load with several namespaces (one tier per namespace). A per-key-prefix hash tag
+ * was not built: the byte budget would then have to be kept per slot and summed, which is not cheap.
+ * Values are one string each (redis-codec.ts); the scripts are in lua/ (redis-scripts.ts).
+ *
+ * Bytes and entries: the tier charges each entry its `sizeBytes` (as the memory tier does, not Redis's memory
+ * use) in a counters hash shared by every node writing the namespace, together with an index of each key's size
+ * and Redis expiry time. Keys Redis expires are dropped from the counts by the next write or `stats()`; keys Redis
+ * evicts under its own `maxmemory` stay counted until rewritten, deleted or past their TTL, so the counts are an
+ * upper bound. When a write would take the namespace over `maxBytes`, the write's script evicts the entries nearest
+ * their expiry first. Redis's `maxmemory` remains the hard bound of the server.
+ *
+ * Faults: reads, writes and deletes never throw because Redis is down or slow. The tier's own client runs with the
+ * offline queue disabled and every command carries `commandTimeoutMs`, and a read while disconnected answers a
+ * miss at once; `set` and `delete` answer false. The client reconnects with capped exponential backoff and full
+ * jitter. `stats().extra` reports `connected`, `reconnects`, `failures` and the client-side cache counters.
+ */
+import { createClient, createCluster, RESP_TYPES } from 'redis';
+import type { RedisClientType, RedisClusterType } from 'redis';
+import type { Entry } from './entry.ts';
+import type { Tier, TierStats } from './tier.ts';
+import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
+import { redisScripts, runScript, type ScriptRunner } from './redis-scripts.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
+
+/** Options of a {@link RedisTier}. Give exactly one of `client`, `url` and `rootNodes`. */
+export type RedisTierOptions = {
+  /** Budget of the namespace in bytes, as charged by `entry.sizeBytes`; shared by every node. Required. */
+  readonly maxBytes: number;
+  /**
+   * A node-redis client or cluster the caller created, connected and will close. For client-side caching it
+   * must use RESP 3, `clientSideCache`, and `commandOptions: { typeMapping: redisTierTypeMapping }`; otherwise
+   * the tier still works, reading through Redis every time (`extra.clientSideCache` says 'bypassed').
+   */
+  readonly client?: RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any>;
+  /** URL of one Redis server (`redis://host:port/db`, `rediss://` for TLS); the tier creates and owns the client. */
+  readonly url?: string;
+  /** URLs of some nodes of a Redis Cluster; the tier creates and owns a cluster client. */
+  readonly rootNodes?: readonly string[];
+  /** Prefix and hash tag of every key: keys are `{namespace}:key`. No `{`, `}`, at most 64 chars. @default 'prescient' */
+  readonly namespace?: string;
+  /** How long Redis keeps an entry past its `expiresAt`, in ms (match the Cache's `graceMs`). Infinity: no TTL. @default 0 */
+  readonly expiryGraceMs?: number;
+  /** Bound of every Redis command, in ms; a command over it counts as a failure. @default 250 */
+  readonly commandTimeoutMs?: number;
+  /** Bound of the first connection in `start()`, in ms (the client keeps retrying after it). @default 5000 */
+  readonly connectTimeoutMs?: number;
+  /** Client-side cache of an owned client: most replies kept (LRU), or false for none. @default { maxEntries: 10_000 } */
+  readonly clientSideCache?: { readonly maxEntries?: number } | false;
+  /** Reconnection backoff of an owned client: full jitter over min(maxDelayMs, minDelayMs * 2^attempt). @default { minDelayMs: 50, maxDelayMs: 2000 } */
+  readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
+  /** Time source of entry expiry (TTLs are sent as durations from its `now()`). @default systemClock */
+  readonly clock?: Clock;
+  /** Told of every failed command, with an ERR_TIER_FAILED error whose `cause` is the client's error. */
+  readonly onError?: (error: PrescientError) => void;
+};
+
+/** The type mapping the tier reads values with (binary strings as Buffers); give it to a client you pass in. */
+export const redisTierTypeMapping = Object.freeze({ [RESP_TYPES.BLOB_STRING]: Buffer });
+
+/** Expired index members a single script call sweeps, so one call stays short. */
+const SWEEP_LIMIT = 1_000;
+/** Keys per SCAN step and per UNLINK in `clear()`. */
+const CLEAR_BATCH = 500;
+/** Most per-key hit counters kept; the oldest-touched is dropped beyond it (its count restarts at 0). */
+const HIT_COUNTS_MAX = 65_536;
+
+type Connection = ScriptRunner & {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  readonly options?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } };
+  readonly clientSideCache?: { stats(): { hitCount: number; missCount: number }; size(): number };
+  readonly masters?: readonly unknown[];
+  get(key: string): Promise<unknown>;
+  unlink(keys: Array<string | Buffer>): Promise<number>;
+  withCommandOptions(options: object): Connection;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+  nodeClient?(node: unknown): Promise<Connection>;
+  scanIterator?(options: { MATCH: string; COUNT: number }): AsyncIterable<Array<string | Buffer>>;
+};
+
+/**
+ * A {@link Tier} on Redis. Every method answers with a promise. Reads never throw because of Redis (a failure is a
+ * miss); `set` and `delete` answer false on failure; `clear` and `start` throw ERR_TIER_FAILED. Every method throws
+ * ERR_CLOSED after `close()`.
+ */
+export class RedisTier<V = unknown> implements Tier<V> {
+  readonly name = 'redis';
+  readonly #client: Connection;
+  readonly #reader: Connection;
+  readonly #isOwned: boolean;
+  readonly #cscMode: 'on' | 'off' | 'bypassed';
+  readonly #maxBytes: number;
+  readonly #ns: string;
+  readonly #metaKeys: [string, string, string];
+  readonly #graceMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #clock: Clock;
+  readonly #onError: ((error: PrescientError) => void) | undefined;
+  readonly #hitCounts = new Map<string, { version: number; hits: number }>();
+  readonly #listeners: Array<[string, (...args: unknown[]) => void]> = [];
+  #hits = 0;
+  #misses = 0;
+  #failures = 0;
+  #offlineReads = 0;
+  #reconnects = 0;
+  #usage = { bytes: 0, entries: 0, evictions: 0 };
+  #isClosed = false;
+
+  /** @throws InvalidOptionError (ERR_INVALID_OPTION) naming the first bad option and its value. */
+  constructor(options: RedisTierOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+    this.#maxBytes = positiveInt('maxBytes', options.maxBytes);
+    const ns = options.namespace ?? 'prescient';
+    if (typeof ns !== 'string' || ns.length === 0 || ns.length > 64 || /[{}]/.test(ns)) {
+      throw new InvalidOptionError('namespace', 'a string of 1 to 64 characters without { or }', ns);
+    }
+    this.#ns = `{${ns}}`;
+    this.#metaKeys = [`${this.#ns}#meta`, `${this.#ns}#expiry`, `${this.#ns}#sizes`];
+    this.#graceMs = nonNegativeNumber('expiryGraceMs', options.expiryGraceMs, 0, true);
+    const timeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs, 250);
+    this.#connectTimeoutMs = positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000);
+    this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
+    this.#onError = options.onError === undefined ? undefined : fn('onError', options.onError);
+    const given = (['client', 'url', 'rootNodes'] as const).filter((k) => options[k] !== undefined);
+    if (given.length !== 1) {
+      throw new InvalidOptionError(given[1] ?? 'client', 'given alone: exactly one of `client`, `url` and `rootNodes`', given.length === 0 ? undefined : options[given[1]]);
+    }
+    this.#isOwned = options.client === undefined;
+    if (options.client !== undefined) {
+      this.#client = hasMethods<Connection>('client', options.client, ['get', 'evalSha', 'eval', 'unlink', 'withCommandOptions', 'on']);
+    } else {
+      this.#client = createOwnedClient(options, this.#connectTimeoutMs);
+    }
+    // The client-side cache only answers commands sent with the client's default type mapping object.
+    const ownMapping = this.#client.options?.commandOptions?.typeMapping;
+    const isBufferMapping = ownMapping !== undefined && ownMapping[RESP_TYPES.BLOB_STRING] === Buffer;
+    this.#cscMode = this.#client.clientSideCache === undefined ? 'off' : isBufferMapping ? 'on' : 'bypassed';
+    this.#reader = this.#client.withCommandOptions({ typeMapping: isBufferMapping ? ownMapping : redisTierTypeMapping, timeout });
+    this.#listen('error', (error) => this.#failed('connection', error));
+    this.#listen(this.#client.masters === undefined ? 'reconnecting' : 'node-reconnecting', () => this.#reconnects++);
+  }
+
+  /** A started tier: `new RedisTier(options)` then `start()`. @throws like the constructor and `start`. */
+  static async connect<V = unknown>(options: RedisTierOptions): Promise<RedisTier<V>> {
+    const tier = new RedisTier<V>(options);
+    await tier.start();
+    return tier;
+  }
+
+  /**
+   * Connects an owned client (a no-op for a client passed in). Resolves once connected.
+   * @throws PrescientError ERR_TIER_FAILED when not connected within `connectTimeoutMs`; an owned single-server
+   * client keeps retrying in the background, and the tier answers misses until it connects.
+   */
+  async start(): Promise<void> {
+    this.#checkOpen();
+    if (!this.#isOwned || this.#client.isOpen) return;
+    const connecting = this.#client.connect();
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = this.#clock.setTimer(this.#connectTimeoutMs, () => reject(new Error(`not connected after ${this.#connectTimeoutMs} ms`)));
+    });
+    try {
+      await Promise.race([connecting, timedOut]);
+    } catch (error) {
+      connecting.catch(() => {});
+      throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not connect: ${messageOf(error)}`, { cause: error });
+    } finally {
+      if (timer !== undefined) this.#clock.clearTimer(timer);
+    }
+  }
+
+  /** Whether the client is connected and ready for commands now. */
+  get isConnected(): boolean {
+    return this.#client.isReady;
+  }
+
+  /**
+   * The entry for `key`, or undefined: absent, expired (unless `includeExpired`), or Redis unreachable, slow or
+   * answering garbage (counted in `failures`). A hit increments the entry's `hits`, which counts this process's
+   * reads of that version (reads do not write to Redis). @throws PrescientError ERR_CLOSED after `close()`.
+   */
+  async get(key: string, includeExpired = false): Promise<Entry<V> | undefined> {
+    const entry = await this.#read(key);
+    if (entry === undefined || (!includeExpired && this.#clock.now() >= entry.expiresAt)) {
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    entry.hits = this.#countHit(key, entry.version);
+    return entry;
+  }
+
+  /** Entries for `keys`, aligned with them; the GETs go out in one pipeline. Same guarantees as `get`. */
+  getMany(keys: readonly string[]): Promise<Array<Entry<V> | undefined>> {
+    return Promise.all(keys.map((key) => this.get(key)));
+  }
+
+  /**
+   * Stores `entry` unless Redis holds a newer version (atomically, in one script), with a Redis TTL of
+   * `expiresAt - clock.now() + expiryGraceMs` (none when that is infinite). Answers false when declined: a newer
+   * version held, `sizeBytes` over `maxBytes`, already past expiry and grace, a value that cannot be encoded, or
+   * Redis failing. Evicts entries nearest their expiry when the namespace would go over `maxBytes`.
+   * @throws PrescientError ERR_CLOSED after `close()`.
+   */
+  async set(entry: Entry<V>): Promise<boolean> {
+    this.#checkOpen();
+    if (!(entry.sizeBytes <= this.#maxBytes)) return false;
+    const ttlMs = Math.ceil(entry.expiresAt + this.#graceMs - this.#clock.now());
+    if (!(ttlMs > 0)) return false;
+    if (!this.#client.isReady) return this.#offline('set');
+    let value: Buffer;
+    try {
+      value = encodeRedisEntry(entry);
+    } catch (error) {
+      this.#failed('set', error);
+      return false;
+    }
+    const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT)];
+    try {
+      const reply = (await runScript(this.#reader, redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as number[];
+      if (reply[0] === 1) this.#usage = { bytes: reply[2], entries: reply[3], evictions: this.#usage.evictions + reply[1] };
+      return reply[0] === 1;
+    } catch (error) {
+      this.#failed('set', error);
+      return false;
+    }
+  }
+
+  /**
+   * Removes `key`; with `maxVersion`, only when the held version is not newer (so an invalidation never removes a
+   * later write). True when something was removed; false when nothing was, a newer version was kept, or Redis
+   * failed. @throws PrescientError ERR_CLOSED after `close()`.
+   */
+  async delete(key: string, maxVersion?: number): Promise<boolean> {
+    this.#checkOpen();
+    if (!this.#client.isReady) return this.#offline('delete');
+    this.#hitCounts.delete(key);
+    try {
+      const args = [maxVersion === undefined ? '' : String(maxVersion)];
+      return (await runScript(this.#reader, redisScripts.delete, [this.#dataKey(key), ...this.#metaKeys], args)) === 1;
+    } catch (error) {
+      this.#failed('delete', error);
+      return false;
+    }
+  }
+
+  /**
+   * Removes every key of this tier's namespace (SCAN by the `{namespace}:` prefix on every master, UNLINK in batches
+   * of 500) and its counters; other namespaces and other data are untouched. Entries written concurrently may
+   * survive. @throws PrescientError ERR_TIER_FAILED when Redis fails; ERR_CLOSED after `close()`.
+   */
+  async clear(): Promise<void> {
+    this.#checkOpen();
+    this.#hitCounts.clear();
+    const match = `${this.#ns.replace(/[*?[\]\\]/g, '\\$&')}:*`;
+    try {
+      const nodes = this.#client.masters === undefined ? [this.#client] : await Promise.all(this.#client.masters.map((m) => this.#client.nodeClient!(m)));
+      for (const node of nodes) {
+        for await (const keys of node.scanIterator!({ MATCH: match, COUNT: CLEAR_BATCH })) {
+          if (keys.length > 0) await node.unlink(keys);
+        }
+      }
+      await this.#client.unlink(this.#metaKeys);
+      this.#usage = { bytes: 0, entries: 0, evictions: 0 };
+    } catch (error) {
+      this.#failed('clear', error);
+      throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not clear ${this.#ns}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Counters. `entries`, `bytes` and `evictions` are the namespace's (every node's writes), read from Redis, or the
+   * last known values when Redis is unreachable; `hits` and `misses` are this tier object's. `extra`: `connected`,
+   * `reconnects`, `failures` (commands failed or timed out, writes skipped while disconnected), `offlineReads`
+   * (reads answered as misses at once while disconnected), `clientSideCache`
+   * ('on' | 'off' | 'bypassed') and its `cscHits`, `cscMisses`, `cscEntries`, and `namespace`.
+   */
+  async stats(): Promise<TierStats> {
+    if (this.#client.isReady && !this.#isClosed) {
+      try {
+        const [bytes, entries, evictions] = (await runScript(this.#reader, redisScripts.usage, this.#metaKeys, [String(SWEEP_LIMIT)])) as number[];
+        this.#usage = { bytes, entries, evictions };
+      } catch (error) {
+        this.#failed('stats', error);
+      }
+    }
+    const csc = this.#client.clientSideCache;
+    const cscStats = csc?.stats();
+    return {
+      name: this.name,
+      entries: this.#usage.entries,
+      bytes: this.#usage.bytes,
+      maxBytes: this.#maxBytes,
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#usage.evictions,
+      extra: {
+        connected: this.#client.isReady,
+        reconnects: this.#reconnects,
+        failures: this.#failures,
+        offlineReads: this.#offlineReads,
+        clientSideCache: this.#cscMode,
+        cscHits: cscStats?.hitCount ?? 0,
+        cscMisses: cscStats?.missCount ?? 0,
+        cscEntries: csc?.size() ?? 0,
+        namespace: this.#ns,
+      },
+    };
+  }
+
+  /** Stops the tier; an owned client is closed (pending commands finish) or, when disconnected, destroyed. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    for (const [event, listener] of this.#listeners) this.#client.off(event, listener);
+    if (!this.#isOwned) return;
+    this.#client.on('error', () => {});
+    if (this.#client.isReady) await this.#client.close().catch(() => this.#client.destroy());
+    else if (this.#client.isOpen) this.#client.destroy();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #read(key: string): Promise<Entry<V> | undefined> {
+    this.#checkOpen();
+    if (!this.#client.isReady) {
+      this.#offlineReads++;
+      return undefined;
+    }
+    try {
+      const raw = await this.#reader.get(this.#dataKey(key));
+      return raw === null || raw === undefined ? undefined : decodeRedisEntry<V>(key, raw as Uint8Array);
+    } catch (error) {
+      this.#failed('get', error);
+      return undefined;
+    }
+  }
+
+  #countHit(key: string, version: number): number {
+    let counter = this.#hitCounts.get(key);
+    if (counter === undefined || counter.version !== version) {
+      counter = { version, hits: 0 };
+      if (this.#hitCounts.size >= HIT_COUNTS_MAX) this.#hitCounts.delete(this.#hitCounts.keys().next().value as string);
+    } else {
+      this.#hitCounts.delete(key);
+    }
+    this.#hitCounts.set(key, counter);
+    return ++counter.hits;
+  }
+
+  #dataKey(key: string): string {
+    return `${this.#ns}:${key}`;
+  }
+
+  #listen(event: string, listener: (...args: unknown[]) => void): void {
+    this.#client.on(event, listener);
+    this.#listeners.push([event, listener]);
+  }
+
+  #offline(operation: string): false {
+    this.#failures++;
+    this.#onError?.(new PrescientError('ERR_TIER_FAILED', `Redis tier ${operation} skipped: not connected`));
+    return false;
+  }
+
+  #failed(operation: string, cause: unknown): void {
+    this.#failures++;
+    this.#onError?.(new PrescientError('ERR_TIER_FAILED', `Redis tier ${operation} failed: ${messageOf(cause)}`, { cause }));
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The Redis tier is closed');
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function createOwnedClient(options: RedisTierOptions, connectTimeoutMs: number): Connection {
+  const urls = options.url !== undefined ? [options.url] : options.rootNodes;
+  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^rediss?:\/\//.test(u))) {
+    const name = options.url !== undefined ? 'url' : 'rootNodes';
+    throw new InvalidOptionError(name, name === 'url' ? 'a redis:// or rediss:// URL' : 'a non-empty array of redis:// or rediss:// URLs', options[name]);
+  }
+  const csc = options.clientSideCache ?? {};
+  if (csc !== false && (typeof csc !== 'object' || csc === null)) throw new InvalidOptionError('clientSideCache', 'an object or false', csc);
+  const clientSideCache = csc === false ? undefined : { maxEntries: positiveInt('clientSideCache.maxEntries', csc.maxEntries, 10_000), evictPolicy: 'LRU' as const };
+  const minDelayMs = positiveInt('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
+  const maxDelayMs = positiveInt('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2_000);
+  if (maxDelayMs < minDelayMs) throw new InvalidOptionError('reconnect.maxDelayMs', `at least reconnect.minDelayMs (${minDelayMs})`, maxDelayMs);
+  // Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter", 2015): spreads the reconnects of many nodes.
+  const reconnectStrategy = (attempt: number): number => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
+  const socket = { reconnectStrategy, connectTimeout: connectTimeoutMs };
+  const commandOptions = { typeMapping: redisTierTypeMapping };
+  if (options.url !== undefined) {
+    return createClient({ url: options.url, RESP: 3, disableOfflineQueue: true, clientSideCache, commandOptions, socket }) as unknown as Connection;
+  }
+  return createCluster({
+    rootNodes: urls.map((url) => ({ url })),
+    RESP: 3,
+    clientSideCache,
+    commandOptions,
+    defaults: { disableOfflineQueue: true, socket },
+  }) as unknown as Connection;
+}

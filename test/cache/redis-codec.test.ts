@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Entry } from '../../src/cache/entry.ts';
+import { decodeRedisEntry, encodeRedisEntry, MAX_HEADER_BYTES } from '../../src/cache/redis-codec.ts';
+import { isPrescientError } from '../../src/errors.ts';
+
+function entry(overrides: Partial<Entry<unknown>> = {}): Entry<unknown> {
+  return { key: 'k', value: { a: 1 }, version: 3, sizeBytes: 10, createdAt: 1, staleAt: 2, expiresAt: 3, source: 'demand', probability: 1, tags: [], hits: 7, ...overrides };
+}
+
+describe('redis codec', () => {
+  test('round-trips every field but hits, which the decoder sets', () => {
+    const e = entry({
+      value: { n: 1.5, s: 'é✓', list: [1, null, true], at: new Date(9), bytes: Buffer.from([1, 2]) },
+      version: 1_763_700_000_123,
+      createdAt: 1_763_700_000_000.25,
+      staleAt: 1_763_700_030_000.25,
+      expiresAt: Infinity,
+      source: 'prefetch',
+      probability: 0.3,
+      tags: ['t1'],
+      predictedFor: { session: 's', segment: 'g' },
+      predictedBy: 'delta',
+    });
+    assert.deepEqual(decodeRedisEntry('k', encodeRedisEntry(e), 4), { ...e, hits: 4 });
+  });
+
+  test('omits absent prediction fields rather than storing undefined', () => {
+    const got = decodeRedisEntry('k', encodeRedisEntry(entry()));
+    assert.equal('predictedFor' in got, false);
+    assert.equal('predictedBy' in got, false);
+    assert.equal(got.hits, 0);
+  });
+
+  test('starts with the format tag and the version in ASCII, as the Lua scripts read it', () => {
+    for (const version of [0, 42, -7, 1.25, Number.MAX_SAFE_INTEGER, -1.2345678901234567e-300]) {
+      const bytes = encodeRedisEntry(entry({ version }));
+      const head = bytes.subarray(0, MAX_HEADER_BYTES).toString('latin1');
+      assert.equal(head[0], 'm');
+      assert.equal(Number(head.slice(1, head.indexOf(' '))), version);
+      assert.equal(decodeRedisEntry('k', bytes).version, version);
+    }
+  });
+
+  test('refuses a non-finite version with ERR_INVALID_VALUE', () => {
+    assert.throws(() => encodeRedisEntry(entry({ version: NaN })), (e: unknown) => isPrescientError(e, 'ERR_INVALID_VALUE'));
+  });
+
+  test('reports bytes in another format as ERR_TIER_FAILED', () => {
+    for (const bytes of [Buffer.from('plain text'), Buffer.from('m12 \xc1'), Buffer.from('x1 abc'), Buffer.from('m1')]) {
+      assert.throws(() => decodeRedisEntry('k', bytes), (e: unknown) => isPrescientError(e, 'ERR_TIER_FAILED'));
+    }
+  });
+
+  test('is smaller than the JSON of the entry object', () => {
+    const e = entry({ value: { id: 1, name: 'Ada', email: 'ada@example.com' }, tags: ['a'] });
+    assert.ok(encodeRedisEntry(e).length < Buffer.byteLength(JSON.stringify(e)));
+  });
+});

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { createClient } from 'redis';
+import type { Entry } from '../../src/cache/entry.ts';
+import { RedisTier, redisTierTypeMapping, type RedisTierOptions } from '../../src/cache/redis-tier.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { tierContract } from '../contracts/tier.contract.ts';
+import { waitFor } from '../doubles/redis-server.ts';
+
+const url = 'redis://127.0.0.1:6379';
+const run = `t${randomUUID().slice(0, 8)}`;
+const opened: RedisTier[] = [];
+let nsCounter = 0;
+
+async function tier(options: Partial<RedisTierOptions> = {}): Promise<RedisTier> {
+  const t = await RedisTier.connect({ url, maxBytes: 10_000, namespace: `${run}-${++nsCounter}`, ...options });
+  opened.push(t);
+  return t;
+}
+
+async function cleanup(): Promise<void> {
+  for (const t of opened.splice(0)) {
+    await t.clear();
+    await t.close();
+  }
+}
+
+// The contract's times are on a clock starting at 0 (as for MemoryTier). Redis drops a key at expiresAt +
+// expiryGraceMs on that clock, so the contract's "expired but kept" entry needs a grace.
+tierContract('RedisTier (127.0.0.1:6379)', ({ maxBytes }) => tier({ maxBytes, clock: new VirtualClock(0), expiryGraceMs: 60_000 }), cleanup);
+
+const NEVER = Number.MAX_SAFE_INTEGER;
+function entry(key: string, overrides: Partial<Entry<unknown>> = {}): Entry<unknown> {
+  return { key, value: { key }, version: 1, sizeBytes: 10, createdAt: 0, staleAt: NEVER, expiresAt: NEVER, source: 'demand', probability: 1, tags: [], hits: 0, ...overrides };
+}
+
+describe('RedisTier', () => {
+  after(cleanup);
+
+  test('another client’s write invalidates the locally cached copy: the next read sees the new version', async () => {
+    const namespace = `${run}-shared`;
+    const a = await tier({ namespace });
+    const b = await tier({ namespace });
+    assert.equal(await a.set(entry('k', { version: 1, value: 'one' })), true);
+    assert.equal((await a.get('k'))?.value, 'one');
+    const before = (await a.stats()).extra?.cscHits as number;
+    assert.equal((await a.get('k'))?.value, 'one');
+    assert.equal((await a.stats()).extra?.cscHits, before + 1, 'the second read is served by the client-side cache');
+    assert.equal(await b.set(entry('k', { version: 2, value: 'two' })), true);
+    await waitFor(async () => (await a.get('k'))?.value === 'two', 'A to see B’s write', 2_000);
+    assert.equal((await a.get('k'))?.version, 2);
+  });
+
+  test('a write on the same tier is seen by its next read at once', async () => {
+    const t = await tier();
+    await t.set(entry('k', { version: 1, value: 'one' }));
+    await t.get('k');
+    await t.set(entry('k', { version: 2, value: 'two' }));
+    assert.equal((await t.get('k'))?.value, 'two');
+  });
+
+  test('keeps every entry field through Redis', async () => {
+    const t = await tier();
+    const e = entry('full', {
+      value: { nested: [1, 'two', { three: 3 }], when: new Date(5) },
+      version: 1_763_700_000_123,
+      sizeBytes: 77,
+      createdAt: 1.5,
+      staleAt: 1_000.25,
+      expiresAt: NEVER,
+      source: 'prefetch',
+      probability: 0.42,
+      tags: ['a', 'b'],
+      predictedFor: { session: 's1', user: 'u1' },
+      predictedBy: 'markov',
+    });
+    await t.set(e);
+    assert.deepEqual(await t.get('full'), { ...e, hits: 1 });
+  });
+
+  test('sets the Redis TTL from expiresAt plus expiryGraceMs, and no TTL for an infinite expiry', async () => {
+    const t = await tier({ expiryGraceMs: 5_000 });
+    const now = Date.now();
+    await t.set(entry('ttl', { expiresAt: now + 10_000 }));
+    await t.set(entry('forever', { expiresAt: Infinity }));
+    const raw = createClient({ url });
+    await raw.connect();
+    try {
+      const ns = (await t.stats()).extra?.namespace as string;
+      const pttl = await raw.pTTL(`${ns}:ttl`);
+      assert.ok(pttl > 13_000 && pttl <= 15_000, `pttl ${pttl}`);
+      assert.equal(await raw.pTTL(`${ns}:forever`), -1);
+    } finally {
+      raw.destroy();
+    }
+    assert.equal((await t.get('forever'))?.expiresAt, Infinity);
+  });
+
+  test('declines an entry already past expiresAt plus grace', async () => {
+    const t = await tier();
+    assert.equal(await t.set(entry('old', { expiresAt: Date.now() - 1 })), false);
+    assert.equal(await t.get('old', true), undefined);
+  });
+
+  test('delete with a version keeps a newer entry and removes an older or equal one', async () => {
+    const t = await tier();
+    await t.set(entry('d', { version: 5 }));
+    assert.equal(await t.delete('d', 4), false);
+    assert.equal((await t.get('d'))?.version, 5);
+    assert.equal(await t.delete('d', 5), true);
+    assert.equal(await t.get('d'), undefined);
+    assert.equal((await t.stats()).entries, 0);
+  });
+
+  test('over the budget, evicts the entries nearest their expiry first and counts them', async () => {
+    const t = await tier({ maxBytes: 100 });
+    const now = Date.now();
+    await t.set(entry('soon', { sizeBytes: 40, expiresAt: now + 10_000 }));
+    await t.set(entry('late', { sizeBytes: 40, expiresAt: now + 60_000 }));
+    assert.equal(await t.set(entry('new', { sizeBytes: 40, expiresAt: now + 30_000 })), true);
+    assert.equal(await t.get('soon'), undefined);
+    assert.ok(await t.get('late'));
+    const stats = await t.stats();
+    assert.equal(stats.bytes, 80);
+    assert.equal(stats.evictions, 1);
+  });
+
+  test('clear removes only its own namespace', async () => {
+    const mine = await tier();
+    const other = await tier();
+    await mine.set(entry('x'));
+    await other.set(entry('x'));
+    await mine.clear();
+    assert.equal(await mine.get('x'), undefined);
+    assert.ok(await other.get('x'));
+    assert.equal((await other.stats()).entries, 1);
+  });
+
+  test('uses a client passed in, with client-side caching when it maps strings to Buffers, and leaves it open', async () => {
+    const client = createClient({ url, RESP: 3, clientSideCache: { maxEntries: 100 }, commandOptions: { typeMapping: redisTierTypeMapping } });
+    await client.connect();
+    const t = new RedisTier({ client, maxBytes: 1_000, namespace: `${run}-given` });
+    await t.set(entry('g'));
+    await t.get('g');
+    await t.get('g');
+    const extra = (await t.stats()).extra;
+    assert.equal(extra?.clientSideCache, 'on');
+    assert.equal(extra?.cscHits, 1);
+    await t.clear();
+    await t.close();
+    assert.equal(client.isReady, true);
+    client.destroy();
+  });
+
+  test('a client without the Buffer type mapping still works, bypassing its client-side cache', async () => {
+    const client = createClient({ url, RESP: 3, clientSideCache: { maxEntries: 100 } });
+    await client.connect();
+    await using t = new RedisTier({ client, maxBytes: 1_000, namespace: `${run}-bypass` });
+    await t.set(entry('b', { value: 'bee' }));
+    assert.equal((await t.get('b'))?.value, 'bee');
+    assert.equal((await t.stats()).extra?.clientSideCache, 'bypassed');
+    await t.clear();
+    client.destroy();
+  });
+
+  test('rejects bad options with coded errors naming the option', () => {
+    const bad: Array<[Partial<RedisTierOptions>, string]> = [
+      [{ url, maxBytes: 0 }, 'maxBytes'],
+      [{ url, maxBytes: 1, namespace: 'a}b' }, 'namespace'],
+      [{ url, maxBytes: 1, namespace: '' }, 'namespace'],
+      [{ maxBytes: 1 }, 'client'],
+      [{ url, rootNodes: [url], maxBytes: 1 }, 'rootNodes'],
+      [{ url: 'http://x', maxBytes: 1 }, 'url'],
+      [{ rootNodes: [], maxBytes: 1 }, 'rootNodes'],
+      [{ url, maxBytes: 1, commandTimeoutMs: -5 }, 'commandTimeoutMs'],
+      [{ url, maxBytes: 1, expiryGraceMs: -1 }, 'expiryGraceMs'],
+      [{ url, maxBytes: 1, reconnect: { minDelayMs: 100, maxDelayMs: 10 } }, 'reconnect.maxDelayMs'],
+      [{ url, maxBytes: 1, clientSideCache: { maxEntries: 0 } }, 'clientSideCache.maxEntries'],
+    ];
+    for (const [options, option] of bad) {
+      assert.throws(
+        () => new RedisTier(options as RedisTierOptions),
+        (error: unknown) => isPrescientError(error, 'ERR_INVALID_OPTION') && (error as { option?: string }).option === option,
+        option,
+      );
+    }
+  });
+
+  test('throws ERR_CLOSED after close', async () => {
+    const t = await tier();
+    await t.close();
+    await assert.rejects(t.get('x'), (error: unknown) => isPrescientError(error, 'ERR_CLOSED'));
+    await assert.rejects(t.set(entry('x')), (error: unknown) => isPrescientError(error, 'ERR_CLOSED'));
+    opened.splice(opened.indexOf(t), 1);
+  });
+});
