@@ -42,7 +42,8 @@ export type RedisTierOptions = {
   readonly maxBytes: number;
   /**
    * A node-redis client or cluster the caller created, connected and will close. For client-side caching it
-   * must use RESP 3, `clientSideCache`, and `commandOptions: { typeMapping: redisTierTypeMapping }`; otherwise
+   * must use RESP 3, `clientSideCache`, and `commandOptions: { typeMapping: redisTierTypeMapping }` (for a
+   * cluster, in `defaults`, the options of the node clients); otherwise
    * the tier still works, reading through Redis every time (`extra.clientSideCache` says 'bypassed').
    */
   readonly client?: RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any>;
@@ -82,6 +83,7 @@ type Connection = ScriptRunner & {
   readonly isReady: boolean;
   readonly isOpen: boolean;
   readonly options?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } };
+  readonly _options?: { readonly defaults?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } } };
   readonly clientSideCache?: { stats(): { hitCount: number; missCount: number }; size(): number };
   readonly masters?: readonly unknown[];
   get(key: string): Promise<unknown>;
@@ -149,8 +151,9 @@ export class RedisTier<V = unknown> implements Tier<V> {
     } else {
       this.#client = createOwnedClient(options, this.#connectTimeoutMs);
     }
-    // The client-side cache only answers commands sent with the client's default type mapping object.
-    const ownMapping = this.#client.options?.commandOptions?.typeMapping;
+    // The client-side cache only answers commands sent with the (node) client's default type mapping object.
+    const c = this.#client;
+    const ownMapping = c.masters === undefined ? c.options?.commandOptions?.typeMapping : c._options?.defaults?.commandOptions?.typeMapping;
     const isBufferMapping = ownMapping !== undefined && ownMapping[RESP_TYPES.BLOB_STRING] === Buffer;
     this.#cscMode = this.#client.clientSideCache === undefined ? 'off' : isBufferMapping ? 'on' : 'bypassed';
     this.#reader = this.#client.withCommandOptions({ typeMapping: isBufferMapping ? ownMapping : redisTierTypeMapping, timeout });
@@ -417,11 +420,8 @@ function createOwnedClient(options: RedisTierOptions, connectTimeoutMs: number):
   if (options.url !== undefined) {
     return createClient({ url: options.url, RESP: 3, disableOfflineQueue: true, clientSideCache, commandOptions, socket }) as unknown as Connection;
   }
-  return createCluster({
-    rootNodes: urls.map((url) => ({ url })),
-    RESP: 3,
-    clientSideCache,
-    commandOptions,
-    defaults: { disableOfflineQueue: true, socket },
-  }) as unknown as Connection;
+  // `commandOptions` is not in the typed `defaults`, but node-redis 6.3 passes it to every node client, whose default
+  // type mapping is what its client-side cache compares against (test/cache/redis-cluster.redis.test.ts checks it).
+  const defaults = { disableOfflineQueue: true, socket, commandOptions };
+  return createCluster({ rootNodes: urls.map((url) => ({ url })), RESP: 3, clientSideCache, commandOptions, defaults }) as unknown as Connection;
 }
