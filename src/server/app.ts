@@ -1,0 +1,151 @@
+/**
+ * The HTTP service: a Fastify app over a Service, with authentication, per-token rate limiting, one error shape
+ * for every failure, the item, session and admin routes, the metrics and the live dashboard.
+ *
+ * Request life: the dashboard's hook (copies `?token=` on its own routes) -> authentication and scope check ->
+ * rate limit -> the route, which parses its input with zod and calls the service -> one debug log line. Anything
+ * thrown on the way becomes `{ "error": { "code", "message" } }` with the status of its code (http-errors.ts).
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { ErrorCode } from '../errors.ts';
+import { systemClock } from '../clock.ts';
+import { Authenticator, type Principal, type RouteScope } from './auth.ts';
+import type { ServerConfig } from './config.ts';
+import { registerDashboard } from './dashboard.ts';
+import { errorBody, statusOf, toHttpError } from './http-errors.ts';
+import { ServerMetrics } from './metrics.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { registerAdminRoutes } from './routes-admin.ts';
+import { registerItemRoutes } from './routes-items.ts';
+import { registerSessionRoutes } from './routes-sessions.ts';
+import { requestSchemas } from './schemas.ts';
+import { Service, type ServiceOverrides } from './service.ts';
+
+export type { ServiceOverrides } from './service.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the request acts as (set by the authentication hook). */
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Scope the route requires. Routes that declare none require `admin` (dashboard routes: `read`). */
+    scope?: RouteScope;
+    /** Set by the dashboard on its routes. */
+    dashboard?: boolean;
+  }
+}
+
+/** A running (or ready to run) service. */
+export type PrescientServer = {
+  readonly app: FastifyInstance;
+  readonly service: Service;
+  readonly metrics: ServerMetrics;
+  /** Binds `config.host:config.port`; resolves with the base URL (`http://127.0.0.1:8787`). */
+  listen(): Promise<string>;
+  /**
+   * Graceful stop: stops accepting connections, lets requests in flight finish, then flushes every acknowledged
+   * write to the origin and closes the stores. Idempotent.
+   */
+  close(): Promise<void>;
+};
+
+/** Time allowed to receive a whole request (headers and body) beyond the handler's timeout, in ms. */
+const receiveSlackMs = 5000;
+
+/**
+ * Builds the service and the app from `config` (see `resolveConfig`) and starts the stores. The app is ready
+ * (routes registered) when this resolves; call `listen()` to bind, or use `app.inject` in-process.
+ * @throws the store errors of `Service.start` (ERR_ORIGIN_FAILED, ERR_JOURNAL_FAILED, ...).
+ */
+export async function createServer(config: ServerConfig, overrides: ServiceOverrides = {}): Promise<PrescientServer> {
+  const metrics = new ServerMetrics();
+  const service = await Service.start({ config, overrides, onOriginFetch: (ms, purpose, isOk) => metrics.observeOrigin(ms, purpose, isOk) });
+  const { limits } = config;
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    // One line per request comes from our onResponse hook, at debug; Fastify's own two lines at info are off.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.bodyLimitBytes,
+    requestTimeout: limits.requestTimeoutMs + receiveSlackMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Keys may be percent-encoded: each character can take three.
+    routerOptions: { maxParamLength: config.cache.maxKeyLength * 3 },
+    // Errors raised before routing (a URL that does not decode) get the same shape as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const { status, body } = toHttpError(error);
+      metrics.countError(body.error.code);
+      void (reply as FastifyReply).code(status).send(body);
+    },
+  });
+  const auth = new Authenticator(config.tokens);
+  const limiter = new RateLimiter({ perSecond: limits.rateLimit.perSecond, burst: limits.rateLimit.burst, clock: overrides.clock ?? systemClock });
+
+  const sendError = (reply: FastifyReply, code: ErrorCode, message: string): FastifyReply => {
+    metrics.countError(code);
+    return reply.code(statusOf(code)).send(errorBody(code, message));
+  };
+
+  app.decorateRequest('principal', undefined as unknown as Principal);
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = toHttpError(error);
+    metrics.countError(body.error.code);
+    if (status >= 500) request.log.error({ err: error, code: body.error.code }, 'request failed');
+    else request.log.info({ code: body.error.code, status, reason: body.error.message }, 'request refused');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?', 1)[0].slice(0, 200)}`));
+
+  registerDashboard(app, { cache: service.cache, service });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const routeConfig = request.routeOptions.config;
+    const scope: RouteScope = routeConfig?.scope ?? (routeConfig?.dashboard === true ? 'read' : request.is404 ? 'public' : 'admin');
+    if (scope === 'public') return;
+    const principal = auth.authenticate(request.headers.authorization);
+    Authenticator.require(principal, scope);
+    request.principal = principal;
+    const waitMs = limiter.take(auth.isOpen ? `ip:${request.ip}` : principal.name);
+    if (waitMs > 0) {
+      void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      return sendError(reply, 'ERR_RATE_LIMITED', `Rate limit of ${limits.rateLimit.perSecond} requests a second exceeded; retry in ${waitMs} ms`);
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+  });
+
+  const schemas = requestSchemas(config.cache.maxKeyLength, limits.maxBatchKeys);
+  const deps = { service, schemas, handlerTimeout: limits.requestTimeoutMs };
+  registerItemRoutes(app, deps);
+  registerSessionRoutes(app, deps);
+  registerAdminRoutes(app, { ...deps, metrics });
+
+  try {
+    await app.ready();
+  } catch (error) {
+    await service.close().catch(() => {});
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    service,
+    metrics,
+    async listen(): Promise<string> {
+      return app.listen({ port: config.port, host: config.host });
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        try {
+          await app.close();
+        } finally {
+          await service.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

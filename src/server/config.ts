@@ -1,0 +1,200 @@
+/**
+ * ServerConfig: what `prescient serve` runs with — the config file (JSON), overridden by environment variables,
+ * overridden by command-line flags — validated once, on start, into a frozen shape. Every message names the bad
+ * field by its path (`limits.rateLimit.perSecond: ...`), and by its variable when it came from the environment.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { PrescientError } from '../errors.ts';
+
+/** Access a bearer token grants. `admin` covers the metrics and the users' data of every user. */
+export type Scope = 'read' | 'write' | 'admin';
+
+/** One bearer token of the config. */
+export type TokenConfig = {
+  /** The secret the client sends as `Authorization: Bearer <token>`; 16 to 512 characters. */
+  readonly token: string;
+  readonly scopes: readonly Scope[];
+  /** When set, the token acts for this user only: its sessions, its predictions, its shadow catalog. */
+  readonly user?: string;
+  /** Name used in logs and as the rate-limit key. @default "token-<index>" */
+  readonly name: string;
+};
+
+/** Log levels pino knows, plus `silent`. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Identifiers (users, sessions, segments, token users): letters, digits and `._:@-`, 1 to 128 characters. */
+export const idPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+const mib = 1024 * 1024;
+const id = z.string().regex(idPattern, 'expected 1 to 128 letters, digits or ._:@-');
+const posInt = z.int().positive();
+/** A SQL table name, optionally schema-qualified: it is quoted when used, but kept plain so logs read simply. */
+const tableName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/, 'expected a lower-case SQL identifier (schema.table allowed)');
+
+const tokenSchema = z.strictObject({
+  token: z.string().min(16).max(512),
+  scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1),
+  user: id.optional(),
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1 to 64 letters, digits or ._-').optional(),
+});
+
+const configSchema = z.strictObject({
+  /** Address to bind. Anything but loopback needs tokens. */
+  host: z.string().min(1).max(255).prefault('127.0.0.1'),
+  /** Port to bind; 0 picks a free one. */
+  port: z.int().min(0).max(65535).prefault(8787),
+  logLevel: z.enum(logLevels).prefault('info'),
+  tokens: z.array(tokenSchema).max(10_000).prefault([]),
+  /** PostgreSQL origin; without it the embedded PGlite origin with the shipped sample is used. */
+  database: z.strictObject({ url: z.string().min(1), table: tableName.prefault('prescient_items') }).optional(),
+  /** Shared Redis tier. */
+  redis: z.strictObject({ url: z.string().min(1), namespace: id.prefault('prescient'), maxBytes: posInt.prefault(256 * mib) }).optional(),
+  /** Directory of the write-back journal. @default "<tmpdir>/prescient-journal" */
+  journalDir: z.string().min(1).optional(),
+  cache: z
+    .strictObject({
+      maxBytes: posInt.prefault(64 * mib),
+      ttlMs: z.number().positive().prefault(300_000),
+      maxKeyLength: z.int().min(1).max(1024).prefault(512),
+      predictLimit: z.int().min(1).max(100).prefault(8),
+    })
+    .prefault({}),
+  writeBack: z.strictObject({ flushIntervalMs: posInt.prefault(200) }).prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest request body, in bytes (413 above). */
+      bodyLimitBytes: posInt.max(64 * mib).prefault(mib),
+      /** Most keys in one batchGet or prefetch. */
+      maxBatchKeys: z.int().min(1).max(10_000).prefault(100),
+      /** Token bucket per token (per client address without tokens): refill per second and burst size. */
+      rateLimit: z.strictObject({ perSecond: z.number().positive().prefault(1000), burst: posInt.prefault(2000) }).prefault({}),
+      /** Most keys fetched from the origin at once; a read that would add one more answers 503 ERR_OVERLOADED. */
+      maxInflightFetches: posInt.prefault(1024),
+      /** Time a request may take, in ms, before it answers ERR_TIMEOUT. */
+      requestTimeoutMs: posInt.prefault(10_000),
+      /** Sessions whose owner is remembered (least recently used forgotten first). */
+      maxSessions: posInt.prefault(100_000),
+    })
+    .prefault({}),
+});
+
+/** The validated configuration. */
+export type ServerConfig = Readonly<Omit<z.output<typeof configSchema>, 'tokens'>> & { readonly tokens: readonly TokenConfig[] };
+
+/** Environment variables read, and the config field each overrides. */
+export type ServerEnv = Readonly<Record<string, string | undefined>>;
+
+/** Command-line overrides (they beat both the file and the environment). */
+export type ConfigOverrides = { readonly port?: number; readonly host?: string; readonly logLevel?: string };
+
+const envFields = [
+  ['DATABASE_URL', 'database.url'],
+  ['PRESCIENT_TABLE', 'database.table'],
+  ['REDIS_URL', 'redis.url'],
+  ['PRESCIENT_HOST', 'host'],
+  ['PRESCIENT_PORT', 'port'],
+  ['PRESCIENT_TOKENS', 'tokens'],
+  ['PRESCIENT_JOURNAL_DIR', 'journalDir'],
+  ['LOG_LEVEL', 'logLevel'],
+] as const;
+
+/**
+ * Merges `fileJson` (the parsed config file, or undefined), `env` and `overrides`, validates the result and
+ * returns it frozen. `PRESCIENT_PORT` must be digits; `PRESCIENT_TOKENS` is a JSON array shaped like `tokens`.
+ * @throws PrescientError ERR_INVALID_CONFIG naming the field (and the variable) at fault, or when a host other
+ *   than loopback is to be bound with no tokens configured.
+ */
+export function resolveConfig(fileJson: unknown, env: ServerEnv = {}, overrides: ConfigOverrides = {}): ServerConfig {
+  if (fileJson !== undefined && (typeof fileJson !== 'object' || fileJson === null || Array.isArray(fileJson))) {
+    throw invalid('(root): expected a JSON object');
+  }
+  const merged: Record<string, unknown> = structuredClone((fileJson ?? {}) as Record<string, unknown>);
+  const fromEnv = new Map<string, string>();
+  for (const [name, path] of envFields) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    fromEnv.set(path, name);
+    setPath(merged, path, envValue(name, raw));
+  }
+  if (overrides.port !== undefined) merged.port = overrides.port;
+  if (overrides.host !== undefined) merged.host = overrides.host;
+  if (overrides.logLevel !== undefined) merged.logLevel = overrides.logLevel;
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.slice(0, 5).map((issue) => {
+      const path = issue.path.map(String).join('.');
+      const variable = [...fromEnv].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
+      const where = path === '' ? '(root)' : path;
+      return `${variable === undefined ? where : `${where} (from ${variable})`}: ${issue.message}`;
+    });
+    throw invalid(lines.join('; '));
+  }
+  const c = parsed.data;
+  const tokens = c.tokens.map((t, i) => Object.freeze({ ...t, scopes: Object.freeze([...new Set(t.scopes)]), name: t.name ?? `token-${i}` }));
+  if (new Set(tokens.map((t) => t.token)).size !== tokens.length) throw invalid('tokens: the same token is listed twice');
+  if (tokens.length === 0 && !isLoopback(c.host)) {
+    throw invalid(`host: refusing to bind ${JSON.stringify(c.host)} with no tokens configured; bind a loopback address or configure tokens`);
+  }
+  return deepFreeze({ ...c, tokens }) as ServerConfig;
+}
+
+/** True for loopback addresses (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  const family = isIP(host);
+  if (family === 4) return host.startsWith('127.');
+  if (family === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1' || host.startsWith('::ffff:127.');
+  return false;
+}
+
+/**
+ * Parses the text of a config file (JSON).
+ * @throws PrescientError ERR_INVALID_CONFIG naming the file when it is not JSON.
+ */
+export function parseConfigText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw invalid(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+function envValue(name: string, raw: string): unknown {
+  if (name === 'PRESCIENT_PORT') {
+    if (!/^\d{1,5}$/.test(raw.trim())) throw invalid(`port (from PRESCIENT_PORT): expected an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+    return Number(raw.trim());
+  }
+  if (name === 'PRESCIENT_TOKENS') {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw invalid('tokens (from PRESCIENT_TOKENS): expected a JSON array of { "token", "scopes", "user"? }');
+    }
+  }
+  return raw;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function invalid(message: string): PrescientError {
+  return new PrescientError('ERR_INVALID_CONFIG', `Invalid configuration: ${message}`);
+}

@@ -1,0 +1,148 @@
+/**
+ * ServerMetrics: the Prometheus view of the service, in its own prom-client Registry, every name prefixed
+ * `prescient_`.
+ *
+ * Why read on scrape: the cache already counts everything (`cache.stats()`), so the request path pays nothing for
+ * metrics — `refresh()` copies the counters into prom-client on each scrape (counters advance by the difference
+ * since the last scrape). Only two things are observed as they happen, both off the hit path: the duration of each
+ * origin batch (a histogram) and each error answered, by code.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Cache } from '../cache/cache.ts';
+import type { Tier } from '../cache/tier.ts';
+import type { FetchPurpose } from '../origin/origin.ts';
+
+/** Origin batch latency buckets, in seconds: 0.5 ms (a local PGlite hit) up to 5 s (a store in trouble). */
+const originBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+const readStatuses = ['hit', 'miss', 'stale', 'prefetched'] as const;
+
+export type MetricsSource = {
+  readonly cache: Cache<unknown>;
+  /** The shared tier (its size is reported beside the memory tier's). */
+  readonly l2?: Tier<unknown>;
+  /** Extra counters of the service (writes, deletes, sessions, write-back queue). */
+  readonly serviceStats?: () => Readonly<Record<string, number>>;
+};
+
+export class ServerMetrics {
+  /** The registry `GET /metrics` renders. */
+  readonly registry = new Registry();
+  readonly #originSeconds: Histogram<'purpose' | 'outcome'>;
+  readonly #errors: Counter<'code'>;
+  readonly #reads: Counter<'served'>;
+  readonly #counters: Record<string, Counter<string>>;
+  readonly #gauges: Record<string, Gauge<string>>;
+  readonly #tier: Record<'entries' | 'bytes' | 'maxBytes', Gauge<'tier'>>;
+  readonly #service: Gauge<'name'>;
+  /** Last value copied into each counter (by metric and label), so counters advance by differences. */
+  readonly #last = new Map<string, number>();
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'prescient_process_' });
+    this.#originSeconds = new Histogram({
+      name: 'prescient_origin_fetch_seconds',
+      help: 'Duration of origin batches, by purpose (demand, prefetch) and outcome (ok, error)',
+      labelNames: ['purpose', 'outcome'],
+      buckets: originBuckets,
+      registers,
+    });
+    this.#errors = new Counter({ name: 'prescient_http_errors_total', help: 'Error responses, by error code', labelNames: ['code'], registers });
+    this.#reads = new Counter({ name: 'prescient_reads_total', help: 'Reads, by how they were served (hit, miss, stale, prefetched)', labelNames: ['served'], registers });
+    const counter = (name: string, help: string): Counter<string> => new Counter({ name, help, registers });
+    this.#counters = {
+      readErrors: counter('prescient_read_errors_total', 'Reads that failed (origin failed with nothing to serve in its place)'),
+      originDemandKeys: counter('prescient_origin_demand_keys_total', 'Keys fetched from the origin on demand'),
+      originPrefetchKeys: counter('prescient_origin_prefetch_keys_total', 'Keys fetched from the origin by prefetch'),
+      originFailedBatches: counter('prescient_origin_failed_batches_total', 'Origin batches that failed'),
+      issued: counter('prescient_prefetch_issued_total', 'Prefetches issued'),
+      used: counter('prescient_prefetch_used_total', 'Prefetched entries read before eviction'),
+      wasted: counter('prescient_prefetch_wasted_total', 'Prefetched entries evicted or expired unread'),
+      dropped: counter('prescient_access_buffer_dropped_total', 'Accesses dropped because the model buffer was full'),
+    };
+    const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers });
+    this.#gauges = {
+      precision: gauge('prescient_prefetch_precision', 'Share of prefetches used (used / (used + wasted))'),
+      coverage: gauge('prescient_prefetch_coverage', 'Share of would-be misses a prefetch avoided'),
+      queue: gauge('prescient_prefetch_queue_depth', 'Predictions waiting in the prefetch scheduler'),
+      pending: gauge('prescient_access_buffer_pending', 'Accesses waiting for the models'),
+      inflight: gauge('prescient_origin_inflight_keys', 'Keys being fetched from the shared tier or the origin'),
+    };
+    const tierGauge = (name: string, help: string): Gauge<'tier'> => new Gauge({ name, help, labelNames: ['tier'], registers });
+    this.#tier = {
+      entries: tierGauge('prescient_tier_entries', 'Entries held, by tier'),
+      bytes: tierGauge('prescient_tier_bytes', 'Bytes held, by tier'),
+      maxBytes: tierGauge('prescient_tier_max_bytes', 'Capacity in bytes, by tier'),
+    };
+    this.#service = new Gauge({ name: 'prescient_service', help: 'Service counters (writes, deletes, sessions, write-back queue)', labelNames: ['name'], registers });
+  }
+
+  /** Records one origin batch (called by the service's timed origin). */
+  observeOrigin(durationMs: number, purpose: FetchPurpose, isOk: boolean): void {
+    this.#originSeconds.observe({ purpose, outcome: isOk ? 'ok' : 'error' }, durationMs / 1000);
+  }
+
+  /** Counts one error response. */
+  countError(code: string): void {
+    this.#errors.inc({ code });
+  }
+
+  /** Copies the current counters of `source` into the registry; the metrics route calls it before rendering. */
+  async refresh(source: MetricsSource): Promise<void> {
+    const s = source.cache.stats();
+    for (const status of readStatuses) this.#advance(this.#reads, `reads.${status}`, s.reads[status], { served: status });
+    const c = this.#counters;
+    this.#advance(c.readErrors, 'readErrors', s.readErrors);
+    this.#advance(c.originDemandKeys, 'demandKeys', s.origin.demandKeys);
+    this.#advance(c.originPrefetchKeys, 'prefetchKeys', s.origin.prefetchKeys);
+    this.#advance(c.originFailedBatches, 'failedBatches', s.origin.failedBatches);
+    this.#advance(c.issued, 'issued', s.prefetch.issued);
+    this.#advance(c.used, 'used', s.prefetch.used);
+    this.#advance(c.wasted, 'wasted', s.prefetch.wasted);
+    this.#advance(c.dropped, 'dropped', s.accessBuffer.dropped);
+    const g = this.#gauges;
+    g.precision.set(finite(s.prefetch.precision));
+    g.coverage.set(finite(s.prefetch.coverage));
+    g.queue.set(s.scheduler?.queued ?? 0);
+    g.pending.set(s.accessBuffer.pending);
+    g.inflight.set(s.origin.inflight);
+    const tiers = [s.memory];
+    if (source.l2 !== undefined) {
+      try {
+        tiers.push(await source.l2.stats());
+      } catch {
+        // A shared tier that cannot report is left out of this scrape; reads report its failures.
+      }
+    }
+    for (const t of tiers) {
+      this.#tier.entries.set({ tier: t.name }, t.entries);
+      this.#tier.bytes.set({ tier: t.name }, t.bytes);
+      this.#tier.maxBytes.set({ tier: t.name }, t.maxBytes);
+    }
+    for (const [name, value] of Object.entries(source.serviceStats?.() ?? {})) this.#service.set({ name }, finite(value));
+  }
+
+  /** The text exposition of every metric. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Content type of `render()`'s output. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #advance(counter: Counter<string>, id: string, value: number, labels?: Record<string, string>): void {
+    const delta = value - (this.#last.get(id) ?? 0);
+    this.#last.set(id, value);
+    if (delta > 0) {
+      if (labels === undefined) counter.inc(delta);
+      else counter.inc(labels, delta);
+    }
+  }
+}
+
+function finite(x: number): number {
+  return Number.isFinite(x) ? x : 0;
+}

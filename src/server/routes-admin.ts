@@ -1,0 +1,42 @@
+/**
+ * Operational and per-user routes.
+ *
+ * - `GET /healthz` (public) → `{ status: "ok" }` while the process serves.
+ * - `GET /readyz` (public) → `{ status: "ready" }`, or 503 ERR_NOT_READY until the stores answer (and once
+ *   shutdown begins).
+ * - `GET /metrics` (admin) → Prometheus text, names prefixed `prescient_`.
+ * - `GET /v1/users/:id/shadow?limit=` (read; a token bound to a user sees only its own) → `{ user, items }`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { PrescientError } from '../errors.ts';
+import { Authenticator } from './auth.ts';
+import type { ServerMetrics } from './metrics.ts';
+import type { RouteDeps } from './routes-items.ts';
+import { parseRequest } from './schemas.ts';
+
+/** Items answered when the request names no `limit`. */
+const defaultLimit = 50;
+
+export function registerAdminRoutes(app: FastifyInstance, deps: RouteDeps & { readonly metrics: ServerMetrics }): void {
+  const { service, schemas, metrics, handlerTimeout } = deps;
+
+  app.get('/healthz', { config: { scope: 'public' } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { config: { scope: 'public' }, handlerTimeout }, async () => {
+    if (!(await service.isReady())) throw new PrescientError('ERR_NOT_READY', 'The stores are not ready');
+    return { status: 'ready' };
+  });
+
+  app.get('/metrics', { config: { scope: 'admin' }, handlerTimeout }, async (request, reply) => {
+    parseRequest(schemas.emptyQuery, request.query, 'query');
+    await metrics.refresh({ cache: service.cache, l2: service.l2, serviceStats: () => service.dashboardStats() });
+    return reply.type(metrics.contentType).send(await metrics.render());
+  });
+
+  app.get('/v1/users/:id/shadow', { config: { scope: 'read' }, handlerTimeout }, async (request) => {
+    const { id } = parseRequest(schemas.idParams, request.params, 'params');
+    const { limit = defaultLimit } = parseRequest(schemas.limitQuery, request.query, 'query');
+    const user = Authenticator.actFor(request.principal, id) ?? id;
+    return { user, items: service.shadow(user, limit) };
+  });
+}

@@ -1,0 +1,428 @@
+/**
+ * Service: the engine `prescient serve` runs, assembled from the config — the Cache (memory tier, shared Redis tier
+ * when configured), the EnsemblePredictor, the origin (PostgreSQL when a database is configured, else the embedded
+ * PGlite origin), the write path (write-back journal) and the change feed — and the operations the HTTP routes
+ * call. The routes parse and authorize; the service does, and throws coded errors.
+ *
+ * Sessions belong to users (SessionOwners): the first user that uses a session owns it, and the owner is the user
+ * every later request of that session acts for. Actions are accesses of `action:<name>` keys (ActionFilterPredictor).
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cache, type ReadResult } from '../cache/cache.ts';
+import type { ShadowItem } from '../cache/shadow-catalog.ts';
+import type { Tier } from '../cache/tier.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import type { ReadContext } from '../context.ts';
+import { PrescientError } from '../errors.ts';
+import type { FetchOptions, FetchPurpose, Origin, OriginRecord } from '../origin/origin.ts';
+import { PgliteOrigin } from '../origin/pglite-origin.ts';
+import { PostgresOrigin } from '../origin/postgres-origin.ts';
+import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
+import type { Prediction, Predictor } from '../predict/predictor.ts';
+import { ActionFilterPredictor, actionKey, isActionKey } from './action-predictor.ts';
+import type { ServerConfig } from './config.ts';
+import { SessionOwners } from './session-owners.ts';
+
+/** The acknowledgement of a write: the journal holds it, under this version. */
+export type WriteAck = { readonly key: string; readonly version: number; readonly deleted?: boolean };
+
+/**
+ * The write side the service writes through: a journal that acknowledges once a write is durable and flushes to
+ * the origin later, and a `reader` origin that answers with the writes not yet flushed laid over the origin.
+ */
+export interface WritePath {
+  readonly reader: Origin<unknown>;
+  start(): Promise<void>;
+  put(key: string, value: unknown): Promise<WriteAck>;
+  delete(key: string): Promise<WriteAck>;
+  /** Writes every acknowledged write to the origin. */
+  flush(): Promise<void>;
+  /** Flushes, then releases the journal. */
+  close(): Promise<void>;
+  stats?(): Readonly<Record<string, number>>;
+}
+
+/** Parts tests and benchmarks inject in place of those the config would build. */
+export type ServiceOverrides = {
+  /** The origin (replaces PostgreSQL / PGlite). */
+  readonly origin?: Origin<unknown>;
+  readonly clock?: Clock;
+  /** The predictor (replaces a fresh EnsemblePredictor). */
+  readonly predictor?: Predictor;
+  /** The write path (replaces the write-back journal). */
+  readonly writePath?: WritePath;
+  /** The shared tier (replaces the Redis tier of the config). */
+  readonly l2?: Tier<unknown>;
+};
+
+export type ServiceOptions = {
+  readonly config: ServerConfig;
+  readonly overrides?: ServiceOverrides;
+  /** Called after every origin batch with its duration in ms (the metrics' latency histogram). */
+  readonly onOriginFetch?: (durationMs: number, purpose: FetchPurpose, isOk: boolean) => void;
+};
+
+/** A prediction as the API answers it. */
+export type ApiPrediction = { readonly key: string; readonly probability: number; readonly source?: string; readonly etaMs?: number };
+
+/** Key the readiness probe reads: any answer (found or not) proves the origin answers. */
+const readinessProbeKey = '__prescient_readyz__';
+/** Longest the readiness probe waits for the origin, in ms. */
+const readinessTimeoutMs = 2000;
+
+export class Service {
+  readonly cache: Cache<unknown>;
+  readonly config: ServerConfig;
+  readonly #clock: Clock;
+  readonly #predictor: Predictor;
+  readonly #origin: Origin<unknown>;
+  readonly #writes: WritePath;
+  readonly #l2: Tier<unknown> | undefined;
+  readonly #owners: SessionOwners;
+  readonly #closers: Array<() => Promise<unknown>> = [];
+  #state: 'new' | 'started' | 'closing' | 'closed' = 'new';
+  #writeCount = 0;
+  #deleteCount = 0;
+
+  private constructor(options: ServiceOptions, origin: Origin<unknown>, writes: WritePath, l2: Tier<unknown> | undefined) {
+    const { config, overrides = {} } = options;
+    this.config = config;
+    this.#clock = overrides.clock ?? systemClock;
+    this.#predictor = overrides.predictor ?? new EnsemblePredictor();
+    this.#origin = origin;
+    this.#writes = writes;
+    this.#l2 = l2;
+    this.#owners = new SessionOwners(config.limits.maxSessions);
+    this.cache = new Cache<unknown>({
+      origin: timed(writes.reader, this.#clock, options.onOriginFetch),
+      clock: this.#clock,
+      maxBytes: config.cache.maxBytes,
+      ttlMs: config.cache.ttlMs,
+      maxKeyLength: config.cache.maxKeyLength,
+      l2,
+      predictor: new ActionFilterPredictor(this.#predictor),
+      prefetch: { predictLimit: config.cache.predictLimit },
+    });
+  }
+
+  /**
+   * Builds the service from `config` (and `overrides`) and starts its stores: opens the origin, replays the
+   * write-back journal, connects the shared tier, starts the change feed.
+   * @throws the coded error of the store that failed to start (ERR_ORIGIN_FAILED, ERR_JOURNAL_FAILED, ...).
+   */
+  static async start(options: ServiceOptions): Promise<Service> {
+    const { config, overrides = {} } = options;
+    const clock = overrides.clock ?? systemClock;
+    const closers: Array<() => Promise<unknown>> = [];
+    try {
+      const origin = overrides.origin ?? (await openOrigin(config));
+      if (overrides.origin === undefined) closers.push(async () => origin.close?.());
+      const writes = overrides.writePath ?? openWritePath(config, origin, clock);
+      await writes.start();
+      // TODO(redis-tier): when src/cache/redis-tier.ts lands, build `new RedisTier({ url, namespace, maxBytes })`
+      // from config.redis here (and push its close onto `closers`).
+      const l2 = overrides.l2;
+      const service = new Service(options, origin, writes, l2);
+      service.#closers.push(...closers);
+      // TODO(change-feed): when src/sync/change-feed.ts lands, start `new ChangeFeed({ url, table, target })` here
+      // when config.database is set, and close it first in close().
+      service.#state = 'started';
+      return service;
+    } catch (error) {
+      for (const close of closers.reverse()) await close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** True once started and until close begins. */
+  get isStarted(): boolean {
+    return this.#state === 'started';
+  }
+
+  /**
+   * The read context of a request: claims `session` for `user` (see SessionOwners) and returns the context with
+   * the session's owner as user.
+   * @throws PrescientError ERR_FORBIDDEN when the session belongs to another user.
+   */
+  context(session: string | undefined, user: string | undefined, segment?: string): ReadContext {
+    const owner = session === undefined ? user : this.#owners.claim(session, user);
+    const ctx: { session?: string; user?: string; segment?: string } = {};
+    if (session !== undefined) ctx.session = session;
+    if (owner !== undefined) ctx.user = owner;
+    if (segment !== undefined) ctx.segment = segment;
+    return ctx;
+  }
+
+  /**
+   * Reads `key` for `ctx`; the read feeds the models.
+   * @throws PrescientError ERR_OVERLOADED when the read needs the origin and `maxInflightFetches` keys are
+   *   already being fetched; the cache's errors (ERR_ORIGIN_FAILED, ERR_ORIGIN_TIMEOUT, ERR_CLOSED, ...).
+   */
+  async read(key: string, ctx: ReadContext): Promise<ReadResult<unknown>> {
+    const hit = this.cache.getIfPresent(key, ctx);
+    if (hit !== undefined) return hit;
+    this.#checkCapacity(1);
+    return this.cache.get(key, ctx);
+  }
+
+  /** Reads many keys (results aligned with `keys`); misses go to the origin together. Same errors as `read`. */
+  async readMany(keys: readonly string[], ctx: ReadContext): Promise<Array<ReadResult<unknown>>> {
+    const results: Array<ReadResult<unknown> | undefined> = keys.map((k) => this.cache.getIfPresent(k, ctx));
+    const missing: number[] = [];
+    for (let i = 0; i < results.length; i++) if (results[i] === undefined) missing.push(i);
+    if (missing.length > 0) {
+      this.#checkCapacity(missing.length);
+      const loaded = await this.cache.getMany(
+        missing.map((i) => keys[i]),
+        ctx,
+      );
+      for (let j = 0; j < missing.length; j++) results[missing[j]] = loaded[j];
+    }
+    return results as Array<ReadResult<unknown>>;
+  }
+
+  /**
+   * Writes `value` under `key`: resolves once the journal holds the write, with its version; the cache then
+   * serves the new value.
+   * @throws the write path's coded errors (ERR_JOURNAL_FAILED, ERR_CLOSED, ...).
+   */
+  async put(key: string, value: unknown): Promise<WriteAck> {
+    this.#checkStarted();
+    const ack = await this.#writes.put(key, value);
+    this.#writeCount++;
+    try {
+      await this.cache.set(key, value, { version: ack.version });
+    } catch {
+      // Too large to cache (or the shared tier failed): the write is durable; drop any older copy instead.
+      await this.cache.delete(key).catch(() => false);
+    }
+    return ack;
+  }
+
+  /** Deletes `key`: resolves once the journal holds the tombstone, with its version. Same errors as `put`. */
+  async delete(key: string): Promise<WriteAck> {
+    this.#checkStarted();
+    const ack = await this.#writes.delete(key);
+    this.#deleteCount++;
+    await this.cache.delete(key).catch(() => false);
+    return { ...ack, deleted: true };
+  }
+
+  /**
+   * Records `action` (and the item it applied to, when given) in the session's behaviour profile: the models
+   * observe `action:<name>` then `key` as accesses of the session, after every read already buffered.
+   */
+  recordAction(ctx: ReadContext, action: string, key?: string): void {
+    this.#checkStarted();
+    this.cache.flush();
+    const at = this.#clock.now();
+    this.#predictor.observe({ key: actionKey(action), at, ctx });
+    if (key !== undefined) this.#predictor.observe({ key, at, ctx });
+  }
+
+  /**
+   * Prefetches for the session: the given keys, and with an action, the items the models expect to follow it
+   * (the action is recorded first, as by `recordAction`). Explicit requests are outside the prediction budget.
+   * Returns the keys whose fetch started (those not already cached or in flight) and the predictions acted on.
+   */
+  prefetch(ctx: ReadContext, request: { readonly action?: string; readonly keys?: readonly string[] }): { keys: string[]; predicted: ApiPrediction[] } {
+    this.#checkStarted();
+    let predicted: ApiPrediction[] = [];
+    const wanted = new Set(request.keys ?? []);
+    if (request.action !== undefined) {
+      this.recordAction(ctx, request.action);
+      predicted = this.cache.predict(ctx, this.config.cache.predictLimit).map(toApi);
+      for (const p of predicted) wanted.add(p.key);
+    }
+    const keys = [...wanted].filter((k) => !this.#isHeld(k));
+    if (keys.length > 0) this.cache.prefetch(keys, ctx);
+    return { keys, predicted };
+  }
+
+  /** What the models expect next for `ctx`: items (probability order) and actions. */
+  predictions(ctx: ReadContext, limit: number): { items: ApiPrediction[]; actions: ApiPrediction[] } {
+    const items = this.cache.predict(ctx, limit).map(toApi);
+    const actions = this.#predictor
+      .predict(ctx, limit * 2)
+      .filter((p) => isActionKey(p.key))
+      .slice(0, limit)
+      .map((p) => ({ ...toApi(p), key: p.key.slice(actionKey('').length) }));
+    return { items, actions };
+  }
+
+  /** The shadow catalog of `user`: the items predicted for it, most probable first. */
+  shadow(user: string, limit: number): ShadowItem[] {
+    return this.cache.shadow(user, { limit });
+  }
+
+  /**
+   * True when the service is started and its origin answers a probe read within 2 s (`readinessTimeoutMs`).
+   * Never throws.
+   */
+  async isReady(): Promise<boolean> {
+    if (this.#state !== 'started') return false;
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = systemClock.setTimer(readinessTimeoutMs, () => resolve(false));
+    });
+    try {
+      return await Promise.race([this.#origin.getMany([readinessProbeKey], { purpose: 'demand' }).then(() => true), timeout]);
+    } catch {
+      return false;
+    } finally {
+      if (timer !== undefined) systemClock.clearTimer(timer);
+    }
+  }
+
+  /** Counters of the write path and the sessions, for the metrics and the dashboard. */
+  dashboardStats(): Record<string, number> {
+    return { writes: this.#writeCount, deletes: this.#deleteCount, sessions: this.#owners.size, ...(this.#writes.stats?.() ?? {}) };
+  }
+
+  /** The shared tier, when there is one (for the metrics' tier sizes). */
+  get l2(): Tier<unknown> | undefined {
+    return this.#l2;
+  }
+
+  /**
+   * Stops the service: flushes every acknowledged write to the origin and releases the journal, closes the
+   * cache, the shared tier and the origin. Idempotent; rejects with the first store error after trying all.
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'closing';
+    let first: unknown;
+    const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (error) {
+        first ??= error;
+      }
+    };
+    await attempt(() => this.#writes.close());
+    await attempt(() => this.cache.close());
+    for (const close of this.#closers.reverse()) await attempt(close);
+    this.#state = 'closed';
+    if (first !== undefined) throw first;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #isHeld(key: string): boolean {
+    const e = this.cache.peek(key);
+    return e !== undefined && this.#clock.now() < e.staleAt;
+  }
+
+  #checkCapacity(misses: number): void {
+    const max = this.config.limits.maxInflightFetches;
+    if (this.cache.pendingFetches + misses > max) {
+      throw new PrescientError('ERR_OVERLOADED', `Too many origin fetches in flight (limit ${max}); retry shortly`);
+    }
+  }
+
+  #checkStarted(): void {
+    if (this.#state !== 'started') throw new PrescientError('ERR_CLOSED', 'The service is shutting down');
+  }
+}
+
+function toApi(p: Prediction): ApiPrediction {
+  const out: { key: string; probability: number; source?: string; etaMs?: number } = { key: p.key, probability: p.probability };
+  if (p.source !== undefined) out.source = p.source;
+  if (p.etaMs !== undefined) out.etaMs = p.etaMs;
+  return out;
+}
+
+/** The origin of the config: PostgreSQL (table created when missing) or the embedded PGlite origin. */
+async function openOrigin(config: ServerConfig): Promise<Origin<unknown>> {
+  if (config.database !== undefined) {
+    const origin = new PostgresOrigin<unknown>({ sql: { url: config.database.url }, table: config.database.table });
+    try {
+      await origin.ensureTable();
+    } catch (error) {
+      await origin.close();
+      throw error;
+    }
+    return origin;
+  }
+  // TODO(sample-store): when src/origin/sample-store.ts lands, use `openSampleOrigin()` (the shipped sample).
+  const origin = new PgliteOrigin<unknown>({ db: {} });
+  await origin.ensureTable();
+  return origin;
+}
+
+/** Directory of the journal when the config names none. */
+export function defaultJournalDir(): string {
+  return join(tmpdir(), 'prescient-journal');
+}
+
+/**
+ * The write path of the config.
+ * TODO(write-back): when src/sync/write-back.ts lands, return `new WriteBack({ origin, dir: config.journalDir ??
+ * defaultJournalDir(), clock, flushIntervalMs: config.writeBack.flushIntervalMs })`. Until then writes go
+ * straight through to the origin (acknowledged once the origin holds them).
+ */
+function openWritePath(_config: ServerConfig, origin: Origin<unknown>, clock: Clock): WritePath {
+  return new WriteThrough(origin, clock);
+}
+
+/** Interim write path: each write is upserted to the origin before it is acknowledged. */
+class WriteThrough implements WritePath {
+  readonly reader: Origin<unknown>;
+  readonly #origin: Origin<unknown>;
+  readonly #clock: Clock;
+  #lastVersion = 0;
+
+  constructor(origin: Origin<unknown>, clock: Clock) {
+    this.#origin = origin;
+    this.#clock = clock;
+    this.reader = origin;
+  }
+
+  async start(): Promise<void> {}
+
+  put(key: string, value: unknown): Promise<WriteAck> {
+    return this.#write({ key, value, version: this.#nextVersion() });
+  }
+
+  delete(key: string): Promise<WriteAck> {
+    return this.#write({ key, value: null, version: this.#nextVersion(), deleted: true });
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async #write(record: OriginRecord<unknown>): Promise<WriteAck> {
+    if (this.#origin.putMany === undefined) throw new PrescientError('ERR_ORIGIN_READ_ONLY', 'The origin does not accept writes');
+    await this.#origin.putMany([record]);
+    return { key: record.key, version: record.version };
+  }
+
+  #nextVersion(): number {
+    this.#lastVersion = Math.max(this.#lastVersion + 1, Math.floor(this.#clock.now()));
+    return this.#lastVersion;
+  }
+}
+
+/** `origin` with each batch timed on `clock` and reported to `report`. */
+function timed(origin: Origin<unknown>, clock: Clock, report: ServiceOptions['onOriginFetch']): Origin<unknown> {
+  if (report === undefined) return origin;
+  const wrapped: Origin<unknown> = {
+    getMany: async (keys: readonly string[], options?: FetchOptions) => {
+      const started = clock.now();
+      const purpose = options?.purpose ?? 'demand';
+      try {
+        const records = await origin.getMany(keys, options);
+        report(clock.now() - started, purpose, true);
+        return records;
+      } catch (error) {
+        report(clock.now() - started, purpose, false);
+        throw error;
+      }
+    },
+  };
+  return wrapped;
+}

@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { FunctionOrigin } from '../../src/origin/function-origin.ts';
+import type { OriginRecord } from '../../src/origin/origin.ts';
+import type { Prediction, Predictor } from '../../src/predict/predictor.ts';
+import { ScriptedPredictor } from '../doubles/scripted-predictor.ts';
+import { rig, type Rig } from './server-rig.ts';
+
+/** An origin whose answers wait until the test releases them. */
+function gatedOrigin(): { origin: FunctionOrigin<unknown>; release(): void; calls: number } {
+  const waiting: Array<() => void> = [];
+  let isOpen = false;
+  const state = {
+    calls: 0,
+    origin: new FunctionOrigin<unknown>({
+      getMany: (keys) => {
+        state.calls++;
+        const answer = (): Array<OriginRecord<unknown> | undefined> => keys.map((key) => ({ key, value: key, version: 1 }));
+        if (isOpen) return Promise.resolve(answer());
+        return new Promise((resolve) => waiting.push(() => resolve(answer())));
+      },
+      putMany: async () => {},
+    }),
+    release() {
+      isOpen = true;
+      for (const w of waiting.splice(0)) w();
+    },
+  };
+  return state;
+}
+
+describe('item routes', () => {
+  let r: Rig;
+  before(async () => {
+    r = await rig();
+  });
+  after(() => r.close());
+
+  test('GET reads through the origin, then serves the cached copy', async () => {
+    const first = await r.inject({ url: '/v1/items/b?session=s1&user=u1&segment=eu' });
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body, { key: 'b', value: { name: 'bee' }, version: 1, served: 'miss', from: 'origin' });
+    const second = await r.inject({ url: '/v1/items/b?session=s1' });
+    assert.equal(second.body.served, 'hit');
+    assert.equal(second.body.from, 'memory');
+  });
+
+  test('a key with a slash reads when percent-encoded', async () => {
+    const res = await r.inject({ url: '/v1/items/user%3A1%2Forders' });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.key, 'user:1/orders');
+  });
+
+  test('a key the origin lacks answers 404 ERR_NOT_FOUND', async () => {
+    const res = await r.inject({ url: '/v1/items/missing' });
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'ERR_NOT_FOUND');
+  });
+
+  test('batchGet answers aligned results, found or not', async () => {
+    const res = await r.inject({ method: 'POST', url: '/v1/items:batchGet', payload: { keys: ['a', 'nope', 'c'], session: 's2' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      res.body.items.map((i: { key: string; found: boolean }) => [i.key, i.found]),
+      [['a', true], ['nope', false], ['c', true]],
+    );
+    assert.deepEqual(res.body.items[2].value, [1, 2, 3]);
+  });
+
+  test('PUT answers the new version and the next read serves the new value; DELETE removes it', async () => {
+    const put = await r.inject({ method: 'PUT', url: '/v1/items/fresh', payload: { value: { n: 1 } } });
+    assert.equal(put.status, 200);
+    assert.equal(put.body.key, 'fresh');
+    assert.ok(Number.isSafeInteger(put.body.version) && put.body.version > 0);
+    const read = await r.inject({ url: '/v1/items/fresh' });
+    assert.deepEqual([read.body.value, read.body.version], [{ n: 1 }, put.body.version]);
+    const put2 = await r.inject({ method: 'PUT', url: '/v1/items/fresh', payload: { value: 2 } });
+    assert.ok(put2.body.version > put.body.version);
+    const del = await r.inject({ method: 'DELETE', url: '/v1/items/fresh' });
+    assert.equal(del.status, 200);
+    assert.equal(del.body.deleted, true);
+    assert.ok(del.body.version > put2.body.version);
+    assert.equal((await r.inject({ url: '/v1/items/fresh' })).status, 404);
+  });
+
+  test('PUT accepts null and falsy values', async () => {
+    for (const value of [null, 0, false, '']) {
+      const res = await r.inject({ method: 'PUT', url: '/v1/items/falsy', payload: { value } });
+      assert.equal(res.status, 200, JSON.stringify(value));
+      assert.deepEqual((await r.inject({ url: '/v1/items/falsy' })).body.value, value);
+    }
+  });
+});
+
+describe('session routes', () => {
+  let r: Rig;
+  before(async () => {
+    r = await rig();
+  });
+  after(() => r.close());
+
+  test('an action recorded in many sessions teaches what follows it; prefetch for the action predicts it', async () => {
+    for (let i = 0; i < 30; i++) {
+      const action = await r.inject({ method: 'POST', url: `/v1/sessions/train-${i}/actions`, payload: { action: 'checkout' } });
+      assert.equal(action.status, 202);
+      assert.deepEqual(action.body, { session: `train-${i}`, action: 'checkout', recorded: true });
+      assert.equal((await r.inject({ url: `/v1/items/receipt?session=train-${i}` })).status, 200);
+    }
+    const res = await r.inject({ method: 'POST', url: '/v1/sessions/new-1/prefetch', payload: { action: 'checkout' } });
+    assert.equal(res.status, 202);
+    assert.equal(res.body.predicted[0].key, 'receipt');
+    assert.ok(res.body.predicted.every((p: Prediction) => !p.key.startsWith('action:')), 'action keys are never prefetched');
+  });
+
+  test('prefetch of explicit keys fetches the ones not cached', async () => {
+    const res = await r.inject({ method: 'POST', url: '/v1/sessions/p1/prefetch', payload: { keys: ['a', 'c'] } });
+    assert.equal(res.status, 202);
+    assert.deepEqual(res.body.keys, ['a', 'c']);
+    await r.clock.advanceAsync(0);
+    const again = await r.inject({ method: 'POST', url: '/v1/sessions/p1/prefetch', payload: { keys: ['a', 'c'] } });
+    assert.deepEqual(again.body.keys, []);
+    assert.equal((await r.inject({ url: '/v1/items/a?session=p1' })).body.served, 'prefetched');
+  });
+
+  test('predictions list items and expected actions with probabilities', async () => {
+    await r.inject({ method: 'POST', url: '/v1/sessions/q1/actions', payload: { action: 'browse', key: 'a' } });
+    const res = await r.inject({ url: '/v1/sessions/train-3/predictions?limit=3' });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.session, 'train-3');
+    assert.ok(Array.isArray(res.body.items) && res.body.items.length <= 3);
+    assert.ok(Array.isArray(res.body.actions));
+    for (const p of [...res.body.items, ...res.body.actions]) assert.ok(p.probability >= 0 && p.probability <= 1);
+    assert.ok(res.body.actions.some((p: Prediction) => p.key === 'checkout') || res.body.items.length > 0);
+  });
+});
+
+describe('admin routes', () => {
+  test('healthz, readyz, metrics and the shadow catalog', async () => {
+    const predictor = new ScriptedPredictor({ a: [['b', 0.9], ['c', 0.8]] });
+    const r = await rig({ predictor });
+    try {
+      assert.deepEqual((await r.inject({ url: '/healthz' })).body, { status: 'ok' });
+      assert.deepEqual((await r.inject({ url: '/readyz' })).body, { status: 'ready' });
+      await r.inject({ url: '/v1/items/a?session=s&user=alice' });
+      await r.clock.advanceAsync(10);
+      await r.clock.advanceAsync(10);
+      const shadow = await r.inject({ url: '/v1/users/alice/shadow?limit=5' });
+      assert.equal(shadow.status, 200);
+      assert.deepEqual(shadow.body.items.map((i: { key: string }) => i.key).sort(), ['b', 'c']);
+      assert.deepEqual((await r.inject({ url: '/v1/users/bob/shadow' })).body, { user: 'bob', items: [] });
+      const metrics = await r.inject({ url: '/metrics' });
+      assert.equal(metrics.status, 200);
+      assert.match(String(metrics.headers['content-type']), /text\/plain/);
+      assert.match(metrics.text, /^prescient_reads_total\{served="miss"\} 1$/m);
+      assert.match(metrics.text, /^prescient_prefetch_issued_total 2$/m);
+      assert.match(metrics.text, /^prescient_origin_fetch_seconds_count\{purpose="demand",outcome="ok"\} 1$/m);
+      assert.match(metrics.text, /^prescient_tier_entries\{tier="memory"\} 3$/m);
+      assert.match(metrics.text, /^prescient_prefetch_queue_depth 0$/m);
+      assert.match(metrics.text, /^prescient_prefetch_precision /m);
+      assert.match(metrics.text, /^prescient_prefetch_coverage /m);
+      // A second scrape advances counters by the difference only.
+      await r.inject({ url: '/v1/items/b?session=s&user=alice' });
+      assert.match((await r.inject({ url: '/metrics' })).text, /^prescient_reads_total\{served="prefetched"\} 1$/m);
+      assert.match((await r.inject({ url: '/metrics' })).text, /^prescient_reads_total\{served="miss"\} 1$/m);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe('every error code', () => {
+  test('input and routing errors', async () => {
+    const r = await rig({ config: { limits: { bodyLimitBytes: 1024 } } });
+    try {
+      const cases: Array<[string, Parameters<Rig['inject']>[0], number, string]> = [
+        ['bad JSON', { method: 'PUT', url: '/v1/items/k', payload: '{"value":', headers: { 'content-type': 'application/json' } }, 400, 'ERR_BAD_REQUEST'],
+        ['empty JSON body', { method: 'PUT', url: '/v1/items/k', payload: '', headers: { 'content-type': 'application/json' } }, 400, 'ERR_BAD_REQUEST'],
+        ['unknown body field', { method: 'PUT', url: '/v1/items/k', payload: { value: 1, extra: true } }, 400, 'ERR_BAD_REQUEST'],
+        ['missing value', { method: 'PUT', url: '/v1/items/k', payload: {} }, 400, 'ERR_BAD_REQUEST'],
+        ['unknown query field', { url: '/v1/items/a?sesion=x' }, 400, 'ERR_BAD_REQUEST'],
+        ['repeated query field', { url: '/v1/items/a?session=x&session=y' }, 400, 'ERR_BAD_REQUEST'],
+        ['bad session id', { url: '/v1/items/a?session=has%20space' }, 400, 'ERR_BAD_REQUEST'],
+        ['bad limit', { url: '/v1/sessions/s/predictions?limit=1e3' }, 400, 'ERR_BAD_REQUEST'],
+        ['negative limit', { url: '/v1/sessions/s/predictions?limit=-1' }, 400, 'ERR_BAD_REQUEST'],
+        ['zero limit', { url: '/v1/sessions/s/predictions?limit=0' }, 400, 'ERR_BAD_REQUEST'],
+        ['huge limit', { url: '/v1/users/u/shadow?limit=99999999999999999999' }, 400, 'ERR_BAD_REQUEST'],
+        ['prefetch with nothing', { method: 'POST', url: '/v1/sessions/s/prefetch', payload: {} }, 400, 'ERR_BAD_REQUEST'],
+        ['keys not an array', { method: 'POST', url: '/v1/items:batchGet', payload: { keys: 'a' } }, 400, 'ERR_BAD_REQUEST'],
+        ['empty key list', { method: 'POST', url: '/v1/items:batchGet', payload: { keys: [] } }, 400, 'ERR_BAD_REQUEST'],
+        ['too many keys', { method: 'POST', url: '/v1/items:batchGet', payload: { keys: Array.from({ length: 101 }, (_, i) => `k${i}`) } }, 400, 'ERR_BAD_REQUEST'],
+        ['bad key in a batch', { method: 'POST', url: '/v1/items:batchGet', payload: { keys: ['a', 'b c'] } }, 400, 'ERR_INVALID_KEY'],
+        ['key with a quote', { url: '/v1/items/a%22b' }, 400, 'ERR_INVALID_KEY'],
+        ['key too long', { url: `/v1/items/${'k'.repeat(513)}` }, 400, 'ERR_INVALID_KEY'],
+        ['reserved key', { method: 'PUT', url: '/v1/items/action:x', payload: { value: 1 } }, 400, 'ERR_INVALID_KEY'],
+        ['deep value', { method: 'PUT', url: '/v1/items/k', payload: `{"value":${'['.repeat(100)}${']'.repeat(100)}}`, headers: { 'content-type': 'application/json' } }, 400, 'ERR_INVALID_VALUE'],
+        ['prototype poisoning', { method: 'PUT', url: '/v1/items/k', payload: '{"value":{"__proto__":{"x":1}}}', headers: { 'content-type': 'application/json' } }, 400, 'ERR_BAD_REQUEST'],
+        ['body too large', { method: 'PUT', url: '/v1/items/k', payload: { value: 'x'.repeat(2000) } }, 413, 'ERR_PAYLOAD_TOO_LARGE'],
+        ['unsupported media type', { method: 'PUT', url: '/v1/items/k', payload: '<v/>', headers: { 'content-type': 'application/xml' } }, 415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
+        ['text body', { method: 'PUT', url: '/v1/items/k', payload: 'value', headers: { 'content-type': 'text/plain' } }, 400, 'ERR_BAD_REQUEST'],
+        ['unknown route', { url: '/v2/items/a' }, 404, 'ERR_NOT_FOUND'],
+        ['wrong method', { method: 'PATCH', url: '/v1/items/a' }, 404, 'ERR_NOT_FOUND'],
+      ];
+      for (const [name, request, status, code] of cases) {
+        const res = await r.inject(request);
+        assert.equal(res.status, status, `${name}: ${res.text}`);
+        assert.equal(res.body?.error?.code, code, `${name}: ${res.text}`);
+        assert.equal(typeof res.body.error.message, 'string', name);
+        assert.deepEqual(Object.keys(res.body), ['error'], name);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('ERR_ORIGIN_FAILED (502) and ERR_NOT_READY (503) when the origin fails', async () => {
+    const origin = new FunctionOrigin<unknown>({ getMany: async () => Promise.reject(new Error('connection refused')), putMany: async () => {} });
+    const r = await rig({ origin });
+    try {
+      const res = await r.inject({ url: '/v1/items/a' });
+      assert.equal(res.status, 502);
+      assert.equal(res.body.error.code, 'ERR_ORIGIN_FAILED');
+      const ready = await r.inject({ url: '/readyz' });
+      assert.equal(ready.status, 503);
+      assert.equal(ready.body.error.code, 'ERR_NOT_READY');
+      assert.equal((await r.inject({ url: '/healthz' })).status, 200);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('ERR_OVERLOADED (503) when the origin fetches in flight reach the limit, ERR_TIMEOUT (504) past the request timeout', async () => {
+    const gate = gatedOrigin();
+    const r = await rig({ origin: gate.origin, config: { limits: { maxInflightFetches: 1, requestTimeoutMs: 50 } } });
+    try {
+      const slow = r.inject({ url: '/v1/items/first' });
+      const over = await r.inject({ url: '/v1/items/second' });
+      assert.equal(over.status, 503);
+      assert.equal(over.body.error.code, 'ERR_OVERLOADED');
+      const timedOut = await slow;
+      assert.equal(timedOut.status, 504);
+      assert.equal(timedOut.body.error.code, 'ERR_TIMEOUT');
+      gate.release();
+      assert.equal((await r.inject({ url: '/v1/items/second' })).status, 200);
+    } finally {
+      gate.release();
+      await r.close();
+    }
+  });
+
+  test('ERR_ORIGIN_READ_ONLY (405) when the origin takes no writes', async () => {
+    const origin = new FunctionOrigin<unknown>({ getMany: async (keys) => keys.map(() => undefined) });
+    const r = await rig({ origin });
+    try {
+      const res = await r.inject({ method: 'PUT', url: '/v1/items/k', payload: { value: 1 } });
+      assert.equal(res.status, 405);
+      assert.equal(res.body.error.code, 'ERR_ORIGIN_READ_ONLY');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('ERR_CLOSED (503) for writes once the service is shutting down', async () => {
+    const r = await rig();
+    try {
+      await r.server.service.close();
+      const res = await r.inject({ method: 'PUT', url: '/v1/items/k', payload: { value: 1 } });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.error.code, 'ERR_CLOSED');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('ERR_INTERNAL (500) hides the text of an unexpected failure', async () => {
+    const broken: Predictor = {
+      name: 'broken',
+      observe: () => {},
+      predict: () => {
+        throw new TypeError('secret internals');
+      },
+    };
+    const r = await rig({ predictor: broken });
+    try {
+      const res = await r.inject({ url: '/v1/sessions/s/predictions' });
+      assert.equal(res.status, 500);
+      assert.deepEqual(res.body, { error: { code: 'ERR_INTERNAL', message: 'Internal error' } });
+      assert.equal((await r.inject({ url: '/healthz' })).status, 200);
+    } finally {
+      await r.close();
+    }
+  });
+});
