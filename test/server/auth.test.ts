@@ -30,7 +30,7 @@ describe('bearer tokens, scopes and per-user isolation', () => {
   after(() => r.close());
 
   test('no token or an unknown one answers 401 ERR_UNAUTHORIZED; health and readiness stay public', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-a-token-at-all' }, { authorization: 'Basic abc' }, { authorization: `Bearer ${tokens.alice}x` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer not-a-token-at-all' }, { authorization: 'Basic abc' }, { authorization: `Bearer ${tokens.alice}x` }]) {
       const res = await r.inject({ url: '/v1/items/a', headers });
       assert.equal(res.status, 401, JSON.stringify(headers));
       assert.equal(res.body.error.code, 'ERR_UNAUTHORIZED');
