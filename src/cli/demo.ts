@@ -1,33 +1,86 @@
 /**
  * `prescient demo`: the main job on embedded defaults. Replays the real trace sample that ships with the project
  * (the first 100,000 requests of cache2k's orm-busy trace, CC BY 4.0, headissue GmbH / Jens Wilke) through
- * prescient and every baseline, prints the comparison and writes the HTML report. Needs no external service.
+ * prescient and every baseline in the simulator, prints the comparison and writes the HTML report; then starts the
+ * service on embedded defaults and replays the start of the sample over HTTP as concurrent users, with prediction
+ * and without, and prints the dashboard address and a summary (demo-server.ts). Needs no external service.
  */
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { formatReplayTable } from '../sim/replay-document.ts';
 import type { CliIo } from './io.ts';
+import { formatServerDemo, runServerDemo, type ServerDemoResult } from './demo-server.ts';
+import { parsePositiveInt } from './parse.ts';
 import { addSimulationFlags, runReplay, type ReplayFlags } from './replay.ts';
 
 /** The sample trace shipped in samples/. */
 export const demoTracePath = fileURLToPath(new URL('../../samples/cache2k-orm-busy-100k.txt.gz', import.meta.url));
 
+/**
+ * Requests of the sample replayed over HTTP by default: each of the two runs (prediction on, off) takes about 5 s on
+ * a 2-core machine, so the whole demo stays near half a minute.
+ */
+export const defaultDemoHttpRequests = 20_000;
+
+type DemoFlags = ReplayFlags & {
+  simulation: boolean;
+  server: boolean;
+  requests: number;
+  users: number;
+  sessionLength: number;
+  port: number;
+  keepRunning?: boolean;
+};
+
 export function demoCommand(io: CliIo, done: (code: number) => void): Command {
-  const command = new Command('demo').description('replay the shipped sample trace through prescient and the baselines');
+  const command = new Command('demo').description('replay the shipped sample trace through prescient and the baselines, then through the service over HTTP');
   addSimulationFlags(command, { capacity: '1%,5%', policies: 'none,lru,tinylfu,readahead,belady,prescient,oracle' });
+  command
+    .option('--no-simulation', 'skip the simulator comparison')
+    .option('--no-server', 'skip the replay over HTTP')
+    .option('--requests <n>', 'requests of the sample replayed over HTTP (from its start)', parsePositiveInt, defaultDemoHttpRequests)
+    .option('--users <n>', 'concurrent simulated users over HTTP', parsePositiveInt, 32)
+    .option('--session-length <n>', 'consecutive requests that make one user session', parsePositiveInt, 100)
+    .option('--port <n>', 'port of the demo server (default: a free one)', parsePort, 0)
+    .option('--keep-running', 'leave the server and its dashboard up after the summary (Ctrl-C stops it)');
   command.setOptionValueWithSource('report', 'prescient-demo-report.html', 'default');
-  return command.action(async (flags: ReplayFlags & Record<string, unknown>) => {
-    io.stderr.write(`prescient demo: replaying ${demoTracePath}\n(cache2k orm-busy trace, first 100,000 requests; CC BY 4.0, headissue GmbH / Jens Wilke)\n`);
-    const doc = await runReplay(demoTracePath, { ...flags, format: 'keys' }, io);
-    if (flags.json === true) {
-      io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    } else {
-      io.stdout.write(formatReplayTable(doc));
-      io.stdout.write(summary(doc));
-      io.stdout.write(`report written to ${flags.report}\n`);
+  return command.action(async (flags: DemoFlags & Record<string, unknown>) => {
+    let doc: Awaited<ReturnType<typeof runReplay>> | undefined;
+    if (flags.simulation) {
+      io.stderr.write(`prescient demo: replaying ${demoTracePath}\n(cache2k orm-busy trace, first 100,000 requests; CC BY 4.0, headissue GmbH / Jens Wilke)\n`);
+      doc = await runReplay(demoTracePath, { ...flags, format: 'keys' }, io);
+      if (flags.json !== true) {
+        io.stdout.write(formatReplayTable(doc));
+        io.stdout.write(summary(doc));
+        io.stdout.write(`report written to ${flags.report}\n`);
+      }
     }
+    let http: ServerDemoResult | undefined;
+    if (flags.server) {
+      io.stderr.write(`prescient demo: serving the sample over HTTP (${flags.requests} requests, ${flags.users} users)\n`);
+      http = await runServerDemo(
+        {
+          tracePath: demoTracePath,
+          requests: flags.requests,
+          users: flags.users,
+          sessionLength: flags.sessionLength,
+          port: flags.port,
+          keepRunning: flags.keepRunning === true && flags.json !== true,
+        },
+        io,
+      );
+      if (flags.json !== true && flags.keepRunning !== true) io.stdout.write(formatServerDemo(http));
+    }
+    if (flags.json === true) io.stdout.write(`${JSON.stringify({ ...doc, ...(http === undefined ? {} : { http }) }, null, 2)}\n`);
     done(0);
   });
+}
+
+function parsePort(value: string): number {
+  if (value.trim() === '0') return 0;
+  const n = parsePositiveInt(value);
+  if (n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function summary(doc: Parameters<typeof formatReplayTable>[0]): string {

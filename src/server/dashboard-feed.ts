@@ -181,6 +181,14 @@ export class DashboardFeed {
     return this.#points.at(-1) ?? this.#peek();
   }
 
+  /**
+   * A point taken now without ending the interval: its totals (readsTotal, precision, coverage, gauges) are current,
+   * its per-interval fields cover the time since the last sample. Latency percentiles are those recorded so far.
+   */
+  current(): DashboardPoint {
+    return this.#peek();
+  }
+
   /** Calls `listener` with every new point; returns the unsubscribe function. */
   subscribe(listener: (point: DashboardPoint) => void): () => void {
     this.#listeners.add(listener);

@@ -51,6 +51,8 @@ export type DashboardSnapshot = {
   readonly intervalMs: number;
   readonly points: readonly DashboardPoint[];
   readonly latest: DashboardPoint;
+  /** Totals and gauges as of this answer (per-interval fields cover the time since `latest`). */
+  readonly now: DashboardPoint;
   readonly session?: string;
   readonly predictions?: readonly DashboardPrediction[];
   readonly service?: Readonly<Record<string, number>>;
@@ -126,6 +128,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
       intervalMs: feed.intervalMs,
       points: feed.history(),
       latest: feed.latest(),
+      now: feed.current(),
       ...predictionsFor(cache, query.session),
       ...serviceField(serviceStats),
     };
@@ -147,6 +150,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
       intervalMs: feed.intervalMs,
       points: feed.history(),
       latest: feed.latest(),
+      now: feed.current(),
       ...predictionsFor(cache, query.session),
       ...serviceField(serviceStats),
     };

@@ -1,0 +1,111 @@
+/**
+ * demoHttpReplay: replays a key sequence against a running Prescient server over HTTP as many concurrent users.
+ *
+ * Why this shape: a trace without sessions is one long request stream; a service sees many users at once, each in
+ * a session. Like the simulator's Workload, the stream is cut into sessions of `sessionLength` consecutive requests
+ * and `users` of them run at once, round-robin: each user replays its session request by request (waiting for each
+ * answer) and then takes the next session not yet started. Every read carries `?session=` so the models learn per
+ * session, per population and globally. Latency is measured at the client (request sent to body read) into a
+ * log-bucketed histogram; how each read was served comes from the answer's `served` field.
+ */
+import { Pool } from 'undici';
+import { LatencyHistogram, type LatencySummary } from '../server/dashboard-feed.ts';
+
+export type DemoHttpReplayOptions = {
+  /** Server address, e.g. `http://127.0.0.1:8787`. */
+  readonly baseUrl: string;
+  /** The request stream: one key per request, in trace order. */
+  readonly keys: readonly string[];
+  /** Users replaying at once (one connection each). @default 32 */
+  readonly users?: number;
+  /** Consecutive requests that make one session. @default 100 */
+  readonly sessionLength?: number;
+  /** Session ids are `${sessionPrefix}${n}`. @default 'demo-' */
+  readonly sessionPrefix?: string;
+  /** Bearer token sent with each read. @default none */
+  readonly token?: string;
+  /** Called now and then with the number of reads answered. */
+  readonly onProgress?: (done: number) => void;
+};
+
+export type DemoHttpReplayResult = {
+  readonly requests: number;
+  /** Answers by how they were served (`hit`, `miss`, `stale`, `prefetched`), and `error` for non-2xx answers. */
+  readonly byStatus: Readonly<Record<string, number>>;
+  /** (hit + stale + prefetched) ÷ answered reads. */
+  readonly hitRatio: number;
+  readonly latencyMs: LatencySummary;
+  readonly elapsedMs: number;
+  readonly requestsPerSecond: number;
+  /** The first few error answers (status and body), for the report. */
+  readonly firstErrors: readonly string[];
+};
+
+/** Error answers kept verbatim for the report. */
+const maxErrorsKept = 3;
+
+/** Replays `keys` against `baseUrl`; resolves when every read has been answered. Never rejects on a bad answer (counts it). */
+export async function demoHttpReplay(options: DemoHttpReplayOptions): Promise<DemoHttpReplayResult> {
+  const users = options.users ?? 32;
+  const sessionLength = options.sessionLength ?? 100;
+  const prefix = options.sessionPrefix ?? 'demo-';
+  const { keys } = options;
+  const sessions = Math.ceil(keys.length / sessionLength);
+  const pool = new Pool(options.baseUrl, { connections: users, pipelining: 1 });
+  const headers: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  const latency = new LatencyHistogram();
+  const byStatus: Record<string, number> = {};
+  const firstErrors: string[] = [];
+  let nextSession = 0;
+  let done = 0;
+  const started = performance.now();
+
+  const readOne = async (key: string, session: string): Promise<void> => {
+    const t0 = performance.now();
+    let status = 'error';
+    try {
+      const res = await pool.request({ method: 'GET', path: `/v1/items/${encodeURIComponent(key)}?session=${encodeURIComponent(session)}`, headers });
+      const text = await res.body.text();
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        status = String((JSON.parse(text) as { served?: unknown }).served ?? 'unknown');
+      } else if (firstErrors.length < maxErrorsKept) {
+        firstErrors.push(`${res.statusCode} ${text.slice(0, 200)}`);
+      }
+    } catch (error) {
+      if (firstErrors.length < maxErrorsKept) firstErrors.push(String(error));
+    }
+    latency.record(performance.now() - t0);
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    done++;
+    if ((done & 0x1ff) === 0) options.onProgress?.(done);
+  };
+
+  const user = async (): Promise<void> => {
+    for (;;) {
+      const s = nextSession++;
+      if (s >= sessions) return;
+      const session = `${prefix}${s}`;
+      const end = Math.min(keys.length, (s + 1) * sessionLength);
+      for (let i = s * sessionLength; i < end; i++) await readOne(keys[i], session);
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: Math.min(users, sessions) }, () => user()));
+  } finally {
+    await pool.close();
+  }
+  options.onProgress?.(done);
+  const elapsedMs = performance.now() - started;
+  const served = (byStatus.hit ?? 0) + (byStatus.stale ?? 0) + (byStatus.prefetched ?? 0);
+  const answered = served + (byStatus.miss ?? 0);
+  return {
+    requests: done,
+    byStatus,
+    hitRatio: answered === 0 ? 0 : served / answered,
+    latencyMs: latency.summary(),
+    elapsedMs,
+    requestsPerSecond: (1000 * done) / elapsedMs,
+    firstErrors,
+  };
+}

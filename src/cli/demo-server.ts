@@ -1,0 +1,209 @@
+/**
+ * The service half of `prescient demo`: starts `prescient serve` on embedded defaults (memory tier, PGlite origin
+ * holding the shipped sample's keys), replays a prefix of the sample over HTTP as many concurrent users, and does
+ * the same against a second server whose predictor never predicts, so the summary shows what prediction changed.
+ *
+ * Each run gets a fresh server (cold cache, fresh models) over the same origin; the no-prediction run goes first
+ * so the server left up by `--keep-running` is the predicting one, with its dashboard.
+ */
+import { PgliteOrigin } from '../origin/pglite-origin.ts';
+import type { Predictor } from '../predict/predictor.ts';
+import { createServer, type PrescientServer } from '../server/app.ts';
+import { resolveConfig } from '../server/config.ts';
+import type { LatencySummary } from '../server/dashboard-feed.ts';
+import { openTrace } from '../sim/trace-reader.ts';
+import { demoHttpReplay, type DemoHttpReplayResult } from './demo-http-replay.ts';
+import type { CliIo } from './io.ts';
+import { createProgress } from './progress.ts';
+
+export type ServerDemoOptions = {
+  /** The trace to replay (the shipped sample). */
+  readonly tracePath: string;
+  /** Requests taken from the start of the trace. */
+  readonly requests: number;
+  /** Users replaying at once. */
+  readonly users: number;
+  /** Consecutive requests per session. */
+  readonly sessionLength: number;
+  /** Port of the predicting server (0: a free one). */
+  readonly port: number;
+  /** Leave the predicting server up after the summary (until SIGINT/SIGTERM, or `stop`). */
+  readonly keepRunning: boolean;
+  /** With keepRunning: stops the server when aborted, instead of waiting for SIGINT/SIGTERM. */
+  readonly stop?: AbortSignal;
+};
+
+/** One replay over HTTP and what the server's cache counted. */
+export type ServerDemoRun = {
+  readonly prediction: boolean;
+  readonly requests: number;
+  readonly hitRatio: number;
+  readonly byStatus: Readonly<Record<string, number>>;
+  readonly latencyMs: LatencySummary;
+  readonly requestsPerSecond: number;
+  readonly originKeys: number;
+  readonly prefetch: { readonly issued: number; readonly used: number; readonly precision: number; readonly coverage: number };
+  readonly firstErrors: readonly string[];
+};
+
+export type ServerDemoResult = {
+  readonly requests: number;
+  readonly distinctKeys: number;
+  readonly users: number;
+  readonly sessionLength: number;
+  readonly dashboardUrl: string;
+  readonly runs: readonly ServerDemoRun[];
+};
+
+/** Origin rows written per statement while loading the sample. */
+const loadChunk = 2000;
+
+/** A predictor that learns nothing and predicts nothing: the no-prediction run. */
+const noPrediction: Predictor = Object.freeze({ name: 'none', observe() {}, predict: () => [] });
+
+/** Runs the service demo; resolves once the summary is known (and, with keepRunning, once the server is stopped). */
+export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Promise<ServerDemoResult> {
+  const keys = await readKeys(options.tracePath, options.requests);
+  const distinct = [...new Set(keys)];
+  const progress = createProgress(io);
+  const origin = new PgliteOrigin<unknown>({ db: {}, name: 'demo-sample' });
+  const runs: ServerDemoRun[] = [];
+  let dashboardUrl = '';
+  try {
+    await origin.ensureTable();
+    progress.start('loading sample origin', distinct.length);
+    for (let i = 0; i < distinct.length; i += loadChunk) {
+      await origin.putMany(distinct.slice(i, i + loadChunk).map((key) => ({ key, value: sampleValue(key), version: 1 })));
+      progress.update(Math.min(distinct.length, i + loadChunk));
+    }
+    progress.stop();
+    for (const prediction of [false, true]) {
+      const config = resolveConfig(
+        {
+          host: '127.0.0.1',
+          port: prediction ? options.port : 0,
+          logLevel: 'warn',
+          // One client address sends every demo read: the per-client rate limit would throttle the replay itself.
+          limits: { rateLimit: { perSecond: 1e9, burst: 1e9 } },
+        },
+        {},
+      );
+      const server = await createServer(config, prediction ? { origin } : { origin, predictor: noPrediction });
+      let keep = false;
+      try {
+        const url = await server.listen();
+        if (prediction) {
+          dashboardUrl = `${url}/`;
+          io.stderr.write(`dashboard: ${dashboardUrl}\n`);
+        }
+        progress.start(prediction ? 'HTTP, prediction on' : 'HTTP, prediction off', keys.length);
+        const result = await demoHttpReplay({
+          baseUrl: url,
+          keys,
+          users: options.users,
+          sessionLength: options.sessionLength,
+          onProgress: (done) => progress.update(done),
+        });
+        progress.stop();
+        runs.push(summarize(server, prediction, result));
+        keep = prediction && options.keepRunning;
+        if (keep) {
+          io.stdout.write(formatServerDemo({ requests: keys.length, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs }));
+          io.stdout.write(`server left running at ${url} (dashboard ${dashboardUrl}); stop it with Ctrl-C\n`);
+          await (options.stop === undefined ? untilSignal() : untilAborted(options.stop));
+        }
+      } finally {
+        progress.stop();
+        await server.close();
+      }
+    }
+  } finally {
+    await origin.close();
+  }
+  return { requests: keys.length, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs };
+}
+
+/** The summary printed after the runs. */
+export function formatServerDemo(r: ServerDemoResult): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(2));
+  const header = ['', 'hit ratio', 'p50 ms', 'p90 ms', 'p99 ms', 'req/s', 'origin keys', 'prefetch precision', 'coverage'];
+  const rows = r.runs.map((run) => [
+    run.prediction ? 'prediction on' : 'prediction off',
+    pct(run.hitRatio),
+    ms(run.latencyMs.p50),
+    ms(run.latencyMs.p90),
+    ms(run.latencyMs.p99),
+    String(Math.round(run.requestsPerSecond)),
+    String(run.originKeys),
+    run.prediction ? pct(run.prefetch.precision) : '-',
+    run.prediction ? pct(run.prefetch.coverage) : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [
+    '',
+    `over HTTP: prescient serve on embedded defaults (memory tier, PGlite origin with the sample's ${r.distinctKeys} keys), a fresh server per run;`,
+    `${r.requests} requests (the start of the sample) as ${r.users} concurrent users, sessions of ${r.sessionLength} consecutive requests`,
+    line(header),
+    ...rows.map(line),
+  ];
+  const on = r.runs.find((x) => x.prediction);
+  const off = r.runs.find((x) => !x.prediction);
+  if (on !== undefined && off !== undefined) {
+    out.push(
+      `prediction: hit ratio ${pct(on.hitRatio)} vs ${pct(off.hitRatio)} without; p99 ${ms(on.latencyMs.p99)} ms vs ${ms(off.latencyMs.p99)} ms; ` +
+        `prefetch precision ${pct(on.prefetch.precision)} (${on.prefetch.used} of ${on.prefetch.issued} prefetches used)`,
+    );
+  }
+  for (const run of r.runs) {
+    const errors = run.byStatus.error ?? 0;
+    if (errors > 0) out.push(`${run.prediction ? 'prediction on' : 'prediction off'}: ${errors} failed reads (first: ${run.firstErrors.join(' | ')})`);
+  }
+  if (r.dashboardUrl !== '') out.push(`dashboard (live while the prediction run ran; --keep-running leaves it up): ${r.dashboardUrl}`);
+  return out.join('\n') + '\n';
+}
+
+function summarize(server: PrescientServer, prediction: boolean, result: DemoHttpReplayResult): ServerDemoRun {
+  const stats = server.service.cache.stats();
+  return {
+    prediction,
+    requests: result.requests,
+    hitRatio: result.hitRatio,
+    byStatus: result.byStatus,
+    latencyMs: result.latencyMs,
+    requestsPerSecond: result.requestsPerSecond,
+    originKeys: stats.origin.demandKeys + stats.origin.prefetchKeys,
+    prefetch: { issued: stats.prefetch.issued, used: stats.prefetch.used, precision: stats.prefetch.precision, coverage: stats.prefetch.coverage },
+    firstErrors: result.firstErrors,
+  };
+}
+
+/** The first `limit` keys of the trace, in order. */
+async function readKeys(path: string, limit: number): Promise<string[]> {
+  const source = await openTrace(path, { format: 'keys', limit });
+  const keys: string[] = [];
+  for await (const batch of source.batches()) for (const r of batch) keys.push(r.key);
+  return keys;
+}
+
+/** The record the sample origin holds for a key: small, like a row an ORM would load. */
+function sampleValue(key: string): unknown {
+  return { id: key, label: `row ${key}`, loadedFrom: 'cache2k orm-busy sample' };
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
