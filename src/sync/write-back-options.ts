@@ -4,7 +4,7 @@
 import { type Clock, systemClock } from '../clock.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
-import type { Origin } from '../origin/origin.ts';
+import type { Origin, OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import type { Hlc } from './hlc.ts';
 
@@ -74,6 +74,8 @@ export type WriteBackStats = {
 /** Events of a WriteBack; listeners cost nothing when absent. */
 export type WriteBackEvents = {
   'write:acked': [{ readonly key: string; readonly version: number; readonly deleted: boolean }];
+  /** A record `start()` took back from the journal: durable, maybe never acknowledged (the process died first). */
+  'write:replayed': [{ readonly seq: number; readonly record: OriginRecord<unknown> }];
   'flush:done': [{ readonly records: number; readonly sent: number; readonly lagMs: number }];
   'flush:failed': [{ readonly error: unknown; readonly records: number; readonly attempt: number; readonly retryInMs: number }];
 };

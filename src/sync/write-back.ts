@@ -83,6 +83,7 @@ export class WriteBack<V = unknown> {
       const record = decode<V>(frame);
       this.#hlc.observe(record.version);
       this.#add({ seq: frame.seq, record, ackedAt: now });
+      if (this.#events.listenerCount('write:replayed') > 0) this.#events.emit('write:replayed', { seq: frame.seq, record });
     }
     this.#s.replayed = frames.length;
     this.#state = 'open';
