@@ -3,8 +3,9 @@
  *
  * Why: a cache that only expires by TTL serves rows other writers changed for up to a TTL. A row trigger NOTIFYs
  * each change with its key and version (`installTrigger`); the feed LISTENs on a dedicated connection, coalesces a
- * burst into one `invalidate` (or `refresh`) call per `batchMs`, and skips changes whose version is not newer than
- * the entry held (the service's own write-back comes back this way and must not throw its entry away).
+ * burst into one `invalidate` (or `refresh`) call per `batchMs` window (throttled, not debounced: the first change
+ * after a quiet window goes at once, so an isolated change pays no window), and skips changes whose version is
+ * not newer than the entry held (the service's own write-back comes back this way and must keep its entry).
  * NOTIFY is lost while the listener is disconnected, so the feed keeps a version watermark (every change at or
  * below it has been applied) and, after every (re)LISTEN, catches up with `changes(watermark)` page by page: one
  * query per page, never a full reload. The watermark only moves to versions that were applied; a change the
@@ -15,54 +16,17 @@
  * catch-up query; prefer tombstones (`deleted = true` with a new version) for deletes that must survive a gap.
  */
 import { EventEmitter } from 'node:events';
-import postgres from 'postgres';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
-import { InvalidOptionError, PrescientError } from '../errors.ts';
-import { fn, hasMethods, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt } from '../options.ts';
-import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
+import { PrescientError } from '../errors.ts';
+import type { PostgresSql } from '../origin/postgres-origin.ts';
 import { parseVersion, quoteIdentifier } from '../origin/sql-table.ts';
 import { ChangeBatch, parseChange } from './change-batch.ts';
-import { defaultChannel, installChangeTrigger } from './change-trigger.ts';
-import type { AppliedChange, ChangeFeedMode, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
+import { resolveChangeFeedOptions, type ChangeFeedOptions, type ResolvedChangeFeedOptions } from './change-feed-options.ts';
+import { installChangeTrigger } from './change-trigger.ts';
+import type { AppliedChange, ChangeTarget } from './change-target.ts';
 
 export type { AppliedChange, ChangeFeedMode, ChangeRecord, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
-
-/** Where the feed reports faults (pino fits). */
-export type ChangeFeedLogger = { warn(details: object, message: string): void };
-
-export type ChangeFeedOptions = {
-  /** Connection string; the feed opens its own client (LISTEN connection plus one for catch-up) and closes it. */
-  readonly url?: string;
-  /** A postgres.js client the caller owns (left open by `close()`); `sql.listen` gives the feed its own connection. */
-  readonly sql?: PostgresSql;
-  /** `application_name` of the client opened from `url`. @default 'prescient-change-feed' */
-  readonly applicationName?: string;
-  /** Source table, optionally `schema.table` (validated, quoted). */
-  readonly table: string;
-  /** NOTIFY channel; must match `installTrigger`. @default 'prescient_changes_<table>' */
-  readonly channel?: string;
-  /** What changes are applied to; see `cacheChangeTarget` for a Cache. */
-  readonly target: ChangeTarget;
-  /** @default 'invalidate' */
-  readonly mode?: ChangeFeedMode;
-  /** Catch-up query; it must never split one version across pages. @default PostgresOrigin.changes on `table` */
-  readonly changes?: ChangesFunction;
-  /** Rows per catch-up page. @default 1000 */
-  readonly catchUpPageSize?: number;
-  /** Starting watermark. @default the table's highest version when `start()` runs */
-  readonly fromVersion?: number;
-  /** Coalescing window for notifications, in ms; 0 applies on the next timer turn. @default 5 */
-  readonly batchMs?: number;
-  /** First retry delay after a failed catch-up or apply, in ms; doubles per failure. @default 500 */
-  readonly retryMs?: number;
-  /** Longest retry delay, in ms. @default 30000 */
-  readonly maxRetryMs?: number;
-  /** Time source for batching, retries and lag. @default systemClock */
-  readonly clock?: Clock;
-  readonly logger?: ChangeFeedLogger;
-  /** Listening seam (tests): defaults to `sql.listen`. */
-  readonly listen?: ListenFunction;
-};
+export type { ChangeFeedLogger, ChangeFeedOptions } from './change-feed-options.ts';
 
 /** Counters of a feed. */
 export type ChangeFeedStats = {
@@ -85,7 +49,8 @@ export type ChangeFeedStats = {
   /** Commit-to-apply lag of the oldest change in the last notified batch, in ms (trigger clock to feed clock). */
   readonly lastLagMs: number | undefined;
   readonly watermark: number;
-  readonly isListening: boolean;
+  /** True between a successful `start()` and `close()` (a lost connection shows in `reconnects` when it is back). */
+  readonly isStarted: boolean;
 };
 
 /** Events a feed emits; listeners cost nothing when absent. */
@@ -101,26 +66,16 @@ export type ChangeFeedEvents = {
  * @throws InvalidOptionError (ERR_INVALID_OPTION) at construction naming the first bad option.
  */
 export class ChangeFeed {
-  readonly #table: string;
-  readonly #channel: string;
-  readonly #target: ChangeTarget;
-  readonly #mode: ChangeFeedMode;
+  readonly #o: ResolvedChangeFeedOptions;
   readonly #clock: Clock;
-  readonly #logger: ChangeFeedLogger | undefined;
-  readonly #batchMs: number;
-  readonly #pageSize: number;
-  readonly #retryMs: number;
-  readonly #maxRetryMs: number;
-  readonly #fromVersion: number | undefined;
-  readonly #sql: PostgresSql | undefined;
-  readonly #isOwnedSql: boolean;
-  readonly #listen: ListenFunction;
-  readonly #changes: ChangesFunction;
+  readonly #target: ChangeTarget;
   readonly #events = new EventEmitter();
   readonly #batch: ChangeBatch;
   #unlisten: (() => Promise<unknown>) | undefined;
   #listens = 0;
   #flushTimer: TimerHandle | undefined;
+  /** When the last notified batch was applied: the next one waits until `batchMs` after it. */
+  #lastFlushAt = -Infinity;
   #retryTimer: TimerHandle | undefined;
   #retries = 0;
   /** Set while a catch-up is owed: the version it resumes from (the watermark may not pass it). */
@@ -133,48 +88,11 @@ export class ChangeFeed {
   readonly #counts = { notifications: 0, malformed: 0, catchUps: 0, catchUpPages: 0, catchUpRows: 0, reconnects: 0, failures: 0 };
 
   constructor(options: ChangeFeedOptions) {
-    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
-    quoteIdentifier('table', options.table, true);
-    this.#table = options.table;
-    this.#channel = options.channel ?? defaultChannel(options.table);
-    quoteIdentifier('channel', this.#channel);
-    this.#target = hasMethods<ChangeTarget>('target', options.target, ['peekVersion', 'invalidate']);
-    if (options.target.refresh !== undefined) fn('target.refresh', options.target.refresh);
-    this.#mode = oneOf<ChangeFeedMode>('mode', options.mode, ['invalidate', 'refresh'], 'invalidate');
-    this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
-    this.#logger = options.logger === undefined ? undefined : hasMethods<ChangeFeedLogger>('logger', options.logger, ['warn']);
-    this.#batchMs = nonNegativeNumber('batchMs', options.batchMs, 5);
-    this.#pageSize = positiveInt('catchUpPageSize', options.catchUpPageSize, 1000);
-    this.#retryMs = positiveInt('retryMs', options.retryMs, 500);
-    this.#maxRetryMs = positiveInt('maxRetryMs', options.maxRetryMs, 30_000);
-    if (this.#maxRetryMs < this.#retryMs) throw new InvalidOptionError('maxRetryMs', `at least \`retryMs\` (${this.#retryMs})`, this.#maxRetryMs);
-    this.#fromVersion = options.fromVersion === undefined ? undefined : nonNegativeInt('fromVersion', options.fromVersion);
-    if (options.url !== undefined && options.sql !== undefined) throw new InvalidOptionError('url', 'absent when `sql` is given', options.url);
-    if (options.url !== undefined) {
-      if (typeof options.url !== 'string' || options.url.length === 0) throw new InvalidOptionError('url', 'a connection string', options.url);
-      const applicationName = options.applicationName ?? 'prescient-change-feed';
-      if (typeof applicationName !== 'string') throw new InvalidOptionError('applicationName', 'a string', applicationName);
-      this.#sql = postgres(options.url, { max: 1, onnotice: () => {}, connection: { application_name: applicationName } }) as unknown as PostgresSql;
-      this.#isOwnedSql = true;
-    } else {
-      if (options.sql !== undefined && (typeof options.sql !== 'function' || typeof options.sql.listen !== 'function')) {
-        throw new InvalidOptionError('sql', 'a postgres.js client', options.sql);
-      }
-      this.#sql = options.sql;
-      this.#isOwnedSql = false;
-    }
-    const sql = this.#sql;
-    if (sql === undefined && (options.listen === undefined || options.changes === undefined || options.fromVersion === undefined)) {
-      throw new InvalidOptionError('url', 'a connection string (or `sql`) unless `listen`, `changes` and `fromVersion` are all given', options.url);
-    }
-    this.#listen = fn<ListenFunction>('listen', options.listen, (channel, onNotify, onListen) => (sql as PostgresSql).listen(channel, onNotify, onListen));
-    let changes = options.changes;
-    if (changes === undefined) {
-      const origin = new PostgresOrigin({ sql: sql as PostgresSql, table: options.table });
-      changes = (since, limit) => origin.changes(since, limit);
-    }
-    this.#changes = fn<ChangesFunction>('changes', changes);
-    this.#batch = new ChangeBatch(this.#clock, this.#fromVersion ?? 0);
+    const o = resolveChangeFeedOptions(options);
+    this.#o = o;
+    this.#clock = o.clock;
+    this.#target = o.target;
+    this.#batch = new ChangeBatch(o.clock, o.fromVersion ?? 0);
   }
 
   /**
@@ -193,7 +111,7 @@ export class ChangeFeed {
 
   /** The channel the feed listens on. */
   get channel(): string {
-    return this.#channel;
+    return this.#o.channel;
   }
 
   /**
@@ -207,10 +125,10 @@ export class ChangeFeed {
     if (this.#isStarted) return;
     this.#isStarted = true;
     try {
-      if (this.#fromVersion === undefined) this.#batch.resetWatermark(await this.#highestVersion());
+      if (this.#o.fromVersion === undefined) this.#batch.resetWatermark(await this.#highestVersion());
       let firstCatchUp: Promise<void> | undefined;
-      const handle = await this.#listen(
-        this.#channel,
+      const handle = await this.#o.listen(
+        this.#o.channel,
         (payload) => this.#onNotify(payload),
         () => {
           const run = this.#onListen();
@@ -221,7 +139,7 @@ export class ChangeFeed {
       await firstCatchUp;
     } catch (error) {
       this.#isStarted = false;
-      throw new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#table} could not start: ${describeError(error)}`, { cause: error });
+      throw new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table} could not start: ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -235,7 +153,7 @@ export class ChangeFeed {
     this.#isClosed = true;
     await this.#unlisten?.().catch(() => {});
     while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
-    if (this.#isOwnedSql) await this.#sql?.end({ timeout: 1 }).catch(() => {});
+    if (this.#o.isOwnedSql) await this.#o.sql?.end({ timeout: 1 }).catch(() => {});
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -247,7 +165,7 @@ export class ChangeFeed {
       ...this.#counts,
       ...this.#batch.counts(),
       watermark: this.#batch.watermark,
-      isListening: this.#listens > 0 && !this.#isClosed,
+      isStarted: this.#isStarted && !this.#isClosed,
     };
   }
 
@@ -263,8 +181,8 @@ export class ChangeFeed {
   }
 
   async #highestVersion(): Promise<number> {
-    const table = quoteIdentifier('table', this.#table, true);
-    const rows = await (this.#sql as PostgresSql).unsafe(`select coalesce(max(version), 0)::text as version from ${table}`);
+    const table = quoteIdentifier('table', this.#o.table, true);
+    const rows = await (this.#o.sql as PostgresSql).unsafe(`select coalesce(max(version), 0)::text as version from ${table}`);
     return parseVersion(rows[0]?.version, '(highest version)');
   }
 
@@ -274,7 +192,7 @@ export class ChangeFeed {
     const change = parseChange(payload);
     if (change === undefined) {
       this.#counts.malformed++;
-      this.#logger?.warn({ channel: this.#channel, payload: payload.slice(0, 200) }, 'change feed: malformed notification dropped');
+      this.#o.logger?.warn({ channel: this.#o.channel, payload: payload.slice(0, 200) }, 'change feed: malformed notification dropped');
       return;
     }
     if (change.key === undefined) {
@@ -282,7 +200,7 @@ export class ChangeFeed {
       return;
     }
     this.#batch.add(change.key, change);
-    this.#scheduleFlush(this.#batchMs);
+    this.#scheduleFlush(Math.max(0, this.#lastFlushAt + this.#o.batchMs - this.#clock.now()));
   }
 
   /** After every LISTEN: the first starts the feed, the others follow a lost connection. Catches up either way. */
@@ -291,7 +209,7 @@ export class ChangeFeed {
     this.#listens++;
     if (this.#listens > 1) {
       this.#counts.reconnects++;
-      this.#fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#table} lost its listener connection; listening again and catching up`));
+      this.#fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table} lost its listener connection; listening again and catching up`));
       this.#emit('listener:reconnected', { reconnects: this.#counts.reconnects });
     }
     return this.#requestCatchUp();
@@ -309,9 +227,10 @@ export class ChangeFeed {
   #flush(): void {
     const taken = this.#batch.take();
     if (taken.size === 0) return;
+    this.#lastFlushAt = this.#clock.now();
     this.#track(
       this.#batch
-        .apply(taken, this.#target, this.#mode, 'notify')
+        .apply(taken, this.#target, this.#o.mode, 'notify')
         .then((applied) => {
           this.#retries = 0;
           this.#emit('changes:applied', { source: 'notify', changes: applied() });
@@ -350,18 +269,18 @@ export class ChangeFeed {
         this.#isCatchUpAgain = false;
         for (;;) {
           const since: number = this.#catchUpSince;
-          const page = await this.#changes(since, this.#pageSize);
+          const page = await this.#o.changes(since, this.#o.catchUpPageSize);
           pages++;
           rows += page.length;
           this.#counts.catchUpPages++;
           this.#counts.catchUpRows += page.length;
           const taken = this.#batch.fromRecords(page);
-          const applied = await this.#batch.apply(taken, this.#target, this.#mode, 'catch-up');
+          const applied = await this.#batch.apply(taken, this.#target, this.#o.mode, 'catch-up');
           if (taken.size > 0) this.#emit('changes:applied', { source: 'catch-up', changes: applied() });
           const last = page.length === 0 ? since : Math.max(since, page[page.length - 1].version);
           this.#catchUpSince = last;
           this.#batch.holdAt(last);
-          if (page.length < this.#pageSize || this.#isClosed) break;
+          if (page.length < this.#o.catchUpPageSize || this.#isClosed) break;
         }
       } while (this.#isCatchUpAgain && !this.#isClosed);
       this.#catchUpSince = undefined;
@@ -386,7 +305,7 @@ export class ChangeFeed {
   }
 
   #nextRetryMs(): number {
-    const delay = Math.min(this.#maxRetryMs, this.#retryMs * 2 ** Math.min(this.#retries, 30));
+    const delay = Math.min(this.#o.maxRetryMs, this.#o.retryMs * 2 ** Math.min(this.#retries, 30));
     this.#retries++;
     return delay;
   }
@@ -398,12 +317,12 @@ export class ChangeFeed {
   }
 
   #feedError(what: string, cause: unknown): PrescientError {
-    return new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#table}: ${what}: ${describeError(cause)}`, { cause });
+    return new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table}: ${what}: ${describeError(cause)}`, { cause });
   }
 
   #fail(error: PrescientError): void {
     this.#counts.failures++;
-    this.#logger?.warn({ err: error, table: this.#table, channel: this.#channel }, error.message);
+    this.#o.logger?.warn({ err: error, table: this.#o.table, channel: this.#o.channel }, error.message);
     this.#emit('feed:failed', error);
   }
 
@@ -412,7 +331,7 @@ export class ChangeFeed {
     try {
       this.#events.emit(event, ...args);
     } catch (error) {
-      this.#logger?.warn({ err: error, event }, 'change feed: an event listener threw');
+      this.#o.logger?.warn({ err: error, event }, 'change feed: an event listener threw');
     }
   }
 }
