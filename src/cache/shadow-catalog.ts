@@ -20,9 +20,11 @@
  * key from an evicted one.
  *
  * Bounds: each catalog keeps at most `perUserLimit` references; a full catalog evicts the reference with the lowest
- * probability × recency (probability / (1 + age / recencyHalfMs)) when the newcomer scores higher (else the
- * newcomer is refused), scanning its at most `perUserLimit` references: O(perUserLimit) per insertion into a full catalog and O(1) per read. At most `maxCatalogs` user catalogs and
- * as many segment catalogs are kept, least recently used dropped first. Staleness: an entry past its `staleAt` is
+ * probability × recency (probability / (1 + age / recencyHalfS)) when the newcomer scores higher (else the
+ * newcomer is refused), scanning its at most `perUserLimit` references: O(perUserLimit) per insertion into a full
+ * catalog, O(1) per read. At most `maxCatalogs` user catalogs and as many segment catalogs are kept; the one dropped
+ * is picked by second chance (CLOCK) over creation order, which approximates least recently used while a read only
+ * sets a flag (moving the catalog to the back of an LRU order on every read cost more than the rest of the read). Staleness: an entry past its `staleAt` is
  * never served from a catalog; the read goes to the origin first (unlike the stale-while-revalidate of the tiers).
  */
 import type { Clock } from '../clock.ts';
@@ -34,10 +36,18 @@ import type { ResolvedShadowOptions } from './cache-options.ts';
 import type { Entry } from './entry.ts';
 
 /**
- * Age at which a reference counts half its probability when a full catalog picks what to evict, in ms: a minute,
- * about the span of a browsing session step, so last minute's weak guess still beats an hour-old strong one.
+ * Age at which a reference counts half its probability when a full catalog picks what to evict, in seconds: a
+ * minute, about the span of a browsing step, so last minute's weak guess beats an hour-old strong one.
  */
-const recencyHalfMs = 60_000;
+const recencyHalfS = 60;
+
+/**
+ * Probabilities are kept in millionths and times in whole seconds since the catalogs were made: small integers
+ * live in the reference object itself, where a fractional number costs a 16-byte heap box per field per reference
+ * (bench/shadow-catalog-memory.ts). A millionth is finer than any model's calibration; a second is finer than
+ * `recencyHalfS`.
+ */
+const probabilityScale = 1_000_000;
 
 /** The one cell per key that every catalog naming the key points to. */
 type Held<V> = {
@@ -50,14 +60,18 @@ type Held<V> = {
 /** One catalog's reference to an item: what was predicted, when, and whether the owner used it yet. */
 type ShadowRef<V> = {
   held: Held<V>;
-  probability: number;
+  /** Probability of the latest prediction, in millionths. */
+  ppm: number;
   source: string;
-  /** When the reference was last predicted or served (ms on the cache's clock). */
-  touchedAt: number;
+  /** When the reference was last predicted or served, in seconds since the catalogs were made. */
+  touchedS: number;
   uses: number;
 };
 
-type Catalog<V> = Map<string, ShadowRef<V>>;
+/** One user's (or segment's) references by key, and whether it was used since the bound last passed it by. */
+class Catalog<V> extends Map<string, ShadowRef<V>> {
+  isUsed = false;
+}
 
 /** One item of a catalog listing (`Cache.shadow`). Times in ms on the cache's clock. */
 export type ShadowItem = {
@@ -152,9 +166,11 @@ export class ShadowCatalogs<V = unknown> {
   #refreshedBeforeServe = 0;
   #evictedReferences = 0;
   #droppedCatalogs = 0;
+  readonly #epochMs: number;
 
   constructor(options: ShadowCatalogsOptions<V>) {
     this.#o = options;
+    this.#epochMs = options.clock.now();
   }
 
   /**
@@ -167,7 +183,7 @@ export class ShadowCatalogs<V = unknown> {
     if (ref === undefined) return undefined;
     const entry = ref.held.entry as Entry<V>;
     const now = this.#o.clock.now();
-    ref.touchedAt = now;
+    ref.touchedS = this.#seconds(now);
     if (now >= entry.staleAt) {
       this.#refreshedBeforeServe++;
       ref.uses++;
@@ -277,7 +293,7 @@ export class ShadowCatalogs<V = unknown> {
         continue;
       }
       const { createdAt: fetchedAt, staleAt, version } = entry;
-      items.push({ key, probability: ref.probability, fetchedAt, staleAt, isStale: now >= staleAt, version, source: ref.source, uses: ref.uses });
+      items.push({ key, probability: ref.ppm / probabilityScale, fetchedAt, staleAt, isStale: now >= staleAt, version, source: ref.source, uses: ref.uses });
     }
     items.sort((a, b) => b.probability - a.probability || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return items.length > limit ? items.slice(0, limit) : items;
@@ -304,24 +320,23 @@ export class ShadowCatalogs<V = unknown> {
       this.#release(catalog as Catalog<V>, key, ref);
       return undefined;
     }
-    if (!isRead) return ref;
-    catalogs.delete(id);
-    catalogs.set(id, catalog as Catalog<V>);
+    if (isRead) (catalog as Catalog<V>).isUsed = true;
     return ref;
   }
 
   #add(catalogs: Map<string, Catalog<V>>, id: string, entry: Entry<V>, probability: number, source: string): void {
-    const now = this.#o.clock.now();
+    const now = this.#seconds(this.#o.clock.now());
+    const ppm = Math.round(probability * probabilityScale);
     let catalog = catalogs.get(id);
     if (catalog === undefined) {
       if (catalogs.size >= this.#o.maxCatalogs) this.#dropOldest(catalogs);
-      catalog = new Map();
+      catalog = new Catalog<V>();
+      catalogs.set(id, catalog);
     } else {
-      catalogs.delete(id);
+      catalog.isUsed = true;
     }
-    catalogs.set(id, catalog);
     const ref = catalog.get(entry.key);
-    if (ref === undefined && catalog.size >= this.#o.perUserLimit && !this.#evictBelow(catalog, probability, now)) {
+    if (ref === undefined && catalog.size >= this.#o.perUserLimit && !this.#evictBelow(catalog, ppm, now)) {
       this.#evictedReferences++;
       return;
     }
@@ -333,14 +348,14 @@ export class ShadowCatalogs<V = unknown> {
         held.refs++;
         ref.uses = 0;
       }
-      ref.probability = probability;
+      ref.ppm = ppm;
       ref.source = source;
-      ref.touchedAt = now;
+      ref.touchedS = now;
       return;
     }
     held.refs++;
     this.#references++;
-    catalog.set(entry.key, { held, probability, source, touchedAt: now, uses: 0 });
+    catalog.set(entry.key, { held, ppm, source, touchedS: now, uses: 0 });
   }
 
   /** The live cell of `entry.key`, created if needed, pointing to the newest of its entry and `entry`. */
@@ -355,13 +370,13 @@ export class ShadowCatalogs<V = unknown> {
     return held;
   }
 
-  /** Evicts the reference of lowest score if it scores below `score`; false (nothing evicted) otherwise. */
-  #evictBelow(catalog: Catalog<V>, score: number, now: number): boolean {
+  /** Evicts the reference of lowest score if it scores below `newcomer` (millionths); false (nothing evicted) otherwise. */
+  #evictBelow(catalog: Catalog<V>, newcomer: number, nowS: number): boolean {
     let victimKey: string | undefined;
     let victim: ShadowRef<V> | undefined;
     let lowest = Infinity;
     for (const [key, ref] of catalog) {
-      const score = ref.held.entry === undefined ? -1 : ref.probability / (1 + (now - ref.touchedAt) / recencyHalfMs);
+      const score = ref.held.entry === undefined ? -1 : ref.ppm / (1 + (nowS - ref.touchedS) / recencyHalfS);
       if (score < lowest) {
         lowest = score;
         victimKey = key;
@@ -369,14 +384,25 @@ export class ShadowCatalogs<V = unknown> {
         if (score < 0) break;
       }
     }
-    if (victimKey === undefined || victim === undefined || lowest >= score) return false;
+    if (victimKey === undefined || victim === undefined || lowest >= newcomer) return false;
     this.#evictedReferences++;
     this.#release(catalog, victimKey, victim);
     return true;
   }
 
+  #seconds(now: number): number {
+    return Math.floor((now - this.#epochMs) / 1000);
+  }
+
+  /** Second chance (CLOCK) over insertion order: a catalog used since it was last passed by goes to the back. */
   #dropOldest(catalogs: Map<string, Catalog<V>>): void {
-    const oldest = catalogs.entries().next().value;
+    let oldest = catalogs.entries().next().value;
+    while (oldest !== undefined && oldest[1].isUsed) {
+      oldest[1].isUsed = false;
+      catalogs.delete(oldest[0]);
+      catalogs.set(oldest[0], oldest[1]);
+      oldest = catalogs.entries().next().value;
+    }
     if (oldest === undefined) return;
     const [id, catalog] = oldest;
     catalogs.delete(id);
