@@ -6,7 +6,8 @@
  * rate limit -> the route, which parses its input with zod and calls the service -> one debug log line. Anything
  * thrown on the way becomes `{ "error": { "code", "message" } }` with the status of its code (http-errors.ts).
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import { pino } from 'pino';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ErrorCode } from '../errors.ts';
 import { systemClock } from '../clock.ts';
 import { Authenticator, type Principal, type RouteScope } from './auth.ts';
@@ -60,10 +61,11 @@ const receiveSlackMs = 5000;
  */
 export async function createServer(config: ServerConfig, overrides: ServiceOverrides = {}): Promise<PrescientServer> {
   const metrics = new ServerMetrics();
-  const service = await Service.start({ config, overrides, onOriginFetch: (ms, purpose, isOk) => metrics.observeOrigin(ms, purpose, isOk) });
+  const logger = pino({ level: config.logLevel });
+  const service = await Service.start({ config, overrides, logger, onOriginFetch: (ms, purpose, isOk) => metrics.observeOrigin(ms, purpose, isOk) });
   const { limits } = config;
   const app = Fastify({
-    logger: { level: config.logLevel },
+    loggerInstance: logger as FastifyBaseLogger,
     // One line per request comes from our onResponse hook, at debug; Fastify's own two lines at info are off.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimitBytes,

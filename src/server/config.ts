@@ -61,7 +61,8 @@ const configSchema = z.strictObject({
       predictLimit: z.int().min(1).max(100).prefault(8),
     })
     .prefault({}),
-  writeBack: z.strictObject({ flushIntervalMs: posInt.prefault(200) }).prefault({}),
+  /** Write-back: time from a write's acknowledgement to its flush, and the journal's group-commit window (0: an fsync per write). */
+  writeBack: z.strictObject({ flushIntervalMs: posInt.prefault(200), groupCommitMs: z.int().min(0).max(1000).prefault(2) }).prefault({}),
   limits: z
     .strictObject({
       /** Largest request body, in bytes (413 above). */

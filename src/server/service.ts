@@ -9,17 +9,22 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { Cache, type ReadResult } from '../cache/cache.ts';
+import { cacheChangeTarget } from '../cache/cache-change-target.ts';
+import { RedisTier } from '../cache/redis-tier.ts';
 import type { ShadowItem } from '../cache/shadow-catalog.ts';
 import type { Tier } from '../cache/tier.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ReadContext } from '../context.ts';
 import { PrescientError } from '../errors.ts';
-import type { FetchOptions, FetchPurpose, Origin, OriginRecord } from '../origin/origin.ts';
+import type { FetchOptions, FetchPurpose, Origin } from '../origin/origin.ts';
 import { PgliteOrigin } from '../origin/pglite-origin.ts';
-import { PostgresOrigin } from '../origin/postgres-origin.ts';
+import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import type { Prediction, Predictor } from '../predict/predictor.ts';
+import { ChangeFeed } from '../sync/change-feed.ts';
+import { WriteBack } from '../sync/write-back.ts';
 import { ActionFilterPredictor, actionKey, isActionKey } from './action-predictor.ts';
 import type { ServerConfig } from './config.ts';
 import { SessionOwners } from './session-owners.ts';
@@ -56,8 +61,13 @@ export type ServiceOverrides = {
   readonly l2?: Tier<unknown>;
 };
 
+/** A pino-compatible logger subset. */
+export type ServiceLogger = { warn(details: object, message: string): void };
+
 export type ServiceOptions = {
   readonly config: ServerConfig;
+  /** Where the stores report trouble they recover from (flush retries, change-feed gaps). */
+  readonly logger?: ServiceLogger;
   readonly overrides?: ServiceOverrides;
   /** Called after every origin batch with its duration in ms (the metrics' latency histogram). */
   readonly onOriginFetch?: (durationMs: number, purpose: FetchPurpose, isOk: boolean) => void;
@@ -81,6 +91,7 @@ export class Service {
   readonly #l2: Tier<unknown> | undefined;
   readonly #owners: SessionOwners;
   readonly #closers: Array<() => Promise<unknown>> = [];
+  #feed: ChangeFeed | undefined;
   #state: 'new' | 'started' | 'closing' | 'closed' = 'new';
   #writeCount = 0;
   #deleteCount = 0;
@@ -112,21 +123,47 @@ export class Service {
    * @throws the coded error of the store that failed to start (ERR_ORIGIN_FAILED, ERR_JOURNAL_FAILED, ...).
    */
   static async start(options: ServiceOptions): Promise<Service> {
-    const { config, overrides = {} } = options;
+    const { config, overrides = {}, logger } = options;
     const clock = overrides.clock ?? systemClock;
     const closers: Array<() => Promise<unknown>> = [];
     try {
-      const origin = overrides.origin ?? (await openOrigin(config));
-      if (overrides.origin === undefined) closers.push(async () => origin.close?.());
-      const writes = overrides.writePath ?? openWritePath(config, origin, clock);
+      let origin = overrides.origin;
+      let sql: PostgresSql | undefined;
+      if (origin === undefined && config.database !== undefined) {
+        const db = config.database;
+        const client = postgres(db.url, { max: 4, onnotice: () => {} }) as unknown as PostgresSql;
+        closers.push(() => client.end({ timeout: 5 }));
+        await PostgresOrigin.ensureTable(client, db.table);
+        origin = new PostgresOrigin<unknown>({ sql: client, table: db.table, clock });
+        sql = client;
+      } else if (origin === undefined) {
+        origin = await openEmbeddedOrigin();
+        const embedded = origin;
+        closers.push(async () => embedded.close?.());
+      }
+      const writes = overrides.writePath ?? openWritePath(config, origin, clock, logger);
       await writes.start();
-      // TODO(redis-tier): when src/cache/redis-tier.ts lands, build `new RedisTier({ url, namespace, maxBytes })`
-      // from config.redis here (and push its close onto `closers`).
-      const l2 = overrides.l2;
+      let l2 = overrides.l2;
+      if (l2 === undefined && config.redis !== undefined) {
+        const tier = new RedisTier<unknown>({ url: config.redis.url, namespace: config.redis.namespace, maxBytes: config.redis.maxBytes, clock });
+        closers.push(() => tier.close());
+        await tier.start();
+        l2 = tier;
+      }
       const service = new Service(options, origin, writes, l2);
       service.#closers.push(...closers);
-      // TODO(change-feed): when src/sync/change-feed.ts lands, start `new ChangeFeed({ url, table, target })` here
-      // when config.database is set, and close it first in close().
+      closers.length = 0;
+      if (sql !== undefined && config.database !== undefined) {
+        try {
+          await ChangeFeed.installTrigger(sql, config.database.table);
+          const feed = new ChangeFeed({ sql, table: config.database.table, target: cacheChangeTarget(service.cache), clock, logger });
+          service.#feed = feed;
+          await feed.start();
+        } catch (error) {
+          await service.close().catch(() => {});
+          throw error;
+        }
+      }
       service.#state = 'started';
       return service;
     } catch (error) {
@@ -300,6 +337,7 @@ export class Service {
         first ??= error;
       }
     };
+    if (this.#feed !== undefined) await attempt(() => (this.#feed as ChangeFeed).close());
     await attempt(() => this.#writes.close());
     await attempt(() => this.cache.close());
     for (const close of this.#closers.reverse()) await attempt(close);
@@ -335,19 +373,12 @@ function toApi(p: Prediction): ApiPrediction {
   return out;
 }
 
-/** The origin of the config: PostgreSQL (table created when missing) or the embedded PGlite origin. */
-async function openOrigin(config: ServerConfig): Promise<Origin<unknown>> {
-  if (config.database !== undefined) {
-    const origin = new PostgresOrigin<unknown>({ sql: { url: config.database.url }, table: config.database.table });
-    try {
-      await origin.ensureTable();
-    } catch (error) {
-      await origin.close();
-      throw error;
-    }
-    return origin;
-  }
-  // TODO(sample-store): when src/origin/sample-store.ts lands, use `openSampleOrigin()` (the shipped sample).
+/**
+ * The embedded origin: PGlite in process.
+ * TODO(sample-store): when src/origin/sample-store.ts is committed, answer `openSampleOrigin()` (the shipped
+ * sample) here instead of an empty table.
+ */
+async function openEmbeddedOrigin(): Promise<Origin<unknown>> {
   const origin = new PgliteOrigin<unknown>({ db: {} });
   await origin.ensureTable();
   return origin;
@@ -358,53 +389,54 @@ export function defaultJournalDir(): string {
   return join(tmpdir(), 'prescient-journal');
 }
 
-/**
- * The write path of the config.
- * TODO(write-back): when src/sync/write-back.ts lands, return `new WriteBack({ origin, dir: config.journalDir ??
- * defaultJournalDir(), clock, flushIntervalMs: config.writeBack.flushIntervalMs })`. Until then writes go
- * straight through to the origin (acknowledged once the origin holds them).
- */
-function openWritePath(_config: ServerConfig, origin: Origin<unknown>, clock: Clock): WritePath {
-  return new WriteThrough(origin, clock);
+/** The write-back journal in front of `origin`, or a write path that refuses writes when the origin takes none. */
+function openWritePath(config: ServerConfig, origin: Origin<unknown>, clock: Clock, logger: ServiceLogger | undefined): WritePath {
+  if (origin.putMany === undefined) return new ReadOnlyWrites(origin);
+  const wb = new WriteBack<unknown>({
+    origin,
+    dir: config.journalDir ?? defaultJournalDir(),
+    clock,
+    flushIntervalMs: config.writeBack.flushIntervalMs,
+    groupCommitMs: config.writeBack.groupCommitMs,
+    logger,
+  });
+  return {
+    reader: wb.reader,
+    start: async () => {
+      await wb.start();
+    },
+    put: (key, value) => wb.put(key, value),
+    delete: (key) => wb.delete(key),
+    flush: () => wb.flush(),
+    close: () => wb.close(),
+    stats: () => {
+      const s = wb.stats();
+      return { writeBackPending: s.pending, journalBytes: s.journalBytes, writeBackFlushed: s.flushed, writeBackFailures: s.failures, writeBackLagMs: s.lastFlushLagMs };
+    },
+  };
 }
 
-/** Interim write path: each write is upserted to the origin before it is acknowledged. */
-class WriteThrough implements WritePath {
+/** The write path of an origin without `putMany`: reads pass through, writes answer ERR_ORIGIN_READ_ONLY. */
+class ReadOnlyWrites implements WritePath {
   readonly reader: Origin<unknown>;
-  readonly #origin: Origin<unknown>;
-  readonly #clock: Clock;
-  #lastVersion = 0;
 
-  constructor(origin: Origin<unknown>, clock: Clock) {
-    this.#origin = origin;
-    this.#clock = clock;
+  constructor(origin: Origin<unknown>) {
     this.reader = origin;
   }
 
   async start(): Promise<void> {}
 
-  put(key: string, value: unknown): Promise<WriteAck> {
-    return this.#write({ key, value, version: this.#nextVersion() });
+  put(): Promise<WriteAck> {
+    return Promise.reject(new PrescientError('ERR_ORIGIN_READ_ONLY', 'The origin does not accept writes'));
   }
 
-  delete(key: string): Promise<WriteAck> {
-    return this.#write({ key, value: null, version: this.#nextVersion(), deleted: true });
+  delete(): Promise<WriteAck> {
+    return this.put();
   }
 
   async flush(): Promise<void> {}
 
   async close(): Promise<void> {}
-
-  async #write(record: OriginRecord<unknown>): Promise<WriteAck> {
-    if (this.#origin.putMany === undefined) throw new PrescientError('ERR_ORIGIN_READ_ONLY', 'The origin does not accept writes');
-    await this.#origin.putMany([record]);
-    return { key: record.key, version: record.version };
-  }
-
-  #nextVersion(): number {
-    this.#lastVersion = Math.max(this.#lastVersion + 1, Math.floor(this.#clock.now()));
-    return this.#lastVersion;
-  }
 }
 
 /** `origin` with each batch timed on `clock` and reported to `report`. */

@@ -240,6 +240,7 @@ describe('every error code', () => {
       assert.equal(timedOut.status, 504);
       assert.equal(timedOut.body.error.code, 'ERR_TIMEOUT');
       gate.release();
+      await r.clock.advanceAsync(0);
       assert.equal((await r.inject({ url: '/v1/items/second' })).status, 200);
     } finally {
       gate.release();

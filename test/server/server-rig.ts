@@ -43,7 +43,7 @@ export async function rig(options: { config?: Record<string, unknown>; origin?: 
   const dir = mkdtempSync(join(tmpdir(), 'prescient-server-test-'));
   const clock = new VirtualClock(1_700_000_000_000);
   const origin = options.origin ?? new MapOrigin<unknown>(items);
-  const config = resolveConfig({ logLevel: 'silent', journalDir: dir, ...options.config }, {});
+  const config = resolveConfig({ logLevel: 'silent', journalDir: dir, writeBack: { groupCommitMs: 0 }, ...options.config }, {});
   const server = await createServer(config, { origin, clock, ...(options.predictor === undefined ? {} : { predictor: options.predictor }) });
   return {
     server,
