@@ -12,3 +12,5 @@ export { TieredOrigin } from './origin/tiered-origin.ts';
 export type { StoreStats, TieredOriginOptions, TieredOriginStats } from './origin/tiered-origin.ts';
 export { HttpOrigin } from './origin/http-origin.ts';
 export type { HttpOriginOptions } from './origin/http-origin.ts';
+export { openSampleOrigin, readSampleKeys, sampleValue, sampleTracePath, SAMPLE_STORE_VERSION, SAMPLE_TABLE } from './origin/sample-store.ts';
+export type { SampleItem, SampleOriginOptions } from './origin/sample-store.ts';

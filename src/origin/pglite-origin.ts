@@ -5,7 +5,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
-import { nonNegativeInt, positiveInt } from '../options.ts';
+import { fn, nonNegativeInt, positiveInt } from '../options.ts';
 import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
 import {
   DEFAULT_CHANGES_LIMIT, SqlTable, sqlChangesError, sqlReadError, sqlWriteError, type SqlRunner, type SqlTableOptions,
@@ -26,6 +26,8 @@ export type PgliteOriginOptions = SqlTableOptions & {
   readonly name?: string;
   /** Rows one `changes` call answers when no limit is passed. @default 10000 */
   readonly changesLimit?: number;
+  /** Runs once after `close()` has closed the database (e.g. to remove a private data folder). */
+  readonly onClose?: () => Promise<void>;
 };
 
 /**
@@ -42,6 +44,7 @@ export class PgliteOrigin<V = unknown> implements Origin<V> {
   readonly #table: SqlTable;
   readonly #changesLimit: number;
   readonly #run: SqlRunner;
+  readonly #onClose: (() => Promise<void>) | undefined;
   #isClosed = false;
 
   constructor(options: PgliteOriginOptions) {
@@ -50,6 +53,7 @@ export class PgliteOrigin<V = unknown> implements Origin<V> {
     this.#changesLimit = positiveInt('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
     if (options.name !== undefined && typeof options.name !== 'string') throw new InvalidOptionError('name', 'a string', options.name);
     this.name = options.name ?? options.table ?? 'pglite';
+    this.#onClose = options.onClose === undefined ? undefined : fn<() => Promise<void>>('onClose', options.onClose);
     const db = options.db;
     if (db instanceof PGlite) {
       this.db = db;
@@ -135,6 +139,7 @@ export class PgliteOrigin<V = unknown> implements Origin<V> {
     if (this.#isClosed) return;
     this.#isClosed = true;
     if (this.#isOwned) await this.db.close();
+    await this.#onClose?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
