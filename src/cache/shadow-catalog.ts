@@ -5,27 +5,20 @@
  * Why: in a shared tier, one busy user's traffic evicts what the models prepared for everyone else. A catalog
  * keeps, for each user, references to the entries predicted for that user, so those entries stay servable while
  * the user is likely to ask for them, whatever the memory tier evicted meanwhile. A catalog holds references,
- * never copies: every catalog that names a key points to one shared `Held` cell, and that cell points to the very
- * `Entry` object the memory tier holds (or held). So an item is stored once however many users reference it, and
- * memory grows with catalogs × `perUserLimit` small references, not catalogs × item size (bench/shadow-catalog-
- * memory.ts measures it).
- *
- * Versions: the shared cell is also how a catalog never serves a value older than one the cache knows. The cache
- * tells the catalogs about every entry it stores (`supersede`: the cell now points to the newer entry) and every
- * key it deletes (`drop`: the cell is emptied and leaves the index). Both cost one Map lookup whatever the number
- * of catalogs naming the key; the references in the catalogs die lazily (a dead reference is skipped and released
- * when a read or a listing meets it, and is the first to go when its catalog is full). We chose this over a
- * key -> set-of-catalogs index, which costs a Set entry per reference (about as much again as the reference) to
- * make invalidation eager, and over a version check against the tier on every serve, which cannot tell a deleted
- * key from an evicted one.
+ * never copies: a reference points to the key's shared cell (entry-cells.ts), and the cell to the very `Entry`
+ * object the memory tier holds (or held). So an item is stored once however many users reference it, memory grows
+ * with catalogs × `perUserLimit` small references, not catalogs × item size (bench/shadow-catalog-memory.ts), and
+ * a newer entry stored or a key deleted reaches every catalog in one Map lookup (a dead reference is released when
+ * a read or a listing meets it, and is the first to go when its catalog is full).
  *
  * Bounds: each catalog keeps at most `perUserLimit` references; a full catalog evicts the reference with the lowest
  * probability × recency (probability / (1 + age / recencyHalfS)) when the newcomer scores higher (else the
  * newcomer is refused), scanning its at most `perUserLimit` references: O(perUserLimit) per insertion into a full
  * catalog, O(1) per read. At most `maxCatalogs` user catalogs and as many segment catalogs are kept; the one dropped
  * is picked by second chance (CLOCK) over creation order, which approximates least recently used while a read only
- * sets a flag (moving the catalog to the back of an LRU order on every read cost more than the rest of the read). Staleness: an entry past its `staleAt` is
- * never served from a catalog; the read goes to the origin first (unlike the stale-while-revalidate of the tiers).
+ * sets a flag (moving the catalog to the back of an LRU order on every read cost more than the rest of the read).
+ * Staleness: an entry past its `staleAt` is never served from a catalog; the read goes to the origin first (unlike
+ * the stale-while-revalidate of the tiers).
  */
 import type { Clock } from '../clock.ts';
 import { checkContext, type ReadContext } from '../context.ts';
@@ -33,6 +26,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { oneOf, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { ResolvedShadowOptions } from './cache-options.ts';
+import { EntryCells, type EntryCell } from './entry-cells.ts';
 import type { Entry } from './entry.ts';
 
 /**
@@ -49,17 +43,9 @@ const recencyHalfS = 60;
  */
 const probabilityScale = 1_000_000;
 
-/** The one cell per key that every catalog naming the key points to. */
-type Held<V> = {
-  /** The newest entry the cache stored for the key; undefined once the key was deleted or invalidated. */
-  entry: Entry<V> | undefined;
-  /** Catalog references pointing here; the cell leaves the index at 0. */
-  refs: number;
-};
-
 /** One catalog's reference to an item: what was predicted, when, and whether the owner used it yet. */
 type ShadowRef<V> = {
-  held: Held<V>;
+  held: EntryCell<V>;
   /** Probability of the latest prediction, in millionths. */
   ppm: number;
   source: string;
@@ -98,11 +84,15 @@ export type ShadowStats = {
   readonly references: number;
   /** Distinct keys referenced (each stored once). */
   readonly heldKeys: number;
+  /** Bytes (`sizeBytes`) of the entries referenced. */
+  readonly bytes: number;
+  /** Of those, bytes of entries the memory tier no longer holds: what the catalogs alone keep alive, beyond `maxBytes`. */
+  readonly bytesOutsideTier: number;
   /** Reads served from a catalog. */
   readonly hits: number;
   /** Catalog reads that found their entry stale and went to the origin before being served. */
   readonly refreshedBeforeServe: number;
-  /** References evicted by the per-catalog bound. */
+  /** References evicted (or newcomers refused) by the per-catalog bound. */
   readonly evictedReferences: number;
   /** Catalogs dropped by the `maxCatalogs` bound. */
   readonly droppedCatalogs: number;
@@ -160,7 +150,7 @@ export class ShadowCatalogs<V = unknown> {
   readonly #o: ShadowCatalogsOptions<V>;
   readonly #users = new Map<string, Catalog<V>>();
   readonly #segments = new Map<string, Catalog<V>>();
-  readonly #held = new Map<string, Held<V>>();
+  readonly #held = new EntryCells<V>();
   #references = 0;
   #hits = 0;
   #refreshedBeforeServe = 0;
@@ -235,7 +225,7 @@ export class ShadowCatalogs<V = unknown> {
     const now = this.#o.clock.now();
     for (const p of predictions) {
       if (!(p.probability >= this.#o.minProbability)) continue;
-      const entry = this.#held.get(p.key)?.entry ?? this.#o.tier.peek(p.key);
+      const entry = this.#held.entry(p.key) ?? this.#o.tier.peek(p.key);
       if (entry !== undefined && now < entry.staleAt) this.reference(ctx, entry, p.probability, p.source ?? 'unknown');
     }
   }
@@ -245,14 +235,13 @@ export class ShadowCatalogs<V = unknown> {
    * segment joins their catalogs.
    */
   stored(entry: Entry<V>, prediction: { readonly probability: number; readonly source: string; readonly ctx: ReadContext } | undefined): void {
-    this.supersede(entry);
+    this.#held.supersede(entry);
     if (prediction !== undefined) this.reference(prediction.ctx, entry, prediction.probability, prediction.source);
   }
 
   /** The cache stored `entry` (a load, a refresh, a write): catalogs naming its key now serve it. One Map lookup. */
   supersede(entry: Entry<V>): void {
-    const held = this.#held.get(entry.key);
-    if (held !== undefined && (held.entry === undefined || entry.version >= held.entry.version)) held.entry = entry;
+    this.#held.supersede(entry);
   }
 
   /**
@@ -260,21 +249,12 @@ export class ShadowCatalogs<V = unknown> {
    * lookup; the references die lazily.
    */
   drop(key: string): boolean {
-    const held = this.#held.get(key);
-    if (held === undefined) return false;
-    held.entry = undefined;
-    this.#held.delete(key);
-    return true;
+    return this.#held.drop(key);
   }
 
   /** Keys referenced by some catalog that start with `prefix` or carry `tag` (for `Cache.invalidate`). */
   keysMatching(prefix: string | undefined, tag: string | undefined): string[] {
-    const keys: string[] = [];
-    for (const [key, { entry }] of this.#held) {
-      if (entry === undefined) continue;
-      if ((prefix !== undefined && key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.push(key);
-    }
-    return keys;
+    return this.#held.keysMatching(prefix, tag);
   }
 
   /**
@@ -299,12 +279,16 @@ export class ShadowCatalogs<V = unknown> {
     return items.length > limit ? items.slice(0, limit) : items;
   }
 
+  /** Counters; `bytes` and `bytesOutsideTier` walk the referenced keys (O(heldKeys)). */
   stats(): ShadowStats {
+    const bytes = this.#held.bytes((entry) => this.#o.tier.peek(entry.key) === entry);
     return {
       userCatalogs: this.#users.size,
       segmentCatalogs: this.#segments.size,
       references: this.#references,
       heldKeys: this.#held.size,
+      bytes: bytes.total,
+      bytesOutsideTier: bytes.only,
       hits: this.#hits,
       refreshedBeforeServe: this.#refreshedBeforeServe,
       evictedReferences: this.#evictedReferences,
@@ -340,34 +324,22 @@ export class ShadowCatalogs<V = unknown> {
       this.#evictedReferences++;
       return;
     }
-    const held = this.#cell(entry);
     if (ref !== undefined) {
-      if (ref.held !== held) {
-        this.#unref(entry.key, ref.held);
-        ref.held = held;
-        held.refs++;
+      if (ref.held.entry === undefined) {
+        // The key was dropped and stored again since: a new item for this catalog.
+        this.#held.release(entry.key, ref.held);
+        ref.held = this.#held.acquire(entry);
         ref.uses = 0;
+      } else {
+        this.#held.supersede(entry);
       }
       ref.ppm = ppm;
       ref.source = source;
       ref.touchedS = now;
       return;
     }
-    held.refs++;
     this.#references++;
-    catalog.set(entry.key, { held, ppm, source, touchedS: now, uses: 0 });
-  }
-
-  /** The live cell of `entry.key`, created if needed, pointing to the newest of its entry and `entry`. */
-  #cell(entry: Entry<V>): Held<V> {
-    let held = this.#held.get(entry.key);
-    if (held === undefined) {
-      held = { entry, refs: 0 };
-      this.#held.set(entry.key, held);
-    } else if (held.entry === undefined || entry.version >= held.entry.version) {
-      held.entry = entry;
-    }
-    return held;
+    catalog.set(entry.key, { held: this.#held.acquire(entry), ppm, source, touchedS: now, uses: 0 });
   }
 
   /** Evicts the reference of lowest score if it scores below `newcomer` (millionths); false (nothing evicted) otherwise. */
@@ -413,11 +385,6 @@ export class ShadowCatalogs<V = unknown> {
   #release(catalog: Catalog<V>, key: string, ref: ShadowRef<V>): void {
     catalog.delete(key);
     this.#references--;
-    this.#unref(key, ref.held);
-  }
-
-  #unref(key: string, held: Held<V>): void {
-    held.refs--;
-    if (held.refs <= 0 && this.#held.get(key) === held) this.#held.delete(key);
+    this.#held.release(key, ref.held);
   }
 }

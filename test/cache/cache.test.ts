@@ -324,6 +324,7 @@ describe('Cache shadow catalogs', () => {
     await setup.cache.get('k20', { session: 's2' });
     await setup.clock.advanceAsync(1);
     assert.equal(setup.cache.peek('k1'), undefined, "another session's prefetches pushed k1 out of the memory tier");
+    assert.equal(setup.cache.stats().shadow?.bytesOutsideTier, 1, 'the catalog alone keeps k1');
     return setup;
   }
 

@@ -1,0 +1,98 @@
+/**
+ * EntryCells: one shared, reference-counted cell per key, pointing to the newest entry the cache stored for it.
+ *
+ * Why: the shadow catalogs reference the same item from many users; each reference points to the key's cell and the
+ * cell to the very `Entry` object the memory tier holds (or held), so an item is stored once however many catalogs
+ * name it. The cell is also how a catalog never serves a value older than one the cache knows: the cache reports
+ * every entry it stores (`supersede`: the cell now points to the newer entry) and every key it deletes (`drop`: the
+ * cell is emptied and leaves the index). Both cost one Map lookup whatever the number of references; references
+ * to an emptied cell die lazily, where their owner meets them. We chose this over a key -> set-of-catalogs index,
+ * which costs a Set entry per reference (about as much again as the reference) to make invalidation eager, and over
+ * a version check against the tier on every read, which cannot tell a deleted key from an evicted one.
+ */
+import type { Entry } from './entry.ts';
+
+/** The cell of one key. */
+export type EntryCell<V> = {
+  /** The newest entry stored for the key; undefined once the key was deleted or invalidated (the cell is dead). */
+  entry: Entry<V> | undefined;
+  /** References pointing here; the cell leaves the index at 0. */
+  refs: number;
+};
+
+/** The live cells by key. Every method is synchronous and O(1) unless said otherwise. */
+export class EntryCells<V> {
+  readonly #cells = new Map<string, EntryCell<V>>();
+
+  /** Number of live cells (distinct keys referenced). */
+  get size(): number {
+    return this.#cells.size;
+  }
+
+  /** The entry of the live cell of `key`, if any. */
+  entry(key: string): Entry<V> | undefined {
+    return this.#cells.get(key)?.entry;
+  }
+
+  /**
+   * Takes one reference to the live cell of `entry.key` (created if needed), which then points to the newer of its
+   * entry and `entry`.
+   */
+  acquire(entry: Entry<V>): EntryCell<V> {
+    let cell = this.#cells.get(entry.key);
+    if (cell === undefined) {
+      cell = { entry, refs: 0 };
+      this.#cells.set(entry.key, cell);
+    } else if (cell.entry === undefined || entry.version >= cell.entry.version) {
+      cell.entry = entry;
+    }
+    cell.refs++;
+    return cell;
+  }
+
+  /** Gives back one reference to `cell` (of `key`); the last one removes a live cell from the index. */
+  release(key: string, cell: EntryCell<V>): void {
+    cell.refs--;
+    if (cell.refs <= 0 && this.#cells.get(key) === cell) this.#cells.delete(key);
+  }
+
+  /** The cache stored `entry`: a live cell of its key points to it unless it holds a newer version. */
+  supersede(entry: Entry<V>): void {
+    const cell = this.#cells.get(entry.key);
+    if (cell !== undefined && (cell.entry === undefined || entry.version >= cell.entry.version)) cell.entry = entry;
+  }
+
+  /** The key was deleted or invalidated: its cell dies and leaves the index. True when there was one. */
+  drop(key: string): boolean {
+    const cell = this.#cells.get(key);
+    if (cell === undefined) return false;
+    cell.entry = undefined;
+    this.#cells.delete(key);
+    return true;
+  }
+
+  /** Keys of live cells that start with `prefix` or whose entry carries `tag`. O(size). */
+  keysMatching(prefix: string | undefined, tag: string | undefined): string[] {
+    const keys: string[] = [];
+    for (const [key, { entry }] of this.#cells) {
+      if (entry === undefined) continue;
+      if ((prefix !== undefined && key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.push(key);
+    }
+    return keys;
+  }
+
+  /**
+   * Bytes (`sizeBytes`) of the entries referenced, and of those `isHeldElsewhere` says nobody else keeps (entries
+   * the references alone keep alive). O(size).
+   */
+  bytes(isHeldElsewhere: (entry: Entry<V>) => boolean): { readonly total: number; readonly only: number } {
+    let total = 0;
+    let only = 0;
+    for (const { entry } of this.#cells.values()) {
+      if (entry === undefined) continue;
+      total += entry.sizeBytes;
+      if (!isHeldElsewhere(entry)) only += entry.sizeBytes;
+    }
+    return { total, only };
+  }
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { EntryCells } from '../../src/cache/entry-cells.ts';
+import { createEntry } from '../../src/cache/entry.ts';
+
+const entry = (key: string, version: number, sizeBytes = 10, tags: string[] = []) =>
+  createEntry({ key, value: `${key}@${version}`, version, sizeBytes, now: 0, ttlMs: 1000, staleAfterMs: 1000, tags });
+
+describe('EntryCells', () => {
+  test('one cell per key, shared by every reference, leaving the index with its last reference', () => {
+    const cells = new EntryCells<string>();
+    const e = entry('a', 1);
+    const first = cells.acquire(e);
+    const second = cells.acquire(entry('a', 1));
+    assert.equal(first, second);
+    assert.equal(first.refs, 2);
+    assert.equal(cells.size, 1);
+    cells.release('a', first);
+    assert.equal(cells.size, 1);
+    cells.release('a', first);
+    assert.equal(cells.size, 0);
+    assert.equal(cells.entry('a'), undefined);
+  });
+
+  test('a newer entry supersedes the cell, an older one does not', () => {
+    const cells = new EntryCells<string>();
+    const cell = cells.acquire(entry('a', 2));
+    cells.supersede(entry('a', 1));
+    assert.equal(cell.entry?.version, 2);
+    cells.acquire(entry('a', 1));
+    assert.equal(cell.entry?.version, 2, 'acquire keeps the newer entry too');
+    const v3 = entry('a', 3);
+    cells.supersede(v3);
+    assert.equal(cell.entry, v3);
+    cells.supersede(entry('b', 9));
+    assert.equal(cells.size, 1, 'an unreferenced key gets no cell');
+  });
+
+  test('a dropped key kills its cell for every holder; a later acquire makes a new one', () => {
+    const cells = new EntryCells<string>();
+    const old = cells.acquire(entry('a', 1));
+    assert.equal(cells.drop('a'), true);
+    assert.equal(cells.drop('a'), false);
+    assert.equal(old.entry, undefined);
+    const fresh = cells.acquire(entry('a', 1));
+    assert.notEqual(fresh, old);
+    cells.release('a', old);
+    assert.equal(cells.entry('a')?.version, 1, 'releasing the dead cell leaves the new one');
+  });
+
+  test('finds keys by prefix and tag, and sums the bytes referenced and those held nowhere else', () => {
+    const cells = new EntryCells<string>();
+    const kept = entry('user:1', 1, 100, ['hot']);
+    cells.acquire(kept);
+    cells.acquire(entry('item:1', 1, 30));
+    assert.deepEqual(cells.keysMatching('user:', undefined), ['user:1']);
+    assert.deepEqual(cells.keysMatching(undefined, 'hot'), ['user:1']);
+    assert.deepEqual(cells.bytes((e) => e === kept), { total: 130, only: 30 });
+  });
+});
