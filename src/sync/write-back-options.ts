@@ -38,7 +38,7 @@ export type WriteBackOptions<V> = {
    */
   readonly target?: WriteBackTarget<V>;
   readonly logger?: WriteBackLogger;
-  /** Journal group commit window in milliseconds (see Journal). @default 2 */
+  /** Journal group commit window in milliseconds (see JournalOptions: 0 measured best). @default 0 */
   readonly groupCommitMs?: number;
   /** @default 1 MiB */
   readonly maxGroupBytes?: number;
