@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { isPrescientError } from '../../src/errors.ts';
 import type { OriginRecord } from '../../src/origin/origin.ts';
 import { PostgresOrigin, type PostgresSql } from '../../src/origin/postgres-origin.ts';
+import { TieredOrigin } from '../../src/origin/tiered-origin.ts';
 import { originContract } from '../contracts/origin.contract.ts';
 
 const URL = process.env.PRESCIENT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -32,6 +33,19 @@ after(async () => {
 });
 
 originContract('PostgresOrigin', async (seed) => new PostgresOrigin({ sql, table: await freshTable(seed) }));
+
+originContract('TieredOrigin over two PostgreSQL tables', async (seed) => new TieredOrigin({
+  live: new PostgresOrigin({ sql, table: await freshTable(seed) }),
+  archive: new PostgresOrigin({ sql, table: await freshTable(seed.map((r) => ({ key: r.key, value: 'stale archive copy', version: 0 }))) }),
+}));
+
+test('TieredOrigin answers archived keys from the archive table', async () => {
+  const live = new PostgresOrigin({ sql, table: await freshTable([{ key: 'hot', value: 'live', version: 2 }]) });
+  const archive = new PostgresOrigin({ sql, table: await freshTable([{ key: 'cold', value: 'archived', version: 1 }]) });
+  const tiered = new TieredOrigin({ live, archive });
+  assert.deepEqual((await tiered.getMany(['cold', 'hot', 'none'])).map((r) => r?.value), ['archived', 'live', undefined]);
+  assert.equal(tiered.stats().archive.keys, 2);
+});
 
 describe('PostgresOrigin', () => {
   test('getMany of many keys is one statement', async () => {
