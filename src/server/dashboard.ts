@@ -37,8 +37,8 @@ export type DashboardOptions = {
   /** Time source. @default systemClock */
   readonly clock?: Clock;
   /**
-   * Which requests' latency feeds the percentiles: routes whose pattern starts with this. @default '/v1/items'
-   * (single and batch reads).
+   * Which requests' latency feeds the percentiles: routes whose pattern starts with this, registered after
+   * `registerDashboard`. @default '/v1/items' (single and batch reads).
    */
   readonly latencyRoutePrefix?: string;
 };
@@ -89,17 +89,24 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   const serviceStats = statsOf(source.service);
   const streams = new Set<FastifyReply>();
 
+  // Every request passes here (it must run before an auth hook added later), so it bails out on a string search.
   app.addHook('onRequest', (request, _reply, done) => {
-    const q = request.query as Record<string, unknown> | undefined;
-    const token = q?.token;
-    if (typeof token === 'string' && token !== '' && request.headers.authorization === undefined && isDashboardUrl(request.url)) {
-      request.headers.authorization = `Bearer ${token}`;
+    if (request.url.includes('token=') && request.headers.authorization === undefined && isDashboardUrl(request.url)) {
+      const token = (request.query as Record<string, unknown> | undefined)?.token;
+      if (typeof token === 'string' && token !== '') request.headers.authorization = `Bearer ${token}`;
     }
     done();
   });
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.routeOptions.url?.startsWith(prefix) === true) feed.recordLatency(reply.elapsedTime);
+  // Latency is timed only on the read routes, by a hook attached to each as it is registered (routes registered
+  // before registerDashboard are not timed): other requests pay nothing.
+  const recordLatency = (_request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    feed.recordLatency(reply.elapsedTime);
     done();
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(prefix)) return;
+    const hooks = route.onResponse;
+    route.onResponse = hooks === undefined ? [recordLatency] : [...(Array.isArray(hooks) ? hooks : [hooks]), recordLatency];
   });
   app.addHook('onReady', (done) => {
     feed.start();

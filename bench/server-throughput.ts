@@ -1,0 +1,228 @@
+/**
+ * Question: what does the Prescient service cost per request over HTTP, against the simplest thing a Node team
+ * would write instead — a bare Fastify route with an lru-cache in front of the same origin?
+ *
+ * Both servers answer `GET /v1/items/:key?session=` from the same origin (a MapOrigin of 10,000 small JSON records;
+ * the same for both, so the origin is not what is measured), run one at a time in a child process (so the load
+ * generator does not share their event loop), and are warmed first (every key read once) so hits dominate.
+ * Prescient is `createServer` on its default config (memory tier, EnsemblePredictor, prefetch on, auth and rate
+ * limit hooks) with the rate limit raised out of the way and logging silent; reads carry one of 100 session ids, so
+ * the models learn from every read as they would in service. Keys are drawn from a seeded Zipf(0.99) over the
+ * 10,000 keys.
+ *
+ * Two autocannon runs per server, on loopback:
+ * - throughput: `connections` connections as fast as they go, for `duration` seconds;
+ * - latency at a fixed rate: overallRate 5,000 requests/s for `duration` seconds; p99 from autocannon (whole ms,
+ *   corrected for coordinated omission) and from the per-response times autocannon reports (sub-ms, uncorrected).
+ * Targets (issue 5): throughput ratio Prescient ÷ baseline at least 0.7; p99 of hits at 5,000 requests/s under 2 ms.
+ *
+ * A third row runs the same service with a predictor that never predicts, to show what the models cost apart from
+ * the HTTP layer (auth, rate limit, validation, session ownership, metrics).
+ *
+ * Run: node --import tsx bench/server-throughput.ts [--duration 5] [--connections 32]
+ * (internally: `--serve baseline|prescient|prescient-no-prediction` starts one server and prints `READY <url>`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LRUCache } from 'lru-cache';
+import { Pool } from 'undici';
+import { MapOrigin } from '../src/origin/function-origin.ts';
+import { LatencyHistogram } from '../src/server/dashboard-feed.ts';
+import { seededRandom } from '../src/sim/seeded-random.ts';
+
+/** Distinct keys in the origin; all fit in both caches. */
+const keyCount = 10_000;
+/** Session ids the reads carry (Prescient's models learn per session). */
+const sessionCount = 100;
+/** Requests per second of the fixed-rate run (the issue's figure). */
+const fixedRate = 5_000;
+/** Zipf exponent of the key sequence. */
+const zipfS = 0.99;
+/** Keys in the precomputed request path ring (cycled by autocannon). */
+const pathRing = 65_536;
+
+type Kind = 'prescient' | 'prescient-no-prediction' | 'baseline';
+const kinds: readonly Kind[] = ['baseline', 'prescient', 'prescient-no-prediction'];
+const labels: Readonly<Record<Kind, string>> = { baseline: 'Fastify + lru-cache', prescient: 'prescient serve', 'prescient-no-prediction': 'prescient serve, predictor off' };
+
+const { values } = parseArgs({
+  options: {
+    serve: { type: 'string' },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+
+function makeOrigin(): MapOrigin<unknown> {
+  return new MapOrigin<unknown>(Array.from({ length: keyCount }, (_, i) => [`item:${i}`, { id: i, name: `item ${i}`, price: (i * 37) % 1000, tags: ['a', 'b'] }] as const));
+}
+
+/** Child mode: start one server on a free loopback port, print its address, run until killed. */
+async function serve(kind: Kind): Promise<void> {
+  const origin = makeOrigin();
+  let url: string;
+  if (kind === 'baseline') {
+    const { default: Fastify } = await import('fastify');
+    const lru = new LRUCache<string, { value: unknown; version: number }>({ max: keyCount * 2 });
+    const app = Fastify({ logger: false });
+    app.get('/v1/items/:key', async (request) => {
+      const key = (request.params as { key: string }).key;
+      const held = lru.get(key);
+      if (held !== undefined) return { key, value: held.value, version: held.version, status: 'hit' };
+      const [record] = await origin.getMany([key]);
+      if (record === undefined) return { key, value: null, version: 0, status: 'miss' };
+      lru.set(key, { value: record.value, version: record.version });
+      return { key, value: record.value, version: record.version, status: 'miss' };
+    });
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+  } else {
+    const { createServer } = await import('../src/server/app.ts');
+    const { resolveConfig } = await import('../src/server/config.ts');
+    const config = resolveConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', limits: { rateLimit: { perSecond: 1e9, burst: 1e9 } } }, {});
+    // The third row: the same service with a predictor that never predicts, to separate the HTTP layer's cost from
+    // the models'.
+    const predictor = kind === 'prescient' ? undefined : { name: 'none', observe() {}, predict: () => [] };
+    const server = await createServer(config, predictor === undefined ? { origin } : { origin, predictor });
+    url = await server.listen();
+  }
+  // Exit cleanly on SIGTERM (so `node --cpu-prof` can write its profile when run by hand).
+  process.once('SIGTERM', () => process.exit(0));
+  process.stdout.write(`READY ${url}\n`);
+}
+
+/** Starts a server child and resolves with it and its address. */
+function startChild(kind: Kind): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m !== null) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`${kind} server exited with ${code} before it was ready`)));
+  });
+}
+
+/** Request paths: seeded Zipf keys, each with one of `sessionCount` sessions. */
+function makePaths(): string[] {
+  const random = seededRandom(42);
+  const cdf = new Float64Array(keyCount);
+  let sum = 0;
+  for (let i = 0; i < keyCount; i++) cdf[i] = sum += 1 / (i + 1) ** zipfS;
+  const paths: string[] = [];
+  for (let n = 0; n < pathRing; n++) {
+    const u = random() * sum;
+    let lo = 0;
+    let hi = keyCount - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    paths.push(`/v1/items/item:${lo}?session=s${n % sessionCount}`);
+  }
+  return paths;
+}
+
+async function warm(url: string): Promise<void> {
+  const pool = new Pool(url, { connections: 16 });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < keyCount) {
+      const i = next++;
+      const res = await pool.request({ method: 'GET', path: `/v1/items/item:${i}` });
+      await res.body.text();
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  await pool.close();
+}
+
+type AutocannonResult = {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number; max: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+};
+type AutocannonInstance = Promise<AutocannonResult> & { on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void };
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as (options: Record<string, unknown>) => AutocannonInstance;
+
+async function load(url: string, paths: readonly string[], options: { connections: number; duration: number; overallRate?: number }) {
+  let n = 0;
+  const hist = new LatencyHistogram();
+  const run = autocannon({
+    url,
+    connections: options.connections,
+    duration: options.duration,
+    overallRate: options.overallRate,
+    requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: paths[n++ % paths.length] }) }],
+  });
+  run.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) hist.record(ms);
+  });
+  const result = await run;
+  return { result, fine: hist.summary() };
+}
+
+type Row = { kind: Kind; rps: number; p50: number; p99: number; rateP99: number; rateP99Fine: number | null; rateRps: number; bad: number };
+
+async function measure(kind: Kind, paths: readonly string[], duration: number, connections: number): Promise<Row> {
+  const { child, url } = await startChild(kind);
+  try {
+    await warm(url);
+    await load(url, paths, { connections, duration: 1 });
+    const max = await load(url, paths, { connections, duration });
+    const fixed = await load(url, paths, { connections: 16, duration, overallRate: fixedRate });
+    const bad = [max, fixed].reduce((s, r) => s + r.result.non2xx + r.result.errors + r.result.timeouts, 0);
+    return {
+      kind,
+      rps: max.result.requests.average,
+      p50: max.result.latency.p50,
+      p99: max.result.latency.p99,
+      rateP99: fixed.result.latency.p99,
+      rateP99Fine: fixed.fine.p99,
+      rateRps: fixed.result.requests.average,
+      bad,
+    };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function main(): Promise<void> {
+  if (values.serve !== undefined) {
+    if (!(kinds as readonly string[]).includes(values.serve)) throw new Error(`--serve expects one of ${kinds.join(', ')}, got ${values.serve}`);
+    await serve(values.serve as Kind);
+    return;
+  }
+  const duration = Number(values.duration);
+  const connections = Number(values.connections);
+  const paths = makePaths();
+  const rows: Row[] = [];
+  for (const kind of kinds) {
+    process.stderr.write(`measuring ${kind} ...\n`);
+    rows.push(await measure(kind, paths, duration, connections));
+  }
+  const [base, pre] = rows;
+  const f = (x: number | null, d = 2): string => (x === null ? '–' : x.toFixed(d));
+  const lines = [
+    `Server throughput: ${keyCount.toLocaleString('en-US')} keys (warmed, Zipf ${zipfS}), ${sessionCount} sessions, ${connections} connections for ${duration} s; fixed rate ${fixedRate.toLocaleString('en-US')} req/s over 16 connections for ${duration} s.`,
+    '',
+    '| server | throughput (req/s) | p50 at max (ms) | p99 at max (ms) | achieved at 5,000 req/s | p99 at 5,000 req/s (ms, autocannon) | p99 at 5,000 req/s (ms, per response) | non-2xx/errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${labels[r.kind]} | ${Math.round(r.rps).toLocaleString('en-US')} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${Math.round(r.rateRps).toLocaleString('en-US')} | ${f(r.rateP99, 0)} | ${f(r.rateP99Fine)} | ${r.bad} |`,
+    ),
+    '',
+    `throughput ratio prescient ÷ baseline: ${(pre.rps / base.rps).toFixed(2)} (target >= 0.7); p99 of hits at 5,000 req/s: ${f(pre.rateP99Fine)} ms per response, ${f(pre.rateP99, 0)} ms autocannon (target < 2 ms)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+await main();
