@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { HttpOrigin } from '../../src/origin/http-origin.ts';
 
@@ -18,6 +19,7 @@ const items = new Map<string, { name: string; version: number }>([
 const requests: string[] = [];
 const sockets = new Set<unknown>();
 let baseUrl = '';
+let slowArrived: () => void = () => {};
 
 const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
   sockets.add(req.socket);
@@ -30,7 +32,7 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
   if (req.method === 'GET' && item !== null) {
     const key = decodeURIComponent(item[1]);
     if (key === 'boom') return send(500, { error: 'boom' });
-    if (key === 'slow') return; // never answers: the client's deadline must fire
+    if (key === 'slow') return slowArrived(); // never answers: the client's deadline must fire
     if (key === 'notjson') return res.writeHead(200).end('<html>');
     const found = items.get(key);
     return found === undefined ? send(404, { error: 'not found' }) : send(200, { id: key, name: found.name, version: found.version });
@@ -111,8 +113,14 @@ describe('HttpOrigin', () => {
   });
 
   test('a server that does not answer within timeoutMs rejects with ERR_ORIGIN_TIMEOUT', async () => {
-    const origin = new HttpOrigin({ baseUrl, timeoutMs: 100 });
-    await assert.rejects(origin.getMany(['slow', '1']), (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
+    const clock = new VirtualClock(0);
+    const origin = new HttpOrigin({ baseUrl, timeoutMs: 100, clock });
+    const arrived = new Promise<void>((resolve) => { slowArrived = resolve; });
+    const pending = origin.getMany(['slow', '1']);
+    await arrived;
+    clock.advance(99);
+    clock.advance(1);
+    await assert.rejects(pending, (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
     await origin.close();
   });
 
