@@ -299,16 +299,17 @@ export class WriteBack<V = unknown> {
     } else {
       const keys = [...new Set(batch.map((p) => p.record.key))];
       const remote = await this.#origin.getMany(keys);
-      const current = new Map<string, OriginRecord<V> | undefined>();
+      const held = new Map<string, OriginRecord<V> | undefined>();
       keys.forEach((key, i) => {
         const r = remote[i]?.deleted === true ? undefined : remote[i];
         if (r !== undefined) this.#observe(r.version);
-        current.set(key, r);
+        held.set(key, r);
       });
+      const current = new Map(held);
       for (const { record } of batch) {
         const resolved = this.#resolver(record, current.get(record.key));
         current.set(record.key, resolved);
-        if (resolved !== remote[keys.indexOf(record.key)]) merged.set(record.key, resolved);
+        if (resolved !== held.get(record.key)) merged.set(record.key, resolved);
       }
     }
     const records = [...merged.values()];
@@ -318,7 +319,8 @@ export class WriteBack<V = unknown> {
 
   #confirmed(batch: ReadonlyArray<Pending<V>>, sent: number): void {
     const upTo = batch[batch.length - 1].seq;
-    this.#pending.splice(0, batch.length);
+    if (this.#pending[batch.length - 1] === batch[batch.length - 1]) this.#pending.splice(0, batch.length);
+    else this.#pending = this.#pending.filter((p) => p.seq > upTo);
     for (const { record } of batch) {
       const list = this.#byKey.get(record.key);
       if (list === undefined) continue;
