@@ -27,6 +27,7 @@ import { oneOf, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { ResolvedShadowOptions } from './cache-options.ts';
 import { EntryCells, type EntryCell } from './entry-cells.ts';
+import { PendingReferences } from './pending-references.ts';
 import type { Entry } from './entry.ts';
 
 /**
@@ -84,6 +85,8 @@ export type ShadowStats = {
   readonly references: number;
   /** Distinct keys referenced (each stored once). */
   readonly heldKeys: number;
+  /** Items predicted for some catalog before they were cached, waiting to be stored (pending-references.ts). */
+  readonly pendingKeys: number;
   /** Bytes (`sizeBytes`) of the entries referenced. */
   readonly bytes: number;
   /** Of those, bytes of entries the memory tier no longer holds: what the catalogs alone keep alive, beyond `maxBytes`. */
@@ -151,6 +154,7 @@ export class ShadowCatalogs<V = unknown> {
   readonly #users = new Map<string, Catalog<V>>();
   readonly #segments = new Map<string, Catalog<V>>();
   readonly #held = new EntryCells<V>();
+  readonly #pending = new PendingReferences();
   #references = 0;
   #hits = 0;
   #refreshedBeforeServe = 0;
@@ -218,7 +222,7 @@ export class ShadowCatalogs<V = unknown> {
 
   /**
    * Fresh predictions for `ctx`: those at or above `minProbability` whose item is cached and fresh (in a catalog
-   * or in the memory tier) are referenced now; the others are left to the prefetches that will land.
+   * or in the memory tier) are referenced now; the others wait (pending-references.ts) for the item to be stored.
    */
   predicted(ctx: ReadContext, predictions: readonly Prediction[]): void {
     if (ctx.user === undefined && ctx.segment === undefined) return;
@@ -227,16 +231,19 @@ export class ShadowCatalogs<V = unknown> {
       if (!(p.probability >= this.#o.minProbability)) continue;
       const entry = this.#held.entry(p.key) ?? this.#o.tier.peek(p.key);
       if (entry !== undefined && now < entry.staleAt) this.reference(ctx, entry, p.probability, p.source ?? 'unknown');
+      else this.#pending.add(p.key, { ctx, probability: p.probability, source: p.source ?? 'unknown', atS: this.#seconds(now) });
     }
   }
 
   /**
-   * The cache stored `entry` after a load: catalogs naming its key now serve it, and a prefetch made for a user or
-   * segment joins their catalogs.
+   * The cache stored `entry` after a load: catalogs naming its key now serve it, and the catalogs it was predicted
+   * for (the prefetch's context, and those waiting for it) reference it.
    */
   stored(entry: Entry<V>, prediction: { readonly probability: number; readonly source: string; readonly ctx: ReadContext } | undefined): void {
     this.#held.supersede(entry);
     if (prediction !== undefined) this.reference(prediction.ctx, entry, prediction.probability, prediction.source);
+    if (this.#pending.size === 0) return;
+    for (const w of this.#pending.take(entry.key, this.#seconds(this.#o.clock.now()))) this.reference(w.ctx, entry, w.probability, w.source);
   }
 
   /** The cache stored `entry` (a load, a refresh, a write): catalogs naming its key now serve it. One Map lookup. */
@@ -249,6 +256,7 @@ export class ShadowCatalogs<V = unknown> {
    * lookup; the references die lazily.
    */
   drop(key: string): boolean {
+    this.#pending.forget(key);
     return this.#held.drop(key);
   }
 
@@ -287,6 +295,7 @@ export class ShadowCatalogs<V = unknown> {
       segmentCatalogs: this.#segments.size,
       references: this.#references,
       heldKeys: this.#held.size,
+      pendingKeys: this.#pending.size,
       bytes: bytes.total,
       bytesOutsideTier: bytes.only,
       hits: this.#hits,

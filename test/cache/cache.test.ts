@@ -359,6 +359,15 @@ describe('Cache shadow catalogs', () => {
     assert.equal(shadow?.userCatalogs, 5);
   });
 
+  test('users predicted the same item in one drain all reference it when its one prefetch lands', async () => {
+    const { cache, origin, clock } = predictive({ k0: [['k1', 0.9]] });
+    await Promise.all([0, 1, 2, 3, 4].map((u) => cache.get('k0', { session: `s${u}`, user: `u${u}` })));
+    await clock.advanceAsync(1);
+    assert.deepEqual(origin.batches.filter((b) => b.purpose === 'prefetch').flatMap((b) => b.keys), ['k1']);
+    for (let u = 0; u < 5; u++) assert.deepEqual(cache.shadow(`u${u}`).map((i) => i.key), ['k1'], `u${u}`);
+    assert.equal(cache.stats().shadow?.pendingKeys, 0);
+  });
+
   test('a stale catalog entry is refreshed from the origin before it is served', async () => {
     const { cache, origin, clock } = predictive({ k0: [['k1', 0.9]] }, { ttlMs: 10_000, staleAfterMs: 1000 });
     await cache.get('k0', u1);

@@ -151,6 +151,14 @@ describe('ShadowCatalogs', () => {
     clock.advance(1000);
     catalogs.predicted({ user: 'v' }, [{ key: 'cached', probability: 0.9, source: 'm' }]);
     assert.deepEqual(catalogs.list('user', 'v'), [], 'a stale item is left to the prefetch that refreshes it');
+    assert.equal(catalogs.stats().pendingKeys, 2, 'absent and stale items wait to be stored');
+    catalogs.stored(entry('absent'), undefined);
+    assert.deepEqual(catalogs.list('user', 'u').map((i) => [i.key, i.probability]), [['absent', 0.9], ['cached', 0.6]]);
+    assert.deepEqual(catalogs.list('segment', 'eu').map((i) => i.key), ['absent', 'cached']);
+    clock.advance(6000);
+    catalogs.stored(entry('cached'), undefined);
+    assert.deepEqual(catalogs.list('user', 'v'), [], 'a wait older than the prefetch lifetime is dropped');
+    assert.equal(catalogs.stats().pendingKeys, 0);
   });
 
   test('a segment catalog serves reads of that segment when the user catalog does not name the key', () => {
