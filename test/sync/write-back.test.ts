@@ -232,6 +232,20 @@ describe('WriteBack', () => {
     await merged.close();
   });
 
+  test('versions read from the origin move the clock, so a later write outranks what was read', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const origin = new ScriptedOrigin<string>(clock);
+    const ahead = (1_000_000 + 5_000) * 1024;
+    await origin.putMany([{ key: 'k', value: 'theirs', version: ahead }]);
+    const wb = await started<string>({ origin, clock });
+    assert.equal((await wb.reader.getMany(['k']))[0]?.version, ahead);
+    const { version } = await wb.put('k', 'mine');
+    assert.ok(version > ahead);
+    await wb.flush();
+    assert.equal(origin.records.get('k')?.value, 'mine');
+    await wb.close();
+  });
+
   test('errors: not started, closed, bad key, unencodable value, overload, bad options', async () => {
     const clock = new VirtualClock(1_000_000);
     const origin = new ScriptedOrigin<unknown>(clock);
