@@ -35,7 +35,10 @@ export type PredictionLoopOptions = {
   readonly target: PrefetchTarget;
   /** Every feedback event (issued, used, wasted). */
   readonly onEvent: (event: FeedbackEvent) => void;
-  /** Sees each context's fresh predictions before the scheduler does (the shadow catalogs reference them). */
+  /**
+   * Sees each context's fresh predictions before the scheduler does (the shadow catalogs reference them). Without a
+   * scheduler, only contexts with a user or segment are predicted for it.
+   */
   readonly onPredicted?: (ctx: ReadContext, predictions: readonly Prediction[]) => void;
 };
 
@@ -155,6 +158,8 @@ export class PredictionLoop {
     if (this.#buffer.size > 0 && drained > 0) this.#scheduleDrain();
     if ((scheduler === undefined && onPredicted === undefined) || this.#isClosed) return;
     for (const ctx of latest.values()) {
+      // Without a scheduler only the catalogs listen, and they keep nothing for a context without user or segment.
+      if (scheduler === undefined && ctx.user === undefined && ctx.segment === undefined) continue;
       const predictions = predictor.predict(ctx, this.#predictLimit);
       onPredicted?.(ctx, predictions);
       scheduler?.offer(ctx, predictions);

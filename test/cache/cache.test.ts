@@ -409,6 +409,15 @@ describe('Cache shadow catalogs', () => {
     assert.equal(r.servedFrom, 'shadow');
   });
 
+  test('with prefetch off, predictions for a user still reference what is cached', async () => {
+    const { cache, origin, clock } = predictive({ k0: [['k2', 0.9], ['k3', 0.9]] }, { prefetch: false });
+    await cache.get('k2');
+    await cache.get('k0', u1);
+    await clock.advanceAsync(1);
+    assert.deepEqual(cache.shadow('u1').map((i) => i.key), ['k2']);
+    assert.equal(origin.batches.filter((b) => b.purpose === 'prefetch').length, 0);
+  });
+
   test('the per-user bound keeps the most probable predictions', async () => {
     const script: Record<string, Array<[string, number]>> = { k0: [['k1', 0.9], ['k2', 0.5], ['k3', 0.8], ['k4', 0.3], ['k5', 0.7]] };
     const { cache, clock } = predictive(script, { shadow: { perUserLimit: 2 } });
