@@ -8,6 +8,7 @@ import { demoCommand } from './demo.ts';
 import { evaluateCommand } from './evaluate.ts';
 import type { CliIo } from './io.ts';
 import { replayCommand } from './replay.ts';
+import { serveCommand } from './serve.ts';
 
 export type { CliIo } from './io.ts';
 
@@ -23,7 +24,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError();
-  for (const command of [replayCommand(io, done), evaluateCommand(io, done), demoCommand(io, done)]) {
+  for (const command of [replayCommand(io, done), evaluateCommand(io, done), demoCommand(io, done), serveCommand(io, done)]) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }));
   }
   try {
@@ -35,7 +36,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     if (error instanceof PrescientError) {
       io.stderr.write(`prescient: ${error.code}: ${error.message}\n`);
-      return error.code === 'ERR_INVALID_OPTION' || error.code === 'ERR_USAGE' ? 2 : 1;
+      return error.code === 'ERR_INVALID_OPTION' || error.code === 'ERR_USAGE' || error.code === 'ERR_INVALID_CONFIG' ? 2 : 1;
     }
     io.stderr.write(`prescient: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;

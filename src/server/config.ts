@@ -51,6 +51,11 @@ const configSchema = z.strictObject({
   database: z.strictObject({ url: z.string().min(1), table: tableName.prefault('prescient_items') }).optional(),
   /** Shared Redis tier. */
   redis: z.strictObject({ url: z.string().min(1), namespace: id.prefault('prescient'), maxBytes: posInt.prefault(256 * mib) }).optional(),
+  /**
+   * Folder of the embedded PGlite store (used without a database): built from the shipped sample on first use and
+   * kept, with every write flushed to it. Without it the store is a private temporary copy, dropped on stop.
+   */
+  dataDir: z.string().min(1).optional(),
   /** Directory of the write-back journal. @default "<tmpdir>/prescient-journal" */
   journalDir: z.string().min(1).optional(),
   cache: z
@@ -98,6 +103,7 @@ const envFields = [
   ['PRESCIENT_PORT', 'port'],
   ['PRESCIENT_TOKENS', 'tokens'],
   ['PRESCIENT_JOURNAL_DIR', 'journalDir'],
+  ['PRESCIENT_DATA_DIR', 'dataDir'],
   ['LOG_LEVEL', 'logLevel'],
 ] as const;
 

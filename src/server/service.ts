@@ -19,8 +19,8 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { ReadContext } from '../context.ts';
 import { PrescientError } from '../errors.ts';
 import type { FetchOptions, FetchPurpose, Origin } from '../origin/origin.ts';
-import { PgliteOrigin } from '../origin/pglite-origin.ts';
 import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
+import { openSampleOrigin } from '../origin/sample-store.ts';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import type { Prediction, Predictor } from '../predict/predictor.ts';
 import { ChangeFeed } from '../sync/change-feed.ts';
@@ -137,7 +137,7 @@ export class Service {
         origin = new PostgresOrigin<unknown>({ sql: client, table: db.table, clock });
         sql = client;
       } else if (origin === undefined) {
-        origin = await openEmbeddedOrigin();
+        origin = await openEmbeddedOrigin(config.dataDir);
         const embedded = origin;
         closers.push(async () => embedded.close?.());
       }
@@ -374,14 +374,13 @@ function toApi(p: Prediction): ApiPrediction {
 }
 
 /**
- * The embedded origin: PGlite in process.
- * TODO(sample-store): when src/origin/sample-store.ts is committed, answer `openSampleOrigin()` (the shipped
- * sample) here instead of an empty table.
+ * The embedded origin: the shipped sample (one product-like document per key of the cache2k orm-busy sample
+ * trace, table `prescient_items`) in PGlite, in process. With `dataDir` the store lives there and keeps every
+ * write; without it the service opens a private copy of the cached sample, dropped when it stops.
  */
-async function openEmbeddedOrigin(): Promise<Origin<unknown>> {
-  const origin = new PgliteOrigin<unknown>({ db: {} });
-  await origin.ensureTable();
-  return origin;
+async function openEmbeddedOrigin(dataDir: string | undefined): Promise<Origin<unknown>> {
+  const origin = dataDir === undefined ? await openSampleOrigin() : await openSampleOrigin({ dataDir, isolation: 'in-place' });
+  return origin as Origin<unknown>;
 }
 
 /** Directory of the journal when the config names none. */

@@ -1,0 +1,99 @@
+/**
+ * `prescient serve [--config prescient.config.json] [--port N] [--host H]`: runs the HTTP service until SIGTERM or
+ * SIGINT, then shuts down gracefully — stops accepting connections, lets requests in flight finish, flushes the
+ * write-back journal to the origin, closes the stores — and exits 0. The config file is validated on start
+ * (ERR_INVALID_CONFIG naming the field, exit 2); environment variables override it, flags override both. With
+ * nothing configured: memory tier, embedded PGlite origin, journal in the temp folder, bound to 127.0.0.1:8787.
+ * Prints `listening on <url>` on stdout once bound (scripts and tests read the URL from that line).
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { PrescientError } from '../errors.ts';
+import { createServer, type PrescientServer } from '../server/app.ts';
+import { parseConfigText, resolveConfig, type ConfigOverrides, type ServerEnv } from '../server/config.ts';
+import type { CliIo } from './io.ts';
+
+export type ServeFlags = { readonly config?: string; readonly port?: number; readonly host?: string };
+
+/** Signals that start a graceful shutdown. */
+const shutdownSignals = ['SIGTERM', 'SIGINT'] as const;
+
+export function serveCommand(io: CliIo, done: (code: number) => void): Command {
+  return new Command('serve')
+    .description('run the HTTP service (API, metrics, live dashboard) until SIGTERM/SIGINT')
+    .option('--config <file>', 'JSON config file (validated on start; environment variables override it)')
+    .option('--port <n>', 'port to bind, 0 for any free one (default 8787)', parsePort)
+    .option('--host <h>', 'address to bind (default 127.0.0.1; anything else needs tokens)')
+    .action(async (flags: ServeFlags) => {
+      const server = await startServe(flags, io, process.env);
+      await untilSignal(io, server);
+      done(0);
+    });
+}
+
+/**
+ * Resolves the config (file, then `env`, then flags), starts the server and binds it, and prints the address.
+ * @throws PrescientError ERR_INVALID_CONFIG for a bad or unreadable config file or a bad variable; the stores'
+ *   errors when they cannot start.
+ */
+export async function startServe(flags: ServeFlags, io: CliIo, env: ServerEnv): Promise<PrescientServer> {
+  let fileJson: unknown;
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(flags.config, 'utf8');
+    } catch (error) {
+      throw new PrescientError('ERR_INVALID_CONFIG', `Invalid configuration: cannot read ${flags.config}: ${(error as Error).message}`, { cause: error });
+    }
+    fileJson = parseConfigText(text, flags.config);
+  }
+  const overrides: ConfigOverrides = { ...(flags.port === undefined ? {} : { port: flags.port }), ...(flags.host === undefined ? {} : { host: flags.host }) };
+  const config = resolveConfig(fileJson, env, overrides);
+  const server = await createServer(config);
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (error) {
+    await server.close().catch(() => {});
+    throw error;
+  }
+  io.stdout.write(`prescient: listening on ${url}\n`);
+  io.stderr.write(`prescient: dashboard at ${url}/ ; metrics at ${url}/metrics${config.tokens.length === 0 ? ' (no tokens: loopback only)' : ''}\n`);
+  return server;
+}
+
+/**
+ * Waits for SIGTERM or SIGINT, then closes `server` gracefully. A second signal while closing exits at once
+ * (code 130). While serving, an unhandled rejection is logged instead of ending the process.
+ */
+async function untilSignal(io: CliIo, server: PrescientServer): Promise<void> {
+  const onRejection = (reason: unknown): void => server.app.log.error({ err: reason }, 'unhandled rejection');
+  process.on('unhandledRejection', onRejection);
+  let signalled = 0;
+  let handler: (signal: string) => void = () => {};
+  const received = new Promise<string>((resolve) => {
+    handler = (signal: string): void => {
+      signalled++;
+      if (signalled > 1) {
+        io.stderr.write(`prescient: ${signal} again, exiting without finishing the shutdown\n`);
+        process.exit(130);
+      }
+      resolve(signal);
+    };
+    for (const s of shutdownSignals) process.on(s, handler);
+  });
+  const signal = await received;
+  io.stderr.write(`prescient: ${signal}: finishing requests in flight, flushing the journal\n`);
+  try {
+    await server.close();
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    for (const s of shutdownSignals) process.off(s, handler);
+  }
+  io.stderr.write('prescient: stopped\n');
+}
+
+function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value.trim()) || Number(value) > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
