@@ -55,7 +55,7 @@ test('startServe: binds, prints the address, answers, and closes', async () => {
     const put = await fetch(`${url}/v1/items/serve-test`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: 'v' }) });
     assert.equal(put.status, 200);
     const get = await fetch(`${url}/v1/items/serve-test`);
-    assert.equal((await get.json()).value, 'v');
+    assert.equal(((await get.json()) as { value: unknown }).value, 'v');
   } finally {
     await server.close();
     rmSync(journal, { recursive: true, force: true });
