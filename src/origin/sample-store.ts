@@ -3,13 +3,15 @@
  * (samples/cache2k-orm-busy-100k.txt.gz: cache2k's orm-busy trace, CC BY 4.0, headissue GmbH / Jens Wilke).
  * It is what the demo and `prescient serve` read through when no database is configured.
  *
- * Why a saved data folder: initialising a fresh PGlite cluster and loading 15k rows takes about 5 s, while
- * opening an existing data folder takes about 0.4 s (measured on the 2-core CI box; a gzipped `dumpDataDir()`
- * tarball is 8 MB, too big to ship, and loads in 0.8-1.7 s). So the first call builds the table into a cache
- * folder (in a scratch folder renamed into place when complete, so a crash or a concurrent build never leaves
- * a half-built store behind), and later calls, in this process or the next, open it. By default each open
- * works on a private copy of the folder, deleted on close: writes never alter the saved store, and any number
- * of processes can open it at once (PGlite is single-user: two instances must never share a data folder).
+ * Why a saved data folder: initialising a fresh PGlite cluster and loading the 15,128 rows takes 5-9 s, while
+ * opening an existing data folder takes 0.2-0.4 s (measured on the shared 2-core box). A `dumpDataDir()`
+ * tarball to ship instead would be 8 MB gzipped (4.5 MB of it the empty cluster), over the 2 MB budget,
+ * and loads in 0.8-1.7 s. So the first call builds the table into a cache folder (in a scratch folder renamed
+ * into place when complete, so a crash or a concurrent build never leaves a half-built store behind), and later
+ * calls, in this process or the next, open it. By default each open works on a private copy of the 61 MB
+ * folder (1-1.9 s), deleted on close: writes never alter the saved store, and any number of processes can open
+ * it at once (PGlite is single-user: two instances must never share a data folder). `isolation: 'in-place'`
+ * skips the copy for a single user.
  *
  * Values are derived from the key alone (`sampleValue`), so every build holds the same data and a test can
  * check any row without the store.
@@ -62,8 +64,8 @@ export type SampleOriginOptions = {
   readonly tracePath?: string;
   /**
    * `'copy'`: open a private copy of the saved folder, removed on `close()` (writes are discarded; safe with
-   * concurrent opens). `'in-place'`: open the saved folder itself (about 0.2-1 s faster; writes persist into
-   * the saved store; the caller must ensure no other process or origin has it open). @default 'copy'
+   * concurrent opens; 1-1.9 s). `'in-place'`: open the saved folder itself (0.2-0.4 s; writes persist into the
+   * saved store; the caller must ensure no other process or origin has it open). @default 'copy'
    */
   readonly isolation?: 'copy' | 'in-place';
 };
@@ -109,7 +111,7 @@ export async function readSampleKeys(tracePath: string = sampleTracePath): Promi
 
 /**
  * Opens the sample store as a PgliteOrigin over table `prescient_items` (one row per distinct trace key,
- * value `sampleValue(key)`, version 1), building it into `dataDir` on first use (about 5 s) and opening the
+ * value `sampleValue(key)`, version 1), building it into `dataDir` on first use (5-9 s) and opening the
  * saved folder afterwards (see `isolation`). The origin owns its database: `close()` it when done. Rejects with ERR_ORIGIN_FAILED (cause attached) when the folder cannot be built or
  * opened; throws InvalidOptionError for a bad option.
  */
