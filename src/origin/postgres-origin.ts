@@ -44,6 +44,11 @@ export type PostgresOriginOptions = SqlTableOptions & {
   readonly timeoutMs?: number;
   /** Rows one `changes` call answers when no limit is passed. @default 10000 */
   readonly changesLimit?: number;
+  /**
+   * Use named prepared statements (parsed and planned once per connection). Turn off behind a pooler that
+   * cannot keep them (PgBouncer in transaction mode before 1.21). @default true
+   */
+  readonly prepare?: boolean;
   /** Time source for `timeoutMs`. @default systemClock */
   readonly clock?: Clock;
 };
@@ -63,6 +68,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   readonly #timeoutMs: number;
   readonly #changesLimit: number;
   readonly #clock: Clock;
+  readonly #prepare: boolean;
   #isClosed = false;
 
   constructor(options: PostgresOriginOptions) {
@@ -71,6 +77,8 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     this.#timeoutMs = nonNegativeInt('timeoutMs', options.timeoutMs, 0);
     this.#changesLimit = positiveInt('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
+    if (options.prepare !== undefined && typeof options.prepare !== 'boolean') throw new InvalidOptionError('prepare', 'a boolean', options.prepare);
+    this.#prepare = options.prepare ?? true;
     if (options.name !== undefined && typeof options.name !== 'string') throw new InvalidOptionError('name', 'a string', options.name);
     this.name = options.name ?? options.table ?? 'postgres';
     const sql = options.sql;
@@ -174,7 +182,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   #runner(signal?: AbortSignal): SqlRunner {
     return async (text, params) => {
       if (signal?.aborted === true) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal.reason });
-      const query = this.#sql.unsafe(text, params as never[], { prepare: true });
+      const query = this.#sql.unsafe(text, params as never[], { prepare: this.#prepare });
       let isTimedOut = false;
       let isAborted = false;
       const timer = this.#timeoutMs > 0

@@ -57,7 +57,7 @@ describe('PostgresOrigin', () => {
       },
     });
     const table = await freshTable(Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: i, version: 1 })));
-    const origin = new PostgresOrigin({ sql: counting, table });
+    const origin = new PostgresOrigin({ sql: counting, table, prepare: false });
     const got = await origin.getMany(Array.from({ length: 150 }, (_, i) => `k${i * 2}`));
     assert.equal(statements, 1);
     assert.equal(got.filter((r) => r !== undefined).length, 100);
