@@ -75,7 +75,8 @@ export class Cache<V = unknown> {
       onEvent: (event) => this.#events.listenerCount(event.type) > 0 && this.#events.emit(event.type, event),
       onPredicted: o.shadow === false ? undefined : (ctx, ps) => this.#shadow?.predicted(ctx, ps),
     });
-    this.#shadow = o.shadow === false ? undefined : new ShadowCatalogs<V>({ ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads });
+    const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };
+    this.#shadow = shadow && new ShadowCatalogs<V>(shadow);
   }
 
   /**
@@ -92,12 +93,13 @@ export class Cache<V = unknown> {
   }
 
   /**
-   * `get` without the promise on a hit: answers synchronously when the memory tier holds a servable entry, and
-   * returns the loading promise otherwise. For hot loops (and the simulator) that cannot afford a promise per hit.
+   * `get` without the promise on a hit: answers synchronously when the reader's shadow catalog or the memory tier
+   * holds a servable entry, and returns the loading promise otherwise. For hot loops that cannot afford a promise.
    * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED (synchronously).
    */
   read(key: string, ctx: ReadContext = anonymous): ReadResult<V> | Promise<ReadResult<V>> {
-    return this.getIfPresent(key, ctx) ?? this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key));
+    const servable = this.getIfPresent(key, ctx);
+    return servable ?? this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key) ?? this.#shadow?.peek(key, ctx));
   }
 
   /**
@@ -162,7 +164,7 @@ export class Cache<V = unknown> {
     this.#loader.discard(key);
     const entry = this.#makeEntry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     this.#memory.set(entry);
-    this.#shadow?.supersede(entry);
+    this.#shadow?.stored(entry, undefined);
     await this.#o.l2?.set(entry);
     return entry;
   }
@@ -212,8 +214,7 @@ export class Cache<V = unknown> {
     return this.#loop.predict(ctx, limit);
   }
 
-  /** The shadow catalog of user `id` (segment `id` with `{ of: 'segment' }`), most probable first; empty if unknown or off.
-   * @throws ERR_INVALID_CONTEXT for a malformed id; ERR_INVALID_OPTION for a bad `limit` or `of`. */
+  /** The shadow catalog of user `id` (of segment `id` with `{ of: 'segment' }`), most probable first: see listShadow. */
   shadow(id: string, options?: ShadowListOptions): ShadowItem[] {
     return listShadow(this.#shadow, id, options);
   }

@@ -236,19 +236,14 @@ export class ShadowCatalogs<V = unknown> {
   }
 
   /**
-   * The cache stored `entry` after a load: catalogs naming its key now serve it, and the catalogs it was predicted
-   * for (the prefetch's context, and those waiting for it) reference it.
+   * The cache stored `entry` (a load, a refresh, a write): catalogs naming its key now serve it, and the catalogs it
+   * was predicted for (the prefetch's context, and those waiting for it) reference it. One Map lookup when none waits.
    */
   stored(entry: Entry<V>, prediction: { readonly probability: number; readonly source: string; readonly ctx: ReadContext } | undefined): void {
     this.#held.supersede(entry);
     if (prediction !== undefined) this.reference(prediction.ctx, entry, prediction.probability, prediction.source);
     if (this.#pending.size === 0) return;
     for (const w of this.#pending.take(entry.key, this.#seconds(this.#o.clock.now()))) this.reference(w.ctx, entry, w.probability, w.source);
-  }
-
-  /** The cache stored `entry` (a load, a refresh, a write): catalogs naming its key now serve it. One Map lookup. */
-  supersede(entry: Entry<V>): void {
-    this.#held.supersede(entry);
   }
 
   /**
@@ -281,7 +276,8 @@ export class ShadowCatalogs<V = unknown> {
         continue;
       }
       const { createdAt: fetchedAt, staleAt, version } = entry;
-      items.push({ key, probability: ref.ppm / probabilityScale, fetchedAt, staleAt, isStale: now >= staleAt, version, source: ref.source, uses: ref.uses });
+      const { source, uses } = ref;
+      items.push({ key, probability: ref.ppm / probabilityScale, fetchedAt, staleAt, isStale: now >= staleAt, version, source, uses });
     }
     items.sort((a, b) => b.probability - a.probability || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return items.length > limit ? items.slice(0, limit) : items;

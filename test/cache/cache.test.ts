@@ -315,9 +315,9 @@ describe('Cache shadow catalogs', () => {
   }
 
   /** u1's prediction k1 is prefetched, then pushed out of the memory tier by another session's prefetches. */
-  async function evictedFromMemory() {
+  async function evictedFromMemory(extra: Record<string, unknown> = {}) {
     const others: Array<[string, number]> = Array.from({ length: 8 }, (_, i) => [`k${21 + i}`, 0.95]);
-    const setup = predictive({ k0: [['k1', 0.9]], k20: others }, { maxBytes: 10, sizeOf: () => 1, memory: { prefetchFraction: 0.5, adaptive: false } });
+    const setup = predictive({ k0: [['k1', 0.9]], k20: others }, { maxBytes: 10, sizeOf: () => 1, memory: { prefetchFraction: 0.5, adaptive: false }, ...extra });
     await setup.cache.get('k0', u1);
     await setup.clock.advanceAsync(1);
     assert.deepEqual(setup.cache.shadow('u1').map((i) => i.key), ['k1']);
@@ -386,6 +386,16 @@ describe('Cache shadow catalogs', () => {
     origin.records.set('k1', { key: 'k1', value: 'newer', version: 3 });
     const anonymous = await cache.get('k1');
     assert.deepEqual([anonymous.value, anonymous.status], ['fresh', 'stale'], 'the shared tier still serves stale while revalidating');
+  });
+
+  test('when the refresh of a stale catalog entry fails, the entry stands in (with the error) until it expires', async () => {
+    const { cache, origin, clock } = await evictedFromMemory({ ttlMs: 10_000, staleAfterMs: 1000 });
+    clock.advance(1500);
+    origin.getMany = () => Promise.reject(new Error('origin down'));
+    const r = await cache.get('k1', u1);
+    assert.deepEqual([r.value, r.status, r.error?.code], ['v1', 'stale', 'ERR_ORIGIN_FAILED']);
+    clock.advance(10_000);
+    await assert.rejects(cache.get('k1', u1), { code: 'ERR_ORIGIN_FAILED' });
   });
 
   test('a miss updates the catalog asynchronously, never before the read resolves', async () => {

@@ -115,10 +115,10 @@ describe('ShadowCatalogs', () => {
     const { catalogs, entry } = setup();
     catalogs.reference({ user: 'u1' }, entry('a', 2), 0.5, 'test');
     catalogs.reference({ user: 'u2' }, entry('a', 2), 0.5, 'test');
-    catalogs.supersede(entry('a', 1));
+    catalogs.stored(entry('a', 1), undefined);
     assert.equal(catalogs.peek('a', { user: 'u1' })?.version, 2);
     const v3 = entry('a', 3);
-    catalogs.supersede(v3);
+    catalogs.stored(v3, undefined);
     assert.equal(catalogs.peek('a', { user: 'u1' }), v3);
     assert.equal(catalogs.peek('a', { user: 'u2' }), v3);
   });
