@@ -82,7 +82,7 @@ export type ResolvedCacheOptions<V> = {
 export type ShadowOptions = {
   /** References kept per catalog (per user, per segment). @default 64 */
   readonly perUserLimit?: number;
-  /** User catalogs kept (least recently used dropped first); segment catalogs are capped at the same number. @default 10000 */
+  /** User catalogs kept (about least recently used dropped first); segment catalogs capped alike. @default 10000 */
   readonly maxCatalogs?: number;
   /**
    * Least probability at which a prediction for a user names an item that is already cached in that user's

@@ -262,7 +262,7 @@ export class ShadowCatalogs<V = unknown> {
 
   /**
    * The catalog of user (or segment) `id`, most probable first (ties by key), at most `limit` items; empty for an
-   * unknown id. Does not count as a use and does not refresh the catalog's LRU position.
+   * unknown id. Does not count as a use and does not mark the catalog used (for the `maxCatalogs` bound).
    */
   list(kind: 'user' | 'segment', id: string, limit = Infinity): ShadowItem[] {
     const catalog = (kind === 'user' ? this.#users : this.#segments).get(id);
