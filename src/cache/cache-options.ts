@@ -85,8 +85,9 @@ export type ShadowOptions = {
   /** User catalogs kept (about least recently used dropped first); segment catalogs capped alike. @default 10000 */
   readonly maxCatalogs?: number;
   /**
-   * Least probability at which a prediction for a user names an item that is already cached in that user's
-   * catalog (prefetches that land always join: the scheduler already judged them). @default 0.1
+   * Least probability at which a prediction puts an item in the user's (segment's) catalog without a prefetch made
+   * for it: the item is cached already, or fetched for someone else. A prefetch made for the catalog always joins
+   * it (the scheduler already judged it). @default 0.1
    */
   readonly minProbability?: number;
 };
