@@ -59,3 +59,14 @@ export type { Workload, WorkloadOptions } from './sim/workload.ts';
 export { resolveCapacity, simulate } from './sim/simulator.ts';
 export type { SimulationOptions, SimulationRun } from './sim/simulator.ts';
 export type { PolicyName, PolicyResult } from './sim/sim-result.ts';
+
+export { cacheChangeTarget } from './cache/cache-change-target.ts';
+export type { AppliedChange, ChangeFeedMode, ChangeRecord, ChangesFunction, ChangeTarget, ListenFunction } from './sync/change-target.ts';
+export { counterResolver, lastWriterWins } from './sync/conflict.ts';
+export type { ConflictResolver } from './sync/conflict.ts';
+export { Hlc, HLC_LOGICAL_BITS, HLC_LOGICAL_SPAN, hlcLogical, hlcPhysicalMs } from './sync/hlc.ts';
+export type { HlcOptions } from './sync/hlc.ts';
+export { Journal, ROLL_CONFIRMED_BYTES } from './sync/journal.ts';
+export type { JournalFrame, JournalOptions } from './sync/journal.ts';
+export { WriteBack } from './sync/write-back.ts';
+export type { WriteBackEvents, WriteBackLogger, WriteBackOptions, WriteBackStats, WriteBackTarget } from './sync/write-back.ts';

@@ -14,3 +14,6 @@ export { HttpOrigin } from './origin/http-origin.ts';
 export type { HttpOriginOptions } from './origin/http-origin.ts';
 export { openSampleOrigin, readSampleKeys, sampleValue, sampleTracePath, SAMPLE_STORE_VERSION, SAMPLE_TABLE } from './origin/sample-store.ts';
 export type { SampleItem, SampleOriginOptions } from './origin/sample-store.ts';
+export { ChangeFeed } from './sync/change-feed.ts';
+export type { ChangeFeedEvents, ChangeFeedLogger, ChangeFeedOptions, ChangeFeedStats } from './sync/change-feed.ts';
+export { changeTriggerName, defaultChannel, installChangeTrigger, removeChangeTrigger } from './sync/change-trigger.ts';
