@@ -6,7 +6,8 @@
  * and `users` of them run at once, round-robin: each user replays its session request by request (waiting for each
  * answer) and then takes the next session not yet started. Every read carries `?session=` so the models learn per
  * session, per population and globally. Latency is measured at the client (request sent to body read) into a
- * log-bucketed histogram; how each read was served comes from the answer's `served` field.
+ * log-bucketed histogram (from send, so with a pace it is service time, not corrected for coordinated omission);
+ * how each read was served comes from the answer's `served` field.
  */
 import { Pool } from 'undici';
 import { LatencyHistogram, type LatencySummary } from '../server/dashboard-feed.ts';
@@ -22,6 +23,12 @@ export type DemoHttpReplayOptions = {
   readonly sessionLength?: number;
   /** Session ids are `${sessionPrefix}${n}`. @default 'demo-' */
   readonly sessionPrefix?: string;
+  /**
+   * Overall pace, in requests per second: the n-th read is not sent before n / rate seconds from the start (users
+   * still wait for their previous answer). Undefined sends as fast as the users go, which measures queueing more
+   * than service time. @default unpaced
+   */
+  readonly ratePerSecond?: number;
   /** Bearer token sent with each read. @default none */
   readonly token?: string;
   /** Called now and then with the number of reads answered. */
@@ -57,10 +64,17 @@ export async function demoHttpReplay(options: DemoHttpReplayOptions): Promise<De
   const byStatus: Record<string, number> = {};
   const firstErrors: string[] = [];
   let nextSession = 0;
+  let issued = 0;
   let done = 0;
+  const rate = options.ratePerSecond;
   const started = performance.now();
 
   const readOne = async (key: string, session: string): Promise<void> => {
+    if (rate !== undefined) {
+      const aheadMs = started + (1000 * issued++) / rate - performance.now();
+      // Timers are coarse (about 1 ms): sleep only when well ahead, else send now and let the pace catch up.
+      if (aheadMs > 1) await new Promise((resolve) => setTimeout(resolve, aheadMs));
+    }
     const t0 = performance.now();
     let status = 'error';
     try {

@@ -1,12 +1,16 @@
 /**
- * The service half of `prescient demo`: starts `prescient serve` on embedded defaults (memory tier, PGlite origin
- * holding the shipped sample's keys), replays a prefix of the sample over HTTP as many concurrent users, and does
- * the same against a second server whose predictor never predicts, so the summary shows what prediction changed.
+ * The service half of `prescient demo`: starts `prescient serve` on embedded defaults (`createServer` on the default
+ * config: memory tier, the PGlite sample store holding one row per key of the shipped sample), replays a prefix of
+ * the sample over HTTP as many concurrent users, and does the same against a second server whose predictor never
+ * predicts, so the summary shows what prediction changed.
  *
- * Each run gets a fresh server (cold cache, fresh models) over the same origin; the no-prediction run goes first
- * so the server left up by `--keep-running` is the predicting one, with its dashboard.
+ * Each run gets a fresh server (cold cache, fresh models, its own copy of the sample store); the no-prediction run
+ * goes first so the server left up by `--keep-running` is the predicting one, with its dashboard. The write-back
+ * journal lives in a temporary folder removed at the end, so the demo never touches a real service's journal.
  */
-import { PgliteOrigin } from '../origin/pglite-origin.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Predictor } from '../predict/predictor.ts';
 import { createServer, type PrescientServer } from '../server/app.ts';
 import { resolveConfig } from '../server/config.ts';
@@ -25,6 +29,8 @@ export type ServerDemoOptions = {
   readonly users: number;
   /** Consecutive requests per session. */
   readonly sessionLength: number;
+  /** Overall pace in requests per second; undefined: as fast as the users go. */
+  readonly ratePerSecond?: number;
   /** Port of the predicting server (0: a free one). */
   readonly port: number;
   /** Leave the predicting server up after the summary (until SIGINT/SIGTERM, or `stop`). */
@@ -48,15 +54,14 @@ export type ServerDemoRun = {
 
 export type ServerDemoResult = {
   readonly requests: number;
+  /** The pace asked for, in requests per second (undefined: unpaced). */
+  readonly ratePerSecond?: number;
   readonly distinctKeys: number;
   readonly users: number;
   readonly sessionLength: number;
   readonly dashboardUrl: string;
   readonly runs: readonly ServerDemoRun[];
 };
-
-/** Origin rows written per statement while loading the sample. */
-const loadChunk = 2000;
 
 /** A predictor that learns nothing and predicts nothing: the no-prediction run. */
 const noPrediction: Predictor = Object.freeze({ name: 'none', observe() {}, predict: () => [] });
@@ -66,29 +71,23 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
   const keys = await readKeys(options.tracePath, options.requests);
   const distinct = [...new Set(keys)];
   const progress = createProgress(io);
-  const origin = new PgliteOrigin<unknown>({ db: {}, name: 'demo-sample' });
   const runs: ServerDemoRun[] = [];
   let dashboardUrl = '';
+  const journals = await mkdtemp(join(tmpdir(), 'prescient-demo-journal-'));
   try {
-    await origin.ensureTable();
-    progress.start('loading sample origin', distinct.length);
-    for (let i = 0; i < distinct.length; i += loadChunk) {
-      await origin.putMany(distinct.slice(i, i + loadChunk).map((key) => ({ key, value: sampleValue(key), version: 1 })));
-      progress.update(Math.min(distinct.length, i + loadChunk));
-    }
-    progress.stop();
     for (const prediction of [false, true]) {
       const config = resolveConfig(
         {
           host: '127.0.0.1',
           port: prediction ? options.port : 0,
           logLevel: 'warn',
+          journalDir: join(journals, prediction ? 'prediction' : 'no-prediction'),
           // One client address sends every demo read: the per-client rate limit would throttle the replay itself.
           limits: { rateLimit: { perSecond: 1e9, burst: 1e9 } },
         },
         {},
       );
-      const server = await createServer(config, prediction ? { origin } : { origin, predictor: noPrediction });
+      const server = await createServer(config, prediction ? {} : { predictor: noPrediction });
       let keep = false;
       try {
         const url = await server.listen();
@@ -102,13 +101,14 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
           keys,
           users: options.users,
           sessionLength: options.sessionLength,
+          ratePerSecond: options.ratePerSecond,
           onProgress: (done) => progress.update(done),
         });
         progress.stop();
         runs.push(summarize(server, prediction, result));
         keep = prediction && options.keepRunning;
         if (keep) {
-          io.stdout.write(formatServerDemo({ requests: keys.length, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs }));
+          io.stdout.write(formatServerDemo({ requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs }));
           io.stdout.write(`server left running at ${url} (dashboard ${dashboardUrl}); stop it with Ctrl-C\n`);
           await (options.stop === undefined ? untilSignal() : untilAborted(options.stop));
         }
@@ -118,9 +118,9 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
       }
     }
   } finally {
-    await origin.close();
+    await rm(journals, { recursive: true, force: true });
   }
-  return { requests: keys.length, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs };
+  return { requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs };
 }
 
 /** The summary printed after the runs. */
@@ -143,8 +143,8 @@ export function formatServerDemo(r: ServerDemoResult): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const out = [
     '',
-    `over HTTP: prescient serve on embedded defaults (memory tier, PGlite origin with the sample's ${r.distinctKeys} keys), a fresh server per run;`,
-    `${r.requests} requests (the start of the sample) as ${r.users} concurrent users, sessions of ${r.sessionLength} consecutive requests`,
+    `over HTTP: prescient serve on embedded defaults (memory tier, PGlite sample store), a fresh server per run;`,
+    `${r.requests} requests (the start of the sample, ${r.distinctKeys} distinct keys) as ${r.users} concurrent users, sessions of ${r.sessionLength} consecutive requests, ${r.ratePerSecond === undefined ? 'unpaced' : `paced at ${r.ratePerSecond} requests/s`}`,
     line(header),
     ...rows.map(line),
   ];
@@ -185,11 +185,6 @@ async function readKeys(path: string, limit: number): Promise<string[]> {
   const keys: string[] = [];
   for await (const batch of source.batches()) for (const r of batch) keys.push(r.key);
   return keys;
-}
-
-/** The record the sample origin holds for a key: small, like a row an ORM would load. */
-function sampleValue(key: string): unknown {
-  return { id: key, label: `row ${key}`, loadedFrom: 'cache2k orm-busy sample' };
 }
 
 function untilAborted(signal: AbortSignal): Promise<void> {

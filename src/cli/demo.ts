@@ -17,12 +17,19 @@ import { addSimulationFlags, runReplay, type ReplayFlags } from './replay.ts';
 export const demoTracePath = fileURLToPath(new URL('../../samples/cache2k-orm-busy-100k.txt.gz', import.meta.url));
 
 /**
- * Requests of the sample replayed over HTTP by default: each of the two runs (prediction on, off) takes about 5 s on
- * a 2-core machine, so the whole demo stays near half a minute.
+ * Requests of the sample replayed over HTTP by default: at the default pace each of the two runs (prediction on,
+ * off) takes about 8 s, so the whole demo stays near half a minute on a 2-core machine.
  */
 export const defaultDemoHttpRequests = 20_000;
 
+/**
+ * Default pace over HTTP, in requests per second: below what this service sustains on a loaded 2-core machine, so
+ * latencies show service time (hits answered from memory, misses waiting for the origin) rather than queueing.
+ */
+export const defaultDemoRate = 2500;
+
 type DemoFlags = ReplayFlags & {
+  rate: number;
   simulation: boolean;
   server: boolean;
   requests: number;
@@ -41,6 +48,7 @@ export function demoCommand(io: CliIo, done: (code: number) => void): Command {
     .option('--requests <n>', 'requests of the sample replayed over HTTP (from its start)', parsePositiveInt, defaultDemoHttpRequests)
     .option('--users <n>', 'concurrent simulated users over HTTP', parsePositiveInt, 32)
     .option('--session-length <n>', 'consecutive requests that make one user session', parsePositiveInt, 100)
+    .option('--rate <n>', 'overall pace over HTTP in requests/s; 0 sends as fast as the users go', parseRate, defaultDemoRate)
     .option('--port <n>', 'port of the demo server (default: a free one)', parsePort, 0)
     .option('--keep-running', 'leave the server and its dashboard up after the summary (Ctrl-C stops it)');
   command.setOptionValueWithSource('report', 'prescient-demo-report.html', 'default');
@@ -64,6 +72,7 @@ export function demoCommand(io: CliIo, done: (code: number) => void): Command {
           requests: flags.requests,
           users: flags.users,
           sessionLength: flags.sessionLength,
+          ratePerSecond: flags.rate === 0 ? undefined : flags.rate,
           port: flags.port,
           keepRunning: flags.keepRunning === true && flags.json !== true,
         },
@@ -74,6 +83,10 @@ export function demoCommand(io: CliIo, done: (code: number) => void): Command {
     if (flags.json === true) io.stdout.write(`${JSON.stringify({ ...doc, ...(http === undefined ? {} : { http }) }, null, 2)}\n`);
     done(0);
   });
+}
+
+function parseRate(value: string): number {
+  return value.trim() === '0' ? 0 : parsePositiveInt(value);
 }
 
 function parsePort(value: string): number {
