@@ -5,7 +5,8 @@
 export { Cache } from './cache/cache.ts';
 export type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, ReadStatus, SetOptions } from './cache/cache.ts';
 export { estimateBytes } from './cache/cache-options.ts';
-export type { CacheOptions, CachePrefetchOptions } from './cache/cache-options.ts';
+export type { CacheOptions, CachePrefetchOptions, ShadowOptions } from './cache/cache-options.ts';
+export type { ShadowItem, ShadowListOptions, ShadowStats } from './cache/shadow-catalog.ts';
 export { isExpired, isStale } from './cache/entry.ts';
 export type { Entry, EntrySource, RemovalCause } from './cache/entry.ts';
 export { FrequencySketch } from './cache/frequency-sketch.ts';
