@@ -65,7 +65,7 @@ describe('prescient demo', () => {
     const r = await run(['demo', '--no-simulation', '--requests', '2000', '--users', '8', '--session-length', '50']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
-    assert.match(r.stdout, /2000 requests \(the start of the sample\) as 8 concurrent users, sessions of 50 consecutive requests/);
+    assert.match(r.stdout, /2000 requests \(the start of the sample, \d+ distinct keys\) as 8 concurrent users, sessions of 50 consecutive requests, paced at 2500 requests\/s/);
     const off = /^prediction off +(\d+\.\d)% +([\d.]+) +([\d.]+) +([\d.]+) +(\d+) +(\d+) +- +-$/m.exec(r.stdout);
     const on = /^prediction on +(\d+\.\d)% +([\d.]+) +([\d.]+) +([\d.]+) +(\d+) +(\d+) +(\d+\.\d)% +(\d+\.\d)%$/m.exec(r.stdout);
     assert.ok(off !== null && on !== null, r.stdout);
