@@ -51,6 +51,9 @@ export type PrescientServer = {
   close(): Promise<void>;
 };
 
+/** While shutting down, idle keep-alive connections are closed this often, in ms. */
+const idleSweepMs = 50;
+
 /** Time allowed to receive a whole request (headers and body) beyond the handler's timeout, in ms. */
 const receiveSlackMs = 5000;
 
@@ -114,6 +117,12 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
       return sendError(reply, 'ERR_RATE_LIMITED', `Rate limit of ${limits.rateLimit.perSecond} requests a second exceeded; retry in ${waitMs} ms`);
     }
   });
+  let isClosing = false;
+  // Responses sent while shutting down close their connection, so keep-alive clients do not hold the server open.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (isClosing) void reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
   });
@@ -141,9 +150,13 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
     },
     close(): Promise<void> {
       closing ??= (async () => {
+        isClosing = true;
+        // Connections that finish a request after close began go idle; close them as they do.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), idleSweepMs);
         try {
           await app.close();
         } finally {
+          clearInterval(sweep);
           await service.close();
         }
       })();
