@@ -7,8 +7,6 @@
  * Sessions belong to users (SessionOwners): the first user that uses a session owns it, and the owner is the user
  * every later request of that session acts for. Actions are accesses of `action:<name>` keys (ActionFilterPredictor).
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import postgres from 'postgres';
 import { Cache, type ReadResult } from '../cache/cache.ts';
 import { cacheChangeTarget } from '../cache/cache-change-target.ts';
@@ -18,35 +16,19 @@ import type { Tier } from '../cache/tier.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ReadContext } from '../context.ts';
 import { PrescientError } from '../errors.ts';
-import type { FetchOptions, FetchPurpose, Origin } from '../origin/origin.ts';
+import type { FetchPurpose, Origin } from '../origin/origin.ts';
 import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
 import { openSampleOrigin } from '../origin/sample-store.ts';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import type { Prediction, Predictor } from '../predict/predictor.ts';
 import { ChangeFeed } from '../sync/change-feed.ts';
-import { WriteBack } from '../sync/write-back.ts';
 import { ActionFilterPredictor, actionKey, isActionKey } from './action-predictor.ts';
 import type { ServerConfig } from './config.ts';
+import { timedOrigin } from './metrics.ts';
 import { SessionOwners } from './session-owners.ts';
+import { openWritePath, type ServiceLogger, type WriteAck, type WritePath } from './write-path.ts';
 
-/** The acknowledgement of a write: the journal holds it, under this version. */
-export type WriteAck = { readonly key: string; readonly version: number; readonly deleted?: boolean };
-
-/**
- * The write side the service writes through: a journal that acknowledges once a write is durable and flushes to
- * the origin later, and a `reader` origin that answers with the writes not yet flushed laid over the origin.
- */
-export interface WritePath {
-  readonly reader: Origin<unknown>;
-  start(): Promise<void>;
-  put(key: string, value: unknown): Promise<WriteAck>;
-  delete(key: string): Promise<WriteAck>;
-  /** Writes every acknowledged write to the origin. */
-  flush(): Promise<void>;
-  /** Flushes, then releases the journal. */
-  close(): Promise<void>;
-  stats?(): Readonly<Record<string, number>>;
-}
+export type { ServiceLogger, WriteAck, WritePath } from './write-path.ts';
 
 /** Parts tests and benchmarks inject in place of those the config would build. */
 export type ServiceOverrides = {
@@ -60,9 +42,6 @@ export type ServiceOverrides = {
   /** The shared tier (replaces the Redis tier of the config). */
   readonly l2?: Tier<unknown>;
 };
-
-/** A pino-compatible logger subset. */
-export type ServiceLogger = { warn(details: object, message: string): void };
 
 export type ServiceOptions = {
   readonly config: ServerConfig;
@@ -106,7 +85,7 @@ export class Service {
     this.#l2 = l2;
     this.#owners = new SessionOwners(config.limits.maxSessions);
     this.cache = new Cache<unknown>({
-      origin: timed(writes.reader, this.#clock, options.onOriginFetch),
+      origin: options.onOriginFetch === undefined ? writes.reader : timedOrigin(writes.reader, this.#clock, options.onOriginFetch),
       clock: this.#clock,
       maxBytes: config.cache.maxBytes,
       ttlMs: config.cache.ttlMs,
@@ -126,6 +105,7 @@ export class Service {
     const { config, overrides = {}, logger } = options;
     const clock = overrides.clock ?? systemClock;
     const closers: Array<() => Promise<unknown>> = [];
+    let started: WritePath | undefined;
     try {
       let origin = overrides.origin;
       let sql: PostgresSql | undefined;
@@ -143,6 +123,7 @@ export class Service {
       }
       const writes = overrides.writePath ?? openWritePath(config, origin, clock, logger);
       await writes.start();
+      started = writes;
       let l2 = overrides.l2;
       if (l2 === undefined && config.redis !== undefined) {
         const tier = new RedisTier<unknown>({ url: config.redis.url, namespace: config.redis.namespace, maxBytes: config.redis.maxBytes, clock });
@@ -167,6 +148,7 @@ export class Service {
       service.#state = 'started';
       return service;
     } catch (error) {
+      await started?.close().catch(() => {});
       for (const close of closers.reverse()) await close().catch(() => {});
       throw error;
     }
@@ -294,11 +276,12 @@ export class Service {
   }
 
   /**
-   * True when the service is started and its origin answers a probe read within 2 s (`readinessTimeoutMs`).
-   * Never throws.
+   * True when the service is started, its shared tier (if any) is connected, and its origin answers a probe read
+   * within 2 s (`readinessTimeoutMs`). Never throws.
    */
   async isReady(): Promise<boolean> {
     if (this.#state !== 'started') return false;
+    if ((this.#l2 as { isConnected?: boolean } | undefined)?.isConnected === false) return false;
     let timer: ReturnType<Clock['setTimer']> | undefined;
     const timeout = new Promise<false>((resolve) => {
       timer = systemClock.setTimer(readinessTimeoutMs, () => resolve(false));
@@ -381,79 +364,4 @@ function toApi(p: Prediction): ApiPrediction {
 async function openEmbeddedOrigin(dataDir: string | undefined): Promise<Origin<unknown>> {
   const origin = dataDir === undefined ? await openSampleOrigin() : await openSampleOrigin({ dataDir, isolation: 'in-place' });
   return origin as Origin<unknown>;
-}
-
-/** Directory of the journal when the config names none. */
-export function defaultJournalDir(): string {
-  return join(tmpdir(), 'prescient-journal');
-}
-
-/** The write-back journal in front of `origin`, or a write path that refuses writes when the origin takes none. */
-function openWritePath(config: ServerConfig, origin: Origin<unknown>, clock: Clock, logger: ServiceLogger | undefined): WritePath {
-  if (origin.putMany === undefined) return new ReadOnlyWrites(origin);
-  const wb = new WriteBack<unknown>({
-    origin,
-    dir: config.journalDir ?? defaultJournalDir(),
-    clock,
-    flushIntervalMs: config.writeBack.flushIntervalMs,
-    groupCommitMs: config.writeBack.groupCommitMs,
-    logger,
-  });
-  return {
-    reader: wb.reader,
-    start: async () => {
-      await wb.start();
-    },
-    put: (key, value) => wb.put(key, value),
-    delete: (key) => wb.delete(key),
-    flush: () => wb.flush(),
-    close: () => wb.close(),
-    stats: () => {
-      const s = wb.stats();
-      return { writeBackPending: s.pending, journalBytes: s.journalBytes, writeBackFlushed: s.flushed, writeBackFailures: s.failures, writeBackLagMs: s.lastFlushLagMs };
-    },
-  };
-}
-
-/** The write path of an origin without `putMany`: reads pass through, writes answer ERR_ORIGIN_READ_ONLY. */
-class ReadOnlyWrites implements WritePath {
-  readonly reader: Origin<unknown>;
-
-  constructor(origin: Origin<unknown>) {
-    this.reader = origin;
-  }
-
-  async start(): Promise<void> {}
-
-  put(): Promise<WriteAck> {
-    return Promise.reject(new PrescientError('ERR_ORIGIN_READ_ONLY', 'The origin does not accept writes'));
-  }
-
-  delete(): Promise<WriteAck> {
-    return this.put();
-  }
-
-  async flush(): Promise<void> {}
-
-  async close(): Promise<void> {}
-}
-
-/** `origin` with each batch timed on `clock` and reported to `report`. */
-function timed(origin: Origin<unknown>, clock: Clock, report: ServiceOptions['onOriginFetch']): Origin<unknown> {
-  if (report === undefined) return origin;
-  const wrapped: Origin<unknown> = {
-    getMany: async (keys: readonly string[], options?: FetchOptions) => {
-      const started = clock.now();
-      const purpose = options?.purpose ?? 'demand';
-      try {
-        const records = await origin.getMany(keys, options);
-        report(clock.now() - started, purpose, true);
-        return records;
-      } catch (error) {
-        report(clock.now() - started, purpose, false);
-        throw error;
-      }
-    },
-  };
-  return wrapped;
 }

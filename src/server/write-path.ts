@@ -1,0 +1,94 @@
+/**
+ * WritePath: the write side of the service. `openWritePath` puts the write-back journal (WriteBack) in front of a
+ * writable origin — a write is acknowledged once fsynced, flushed to the origin in batches, and replayed on the
+ * next start if the process stops first — and answers ERR_ORIGIN_READ_ONLY for writes to an origin without
+ * `putMany`. Tests and benchmarks may inject any WritePath.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../clock.ts';
+import { PrescientError } from '../errors.ts';
+import type { Origin } from '../origin/origin.ts';
+import { WriteBack } from '../sync/write-back.ts';
+import type { ServerConfig } from './config.ts';
+
+/** A pino-compatible logger subset. */
+export type ServiceLogger = { warn(details: object, message: string): void };
+
+/** The acknowledgement of a write: the journal holds it, under this version. */
+export type WriteAck = { readonly key: string; readonly version: number; readonly deleted?: boolean };
+
+/**
+ * The write side the service writes through: a journal that acknowledges once a write is durable and flushes to
+ * the origin later, and a `reader` origin that answers with the writes not yet flushed laid over the origin.
+ */
+export interface WritePath {
+  readonly reader: Origin<unknown>;
+  start(): Promise<void>;
+  put(key: string, value: unknown): Promise<WriteAck>;
+  delete(key: string): Promise<WriteAck>;
+  /** Writes every acknowledged write to the origin. */
+  flush(): Promise<void>;
+  /** Flushes, then releases the journal. */
+  close(): Promise<void>;
+  stats?(): Readonly<Record<string, number>>;
+}
+
+/** Directory of the journal when the config names none. */
+export function defaultJournalDir(): string {
+  return join(tmpdir(), 'prescient-journal');
+}
+
+/**
+ * The write-back journal of `config` (`journalDir`, `writeBack`) in front of `origin`, or a write path that
+ * refuses writes when the origin takes none. Call `start()` before use.
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad write-back option.
+ */
+export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clock: Clock, logger: ServiceLogger | undefined): WritePath {
+  if (origin.putMany === undefined) return new ReadOnlyWrites(origin);
+  const wb = new WriteBack<unknown>({
+    origin,
+    dir: config.journalDir ?? defaultJournalDir(),
+    clock,
+    flushIntervalMs: config.writeBack.flushIntervalMs,
+    groupCommitMs: config.writeBack.groupCommitMs,
+    logger,
+  });
+  return {
+    reader: wb.reader,
+    start: async () => {
+      await wb.start();
+    },
+    put: (key, value) => wb.put(key, value),
+    delete: (key) => wb.delete(key),
+    flush: () => wb.flush(),
+    close: () => wb.close(),
+    stats: () => {
+      const s = wb.stats();
+      return { writeBackPending: s.pending, journalBytes: s.journalBytes, writeBackFlushed: s.flushed, writeBackFailures: s.failures, writeBackLagMs: s.lastFlushLagMs };
+    },
+  };
+}
+
+/** The write path of an origin without `putMany`: reads pass through, writes answer ERR_ORIGIN_READ_ONLY. */
+class ReadOnlyWrites implements WritePath {
+  readonly reader: Origin<unknown>;
+
+  constructor(origin: Origin<unknown>) {
+    this.reader = origin;
+  }
+
+  async start(): Promise<void> {}
+
+  put(): Promise<WriteAck> {
+    return Promise.reject(new PrescientError('ERR_ORIGIN_READ_ONLY', 'The origin does not accept writes'));
+  }
+
+  delete(): Promise<WriteAck> {
+    return this.put();
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
