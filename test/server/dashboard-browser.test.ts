@@ -1,19 +1,18 @@
 /**
- * The dashboard in a real browser: Debian's headless Chromium, driven by playwright-core, opens the page while
- * reads flow and checks that the displayed numbers move and the session box shows predictions. Saves a screenshot
+ * The dashboard in a real browser: `createServer` with bearer tokens and a MapOrigin; Debian's headless Chromium,
+ * driven by playwright-core, opens the page (`?token=`) while reads flow through the API and checks that the
+ * displayed numbers move and the session box shows predictions. Saves a screenshot
  * to $PRESCIENT_SCREENSHOT_DIR (default: <tmpdir>/prescient-dashboard-browser/dashboard.png).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
-import { Cache } from '../../src/cache/cache.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
-import { EnsemblePredictor } from '../../src/predict/ensemble-predictor.ts';
-import { registerDashboard } from '../../src/server/dashboard.ts';
+import { createServer, type PrescientServer } from '../../src/server/app.ts';
+import { resolveConfig } from '../../src/server/config.ts';
 
 const chromiumPath = '/usr/bin/chromium';
 const screenshotDir = process.env.PRESCIENT_SCREENSHOT_DIR ?? join(tmpdir(), 'prescient-dashboard-browser');
@@ -22,15 +21,19 @@ const waitMs = 15_000;
 
 /** Sessions that walk the same three-page path, so the models have something to predict. */
 const paths = [
-  ['home', 'catalog', 'item:1'],
-  ['home', 'catalog', 'item:2'],
-  ['home', 'search', 'item:3'],
+  ['home', 'catalog', '1'],
+  ['home', 'catalog', '2'],
+  ['home', 'search', '3'],
 ];
-const keyCount = 400;
+/** Items in the origin: several times what the memory tier holds, so scans keep missing unless prefetched. */
+const keyCount = 3000;
+/** The page's token (read scope) and the traffic's; the page passes its token as `?token=` (EventSource sends no headers). */
+const readerToken = 'dashboard-reader-token-0001';
+const trafficToken = 'dashboard-traffic-token-0002';
 
 describe('dashboard in headless Chromium', () => {
-  let app: FastifyInstance;
-  let cache: Cache<unknown>;
+  let server: PrescientServer;
+  let journalDir = '';
   let browser: Browser;
   let url = '';
   let traffic: NodeJS.Timeout | undefined;
@@ -38,28 +41,42 @@ describe('dashboard in headless Chromium', () => {
 
   before(async () => {
     const origin = new MapOrigin<unknown>([
-      ...Array.from({ length: keyCount }, (_, i) => [`item:${i}`, { id: i }] as const),
+      ...Array.from({ length: keyCount }, (_, i) => [`${i}`, { id: i }] as const),
       ['home', 'home'],
       ['catalog', 'catalog'],
       ['search', 'search'],
     ]);
-    cache = new Cache<unknown>({ origin, predictor: new EnsemblePredictor(), maxBytes: 64 * 1024 });
-    app = Fastify();
-    registerDashboard(app, { cache }, { intervalMs: 250 });
-    app.get('/v1/items/:key', async (request) => {
-      const r = await cache.get((request.params as { key: string }).key, { session: (request.query as { session?: string }).session });
-      return { value: r.value, status: r.status };
-    });
-    url = await app.listen({ port: 0, host: '127.0.0.1' });
-    // Traffic over HTTP: 20 reads every 20 ms — a few session walks and a spread of item reads (hits and misses).
+    journalDir = mkdtempSync(join(tmpdir(), 'prescient-dashboard-journal-'));
+    const config = resolveConfig(
+      {
+        port: 0,
+        logLevel: 'warn',
+        journalDir,
+        // A small memory tier, so reads keep missing and the charts have something to show.
+        cache: { maxBytes: 64 * 1024 },
+        tokens: [
+          { token: readerToken, scopes: ['read'], name: 'dashboard' },
+          { token: trafficToken, scopes: ['read', 'write'], name: 'traffic' },
+        ],
+        limits: { rateLimit: { perSecond: 1e6, burst: 1e6 } },
+      },
+      {},
+    );
+    server = await createServer(config, { origin });
+    url = await server.listen();
+    // Traffic through the API: 20 reads every 20 ms — page walks, and each session scanning items in order from its
+    // own starting point (the pattern the delta model learns and prefetches ahead of).
     let step = 0;
+    const cursors = Array.from({ length: 37 }, (_, i) => i * 81);
+    const headers = { authorization: `Bearer ${trafficToken}` };
     traffic = setInterval(() => {
       for (let j = 0; j < 20; j++, step++) {
-        const session = `user-${step % 37}`;
+        const s = step % 37;
+        const session = `user-${s}`;
         const walk = paths[step % paths.length];
-        const key = j < 6 ? walk[(step >> 2) % walk.length] : `item:${(step * 7919) % keyCount}`;
+        const key = j < 4 ? walk[(step >> 2) % walk.length] : `${cursors[s]++ % keyCount}`;
         sent++;
-        void fetch(`${url}/v1/items/${encodeURIComponent(key)}?session=${session}`).then((res) => res.arrayBuffer(), () => {});
+        void fetch(`${url}/v1/items/${encodeURIComponent(key)}?session=${session}`, { headers }).then((res) => res.arrayBuffer(), () => {});
       }
     }, 20);
     // playwright gives every launch a fresh temporary profile (user-data-dir) and removes it on close.
@@ -72,8 +89,15 @@ describe('dashboard in headless Chromium', () => {
   after(async () => {
     if (traffic !== undefined) clearInterval(traffic);
     await browser?.close();
-    await app?.close();
-    await cache?.close();
+    await server?.close();
+    if (journalDir !== '') rmSync(journalDir, { recursive: true, force: true });
+  });
+
+  test('without a token the page is refused', async () => {
+    const page = await browser.newPage();
+    const response = await page.goto(url);
+    assert.equal(response?.status(), 401);
+    await page.close();
   });
 
   test('the page goes live, its numbers move while reads flow, and a session shows its predicted keys', async () => {
@@ -85,7 +109,7 @@ describe('dashboard in headless Chromium', () => {
       const isClosedStream = request.url().includes('/v1/dashboard/events') && request.failure()?.errorText === 'net::ERR_ABORTED';
       if (!isClosedStream) failures.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
     });
-    const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
+    const response = await page.goto(`${url}/?token=${readerToken}`, { waitUntil: 'domcontentloaded' });
     assert.equal(response?.status(), 200);
     await page.waitForSelector('#status.live', { timeout: waitMs });
 
@@ -97,6 +121,9 @@ describe('dashboard in headless Chromium', () => {
     assert.ok(second <= sent, `never more reads shown (${second}) than sent (${sent})`);
     assert.match(firstRatio ?? '', /^\d+\.\d%$/, 'hit ratio is shown as a percentage');
     assert.match((await page.textContent('#latency')) ?? '', /^\d+(\.\d+)? \/ \d+(\.\d+)?$/, 'latency p50 / p99 in ms');
+    assert.match((await page.textContent('#precision')) ?? '', /^\d+\.\d%$/, 'prefetch precision as a percentage');
+    assert.match((await page.textContent('#writeback')) ?? '', /^\d+$/, "the service's write-back queue");
+    assert.match((await page.textContent('#sessions')) ?? '', /^\d+$/, "the service's live sessions");
     const paths = await page.$$eval('#chart-reads path', (nodes) => nodes.length);
     assert.ok(paths > 0, 'the reads chart is drawn');
 
@@ -106,6 +133,7 @@ describe('dashboard in headless Chromium', () => {
     const predicted = await page.$$eval('#predictions tr td:first-child', (cells) => cells.map((c) => c.textContent));
     assert.ok(predicted.length > 0 && predicted.length <= 10, `predicted keys: ${predicted.join(', ')}`);
     assert.ok(page.url().includes('session=user-1'), 'the chosen session is kept in the address');
+    assert.ok(page.url().includes(`token=${readerToken}`), 'and so is the token');
 
     mkdirSync(screenshotDir, { recursive: true });
     const shot = join(screenshotDir, 'dashboard.png');
