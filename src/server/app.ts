@@ -64,7 +64,7 @@ const receiveSlackMs = 5000;
  */
 export async function createServer(config: ServerConfig, overrides: ServiceOverrides = {}): Promise<PrescientServer> {
   const metrics = new ServerMetrics();
-  const logger = pino({ level: config.logLevel });
+  const logger = overrides.logDestination === undefined ? pino({ level: config.logLevel }) : pino({ level: config.logLevel }, overrides.logDestination);
   const service = await Service.start({ config, overrides, logger, onOriginFetch: (ms, purpose, isOk) => metrics.observeOrigin(ms, purpose, isOk) });
   const { limits } = config;
   const app = Fastify({

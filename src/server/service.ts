@@ -41,6 +41,8 @@ export type ServiceOverrides = {
   readonly writePath?: WritePath;
   /** The shared tier (replaces the Redis tier of the config). */
   readonly l2?: Tier<unknown>;
+  /** Where log lines go (one JSON object a line). @default stdout */
+  readonly logDestination?: { write(line: string): void };
 };
 
 export type ServiceOptions = {

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FunctionOrigin } from '../../src/origin/function-origin.ts';
+import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
 import type { OriginRecord } from '../../src/origin/origin.ts';
 import type { Prediction, Predictor } from '../../src/predict/predictor.ts';
+import { createServer } from '../../src/server/app.ts';
+import { resolveConfig } from '../../src/server/config.ts';
 import { ScriptedPredictor } from '../doubles/scripted-predictor.ts';
 import { rig, type Rig } from './server-rig.ts';
 
@@ -288,6 +293,34 @@ describe('every error code', () => {
       assert.equal((await r.inject({ url: '/healthz' })).status, 200);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('logs', () => {
+  test('one debug line per request, and refused or failed requests logged with their code', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const dir = mkdtempSync(join(tmpdir(), 'prescient-log-test-'));
+    const server = await createServer(resolveConfig({ logLevel: 'debug', journalDir: dir, writeBack: { groupCommitMs: 0 } }, {}), {
+      origin: new MapOrigin<unknown>([['a', 1]]),
+      logDestination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    try {
+      await server.app.inject({ url: '/v1/items/a' });
+      await server.app.inject({ url: '/v1/items/bad%20key' });
+      const requests = lines.filter((l) => l.msg === 'request');
+      assert.deepEqual(
+        requests.map((l) => [l.level, l.method, l.url, l.status]),
+        [
+          [20, 'GET', '/v1/items/a', 200],
+          [20, 'GET', '/v1/items/bad%20key', 400],
+        ],
+      );
+      const refused = lines.find((l) => l.msg === 'request refused');
+      assert.equal(refused?.code, 'ERR_INVALID_KEY');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -51,6 +51,13 @@ describe('bearer tokens, scopes and per-user isolation', () => {
     assert.equal((await r.inject({ url: '/v1/items/a', token: tokens.admin })).status, 200, 'admin holds every scope');
   });
 
+  test('the dashboard needs the read scope; its ?token= stands in for the header', async () => {
+    assert.equal((await r.inject({ url: '/' })).status, 401);
+    assert.equal((await r.inject({ url: `/?token=${tokens.reader}` })).status, 200);
+    assert.equal((await r.inject({ url: '/v1/dashboard/snapshot', token: tokens.reader })).status, 200);
+    assert.equal((await r.inject({ url: `/v1/dashboard/snapshot?token=${tokens.writer}` })).status, 403);
+  });
+
   test('a bound token acts for its user only', async () => {
     const own = await r.inject({ url: '/v1/items/a?session=alice-s1', token: tokens.alice });
     assert.equal(own.status, 200);
