@@ -30,8 +30,9 @@ import { createClient, createCluster, RESP_TYPES } from 'redis';
 import type { RedisClientType, RedisClusterType } from 'redis';
 import type { Entry } from './entry.ts';
 import type { Tier, TierStats } from './tier.ts';
+import { CommandDeadline } from './command-deadline.ts';
 import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
-import { redisScripts, runScript, type ScriptRunner } from './redis-scripts.ts';
+import { redisScripts, runScript, type RedisScript, type ScriptRunner } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
@@ -115,6 +116,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   readonly #graceMs: number;
   readonly #connectTimeoutMs: number;
   readonly #clock: Clock;
+  readonly #deadline: CommandDeadline;
   readonly #onError: ((error: PrescientError) => void) | undefined;
   readonly #hitCounts = new Map<string, { version: number; hits: number }>();
   readonly #listeners: Array<[string, (...args: unknown[]) => void]> = [];
@@ -156,6 +158,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     const ownMapping = c.masters === undefined ? c.options?.commandOptions?.typeMapping : c._options?.defaults?.commandOptions?.typeMapping;
     const isBufferMapping = ownMapping !== undefined && ownMapping[RESP_TYPES.BLOB_STRING] === Buffer;
     this.#cscMode = this.#client.clientSideCache === undefined ? 'off' : isBufferMapping ? 'on' : 'bypassed';
+    this.#deadline = new CommandDeadline(timeout);
     this.#reader = this.#client.withCommandOptions({ typeMapping: isBufferMapping ? ownMapping : redisTierTypeMapping, timeout });
     this.#listen('error', (error) => this.#failed('connection', error));
     this.#listen(this.#client.masters === undefined ? 'reconnecting' : 'node-reconnecting', () => this.#reconnects++);
@@ -239,7 +242,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     }
     const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT)];
     try {
-      const reply = (await runScript(this.#reader, redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as number[];
+      const reply = (await this.#script(redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as number[];
       if (reply[0] === 1) this.#usage = { bytes: reply[2], entries: reply[3], evictions: this.#usage.evictions + reply[1] };
       return reply[0] === 1;
     } catch (error) {
@@ -259,7 +262,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     this.#hitCounts.delete(key);
     try {
       const args = [maxVersion === undefined ? '' : String(maxVersion)];
-      return (await runScript(this.#reader, redisScripts.delete, [this.#dataKey(key), ...this.#metaKeys], args)) === 1;
+      return (await this.#script(redisScripts.delete, [this.#dataKey(key), ...this.#metaKeys], args)) === 1;
     } catch (error) {
       this.#failed('delete', error);
       return false;
@@ -278,11 +281,12 @@ export class RedisTier<V = unknown> implements Tier<V> {
     try {
       const nodes = this.#client.masters === undefined ? [this.#client] : await Promise.all(this.#client.masters.map((m) => this.#client.nodeClient!(m)));
       for (const node of nodes) {
-        for await (const keys of node.scanIterator!({ MATCH: match, COUNT: CLEAR_BATCH })) {
-          if (keys.length > 0) await node.unlink(keys);
+        const scan = node.scanIterator!({ MATCH: match, COUNT: CLEAR_BATCH })[Symbol.asyncIterator]();
+        for (let step = await this.#deadline.bound(scan.next(), 'SCAN'); step.done !== true; step = await this.#deadline.bound(scan.next(), 'SCAN')) {
+          if (step.value.length > 0) await this.#deadline.bound(node.unlink(step.value), 'UNLINK');
         }
       }
-      await this.#client.unlink(this.#metaKeys);
+      await this.#deadline.bound(this.#client.unlink(this.#metaKeys), 'UNLINK');
       this.#usage = { bytes: 0, entries: 0, evictions: 0 };
     } catch (error) {
       this.#failed('clear', error);
@@ -300,7 +304,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   async stats(): Promise<TierStats> {
     if (this.#client.isReady && !this.#isClosed) {
       try {
-        const [bytes, entries, evictions] = (await runScript(this.#reader, redisScripts.usage, this.#metaKeys, [String(SWEEP_LIMIT)])) as number[];
+        const [bytes, entries, evictions] = (await this.#script(redisScripts.usage, this.#metaKeys, [String(SWEEP_LIMIT)])) as number[];
         this.#usage = { bytes, entries, evictions };
       } catch (error) {
         this.#failed('stats', error);
@@ -320,6 +324,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
         connected: this.#client.isReady,
         reconnects: this.#reconnects,
         failures: this.#failures,
+        timeouts: this.#deadline.timeouts,
         offlineReads: this.#offlineReads,
         clientSideCache: this.#cscMode,
         cscHits: cscStats?.hitCount ?? 0,
@@ -334,6 +339,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#deadline.close();
     for (const [event, listener] of this.#listeners) this.#client.off(event, listener);
     if (!this.#isOwned) return;
     this.#client.on('error', () => {});
@@ -352,12 +358,16 @@ export class RedisTier<V = unknown> implements Tier<V> {
       return undefined;
     }
     try {
-      const raw = await this.#reader.get(this.#dataKey(key));
+      const raw = await this.#deadline.bound(this.#reader.get(this.#dataKey(key)), 'GET');
       return raw === null || raw === undefined ? undefined : decodeRedisEntry<V>(key, raw as Uint8Array);
     } catch (error) {
       this.#failed('get', error);
       return undefined;
     }
+  }
+
+  #script(script: RedisScript, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
+    return this.#deadline.bound(runScript(this.#reader, script, keys, args), script.name);
   }
 
   #countHit(key: string, version: number): number {

@@ -78,6 +78,16 @@ export class RedisServer {
     await exited;
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open, commands get no answer, as with a hung server. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Thaws a paused process (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Kills the process and removes its directory. */
   async stop(): Promise<void> {
     await this.kill();
