@@ -56,7 +56,7 @@ const configSchema = z.strictObject({
    * kept, with every write flushed to it. Without it the store is a private temporary copy, dropped on stop.
    */
   dataDir: z.string().min(1).optional(),
-  /** Directory of the write-back journal. @default "<tmpdir>/prescient-journal" */
+  /** Directory of the write-back journal. @default "<tmpdir>/prescient-journal-<port>" (port 0: a fresh temporary directory) */
   journalDir: z.string().min(1).optional(),
   cache: z
     .strictObject({

@@ -4,6 +4,8 @@
  * next start if the process stops first — and answers ERR_ORIGIN_READ_ONLY for writes to an origin without
  * `putMany`. Tests and benchmarks may inject any WritePath.
  */
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
@@ -34,21 +36,28 @@ export interface WritePath {
   stats?(): Readonly<Record<string, number>>;
 }
 
-/** Directory of the journal when the config names none. */
-export function defaultJournalDir(): string {
-  return join(tmpdir(), 'prescient-journal');
+/**
+ * Directory of the journal when the config names none: `<tmpdir>/prescient-journal-<port>` for a fixed port (a
+ * restart on the same port replays what the last run could not flush), a fresh temporary directory for port 0
+ * (several such servers, in tests and benchmarks, must not share one journal). Returns whether it is fresh.
+ */
+export function defaultJournalDir(port: number): { readonly dir: string; readonly isFresh: boolean } {
+  if (port !== 0) return { dir: join(tmpdir(), `prescient-journal-${port}`), isFresh: false };
+  return { dir: mkdtempSync(join(tmpdir(), 'prescient-journal-')), isFresh: true };
 }
 
 /**
  * The write-back journal of `config` (`journalDir`, `writeBack`) in front of `origin`, or a write path that
- * refuses writes when the origin takes none. Call `start()` before use.
+ * refuses writes when the origin takes none. Call `start()` before use. A fresh default journal directory is
+ * removed on `close()` once everything in it reached the origin.
  * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad write-back option.
  */
 export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clock: Clock, logger: ServiceLogger | undefined): WritePath {
   if (origin.putMany === undefined) return new ReadOnlyWrites(origin);
+  const { dir, isFresh } = config.journalDir === undefined ? defaultJournalDir(config.port) : { dir: config.journalDir, isFresh: false };
   const wb = new WriteBack<unknown>({
     origin,
-    dir: config.journalDir ?? defaultJournalDir(),
+    dir,
     clock,
     flushIntervalMs: config.writeBack.flushIntervalMs,
     groupCommitMs: config.writeBack.groupCommitMs,
@@ -62,7 +71,10 @@ export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clo
     put: (key, value) => wb.put(key, value),
     delete: (key) => wb.delete(key),
     flush: () => wb.flush(),
-    close: () => wb.close(),
+    close: async () => {
+      await wb.close();
+      if (isFresh && wb.stats().pending === 0) await rm(dir, { recursive: true, force: true });
+    },
     stats: () => {
       const s = wb.stats();
       return { writeBackPending: s.pending, journalBytes: s.journalBytes, writeBackFlushed: s.flushed, writeBackFailures: s.failures, writeBackLagMs: s.lastFlushLagMs };
