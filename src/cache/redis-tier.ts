@@ -21,21 +21,25 @@
  * upper bound. When a write would take the namespace over `maxBytes`, the write's script evicts the entries nearest
  * their expiry first. Redis's `maxmemory` remains the hard bound of the server.
  *
- * Faults: reads, writes and deletes never throw because Redis is down or slow. The tier's own client runs with the
- * offline queue disabled and every command carries `commandTimeoutMs`, and a read while disconnected answers a
- * miss at once; `set` and `delete` answer false. The client reconnects with capped exponential backoff and full
- * jitter. `stats().extra` reports `connected`, `reconnects`, `failures` and the client-side cache counters.
+ * Faults: reads, writes and deletes never throw because Redis is down or slow. A command while disconnected is
+ * not sent (a read answers a miss at once, `set` and `delete` false; the owned client's offline queue is off), and
+ * the wait for any reply is bounded by `commandTimeoutMs` (command-deadline.ts). A `set` that timed out answers
+ * false but may still land. The client reconnects with capped exponential backoff and full jitter.
+ * `stats().extra` reports `connected`, `reconnects`, `failures`, `timeouts` and the client-side cache counters.
  */
-import { createClient, createCluster, RESP_TYPES } from 'redis';
+import { RESP_TYPES } from 'redis';
 import type { RedisClientType, RedisClusterType } from 'redis';
 import type { Entry } from './entry.ts';
 import type { Tier, TierStats } from './tier.ts';
 import { CommandDeadline } from './command-deadline.ts';
 import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
-import { redisScripts, runScript, type RedisScript, type ScriptRunner } from './redis-scripts.ts';
+import { createRedisTierClient, redisTierTypeMapping, type RedisConnection } from './redis-client.ts';
+import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
+
+export { redisTierTypeMapping } from './redis-client.ts';
 
 /** Options of a {@link RedisTier}. Give exactly one of `client`, `url` and `rootNodes`. */
 export type RedisTierOptions = {
@@ -56,7 +60,7 @@ export type RedisTierOptions = {
   readonly namespace?: string;
   /** How long Redis keeps an entry past its `expiresAt`, in ms (match the Cache's `graceMs`). Infinity: no TTL. @default 0 */
   readonly expiryGraceMs?: number;
-  /** Bound of every Redis command, in ms; a command over it counts as a failure. @default 250 */
+  /** Longest wait for the reply of any Redis command, in ms (1x to 1.25x); over it, a failure. @default 250 */
   readonly commandTimeoutMs?: number;
   /** Bound of the first connection in `start()`, in ms (the client keeps retrying after it). @default 5000 */
   readonly connectTimeoutMs?: number;
@@ -70,8 +74,6 @@ export type RedisTierOptions = {
   readonly onError?: (error: PrescientError) => void;
 };
 
-/** The type mapping the tier reads values with (binary strings as Buffers); give it to a client you pass in. */
-export const redisTierTypeMapping = Object.freeze({ [RESP_TYPES.BLOB_STRING]: Buffer });
 
 /** Expired index members a single script call sweeps, so one call stays short. */
 const SWEEP_LIMIT = 1_000;
@@ -80,25 +82,6 @@ const CLEAR_BATCH = 500;
 /** Most per-key hit counters kept; the oldest-touched is dropped beyond it (its count restarts at 0). */
 const HIT_COUNTS_MAX = 65_536;
 
-type Connection = ScriptRunner & {
-  readonly isReady: boolean;
-  readonly isOpen: boolean;
-  readonly options?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } };
-  readonly _options?: { readonly defaults?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } } };
-  readonly clientSideCache?: { stats(): { hitCount: number; missCount: number }; size(): number };
-  readonly masters?: readonly unknown[];
-  get(key: string): Promise<unknown>;
-  unlink(keys: Array<string | Buffer>): Promise<number>;
-  withCommandOptions(options: object): Connection;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  off(event: string, listener: (...args: unknown[]) => void): unknown;
-  connect(): Promise<unknown>;
-  close(): Promise<void>;
-  destroy(): void;
-  nodeClient?(node: unknown): Promise<Connection>;
-  scanIterator?(options: { MATCH: string; COUNT: number }): AsyncIterable<Array<string | Buffer>>;
-};
-
 /**
  * A {@link Tier} on Redis. Every method answers with a promise. Reads never throw because of Redis (a failure is a
  * miss); `set` and `delete` answer false on failure; `clear` and `start` throw ERR_TIER_FAILED. Every method throws
@@ -106,8 +89,8 @@ type Connection = ScriptRunner & {
  */
 export class RedisTier<V = unknown> implements Tier<V> {
   readonly name = 'redis';
-  readonly #client: Connection;
-  readonly #reader: Connection;
+  readonly #client: RedisConnection;
+  readonly #reader: RedisConnection;
   readonly #isOwned: boolean;
   readonly #cscMode: 'on' | 'off' | 'bypassed';
   readonly #maxBytes: number;
@@ -149,9 +132,9 @@ export class RedisTier<V = unknown> implements Tier<V> {
     }
     this.#isOwned = options.client === undefined;
     if (options.client !== undefined) {
-      this.#client = hasMethods<Connection>('client', options.client, ['get', 'evalSha', 'eval', 'unlink', 'withCommandOptions', 'on']);
+      this.#client = hasMethods<RedisConnection>('client', options.client, ['get', 'evalSha', 'eval', 'unlink', 'withCommandOptions', 'on']);
     } else {
-      this.#client = createOwnedClient(options, this.#connectTimeoutMs);
+      this.#client = createRedisTierClient(options, this.#connectTimeoutMs);
     }
     // The client-side cache only answers commands sent with the (node) client's default type mapping object.
     const c = this.#client;
@@ -409,29 +392,4 @@ export class RedisTier<V = unknown> implements Tier<V> {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function createOwnedClient(options: RedisTierOptions, connectTimeoutMs: number): Connection {
-  const urls = options.url !== undefined ? [options.url] : options.rootNodes;
-  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^rediss?:\/\//.test(u))) {
-    const name = options.url !== undefined ? 'url' : 'rootNodes';
-    throw new InvalidOptionError(name, name === 'url' ? 'a redis:// or rediss:// URL' : 'a non-empty array of redis:// or rediss:// URLs', options[name]);
-  }
-  const csc = options.clientSideCache ?? {};
-  if (csc !== false && (typeof csc !== 'object' || csc === null)) throw new InvalidOptionError('clientSideCache', 'an object or false', csc);
-  const clientSideCache = csc === false ? undefined : { maxEntries: positiveInt('clientSideCache.maxEntries', csc.maxEntries, 10_000), evictPolicy: 'LRU' as const };
-  const minDelayMs = positiveInt('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
-  const maxDelayMs = positiveInt('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2_000);
-  if (maxDelayMs < minDelayMs) throw new InvalidOptionError('reconnect.maxDelayMs', `at least reconnect.minDelayMs (${minDelayMs})`, maxDelayMs);
-  // Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter", 2015): spreads the reconnects of many nodes.
-  const reconnectStrategy = (attempt: number): number => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
-  const socket = { reconnectStrategy, connectTimeout: connectTimeoutMs };
-  const commandOptions = { typeMapping: redisTierTypeMapping };
-  if (options.url !== undefined) {
-    return createClient({ url: options.url, RESP: 3, disableOfflineQueue: true, clientSideCache, commandOptions, socket }) as unknown as Connection;
-  }
-  // `commandOptions` is not in the typed `defaults`, but node-redis 6.3 passes it to every node client, whose default
-  // type mapping is what its client-side cache compares against (test/cache/redis-cluster.redis.test.ts checks it).
-  const defaults = { disableOfflineQueue: true, socket, commandOptions };
-  return createCluster({ rootNodes: urls.map((url) => ({ url })), RESP: 3, clientSideCache, commandOptions, defaults }) as unknown as Connection;
 }

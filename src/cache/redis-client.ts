@@ -1,0 +1,70 @@
+/**
+ * The node-redis client of a RedisTier: the client the tier builds from a URL or cluster root nodes, and the part
+ * of a client's surface the tier relies on, so a client passed in (single server or cluster) fits the same shape.
+ */
+import { createClient, createCluster, RESP_TYPES } from 'redis';
+import type { ScriptRunner } from './redis-scripts.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { positiveInt } from '../options.ts';
+
+/** The type mapping the tier reads values with (binary strings as Buffers); give it to a client you pass in. */
+export const redisTierTypeMapping = Object.freeze({ [RESP_TYPES.BLOB_STRING]: Buffer });
+
+/** The connection options of RedisTierOptions (documented there). */
+export type RedisClientSettings = {
+  readonly url?: string;
+  readonly rootNodes?: readonly string[];
+  readonly clientSideCache?: { readonly maxEntries?: number } | false;
+  readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
+};
+
+/** The part of a node-redis client or cluster the tier uses (both shapes fit it). */
+export type RedisConnection = ScriptRunner & {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  readonly options?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } };
+  readonly _options?: { readonly defaults?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } } };
+  readonly clientSideCache?: { stats(): { hitCount: number; missCount: number }; size(): number };
+  readonly masters?: readonly unknown[];
+  get(key: string): Promise<unknown>;
+  unlink(keys: Array<string | Buffer>): Promise<number>;
+  withCommandOptions(options: object): RedisConnection;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+  nodeClient?(node: unknown): Promise<RedisConnection>;
+  scanIterator?(options: { MATCH: string; COUNT: number }): AsyncIterable<Array<string | Buffer>>;
+};
+
+/**
+ * A client the tier owns, not yet connected: one server (`url`) or a cluster (`rootNodes`), RESP 3, the offline
+ * queue off (a command while disconnected fails at once), the Buffer type mapping, client-side caching unless
+ * `clientSideCache: false`, and reconnection with capped exponential backoff and full jitter.
+ * @throws InvalidOptionError for a bad `url`, `rootNodes`, `clientSideCache` or `reconnect`.
+ */
+export function createRedisTierClient(options: RedisClientSettings, connectTimeoutMs: number): RedisConnection {
+  const urls = options.url !== undefined ? [options.url] : options.rootNodes;
+  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^rediss?:\/\//.test(u))) {
+    const name = options.url !== undefined ? 'url' : 'rootNodes';
+    throw new InvalidOptionError(name, name === 'url' ? 'a redis:// or rediss:// URL' : 'a non-empty array of redis:// or rediss:// URLs', options[name]);
+  }
+  const csc = options.clientSideCache ?? {};
+  if (csc !== false && (typeof csc !== 'object' || csc === null)) throw new InvalidOptionError('clientSideCache', 'an object or false', csc);
+  const clientSideCache = csc === false ? undefined : { maxEntries: positiveInt('clientSideCache.maxEntries', csc.maxEntries, 10_000), evictPolicy: 'LRU' as const };
+  const minDelayMs = positiveInt('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
+  const maxDelayMs = positiveInt('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2_000);
+  if (maxDelayMs < minDelayMs) throw new InvalidOptionError('reconnect.maxDelayMs', `at least reconnect.minDelayMs (${minDelayMs})`, maxDelayMs);
+  // Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter", 2015): spreads the reconnects of many nodes.
+  const reconnectStrategy = (attempt: number): number => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
+  const socket = { reconnectStrategy, connectTimeout: connectTimeoutMs };
+  const commandOptions = { typeMapping: redisTierTypeMapping };
+  if (options.url !== undefined) {
+    return createClient({ url: options.url, RESP: 3, disableOfflineQueue: true, clientSideCache, commandOptions, socket }) as unknown as RedisConnection;
+  }
+  // `commandOptions` is not in the typed `defaults`, but node-redis 6.3 passes it to every node client, whose default
+  // type mapping is what its client-side cache compares against (test/cache/redis-cluster.redis.test.ts checks it).
+  const defaults = { disableOfflineQueue: true, socket, commandOptions };
+  return createCluster({ rootNodes: urls.map((url) => ({ url })), RESP: 3, clientSideCache, commandOptions, defaults }) as unknown as RedisConnection;
+}
