@@ -70,7 +70,7 @@ export type RedisTierOptions = {
   readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
   /** Time source of entry expiry (TTLs are sent as durations from its `now()`). @default systemClock */
   readonly clock?: Clock;
-  /** Told of every failed command, with an ERR_TIER_FAILED error whose `cause` is the client's error. */
+  /** Told of every failed command and connection error, as ERR_TIER_FAILED with the client's error as `cause`. */
   readonly onError?: (error: PrescientError) => void;
 };
 
@@ -128,7 +128,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     this.#onError = options.onError === undefined ? undefined : fn('onError', options.onError);
     const given = (['client', 'url', 'rootNodes'] as const).filter((k) => options[k] !== undefined);
     if (given.length !== 1) {
-      throw new InvalidOptionError(given[1] ?? 'client', 'given alone: exactly one of `client`, `url` and `rootNodes`', given.length === 0 ? undefined : options[given[1]]);
+      throw new InvalidOptionError(given[1] ?? 'client', 'the only one given of `client`, `url` and `rootNodes` (exactly one is required)', given.length === 0 ? undefined : options[given[1]]);
     }
     this.#isOwned = options.client === undefined;
     if (options.client !== undefined) {
@@ -165,7 +165,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     const connecting = this.#client.connect();
     let timer: ReturnType<Clock['setTimer']> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = this.#clock.setTimer(this.#connectTimeoutMs, () => reject(new Error(`not connected after ${this.#connectTimeoutMs} ms`)));
+      timer = systemClock.setTimer(this.#connectTimeoutMs, () => reject(new Error(`not connected after ${this.#connectTimeoutMs} ms`)));
     });
     try {
       await Promise.race([connecting, timedOut]);
@@ -173,7 +173,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
       connecting.catch(() => {});
       throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not connect: ${messageOf(error)}`, { cause: error });
     } finally {
-      if (timer !== undefined) this.#clock.clearTimer(timer);
+      if (timer !== undefined) systemClock.clearTimer(timer);
     }
   }
 
@@ -280,7 +280,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   /**
    * Counters. `entries`, `bytes` and `evictions` are the namespace's (every node's writes), read from Redis, or the
    * last known values when Redis is unreachable; `hits` and `misses` are this tier object's. `extra`: `connected`,
-   * `reconnects`, `failures` (commands failed or timed out, writes skipped while disconnected), `offlineReads`
+   * `reconnects`, `failures` (connection errors, commands failed or timed out, writes skipped while disconnected), `offlineReads`
    * (reads answered as misses at once while disconnected), `clientSideCache`
    * ('on' | 'off' | 'bypassed') and its `cscHits`, `cscMisses`, `cscEntries`, and `namespace`.
    */

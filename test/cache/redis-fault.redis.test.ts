@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import { RedisTier } from '../../src/cache/redis-tier.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
-import { RedisServer, waitFor } from '../doubles/redis-server.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { RedisServer, sparePort, waitFor } from '../doubles/redis-server.ts';
 import type { Entry } from '../../src/cache/entry.ts';
 
 /** Bound of a read while Redis is down or hung: the tier answers misses well within it. */
@@ -102,5 +103,24 @@ describe('RedisTier when Redis goes down and comes back', () => {
     assert.ok((afterHang?.failures as number) >= failuresBefore + 2);
     assert.ok((afterHang?.timeouts as number) >= 2);
     await waitFor(async () => tier.isConnected && (await tier.set(entry('w', 2))), 'writes to work again', 10_000);
+  });
+
+  test('start fails with ERR_TIER_FAILED when Redis is not there, and the tier connects by itself once it is', async () => {
+    const port = await sparePort();
+    const late = new RedisTier<string>({ url: `redis://127.0.0.1:${port}`, maxBytes: 1_000, namespace: 'late', connectTimeoutMs: 300, reconnect: { minDelayMs: 20, maxDelayMs: 100 } });
+    let lateServer: RedisServer | undefined;
+    try {
+      await assert.rejects(late.start(), (error: unknown) => isPrescientError(error, 'ERR_TIER_FAILED'));
+      const read = await timed(late.get('x'));
+      assert.equal(read.value, undefined);
+      assert.ok(read.ms < READ_BOUND_MS);
+      lateServer = await RedisServer.start({ port });
+      await waitFor(() => late.isConnected, 'the tier to connect once Redis is up', 10_000);
+      assert.equal(await late.set(entry('x')), true);
+      assert.equal((await late.get('x'))?.value, 'x@1');
+    } finally {
+      await late.close();
+      await lateServer?.stop();
+    }
   });
 });
