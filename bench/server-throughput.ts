@@ -10,21 +10,26 @@
  * the models learn from every read as they would in service. Keys are drawn from a seeded Zipf(0.99) over the
  * 10,000 keys.
  *
- * Two autocannon runs per server, on loopback:
+ * The three servers run side by side (idle but for the one under load); each round loads every server in turn and
+ * the table reports each column's median over the rounds, so a burst of load from elsewhere on a shared machine
+ * does not decide the comparison. Two autocannon runs per server and round, on loopback:
  * - throughput: `connections` connections as fast as they go, for `duration` seconds;
  * - latency at a fixed rate: overallRate 5,000 requests/s for `duration` seconds; p99 from autocannon (whole ms,
  *   corrected for coordinated omission) and from the per-response times autocannon reports (sub-ms, uncorrected).
  * Targets (issue 5): throughput ratio Prescient ÷ baseline at least 0.7; p99 of hits at 5,000 requests/s under 2 ms.
  *
+ * The last column is the server's event-loop delay over its whole life (warm-up and both runs): time a request
+ * could not even be read because something held the loop.
  * A third row runs the same service with a predictor that never predicts, to show what the models cost apart from
  * the HTTP layer (auth, rate limit, validation, session ownership, metrics).
  *
- * Run: node --import tsx bench/server-throughput.ts [--duration 5] [--connections 32]
+ * Run: node --import tsx bench/server-throughput.ts [--duration 3] [--rounds 3] [--connections 32]
  * (internally: `--serve baseline|prescient|prescient-no-prediction` starts one server and prints `READY <url>`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { LRUCache } from 'lru-cache';
 import { Pool } from 'undici';
@@ -50,7 +55,8 @@ const labels: Readonly<Record<Kind, string>> = { baseline: 'Fastify + lru-cache'
 const { values } = parseArgs({
   options: {
     serve: { type: 'string' },
-    duration: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
   },
 });
@@ -87,22 +93,36 @@ async function serve(kind: Kind): Promise<void> {
     const server = await createServer(config, predictor === undefined ? { origin } : { origin, predictor });
     url = await server.listen();
   }
-  // Exit cleanly on SIGTERM (so `node --cpu-prof` can write its profile when run by hand).
-  process.once('SIGTERM', () => process.exit(0));
+  // The event loop's delay over the server's life (1 ms resolution): a model that blocks the loop shows here.
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  // On SIGTERM report the delay and exit cleanly (so `node --cpu-prof` can write its profile when run by hand).
+  process.once('SIGTERM', () => {
+    process.stdout.write(`ELD ${JSON.stringify({ p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 })}\n`, () => process.exit(0));
+  });
   process.stdout.write(`READY ${url}\n`);
 }
 
-/** Starts a server child and resolves with it and its address. */
-function startChild(kind: Kind): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+type Child = { readonly url: string; stop(): Promise<{ p99: number; max: number } | undefined> };
+
+/** Starts a server child; resolves with its address and a stop function that reports its event-loop delay. */
+function startChild(kind: Kind): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<{ p99: number; max: number } | undefined> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    const m = /ELD (\{.*\})/.exec(out);
+    return m === null ? undefined : (JSON.parse(m[1]) as { p99: number; max: number });
+  };
   return new Promise((resolve, reject) => {
-    let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /READY (\S+)/.exec(out);
-      if (m !== null) resolve({ child, url: m[1] });
+      if (m !== null) resolve({ url: m[1], stop });
     });
-    child.on('exit', (code) => reject(new Error(`${kind} server exited with ${code} before it was ready`)));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before it was ready`)));
   });
 }
 
@@ -169,28 +189,77 @@ async function load(url: string, paths: readonly string[], options: { connection
   return { result, fine: hist.summary() };
 }
 
-type Row = { kind: Kind; rps: number; p50: number; p99: number; rateP99: number; rateP99Fine: number | null; rateRps: number; bad: number };
+type Row = {
+  kind: Kind;
+  rps: number;
+  p50: number;
+  p99: number;
+  rateP99: number;
+  rateP99Fine: number | null;
+  rateRps: number;
+  bad: number;
+  delay: { p99: number; max: number } | undefined;
+};
 
-async function measure(kind: Kind, paths: readonly string[], duration: number, connections: number): Promise<Row> {
-  const { child, url } = await startChild(kind);
+type Sample = Omit<Row, 'kind' | 'delay'>;
+
+/** One round on one warmed server: a throughput run, then a fixed-rate run. */
+async function measureRound(url: string, paths: readonly string[], duration: number, connections: number): Promise<Sample> {
+  const max = await load(url, paths, { connections, duration });
+  const fixed = await load(url, paths, { connections: 16, duration, overallRate: fixedRate });
+  return {
+    rps: max.result.requests.average,
+    p50: max.result.latency.p50,
+    p99: max.result.latency.p99,
+    rateP99: fixed.result.latency.p99,
+    rateP99Fine: fixed.fine.p99,
+    rateRps: fixed.result.requests.average,
+    bad: [max, fixed].reduce((sum, r) => sum + r.result.non2xx + r.result.errors + r.result.timeouts, 0),
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+
+/**
+ * Runs `rounds` rounds, each measuring every server in turn (interleaved, so a burst of load from elsewhere on the
+ * machine hits all of them alike), and reports each server's median per column.
+ */
+async function measureAll(paths: readonly string[], duration: number, connections: number, rounds: number): Promise<Row[]> {
+  const children: Child[] = [];
   try {
-    await warm(url);
-    await load(url, paths, { connections, duration: 1 });
-    const max = await load(url, paths, { connections, duration });
-    const fixed = await load(url, paths, { connections: 16, duration, overallRate: fixedRate });
-    const bad = [max, fixed].reduce((s, r) => s + r.result.non2xx + r.result.errors + r.result.timeouts, 0);
-    return {
-      kind,
-      rps: max.result.requests.average,
-      p50: max.result.latency.p50,
-      p99: max.result.latency.p99,
-      rateP99: fixed.result.latency.p99,
-      rateP99Fine: fixed.fine.p99,
-      rateRps: fixed.result.requests.average,
-      bad,
-    };
+    for (const kind of kinds) children.push(await startChild(kind));
+    for (const child of children) {
+      await warm(child.url);
+      await load(child.url, paths, { connections, duration: 1 });
+    }
+    const samples: Sample[][] = kinds.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < kinds.length; k++) {
+        process.stderr.write(`round ${round + 1}/${rounds}: ${kinds[k]} ...\n`);
+        samples[k].push(await measureRound(children[k].url, paths, duration, connections));
+      }
+    }
+    const rows: Row[] = [];
+    for (let k = 0; k < kinds.length; k++) {
+      const col = (f: (x: Sample) => number | null): number => median(samples[k].map((x) => f(x) ?? NaN));
+      rows.push({
+        kind: kinds[k],
+        rps: col((x) => x.rps),
+        p50: col((x) => x.p50),
+        p99: col((x) => x.p99),
+        rateP99: col((x) => x.rateP99),
+        rateP99Fine: col((x) => x.rateP99Fine),
+        rateRps: col((x) => x.rateRps),
+        bad: samples[k].reduce((sum, x) => sum + x.bad, 0),
+        delay: await children[k].stop(),
+      });
+    }
+    return rows;
   } finally {
-    child.kill('SIGTERM');
+    for (const child of children) await child.stop();
   }
 }
 
@@ -202,22 +271,19 @@ async function main(): Promise<void> {
   }
   const duration = Number(values.duration);
   const connections = Number(values.connections);
+  const rounds = Number(values.rounds);
   const paths = makePaths();
-  const rows: Row[] = [];
-  for (const kind of kinds) {
-    process.stderr.write(`measuring ${kind} ...\n`);
-    rows.push(await measure(kind, paths, duration, connections));
-  }
+  const rows = await measureAll(paths, duration, connections, rounds);
   const [base, pre] = rows;
   const f = (x: number | null, d = 2): string => (x === null ? '–' : x.toFixed(d));
   const lines = [
-    `Server throughput: ${keyCount.toLocaleString('en-US')} keys (warmed, Zipf ${zipfS}), ${sessionCount} sessions, ${connections} connections for ${duration} s; fixed rate ${fixedRate.toLocaleString('en-US')} req/s over 16 connections for ${duration} s.`,
+    `Server throughput: ${keyCount.toLocaleString('en-US')} keys (warmed, Zipf ${zipfS}), ${sessionCount} sessions, ${connections} connections for ${duration} s; fixed rate ${fixedRate.toLocaleString('en-US')} req/s over 16 connections for ${duration} s; median of ${rounds} interleaved rounds.`,
     '',
-    '| server | throughput (req/s) | p50 at max (ms) | p99 at max (ms) | achieved at 5,000 req/s | p99 at 5,000 req/s (ms, autocannon) | p99 at 5,000 req/s (ms, per response) | non-2xx/errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| server | throughput (req/s) | p50 at max (ms) | p99 at max (ms) | achieved at 5,000 req/s | p99 at 5,000 req/s (ms, autocannon) | p99 at 5,000 req/s (ms, per response) | non-2xx/errors | server event-loop delay p99 / max (ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${labels[r.kind]} | ${Math.round(r.rps).toLocaleString('en-US')} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${Math.round(r.rateRps).toLocaleString('en-US')} | ${f(r.rateP99, 0)} | ${f(r.rateP99Fine)} | ${r.bad} |`,
+        `| ${labels[r.kind]} | ${Math.round(r.rps).toLocaleString('en-US')} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${Math.round(r.rateRps).toLocaleString('en-US')} | ${f(r.rateP99, 0)} | ${f(r.rateP99Fine)} | ${r.bad} | ${r.delay === undefined ? '–' : `${f(r.delay.p99, 1)} / ${f(r.delay.max, 1)}`} |`,
     ),
     '',
     `throughput ratio prescient ÷ baseline: ${(pre.rps / base.rps).toFixed(2)} (target >= 0.7); p99 of hits at 5,000 req/s: ${f(pre.rateP99Fine)} ms per response, ${f(pre.rateP99, 0)} ms autocannon (target < 2 ms)`,
