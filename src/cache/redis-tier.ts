@@ -98,6 +98,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   readonly #metaKeys: [string, string, string];
   readonly #graceMs: number;
   readonly #connectTimeoutMs: number;
+  readonly #timeoutMs: number;
   readonly #clock: Clock;
   readonly #deadline: CommandDeadline;
   readonly #onError: ((error: PrescientError) => void) | undefined;
@@ -123,6 +124,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     this.#metaKeys = [`${this.#ns}#meta`, `${this.#ns}#expiry`, `${this.#ns}#sizes`];
     this.#graceMs = nonNegativeNumber('expiryGraceMs', options.expiryGraceMs, 0, true);
     const timeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs, 250);
+    this.#timeoutMs = timeout;
     this.#connectTimeoutMs = positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     this.#onError = options.onError === undefined ? undefined : fn('onError', options.onError);
@@ -280,8 +282,8 @@ export class RedisTier<V = unknown> implements Tier<V> {
   /**
    * Counters. `entries`, `bytes` and `evictions` are the namespace's (every node's writes), read from Redis, or the
    * last known values when Redis is unreachable; `hits` and `misses` are this tier object's. `extra`: `connected`,
-   * `reconnects`, `failures` (connection errors, commands failed or timed out, writes skipped while disconnected), `offlineReads`
-   * (reads answered as misses at once while disconnected), `clientSideCache`
+   * `reconnects`, `failures` (connection errors, commands failed or timed out, writes skipped while disconnected),
+   * `timeouts`, `offlineReads` (reads answered as misses at once while disconnected), `clientSideCache`
    * ('on' | 'off' | 'bypassed') and its `cscHits`, `cscMisses`, `cscEntries`, and `namespace`.
    */
   async stats(): Promise<TierStats> {
@@ -318,7 +320,10 @@ export class RedisTier<V = unknown> implements Tier<V> {
     };
   }
 
-  /** Stops the tier; an owned client is closed (pending commands finish) or, when disconnected, destroyed. */
+  /**
+   * Stops the tier; an owned client is closed (pending commands get up to `commandTimeoutMs` to finish) or, when
+   * disconnected or hung, destroyed. A client passed in is left open.
+   */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
@@ -326,8 +331,18 @@ export class RedisTier<V = unknown> implements Tier<V> {
     for (const [event, listener] of this.#listeners) this.#client.off(event, listener);
     if (!this.#isOwned) return;
     this.#client.on('error', () => {});
-    if (this.#client.isReady) await this.#client.close().catch(() => this.#client.destroy());
-    else if (this.#client.isOpen) this.#client.destroy();
+    if (!this.#client.isReady) {
+      if (this.#client.isOpen) this.#client.destroy();
+      return;
+    }
+    const closing = new CommandDeadline(this.#timeoutMs);
+    try {
+      await closing.bound(this.#client.close(), 'QUIT');
+    } catch {
+      this.#client.destroy();
+    } finally {
+      closing.close();
+    }
   }
 
   [Symbol.asyncDispose](): Promise<void> {
