@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Cache } from '../../src/cache/cache.ts';
@@ -6,7 +9,10 @@ import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { EnsemblePredictor } from '../../src/predict/ensemble-predictor.ts';
 import { DashboardFeed, LatencyHistogram } from '../../src/server/dashboard-feed.ts';
+import { createServer } from '../../src/server/app.ts';
 import { registerDashboard, type DashboardSnapshot } from '../../src/server/dashboard.ts';
+import { resolveConfig } from '../../src/server/config.ts';
+
 import type { DashboardPoint } from '../../src/server/dashboard-feed.ts';
 import { seededRandom } from '../../src/sim/seeded-random.ts';
 
@@ -231,5 +237,33 @@ describe('dashboard behind bearer auth', () => {
     assert.equal((await r.app.inject({ method: 'GET', url: '/other?token=s3cret' })).statusCode, 401);
     const header = await r.app.inject({ method: 'GET', url: '/v1/dashboard/snapshot', headers: { authorization: 'Bearer s3cret' } });
     assert.equal(header.statusCode, 200);
+  });
+});
+
+describe('dashboard in createServer', () => {
+  test('an open event stream does not hold up a graceful close, and the stream counts reads made through the API', async () => {
+    const journalDir = mkdtempSync(join(tmpdir(), 'prescient-dashboard-close-'));
+    const origin = new MapOrigin<unknown>(keys.map((k) => [k, { k }]));
+    const server = await createServer(resolveConfig({ port: 0, logLevel: 'silent', journalDir }, {}), { origin });
+    try {
+      const url = await server.listen();
+      const res = await fetch(`${url}/v1/dashboard/events`);
+      assert.equal(res.status, 200);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const first = await reader.read();
+      assert.match(String(first.value), /^retry: \d+\nevent: history\n/);
+      for (const k of ['item:1', 'item:1', 'item:2']) assert.equal((await fetch(`${url}/v1/items/${k}?session=s`)).status, 200);
+      const snap = (await (await fetch(`${url}/v1/dashboard/snapshot`)).json()) as DashboardSnapshot;
+      assert.deepEqual(snap.now.readsTotal, { hit: 1, miss: 2, stale: 0, prefetched: 0 });
+      assert.equal(snap.now.latencyMs.count, 3, 'the API reads are timed');
+      assert.equal(typeof snap.service?.writeBackPending, 'number', "the service's own gauges ride along");
+      const closing = server.close();
+      const rest = await reader.read().catch(() => ({ done: true }));
+      assert.equal(rest.done, true, 'the stream ends on close');
+      await closing;
+    } finally {
+      await server.close();
+      rmSync(journalDir, { recursive: true, force: true });
+    }
   });
 });
