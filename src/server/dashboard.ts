@@ -62,6 +62,11 @@ export type DashboardSnapshot = {
 const predictionLimit = 10;
 /** Browser reconnect delay after a dropped stream, in ms (the SSE `retry:` field). */
 const reconnectMs = 2000;
+/**
+ * Bytes a stream may have queued unsent before it is dropped: about a hundred points. A viewer that stopped reading
+ * (a suspended tab behind a proxy) must not make the server buffer without bound; the browser reconnects on its own.
+ */
+const maxQueuedBytes = 512 * 1024;
 
 const pagePath = new URL('./dashboard-page.html', import.meta.url);
 
@@ -164,6 +169,10 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
     raw.write(`retry: ${reconnectMs}\nevent: history\ndata: ${JSON.stringify(history)}\n\n`);
     streams.add(reply);
     const unsubscribe = feed.subscribe((point) => {
+      if (raw.writableLength > maxQueuedBytes) {
+        raw.destroy();
+        return;
+      }
       const message = { ...point, ...predictionsFor(cache, query.session), ...serviceField(serviceStats) };
       raw.write(`data: ${JSON.stringify(message)}\n\n`);
     });
