@@ -17,7 +17,7 @@ originContract('MapOrigin', (seed) => {
 originContract('FunctionOrigin (read-only)', (seed) => {
   const held = new Map<string, OriginRecord<unknown>>(seed.filter((r) => r.deleted !== true).map((r) => [r.key, r]));
   return new FunctionOrigin<unknown>({ getMany: async (keys) => keys.map((k) => held.get(k)) });
-});
+}, undefined, { writes: false, changes: false });
 
 describe('FunctionOrigin', () => {
   test('rejects a getMany or putMany that is not a function', () => {

@@ -28,7 +28,7 @@ originContract('TieredOrigin (live holds all, stale archive behind)', (seed) => 
 originContract('TieredOrigin (archive holds all, read-only live)', (seed) => new TieredOrigin({
   live: new FunctionOrigin<unknown>({ getMany: async (keys) => keys.map(() => undefined) }),
   archive: mapOf(seed),
-}));
+}), undefined, { writes: false, changes: false });
 
 describe('TieredOrigin', () => {
   const db = new PGlite();
