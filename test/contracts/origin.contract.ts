@@ -188,7 +188,7 @@ export function originContract(
       test('reports a write made through putMany after the watermark', async () => {
         const origin = await feed([record('a', 10)]);
         assert.equal(typeof origin.putMany, 'function', `${name} claims a change feed that reports writes, but has no putMany`);
-        await origin.putMany([record('b', 15, 'b'), tombstone('a', 16)]);
+        await origin.putMany!([record('b', 15, 'b'), tombstone('a', 16)]);
         const changed = await origin.changes!(10);
         assert.deepEqual(changed.map((r) => [r.key, r.version, r.deleted === true]), [['b', 15, false], ['a', 16, true]]);
       });
