@@ -12,7 +12,7 @@ import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
 import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
 import {
-  DEFAULT_CHANGES_LIMIT, SqlTable, sqlChangesError, sqlReadError, sqlWriteError, type SqlRunner, type SqlTableOptions,
+  DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
 } from './sql-table.ts';
 
 /** A postgres.js client (`postgres(url)`). */
@@ -138,14 +138,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. */
   async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
     this.#checkOpen();
-    if (!this.#table.isWritable) {
-      throw new PrescientError('ERR_ORIGIN_READ_ONLY', `Origin ${this.name} reads through a custom query; name a \`table\` to write`);
-    }
-    try {
-      await this.#table.putMany(this.#runner(), records);
-    } catch (error) {
-      throw sqlWriteError(this.name, records.length, error);
-    }
+    await writeRecords(this.#table, this.name, this.#runner(), records);
   }
 
   /**
@@ -154,13 +147,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
    */
   async changes(sinceVersion: number, limit = this.#changesLimit): Promise<OriginRecord<V>[]> {
     this.#checkOpen();
-    nonNegativeInt('sinceVersion', sinceVersion);
-    positiveInt('limit', limit);
-    try {
-      return await this.#table.changes<V>(this.#runner(), sinceVersion, limit);
-    } catch (error) {
-      throw sqlChangesError(this.name, sinceVersion, error);
-    }
+    return listChanges<V>(this.#table, this.name, this.#runner(), sinceVersion, limit);
   }
 
   /** Closes the client when this origin opened it; later calls reject with ERR_CLOSED. Idempotent. */

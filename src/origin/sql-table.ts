@@ -11,6 +11,7 @@
  * with an index on `version` so the change feed can catch up with `version > $1 order by version`.
  */
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
+import { nonNegativeInt, positiveInt } from '../options.ts';
 import type { OriginRecord } from './origin.ts';
 
 /** Runs one parameterised statement and answers its rows (postgres.js or PGlite underneath). */
@@ -198,6 +199,32 @@ export function sqlReadError(keys: readonly string[], error: unknown): OriginErr
   const isTimeout = (error instanceof PrescientError && error.code === 'ERR_ORIGIN_TIMEOUT')
     || (error as { code?: unknown } | null)?.code === QUERY_CANCELED;
   return new OriginError(keys, error, isTimeout ? 'ERR_ORIGIN_TIMEOUT' : 'ERR_ORIGIN_FAILED');
+}
+
+/**
+ * `putMany` of an origin named `origin` over `table`: refuses a custom-query table (ERR_ORIGIN_READ_ONLY) and turns
+ * a driver failure into ERR_WRITE_FAILED. PostgresOrigin and PgliteOrigin share it; only their runner differs.
+ */
+export async function writeRecords<V>(table: SqlTable, origin: string, run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<void> {
+  if (!table.isWritable) {
+    throw new PrescientError('ERR_ORIGIN_READ_ONLY', `Origin ${origin} reads through a custom query; name a \`table\` to write`);
+  }
+  try {
+    await table.putMany(run, records);
+  } catch (error) {
+    throw sqlWriteError(origin, records.length, error);
+  }
+}
+
+/** `changes` of an origin named `origin` over `table`: checks the arguments, codes a driver failure. */
+export async function listChanges<V>(table: SqlTable, origin: string, run: SqlRunner, sinceVersion: number, limit: number): Promise<OriginRecord<V>[]> {
+  nonNegativeInt('sinceVersion', sinceVersion);
+  positiveInt('limit', limit);
+  try {
+    return await table.changes<V>(run, sinceVersion, limit);
+  } catch (error) {
+    throw sqlChangesError(origin, sinceVersion, error);
+  }
 }
 
 /** The coded error for a failed `putMany`: ERR_INVALID_VALUE passes through, anything else is ERR_WRITE_FAILED. */

@@ -133,18 +133,20 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
       .send(page);
   });
 
+  /** The whole picture now: every kept point, the current interval, and the session's predictions when asked. */
+  const snapshotNow = (session: string | undefined): DashboardSnapshot => ({
+    intervalMs: feed.intervalMs,
+    points: feed.history(),
+    latest: feed.latest(),
+    now: feed.current(),
+    ...predictionsFor(cache, session),
+    ...serviceField(serviceStats),
+  });
+
   app.get('/v1/dashboard/snapshot', { config }, (request, reply) => {
     const query = parseQuery(request, reply);
     if (query === undefined) return;
-    const snapshot: DashboardSnapshot = {
-      intervalMs: feed.intervalMs,
-      points: feed.history(),
-      latest: feed.latest(),
-      now: feed.current(),
-      ...predictionsFor(cache, query.session),
-      ...serviceField(serviceStats),
-    };
-    void reply.header('cache-control', 'no-store').send(snapshot);
+    void reply.header('cache-control', 'no-store').send(snapshotNow(query.session));
   });
 
   app.get('/v1/dashboard/events', { config }, (request, reply) => {
@@ -158,14 +160,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const history: DashboardSnapshot = {
-      intervalMs: feed.intervalMs,
-      points: feed.history(),
-      latest: feed.latest(),
-      now: feed.current(),
-      ...predictionsFor(cache, query.session),
-      ...serviceField(serviceStats),
-    };
+    const history = snapshotNow(query.session);
     raw.write(`retry: ${reconnectMs}\nevent: history\ndata: ${JSON.stringify(history)}\n\n`);
     streams.add(reply);
     const unsubscribe = feed.subscribe((point) => {
