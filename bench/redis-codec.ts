@@ -1,6 +1,6 @@
 /**
  * Question: which codec should the Redis tier store entries with? Compares, on the same realistic entries in one
- * run: JSON (of the entry object, and of the tier's positional array), v8.serialize (of the entry object), msgpackr with records (of the entry
+ * run: JSON (of the entry object, and of the tier's positional array), v8.serialize (of the entry object), MessagePack (of the entry
  * object), and the tier's own layout (redis-codec.ts: version header + standard MessagePack of a positional
  * array). Three entry shapes: a small catalog row (~150 B of JSON), a medium product document with nested arrays
  * (~1 KB), and a prefetched entry carrying tags and a prediction context. Reports bytes per entry and ns per encode
@@ -9,7 +9,7 @@
  * Run: node --import tsx bench/redis-codec.ts
  */
 import v8 from 'node:v8';
-import { Packr } from 'msgpackr';
+import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import type { Entry } from '../src/cache/entry.ts';
 import { decodeRedisEntry, encodeRedisEntry } from '../src/cache/redis-codec.ts';
 import { seededRandom } from '../src/sim/seeded-random.ts';
@@ -56,12 +56,11 @@ function jsonArrayDecode(_key: string, b: Uint8Array): unknown {
 }
 
 type Codec = { readonly name: string; encode(e: Entry<unknown>): Uint8Array; decode(key: string, b: Uint8Array): unknown };
-const records = new Packr({ useRecords: true });
 const codecs: Codec[] = [
   { name: 'JSON (entry object)', encode: (e) => Buffer.from(JSON.stringify(e)), decode: (_k, b) => JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString()) },
   { name: 'JSON (header + positional array)', encode: jsonArrayEncode, decode: jsonArrayDecode },
   { name: 'v8.serialize (entry object)', encode: (e) => v8.serialize(e), decode: (_k, b) => v8.deserialize(b) },
-  { name: 'msgpackr records (entry object)', encode: (e) => records.pack(e), decode: (_k, b) => records.unpack(b) },
+  { name: 'MessagePack (entry object)', encode: (e) => msgpackEncode(e), decode: (_k, b) => msgpackDecode(b) },
   { name: 'redis-codec (header + MessagePack array)', encode: encodeRedisEntry, decode: decodeRedisEntry },
 ];
 

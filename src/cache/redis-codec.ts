@@ -7,16 +7,16 @@
  * versions with a GETRANGE of the first 32 bytes, without copying or decoding the payload. The one-letter format
  * tag (`m` = MessagePack) lets a later codec be read beside this one during a rolling upgrade.
  *
- * The payload is standard MessagePack (msgpackr with records off, so any MessagePack reader, cmsgpack in Lua
- * included, can read it) of a positional array, so no field name is stored per entry. bench/redis-codec.ts
- * measured it against JSON, v8.serialize and msgpackr records on realistic entries: 43% to 77% of the bytes of
- * JSON, fastest to encode, about as fast as JSON to decode. msgpackr records are smaller on documents with
- * repeated nested objects but are msgpackr's own extension; v8.serialize is larger, slower, and not portable
- * across Node majors, which a shared tier read by nodes on different versions cannot afford.
+ * The payload is standard MessagePack (@msgpack/msgpack, so any MessagePack reader, cmsgpack in Lua included, can
+ * read it) of a positional array, so no field name is stored per entry. bench/redis-codec.ts measures it against
+ * JSON, v8.serialize and MessagePack of the whole entry object on realistic entries. v8.serialize is larger,
+ * slower, and not portable across Node majors, which a shared tier read by nodes on different versions cannot
+ * afford. (msgpackr measured a little faster, but its optional native addon has platform packages this registry
+ * lacks, so `npm ci` could not verify a lockfile that named it.)
  *
  * `hits` is not stored: it counts reads served by this process (see RedisTier), so a read never writes to Redis.
  */
-import { Packr } from 'msgpackr';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { Entry } from './entry.ts';
 import { PrescientError } from '../errors.ts';
 
@@ -26,22 +26,24 @@ const SPACE = 0x20;
 /** Longest header: tag + the longest `String(number)` (24 chars, e.g. -1.2345678901234567e-300) + space. */
 export const MAX_HEADER_BYTES = 32;
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+/** Plain MessagePack (no extensions beyond the standard timestamp); BigInt travels as int64. */
+const encoder = new Encoder({ useBigInt64: true });
+const decoder = new Decoder({ useBigInt64: true });
 const SOURCES = ['demand', 'prefetch'] as const;
 
 /**
  * Encodes `entry` (without its key and hit count) into the Redis value layout. The value must be MessagePack
- * serialisable: plain data, Date, BigInt and binary round-trip; a Uint8Array comes back as a Buffer, a Map as a
- * plain object, a Set as an array, a class instance as a plain object.
+ * serialisable: plain data, Date, BigInt and binary round-trip; a class instance comes back as a plain object, and
+ * a Map or a Set as an empty object (convert them to plain objects or arrays before caching).
  * @throws PrescientError ERR_INVALID_VALUE when the version is not a finite number or the value cannot be encoded.
  */
 export function encodeRedisEntry<V>(entry: Entry<V>): Buffer {
   if (typeof entry.version !== 'number' || !Number.isFinite(entry.version)) {
     throw new PrescientError('ERR_INVALID_VALUE', `Entry version must be a finite number, got ${String(entry.version)}`);
   }
-  let payload: Buffer;
+  let payload: Uint8Array;
   try {
-    payload = packr.pack([
+    payload = encoder.encode([
       entry.value,
       entry.sizeBytes,
       entry.createdAt,
@@ -59,7 +61,7 @@ export function encodeRedisEntry<V>(entry: Entry<V>): Buffer {
   const head = `m${entry.version} `;
   const out = Buffer.allocUnsafe(head.length + payload.length);
   out.write(head, 0, 'latin1');
-  payload.copy(out, head.length);
+  out.set(payload, head.length);
   return out;
 }
 
@@ -73,7 +75,7 @@ export function decodeRedisEntry<V>(key: string, bytes: Uint8Array, hits = 0): E
   const version = Number(Buffer.from(bytes.buffer, bytes.byteOffset + 1, space - 1).toString('latin1'));
   let f: unknown[];
   try {
-    f = packr.unpack(bytes.subarray(space + 1)) as unknown[];
+    f = decoder.decode(bytes.subarray(space + 1)) as unknown[];
   } catch (error) {
     throw corrupt(key, error);
   }
