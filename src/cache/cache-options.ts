@@ -7,12 +7,21 @@ import { fn, hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '.
 import type { Origin } from '../origin/origin.ts';
 import type { Predictor } from '../predict/predictor.ts';
 import type { PrefetchSchedulerOptions } from '../prefetch/prefetch-scheduler.ts';
+import { resolvePredictionBudget, type PredictionBudgetOptions } from './prediction-budget.ts';
 import type { Tier } from './tier.ts';
 
 /** Scheduler settings a cache passes through (the cache supplies target, clock and feedback). */
 export type CachePrefetchOptions = Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback'> & {
   /** Predictions asked for per context after each drained batch. @default 8 */
   readonly predictLimit?: number;
+  /**
+   * CPU budget of the prediction loop (learning and predicting), for a cache that shares its event loop with a
+   * server: drains run in slices of a few ms, and once a window's share of real time is spent, predictions wait
+   * and drains pace themselves (accesses past `accessBufferSize` are then dropped and counted). `false` or
+   * omitted: no budget, every drained batch observed and predicted as it comes (what the simulator measures).
+   * Applies while prefetching is on (`prefetch` not false). @default false
+   */
+  readonly budget?: PredictionBudgetOptions | false;
 };
 
 export type CacheOptions<V> = {
@@ -147,7 +156,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     graceMs: nonNegativeNumber('graceMs', options.graceMs, 0, true),
     l2: options.l2 === undefined ? undefined : hasMethods<Tier<V>>('l2', options.l2, ['get', 'getMany', 'set', 'delete']),
     predictor,
-    prefetch,
+    prefetch: prefetch === false || prefetch.budget === undefined || prefetch.budget === false ? prefetch : Object.freeze({ ...prefetch, budget: resolvePredictionBudget('prefetch.budget', prefetch.budget) }),
     predictLimit: prefetch === false ? 8 : positiveInt('prefetch.predictLimit', prefetch.predictLimit, 8),
     accessBufferSize: positiveInt('accessBufferSize', options.accessBufferSize, 8192),
     maxBatch: positiveInt('maxBatch', options.maxBatch, 256),

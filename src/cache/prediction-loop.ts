@@ -15,12 +15,20 @@ import { PrefetchScheduler, type PrefetchTarget, type SchedulerStats } from '../
 import { AccessBuffer, type ReadStatus } from './access-buffer.ts';
 import type { CachePrefetchOptions } from './cache-options.ts';
 import type { Entry, RemovalCause } from './entry.ts';
+import { PredictionBudget, resolvePredictionBudget } from './prediction-budget.ts';
 
 /**
  * Most accesses fed to the models per turn of the event loop; the rest wait for the next turn, so a slow model
  * delays its own learning, never the reads or timers queued behind a drain.
  */
 const maxDrainBatch = 1024;
+/**
+ * Accesses observed between two reads of the budget's time function: small enough that a slice overruns its
+ * `maxSliceMs` by little (a few observes), large enough that reading the time costs nothing measurable.
+ */
+const budgetStride = 16;
+/** Contexts kept waiting for a prediction while the budget is spent; the least recently accessed go first. */
+const maxDeferredContexts = 4096;
 
 export type PredictionLoopOptions = {
   /** The model; without one, accesses are not recorded and nothing is prefetched (feedback still counts). */
@@ -46,6 +54,8 @@ export type PredictionLoopStats = {
   readonly accessBuffer: { readonly recorded: number; readonly dropped: number; readonly pending: number };
   readonly prefetch: FeedbackStats;
   readonly scheduler: SchedulerStats | undefined;
+  /** Time spent under the budget (undefined without one). */
+  readonly budget: ReturnType<PredictionBudget['stats']> | undefined;
 };
 
 export class PredictionLoop {
@@ -56,6 +66,9 @@ export class PredictionLoop {
   readonly #buffer: AccessBuffer;
   readonly #predictLimit: number;
   readonly #onPredicted: PredictionLoopOptions['onPredicted'];
+  readonly #budget: PredictionBudget | undefined;
+  /** Contexts seen in drained accesses and not yet predicted for, least recently accessed first. */
+  readonly #latest = new Map<string, ReadContext>();
   #drainTimer: TimerHandle | undefined;
   #isClosed = false;
 
@@ -65,6 +78,10 @@ export class PredictionLoop {
     this.#predictLimit = options.predictLimit;
     this.#onPredicted = options.onPredicted;
     this.#buffer = new AccessBuffer(options.bufferSize);
+    // `prefetch.budget` (CachePrefetchOptions): absent or false keeps today's loop exactly; resolved again here so a
+    // loop built directly is checked too (resolving is idempotent).
+    const budget = options.prefetch === false ? undefined : resolvePredictionBudget('prefetch.budget', options.prefetch.budget);
+    this.#budget = budget === undefined || options.predictor === undefined ? undefined : new PredictionBudget(budget);
     this.feedback = new Feedback({ onEvent: options.onEvent });
     this.#scheduler =
       options.predictor === undefined || options.prefetch === false
@@ -124,6 +141,7 @@ export class PredictionLoop {
       accessBuffer: { recorded: this.#buffer.recorded, dropped: this.#buffer.dropped, pending: this.#buffer.size },
       prefetch: this.feedback.stats(),
       scheduler: this.#scheduler?.stats(),
+      budget: this.#budget?.stats(),
     };
   }
 
@@ -136,33 +154,92 @@ export class PredictionLoop {
 
   #scheduleDrain(): void {
     if (this.#isClosed || this.#drainTimer !== undefined) return;
-    this.#drainTimer = this.#clock.setTimer(0, () => {
+    const budget = this.#budget;
+    const wait = budget === undefined ? 0 : budget.waitMs(budget.now());
+    this.#drainTimer = this.#clock.setTimer(wait, () => {
       this.#drainTimer = undefined;
-      this.#drain(maxDrainBatch);
+      if (budget === undefined) this.#drain(maxDrainBatch);
+      else this.#drainSlice(budget);
     });
   }
 
+  /** Without a budget: observes up to `limit` accesses, then predicts once for each context seen. */
   #drain(limit: number): void {
     const predictor = this.#predictor;
     if (predictor === undefined || this.#buffer.size === 0) return;
-    const scheduler = this.#scheduler;
-    const onPredicted = this.#onPredicted;
-    const latest = new Map<string, ReadContext>();
-    const drained = this.#buffer.drain((a) => {
-      predictor.observe({ key: a.key, at: a.at, ctx: a.ctx });
-      if (scheduler === undefined && onPredicted === undefined) return;
+    const isPredicting = this.#scheduler !== undefined || this.#onPredicted !== undefined;
+    const drained = this.#observe(predictor, limit, isPredicting);
+    if (this.#buffer.size > 0 && drained > 0) this.#scheduleDrain();
+    if (!isPredicting || this.#isClosed) {
+      this.#latest.clear();
+      return;
+    }
+    this.#predictLatest(predictor, undefined, 0);
+  }
+
+  /**
+   * With a budget: observes for at most `maxSliceMs` (half of it while contexts wait from earlier slices), then predicts for the contexts seen while the slice and the
+   * window's share last; contexts left over wait (most recent access last) and the next slice is paced to the budget.
+   */
+  #drainSlice(budget: PredictionBudget): void {
+    const predictor = this.#predictor;
+    if (predictor === undefined || this.#isClosed) return;
+    const isPredicting = this.#scheduler !== undefined || this.#onPredicted !== undefined;
+    const start = budget.now();
+    budget.sliced();
+    const sliceEnd = start + budget.maxSliceMs;
+    // Observing stops at half the slice while contexts wait, so a backlog of accesses cannot starve the predictions.
+    const observeEnd = isPredicting && this.#latest.size > 0 ? start + budget.maxSliceMs / 2 : sliceEnd;
+    let now = start;
+    while (this.#buffer.size > 0 && now < observeEnd) {
+      this.#observe(predictor, budgetStride, isPredicting);
+      now = budget.now();
+    }
+    budget.charge(start, now);
+    const latest = this.#latest;
+    if (latest.size > 0 && now < sliceEnd && !budget.isSpent(now)) budget.charge(now, this.#predictLatest(predictor, budget, sliceEnd));
+    if (latest.size > maxDeferredContexts) {
+      for (const ctxKey of latest.keys()) {
+        latest.delete(ctxKey);
+        budget.deferred(1);
+        if (latest.size <= maxDeferredContexts) break;
+      }
+    }
+    if (this.#buffer.size > 0 || latest.size > 0) this.#scheduleDrain();
+  }
+
+  /** Feeds up to `limit` buffered accesses to the predictor; notes each access's context when predicting. */
+  #observe(predictor: Predictor, limit: number, isPredicting: boolean): number {
+    const latest = this.#latest;
+    return this.#buffer.drain((a) => {
+      // The drained access is a fresh object with the Access fields (plus its status): no copy per access.
+      predictor.observe(a);
+      if (!isPredicting) return;
       const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
       latest.delete(ctxKey);
       latest.set(ctxKey, a.ctx);
     }, limit);
-    if (this.#buffer.size > 0 && drained > 0) this.#scheduleDrain();
-    if ((scheduler === undefined && onPredicted === undefined) || this.#isClosed) return;
-    for (const ctx of latest.values()) {
+  }
+
+  /**
+   * Predicts for the waiting contexts, oldest first, and hands the answers on. With a budget, stops when the time
+   * function passes `sliceEnd` (the rest keep waiting); returns the last time read (0 without a budget).
+   */
+  #predictLatest(predictor: Predictor, budget: PredictionBudget | undefined, sliceEnd: number): number {
+    const scheduler = this.#scheduler;
+    const onPredicted = this.#onPredicted;
+    const latest = this.#latest;
+    for (const [ctxKey, ctx] of latest) {
+      latest.delete(ctxKey);
       // Without a scheduler only the catalogs listen, and they keep nothing for a context without user or segment.
       if (scheduler === undefined && ctx.user === undefined && ctx.segment === undefined) continue;
       const predictions = predictor.predict(ctx, this.#predictLimit);
       onPredicted?.(ctx, predictions);
       scheduler?.offer(ctx, predictions);
+      if (budget === undefined) continue;
+      const now = budget.now();
+      if (now >= sliceEnd) return now;
     }
+    return budget === undefined ? 0 : budget.now();
   }
 }

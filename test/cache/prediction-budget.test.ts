@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { resolveCacheOptions } from '../../src/cache/cache-options.ts';
+import { PredictionBudget, resolvePredictionBudget } from '../../src/cache/prediction-budget.ts';
+import { PredictionLoop } from '../../src/cache/prediction-loop.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import type { ReadContext } from '../../src/context.ts';
+import { PrescientError } from '../../src/errors.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import type { Access, Prediction, Predictor } from '../../src/predict/predictor.ts';
+
+/** Fake real time: the fake predictor's work moves it, nothing else does. */
+function fakeTime() {
+  const t = { ms: 0 };
+  return { t, now: () => t.ms };
+}
+
+/** A predictor whose observe and predict cost fixed amounts of fake time and log what they saw. */
+function costlyPredictor(t: { ms: number }, observeMs: number, predictMs: number) {
+  const observed: string[] = [];
+  const predicted: string[] = [];
+  const predictor: Predictor = {
+    name: 'costly',
+    observe(access: Access) {
+      t.ms += observeMs;
+      observed.push(access.key);
+    },
+    predict(ctx: ReadContext): Prediction[] {
+      t.ms += predictMs;
+      predicted.push(ctx.session ?? '');
+      return [];
+    },
+  };
+  return { predictor, observed, predicted };
+}
+
+function makeLoop(predictor: Predictor, budget: Record<string, unknown> | undefined) {
+  const clock = new VirtualClock();
+  const loop = new PredictionLoop({
+    predictor,
+    clock,
+    bufferSize: 8192,
+    predictLimit: 4,
+    prefetch: budget === undefined ? {} : { budget },
+    target: { isPresent: () => true, fetch: async () => ({ failed: [] }) },
+    onEvent: () => {},
+  });
+  return { clock, loop };
+}
+
+function record(loop: PredictionLoop, n: number, sessions: number): void {
+  for (let i = 0; i < n; i++) loop.record(`k${i}`, { session: `s${i % sessions}` }, 0, 'hit');
+}
+
+describe('PredictionBudget', () => {
+  test('spend over the window allowance is owed into the next windows', () => {
+    const budget = new PredictionBudget(resolvePredictionBudget('b', { maxShare: 0.25, windowMs: 100, now: () => 0 })!);
+    assert.equal(budget.isSpent(0), false);
+    budget.charge(0, 20);
+    assert.equal(budget.isSpent(20), false);
+    assert.equal(budget.waitMs(20), 0);
+    budget.charge(20, 60); // 60 ms spent against 25 allowed: 35 owed, so two more windows
+    assert.equal(budget.isSpent(60), true);
+    assert.equal(budget.waitMs(60), 140);
+    assert.equal(budget.isSpent(199), true);
+    assert.equal(budget.isSpent(200), false);
+    assert.equal(budget.stats().spentMs, 60);
+  });
+
+  test('bad options are ERR_INVALID_OPTION naming the field; false and undefined mean no budget', () => {
+    assert.equal(resolvePredictionBudget('b', undefined), undefined);
+    assert.equal(resolvePredictionBudget('b', false), undefined);
+    for (const [value, name] of [
+      [{ maxShare: 0 }, 'b.maxShare'],
+      [{ maxShare: 1.5 }, 'b.maxShare'],
+      [{ windowMs: 0 }, 'b.windowMs'],
+      [{ maxSliceMs: -1 }, 'b.maxSliceMs'],
+      [{ now: 5 }, 'b.now'],
+      [7, 'b'],
+    ] as const) {
+      assert.throws(
+        () => resolvePredictionBudget('b', value),
+        (e: unknown) => e instanceof PrescientError && e.code === 'ERR_INVALID_OPTION' && e.message.includes(name),
+      );
+    }
+    const o = resolveCacheOptions({ origin: new MapOrigin([]), prefetch: { budget: { maxShare: 0.5 } } });
+    assert.ok(o.prefetch !== false && o.prefetch.budget !== false && o.prefetch.budget?.maxShare === 0.5);
+    assert.throws(() => resolveCacheOptions({ origin: new MapOrigin([]), prefetch: { budget: { maxShare: 2 } } }), /prefetch\.budget\.maxShare/);
+  });
+});
+
+describe('PredictionLoop with a budget', () => {
+  test('without a budget a turn observes 1,024 accesses and predicts each context once (unchanged)', () => {
+    const { t } = fakeTime();
+    const p = costlyPredictor(t, 1, 1);
+    const { clock, loop } = makeLoop(p.predictor, undefined);
+    record(loop, 2000, 10);
+    clock.step();
+    assert.equal(p.observed.length, 1024);
+    assert.equal(p.predicted.length, 10);
+    clock.step();
+    assert.equal(p.observed.length, 2000);
+    assert.equal(loop.stats().budget, undefined);
+  });
+
+  test('a slice stops observing soon after maxSliceMs and yields to the event loop', () => {
+    const { t, now } = fakeTime();
+    const p = costlyPredictor(t, 0.1, 0.1);
+    const { clock, loop } = makeLoop(p.predictor, { maxShare: 1, maxSliceMs: 4, now });
+    record(loop, 1000, 5);
+    const before = t.ms;
+    clock.step();
+    const slice = t.ms - before;
+    // Time is read every 16 observes: a slice overruns by at most one stride of observes plus one prediction.
+    assert.ok(slice >= 4 && slice <= 4 + 16 * 0.1 + 0.1 + 1e-9, `slice took ${slice} ms`);
+    assert.ok(p.observed.length < 1000 && p.observed.length >= 40, `observed ${p.observed.length}`);
+    while (clock.step());
+    assert.equal(p.observed.length, 1000);
+    assert.deepEqual(new Set(p.predicted), new Set(['s0', 's1', 's2', 's3', 's4']));
+    assert.ok(loop.stats().budget!.slices > 1);
+  });
+
+  test('a spent window defers predictions and paces the next slice; they resume when the budget is back', () => {
+    const { t, now } = fakeTime();
+    const p = costlyPredictor(t, 1, 1);
+    const { clock, loop } = makeLoop(p.predictor, { maxShare: 0.1, windowMs: 100, maxSliceMs: 40, now });
+    record(loop, 32, 4); // 32 ms of observes: over the 10 ms allowance of the window
+    clock.step();
+    assert.equal(p.observed.length, 32);
+    assert.equal(p.predicted.length, 0, 'no prediction while the window is spent');
+    const due = clock.nextTimerAt();
+    assert.ok(due !== undefined && due > clock.now(), 'the next slice waits for budget');
+    // Real time moves on with the virtual clock (the fake stands for it); the waiting contexts are predicted.
+    t.ms = 1000;
+    clock.advanceTo(due);
+    assert.deepEqual(p.predicted.sort(), ['s0', 's1', 's2', 's3']);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  test('flush still feeds and predicts everything at once (explicit predictions are outside the budget)', () => {
+    const { t, now } = fakeTime();
+    const p = costlyPredictor(t, 1, 1);
+    const { loop } = makeLoop(p.predictor, { maxShare: 0.01, maxSliceMs: 1, now });
+    record(loop, 3000, 3);
+    loop.flush();
+    assert.equal(p.observed.length, 3000);
+    assert.equal(p.predicted.length, 3);
+  });
+});
