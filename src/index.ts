@@ -12,6 +12,8 @@ export type { Entry, EntrySource, RemovalCause } from './cache/entry.ts';
 export { FrequencySketch } from './cache/frequency-sketch.ts';
 export type { FrequencySketchOptions } from './cache/frequency-sketch.ts';
 export { MemoryTier } from './cache/memory-tier.ts';
+export { PredictionBudget } from './cache/prediction-budget.ts';
+export type { PredictionBudgetOptions } from './cache/prediction-budget.ts';
 export type { MemoryTierOptions } from './cache/memory-tier.ts';
 export type { Awaitable, Tier, TierStats } from './cache/tier.ts';
 
