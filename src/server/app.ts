@@ -2,12 +2,13 @@
  * The HTTP service: a Fastify app over a Service, with authentication, per-token rate limiting, one error shape
  * for every failure, the item, session and admin routes, the metrics and the live dashboard.
  *
- * Request life: the dashboard's hook (copies `?token=` on its own routes) -> authentication and scope check ->
- * rate limit -> the route, which parses its input with zod and calls the service -> one debug log line. Anything
+ * Request life: the dashboard's hook (copies `?token=` on its own routes) -> the route's guard (authentication,
+ * scope check, rate limit) -> the route, which parses its input (zod, or a hand-written check with the same rules on
+ * the item read) and calls the service -> one log line at debug (no hook at all below debug). Anything
  * thrown on the way becomes `{ "error": { "code", "message" } }` with the status of its code (http-errors.ts).
  */
 import { pino } from 'pino';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../errors.ts';
 import { systemClock } from '../clock.ts';
 import { Authenticator, type Principal, type RouteScope } from './auth.ts';
@@ -102,30 +103,58 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 'ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?', 1)[0].slice(0, 200)}`));
 
+  // Authentication, scope and rate limit: one onRequest hook per route, attached as the route is registered with
+  // its scope fixed, rather than one global hook that looks the route's config up on every request (Fastify's
+  // `request.routeOptions` builds a fresh object per call). Routes that declare no scope require `admin`
+  // (dashboard routes: `read`); `public` routes and unknown URLs (the 404 handler) get no hook. Registered before
+  // the dashboard so its routes are guarded too; route hooks run after the dashboard's global `?token=` hook.
+  const guards = new Set<unknown>();
+  app.addHook('onRoute', (route) => {
+    const scope: RouteScope = route.config?.scope ?? (route.config?.dashboard === true ? 'read' : 'admin');
+    if (scope === 'public') return;
+    const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    // Fastify derives the HEAD route from the GET route's options, hook included: do not guard it twice.
+    if (hooks.some((hook) => guards.has(hook))) return;
+    const guard = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+      let principal: Principal;
+      try {
+        principal = auth.authenticate(request.headers.authorization);
+        Authenticator.require(principal, scope);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      request.principal = principal;
+      const waitMs = limiter.take(auth.isOpen ? `ip:${request.ip}` : principal.name);
+      if (waitMs > 0) {
+        void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+        // Answered here: the route does not run (a callback hook that answers does not call `done`).
+        sendError(reply, 'ERR_RATE_LIMITED', `Rate limit of ${limits.rateLimit.perSecond} requests a second exceeded; retry in ${waitMs} ms`);
+        return;
+      }
+      done();
+    };
+    guards.add(guard);
+    route.onRequest = [...hooks, guard];
+  });
+
   registerDashboard(app, { cache: service.cache, service });
 
-  app.addHook('onRequest', async (request, reply) => {
-    const routeConfig = request.routeOptions.config;
-    const scope: RouteScope = routeConfig?.scope ?? (routeConfig?.dashboard === true ? 'read' : request.is404 ? 'public' : 'admin');
-    if (scope === 'public') return;
-    const principal = auth.authenticate(request.headers.authorization);
-    Authenticator.require(principal, scope);
-    request.principal = principal;
-    const waitMs = limiter.take(auth.isOpen ? `ip:${request.ip}` : principal.name);
-    if (waitMs > 0) {
-      void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-      return sendError(reply, 'ERR_RATE_LIMITED', `Rate limit of ${limits.rateLimit.perSecond} requests a second exceeded; retry in ${waitMs} ms`);
-    }
-  });
   let isClosing = false;
   // Responses sent while shutting down close their connection, so keep-alive clients do not hold the server open.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Callback hooks throughout the request path: an async hook costs a promise and a microtask turn per request.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (isClosing) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
-  });
+  // One log line per request at debug. Below debug the hook is not registered at all: it would cost a hook run
+  // per request to write nothing. (The level is fixed by the config when the server starts.)
+  if (logger.isLevelEnabled('debug')) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+      done();
+    });
+  }
 
   const schemas = requestSchemas(config.cache.maxKeyLength, limits.maxBatchKeys);
   const deps = { service, schemas, handlerTimeout: limits.requestTimeoutMs };

@@ -184,8 +184,23 @@ export class Service {
    *   already being fetched; the cache's errors (ERR_ORIGIN_FAILED, ERR_ORIGIN_TIMEOUT, ERR_CLOSED, ...).
    */
   async read(key: string, ctx: ReadContext): Promise<ReadResult<unknown>> {
-    const hit = this.cache.getIfPresent(key, ctx);
-    if (hit !== undefined) return hit;
+    return this.readIfPresent(key, ctx) ?? this.load(key, ctx);
+  }
+
+  /**
+   * The synchronous half of `read`: the result when the memory tier (or the reader's shadow catalog) can answer,
+   * recorded for the models as `read` records it; undefined when the read must load (then call `load`).
+   * @throws the cache's errors (ERR_INVALID_KEY, ERR_CLOSED, ...).
+   */
+  readIfPresent(key: string, ctx: ReadContext): ReadResult<unknown> | undefined {
+    return this.cache.getIfPresent(key, ctx);
+  }
+
+  /**
+   * The asynchronous half of `read`, for a key `readIfPresent` could not answer: loads it from the shared tier or
+   * the origin. Same errors as `read`.
+   */
+  async load(key: string, ctx: ReadContext): Promise<ReadResult<unknown>> {
     this.#checkCapacity(1);
     return this.cache.get(key, ctx);
   }
