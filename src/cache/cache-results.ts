@@ -6,6 +6,7 @@ import type { FeedbackEvent } from '../prefetch/feedback.ts';
 import type { ReadStatus } from './access-buffer.ts';
 import type { PredictionLoopStats } from './prediction-loop.ts';
 import type { ShadowStats } from './shadow-catalog.ts';
+import type { SharedTierWriterStats } from './shared-tier-writer.ts';
 import type { TierStats } from './tier.ts';
 import type { PrescientError } from '../errors.ts';
 
@@ -44,6 +45,8 @@ export type CacheStats = PredictionLoopStats & {
     readonly inflight: number;
   };
   readonly memory: TierStats;
+  /** The shared tier's write repair (keys distrusted after a lost write); undefined without a shared tier. */
+  readonly sharedTier: SharedTierWriterStats | undefined;
   /** Shadow catalogs; undefined when `shadow: false`. */
   readonly shadow: ShadowStats | undefined;
 };

@@ -23,6 +23,7 @@ import { MemoryTier } from './memory-tier.ts';
 import type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
 import { createEntry, noTags } from './entry.ts';
 import { PredictionLoop } from './prediction-loop.ts';
+import { SharedTierWriter } from './shared-tier-writer.ts';
 import { listShadow, ShadowCatalogs, type ShadowItem, type ShadowListOptions } from './shadow-catalog.ts';
 
 export type { ReadStatus } from './access-buffer.ts';
@@ -37,6 +38,7 @@ export class Cache<V = unknown> {
   readonly #loader: Loader<V>;
   readonly #loop: PredictionLoop;
   readonly #shadow: ShadowCatalogs<V> | undefined;
+  readonly #shared: SharedTierWriter<V> | undefined;
   readonly #events = new EventEmitter();
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = { demandBatches: 0, prefetchBatches: 0, demandKeys: 0, prefetchKeys: 0, failedBatches: 0 };
@@ -57,11 +59,12 @@ export class Cache<V = unknown> {
       onRemoval: (entry, cause) => this.#loop.removed(entry, cause),
       ...o.memory,
     });
+    this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock);
     this.#loader = new Loader<V>({
       origin: o.origin,
       l2: o.l2,
       maxBatch: o.maxBatch,
-      isUsable: (entry) => this.#clock.now() < entry.staleAt,
+      isUsable: (entry) => this.#clock.now() < entry.staleAt && this.#shared!.isTrusted(entry.key),
       onLoaded: (flight, outcome) => this.#store(flight, outcome),
       onOriginBatch: (keys, purpose, isOk) => this.#countBatch(keys, purpose, isOk),
     });
@@ -165,7 +168,7 @@ export class Cache<V = unknown> {
     const entry = this.#makeEntry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     this.#memory.set(entry);
     this.#shadow?.stored(entry, undefined);
-    await this.#o.l2?.set(entry);
+    await this.#shared?.set(entry);
     return entry;
   }
 
@@ -175,7 +178,7 @@ export class Cache<V = unknown> {
     this.#loader.discard(key);
     const wasHeld = this.#memory.delete(key);
     const wasShadowed = this.#shadow?.drop(key) === true;
-    const wasShared = (await this.#o.l2?.delete(key)) ?? false;
+    const wasShared = (await this.#shared?.delete(key)) ?? false;
     return wasHeld || wasShared || wasShadowed;
   }
 
@@ -250,6 +253,7 @@ export class Cache<V = unknown> {
       origin: { ...this.#origin, inflight: this.#loader.inflight },
       memory: this.#memory.stats(),
       shadow: this.#shadow?.stats(),
+      sharedTier: this.#shared?.stats(),
       ...this.#loop.stats(),
     };
   }
@@ -259,6 +263,7 @@ export class Cache<V = unknown> {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#loop.close();
+    this.#shared?.close();
     await this.#loader.idle();
   }
 
@@ -329,13 +334,9 @@ export class Cache<V = unknown> {
     const entry = this.#makeEntry(key, value, version, sizeBytes, p);
     this.#memory.set(entry);
     this.#shadow?.stored(entry, p);
-    const l2 = this.#o.l2;
-    if (l2 !== undefined) {
-      // The shared tier is a copy; failing to write it never fails a read.
-      void Promise.resolve()
-        .then(() => l2.set(entry))
-        .catch(() => {});
-    }
+    // The shared tier is a copy; failing to write it never fails a read (the writer repairs the key later).
+    const shared = this.#shared;
+    if (shared !== undefined) void Promise.resolve().then(() => shared.set(entry)).catch(() => {});
   }
 
   #makeEntry(

@@ -213,11 +213,20 @@ export class RedisTier<V = unknown> implements Tier<V> {
    * @throws PrescientError ERR_CLOSED after `close()`.
    */
   async set(entry: Entry<V>): Promise<boolean> {
+    return this.#set(entry, false);
+  }
+
+  /** `set` that rejects with ERR_TIER_FAILED when Redis is unreachable, slow or failing (see the Tier contract). */
+  setStrict(entry: Entry<V>): Promise<boolean> {
+    return this.#set(entry, true);
+  }
+
+  async #set(entry: Entry<V>, isStrict: boolean): Promise<boolean> {
     this.#checkOpen();
     if (!(entry.sizeBytes <= this.#maxBytes)) return false;
     const ttlMs = Math.ceil(entry.expiresAt + this.#graceMs - this.#clock.now());
     if (!(ttlMs > 0)) return false;
-    if (!this.#client.isReady) return this.#offline('set');
+    if (!this.#client.isReady) return this.#offline('set', isStrict);
     let value: Buffer;
     try {
       value = encodeRedisEntry(entry);
@@ -231,7 +240,8 @@ export class RedisTier<V = unknown> implements Tier<V> {
       if (reply[0] === 1) this.#usage = { bytes: reply[2], entries: reply[3], evictions: this.#usage.evictions + reply[1] };
       return reply[0] === 1;
     } catch (error) {
-      this.#failed('set', error);
+      const failure = this.#failed('set', error);
+      if (isStrict) throw failure;
       return false;
     }
   }
@@ -242,14 +252,24 @@ export class RedisTier<V = unknown> implements Tier<V> {
    * failed. @throws PrescientError ERR_CLOSED after `close()`.
    */
   async delete(key: string, maxVersion?: number): Promise<boolean> {
+    return this.#delete(key, maxVersion, false);
+  }
+
+  /** `delete` that rejects with ERR_TIER_FAILED when Redis is unreachable, slow or failing (see the Tier contract). */
+  deleteStrict(key: string, maxVersion?: number): Promise<boolean> {
+    return this.#delete(key, maxVersion, true);
+  }
+
+  async #delete(key: string, maxVersion: number | undefined, isStrict: boolean): Promise<boolean> {
     this.#checkOpen();
-    if (!this.#client.isReady) return this.#offline('delete');
+    if (!this.#client.isReady) return this.#offline('delete', isStrict);
     this.#hitCounts.delete(key);
     try {
       const args = [maxVersion === undefined ? '' : String(maxVersion)];
       return (await this.#script(redisScripts.delete, [this.#dataKey(key), ...this.#metaKeys], args)) === 1;
     } catch (error) {
-      this.#failed('delete', error);
+      const failure = this.#failed('delete', error);
+      if (isStrict) throw failure;
       return false;
     }
   }
@@ -389,15 +409,19 @@ export class RedisTier<V = unknown> implements Tier<V> {
     this.#listeners.push([event, listener]);
   }
 
-  #offline(operation: string): false {
+  #offline(operation: string, isStrict = false): false {
     this.#failures++;
-    this.#onError?.(new PrescientError('ERR_TIER_FAILED', `Redis tier ${operation} skipped: not connected`));
+    const failure = new PrescientError('ERR_TIER_FAILED', `Redis tier ${operation} skipped: not connected`);
+    this.#onError?.(failure);
+    if (isStrict) throw failure;
     return false;
   }
 
-  #failed(operation: string, cause: unknown): void {
+  #failed(operation: string, cause: unknown): PrescientError {
     this.#failures++;
-    this.#onError?.(new PrescientError('ERR_TIER_FAILED', `Redis tier ${operation} failed: ${messageOf(cause)}`, { cause }));
+    const failure = new PrescientError('ERR_TIER_FAILED', `Redis tier ${operation} failed: ${messageOf(cause)}`, { cause });
+    this.#onError?.(failure);
+    return failure;
   }
 
   #checkOpen(): void {

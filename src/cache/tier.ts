@@ -35,6 +35,17 @@ export interface Tier<V = unknown> {
   set(entry: Entry<V>): Awaitable<boolean>;
   /** Removes `key`; true when something was removed. */
   delete(key: string): Awaitable<boolean>;
+  /**
+   * Optional strict `set`, for tiers that can fail to answer (a remote tier): resolves true when stored, false when
+   * declined (a newer version held, too large, already expired), and rejects with ERR_TIER_FAILED when the tier
+   * could not be reached or timed out, so the caller can tell "declined" from "unknown" and repair the key later.
+   */
+  setStrict?(entry: Entry<V>): Promise<boolean>;
+  /**
+   * Optional strict `delete`: removes `key` when its held version is at most `maxVersion` (any version when omitted);
+   * true when something was removed; rejects with ERR_TIER_FAILED when the tier could not be reached or timed out.
+   */
+  deleteStrict?(key: string, maxVersion?: number): Promise<boolean>;
   /** Removes everything. */
   clear(): Awaitable<void>;
   stats(): Awaitable<TierStats>;

@@ -1,0 +1,144 @@
+/**
+ * SharedTierWriter: the cache's writes to its shared tier (Redis), and the repair of keys whose write was lost.
+ *
+ * Why: the shared tier is a copy, so a failed write never fails a read or a write of the cache — but a failed write
+ * is not harmless either. If `set(k, v2)` or an invalidation of `k` fails while Redis is unreachable, Redis keeps the
+ * older `v1`, and every node would keep serving `v1` from it for the rest of its TTL, after `v2` was acknowledged.
+ * So a key whose shared write was lost becomes *suspect*: this node stops trusting the shared tier's copy of it
+ * (reads go to the origin), and a repair pass on the Clock deletes the stale copy from the shared tier once it
+ * answers again (only versions up to the one this node knows of, so a newer write by another node survives).
+ * A write the tier *declined* (too large, already expired) leaves an older copy behind as well, so the older
+ * versions are removed at once.
+ *
+ * Telling "declined" from "lost" needs the tier's strict methods (`setStrict`, `deleteStrict`, see Tier); a tier
+ * without them (the memory tier, a test double) is written as before and never repaired. The suspect set is bounded;
+ * when it overflows, the whole shared tier is distrusted until a `clear()` of it succeeds.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { Entry } from './entry.ts';
+import type { Tier } from './tier.ts';
+
+/** Keys whose shared copy is distrusted at most; past it the whole tier is (a clear repairs it). */
+const maxSuspects = 10_000;
+/** Wait between repair passes while keys are suspect, in ms: a restart of Redis takes about this long to notice. */
+const repairIntervalMs = 1_000;
+/** Keys repaired per pass, so a long outage does not turn into one burst of commands. */
+const repairBatch = 500;
+
+export type SharedTierWriterStats = {
+  /** Keys whose shared copy is distrusted now. */
+  readonly suspectKeys: number;
+  /** True while the whole shared tier is distrusted (the suspect set overflowed). */
+  readonly isDistrusted: boolean;
+  /** Stale copies removed by the repair pass. */
+  readonly repaired: number;
+};
+
+export class SharedTierWriter<V> {
+  readonly #tier: Tier<V>;
+  readonly #clock: Clock;
+  /** key → the highest version whose shared copy may be stale (Infinity: any version). */
+  readonly #suspects = new Map<string, number>();
+  #isDistrusted = false;
+  #repaired = 0;
+  #timer: TimerHandle | undefined;
+  #isRepairing = false;
+  #isClosed = false;
+
+  constructor(tier: Tier<V>, clock: Clock) {
+    this.#tier = tier;
+    this.#clock = clock;
+  }
+
+  /** False when the shared tier's copy of `key` may be older than a write this node made: read the origin instead. */
+  isTrusted(key: string): boolean {
+    return !this.#isDistrusted && (this.#suspects.size === 0 || !this.#suspects.has(key));
+  }
+
+  /** Writes `entry` to the shared tier; a lost write makes the key suspect, a declined one removes older copies. */
+  async set(entry: Entry<V>): Promise<void> {
+    const tier = this.#tier;
+    if (tier.setStrict === undefined) {
+      await tier.set(entry);
+      return;
+    }
+    try {
+      if (await tier.setStrict(entry)) {
+        this.#suspects.delete(entry.key);
+        return;
+      }
+      // Declined: a newer version held (fine), or too large / expired, which would leave an older copy behind.
+      await tier.deleteStrict?.(entry.key, entry.version - 1);
+    } catch {
+      this.#suspect(entry.key, entry.version);
+    }
+  }
+
+  /** Removes `key` from the shared tier (every version); true when a copy was removed. A lost delete makes it suspect. */
+  async delete(key: string): Promise<boolean> {
+    const tier = this.#tier;
+    if (tier.deleteStrict === undefined) return tier.delete(key);
+    try {
+      const removed = await tier.deleteStrict(key);
+      this.#suspects.delete(key);
+      return removed;
+    } catch {
+      this.#suspect(key, Infinity);
+      return false;
+    }
+  }
+
+  stats(): SharedTierWriterStats {
+    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired };
+  }
+
+  close(): void {
+    this.#isClosed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #suspect(key: string, version: number): void {
+    if (this.#isDistrusted) return;
+    if (!this.#suspects.has(key) && this.#suspects.size >= maxSuspects) {
+      this.#isDistrusted = true;
+      this.#suspects.clear();
+    } else {
+      this.#suspects.set(key, Math.max(version, this.#suspects.get(key) ?? 0));
+    }
+    this.#scheduleRepair();
+  }
+
+  #scheduleRepair(): void {
+    if (this.#timer !== undefined || this.#isClosed) return;
+    this.#timer = this.#clock.setTimer(repairIntervalMs, () => {
+      this.#timer = undefined;
+      void this.#repair();
+    });
+  }
+
+  /** One pass: clear a distrusted tier, or delete up to `repairBatch` suspect copies; stops at the first failure. */
+  async #repair(): Promise<void> {
+    if (this.#isRepairing || this.#isClosed) return;
+    this.#isRepairing = true;
+    try {
+      if (this.#isDistrusted) {
+        await this.#tier.clear();
+        this.#isDistrusted = false;
+        return;
+      }
+      let done = 0;
+      for (const [key, version] of [...this.#suspects]) {
+        if (done++ >= repairBatch || this.#isClosed) break;
+        await this.#tier.deleteStrict!(key, Number.isFinite(version) ? version : undefined);
+        if (this.#suspects.get(key) === version) this.#suspects.delete(key);
+        this.#repaired++;
+      }
+    } catch {
+      // Still unreachable: try again on the next pass.
+    } finally {
+      this.#isRepairing = false;
+      if (this.#suspects.size > 0 || this.#isDistrusted) this.#scheduleRepair();
+    }
+  }
+}

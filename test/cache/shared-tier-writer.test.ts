@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Cache } from '../../src/cache/cache.ts';
+import { createEntry } from '../../src/cache/entry.ts';
+import { SharedTierWriter } from '../../src/cache/shared-tier-writer.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import { FlakyTier } from '../doubles/flaky-tier.ts';
+
+const entry = (key: string, version: number, sizeBytes = 10) =>
+  createEntry({ key, value: `v${version}`, version, sizeBytes, now: 0, ttlMs: 1e9, staleAfterMs: 1e9 });
+
+function rig() {
+  const clock = new VirtualClock(0);
+  const l2 = new FlakyTier<string>(clock);
+  const origin = new MapOrigin<string>();
+  origin.records.set('k', { key: 'k', value: 'v1', version: 1 });
+  const node = (): Cache<string> => new Cache<string>({ origin, l2, clock, ttlMs: 1e9 });
+  return { clock, l2, origin, node };
+}
+
+describe('SharedTierWriter', () => {
+  test('a write lost while the shared tier is down stops this node trusting its copy, and the repair removes it', async () => {
+    const { clock, l2, origin, node } = rig();
+    const a = node();
+    await a.get('k');
+    await clock.advanceAsync(0);
+    assert.equal(l2.heldVersion('k'), 1);
+
+    l2.isDown = true;
+    origin.records.set('k', { key: 'k', value: 'v2', version: 2 });
+    await a.set('k', 'v2', { version: 2 });
+    assert.equal(a.stats().sharedTier?.suspectKeys, 1);
+    l2.isDown = false;
+
+    // Before the repair, the shared tier still holds v1: another node would read it, this one does not.
+    assert.equal(l2.heldVersion('k'), 1);
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.heldVersion('k'), undefined);
+    assert.deepEqual(a.stats().sharedTier, { suspectKeys: 0, isDistrusted: false, repaired: 1 });
+
+    const b = node();
+    const read = await b.get('k');
+    assert.deepEqual([read.value, read.version, read.servedFrom], ['v2', 2, 'origin']);
+    await a.close();
+    await b.close();
+  });
+
+  test('reads on the node that lost the write skip the shared copy until it is repaired', async () => {
+    const { clock, l2, origin } = rig();
+    const a = new Cache<string>({ origin, l2, clock, ttlMs: 1e9, maxBytes: 200 });
+    await a.get('k');
+    await clock.advanceAsync(0);
+    l2.isDown = true;
+    origin.records.set('k', { key: 'k', value: 'v2', version: 2 });
+    await a.set('k', 'v2', { version: 2 });
+    l2.isDown = false;
+    // Push k out of the memory tier: the next read has to go below it.
+    for (let i = 0; i < 4; i++) for (let n = 0; n < 8; n++) await a.set(`fill${i}`, 'x'.repeat(20));
+    await clock.advanceAsync(0);
+    assert.equal(a.peek('k'), undefined);
+    const read = await a.get('k');
+    assert.deepEqual([read.value, read.version], ['v2', 2]);
+    assert.notEqual(read.servedFrom, 'l2');
+    await a.close();
+  });
+
+  test('an invalidation lost while the shared tier is down is retried until it lands', async () => {
+    const { clock, l2, node } = rig();
+    const a = node();
+    await a.get('k');
+    await clock.advanceAsync(0);
+    l2.isDown = true;
+    assert.equal(await a.delete('k'), true);
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.heldVersion('k'), 1, 'still down: nothing could be removed');
+    l2.isDown = false;
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.heldVersion('k'), undefined);
+    await a.close();
+  });
+
+  test('a write the shared tier declines removes the older copy it holds, not a newer one', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    const writer = new SharedTierWriter(l2, clock);
+    l2.set(entry('k', 1));
+    l2.maxEntryBytes = 50;
+    await writer.set(entry('k', 2, 100));
+    assert.equal(l2.heldVersion('k'), undefined);
+    l2.maxEntryBytes = Infinity;
+    l2.set(entry('n', 5));
+    await writer.set(entry('n', 3));
+    assert.equal(l2.heldVersion('n'), 5);
+    assert.equal(writer.stats().suspectKeys, 0);
+  });
+
+  test('too many lost writes distrust the whole shared tier until a clear of it succeeds', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    const writer = new SharedTierWriter(l2, clock);
+    l2.isDown = true;
+    for (let i = 0; i <= 10_000; i++) await writer.delete(`k${i}`);
+    assert.equal(writer.stats().isDistrusted, true);
+    assert.equal(writer.isTrusted('anything'), false);
+    await clock.advanceAsync(1_000);
+    assert.equal(writer.stats().isDistrusted, true);
+    l2.isDown = false;
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.clears, 1);
+    assert.equal(writer.isTrusted('anything'), true);
+  });
+
+  test('a tier without strict writes is written as before and never repaired', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    const plain = { name: 'plain', get: l2.get.bind(l2), getMany: l2.getMany.bind(l2), set: l2.set.bind(l2), delete: l2.delete.bind(l2), clear: l2.clear.bind(l2), stats: l2.stats.bind(l2) };
+    const writer = new SharedTierWriter(plain, clock);
+    l2.isDown = true;
+    await writer.set(entry('k', 1));
+    assert.equal(await writer.delete('k'), false);
+    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0 });
+  });
+});
