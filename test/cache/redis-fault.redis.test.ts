@@ -84,6 +84,32 @@ describe('RedisTier when Redis goes down and comes back', () => {
     await Promise.all([cache.close(), peer.close(), third.close()]);
   });
 
+  test('a write lost while Redis hangs leaves no node reading the older copy once it answers again', async () => {
+    const origin = new MapOrigin<string>([['lost', 'v1']]);
+    const writer = new Cache<string>({ origin, l2: tier, ttlMs: 60_000 });
+    assert.equal((await writer.get('lost')).value, 'v1');
+    await waitFor(async () => (await tier.get('lost'))?.version === 1, 'v1 to reach Redis', 2_000);
+    server.pause();
+    try {
+      await assert.rejects(tier.setStrict(entry('strict')), (e) => isPrescientError(e, 'ERR_TIER_FAILED'));
+      origin.records.set('lost', { key: 'lost', value: 'v2', version: 2 });
+      await writer.set('lost', 'v2', { version: 2 });
+      assert.equal(writer.stats().sharedTier?.suspectKeys, 1);
+    } finally {
+      server.resume();
+    }
+    // Redis kept v1 through the hang; the writer's repair pass removes it, so a peer reads v2 from the origin.
+    await waitFor(() => writer.stats().sharedTier?.suspectKeys === 0, 'the repair pass', 10_000);
+    assert.equal(await tier.get('lost'), undefined);
+    const peer = new Cache<string>({ origin, l2: tier, ttlMs: 60_000 });
+    const read = await peer.get('lost');
+    assert.deepEqual([read.value, read.version, read.servedFrom], ['v2', 2, 'origin']);
+    await waitFor(async () => (await tier.get('lost'))?.version === 2, 'the peer to store v2 in Redis', 2_000);
+    assert.equal(await tier.deleteStrict('lost', 1), false, 'deleteStrict keeps a version newer than maxVersion');
+    assert.equal((await tier.get('lost'))?.version, 2);
+    await Promise.all([writer.close(), peer.close()]);
+  });
+
   test('a hung Redis (SIGSTOP) costs a read at most the command timeout, and a write answers false', async () => {
     await tier.set(entry('hung'));
     const failuresBefore = (await tier.stats()).extra?.failures as number;
