@@ -123,6 +123,8 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     } finally {
       this.#clock.clearTimer(timer);
       options?.signal?.removeEventListener('abort', onAbort);
+      // One failed request fails the batch: abort the others so they do not hold pool connections.
+      controller.abort();
     }
   }
 
