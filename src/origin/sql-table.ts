@@ -81,6 +81,40 @@ export function parseVersion(raw: unknown, key: string): number {
   return n;
 }
 
+/**
+ * A NUL character or a UTF-16 surrogate without its partner: text PostgreSQL's jsonb (and text) refuses
+ * ("unsupported Unicode escape sequence"), although JavaScript strings and JSON.stringify accept it.
+ */
+const JSONB_REFUSED = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Checks that `value` can be stored under `key` in a jsonb column, before it reaches the database: one bad string
+ * would otherwise fail the whole batch it travels in. Walks the value as JSON.stringify sees it (after `toJSON`),
+ * refusing a NUL character or a lone surrogate in the key, in any string or in any object key; a top-level value
+ * JSON cannot encode (undefined, a function, a symbol); a bigint; and a non-finite number (JSON would silently
+ * turn it into null). Object properties holding undefined or a function are dropped, as JSON does.
+ * @throws PrescientError ERR_INVALID_VALUE naming the key and what is wrong
+ */
+export function checkJsonbValue(key: string, value: unknown): void {
+  const refuse = (what: string, cause?: unknown) =>
+    new PrescientError('ERR_INVALID_VALUE', `Value of key ${JSON.stringify(key)} cannot be stored as jsonb: ${what}`, cause === undefined ? undefined : { cause });
+  if (typeof key === 'string' && JSONB_REFUSED.test(key)) {
+    throw new PrescientError('ERR_INVALID_VALUE', `Key ${JSON.stringify(key)} holds a NUL character or a lone surrogate, which PostgreSQL refuses`);
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (name: string, v: unknown) => {
+      if (JSONB_REFUSED.test(name)) throw refuse(`object key ${JSON.stringify(name)} holds a NUL character or a lone surrogate`);
+      if (typeof v === 'string' && JSONB_REFUSED.test(v)) throw refuse('a string holds a NUL character or a lone surrogate');
+      if (typeof v === 'number' && !Number.isFinite(v)) throw refuse(`${v} is not a JSON number`);
+      return v;
+    });
+  } catch (error) {
+    throw error instanceof PrescientError ? error : refuse('not JSON', error);
+  }
+  if (text === undefined) throw refuse('undefined, a function or a symbol is not JSON');
+}
+
 /** The statements over one items table, built once from validated names. */
 export class SqlTable {
   /** Quoted (possibly schema-qualified) table name. */
@@ -161,7 +195,9 @@ export class SqlTable {
   /**
    * Upserts `records` in one statement, keeping the higher version per key; tombstones are stored as deleted
    * rows with a NULL value. Duplicate keys in one batch are reduced to their highest version first (PostgreSQL
-   * cannot update one row twice in a statement). Throws ERR_INVALID_VALUE for a value JSON cannot encode.
+   * cannot update one row twice in a statement). Every record sent is checked first (`checkJsonbValue`,
+   * tombstones by key only), so nothing is written when one is refused.
+   * @throws PrescientError ERR_INVALID_VALUE naming the first key whose key or value jsonb cannot hold
    */
   async putMany<V>(run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<void> {
     if (records.length === 0) return;
@@ -170,11 +206,9 @@ export class SqlTable {
       const held = latest.get(r.key);
       if (held !== undefined && held.version >= r.version) continue;
       const isDeleted = r.deleted === true;
-      if (!isDeleted && JSON.stringify(r.value) === undefined) {
-        throw new PrescientError('ERR_INVALID_VALUE', `Value of key ${JSON.stringify(r.key)} cannot be stored as JSON`);
-      }
       latest.set(r.key, { key: r.key, value: isDeleted ? null : r.value, version: r.version, deleted: isDeleted });
     }
+    for (const r of latest.values()) checkJsonbValue(r.key, r.value);
     await run(this.#putMany, [JSON.stringify([...latest.values()])]);
   }
 

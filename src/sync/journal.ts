@@ -16,6 +16,11 @@
  * whole segments is what bounds the disk. Losing a checkpoint update only means re-sending records, which the
  * origin's idempotent upsert absorbs.
  *
+ * Ownership: one process per directory. Two writers on one journal would replay each other's records, take
+ * overlapping sequence numbers and checkpoint past records the other has not flushed, losing acknowledged writes;
+ * so `open()` takes an exclusive lock first (journal-lock.ts): a `LOCK` file naming the holder's pid, taken over
+ * only when that process is gone (a crash), removed by `close()`.
+ *
  * Failure: an error writing or syncing a segment leaves its state on disk unknown (after a failed fsync the page
  * cache may have dropped the data), so the journal fails for good: every pending and later append rejects with
  * ERR_JOURNAL_FAILED, and the process must restart and replay.
@@ -26,6 +31,7 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
 import { encodeFrame, type JournalFrame, scanSegment } from './journal-format.ts';
+import { acquireJournalLock, type JournalLock } from './journal-lock.ts';
 
 export type { JournalFrame } from './journal-format.ts';
 
@@ -39,7 +45,10 @@ export const ROLL_CONFIRMED_BYTES = 64 * 1024;
 const CHECKPOINT_FILE = 'checkpoint';
 
 export type JournalOptions = {
-  /** Directory of the segment and checkpoint files; created if missing. One journal per directory. */
+  /**
+   * Directory of the segment and checkpoint files; created if missing. One open journal per directory: `open()`
+   * locks it (a `LOCK` file) and `close()` releases it.
+   */
   readonly dir: string;
   /** Timer source for the group commit window. @default systemClock */
   readonly clock?: Clock;
@@ -90,6 +99,7 @@ export class Journal {
   #state: 'new' | 'open' | 'closed' = 'new';
   #isClosing = false;
   #syncs = 0;
+  #lock: JournalLock | undefined;
 
   /** @throws InvalidOptionError for a missing `dir` or an out-of-range number */
   constructor(options: JournalOptions) {
@@ -128,16 +138,40 @@ export class Journal {
   /**
    * Opens the journal and returns the records not yet confirmed, in sequence order. A torn tail of the last
    * segment is truncated.
-   * @throws PrescientError ERR_JOURNAL_CORRUPT when an acknowledged record is unreadable (bad frame before valid
-   *   ones, a gap in sequence numbers, a damaged checkpoint); ERR_JOURNAL_FAILED when the files cannot be read
+   * @throws PrescientError ERR_JOURNAL_FAILED naming the holder when another live process (or another open
+   *   Journal in this one) holds the directory's lock, or when the files cannot be read; ERR_JOURNAL_CORRUPT when
+   *   an acknowledged record is unreadable (bad frame before valid ones, a gap in sequence numbers, a damaged
+   *   checkpoint). A failed open releases the lock.
    */
   async open(): Promise<JournalFrame[]> {
     if (this.#state !== 'new') throw new PrescientError('ERR_JOURNAL_FAILED', 'Journal.open() called twice');
     this.#state = 'open';
     const dir = this.#o.dir;
-    let names: string[];
     try {
       await mkdir(dir, { recursive: true });
+    } catch (error) {
+      this.#state = 'closed';
+      throw journalFailed(`Cannot open the journal in ${dir}`, error);
+    }
+    this.#lock = await acquireJournalLock(dir).catch((error: unknown) => {
+      this.#state = 'closed';
+      throw error;
+    });
+    try {
+      return await this.#load();
+    } catch (error) {
+      this.#state = 'closed';
+      await this.#active?.close().catch(() => undefined);
+      this.#active = undefined;
+      await this.#lock.release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #load(): Promise<JournalFrame[]> {
+    const dir = this.#o.dir;
+    let names: string[];
+    try {
       this.#confirmedSeq = await readCheckpoint(join(dir, CHECKPOINT_FILE));
       names = (await readdir(dir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
     } catch (error) {
@@ -231,7 +265,10 @@ export class Journal {
     }
   }
 
-  /** Writes what is queued, waits for it, and closes the files. Appends after this reject with ERR_CLOSED. */
+  /**
+   * Writes what is queued, waits for it, closes the files and releases the directory's lock. Appends after this
+   * reject with ERR_CLOSED.
+   */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     if (this.#state === 'open') {
@@ -247,6 +284,8 @@ export class Journal {
     const active = this.#active;
     this.#active = undefined;
     await active?.close().catch(() => undefined);
+    await this.#lock?.release().catch(() => undefined);
+    this.#lock = undefined;
   }
 
   #schedule(now = false): void {

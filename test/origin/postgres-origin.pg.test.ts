@@ -116,6 +116,20 @@ describe('PostgresOrigin', () => {
     await origin.close();
   });
 
+  test('putMany refuses a NUL or a lone surrogate jsonb cannot hold with ERR_INVALID_VALUE naming the key, writing nothing', async () => {
+    const origin = new PostgresOrigin({ sql, table: await freshTable() });
+    const bad: Array<[string, unknown]> = [['nul', 'a\u0000b'], ['lone', { s: '\ud800' }], ['objkey', { ['k\u0000']: 1 }], ['low', ['\udc00x']]];
+    for (const [key, value] of bad) {
+      await assert.rejects(
+        origin.putMany([{ key: 'good', value: 'fine', version: 1 }, { key, value, version: 1 }]),
+        (e) => isPrescientError(e, 'ERR_INVALID_VALUE') && (e as Error).message.includes(JSON.stringify(key)),
+      );
+    }
+    assert.deepEqual(await origin.getMany(['good']), [undefined], 'nothing of a refused batch is written');
+    await origin.putMany([{ key: 'pair', value: 'emoji \ud83d\ude00', version: 1 }]);
+    assert.equal((await origin.getMany(['pair']))[0]?.value, 'emoji \ud83d\ude00', 'a surrogate pair is fine');
+  });
+
   test('an unreachable server rejects getMany with ERR_ORIGIN_FAILED and putMany with ERR_WRITE_FAILED', async () => {
     const origin = new PostgresOrigin({ sql: { url: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutSeconds: 2 } });
     await assert.rejects(origin.getMany(['a']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && (e as Error).cause !== undefined);

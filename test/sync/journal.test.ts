@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { Journal } from '../../src/sync/journal.ts';
@@ -151,7 +154,9 @@ describe('Journal', () => {
     assert.equal(journal.bytes, 0);
     assert.equal((await segments(dir)).length, 1);
     await journal.close();
-    assert.deepEqual(await new Journal({ dir }).open(), []);
+    const reopened = new Journal({ dir });
+    assert.deepEqual(await reopened.open(), []);
+    await reopened.close();
   });
 
   test('a missing segment in the middle is ERR_JOURNAL_CORRUPT', async () => {
@@ -179,5 +184,52 @@ describe('Journal', () => {
     await assert.rejects(journal.append(Buffer.from('late')), (e) => isPrescientError(e, 'ERR_CLOSED'));
     assert.throws(() => new Journal({ dir: '' }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
     assert.throws(() => new Journal({ dir, groupCommitMs: -1 }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  });
+
+  test('a directory is locked while open: a second Journal fails naming the holder, close releases it', async () => {
+    const dir = await tempDir();
+    const first = await filled(dir, 1);
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
+    await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED') && e.message.includes(String(process.pid)));
+    assert.equal((await first.append(Buffer.from('still mine'))), 2, 'the failed open took nothing from the holder');
+    await first.close();
+    assert.ok(!(await readdir(dir)).includes('LOCK'), 'close removes the lock');
+    const second = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(text(await second.open()), ['record-0', 'still mine']);
+    await second.close();
+  });
+
+  test('another live process holding the journal blocks open; once it is killed, its stale lock is taken over', async () => {
+    const dir = await tempDir();
+    const journalModule = fileURLToPath(new URL('../../src/sync/journal.ts', import.meta.url));
+    const script = `const { Journal } = await import(${JSON.stringify(journalModule)});
+      const j = new Journal({ dir: ${JSON.stringify(dir)}, groupCommitMs: 0 });
+      await j.open(); await j.append(Buffer.from('child')); console.log('open'); setInterval(() => {}, 60000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      assert.equal(line.toString().trim(), 'open');
+      await assert.rejects(
+        new Journal({ dir }).open(),
+        (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED') && e.message.includes(`process ${child.pid}`),
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await once(child, 'exit');
+    const after = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(text(await after.open()), ['child'], 'the crashed holder\'s lock is stale: taken over, records replayed');
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
+    await after.close();
+  });
+
+  test('a lock file left half-written by a power loss is stale; a failed open releases the lock', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'LOCK'), '');
+    const journal = await filled(dir, 1);
+    await journal.close();
+    await writeFile(join(dir, 'checkpoint'), 'zz');
+    await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_CORRUPT'));
+    assert.ok(!(await readdir(dir)).includes('LOCK'), 'the lock of a failed open is released');
   });
 });

@@ -1,0 +1,144 @@
+/**
+ * JournalLock: the exclusive claim of one process on a journal directory.
+ *
+ * Why: a second process opening the same journal would replay the first one's records, take overlapping sequence
+ * numbers and write a checkpoint past records the first has not flushed, so acknowledged writes would be lost.
+ * An advisory `flock` is not reachable from Node without a native module, so the lock is a `LOCK` file naming the
+ * holder's pid, created atomically: the pid is written to a private temporary file which is then hard-linked to
+ * `LOCK` (link fails with EEXIST when the name exists), so `LOCK` never exists half-written.
+ *
+ * A `LOCK` left by a crash (SIGKILL, power loss) must not block the restart: its pid is probed with
+ * `process.kill(pid, 0)`, and a pid that no longer runs (ESRCH) or a file that names no pid (garbage after a
+ * power loss) is taken over. The stale file is first renamed to a name private to this process and read back, so
+ * when two processes take over the same stale lock at once only the one that moved the stale file goes on; the
+ * other sees the live holder on its next attempt. Inside one process a directory is held at most once (a set of
+ * resolved paths), and a `LOCK` naming this process's own pid for a directory it does not hold (a copied journal)
+ * is stale. Limit: a stale pid reused by an unrelated live process keeps the lock until that process exits or
+ * the file is removed by hand; the error names the pid and the file.
+ */
+import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PrescientError } from '../errors.ts';
+
+/** The lock file's name inside a journal directory. */
+export const LOCK_FILE = 'LOCK';
+
+/** Attempts at taking the lock when a stale one is found (each attempt either takes it or meets a live holder). */
+const MAX_ATTEMPTS = 5;
+
+/** Directories (resolved paths) this process holds a lock on. */
+const held = new Set<string>();
+
+/** A held journal lock. `release()` removes the `LOCK` file; it is idempotent. */
+export type JournalLock = { readonly path: string; release(): Promise<void> };
+
+/**
+ * Takes the exclusive lock of journal directory `dir` (which must exist) for this process.
+ * @throws PrescientError ERR_JOURNAL_FAILED naming the holder when a live process (or an open Journal of this
+ *   process) holds it, or when the lock file cannot be created or read
+ */
+export async function acquireJournalLock(dir: string): Promise<JournalLock> {
+  const key = resolve(dir);
+  const path = join(dir, LOCK_FILE);
+  if (held.has(key)) throw lockError(`Journal ${dir} is already open in this process (pid ${process.pid})`);
+  held.add(key);
+  try {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (await tryCreate(dir, path)) return lockHandle(key, path);
+      const text = await readLock(path);
+      if (text === undefined) continue;
+      const pid = parsePid(text);
+      if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
+        throw lockError(`Journal ${dir} is locked by process ${pid} (${path}); one process per journal directory`);
+      }
+      await takeOver(dir, path, text);
+    }
+    throw lockError(`Journal ${dir}: could not take the lock ${path} after ${MAX_ATTEMPTS} attempts (contended)`);
+  } catch (error) {
+    held.delete(key);
+    if (error instanceof PrescientError) throw error;
+    throw lockError(`Cannot lock the journal in ${dir}: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+}
+
+function lockHandle(key: string, path: string): JournalLock {
+  let isReleased = false;
+  return {
+    path,
+    async release() {
+      if (isReleased) return;
+      isReleased = true;
+      held.delete(key);
+      await unlink(path).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      });
+    },
+  };
+}
+
+/** Creates `LOCK` holding this pid, complete or not at all; false when it exists. */
+async function tryCreate(dir: string, path: string): Promise<boolean> {
+  const tmp = join(dir, `${LOCK_FILE}.${process.pid}.tmp`);
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(`${process.pid}\n`);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** The lock file's text, or undefined when it vanished meanwhile (its holder released it). */
+async function readLock(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Moves a stale `LOCK` (holding `staleText`) aside and deletes it; puts back a live one moved by a race. */
+async function takeOver(dir: string, path: string, staleText: string): Promise<void> {
+  const aside = join(dir, `${LOCK_FILE}.${process.pid}.stale`);
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = await readFile(aside, 'utf8');
+  if (moved !== staleText) {
+    // Another process took the stale lock over between our read and our rename: its lock goes back.
+    await link(aside, path).catch(() => undefined);
+  }
+  await unlink(aside);
+}
+
+function parsePid(text: string): number | undefined {
+  const pid = Number(text.trim());
+  return /^\d+\s*$/.test(text) && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** True when a process `pid` runs (EPERM: it runs under another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function lockError(message: string, cause?: unknown): PrescientError {
+  return new PrescientError('ERR_JOURNAL_FAILED', message, cause === undefined ? undefined : { cause });
+}
