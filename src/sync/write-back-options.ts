@@ -8,6 +8,12 @@ import type { Origin, OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import type { Hlc } from './hlc.ts';
 
+/**
+ * Default `maxPendingBytes`: 256 MiB of journal records, minutes of writes at typical rates during an origin
+ * outage, while keeping the decoded copies in memory well inside a default Node heap (about 2-4 GiB).
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
+
 /** Where acknowledged writes are also stored (the cache): `Cache` fits as is. Calls are not awaited. */
 export type WriteBackTarget<V> = {
   set(key: string, value: V, options: { readonly version: number }): unknown;
@@ -50,6 +56,15 @@ export type WriteBackOptions<V> = {
   readonly retryMaxMs?: number;
   /** `put` rejects with ERR_OVERLOADED while this many records wait for the origin. @default 1000000 */
   readonly maxPending?: number;
+  /**
+   * Bound on the memory held by writes waiting for the origin, in bytes of their journal records (the JSON of key,
+   * value and version, counted from the moment the append is taken, so concurrent writes cannot overshoot it):
+   * `put` and `delete` reject with ERR_OVERLOADED when their record would take the total past it. A record larger
+   * than the bound is still taken when nothing else waits, so one big value is never refused for good.
+   * The records are held in memory as decoded values, typically one to three times their JSON size.
+   * @default 268435456 (256 MiB)
+   */
+  readonly maxPendingBytes?: number;
 };
 
 /** Counters of a WriteBack. */
@@ -67,16 +82,31 @@ export type WriteBackStats = {
   readonly batches: number;
   readonly failures: number;
   readonly consecutiveFailures: number;
+  /** Bytes of the journal records of pending writes (see `maxPendingBytes`). */
+  readonly pendingBytes: number;
+  /**
+   * Records the origin refused (ERR_INVALID_VALUE from `putMany`, e.g. a string PostgreSQL jsonb cannot hold):
+   * reported through 'write:rejected' and dropped from the journal, never retried.
+   */
+  readonly rejected: number;
   /** Milliseconds from acknowledging the oldest record of the last confirmed batch to its confirmation. */
   readonly lastFlushLagMs: number;
 };
 
-/** Events of a WriteBack; listeners cost nothing when absent. */
+/**
+ * Events of a WriteBack; listeners cost nothing when absent. A listener that throws is logged (`logger.warn`) and
+ * otherwise ignored: it can never fail a write or stop the flusher.
+ */
 export type WriteBackEvents = {
   'write:acked': [{ readonly key: string; readonly version: number; readonly deleted: boolean }];
   /** A record `start()` took back from the journal: durable, maybe never acknowledged (the process died first). */
   'write:replayed': [{ readonly seq: number; readonly record: OriginRecord<unknown> }];
   'flush:done': [{ readonly records: number; readonly sent: number; readonly lagMs: number }];
+  /**
+   * The origin refused a record (ERR_INVALID_VALUE): it was set aside (not retried, trimmed from the journal, the
+   * target's entry for the key deleted) and the rest of its batch flushed. `error` is the origin's error.
+   */
+  'write:rejected': [{ readonly key: string; readonly version: number; readonly deleted: boolean; readonly error: unknown }];
   'flush:failed': [{ readonly error: unknown; readonly records: number; readonly attempt: number; readonly retryInMs: number }];
 };
 
@@ -100,6 +130,7 @@ export type ResolvedWriteBackOptions<V> = {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly maxPending: number;
+  readonly maxPendingBytes: number;
 };
 
 /**
@@ -128,5 +159,6 @@ export function resolveWriteBackOptions<V>(options: WriteBackOptions<V>): Resolv
     retryBaseMs,
     retryMaxMs,
     maxPending: positiveInt('maxPending', options.maxPending, 1_000_000),
+    maxPendingBytes: positiveInt('maxPendingBytes', options.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),
   });
 }

@@ -8,6 +8,12 @@
  *   reads (`reader`) and to the flusher only then, so nothing unacknowledged is served or flushed;
  * - the flusher sends records in journal order and trims the journal only up to what the origin confirmed; on an
  *   origin failure it keeps everything and retries with exponential backoff on the Clock;
+ * - a record the origin refuses as such (ERR_INVALID_VALUE, e.g. a string PostgreSQL jsonb cannot hold) would fail
+ *   every retry and block every later write behind it, so it is not retried: the batch is split in halves until
+ *   the refused records are found (split-refused.ts), those are reported ('write:rejected', `stats().rejected`, a warning) and
+ *   trimmed like flushed ones, and the rest is flushed. A write the origin refuses is reported, not retried;
+ * - pending writes are bounded in count (`maxPending`) and bytes (`maxPendingBytes`): past either, writes are
+ *   refused with ERR_OVERLOADED instead of growing memory through a long origin outage;
  * - `start()` replays whatever the journal holds beyond the last confirmation. Re-sending is safe because
  *   `putMany` is an idempotent upsert keeping the higher version (and resolvers skip applied versions, conflict.ts).
  * Versions come from a hybrid logical clock (hlc.ts), so last-writer-wins follows real time across restarts.
@@ -18,7 +24,9 @@ import { InvalidKeyError, PrescientError } from '../errors.ts';
 import type { FetchOptions, Origin, OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { Hlc } from './hlc.ts';
-import { Journal, type JournalFrame } from './journal.ts';
+import { Journal } from './journal.ts';
+import { splitRefused } from './split-refused.ts';
+import { decodeWriteRecord, encodeWriteRecord, newer } from './write-back-record.ts';
 import {
   resolveWriteBackOptions,
   type ResolvedWriteBackOptions,
@@ -32,8 +40,8 @@ import {
 
 export type { WriteBackEvents, WriteBackLogger, WriteBackOptions, WriteBackStats, WriteBackTarget } from './write-back-options.ts';
 
-type Pending<V> = { readonly seq: number; readonly record: OriginRecord<V>; readonly ackedAt: number };
-type Journaled = { k: string; v?: unknown; ver: number; d?: true };
+/** An acknowledged write waiting for the origin; `bytes` is its journal record's length (`maxPendingBytes`). */
+type Pending<V> = { readonly seq: number; readonly record: OriginRecord<V>; readonly ackedAt: number; readonly bytes: number };
 
 /** A write-back buffer in front of an origin. `start()` it before use; `close()` it to flush and release files. */
 export class WriteBack<V = unknown> {
@@ -53,7 +61,9 @@ export class WriteBack<V = unknown> {
   #flushing: Promise<boolean> | undefined;
   #lastError: unknown;
   #reader: Origin<V> | undefined;
-  #s = { acked: 0, replayed: 0, flushed: 0, batches: 0, failures: 0, consecutiveFailures: 0, lastFlushLagMs: 0 };
+  /** Bytes of pending records, plus appends under way (reserved when taken, so concurrent writes cannot overshoot). */
+  #pendingBytes = 0;
+  #s = { acked: 0, replayed: 0, flushed: 0, batches: 0, failures: 0, consecutiveFailures: 0, rejected: 0, lastFlushLagMs: 0 };
 
   /** @throws InvalidOptionError naming the option, for a missing origin or `putMany`, a bad number or collaborator */
   constructor(options: WriteBackOptions<V>) {
@@ -80,10 +90,11 @@ export class WriteBack<V = unknown> {
     const frames = await this.#journal.open();
     const now = this.#clock.now();
     for (const frame of frames) {
-      const record = decode<V>(frame);
+      const record = decodeWriteRecord<V>(frame);
       this.#hlc.observe(record.version);
-      this.#add({ seq: frame.seq, record, ackedAt: now });
-      if (this.#events.listenerCount('write:replayed') > 0) this.#events.emit('write:replayed', { seq: frame.seq, record });
+      this.#add({ seq: frame.seq, record, ackedAt: now, bytes: frame.payload.length });
+      this.#pendingBytes += frame.payload.length;
+      this.#emit('write:replayed', { seq: frame.seq, record });
     }
     this.#s.replayed = frames.length;
     this.#state = 'open';
@@ -95,7 +106,7 @@ export class WriteBack<V = unknown> {
    * Writes `value` under `key`: resolves once the write is fsynced to the journal, with the version it got.
    * @throws InvalidKeyError for an empty or non-string key; PrescientError ERR_INVALID_VALUE for a value JSON
    *   cannot encode; ERR_NOT_READY before `start()`; ERR_CLOSED after `close()`; ERR_OVERLOADED past
-   *   `maxPending`; ERR_JOURNAL_FAILED when the journal cannot be written
+   *   `maxPending` or `maxPendingBytes`; ERR_JOURNAL_FAILED when the journal cannot be written
    */
   put(key: string, value: V): Promise<{ readonly key: string; readonly version: number }> {
     return this.#write(key, value, false);
@@ -117,13 +128,24 @@ export class WriteBack<V = unknown> {
       throw new PrescientError('ERR_OVERLOADED', `${this.#pending.length} writes wait for the origin (\`maxPending\` ${this.#o.maxPending})`);
     }
     const version = this.#hlc.now();
-    const payload = encode(key, value, version, deleted);
-    const seq = await this.#journal.append(payload);
+    const payload = encodeWriteRecord(key, value, version, deleted);
+    const bytes = payload.length;
+    if (this.#pendingBytes > 0 && this.#pendingBytes + bytes > this.#o.maxPendingBytes) {
+      throw new PrescientError('ERR_OVERLOADED', `${this.#pendingBytes} bytes of writes wait for the origin (\`maxPendingBytes\` ${this.#o.maxPendingBytes})`);
+    }
+    this.#pendingBytes += bytes;
+    let seq: number;
+    try {
+      seq = await this.#journal.append(payload);
+    } catch (error) {
+      this.#pendingBytes -= bytes;
+      throw error;
+    }
     const record: OriginRecord<V> = deleted ? { key, value, version, deleted } : { key, value, version };
-    this.#add({ seq, record, ackedAt: this.#clock.now() });
+    this.#add({ seq, record, ackedAt: this.#clock.now(), bytes });
     this.#s.acked++;
     this.#apply(record);
-    if (this.#events.listenerCount('write:acked') > 0) this.#events.emit('write:acked', { key, version, deleted });
+    this.#emit('write:acked', { key, version, deleted });
     if (this.#flushing === undefined) {
       const isFull = this.#pending.length === this.#o.maxBatch && this.#s.consecutiveFailures === 0;
       if (isFull || this.#timer === undefined) this.#arm(isFull ? 0 : this.#o.flushIntervalMs);
@@ -185,10 +207,11 @@ export class WriteBack<V = unknown> {
   }
 
   stats(): WriteBackStats {
-    return { ...this.#s, pending: this.#pending.length, pendingKeys: this.#byKey.size, journalBytes: this.#journal.bytes, journalSyncs: this.#journal.syncs };
+    const journal = { journalBytes: this.#journal.bytes, journalSyncs: this.#journal.syncs };
+    return { ...this.#s, ...journal, pending: this.#pending.length, pendingKeys: this.#byKey.size, pendingBytes: this.#pendingBytes };
   }
 
-  /** Subscribes to an event. */
+  /** Subscribes to an event. A listener that throws is logged and ignored (it cannot fail a write or a flush). */
   on<E extends keyof WriteBackEvents>(event: E, listener: (...args: WriteBackEvents[E]) => void): this {
     this.#events.on(event, listener as (...args: unknown[]) => void);
     return this;
@@ -271,22 +294,21 @@ export class WriteBack<V = unknown> {
 
   async #flushAll(): Promise<boolean> {
     while (this.#pending.length > 0) {
-      const batch = this.#pending.slice(0, this.#o.maxBatch);
-      let sent: number;
       try {
-        sent = await this.#send(batch);
+        await splitRefused(
+          this.#pending.slice(0, this.#o.maxBatch),
+          async (part) => this.#confirmed(part, await this.#send(part)),
+          (p, error) => this.#rejected(p, error),
+        );
       } catch (error) {
         this.#lastError = error;
         this.#s.failures++;
         this.#s.consecutiveFailures++;
         const retryInMs = this.#retryDelayMs();
         this.#logger?.warn({ err: error, records: this.#pending.length, retryInMs }, 'write-back: flush failed, records kept');
-        if (this.#events.listenerCount('flush:failed') > 0) {
-          this.#events.emit('flush:failed', { error, records: this.#pending.length, attempt: this.#s.consecutiveFailures, retryInMs });
-        }
+        this.#emit('flush:failed', { error, records: this.#pending.length, attempt: this.#s.consecutiveFailures, retryInMs });
         return false;
       }
-      this.#confirmed(batch, sent);
     }
     return true;
   }
@@ -318,6 +340,28 @@ export class WriteBack<V = unknown> {
   }
 
   #confirmed(batch: ReadonlyArray<Pending<V>>, sent: number): void {
+    this.#settle(batch);
+    const lagMs = this.#clock.now() - batch[0].ackedAt;
+    this.#s.flushed += batch.length;
+    this.#s.batches++;
+    this.#s.consecutiveFailures = 0;
+    this.#s.lastFlushLagMs = lagMs;
+    this.#emit('flush:done', { records: batch.length, sent, lagMs });
+  }
+
+  /** Sets aside a record the origin refused: reported, its target entry deleted, trimmed, never retried. */
+  #rejected(p: Pending<V>, error: unknown): void {
+    this.#settle([p]);
+    this.#s.rejected++;
+    const { key, version } = p.record;
+    const deleted = p.record.deleted === true;
+    this.#logger?.warn({ err: error, key, version, deleted }, 'write-back: the origin refused a write; it is dropped, not retried');
+    if (this.#target !== undefined) this.#apply({ key, value: undefined as V, version, deleted: true });
+    this.#emit('write:rejected', { key, version, deleted, error });
+  }
+
+  /** Removes `batch` (a prefix of the pending records) from memory and trims the journal up to its last record. */
+  #settle(batch: ReadonlyArray<Pending<V>>): void {
     const upTo = batch[batch.length - 1].seq;
     if (this.#pending[batch.length - 1] === batch[batch.length - 1]) this.#pending.splice(0, batch.length);
     else this.#pending = this.#pending.filter((p) => p.seq > upTo);
@@ -329,15 +373,20 @@ export class WriteBack<V = unknown> {
       if (n === list.length) this.#byKey.delete(record.key);
       else if (n > 0) list.splice(0, n);
     }
-    const lagMs = this.#clock.now() - batch[0].ackedAt;
-    this.#s.flushed += batch.length;
-    this.#s.batches++;
-    this.#s.consecutiveFailures = 0;
-    this.#s.lastFlushLagMs = lagMs;
+    for (const p of batch) this.#pendingBytes -= p.bytes;
     this.#journal.confirm(upTo).catch((error: unknown) => {
       this.#logger?.warn({ err: error, seq: upTo }, 'write-back: journal checkpoint failed; confirmed records will be re-sent on restart');
     });
-    if (this.#events.listenerCount('flush:done') > 0) this.#events.emit('flush:done', { records: batch.length, sent, lagMs });
+  }
+
+  /** Emits `event` when someone listens; a listener that throws is logged, never propagated. */
+  #emit<E extends keyof WriteBackEvents>(event: E, ...args: WriteBackEvents[E]): void {
+    if (this.#events.listenerCount(event) === 0) return;
+    try {
+      this.#events.emit(event, ...args);
+    } catch (error) {
+      this.#logger?.warn({ err: error, event }, 'write-back: an event listener threw');
+    }
   }
 
   #observe(version: number): void {
@@ -347,36 +396,4 @@ export class WriteBack<V = unknown> {
       this.#logger?.warn({ err: error, version }, 'write-back: origin version ignored by the clock');
     }
   }
-}
-
-/** The record with the higher version (`a` on a tie, being the later write). */
-function newer<V>(a: OriginRecord<V>, b: OriginRecord<V> | undefined): OriginRecord<V> {
-  return b !== undefined && b.version > a.version ? b : a;
-}
-
-function encode(key: string, value: unknown, version: number, deleted: boolean): Buffer {
-  const record: Journaled = deleted ? { k: key, ver: version, d: true } : { k: key, v: value, ver: version };
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(record);
-  } catch (error) {
-    throw new PrescientError('ERR_INVALID_VALUE', `Value for key ${JSON.stringify(key)} cannot be journaled as JSON`, { cause: error });
-  }
-  if (!deleted && (value === undefined || typeof value === 'function' || typeof value === 'symbol')) {
-    throw new PrescientError('ERR_INVALID_VALUE', `Value for key ${JSON.stringify(key)} is undefined or not JSON`);
-  }
-  return Buffer.from(text);
-}
-
-function decode<V>(frame: JournalFrame): OriginRecord<V> {
-  let r: Journaled;
-  try {
-    r = JSON.parse(frame.payload.toString('utf8')) as Journaled;
-  } catch (error) {
-    throw new PrescientError('ERR_JOURNAL_CORRUPT', `Journal record ${frame.seq} is not a write-back record`, { cause: error });
-  }
-  if (typeof r?.k !== 'string' || !Number.isSafeInteger(r.ver)) {
-    throw new PrescientError('ERR_JOURNAL_CORRUPT', `Journal record ${frame.seq} is not a write-back record`);
-  }
-  return r.d === true ? { key: r.k, value: undefined as V, version: r.ver, deleted: true } : { key: r.k, value: r.v as V, version: r.ver };
 }

@@ -8,6 +8,7 @@ import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import type { OriginRecord } from '../../src/origin/origin.ts';
+import { checkJsonbValue } from '../../src/origin/sql-table.ts';
 import { counterResolver, lastWriterWins } from '../../src/sync/conflict.ts';
 import { WriteBack, type WriteBackOptions } from '../../src/sync/write-back.ts';
 
@@ -43,6 +44,15 @@ class ScriptedOrigin<V> extends MapOrigin<V> {
       throw new Error('origin down');
     }
     await super.putMany(records);
+  }
+}
+
+/** A map origin refusing, like PostgreSQL's jsonb, a whole batch when one value holds a NUL or a lone surrogate. */
+class JsonbOrigin<V> extends ScriptedOrigin<V> {
+  override async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+    this.puts.push({ atMs: this.clock.now(), records: [...records] });
+    for (const r of records) checkJsonbValue(r.key, r.deleted === true ? null : r.value);
+    await MapOrigin.prototype.putMany.call(this, records);
   }
 }
 
@@ -263,5 +273,85 @@ describe('WriteBack', () => {
     assert.throws(() => new WriteBack({ origin: { getMany: async () => [] }, dir: 'x' }), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION') && (e as unknown as { option: string }).option === 'origin');
     assert.throws(() => new WriteBack({ origin, dir: 'x', maxBatch: 0 }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
     assert.throws(() => new WriteBack({ origin, dir: 'x', retryBaseMs: 10, retryMaxMs: 5 }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  });
+
+  test('a value the origin refuses is set aside and reported, the rest of its batch and later writes are flushed', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const origin = new JsonbOrigin<string>(clock);
+    const warnings: string[] = [];
+    const cached = new Map<string, string>();
+    const target = { set: (k: string, v: string) => cached.set(k, v), delete: (k: string) => cached.delete(k) };
+    const dir = await tempDir();
+    const wb = new WriteBack<string>({ origin, dir, clock, groupCommitMs: 0, target, logger: { warn: (_d, m) => warnings.push(m) } });
+    await wb.start();
+    const rejected: Array<{ key: string; version: number; code: unknown }> = [];
+    wb.on('write:rejected', (e) => rejected.push({ key: e.key, version: e.version, code: (e.error as { code?: unknown }).code }));
+    for (const key of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) await wb.put(key, key.toUpperCase());
+    const nul = await wb.put('nul', 'x\u0000y');
+    await wb.put('h', 'H');
+    const lone = await wb.put('lone', 'half \ud800');
+    await wb.flush();
+    assert.deepEqual([...origin.records.keys()].sort(), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+    assert.deepEqual(rejected, [
+      { key: 'nul', version: nul.version, code: 'ERR_INVALID_VALUE' },
+      { key: 'lone', version: lone.version, code: 'ERR_INVALID_VALUE' },
+    ]);
+    const stats = wb.stats();
+    assert.equal(stats.rejected, 2);
+    assert.equal(stats.flushed, 8);
+    assert.equal(stats.pending, 0);
+    assert.equal(stats.failures, 0, 'a refused value is not a flush failure');
+    assert.equal(cached.has('nul'), false, 'the refused value is no longer served');
+    assert.equal((await wb.reader.getMany(['nul']))[0], undefined);
+    assert.equal(warnings.filter((m) => m.includes('refused')).length, 2);
+    await wb.put('later', 'L');
+    await wb.flush();
+    assert.equal(origin.records.get('later')?.value, 'L', 'writes after a refused one still reach the origin');
+    await wb.close();
+    const next = new WriteBack<string>({ origin, dir, clock, groupCommitMs: 0 });
+    assert.equal(await next.start(), 0, 'refused records are trimmed from the journal like flushed ones');
+    await next.close();
+  });
+
+  test('a listener that throws can neither fail a write nor stop the flusher', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const origin = new ScriptedOrigin<string>(clock);
+    const warnings: string[] = [];
+    const wb = await started<string>({ origin, clock, logger: { warn: (_d, m) => warnings.push(m) } });
+    wb.on('write:acked', () => {
+      throw new Error('listener bug');
+    });
+    wb.on('flush:done', () => {
+      throw new Error('listener bug');
+    });
+    await wb.put('a', 'A');
+    clock.advance(100);
+    await until(() => origin.records.has('a'), 'the first flush');
+    await until(() => wb.stats().pending === 0, 'confirmation');
+    await wb.put('b', 'B');
+    clock.advance(100);
+    await until(() => origin.records.has('b'), 'the flush after a listener threw');
+    await wb.flush();
+    assert.ok(warnings.filter((m) => m.includes('listener threw')).length >= 4);
+    await wb.close();
+  });
+
+  test('maxPendingBytes bounds the bytes waiting for the origin; a single large write is taken when nothing waits', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const origin = new ScriptedOrigin<string>(clock);
+    const wb = await started<string>({ origin, clock, maxPendingBytes: 250 });
+    await wb.put('a', 'x'.repeat(100));
+    const one = wb.stats().pendingBytes;
+    assert.ok(one > 100 && one < 250, `one record is ${one} bytes`);
+    await assert.rejects(wb.put('b', 'x'.repeat(100)), (e) => isPrescientError(e, 'ERR_OVERLOADED'));
+    await assert.rejects(wb.delete('k'.repeat(100)), (e) => isPrescientError(e, 'ERR_OVERLOADED'));
+    await wb.put('c', 'small');
+    await wb.flush();
+    assert.equal(wb.stats().pendingBytes, 0);
+    await wb.put('big', 'x'.repeat(1000));
+    assert.ok(wb.stats().pendingBytes > 1000);
+    await wb.flush();
+    await wb.close();
+    assert.throws(() => new WriteBack({ origin, dir: 'x', maxPendingBytes: 0 }), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION') && (e as { option?: string }).option === 'maxPendingBytes');
   });
 });
