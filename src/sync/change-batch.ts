@@ -3,7 +3,8 @@
  * decides per change whether the target needs it (a version not newer than the one held is ignored), applies a
  * batch in one `invalidate` call and one `refresh` call, and keeps the watermark.
  *
- * Why a watermark with holds: catch-up after a gap reads `version > watermark`, so the watermark may only pass
+ * Why a watermark with holds: catch-up after a gap reads `version > watermark` (minus the feed's
+ * `catchUpLookback`, for rows committed late with lower versions), so the watermark may only pass
  * a version once that change and every one below it was applied. It is the highest applied version, held below
  * every change still pending or in flight (a failed batch goes back to pending) and at the position of a catch-up
  * that is owed, so a failure anywhere never lets a later success skip the changes it left behind.

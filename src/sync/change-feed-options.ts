@@ -10,6 +10,15 @@ import { quoteIdentifier } from '../origin/sql-table.ts';
 import { defaultChannel } from './change-trigger.ts';
 import type { ChangeFeedMode, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
 
+/**
+ * Default `catchUpLookback`: 60 seconds of hybrid-logical-clock time (versions are physicalMs * 1024 + logical,
+ * hlc.ts), so 60_000 * 1024 versions. A write-back row commits up to `flushIntervalMs` (100 ms by default) plus
+ * the retry backoff (at most `retryMaxMs`, 30 s by default) after its version was taken; 60 s covers both with
+ * room, at the cost of re-reading the last minute of changes on each catch-up (an indexed range query; changes
+ * the cache already holds are ignored).
+ */
+export const DEFAULT_CATCH_UP_LOOKBACK = 60_000 * 1024;
+
 /** Where the feed reports faults (pino fits). */
 export type ChangeFeedLogger = { warn(details: object, message: string): void };
 
@@ -32,6 +41,16 @@ export type ChangeFeedOptions = {
   readonly changes?: ChangesFunction;
   /** Rows per catch-up page. @default 1000 */
   readonly catchUpPageSize?: number;
+  /**
+   * How far below the watermark each catch-up starts, in version units (HLC: milliseconds * 1024). Versions are
+   * taken when a write is acknowledged but committed when it is flushed, so with several writers a row with a
+   * lower version can commit after a higher one: a catch-up from the watermark alone would miss it. Catching up
+   * from `max(0, watermark - catchUpLookback)` reads it; re-reading changes already applied is harmless (a change
+   * not newer than the entry held is ignored). Set it above the longest acknowledgement-to-commit delay of every
+   * writer; 0 trusts commit order to follow version order.
+   * @default DEFAULT_CATCH_UP_LOOKBACK (60 s: 61_440_000)
+   */
+  readonly catchUpLookback?: number;
   /** Starting watermark. @default the table's highest version when `start()` runs */
   readonly fromVersion?: number;
   /**
@@ -60,6 +79,7 @@ export type ResolvedChangeFeedOptions = {
   readonly logger: ChangeFeedLogger | undefined;
   readonly batchMs: number;
   readonly catchUpPageSize: number;
+  readonly catchUpLookback: number;
   readonly retryMs: number;
   readonly maxRetryMs: number;
   readonly fromVersion: number | undefined;
@@ -104,6 +124,7 @@ export function resolveChangeFeedOptions(options: ChangeFeedOptions): ResolvedCh
     logger: options.logger === undefined ? undefined : hasMethods<ChangeFeedLogger>('logger', options.logger, ['warn']),
     batchMs: nonNegativeNumber('batchMs', options.batchMs, 5),
     catchUpPageSize: positiveInt('catchUpPageSize', options.catchUpPageSize, 1000),
+    catchUpLookback: nonNegativeInt('catchUpLookback', options.catchUpLookback, DEFAULT_CATCH_UP_LOOKBACK),
     retryMs,
     maxRetryMs,
     fromVersion,

@@ -7,8 +7,11 @@
  * after a quiet window goes at once, so an isolated change pays no window), and skips changes whose version is
  * not newer than the entry held (the service's own write-back comes back this way and must keep its entry).
  * NOTIFY is lost while the listener is disconnected, so the feed keeps a version watermark (every change at or
- * below it has been applied) and, after every (re)LISTEN, catches up with `changes(watermark)` page by page: one
- * query per page, never a full reload. The watermark only moves to versions that were applied; a change the
+ * below it has been applied) and, after every (re)LISTEN, catches up with `changes(watermark - catchUpLookback)`
+ * page by page: one query per page, never a full reload. The lookback is there because versions are taken when a
+ * write is acknowledged but committed when it is flushed, so a row with a lower version can commit after the
+ * watermark passed it; re-reading the last `catchUpLookback` versions finds it, and re-applying the rest is a
+ * no-op (not newer than the entry held). The watermark only moves to versions that were applied; a change the
  * target failed to apply is retried and holds the watermark below it until it succeeds.
  * Cost: one connection, one JSON parse per row change, one target call per tick.
  * Assumes versions grow table-wide (the hybrid logical clock of the write path does; a direct SQL writer must
@@ -104,7 +107,10 @@ export class ChangeFeed {
     return installChangeTrigger(sql, table, channel);
   }
 
-  /** Every change at or below this version has been applied. */
+  /**
+   * Every change at or below this version that had committed when it was seen has been applied (a change
+   * committed later with a lower version is found by the next catch-up, within `catchUpLookback`).
+   */
   get watermark(): number {
     return this.#batch.watermark;
   }
@@ -243,12 +249,12 @@ export class ChangeFeed {
   }
 
   /**
-   * Reads and applies every change past the watermark, page by page. A request while one runs makes it go on
+   * Reads and applies every change past `watermark - catchUpLookback`, page by page. A request while one runs makes it go on
    * once more from where it stands; a failure retries after a backoff from the same place.
    */
   #requestCatchUp(): Promise<void> {
     if (this.#catchUpSince === undefined) {
-      this.#catchUpSince = this.#batch.watermark;
+      this.#catchUpSince = Math.max(0, this.#batch.watermark - this.#o.catchUpLookback);
       this.#batch.holdAt(this.#catchUpSince);
     }
     if (this.#isCatchingUp) {

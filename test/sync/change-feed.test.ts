@@ -91,6 +91,7 @@ function setup(overrides: Partial<ChangeFeedOptions> = {}) {
     fromVersion: 0,
     batchMs: 10,
     retryMs: 100,
+    catchUpLookback: 0,
     ...overrides,
   });
   feed.on('feed:failed', (e) => failures.push(e));
@@ -189,6 +190,44 @@ describe('ChangeFeed', () => {
     await feed.close();
   });
 
+  test('a catch-up reaches back catchUpLookback versions, so a lower version committed late after a gap is applied', async () => {
+    for (const lookback of [0, 100]) {
+      const { clock, listener, log, target, feed } = setup({ catchUpLookback: lookback });
+      await feed.start();
+      log.write('b', 200);
+      target.held.set('b', 200);
+      target.held.set('a', 120);
+      listener.notify({ key: 'b', version: 200 });
+      await clock.advanceAsync(10);
+      assert.equal(feed.watermark, 200);
+      // 'a' got version 150 at acknowledgement but committed only now, while the listener was cut off.
+      log.write('a', 150);
+      log.queries.length = 0;
+      const ignoredBefore = feed.stats().ignored;
+      listener.reconnect();
+      await clock.advanceAsync(0);
+      assert.equal(log.queries[0].since, Math.max(0, 200 - lookback));
+      const invalidated = target.invalidations.flat();
+      if (lookback === 0) {
+        assert.equal(target.held.get('a'), 120, 'without a lookback the late row is missed: the cache keeps serving a@120');
+      } else {
+        assert.ok(invalidated.includes('a'), 'the late-committed lower version is applied');
+        assert.equal(target.held.get('b'), 200, 'the re-read change the cache already holds is ignored');
+        assert.equal(feed.stats().ignored - ignoredBefore, 1);
+      }
+      assert.equal(feed.watermark, 200);
+      await feed.close();
+    }
+  });
+
+  test('the default lookback is 60 s of HLC time', async () => {
+    const fromVersion = 100_000_000;
+    const { log, feed } = setup({ fromVersion, catchUpLookback: undefined });
+    await feed.start();
+    assert.equal(log.queries[0].since, fromVersion - 60_000 * 1024);
+    await feed.close();
+  });
+
   test('a failed catch-up is reported and retried from the same version, never thrown', async () => {
     const { clock, listener, log, target, feed, failures } = setup();
     await feed.start();
@@ -277,6 +316,7 @@ describe('ChangeFeed', () => {
       ['target', { target: {} as ChangeTarget }],
       ['url', { fromVersion: undefined }],
       ['maxRetryMs', { retryMs: 1000, maxRetryMs: 10 }],
+      ['catchUpLookback', { catchUpLookback: -1 }],
     ];
     for (const [option, bad] of cases) {
       assert.throws(
