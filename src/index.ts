@@ -72,4 +72,5 @@ export type { HlcOptions } from './sync/hlc.ts';
 export { Journal, ROLL_CONFIRMED_BYTES } from './sync/journal.ts';
 export type { JournalFrame, JournalOptions } from './sync/journal.ts';
 export { WriteBack } from './sync/write-back.ts';
+export { DEFAULT_MAX_PENDING_BYTES } from './sync/write-back-options.ts';
 export type { WriteBackEvents, WriteBackLogger, WriteBackOptions, WriteBackStats, WriteBackTarget } from './sync/write-back.ts';

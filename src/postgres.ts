@@ -4,7 +4,7 @@
  */
 export { PostgresOrigin } from './origin/postgres-origin.ts';
 export type { PostgresConnectOptions, PostgresOriginOptions, PostgresSql } from './origin/postgres-origin.ts';
-export { SqlTable, DEFAULT_TABLE, DEFAULT_CHANGES_LIMIT, quoteIdentifier } from './origin/sql-table.ts';
+export { checkJsonbValue, SqlTable, DEFAULT_TABLE, DEFAULT_CHANGES_LIMIT, quoteIdentifier } from './origin/sql-table.ts';
 export type { SqlRunner, SqlTableOptions } from './origin/sql-table.ts';
 export { PgliteOrigin } from './origin/pglite-origin.ts';
 export type { PgliteOpenOptions, PgliteOriginOptions } from './origin/pglite-origin.ts';
@@ -17,3 +17,4 @@ export type { SampleItem, SampleOriginOptions } from './origin/sample-store.ts';
 export { ChangeFeed } from './sync/change-feed.ts';
 export type { ChangeFeedEvents, ChangeFeedLogger, ChangeFeedOptions, ChangeFeedStats } from './sync/change-feed.ts';
 export { changeTriggerName, defaultChannel, installChangeTrigger, removeChangeTrigger } from './sync/change-trigger.ts';
+export { DEFAULT_CATCH_UP_LOOKBACK } from './sync/change-feed-options.ts';
