@@ -22,9 +22,15 @@
  * could not even be read because something held the loop.
  * A third row runs the same service with a predictor that never predicts, to show what the models cost apart from
  * the HTTP layer (auth, rate limit, validation, session ownership, metrics).
+ * A second table shows the models' side of the prediction budget over the measured rounds (counters read from each
+ * Prescient child before the first round and at exit): the hit ratio, the share of reads the models learned from
+ * (the rest were dropped while the models were behind), predictions deferred, prefetches issued and used, and the
+ * prediction loop's time per 1,000 reads.
  *
  * Run: node --import tsx bench/server-throughput.ts [--duration 3] [--rounds 3] [--connections 32]
- * (internally: `--serve baseline|prescient|prescient-no-prediction` starts one server and prints `READY <url>`).
+ *   [--budget <maxShare>/<maxSliceMs> ...] (each adds a row: prescient with that prediction budget, e.g. 0.1/1)
+ * (internally: `--serve baseline|prescient|prescient-no-prediction|prescient@0.1/1` starts one server and prints
+ * `READY <url>`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -48,9 +54,12 @@ const zipfS = 0.99;
 /** Keys in the precomputed request path ring (cycled by autocannon). */
 const pathRing = 65_536;
 
-type Kind = 'prescient' | 'prescient-no-prediction' | 'baseline';
-const kinds: readonly Kind[] = ['baseline', 'prescient', 'prescient-no-prediction'];
-const labels: Readonly<Record<Kind, string>> = { baseline: 'Fastify + lru-cache', prescient: 'prescient serve', 'prescient-no-prediction': 'prescient serve, predictor off' };
+/** A server: one of the three, or `prescient@<maxShare>/<maxSliceMs>` (prescient with another prediction budget). */
+type Kind = string;
+const fixedKinds: readonly Kind[] = ['baseline', 'prescient', 'prescient-no-prediction'];
+const fixedLabels: Readonly<Record<string, string>> = { baseline: 'Fastify + lru-cache', prescient: 'prescient serve', 'prescient-no-prediction': 'prescient serve, predictor off' };
+const budgetKind = /^prescient@(0?\.\d+|1)\/(\d+(?:\.\d+)?)$/;
+const labelOf = (kind: Kind): string => fixedLabels[kind] ?? kind.replace(budgetKind, 'prescient serve, budget $1 share, $2 ms slices');
 
 const { values } = parseArgs({
   options: {
@@ -58,8 +67,11 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
+    budget: { type: 'string', multiple: true, default: [] },
   },
 });
+// Each `--budget <maxShare>/<maxSliceMs>` adds a row: prescient with that prediction budget, in the same rounds.
+const kinds: readonly Kind[] = [...fixedKinds, ...(values.budget ?? []).map((b) => `prescient@${b}`)];
 
 function makeOrigin(): MapOrigin<unknown> {
   return new MapOrigin<unknown>(Array.from({ length: keyCount }, (_, i) => [`item:${i}`, { id: i, name: `item ${i}`, price: (i * 37) % 1000, tags: ['a', 'b'] }] as const));
@@ -69,6 +81,7 @@ function makeOrigin(): MapOrigin<unknown> {
 async function serve(kind: Kind): Promise<void> {
   const origin = makeOrigin();
   let url: string;
+  let statsOf: (() => ServerStats) | undefined;
   if (kind === 'baseline') {
     const { default: Fastify } = await import('fastify');
     const lru = new LRUCache<string, { value: unknown; version: number }>({ max: keyCount * 2 });
@@ -89,38 +102,90 @@ async function serve(kind: Kind): Promise<void> {
     const config = resolveConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', limits: { rateLimit: { perSecond: 1e9, burst: 1e9 } } }, {});
     // The third row: the same service with a predictor that never predicts, to separate the HTTP layer's cost from
     // the models'.
-    const predictor = kind === 'prescient' ? undefined : { name: 'none', observe() {}, predict: () => [] };
-    const server = await createServer(config, predictor === undefined ? { origin } : { origin, predictor });
+    const predictor = kind === 'prescient-no-prediction' ? { name: 'none', observe() {}, predict: () => [] } : undefined;
+    const budget = budgetKind.exec(kind);
+    const predictionBudget = budget === null ? undefined : { maxShare: Number(budget[1]), maxSliceMs: Number(budget[2]) };
+    const server = await createServer(config, { origin, ...(predictor === undefined ? {} : { predictor }), ...(predictionBudget === undefined ? {} : { predictionBudget }) });
     url = await server.listen();
+    statsOf = () => {
+      const s = server.service.cache.stats();
+      return {
+        reads: s.reads.hit + s.reads.miss + s.reads.stale + s.reads.prefetched,
+        hits: s.reads.hit + s.reads.stale + s.reads.prefetched,
+        prefetched: s.reads.prefetched,
+        recorded: s.accessBuffer.recorded,
+        dropped: s.accessBuffer.dropped,
+        issued: s.prefetch.issued,
+        used: s.prefetch.used,
+        deferred: s.budget?.deferredPredictions ?? 0,
+        spentMs: s.budget?.spentMs ?? 0,
+        slices: s.budget?.slices ?? 0,
+      };
+    };
   }
+  // The models' side of the trade-off, on request (SIGUSR2) and at exit: counters the parent subtracts.
+  process.on('SIGUSR2', () => process.stdout.write(`STATS ${JSON.stringify(statsOf?.() ?? null)}\n`));
   // The event loop's delay over the server's life (1 ms resolution): a model that blocks the loop shows here.
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   // On SIGTERM report the delay and exit cleanly (so `node --cpu-prof` can write its profile when run by hand).
   process.once('SIGTERM', () => {
-    process.stdout.write(`ELD ${JSON.stringify({ p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 })}\n`, () => process.exit(0));
+    const lines = `STATS ${JSON.stringify(statsOf?.() ?? null)}\nELD ${JSON.stringify({ p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 })}\n`;
+    process.stdout.write(lines, () => process.exit(0));
   });
   process.stdout.write(`READY ${url}\n`);
 }
 
-type Child = { readonly url: string; stop(): Promise<{ p99: number; max: number } | undefined> };
+/** Counters of a Prescient server, cumulative since it started. */
+type ServerStats = {
+  reads: number;
+  hits: number;
+  prefetched: number;
+  /** Accesses accepted for the models, and those dropped because the models were behind (the budget). */
+  recorded: number;
+  dropped: number;
+  issued: number;
+  used: number;
+  /** Predictions skipped because the budget was spent. */
+  deferred: number;
+  /** Time the prediction loop spent under the budget, in ms, and its slices. */
+  spentMs: number;
+  slices: number;
+};
+
+type Child = {
+  readonly url: string;
+  /** The server's counters now (null for the baseline). */
+  stats(): Promise<ServerStats | null>;
+  stop(): Promise<{ delay: { p99: number; max: number } | undefined; stats: ServerStats | null }>;
+};
 
 /** Starts a server child; resolves with its address and a stop function that reports its event-loop delay. */
 function startChild(kind: Kind): Promise<Child> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<{ p99: number; max: number } | undefined> => {
+  const lastStats = (): ServerStats | null => {
+    const all = [...out.matchAll(/STATS (.*)\n/g)];
+    return all.length === 0 ? null : (JSON.parse(all[all.length - 1][1]) as ServerStats | null);
+  };
+  const stats = async (): Promise<ServerStats | null> => {
+    const seen = out.split('STATS ').length;
+    child.kill('SIGUSR2');
+    while (out.split('STATS ').length === seen || !out.endsWith('\n')) await new Promise((resolve) => setTimeout(resolve, 10));
+    return lastStats();
+  };
+  const stop = async (): Promise<{ delay: { p99: number; max: number } | undefined; stats: ServerStats | null }> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
     const m = /ELD (\{.*\})/.exec(out);
-    return m === null ? undefined : (JSON.parse(m[1]) as { p99: number; max: number });
+    return { delay: m === null ? undefined : (JSON.parse(m[1]) as { p99: number; max: number }), stats: lastStats() };
   };
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /READY (\S+)/.exec(out);
-      if (m !== null) resolve({ url: m[1], stop });
+      if (m !== null) resolve({ url: m[1], stats, stop });
     });
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before it was ready`)));
   });
@@ -199,9 +264,11 @@ type Row = {
   rateRps: number;
   bad: number;
   delay: { p99: number; max: number } | undefined;
+  /** The server's counters over the measured rounds (null for the baseline). */
+  models: ServerStats | null;
 };
 
-type Sample = Omit<Row, 'kind' | 'delay'>;
+type Sample = Omit<Row, 'kind' | 'delay' | 'models'>;
 
 /** One round on one warmed server: a throughput run, then a fixed-rate run. */
 async function measureRound(url: string, paths: readonly string[], duration: number, connections: number): Promise<Sample> {
@@ -216,6 +283,13 @@ async function measureRound(url: string, paths: readonly string[], duration: num
     rateRps: fixed.result.requests.average,
     bad: [max, fixed].reduce((sum, r) => sum + r.result.non2xx + r.result.errors + r.result.timeouts, 0),
   };
+}
+
+function difference(after: ServerStats | null, before: ServerStats | null): ServerStats | null {
+  if (after === null || before === null) return null;
+  const d = { ...after };
+  for (const k of Object.keys(d) as Array<keyof ServerStats>) d[k] = after[k] - before[k];
+  return d;
 }
 
 function median(xs: readonly number[]): number {
@@ -235,6 +309,7 @@ async function measureAll(paths: readonly string[], duration: number, connection
       await warm(child.url);
       await load(child.url, paths, { connections, duration: 1 });
     }
+    const before = await Promise.all(children.map((c) => c.stats()));
     const samples: Sample[][] = kinds.map(() => []);
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < kinds.length; k++) {
@@ -245,6 +320,7 @@ async function measureAll(paths: readonly string[], duration: number, connection
     const rows: Row[] = [];
     for (let k = 0; k < kinds.length; k++) {
       const col = (f: (x: Sample) => number | null): number => median(samples[k].map((x) => f(x) ?? NaN));
+      const stopped = await children[k].stop();
       rows.push({
         kind: kinds[k],
         rps: col((x) => x.rps),
@@ -254,7 +330,8 @@ async function measureAll(paths: readonly string[], duration: number, connection
         rateP99Fine: col((x) => x.rateP99Fine),
         rateRps: col((x) => x.rateRps),
         bad: samples[k].reduce((sum, x) => sum + x.bad, 0),
-        delay: await children[k].stop(),
+        delay: stopped.delay,
+        models: difference(stopped.stats, before[k]),
       });
     }
     return rows;
@@ -265,7 +342,7 @@ async function measureAll(paths: readonly string[], duration: number, connection
 
 async function main(): Promise<void> {
   if (values.serve !== undefined) {
-    if (!(kinds as readonly string[]).includes(values.serve)) throw new Error(`--serve expects one of ${kinds.join(', ')}, got ${values.serve}`);
+    if (!fixedKinds.includes(values.serve) && !budgetKind.test(values.serve)) throw new Error(`--serve expects one of ${fixedKinds.join(', ')} or prescient@<share>/<sliceMs>, got ${values.serve}`);
     await serve(values.serve as Kind);
     return;
   }
@@ -283,8 +360,21 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${labels[r.kind]} | ${Math.round(r.rps).toLocaleString('en-US')} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${Math.round(r.rateRps).toLocaleString('en-US')} | ${f(r.rateP99, 0)} | ${f(r.rateP99Fine)} | ${r.bad} | ${r.delay === undefined ? '–' : `${f(r.delay.p99, 1)} / ${f(r.delay.max, 1)}`} |`,
+        `| ${labelOf(r.kind)} | ${Math.round(r.rps).toLocaleString('en-US')} | ${f(r.p50, 0)} | ${f(r.p99, 0)} | ${Math.round(r.rateRps).toLocaleString('en-US')} | ${f(r.rateP99, 0)} | ${f(r.rateP99Fine)} | ${r.bad} | ${r.delay === undefined ? '–' : `${f(r.delay.p99, 1)} / ${f(r.delay.max, 1)}`} |`,
     ),
+    '',
+    '',
+    'Prescient over the measured rounds (both runs of every round): reads, hit ratio, what the models saw and did.',
+    '',
+    '| server | reads | hit ratio | accesses learned (dropped) | predictions deferred | prefetches issued / used | prediction loop time per 1,000 reads (ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows
+      .filter((r) => r.models !== null)
+      .map((r) => {
+        const m = r.models as ServerStats;
+        const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+        return `| ${labelOf(r.kind)} | ${m.reads.toLocaleString('en-US')} | ${pct(m.hits / Math.max(1, m.reads))} | ${pct(m.recorded / Math.max(1, m.recorded + m.dropped))} (${m.dropped.toLocaleString('en-US')}) | ${m.deferred.toLocaleString('en-US')} | ${m.issued.toLocaleString('en-US')} / ${m.used.toLocaleString('en-US')} | ${((1000 * m.spentMs) / Math.max(1, m.reads)).toFixed(1)} |`;
+      }),
     '',
     `throughput ratio prescient ÷ baseline: ${(pre.rps / base.rps).toFixed(2)} (target >= 0.7); p99 of hits at 5,000 req/s: ${f(pre.rateP99Fine)} ms per response, ${f(pre.rateP99, 0)} ms autocannon (target < 2 ms)`,
   ];

@@ -9,6 +9,7 @@
  */
 import postgres from 'postgres';
 import { Cache, type ReadResult } from '../cache/cache.ts';
+import type { PredictionBudgetOptions } from '../cache/prediction-budget.ts';
 import { cacheChangeTarget } from '../cache/cache-change-target.ts';
 import { RedisTier } from '../cache/redis-tier.ts';
 import type { ShadowItem } from '../cache/shadow-catalog.ts';
@@ -43,7 +44,19 @@ export type ServiceOverrides = {
   readonly l2?: Tier<unknown>;
   /** Where log lines go (one JSON object a line). @default stdout */
   readonly logDestination?: { write(line: string): void };
+  /**
+   * The prediction loop's CPU budget (bench/server-throughput.ts compares settings with it).
+   * @default `defaultPredictionBudget`
+   */
+  readonly predictionBudget?: PredictionBudgetOptions;
 };
+
+/**
+ * The models share the event loop with every request: they get at most 15% of real time, in slices of 1 ms at most,
+ * so a hit never waits behind more than a millisecond of learning (bench/server-throughput.ts: 4 ms slices put the
+ * p99 of hits at 5,000 req/s at 3.4 ms, 1 ms slices at the predictor-off figure).
+ */
+export const defaultPredictionBudget: PredictionBudgetOptions = Object.freeze({ maxShare: 0.15, maxSliceMs: 1 });
 
 export type ServiceOptions = {
   readonly config: ServerConfig;
@@ -94,10 +107,7 @@ export class Service {
       maxKeyLength: config.cache.maxKeyLength,
       l2,
       predictor: new ActionFilterPredictor(this.#predictor),
-      // The models share the event loop with every request: cap them at 15% of real time, in slices of 1 ms at
-      // most, so a hit never waits behind more than a millisecond of learning (bench/server-throughput.ts: 4 ms
-      // slices put the p99 of hits at 5,000 req/s at 3.4 ms, 1 ms slices at the predictor-off figure).
-      prefetch: { predictLimit: config.cache.predictLimit, budget: { maxShare: 0.15, maxSliceMs: 1 } },
+      prefetch: { predictLimit: config.cache.predictLimit, budget: overrides.predictionBudget ?? defaultPredictionBudget },
     });
   }
 
