@@ -1,0 +1,39 @@
+/**
+ * The options of a RedisTier, apart from the tier so the tier's file holds its mechanism only.
+ */
+import type { RedisClientType, RedisClusterType } from 'redis';
+import type { Clock } from '../clock.ts';
+import type { PrescientError } from '../errors.ts';
+
+/** Options of a {@link RedisTier}. Give exactly one of `client`, `url` and `rootNodes`. */
+export type RedisTierOptions = {
+  /** Budget of the namespace in bytes, as charged by `entry.sizeBytes`; shared by every node. Required. */
+  readonly maxBytes: number;
+  /**
+   * A node-redis client or cluster the caller created, connected and will close. For client-side caching it
+   * must use RESP 3, `clientSideCache`, and `commandOptions: { typeMapping: redisTierTypeMapping }` (for a
+   * cluster, in `defaults`, the options of the node clients); otherwise
+   * the tier still works, reading through Redis every time (`extra.clientSideCache` says 'bypassed').
+   */
+  readonly client?: RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any>;
+  /** URL of one Redis server (`redis://host:port/db`, `rediss://` for TLS); the tier creates and owns the client. */
+  readonly url?: string;
+  /** URLs of some nodes of a Redis Cluster; the tier creates and owns a cluster client. */
+  readonly rootNodes?: readonly string[];
+  /** Prefix and hash tag of every key: keys are `{namespace}:key`. No `{`, `}`, at most 64 chars. @default 'prescient' */
+  readonly namespace?: string;
+  /** How long Redis keeps an entry past its `expiresAt`, in ms (match the Cache's `graceMs`). Infinity: no TTL. @default 0 */
+  readonly expiryGraceMs?: number;
+  /** Longest wait for the reply of any Redis command, in ms (1x to 1.25x); over it, a failure. @default 250 */
+  readonly commandTimeoutMs?: number;
+  /** Bound of the first connection in `start()`, in ms (the client keeps retrying after it). @default 5000 */
+  readonly connectTimeoutMs?: number;
+  /** Client-side cache of an owned client: most replies kept (LRU), or false for none. @default { maxEntries: 10_000 } */
+  readonly clientSideCache?: { readonly maxEntries?: number } | false;
+  /** Reconnection backoff of an owned client: full jitter over min(maxDelayMs, minDelayMs * 2^attempt). @default { minDelayMs: 50, maxDelayMs: 2000 } */
+  readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
+  /** Time source of entry expiry (TTLs are sent as durations from its `now()`). @default systemClock */
+  readonly clock?: Clock;
+  /** Told of every failed command and connection error, as ERR_TIER_FAILED with the client's error as `cause`. */
+  readonly onError?: (error: PrescientError) => void;
+};
