@@ -27,11 +27,13 @@
  */
 import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, systemClock, type TimerHandle } from '../clock.ts';
-import { InvalidOptionError, PrescientError } from '../errors.ts';
-import { hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
+import type { TimerHandle } from '../clock.ts';
+import { PrescientError } from '../errors.ts';
 import { encodeFrame, type JournalFrame, scanSegment } from './journal-format.ts';
 import { acquireJournalLock, type JournalLock } from './journal-lock.ts';
+import { resolveJournalOptions, type JournalOptions, type ResolvedJournalOptions } from './journal-options.ts';
+
+export type { JournalOptions } from './journal-options.ts';
 
 export type { JournalFrame } from './journal-format.ts';
 
@@ -43,36 +45,6 @@ export type { JournalFrame } from './journal-format.ts';
 export const ROLL_CONFIRMED_BYTES = 64 * 1024;
 
 const CHECKPOINT_FILE = 'checkpoint';
-
-export type JournalOptions = {
-  /**
-   * Directory of the segment and checkpoint files; created if missing. One open journal per directory: `open()`
-   * locks it (a `LOCK` file) and `close()` releases it.
-   */
-  readonly dir: string;
-  /** Timer source for the group commit window. @default systemClock */
-  readonly clock?: Clock;
-  /**
-   * How long (milliseconds) the first append of a group waits for others to join its write + fsync. 0 commits at
-   * once; appends arriving while an fsync runs always join the next group, which already batches as many records
-   * per fsync as there are concurrent writers (bench/write-back.ts: 0 beat 2 ms at 1, 16 and 256 writers). A
-   * window above 0 waits on a Clock timer; systemClock timers are unref'd, so a process with nothing else
-   * keeping it alive exits while a put waits out the window. @default 0
-   */
-  readonly groupCommitMs?: number;
-  /** A group is written as soon as it holds this many bytes, without waiting out the window. @default 1 MiB */
-  readonly maxGroupBytes?: number;
-  /** A segment is closed and a new one started when it reaches this many bytes. @default 16 MiB */
-  readonly segmentBytes?: number;
-};
-
-type ResolvedJournalOptions = {
-  readonly dir: string;
-  readonly clock: Clock;
-  readonly groupCommitMs: number;
-  readonly maxGroupBytes: number;
-  readonly segmentBytes: number;
-};
 
 type Segment = { firstSeq: number; lastSeq: number; bytes: number; path: string };
 type Waiter = { frame: Buffer; seq: number; resolve: (seq: number) => void; reject: (error: unknown) => void };
@@ -103,14 +75,7 @@ export class Journal {
 
   /** @throws InvalidOptionError for a missing `dir` or an out-of-range number */
   constructor(options: JournalOptions) {
-    if (typeof options?.dir !== 'string' || options.dir === '') throw new InvalidOptionError('dir', 'a directory path', options?.dir);
-    this.#o = Object.freeze({
-      dir: options.dir,
-      clock: options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']),
-      groupCommitMs: nonNegativeInt('groupCommitMs', options.groupCommitMs, 0),
-      maxGroupBytes: positiveInt('maxGroupBytes', options.maxGroupBytes, 1024 * 1024),
-      segmentBytes: positiveInt('segmentBytes', options.segmentBytes, 16 * 1024 * 1024),
-    });
+    this.#o = resolveJournalOptions(options);
   }
 
   /** Highest sequence number the origin confirmed (from the checkpoint). */
