@@ -138,7 +138,12 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
     route.onRequest = [...hooks, guard];
   });
 
-  registerDashboard(app, { cache: service.cache, service });
+  registerDashboard(app, {
+    cache: service.cache,
+    service,
+    // The same rule as GET /v1/sessions/:id/predictions: a token bound to a user sees only that user's sessions.
+    sessionContext: (request, session) => service.context(session, Authenticator.actFor(request.principal, undefined)),
+  });
 
   let isClosing = false;
   // Responses sent while shutting down close their connection, so keep-alive clients do not hold the server open.

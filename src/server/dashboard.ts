@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cache } from '../cache/cache.ts';
-import { maxContextIdLength } from '../context.ts';
+import { maxContextIdLength, type ReadContext } from '../context.ts';
 import type { Clock } from '../clock.ts';
 import { DashboardFeed, type DashboardPoint } from './dashboard-feed.ts';
 
@@ -27,6 +27,11 @@ export type DashboardSource = {
    * ...), each point carries its result as `service`.
    */
   readonly service?: unknown;
+  /**
+   * The context the asking request may see `session`'s predictions in; throws (ERR_FORBIDDEN) when it may not, e.g.
+   * a token bound to one user asking for another user's session. Without it, any session's predictions are shown.
+   */
+  readonly sessionContext?: (request: FastifyRequest, session: string) => ReadContext;
 };
 
 export type DashboardOptions = {
@@ -134,24 +139,28 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   });
 
   /** The whole picture now: every kept point, the current interval, and the session's predictions when asked. */
-  const snapshotNow = (session: string | undefined): DashboardSnapshot => ({
+  const snapshotNow = (ctx: ReadContext | undefined): DashboardSnapshot => ({
     intervalMs: feed.intervalMs,
     points: feed.history(),
     latest: feed.latest(),
     now: feed.current(),
-    ...predictionsFor(cache, session),
+    ...predictionsFor(cache, ctx),
     ...serviceField(serviceStats),
   });
+  /** The session's context for this request, checked by the source (throws ERR_FORBIDDEN before anything is sent). */
+  const contextOf = (request: FastifyRequest, session: string | undefined): ReadContext | undefined =>
+    session === undefined ? undefined : (source.sessionContext?.(request, session) ?? { session });
 
   app.get('/v1/dashboard/snapshot', { config }, (request, reply) => {
     const query = parseQuery(request, reply);
     if (query === undefined) return;
-    void reply.header('cache-control', 'no-store').send(snapshotNow(query.session));
+    void reply.header('cache-control', 'no-store').send(snapshotNow(contextOf(request, query.session)));
   });
 
   app.get('/v1/dashboard/events', { config }, (request, reply) => {
     const query = parseQuery(request, reply);
     if (query === undefined) return;
+    const ctx = contextOf(request, query.session);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -160,7 +169,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const history = snapshotNow(query.session);
+    const history = snapshotNow(ctx);
     raw.write(`retry: ${reconnectMs}\nevent: history\ndata: ${JSON.stringify(history)}\n\n`);
     streams.add(reply);
     const unsubscribe = feed.subscribe((point) => {
@@ -168,7 +177,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
         raw.destroy();
         return;
       }
-      const message = { ...point, ...predictionsFor(cache, query.session), ...serviceField(serviceStats) };
+      const message = { ...point, ...predictionsFor(cache, ctx), ...serviceField(serviceStats) };
       raw.write(`data: ${JSON.stringify(message)}\n\n`);
     });
     raw.on('close', () => {
@@ -201,10 +210,11 @@ function parseQuery(request: FastifyRequest, reply: FastifyReply): { session: st
   return { session: typeof session === 'string' && session !== '' ? session : undefined };
 }
 
-function predictionsFor(cache: Cache<unknown>, session: string | undefined): { session?: string; predictions?: DashboardPrediction[] } {
-  if (session === undefined) return {};
+function predictionsFor(cache: Cache<unknown>, ctx: ReadContext | undefined): { session?: string; predictions?: DashboardPrediction[] } {
+  if (ctx?.session === undefined) return {};
+  const { session } = ctx;
   try {
-    const predictions = cache.predict({ session }, predictionLimit).map((p) => ({ key: p.key, probability: p.probability }));
+    const predictions = cache.predict(ctx, predictionLimit).map((p) => ({ key: p.key, probability: p.probability }));
     return { session, predictions };
   } catch {
     // A closed cache or a model failure shows as no predictions; the page must keep streaming the rest.

@@ -79,11 +79,16 @@ describe('bearer tokens, scopes and per-user isolation', () => {
       { url: '/v1/items/a?session=alice-s2' },
       { method: 'POST' as const, url: '/v1/sessions/alice-s2/actions', payload: { action: 'peek' } },
       { method: 'POST' as const, url: '/v1/sessions/alice-s2/prefetch', payload: { keys: ['a'] } },
+      { url: '/v1/dashboard/snapshot?session=alice-s2' },
+      { url: `/v1/dashboard/snapshot?session=alice-s2&token=${tokens.bob}` },
+      { url: `/v1/dashboard/events?session=alice-s2&token=${tokens.bob}` },
     ]) {
       const res = await r.inject({ ...request, token: tokens.bob });
       assert.equal(res.status, 403, request.url);
       assert.equal(res.body.error.code, 'ERR_FORBIDDEN');
     }
+    const own = await r.inject({ url: '/v1/dashboard/snapshot?session=alice-s2', token: tokens.alice });
+    assert.deepEqual(own.body.predictions.map((p: { key: string }) => p.key), ['receipt']);
     // An unbound token may read any session; its reads are attributed to the session's owner.
     assert.equal((await r.inject({ url: '/v1/sessions/alice-s2/predictions', token: tokens.reader })).body.user, 'alice');
     assert.equal((await r.inject({ url: '/v1/items/a?session=alice-s2&user=bob', token: tokens.reader })).status, 403);
