@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ReadResult } from '../cache/cache.ts';
 import { PrescientError } from '../errors.ts';
 import { Authenticator } from './auth.ts';
+import { checkJsonbValue } from '../origin/sql-table.ts';
 import { checkValueDepth, parseRequest, type RequestSchemas } from './schemas.ts';
 import type { Service } from './service.ts';
 
@@ -53,6 +54,8 @@ export function registerItemRoutes(app: FastifyInstance, deps: RouteDeps): void 
     parseRequest(schemas.emptyQuery, request.query, 'query');
     const body = parseRequest(schemas.putBody, request.body, 'body');
     checkValueDepth(body.value);
+    // What PostgreSQL jsonb cannot store (\u0000, lone surrogates) is refused here rather than by the flusher later.
+    checkJsonbValue(key, body.value);
     const ack = await service.put(key, body.value);
     return { key: ack.key, version: ack.version };
   });

@@ -7,6 +7,7 @@
  * Sessions belong to users (SessionOwners): the first user that uses a session owns it, and the owner is the user
  * every later request of that session acts for. Actions are accesses of `action:<name>` keys (ActionFilterPredictor).
  */
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { Cache, type ReadResult } from '../cache/cache.ts';
 import type { PredictionBudgetOptions } from '../cache/prediction-budget.ts';
@@ -129,7 +130,8 @@ export class Service {
         const client = postgres(db.url, { max: 4, onnotice: () => {} }) as unknown as PostgresSql;
         closers.push(() => client.end({ timeout: 5 }));
         await PostgresOrigin.ensureTable(client, db.table);
-        origin = new PostgresOrigin<unknown>({ sql: client, table: db.table, clock });
+        // A statement timeout, so a lock held elsewhere or a hung server cannot stall reads or the flusher for good.
+        origin = new PostgresOrigin<unknown>({ sql: client, table: db.table, clock, timeoutMs: config.limits.requestTimeoutMs });
         sql = client;
       } else if (origin === undefined) {
         origin = await openEmbeddedOrigin(config.dataDir);
@@ -143,7 +145,8 @@ export class Service {
       if (l2 === undefined && config.redis !== undefined) {
         const tier = new RedisTier<unknown>({ url: config.redis.url, namespace: config.redis.namespace, maxBytes: config.redis.maxBytes, clock });
         closers.push(() => tier.close());
-        await tier.start();
+        // Redis down at start is not fatal: the tier answers misses and reconnects by itself; /readyz reports it.
+        await tier.start().catch((error: unknown) => logger?.warn({ err: error, code: 'ERR_TIER_FAILED' }, 'Redis is not reachable yet; serving without the shared tier until it is'));
         l2 = tier;
       }
       const service = new Service(options, origin, writes, l2);
@@ -388,10 +391,10 @@ function toApi(p: Prediction): ApiPrediction {
 
 /**
  * The embedded origin: the shipped sample (one product-like document per key of the cache2k orm-busy sample
- * trace, table `prescient_items`) in PGlite, in process. With `dataDir` the store lives there and keeps every
- * write; without it the service opens a private copy of the cached sample, dropped when it stops.
+ * trace, table `prescient_items`) in PGlite, in process. With `dataDir` the store lives in `<dataDir>/store` and
+ * keeps every write (the journal goes beside it, in `<dataDir>/journal`); without it the service opens a private copy of the cached sample, dropped when it stops.
  */
 async function openEmbeddedOrigin(dataDir: string | undefined): Promise<Origin<unknown>> {
-  const origin = dataDir === undefined ? await openSampleOrigin() : await openSampleOrigin({ dataDir, isolation: 'in-place' });
+  const origin = dataDir === undefined ? await openSampleOrigin() : await openSampleOrigin({ dataDir: join(dataDir, 'store'), isolation: 'in-place' });
   return origin as Origin<unknown>;
 }

@@ -54,7 +54,15 @@ export function defaultJournalDir(port: number): { readonly dir: string; readonl
  */
 export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clock: Clock, logger: ServiceLogger | undefined): WritePath {
   if (origin.putMany === undefined) return new ReadOnlyWrites(origin);
-  const { dir, isFresh } = config.journalDir === undefined ? defaultJournalDir(config.port) : { dir: config.journalDir, isFresh: false };
+  const { dir, isFresh } = config.journalDir !== undefined
+    ? { dir: config.journalDir, isFresh: false }
+    : config.dataDir !== undefined
+      ? { dir: join(config.dataDir, 'journal'), isFresh: false }
+      : defaultJournalDir(config.port);
+  if (config.journalDir === undefined && config.dataDir === undefined) {
+    // The temp folder may be a tmpfs (fsync is then a no-op and a reboot drops acknowledged writes): say so.
+    logger?.warn({ dir }, 'write-back journal in the temporary folder: set journalDir or dataDir for writes that survive a reboot');
+  }
   const wb = new WriteBack<unknown>({
     origin,
     dir,

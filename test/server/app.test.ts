@@ -197,6 +197,8 @@ describe('every error code', () => {
         ['key with a quote', { url: '/v1/items/a%22b' }, 400, 'ERR_INVALID_KEY'],
         ['key too long', { url: `/v1/items/${'k'.repeat(513)}` }, 400, 'ERR_INVALID_KEY'],
         ['reserved key', { method: 'PUT', url: '/v1/items/action:x', payload: { value: 1 } }, 400, 'ERR_INVALID_KEY'],
+        ['a NUL character PostgreSQL jsonb cannot store', { method: 'PUT', url: '/v1/items/k', payload: '{"value":{"s":"a\\u0000b"}}', headers: { 'content-type': 'application/json' } }, 400, 'ERR_INVALID_VALUE'],
+        ['a lone surrogate', { method: 'PUT', url: '/v1/items/k', payload: '{"value":["\\ud800"]}', headers: { 'content-type': 'application/json' } }, 400, 'ERR_INVALID_VALUE'],
         ['deep value', { method: 'PUT', url: '/v1/items/k', payload: `{"value":${'['.repeat(100)}${']'.repeat(100)}}`, headers: { 'content-type': 'application/json' } }, 400, 'ERR_INVALID_VALUE'],
         ['prototype poisoning', { method: 'PUT', url: '/v1/items/k', payload: '{"value":{"__proto__":{"x":1}}}', headers: { 'content-type': 'application/json' } }, 400, 'ERR_BAD_REQUEST'],
         ['body too large', { method: 'PUT', url: '/v1/items/k', payload: { value: 'x'.repeat(2000) } }, 413, 'ERR_PAYLOAD_TOO_LARGE'],
