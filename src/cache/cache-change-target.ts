@@ -12,8 +12,9 @@ import type { Cache } from './cache.ts';
  *   models), undefined when none is held;
  * - `invalidate(keys)`: `cache.invalidate({ keys })`, which removes them from memory and the shared tier and
  *   discards fetches of them in flight (so a read racing the change cannot store the old row); keys the cache
- *   refuses (longer than its `maxKeyLength`) cannot be held and are skipped; a failing shared tier rejects, and
- *   the feed retries;
+ *   refuses (longer than its `maxKeyLength`) cannot be held and are skipped; an invalidation the shared tier
+ *   could not take is not lost: the cache distrusts the key and deletes the shared copy once the tier answers
+ *   (SharedTierWriter);
  * - `refresh(keys)`: invalidates them, then `cache.prefetch(keys)` fetches them again in the background (the
  *   entries come back marked as prefetched, and count as 'manual' prefetches in the cache's feedback). Resolves
  *   once the invalidation is done, not when the fresh copies arrive; a closed cache only invalidates.

@@ -13,7 +13,11 @@ export interface ChangeTarget {
    * newer than this is ignored, so the service's own writes (already held) survive their NOTIFY coming back.
    */
   peekVersion(key: string): number | undefined;
-  /** Removes `keys` from every tier (memory and shared). Rejects when a tier fails; the feed retries. */
+  /**
+   * Removes `keys` from every tier (memory and shared). Rejects when the target fails; the feed retries. (A Cache
+   * does not reject when only its shared tier is unreachable: it distrusts the key and repairs the shared copy
+   * itself once the tier answers; see SharedTierWriter.)
+   */
   invalidate(keys: readonly string[]): Promise<unknown>;
   /**
    * Replaces the held entries for `keys` with fresh copies from the origin (mode 'refresh'). Optional: without it,
