@@ -18,7 +18,16 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): TimerHandle;
   /** Cancels a timer; a no-op for one that fired or was cleared. */
   clearTimer(handle: TimerHandle): void;
+  /**
+   * Optional: calls `fn` once, as soon as the event loop has run the I/O callbacks already due — sooner than
+   * `setTimer(0)` (which waits for the next timers phase, 1 ms under Node). `clearTimer` cancels it. A clock
+   * without it is used through `setTimer(0)`: see {@link deferOn}.
+   */
+  defer?(fn: () => void): TimerHandle;
 }
+
+/** Handles returned by `systemClock.defer` (Node Immediates), which `clearTimer` cancels with `clearImmediate`. */
+const immediates = new WeakSet<object>();
 
 const epochOffsetMs = Date.now() - performance.now();
 
@@ -31,9 +40,25 @@ export const systemClock: Clock = Object.freeze({
     return timer as unknown as TimerHandle;
   },
   clearTimer(handle: TimerHandle): void {
-    clearTimeout(handle as unknown as NodeJS.Timeout);
+    if (immediates.has(handle)) clearImmediate(handle as unknown as NodeJS.Immediate);
+    else clearTimeout(handle as unknown as NodeJS.Timeout);
+  },
+  /** `setImmediate`, unref'd: runs after the I/O callbacks of the current turn, before the next timers. */
+  defer(fn: () => void): TimerHandle {
+    const immediate = setImmediate(fn);
+    immediate.unref?.();
+    immediates.add(immediate);
+    return immediate as unknown as TimerHandle;
   },
 });
+
+/**
+ * Calls `fn` once on `clock`'s next turn: `clock.defer` when it has one, else `setTimer(0)`. Cancel with
+ * `clock.clearTimer`.
+ */
+export function deferOn(clock: Clock, fn: () => void): TimerHandle {
+  return clock.defer === undefined ? clock.setTimer(0, fn) : clock.defer(fn);
+}
 
 type VirtualTimer = { id: number; at: number; fn: () => void };
 
@@ -64,6 +89,11 @@ export class VirtualClock implements Clock {
 
   clearTimer(handle: TimerHandle): void {
     if (this.#live.delete(handle.id)) this.#cancelled.add(handle.id);
+  }
+
+  /** A 0 ms timer: virtual time has no I/O to let through, so a deferred call orders exactly like `setTimer(0)`. */
+  defer(fn: () => void): TimerHandle {
+    return this.setTimer(0, fn);
   }
 
   /** Number of timers waiting to fire. */

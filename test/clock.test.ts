@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { flushMicrotasks, systemClock, VirtualClock } from '../src/clock.ts';
+import { deferOn, flushMicrotasks, systemClock, VirtualClock, type Clock } from '../src/clock.ts';
 
 describe('VirtualClock', () => {
   test('fires due timers in time order, ties in creation order, and stands at each due time while it runs', () => {
@@ -84,10 +84,66 @@ describe('systemClock', () => {
     const now = systemClock.now();
     assert.ok(Math.abs(now - before) < 1000, `systemClock ${now} vs Date.now ${before}`);
     let fired = false;
+    // systemClock's timers are unref'd: a ref'd interval keeps the process alive until this one fires.
+    const keepAlive = setInterval(() => {}, 1000);
     await new Promise<void>((resolve) => systemClock.setTimer(0, () => {
       fired = true;
       resolve();
     }));
+    clearInterval(keepAlive);
     assert.equal(fired, true);
+  });
+
+  test('defer calls back once, and clearTimer cancels a deferred call but not a timer', async () => {
+    // The clock's timers and deferred calls are unref'd: a ref'd interval keeps the test's process alive meanwhile.
+    const keepAlive = setInterval(() => {}, 1000);
+    const order: string[] = [];
+    const done = new Promise<void>((resolve) => systemClock.setTimer(0, () => {
+      order.push('timer');
+      resolve();
+    }));
+    const cancelled = systemClock.defer!(() => order.push('cancelled'));
+    systemClock.defer!(() => order.push('deferred'));
+    systemClock.clearTimer(cancelled);
+    await done;
+    // setImmediate may run before or after a 1 ms timeout depending on when the loop entered; by now both ran.
+    await flushMicrotasks();
+    assert.deepEqual(order.filter((x) => x !== 'timer'), ['deferred']);
+    assert.ok(order.includes('timer'));
+    clearInterval(keepAlive);
+  });
+});
+
+describe('deferOn', () => {
+  test('on a VirtualClock orders exactly like setTimer(0): by creation, among timers due now', () => {
+    const clock = new VirtualClock(100);
+    const fired: string[] = [];
+    clock.setTimer(0, () => fired.push('a'));
+    const handle = deferOn(clock, () => fired.push('cancelled'));
+    deferOn(clock, () => fired.push('b'));
+    clock.setTimer(0, () => fired.push('c'));
+    assert.equal(clock.pendingTimers, 4);
+    clock.clearTimer(handle);
+    assert.equal(clock.pendingTimers, 3);
+    clock.advance(0);
+    assert.deepEqual(fired, ['a', 'b', 'c']);
+    assert.equal(clock.now(), 100);
+  });
+
+  test('falls back to setTimer(0) on a clock without defer', () => {
+    const calls: number[] = [];
+    const clock: Clock = {
+      now: () => 0,
+      setTimer: (ms, fn) => {
+        calls.push(ms);
+        fn();
+        return { id: 1 };
+      },
+      clearTimer: () => {},
+    };
+    let ran = false;
+    deferOn(clock, () => (ran = true));
+    assert.deepEqual(calls, [0]);
+    assert.equal(ran, true);
   });
 });

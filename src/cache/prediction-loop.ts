@@ -7,7 +7,7 @@
  * batch what comes next, and hands the answers to the PrefetchScheduler. It also keeps the Feedback: which
  * prefetches were used, which were wasted, which misses no prefetch avoided.
  */
-import type { Clock, TimerHandle } from '../clock.ts';
+import { deferOn, type Clock, type TimerHandle } from '../clock.ts';
 import type { ReadContext } from '../context.ts';
 import type { Prediction, Predictor } from '../predict/predictor.ts';
 import { Feedback, type FeedbackEvent, type FeedbackStats } from '../prefetch/feedback.ts';
@@ -156,12 +156,18 @@ export class PredictionLoop {
     if (this.#isClosed || this.#drainTimer !== undefined) return;
     const budget = this.#budget;
     const wait = budget === undefined ? 0 : budget.waitMs(budget.now());
-    this.#drainTimer = this.#clock.setTimer(wait, () => {
-      this.#drainTimer = undefined;
-      if (budget === undefined) this.#drain(maxDrainBatch);
-      else this.#drainSlice(budget);
-    });
+    // No wait: the next turn, right after the I/O callbacks already due (`defer`: setImmediate on the system clock,
+    // a 0 ms timer on a VirtualClock), rather than a 1 ms timer that lets a millisecond of accesses pile up.
+    this.#drainTimer = wait > 0 ? this.#clock.setTimer(wait, this.#onDrainTimer) : deferOn(this.#clock, this.#onDrainTimer);
   }
+
+  /** The drain timer's callback (one function for every drain: nothing allocated per schedule). */
+  readonly #onDrainTimer = (): void => {
+    this.#drainTimer = undefined;
+    const budget = this.#budget;
+    if (budget === undefined) this.#drain(maxDrainBatch);
+    else this.#drainSlice(budget);
+  };
 
   /** Without a budget: observes up to `limit` accesses, then predicts once for each context seen. */
   #drain(limit: number): void {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { resolveCacheOptions } from '../../src/cache/cache-options.ts';
 import { PredictionBudget, resolvePredictionBudget } from '../../src/cache/prediction-budget.ts';
 import { PredictionLoop } from '../../src/cache/prediction-loop.ts';
-import { VirtualClock } from '../../src/clock.ts';
+import { VirtualClock, type Clock, type TimerHandle } from '../../src/clock.ts';
 import type { ReadContext } from '../../src/context.ts';
 import { PrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
@@ -145,5 +145,42 @@ describe('PredictionLoop with a budget', () => {
     loop.flush();
     assert.equal(p.observed.length, 3000);
     assert.equal(p.predicted.length, 3);
+  });
+
+  test('drains on the clock\'s defer when the budget lets it work now, on a timer when it must wait; flush and close cancel', () => {
+    const { t, now } = fakeTime();
+    const p = costlyPredictor(t, 1, 1);
+    const inner = new VirtualClock();
+    const calls: string[] = [];
+    const cleared: TimerHandle[] = [];
+    const clock: Clock = {
+      now: () => inner.now(),
+      setTimer: (ms, fn) => (calls.push(`timer ${ms}`), inner.setTimer(ms, fn)),
+      clearTimer: (handle) => (cleared.push(handle), inner.clearTimer(handle)),
+      defer: (fn) => (calls.push('defer'), inner.setTimer(0, fn)),
+    };
+    const loop = new PredictionLoop({
+      predictor: p.predictor,
+      clock,
+      bufferSize: 64,
+      predictLimit: 4,
+      prefetch: { budget: { maxShare: 0.1, windowMs: 100, maxSliceMs: 40, now } },
+      target: { isPresent: () => true, fetch: async () => ({ failed: [] }) },
+      onEvent: () => {},
+    });
+    record(loop, 32, 4);
+    assert.deepEqual(calls, ['defer'], 'one drain scheduled for all 32 reads, deferred');
+    inner.step(); // 32 ms of work against a 10 ms allowance: the next slice waits for the window
+    assert.equal(calls.length, 2);
+    assert.match(calls[1], /^timer [1-9]/);
+    loop.flush();
+    assert.equal(cleared.length, 1);
+    assert.equal(inner.pendingTimers, 0);
+    t.ms = 1000;
+    record(loop, 1, 1);
+    assert.equal(calls.at(-1), 'defer');
+    loop.close();
+    assert.equal(cleared.length, 2);
+    assert.equal(inner.pendingTimers, 0);
   });
 });
