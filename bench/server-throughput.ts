@@ -16,6 +16,11 @@
  * - throughput: `connections` connections as fast as they go, for `duration` seconds;
  * - latency at a fixed rate: overallRate 5,000 requests/s for `duration` seconds; p99 from autocannon (whole ms,
  *   corrected for coordinated omission) and from the per-response times autocannon reports (sub-ms, uncorrected).
+ *   Note how autocannon paces (lib/httpClient.js): each connection sends its share of the rate (5,000 / 16 = 312)
+ *   back to back, one in flight, at the start of every second, then waits for the next second. So the "fixed rate"
+ *   is a burst of 5,000 requests at full speed over 16 connections (about an eighth of each second), then idle: up
+ *   to 16 requests wait at once, so its p99 follows the server's CPU time per request (the load generator shares
+ *   the machine's cores too), more than how the server spreads its background work.
  * Targets (issue 5): throughput ratio Prescient ÷ baseline at least 0.7; p99 of hits at 5,000 requests/s under 2 ms.
  *
  * The last column is the server's event-loop delay over its whole life (warm-up and both runs): time a request
