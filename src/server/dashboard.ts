@@ -2,8 +2,8 @@
  * The live dashboard: `GET /` serves one static page (plain HTML, inline script and SVG, no build step, no fetch
  * beyond this server), `GET /v1/dashboard/events` streams the DashboardFeed's points as server-sent events, and
  * `GET /v1/dashboard/snapshot` answers the same JSON once. Both take `?session=` to add the top predicted keys for
- * that session, and `?token=` because EventSource cannot send an Authorization header: an onRequest hook copies it
- * into `authorization: Bearer <token>` for the dashboard routes, so an auth hook registered after this one sees it.
+ * that session, and `?token=` because EventSource cannot send an Authorization header: a route-level onRequest hook
+ * copies it into `authorization: Bearer <token>` on these routes only, before the app's guard on the route runs.
  *
  * Why SSE and sampling: the page needs a point a second, one way; SSE is plain HTTP (works through the same auth and
  * proxies) and reconnects by itself. Points are sampled once for every viewer; a stream that asks for a session adds
@@ -99,14 +99,6 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   const serviceStats = statsOf(source.service);
   const streams = new Set<FastifyReply>();
 
-  // Every request passes here (it must run before an auth hook added later), so it bails out on a string search.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (request.url.includes('token=') && request.headers.authorization === undefined && isDashboardUrl(request.url)) {
-      const token = (request.query as Record<string, unknown> | undefined)?.token;
-      if (typeof token === 'string' && token !== '') request.headers.authorization = `Bearer ${token}`;
-    }
-    done();
-  });
   // Latency is timed only on the read routes, by a hook attached to each as it is registered (routes registered
   // before registerDashboard are not timed): other requests pay nothing.
   const recordLatency = (_request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
@@ -129,8 +121,18 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
     done();
   });
 
+  // `?token=` stands in for the Authorization header on the dashboard's own routes only: a route-level hook, which
+  // runs before the guard the app attaches to each route, so other requests pay nothing for it.
+  const tokenFromQuery = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    if (request.headers.authorization === undefined) {
+      const token = (request.query as Record<string, unknown> | undefined)?.token;
+      if (typeof token === 'string' && token !== '') request.headers.authorization = `Bearer ${token}`;
+    }
+    done();
+  };
   const config = { dashboard: true };
-  app.get('/', { config }, (_request, reply) => {
+  const routeOptions = { config, onRequest: tokenFromQuery };
+  app.get('/', routeOptions, (_request, reply) => {
     void reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
@@ -151,13 +153,13 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   const contextOf = (request: FastifyRequest, session: string | undefined): ReadContext | undefined =>
     session === undefined ? undefined : (source.sessionContext?.(request, session) ?? { session });
 
-  app.get('/v1/dashboard/snapshot', { config }, (request, reply) => {
+  app.get('/v1/dashboard/snapshot', routeOptions, (request, reply) => {
     const query = parseQuery(request, reply);
     if (query === undefined) return;
     void reply.header('cache-control', 'no-store').send(snapshotNow(contextOf(request, query.session)));
   });
 
-  app.get('/v1/dashboard/events', { config }, (request, reply) => {
+  app.get('/v1/dashboard/events', routeOptions, (request, reply) => {
     const query = parseQuery(request, reply);
     if (query === undefined) return;
     const ctx = contextOf(request, query.session);
@@ -186,11 +188,6 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
     });
   });
   return feed;
-}
-
-function isDashboardUrl(url: string): boolean {
-  const path = url.split('?', 1)[0];
-  return path === '/' || path === '/v1/dashboard/events' || path === '/v1/dashboard/snapshot';
 }
 
 /** Checks the query (only `session` and `token`, strings of sane length); answers 400 and returns undefined if bad. */

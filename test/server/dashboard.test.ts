@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Cache } from '../../src/cache/cache.ts';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
@@ -25,13 +25,19 @@ async function rig(options: { auth?: boolean } = {}): Promise<Rig> {
   const origin = new MapOrigin<unknown>(keys.map((k) => [k, { k }]));
   const cache = new Cache<unknown>({ origin, clock, predictor: new EnsemblePredictor(), ttlMs: Infinity });
   const app = Fastify();
-  const feed = registerDashboard(app, { cache }, { clock, intervalMs: 1000, historyLength: 5 });
   if (options.auth === true) {
-    // Stands in for the server's auth hook, registered after the dashboard's.
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.headers.authorization !== 'Bearer s3cret') return reply.code(401).send({ error: { code: 'ERR_UNAUTHORIZED', message: 'no' } });
+    // Stands in for the server's guard: a hook appended to every route as it is registered, so it runs after the
+    // route's own hooks (the dashboard's ?token= copy), as in createServer.
+    const guard = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+      if (request.headers.authorization === 'Bearer s3cret') done();
+      else void reply.code(401).send({ error: { code: 'ERR_UNAUTHORIZED', message: 'no' } });
+    };
+    app.addHook('onRoute', (route) => {
+      const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      if (!hooks.includes(guard)) route.onRequest = [...hooks, guard];
     });
   }
+  const feed = registerDashboard(app, { cache }, { clock, intervalMs: 1000, historyLength: 5 });
   app.get('/v1/items/:key', async (request) => {
     const r = await cache.get((request.params as { key: string }).key, { session: (request.query as { session?: string }).session ?? 'anon' });
     return { value: r.value, status: r.status };
