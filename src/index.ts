@@ -17,7 +17,7 @@ export type { PredictionBudgetOptions } from './cache/prediction-budget.ts';
 export type { MemoryTierOptions } from './cache/memory-tier.ts';
 export type { Awaitable, Tier, TierStats } from './cache/tier.ts';
 
-export { systemClock, VirtualClock } from './clock.ts';
+export { deferOn, systemClock, VirtualClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 export { anonymous, checkContext } from './context.ts';
 export type { ReadContext } from './context.ts';
