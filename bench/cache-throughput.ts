@@ -24,6 +24,7 @@ import { MemoryTier } from '../src/cache/memory-tier.ts';
 import { systemClock } from '../src/clock.ts';
 import { MapOrigin } from '../src/origin/function-origin.ts';
 import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
+import { zipfSampler } from './zipf.ts';
 import { seededRandom } from '../src/sim/seeded-random.ts';
 
 /** Distinct keys, all resident in every contender. */
@@ -45,10 +46,7 @@ const values = keys.map((key, i) => ({ id: i, key }));
 /** The seeded access sequence: Zipf(zipfS) ranks, shuffled onto keys so hot keys are not the first inserted. */
 function accessSequence(n: number, seed: number): Int32Array {
   const random = seededRandom(seed);
-  const cdf = new Float64Array(keyCount);
-  let sum = 0;
-  for (let i = 0; i < keyCount; i++) cdf[i] = sum += 1 / (i + 1) ** zipfS;
-  for (let i = 0; i < keyCount; i++) cdf[i] /= sum;
+  const rank = zipfSampler(keyCount, zipfS, random);
   const rankToKey = Int32Array.from({ length: keyCount }, (_, i) => i);
   for (let i = keyCount - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -56,15 +54,7 @@ function accessSequence(n: number, seed: number): Int32Array {
   }
   const out = new Int32Array(n);
   for (let r = 0; r < n; r++) {
-    const u = random();
-    let lo = 0;
-    let hi = keyCount - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    out[r] = rankToKey[lo];
+    out[r] = rankToKey[rank()];
   }
   return out;
 }

@@ -46,6 +46,7 @@ import { LRUCache } from 'lru-cache';
 import { Pool } from 'undici';
 import { MapOrigin } from '../src/origin/function-origin.ts';
 import { LatencyHistogram } from '../src/server/dashboard-feed.ts';
+import { zipfSampler } from './zipf.ts';
 import { seededRandom } from '../src/sim/seeded-random.ts';
 
 /** Distinct keys in the origin; all fit in both caches. */
@@ -198,21 +199,10 @@ function startChild(kind: Kind): Promise<Child> {
 
 /** Request paths: seeded Zipf keys, each with one of `sessionCount` sessions. */
 function makePaths(): string[] {
-  const random = seededRandom(42);
-  const cdf = new Float64Array(keyCount);
-  let sum = 0;
-  for (let i = 0; i < keyCount; i++) cdf[i] = sum += 1 / (i + 1) ** zipfS;
+  const rank = zipfSampler(keyCount, zipfS, seededRandom(42));
   const paths: string[] = [];
   for (let n = 0; n < pathRing; n++) {
-    const u = random() * sum;
-    let lo = 0;
-    let hi = keyCount - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    paths.push(`/v1/items/item:${lo}?session=s${n % sessionCount}`);
+    paths.push(`/v1/items/item:${rank()}?session=s${n % sessionCount}`);
   }
   return paths;
 }
