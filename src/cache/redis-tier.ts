@@ -37,10 +37,10 @@ import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
+import type { RedisTierOptions } from './redis-tier-options.ts';
 
 export { redisTierTypeMapping } from './redis-client.ts';
 export type { RedisTierOptions } from './redis-tier-options.ts';
-import type { RedisTierOptions } from './redis-tier-options.ts';
 
 /** Expired index members a single script call sweeps, so one call stays short. */
 const SWEEP_LIMIT = 1_000;
@@ -377,9 +377,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   }
 
   #offline(operation: string, isStrict = false): false {
-    this.#failures++;
-    const failure = new PrescientError('ERR_TIER_FAILED', `Redis tier ${operation} skipped: not connected`);
-    this.#onError?.(failure);
+    const failure = this.#failed(operation, new Error('not connected, skipped'));
     if (isStrict) throw failure;
     return false;
   }

@@ -145,8 +145,7 @@ export class Service {
       let l2 = overrides.l2;
       if (l2 === undefined && config.redis !== undefined) {
         const tier = new RedisTier<unknown>({ url: config.redis.url, namespace: config.redis.namespace, maxBytes: config.redis.maxBytes, clock });
-        closers.push(() => tier.close());
-        // Redis down at start is not fatal: the tier answers misses and reconnects by itself; /readyz reports it.
+        closers.push(() => tier.close()); // Redis down at start is not fatal: the tier reconnects; /readyz says so.
         await tier.start().catch((error: unknown) => logger?.warn({ err: error, code: 'ERR_TIER_FAILED' }, 'Redis is not reachable yet; serving without the shared tier until it is'));
         l2 = tier;
       }

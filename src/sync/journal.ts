@@ -25,11 +25,12 @@
  * cache may have dropped the data), so the journal fails for good: every pending and later append rejects with
  * ERR_JOURNAL_FAILED, and the process must restart and replay.
  */
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TimerHandle } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
 import { encodeFrame, type JournalFrame, scanSegment } from './journal-format.ts';
+import { CHECKPOINT_FILE, corrupt, readCheckpoint, syncDir, truncateTail, writeCheckpoint } from './journal-files.ts';
 import { acquireJournalLock, type JournalLock } from './journal-lock.ts';
 import { resolveJournalOptions, type JournalOptions, type ResolvedJournalOptions } from './journal-options.ts';
 
@@ -44,7 +45,6 @@ export type { JournalFrame } from './journal-format.ts';
  */
 export const ROLL_CONFIRMED_BYTES = 64 * 1024;
 
-const CHECKPOINT_FILE = 'checkpoint';
 
 type Segment = { firstSeq: number; lastSeq: number; bytes: number; path: string };
 type Waiter = { frame: Buffer; seq: number; resolve: (seq: number) => void; reject: (error: unknown) => void };
@@ -357,51 +357,5 @@ export class Journal {
     while (this.#segments.length > 1 && this.#segments[0].lastSeq <= this.#confirmedSeq) done.push(this.#segments.shift()!);
     for (const s of done) await unlink(s.path);
     if (done.length > 0) await syncDir(this.#o.dir);
-  }
-}
-
-const corrupt = (detail: string) => new PrescientError('ERR_JOURNAL_CORRUPT', `Journal is corrupt: ${detail}`);
-
-async function readCheckpoint(path: string): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
-  const seq = Number(text.trim());
-  if (!/^\d+\s*$/.test(text) || !Number.isSafeInteger(seq)) throw corrupt(`checkpoint holds ${JSON.stringify(text.slice(0, 40))}`);
-  return seq;
-}
-
-async function writeCheckpoint(dir: string, seq: number): Promise<void> {
-  const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(`${seq}\n`);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, join(dir, CHECKPOINT_FILE));
-}
-
-async function truncateTail(path: string, validBytes: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.truncate(validBytes);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
