@@ -10,21 +10,24 @@ import type { Cache } from './cache.ts';
  * Adapts `cache` for a ChangeFeed:
  * - `peekVersion(key)`: the version of the memory entry (`cache.peek`, which touches no recency, stats or
  *   models), undefined when none is held;
- * - `invalidate(keys)`: `cache.invalidate({ keys })`, which removes them from memory and the shared tier and
+ * - `invalidate(keys, versions)`: `cache.delete(key, { maxVersion })` for each key, which removes from memory, the
+ *   shadow catalogs and the shared tier only the copies at or below the change's version (every copy when its
+ *   version is undefined: a hard DELETE), so a newer copy another node wrote to the shared tier survives, and
  *   discards fetches of them in flight (so a read racing the change cannot store the old row); keys the cache
  *   refuses (longer than its `maxKeyLength`) cannot be held and are skipped; an invalidation the shared tier
- *   could not take is not lost: the cache distrusts the key and deletes the shared copy once the tier answers
- *   (SharedTierWriter);
- * - `refresh(keys)`: invalidates them, then `cache.prefetch(keys)` fetches them again in the background (the
- *   entries come back marked as prefetched, and count as 'manual' prefetches in the cache's feedback). Resolves
- *   once the invalidation is done, not when the fresh copies arrive; a closed cache only invalidates.
+ *   could not take is not lost: the cache distrusts the key and deletes the shared copy (up to that version)
+ *   once the tier answers (SharedTierWriter);
+ * - `refresh(keys, versions)`: invalidates them likewise, then `cache.prefetch(keys)` fetches them again in the
+ *   background (the entries come back marked as prefetched, and count as 'manual' prefetches in the cache's
+ *   feedback; a newer copy left in the shared tier is what they load). Resolves once the invalidation is done,
+ *   not when the fresh copies arrive; a closed cache only invalidates.
  */
 export function cacheChangeTarget<V>(cache: Cache<V>): ChangeTarget {
   return {
     peekVersion: (key) => cache.peek(key)?.version,
-    invalidate: (keys) => invalidate(cache, keys),
-    async refresh(keys) {
-      await invalidate(cache, keys);
+    invalidate: (keys, versions) => invalidate(cache, keys, versions),
+    async refresh(keys, versions) {
+      await invalidate(cache, keys, versions);
       try {
         cache.prefetch(keys);
       } catch {
@@ -34,17 +37,12 @@ export function cacheChangeTarget<V>(cache: Cache<V>): ChangeTarget {
   };
 }
 
-/** `cache.invalidate({ keys })`, falling back to one delete per key, skipping refused keys, when one is refused. */
-async function invalidate<V>(cache: Cache<V>, keys: readonly string[]): Promise<number> {
-  try {
-    return await cache.invalidate({ keys });
-  } catch (error) {
-    if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
-  }
+/** One `cache.delete(key, { maxVersion })` per key, in order, skipping refused keys; resolves with how many went. */
+async function invalidate<V>(cache: Cache<V>, keys: readonly string[], versions: readonly (number | undefined)[] = []): Promise<number> {
   let removed = 0;
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
     try {
-      if (await cache.delete(key)) removed++;
+      if (await cache.delete(keys[i], { maxVersion: versions[i] })) removed++;
     } catch (error) {
       if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
     }

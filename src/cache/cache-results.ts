@@ -60,6 +60,16 @@ export type SetOptions = {
   readonly tags?: readonly string[];
 };
 
+/** Options of `Cache.delete`. */
+export type DeleteOptions = {
+  /**
+   * Remove only copies at or below this version, in every tier and shadow catalog; a newer one (another node's
+   * write in the shared tier) stays. Anything but a non-negative number throws InvalidOptionError (ERR_INVALID_OPTION).
+   * @default Infinity (every version)
+   */
+  readonly maxVersion?: number;
+};
+
 /** What `invalidate` removes: any combination; an entry matching any part goes. */
 export type InvalidateSelector = {
   readonly keys?: readonly string[];

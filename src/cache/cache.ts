@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.ts';
 import { anonymous, checkContext, type ReadContext } from '../context.ts';
 import { InvalidKeyError, PrescientError, ValueTooLargeError } from '../errors.ts';
+import { nonNegativeNumber } from '../options.ts';
 import type { FetchPurpose } from '../origin/origin.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
@@ -20,16 +21,14 @@ import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } fro
 import type { Entry } from './entry.ts';
 import { Loader, type Flight, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
-import type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
+import type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
 import { createEntry, noTags } from './entry.ts';
 import { PredictionLoop } from './prediction-loop.ts';
 import { SharedTierWriter } from './shared-tier-writer.ts';
 import { listShadow, ShadowCatalogs, type ShadowItem, type ShadowListOptions } from './shadow-catalog.ts';
 
 export type { ReadStatus } from './access-buffer.ts';
-export type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
-
-const closedError = (): PrescientError => new PrescientError('ERR_CLOSED', 'The cache is closed');
+export type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
 
 export class Cache<V = unknown> {
   readonly #o: ResolvedCacheOptions<V>;
@@ -112,7 +111,7 @@ export class Cache<V = unknown> {
    * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED.
    */
   getIfPresent(key: string, ctx: ReadContext = anonymous): ReadResult<V> | undefined {
-    if (this.#isClosed) throw closedError();
+    this.#checkOpen();
     if (typeof key !== 'string' || key.length === 0 || key.length > this.#o.maxKeyLength) this.#checkKey(key);
     if (ctx !== anonymous) {
       checkContext(ctx);
@@ -172,13 +171,14 @@ export class Cache<V = unknown> {
     return entry;
   }
 
-  /** Removes `key` from every tier and shadow catalog and discards a fetch of it in flight. True when something was removed. */
-  async delete(key: string): Promise<boolean> {
+  /** Removes `key` (copies up to `maxVersion`) from every tier and shadow catalog, discards a fetch in flight; true when something went. */
+  async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
     this.#checkKey(key);
+    const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
     this.#loader.discard(key);
-    const wasHeld = this.#memory.delete(key);
-    const wasShadowed = this.#shadow?.drop(key) === true;
-    const wasShared = (await this.#shared?.delete(key)) ?? false;
+    const wasHeld = (this.#memory.peek(key)?.version ?? 0) <= max && this.#memory.delete(key);
+    const wasShadowed = this.#shadow?.drop(key, max) === true;
+    const wasShared = (await this.#shared?.delete(key, max)) ?? false;
     return wasHeld || wasShared || wasShadowed;
   }
 
@@ -395,6 +395,6 @@ export class Cache<V = unknown> {
   }
 
   #checkOpen(): void {
-    if (this.#isClosed) throw closedError();
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The cache is closed');
   }
 }

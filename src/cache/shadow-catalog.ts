@@ -247,10 +247,12 @@ export class ShadowCatalogs<V = unknown> {
   }
 
   /**
-   * The key was deleted or invalidated: no catalog serves it any more. True when some catalog named it. One Map
+   * The key was deleted or invalidated up to `maxVersion`: no catalog serves it any more, unless the entry they
+   * reference is newer (then nothing changes and the answer is false). True when some catalog named it. One Map
    * lookup; the references die lazily.
    */
-  drop(key: string): boolean {
+  drop(key: string, maxVersion = Infinity): boolean {
+    if (maxVersion !== Infinity && (this.#held.entry(key)?.version ?? 0) > maxVersion) return false;
     this.#pending.forget(key);
     return this.#held.drop(key);
   }

@@ -74,16 +74,22 @@ export class SharedTierWriter<V> {
     }
   }
 
-  /** Removes `key` from the shared tier (every version); true when a copy was removed. A lost delete makes it suspect. */
-  async delete(key: string): Promise<boolean> {
+  /**
+   * Removes `key` from the shared tier when the copy there is at most `maxVersion` (a newer copy, written by another
+   * node, stays); true when a copy was removed. A lost delete makes the key suspect up to `maxVersion`, so the
+   * repair removes the same copies. A tier without `deleteStrict` removes every version.
+   * @param maxVersion @default Infinity (every version)
+   */
+  async delete(key: string, maxVersion = Infinity): Promise<boolean> {
     const tier = this.#tier;
     if (tier.deleteStrict === undefined) return tier.delete(key);
     try {
-      const removed = await tier.deleteStrict(key);
-      this.#suspects.delete(key);
+      const removed = await tier.deleteStrict(key, Number.isFinite(maxVersion) ? maxVersion : undefined);
+      // A suspect newer than this delete reached may still be stale in the tier: it stays suspect.
+      if ((this.#suspects.get(key) ?? 0) <= maxVersion) this.#suspects.delete(key);
       return removed;
     } catch {
-      this.#suspect(key, Infinity);
+      this.#suspect(key, maxVersion);
       return false;
     }
   }

@@ -1,7 +1,8 @@
 /**
  * ChangeBatch: the bookkeeping of the change feed, apart from any connection. It coalesces notifications per key,
  * decides per change whether the target needs it (a version not newer than the one held is ignored), applies a
- * batch in one `invalidate` call and one `refresh` call, and keeps the watermark.
+ * batch in one `invalidate` call and one `refresh` call, each with the changes' versions (so only copies up to
+ * them are removed; none for a hard DELETE, which removes every version), and keeps the watermark.
  *
  * Why a watermark with holds: catch-up after a gap reads `version > watermark` (minus the feed's
  * `catchUpLookback`, for rows committed late with lower versions), so the watermark may only pass
@@ -109,8 +110,8 @@ export class ChangeBatch {
 
   /**
    * Applies `taken` to `target`: changes not newer than the held version are ignored, the rest invalidated (or
-   * refreshed, in refresh mode, when held and not deleted), in one call each. Resolves with a function that lists
-   * what was done (built only when asked). Rejects with the target's error; notified changes then go back to
+   * refreshed, in refresh mode, when held and not deleted) up to their version (every version for a hard DELETE),
+   * in one call each. Resolves with a function that lists what was done (built only when asked). Rejects with the target's error; notified changes then go back to
    * pending (`requeue`), so they are retried and hold the watermark below them.
    */
   async apply(
@@ -121,6 +122,8 @@ export class ChangeBatch {
   ): Promise<() => AppliedChange[]> {
     const invalidate: string[] = [];
     const refresh: string[] = [];
+    const invalidateVersions: Array<number | undefined> = [];
+    const refreshVersions: Array<number | undefined> = [];
     let maxVersion = -1;
     let oldestAtMs = Infinity;
     for (const [key, c] of taken) {
@@ -128,13 +131,23 @@ export class ChangeBatch {
       if (c.atMs !== undefined && c.atMs < oldestAtMs) oldestAtMs = c.atMs;
       const held = target.peekVersion(key);
       if (held !== undefined && (c.isHardDelete ? held > c.version : held >= c.version)) continue;
-      if (mode === 'refresh' && held !== undefined && !c.isDeleted && target.refresh !== undefined) refresh.push(key);
-      else invalidate.push(key);
+      // A hard DELETE carries the row's last version, not a new one: every copy goes, whatever its version.
+      const upTo = c.isHardDelete ? undefined : c.version;
+      if (mode === 'refresh' && held !== undefined && !c.isDeleted && target.refresh !== undefined) {
+        refresh.push(key);
+        refreshVersions.push(upTo);
+      } else {
+        invalidate.push(key);
+        invalidateVersions.push(upTo);
+      }
     }
     if (taken.size === 0) return () => [];
     this.#inFlight.add(taken);
     try {
-      await Promise.all([invalidate.length > 0 && target.invalidate(invalidate), refresh.length > 0 && target.refresh?.(refresh)]);
+      await Promise.all([
+        invalidate.length > 0 && target.invalidate(invalidate, invalidateVersions),
+        refresh.length > 0 && target.refresh?.(refresh, refreshVersions),
+      ]);
     } catch (error) {
       if (source === 'notify') for (const [key, c] of taken) merge(this.#pending, key, c);
       throw error;

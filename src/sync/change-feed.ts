@@ -6,6 +6,9 @@
  * burst into one `invalidate` (or `refresh`) call per `batchMs` window (throttled, not debounced: the first change
  * after a quiet window goes at once, so an isolated change pays no window), and skips changes whose version is
  * not newer than the entry held (the service's own write-back comes back this way and must keep its entry).
+ * Each change goes to the target with its version, and only copies up to it are removed: with several nodes on
+ * one shared tier, the NOTIFY of one node's flush of v100 must not delete the v200 another node wrote there
+ * (acknowledged, not flushed yet), or readers would fall back to v100 in the table. A hard DELETE removes all.
  * NOTIFY is lost while the listener is disconnected, so the feed keeps a version watermark (every change at or
  * below it has been applied) and, after every (re)LISTEN, catches up with `changes(watermark - catchUpLookback)`
  * page by page: one query per page, never a full reload. The lookback is there because versions are taken when a

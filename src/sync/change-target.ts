@@ -14,16 +14,20 @@ export interface ChangeTarget {
    */
   peekVersion(key: string): number | undefined;
   /**
-   * Removes `keys` from every tier (memory and shared). Rejects when the target fails; the feed retries. (A Cache
-   * does not reject when only its shared tier is unreachable: it distrusts the key and repairs the shared copy
-   * itself once the tier answers; see SharedTierWriter.)
+   * Removes `keys` from every tier (memory and shared). `versions`, aligned with `keys`, bounds what goes:
+   * `versions[i]` is the version of the change to `keys[i]`, and only copies at or below it are removed, so a newer
+   * copy another node wrote to the shared tier (acknowledged by its write-back, not flushed yet) survives the
+   * NOTIFY of an older flush. An undefined version, or no `versions`, removes every version (the feed sends none
+   * for a hard DELETE). Rejects when the target fails; the feed retries. (A Cache does not reject when only its
+   * shared tier is unreachable: it distrusts the key and repairs the shared copy itself once the tier answers;
+   * see SharedTierWriter.)
    */
-  invalidate(keys: readonly string[]): Promise<unknown>;
+  invalidate(keys: readonly string[], versions?: readonly (number | undefined)[]): Promise<unknown>;
   /**
-   * Replaces the held entries for `keys` with fresh copies from the origin (mode 'refresh'). Optional: without it,
-   * a refreshing feed invalidates instead.
+   * Replaces the held entries for `keys` with fresh copies from the origin (mode 'refresh'); `versions` bounds
+   * what the replaced copies may be, as for `invalidate`. Optional: without it, a refreshing feed invalidates instead.
    */
-  refresh?(keys: readonly string[]): Promise<unknown>;
+  refresh?(keys: readonly string[], versions?: readonly (number | undefined)[]): Promise<unknown>;
 }
 
 /** One changed row as the change feed sees it. `OriginRecord` (which also carries the value) fits. */

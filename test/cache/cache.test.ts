@@ -236,6 +236,17 @@ describe('Cache writes and invalidation', () => {
     assert.equal(cache.peek('item:2'), undefined);
   });
 
+  test('a delete up to a version removes an entry at or below it and keeps a newer one', async () => {
+    const cache = new Cache({ origin: new MapOrigin<string>(), clock: new VirtualClock() });
+    await cache.set('k', 'v200', { version: 200 });
+    assert.equal(await cache.delete('k', { maxVersion: 100 }), false);
+    assert.equal(cache.peek('k')?.version, 200);
+    assert.equal(await cache.delete('k', { maxVersion: 200 }), true);
+    assert.equal(cache.peek('k'), undefined);
+    await assert.rejects(cache.delete('k', { maxVersion: -1 }), { code: 'ERR_INVALID_OPTION' });
+    await assert.rejects(cache.delete('k', { maxVersion: Number.NaN }), { code: 'ERR_INVALID_OPTION' });
+  });
+
   test('a delete during a fetch keeps the fetched value out of the cache', async () => {
     const clock = new VirtualClock();
     const origin = new SlowOrigin(clock, 10, items(1));
@@ -450,6 +461,14 @@ describe('Cache shadow catalogs', () => {
     const evicted = await evictedFromMemory();
     assert.equal(await evicted.cache.invalidate({ prefix: 'k1' }), 1, 'found in the catalog though not in the tier');
     assert.equal((await evicted.cache.get('k1', u1)).servedFrom, 'origin');
+  });
+
+  test('a delete up to a version drops catalog references only to entries at or below it', async () => {
+    const { cache } = await evictedFromMemory();
+    assert.equal(await cache.delete('k1', { maxVersion: 0 }), false, 'the catalog holds k1 at version 1');
+    assert.deepEqual(cache.shadow('u1').map((i) => i.key), ['k1']);
+    assert.equal(await cache.delete('k1', { maxVersion: 1 }), true);
+    assert.deepEqual(cache.shadow('u1'), []);
   });
 
   test('a segment catalog serves the reads of that segment', async () => {

@@ -95,6 +95,60 @@ describe('SharedTierWriter', () => {
     assert.equal(writer.stats().suspectKeys, 0);
   });
 
+  test('a delete up to a version removes an older shared copy and keeps a newer one', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    const writer = new SharedTierWriter(l2, clock);
+    l2.set(entry('new', 200));
+    l2.set(entry('old', 50));
+    assert.equal(await writer.delete('new', 100), false);
+    assert.equal(l2.heldVersion('new'), 200, 'another node wrote it after the change being invalidated');
+    assert.equal(await writer.delete('old', 100), true);
+    assert.equal(l2.heldVersion('old'), undefined);
+    assert.equal(await writer.delete('new'), true, 'no version: every copy goes');
+    assert.equal(l2.heldVersion('new'), undefined);
+  });
+
+  test('a delete up to a version lost while the tier is down is repaired up to that version only', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    const writer = new SharedTierWriter(l2, clock);
+    l2.set(entry('k', 50));
+    l2.isDown = true;
+    assert.equal(await writer.delete('k', 100), false);
+    assert.equal(writer.isTrusted('k'), false);
+    l2.isDown = false;
+    l2.set(entry('k', 200));
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.heldVersion('k'), 200, 'the repair removes only copies up to the lost delete');
+    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 1 });
+    l2.set(entry('j', 50));
+    l2.isDown = true;
+    await writer.set(entry('j', 300));
+    l2.isDown = false;
+    assert.equal(await writer.delete('j', 100), true);
+    assert.equal(writer.isTrusted('j'), false, 'a lost write of v300 is not repaired by a delete up to v100');
+    assert.equal(await writer.delete('j', 300), false);
+    assert.equal(writer.isTrusted('j'), true);
+  });
+
+  test('nodes sharing a tier: invalidating an older version leaves the newer copy another node wrote', async () => {
+    const { clock, l2, origin, node } = rig();
+    const a = node();
+    const c = node();
+    await c.get('k');
+    await clock.advanceAsync(0);
+    origin.records.set('k', { key: 'k', value: 'v100', version: 100 });
+    await a.set('k', 'v200', { version: 200 });
+    assert.equal(l2.heldVersion('k'), 200);
+    assert.equal(await c.delete('k', { maxVersion: 100 }), true, "c's own copy (v1) goes");
+    assert.equal(l2.heldVersion('k'), 200);
+    const read = await c.get('k');
+    assert.deepEqual([read.value, read.version, read.servedFrom], ['v200', 200, 'l2']);
+    await a.close();
+    await c.close();
+  });
+
   test('too many lost writes distrust the whole shared tier until a clear of it succeeds', async () => {
     const clock = new VirtualClock(0);
     const l2 = new FlakyTier<string>(clock);

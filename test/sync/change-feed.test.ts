@@ -8,6 +8,7 @@ import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { parseChange } from '../../src/sync/change-batch.ts';
 import { ChangeFeed, type ChangeFeedOptions, type ChangeRecord, type ChangeTarget } from '../../src/sync/change-feed.ts';
 import { defaultChannel } from '../../src/sync/change-trigger.ts';
+import { FlakyTier } from '../doubles/flaky-tier.ts';
 
 /** A listener double: the test delivers notifications and simulates a lost and restored connection. */
 class FakeListener {
@@ -58,21 +59,25 @@ class RecordingTarget implements ChangeTarget {
   held = new Map<string, number>();
   invalidations: string[][] = [];
   refreshes: string[][] = [];
+  /** The version each key was last invalidated or refreshed up to (undefined: every version). */
+  upTo = new Map<string, number | undefined>();
   failing = false;
 
   peekVersion(key: string): number | undefined {
     return this.held.get(key);
   }
 
-  async invalidate(keys: readonly string[]): Promise<void> {
+  async invalidate(keys: readonly string[], versions?: readonly (number | undefined)[]): Promise<void> {
     if (this.failing) throw new Error('redis down');
     this.invalidations.push([...keys]);
+    keys.forEach((k, i) => this.upTo.set(k, versions?.[i]));
     for (const k of keys) this.held.delete(k);
   }
 
-  async refresh(keys: readonly string[]): Promise<void> {
+  async refresh(keys: readonly string[], versions?: readonly (number | undefined)[]): Promise<void> {
     if (this.failing) throw new Error('redis down');
     this.refreshes.push([...keys]);
+    keys.forEach((k, i) => this.upTo.set(k, versions?.[i]));
   }
 }
 
@@ -161,6 +166,24 @@ describe('ChangeFeed', () => {
     await clock.advanceAsync(10);
     assert.deepEqual(target.refreshes, [['a']]);
     assert.deepEqual([...target.invalidations[0]].sort(), ['b', 'c']);
+    await feed.close();
+  });
+
+  test("passes each change's version down to the target, and none for a hard delete", async () => {
+    const { clock, listener, log, target, feed } = setup({ mode: 'refresh' });
+    await feed.start();
+    target.held.set('held', 1);
+    listener.notify({ key: 'plain', version: 100 });
+    listener.notify({ key: 'tomb', version: 101, deleted: true });
+    listener.notify({ key: 'gone', version: 7, deleted: true, op: 'delete' });
+    listener.notify({ key: 'held', version: 102 });
+    await clock.advanceAsync(10);
+    assert.deepEqual(Object.fromEntries(target.upTo), { plain: 100, tomb: 101, gone: undefined, held: 102 });
+    assert.deepEqual(target.refreshes, [['held']]);
+    log.write('late', 103);
+    listener.reconnect();
+    await clock.advanceAsync(0);
+    assert.equal(target.upTo.get('late'), 103, 'a catch-up row carries its version too');
     await feed.close();
   });
 
@@ -338,6 +361,35 @@ describe('ChangeFeed', () => {
 });
 
 describe('cacheChangeTarget', () => {
+  test("a node's feed invalidating an older version leaves the newer copy another node wrote to the shared tier", async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    const origin = new MapOrigin<string>([['k', 'v1']]);
+    const node = () => new Cache<string>({ origin, l2, clock, ttlMs: 1e9 });
+    const [a, c] = [node(), node()];
+    await c.get('k');
+    await clock.advanceAsync(0);
+    // Node A's write-back acknowledged v200 (in the shared tier, not flushed); node B's flush of v100 commits.
+    await a.set('k', 'v200', { version: 200 });
+    origin.records.set('k', { key: 'k', value: 'v100', version: 100 });
+    const listener = new FakeListener();
+    const feed = new ChangeFeed({ table: 'items', target: cacheChangeTarget(c), clock, listen: listener.listen, changes: async () => [], fromVersion: 0 });
+    await feed.start();
+    listener.notify({ key: 'k', version: 100 });
+    await clock.advanceAsync(0);
+    assert.equal(c.peek('k'), undefined, "node C's own older copy is gone");
+    assert.equal(l2.heldVersion('k'), 200);
+    const read = await c.get('k');
+    assert.deepEqual([read.value, read.servedFrom], ['v200', 'l2']);
+    listener.notify({ key: 'k', version: 200, deleted: true, op: 'delete' });
+    await clock.advanceAsync(100);
+    assert.equal(l2.heldVersion('k'), undefined, 'a hard DELETE removes every copy');
+    assert.equal(c.peek('k'), undefined);
+    await feed.close();
+    await a.close();
+    await c.close();
+  });
+
   test('reads versions with peek, invalidates skipping refused keys, and refresh fetches again', async () => {
     const origin = new MapOrigin<string>([['a', 'a1'], ['b', 'b1']]);
     const cache = new Cache({ origin, clock: new VirtualClock() });
