@@ -3,7 +3,7 @@
  * (`prescient/redis`, `prescient/postgres`).
  */
 export { Cache } from './cache/cache.ts';
-export type { CacheEvents, CacheStats, InvalidateSelector, ReadResult, ReadStatus, SetOptions } from './cache/cache.ts';
+export type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, ReadStatus, SetOptions } from './cache/cache.ts';
 export { estimateBytes } from './cache/cache-options.ts';
 export type { CacheOptions, CachePrefetchOptions, ShadowOptions } from './cache/cache-options.ts';
 export type { ShadowItem, ShadowListOptions, ShadowStats } from './cache/shadow-catalog.ts';
