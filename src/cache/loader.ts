@@ -5,10 +5,13 @@
  * that arrive in the same turn of the event loop should cost one `getMany` (coalescing), as DataLoader does. Demand
  * and prefetch batches are kept apart so the origin can serve demand first; a demand read that finds its key in a
  * prefetch batch not yet sent takes the key into the demand batch, and one that finds it already in flight joins it
- * and waits only for the rest of that fetch. Cost: one Map lookup per load and one microtask per batch.
+ * and waits only for the rest of that fetch. An origin with `getManySettled` may fail single keys of a batch
+ * (OriginFailure): those flights reject with the key's error and the others settle with their records, so one
+ * unreadable key (an archive outage behind a TieredOrigin) does not fail its neighbours. Cost: one Map lookup per
+ * load and one microtask per batch.
  */
 import { OriginError, PrescientError } from '../errors.ts';
-import type { FetchPurpose, Origin, OriginRecord } from '../origin/origin.ts';
+import { isOriginFailure, type FetchPurpose, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { Entry } from './entry.ts';
 import type { Tier } from './tier.ts';
 import type { ReadContext } from '../context.ts';
@@ -44,7 +47,10 @@ export type LoaderOptions<V> = {
   readonly isUsable: (entry: Entry<V>) => boolean;
   /** Called for each successful load before its waiters resume (the cache stores the result here). */
   readonly onLoaded: (flight: Flight<V>, outcome: LoadOutcome<V>) => void;
-  /** Called once per origin batch with its keys, purpose and outcome (for stats and latency). */
+  /**
+   * Called once per origin batch with its keys, purpose and outcome (for stats and latency); `isOk` is false when
+   * the call rejected or answered an OriginFailure for any of its keys.
+   */
   readonly onOriginBatch?: (keys: readonly string[], purpose: FetchPurpose, isOk: boolean) => void;
 };
 
@@ -132,19 +138,24 @@ export class Loader<V> {
       if (l2 !== undefined) rest = await this.#fromL2(l2, batch);
       if (rest.length === 0) return;
       const keys = rest.map((f) => f.key);
-      let records: Array<OriginRecord<V> | undefined>;
+      const origin = this.#options.origin;
+      let answers: Array<OriginAnswer<V>>;
       try {
-        records = await this.#options.origin.getMany(keys, { purpose });
+        answers = typeof origin.getManySettled === 'function'
+          ? await origin.getManySettled(keys, { purpose })
+          : await origin.getMany(keys, { purpose });
       } catch (error) {
         this.#options.onOriginBatch?.(keys, purpose, false);
         const wrapped = error instanceof PrescientError ? error : new OriginError(keys, error);
         for (const f of rest) this.#settle(f, undefined, wrapped);
         return;
       }
-      this.#options.onOriginBatch?.(keys, purpose, true);
+      const isArray = Array.isArray(answers);
+      this.#options.onOriginBatch?.(keys, purpose, !isArray || !answers.some(isOriginFailure));
       for (let i = 0; i < rest.length; i++) {
-        const record = Array.isArray(records) ? records[i] : undefined;
-        this.#settle(rest[i], record === undefined || record === null ? { from: 'none' } : { from: 'origin', record });
+        const answer = isArray ? answers[i] : undefined;
+        if (isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);
+        else this.#settle(rest[i], answer === undefined || answer === null ? { from: 'none' } : { from: 'origin', record: answer });
       }
     } catch (error) {
       for (const f of rest) this.#settle(f, undefined, new OriginError([f.key], error));

@@ -1,6 +1,7 @@
 /**
  * Origin: the slow store behind the cache. An origin returns its own records and knows nothing of the cache.
  */
+import type { PrescientError } from '../errors.ts';
 
 /** A record as the origin holds it. */
 export type OriginRecord<V = unknown> = {
@@ -14,6 +15,27 @@ export type OriginRecord<V = unknown> = {
    */
   readonly deleted?: boolean;
 };
+
+/**
+ * The answer `getManySettled` gives for a key it could not read while it did read other keys of the same call
+ * (a composite origin such as TieredOrigin whose second store failed). A cache settles it as a failure of that
+ * key only: it serves a stale copy within grace or rejects that read with `error`; the other keys succeed.
+ */
+export class OriginFailure {
+  /** Why the key could not be read; its `code` (e.g. ERR_ORIGIN_FAILED) is what the reader of the key sees. */
+  readonly error: PrescientError;
+  constructor(error: PrescientError) {
+    this.error = error;
+  }
+}
+
+/** One answer of `getManySettled`: a record, undefined when the origin has no such key, or that key's failure. */
+export type OriginAnswer<V = unknown> = OriginRecord<V> | OriginFailure | undefined;
+
+/** True when `answer` is a per-key failure rather than a record or an absence. */
+export function isOriginFailure(answer: unknown): answer is OriginFailure {
+  return answer instanceof OriginFailure;
+}
 
 /** Why a fetch is made: demand fetches always go before prefetches. */
 export type FetchPurpose = 'demand' | 'prefetch';
@@ -29,6 +51,13 @@ export interface Origin<V = unknown> {
    * as the store allows. Rejects when the store fails; the cache decides whether stale data can stand in.
    */
   getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>>;
+  /**
+   * Optional: as `getMany`, but a key the origin could not read while it read others answers an OriginFailure
+   * instead of failing the whole call; rejects as a whole only when nothing could be read. The cache's loader
+   * prefers it when present. It is a separate method so that `getMany` keeps its all-or-nothing answer for
+   * every caller that does not know about per-key failures (a marker is never mistaken for a record).
+   */
+  getManySettled?(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>>;
   /** Idempotent upsert keeping the higher version per key (optional: read-only origins omit it). */
   putMany?(records: readonly OriginRecord<V>[]): Promise<void>;
   /** Records changed after `sinceVersion` (optional: origins with a change feed). */

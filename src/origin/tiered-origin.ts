@@ -8,12 +8,14 @@
  * is deleted and is not looked up in the archive (when the live store can report tombstones through
  * `getRecords`, as PostgresOrigin, PgliteOrigin and MapOrigin do). Writes and the change feed belong to the
  * live store only. Latencies go into a fixed-bucket histogram per store, so stats cost O(1) memory whatever
- * the traffic.
+ * the traffic. An archive outage need not fail reads the live store can answer: `getManySettled` (which the
+ * cache's loader prefers) answers a per-key OriginFailure for the keys that needed the archive instead of
+ * rejecting the whole call, while `getMany` stays all-or-nothing for callers that expect that.
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import { hasMethods } from '../options.ts';
-import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+import { OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from './origin.ts';
 
 /** An origin that can also report tombstones (PostgresOrigin, PgliteOrigin, MapOrigin). */
 type RecordsOrigin<V> = Origin<V> & {
@@ -101,8 +103,8 @@ class StoreMeter {
 
 /**
  * A live origin backed by an archive origin. `putMany` and `changes` exist only when the live store has them.
- * Rejects with the store's OriginError (or wraps a plain error in one, ERR_ORIGIN_FAILED) when either store
- * fails; throws InvalidOptionError at construction when a store is not an origin.
+ * `getMany` rejects with the store's OriginError (or wraps a plain error in one, ERR_ORIGIN_FAILED) when either
+ * store fails; `getManySettled` fails only the archive's keys when the archive fails; throws InvalidOptionError at construction when a store is not an origin.
  */
 export class TieredOrigin<V = unknown> implements Origin<V> {
   /** Writes go to the live store (present when the live store can be written). */
@@ -131,13 +133,30 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     if (typeof liveChanges === 'function') this.changes = (since, limit) => liveChanges.call(live, since, limit);
   }
 
-  /** Records aligned with `keys`: the live store's, else the archive's; at most two round trips. */
+  /**
+   * Records aligned with `keys`: the live store's, else the archive's; at most two round trips. All or nothing:
+   * rejects when either store fails, even for keys the live store answered (see `getManySettled`).
+   */
   async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    return (await this.#read(keys, options, false)) as Array<OriginRecord<V> | undefined>;
+  }
+
+  /**
+   * As `getMany`, but when the archive fails after the live store answered some keys of the call, each key that
+   * needed the archive answers an OriginFailure carrying the archive's error and the live keys answer their
+   * records, so an archive outage fails only archive reads. Rejects as a whole when the live store fails or when
+   * no key of the call was answered by the live store.
+   */
+  async getManySettled(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>> {
+    return this.#read(keys, options, true);
+  }
+
+  async #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
     if (keys.length === 0) return [];
     const live = this.#live as Partial<RecordsOrigin<V>>;
     const fromLive = await this.#timed(this.#liveMeter, keys, () =>
       typeof live.getRecords === 'function' ? live.getRecords(keys, options) : this.#live.getMany(keys, options));
-    const answers: Array<OriginRecord<V> | undefined> = new Array(keys.length);
+    const answers: Array<OriginAnswer<V>> = new Array(keys.length);
     const missing: string[] = [];
     for (let i = 0; i < keys.length; i++) {
       const record = fromLive[i];
@@ -146,7 +165,15 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     }
     if (missing.length === 0) return answers;
     const unique = [...new Set(missing)];
-    const fromArchive = await this.#timed(this.#archiveMeter, unique, () => this.#archive.getMany(unique, options));
+    let fromArchive: Array<OriginRecord<V> | undefined>;
+    try {
+      fromArchive = await this.#timed(this.#archiveMeter, unique, () => this.#archive.getMany(unique, options));
+    } catch (error) {
+      if (!isSettled || missing.length === keys.length) throw error;
+      const failure = new OriginFailure(error instanceof PrescientError ? error : new OriginError(unique, error));
+      for (let i = 0; i < keys.length; i++) if (fromLive[i] === undefined) answers[i] = failure;
+      return answers;
+    }
     const archived = new Map<string, OriginRecord<V>>();
     unique.forEach((key, i) => {
       const record = fromArchive[i];

@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, flushMicrotasks, type TimerHandle } from '../clock.ts';
 import { InvalidKeyError, PrescientError } from '../errors.ts';
-import type { FetchOptions, Origin, OriginRecord } from '../origin/origin.ts';
+import { isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { Hlc } from './hlc.ts';
 import { Journal } from './journal.ts';
@@ -194,10 +194,12 @@ export class WriteBack<V = unknown> {
    * An Origin that answers acknowledged, unflushed writes from memory (a tombstone as absent) and asks the real
    * origin for other keys; with a resolver, the origin's record merged with the pending writes. Build the cache
    * on it (`new Cache({ origin: wb.reader })`) so no read returns a value older than an acknowledged write.
-   * Versions it reads are merged into the Hlc, so a later write always gets a higher version.
+   * Versions it reads are merged into the Hlc, so a later write always gets a higher version. It has
+   * `getManySettled` when the origin has one, passing the origin's per-key OriginFailure answers through.
    */
   get reader(): Origin<V> {
-    this.#reader ??= { getMany: (keys, options) => this.#read(keys, options) };
+    const settled = typeof this.#origin.getManySettled === 'function' ? { getManySettled: (keys: readonly string[], options?: FetchOptions) => this.#read(keys, options, true) } : {};
+    this.#reader ??= { getMany: (keys, options) => this.#read(keys, options, false) as Promise<Array<OriginRecord<V> | undefined>>, ...settled };
     return this.#reader;
   }
 
@@ -222,8 +224,8 @@ export class WriteBack<V = unknown> {
     return this;
   }
 
-  async #read(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
-    const answers: Array<OriginRecord<V> | undefined> = new Array(keys.length);
+  async #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
+    const answers: Array<OriginAnswer<V>> = new Array(keys.length);
     const ask: string[] = [];
     const askAt: number[] = [];
     keys.forEach((key, i) => {
@@ -235,9 +237,11 @@ export class WriteBack<V = unknown> {
       }
     });
     if (ask.length === 0) return answers;
-    const fetched = await this.#origin.getMany(ask, options);
+    const fetched = isSettled ? await this.#origin.getManySettled!(ask, options) : await this.#origin.getMany(ask, options);
     for (let j = 0; j < ask.length; j++) {
-      let record = fetched[j]?.deleted === true ? undefined : fetched[j];
+      const answer = fetched[j];
+      if (isOriginFailure(answer)) { answers[askAt[j]] = answer; continue; } // a key the origin could not read stays failed
+      let record = answer?.deleted === true ? undefined : answer;
       if (record !== undefined) this.#observe(record.version);
       for (const p of this.#byKey.get(ask[j]) ?? []) {
         record = this.#resolver === undefined ? newer(p.record, record) : this.#resolver(p.record, record);

@@ -1,7 +1,7 @@
 /**
  * TieredOrigin: the Origin contract with every record live (a stale archive behind it) and with every record
  * archived (a read-only empty live store); archive fallback over two PGlite tables; tombstones; statistics on
- * a VirtualClock.
+ * a VirtualClock; an archive outage failing only the keys that needed the archive (`getManySettled`).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
-import type { OriginRecord } from '../../src/origin/origin.ts';
+import { isOriginFailure, type OriginRecord } from '../../src/origin/origin.ts';
 import { PgliteOrigin } from '../../src/origin/pglite-origin.ts';
 import { TieredOrigin } from '../../src/origin/tiered-origin.ts';
 import { originContract } from '../contracts/origin.contract.ts';
@@ -85,5 +85,43 @@ describe('TieredOrigin', () => {
     await assert.rejects(tiered.getMany(['x']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && (e as Error).cause instanceof Error);
     assert.equal(tiered.stats().archive.errors, 1);
     assert.throws(() => new TieredOrigin({ live: {} as never, archive: new MapOrigin() }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  });
+
+  test('archive down: getManySettled answers the live keys and an OriginFailure for each archive-only key', async () => {
+    let isArchiveDown = false;
+    const archived = mapOf([{ key: 'cold', value: 'archive', version: 1 }, { key: 'cold2', value: 'archive', version: 1 }]);
+    const live = mapOf([{ key: 'hot', value: 'live', version: 5 }, { key: 'gone', value: undefined, version: 9, deleted: true }]);
+    const tiered = new TieredOrigin<unknown>({
+      live,
+      archive: new FunctionOrigin({ getMany: async (keys) => { if (isArchiveDown) throw new Error('archive down'); return archived.getMany(keys); } }),
+    });
+    const keys = ['hot', 'cold', 'gone', 'none', 'cold'];
+    const up = await tiered.getManySettled(keys);
+    assert.deepEqual(up.map((a) => (isOriginFailure(a) ? 'failed' : a?.value)), ['live', 'archive', undefined, undefined, 'archive']);
+
+    isArchiveDown = true;
+    const down = await tiered.getManySettled(keys);
+    assert.deepEqual(down.map((a) => (isOriginFailure(a) ? 'failed' : a?.value)), ['live', 'failed', undefined, 'failed', 'failed'],
+      'the live record and the live tombstone stand; every key that needed the archive fails');
+    const failure = down[1];
+    assert.ok(isOriginFailure(failure));
+    assert.ok(isPrescientError(failure.error, 'ERR_ORIGIN_FAILED'));
+    assert.equal((failure.error.cause as Error).message, 'archive down');
+    assert.equal(tiered.stats().archive.errors, 1);
+
+    await assert.rejects(tiered.getMany(keys), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'), 'getMany stays all-or-nothing');
+    await assert.rejects(tiered.getManySettled(['cold', 'none']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'),
+      'with no key answered live, the call rejects as a whole');
+    assert.deepEqual((await tiered.getManySettled(['hot', 'gone'])).map((a) => (isOriginFailure(a) ? 'failed' : a?.value)), ['live', undefined],
+      'a batch the live store answers alone does not touch the archive');
+  });
+
+  test('a failing live store rejects getManySettled as a whole', async () => {
+    const tiered = new TieredOrigin({
+      live: new FunctionOrigin({ getMany: async () => { throw new Error('live down'); } }),
+      archive: new MapOrigin(),
+    });
+    await assert.rejects(tiered.getManySettled(['x', 'y']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'));
+    assert.equal(tiered.stats().archive.calls, 0);
   });
 });

@@ -1,0 +1,113 @@
+/**
+ * Loader: per-key origin failures (OriginFailure from `getManySettled`) fail only their own flights, directly and
+ * through a Cache over a TieredOrigin whose archive is down (stale copy within grace, rejection past it), also
+ * when the Cache reads through a WriteBack reader.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Cache } from '../../src/cache/cache.ts';
+import { Loader, type LoadOutcome } from '../../src/cache/loader.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { isPrescientError, PrescientError } from '../../src/errors.ts';
+import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
+import { OriginFailure, type Origin } from '../../src/origin/origin.ts';
+import { TieredOrigin } from '../../src/origin/tiered-origin.ts';
+import type { WritableOrigin } from '../../src/sync/write-back-options.ts';
+import { WriteBack } from '../../src/sync/write-back.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+/** A TieredOrigin over a live map holding `hot` and an archive map holding `cold1`, `cold2`, whose archive can be downed. */
+function tieredWithSwitch(): { origin: TieredOrigin<string>; live: MapOrigin<string>; setArchiveDown(isDown: boolean): void } {
+  const live = new MapOrigin<string>([['hot', 'live-hot']]);
+  const archive = new MapOrigin<string>([['cold1', 'archive-cold1'], ['cold2', 'archive-cold2']]);
+  let isDown = false;
+  const origin = new TieredOrigin<string>({
+    live,
+    archive: new FunctionOrigin<string>({ getMany: async (keys) => { if (isDown) throw new Error('archive down'); return archive.getMany(keys); } }),
+  });
+  return { origin, live, setArchiveDown: (down) => { isDown = down; } };
+}
+
+describe('Loader per-key failures', () => {
+  test('an OriginFailure rejects its own flight only; the batch is reported as not ok', async () => {
+    const failure = new OriginFailure(new PrescientError('ERR_ORIGIN_TIMEOUT', 'b timed out'));
+    let getManyCalls = 0;
+    const origin: Origin<string> = {
+      getMany: async () => { getManyCalls++; return []; },
+      getManySettled: async (keys) => keys.map((key) => (key === 'b' ? failure : { key, value: key.toUpperCase(), version: 1 })),
+    };
+    const loaded: string[] = [];
+    const batches: Array<{ keys: readonly string[]; isOk: boolean }> = [];
+    const loader = new Loader<string>({
+      origin,
+      maxBatch: 256,
+      isUsable: () => true,
+      onLoaded: (flight) => { loaded.push(flight.key); },
+      onOriginBatch: (keys, _purpose, isOk) => { batches.push({ keys, isOk }); },
+    });
+    const [a, b, c] = ['a', 'b', 'c'].map((key) => loader.load(key, 'demand'));
+    const [ra, rb, rc] = await Promise.allSettled([a.promise, b.promise, c.promise]);
+    assert.deepEqual(ra, { status: 'fulfilled', value: { from: 'origin', record: { key: 'a', value: 'A', version: 1 } } satisfies LoadOutcome<string> });
+    assert.deepEqual(rc.status === 'fulfilled' && rc.value.from === 'origin' ? rc.value.record.value : undefined, 'C');
+    assert.equal(rb.status, 'rejected');
+    assert.equal((rb as PromiseRejectedResult).reason, failure.error, 'the flight rejects with the key\'s own error');
+    assert.deepEqual(loaded, ['a', 'c'], 'a failed key is not stored');
+    assert.deepEqual(batches, [{ keys: ['a', 'b', 'c'], isOk: false }]);
+    assert.equal(getManyCalls, 0, 'getManySettled is preferred when the origin has it');
+    assert.equal(loader.inflight, 0);
+  });
+
+  test('through a Cache: archive down fails only archive keys; a stale copy within grace stands in', async () => {
+    const clock = new VirtualClock();
+    const { origin, setArchiveDown } = tieredWithSwitch();
+    const cache = new Cache({ origin, clock, ttlMs: 1000, graceMs: 5000 });
+    assert.equal((await cache.get('cold1')).value, 'archive-cold1');
+    clock.advance(2000);
+    setArchiveDown(true);
+    const liveCallsBefore = origin.stats().live.calls;
+    const [hot, cold1, cold2] = await Promise.allSettled([cache.get('hot'), cache.get('cold1'), cache.get('cold2')]);
+    assert.equal(origin.stats().live.calls - liveCallsBefore, 1, 'the three misses went out as one batch');
+    assert.ok(hot.status === 'fulfilled');
+    assert.deepEqual([hot.value.value, hot.value.status, hot.value.error], ['live-hot', 'miss', undefined]);
+    assert.ok(cold1.status === 'fulfilled');
+    assert.deepEqual([cold1.value.value, cold1.value.status, cold1.value.error?.code], ['archive-cold1', 'stale', 'ERR_ORIGIN_FAILED']);
+    assert.ok(cold2.status === 'rejected');
+    assert.ok(isPrescientError(cold2.reason, 'ERR_ORIGIN_FAILED'));
+    assert.equal(cache.stats().graceServed, 1);
+
+    clock.advance(5000);
+    const [hotAgain, coldLate] = await Promise.allSettled([cache.get('hot'), cache.get('cold1')]);
+    assert.ok(hotAgain.status === 'fulfilled' && hotAgain.value.value === 'live-hot');
+    assert.ok(coldLate.status === 'rejected' && isPrescientError(coldLate.reason, 'ERR_ORIGIN_FAILED'), 'past grace the failed key rejects');
+    setArchiveDown(false);
+    assert.equal((await cache.get('cold2')).value, 'archive-cold2', 'a failed key is fetched again once the archive is back');
+    await cache.close();
+  });
+
+  test('through a WriteBack reader: per-key failures pass through beside pending writes', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const { origin, setArchiveDown } = tieredWithSwitch();
+    const dir = await mkdtemp(join(tmpdir(), 'prescient-loader-'));
+    dirs.push(dir);
+    const wb = new WriteBack<string>({ origin: origin as WritableOrigin<string>, dir, clock, groupCommitMs: 0, flushIntervalMs: 60_000 });
+    await wb.start();
+    assert.equal(typeof wb.reader.getManySettled, 'function');
+    await wb.put('pending', 'acked');
+    setArchiveDown(true);
+    const cache = new Cache({ origin: wb.reader, clock });
+    const [pending, hot, cold] = await Promise.allSettled([cache.get('pending'), cache.get('hot'), cache.get('cold1')]);
+    assert.ok(pending.status === 'fulfilled' && pending.value.value === 'acked');
+    assert.ok(hot.status === 'fulfilled' && hot.value.value === 'live-hot');
+    assert.ok(cold.status === 'rejected' && isPrescientError(cold.reason, 'ERR_ORIGIN_FAILED'));
+    await assert.rejects(wb.reader.getMany(['hot', 'cold1']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'), 'the reader\'s getMany stays all-or-nothing');
+    await cache.close();
+    await wb.close();
+  });
+});
