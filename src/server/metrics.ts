@@ -153,19 +153,24 @@ function finite(x: number): number {
  * what feeds the origin latency histogram. Only `getMany` is passed through (all a Cache uses).
  */
 export function timedOrigin(origin: Origin<unknown>, clock: Clock, report: (durationMs: number, purpose: FetchPurpose, isOk: boolean) => void): Origin<unknown> {
-  const wrapped: Origin<unknown> = {
-    getMany: async (keys: readonly string[], options?: FetchOptions) => {
-      const started = clock.now();
-      const purpose = options?.purpose ?? 'demand';
-      try {
-        const records = await origin.getMany(keys, options);
-        report(clock.now() - started, purpose, true);
-        return records;
-      } catch (error) {
-        report(clock.now() - started, purpose, false);
-        throw error;
-      }
-    },
+  /** Runs one origin call and reports its duration and outcome. */
+  const timed = async <T>(options: FetchOptions | undefined, call: () => Promise<T>): Promise<T> => {
+    const started = clock.now();
+    const purpose = options?.purpose ?? 'demand';
+    try {
+      const answer = await call();
+      report(clock.now() - started, purpose, true);
+      return answer;
+    } catch (error) {
+      report(clock.now() - started, purpose, false);
+      throw error;
+    }
   };
+  const wrapped: Origin<unknown> = {
+    getMany: (keys: readonly string[], options?: FetchOptions) => timed(options, () => origin.getMany(keys, options)),
+  };
+  // Per-key failures (TieredOrigin with its archive down) must reach the Loader: forward the settled form too.
+  const settled = origin.getManySettled?.bind(origin);
+  if (settled !== undefined) wrapped.getManySettled = (keys, options) => timed(options, () => settled(keys, options));
   return wrapped;
 }
