@@ -21,12 +21,13 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, flushMicrotasks, type TimerHandle } from '../clock.ts';
 import { InvalidKeyError, PrescientError } from '../errors.ts';
-import { isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
+import { type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { Hlc } from './hlc.ts';
 import { Journal } from './journal.ts';
 import { splitRefused } from './split-refused.ts';
 import { decodeWriteRecord, encodeWriteRecord, newer } from './write-back-record.ts';
+import { readThrough } from './write-back-reader.ts';
 import {
   resolveWriteBackOptions,
   type ResolvedWriteBackOptions,
@@ -224,31 +225,9 @@ export class WriteBack<V = unknown> {
     return this;
   }
 
-  async #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
-    const answers: Array<OriginAnswer<V>> = new Array(keys.length);
-    const ask: string[] = [];
-    const askAt: number[] = [];
-    keys.forEach((key, i) => {
-      const latest = this.pendingRecord(key);
-      if (latest !== undefined && this.#resolver === undefined) answers[i] = latest.deleted === true ? undefined : latest;
-      else {
-        ask.push(key);
-        askAt.push(i);
-      }
-    });
-    if (ask.length === 0) return answers;
-    const fetched = isSettled ? await this.#origin.getManySettled!(ask, options) : await this.#origin.getMany(ask, options);
-    for (let j = 0; j < ask.length; j++) {
-      const answer = fetched[j];
-      if (isOriginFailure(answer)) { answers[askAt[j]] = answer; continue; } // a key the origin could not read stays failed
-      let record = answer?.deleted === true ? undefined : answer;
-      if (record !== undefined) this.#observe(record.version);
-      for (const p of this.#byKey.get(ask[j]) ?? []) {
-        record = this.#resolver === undefined ? newer(p.record, record) : this.#resolver(p.record, record);
-      }
-      answers[askAt[j]] = record?.deleted === true ? undefined : record;
-    }
-    return answers;
+  #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
+    const pending = (key: string): readonly OriginRecord<V>[] => (this.#byKey.get(key) ?? []).map((p) => p.record);
+    return readThrough({ origin: this.#origin, keys, options, isSettled, pending, resolver: this.#resolver, observe: (v) => this.#observe(v) });
   }
 
   #add(p: Pending<V>): void {
