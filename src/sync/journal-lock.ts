@@ -14,9 +14,12 @@
  * other sees the live holder on its next attempt. Inside one process a directory is held at most once (a set of
  * resolved paths), and a `LOCK` naming this process's own pid for a directory it does not hold (a copied journal)
  * is stale. Limit: a stale pid reused by an unrelated live process keeps the lock until that process exits or
- * the file is removed by hand; the error names the pid and the file.
+ * the file is removed by hand; the error names the pid and the file. The file also names the host: a lock held on
+ * another host (a volume shared between containers or machines, where a pid means nothing here) is never taken
+ * over, only removed by hand.
  */
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PrescientError } from '../errors.ts';
 
@@ -47,7 +50,11 @@ export async function acquireJournalLock(dir: string): Promise<JournalLock> {
       if (await tryCreate(dir, path)) return lockHandle(key, path);
       const text = await readLock(path);
       if (text === undefined) continue;
-      const pid = parsePid(text);
+      const { pid, host } = parseLock(text);
+      // A holder on another host (a shared volume, another container) cannot be probed: never take its lock.
+      if (pid !== undefined && host !== undefined && host !== hostname()) {
+        throw lockError(`Journal ${dir} is locked by process ${pid} on host ${host} (${path}); if that host is gone for good, remove ${path} by hand`);
+      }
       if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
         throw lockError(`Journal ${dir} is locked by process ${pid} (${path}); one process per journal directory`);
       }
@@ -81,7 +88,7 @@ async function tryCreate(dir: string, path: string): Promise<boolean> {
   const tmp = join(dir, `${LOCK_FILE}.${process.pid}.tmp`);
   const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(`${process.pid}\n`);
+    await handle.writeFile(`${process.pid} ${hostname()}\n`);
     await handle.datasync();
   } finally {
     await handle.close();
@@ -124,9 +131,12 @@ async function takeOver(dir: string, path: string, staleText: string): Promise<v
   await unlink(aside);
 }
 
-function parsePid(text: string): number | undefined {
-  const pid = Number(text.trim());
-  return /^\d+\s*$/.test(text) && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+/** The holder named by a lock file: `<pid> <hostname>` (or a bare pid); garbage names no one (a stale lock). */
+function parseLock(text: string): { pid?: number; host?: string } {
+  const match = /^(\d+)(?: (\S+))?\s*$/.exec(text);
+  const pid = match === null ? NaN : Number(match[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return {};
+  return match![2] === undefined ? { pid } : { pid, host: match![2] };
 }
 
 /** True when a process `pid` runs (EPERM: it runs under another user). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -189,7 +189,7 @@ describe('Journal', () => {
   test('a directory is locked while open: a second Journal fails naming the holder, close releases it', async () => {
     const dir = await tempDir();
     const first = await filled(dir, 1);
-    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), `${process.pid} ${hostname()}`);
     await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED') && e.message.includes(String(process.pid)));
     assert.equal((await first.append(Buffer.from('still mine'))), 2, 'the failed open took nothing from the holder');
     await first.close();
@@ -219,8 +219,22 @@ describe('Journal', () => {
     await once(child, 'exit');
     const after = new Journal({ dir, groupCommitMs: 0 });
     assert.deepEqual(text(await after.open()), ['child'], 'the crashed holder\'s lock is stale: taken over, records replayed');
-    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), `${process.pid} ${hostname()}`);
     await after.close();
+  });
+
+  test('a lock held on another host is never taken over, even when its pid does not run here', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'LOCK'), '999999999 other-host.example\n');
+    await assert.rejects(
+      new Journal({ dir }).open(),
+      (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED') && e.message.includes('other-host.example'),
+    );
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), '999999999 other-host.example', 'the foreign lock stays');
+    await writeFile(join(dir, 'LOCK'), `999999999 ${hostname()}\n`);
+    const journal = new Journal({ dir, groupCommitMs: 0 });
+    await journal.open();
+    await journal.close();
   });
 
   test('a lock file left half-written by a power loss is stale; a failed open releases the lock', async () => {
