@@ -58,17 +58,19 @@ export class SharedTierWriter<V> {
   /** Writes `entry` to the shared tier; a lost write makes the key suspect, a declined one removes older copies. */
   async set(entry: Entry<V>): Promise<void> {
     const tier = this.#tier;
-    if (tier.setStrict === undefined) {
+    // Repair needs both strict methods (the contract makes each optional): without them, write as before.
+    if (tier.setStrict === undefined || tier.deleteStrict === undefined) {
       await tier.set(entry);
       return;
     }
     try {
       if (await tier.setStrict(entry)) {
-        this.#suspects.delete(entry.key);
+        // Stored: no copy older than this one is left, but a lost newer write keeps the key suspect.
+        if ((this.#suspects.get(entry.key) ?? 0) <= entry.version) this.#suspects.delete(entry.key);
         return;
       }
       // Declined: a newer version held (fine), or too large / expired, which would leave an older copy behind.
-      await tier.deleteStrict?.(entry.key, entry.version - 1);
+      await tier.deleteStrict(entry.key, entry.version - 1);
     } catch {
       this.#suspect(entry.key, entry.version);
     }
@@ -82,7 +84,7 @@ export class SharedTierWriter<V> {
    */
   async delete(key: string, maxVersion = Infinity): Promise<boolean> {
     const tier = this.#tier;
-    if (tier.deleteStrict === undefined) return tier.delete(key);
+    if (tier.setStrict === undefined || tier.deleteStrict === undefined) return tier.delete(key);
     try {
       const removed = await tier.deleteStrict(key, Number.isFinite(maxVersion) ? maxVersion : undefined);
       // A suspect newer than this delete reached may still be stale in the tier: it stays suspect.

@@ -174,5 +174,25 @@ describe('SharedTierWriter', () => {
     await writer.set(entry('k', 1));
     assert.equal(await writer.delete('k'), false);
     assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0 });
+    // Only one strict method: still written as before (a repair could not delete anything).
+    const halfStrict = new SharedTierWriter({ ...plain, setStrict: l2.setStrict.bind(l2) }, clock);
+    await halfStrict.set(entry('k', 2));
+    assert.deepEqual(halfStrict.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0 });
+  });
+
+  test('an older write that lands after a newer one was lost leaves the key suspect', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    const writer = new SharedTierWriter(l2, clock);
+    await writer.set(entry('k', 1));
+    l2.isDown = true;
+    await writer.set(entry('k', 5));
+    l2.isDown = false;
+    await writer.set(entry('k', 3));
+    assert.equal(l2.heldVersion('k'), 3);
+    assert.equal(writer.isTrusted('k'), false, 'the tier holds v3, older than the lost v5');
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.heldVersion('k'), undefined);
+    assert.equal(writer.isTrusted('k'), true);
   });
 });
