@@ -42,6 +42,11 @@ export type PostgresOriginOptions = SqlTableOptions & {
    * ERR_ORIGIN_TIMEOUT). @default 0
    */
   readonly timeoutMs?: number;
+  /**
+   * The same deadline for `putMany`, which writes batches (hundreds of rows after an outage) and so may need longer
+   * than a read; a write-back flusher retries a timed-out batch. 0 turns it off. @default timeoutMs
+   */
+  readonly writeTimeoutMs?: number;
   /** Rows one `changes` call answers when no limit is passed. @default 10000 */
   readonly changesLimit?: number;
   /**
@@ -66,6 +71,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   readonly #isOwned: boolean;
   readonly #table: SqlTable;
   readonly #timeoutMs: number;
+  readonly #writeTimeoutMs: number;
   readonly #changesLimit: number;
   readonly #clock: Clock;
   readonly #prepare: boolean;
@@ -75,6 +81,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
     this.#table = new SqlTable(options);
     this.#timeoutMs = nonNegativeInt('timeoutMs', options.timeoutMs, 0);
+    this.#writeTimeoutMs = nonNegativeInt('writeTimeoutMs', options.writeTimeoutMs, this.#timeoutMs);
     this.#changesLimit = positiveInt('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     if (options.prepare !== undefined && typeof options.prepare !== 'boolean') throw new InvalidOptionError('prepare', 'a boolean', options.prepare);
@@ -138,7 +145,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. */
   async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
     this.#checkOpen();
-    await writeRecords(this.#table, this.name, this.#runner(), records);
+    await writeRecords(this.#table, this.name, this.#runner(undefined, this.#writeTimeoutMs), records);
   }
 
   /**
@@ -166,21 +173,21 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   }
 
   /** A runner that cancels the statement on the server past `timeoutMs` or when `signal` aborts. */
-  #runner(signal?: AbortSignal): SqlRunner {
+  #runner(signal?: AbortSignal, timeoutMs = this.#timeoutMs): SqlRunner {
     return async (text, params) => {
       if (signal?.aborted === true) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal.reason });
       const query = this.#sql.unsafe(text, params as never[], { prepare: this.#prepare });
       let isTimedOut = false;
       let isAborted = false;
-      const timer = this.#timeoutMs > 0
-        ? this.#clock.setTimer(this.#timeoutMs, () => { isTimedOut = true; query.cancel(); })
+      const timer = timeoutMs > 0
+        ? this.#clock.setTimer(timeoutMs, () => { isTimedOut = true; query.cancel(); })
         : undefined;
       const onAbort = (): void => { isAborted = true; query.cancel(); };
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         return await query;
       } catch (error) {
-        if (isTimedOut) throw new PrescientError('ERR_ORIGIN_TIMEOUT', `Statement exceeded timeoutMs ${this.#timeoutMs}`, { cause: error });
+        if (isTimedOut) throw new PrescientError('ERR_ORIGIN_TIMEOUT', `Statement exceeded its deadline of ${timeoutMs} ms`, { cause: error });
         if (isAborted) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal?.reason });
         throw error;
       } finally {

@@ -156,7 +156,7 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
   // per request to write nothing. (The level is fixed by the config when the server starts.)
   if (logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', (request, reply, done) => {
-      request.log.debug({ method: request.method, url: request.url.replace(/([?&]token=)[^&]*/, '$1…'), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+      request.log.debug({ method: request.method, url: (request.query as Record<string, unknown> | undefined)?.token === undefined ? request.url : `${request.url.split('?', 1)[0]}?…`, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
       done();
     });
   }

@@ -132,7 +132,7 @@ export class Service {
         closers.push(() => client.end({ timeout: 5 }));
         await PostgresOrigin.ensureTable(client, db.table);
         // A statement timeout, so a lock held elsewhere or a hung server cannot stall reads or the flusher for good.
-        origin = new PostgresOrigin<unknown>({ sql: client, table: db.table, clock, timeoutMs: config.limits.requestTimeoutMs });
+        origin = new PostgresOrigin<unknown>({ sql: client, table: db.table, clock, timeoutMs: config.limits.requestTimeoutMs, writeTimeoutMs: 60_000 });
         sql = client;
       } else if (origin === undefined) {
         origin = await openEmbeddedOrigin(config.dataDir);

@@ -107,6 +107,26 @@ describe('PostgresOrigin', () => {
     assert.ok(performance.now() - started < 4000, 'the statement was cancelled, not waited out');
   });
 
+  test('putMany has its own deadline (writeTimeoutMs): a write blocked by a row lock is cancelled past it', async () => {
+    const table = await freshTable([{ key: 'locked', value: 1, version: 1 }]);
+    const origin = new PostgresOrigin({ sql, table, timeoutMs: 5_000, writeTimeoutMs: 100 });
+    const holder = postgres(URL, { max: 1, onnotice: () => undefined });
+    try {
+      await holder.begin(async (tx) => {
+        await tx.unsafe(`select * from ${table} where key = 'locked' for update`);
+        const started = performance.now();
+        await assert.rejects(
+          origin.putMany([{ key: 'locked', value: 2, version: 2 }]),
+          (e) => isPrescientError(e, 'ERR_WRITE_FAILED') && isPrescientError((e as Error).cause, 'ERR_ORIGIN_TIMEOUT'),
+        );
+        assert.ok(performance.now() - started < 3_000, 'cancelled at writeTimeoutMs, not at timeoutMs');
+      });
+    } finally {
+      await holder.end();
+    }
+    assert.equal((await origin.getMany(['locked']))[0]?.version, 1);
+  });
+
   test('a server-side statement_timeout also maps to ERR_ORIGIN_TIMEOUT', async () => {
     const origin = new PostgresOrigin({
       sql: { url: `${URL}?options=-c%20statement_timeout%3D50` },
