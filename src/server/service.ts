@@ -247,7 +247,7 @@ export class Service {
       await this.cache.set(key, value, { version: ack.version });
     } catch {
       // Too large to cache (or the shared tier failed): the write is durable; drop any older copy instead.
-      await this.cache.delete(key).catch(() => false);
+      await this.cache.delete(key, { maxVersion: ack.version }).catch(() => false);
     }
     return ack;
   }
@@ -257,7 +257,7 @@ export class Service {
     this.#checkStarted();
     const ack = await this.#writes.delete(key);
     this.#deleteCount++;
-    await this.cache.delete(key).catch(() => false);
+    await this.cache.delete(key, { maxVersion: ack.version }).catch(() => false); // a newer copy from elsewhere stays
     return { ...ack, deleted: true };
   }
 

@@ -17,7 +17,8 @@ export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 /** Where acknowledged writes are also stored (the cache): `Cache` fits as is. Calls are not awaited. */
 export type WriteBackTarget<V> = {
   set(key: string, value: V, options: { readonly version: number }): unknown;
-  delete(key: string): unknown;
+  /** Removes the copies of `key` up to `maxVersion` (a newer copy, written elsewhere, stays). */
+  delete(key: string, options: { readonly maxVersion: number }): unknown;
 };
 
 /** A pino-compatible logger subset. */

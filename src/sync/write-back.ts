@@ -243,7 +243,7 @@ export class WriteBack<V = unknown> {
     if (this.#target === undefined) return;
     try {
       const done = record.deleted === true || this.#resolver !== undefined
-        ? this.#target.delete(record.key)
+        ? this.#target.delete(record.key, { maxVersion: record.version })
         : this.#target.set(record.key, record.value, { version: record.version });
       if (done instanceof Promise) done.catch((error: unknown) => this.#logger?.warn({ key: record.key, err: error }, 'write-back: target update failed'));
     } catch (error) {
