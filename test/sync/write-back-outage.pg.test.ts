@@ -48,7 +48,7 @@ test('acknowledges and serves writes while PostgreSQL is down, and flushes every
     flushIntervalMs: 50,
     retryBaseMs: 50,
     retryMaxMs: 400,
-    target: { set: (k, v, o) => cache!.set(k, v, o), delete: (k) => cache!.delete(k) },
+    target: { set: (k, v, o) => cache!.set(k, v, o), delete: (k, o) => cache!.delete(k, o) },
   });
   cache = new Cache<{ n: number }>({ origin: wb.reader, ttlMs: 60_000 });
   await wb.start();
