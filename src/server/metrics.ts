@@ -11,7 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Cache } from '../cache/cache.ts';
 import type { Tier } from '../cache/tier.ts';
 import type { Clock } from '../clock.ts';
-import type { FetchOptions, FetchPurpose, Origin } from '../origin/origin.ts';
+import { isOriginFailure, type FetchOptions, type FetchPurpose, type Origin } from '../origin/origin.ts';
 
 /** Origin batch latency buckets, in seconds: 0.5 ms (a local PGlite hit) up to 5 s (a store in trouble). */
 const originBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -154,12 +154,12 @@ function finite(x: number): number {
  */
 export function timedOrigin(origin: Origin<unknown>, clock: Clock, report: (durationMs: number, purpose: FetchPurpose, isOk: boolean) => void): Origin<unknown> {
   /** Runs one origin call and reports its duration and outcome. */
-  const timed = async <T>(options: FetchOptions | undefined, call: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(options: FetchOptions | undefined, call: () => Promise<T>, isOk: (answer: T) => boolean = () => true): Promise<T> => {
     const started = clock.now();
     const purpose = options?.purpose ?? 'demand';
     try {
       const answer = await call();
-      report(clock.now() - started, purpose, true);
+      report(clock.now() - started, purpose, isOk(answer));
       return answer;
     } catch (error) {
       report(clock.now() - started, purpose, false);
@@ -171,6 +171,9 @@ export function timedOrigin(origin: Origin<unknown>, clock: Clock, report: (dura
   };
   // Per-key failures (TieredOrigin with its archive down) must reach the Loader: forward the settled form too.
   const settled = origin.getManySettled?.bind(origin);
-  if (settled !== undefined) wrapped.getManySettled = (keys, options) => timed(options, () => settled(keys, options));
+  if (settled !== undefined) {
+    // A call that answered a failure for some of its keys counts as failed, as the Loader counts it.
+    wrapped.getManySettled = (keys, options) => timed(options, () => settled(keys, options), (answers) => !answers.some(isOriginFailure));
+  }
   return wrapped;
 }

@@ -18,6 +18,8 @@ test('timedOrigin forwards per-key failures (getManySettled) and times them like
   const answers = await wrapped.getManySettled!(['ok', 'bad'], { purpose: 'prefetch' });
   assert.equal(isOriginFailure(answers[0]), false);
   assert.equal(isOriginFailure(answers[1]), true);
-  assert.deepEqual(reports, [['prefetch', true]]);
+  assert.deepEqual(reports, [['prefetch', false]], 'a call with a failed key counts as failed');
+  await wrapped.getManySettled!(['ok'], { purpose: 'demand' });
+  assert.deepEqual(reports.at(-1), ['demand', true]);
   assert.equal(typeof timedOrigin(new MapOrigin(), clock, () => {}).getManySettled, 'undefined', 'an origin without it is not given one');
 });
