@@ -5,29 +5,19 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+
+import { sparePort, waitFor } from './net-wait.ts';
+
+export { sparePort, waitFor } from './net-wait.ts';
 
 const run = promisify(execFile);
 const REDIS_SERVER = '/usr/bin/redis-server';
 const REDIS_CLI = '/usr/bin/redis-cli';
 /** Longest wait for a server to accept connections or a cluster to turn ok. */
 const READY_TIMEOUT_MS = 15_000;
-
-/** A port the OS just handed out on 127.0.0.1 (free now; a race with other processes is possible but rare). */
-export async function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** One redis-server process started by a test. */
 export class RedisServer {
@@ -141,15 +131,5 @@ async function cli(port: number, args: readonly string[]): Promise<string> {
     return stdout;
   } catch {
     return '';
-  }
-}
-
-/** Polls `check` every 50 ms until it holds, for at most READY_TIMEOUT_MS. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -13,6 +13,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { PostgresOrigin } from '../../src/origin/postgres-origin.ts';
 import { WriteBack } from '../../src/sync/write-back.ts';
+import { waitFor } from '../doubles/net-wait.ts';
 import { startPostgresServer, type PostgresServer } from '../doubles/postgres-server.ts';
 
 const table = 'outage_items';
@@ -27,15 +28,6 @@ after(async () => {
   await server?.destroy();
   await rm(journalDir, { recursive: true, force: true });
 });
-
-/** Polls `check` every 50 ms until it holds, for at most `ms`. */
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('acknowledges and serves writes while PostgreSQL is down, and flushes every one when it is back', async () => {
   const admin = postgres(server.url, { max: 1, onnotice: () => undefined });
@@ -82,7 +74,7 @@ test('acknowledges and serves writes while PostgreSQL is down, and flushes every
     await assert.rejects(cache.get('never-written'), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') || isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
 
     await server.start();
-    await waitFor(() => wb.stats().pending === 0, 20_000, 'the flusher to drain after the restart');
+    await waitFor(() => wb.stats().pending === 0, 'the flusher to drain after the restart', 20_000);
     const check = postgres(server.url, { max: 1, onnotice: () => undefined });
     try {
       const after = await check.unsafe(`select key, value, version from ${table} order by key`);
