@@ -22,7 +22,8 @@ import type { Entry } from './entry.ts';
 import { Loader, type Flight, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
 import type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
-import { createEntry, noTags } from './entry.ts';
+import { checkKey, createEntry, noTags } from './entry.ts';
+import { OriginCounters } from './origin-counters.ts';
 import { PredictionLoop } from './prediction-loop.ts';
 import { SharedTierWriter } from './shared-tier-writer.ts';
 import { listShadow, ShadowCatalogs, type ShadowItem, type ShadowListOptions } from './shadow-catalog.ts';
@@ -40,7 +41,7 @@ export class Cache<V = unknown> {
   readonly #shared: SharedTierWriter<V> | undefined;
   readonly #events = new EventEmitter();
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
-  readonly #origin = { demandBatches: 0, prefetchBatches: 0, demandKeys: 0, prefetchKeys: 0, failedBatches: 0 };
+  readonly #origin = new OriginCounters();
   #readErrors = 0;
   #graceServed = 0;
   #refreshes = 0;
@@ -100,8 +101,27 @@ export class Cache<V = unknown> {
    * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED (synchronously).
    */
   read(key: string, ctx: ReadContext = anonymous): ReadResult<V> | Promise<ReadResult<V>> {
-    const servable = this.getIfPresent(key, ctx);
-    return servable ?? this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key) ?? this.#shadow?.peek(key, ctx));
+    return this.getIfPresent(key, ctx) ?? this.#loadMissed(key, ctx);
+  }
+
+  /**
+   * The second half of `read`, for a caller that just got undefined from `getIfPresent` and must decide something
+   * (admission, a timeout) before loading: loads `key` from the shared tier or the origin without looking in the
+   * memory tier again. Rejects like `get`.
+   */
+  load(key: string, ctx: ReadContext = anonymous): Promise<ReadResult<V>> {
+    try {
+      this.#checkOpen();
+      checkKey(key, this.#o.maxKeyLength);
+      if (ctx !== anonymous) checkContext(ctx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#loadMissed(key, ctx);
+  }
+
+  #loadMissed(key: string, ctx: ReadContext): Promise<ReadResult<V>> {
+    return this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key) ?? this.#shadow?.peek(key, ctx));
   }
 
   /**
@@ -112,7 +132,7 @@ export class Cache<V = unknown> {
    */
   getIfPresent(key: string, ctx: ReadContext = anonymous): ReadResult<V> | undefined {
     this.#checkOpen();
-    if (typeof key !== 'string' || key.length === 0 || key.length > this.#o.maxKeyLength) this.#checkKey(key);
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.#o.maxKeyLength) checkKey(key, this.#o.maxKeyLength);
     if (ctx !== anonymous) {
       checkContext(ctx);
       const shadow = this.#shadow !== undefined && (ctx.user ?? ctx.segment) !== undefined ? this.#shadow.serve(key, ctx) : undefined;
@@ -158,7 +178,7 @@ export class Cache<V = unknown> {
    */
   async set(key: string, value: V, options: SetOptions = {}): Promise<Entry<V>> {
     this.#checkOpen();
-    this.#checkKey(key);
+    checkKey(key, this.#o.maxKeyLength);
     const sizeBytes = this.#o.sizeOf(value, key);
     if (sizeBytes > this.#o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, this.#o.maxEntryBytes);
     const held = this.#memory.peek(key);
@@ -173,7 +193,7 @@ export class Cache<V = unknown> {
 
   /** Removes `key` (copies up to `maxVersion`) from every tier and shadow catalog, discards a fetch in flight; true when something went. */
   async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
-    this.#checkKey(key);
+    checkKey(key, this.#o.maxKeyLength);
     const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
     this.#loader.discard(key);
     const wasHeld = (this.#memory.peek(key)?.version ?? 0) <= max && this.#memory.delete(key);
@@ -203,7 +223,7 @@ export class Cache<V = unknown> {
    */
   prefetch(keys: readonly string[], ctx: ReadContext = anonymous): number {
     this.#checkOpen();
-    for (const key of keys) this.#checkKey(key);
+    for (const key of keys) checkKey(key, this.#o.maxKeyLength);
     checkContext(ctx);
     const batch = keys.filter((k) => !this.#isPresent(k)).map((key) => ({ key, probability: 1, source: 'manual', ctx }));
     for (const r of batch) this.#loop.feedback.issued(r.key, 1, 'manual');
@@ -363,35 +383,14 @@ export class Cache<V = unknown> {
     return e !== undefined && this.#clock.now() < e.staleAt;
   }
 
-  async #prefetchBatch(batch: readonly PrefetchRequest[]): Promise<{ failed: PrefetchRequest[] }> {
-    const flights: Array<[PrefetchRequest, Flight<V>]> = [];
-    for (const r of batch) {
-      if (this.#isClosed || this.#loader.flight(r.key) !== undefined) continue;
-      const flight = this.#loader.load(r.key, 'prefetch');
-      flight.prediction = { probability: r.probability, source: r.source, ctx: r.ctx };
-      flights.push([r, flight]);
-    }
-    const settled = await Promise.allSettled(flights.map(([, f]) => f.promise));
-    const failed: PrefetchRequest[] = [];
-    for (let i = 0; i < settled.length; i++) if (settled[i].status === 'rejected') failed.push(flights[i][0]);
-    return { failed };
+  #prefetchBatch(batch: readonly PrefetchRequest[]): Promise<{ failed: PrefetchRequest[] }> {
+    return this.#isClosed ? Promise.resolve({ failed: [] }) : this.#loader.prefetch(batch);
   }
 
   #countBatch(keys: readonly string[], purpose: FetchPurpose, isOk: boolean): void {
-    const isDemand = purpose === 'demand';
-    this.#origin[isDemand ? 'demandBatches' : 'prefetchBatches']++;
-    this.#origin[isDemand ? 'demandKeys' : 'prefetchKeys'] += keys.length;
-    if (isDemand) this.#loop.demandFetched(keys.length);
-    if (!isOk) {
-      this.#origin.failedBatches++;
-      if (this.#events.listenerCount('origin:failed') > 0) this.#events.emit('origin:failed', { keys, purpose });
-    }
-  }
-
-  #checkKey(key: unknown): asserts key is string {
-    if (typeof key !== 'string') throw new InvalidKeyError(key, 'expected a string');
-    if (key.length === 0) throw new InvalidKeyError(key, 'expected a non-empty string');
-    if (key.length > this.#o.maxKeyLength) throw new InvalidKeyError(key, `longer than ${this.#o.maxKeyLength} characters`);
+    this.#origin.count(keys.length, purpose, isOk);
+    if (purpose === 'demand') this.#loop.demandFetched(keys.length);
+    if (!isOk && this.#events.listenerCount('origin:failed') > 0) this.#events.emit('origin:failed', { keys, purpose });
   }
 
   #checkOpen(): void {

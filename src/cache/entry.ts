@@ -1,4 +1,5 @@
 import type { ReadContext } from '../context.ts';
+import { InvalidKeyError } from '../errors.ts';
 
 /**
  * Entry: one cached value with everything the tiers, the scheduler and the feedback loop need to know about it.
@@ -83,3 +84,10 @@ export function isExpired(entry: Entry, now: number): boolean {
 
 /** Why an entry left a tier. */
 export type RemovalCause = 'evicted' | 'expired' | 'deleted' | 'replaced' | 'rejected';
+
+/** Checks a cache key: a non-empty string of at most `maxKeyLength` characters. @throws InvalidKeyError */
+export function checkKey(key: unknown, maxKeyLength: number): asserts key is string {
+  if (typeof key !== 'string') throw new InvalidKeyError(key, 'expected a string');
+  if (key.length === 0) throw new InvalidKeyError(key, 'expected a non-empty string');
+  if (key.length > maxKeyLength) throw new InvalidKeyError(key, `longer than ${maxKeyLength} characters`);
+}

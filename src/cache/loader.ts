@@ -15,6 +15,7 @@ import { isOriginFailure, type FetchPurpose, type Origin, type OriginAnswer, typ
 import type { Entry } from './entry.ts';
 import type { Tier } from './tier.ts';
 import type { ReadContext } from '../context.ts';
+import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
 
 /** What a load produced: a record from the shared tier or the origin, or undefined when nobody has the key. */
 export type LoadOutcome<V> =
@@ -106,6 +107,24 @@ export class Loader<V> {
       queueMicrotask(() => this.#flush());
     }
     return flight;
+  }
+
+  /**
+   * Starts a prefetch flight, carrying its prediction, for each request whose key has none; resolves once they
+   * settle with the requests whose fetch failed (the scheduler retries those).
+   */
+  async prefetch(batch: readonly PrefetchRequest[]): Promise<{ failed: PrefetchRequest[] }> {
+    const flights: Array<[PrefetchRequest, Flight<V>]> = [];
+    for (const r of batch) {
+      if (this.#flights.has(r.key)) continue;
+      const flight = this.load(r.key, 'prefetch');
+      flight.prediction = { probability: r.probability, source: r.source, ctx: r.ctx };
+      flights.push([r, flight]);
+    }
+    const settled = await Promise.allSettled(flights.map(([, f]) => f.promise));
+    const failed: PrefetchRequest[] = [];
+    for (let i = 0; i < settled.length; i++) if (settled[i].status === 'rejected') failed.push(flights[i][0]);
+    return { failed };
   }
 
   /** Marks a running fetch of `key` so its result is not stored (the key was deleted or invalidated meanwhile). */

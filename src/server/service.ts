@@ -215,7 +215,7 @@ export class Service {
    */
   async load(key: string, ctx: ReadContext): Promise<ReadResult<unknown>> {
     this.#checkCapacity(1);
-    return this.cache.get(key, ctx);
+    return this.cache.load(key, ctx);
   }
 
   /** Reads many keys (results aligned with `keys`); misses go to the origin together. Same errors as `read`. */
@@ -225,10 +225,7 @@ export class Service {
     for (let i = 0; i < results.length; i++) if (results[i] === undefined) missing.push(i);
     if (missing.length > 0) {
       this.#checkCapacity(missing.length);
-      const loaded = await this.cache.getMany(
-        missing.map((i) => keys[i]),
-        ctx,
-      );
+      const loaded = await Promise.all(missing.map((i) => this.cache.load(keys[i], ctx)));
       for (let j = 0; j < missing.length; j++) results[missing[j]] = loaded[j];
     }
     return results as Array<ReadResult<unknown>>;

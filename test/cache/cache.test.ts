@@ -195,6 +195,19 @@ describe('Cache synchronous hit path', () => {
     assert.throws(() => cache.getIfPresent(''), { code: 'ERR_INVALID_KEY' });
   });
 
+  test('load finishes a read getIfPresent could not answer, without a second look in the memory tier', async () => {
+    const origin = new MapOrigin(items(3));
+    const cache = new Cache({ origin, clock: new VirtualClock() });
+    assert.equal(cache.getIfPresent('k2'), undefined);
+    const loaded = await cache.load('k2');
+    assert.deepEqual([loaded.value, loaded.status, loaded.servedFrom], ['v2', 'miss', 'origin']);
+    assert.equal(cache.stats().memory.misses, 1, 'one read, one tier miss');
+    assert.equal(cache.getIfPresent('k2')?.status, 'hit');
+    await assert.rejects(cache.load(''), { code: 'ERR_INVALID_KEY' });
+    await cache.close();
+    await assert.rejects(cache.load('k1'), { code: 'ERR_CLOSED' });
+  });
+
   test('drains at most a bounded batch per turn and finishes on later turns', async () => {
     const clock = new VirtualClock();
     const predictor = new ScriptedPredictor({});
