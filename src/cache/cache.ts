@@ -157,7 +157,8 @@ export class Cache<V = unknown> {
       status = 'hit';
       this.#reads.hit++;
     }
-    this.#loop.record(key, ctx, now, status);
+    // The entry's own (old) key string: the request's young copy, held in the access buffer, would survive scavenges.
+    this.#loop.record(entry.key, ctx, now, status);
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
   }
 

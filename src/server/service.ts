@@ -183,10 +183,10 @@ export class Service {
    * @throws PrescientError ERR_FORBIDDEN when the session belongs to another user.
    */
   context(session: string | undefined, user: string | undefined, segment?: string): ReadContext {
-    const owner = session === undefined ? user : this.#owners.claim(session, user);
-    const ctx: { session?: string; user?: string; segment?: string } = {};
-    if (session !== undefined) ctx.session = session;
-    if (owner !== undefined) ctx.user = owner;
+    // A session's requests share one context object (see SessionOwners).
+    if (session !== undefined) return this.#owners.context(session, user, segment);
+    const ctx: { user?: string; segment?: string } = {};
+    if (user !== undefined) ctx.user = user;
     if (segment !== undefined) ctx.segment = segment;
     return ctx;
   }
