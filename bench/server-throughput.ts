@@ -33,8 +33,7 @@
  * prediction loop's time per 1,000 reads.
  *
  * Run: node --import tsx bench/server-throughput.ts [--duration 3] [--rounds 3] [--connections 32]
- *   [--budget <maxShare>/<maxSliceMs>[/<busyShare>/<busySliceMs>] ...] (each adds a row: prescient with that
- *   prediction budget, e.g. 0.1/1, or 0.15/1/0.15/1 for no busy mode)
+ *   [--budget <maxShare>/<maxSliceMs> ...] (each adds a row: prescient with that prediction budget, e.g. 0.1/1)
  * (internally: `--serve baseline|prescient|prescient-no-prediction|prescient@0.1/1` starts one server and prints
  * `READY <url>`).
  */
@@ -65,9 +64,8 @@ const pathRing = 65_536;
 type Kind = string;
 const fixedKinds: readonly Kind[] = ['baseline', 'prescient', 'prescient-no-prediction'];
 const fixedLabels: Readonly<Record<string, string>> = { baseline: 'Fastify + lru-cache', prescient: 'prescient serve', 'prescient-no-prediction': 'prescient serve, predictor off' };
-const budgetKind = /^prescient@(0?\.\d+|1)\/(\d+(?:\.\d+)?)(?:\/(0?\.\d+|1)\/(\d+(?:\.\d+)?))?$/;
-const labelOf = (kind: Kind): string =>
-  fixedLabels[kind] ?? kind.replace(budgetKind, (_all, share: string, slice: string, busyShare?: string, busySlice?: string) => `prescient serve, budget ${share} share, ${slice} ms slices${busyShare === undefined ? '' : `, busy: ${busyShare} share, ${busySlice} ms slices`}`);
+const budgetKind = /^prescient@(0?\.\d+|1)\/(\d+(?:\.\d+)?)$/;
+const labelOf = (kind: Kind): string => fixedLabels[kind] ?? kind.replace(budgetKind, 'prescient serve, budget $1 share, $2 ms slices');
 
 const { values } = parseArgs({
   options: {
@@ -78,7 +76,7 @@ const { values } = parseArgs({
     budget: { type: 'string', multiple: true, default: [] },
   },
 });
-// Each `--budget <maxShare>/<maxSliceMs>[/<busyShare>/<busySliceMs>]` adds a row: prescient with that prediction budget, in the same rounds.
+// Each `--budget <maxShare>/<maxSliceMs>` adds a row: prescient with that prediction budget, in the same rounds.
 const kinds: readonly Kind[] = [...fixedKinds, ...(values.budget ?? []).map((b) => `prescient@${b}`)];
 
 function makeOrigin(): MapOrigin<unknown> {
@@ -112,10 +110,7 @@ async function serve(kind: Kind): Promise<void> {
     // the models'.
     const predictor = kind === 'prescient-no-prediction' ? { name: 'none', observe() {}, predict: () => [] } : undefined;
     const budget = budgetKind.exec(kind);
-    const predictionBudget =
-      budget === null
-        ? undefined
-        : { maxShare: Number(budget[1]), maxSliceMs: Number(budget[2]), ...(budget[3] === undefined ? {} : { busyShare: Number(budget[3]), busySliceMs: Number(budget[4]) }) };
+    const predictionBudget = budget === null ? undefined : { maxShare: Number(budget[1]), maxSliceMs: Number(budget[2]) };
     const server = await createServer(config, { origin, ...(predictor === undefined ? {} : { predictor }), ...(predictionBudget === undefined ? {} : { predictionBudget }) });
     url = await server.listen();
     statsOf = () => {
@@ -131,7 +126,6 @@ async function serve(kind: Kind): Promise<void> {
         deferred: s.budget?.deferredPredictions ?? 0,
         spentMs: s.budget?.spentMs ?? 0,
         slices: s.budget?.slices ?? 0,
-        busySlices: s.budget?.busySlices ?? 0,
       };
     };
   }
@@ -163,8 +157,6 @@ type ServerStats = {
   /** Time the prediction loop spent under the budget, in ms, and its slices. */
   spentMs: number;
   slices: number;
-  /** Of those, slices run while reads kept arriving (the budget's busy share). */
-  busySlices: number;
 };
 
 type Child = {
@@ -345,7 +337,7 @@ async function measureAll(paths: readonly string[], duration: number, connection
 
 async function main(): Promise<void> {
   if (values.serve !== undefined) {
-    if (!fixedKinds.includes(values.serve) && !budgetKind.test(values.serve)) throw new Error(`--serve expects one of ${fixedKinds.join(', ')} or prescient@<share>/<sliceMs>[/<busyShare>/<busySliceMs>], got ${values.serve}`);
+    if (!fixedKinds.includes(values.serve) && !budgetKind.test(values.serve)) throw new Error(`--serve expects one of ${fixedKinds.join(', ')} or prescient@<share>/<sliceMs>, got ${values.serve}`);
     await serve(values.serve as Kind);
     return;
   }

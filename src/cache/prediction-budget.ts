@@ -8,12 +8,6 @@
  * window. Accesses keep buffering meanwhile; past the buffer's capacity new ones are dropped (counted), so the
  * models then learn from contiguous runs of each session rather than from every access.
  *
- * Reads come first: while reads keep arriving (two drain attempts less than `quietMs` apart, with reads recorded
- * between them) the loop is "busy" and works in shorter slices (`busySliceMs`) at a smaller share (`busyShare`);
- * when reads pause it catches up at the full share. Why: on a server a burst of requests queues behind every slice,
- * so learning during a burst is paid for in the latency of the burst's hits, while the same learning costs nothing
- * a millisecond after the burst. The buffer holds the burst's accesses until then (past its capacity they drop).
- *
  * Time is read through an injected function (real time by default), never the cache's Clock: a cache on a
  * VirtualClock still measures what the work really cost, and a test injects a fake to make it deterministic.
  */
@@ -29,14 +23,6 @@ export type PredictionBudgetOptions = {
   readonly windowMs?: number;
   /** Longest stretch the loop works without yielding to the event loop, in ms. @default 4 */
   readonly maxSliceMs?: number;
-  /** Largest share of real time while reads keep arriving, in (0, maxShare]. @default min(0.02, maxShare) */
-  readonly busyShare?: number;
-  /** Longest slice while reads keep arriving, in ms, at most maxSliceMs. @default min(0.25, maxSliceMs) */
-  readonly busySliceMs?: number;
-  /**
-   * Reads recorded between two drain attempts less than this many ms apart make the loop busy, in ms. @default 2
-   */
-  readonly quietMs?: number;
   /**
    * Real time in ms, read around each slice (a test injects a fake). @default systemClock.now (performance.now
    * based), whatever clock the cache runs on
@@ -49,9 +35,6 @@ export type ResolvedPredictionBudgetOptions = {
   readonly maxShare: number;
   readonly windowMs: number;
   readonly maxSliceMs: number;
-  readonly busyShare: number;
-  readonly busySliceMs: number;
-  readonly quietMs: number;
   readonly now: () => number;
 };
 
@@ -65,16 +48,10 @@ export function resolvePredictionBudget(name: string, value: unknown): ResolvedP
   const o = value as PredictionBudgetOptions;
   const maxShare = numberInRange(`${name}.maxShare`, o.maxShare, 0, 1, 0.25);
   if (maxShare === 0) throw new InvalidOptionError(`${name}.maxShare`, 'a number in (0, 1]', maxShare);
-  const maxSliceMs = numberInRange(`${name}.maxSliceMs`, o.maxSliceMs, 0.1, 1000, 4);
-  const busyShare = numberInRange(`${name}.busyShare`, o.busyShare, 0, maxShare, Math.min(0.02, maxShare));
-  if (busyShare === 0) throw new InvalidOptionError(`${name}.busyShare`, `a number in (0, maxShare = ${maxShare}]`, busyShare);
   return Object.freeze({
     maxShare,
     windowMs: positiveInt(`${name}.windowMs`, o.windowMs, 100),
-    maxSliceMs,
-    busyShare,
-    busySliceMs: numberInRange(`${name}.busySliceMs`, o.busySliceMs, 0.05, maxSliceMs, Math.min(0.25, maxSliceMs)),
-    quietMs: numberInRange(`${name}.quietMs`, o.quietMs, 0, 1000, 2),
+    maxSliceMs: numberInRange(`${name}.maxSliceMs`, o.maxSliceMs, 0.1, 1000, 4),
     now: fn(`${name}.now`, o.now, systemClock.now),
   });
 }
@@ -86,14 +63,9 @@ export function resolvePredictionBudget(name: string, value: unknown): ResolvedP
 export class PredictionBudget {
   readonly now: () => number;
   readonly maxSliceMs: number;
-  readonly busySliceMs: number;
-  readonly quietMs: number;
   readonly #windowMs: number;
   /** Time the loop may spend per window, in ms (maxShare x windowMs). */
   readonly #allowance: number;
-  /** The same while reads keep arriving (busyShare x windowMs). */
-  readonly #busyAllowance: number;
-  #busySlices = 0;
   #windowStart = Number.NaN;
   #spent = 0;
   #total = 0;
@@ -103,11 +75,8 @@ export class PredictionBudget {
   constructor(options: ResolvedPredictionBudgetOptions) {
     this.now = options.now;
     this.maxSliceMs = options.maxSliceMs;
-    this.busySliceMs = options.busySliceMs;
-    this.quietMs = options.quietMs;
     this.#windowMs = options.windowMs;
     this.#allowance = options.maxShare * options.windowMs;
-    this.#busyAllowance = options.busyShare * options.windowMs;
   }
 
   /** Adds the time of work that ran from `start` to `end` (ms of `now`). */
@@ -118,28 +87,22 @@ export class PredictionBudget {
     this.#total += spent;
   }
 
-  /** Counts one slice run (a turn of the event loop the loop worked in); `isBusy` while reads kept arriving. */
-  sliced(isBusy = false): void {
+  /** Counts one slice run (a turn of the event loop the loop worked in). */
+  sliced(): void {
     this.#slices++;
-    if (isBusy) this.#busySlices++;
   }
 
-  /**
-   * True when the current window's allowance (after debt) is used up at time `at`: the busy allowance while reads
-   * keep arriving (`isBusy`), the full one otherwise.
-   */
-  isSpent(at: number, isBusy = false): boolean {
+  /** True when the current window's allowance (after debt) is used up at time `at`. */
+  isSpent(at: number): boolean {
     this.#roll(at);
-    return this.#spent >= (isBusy ? this.#busyAllowance : this.#allowance);
+    return this.#spent >= this.#allowance;
   }
 
-  /** Ms from `at` until enough allowance (busy or full) is back to work again (0 when some is left now). */
-  waitMs(at: number, isBusy = false): number {
+  /** Ms from `at` until enough allowance is back to work again (0 when some is left now). */
+  waitMs(at: number): number {
     this.#roll(at);
-    const limit = isBusy ? this.#busyAllowance : this.#allowance;
-    if (this.#spent < limit) return 0;
-    // Each window pays back one full allowance of what was spent.
-    const windows = Math.floor((this.#spent - limit) / this.#allowance) + 1;
+    if (this.#spent < this.#allowance) return 0;
+    const windows = Math.floor((this.#spent - this.#allowance) / this.#allowance) + 1;
     return Math.max(0, this.#windowStart + windows * this.#windowMs - at);
   }
 
@@ -148,9 +111,9 @@ export class PredictionBudget {
     this.#deferred += count;
   }
 
-  /** Totals since creation: ms spent, slices run (those while reads kept arriving), predictions deferred. */
-  stats(): { readonly spentMs: number; readonly slices: number; readonly busySlices: number; readonly deferredPredictions: number } {
-    return { spentMs: this.#total, slices: this.#slices, busySlices: this.#busySlices, deferredPredictions: this.#deferred };
+  /** Totals since creation: ms spent, slices run, predictions deferred. */
+  stats(): { readonly spentMs: number; readonly slices: number; readonly deferredPredictions: number } {
+    return { spentMs: this.#total, slices: this.#slices, deferredPredictions: this.#deferred };
   }
 
   #roll(at: number): void {

@@ -27,11 +27,6 @@ const maxDrainBatch = 1024;
  * `maxSliceMs` by little (a few observes), large enough that reading the time costs nothing measurable.
  */
 const budgetStride = 16;
-/**
- * While reads keep arriving and the busy allowance is spent, the loop looks again this often (ms) whether they have
- * stopped, so it catches up soon after a burst rather than at the next budget window.
- */
-const busyRecheckMs = 1;
 /** Contexts kept waiting for a prediction while the budget is spent; the least recently accessed go first. */
 const maxDeferredContexts = 4096;
 
@@ -76,11 +71,6 @@ export class PredictionLoop {
   readonly #latest = new Map<string, ReadContext>();
   #drainTimer: TimerHandle | undefined;
   #isClosed = false;
-  /** Budget time of the last drain attempt, and the buffer's `recorded` count then: reads since make the loop busy. */
-  #attemptAt = Number.NEGATIVE_INFINITY;
-  #recordedAtAttempt = 0;
-  /** Whether the last attempt found reads still arriving. */
-  #isBusy = false;
 
   constructor(options: PredictionLoopOptions) {
     this.#predictor = options.predictor;
@@ -165,8 +155,7 @@ export class PredictionLoop {
   #scheduleDrain(): void {
     if (this.#isClosed || this.#drainTimer !== undefined) return;
     const budget = this.#budget;
-    let wait = budget === undefined ? 0 : budget.waitMs(budget.now(), this.#isBusy);
-    if (this.#isBusy && wait > busyRecheckMs) wait = busyRecheckMs;
+    const wait = budget === undefined ? 0 : budget.waitMs(budget.now());
     // No wait: the next turn, right after the I/O callbacks already due (`defer`: setImmediate on the system clock,
     // a 0 ms timer on a VirtualClock), rather than a 1 ms timer that lets a millisecond of accesses pile up.
     this.#drainTimer = wait > 0 ? this.#clock.setTimer(wait, this.#onDrainTimer) : deferOn(this.#clock, this.#onDrainTimer);
@@ -176,16 +165,8 @@ export class PredictionLoop {
   readonly #onDrainTimer = (): void => {
     this.#drainTimer = undefined;
     const budget = this.#budget;
-    if (budget === undefined) {
-      this.#drain(maxDrainBatch);
-      return;
-    }
-    const now = budget.now();
-    const recorded = this.#buffer.recorded;
-    this.#isBusy = recorded !== this.#recordedAtAttempt && now - this.#attemptAt < budget.quietMs;
-    this.#attemptAt = now;
-    this.#recordedAtAttempt = recorded;
-    this.#drainSlice(budget, this.#isBusy);
+    if (budget === undefined) this.#drain(maxDrainBatch);
+    else this.#drainSlice(budget);
   };
 
   /** Without a budget: observes up to `limit` accesses, then predicts once for each context seen. */
@@ -203,24 +184,18 @@ export class PredictionLoop {
   }
 
   /**
-   * With a budget: observes for at most a slice (`maxSliceMs`, or `busySliceMs` while reads keep arriving; half of it
-   * while contexts wait from earlier slices), then predicts for the contexts seen while the slice and the window's
-   * share last; contexts left over wait (most recent access last) and the next slice is paced to the budget.
+   * With a budget: observes for at most `maxSliceMs` (half of it while contexts wait from earlier slices), then predicts for the contexts seen while the slice and the
+   * window's share last; contexts left over wait (most recent access last) and the next slice is paced to the budget.
    */
-  #drainSlice(budget: PredictionBudget, isBusy: boolean): void {
+  #drainSlice(budget: PredictionBudget): void {
     const predictor = this.#predictor;
     if (predictor === undefined || this.#isClosed) return;
     const isPredicting = this.#scheduler !== undefined || this.#onPredicted !== undefined;
     const start = budget.now();
-    if (isBusy && budget.isSpent(start, true)) {
-      this.#scheduleDrain();
-      return;
-    }
-    budget.sliced(isBusy);
-    const sliceMs = isBusy ? budget.busySliceMs : budget.maxSliceMs;
-    const sliceEnd = start + sliceMs;
+    budget.sliced();
+    const sliceEnd = start + budget.maxSliceMs;
     // Observing stops at half the slice while contexts wait, so a backlog of accesses cannot starve the predictions.
-    const observeEnd = isPredicting && this.#latest.size > 0 ? start + sliceMs / 2 : sliceEnd;
+    const observeEnd = isPredicting && this.#latest.size > 0 ? start + budget.maxSliceMs / 2 : sliceEnd;
     let now = start;
     while (this.#buffer.size > 0 && now < observeEnd) {
       this.#observe(predictor, budgetStride, isPredicting);
@@ -228,7 +203,7 @@ export class PredictionLoop {
     }
     budget.charge(start, now);
     const latest = this.#latest;
-    if (latest.size > 0 && now < sliceEnd && !budget.isSpent(now, isBusy)) budget.charge(now, this.#predictLatest(predictor, budget, sliceEnd));
+    if (latest.size > 0 && now < sliceEnd && !budget.isSpent(now)) budget.charge(now, this.#predictLatest(predictor, budget, sliceEnd));
     if (latest.size > maxDeferredContexts) {
       for (const ctxKey of latest.keys()) {
         latest.delete(ctxKey);

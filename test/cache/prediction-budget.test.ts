@@ -183,39 +183,4 @@ describe('PredictionLoop with a budget', () => {
     assert.equal(cleared.length, 2);
     assert.equal(inner.pendingTimers, 0);
   });
-  test('while reads keep arriving the loop works in short slices at the busy share, and catches up once they stop', () => {
-    const { t, now } = fakeTime();
-    const p = costlyPredictor(t, 0.05, 0.05);
-    const { clock, loop } = makeLoop(p.predictor, { maxShare: 0.5, windowMs: 100, maxSliceMs: 4, busyShare: 0.02, busySliceMs: 0.25, quietMs: 2, now });
-    // A burst: reads every 0.1 ms of real time for 50 ms; the drain attempts run between them.
-    for (let i = 0; i < 500; i++) {
-      loop.record(`k${i}`, { session: `s${i % 8}` }, 0, 'hit');
-      t.ms += 0.1;
-      clock.advance(0);
-    }
-    const during = loop.stats().budget!;
-    // One first slice at full size (the loop cannot know a burst began), then busy slices within the busy share.
-    assert.ok(during.busySlices > 0, 'busy slices ran');
-    assert.ok(during.spentMs <= 4 + 0.05 * 16 + 0.05 + 0.02 * 100 + 0.25 + 16 * 0.05, `spent ${during.spentMs} ms during the burst`);
-    assert.ok(p.observed.length < 500, 'the burst left work for later');
-    // Reads stop: after a quiet recheck the loop works at the full share and drains everything.
-    for (let step = 0; step < 100 && loop.stats().accessBuffer.pending > 0; step++) {
-      t.ms += 1;
-      clock.advance(1);
-    }
-    assert.equal(p.observed.length, 500);
-    assert.equal(loop.stats().accessBuffer.dropped, 0);
-  });
-
-  test('busy options are checked: busyShare in (0, maxShare], busySliceMs up to maxSliceMs', () => {
-    for (const value of [{ maxShare: 0.1, busyShare: 0.2 }, { busyShare: 0 }, { maxSliceMs: 1, busySliceMs: 2 }, { quietMs: -1 }]) {
-      assert.throws(
-        () => resolvePredictionBudget('b', value),
-        (e: unknown) => e instanceof PrescientError && e.code === 'ERR_INVALID_OPTION' && /b\.(busyShare|busySliceMs|quietMs)/.test(e.message),
-      );
-    }
-    const o = resolvePredictionBudget('b', { maxShare: 0.01, maxSliceMs: 0.2 })!;
-    assert.equal(o.busyShare, 0.01);
-    assert.equal(o.busySliceMs, 0.2);
-  });
 });
