@@ -3,10 +3,11 @@
  * Belady and the next-request oracle, at 1% and 5% of distinct keys with a 20 ms origin? This produces the replay
  * tables of BENCHMARKS.md. Every run is the real `prescient replay` path (runReplay), same seed.
  *
- *   node --import tsx bench/replay-figures.ts [dataDir] [--only name,name] [--json out.json] [--budget 0.3]
+ *   node --import tsx bench/replay-figures.ts [dataDir] [--only name,name] [--json out.json] [--budget 0.3] [--jobs 2]
  *
  * `--budget` is prescient's `--prefetch-budget` (maxExtraLoad): 0.3 holds its origin fetches near 1.3x its demand
- * load (the clickstream budget); 1.0 lets it spend about what read-ahead spends on block traces.
+ * load (the clickstream budget); 1.0 lets it spend about what read-ahead spends on block traces. `--jobs` spreads
+ * each trace's runs over worker threads (`prescient replay --jobs`): same figures, less wall time.
  *
  * Reads ../shared/data by default (PRESCIENT_DATA overrides). Prints one markdown table per trace.
  */
@@ -21,10 +22,11 @@ const flagValue = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const positional = args.filter((a, i) => !a.startsWith('--') && !['--only', '--json', '--budget'].includes(args[i - 1] ?? ''));
+const positional = args.filter((a, i) => !a.startsWith('--') && !['--only', '--json', '--budget', '--jobs'].includes(args[i - 1] ?? ''));
 const budget = flagValue('--budget') === undefined ? undefined : Number(flagValue('--budget'));
 const dataDir = resolve(positional[0] ?? process.env.PRESCIENT_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data'));
 const only = flagValue('--only')?.split(',');
+const jobs = Number(flagValue('--jobs') ?? 1);
 const jsonOut = flagValue('--json');
 
 type Trace = { name: string; path: string; reader: Record<string, unknown>; capacity?: string[] };
@@ -56,6 +58,7 @@ for (const t of traces) {
     sessions: 1000,
     speed: 1,
     seed: 1,
+    jobs,
     readahead: 4,
     prefetchBudget: budget,
     ...t.reader,

@@ -8,9 +8,10 @@ import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import { defaultMaxExtraLoad } from '../prefetch/prefetch-scheduler.ts';
 import { writeReplayReport } from '../sim/report.ts';
 import { formatReplayTable, toReplayDocument, type ReplayDocument } from '../sim/replay-document.ts';
-import { lognormalLatency, type Random } from '../sim/seeded-random.ts';
+import { latencyFromSpec, type Random } from '../sim/seeded-random.ts';
 import { policyNames, type PolicyName } from '../sim/sim-result.ts';
-import { resolveCapacity, simulate } from '../sim/simulator.ts';
+import { simulateInParallel } from '../sim/parallel-simulate.ts';
+import { resolveCapacity, simulate, type SimulationRun } from '../sim/simulator.ts';
 import { openTrace, type TraceStats } from '../sim/trace-reader.ts';
 import { PrescientError } from '../errors.ts';
 import { loadWorkload } from '../sim/workload.ts';
@@ -23,10 +24,9 @@ import { addTraceFlags, traceOptionsFrom } from './trace-flags.ts';
 export type LatencySpec = { readonly label: number | string; readonly sample: number | ((random: Random) => number) };
 
 export function parseLatency(value: string): LatencySpec {
-  const fixed = Number(value);
-  if (value.trim() !== '' && Number.isFinite(fixed) && fixed >= 0) return { label: fixed, sample: fixed };
-  const m = /^lognormal:(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(value.trim());
-  if (m !== null) return { label: value.trim(), sample: lognormalLatency(Number(m[1]), Number(m[2])) };
+  const sample = latencyFromSpec(value);
+  if (typeof sample === 'number') return { label: sample, sample };
+  if (sample !== undefined) return { label: value.trim(), sample };
   throw new InvalidArgumentError(`expected milliseconds or lognormal:<median-ms>:<sigma>, got ${JSON.stringify(value)}`);
 }
 
@@ -48,6 +48,7 @@ export type ReplayFlags = {
   speed: number;
   ignoreTime?: boolean;
   seed: number;
+  jobs: number;
   readahead: number;
   prefetchBudget?: number;
   json?: boolean;
@@ -74,20 +75,30 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
   }
   const stats = source.stats();
   const capacities = [...new Set(flags.capacity.map((c) => resolveCapacity(c, workload.keys.length)))];
-  const runs = await simulate(workload, {
+  const common = {
     capacities,
     policies: flags.policies,
-    originLatencyMs: flags.originLatencyMs.sample,
     originConcurrency: flags.originConcurrency,
     readaheadCount: flags.readahead,
     seed: flags.seed,
-    predictor: () => new EnsemblePredictor(),
     prefetch: flags.prefetchBudget === undefined ? undefined : { maxExtraLoad: flags.prefetchBudget },
-    onProgress: (run, done) => {
-      if (done === 0 || done === workload.requests) progress.start(`${run.policy} @ ${run.capacity}`, workload.requests);
-      progress.update(done);
-    },
-  });
+  };
+  let runs: SimulationRun[];
+  if (flags.jobs > 1) {
+    // Runs spread over worker threads: one bar for all of them.
+    progress.start(`${capacities.length * flags.policies.length} runs on ${flags.jobs} threads`, workload.requests * capacities.length * flags.policies.length);
+    runs = await simulateInParallel(workload, { ...common, originLatency: flags.originLatencyMs.label, jobs: flags.jobs, onProgress: (done) => progress.update(done) });
+  } else {
+    runs = await simulate(workload, {
+      ...common,
+      originLatencyMs: flags.originLatencyMs.sample,
+      predictor: () => new EnsemblePredictor(),
+      onProgress: (run, done) => {
+        if (done === 0 || done === workload.requests) progress.start(`${run.policy} @ ${run.capacity}`, workload.requests);
+        progress.update(done);
+      },
+    });
+  }
   progress.stop();
   const doc = toReplayDocument(workload, runs, {
     originLatencyMs: flags.originLatencyMs.label,
@@ -126,6 +137,7 @@ export function addSimulationFlags(command: Command, defaults: { capacity: strin
     .option('--readahead <n>', 'keys the readahead baseline fetches after a miss', parsePositiveInt, 4)
     .option('--prefetch-budget <x>', "origin load prescient's prefetches may add, as a share of its demand load (default 0.3)", parseNonNegativeNumber)
     .option('--seed <n>', 'seed for hashing and latency draws', parsePositiveInt, 1)
+    .option('--jobs <n>', 'worker threads to spread the runs over (same results, less wall time)', parsePositiveInt, 1)
     .option('--json', 'print one JSON document instead of a table')
     .option('--report <file>', 'write an HTML report with charts');
 }

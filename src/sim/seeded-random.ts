@@ -36,3 +36,15 @@ export function lognormalLatency(medianMs: number, sigma: number): (random: Rand
     return Math.exp(mu + sigma * z);
   };
 }
+
+/**
+ * An origin latency from its spec: a number of ms (fixed), or `lognormal:<median-ms>:<sigma>`. Returns the fixed
+ * number or the sampler; undefined when `spec` is neither (the caller words the error).
+ */
+export function latencyFromSpec(spec: number | string): number | ((random: Random) => number) | undefined {
+  const text = String(spec).trim();
+  const fixed = Number(text);
+  if (text !== '' && Number.isFinite(fixed) && fixed >= 0) return fixed;
+  const m = /^lognormal:(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(text);
+  return m === null ? undefined : lognormalLatency(Number(m[1]), Number(m[2]));
+}

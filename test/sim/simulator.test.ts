@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PrescientError } from '../../src/errors.ts';
 import { EnsemblePredictor } from '../../src/predict/ensemble-predictor.ts';
+import { simulateInParallel } from '../../src/sim/parallel-simulate.ts';
 import { lognormalLatency, seededRandom } from '../../src/sim/seeded-random.ts';
 import type { PolicyName, PolicyResult } from '../../src/sim/sim-result.ts';
 import { resolveCapacity, simulate, type SimulationOptions, type SimulationRun } from '../../src/sim/simulator.ts';
@@ -214,6 +216,41 @@ describe('resolveCapacity', () => {
   test('anything else throws ERR_INVALID_OPTION', () => {
     for (const spec of ['0', '0%', '-5', 'abc', '', '1.5', '5 %', '%', '10x']) {
       assert.throws(() => resolveCapacity(spec, 1000), { code: 'ERR_INVALID_OPTION' }, JSON.stringify(spec));
+    }
+  });
+});
+
+describe('simulateInParallel', () => {
+  test('worker threads give the results of a sequential replay, in the same order, and report progress', async () => {
+    const random = seededRandom(11);
+    const requests: Req[] = Array.from({ length: 800 }, (_, i) => ({ key: `k${Math.floor(random() * 50)}`, session: `s${i % 9}` }));
+    const policies: PolicyName[] = ['none', 'lru', 'tinylfu', 'readahead', 'belady', 'prescient', 'oracle'];
+    const workload = workloadOf(requests, { interarrivalMs: 10 });
+    const sequential = await simulate(workload, options(policies, [6, 12], { originLatencyMs: lognormalLatency(20, 0.5), seed: 5 }));
+    const progress: number[] = [];
+    const parallel = await simulateInParallel(workload, {
+      policies,
+      capacities: [6, 12],
+      originLatency: 'lognormal:20:0.5',
+      seed: 5,
+      jobs: 3,
+      onProgress: (done, total) => {
+        assert.equal(total, 800 * 14);
+        progress.push(done);
+      },
+    });
+    assert.deepEqual(withoutTiming(parallel), withoutTiming(sequential));
+    assert.equal(progress.at(-1), 800 * 14);
+    assert.ok(progress.every((d, i) => i === 0 || d >= progress[i - 1]), 'progress never goes back');
+  });
+
+  test('bad jobs or latency are ERR_INVALID_OPTION naming the option', async () => {
+    const workload = workloadOf(keysOf(['a', 'b']));
+    for (const [bad, name] of [[{ jobs: 0 }, 'jobs'], [{ originLatency: 'slow' }, 'originLatency']] as const) {
+      await assert.rejects(
+        simulateInParallel(workload, { policies: ['lru'], capacities: [1], originLatency: 20, jobs: 1, ...bad }),
+        (e: unknown) => e instanceof PrescientError && e.code === 'ERR_INVALID_OPTION' && e.message.includes(name),
+      );
     }
   });
 });
