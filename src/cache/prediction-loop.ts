@@ -71,6 +71,8 @@ export class PredictionLoop {
   readonly #latest = new Map<string, ReadContext>();
   #drainTimer: TimerHandle | undefined;
   #isClosed = false;
+  /** True when the predictor tells which contexts to predict for (`onFresh`). */
+  readonly #isPushed: boolean;
 
   constructor(options: PredictionLoopOptions) {
     this.#predictor = options.predictor;
@@ -87,6 +89,15 @@ export class PredictionLoop {
       options.predictor === undefined || options.prefetch === false
         ? undefined
         : new PrefetchScheduler({ ...options.prefetch, target: options.target, clock: options.clock, feedback: this.feedback });
+    // A predictor that predicts elsewhere says when a context's predictions are fresh: those contexts are predicted
+    // for (rather than each context right after its accesses are observed).
+    this.#isPushed = options.predictor?.onFresh !== undefined;
+    options.predictor?.onFresh?.((ctx) => {
+      const ctxKey = ctx.session ?? ctx.user ?? ctx.segment ?? '';
+      this.#latest.delete(ctxKey);
+      this.#latest.set(ctxKey, ctx);
+      if (this.#drainTimer === undefined) this.#scheduleDrain();
+    });
   }
 
   /** True when accesses are recorded (a predictor is set): the read path skips the clock read otherwise. */
@@ -172,7 +183,7 @@ export class PredictionLoop {
   /** Without a budget: observes up to `limit` accesses, then predicts once for each context seen. */
   #drain(limit: number): void {
     const predictor = this.#predictor;
-    if (predictor === undefined || this.#buffer.size === 0) return;
+    if (predictor === undefined || (this.#buffer.size === 0 && this.#latest.size === 0)) return;
     const isPredicting = this.#scheduler !== undefined || this.#onPredicted !== undefined;
     const drained = this.#observe(predictor, limit, isPredicting);
     if (this.#buffer.size > 0 && drained > 0) this.#scheduleDrain();
@@ -217,10 +228,11 @@ export class PredictionLoop {
   /** Feeds up to `limit` buffered accesses to the predictor; notes each access's context when predicting. */
   #observe(predictor: Predictor, limit: number, isPredicting: boolean): number {
     const latest = this.#latest;
+    const isNoting = isPredicting && !this.#isPushed;
     return this.#buffer.drain((a) => {
       // The drained access is a fresh object with the Access fields (plus its status): no copy per access.
       predictor.observe(a);
-      if (!isPredicting) return;
+      if (!isNoting) return;
       const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
       latest.delete(ctxKey);
       latest.set(ctxKey, a.ctx);

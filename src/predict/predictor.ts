@@ -34,4 +34,10 @@ export interface Predictor {
   feedback?(key: string, ctx: ReadContext, wasUsed: boolean): void;
   /** Approximate count of model states held (for memory reporting). */
   readonly stateCount?: number;
+  /**
+   * For a predictor whose models work elsewhere (another thread): registers the one listener it calls when it has
+   * fresh predictions for a context. A cache whose predictor has this asks `predict` for the contexts it is told
+   * about, rather than right after observing each access (the answer would still be the one from before it).
+   */
+  onFresh?(listener: (ctx: ReadContext) => void): void;
 }

@@ -25,16 +25,20 @@ export function isActionKey(key: string): boolean {
  * Predictions asked of the inner predictor per prediction wanted: action keys take room in its lists, so asking
  * for twice as many leaves `limit` items in all but action-heavy contexts.
  */
-const overAsk = 2;
+export const overAsk = 2;
 
 /** A predictor that passes everything through to `inner` but drops action keys from `predict`. */
 export class ActionFilterPredictor implements Predictor {
   readonly name: string;
   readonly #inner: Predictor;
 
+  /** Present when the inner predictor predicts elsewhere (see Predictor.onFresh). */
+  readonly onFresh?: (listener: (ctx: ReadContext) => void) => void;
+
   constructor(inner: Predictor) {
     this.#inner = inner;
     this.name = inner.name;
+    if (inner.onFresh !== undefined) this.onFresh = (listener) => inner.onFresh?.(listener);
   }
 
   get stateCount(): number | undefined {

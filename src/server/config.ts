@@ -64,6 +64,12 @@ const configSchema = z.strictObject({
       ttlMs: z.number().positive().prefault(300_000),
       maxKeyLength: z.int().min(1).max(1024).prefault(512),
       predictLimit: z.int().min(1).max(100).prefault(8),
+      /**
+       * Where the models run: the request thread under the prediction budget (`main`), or a worker thread of their
+       * own at the lowest priority (`worker`: for machines with cores to spare; on this project's 2-core bench box,
+       * shared with the load generator, it measured slower, see BENCHMARKS.md).
+       */
+      modelThread: z.enum(['worker', 'main']).prefault('main'),
     })
     .prefault({}),
   /** Write-back: time from a write's acknowledgement to its flush, and the journal's group-commit window (0: an fsync per write). */

@@ -35,7 +35,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: RouteDeps): vo
     parseRequest(schemas.emptyQuery, request.query, 'query');
     const body = parseRequest(schemas.prefetchBody, request.body, 'body');
     const ctx = service.context(id, Authenticator.actFor(request.principal, body.user), body.segment);
-    const { keys, predicted } = service.prefetch(ctx, { action: body.action, keys: body.keys });
+    const { keys, predicted } = await service.prefetch(ctx, { action: body.action, keys: body.keys });
     return reply.code(202).send({ session: id, issued: keys.length, keys, predicted });
   });
 
@@ -43,7 +43,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: RouteDeps): vo
     const { id } = parseRequest(schemas.idParams, request.params, 'params');
     const { limit = defaultLimit } = parseRequest(schemas.limitQuery, request.query, 'query');
     const ctx = service.context(id, Authenticator.actFor(request.principal, undefined));
-    const { items, actions } = service.predictions(ctx, limit);
+    const { items, actions } = await service.predictions(ctx, limit);
     return { session: id, ...(ctx.user === undefined ? {} : { user: ctx.user }), items, actions };
   });
 }

@@ -1,6 +1,6 @@
 /**
  * Service: the engine `prescient serve` runs, assembled from the config — the Cache (memory tier, shared Redis tier
- * when configured), the EnsemblePredictor, the origin (PostgreSQL when a database is configured, else the embedded
+ * when configured), the models (SessionModels: the EnsemblePredictor, on a worker thread by default), the origin (PostgreSQL when a database is configured, else the embedded
  * PGlite origin), the write path (write-back journal) and the change feed — and the operations the HTTP routes
  * call. The routes parse and authorize; the service does, and throws coded errors.
  *
@@ -21,12 +21,11 @@ import { PrescientError } from '../errors.ts';
 import type { FetchPurpose, Origin } from '../origin/origin.ts';
 import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
 import { openSampleOrigin } from '../origin/sample-store.ts';
-import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
-import type { Prediction, Predictor } from '../predict/predictor.ts';
+import type { Predictor } from '../predict/predictor.ts';
 import { ChangeFeed } from '../sync/change-feed.ts';
-import { ActionFilterPredictor, actionKey, isActionKey } from './action-predictor.ts';
 import type { ServerConfig } from './config.ts';
 import { timedOrigin } from './metrics.ts';
+import { SessionModels, type ApiPrediction } from './session-models.ts';
 import { SessionOwners } from './session-owners.ts';
 import { openWritePath, type ServiceLogger, type WriteAck, type WritePath } from './write-path.ts';
 
@@ -69,8 +68,7 @@ export type ServiceOptions = {
   readonly onOriginFetch?: (durationMs: number, purpose: FetchPurpose, isOk: boolean) => void;
 };
 
-/** A prediction as the API answers it. */
-export type ApiPrediction = { readonly key: string; readonly probability: number; readonly source?: string; readonly etaMs?: number };
+export type { ApiPrediction } from './session-models.ts';
 
 /** Key the readiness probe reads: any answer (found or not) proves the origin answers. */
 const readinessProbeKey = '__prescient_readyz__';
@@ -81,7 +79,7 @@ export class Service {
   readonly cache: Cache<unknown>;
   readonly config: ServerConfig;
   readonly #clock: Clock;
-  readonly #predictor: Predictor;
+  readonly #models: SessionModels;
   readonly #origin: Origin<unknown>;
   readonly #writes: WritePath;
   readonly #l2: Tier<unknown> | undefined;
@@ -96,7 +94,7 @@ export class Service {
     const { config, overrides = {} } = options;
     this.config = config;
     this.#clock = overrides.clock ?? systemClock;
-    this.#predictor = overrides.predictor ?? new EnsemblePredictor();
+    this.#models = new SessionModels({ config, clock: this.#clock, predictor: overrides.predictor, logger: options.logger });
     this.#origin = origin;
     this.#writes = writes;
     this.#l2 = l2;
@@ -108,7 +106,7 @@ export class Service {
       ttlMs: config.cache.ttlMs,
       maxKeyLength: config.cache.maxKeyLength,
       l2,
-      predictor: new ActionFilterPredictor(this.#predictor),
+      predictor: this.#models.predictor,
       prefetch: { predictLimit: config.cache.predictLimit, budget: overrides.predictionBudget ?? defaultPredictionBudget },
     });
   }
@@ -264,10 +262,7 @@ export class Service {
    */
   recordAction(ctx: ReadContext, action: string, key?: string): void {
     this.#checkStarted();
-    this.cache.flush();
-    const at = this.#clock.now();
-    this.#predictor.observe({ key: actionKey(action), at, ctx });
-    if (key !== undefined) this.#predictor.observe({ key, at, ctx });
+    this.#models.recordAction(this.cache, ctx, action, key);
   }
 
   /**
@@ -275,29 +270,24 @@ export class Service {
    * (the action is recorded first, as by `recordAction`). Explicit requests are outside the prediction budget.
    * Returns the keys whose fetch started (those not already cached or in flight) and the predictions acted on.
    */
-  prefetch(ctx: ReadContext, request: { readonly action?: string; readonly keys?: readonly string[] }): { keys: string[]; predicted: ApiPrediction[] } {
+  async prefetch(ctx: ReadContext, request: { readonly action?: string; readonly keys?: readonly string[] }): Promise<{ keys: string[]; predicted: ApiPrediction[] }> {
     this.#checkStarted();
     let predicted: ApiPrediction[] = [];
     const wanted = new Set(request.keys ?? []);
     if (request.action !== undefined) {
       this.recordAction(ctx, request.action);
-      predicted = this.cache.predict(ctx, this.config.cache.predictLimit).map(toApi);
+      predicted = await this.#models.items(this.cache, ctx, this.config.cache.predictLimit);
       for (const p of predicted) wanted.add(p.key);
     }
+    this.#checkStarted();
     const keys = [...wanted].filter((k) => !this.#isHeld(k));
     if (keys.length > 0) this.cache.prefetch(keys, ctx);
     return { keys, predicted };
   }
 
   /** What the models expect next for `ctx`: items (probability order) and actions. */
-  predictions(ctx: ReadContext, limit: number): { items: ApiPrediction[]; actions: ApiPrediction[] } {
-    const items = this.cache.predict(ctx, limit).map(toApi);
-    const actions = this.#predictor
-      .predict(ctx, limit * 2)
-      .filter((p) => isActionKey(p.key))
-      .slice(0, limit)
-      .map((p) => ({ ...toApi(p), key: p.key.slice(actionKey('').length) }));
-    return { items, actions };
+  predictions(ctx: ReadContext, limit: number): Promise<{ items: ApiPrediction[]; actions: ApiPrediction[] }> {
+    return this.#models.predictions(this.cache, ctx, limit);
   }
 
   /** The shadow catalog of `user`: the items predicted for it, most probable first. */
@@ -330,6 +320,11 @@ export class Service {
     return { writes: this.#writeCount, deletes: this.#deleteCount, sessions: this.#owners.size, ...(this.#writes.stats?.() ?? {}) };
   }
 
+  /** Counters of the models' worker thread (undefined when the models run on the request thread). */
+  modelStats(): ReturnType<SessionModels['stats']> {
+    return this.#models.stats();
+  }
+
   /** The shared tier, when there is one (for the metrics' tier sizes). */
   get l2(): Tier<unknown> | undefined {
     return this.#l2;
@@ -353,6 +348,7 @@ export class Service {
     if (this.#feed !== undefined) await attempt(() => (this.#feed as ChangeFeed).close());
     await attempt(() => this.#writes.close());
     await attempt(() => this.cache.close());
+    await attempt(() => this.#models.close());
     for (const close of this.#closers.reverse()) await attempt(close);
     this.#state = 'closed';
     if (first !== undefined) throw first;
@@ -377,13 +373,6 @@ export class Service {
   #checkStarted(): void {
     if (this.#state !== 'started') throw new PrescientError('ERR_CLOSED', 'The service is shutting down');
   }
-}
-
-function toApi(p: Prediction): ApiPrediction {
-  const out: { key: string; probability: number; source?: string; etaMs?: number } = { key: p.key, probability: p.probability };
-  if (p.source !== undefined) out.source = p.source;
-  if (p.etaMs !== undefined) out.etaMs = p.etaMs;
-  return out;
 }
 
 /**

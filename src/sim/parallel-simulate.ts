@@ -10,13 +10,13 @@
  * The workers run the CLI's model (EnsemblePredictor); options that are functions in `simulate` travel as data here
  * (the origin latency as its spec).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { InvalidOptionError, PrescientError, type ErrorCode } from '../errors.ts';
 import { positiveInt } from '../options.ts';
+import { startTsWorker } from '../worker-threads.ts';
 import { latencyFromSpec } from './seeded-random.ts';
 import type { PolicyName, PolicyResult } from './sim-result.ts';
 import type { SimulationOptions, SimulationRun } from './simulator.ts';
-import type { WorkerInput, WorkerMessage, WorkerTask } from './simulate-worker.ts';
 import type { Workload } from './workload.ts';
 
 export type ParallelSimulationOptions = Omit<SimulationOptions, 'originLatencyMs' | 'predictor' | 'onProgress'> & {
@@ -27,6 +27,21 @@ export type ParallelSimulationOptions = Omit<SimulationOptions, 'originLatencyMs
   /** Progress: requests simulated over every run so far, of `total` (requests × runs). */
   readonly onProgress?: (done: number, total: number) => void;
 };
+
+/** What the driver hands each worker. */
+export type WorkerInput = {
+  readonly workload: Workload;
+  readonly options: Omit<ParallelSimulationOptions, 'jobs' | 'onProgress' | 'capacities' | 'policies'>;
+};
+
+/** One run to do. */
+export type WorkerTask = { readonly capacity: number; readonly policy: PolicyName };
+
+/** What a worker reports. */
+export type WorkerMessage =
+  | { readonly kind: 'progress'; readonly done: number }
+  | { readonly kind: 'result'; readonly result: PolicyResult }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 /** Relative cost of a run by policy, to send the slow ones out first. */
 const cost: Readonly<Record<PolicyName, number>> = { prescient: 100, tinylfu: 20, readahead: 5, oracle: 3, lru: 2, belady: 1, none: 1 };
@@ -101,13 +116,7 @@ export async function simulateInParallel(workload: Workload, options: ParallelSi
   return capacities.map((capacity, c) => ({ capacity, results: results.slice(c * policies.length, (c + 1) * policies.length) }));
 }
 
-/**
- * A worker on simulate-worker.ts. The sources are TypeScript, loaded through tsx: a worker does not inherit a loader
- * registered through tsx's API (as bin/prescient.js does), so the worker registers it before importing its module.
- */
+/** A worker on simulate-worker.ts. */
 function startWorker(input: WorkerInput): Worker {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./simulate-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: input });
+  return startTsWorker(new URL('./simulate-worker.ts', import.meta.url), input);
 }

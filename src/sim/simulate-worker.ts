@@ -8,26 +8,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PrescientError } from '../errors.ts';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
-import type { ParallelSimulationOptions } from './parallel-simulate.ts';
+import type { WorkerInput, WorkerMessage, WorkerTask } from './parallel-simulate.ts';
 import { latencyFromSpec } from './seeded-random.ts';
-import type { PolicyName, PolicyResult } from './sim-result.ts';
 import { simulate } from './simulator.ts';
-import type { Workload } from './workload.ts';
-
-/** What the driver hands each worker. */
-export type WorkerInput = {
-  readonly workload: Workload;
-  readonly options: Omit<ParallelSimulationOptions, 'jobs' | 'onProgress' | 'capacities' | 'policies'>;
-};
-
-/** One run to do. */
-export type WorkerTask = { readonly capacity: number; readonly policy: PolicyName };
-
-/** What a worker reports. */
-export type WorkerMessage =
-  | { readonly kind: 'progress'; readonly done: number }
-  | { readonly kind: 'result'; readonly result: PolicyResult }
-  | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 const port = parentPort;
 if (port !== null) {

@@ -184,3 +184,41 @@ describe('PredictionLoop with a budget', () => {
     assert.equal(inner.pendingTimers, 0);
   });
 });
+
+describe('PredictionLoop with a predictor that predicts elsewhere (onFresh)', () => {
+  test('it predicts for the contexts the predictor announces, not after each observe', () => {
+    const observed: string[] = [];
+    const asked: string[] = [];
+    let announce: ((ctx: ReadContext) => void) | undefined;
+    const predictor: Predictor = {
+      name: 'remote',
+      observe: (a: Access) => void observed.push(a.key),
+      predict: (ctx: ReadContext): Prediction[] => (asked.push(ctx.session ?? ''), [{ key: `next-${ctx.session}`, probability: 0.9 }]),
+      onFresh: (listener) => {
+        announce = listener;
+      },
+    };
+    const offered: string[] = [];
+    const clock = new VirtualClock();
+    const loop = new PredictionLoop({
+      predictor,
+      clock,
+      bufferSize: 64,
+      predictLimit: 4,
+      prefetch: false,
+      target: { isPresent: () => true, fetch: async () => ({ failed: [] }) },
+      onEvent: () => {},
+      onPredicted: (ctx, predictions) => offered.push(`${ctx.user}:${predictions[0]?.key}`),
+    });
+    assert.ok(announce !== undefined, 'the loop listens');
+    loop.record('a', { session: 's1', user: 'u' }, 0, 'hit');
+    loop.record('b', { session: 's2', user: 'u' }, 0, 'hit');
+    while (clock.step());
+    assert.deepEqual(observed, ['a', 'b']);
+    assert.deepEqual(asked, [], 'no prediction right after observing');
+    announce({ session: 's2', user: 'u' });
+    while (clock.step());
+    assert.deepEqual(asked, ['s2']);
+    assert.deepEqual(offered, ['u:next-s2']);
+  });
+});

@@ -97,10 +97,11 @@ describe('item routes', () => {
   });
 });
 
-describe('session routes', () => {
+// The same routes with the models on the request thread and on a worker thread (cache.modelThread).
+for (const modelThread of ['main', 'worker'] as const) describe(`session routes, models on ${modelThread === 'main' ? 'the request thread' : 'a worker'}`, () => {
   let r: Rig;
   before(async () => {
-    r = await rig();
+    r = await rig({ config: { cache: { modelThread } } });
   });
   after(() => r.close());
 

@@ -1,0 +1,245 @@
+/**
+ * WorkerPredictor: the EnsemblePredictor on a worker thread, behind the Predictor contract.
+ *
+ * Why: the models cost several microseconds of CPU per access and allocate as they learn. On the request thread
+ * that time is taken out of the requests queued behind it, and the allocation lengthens every scavenge they wait
+ * for: on a busy server the models, not the HTTP layer, set the tail latency of hits. On a worker of its own, at
+ * the lowest scheduling priority, with a heap of its own, they use the cores the requests leave idle.
+ *
+ * What the request thread still does: `observe` appends to column arrays (no object per access) posted as one
+ * batch per turn; the worker answers each batch with the predictions of every context the batch touched, kept
+ * here (the most recent `maxContexts` contexts) and announced through `onFresh`, so the cache's prediction loop
+ * offers them to the prefetch scheduler. `predict` answers from what was last announced, without waiting;
+ * `predictNow` asks the worker, after everything observed so far.
+ *
+ * Backpressure: at most `maxBatchesInFlight` batches wait in the worker; accesses observed meanwhile collect, up to
+ * `maxPending`, and past that are dropped and counted (the models then learn from fewer accesses, never delay a
+ * read). A failed model is reported through `onError` and answers nothing; reads go on.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { ReadContext } from '../context.ts';
+import { PrescientError } from '../errors.ts';
+import { fn, positiveInt } from '../options.ts';
+import { startTsWorker } from '../worker-threads.ts';
+import type { EnsemblePredictorOptions } from './ensemble-predictor.ts';
+import type { Access, Prediction, Predictor } from './predictor.ts';
+import { contextAt, contextKey, type PredictionColumns, type WorkerReply, type WorkerRequest, type WorkerSetup } from './predictor-worker.ts';
+
+export type WorkerPredictorOptions = {
+  /** Options of the EnsemblePredictor the worker runs. @default {} */
+  readonly ensemble?: EnsemblePredictorOptions;
+  /** Predictions kept per context (announced after each batch). @default 16 */
+  readonly limit?: number;
+  /** Contexts whose last predictions are kept here. @default 10000 */
+  readonly maxContexts?: number;
+  /** Batches posted and not yet answered before accesses wait here. @default 2 */
+  readonly maxBatchesInFlight?: number;
+  /** Accesses waiting here at most; more are dropped and counted. @default 8192 */
+  readonly maxPending?: number;
+  /** Told when the worker fails (the predictor then answers nothing). @default ignore */
+  readonly onError?: (error: Error) => void;
+};
+
+/** Counters of a WorkerPredictor. */
+export type WorkerPredictorStats = {
+  /** Accesses sent to the worker, and dropped because it was behind. */
+  readonly sent: number;
+  readonly dropped: number;
+  /** Accesses the worker has learned from, and the time it spent on them (and their predictions), in ms. */
+  readonly observed: number;
+  readonly workerBusyMs: number;
+  readonly batchesInFlight: number;
+  readonly contexts: number;
+};
+
+/** The predictions of one context, as they arrived: decoded into objects only when asked for. */
+type Kept = { readonly columns: PredictionColumns; readonly start: number; readonly end: number };
+
+export class WorkerPredictor implements Predictor {
+  readonly name = 'ensemble';
+  readonly #worker: Worker;
+  readonly #limit: number;
+  readonly #maxContexts: number;
+  readonly #maxInFlight: number;
+  readonly #maxPending: number;
+  readonly #onError: (error: Error) => void;
+  readonly #kept = new Map<string, Kept>();
+  readonly #waiting = new Map<number, (reply: WorkerReply | undefined) => void>();
+  #listener: ((ctx: ReadContext) => void) | undefined;
+  #keys: string[] = [];
+  #sessions: Array<string | undefined> = [];
+  #users: Array<string | undefined> = [];
+  #segments: Array<string | undefined> = [];
+  #at: number[] = [];
+  #isFlushQueued = false;
+  #inFlight = 0;
+  #nextId = 1;
+  #sent = 0;
+  #dropped = 0;
+  #observed = 0;
+  #busyMs = 0;
+  #stateCount = 0;
+  #failure: Error | undefined;
+
+  /** Starts the worker. @throws InvalidOptionError (ERR_INVALID_OPTION) naming a bad option. */
+  constructor(options: WorkerPredictorOptions = {}) {
+    this.#limit = positiveInt('limit', options.limit, 16);
+    this.#maxContexts = positiveInt('maxContexts', options.maxContexts, 10_000);
+    this.#maxInFlight = positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2);
+    this.#maxPending = positiveInt('maxPending', options.maxPending, 8192);
+    this.#onError = fn('onError', options.onError, () => {});
+    const setup: WorkerSetup = { options: options.ensemble ?? {}, limit: this.#limit };
+    this.#worker = startTsWorker(new URL('./predictor-worker.ts', import.meta.url), { role: 'predictor', setup });
+    // The worker must not keep the process alive: a server stops it in close(), a script simply ends.
+    this.#worker.unref();
+    this.#worker.on('message', (reply: WorkerReply) => this.#receive(reply));
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.on('exit', (code) => {
+      if (this.#failure === undefined) this.#fail(new PrescientError('ERR_INTERNAL', `The models' worker exited with code ${code}`));
+    });
+  }
+
+  get stateCount(): number {
+    return this.#stateCount;
+  }
+
+  observe(access: Access): void {
+    if (this.#failure !== undefined) return;
+    if (this.#keys.length >= this.#maxPending) {
+      this.#dropped++;
+      return;
+    }
+    this.#keys.push(access.key);
+    this.#sessions.push(access.ctx.session);
+    this.#users.push(access.ctx.user);
+    this.#segments.push(access.ctx.segment);
+    this.#at.push(access.at);
+    if (!this.#isFlushQueued) {
+      // One batch per turn: a drain observes many accesses in one go; they travel together once it is done.
+      this.#isFlushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  /** The last predictions announced for `ctx` (empty before the first), without waiting for the worker. */
+  predict(ctx: ReadContext, limit: number): Prediction[] {
+    const kept = this.#kept.get(contextKey(ctx));
+    if (kept === undefined) return [];
+    const { columns: c, start } = kept;
+    const end = Math.min(kept.end, start + limit);
+    const out: Prediction[] = [];
+    for (let i = start; i < end; i++) {
+      const eta = c.etas[i];
+      const source = c.sources[i];
+      out.push({
+        key: c.keys[i],
+        probability: c.probabilities[i],
+        ...(Number.isNaN(eta) ? {} : { etaMs: eta }),
+        ...(source < 0 ? {} : { source: c.sourceNames[source] }),
+      });
+    }
+    return out;
+  }
+
+  /** What the models expect next for `ctx`, asked of the worker after every access observed so far. */
+  async predictNow(ctx: ReadContext, limit: number): Promise<Prediction[]> {
+    const reply = await this.#ask((id) => ({ t: 'predict', id, ctx: { ...ctx }, limit }));
+    return reply?.t === 'answer' ? [...reply.predictions] : [];
+  }
+
+  /** Resolves once the worker has learned from every access observed so far and announced its predictions. */
+  async settle(): Promise<void> {
+    await this.#ask((id) => ({ t: 'sync', id }));
+  }
+
+  feedback(key: string, ctx: ReadContext, wasUsed: boolean): void {
+    if (this.#failure === undefined) this.#post({ t: 'feedback', key, ctx: { ...ctx }, wasUsed });
+  }
+
+  onFresh(listener: (ctx: ReadContext) => void): void {
+    this.#listener = listener;
+  }
+
+  stats(): WorkerPredictorStats {
+    return { sent: this.#sent, dropped: this.#dropped, observed: this.#observed, workerBusyMs: this.#busyMs, batchesInFlight: this.#inFlight, contexts: this.#kept.size };
+  }
+
+  /** Stops the worker; later calls learn nothing and predict nothing. */
+  async close(): Promise<void> {
+    if (this.#failure === undefined) this.#failure = new PrescientError('ERR_CLOSED', 'The predictor is closed');
+    this.#answerWaiting();
+    await this.#worker.terminate();
+  }
+
+  readonly #flush = (): void => {
+    this.#isFlushQueued = false;
+    if (this.#inFlight < this.#maxInFlight) this.#send();
+  };
+
+  /** Posts the accesses collected so far as one batch (whatever the backpressure). */
+  #send(): void {
+    if (this.#keys.length === 0 || this.#failure !== undefined) return;
+    this.#inFlight++;
+    this.#sent += this.#keys.length;
+    this.#post({ t: 'batch', keys: this.#keys, at: Float64Array.from(this.#at), sessions: this.#sessions, users: this.#users, segments: this.#segments });
+    this.#keys = [];
+    this.#sessions = [];
+    this.#users = [];
+    this.#segments = [];
+    this.#at = [];
+  }
+
+  #receive(reply: WorkerReply): void {
+    if (reply.t === 'fresh') {
+      this.#inFlight--;
+      this.#observed += reply.observed;
+      this.#busyMs += reply.busyMs;
+      this.#stateCount = reply.stateCount;
+      const kept = this.#kept;
+      for (let i = 0; i < reply.ends.length; i++) {
+        const ctx = contextAt(reply, i);
+        const k = contextKey(ctx);
+        kept.delete(k);
+        kept.set(k, { columns: reply, start: i === 0 ? 0 : reply.ends[i - 1], end: reply.ends[i] });
+        if (kept.size > this.#maxContexts) kept.delete(kept.keys().next().value as string);
+        this.#listener?.(ctx);
+      }
+      this.#flush();
+    } else if (reply.t === 'error') {
+      this.#fail(new PrescientError('ERR_INTERNAL', `The models failed: ${reply.message}`));
+    } else {
+      const resolve = this.#waiting.get(reply.id);
+      this.#waiting.delete(reply.id);
+      resolve?.(reply);
+    }
+  }
+
+  /** Posts what is pending, then a question; resolves with its reply (undefined once failed or closed). */
+  #ask(request: (id: number) => WorkerRequest): Promise<WorkerReply | undefined> {
+    if (this.#failure !== undefined) return Promise.resolve(undefined);
+    // Everything observed so far goes first, whatever the backpressure: the question is about all of it.
+    this.#send();
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.#post(request(id));
+    });
+  }
+
+  /** Questions still waiting get no answer (undefined): the worker failed or closed. */
+  #answerWaiting(): void {
+    for (const resolve of this.#waiting.values()) resolve(undefined);
+    this.#waiting.clear();
+  }
+
+  #post(message: WorkerRequest): void {
+    this.#worker.postMessage(message);
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    this.#answerWaiting();
+    this.#onError(error);
+  }
+}

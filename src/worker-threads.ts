@@ -1,0 +1,33 @@
+/**
+ * Worker threads for TypeScript modules, shared by the simulator's parallel runs and the off-thread models.
+ *
+ * The sources are TypeScript loaded through tsx. A worker does not inherit a loader registered through tsx's API (as
+ * bin/prescient.js registers it), so the worker registers tsx itself before importing its module; registering again
+ * where `--import tsx` already did is harmless.
+ */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** Starts a worker thread on the TypeScript module `entry` (a file URL), with `workerData`. */
+export function startTsWorker(entry: URL, workerData: unknown): Worker {
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/**
+ * Lowers the scheduling priority of the calling thread to `nice` (19: the lowest), so that on a busy machine the
+ * kernel runs it only when the request thread has nothing to do. Linux only (a thread's id is read from
+ * /proc/thread-self); returns false where that is not possible, and the thread keeps its priority.
+ */
+export function lowerThreadPriority(nice = 19): boolean {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return false;
+    setPriority(tid, nice);
+    return true;
+  } catch {
+    return false;
+  }
+}

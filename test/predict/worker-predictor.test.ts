@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ReadContext } from '../../src/context.ts';
+import { PrescientError } from '../../src/errors.ts';
+import { contextAt, toColumns } from '../../src/predict/predictor-worker.ts';
+import { WorkerPredictor } from '../../src/predict/worker-predictor.ts';
+
+/** Sessions that all read a, b, c, d in that order. */
+function teach(p: WorkerPredictor, sessions: number): void {
+  for (let s = 0; s < sessions; s++) {
+    for (const [i, key] of ['a', 'b', 'c', 'd'].entries()) p.observe({ key, at: s * 100 + i, ctx: { session: `s${s}` } });
+  }
+}
+
+describe('WorkerPredictor', () => {
+  test('learns on its worker, announces fresh predictions per context, and answers from them', async () => {
+    const p = new WorkerPredictor();
+    try {
+      const fresh: ReadContext[] = [];
+      p.onFresh((ctx) => fresh.push(ctx));
+      assert.deepEqual(p.predict({ session: 'new' }, 3), [], 'nothing before the first answer');
+      teach(p, 40);
+      await p.settle();
+      assert.equal(p.stats().observed, 160);
+      assert.equal(p.stats().dropped, 0);
+      assert.deepEqual(new Set(fresh.map((c) => c.session)).size, 40, 'each context of the batches announced');
+      p.observe({ key: 'a', at: 10_000, ctx: { session: 'new', user: 'u1' } });
+      const now = await p.predictNow({ session: 'new', user: 'u1' }, 3);
+      assert.equal(now[0].key, 'b', 'after a comes b');
+      assert.ok(now[0].probability > 0 && now[0].probability <= 1);
+      await p.settle();
+      const kept = p.predict({ session: 'new' }, 3);
+      assert.deepEqual(kept.map((x) => x.key), now.map((x) => x.key), 'the announced predictions are the same');
+      assert.equal(fresh.at(-1)?.user, 'u1', 'the announced context keeps its fields');
+      p.feedback('b', { session: 'new' }, true);
+      assert.ok(p.stateCount > 0);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('a worker that is behind makes accesses wait, then drops them past maxPending (counted)', async () => {
+    const p = new WorkerPredictor({ maxBatchesInFlight: 1, maxPending: 50 });
+    try {
+      // One turn: every access lands in the pending columns before the first batch leaves.
+      teach(p, 100);
+      assert.equal(p.stats().dropped, 400 - 50);
+      await p.settle();
+      assert.equal(p.stats().observed, 50);
+      assert.equal(p.stats().sent, 50);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('after close it learns nothing and answers nothing; bad options are ERR_INVALID_OPTION naming them', async () => {
+    const p = new WorkerPredictor();
+    await p.close();
+    p.observe({ key: 'a', at: 0, ctx: { session: 's' } });
+    assert.deepEqual(await p.predictNow({ session: 's' }, 3), []);
+    await p.settle();
+    for (const [options, name] of [[{ limit: 0 }, 'limit'], [{ maxPending: -1 }, 'maxPending'], [{ onError: 'x' }, 'onError']] as const) {
+      assert.throws(
+        () => new WorkerPredictor(options as never),
+        (e: unknown) => e instanceof PrescientError && e.code === 'ERR_INVALID_OPTION' && e.message.includes(name),
+      );
+    }
+  });
+
+  test('prediction columns round-trip: keys, probabilities, etas and sources per context', () => {
+    const columns = toColumns([
+      [{ key: 'x', probability: 0.5, source: 'markov' }, { key: 'y', probability: 0.25, etaMs: 30 }],
+      [],
+      [{ key: 'z', probability: 1, source: 'markov' }],
+    ]);
+    assert.deepEqual([...columns.ends], [2, 2, 3]);
+    assert.deepEqual(columns.keys, ['x', 'y', 'z']);
+    assert.deepEqual(columns.sourceNames, ['markov']);
+    assert.deepEqual([...columns.sources], [0, -1, 0]);
+    assert.ok(Number.isNaN(columns.etas[0]) && columns.etas[1] === 30);
+    assert.deepEqual(contextAt({ sessions: ['s', undefined], users: [undefined, 'u'], segments: [undefined, 'eu'] }, 1), { user: 'u', segment: 'eu' });
+  });
+});
