@@ -4,6 +4,10 @@
  * used without a user is claimed by the first user that comes along. Sessions not used for a while are forgotten
  * past `maxSessions`, so memory stays bounded.
  *
+ * The models know a session by its id and its incarnation (`<id>#<n>`, n in base 36): a session forgotten and then
+ * claimed again starts with no history, so whoever claims it next (another user's bound token, after pushing it out
+ * with sessions of its own) cannot read through its predictions what the models learned from the earlier owner.
+ *
  * Each session also keeps the read context its requests use, handed out again while owner and segment stay the
  * same. Why: every read's context waits in the access buffer until the models drain it; a fresh object per request
  * (with the request's fresh copy of the session id) would be copied by each scavenge meanwhile, and a burst of reads
@@ -18,6 +22,8 @@ const unowned = '';
 
 type SessionRecord = {
   owner: string;
+  /** The session id the models see: `<id>#<incarnation>`. */
+  readonly modelId: string;
   /** The context last handed out for the session, and the segment it was made with. */
   ctx: ReadContext | undefined;
   segment: string | undefined;
@@ -30,6 +36,8 @@ export class SessionOwners {
   readonly #max: number;
   /** Claims made so far. */
   #claims = 0;
+  /** Records created so far (each session incarnation gets the next number). */
+  #incarnations = 0;
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) unless `maxSessions` is a positive integer. */
   constructor(maxSessions: number) {
@@ -38,14 +46,14 @@ export class SessionOwners {
 
   /**
    * Records that `user` (or nobody) uses `session` and returns the read context of the request:
-   * `{ session, user: owner, segment }` (absent fields left out), where the owner is the user the request acts for
-   * from then on. The same object comes back for as long as owner and segment do not change.
+   * `{ session: <id>#<incarnation>, user: owner, segment }` (absent fields left out), where the owner is the user the
+   * request acts for from then on. The same object comes back for as long as owner and segment do not change.
    * @throws PrescientError ERR_FORBIDDEN when `user` is given and the session belongs to another user.
    */
   context(session: string, user: string | undefined, segment: string | undefined): ReadContext {
     const record = this.#claim(session, user);
     if (record.ctx !== undefined && record.segment === segment) return record.ctx;
-    const ctx: { session: string; user?: string; segment?: string } = { session };
+    const ctx: { session: string; user?: string; segment?: string } = { session: record.modelId };
     if (record.owner !== unowned) ctx.user = record.owner;
     if (segment !== undefined) ctx.segment = segment;
     record.ctx = ctx;
@@ -63,7 +71,7 @@ export class SessionOwners {
     const claims = ++this.#claims;
     let record = records.get(session);
     if (record === undefined) {
-      record = { owner: user ?? unowned, ctx: undefined, segment: undefined, movedAt: claims };
+      record = { owner: user ?? unowned, modelId: `${session}#${(++this.#incarnations).toString(36)}`, ctx: undefined, segment: undefined, movedAt: claims };
       records.set(session, record);
       if (records.size > this.#max) records.delete(records.keys().next().value as string);
       return record;

@@ -135,3 +135,35 @@ describe('rate limit', () => {
     }
   });
 });
+
+describe('a forgotten session claimed again', () => {
+  test("starts with no history: a bound token that pushes another user's session out learns nothing from it", async () => {
+    const r = await rig({
+      config: {
+        limits: { maxSessions: 4 },
+        tokens: [
+          { token: tokens.alice, scopes: ['read'], user: 'alice', name: 'alice' },
+          { token: tokens.bob, scopes: ['read'], user: 'bob', name: 'bob' },
+        ],
+      },
+    });
+    try {
+      // Alice's sessions teach that receipt follows c; her session `victim` ends on c.
+      for (let i = 0; i < 10; i++) {
+        for (const key of ['a', 'c', 'receipt']) assert.equal((await r.inject({ url: `/v1/items/${key}?session=alice-${i}`, token: tokens.alice })).status, 200);
+      }
+      await r.inject({ url: '/v1/items/c?session=victim', token: tokens.alice });
+      const before = await r.inject({ url: '/v1/sessions/victim/predictions?limit=3', token: tokens.alice });
+      assert.equal(before.body.items[0]?.key, 'receipt', 'the models know where victim is');
+      // Bob's sessions push victim out of the owners' map (bounded at 4), then bob claims it.
+      for (let i = 0; i < 8; i++) await r.inject({ url: `/v1/items/a?session=bob-${i}`, token: tokens.bob });
+      const reclaimed = await r.inject({ url: '/v1/sessions/victim/predictions?limit=3', token: tokens.bob });
+      assert.equal(reclaimed.status, 200);
+      assert.equal(reclaimed.body.user, 'bob');
+      const fresh = await r.inject({ url: '/v1/sessions/never-seen/predictions?limit=3', token: tokens.bob });
+      assert.deepEqual(reclaimed.body.items, fresh.body.items, 'what any new session of bob would get, nothing of alice\'s session');
+    } finally {
+      await r.close();
+    }
+  });
+});

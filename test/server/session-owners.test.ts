@@ -6,11 +6,11 @@ import { SessionOwners } from '../../src/server/session-owners.ts';
 describe('SessionOwners', () => {
   test('the first user owns a session; another user is refused; a session seen without a user is claimed later', () => {
     const owners = new SessionOwners(10);
-    assert.deepEqual(owners.context('s1', 'alice', undefined), { session: 's1', user: 'alice' });
-    assert.deepEqual(owners.context('s1', undefined, undefined), { session: 's1', user: 'alice' }, 'no user: acts as the owner');
+    assert.deepEqual(owners.context('s1', 'alice', undefined), { session: 's1#1', user: 'alice' });
+    assert.deepEqual(owners.context('s1', undefined, undefined), { session: 's1#1', user: 'alice' }, 'no user: acts as the owner');
     assert.throws(() => owners.context('s1', 'bob', undefined), (e: unknown) => e instanceof PrescientError && e.code === 'ERR_FORBIDDEN');
-    assert.deepEqual(owners.context('s2', undefined, 'eu'), { session: 's2', segment: 'eu' });
-    assert.deepEqual(owners.context('s2', 'bob', 'eu'), { session: 's2', user: 'bob', segment: 'eu' });
+    assert.deepEqual(owners.context('s2', undefined, 'eu'), { session: 's2#2', segment: 'eu' });
+    assert.deepEqual(owners.context('s2', 'bob', 'eu'), { session: 's2#2', user: 'bob', segment: 'eu' }, 'claimed later: same incarnation');
     assert.throws(() => owners.context('s2', 'carol', undefined), (e: unknown) => e instanceof PrescientError && e.code === 'ERR_FORBIDDEN');
   });
 
@@ -22,7 +22,7 @@ describe('SessionOwners', () => {
     assert.notEqual(claimed, first, 'a new owner: a new context');
     assert.equal(owners.context('s', 'alice', undefined), claimed);
     const segmented = owners.context('s', 'alice', 'eu');
-    assert.deepEqual(segmented, { session: 's', user: 'alice', segment: 'eu' });
+    assert.deepEqual(segmented, { session: 's#1', user: 'alice', segment: 'eu' });
     assert.equal(owners.context('s', undefined, 'eu'), segmented);
   });
 
@@ -38,7 +38,11 @@ describe('SessionOwners', () => {
       assert.ok(owners.size <= max);
     }
     assert.equal(owners.size, max);
-    // A session left alone is forgotten, its owner with it: another user may claim it now.
-    assert.equal(owners.context('gone', 'bob', undefined).user, 'bob');
+    // A session left alone is forgotten, its owner with it: another user may claim it now, as a new incarnation the
+    // models hold no history for.
+    const reclaimed = owners.context('gone', 'bob', undefined);
+    assert.equal(reclaimed.user, 'bob');
+    assert.notEqual(reclaimed.session, 'gone#2');
+    assert.match(reclaimed.session ?? '', /^gone#[0-9a-z]+$/);
   });
 });
