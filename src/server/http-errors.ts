@@ -25,7 +25,6 @@ export const statusByCode: Readonly<Partial<Record<ErrorCode, number>>> = Object
   ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_ORIGIN_READ_ONLY: 405,
-  ERR_CONFLICT: 409,
   ERR_VALUE_TOO_LARGE: 413,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_UNSUPPORTED_MEDIA_TYPE: 415,
@@ -40,6 +39,8 @@ export const statusByCode: Readonly<Partial<Record<ErrorCode, number>>> = Object
   ERR_WRITE_FAILED: 503,
   ERR_JOURNAL_FAILED: 503,
   ERR_CHANGE_FEED_FAILED: 503,
+  // The local clock is behind versions already written: a server fault (fix its clock), not the client's conflict.
+  ERR_CLOCK_DRIFT: 503,
   ERR_TIMEOUT: 504,
   ERR_ORIGIN_TIMEOUT: 504,
 });

@@ -36,7 +36,7 @@ export type HlcOptions = {
   readonly clock?: Clock;
   /**
    * How far (milliseconds) the clock may run ahead of the local wall clock, whether from a remote version passed
-   * to `observe` or from counter carries. Beyond it `observe` and `now` throw ERR_CONFLICT rather than drag every
+   * to `observe` or from counter carries. Beyond it `observe` and `now` throw ERR_CLOCK_DRIFT rather than drag every
    * later version into the future. @default 60000
    */
   readonly maxDriftMs?: number;
@@ -67,7 +67,7 @@ export class Hlc {
 
   /**
    * A new version, greater than every version handed out or observed before.
-   * @throws PrescientError ERR_CONFLICT when the clock would run more than `maxDriftMs` ahead of the wall clock
+   * @throws PrescientError ERR_CLOCK_DRIFT when the clock would run more than `maxDriftMs` ahead of the wall clock
    */
   now(): number {
     const wallMs = Math.floor(this.#clock.now());
@@ -81,7 +81,7 @@ export class Hlc {
    * Merges a version seen elsewhere (the origin, a change feed, a replayed journal). Returns the clock's last
    * version afterwards.
    * @throws PrescientError ERR_INVALID_VALUE for a version that is not a non-negative safe integer;
-   *   ERR_CONFLICT when `version` is more than `maxDriftMs` ahead of the wall clock (the clock is left unchanged)
+   *   ERR_CLOCK_DRIFT when `version` is more than `maxDriftMs` ahead of the wall clock (the clock is left unchanged)
    */
   observe(version: number): number {
     if (!Number.isSafeInteger(version) || version < 0) {
@@ -97,7 +97,7 @@ export class Hlc {
     const aheadMs = hlcPhysicalMs(version) - wallMs;
     if (aheadMs > this.#maxDriftMs) {
       throw new PrescientError(
-        'ERR_CONFLICT',
+        'ERR_CLOCK_DRIFT',
         `Version ${version} is ${aheadMs} ms ahead of the local clock, over \`maxDriftMs\` ${this.#maxDriftMs}`,
       );
     }

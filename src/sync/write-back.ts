@@ -82,7 +82,7 @@ export class WriteBack<V = unknown> {
   /**
    * Opens the journal and takes back every record the origin has not confirmed: reads see them at once and a
    * flush starts. Resolves with the number of records replayed.
-   * @throws PrescientError ERR_JOURNAL_CORRUPT / ERR_JOURNAL_FAILED (journal.ts); ERR_CONFLICT when a replayed
+   * @throws PrescientError ERR_JOURNAL_CORRUPT / ERR_JOURNAL_FAILED (journal.ts); ERR_CLOCK_DRIFT when a replayed
    *   version is further ahead of the clock than the Hlc allows
    */
   async start(): Promise<number> {

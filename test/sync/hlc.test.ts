@@ -52,7 +52,7 @@ describe('Hlc', () => {
     const clock = new VirtualClock(50_000);
     const hlc = new Hlc({ clock, maxDriftMs: 1_000 });
     const before = hlc.now();
-    assert.throws(() => hlc.observe((50_000 + 1_001) * HLC_LOGICAL_SPAN), (e) => isPrescientError(e, 'ERR_CONFLICT'));
+    assert.throws(() => hlc.observe((50_000 + 1_001) * HLC_LOGICAL_SPAN), (e) => isPrescientError(e, 'ERR_CLOCK_DRIFT'));
     assert.equal(hlc.last, before);
     assert.throws(() => hlc.observe(-1), (e) => isPrescientError(e, 'ERR_INVALID_VALUE'));
     assert.throws(() => hlc.observe(1.5), (e) => isPrescientError(e, 'ERR_INVALID_VALUE'));
