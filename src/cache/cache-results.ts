@@ -82,5 +82,6 @@ export type CacheEvents = {
   'prefetch:issued': [FeedbackEvent];
   'prefetch:used': [FeedbackEvent];
   'prefetch:wasted': [FeedbackEvent];
+  /** A batch of origin fetches failed: the keys that failed (every key of a rejected call). */
   'origin:failed': [{ readonly keys: readonly string[]; readonly purpose: FetchPurpose }];
 };

@@ -66,7 +66,7 @@ export class Cache<V = unknown> {
       maxBatch: o.maxBatch,
       isUsable: (entry) => this.#clock.now() < entry.staleAt && this.#shared!.isTrusted(entry.key),
       onLoaded: (flight, outcome) => this.#store(flight, outcome),
-      onOriginBatch: (keys, purpose, isOk) => this.#countBatch(keys, purpose, isOk),
+      onOriginBatch: (keys, purpose, isOk, failed) => this.#countBatch(keys, purpose, isOk, failed),
     });
     this.#loop = new PredictionLoop({
       predictor: o.predictor,
@@ -388,10 +388,10 @@ export class Cache<V = unknown> {
     return this.#isClosed ? Promise.resolve({ failed: [] }) : this.#loader.prefetch(batch);
   }
 
-  #countBatch(keys: readonly string[], purpose: FetchPurpose, isOk: boolean): void {
+  #countBatch(keys: readonly string[], purpose: FetchPurpose, isOk: boolean, failed: readonly string[]): void {
     this.#origin.count(keys.length, purpose, isOk);
     if (purpose === 'demand') this.#loop.demandFetched(keys.length);
-    if (!isOk && this.#events.listenerCount('origin:failed') > 0) this.#events.emit('origin:failed', { keys, purpose });
+    if (!isOk && this.#events.listenerCount('origin:failed') > 0) this.#events.emit('origin:failed', { keys: failed, purpose });
   }
 
   #checkOpen(): void {

@@ -50,9 +50,10 @@ export type LoaderOptions<V> = {
   readonly onLoaded: (flight: Flight<V>, outcome: LoadOutcome<V>) => void;
   /**
    * Called once per origin batch with its keys, purpose and outcome (for stats and latency); `isOk` is false when
-   * the call rejected or answered an OriginFailure for any of its keys.
+   * the call rejected or answered an OriginFailure for any of its keys, and `failed` lists the keys that failed
+   * (all of them when the call rejected).
    */
-  readonly onOriginBatch?: (keys: readonly string[], purpose: FetchPurpose, isOk: boolean) => void;
+  readonly onOriginBatch?: (keys: readonly string[], purpose: FetchPurpose, isOk: boolean, failed: readonly string[]) => void;
 };
 
 export class Loader<V> {
@@ -164,13 +165,14 @@ export class Loader<V> {
           ? await origin.getManySettled(keys, { purpose })
           : await origin.getMany(keys, { purpose });
       } catch (error) {
-        this.#options.onOriginBatch?.(keys, purpose, false);
+        this.#options.onOriginBatch?.(keys, purpose, false, keys);
         const wrapped = error instanceof PrescientError ? error : new OriginError(keys, error);
         for (const f of rest) this.#settle(f, undefined, wrapped);
         return;
       }
       const isArray = Array.isArray(answers);
-      this.#options.onOriginBatch?.(keys, purpose, !isArray || !answers.some(isOriginFailure));
+      const failed = isArray ? keys.filter((_k, i) => isOriginFailure(answers[i])) : [];
+      this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
       for (let i = 0; i < rest.length; i++) {
         const answer = isArray ? answers[i] : undefined;
         if (isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);

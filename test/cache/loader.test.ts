@@ -44,13 +44,13 @@ describe('Loader per-key failures', () => {
       getManySettled: async (keys) => keys.map((key) => (key === 'b' ? failure : { key, value: key.toUpperCase(), version: 1 })),
     };
     const loaded: string[] = [];
-    const batches: Array<{ keys: readonly string[]; isOk: boolean }> = [];
+    const batches: Array<{ keys: readonly string[]; isOk: boolean; failed: readonly string[] }> = [];
     const loader = new Loader<string>({
       origin,
       maxBatch: 256,
       isUsable: () => true,
       onLoaded: (flight) => { loaded.push(flight.key); },
-      onOriginBatch: (keys, _purpose, isOk) => { batches.push({ keys, isOk }); },
+      onOriginBatch: (keys, _purpose, isOk, failed) => { batches.push({ keys, isOk, failed }); },
     });
     const [a, b, c] = ['a', 'b', 'c'].map((key) => loader.load(key, 'demand'));
     const [ra, rb, rc] = await Promise.allSettled([a.promise, b.promise, c.promise]);
@@ -59,7 +59,7 @@ describe('Loader per-key failures', () => {
     assert.equal(rb.status, 'rejected');
     assert.equal((rb as PromiseRejectedResult).reason, failure.error, 'the flight rejects with the key\'s own error');
     assert.deepEqual(loaded, ['a', 'c'], 'a failed key is not stored');
-    assert.deepEqual(batches, [{ keys: ['a', 'b', 'c'], isOk: false }]);
+    assert.deepEqual(batches, [{ keys: ['a', 'b', 'c'], isOk: false, failed: ['b'] }]);
     assert.equal(getManyCalls, 0, 'getManySettled is preferred when the origin has it');
     assert.equal(loader.inflight, 0);
   });
@@ -68,6 +68,8 @@ describe('Loader per-key failures', () => {
     const clock = new VirtualClock();
     const { origin, setArchiveDown } = tieredWithSwitch();
     const cache = new Cache({ origin, clock, ttlMs: 1000, graceMs: 5000 });
+    const failedEvents: Array<readonly string[]> = [];
+    cache.on('origin:failed', (e) => failedEvents.push(e.keys));
     assert.equal((await cache.get('cold1')).value, 'archive-cold1');
     clock.advance(2000);
     setArchiveDown(true);
@@ -81,6 +83,7 @@ describe('Loader per-key failures', () => {
     assert.ok(cold2.status === 'rejected');
     assert.ok(isPrescientError(cold2.reason, 'ERR_ORIGIN_FAILED'));
     assert.equal(cache.stats().graceServed, 1);
+    assert.deepEqual(failedEvents, [['cold1', 'cold2']], "origin:failed names the keys that failed, not the batch's live key");
 
     clock.advance(5000);
     const [hotAgain, coldLate] = await Promise.allSettled([cache.get('hot'), cache.get('cold1')]);
