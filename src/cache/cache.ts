@@ -53,12 +53,7 @@ export class Cache<V = unknown> {
     const o = resolveCacheOptions(options);
     this.#o = o;
     this.#clock = o.clock;
-    this.#memory = new MemoryTier<V>({
-      maxBytes: o.maxBytes,
-      clock: o.clock,
-      onRemoval: (entry, cause) => this.#loop.removed(entry, cause),
-      ...o.memory,
-    });
+    this.#memory = new MemoryTier<V>({ maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => this.#loop.removed(entry, cause), ...o.memory });
     this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock);
     this.#loader = new Loader<V>({
       origin: o.origin,
