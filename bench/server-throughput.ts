@@ -25,7 +25,9 @@
  *
  * The last column is the server's event-loop delay over its whole life (warm-up and both runs): time a request
  * could not even be read because something held the loop.
- * A third row runs the same service with a predictor that never predicts, to show what the models cost apart from
+ * A row runs the models on a worker thread of their own (`cache.modelThread: "worker"`), beside the default (the
+ * request thread, under the prediction budget).
+ * Another row runs the same service with a predictor that never predicts, to show what the models cost apart from
  * the HTTP layer (auth, rate limit, validation, session ownership, metrics).
  * A second table shows the models' side of the prediction budget over the measured rounds (counters read from each
  * Prescient child before the first round and at exit): the hit ratio, the share of reads the models learned from
@@ -62,11 +64,11 @@ const pathRing = 65_536;
 
 /** A server: one of the three, or `prescient@<maxShare>/<maxSliceMs>` (prescient with another prediction budget). */
 type Kind = string;
-const fixedKinds: readonly Kind[] = ['baseline', 'prescient', 'prescient-main-thread', 'prescient-no-prediction'];
+const fixedKinds: readonly Kind[] = ['baseline', 'prescient', 'prescient-worker', 'prescient-no-prediction'];
 const fixedLabels: Readonly<Record<string, string>> = {
   baseline: 'Fastify + lru-cache',
-  prescient: 'prescient serve (models on a worker)',
-  'prescient-main-thread': 'prescient serve, models on the request thread',
+  prescient: 'prescient serve',
+  'prescient-worker': 'prescient serve, models on a worker thread',
   'prescient-no-prediction': 'prescient serve, predictor off',
 };
 const budgetKind = /^prescient@(0?\.\d+|1)\/(\d+(?:\.\d+)?)$/;
@@ -110,7 +112,7 @@ async function serve(kind: Kind): Promise<void> {
   } else {
     const { createServer } = await import('../src/server/app.ts');
     const { resolveConfig } = await import('../src/server/config.ts');
-    const modelThread = kind === 'prescient' ? 'worker' : 'main';
+    const modelThread = kind === 'prescient-worker' ? 'worker' : 'main';
     const config = resolveConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', cache: { modelThread }, limits: { rateLimit: { perSecond: 1e9, burst: 1e9 } } }, {});
     // The third row: the same service with a predictor that never predicts, to separate the HTTP layer's cost from
     // the models'.
