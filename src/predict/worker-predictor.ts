@@ -52,8 +52,11 @@ export type WorkerPredictorStats = {
   readonly contexts: number;
 };
 
-/** The predictions of one context, as they arrived: decoded into objects only when asked for. */
-type Kept = { readonly columns: PredictionColumns; readonly start: number; readonly end: number };
+/**
+ * The predictions of one context, copied out of the message they came in (a context must not pin a whole batch's
+ * columns) and decoded into objects only when asked for.
+ */
+type Kept = Omit<PredictionColumns, 'ends'>;
 
 export class WorkerPredictor implements Predictor {
   readonly name = 'ensemble';
@@ -123,12 +126,11 @@ export class WorkerPredictor implements Predictor {
 
   /** The last predictions announced for `ctx` (empty before the first), without waiting for the worker. */
   predict(ctx: ReadContext, limit: number): Prediction[] {
-    const kept = this.#kept.get(contextKey(ctx));
-    if (kept === undefined) return [];
-    const { columns: c, start } = kept;
-    const end = Math.min(kept.end, start + limit);
+    const c = this.#kept.get(contextKey(ctx));
+    if (c === undefined) return [];
+    const end = Math.min(c.keys.length, limit);
     const out: Prediction[] = [];
-    for (let i = start; i < end; i++) {
+    for (let i = 0; i < end; i++) {
       const eta = c.etas[i];
       const source = c.sources[i];
       out.push({
@@ -200,7 +202,15 @@ export class WorkerPredictor implements Predictor {
         const ctx = contextAt(reply, i);
         const k = contextKey(ctx);
         kept.delete(k);
-        kept.set(k, { columns: reply, start: i === 0 ? 0 : reply.ends[i - 1], end: reply.ends[i] });
+        const start = i === 0 ? 0 : reply.ends[i - 1];
+        const end = reply.ends[i];
+        kept.set(k, {
+          keys: reply.keys.slice(start, end),
+          probabilities: reply.probabilities.slice(start, end),
+          etas: reply.etas.slice(start, end),
+          sources: reply.sources.slice(start, end),
+          sourceNames: reply.sourceNames,
+        });
         if (kept.size > this.#maxContexts) kept.delete(kept.keys().next().value as string);
         this.#listener?.(ctx);
       }
