@@ -48,6 +48,8 @@ export type { PopularityPredictorOptions } from './predict/popularity-predictor.
 export { SessionKnnPredictor } from './predict/session-knn-predictor.ts';
 export type { SessionKnnPredictorOptions } from './predict/session-knn-predictor.ts';
 export type { Access, Prediction, Predictor } from './predict/predictor.ts';
+export { WorkerPredictor } from './predict/worker-predictor.ts';
+export type { WorkerPredictorOptions, WorkerPredictorStats } from './predict/worker-predictor.ts';
 
 export { Feedback } from './prefetch/feedback.ts';
 export type { FeedbackEvent, FeedbackOptions, FeedbackStats, SourceStats } from './prefetch/feedback.ts';
@@ -61,6 +63,8 @@ export type { TraceOptions, TraceSource, TraceStats } from './sim/trace-reader.t
 export { loadWorkload } from './sim/workload.ts';
 export type { Workload, WorkloadOptions } from './sim/workload.ts';
 export { resolveCapacity, simulate } from './sim/simulator.ts';
+export { simulateInParallel } from './sim/parallel-simulate.ts';
+export type { ParallelSimulationOptions } from './sim/parallel-simulate.ts';
 export type { SimulationOptions, SimulationRun } from './sim/simulator.ts';
 export type { PolicyName, PolicyResult } from './sim/sim-result.ts';
 
