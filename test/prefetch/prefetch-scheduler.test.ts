@@ -7,6 +7,7 @@ import { PrefetchScheduler, type PrefetchRequest, type PrefetchTarget } from '..
 /** A target that records batches and settles them when told. */
 class RecordingTarget implements PrefetchTarget {
   readonly present = new Set<string>();
+  touch?: (key: string) => void;
   readonly batches: PrefetchRequest[][] = [];
   failNext = 0;
   readonly #pending: Array<() => void> = [];
@@ -49,6 +50,32 @@ describe('PrefetchScheduler', () => {
     ]);
     assert.deepEqual(target.keys(), ['high', 'mid']);
     assert.equal(target.batches.length, 1);
+  });
+
+  test('refreshes every predicted cached key by default, and those under touchProbability not', () => {
+    const touched: string[] = [];
+    const { target, scheduler } = make({ minProbability: 0.05 });
+    target.present.add('cached-unlikely');
+    target.present.add('cached-likely');
+    target.present.add('cached-at-floor');
+    target.touch = (key) => touched.push(key);
+    scheduler.offer({ session: 's' }, [
+      { key: 'cached-likely', probability: 0.9 },
+      { key: 'cached-at-floor', probability: 0.05 },
+      { key: 'cached-unlikely', probability: 0.01 },
+    ]);
+    assert.deepEqual(touched, ['cached-likely', 'cached-at-floor', 'cached-unlikely']);
+    assert.deepEqual(target.keys(), []);
+    const strict = make({ touchProbability: 0.5 });
+    const strictTouched: string[] = [];
+    strict.target.present.add('likely');
+    strict.target.present.add('unlikely');
+    strict.target.touch = (key) => strictTouched.push(key);
+    strict.scheduler.offer({ session: 's' }, [
+      { key: 'likely', probability: 0.9 },
+      { key: 'unlikely', probability: 0.3 },
+    ]);
+    assert.deepEqual(strictTouched, ['likely']);
   });
 
   test('weighs benefit by miss cost over size and discounts distant needs', () => {
