@@ -7,13 +7,15 @@
  * models for predicting Web page accesses", prune low-support states and successors with little loss), so each
  * state keeps `maxSuccessors` entries sorted by count; a newcomer to a full list replaces the smallest, whose
  * count moves to `other` (the total never shrinks, so count / total never overstates a probability).
- * States live in slabs of typed arrays (ids Int32, counts Float32) indexed by slot; a Map from the 52-bit state
- * key to its slot is the only per-state object. Over `maxStates`, a sampled-LRU eviction (the least recently
+ * States live in slabs of typed arrays (ids Int32, counts Float32) indexed by slot, found from the 52-bit state key
+ * through a NumberIndex (typed arrays too: no object per state). Over `maxStates`, a sampled-LRU eviction (the least recently
  * updated of `evictionSample` random slots, as Redis approximates LRU) frees a slot in O(1).
  * Optional exponential decay with a half-life in ticks (the owner's access counter) is applied lazily to a
  * state when it is next touched: all counts of a state share the factor, so ratios read without decaying.
  * Cost: add O(maxSuccessors), find O(1); memory about 8·maxSuccessors + 70 bytes per state.
  */
+
+import { NumberIndex } from './number-index.ts';
 
 /** Resolved configuration of a SuccessorTable. */
 export type SuccessorTableOptions = {
@@ -35,7 +37,7 @@ export class SuccessorTable {
   readonly #n: number;
   readonly #maxStates: number;
   readonly #halfLife: number;
-  #slotOf = new Map<number, number>();
+  readonly #slotOf = new NumberIndex();
   #capacity = 0;
   #used = 0;
   #keyOf = new Float64Array(0);
@@ -60,19 +62,18 @@ export class SuccessorTable {
 
   /** Approximate bytes held by the slabs and the key map. */
   get bytes(): number {
-    return this.#capacity * (8 + 1 + 8 + 8 + 8 + this.#n * 8) + this.#slotOf.size * 40;
+    return this.#capacity * (8 + 1 + 8 + 8 + 8 + this.#n * 8) + this.#slotOf.size * 36;
   }
 
   /** The slot of state `key`, or -1 when absent. Slots are valid until the next `add`. */
   find(key: number): number {
-    const slot = this.#slotOf.get(key);
-    return slot === undefined ? -1 : slot;
+    return this.#slotOf.get(key);
   }
 
   /** Adds `weight` to the transition state `key` -> successor id `next`, at tick `tick` (non-decreasing). */
   add(key: number, next: number, tick: number, weight = 1): void {
     let slot = this.#slotOf.get(key);
-    if (slot === undefined) slot = this.#allocate(key);
+    if (slot < 0) slot = this.#allocate(key);
     else this.#decay(slot, tick);
     this.#touched[slot] = tick;
     const n = this.#n;
