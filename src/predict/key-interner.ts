@@ -10,10 +10,13 @@
  * The last key interned is remembered, so the several models that intern the same access pay one lookup.
  */
 
+import { NumberIndex } from './number-index.ts';
+
 /** Interning table from string keys to dense ids 0, 1, 2, ... in first-seen order. */
 export class KeyInterner {
   #ids = new Map<string, number>();
-  #numeric = new Map<number, number>();
+  /** Ids of canonical-integer keys by value (typed arrays: block numbers can run to millions of keys). */
+  readonly #numeric = new NumberIndex();
   #keys: string[] = [];
   #lastKey: string | undefined;
   #lastId = -1;
@@ -23,8 +26,8 @@ export class KeyInterner {
     if (key === this.#lastKey) return this.#lastId;
     const v = canonicalInteger(key);
     const isNumeric = !Number.isNaN(v);
-    let id = isNumeric ? this.#numeric.get(v) : this.#ids.get(key);
-    if (id === undefined) {
+    let id = isNumeric ? this.#numeric.get(v) : (this.#ids.get(key) ?? -1);
+    if (id < 0) {
       id = this.#keys.length;
       if (isNumeric) this.#numeric.set(v, id);
       else this.#ids.set(key, id);
@@ -39,14 +42,12 @@ export class KeyInterner {
   peek(key: string): number {
     if (key === this.#lastKey) return this.#lastId;
     const v = canonicalInteger(key);
-    const id = Number.isNaN(v) ? this.#ids.get(key) : this.#numeric.get(v);
-    return id === undefined ? -1 : id;
+    return Number.isNaN(v) ? (this.#ids.get(key) ?? -1) : this.#numeric.get(v);
   }
 
   /** The id of the key `String(value)` for a safe integer `value`, or -1 when it was never interned. */
   peekNumber(value: number): number {
-    const id = this.#numeric.get(value);
-    return id === undefined ? -1 : id;
+    return this.#numeric.get(value);
   }
 
   /** The key of an id returned by `id`. */
