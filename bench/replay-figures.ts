@@ -3,11 +3,13 @@
  * Belady and the next-request oracle, at 1% and 5% of distinct keys with a 20 ms origin? This produces the replay
  * tables of BENCHMARKS.md. Every run is the real `prescient replay` path (runReplay), same seed.
  *
- *   node --import tsx bench/replay-figures.ts [dataDir] [--only name,name] [--json out.json] [--budget 0.3] [--jobs 2]
+ *   node --import tsx bench/replay-figures.ts [dataDir] [--only name,name] [--json out.json] [--budget 0.3] [--jobs 2] [--seeds 6]
  *
  * `--budget` is prescient's `--prefetch-budget` (maxExtraLoad): 0.3 holds its origin fetches near 1.3x its demand
  * load (the clickstream budget); 1.0 lets it spend about what read-ahead spends on block traces. `--jobs` spreads
- * each trace's runs over worker threads (`prescient replay --jobs`): same figures, less wall time.
+ * each trace's runs over worker threads (`prescient replay --jobs`): same figures, less wall time. `--seeds N` adds,
+ * per trace, tinylfu and prescient over hash seeds 1..N (mean, min–max): at capacities of 1-5% one run moves by about
+ * half a point with the seed (the window's hill climbing), so a single seed cannot settle a difference that small.
  *
  * Reads ../shared/data by default (PRESCIENT_DATA overrides). Prints one markdown table per trace.
  */
@@ -22,11 +24,12 @@ const flagValue = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const positional = args.filter((a, i) => !a.startsWith('--') && !['--only', '--json', '--budget', '--jobs'].includes(args[i - 1] ?? ''));
+const positional = args.filter((a, i) => !a.startsWith('--') && !['--only', '--json', '--budget', '--jobs', '--seeds'].includes(args[i - 1] ?? ''));
 const budget = flagValue('--budget') === undefined ? undefined : Number(flagValue('--budget'));
 const dataDir = resolve(positional[0] ?? process.env.PRESCIENT_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data'));
 const only = flagValue('--only')?.split(',');
 const jobs = Number(flagValue('--jobs') ?? 1);
+const seeds = Number(flagValue('--seeds') ?? 1);
 const jsonOut = flagValue('--json');
 
 type Trace = { name: string; path: string; reader: Record<string, unknown>; capacity?: string[] };
@@ -85,6 +88,21 @@ for (const t of traces) {
       );
     }
   }
+  if (seeds > 1) lines.push('', ...(await seedSpread(join(dataDir, t.path), flags, doc)));
   process.stdout.write(lines.join('\n') + '\n\n');
+}
+
+/** tinylfu and prescient hit % over seeds 1..`seeds` (seed 1 is `first`), as markdown lines. */
+async function seedSpread(path: string, flags: ReplayFlags & Record<string, unknown>, first: ReplayDocument): Promise<string[]> {
+  const hits = new Map<string, number[]>();
+  const note = (doc: ReplayDocument): void => {
+    for (const run of doc.runs) for (const r of run.results) hits.set(`${run.capacity}/${r.policy}`, [...(hits.get(`${run.capacity}/${r.policy}`) ?? []), 100 * r.hitRatio]);
+  };
+  note(first);
+  for (let seed = 2; seed <= seeds; seed++) note(await runReplay(path, { ...flags, policies: ['tinylfu', 'prescient'], seed }, io));
+  const stat = (xs: readonly number[]): string => `${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
+  const out = [`Hash seeds 1..${seeds}: hit %, mean (min–max).`, '', '| capacity | tinylfu | prescient |', '|---|---:|---:|'];
+  for (const run of first.runs) out.push(`| ${run.capacity} | ${stat(hits.get(`${run.capacity}/tinylfu`) ?? [])} | ${stat(hits.get(`${run.capacity}/prescient`) ?? [])} |`);
+  return out;
 }
 if (jsonOut !== undefined) writeFileSync(jsonOut, JSON.stringify(docs, null, 2));
