@@ -9,7 +9,7 @@
  */
 import { Cache } from '../cache/cache.ts';
 import type { CachePrefetchOptions } from '../cache/cache-options.ts';
-import { flushMicrotasks, VirtualClock } from '../clock.ts';
+import { VirtualClock } from '../clock.ts';
 import type { ReadContext } from '../context.ts';
 import type { Predictor } from '../predict/predictor.ts';
 import type { Random } from './seeded-random.ts';
@@ -109,13 +109,23 @@ function loaderTurn(): Promise<void> {
   return new Promise((resolve) => queueMicrotask(resolve));
 }
 
+/**
+ * Resolves once the microtask queue is empty: every continuation the timers just fired queued, and every one those
+ * queued, has run. Node runs `process.nextTick` callbacks only after the microtask queue drains, so this is the
+ * guarantee of a macrotask boundary (`flushMicrotasks`) without a turn of the event loop, which cost ~1.6 µs per timer
+ * instant and was a fifth of a replay's time. (The engine schedules nothing through nextTick itself.)
+ */
+function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
+}
+
 /** Fires every timer due up to `t`, one instant at a time, letting promise continuations run after each. */
 async function runTimersUntil(clock: VirtualClock, t: number): Promise<void> {
   for (;;) {
     const next = clock.nextTimerAt();
     if (next === undefined || next > t) break;
     clock.advanceTo(next);
-    await flushMicrotasks();
+    await drainMicrotasks();
   }
   if (Number.isFinite(t)) clock.advanceTo(t);
 }
