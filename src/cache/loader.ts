@@ -56,6 +56,9 @@ export type LoaderOptions<V> = {
   readonly onOriginBatch?: (keys: readonly string[], purpose: FetchPurpose, isOk: boolean, failed: readonly string[]) => void;
 };
 
+/** The failed keys of a batch where none failed, shared. */
+const noKeys: readonly string[] = Object.freeze([]);
+
 export class Loader<V> {
   readonly #options: LoaderOptions<V>;
   readonly #flights = new Map<string, Flight<V>>();
@@ -171,7 +174,8 @@ export class Loader<V> {
         return;
       }
       const isArray = Array.isArray(answers);
-      const failed = isArray ? keys.filter((_k, i) => isOriginFailure(answers[i])) : [];
+      // Allocated only when something failed: every batch of a replay passes here.
+      const failed = isArray && answers.some(isOriginFailure) ? keys.filter((_k, i) => isOriginFailure(answers[i])) : noKeys;
       this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
       for (let i = 0; i < rest.length; i++) {
         const answer = isArray ? answers[i] : undefined;

@@ -126,6 +126,8 @@ export class PrefetchScheduler {
   #queue: Candidate[] = [];
   #isSorted = true;
   readonly #generations = new Map<string, number>();
+  /** The context of the last offer (the youngest in #generations). */
+  #lastCtxKey: string | undefined;
   #tokens: number;
   #threshold: number;
   #inflightBatches = 0;
@@ -208,7 +210,13 @@ export class PrefetchScheduler {
     this.#adapt();
     const ctxKey = ctx.session ?? ctx.user ?? ctx.segment ?? '';
     const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
-    this.#generations.delete(ctxKey);
+    // Re-inserting moves a context to the young end of the map; the context offered last is there already, and
+    // a delete then set of it would reallocate the map's table each time (one context offering in a row is the
+    // common case of a block trace).
+    if (ctxKey !== this.#lastCtxKey) {
+      this.#generations.delete(ctxKey);
+      this.#lastCtxKey = ctxKey;
+    }
     this.#generations.set(ctxKey, generation);
     if (this.#generations.size > this.#o.maxQueue * 4) {
       const oldest = this.#generations.keys().next().value;
