@@ -71,6 +71,11 @@ export class PredictionLoop {
   readonly #latest = new Map<string, ReadContext>();
   #drainTimer: TimerHandle | undefined;
   #isClosed = false;
+  /**
+   * The key last put at the young end of #latest: still the youngest if present (keys are only ever added there), and
+   * if it was removed since, setting it again appends it there anyway.
+   */
+  #youngest: string | undefined;
   /** True when the predictor tells which contexts to predict for (`onFresh`). */
   readonly #isPushed: boolean;
 
@@ -94,8 +99,7 @@ export class PredictionLoop {
     this.#isPushed = options.predictor?.onFresh !== undefined;
     options.predictor?.onFresh?.((ctx) => {
       const ctxKey = ctx.session ?? ctx.user ?? ctx.segment ?? '';
-      this.#latest.delete(ctxKey);
-      this.#latest.set(ctxKey, ctx);
+      this.#touchLatest(ctxKey, ctx);
       if (this.#drainTimer === undefined) this.#scheduleDrain();
     });
   }
@@ -225,6 +229,19 @@ export class PredictionLoop {
     if (this.#buffer.size > 0 || latest.size > 0) this.#scheduleDrain();
   }
 
+  /**
+   * Notes `ctx` as waiting for a prediction, as the most recently accessed. A Map keeps insertion order, so this is
+   * a delete and a set — unless the key is the youngest already (the same context again, the common case of a trace
+   * without sessions), where a delete and set would only reallocate the map's table.
+   */
+  #touchLatest(ctxKey: string, ctx: ReadContext): void {
+    if (ctxKey !== this.#youngest) {
+      this.#latest.delete(ctxKey);
+      this.#youngest = ctxKey;
+    }
+    this.#latest.set(ctxKey, ctx);
+  }
+
   /** Feeds up to `limit` buffered accesses to the predictor; notes each access's context when predicting. */
   #observe(predictor: Predictor, limit: number, isPredicting: boolean): number {
     const latest = this.#latest;
@@ -234,8 +251,7 @@ export class PredictionLoop {
       predictor.observe(a);
       if (!isNoting) return;
       const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
-      latest.delete(ctxKey);
-      latest.set(ctxKey, a.ctx);
+      this.#touchLatest(ctxKey, a.ctx);
     }, limit);
   }
 
