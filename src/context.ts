@@ -15,6 +15,14 @@ export type ReadContext = {
 /** The empty context, shared to avoid allocating one per anonymous read. */
 export const anonymous: ReadContext = Object.freeze({});
 
+/**
+ * The key a context's predictions and waiting state are kept under: its most specific id (session, else user, else
+ * segment; '' for an anonymous read).
+ */
+export function contextKey(ctx: ReadContext): string {
+  return ctx.session ?? ctx.user ?? ctx.segment ?? '';
+}
+
 /** Longest identifier accepted in a context field. */
 export const maxContextIdLength = 256;
 

@@ -8,7 +8,7 @@
  * prefetches were used, which were wasted, which misses no prefetch avoided.
  */
 import { deferOn, type Clock, type TimerHandle } from '../clock.ts';
-import type { ReadContext } from '../context.ts';
+import { contextKey, type ReadContext } from '../context.ts';
 import type { Prediction, Predictor } from '../predict/predictor.ts';
 import { Feedback, type FeedbackEvent, type FeedbackStats } from '../prefetch/feedback.ts';
 import { PrefetchScheduler, type PrefetchTarget, type SchedulerStats } from '../prefetch/prefetch-scheduler.ts';
@@ -98,8 +98,7 @@ export class PredictionLoop {
     // for (rather than each context right after its accesses are observed).
     this.#isPushed = options.predictor?.onFresh !== undefined;
     options.predictor?.onFresh?.((ctx) => {
-      const ctxKey = ctx.session ?? ctx.user ?? ctx.segment ?? '';
-      this.#touchLatest(ctxKey, ctx);
+      this.#touchLatest(contextKey(ctx), ctx);
       if (this.#drainTimer === undefined) this.#scheduleDrain();
     });
   }
@@ -250,8 +249,7 @@ export class PredictionLoop {
       // The drained access is a fresh object with the Access fields (plus its status): no copy per access.
       predictor.observe(a);
       if (!isNoting) return;
-      const ctxKey = a.ctx.session ?? a.ctx.user ?? a.ctx.segment ?? '';
-      this.#touchLatest(ctxKey, a.ctx);
+      this.#touchLatest(contextKey(a.ctx), a.ctx);
     }, limit);
   }
 

@@ -9,7 +9,8 @@
  * batches before it), `sync`. Out (WorkerReply): `fresh` (one per batch), `answer`, `synced`, `error`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ReadContext } from '../context.ts';
+import { systemClock } from '../clock.ts';
+import { contextKey, type ReadContext } from '../context.ts';
 import { lowerThreadPriority } from '../worker-threads.ts';
 import { EnsemblePredictor, type EnsemblePredictorOptions } from './ensemble-predictor.ts';
 import type { Prediction, Predictor } from './predictor.ts';
@@ -97,11 +98,6 @@ export function contextAt(columns: ContextColumns, index: number): ReadContext {
   return ctx;
 }
 
-/** The key a context's predictions are kept under: its most specific id. */
-export function contextKey(ctx: ReadContext): string {
-  return ctx.session ?? ctx.user ?? ctx.segment ?? '';
-}
-
 const port = parentPort;
 if (port !== null && (workerData as { role?: string } | null)?.role === 'predictor') {
   lowerThreadPriority();
@@ -111,7 +107,7 @@ if (port !== null && (workerData as { role?: string } | null)?.role === 'predict
   port.on('message', (m: WorkerRequest) => {
     try {
       if (m.t === 'batch') {
-        const started = performance.now();
+        const started = systemClock.now();
         const latest = new Map<string, number>();
         for (let i = 0; i < m.keys.length; i++) {
           const ctx = contextAt(m, i);
@@ -126,7 +122,7 @@ if (port !== null && (workerData as { role?: string } | null)?.role === 'predict
         reply({
           t: 'fresh',
           observed: m.keys.length,
-          busyMs: performance.now() - started,
+          busyMs: systemClock.now() - started,
           stateCount: model.stateCount,
           sessions: at.map((i) => m.sessions[i]),
           users: at.map((i) => m.users[i]),

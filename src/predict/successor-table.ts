@@ -8,8 +8,8 @@
  * state keeps `maxSuccessors` entries sorted by count; a newcomer to a full list replaces the smallest, whose
  * count moves to `other` (the total never shrinks, so count / total never overstates a probability).
  * States live in slabs of typed arrays (ids Int32, counts Float32) indexed by slot, found from the 52-bit state key
- * through a NumberIndex (typed arrays too: no object per state). Over `maxStates`, a sampled-LRU eviction (the least recently
- * updated of `evictionSample` random slots, as Redis approximates LRU) frees a slot in O(1).
+ * through a NumberIndex (typed arrays too: no object per state). Over `maxStates`, a sampled-LRU eviction (the
+ * least recently updated of `evictionSample` random slots, as Redis approximates LRU) frees a slot in O(1).
  * Optional exponential decay with a half-life in ticks (the owner's access counter) is applied lazily to a
  * state when it is next touched: all counts of a state share the factor, so ratios read without decaying.
  * Cost: add O(maxSuccessors), find O(1); memory about 8·maxSuccessors + 70 bytes per state.

@@ -17,13 +17,13 @@
  * read). A failed model is reported through `onError` and answers nothing; reads go on.
  */
 import type { Worker } from 'node:worker_threads';
-import type { ReadContext } from '../context.ts';
+import { contextKey, type ReadContext } from '../context.ts';
 import { PrescientError } from '../errors.ts';
 import { fn, positiveInt } from '../options.ts';
 import { startTsWorker } from '../worker-threads.ts';
 import type { EnsemblePredictorOptions } from './ensemble-predictor.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
-import { contextAt, contextKey, type PredictionColumns, type WorkerReply, type WorkerRequest, type WorkerSetup } from './predictor-worker.ts';
+import { contextAt, type PredictionColumns, type WorkerReply, type WorkerRequest, type WorkerSetup } from './predictor-worker.ts';
 
 export type WorkerPredictorOptions = {
   /** Options of the EnsemblePredictor the worker runs. @default {} */

@@ -17,7 +17,7 @@
  * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`.
  */
 import type { Clock } from '../clock.ts';
-import type { ReadContext } from '../context.ts';
+import { contextKey, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
@@ -208,7 +208,7 @@ export class PrefetchScheduler {
   offer(ctx: ReadContext, predictions: readonly Prediction[]): void {
     if (this.#isClosed) return;
     this.#adapt();
-    const ctxKey = ctx.session ?? ctx.user ?? ctx.segment ?? '';
+    const ctxKey = contextKey(ctx);
     const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
     // Re-inserting moves a context to the young end of the map; the context offered last is there already, and
     // a delete then set of it would reallocate the map's table each time (one context offering in a row is the

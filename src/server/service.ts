@@ -1,8 +1,9 @@
 /**
  * Service: the engine `prescient serve` runs, assembled from the config — the Cache (memory tier, shared Redis tier
- * when configured), the models (SessionModels: the EnsemblePredictor, on a worker thread by default), the origin (PostgreSQL when a database is configured, else the embedded
- * PGlite origin), the write path (write-back journal) and the change feed — and the operations the HTTP routes
- * call. The routes parse and authorize; the service does, and throws coded errors.
+ * when configured), the models (SessionModels: the EnsemblePredictor, on the request thread or a worker), the
+ * origin (PostgreSQL when a database is configured, else the embedded PGlite origin), the write path (write-back
+ * journal) and the change feed — and the operations the HTTP routes call. The routes parse and authorize; the
+ * service does, and throws coded errors.
  *
  * Sessions belong to users (SessionOwners): the first user that uses a session owns it, and the owner is the user
  * every later request of that session acts for. Actions are accesses of `action:<name>` keys (ActionFilterPredictor).
@@ -276,7 +277,7 @@ export class Service {
     const wanted = new Set(request.keys ?? []);
     if (request.action !== undefined) {
       this.recordAction(ctx, request.action);
-      predicted = await this.#models.items(this.cache, ctx, this.config.cache.predictLimit);
+      predicted = (await this.#models.predictions(this.cache, ctx, this.config.cache.predictLimit)).items;
       for (const p of predicted) wanted.add(p.key);
     }
     this.#checkStarted();

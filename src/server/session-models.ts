@@ -68,11 +68,6 @@ export class SessionModels {
     return { items, actions };
   }
 
-  /** The items the models expect next for `ctx` (action keys left out), `limit` at most. */
-  async items(cache: Cache<unknown>, ctx: ReadContext, limit: number): Promise<ApiPrediction[]> {
-    return (await this.predictions(cache, ctx, limit)).items;
-  }
-
   /** Counters of the worker (undefined when the models run on the request thread). */
   stats(): WorkerPredictorStats | undefined {
     return this.#remote?.stats();
