@@ -23,20 +23,87 @@ export type LoadOutcome<V> =
   | { readonly from: 'origin'; readonly record: OriginRecord<V> }
   | { readonly from: 'none' };
 
-/** One fetch in flight (or waiting for its batch to be sent). */
-export type Flight<V> = {
+/** Why a prefetch flight was started (the cache stores it on the entry). */
+export type FlightPrediction = { readonly probability: number; readonly source: string; readonly ctx: ReadContext };
+
+/** A prefetch batch waiting for its flights: `remaining` counts down, the failed requests are collected. */
+type PrefetchWait = {
+  remaining: number;
+  readonly failed: PrefetchRequest[];
+  resolve(result: { failed: PrefetchRequest[] }): void;
+};
+
+/**
+ * One fetch in flight (or waiting for its batch to be sent). Its promise is made only when someone asks for it
+ * (a demand read awaiting the fetch): most flights of a prefetching cache are prefetches nobody awaits, and a
+ * promise, its two resolvers and a rejection guard per flight were a third of a replay's garbage.
+ */
+export class Flight<V> {
   readonly key: string;
   purpose: FetchPurpose;
-  readonly promise: Promise<LoadOutcome<V>>;
   /** Set when the key was deleted or invalidated while the fetch ran: its result must not be stored. */
-  isDiscarded: boolean;
+  isDiscarded = false;
   /** True once the batch holding this key was sent. */
-  isSent: boolean;
+  isSent = false;
   /** Why a prefetch flight was started (the cache fills it in). */
-  prediction?: { readonly probability: number; readonly source: string; readonly ctx: ReadContext };
-  resolve(outcome: LoadOutcome<V>): void;
-  reject(error: unknown): void;
-};
+  prediction: FlightPrediction | undefined = undefined;
+  /** The prefetch batch counting on this flight, and the request it made. */
+  wait: PrefetchWait | undefined = undefined;
+  request: PrefetchRequest | undefined = undefined;
+  #promise: Promise<LoadOutcome<V>> | undefined = undefined;
+  #resolve: ((outcome: LoadOutcome<V>) => void) | undefined = undefined;
+  #reject: ((error: unknown) => void) | undefined = undefined;
+  /** 0 while running, 1 once resolved, 2 once rejected. */
+  #state = 0;
+  #result: LoadOutcome<V> | undefined = undefined;
+  #error: unknown = undefined;
+
+  constructor(key: string, purpose: FetchPurpose) {
+    this.key = key;
+    this.purpose = purpose;
+  }
+
+  /** Settles with the outcome of the fetch (made on first use; settled already when asked for after the fact). */
+  get promise(): Promise<LoadOutcome<V>> {
+    if (this.#promise === undefined) {
+      if (this.#state === 1) this.#promise = Promise.resolve(this.#result as LoadOutcome<V>);
+      else if (this.#state === 2) this.#promise = Promise.reject(this.#error);
+      else {
+        this.#promise = new Promise<LoadOutcome<V>>((resolve, reject) => {
+          this.#resolve = resolve;
+          this.#reject = reject;
+        });
+      }
+    }
+    return this.#promise;
+  }
+
+  /** Settles the flight with `outcome` (once; later calls are ignored). */
+  resolve(outcome: LoadOutcome<V>): void {
+    if (this.#state !== 0) return;
+    this.#state = 1;
+    this.#result = outcome;
+    this.#resolve?.(outcome);
+    this.#settleWait(false);
+  }
+
+  /** Fails the flight with `error` (once; later calls are ignored). */
+  reject(error: unknown): void {
+    if (this.#state !== 0) return;
+    this.#state = 2;
+    this.#error = error;
+    this.#reject?.(error);
+    this.#settleWait(true);
+  }
+
+  #settleWait(isFailed: boolean): void {
+    const wait = this.wait;
+    if (wait === undefined) return;
+    this.wait = undefined;
+    if (isFailed && this.request !== undefined) wait.failed.push(this.request);
+    if (--wait.remaining === 0) wait.resolve({ failed: wait.failed });
+  }
+}
 
 export type LoaderOptions<V> = {
   readonly origin: Origin<V>;
@@ -62,7 +129,7 @@ const noKeys: readonly string[] = Object.freeze([]);
 export class Loader<V> {
   readonly #options: LoaderOptions<V>;
   readonly #flights = new Map<string, Flight<V>>();
-  #pending: { demand: Flight<V>[]; prefetch: Flight<V>[] } = { demand: [], prefetch: [] };
+  readonly #pending: { demand: Flight<V>[]; prefetch: Flight<V>[] } = { demand: [], prefetch: [] };
   #isFlushQueued = false;
 
   constructor(options: LoaderOptions<V>) {
@@ -95,15 +162,7 @@ export class Loader<V> {
       }
       return existing;
     }
-    let resolve!: (o: LoadOutcome<V>) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<LoadOutcome<V>>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // A flight nobody awaits (a prefetch) must not surface as an unhandled rejection.
-    promise.catch(() => {});
-    const flight: Flight<V> = { key, purpose, promise, isDiscarded: false, isSent: false, resolve, reject };
+    const flight = new Flight<V>(key, purpose);
     this.#flights.set(key, flight);
     this.#pending[purpose].push(flight);
     if (!this.#isFlushQueued) {
@@ -117,18 +176,23 @@ export class Loader<V> {
    * Starts a prefetch flight, carrying its prediction, for each request whose key has none; resolves once they
    * settle with the requests whose fetch failed (the scheduler retries those).
    */
-  async prefetch(batch: readonly PrefetchRequest[]): Promise<{ failed: PrefetchRequest[] }> {
-    const flights: Array<[PrefetchRequest, Flight<V>]> = [];
+  prefetch(batch: readonly PrefetchRequest[]): Promise<{ failed: PrefetchRequest[] }> {
+    let wait: PrefetchWait | undefined;
+    const waiting = new Promise<{ failed: PrefetchRequest[] }>((resolve) => {
+      wait = { remaining: 1, failed: [], resolve };
+    });
+    const w = wait as PrefetchWait;
     for (const r of batch) {
       if (this.#flights.has(r.key)) continue;
       const flight = this.load(r.key, 'prefetch');
       flight.prediction = { probability: r.probability, source: r.source, ctx: r.ctx };
-      flights.push([r, flight]);
+      flight.request = r;
+      flight.wait = w;
+      w.remaining++;
     }
-    const settled = await Promise.allSettled(flights.map(([, f]) => f.promise));
-    const failed: PrefetchRequest[] = [];
-    for (let i = 0; i < settled.length; i++) if (settled[i].status === 'rejected') failed.push(flights[i][0]);
-    return { failed };
+    // The count started at one so that a flight settling during the loop cannot resolve the batch early.
+    if (--w.remaining === 0) w.resolve({ failed: w.failed });
+    return waiting;
   }
 
   /** Marks a running fetch of `key` so its result is not stored (the key was deleted or invalidated meanwhile). */
@@ -147,10 +211,20 @@ export class Loader<V> {
   #flush(): void {
     this.#isFlushQueued = false;
     const { demand, prefetch } = this.#pending;
-    this.#pending = { demand: [], prefetch: [] };
+    if (demand.length > 0) this.#pending.demand = [];
+    if (prefetch.length > 0) this.#pending.prefetch = [];
+    this.#sendAll(demand, 'demand');
+    this.#sendAll(prefetch, 'prefetch');
+  }
+
+  /** Sends `flights` in batches of at most `maxBatch` (the list itself when it fits: no copy). */
+  #sendAll(flights: Flight<V>[], purpose: FetchPurpose): void {
     const max = this.#options.maxBatch;
-    for (let i = 0; i < demand.length; i += max) void this.#send(demand.slice(i, i + max), 'demand');
-    for (let i = 0; i < prefetch.length; i += max) void this.#send(prefetch.slice(i, i + max), 'prefetch');
+    if (flights.length <= max) {
+      if (flights.length > 0) void this.#send(flights, purpose);
+      return;
+    }
+    for (let i = 0; i < flights.length; i += max) void this.#send(flights.slice(i, i + max), purpose);
   }
 
   async #send(batch: Flight<V>[], purpose: FetchPurpose): Promise<void> {
