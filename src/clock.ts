@@ -60,7 +60,24 @@ export function deferOn(clock: Clock, fn: () => void): TimerHandle {
   return clock.defer === undefined ? clock.setTimer(0, fn) : clock.defer(fn);
 }
 
-type VirtualTimer = { id: number; at: number; fn: () => void };
+/** A timer of a VirtualClock; it is its own handle (no Set of live ids to keep: the state lives on the timer). */
+class VirtualTimer implements TimerHandle {
+  readonly id: number;
+  readonly at: number;
+  readonly fn: () => void;
+  readonly owner: VirtualClock;
+  /** Waiting in the heap; false once fired or cleared. */
+  isPending = true;
+  /** Cleared while waiting: skipped when it reaches the top of the heap. */
+  isCancelled = false;
+
+  constructor(owner: VirtualClock, id: number, at: number, fn: () => void) {
+    this.owner = owner;
+    this.id = id;
+    this.at = at;
+    this.fn = fn;
+  }
+}
 
 /**
  * A clock that moves only when `advance`/`advanceTo` is called. Timers live in a binary heap keyed by
@@ -70,8 +87,8 @@ export class VirtualClock implements Clock {
   #now: number;
   #nextId = 1;
   #heap: VirtualTimer[] = [];
-  #cancelled = new Set<number>();
-  #live = new Set<number>();
+  /** Cleared timers still in the heap. */
+  #cancelled = 0;
 
   constructor(startMs = 0) {
     this.#now = startMs;
@@ -82,13 +99,16 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): TimerHandle {
-    const timer: VirtualTimer = { id: this.#nextId++, at: this.#now + Math.max(0, ms), fn };
+    const timer = new VirtualTimer(this, this.#nextId++, this.#now + Math.max(0, ms), fn);
     this.#push(timer);
-    return { id: timer.id };
+    return timer;
   }
 
   clearTimer(handle: TimerHandle): void {
-    if (this.#live.delete(handle.id)) this.#cancelled.add(handle.id);
+    if (!(handle instanceof VirtualTimer) || handle.owner !== this || !handle.isPending) return;
+    handle.isPending = false;
+    handle.isCancelled = true;
+    this.#cancelled++;
   }
 
   /** A 0 ms timer: virtual time has no I/O to let through, so a deferred call orders exactly like `setTimer(0)`. */
@@ -98,7 +118,7 @@ export class VirtualClock implements Clock {
 
   /** Number of timers waiting to fire. */
   get pendingTimers(): number {
-    return this.#heap.length - this.#cancelled.size;
+    return this.#heap.length - this.#cancelled;
   }
 
   /** Due time of the earliest pending timer, or undefined when none is pending. */
@@ -159,15 +179,14 @@ export class VirtualClock implements Clock {
   }
 
   #dropCancelledTop(): void {
-    while (this.#heap.length > 0 && this.#cancelled.has(this.#heap[0].id)) {
-      this.#cancelled.delete(this.#heap[0].id);
+    while (this.#heap.length > 0 && this.#heap[0].isCancelled) {
+      this.#cancelled--;
       this.#pop();
     }
   }
 
   #push(timer: VirtualTimer): void {
     const heap = this.#heap;
-    this.#live.add(timer.id);
     heap.push(timer);
     let i = heap.length - 1;
     while (i > 0) {
@@ -181,7 +200,7 @@ export class VirtualClock implements Clock {
   #pop(): VirtualTimer | undefined {
     const heap = this.#heap;
     const top = heap[0];
-    if (top !== undefined) this.#live.delete(top.id);
+    if (top !== undefined) top.isPending = false;
     const last = heap.pop();
     if (heap.length > 0 && last !== undefined) {
       heap[0] = last;
