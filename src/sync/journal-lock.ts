@@ -13,11 +13,15 @@
  * when two processes take over the same stale lock at once only the one that moved the stale file goes on; the
  * other sees the live holder on its next attempt. Inside one process a directory is held at most once (a set of
  * resolved paths), and a `LOCK` naming this process's own pid for a directory it does not hold (a copied journal)
- * is stale. Limit: a stale pid reused by an unrelated live process keeps the lock until that process exits or
- * the file is removed by hand; the error names the pid and the file. The file also names the host: a lock held on
+ * is stale. A pid is reused, often soon inside a container, so on Linux the file also names the holder's
+ * incarnation — the kernel's boot id and the process's start time (`/proc/<pid>/stat`, field 22) — and a live pid
+ * whose incarnation differs is an unrelated process: the lock is stale. Where /proc cannot tell (another OS, a
+ * lock written without it), a live pid keeps the lock until it exits or the file is removed by hand; the error
+ * names the pid and the file. The file also names the host: a lock held on
  * another host (a volume shared between containers or machines, where a pid means nothing here) is never taken
  * over, only removed by hand.
  */
+import { readFileSync } from 'node:fs';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,12 +54,12 @@ export async function acquireJournalLock(dir: string): Promise<JournalLock> {
       if (await tryCreate(dir, path)) return lockHandle(key, path);
       const text = await readLock(path);
       if (text === undefined) continue;
-      const { pid, host } = parseLock(text);
+      const { pid, host, incarnation } = parseLock(text);
       // A holder on another host (a shared volume, another container) cannot be probed: never take its lock.
       if (pid !== undefined && host !== undefined && host !== hostname()) {
         throw lockError(`Journal ${dir} is locked by process ${pid} on host ${host} (${path}); if that host is gone for good, remove ${path} by hand`);
       }
-      if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
+      if (pid !== undefined && pid !== process.pid && isAlive(pid) && !isOtherIncarnation(pid, incarnation)) {
         throw lockError(`Journal ${dir} is locked by process ${pid} (${path}); one process per journal directory`);
       }
       await takeOver(dir, path, text);
@@ -88,7 +92,8 @@ async function tryCreate(dir: string, path: string): Promise<boolean> {
   const tmp = join(dir, `${LOCK_FILE}.${process.pid}.tmp`);
   const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(`${process.pid} ${hostname()}\n`);
+    const self = processIncarnation(process.pid);
+    await handle.writeFile(`${process.pid} ${hostname()}${self === undefined ? '' : ` ${self}`}\n`);
     await handle.datasync();
   } finally {
     await handle.close();
@@ -131,12 +136,39 @@ async function takeOver(dir: string, path: string, staleText: string): Promise<v
   await unlink(aside);
 }
 
-/** The holder named by a lock file: `<pid> <hostname>` (or a bare pid); garbage names no one (a stale lock). */
-function parseLock(text: string): { pid?: number; host?: string } {
-  const match = /^(\d+)(?: (\S+))?\s*$/.exec(text);
+/**
+ * The holder named by a lock file: `<pid> <hostname> [<incarnation>]` (or a bare pid); garbage names no one (a
+ * stale lock).
+ */
+function parseLock(text: string): { pid?: number; host?: string; incarnation?: string } {
+  const match = /^(\d+)(?: (\S+))?(?: (\S+))?\s*$/.exec(text);
   const pid = match === null ? NaN : Number(match[1]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return {};
-  return match![2] === undefined ? { pid } : { pid, host: match![2] };
+  return { pid, host: match![2], incarnation: match![3] };
+}
+
+/**
+ * Which run of process `pid` this is on this machine — `<boot id>:<start time in clock ticks since boot>` — or
+ * undefined where /proc cannot tell (not Linux, the process is gone, /proc is hidden).
+ */
+export function processIncarnation(pid: number): string | undefined {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = fields[22 - 3];
+    return boot === '' || start === undefined || !/^\d+$/.test(start) ? undefined : `${boot}:${start}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the lock names an incarnation of `pid` and the process running as `pid` now is provably another. */
+function isOtherIncarnation(pid: number, incarnation: string | undefined): boolean {
+  if (incarnation === undefined) return false;
+  const now = processIncarnation(pid);
+  return now !== undefined && now !== incarnation;
 }
 
 /** True when a process `pid` runs (EPERM: it runs under another user). */

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { Journal } from '../../src/sync/journal.ts';
+import { processIncarnation } from '../../src/sync/journal-lock.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -30,6 +31,12 @@ async function filled(dir: string, n: number, options: Partial<ConstructorParame
   await journal.open();
   for (let i = 0; i < n; i++) await journal.append(Buffer.from(`record-${i}`));
   return journal;
+}
+
+/** The lock line this process writes: pid, host and, where /proc tells it, its incarnation. */
+function ownLock(): string {
+  const self = processIncarnation(process.pid);
+  return `${process.pid} ${hostname()}${self === undefined ? '' : ` ${self}`}`;
 }
 
 describe('Journal', () => {
@@ -189,7 +196,7 @@ describe('Journal', () => {
   test('a directory is locked while open: a second Journal fails naming the holder, close releases it', async () => {
     const dir = await tempDir();
     const first = await filled(dir, 1);
-    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), `${process.pid} ${hostname()}`);
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), ownLock());
     await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED') && e.message.includes(String(process.pid)));
     assert.equal((await first.append(Buffer.from('still mine'))), 2, 'the failed open took nothing from the holder');
     await first.close();
@@ -219,8 +226,31 @@ describe('Journal', () => {
     await once(child, 'exit');
     const after = new Journal({ dir, groupCommitMs: 0 });
     assert.deepEqual(text(await after.open()), ['child'], 'the crashed holder\'s lock is stale: taken over, records replayed');
-    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), `${process.pid} ${hostname()}`);
+    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), ownLock());
     await after.close();
+  });
+
+  test('a live pid whose start differs from the lock\'s is a reused pid: the lock is stale; the same start holds it', async (t) => {
+    const self = processIncarnation(process.pid);
+    if (process.platform !== 'linux') return t.skip('process incarnations are read from /proc (Linux only)');
+    assert.ok(self !== undefined && /^[0-9a-f-]+:\d+$/.test(self), `incarnation of this process: ${self}`);
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await once(child, 'spawn');
+      const live = processIncarnation(child.pid!);
+      assert.ok(live !== undefined && live !== self, 'another process has another incarnation');
+      const dir = await tempDir();
+      await writeFile(join(dir, 'LOCK'), `${child.pid} ${hostname()} ${live}\n`);
+      await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED') && e.message.includes(`process ${child.pid}`));
+      const [boot] = live.split(':');
+      await writeFile(join(dir, 'LOCK'), `${child.pid} ${hostname()} ${boot}:1\n`);
+      const journal = new Journal({ dir, groupCommitMs: 0 });
+      await journal.open();
+      assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), ownLock(), 'the reused pid\'s lock was taken over');
+      await journal.close();
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   test('a lock held on another host is never taken over, even when its pid does not run here', async () => {
