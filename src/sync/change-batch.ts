@@ -104,7 +104,12 @@ export class ChangeBatch {
   /** A catch-up page as changes, one per key (the highest version). */
   fromRecords(records: readonly ChangeRecord[]): Map<string, PendingChange> {
     const taken = new Map<string, PendingChange>();
-    for (const r of records) merge(taken, r.key, { version: r.version, isDeleted: r.deleted === true, isHardDelete: false, atMs: undefined });
+    for (const r of records) {
+      const change = r.removedVersion === undefined
+        ? { version: r.version, isDeleted: r.deleted === true, isHardDelete: false, atMs: undefined }
+        : { version: r.removedVersion, isDeleted: true, isHardDelete: true, atMs: undefined };
+      merge(taken, r.key, change);
+    }
     return taken;
   }
 

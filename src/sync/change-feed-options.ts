@@ -9,6 +9,7 @@ import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
 import { quoteIdentifier } from '../origin/sql-table.ts';
 import { defaultChannel } from './change-trigger.ts';
 import type { ChangeFeedMode, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
+import { withHardDeletes } from './hard-deletes.ts';
 
 /**
  * Default `catchUpLookback`: 60 seconds of hybrid-logical-clock time (versions are physicalMs * 1024 + logical,
@@ -113,7 +114,10 @@ export function resolveChangeFeedOptions(options: ChangeFeedOptions): ResolvedCh
   let changes = options.changes;
   if (changes === undefined) {
     const origin = new PostgresOrigin({ sql: sql as PostgresSql, table: options.table });
-    changes = (since, limit) => origin.changes(since, limit);
+    const logger = options.logger;
+    changes = withHardDeletes(sql as PostgresSql, options.table, (since, limit) => origin.changes(since, limit), (side) =>
+      logger?.warn({ table: options.table, side }, `ChangeFeed: ${side} does not exist, so hard DELETEs made while the feed is cut off are not seen; run installTrigger again to create it`),
+    );
   }
   return Object.freeze({
     table: options.table,

@@ -18,8 +18,8 @@
  * target failed to apply is retried and holds the watermark below it until it succeeds.
  * Cost: one connection, one JSON parse per row change, one target call per tick.
  * Assumes versions grow table-wide (the hybrid logical clock of the write path does; a direct SQL writer must
- * take a version above every version in the table). A hard DELETE has no new version and is invisible to the
- * catch-up query; prefer tombstones (`deleted = true` with a new version) for deletes that must survive a gap.
+ * take a version above every version in the table). A hard DELETE leaves no row for the catch-up to read: the
+ * trigger records it in a side table, which the default catch-up reads beside the table (hard-deletes.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.ts';

@@ -37,6 +37,11 @@ export type ChangeRecord = {
   readonly version: number;
   /** A tombstone: the key was deleted at `version`. */
   readonly deleted?: boolean;
+  /**
+   * A hard DELETE found by the catch-up (see hard-deletes.ts): the row's last version. `version` is then the
+   * record's place in the catch-up order, not a version of the row.
+   */
+  readonly removedVersion?: number;
 };
 
 /**

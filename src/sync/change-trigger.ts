@@ -4,12 +4,14 @@
  * Why a trigger and NOTIFY: every writer (the service's write-back, a migration, someone in psql) passes through
  * the table, so the table is the one place that sees every change; NOTIFY is delivered at commit, in commit order,
  * and costs nothing when nobody listens. A notification can be lost while the listener is disconnected, so the
- * feed also keeps a version watermark and catches up with one query per page (`version > watermark`).
+ * feed also keeps a version watermark and catches up with one query per page (`version > watermark`); hard DELETEs,
+ * which leave no row to catch up with, are recorded in a side table (hard-deletes.ts).
  * The trigger function lives in `sql/change-notify.sql` and is read at run time.
  */
 import { readFileSync } from 'node:fs';
 import type { PostgresSql } from '../origin/postgres-origin.ts';
 import { quoteIdentifier } from '../origin/sql-table.ts';
+import { createHardDeletesTable } from './hard-deletes.ts';
 
 /** Name of the row trigger installed on each source table. */
 export const changeTriggerName = 'prescient_change_feed';
@@ -38,7 +40,7 @@ export function defaultChannel(table: string): string {
 
 /**
  * Creates (or replaces) the trigger function and the AFTER INSERT OR UPDATE OR DELETE row trigger on `table`
- * that NOTIFYs `channel`. Idempotent; safe to run from several processes at once (advisory lock, one transaction).
+ * that NOTIFYs `channel`, and the side table that records hard DELETEs (`prescient_deletes_<table>`). Idempotent; safe to run from several processes at once (advisory lock, one transaction).
  * @param channel @default defaultChannel(table)
  * @throws InvalidOptionError for a bad table or channel name (before touching the database); the driver's error
  * when the table does not exist or the role may not create triggers.
@@ -50,16 +52,18 @@ export async function installChangeTrigger(sql: PostgresSql, table: string, chan
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext(${installLockKey}))`;
     await tx.unsafe(fnSql);
+    const deletes = await createHardDeletesTable(tx, table);
     await tx.unsafe(`drop trigger if exists "${changeTriggerName}" on ${quotedTable}`);
     await tx.unsafe(
       `create trigger "${changeTriggerName}" after insert or update or delete on ${quotedTable} ` +
-        `for each row execute function prescient_change_notify('${channel}')`,
+        `for each row execute function prescient_change_notify('${channel}', '${deletes.replaceAll("'", "''")}')`,
     );
   });
 }
 
 /**
- * Removes the trigger from `table` (the shared function stays: other tables may use it). Idempotent.
+ * Removes the trigger from `table` (the shared function stays: other tables may use it; so does the side table of
+ * hard deletes, which a feed may still be catching up from). Idempotent.
  * @throws InvalidOptionError for a bad table name.
  */
 export async function removeChangeTrigger(sql: PostgresSql, table: string): Promise<void> {

@@ -11,6 +11,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
 import { PostgresOrigin, type PostgresSql } from '../../src/origin/postgres-origin.ts';
 import { ChangeFeed, type ChangeFeedMode } from '../../src/sync/change-feed.ts';
+import { hardDeletesTable } from '../../src/sync/hard-deletes.ts';
 
 const url = 'postgres://postgres@127.0.0.1:5432/test';
 let sql: PostgresSql;
@@ -32,8 +33,11 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
   }
 }
 
-/** A fresh table with rows k0..k(n-1) at versions 1..n, its trigger, an origin and a cache over it. */
-async function fixture(n: number, mode: ChangeFeedMode = 'invalidate', feedUrl = url) {
+/**
+ * A fresh table with rows k0..k(n-1) at versions 1..n, its trigger, an origin and a cache over it. The feed catches
+ * up through the origin's `changes` unless `defaultChanges` (its own query, which also reads the hard deletes).
+ */
+async function fixture(n: number, mode: ChangeFeedMode = 'invalidate', feedUrl = url, defaultChanges = false) {
   const table = `cf_test_${process.pid}_${++serial}`;
   await PostgresOrigin.ensureTable(sql, table);
   await ChangeFeed.installTrigger(sql, table);
@@ -46,7 +50,7 @@ async function fixture(n: number, mode: ChangeFeedMode = 'invalidate', feedUrl =
     applicationName,
     table,
     target: cacheChangeTarget(cache),
-    changes: (since, limit) => origin.changes(since, limit),
+    ...(defaultChanges ? {} : { changes: (since: number, limit: number) => origin.changes(since, limit) }),
     mode,
     batchMs: 2,
     catchUpPageSize: 2,
@@ -65,6 +69,7 @@ async function fixture(n: number, mode: ChangeFeedMode = 'invalidate', feedUrl =
     await feed.close();
     await cache.close();
     await sql.unsafe(`drop table if exists ${table}`);
+    await sql.unsafe(`drop table if exists ${hardDeletesTable(table)}`);
   };
   return { table, origin, cache, feed, update, applicationName, cleanup };
 }
@@ -111,14 +116,14 @@ describe('ChangeFeed on PostgreSQL', () => {
     }
   });
 
-  test('after its connection is cut, the listener reconnects and one paged catch-up applies every change made meanwhile', async () => {
+  test('after its connection is cut, the listener reconnects and one paged catch-up applies every change made meanwhile, hard deletes too', async () => {
     // The feed connects as its own role so new connections can be refused (CONNECTION LIMIT 0) while rows change:
     // the notifications of the gap are then certainly lost, and only the catch-up can bring the changes.
     const role = `prescient_cf_role_${process.pid}`;
     await sql.unsafe(`drop role if exists ${role}`);
     await sql.unsafe(`create role ${role} login`);
-    const f = await fixture(12, 'invalidate', `postgres://${role}@127.0.0.1:5432/test`);
-    await sql.unsafe(`grant select on ${f.table} to ${role}`);
+    const f = await fixture(12, 'invalidate', `postgres://${role}@127.0.0.1:5432/test`, true);
+    await sql.unsafe(`grant select on ${f.table}, ${hardDeletesTable(f.table)} to ${role}`);
     try {
       const reconnected: number[] = [];
       f.feed.on('listener:reconnected', (e) => reconnected.push(e.reconnects));
@@ -138,21 +143,45 @@ describe('ChangeFeed on PostgreSQL', () => {
       assert.equal(f.feed.stats().notifications, before.notifications, 'no notification reached the feed while it was cut off');
       assert.ok(changed.every((k) => f.cache.peek(k) !== undefined), 'the entries are stale until the catch-up');
       await sql.unsafe(`alter role ${role} connection limit -1`);
-      await until(() => changed.every((k) => f.cache.peek(k) === undefined), 'the catch-up to invalidate every changed key', 10_000);
+      await until(() => changed.every((k) => f.cache.peek(k) === undefined) && f.cache.peek('k1') === undefined, 'the catch-up to invalidate every changed key and the deleted one', 10_000);
       const stats = f.feed.stats();
       assert.deepEqual(reconnected, [1]);
       assert.equal(stats.reconnects, 1);
       assert.equal(stats.catchUps, before.catchUps + 1, 'one catch-up after the reconnect');
-      assert.equal(stats.catchUpRows - before.catchUpRows, changed.length, 'only the changed rows were read, not the table');
-      assert.equal(stats.catchUpPages - before.catchUpPages, 3, 'five rows in pages of two: three queries');
+      assert.equal(stats.catchUpRows - before.catchUpRows, changed.length + 1, 'only the changed rows and the hard delete were read, not the table');
+      assert.equal(stats.catchUpPages - before.catchUpPages, 4, 'six records in pages of two: three full pages and an empty one');
       assert.ok(stats.failures >= 1, 'the lost connection was reported');
-      assert.equal(f.cache.peek('k1')?.version, 2, 'a hard delete during the gap is not seen by the catch-up (use tombstones)');
+      assert.equal(f.cache.peek('k1'), undefined, 'a hard delete during the gap is seen by the catch-up (its side table)');
+      assert.equal((await f.cache.get('k1')).isFound, false, 'and the deleted row is not read back');
       assert.equal(f.cache.peek('k2')?.version, 3, 'unchanged rows stay cached');
       await f.update(['k2']);
       await until(() => f.cache.peek('k2') === undefined, 'live notifications to flow again');
     } finally {
       await sql.unsafe(`alter role ${role} connection limit -1`).catch(() => {});
       await f.cleanup();
+      await sql.unsafe(`drop role if exists ${role}`);
+    }
+  });
+
+  test('a hard DELETE by a role that may not write the side table still succeeds; the trigger records it otherwise', async () => {
+    const role = `prescient_cf_writer_${process.pid}`;
+    const f = await fixture(3);
+    const side = hardDeletesTable(f.table);
+    const writer = postgres(`postgres://${role}@127.0.0.1:5432/test`, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(`drop role if exists ${role}`);
+      await sql.unsafe(`create role ${role} login`);
+      await sql.unsafe(`grant select, delete on ${f.table} to ${role}`);
+      await writer.unsafe(`delete from ${f.table} where key = 'k0'`);
+      assert.equal((await sql.unsafe(`select count(*)::int as n from ${f.table} where key = 'k0'`))[0].n, 0, 'the DELETE went through');
+      assert.equal((await sql.unsafe(`select count(*)::int as n from ${side}`))[0].n, 0, 'nothing recorded without the grant');
+      await sql.unsafe(`delete from ${f.table} where key = 'k1'`);
+      const [row] = await sql.unsafe(`select key, version::int as version, stamp::int as stamp from ${side}`);
+      assert.deepEqual({ ...row }, { key: 'k1', version: 2, stamp: 4 }, 'the row\'s last version, stamped above every version left');
+    } finally {
+      await writer.end({ timeout: 5 });
+      await f.cleanup();
+      await sql.unsafe(`drop owned by ${role}`).catch(() => {});
       await sql.unsafe(`drop role if exists ${role}`);
     }
   });
