@@ -17,8 +17,9 @@
  * Bytes and entries: the tier charges each entry its `sizeBytes` (as the memory tier does, not Redis's memory
  * use) in a counters hash shared by every node writing the namespace, together with an index of each key's size
  * and Redis expiry time. Keys Redis expires are dropped from the counts by the next write or `stats()`; keys Redis
- * evicts under its own `maxmemory` stay counted until rewritten, deleted or past their TTL, so the counts are an
- * upper bound. When a write would take the namespace over `maxBytes`, the write's script evicts the entries nearest
+ * evicts under its own `maxmemory` (no expiry to find them by) are found by a sweep that checks a few index members
+ * for existence on every write and more on every `stats()`, walking the index from a cursor kept beside the
+ * counters, so between sweeps the counts are an upper bound (`extra.lost` counts the keys found gone). When a write would take the namespace over `maxBytes`, the write's script evicts the entries nearest
  * their expiry first. Redis's `maxmemory` remains the hard bound of the server.
  *
  * Faults: reads, writes and deletes never throw because Redis is down or slow. A command while disconnected is
@@ -31,6 +32,7 @@ import { RESP_TYPES } from 'redis';
 import type { Entry } from './entry.ts';
 import type { Tier, TierStats } from './tier.ts';
 import { CommandDeadline } from './command-deadline.ts';
+import { HitCounters } from './hit-counters.ts';
 import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
 import { createRedisTierClient, redisTierTypeMapping, type RedisConnection } from './redis-client.ts';
 import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
@@ -44,6 +46,12 @@ export type { RedisTierOptions } from './redis-tier-options.ts';
 
 /** Expired index members a single script call sweeps, so one call stays short. */
 const SWEEP_LIMIT = 1_000;
+/**
+ * Index members checked for keys Redis evicted on its own, per write and per `stats()`: 4 EXISTS add little to a
+ * write's script and walk an index of 100,000 entries once per 25,000 writes; `stats()` (a scrape) checks 128.
+ */
+const RECONCILE_PER_WRITE = 4;
+const RECONCILE_PER_STATS = 128;
 /** Keys per SCAN step and per UNLINK in `clear()`. */
 const CLEAR_BATCH = 500;
 /** Most per-key hit counters kept; the oldest-touched is dropped beyond it (its count restarts at 0). */
@@ -69,7 +77,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   readonly #clock: Clock;
   readonly #deadline: CommandDeadline;
   readonly #onError: ((error: PrescientError) => void) | undefined;
-  readonly #hitCounts = new Map<string, { version: number; hits: number }>();
+  readonly #hitCounts = new HitCounters(HIT_COUNTS_MAX);
   readonly #listeners: Array<[string, (...args: unknown[]) => void]> = [];
   #hits = 0;
   #misses = 0;
@@ -77,6 +85,8 @@ export class RedisTier<V = unknown> implements Tier<V> {
   #offlineReads = 0;
   #reconnects = 0;
   #usage = { bytes: 0, entries: 0, evictions: 0 };
+  /** Entries found gone from Redis without expiring (its own maxmemory evictions), namespace-wide, as of the last stats(). */
+  #lost = 0;
   #isClosed = false;
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) naming the first bad option and its value. */
@@ -163,7 +173,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
       return undefined;
     }
     this.#hits++;
-    entry.hits = this.#countHit(key, entry.version);
+    entry.hits = this.#hitCounts.hit(key, entry.version);
     return entry;
   }
 
@@ -201,7 +211,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
       this.#failed('set', error);
       return false;
     }
-    const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT)];
+    const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT), String(RECONCILE_PER_WRITE)];
     try {
       const reply = (await this.#script(redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as number[];
       if (reply[0] === 1) this.#usage = { bytes: reply[2], entries: reply[3], evictions: this.#usage.evictions + reply[1] };
@@ -270,14 +280,16 @@ export class RedisTier<V = unknown> implements Tier<V> {
    * Counters. `entries`, `bytes` and `evictions` are the namespace's (every node's writes), read from Redis, or the
    * last known values when Redis is unreachable; `hits` and `misses` are this tier object's. `extra`: `connected`,
    * `reconnects`, `failures` (connection errors, commands failed or timed out, writes skipped while disconnected),
-   * `timeouts`, `offlineReads` (reads answered as misses at once while disconnected), `clientSideCache`
+   * `timeouts`, `offlineReads` (reads answered as misses at once while disconnected), `lost` (entries Redis evicted
+   * under its own maxmemory, found by the sweep), `clientSideCache`
    * ('on' | 'off' | 'bypassed') and its `cscHits`, `cscMisses`, `cscEntries`, and `namespace`.
    */
   async stats(): Promise<TierStats> {
     if (this.#client.isReady && !this.#isClosed) {
       try {
-        const [bytes, entries, evictions] = (await this.#script(redisScripts.usage, this.#metaKeys, [String(SWEEP_LIMIT)])) as number[];
+        const [bytes, entries, evictions, lost] = (await this.#script(redisScripts.usage, this.#metaKeys, [String(SWEEP_LIMIT), String(RECONCILE_PER_STATS)])) as number[];
         this.#usage = { bytes, entries, evictions };
+        this.#lost = lost;
       } catch (error) {
         this.#failed('stats', error);
       }
@@ -298,6 +310,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
         failures: this.#failures,
         timeouts: this.#deadline.timeouts,
         offlineReads: this.#offlineReads,
+        lost: this.#lost,
         clientSideCache: this.#cscMode,
         cscHits: cscStats?.hitCount ?? 0,
         cscMisses: cscStats?.missCount ?? 0,
@@ -353,18 +366,6 @@ export class RedisTier<V = unknown> implements Tier<V> {
 
   #script(script: RedisScript, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
     return this.#deadline.bound(runScript(this.#reader, script, keys, args), script.name);
-  }
-
-  #countHit(key: string, version: number): number {
-    let counter = this.#hitCounts.get(key);
-    if (counter === undefined || counter.version !== version) {
-      counter = { version, hits: 0 };
-      if (this.#hitCounts.size >= HIT_COUNTS_MAX) this.#hitCounts.delete(this.#hitCounts.keys().next().value as string);
-    } else {
-      this.#hitCounts.delete(key);
-    }
-    this.#hitCounts.set(key, counter);
-    return ++counter.hits;
   }
 
   #dataKey(key: string): string {

@@ -10,6 +10,7 @@
 -- ARGV[4]  sizeBytes charged for the entry (<= maxBytes, checked by the caller)
 -- ARGV[5]  maxBytes, the namespace's budget
 -- ARGV[6]  most expired index members to sweep in this call
+-- ARGV[7]  index members to check for keys Redis evicted on its own (maxmemory), from a cursor kept in the counters
 -- Returns  { stored (1, or 0 when a newer version is held), entries evicted for the budget, bytes, entries }
 --
 -- All keys share the namespace's hash tag, so they live in one slot and the evictions below (keys taken from
@@ -40,6 +41,24 @@ end
 -- Entries Redis expired on its own: drop their accounting (bounded per call).
 local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))
 for _, member in ipairs(gone) do forget(member) end
+
+-- Entries Redis evicted under its maxmemory (no expiry to find them by): a few index members a call, from a cursor
+-- that walks the index by rank and wraps, are checked for existence.
+local check = tonumber(ARGV[7])
+if check > 0 then
+  local card = redis.call('ZCARD', KEYS[3])
+  local at = tonumber(redis.call('HGET', KEYS[2], 'cursor') or '0')
+  if at >= card then at = 0 end
+  local lost = 0
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[3], at, at + check - 1)) do
+    if member ~= KEYS[1] and redis.call('EXISTS', member) == 0 then
+      forget(member)
+      lost = lost + 1
+    end
+  end
+  redis.call('HSET', KEYS[2], 'cursor', at + check - lost)
+  if lost > 0 then redis.call('HINCRBY', KEYS[2], 'lost', lost) end
+end
 
 forget(KEYS[1])
 local size = tonumber(ARGV[4])

@@ -4,7 +4,8 @@
 -- KEYS[2]  the expiry index           {ns}#expiry      zset: entry key -> Redis time (ms) it expires
 -- KEYS[3]  the size index             {ns}#sizes       hash: entry key -> sizeBytes
 -- ARGV[1]  most expired index members to sweep in this call
--- Returns  { bytes, entries, evictions }
+-- ARGV[2]  index members to check for keys Redis evicted on its own (maxmemory), from the cursor set.lua also moves
+-- Returns  { bytes, entries, evictions, lost }: lost = entries found gone without expiring (Redis evicted them)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
@@ -18,9 +19,30 @@ for _, member in ipairs(gone) do
   end
   redis.call('ZREM', KEYS[2], member)
 end
+local check = tonumber(ARGV[2] or '0')
+if check > 0 then
+  local card = redis.call('ZCARD', KEYS[2])
+  local at = tonumber(redis.call('HGET', KEYS[1], 'cursor') or '0')
+  if at >= card then at = 0 end
+  local lost = 0
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[2], at, at + check - 1)) do
+    if redis.call('EXISTS', member) == 0 then
+      local size = redis.call('HGET', KEYS[3], member)
+      if size then
+        freed = freed + tonumber(size)
+        count = count + 1
+        redis.call('HDEL', KEYS[3], member)
+      end
+      redis.call('ZREM', KEYS[2], member)
+      lost = lost + 1
+    end
+  end
+  redis.call('HSET', KEYS[1], 'cursor', at + check - lost)
+  if lost > 0 then redis.call('HINCRBY', KEYS[1], 'lost', lost) end
+end
 if count > 0 then
   redis.call('HINCRBY', KEYS[1], 'bytes', -freed)
   redis.call('HINCRBY', KEYS[1], 'entries', -count)
 end
-local m = redis.call('HMGET', KEYS[1], 'bytes', 'entries', 'evictions')
-return { tonumber(m[1] or '0'), tonumber(m[2] or '0'), tonumber(m[3] or '0') }
+local m = redis.call('HMGET', KEYS[1], 'bytes', 'entries', 'evictions', 'lost')
+return { tonumber(m[1] or '0'), tonumber(m[2] or '0'), tonumber(m[3] or '0'), tonumber(m[4] or '0') }
