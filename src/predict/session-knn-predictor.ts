@@ -8,6 +8,9 @@
  * (linear decay), which we follow. Similarity is the decayed dot product over shared items; candidates are the
  * `sampleSize` most recent sessions sharing an item (each item keeps a ring of the last `maxItemSessions`
  * sessions that read it); the best `neighbors` vote for their items with their similarity.
+ * Accesses with neither session nor user (block and object traces) are not sessions: they are not remembered and
+ * get no prediction (one endless anonymous "session" has no neighbours, and its per-key rings would hold a ring
+ * per key of the whole key space: 762,543 of them on ARC P3, for nothing).
  * Bounded memory: a ring of `maxSessions` past sessions of at most `maxSessionLength` distinct keys each
  * (typed-array slabs), per-item rings capped at `maxItemSessions` (grown on demand), and `maxLiveSessions`.
  * Cost: predict visits at most `maxScanned` ring entries (most recent query keys first), picks the `neighbors`
@@ -77,7 +80,6 @@ export class SessionKnnPredictor implements Predictor {
   #ringHead: number[] = [];
   #ringSize: number[] = [];
   #nextSid = 0;
-  #anonymousSid = -1;
   readonly #sims = new CandidateSet();
   readonly #acc = new CandidateSet();
 
@@ -106,8 +108,10 @@ export class SessionKnnPredictor implements Predictor {
   }
 
   observe(access: Access): void {
+    const live = access.ctx.session ?? access.ctx.user;
+    if (live === undefined) return;
     const id = this.#keys.id(access.key);
-    const sid = this.#sidFor(access.ctx, access.at);
+    const sid = this.#sidFor(live, access.at);
     const slot = sid % this.#cap;
     const base = slot * this.#len;
     const items = this.#items;
@@ -141,8 +145,7 @@ export class SessionKnnPredictor implements Predictor {
    */
   predictIds(ctx: ReadContext, limit: number): number {
     const live = ctx.session ?? ctx.user;
-    const state = live === undefined ? undefined : this.#live.peek(live);
-    const sid = state?.sid ?? (live === undefined ? this.#anonymousSid : -1);
+    const sid = live === undefined ? -1 : (this.#live.peek(live)?.sid ?? -1);
     if (sid < 0 || !(limit > 0)) return 0;
     const slot = sid % this.#cap;
     const m = this.#itemCount[slot];
@@ -197,15 +200,10 @@ export class SessionKnnPredictor implements Predictor {
     return top;
   }
 
-  #sidFor(ctx: ReadContext, at: number): number {
-    const live = ctx.session ?? ctx.user;
-    if (live !== undefined) {
-      const state = this.#live.touch(live, at);
-      if (this.#slotSid[state.sid % this.#cap] !== state.sid) state.sid = this.#newSid();
-      return state.sid;
-    }
-    if (this.#anonymousSid < 0 || this.#slotSid[this.#anonymousSid % this.#cap] !== this.#anonymousSid) this.#anonymousSid = this.#newSid();
-    return this.#anonymousSid;
+  #sidFor(live: string, at: number): number {
+    const state = this.#live.touch(live, at);
+    if (this.#slotSid[state.sid % this.#cap] !== state.sid) state.sid = this.#newSid();
+    return state.sid;
   }
 
   #newSid(): number {

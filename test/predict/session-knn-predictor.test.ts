@@ -21,6 +21,17 @@ describe('SessionKnnPredictor', () => {
     assert.ok(k.predict({ session: 's333' }, 5).length > 0);
   });
 
+  it('keeps nothing of accesses without session or user, and predicts nothing for them', () => {
+    const k = new SessionKnnPredictor();
+    for (let i = 0; i < 500; i++) k.observe({ key: `block:${i}`, at: i, ctx: {} });
+    assert.equal(k.stateCount, 0, 'no past session and no per-key ring for anonymous reads');
+    assert.deepEqual(k.predict({}, 5), []);
+    k.observe({ key: 'block:1', at: 501, ctx: { session: 's' } });
+    k.observe({ key: 'block:2', at: 502, ctx: { session: 's' } });
+    k.observe({ key: 'block:1', at: 503, ctx: { session: 't' } });
+    assert.deepEqual(k.predict({ session: 't' }, 5).map((p) => p.key).sort(), ['block:1', 'block:2'], 'sessions still find each other');
+  });
+
   it('rejects bad options with ERR_INVALID_OPTION', () => {
     for (const bad of [{ neighbors: 0 }, { sampleSize: -1 }, { maxSessionLength: 256 }, { maxSessions: 1.5 }]) {
       assert.throws(() => new SessionKnnPredictor(bad), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
