@@ -8,9 +8,11 @@
  * (linear decay), which we follow. Similarity is the decayed dot product over shared items; candidates are the
  * `sampleSize` most recent sessions sharing an item (each item keeps a ring of the last `maxItemSessions`
  * sessions that read it); the best `neighbors` vote for their items with their similarity.
- * Accesses with neither session nor user (block and object traces) are not sessions: they are not remembered and
- * get no prediction (one endless anonymous "session" has no neighbours, and its per-key rings would hold a ring
- * per key of the whole key space: 762,543 of them on ARC P3, for nothing).
+ * Accesses with neither session nor user (block and object traces, signed-out readers without a session id) are
+ * not sessions: they are not remembered and get no prediction. Together they would make one endless pseudo-session
+ * of every anonymous read of the process, whose neighbours say nothing about any one reader (on a trace with no
+ * sessions at all it has none), and whose per-key rings would hold a ring per key of the whole key space: 762,543
+ * on ARC P3.
  * Bounded memory: a ring of `maxSessions` past sessions of at most `maxSessionLength` distinct keys each
  * (typed-array slabs), per-item rings capped at `maxItemSessions` (grown on demand), and `maxLiveSessions`.
  * Cost: predict visits at most `maxScanned` ring entries (most recent query keys first), picks the `neighbors`

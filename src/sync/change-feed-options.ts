@@ -115,8 +115,9 @@ export function resolveChangeFeedOptions(options: ChangeFeedOptions): ResolvedCh
   if (changes === undefined) {
     const origin = new PostgresOrigin({ sql: sql as PostgresSql, table: options.table });
     const logger = options.logger;
-    changes = withHardDeletes(sql as PostgresSql, options.table, (since, limit) => origin.changes(since, limit), (side) =>
-      logger?.warn({ table: options.table, side }, `ChangeFeed: ${side} does not exist, so hard DELETEs made while the feed is cut off are not seen; run installTrigger again to create it`),
+    const table = quoteIdentifier('table', options.table, true);
+    changes = withHardDeletes(sql as PostgresSql, table, (since, limit) => origin.changes(since, limit), (reason) =>
+      logger?.warn({ table: options.table, reason }, `ChangeFeed: hard DELETEs made while the feed is cut off are not seen (${reason}); run installTrigger again, and grant SELECT on the side table to the feed's role`),
     );
   }
   return Object.freeze({

@@ -5,16 +5,18 @@
  * the table, so the table is the one place that sees every change; NOTIFY is delivered at commit, in commit order,
  * and costs nothing when nobody listens. A notification can be lost while the listener is disconnected, so the
  * feed also keeps a version watermark and catches up with one query per page (`version > watermark`); hard DELETEs,
- * which leave no row to catch up with, are recorded in a side table (hard-deletes.ts).
+ * which leave no row to catch up with, are recorded by a statement trigger in a side table (hard-deletes.ts).
  * The trigger function lives in `sql/change-notify.sql` and is read at run time.
  */
 import { readFileSync } from 'node:fs';
 import type { PostgresSql } from '../origin/postgres-origin.ts';
 import { quoteIdentifier } from '../origin/sql-table.ts';
-import { createHardDeletesTable } from './hard-deletes.ts';
+import { installHardDeletes } from './hard-deletes.ts';
 
 /** Name of the row trigger installed on each source table. */
 export const changeTriggerName = 'prescient_change_feed';
+/** Name of the statement trigger that records hard DELETEs on each source table. */
+export const deletesTriggerName = 'prescient_change_feed_deletes';
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1): `pg_notify` rejects longer channels. */
 const maxIdentifierBytes = 63;
@@ -22,12 +24,16 @@ const maxIdentifierBytes = 63;
 /** Key of the advisory lock that serializes installs (CREATE OR REPLACE FUNCTION races with itself otherwise). */
 const installLockKey = 'prescient_change_feed';
 
-let functionSql: string | undefined;
+const functionSql = new Map<string, string>();
 
-/** The trigger function's SQL, read once from `sql/change-notify.sql` next to this file. */
-function notifyFunctionSql(): string {
-  functionSql ??= readFileSync(new URL('./sql/change-notify.sql', import.meta.url), 'utf8');
-  return functionSql;
+/** A trigger function's SQL, read once from `sql/<name>.sql` next to this file. */
+function sqlFile(name: 'change-notify' | 'record-deletes'): string {
+  let text = functionSql.get(name);
+  if (text === undefined) {
+    text = readFileSync(new URL(`./sql/${name}.sql`, import.meta.url), 'utf8');
+    functionSql.set(name, text);
+  }
+  return text;
 }
 
 /**
@@ -40,7 +46,7 @@ export function defaultChannel(table: string): string {
 
 /**
  * Creates (or replaces) the trigger function and the AFTER INSERT OR UPDATE OR DELETE row trigger on `table`
- * that NOTIFYs `channel`, and the side table that records hard DELETEs (`prescient_deletes_<table>`). Idempotent; safe to run from several processes at once (advisory lock, one transaction).
+ * that NOTIFYs `channel`, and the side table and statement trigger that record hard DELETEs (hard-deletes.ts). Idempotent; safe to run from several processes at once (advisory lock, one transaction).
  * @param channel @default defaultChannel(table)
  * @throws InvalidOptionError for a bad table or channel name (before touching the database); the driver's error
  * when the table does not exist or the role may not create triggers.
@@ -48,25 +54,26 @@ export function defaultChannel(table: string): string {
 export async function installChangeTrigger(sql: PostgresSql, table: string, channel: string = defaultChannel(table)): Promise<void> {
   const quotedTable = quoteIdentifier('table', table, true);
   quoteIdentifier('channel', channel);
-  const fnSql = notifyFunctionSql();
+  const fnSql = sqlFile('change-notify');
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext(${installLockKey}))`;
     await tx.unsafe(fnSql);
-    const deletes = await createHardDeletesTable(tx, table);
     await tx.unsafe(`drop trigger if exists "${changeTriggerName}" on ${quotedTable}`);
     await tx.unsafe(
       `create trigger "${changeTriggerName}" after insert or update or delete on ${quotedTable} ` +
-        `for each row execute function prescient_change_notify('${channel}', '${deletes.replaceAll("'", "''")}')`,
+        `for each row execute function prescient_change_notify('${channel}')`,
     );
+    await installHardDeletes(tx, quotedTable, deletesTriggerName, sqlFile('record-deletes'));
   });
 }
 
 /**
- * Removes the trigger from `table` (the shared function stays: other tables may use it; so does the side table of
- * hard deletes, which a feed may still be catching up from). Idempotent.
+ * Removes the triggers from `table` (the shared functions stay: other tables may use them; so does the side table
+ * of hard deletes, which a feed may still be catching up from). Idempotent.
  * @throws InvalidOptionError for a bad table name.
  */
 export async function removeChangeTrigger(sql: PostgresSql, table: string): Promise<void> {
   const quotedTable = quoteIdentifier('table', table, true);
   await sql.unsafe(`drop trigger if exists "${changeTriggerName}" on ${quotedTable}`);
+  await sql.unsafe(`drop trigger if exists "${deletesTriggerName}" on ${quotedTable}`);
 }

@@ -15,7 +15,9 @@
  * resolved paths), and a `LOCK` naming this process's own pid for a directory it does not hold (a copied journal)
  * is stale. A pid is reused, often soon inside a container, so on Linux the file also names the holder's
  * incarnation — the kernel's boot id and the process's start time (`/proc/<pid>/stat`, field 22) — and a live pid
- * whose incarnation differs is an unrelated process: the lock is stale. Where /proc cannot tell (another OS, a
+ * whose incarnation differs is an unrelated process: the lock is stale, as is one whose holder is a zombie (exited,
+ * not yet reaped by its parent). Pids are compared in this process's pid namespace: two containers sharing a
+ * volume must not share a host name too, or each may take the other's lock as stale. Where /proc cannot tell (another OS, a
  * lock written without it), a live pid keeps the lock until it exits or the file is removed by hand; the error
  * names the pid and the file. The file also names the host: a lock held on
  * another host (a volume shared between containers or machines, where a pid means nothing here) is never taken
@@ -59,7 +61,7 @@ export async function acquireJournalLock(dir: string): Promise<JournalLock> {
       if (pid !== undefined && host !== undefined && host !== hostname()) {
         throw lockError(`Journal ${dir} is locked by process ${pid} on host ${host} (${path}); if that host is gone for good, remove ${path} by hand`);
       }
-      if (pid !== undefined && pid !== process.pid && isAlive(pid) && !isOtherIncarnation(pid, incarnation)) {
+      if (pid !== undefined && pid !== process.pid && isAlive(pid) && !isDefunct(pid) && !isOtherIncarnation(pid, incarnation)) {
         throw lockError(`Journal ${dir} is locked by process ${pid} (${path}); one process per journal directory`);
       }
       await takeOver(dir, path, text);
@@ -147,6 +149,19 @@ function parseLock(text: string): { pid?: number; host?: string; incarnation?: s
   return { pid, host: match![2], incarnation: match![3] };
 }
 
+/** The state letter and start time (clock ticks since boot) of process `pid` from /proc, or undefined. */
+function procStat(pid: number): { state: string; start: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = fields[22 - 3];
+    return start === undefined || !/^\d+$/.test(start) ? undefined : { state: fields[0], start };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Which run of process `pid` this is on this machine — `<boot id>:<start time in clock ticks since boot>` — or
  * undefined where /proc cannot tell (not Linux, the process is gone, /proc is hidden).
@@ -154,14 +169,17 @@ function parseLock(text: string): { pid?: number; host?: string; incarnation?: s
 export function processIncarnation(pid: number): string | undefined {
   try {
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = fields[22 - 3];
-    return boot === '' || start === undefined || !/^\d+$/.test(start) ? undefined : `${boot}:${start}`;
+    const stat = procStat(pid);
+    return boot === '' || stat === undefined ? undefined : `${boot}:${stat.start}`;
   } catch {
     return undefined;
   }
+}
+
+/** True when /proc shows `pid` as a zombie or dead (it answers signal 0 but holds nothing any more). */
+function isDefunct(pid: number): boolean {
+  const state = procStat(pid)?.state;
+  return state === 'Z' || state === 'X';
 }
 
 /** True when the lock names an incarnation of `pid` and the process running as `pid` now is provably another. */

@@ -253,6 +253,32 @@ describe('Journal', () => {
     }
   });
 
+  test('a lock whose holder is a zombie (exited, not reaped) is stale', async (t) => {
+    if (process.platform !== 'linux') return t.skip('process states are read from /proc (Linux only)');
+    // `true` exits in the background and the shell becomes `sleep`, which never reaps it: a zombie for 20 s.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 20'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+      const pid = Number(line.toString().trim());
+      let state = '';
+      // A real process: poll its state, boundedly (at most 2 s).
+      for (let i = 0; i < 200 && state !== 'Z'; i++) {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+        if (state !== 'Z') await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(state, 'Z', 'the holder is a zombie');
+      const dir = await tempDir();
+      await writeFile(join(dir, 'LOCK'), `${pid} ${hostname()} ${processIncarnation(pid)}\n`);
+      const journal = new Journal({ dir, groupCommitMs: 0 });
+      await journal.open();
+      assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), ownLock(), 'the zombie\'s lock was taken over');
+      await journal.close();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
   test('a lock held on another host is never taken over, even when its pid does not run here', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'LOCK'), '999999999 other-host.example\n');

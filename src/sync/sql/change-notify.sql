@@ -1,12 +1,10 @@
 -- prescient_change_notify(): the row trigger behind ChangeFeed (src/sync/change-feed.ts).
 --
 -- Installed by ChangeFeed.installTrigger(sql, table, channel) as
---   AFTER INSERT OR UPDATE OR DELETE ON <table> FOR EACH ROW
---   EXECUTE FUNCTION prescient_change_notify('<channel>', '<deletes table>')
+--   AFTER INSERT OR UPDATE OR DELETE ON <table> FOR EACH ROW EXECUTE FUNCTION prescient_change_notify('<channel>')
 -- on a table shaped (key text primary key, value jsonb, version bigint not null, deleted boolean not null).
 --
--- Arguments: TG_ARGV[0] = the NOTIFY channel; TG_ARGV[1] (optional) = the quoted side table of hard deletes,
---            shaped (key text primary key, version bigint, stamp bigint, deleted_at timestamptz).
+-- Arguments: TG_ARGV[0] = the NOTIFY channel.
 -- Sends:     one NOTIFY per changed row, delivered at commit (rolled-back rows send nothing), with a compact JSON
 --            payload (never the value):
 --              {"key": text, "version": number, "at": epoch ms}        insert or update
@@ -17,11 +15,6 @@
 --            A NOTIFY payload must stay under 8000 bytes: when the key makes it longer than 7900, the key is
 --            left out ({"version": ..., "at": ...}) and the listener runs its catch-up query, which reads it.
 --            "at" is clock_timestamp() at the trigger, in ms since the epoch, for commit-to-invalidation lag.
--- Records:   on a hard DELETE, with TG_ARGV[1], the key, its last version and a stamp one above every version
---            left in the table into the side table (a NOTIFY lost while the listener is cut off leaves no row
---            for the catch-up to read: the side table is that row). Records older than 7 days are pruned on about
---            1 DELETE in 100. A failure here (no grant on the side table) raises a WARNING and never fails the
---            DELETE.
 -- Returns:   NULL (an AFTER trigger's result is ignored).
 -- Idempotent: CREATE OR REPLACE; ChangeFeed runs it under an advisory lock so concurrent installs do not race.
 create or replace function prescient_change_notify() returns trigger
@@ -30,7 +23,6 @@ declare
   rec record;
   payload jsonb;
   body text;
-  top bigint;
 begin
   if tg_op = 'DELETE' then
     rec := old;
@@ -49,19 +41,6 @@ begin
     body := (payload - 'key')::text;
   end if;
   perform pg_notify(tg_argv[0], body);
-  if tg_op = 'DELETE' and tg_nargs > 1 then
-    begin
-      execute format('select coalesce(max(version), 0) from %I.%I', tg_table_schema, tg_table_name) into top;
-      execute format('insert into %s (key, version, stamp) values ($1, $2, $3) on conflict (key) do update '
-                     'set version = excluded.version, stamp = excluded.stamp, deleted_at = now()', tg_argv[1])
-        using rec.key, rec.version, greatest(top, rec.version) + 1;
-      if random() < 0.01 then
-        execute format('delete from %s where deleted_at < now() - interval ''7 days''', tg_argv[1]);
-      end if;
-    exception when others then
-      raise warning 'prescient_change_notify: hard delete of % not recorded in %: %', rec.key, tg_argv[1], sqlerrm;
-    end;
-  end if;
   return null;
 end
 $fn$;
