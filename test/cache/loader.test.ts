@@ -35,6 +35,39 @@ function tieredWithSwitch(): { origin: TieredOrigin<string>; live: MapOrigin<str
   return { origin, live, setArchiveDown: (down) => { isDown = down; } };
 }
 
+describe('Loader prefetch batches', () => {
+  const request = (key: string) => ({ key, probability: 0.5, source: 'test', ctx: {} });
+  const loader = (getMany: Origin<string>['getMany']) => new Loader<string>({ origin: { getMany }, maxBatch: 2, isUsable: () => true, onLoaded: () => {} });
+
+  test('a batch nobody awaits resolves with its failed requests and raises no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failing = loader(async () => { throw new Error('origin down'); });
+      const { failed } = await failing.prefetch([request('a'), request('b'), request('c'), request('a')]);
+      assert.deepEqual(failed.map((r) => r.key), ['a', 'b', 'c'], 'each key once, over two origin batches of two');
+      assert.equal(failing.inflight, 0);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  test('a batch whose keys are all in flight resolves at once; a demand read taking over a prefetch gets its error', async () => {
+    const ok = loader(async (keys) => keys.map((key) => ({ key, value: key, version: 1 })));
+    ok.load('x', 'demand');
+    assert.deepEqual(await ok.prefetch([request('x')]), { failed: [] });
+    const failing = loader(async () => { throw new Error('origin down'); });
+    const batch = failing.prefetch([request('k')]);
+    const demand = failing.load('k', 'demand');
+    const [read, settled] = await Promise.allSettled([demand.promise, batch]);
+    assert.equal(read.status, 'rejected', 'the demand read that joined the prefetch fails with it');
+    assert.ok(settled.status === 'fulfilled' && settled.value.failed.length === 1, 'and the batch still reports it');
+  });
+});
+
 describe('Loader per-key failures', () => {
   test('an OriginFailure rejects its own flight only; the batch is reported as not ok', async () => {
     const failure = new OriginFailure(new PrescientError('ERR_ORIGIN_TIMEOUT', 'b timed out'));
