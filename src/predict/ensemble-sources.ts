@@ -32,16 +32,12 @@ export type SourceName = 'markov:user' | 'markov:segment' | 'markov:global' | 'd
 
 /**
  * Inner options the ensemble changes from the models' own defaults, measured with bench/predictor-cost.ts and
- * bench/predictor-accuracy.ts: kNN scanning 150 ring entries for 60 candidate sessions and 40 neighbours (the model's
- * own 300 / 100 / 50 costs about 2 µs more per access than 60 / 30 / 30; 150 / 60 / 40 cost 1.5-3 µs more than
- * 60 / 30 / 30 in bench/predictor-cost.ts on a shared machine: ensemble 8.3-9.8 -> 11.1 µs per access on
- * yoochoose, 11.1-12.6 -> 14.5 µs on msnbc). The cheaper 60 / 30 / 30 (Recall@20 0.657 vs 0.6645 on yoochoose)
- * prefetched worse: prescient on yoochoose at 1% / 5% of the keys, mean over sketch seeds
- * 1..12 (engine replay, as bench/tune-prescient.ts runs it), 27.14 / 55.25% hit with 60 / 30 / 30, 27.28 / 55.49% with 150 / 60 / 40, and
- * 300 / 100 / 50 was no better (27.31 / 55.01%); no other replayed trace changes (kNN votes only within sessions).
- * Ranking popularity every 64 accesses instead of 16 saves about 1 µs on yoochoose and changes no figure.
+ * bench/predictor-accuracy.ts: kNN scanning 60 ring entries for 30 candidate sessions and 30 neighbours (instead
+ * of 300 / 100 / 50) costs about 2 µs less per access for ensemble Recall@20 0.657 vs 0.6645 on yoochoose
+ * (diginetica and msnbc unchanged); ranking popularity every 64 accesses instead of 16 saves about 1 µs on
+ * yoochoose and changes no figure.
  */
-const knnDefaults = { maxScanned: 150, sampleSize: 60, neighbors: 40 } as const;
+const knnDefaults = { maxScanned: 60, sampleSize: 30, neighbors: 30 } as const;
 const popularityDefaults = { refreshAccesses: 64 } as const;
 
 /** The ensemble's inner models and the scratch lists they fill. */
