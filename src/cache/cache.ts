@@ -70,7 +70,8 @@ export class Cache<V = unknown> {
       predictLimit: o.predictLimit,
       prefetch: o.prefetch,
       target: { isPresent: (key) => this.#isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
-      onEvent: (event) => this.#events.listenerCount(event.type) > 0 && this.#events.emit(event.type, event),
+      onEvent: (event) => this.#events.emit(event.type, event),
+      isListened: (type) => this.#events.listenerCount(type) > 0,
       onPredicted: o.shadow === false ? undefined : (ctx, ps) => this.#shadow?.predicted(ctx, ps),
     });
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };

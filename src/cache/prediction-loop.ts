@@ -43,6 +43,8 @@ export type PredictionLoopOptions = {
   readonly target: PrefetchTarget;
   /** Every feedback event (issued, used, wasted). */
   readonly onEvent: (event: FeedbackEvent) => void;
+  /** Whether anyone listens to events of a type now (no event object is made otherwise). */
+  readonly isListened?: (type: FeedbackEvent['type']) => boolean;
   /**
    * Sees each context's fresh predictions before the scheduler does (the shadow catalogs reference them). Without a
    * scheduler, only contexts with a user or segment are predicted for it.
@@ -89,7 +91,7 @@ export class PredictionLoop {
     // loop built directly is checked too (resolving is idempotent).
     const budget = options.prefetch === false ? undefined : resolvePredictionBudget('prefetch.budget', options.prefetch.budget);
     this.#budget = budget === undefined || options.predictor === undefined ? undefined : new PredictionBudget(budget);
-    this.feedback = new Feedback({ onEvent: options.onEvent });
+    this.feedback = new Feedback({ onEvent: options.onEvent, isListened: options.isListened });
     this.#scheduler =
       options.predictor === undefined || options.prefetch === false
         ? undefined

@@ -37,10 +37,13 @@ export type FeedbackEvent =
 export type FeedbackOptions = {
   /** Called for every issued, used and wasted prefetch; leave undefined when nobody listens (costs nothing). */
   readonly onEvent?: (event: FeedbackEvent) => void;
+  /** Whether anyone listens to events of `type` now: when false, no event object is made. @default always true */
+  readonly isListened?: (type: FeedbackEvent['type']) => boolean;
 };
 
 export class Feedback {
   readonly #onEvent: ((event: FeedbackEvent) => void) | undefined;
+  readonly #isListened: (type: FeedbackEvent['type']) => boolean;
   #issued = 0;
   #used = 0;
   #wasted = 0;
@@ -52,6 +55,7 @@ export class Feedback {
 
   constructor(options: FeedbackOptions = {}) {
     this.#onEvent = options.onEvent;
+    this.#isListened = options.isListened ?? (() => true);
   }
 
   /** Outcomes (used or wasted) seen so far. */
@@ -67,21 +71,21 @@ export class Feedback {
   issued(key: string, probability: number, source = 'unknown'): void {
     this.#issued++;
     this.#source(source).issued++;
-    this.#onEvent?.({ type: 'prefetch:issued', key, probability, source });
+    if (this.#onEvent !== undefined && this.#isListened('prefetch:issued')) this.#onEvent({ type: 'prefetch:issued', key, probability, source });
   }
 
   used(key: string, source = 'unknown'): void {
     this.#used++;
     this.#source(source).used++;
     this.#outcome(1);
-    this.#onEvent?.({ type: 'prefetch:used', key, source });
+    if (this.#onEvent !== undefined && this.#isListened('prefetch:used')) this.#onEvent({ type: 'prefetch:used', key, source });
   }
 
   wasted(key: string, sizeBytes: number, source = 'unknown'): void {
     this.#wasted++;
     this.#wastedBytes += sizeBytes;
     this.#outcome(0);
-    this.#onEvent?.({ type: 'prefetch:wasted', key, source, sizeBytes });
+    if (this.#onEvent !== undefined && this.#isListened('prefetch:wasted')) this.#onEvent({ type: 'prefetch:wasted', key, source, sizeBytes });
   }
 
   /** A read went to the origin: a miss no prefetch avoided. */

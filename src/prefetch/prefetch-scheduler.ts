@@ -255,7 +255,6 @@ export class PrefetchScheduler {
     while (this.#tokens >= 1 && this.#inflightBatches < this.#o.maxConcurrent && this.#queue.length > 0) {
       this.#sortAndTrim();
       const batch: Candidate[] = [];
-      const seen = new Set<string>();
       const now = this.#clock.now();
       while (batch.length < this.#o.maxBatch && this.#tokens >= 1 && this.#queue.length > 0) {
         const c = this.#queue.pop() as Candidate;
@@ -263,11 +262,10 @@ export class PrefetchScheduler {
           this.#droppedStale++;
           continue;
         }
-        if (seen.has(c.request.key) || this.#target.isPresent(c.request.key)) {
+        if (hasKey(batch, c.request.key) || this.#target.isPresent(c.request.key)) {
           this.#skippedPresent++;
           continue;
         }
-        seen.add(c.request.key);
         batch.push(c);
         this.#tokens -= 1;
       }
@@ -304,15 +302,17 @@ export class PrefetchScheduler {
       this.#issued++;
       this.#feedback.issued(c.request.key, c.request.probability, c.request.source);
     }
-    const done = (failed: readonly PrefetchRequest[]): void => {
-      this.#inflightBatches--;
-      if (failed.length > 0) this.#retry(batch, failed);
-      this.pump();
-    };
     this.#target.fetch(batch.map((c) => c.request)).then(
-      (r) => done(r.failed),
-      () => done(batch.map((c) => c.request)),
+      (r) => this.#done(batch, r.failed),
+      () => this.#done(batch, batch.map((c) => c.request)),
     );
+  }
+
+  /** A batch settled: its slot frees up, what failed is retried, and the queue goes on. */
+  #done(batch: Candidate[], failed: readonly PrefetchRequest[]): void {
+    this.#inflightBatches--;
+    if (failed.length > 0) this.#retry(batch, failed);
+    this.pump();
   }
 
   #retry(batch: Candidate[], failed: readonly PrefetchRequest[]): void {
@@ -361,4 +361,10 @@ export class PrefetchScheduler {
     const next = precision < target ? this.#threshold * 1.1 + 0.001 : this.#threshold * 0.95;
     this.#threshold = Math.min(this.#o.maxProbability, Math.max(this.#o.minProbability, next));
   }
+}
+
+/** True when `batch` already holds a candidate for `key` (a batch holds at most `maxBatch`: a scan beats a Set). */
+function hasKey(batch: readonly Candidate[], key: string): boolean {
+  for (let i = 0; i < batch.length; i++) if (batch[i].request.key === key) return true;
+  return false;
 }

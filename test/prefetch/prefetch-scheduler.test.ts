@@ -195,6 +195,16 @@ describe('PrefetchScheduler', () => {
 });
 
 describe('Feedback', () => {
+  test('makes no event for a type nobody listens to, and counts it all the same', () => {
+    const events: string[] = [];
+    const feedback = new Feedback({ onEvent: (e) => events.push(e.type), isListened: (type) => type === 'prefetch:used' });
+    feedback.issued('a', 0.9, 'markov');
+    feedback.used('a', 'markov');
+    feedback.wasted('b', 10, 'markov');
+    assert.deepEqual(events, ['prefetch:used']);
+    assert.equal(feedback.stats().issued, 1);
+  });
+
   test('computes precision, coverage, waste and per-source accuracy', () => {
     const events: string[] = [];
     const feedback = new Feedback({ onEvent: (e) => events.push(e.type) });
