@@ -62,6 +62,11 @@ export class Cache<V = unknown> {
       isUsable: (entry) => this.#clock.now() < entry.staleAt && this.#shared!.isTrusted(entry.key),
       onLoaded: (flight, outcome) => this.#store(flight, outcome),
       onOriginBatch: (keys, purpose, isOk, failed) => this.#countBatch(keys, purpose, isOk, failed),
+      // The prefetch budget grows as demand load leaves for the origin, not when it comes back: what the budget held
+      // back goes out beside the miss that paid for it (on scarab-500k at 1%, 0.9 points of hit ratio).
+      onOriginSend: (count, purpose) => {
+        if (purpose === 'demand') this.#loop.demandFetched(count);
+      },
     });
     this.#loop = new PredictionLoop({
       predictor: o.predictor,
@@ -294,6 +299,11 @@ export class Cache<V = unknown> {
     const wasInflight = running !== undefined && running.isSent;
     const joinedPrefetch = wasInflight && running.purpose === 'prefetch';
     const flight = this.#loader.load(key, 'demand');
+    // The models hear of the read now, not when the origin answers: the prediction it leads to (the session's next
+    // key) is then fetched while this miss is, instead of one origin latency later, when the next read may already
+    // be here. Measured on scarab-500k (25 ms between reads, 20 ms origin): 4.7% of reads found the prefetch of
+    // their key still in flight when a miss was recorded on completion.
+    this.#loop.record(key, ctx, now, 'miss');
     let outcome: LoadOutcome<V>;
     try {
       outcome = await flight.promise;
@@ -302,7 +312,6 @@ export class Cache<V = unknown> {
       if (expired !== undefined && this.#clock.now() < expired.expiresAt + this.#o.graceMs) {
         this.#graceServed++;
         this.#reads.stale++;
-        this.#loop.record(key, ctx, now, 'stale');
         return { key, value: expired.value, isFound: true, version: expired.version, status: 'stale', servedFrom: 'memory', wasInflight, error: fault };
       }
       this.#readErrors++;
@@ -316,7 +325,6 @@ export class Cache<V = unknown> {
     } else {
       this.#loop.feedback.demandMiss();
     }
-    this.#loop.record(key, ctx, now, 'miss');
     if (outcome.from === 'none') {
       return { key, value: undefined, isFound: false, version: 0, status: 'miss', servedFrom: 'origin', wasInflight };
     }
@@ -386,7 +394,6 @@ export class Cache<V = unknown> {
 
   #countBatch(keys: readonly string[], purpose: FetchPurpose, isOk: boolean, failed: readonly string[]): void {
     this.#origin.count(keys.length, purpose, isOk);
-    if (purpose === 'demand') this.#loop.demandFetched(keys.length);
     if (!isOk && this.#events.listenerCount('origin:failed') > 0) this.#events.emit('origin:failed', { keys: failed, purpose });
   }
 

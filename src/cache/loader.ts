@@ -121,6 +121,8 @@ export type LoaderOptions<V> = {
    * (all of them when the call rejected).
    */
   readonly onOriginBatch?: (keys: readonly string[], purpose: FetchPurpose, isOk: boolean, failed: readonly string[]) => void;
+  /** Called as a batch of `count` keys leaves for the origin (after the shared tier answered what it could). */
+  readonly onOriginSend?: (count: number, purpose: FetchPurpose) => void;
 };
 
 /** The failed keys of a batch where none failed, shared. */
@@ -211,10 +213,15 @@ export class Loader<V> {
   #flush(): void {
     this.#isFlushQueued = false;
     const { demand, prefetch } = this.#pending;
-    if (demand.length > 0) this.#pending.demand = [];
-    if (prefetch.length > 0) this.#pending.prefetch = [];
-    this.#sendAll(demand, 'demand');
-    this.#sendAll(prefetch, 'prefetch');
+    const hasDemand = demand.length > 0;
+    const hasPrefetch = prefetch.length > 0;
+    // Only lists taken out of #pending are sent here: sending can start new flights synchronously (a demand batch
+    // refills the prefetch budget and the scheduler sends what it held back), and those join the live lists, which
+    // the flush queued for them sends. Sending a live list here too would send those flights twice.
+    if (hasDemand) this.#pending.demand = [];
+    if (hasPrefetch) this.#pending.prefetch = [];
+    if (hasDemand) this.#sendAll(demand, 'demand');
+    if (hasPrefetch) this.#sendAll(prefetch, 'prefetch');
   }
 
   /** Sends `flights` in batches of at most `maxBatch` (the list itself when it fits: no copy). */
@@ -236,6 +243,7 @@ export class Loader<V> {
       if (rest.length === 0) return;
       const keys = rest.map((f) => f.key);
       const origin = this.#options.origin;
+      this.#options.onOriginSend?.(keys.length, purpose);
       let answers: Array<OriginAnswer<V>>;
       try {
         answers = typeof origin.getManySettled === 'function'

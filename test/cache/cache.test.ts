@@ -120,17 +120,30 @@ describe('Cache read path', () => {
     const predictor = new ScriptedPredictor({ k0: [['k1', 0.9]] });
     const cache = new Cache({ origin, clock, predictor, prefetch: { minProbability: 0.1 } });
     const first = cache.get('k0', { session: 's' });
-    await clock.advanceAsync(20);
-    await first;
     await clock.advanceAsync(5);
-    assert.equal(origin.keysFetched('prefetch'), 1, 'k1 was prefetched after k0');
+    assert.equal(origin.keysFetched('prefetch'), 1, 'k1 was prefetched while k0 was still loading');
     const joined = cache.get('k1', { session: 's' });
     await clock.advanceAsync(15);
+    await first;
     const r = await joined;
     assert.equal(r.wasInflight, true);
     assert.equal(r.value, 'v1');
     assert.equal(origin.keysFetched('demand'), 1, 'k1 never went to the origin on demand');
     assert.equal(cache.stats().prefetch.used, 1);
+  });
+
+  test('a miss is fed to the models when it arrives, so its prefetches travel with it, not one origin latency later', async () => {
+    const clock = new VirtualClock();
+    const origin = new SlowOrigin(clock, 20, items(3));
+    const predictor = new ScriptedPredictor({ k0: [['k1', 0.9]] });
+    const cache = new Cache({ origin, clock, predictor, prefetch: { minProbability: 0.1 } });
+    const first = cache.get('k0', { session: 's' });
+    await clock.advanceAsync(0);
+    assert.equal(origin.keysFetched('prefetch'), 1, 'k1 left for the origin at the instant k0 missed');
+    await clock.advanceAsync(20);
+    assert.equal((await first).status, 'miss');
+    const next = await cache.get('k1', { session: 's' });
+    assert.equal(next.status, 'prefetched', 'k1 had arrived by the time it was read, 20 ms after k0');
   });
 
   test('a prefetched entry is reported as prefetched on its first read, then as a hit', async () => {

@@ -39,6 +39,24 @@ describe('Loader prefetch batches', () => {
   const request = (key: string) => ({ key, probability: 0.5, source: 'test', ctx: {} });
   const loader = (getMany: Origin<string>['getMany']) => new Loader<string>({ origin: { getMany }, maxBatch: 2, isUsable: () => true, onLoaded: () => {} });
 
+  test('a prefetch started while a demand batch is being sent goes to the origin once', async () => {
+    const calls: Array<{ keys: readonly string[]; purpose: string | undefined }> = [];
+    let l: Loader<string>;
+    l = new Loader<string>({
+      origin: { getMany: async (keys, o) => { calls.push({ keys: [...keys], purpose: o?.purpose }); return keys.map((key) => ({ key, value: key, version: 1 })); } },
+      maxBatch: 8,
+      isUsable: () => true,
+      onLoaded: () => {},
+      // As the Cache does: a demand batch leaving refills the prefetch budget, and the scheduler sends at once.
+      onOriginSend: (_count, purpose) => {
+        if (purpose === 'demand') void l.prefetch([request('p')]);
+      },
+    });
+    await l.load('d', 'demand').promise;
+    await l.idle();
+    assert.deepEqual(calls, [{ keys: ['d'], purpose: 'demand' }, { keys: ['p'], purpose: 'prefetch' }]);
+  });
+
   test('a batch nobody awaits resolves with its failed requests and raises no unhandled rejection', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
