@@ -254,6 +254,14 @@ export class Cache<V = unknown> {
     return this.#loader.inflight;
   }
 
+  /**
+   * True while fetches started in this microtask turn (by a read, or by a prefetch a read set off) wait for their
+   * batch to be sent, which happens one microtask later. A simulator awaits that before it moves virtual time on.
+   */
+  get hasUnsentFetches(): boolean {
+    return this.#loader.hasUnsent;
+  }
+
   /** Subscribes to an event. */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
     this.#events.on(event, listener as (...args: unknown[]) => void);

@@ -143,6 +143,11 @@ export class Loader<V> {
     return this.#flights.size;
   }
 
+  /** True while flights wait for the batch the current microtask turn sends (they have not reached the origin yet). */
+  get hasUnsent(): boolean {
+    return this.#isFlushQueued;
+  }
+
   /** The flight for `key`, if one is running. */
   flight(key: string): Flight<V> | undefined {
     return this.#flights.get(key);

@@ -85,11 +85,11 @@ export async function replayEngine(workload: Workload, options: EngineRunOptions
       );
     }
     // Feed the models now (the timer-driven drain would run at this same virtual instant), then let any fetch it
-    // or the read started reach the origin before time moves on.
+    // or the read started reach the origin before time moves on — a hit on a prefetched entry starts fetches too
+    // (its use refills the prefetch budget, and the scheduler sends what waited for it).
     if (!isHit) await loaderTurn();
-    const pendingBefore = cache.pendingFetches;
     cache.flush();
-    if (cache.pendingFetches !== pendingBefore) await loaderTurn();
+    if (cache.hasUnsentFetches) await loaderTurn();
     if ((i & 0x3fff) === 0x3fff) options.onProgress?.(i + 1);
   }
   await runTimersUntil(clock, Infinity);

@@ -146,6 +146,21 @@ describe('Cache read path', () => {
     assert.equal(next.status, 'prefetched', 'k1 had arrived by the time it was read, 20 ms after k0');
   });
 
+  test('a fetch a read starts waits one microtask for its batch, and says so until it is sent', async () => {
+    const clock = new VirtualClock();
+    const origin = new SlowOrigin(clock, 20, items(3));
+    const cache = new Cache({ origin, clock });
+    assert.equal(cache.hasUnsentFetches, false);
+    const pending = cache.get('k0');
+    assert.equal(cache.hasUnsentFetches, true, 'the miss waits for the batch the turn sends');
+    assert.equal(origin.keysFetched('demand'), 0);
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    assert.equal(cache.hasUnsentFetches, false);
+    assert.equal(origin.keysFetched('demand'), 1);
+    await clock.advanceAsync(20);
+    assert.equal((await pending).value, 'v0');
+  });
+
   test('a prefetched entry is reported as prefetched on its first read, then as a hit', async () => {
     const clock = new VirtualClock();
     const origin = new SlowOrigin(clock, 20, items(3));
