@@ -88,6 +88,8 @@ const anonymousKind = 6;
 const anonymousSession = '\u0000anonymous';
 /** Kept-list buffers in the ring (about 2 KB each): a session keeps its buffer while 1024 others take one. */
 const keptBuffers = 1024;
+/** Entries of the memo of computed keys' strings (a power of two; a few predictions' worth). */
+const keyMemoSize = 256;
 /** Mixture of the Markov scopes, delta, popularity and session-kNN with online-learned weights per context kind. */
 export class EnsemblePredictor implements Predictor {
   readonly name: string;
@@ -115,6 +117,9 @@ export class EnsemblePredictor implements Predictor {
   readonly #pj: Float64Array;
   /** Holds the mixed list for a context with no live session. */
   readonly #temp: Live;
+  /** Strings of delta's computed keys never interned, by value (`#numberKey`); NaN marks an unused entry. */
+  readonly #keyMemoValue = new Float64Array(keyMemoSize).fill(Number.NaN);
+  readonly #keyMemo: string[] = new Array<string>(keyMemoSize).fill('');
 
   constructor(options: EnsemblePredictorOptions = {}) {
     this.name = options.name ?? 'ensemble';
@@ -218,13 +223,23 @@ export class EnsemblePredictor implements Predictor {
     const out: Prediction[] = new Array(n);
     for (let r = 0; r < n; r++) {
       const id = mixed.ids[r];
-      const key = id >= 0 ? this.#sources.keys.key(id) : String(kept.cvals[r]);
+      const key = id >= 0 ? this.#sources.keys.key(id) : this.#numberKey(kept.cvals[r]);
       const source = this.#names[mixed.source[r]];
       const eta = mixed.eta[r];
       const probability = mixed.probability[r];
       out[r] = Number.isNaN(eta) ? { key, probability, source } : { key, probability, etaMs: eta, source };
     }
     return out;
+  }
+
+  /** `String(value)`, from a direct-mapped memo: a scan's next blocks are offered again on its next accesses. */
+  #numberKey(value: number): string {
+    const m = value & (keyMemoSize - 1);
+    if (this.#keyMemoValue[m] === value) return this.#keyMemo[m];
+    const key = String(value);
+    this.#keyMemoValue[m] = value;
+    this.#keyMemo[m] = key;
+    return key;
   }
 
   #byName(values: Float64Array): Record<string, number> {

@@ -232,9 +232,9 @@ export class MarkovPredictor implements Predictor {
       table = this.#segment;
       seed = mixKey(scopeSeeds.segment, hashString(ctx.segment));
     }
-    const acc = this.#acc;
-    acc.clear();
-    if (!this.#accumulate(table, seed, h, 1, acc)) return 0;
+    // One scope alone: its blended distribution is the answer, ranked straight from the scratch it was built in.
+    if (!this.#accumulate(table, seed, h, 1, undefined)) return 0;
+    const acc = this.#part;
     if (this.#exclude === 'last') {
       const i = acc.indexOf(h.ids[0]);
       if (i >= 0) acc.scores[i] = 0;
@@ -265,8 +265,11 @@ export class MarkovPredictor implements Predictor {
     }
   }
 
-  /** Adds `weight` x this scope's order-blended distribution into `acc`; false when no context qualified. */
-  #accumulate(table: SuccessorTable, seed: number, h: History, weight: number, acc: CandidateSet): boolean {
+  /**
+   * Adds `weight` x this scope's order-blended distribution into `acc` (or, without `acc`, leaves it in `#part`);
+   * false when no context qualified.
+   */
+  #accumulate(table: SuccessorTable, seed: number, h: History, weight: number, acc: CandidateSet | undefined): boolean {
     const part = this.#part;
     part.clear();
     const top = Math.min(this.#k, h.len);
@@ -312,7 +315,7 @@ export class MarkovPredictor implements Predictor {
       }
     }
     if (!found) return false;
-    for (let i = 0; i < part.size; i++) acc.add(part.ids[i], weight * part.scores[i]);
+    if (acc !== undefined) for (let i = 0; i < part.size; i++) acc.add(part.ids[i], weight * part.scores[i]);
     return true;
   }
 }

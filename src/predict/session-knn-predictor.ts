@@ -194,7 +194,7 @@ export class SessionKnnPredictor implements Predictor {
       const oslot = sims.ids[i];
       const obase = oslot * this.#len;
       const n = this.#itemCount[oslot];
-      for (let j = 0; j < n; j++) acc.add(this.#items[obase + j], s);
+      acc.addEach(this.#items, obase, n, s);
       total += s * n;
     }
     const top = acc.topInto(limit, this.topIds, this.topScores);

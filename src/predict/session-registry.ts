@@ -6,7 +6,9 @@
  * re-inserting into the Map (deleting from the front of a V8 Map leaves tombstones that every later iteration
  * from the front must skip); each touch also inspects the oldest entry and drops it when idle for more than `idleMs`, so idle sessions leave at the rate new
  * ones arrive, and the `maxSessions` cap drops the least recently used beyond it. A session touched after an idle
- * gap starts afresh (web-analytics convention: 30 minutes of inactivity ends a visit).
+ * gap starts afresh (web-analytics convention: 30 minutes of inactivity ends a visit). The last session touched
+ * or peeked is remembered, so the usual pattern — observe a session's access, then predict for it — finds its
+ * node without a second Map lookup.
  */
 
 /** State kept per session; `lastAt` is maintained by the registry (ms of the last touch). */
@@ -24,6 +26,8 @@ export class SessionRegistry<T extends SessionState> {
   #head: Node<T> | undefined;
   /** Most recently touched. */
   #tail: Node<T> | undefined;
+  /** The node last found by `touch` or `peek` (undefined once removed). */
+  #last: Node<T> | undefined;
 
   /**
    * @param maxSessions most sessions kept (least recently used dropped beyond it).
@@ -43,7 +47,7 @@ export class SessionRegistry<T extends SessionState> {
 
   /** The state of session `id` at time `at` (ms), created or restarted as needed, and marked most recent. */
   touch(id: string, at: number): T {
-    let node = this.#map.get(id);
+    let node = this.#last !== undefined && this.#last.id === id ? this.#last : this.#map.get(id);
     if (node !== undefined && at - node.state.lastAt > this.#idleMs) {
       this.#remove(node);
       node = undefined;
@@ -58,6 +62,7 @@ export class SessionRegistry<T extends SessionState> {
       this.#append(node);
     }
     node.state.lastAt = at;
+    this.#last = node;
     for (let k = 0; k < 2; k++) {
       const oldest = this.#head;
       if (oldest === undefined || oldest === node || at - oldest.state.lastAt <= this.#idleMs) break;
@@ -68,10 +73,15 @@ export class SessionRegistry<T extends SessionState> {
 
   /** The state of session `id` without touching it, or undefined. */
   peek(id: string): T | undefined {
-    return this.#map.get(id)?.state;
+    const last = this.#last;
+    if (last !== undefined && last.id === id) return last.state;
+    const node = this.#map.get(id);
+    if (node !== undefined) this.#last = node;
+    return node?.state;
   }
 
   #remove(node: Node<T>): void {
+    if (node === this.#last) this.#last = undefined;
     this.#map.delete(node.id);
     this.#unlink(node);
   }

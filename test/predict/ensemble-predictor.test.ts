@@ -53,6 +53,21 @@ describe('EnsemblePredictor', () => {
     assert.equal(top.source, 'delta');
   });
 
+  it('names each session the blocks after its own when two scans offer keys 256 apart (one memo entry)', () => {
+    const e = new EnsemblePredictor({ knn: false });
+    let at = 0;
+    for (let i = 0; i < 300; i++) {
+      for (const [session, start] of [['a', 1_000_000], ['b', 1_000_256]] as const) {
+        const last = start + 3 * i;
+        e.observe({ key: String(last), at: at++, ctx: { session } });
+        const predicted = e.predict({ session }, 4).filter((p) => p.source === 'delta');
+        if (i < 250) continue;
+        assert.ok(predicted.length > 0, `step ${i} of ${session}`);
+        for (const p of predicted) assert.ok([1, 2, 3, 4].some((k) => p.key === String(last + 3 * k)), `${p.key} after ${last}`);
+      }
+    }
+  });
+
   it('trusts the global Markov source over kNN and popularity on an anonymous stream it predicts', () => {
     const e = new EnsemblePredictor();
     let seed = 42;

@@ -24,6 +24,24 @@ describe('KeyInterner', () => {
     assert.equal(k.peek('never'), -1);
   });
 
+  it('finds a value by number once it is interned, after a lookup that missed it, and tells apart values sharing a memo entry', () => {
+    const k = new KeyInterner();
+    assert.equal(k.peekNumber(5000), -1);
+    assert.equal(k.peekNumber(5000 + 1024), -1);
+    const id = k.id('5000');
+    assert.equal(k.peekNumber(5000), id);
+    assert.equal(k.peekNumber(5000 + 1024), -1);
+    const other = k.id(String(5000 + 1024));
+    assert.equal(k.peekNumber(5000 + 1024), other);
+    assert.equal(k.peekNumber(5000), id);
+    assert.equal(k.peek('5000'), id);
+    assert.equal(k.peekNumber(2 ** 40 + 5000), -1);
+    assert.equal(k.peekNumber(-5000), -1);
+    const negative = k.id('-5000');
+    assert.equal(k.peekNumber(-5000), negative);
+    assert.equal(k.id('-5000'), negative);
+  });
+
   it('parses only what String(n) would print', () => {
     assert.equal(canonicalInteger('0'), 0);
     assert.equal(canonicalInteger('-12'), -12);

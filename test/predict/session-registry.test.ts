@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SessionRegistry } from '../../src/predict/session-registry.ts';
+
+type State = { lastAt: number; n: number };
+
+describe('SessionRegistry', () => {
+  it('forgets the session it last found once the cap drops it', () => {
+    const r = new SessionRegistry<State>(2, Infinity, () => ({ lastAt: 0, n: 0 }));
+    r.touch('a', 0).n = 1;
+    assert.equal(r.peek('a')?.n, 1);
+    r.touch('b', 1);
+    r.touch('c', 2);
+    assert.equal(r.peek('a'), undefined);
+    assert.equal(r.touch('a', 3).n, 0);
+    assert.equal(r.size, 2);
+  });
+
+  it('restarts the session it last touched after an idle gap', () => {
+    const r = new SessionRegistry<State>(10, 100, () => ({ lastAt: 0, n: 0 }));
+    r.touch('a', 0).n = 5;
+    assert.equal(r.touch('a', 50).n, 5);
+    assert.equal(r.peek('a')?.n, 5);
+    assert.equal(r.touch('a', 200).n, 0);
+  });
+
+  it('drops the session it last peeked when it idles out behind a newer one', () => {
+    const r = new SessionRegistry<State>(10, 100, () => ({ lastAt: 0, n: 0 }));
+    r.touch('old', 0).n = 7;
+    r.touch('new', 10);
+    assert.equal(r.peek('old')?.n, 7);
+    r.touch('new', 500);
+    assert.equal(r.peek('old'), undefined);
+    assert.equal(r.size, 1);
+  });
+});
