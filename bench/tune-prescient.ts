@@ -6,6 +6,10 @@
  *
  * A variant is { "name", "memory"?: {...}, "prefetch"?: {...}, "predictor"?: {...EnsemblePredictorOptions} | null }
  * (null: no predictor, the tinylfu policy with those memory settings).
+ *
+ * SEEDS=1,2,3 (default 1) runs each variant once per memory-tier hash seed and prints each run and the mean: at
+ * capacities of 1-5% one run moves by about half a point with the seed, so differences under a point need the mean.
+ * SKIP_TINYLFU=1 leaves out the tinylfu row.
  */
 import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
 import { seededRandom } from '../src/sim/seeded-random.ts';
@@ -26,22 +30,33 @@ for (const spec of capacitySpec.split(',')) {
   const lru = replayBaseline(workload, createLruPolicy({ capacity }), { latency: () => 20, random: seededRandom(1), concurrency: Infinity });
   const lruFetch = lru.demandFetches + lru.prefetchFetches;
   console.log(`capacity ${capacity}: lru ${(100 * lru.hits / workload.requests).toFixed(2)}% fetch/req ${(lruFetch / workload.requests).toFixed(3)}`);
-  for (const v of [{ name: 'tinylfu', tinylfu: true }, ...variants] as Array<(typeof variants)[number] & { tinylfu?: boolean }>) {
-    const t0 = performance.now();
-    const c = await replayEngine(workload, {
-      capacity,
-      predictor: v.tinylfu === true || v.predictor === null ? undefined : new EnsemblePredictor(v.predictor ?? {}),
-      prefetch: v.prefetch,
-      latency: () => 20,
-      random: seededRandom(1),
-      concurrency: Infinity,
-      seed: 1,
-      ...(v.memory === undefined ? {} : { memory: v.memory }),
-    } as never);
-    const fetches = c.demandFetches + c.prefetchFetches;
-    console.log(
-      `  ${v.name.padEnd(24)} hit ${(100 * c.hits / workload.requests).toFixed(2)}%  inflight ${(100 * c.inflight / workload.requests).toFixed(2)}%  ` +
-        `fetch ${(fetches / lruFetch).toFixed(2)}x lru  issued ${c.prefetchIssued} used ${c.prefetchUsed} (${(100 * c.prefetchUsed / Math.max(1, c.prefetchIssued)).toFixed(1)}%)  ${((performance.now() - t0) / 1000).toFixed(1)}s`,
-    );
+  const seeds = (process.env.SEEDS ?? '1').split(',').map(Number);
+  const rows = [...(process.env.SKIP_TINYLFU === '1' ? [] : [{ name: 'tinylfu', tinylfu: true }]), ...variants];
+  for (const v of rows as Array<(typeof variants)[number] & { tinylfu?: boolean }>) {
+    let hitSum = 0;
+    let fetchSum = 0;
+    for (const seed of seeds) {
+      const t0 = performance.now();
+      const c = await replayEngine(workload, {
+        capacity,
+        predictor: v.tinylfu === true || v.predictor === null ? undefined : new EnsemblePredictor(v.predictor ?? {}),
+        prefetch: v.prefetch,
+        latency: () => 20,
+        random: seededRandom(1),
+        concurrency: Infinity,
+        seed,
+        ...(v.memory === undefined ? {} : { memory: v.memory }),
+      } as never);
+      const fetches = c.demandFetches + c.prefetchFetches;
+      hitSum += c.hits / workload.requests;
+      fetchSum += fetches / lruFetch;
+      console.log(
+        `  ${v.name.padEnd(24)} seed ${seed} hit ${(100 * c.hits / workload.requests).toFixed(2)}%  inflight ${(100 * c.inflight / workload.requests).toFixed(2)}%  ` +
+          `fetch ${(fetches / lruFetch).toFixed(2)}x lru  issued ${c.prefetchIssued} used ${c.prefetchUsed} (${(100 * c.prefetchUsed / Math.max(1, c.prefetchIssued)).toFixed(1)}%)  ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+      );
+    }
+    if (seeds.length > 1) {
+      console.log(`  ${v.name.padEnd(24)} MEAN hit ${(100 * hitSum / seeds.length).toFixed(2)}%  fetch ${(fetchSum / seeds.length).toFixed(2)}x lru`);
+    }
   }
 }

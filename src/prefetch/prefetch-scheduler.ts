@@ -12,9 +12,12 @@
  * (3) A candidate below the confidence threshold is never fetched; the threshold follows measured precision when
  * `targetPrecision` is set: it rises while recent precision is under the target and falls back while it is above,
  * within [`minProbability`, `maxProbability`].
+ * (4) When the budget binds, it goes to each offer's most probable few candidates: an offer queues at most
+ * `OfferLimit` of them, a limit that falls while candidates wait for tokens and rises while tokens go unspent
+ * (offer-limit.ts).
  * Candidates go stale when the session they were predicted for makes its next request (a newer offer for the same
  * context replaces them) or after `candidateTtlMs`.
- * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`.
+ * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`; O(p log p) per offer of p predictions.
  */
 import type { Clock } from '../clock.ts';
 import { contextKey, type ReadContext } from '../context.ts';
@@ -22,6 +25,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { Feedback } from './feedback.ts';
+import { OfferLimit } from './offer-limit.ts';
 
 /** One key to prefetch and why. */
 export type PrefetchRequest = {
@@ -69,6 +73,12 @@ export type PrefetchSchedulerOptions = {
    * @default 0
    */
   readonly touchProbability?: number;
+  /**
+   * Whether each offer's fetches are capped by a limit that adapts to the budget (see the file's point 4): it
+   * falls while candidates wait for tokens and rises while tokens go unspent, between 1 and `maxQueue`. false
+   * queues every candidate above the threshold. @default true
+   */
+  readonly paceOffers?: boolean;
   /** Highest the adaptive threshold may climb. @default 0.5 */
   readonly maxProbability?: number;
   /** Precision the adaptive threshold steers toward; 0 turns adaptation off. @default 0.05 */
@@ -102,6 +112,8 @@ export type SchedulerStats = {
   readonly queued: number;
   readonly inflightBatches: number;
   readonly threshold: number;
+  /** Most candidates the next offer may queue. */
+  readonly offerLimit: number;
   readonly tokens: number;
   readonly offered: number;
   readonly belowThreshold: number;
@@ -132,6 +144,7 @@ export class PrefetchScheduler {
   #threshold: number;
   #inflightBatches = 0;
   #lastAdaptOutcomes = 0;
+  readonly #offerLimit: OfferLimit | undefined;
   #isClosed = false;
   #offered = 0;
   #belowThreshold = 0;
@@ -153,6 +166,7 @@ export class PrefetchScheduler {
       minProbability: numberInRange('minProbability', options.minProbability, 0, 1, 0.02),
       maxProbability: numberInRange('maxProbability', options.maxProbability, 0, 1, 0.5),
       touchProbability: numberInRange('touchProbability', options.touchProbability, 0, 1, 0),
+      paceOffers: options.paceOffers ?? true,
       targetPrecision: numberInRange('targetPrecision', options.targetPrecision, 0, 1, 0.05),
       missCostMs: options.missCostMs ?? (() => 20),
       expectedBytes: options.expectedBytes ?? (() => 1),
@@ -165,16 +179,23 @@ export class PrefetchScheduler {
     if (o.minProbability > o.maxProbability) {
       throw new InvalidOptionError('minProbability', `at most \`maxProbability\` (${o.maxProbability})`, o.minProbability);
     }
+    if (typeof o.paceOffers !== 'boolean') throw new InvalidOptionError('paceOffers', 'a boolean', o.paceOffers);
     if (typeof o.missCostMs !== 'function') throw new InvalidOptionError('missCostMs', 'a function', o.missCostMs);
     if (typeof o.expectedBytes !== 'function') throw new InvalidOptionError('expectedBytes', 'a function', o.expectedBytes);
     this.#o = Object.freeze(o);
     this.#tokens = o.maxBurst;
     this.#threshold = o.minProbability;
+    this.#offerLimit = o.paceOffers ? new OfferLimit({ maxCandidates: o.maxQueue, maxTokens: o.maxBurst }) : undefined;
   }
 
   /** Current confidence threshold. */
   get threshold(): number {
     return this.#threshold;
+  }
+
+  /** Most candidates the next offer may queue (`maxQueue` when `paceOffers` is false). */
+  get offerLimit(): number {
+    return this.#offerLimit?.value ?? this.#o.maxQueue;
   }
 
   /** Candidates waiting. */
@@ -208,6 +229,7 @@ export class PrefetchScheduler {
   offer(ctx: ReadContext, predictions: readonly Prediction[]): void {
     if (this.#isClosed) return;
     this.#adapt();
+    this.#offerLimit?.offered(this.#tokens);
     const ctxKey = contextKey(ctx);
     const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
     // Re-inserting moves a context to the young end of the map; the context offered last is there already, and
@@ -223,6 +245,7 @@ export class PrefetchScheduler {
       if (oldest !== undefined) this.#generations.delete(oldest);
     }
     const now = this.#clock.now();
+    const queuedBefore = this.#queue.length;
     for (const p of predictions) {
       this.#offered++;
       if (p.probability >= this.#o.touchProbability && this.#target.touch !== undefined && this.#target.isPresent(p.key)) {
@@ -246,7 +269,18 @@ export class PrefetchScheduler {
       this.#queue.push({ request, benefit, ctxKey, generation, at: now, attempt: 0 });
       this.#isSorted = false;
     }
+    if (this.#offerLimit !== undefined) this.#capOffer(queuedBefore, this.#offerLimit.value);
     this.pump();
+  }
+
+  /** Keeps only the `limit` most probable of the candidates this offer queued (from index `from`). */
+  #capOffer(from: number, limit: number): void {
+    const queue = this.#queue;
+    const excess = queue.length - from - limit;
+    if (excess <= 0) return;
+    const offered = queue.splice(from).sort((a, b) => b.request.probability - a.request.probability);
+    for (let i = 0; i < limit; i++) queue.push(offered[i]);
+    this.#belowThreshold += excess;
   }
 
   /** Sends batches while the budget, the concurrency cap and the queue allow. */
@@ -272,6 +306,7 @@ export class PrefetchScheduler {
       if (batch.length === 0) break;
       this.#send(batch);
     }
+    if (this.#tokens < 1 && this.#queue.length > 0) this.#offerLimit?.starved();
   }
 
   /** Stops sending; queued candidates are dropped. */
@@ -285,6 +320,7 @@ export class PrefetchScheduler {
       queued: this.#queue.length,
       inflightBatches: this.#inflightBatches,
       threshold: this.#threshold,
+      offerLimit: this.offerLimit,
       tokens: this.#tokens,
       offered: this.#offered,
       belowThreshold: this.#belowThreshold,

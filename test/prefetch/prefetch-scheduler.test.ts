@@ -180,6 +180,55 @@ describe('PrefetchScheduler', () => {
     assert.ok(scheduler.threshold < raised, `threshold ${scheduler.threshold} after good precision`);
   });
 
+  test('narrows each offer to its most probable candidates while candidates wait for tokens', () => {
+    const { target, scheduler } = make({ maxBurst: 4, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000 });
+    const offer = (round: number) =>
+      scheduler.offer({ session: 's' }, [0.9, 0.5, 0.3, 0.2, 0.1, 0.05].map((probability, i) => ({ key: `r${round}-${i}`, probability })));
+    offer(0);
+    assert.equal(target.keys().length, 4, 'the burst is spent');
+    const wide = scheduler.offerLimit;
+    for (let round = 1; round < 200; round++) {
+      offer(round);
+      scheduler.onUsed();
+    }
+    assert.ok(scheduler.offerLimit < wide, `limit ${scheduler.offerLimit} after starved pumps (from ${wide})`);
+    assert.equal(scheduler.offerLimit, 1, 'one token a round: one candidate an offer');
+    const before = target.keys().length;
+    offer(200);
+    scheduler.onUsed();
+    assert.deepEqual(target.keys().slice(before), ['r200-0'], 'the token of the round went to its most probable candidate');
+  });
+
+  test('widens the offer limit again while tokens go unspent', () => {
+    const { scheduler } = make({ maxBurst: 4, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000 });
+    for (let round = 0; round < 200; round++) {
+      scheduler.offer({ session: 's' }, [0.9, 0.5, 0.3].map((probability, i) => ({ key: `r${round}-${i}`, probability })));
+    }
+    const narrow = scheduler.offerLimit;
+    assert.equal(narrow, 1);
+    for (let i = 0; i < 4; i++) scheduler.onUsed();
+    for (let round = 0; round < 100; round++) scheduler.offer({ session: 't' }, []);
+    assert.ok(scheduler.offerLimit > 10, `limit ${scheduler.offerLimit} with a full bucket`);
+  });
+
+  test('queues every candidate above the threshold when paceOffers is false; paced, settles at what a round affords', () => {
+    const run = (paceOffers: boolean) => {
+      const { target, scheduler } = make({ maxBurst: 2, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000, paceOffers });
+      for (let round = 0; round < 200; round++) {
+        scheduler.offer({ session: 's' }, [0.9, 0.5, 0.3].map((probability, i) => ({ key: `r${round}-${i}`, probability })));
+        scheduler.onUsed();
+        scheduler.onUsed();
+      }
+      return { limit: scheduler.offerLimit, keys: target.keys() };
+    };
+    const unpaced = run(false);
+    assert.equal(unpaced.limit, 1024);
+    assert.ok(unpaced.keys.includes('r199-1'), 'the second guess of a round went out on the second token');
+    const paced = run(true);
+    assert.equal(paced.limit, 2, 'two tokens a round: two candidates an offer');
+    assert.ok(paced.keys.includes('r199-1') && !paced.keys.includes('r199-2'));
+  });
+
   test('rejects bad options with a code naming the option', () => {
     const base = { target: new RecordingTarget(), clock: new VirtualClock(), feedback: new Feedback() };
     for (const [bad, option] of [
@@ -188,6 +237,7 @@ describe('PrefetchScheduler', () => {
       [{ minProbability: 2 }, 'minProbability'],
       [{ minProbability: 0.6, maxProbability: 0.5 }, 'minProbability'],
       [{ target: {} }, 'target'],
+      [{ paceOffers: 'yes' }, 'paceOffers'],
     ] as const) {
       assert.throws(() => new PrefetchScheduler({ ...base, ...bad } as never), (e: { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === option);
     }
