@@ -19,13 +19,14 @@ import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
 import type { ReadStatus } from './access-buffer.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options.ts';
 import type { Entry } from './entry.ts';
-import { Loader, type Flight, type LoadOutcome } from './loader.ts';
+import { Loader, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
 import type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
-import { checkKey, createEntry, noTags } from './entry.ts';
+import { checkKey } from './entry.ts';
 import { OriginCounters } from './origin-counters.ts';
 import { PredictionLoop } from './prediction-loop.ts';
 import { SharedTierWriter } from './shared-tier-writer.ts';
+import { TierWriter } from './tier-writer.ts';
 import { listShadow, ShadowCatalogs, type ShadowItem, type ShadowListOptions } from './shadow-catalog.ts';
 
 export type { ReadStatus } from './access-buffer.ts';
@@ -39,13 +40,13 @@ export class Cache<V = unknown> {
   readonly #loop: PredictionLoop;
   readonly #shadow: ShadowCatalogs<V> | undefined;
   readonly #shared: SharedTierWriter<V> | undefined;
+  readonly #writer: TierWriter<V>;
   readonly #events = new EventEmitter();
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = new OriginCounters();
   #readErrors = 0;
   #graceServed = 0;
   #refreshes = 0;
-  #oversize = 0;
   #isClosed = false;
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) naming the first bad option. */
@@ -60,7 +61,9 @@ export class Cache<V = unknown> {
       l2: o.l2,
       maxBatch: o.maxBatch,
       isUsable: (entry) => this.#clock.now() < entry.staleAt && this.#shared!.isTrusted(entry.key),
-      onLoaded: (flight, outcome) => this.#store(flight, outcome),
+      onLoaded: (flight, outcome) => {
+        if (!flight.isDiscarded && !this.#isClosed) this.#writer.storeLoaded(flight, outcome);
+      },
       onOriginBatch: (keys, purpose, isOk, failed) => this.#countBatch(keys, purpose, isOk, failed),
       // The prefetch budget grows as demand load leaves for the origin, not when it comes back: what the budget held
       // back goes out beside the miss that paid for it (on scarab-500k at 1%, 0.9 points of hit ratio).
@@ -81,6 +84,7 @@ export class Cache<V = unknown> {
     });
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };
     this.#shadow = shadow && new ShadowCatalogs<V>(shadow);
+    this.#writer = new TierWriter<V>({ ...o, memory: this.#memory, shadow: this.#shadow, shared: this.#shared });
   }
 
   /**
@@ -186,10 +190,8 @@ export class Cache<V = unknown> {
     const held = this.#memory.peek(key);
     const version = options.version ?? (held?.version ?? 0) + 1;
     this.#loader.discard(key);
-    const entry = this.#makeEntry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
-    this.#memory.set(entry);
-    this.#shadow?.stored(entry, undefined);
-    await this.#shared?.set(entry);
+    const entry = this.#writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
+    await this.#writer.put(entry);
     return entry;
   }
 
@@ -279,7 +281,7 @@ export class Cache<V = unknown> {
       readErrors: this.#readErrors,
       graceServed: this.#graceServed,
       refreshes: this.#refreshes,
-      oversize: this.#oversize,
+      oversize: this.#writer.oversize,
       origin: { ...this.#origin, inflight: this.#loader.inflight },
       memory: this.#memory.stats(),
       shadow: this.#shadow?.stats(),
@@ -338,50 +340,6 @@ export class Cache<V = unknown> {
     }
     const { value, version } = outcome.from === 'l2' ? outcome.entry : outcome.record;
     return { key, value, isFound: true, version, status: 'miss', servedFrom: outcome.from, wasInflight };
-  }
-
-  /** Stores what a flight loaded (Loader calls this before any waiter resumes). */
-  #store(flight: Flight<V>, outcome: LoadOutcome<V>): void {
-    if (flight.isDiscarded || this.#isClosed) return;
-    const key = flight.key;
-    if (outcome.from === 'none') {
-      this.#memory.delete(key);
-      this.#shadow?.drop(key);
-      return;
-    }
-    const p = flight.purpose === 'prefetch' ? flight.prediction : undefined;
-    const source = p === undefined ? 'demand' : 'prefetch';
-    if (outcome.from === 'l2') {
-      const e = outcome.entry;
-      const stored: Entry<V> = { ...e, source, probability: p?.probability ?? 1, predictedBy: p?.source, predictedFor: p?.ctx, hits: 0 };
-      this.#memory.set(stored);
-      this.#shadow?.stored(stored, p);
-      return;
-    }
-    const { value, version } = outcome.record;
-    const sizeBytes = this.#o.sizeOf(value, key);
-    if (sizeBytes > this.#o.maxEntryBytes) {
-      this.#oversize++;
-      return;
-    }
-    const entry = this.#makeEntry(key, value, version, sizeBytes, p);
-    this.#memory.set(entry);
-    this.#shadow?.stored(entry, p);
-    // The shared tier is a copy; failing to write it never fails a read (the writer repairs the key later).
-    const shared = this.#shared;
-    if (shared !== undefined) void Promise.resolve().then(() => shared.set(entry)).catch(() => {});
-  }
-
-  #makeEntry(
-    key: string,
-    value: V,
-    version: number,
-    sizeBytes: number,
-    p: Flight<V>['prediction'],
-    ttlMs = this.#o.ttlMs,
-    tags: readonly string[] = noTags,
-  ): Entry<V> {
-    return createEntry({ key, value, version, sizeBytes, now: this.#clock.now(), ttlMs, staleAfterMs: this.#o.staleAfterMs, prediction: p, tags });
   }
 
   #refresh(key: string): void {

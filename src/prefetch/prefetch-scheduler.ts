@@ -11,7 +11,7 @@
  * (2) At most `maxConcurrent` prefetch batches are in flight, and the origin serves demand batches first.
  * (3) A candidate below the confidence threshold is never fetched; the threshold follows measured precision when
  * `targetPrecision` is set: it rises while recent precision is under the target and falls back while it is above,
- * within [`minProbability`, `maxProbability`].
+ * within [`minProbability`, `maxProbability`] (confidence-threshold.ts).
  * (4) When the budget binds, it goes to each offer's most probable few candidates: an offer queues at most
  * `OfferLimit` of them, a limit that falls while candidates wait for tokens and rises while tokens go unspent
  * (offer-limit.ts).
@@ -25,6 +25,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { Feedback } from './feedback.ts';
+import { ConfidenceThreshold } from './confidence-threshold.ts';
 import { OfferLimit } from './offer-limit.ts';
 
 /** One key to prefetch and why. */
@@ -127,8 +128,6 @@ export type SchedulerStats = {
 /** Default `maxExtraLoad`: wasted prefetches may add 30% to the demand load (1.3x, the budget the issue sets). */
 export const defaultMaxExtraLoad = 0.3;
 
-/** Outcomes between two threshold adjustments. */
-const adaptEvery = 32;
 
 export class PrefetchScheduler {
   readonly #o: Required<Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback'>>;
@@ -141,9 +140,8 @@ export class PrefetchScheduler {
   /** The context of the last offer (the youngest in #generations). */
   #lastCtxKey: string | undefined;
   #tokens: number;
-  #threshold: number;
+  readonly #threshold: ConfidenceThreshold;
   #inflightBatches = 0;
-  #lastAdaptOutcomes = 0;
   readonly #offerLimit: OfferLimit | undefined;
   #isClosed = false;
   #offered = 0;
@@ -184,13 +182,13 @@ export class PrefetchScheduler {
     if (typeof o.expectedBytes !== 'function') throw new InvalidOptionError('expectedBytes', 'a function', o.expectedBytes);
     this.#o = Object.freeze(o);
     this.#tokens = o.maxBurst;
-    this.#threshold = o.minProbability;
+    this.#threshold = new ConfidenceThreshold({ ...o, feedback: this.#feedback });
     this.#offerLimit = o.paceOffers ? new OfferLimit({ maxCandidates: o.maxQueue, maxTokens: o.maxBurst }) : undefined;
   }
 
   /** Current confidence threshold. */
   get threshold(): number {
-    return this.#threshold;
+    return this.#threshold.value;
   }
 
   /** Most candidates the next offer may queue (`maxQueue` when `paceOffers` is false). */
@@ -228,7 +226,7 @@ export class PrefetchScheduler {
    */
   offer(ctx: ReadContext, predictions: readonly Prediction[]): void {
     if (this.#isClosed) return;
-    this.#adapt();
+    this.#threshold.adapt();
     this.#offerLimit?.offered(this.#tokens);
     const ctxKey = contextKey(ctx);
     const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
@@ -253,7 +251,7 @@ export class PrefetchScheduler {
         this.#skippedPresent++;
         continue;
       }
-      if (!(p.probability >= this.#threshold)) {
+      if (!(p.probability >= this.#threshold.value)) {
         this.#belowThreshold++;
         continue;
       }
@@ -319,7 +317,7 @@ export class PrefetchScheduler {
     return {
       queued: this.#queue.length,
       inflightBatches: this.#inflightBatches,
-      threshold: this.#threshold,
+      threshold: this.#threshold.value,
       offerLimit: this.offerLimit,
       tokens: this.#tokens,
       offered: this.#offered,
@@ -384,18 +382,6 @@ export class PrefetchScheduler {
       this.#queue.splice(0, excess);
       this.#droppedStale += excess;
     }
-  }
-
-  /** Moves the threshold toward the target precision once enough new outcomes arrived. */
-  #adapt(): void {
-    const target = this.#o.targetPrecision;
-    if (target === 0) return;
-    const outcomes = this.#feedback.outcomes;
-    if (outcomes - this.#lastAdaptOutcomes < adaptEvery) return;
-    this.#lastAdaptOutcomes = outcomes;
-    const precision = this.#feedback.recentPrecision;
-    const next = precision < target ? this.#threshold * 1.1 + 0.001 : this.#threshold * 0.95;
-    this.#threshold = Math.min(this.#o.maxProbability, Math.max(this.#o.minProbability, next));
   }
 }
 

@@ -1,0 +1,79 @@
+/**
+ * TierWriter: makes entries and places them in the local tiers — the memory tier, the shadow catalogs that reference
+ * them, and (as a copy) the shared tier.
+ *
+ * Why apart from Cache: a load that completes (a miss, a refresh, a prefetch) and a caller's `set` make entries the
+ * same way — times from the clock, expiry and staleness from the options, the prediction a prefetch carried — and
+ * land them in the same three places; one mechanism does both, the Cache only decides when. A loaded value larger
+ * than `maxEntryBytes` is served to its readers but not kept (counted in `oversize`).
+ */
+import type { Clock } from '../clock.ts';
+import type { ResolvedCacheOptions } from './cache-options.ts';
+import { createEntry, noTags, type Entry } from './entry.ts';
+import type { Flight, LoadOutcome } from './loader.ts';
+import type { MemoryTier } from './memory-tier.ts';
+import type { ShadowCatalogs } from './shadow-catalog.ts';
+import type { SharedTierWriter } from './shared-tier-writer.ts';
+
+export type TierWriterOptions<V> = Pick<ResolvedCacheOptions<V>, 'sizeOf' | 'maxEntryBytes' | 'ttlMs' | 'staleAfterMs'> & {
+  readonly clock: Clock;
+  readonly memory: MemoryTier<V>;
+  readonly shadow: ShadowCatalogs<V> | undefined;
+  readonly shared: SharedTierWriter<V> | undefined;
+};
+
+export class TierWriter<V> {
+  readonly #o: TierWriterOptions<V>;
+  #oversize = 0;
+
+  constructor(options: TierWriterOptions<V>) {
+    this.#o = options;
+  }
+
+  /** Loaded values too large to keep (served, not stored). */
+  get oversize(): number {
+    return this.#oversize;
+  }
+
+  /** A fresh entry made now: stale after min(staleAfterMs, ttlMs), expired after `ttlMs`; a prediction makes it prefetched. */
+  entry(key: string, value: V, version: number, sizeBytes: number, prediction?: Flight<V>['prediction'], ttlMs = this.#o.ttlMs, tags: readonly string[] = noTags): Entry<V> {
+    return createEntry({ key, value, version, sizeBytes, now: this.#o.clock.now(), ttlMs, staleAfterMs: this.#o.staleAfterMs, prediction, tags });
+  }
+
+  /** Stores what a flight loaded (the Loader's `onLoaded`, before any waiter resumes). */
+  storeLoaded(flight: Flight<V>, outcome: LoadOutcome<V>): void {
+    const { memory, shadow, shared } = this.#o;
+    const key = flight.key;
+    if (outcome.from === 'none') {
+      memory.delete(key);
+      shadow?.drop(key);
+      return;
+    }
+    const p = flight.purpose === 'prefetch' ? flight.prediction : undefined;
+    if (outcome.from === 'l2') {
+      const e = outcome.entry;
+      const stored: Entry<V> = { ...e, source: p === undefined ? 'demand' : 'prefetch', probability: p?.probability ?? 1, predictedBy: p?.source, predictedFor: p?.ctx, hits: 0 };
+      memory.set(stored);
+      shadow?.stored(stored, p);
+      return;
+    }
+    const { value, version } = outcome.record;
+    const sizeBytes = this.#o.sizeOf(value, key);
+    if (sizeBytes > this.#o.maxEntryBytes) {
+      this.#oversize++;
+      return;
+    }
+    const entry = this.entry(key, value, version, sizeBytes, p);
+    memory.set(entry);
+    shadow?.stored(entry, p);
+    // The shared tier is a copy; failing to write it never fails a read (the writer repairs the key later).
+    if (shared !== undefined) void Promise.resolve().then(() => shared.set(entry)).catch(() => {});
+  }
+
+  /** Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). */
+  async put(entry: Entry<V>): Promise<void> {
+    this.#o.memory.set(entry);
+    this.#o.shadow?.stored(entry, undefined);
+    await this.#o.shared?.set(entry);
+  }
+}
