@@ -255,14 +255,15 @@ describe('Journal', () => {
 
   test('a lock whose holder is a zombie (exited, not reaped) is stale', async (t) => {
     if (process.platform !== 'linux') return t.skip('process states are read from /proc (Linux only)');
-    // `true` exits in the background and the shell becomes `sleep`, which never reaps it: a zombie for 20 s.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 20'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A short sleep exits in the background after the shell has become `sleep`, which never reaps it: a zombie for
+    // 20 s. (A child that exits at once can be reaped by the shell itself before its exec: then it is simply gone.)
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 20'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
       const pid = Number(line.toString().trim());
       let state = '';
-      // A real process: poll its state, boundedly (at most 2 s).
-      for (let i = 0; i < 200 && state !== 'Z'; i++) {
+      // A real process: poll its state, boundedly (at most 3 s).
+      for (let i = 0; i < 300 && state !== 'Z'; i++) {
         const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
         state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
         if (state !== 'Z') await new Promise((resolve) => setTimeout(resolve, 10));
