@@ -7,6 +7,13 @@
  * cost ten times the time for nothing; the origin model here is a few lines of discrete-event simulation (a
  * completion heap and two FIFO queues) that mirrors SimOrigin's rules. A request for a key in flight joins the
  * fetch (upgrading a queued prefetch to demand) and waits only for the rest.
+ *
+ * What is in flight and which prefetched keys are still unused are kept per key id, in an array and a byte array,
+ * not in a Map and a Set keyed by string: a handful of keys are in flight at any time but millions pass through,
+ * and a small Map or Set that is added to and deleted from on every request rehashes itself over and over (on ARC
+ * P3 the `delete`, `add` and `has` calls were two thirds of the oracle's and readahead's time). Requests carry
+ * their workload key id; a prefetched key's id comes from a key -> id map of the workload built once per workload
+ * (KeyIds), and keys outside the workload (readahead's k+1...) get ids past the workload's for the run.
  */
 import type { Random } from './seeded-random.ts';
 import type { RunCounts } from './sim-result.ts';
@@ -15,6 +22,7 @@ import type { Workload } from './workload.ts';
 
 type Fetch = {
   readonly key: string;
+  readonly id: number;
   purpose: 'demand' | 'prefetch';
   doneAt: number;
   waiters: number[];
@@ -33,8 +41,11 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
   const { keys, keyIds, sessionIds, sessions, arrivalMs } = workload;
   const n = workload.requests;
   const latencies = new Float64Array(n);
-  const inflight = new Map<string, Fetch>();
-  const unusedPrefetched = new Set<string>();
+  const ids = new KeyIds(workload);
+  /** The fetch in flight per key id (undefined: none). */
+  const inflight: Array<Fetch | undefined> = new Array<Fetch | undefined>(keys.length).fill(undefined);
+  /** 1 per key id prefetched, admitted and not yet read. */
+  let unusedPrefetched = new Uint8Array(keys.length);
   const heap: Fetch[] = [];
   const demandQueue: Fetch[] = [];
   const prefetchQueue: Fetch[] = [];
@@ -49,7 +60,7 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
     heapPush(heap, f);
   };
   const enqueue = (f: Fetch, now: number): void => {
-    inflight.set(f.key, f);
+    inflight[f.id] = f;
     if (f.purpose === 'demand') counts.demandFetches++;
     else counts.prefetchFetches++;
     if (busy < options.concurrency) start(f, now);
@@ -57,10 +68,10 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
   };
   const complete = (f: Fetch): void => {
     busy--;
-    inflight.delete(f.key);
+    inflight[f.id] = undefined;
     for (const w of f.waiters) latencies[w] = f.doneAt - arrivalMs[w];
     if (f.purpose === 'prefetch' && f.waiters.length === 0) {
-      if (policy.prefetched(f.key)) unusedPrefetched.add(f.key);
+      if (policy.prefetched(f.key)) unusedPrefetched[f.id] = 1;
     }
     while (busy < options.concurrency) {
       let next: Fetch | undefined;
@@ -79,9 +90,10 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
   for (let i = 0; i < n; i++) {
     const now = arrivalMs[i];
     while (heap.length > 0 && heap[0].doneAt <= now) complete(heapPop(heap));
-    const key = keys[keyIds[i]];
+    const id = keyIds[i];
+    const key = keys[id];
     const sid = sessionIds[i];
-    const running = inflight.get(key);
+    const running = inflight[id];
     const access = policy.access({ key, session: sid < 0 ? undefined : sessions[sid], index: i });
     if (running !== undefined) {
       counts.inflight++;
@@ -98,20 +110,78 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
     } else if (access.decision === 'hit') {
       counts.hits++;
       latencies[i] = 0;
-      if (unusedPrefetched.delete(key)) counts.prefetchUsed++;
+      if (unusedPrefetched[id] === 1) {
+        unusedPrefetched[id] = 0;
+        counts.prefetchUsed++;
+      }
     } else {
-      unusedPrefetched.delete(key);
-      enqueue({ key, purpose: 'demand', doneAt: NaN, waiters: [i], isUsed: false }, now);
+      unusedPrefetched[id] = 0;
+      enqueue({ key, id, purpose: 'demand', doneAt: NaN, waiters: [i], isUsed: false }, now);
     }
+    // A prefetched key's id without the map when it can be guessed: the key after the previous one (readahead's
+    // k+1, k+2 ... of a block range met in order) or the next request's key (the oracle's guess without sessions).
+    let previous = id;
     for (const p of access.prefetch) {
-      if (inflight.has(p)) continue;
-      enqueue({ key: p, purpose: 'prefetch', doneAt: NaN, waiters: [], isUsed: false }, now);
+      const guess = previous + 1;
+      const pid = guess < keys.length && keys[guess] === p ? guess : i + 1 < n && keys[keyIds[i + 1]] === p ? keyIds[i + 1] : ids.of(p);
+      previous = pid;
+      if (pid >= inflight.length) {
+        // A key outside the workload: the per-id state grows to its id.
+        while (inflight.length <= pid) inflight.push(undefined);
+        if (pid >= unusedPrefetched.length) {
+          const grown = new Uint8Array(Math.max(pid + 1, unusedPrefetched.length * 2));
+          grown.set(unusedPrefetched);
+          unusedPrefetched = grown;
+        }
+      }
+      if (inflight[pid] !== undefined) continue;
+      enqueue({ key: p, id: pid, purpose: 'prefetch', doneAt: NaN, waiters: [], isUsed: false }, now);
     }
     if ((i & 0xffff) === 0xffff) options.onProgress?.(i + 1);
   }
   while (heap.length > 0) complete(heapPop(heap));
   options.onProgress?.(n);
   return counts;
+}
+
+/** Each workload's key -> id map, built on first need and shared by the runs over it. */
+const workloadIds = new WeakMap<Workload, Map<string, number>>();
+
+/**
+ * Ids of the keys a policy prefetches: a workload key's own id, and for a key outside the workload an id after the
+ * workload's, the same for the whole run. The workload's map is built only when a policy first prefetches.
+ */
+export class KeyIds {
+  readonly #workload: Workload;
+  #known: Map<string, number> | undefined = undefined;
+  readonly #extra = new Map<string, number>();
+
+  constructor(workload: Workload) {
+    this.#workload = workload;
+  }
+
+  /** The id of `key`. */
+  of(key: string): number {
+    let known = this.#known;
+    if (known === undefined) {
+      known = workloadIds.get(this.#workload);
+      if (known === undefined) {
+        const keys = this.#workload.keys;
+        known = new Map<string, number>();
+        for (let i = 0; i < keys.length; i++) known.set(keys[i], i);
+        workloadIds.set(this.#workload, known);
+      }
+      this.#known = known;
+    }
+    const id = known.get(key);
+    if (id !== undefined) return id;
+    let extra = this.#extra.get(key);
+    if (extra === undefined) {
+      extra = this.#workload.keys.length + this.#extra.size;
+      this.#extra.set(key, extra);
+    }
+    return extra;
+  }
 }
 
 function heapPush(heap: Fetch[], f: Fetch): void {
