@@ -233,45 +233,95 @@ export class Loader<V> {
   #sendAll(flights: Flight<V>[], purpose: FetchPurpose): void {
     const max = this.#options.maxBatch;
     if (flights.length <= max) {
-      if (flights.length > 0) void this.#send(flights, purpose);
+      if (flights.length > 0) this.#send(flights, purpose);
       return;
     }
-    for (let i = 0; i < flights.length; i += max) void this.#send(flights.slice(i, i + max), purpose);
+    for (let i = 0; i < flights.length; i += max) this.#send(flights.slice(i, i + max), purpose);
   }
 
-  async #send(batch: Flight<V>[], purpose: FetchPurpose): Promise<void> {
+  /**
+   * Sends one batch: through the shared tier first when there is one, then to the origin. Not an async function on
+   * the common path (no shared tier): its continuation is a `then` on the origin's promise, which runs on the same
+   * microtask turn an `await` would, without the async function's own promise (every miss and every prefetch batch
+   * of a replay passes here). Any error settles the batch's flights, never the caller.
+   */
+  #send(batch: Flight<V>[], purpose: FetchPurpose): void {
     for (const f of batch) f.isSent = true;
+    const l2 = this.#options.l2;
+    if (l2 !== undefined) {
+      void this.#sendThroughL2(l2, batch, purpose);
+      return;
+    }
+    try {
+      this.#toOrigin(batch, purpose);
+    } catch (error) {
+      this.#failAll(batch, error);
+    }
+  }
+
+  async #sendThroughL2(l2: Tier<V>, batch: Flight<V>[], purpose: FetchPurpose): Promise<void> {
     let rest = batch;
     try {
-      const l2 = this.#options.l2;
-      if (l2 !== undefined) rest = await this.#fromL2(l2, batch);
-      if (rest.length === 0) return;
-      const keys = rest.map((f) => f.key);
-      const origin = this.#options.origin;
-      this.#options.onOriginSend?.(keys.length, purpose);
-      let answers: Array<OriginAnswer<V>>;
-      try {
-        answers = typeof origin.getManySettled === 'function'
-          ? await origin.getManySettled(keys, { purpose })
-          : await origin.getMany(keys, { purpose });
-      } catch (error) {
-        this.#options.onOriginBatch?.(keys, purpose, false, keys);
-        const wrapped = error instanceof PrescientError ? error : new OriginError(keys, error);
-        for (const f of rest) this.#settle(f, undefined, wrapped);
-        return;
-      }
-      const isArray = Array.isArray(answers);
-      // Allocated only when something failed: every batch of a replay passes here.
-      const failed = isArray && answers.some(isOriginFailure) ? keys.filter((_k, i) => isOriginFailure(answers[i])) : noKeys;
-      this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
-      for (let i = 0; i < rest.length; i++) {
-        const answer = isArray ? answers[i] : undefined;
-        if (isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);
-        else this.#settle(rest[i], answer === undefined || answer === null ? { from: 'none' } : { from: 'origin', record: answer });
-      }
+      rest = await this.#fromL2(l2, batch);
+      if (rest.length > 0) this.#toOrigin(rest, purpose);
     } catch (error) {
-      for (const f of rest) this.#settle(f, undefined, new OriginError([f.key], error));
+      this.#failAll(rest, error);
     }
+  }
+
+  /** Fetches `rest` from the origin and settles each flight with its answer (or the call's error). */
+  #toOrigin(rest: Flight<V>[], purpose: FetchPurpose): void {
+    const keys = rest.map((f) => f.key);
+    const origin = this.#options.origin;
+    this.#options.onOriginSend?.(keys.length, purpose);
+    let call: Promise<Array<OriginAnswer<V>>>;
+    try {
+      call = typeof origin.getManySettled === 'function' ? origin.getManySettled(keys, { purpose }) : origin.getMany(keys, { purpose });
+    } catch (error) {
+      this.#originFailed(rest, keys, purpose, error);
+      return;
+    }
+    // Promise.resolve returns a native promise as it is, so the handlers run when an `await` would have resumed.
+    Promise.resolve(call).then(
+      (answers) => {
+        try {
+          this.#answered(rest, keys, purpose, answers);
+        } catch (error) {
+          this.#failAll(rest, error);
+        }
+      },
+      (error: unknown) => {
+        try {
+          this.#originFailed(rest, keys, purpose, error);
+        } catch (failure) {
+          this.#failAll(rest, failure);
+        }
+      },
+    );
+  }
+
+  #answered(rest: Flight<V>[], keys: string[], purpose: FetchPurpose, answers: Array<OriginAnswer<V>>): void {
+    const isArray = Array.isArray(answers);
+    // Allocated only when something failed: every batch of a replay passes here.
+    const failed = isArray && answers.some(isOriginFailure) ? keys.filter((_k, i) => isOriginFailure(answers[i])) : noKeys;
+    this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
+    for (let i = 0; i < rest.length; i++) {
+      const answer = isArray ? answers[i] : undefined;
+      if (isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);
+      else this.#settle(rest[i], answer === undefined || answer === null ? { from: 'none' } : { from: 'origin', record: answer });
+    }
+  }
+
+  /** The origin call failed as a whole: every flight of the batch fails with its error. */
+  #originFailed(rest: Flight<V>[], keys: string[], purpose: FetchPurpose, error: unknown): void {
+    this.#options.onOriginBatch?.(keys, purpose, false, keys);
+    const wrapped = error instanceof PrescientError ? error : new OriginError(keys, error);
+    for (const f of rest) this.#settle(f, undefined, wrapped);
+  }
+
+  /** Something other than the origin failed (a callback, the shared tier): each flight not yet settled fails. */
+  #failAll(flights: Flight<V>[], error: unknown): void {
+    for (const f of flights) this.#settle(f, undefined, new OriginError([f.key], error));
   }
 
   async #fromL2(l2: Tier<V>, batch: Flight<V>[]): Promise<Flight<V>[]> {
