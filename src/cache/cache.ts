@@ -145,9 +145,9 @@ export class Cache<V = unknown> {
     }
     const entry = this.#memory.get(key, true);
     if (entry === undefined) return undefined;
-    // Entries without expiry (ttlMs Infinity) need no clock read unless the models want the access time.
+    // Entries without expiry (ttlMs Infinity) need no clock read unless the models will keep the access.
     const isTimed = entry.staleAt !== Infinity || entry.expiresAt !== Infinity;
-    const now = isTimed || this.#loop.isLearning ? this.#clock.now() : 0;
+    const now = isTimed ? this.#clock.now() : 0;
     if (isTimed && now >= entry.expiresAt) return undefined;
     let status: ReadStatus;
     if (isTimed && now >= entry.staleAt) {
@@ -163,7 +163,8 @@ export class Cache<V = unknown> {
       this.#reads.hit++;
     }
     // The entry's own (old) key string: the request's young copy, held in the access buffer, would survive scavenges.
-    this.#loop.record(entry.key, ctx, now, status);
+    // Asked first, so an access the full buffer would drop costs no clock read.
+    if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, isTimed ? now : this.#clock.now(), status);
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
   }
 

@@ -54,6 +54,7 @@ export class FrequencySketch {
   #capacity: number;
   #sampleSize: number;
   #size = 0;
+  #epoch = 0;
   readonly #seed: number;
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) when `capacity` is not a positive integer or `seed` not an integer. */
@@ -79,6 +80,14 @@ export class FrequencySketch {
     return this.#sampleSize;
   }
 
+  /**
+   * Changes whenever counters may have gone down (a halving, `clear`, a resize): a key found saturated (see
+   * `increment`) stays saturated while the epoch is unchanged, so a caller may skip its increments until then.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   /** Additions counted since the last halving. */
   get size(): number {
     return this.#size;
@@ -99,6 +108,7 @@ export class FrequencySketch {
     this.#capacity = wanted;
     this.#sampleSize = SAMPLE_FACTOR * wanted;
     this.#size = 0;
+    this.#epoch++;
   }
 
   /** Estimated number of recent accesses of the key with this hash, 0 to 15. */
@@ -116,23 +126,34 @@ export class FrequencySketch {
     return min;
   }
 
-  /** Records one access of the key with this hash; halves every counter after `sampleSize` additions. */
-  increment(hash: number): void {
+  /**
+   * Records one access of the key with this hash; halves every counter after `sampleSize` additions. Returns true
+   * when the key's four counters are all at the maximum afterwards: until `epoch` changes, further increments of
+   * this key change nothing (not even the addition count), so a caller may skip them.
+   */
+  increment(hash: number): boolean {
     const blockHash = spread(hash ^ this.#seed);
     const counterHash = rehash(blockHash);
     const block = (blockHash & this.#blockMask) << 4;
     const table = this.#table;
     let added = false;
+    let isSaturated = true;
     for (let i = 0; i < 4; i++) {
       const h = counterHash >>> (i << 3);
       const word = block + (i << 2) + (h & 3);
       const shift = ((h >>> 2) & 7) << 2;
-      if (((table[word] >>> shift) & 15) < MAX_COUNT) {
+      const count = (table[word] >>> shift) & 15;
+      if (count < MAX_COUNT) {
         table[word] += 1 << shift;
         added = true;
+        if (count < MAX_COUNT - 1) isSaturated = false;
       }
     }
-    if (added && ++this.#size >= this.#sampleSize) this.reset();
+    if (added && ++this.#size >= this.#sampleSize) {
+      this.reset();
+      return false;
+    }
+    return isSaturated;
   }
 
   /**
@@ -147,12 +168,14 @@ export class FrequencySketch {
       table[i] = (table[i] >>> 1) & RESET_MASK;
     }
     this.#size = Math.max(0, (this.#size - (odd >>> 2)) >>> 1);
+    this.#epoch++;
   }
 
   /** Zeroes every counter. */
   clear(): void {
     this.#table.fill(0);
     this.#size = 0;
+    this.#epoch++;
   }
 }
 

@@ -29,6 +29,8 @@ export class NodeTable<V> {
   #prev: Int32Array;
   #next: Int32Array;
   #hash: Int32Array;
+  /** The sketch epoch in which the slot's key was found saturated (-1: not known to be). */
+  #sketchEpoch: Int32Array;
   /** Region (list id) of each slot; bit 4 marks a prefetch the victim selection spared once. */
   #queue: Uint8Array;
   #entries: Array<Entry<V> | undefined>;
@@ -40,6 +42,7 @@ export class NodeTable<V> {
     this.#prev = new Int32Array(INITIAL_SLOTS);
     this.#next = new Int32Array(INITIAL_SLOTS);
     this.#hash = new Int32Array(INITIAL_SLOTS);
+    this.#sketchEpoch = new Int32Array(INITIAL_SLOTS);
     this.#queue = new Uint8Array(INITIAL_SLOTS);
     this.#entries = new Array<Entry<V> | undefined>(INITIAL_SLOTS).fill(undefined);
     this.clear();
@@ -55,6 +58,7 @@ export class NodeTable<V> {
     }
     this.#entries[slot] = entry;
     this.#hash[slot] = hash;
+    this.#sketchEpoch[slot] = -1;
     this.#queue[slot] = 0;
     return slot;
   }
@@ -76,6 +80,15 @@ export class NodeTable<V> {
 
   hash(slot: number): number {
     return this.#hash[slot];
+  }
+
+  /** The frequency sketch's epoch in which the slot's key was last found saturated, or -1. */
+  sketchEpoch(slot: number): number {
+    return this.#sketchEpoch[slot];
+  }
+
+  setSketchEpoch(slot: number, epoch: number): void {
+    this.#sketchEpoch[slot] = epoch;
   }
 
   /** The list the slot is in (its region). */
@@ -170,6 +183,7 @@ export class NodeTable<V> {
     this.#prev = grow32(this.#prev);
     this.#next = grow32(this.#next);
     this.#hash = grow32(this.#hash);
+    this.#sketchEpoch = grow32(this.#sketchEpoch);
     const queue = new Uint8Array(size);
     queue.set(this.#queue);
     this.#queue = queue;

@@ -105,9 +105,17 @@ export class PredictionLoop {
     });
   }
 
-  /** True when accesses are recorded (a predictor is set): the read path skips the clock read otherwise. */
-  get isLearning(): boolean {
-    return this.#predictor !== undefined;
+  /**
+   * Whether an access recorded now would be kept: false without a predictor, and false, with the access counted as
+   * dropped, when the buffer is full. The hit path asks before it reads the clock or records anything, so under the
+   * prediction budget (the buffer full most of the time) a dropped access costs one comparison.
+   */
+  shouldRecord(): boolean {
+    if (this.#predictor === undefined) return false;
+    const buffer = this.#buffer;
+    if (!buffer.isFull) return true;
+    buffer.countDrop();
+    return false;
   }
 
   /** Records one access for the models (dropped and counted when the buffer is full). Cheap: the read path calls it. */

@@ -99,7 +99,10 @@ export class WindowTinyLfu<V> {
    */
   recordHit(slot: number): boolean {
     const table = this.#table;
-    this.#sketch.increment(table.hash(slot));
+    const sketch = this.#sketch;
+    // A key whose counters are all saturated in this sketch epoch would change nothing: skip the hashing and the
+    // four read-modify-writes (hot keys under a skewed workload, most hits).
+    if (table.sketchEpoch(slot) !== sketch.epoch && sketch.increment(table.hash(slot))) table.setSketchEpoch(slot, sketch.epoch);
     if (table.queue(slot) === PROBATION) this.#promote(slot);
     else table.moveToLast(slot);
     return ++this.#hitsInSample + this.#missesInSample >= this.#sampleSize && this.#endSample();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FrequencySketch, hashKey } from '../../src/cache/frequency-sketch.ts';
 import { isPrescientError } from '../../src/errors.ts';
+import { seededRandom as random } from '../../src/sim/seeded-random.ts';
 
 describe('FrequencySketch', () => {
   test('estimates increase with increments', () => {
@@ -67,6 +68,44 @@ describe('FrequencySketch', () => {
     assert.equal(sketch.capacity, 4096);
     assert.equal(sketch.sampleSize, 40_960);
     assert.equal(sketch.frequency(h), 0);
+  });
+
+  test('increment reports saturation, and the epoch moves whenever counts may have dropped', () => {
+    const sketch = new FrequencySketch({ capacity: 512 });
+    const h = hashKey('hot');
+    let first = -1;
+    for (let i = 1; i <= 20 && first < 0; i++) if (sketch.increment(h)) first = i;
+    assert.equal(first, 15, 'saturated once every counter reached 15');
+    assert.equal(sketch.frequency(h), 15);
+    let epoch = sketch.epoch;
+    sketch.reset();
+    assert.notEqual(sketch.epoch, epoch, 'a halving moves the epoch');
+    assert.equal(sketch.increment(h), false, 'halved counters are not saturated');
+    epoch = sketch.epoch;
+    sketch.clear();
+    assert.notEqual(sketch.epoch, epoch, 'clear moves the epoch');
+    epoch = sketch.epoch;
+    sketch.ensureCapacity(8192);
+    assert.notEqual(sketch.epoch, epoch, 'a resize moves the epoch');
+  });
+
+  test('skipping the increments of a key saturated in the current epoch leaves every count as it would be', () => {
+    const rand = random(3);
+    const full = new FrequencySketch({ capacity: 256, seed: 5 });
+    const skipping = new FrequencySketch({ capacity: 256, seed: 5 });
+    const hashes = Array.from({ length: 2000 }, (_, i) => hashKey(`k${i}`));
+    const saturatedIn = new Map<number, number>();
+    let skipped = 0;
+    for (let i = 0; i < 50_000; i++) {
+      // Skewed: a few hot keys saturate, a long tail keeps the halvings coming.
+      const h = hashes[Math.floor(hashes.length * rand() ** 4)];
+      full.increment(h);
+      if (saturatedIn.get(h) === skipping.epoch) skipped++;
+      else if (skipping.increment(h)) saturatedIn.set(h, skipping.epoch);
+      if (i % 997 === 0) for (const k of hashes) assert.equal(skipping.frequency(k), full.frequency(k));
+      assert.equal(skipping.size, full.size);
+    }
+    assert.ok(skipped > 10_000, `only ${skipped} increments skipped`);
   });
 
   test('hashKey is a deterministic 32-bit hash', () => {

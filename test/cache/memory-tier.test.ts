@@ -62,6 +62,32 @@ describe('MemoryTier', () => {
     assert.ok(tier.size > 0);
   });
 
+  test('hits on a key whose sketch counters saturated count again once the sketch halved them', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 64, adaptive: false });
+    tier.set(entry('hot'));
+    for (let i = 0; i < 40; i++) tier.get('hot');
+    assert.equal(tier.frequency('hot'), 15);
+    // Misses on keys never stored count in the sketch until it halves (64 x 10 additions).
+    let i = 0;
+    while (tier.frequency('hot') === 15) tier.get(`absent${i++}`);
+    const halved = tier.frequency('hot');
+    assert.ok(halved <= 8, `estimate ${halved} after the halving`);
+    tier.get('hot');
+    tier.get('hot');
+    assert.equal(tier.frequency('hot'), halved + 2);
+  });
+
+  test('a key stored in the slot of a saturated key that left counts its own hits', () => {
+    const tier = new MemoryTier<string>({ maxBytes: 64, adaptive: false });
+    tier.set(entry('old'));
+    for (let i = 0; i < 40; i++) tier.get('old');
+    tier.delete('old');
+    tier.set(entry('new'));
+    const before = tier.frequency('new');
+    for (let i = 0; i < 3; i++) tier.get('new');
+    assert.equal(tier.frequency('new'), before + 3);
+  });
+
   test('a demand-only workload uses the whole capacity (the prefetch share is lent, not wasted)', () => {
     const tier = new MemoryTier<string>({ maxBytes: 100, prefetchFraction: 0.2 });
     for (let i = 0; i < 100; i++) tier.set(entry(`d${i}`));
