@@ -11,7 +11,7 @@
  * models prune low-support states (Deshpande & Karypis 2004).
  * Three scopes of tables learn the same contexts: global, per segment and per user; a prediction mixes them,
  * the user's weight growing as n / (n + userConfidence) with the user's observation count, the segment's likewise.
- * Memory is bounded by `maxStates` (split across scopes, see SuccessorTable), `maxSuccessors`, `maxSessions`
+ * Memory is bounded by `maxStates` (one table for all scopes by default), `maxSuccessors`, `maxSessions`
  * and `maxUsers`; the key interning table grows with distinct keys.
  * Cost per access: (scopes x orders) hashed table updates; predict reads the same states.
  */
@@ -54,6 +54,19 @@ export type MarkovPredictorOptions = {
   readonly userConfidence?: number;
   /** Leave out the key the session just read ('last') or nothing ('none'). @default 'none' (repeats are common) */
   readonly exclude?: 'none' | 'last';
+  /**
+   * When a context longer than one key gets a state: 'always', or 'ambiguous' — only once the shorter context it
+   * extends has seen two different successors (a context that always leads to the same key gains nothing from a
+   * longer one, and on traces of mostly one-off pairs those states crowd out the useful ones). @default 'ambiguous'
+   */
+  readonly growOrders?: 'always' | 'ambiguous';
+  /**
+   * How `maxStates` is spent over scopes: 'shared' — one table, whichever scope's contexts are in use hold the
+   * states (an anonymous trace gets them all); 'split' — half to the global scope, a quarter each to user and
+   * segment, fixed. Measured on scarab (anonymous, 135k keys): the split left the global scope 100k states, fewer
+   * than its first-order contexts alone, and cost 3 points of hit ratio. @default 'shared'
+   */
+  readonly scopeStates?: 'shared' | 'split';
   /** Interning table shared with other models (the ensemble passes one); a private one by default. */
   readonly keys?: KeyInterner;
   /** Name reported in predictions. @default 'markov' */
@@ -84,6 +97,8 @@ export class MarkovPredictor implements Predictor {
   readonly #users: SessionRegistry<History>;
   readonly #segments: SessionRegistry<History>;
   readonly #anonymous: History;
+  readonly #growOnlyAmbiguous: boolean;
+  readonly #sharedStates: boolean;
   readonly #acc = new CandidateSet();
   readonly #part = new CandidateSet();
   #tick = 0;
@@ -107,6 +122,8 @@ export class MarkovPredictor implements Predictor {
     const maxUsers = positiveInt('maxUsers', options.maxUsers, 20_000);
     this.#c = nonNegativeNumber('userConfidence', options.userConfidence, 10);
     this.#exclude = oneOf('exclude', options.exclude, ['none', 'last'] as const, 'none');
+    const grow = oneOf('growOrders', options.growOrders, ['always', 'ambiguous'] as const, 'ambiguous');
+    this.#growOnlyAmbiguous = grow === 'ambiguous';
     const scopes = options.scopes ?? ['global', 'segment', 'user'];
     if (!Array.isArray(scopes)) throw new InvalidOptionError('scopes', 'an array of scopes', scopes);
     for (const s of scopes) oneOf('scopes', s, ['global', 'segment', 'user'] as const);
@@ -114,9 +131,17 @@ export class MarkovPredictor implements Predictor {
     const share = scopes.includes('segment') && scopes.includes('user') ? 4 : 2;
     if (maxStates < share) throw new InvalidOptionError('maxStates', `an integer of at least ${share} with these scopes`, maxStates);
     const table = (n: number) => new SuccessorTable({ maxStates: n, maxSuccessors, halfLife });
-    this.#global = table(Math.floor(maxStates / wide));
-    this.#segment = scopes.includes('segment') ? table(Math.floor(maxStates / share)) : undefined;
-    this.#user = scopes.includes('user') ? table(Math.floor(maxStates / share)) : undefined;
+    this.#sharedStates = oneOf('scopeStates', options.scopeStates, ['shared', 'split'] as const, 'shared') === 'shared';
+    if (this.#sharedStates) {
+      // Scope seeds keep the scopes' contexts apart inside one table; recency decides which scope's states go.
+      this.#global = table(maxStates);
+      this.#segment = scopes.includes('segment') ? this.#global : undefined;
+      this.#user = scopes.includes('user') ? this.#global : undefined;
+    } else {
+      this.#global = table(Math.floor(maxStates / wide));
+      this.#segment = scopes.includes('segment') ? table(Math.floor(maxStates / share)) : undefined;
+      this.#user = scopes.includes('user') ? table(Math.floor(maxStates / share)) : undefined;
+    }
     const history = (): History => ({ lastAt: 0, ids: new Int32Array(this.#k), len: 0, count: 0 });
     this.#sessions = new SessionRegistry(maxSessions, idleMs, history);
     this.#users = new SessionRegistry(maxUsers, Infinity, history);
@@ -126,6 +151,7 @@ export class MarkovPredictor implements Predictor {
 
   /** Contexts held over all scopes (never above `maxStates`). */
   get stateCount(): number {
+    if (this.#sharedStates) return this.#global.size;
     return this.#global.size + (this.#segment?.size ?? 0) + (this.#user?.size ?? 0);
   }
 
@@ -260,8 +286,18 @@ export class MarkovPredictor implements Predictor {
     let key = seed;
     const top = Math.min(this.#k, h.len);
     for (let j = 0; j < top; j++) {
+      const parent = key;
       key = mixKey(key, h.ids[j]);
-      if (this.#mode !== 'fixed' || j === this.#k - 1) table.add(key, id, tick);
+      if (this.#mode === 'fixed') {
+        if (j === this.#k - 1) table.add(key, id, tick);
+        continue;
+      }
+      if (j > 0 && this.#growOnlyAmbiguous && table.find(key) < 0) {
+        // A longer context is only worth a state when the shorter one it extends has not settled on one successor.
+        const p = table.find(parent);
+        if (p < 0 || (table.length(p) < 2 && table.other(p) === 0)) break;
+      }
+      table.add(key, id, tick);
     }
   }
 

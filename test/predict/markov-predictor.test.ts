@@ -106,8 +106,34 @@ describe('MarkovPredictor', () => {
   });
 
   it('rejects bad options with ERR_INVALID_OPTION', () => {
-    for (const bad of [{ maxOrder: 0 }, { maxOrder: 1.5 }, { maxSuccessors: 0 }, { maxSuccessors: 300 }, { maxStates: -1 }, { halfLifeAccesses: 0 }, { mode: 'ppm' }, { exclude: 'all' }, { scopes: ['planet'] }, { sessionIdleMs: -5 }]) {
+    for (const bad of [{ maxOrder: 0 }, { maxOrder: 1.5 }, { maxSuccessors: 0 }, { maxSuccessors: 300 }, { maxStates: -1 }, { halfLifeAccesses: 0 }, { mode: 'ppm' }, { exclude: 'all' }, { scopes: ['planet'] }, { sessionIdleMs: -5 }, { growOrders: 'never' }, { scopeStates: 'half' }]) {
       assert.throws(() => new MarkovPredictor(bad as never), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
+  });
+
+  it("with growOrders 'ambiguous', gives a longer context a state only once the shorter one has two successors", () => {
+    const lazy = new MarkovPredictor({ maxOrder: 2, scopes: ['global'] });
+    const eager = new MarkovPredictor({ maxOrder: 2, scopes: ['global'], growOrders: 'always' });
+    // a always leads to b, b to c, c to a: three first-order contexts, each settled on one successor.
+    const cycle: string[] = [];
+    for (let i = 0; i < 20; i++) cycle.push('a', 'b', 'c');
+    for (const m of [lazy, eager]) feed(m, cycle, {});
+    assert.equal(lazy.stateCount, 3);
+    assert.equal(eager.stateCount, 6);
+    // Now (x, a) -> d makes 'a' ambiguous: the next pass through a grows its second-order context.
+    feed(lazy, ['x', 'a', 'd', 'x', 'a', 'd', 'x', 'a'], {}, 100);
+    const [top] = lazy.predict({}, 1);
+    assert.equal(top.key, 'd');
+    assert.ok(lazy.stateCount > 6, `stateCount ${lazy.stateCount}`);
+  });
+
+  it("with scopeStates 'shared', an anonymous stream may use every state, and all scopes stay within maxStates", () => {
+    const shared = new MarkovPredictor({ maxOrder: 1, maxStates: 100 });
+    const split = new MarkovPredictor({ maxOrder: 1, maxStates: 100, scopeStates: 'split' });
+    for (const m of [shared, split]) for (let i = 0; i < 300; i++) m.observe({ key: `k${i}`, at: i, ctx: {} });
+    assert.equal(shared.stateCount, 100);
+    assert.equal(split.stateCount, 50);
+    for (let i = 0; i < 3000; i++) shared.observe({ key: `k${i % 97}`, at: 300 + i, ctx: { session: `s${i % 5}`, user: `u${i % 7}`, segment: `g${i % 3}` } });
+    assert.ok(shared.stateCount <= 100, `stateCount ${shared.stateCount}`);
   });
 });
