@@ -60,6 +60,11 @@ export class SuccessorTable {
     return this.#slotOf.size;
   }
 
+  /** Most states the table holds. */
+  get maxStates(): number {
+    return this.#maxStates;
+  }
+
   /** Approximate bytes held by the slabs and the key map. */
   get bytes(): number {
     return this.#capacity * (8 + 1 + 8 + 8 + 8 + this.#n * 8) + this.#slotOf.size * 36;

@@ -112,19 +112,34 @@ describe('MarkovPredictor', () => {
   });
 
   it("with growOrders 'ambiguous', gives a longer context a state only once the shorter one has two successors", () => {
-    const lazy = new MarkovPredictor({ maxOrder: 2, scopes: ['global'] });
+    const lazy = new MarkovPredictor({ maxOrder: 2, scopes: ['global'], growOrders: 'ambiguous' });
     const eager = new MarkovPredictor({ maxOrder: 2, scopes: ['global'], growOrders: 'always' });
+    const roomy = new MarkovPredictor({ maxOrder: 2, scopes: ['global'] });
     // a always leads to b, b to c, c to a: three first-order contexts, each settled on one successor.
     const cycle: string[] = [];
     for (let i = 0; i < 20; i++) cycle.push('a', 'b', 'c');
-    for (const m of [lazy, eager]) feed(m, cycle, {});
+    for (const m of [lazy, eager, roomy]) feed(m, cycle, {});
     assert.equal(lazy.stateCount, 3);
     assert.equal(eager.stateCount, 6);
+    // The default, 'when-full', grows every context while the table has room.
+    assert.equal(roomy.stateCount, 6);
     // Now (x, a) -> d makes 'a' ambiguous: the next pass through a grows its second-order context.
     feed(lazy, ['x', 'a', 'd', 'x', 'a', 'd', 'x', 'a'], {}, 100);
     const [top] = lazy.predict({}, 1);
     assert.equal(top.key, 'd');
     assert.ok(lazy.stateCount > 6, `stateCount ${lazy.stateCount}`);
+  });
+
+  it("with growOrders 'when-full', stops growing settled longer contexts once the table is full", () => {
+    const m = new MarkovPredictor({ maxOrder: 2, scopes: ['global'], maxStates: 8 });
+    feed(m, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'], {});
+    assert.equal(m.stateCount, 8);
+    // Full now: the settled cycle p, q, r, s needs only its four first-order states, and still predicts.
+    const seq: string[] = [];
+    for (let i = 0; i < 30; i++) seq.push('p', 'q', 'r', 's');
+    feed(m, seq, {}, 100);
+    assert.equal(m.predict({}, 1)[0]?.key, 'p');
+    assert.equal(m.stateCount, 8);
   });
 
   it("with scopeStates 'shared', an anonymous stream may use every state, and all scopes stay within maxStates", () => {
