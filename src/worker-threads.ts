@@ -7,13 +7,13 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 
-/** Starts a worker thread on the TypeScript module `entry` (a file URL), with `workerData`. */
-export function startTsWorker(entry: URL, workerData: unknown): Worker {
+/** Starts a worker thread on the TypeScript module `entry` (a file URL), with `workerData` and optional heap limits. */
+export function startTsWorker(entry: URL, workerData: unknown, resourceLimits?: ResourceLimits): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, ...(resourceLimits === undefined ? {} : { resourceLimits }) });
 }
 
 /**

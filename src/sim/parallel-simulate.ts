@@ -10,9 +10,10 @@
  * The workers run the CLI's model (EnsemblePredictor); options that are functions in `simulate` travel as data here
  * (the origin latency as its spec).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { InvalidOptionError, PrescientError, type ErrorCode } from '../errors.ts';
 import { positiveInt } from '../options.ts';
+import { startTsWorker } from '../worker-threads.ts';
 import { latencyFromSpec } from './seeded-random.ts';
 import type { PolicyName, PolicyResult } from './sim-result.ts';
 import type { SimulationOptions, SimulationRun } from './simulator.ts';
@@ -125,13 +126,7 @@ export async function simulateInParallel(workload: Workload, options: ParallelSi
  */
 const workerYoungGenerationMb = 192;
 
-/**
- * A worker on simulate-worker.ts. Started here rather than through startTsWorker (worker-threads.ts), which takes no
- * Worker options, to give it `workerYoungGenerationMb`; the bootstrap is the same (register tsx, then import).
- */
+/** A worker on simulate-worker.ts, with `workerYoungGenerationMb`. */
 function startWorker(input: WorkerInput): Worker {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./simulate-worker.ts', import.meta.url);
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: input, resourceLimits: { maxYoungGenerationSizeMb: workerYoungGenerationMb } });
+  return startTsWorker(new URL('./simulate-worker.ts', import.meta.url), input, { maxYoungGenerationSizeMb: workerYoungGenerationMb });
 }
