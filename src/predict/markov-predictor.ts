@@ -100,7 +100,6 @@ export class MarkovPredictor implements Predictor {
   readonly #segments: SessionRegistry<History>;
   readonly #anonymous: History;
   readonly #grow: 'always' | 'ambiguous' | 'when-full';
-  readonly #sharedStates: boolean;
   readonly #acc = new CandidateSet();
   readonly #part = new CandidateSet();
   #tick = 0;
@@ -132,8 +131,7 @@ export class MarkovPredictor implements Predictor {
     const share = scopes.includes('segment') && scopes.includes('user') ? 4 : 2;
     if (maxStates < share) throw new InvalidOptionError('maxStates', `an integer of at least ${share} with these scopes`, maxStates);
     const table = (n: number) => new SuccessorTable({ maxStates: n, maxSuccessors, halfLife });
-    this.#sharedStates = oneOf('scopeStates', options.scopeStates, ['shared', 'split'] as const, 'shared') === 'shared';
-    if (this.#sharedStates) {
+    if (oneOf('scopeStates', options.scopeStates, ['shared', 'split'] as const, 'shared') === 'shared') {
       // Scope seeds keep the scopes' contexts apart inside one table; recency decides which scope's states go.
       this.#global = table(maxStates);
       this.#segment = scopes.includes('segment') ? this.#global : undefined;
@@ -152,8 +150,9 @@ export class MarkovPredictor implements Predictor {
 
   /** Contexts held over all scopes (never above `maxStates`). */
   get stateCount(): number {
-    if (this.#sharedStates) return this.#global.size;
-    return this.#global.size + (this.#segment?.size ?? 0) + (this.#user?.size ?? 0);
+    // With scopeStates 'shared' the scopes' tables are the global one: count it once.
+    const g = this.#global;
+    return g.size + (this.#segment !== g ? (this.#segment?.size ?? 0) : 0) + (this.#user !== g ? (this.#user?.size ?? 0) : 0);
   }
 
   /** Live sessions tracked. */
