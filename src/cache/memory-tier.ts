@@ -12,8 +12,9 @@
  * The prefetch share is a reservation, not a partition: while prefetches do not fill it, demand entries use the
  * room (a demand-only workload gets the whole capacity); when prefetches arrive, the region takes back at most its
  * share by evicting demand entries in W-TinyLFU's own victim order. Prefetches never hold more than that share,
- * and demand entries never evict unused prefetches (except, as a last resort, for a demand entry bigger than the
- * room left to demand). So demand entries within `maxBytes - share` are never displaced by prefetches.
+ * and demand entries never evict unused prefetches, except one that outlived its prediction (demand stored twice the
+ * capacity since it arrived or was last predicted) and, as a last resort, for a demand entry bigger than the room left
+ * to demand. So demand entries within `maxBytes - share` are never displaced by prefetches.
  *
  * Eviction weighs recency (window and probation/protected LRU order), frequency (the sketch decides between the
  * window's candidate and main's victim) and predicted reuse (inside the prefetch region, the lowest `probability`
@@ -145,7 +146,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   touch(key: string): boolean {
     const slot = this.#map.get(key);
     if (slot === undefined) return false;
-    if (this.#table.queue(slot) === PREFETCH) this.#table.moveToLast(slot);
+    if (this.#table.queue(slot) === PREFETCH) this.#prefetch.touch(slot);
     else this.#main.touch(slot);
     return true;
   }
@@ -279,6 +280,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     this.#prefetch.remove(slot);
     this.#prefetchHits++;
     this.#main.add(slot);
+    this.#prefetch.demandStored(this.#table.entry(slot).sizeBytes);
     const ended = this.#main.recordHit(slot);
     this.#evict();
     if (ended) this.#endSample();
@@ -287,8 +289,10 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Adds a slot (in no list) to the window and restores the bounds. */
   #addDemand(slot: number): boolean {
-    const key = this.#table.entry(slot).key;
+    const entry = this.#table.entry(slot);
+    const key = entry.key;
     this.#main.add(slot);
+    this.#prefetch.demandStored(entry.sizeBytes);
     this.#evict();
     return this.#map.get(key) === slot && this.#table.entry(slot).key === key;
   }
@@ -312,6 +316,12 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Restores `bytes <= maxBytes`: demand gives back what it borrowed; prefetches go only as a last resort. */
   #evict(): void {
+    if (this.#main.bytes + this.#prefetch.bytes > this.#maxBytes) {
+      for (let slot = this.#prefetch.expired(); slot >= 0; slot = this.#prefetch.expired()) {
+        this.#prefetch.remove(slot);
+        this.#evicted(slot, false);
+      }
+    }
     this.#main.evict(this.#maxBytes - this.#prefetch.bytes);
     while (this.#main.bytes + this.#prefetch.bytes > this.#maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
   }
@@ -324,7 +334,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   }
 
   /** Forgets a slot already unlinked from its region, and reports its entry. */
-  #evicted(slot: number): void {
+  #evicted(slot: number, remember = true): void {
     const entry = this.#table.entry(slot);
     const wasUnusedPrefetch = this.#table.queue(slot) === PREFETCH && entry.hits === 0;
     this.#map.delete(entry.key);
@@ -332,7 +342,8 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     this.#evictions++;
     if (wasUnusedPrefetch) {
       this.#prefetchEvictedUnused++;
-      this.#prefetch.recordWaste(entry.key);
+      // A prefetch that outlived its prediction did not die for want of room: its ghost would grow the region.
+      if (remember) this.#prefetch.recordWaste(entry.key);
     } else {
       this.#prefetch.recordDemandEviction(entry.key);
     }
