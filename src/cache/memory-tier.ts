@@ -12,8 +12,8 @@
  * The prefetch share is a reservation, not a partition: while prefetches do not fill it, demand entries use the
  * room (a demand-only workload gets the whole capacity); when prefetches arrive, the region takes back at most its
  * share by evicting demand entries in W-TinyLFU's own victim order. Prefetches never hold more than that share,
- * and demand entries never evict unused prefetches, except one that outlived its prediction (demand stored twice the
- * capacity since it arrived or was last predicted) and, as a last resort, for a demand entry bigger than the room left
+ * and demand entries never evict unused prefetches, except one that outlived its prediction (demand stored eight times
+ * the capacity since it arrived or was last predicted) and, as a last resort, for a demand entry bigger than the room left
  * to demand. So demand entries within `maxBytes - share` are never displaced by prefetches.
  *
  * Eviction weighs recency (window and probation/protected LRU order), frequency (the sketch decides between the

@@ -41,10 +41,11 @@ const MIN_SHARE = 0.02;
 const MAX_SHARE = 0.5;
 /**
  * An unused prefetch that waited while demand stored this many times the capacity has outlived its prediction: it
- * leaves when demand needs the room. 1, 2 and 4 measured alike on the clickstreams and block traces; any finite
- * value frees the room that a few never-used guesses held for the whole of LIRS 2_pools (BENCHMARKS.md).
+ * leaves when demand needs the room. Any finite value frees the room a few never-used guesses held for the whole of
+ * LIRS 2_pools (BENCHMARKS.md); 2 cost orm-busy and LIRS sprite 0.3-0.4 points at 1% (correct guesses waited that
+ * long in so small a cache), 8 left every other trace's figures where they were.
  */
-const LIFETIME_TURNOVERS = 2;
+const LIFETIME_TURNOVERS = 8;
 /** Ghost lists remember at least this many keys, and otherwise a quarter of the entries held. */
 const MIN_GHOSTS = 16;
 const GHOST_SHARE = 0.25;

@@ -321,25 +321,25 @@ describe('MemoryTier prefetch share (ghost balancing)', () => {
     assert.ok(tier.bytes <= 1_000);
   });
 
-  test('an unused prefetch that outlived its prediction (demand stored twice the capacity since) gives its room back', () => {
+  test('an unused prefetch that outlived its prediction (demand stored eight times the capacity since) gives its room back', () => {
     const removed: Array<[string, RemovalCause]> = [];
     const tier = new MemoryTier<string>({ maxBytes: 100, prefetchFraction: 0.1, onRemoval: (e, cause) => removed.push([e.key, cause]) });
     tier.set(prefetch('early'));
     tier.set(prefetch('touched'));
-    for (let i = 0; i < 150; i++) tier.set(entry(`d${i}`));
-    assert.ok(tier.has('early') && tier.has('touched'), 'within two turnovers both wait, the region unpressed');
+    for (let i = 0; i < 600; i++) tier.set(entry(`d${i}`));
+    assert.ok(tier.has('early') && tier.has('touched'), 'within eight turnovers both wait, the region unpressed');
     assert.equal(tier.touch('touched'), true);
-    for (let i = 150; i < 200; i++) tier.set(entry(`d${i}`));
+    for (let i = 600; i < 800; i++) tier.set(entry(`d${i}`));
     assert.equal(tier.has('early'), false);
-    assert.ok(tier.has('touched'), 'predicted again at 150, its age started over');
+    assert.ok(tier.has('touched'), 'predicted again at 600, its age started over');
     assert.deepEqual(removed.filter(([key]) => !key.startsWith('d')), [['early', 'evicted']]);
     assert.equal(extra(tier, 'prefetchEvictedUnused'), 1);
     const share = extra(tier, 'prefetchMaxBytes');
     assert.equal(tier.get('early'), undefined);
     assert.equal(extra(tier, 'prefetchMaxBytes'), share, 'an aged-out prefetch leaves no ghost to grow the region');
-    for (let i = 200; i < 349; i++) tier.set(entry(`d${i}`));
+    for (let i = 800; i < 1399; i++) tier.set(entry(`d${i}`));
     assert.ok(tier.has('touched'));
-    tier.set(entry('d349'));
+    tier.set(entry('d1399'));
     assert.equal(tier.has('touched'), false);
     assert.ok(tier.bytes <= 100);
   });
