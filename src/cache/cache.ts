@@ -165,6 +165,7 @@ export class Cache<V = unknown> {
     // The entry's own (old) key string: the request's young copy, held in the access buffer, would survive scavenges.
     // Asked first, so an access the full buffer would drop costs no clock read.
     if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, isTimed ? now : this.#clock.now(), status);
+    if (status === 'hit') return (entry.hitResult ??= hitResult(entry)) as ReadResult<V>;
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
   }
 
@@ -367,4 +368,10 @@ export class Cache<V = unknown> {
   #checkOpen(): void {
     if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The cache is closed');
   }
+}
+
+/** The answer every plain memory hit on `entry` shares (frozen: callers hold the same object). */
+function hitResult<V>(entry: Entry<V>): ReadResult<V> {
+  const { key, value, version } = entry;
+  return Object.freeze({ key, value, isFound: true, version, status: 'hit', servedFrom: 'memory', wasInflight: false });
 }
