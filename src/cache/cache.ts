@@ -146,25 +146,35 @@ export class Cache<V = unknown> {
     const entry = this.#memory.get(key, true);
     if (entry === undefined) return undefined;
     // Entries without expiry (ttlMs Infinity) need no clock read unless the models will keep the access.
-    const isTimed = entry.staleAt !== Infinity || entry.expiresAt !== Infinity;
-    const now = isTimed ? this.#clock.now() : 0;
-    if (isTimed && now >= entry.expiresAt) return undefined;
-    let status: ReadStatus;
-    if (isTimed && now >= entry.staleAt) {
-      status = 'stale';
-      this.#reads.stale++;
-      this.#refresh(key);
-    } else if (entry.source === 'prefetch' && entry.hits === 1) {
-      status = 'prefetched';
-      this.#reads.prefetched++;
-      this.#loop.used(entry);
-    } else {
-      status = 'hit';
-      this.#reads.hit++;
-    }
+    const now = entry.staleAt === Infinity && entry.expiresAt === Infinity ? Number.NaN : this.#clock.now();
+    if (now >= entry.staleAt || now >= entry.expiresAt) return this.#serveStale(key, ctx, entry, now);
+    // The rarer answers (stale, a prefetch's first use) live in their own methods: this one stays small and fast.
+    if (entry.source === 'prefetch' && entry.hits === 1) return this.#servePrefetched(key, ctx, entry, now);
+    this.#reads.hit++;
     // The entry's own (old) key string: the request's young copy, held in the access buffer, would survive scavenges.
-    // Asked first, so an access the full buffer would drop costs no clock read.
-    if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, isTimed ? now : this.#clock.now(), status);
+    // Asked first, so an access the full buffer would drop costs no clock read (`now` is NaN when none was read).
+    if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, now === now ? now : this.#clock.now(), 'hit');
+    return (entry.hitResult ??= hitResult(entry)) as ReadResult<V>;
+  }
+
+  /** getIfPresent on an entry past its stale (or expiry) time: undefined when expired, else served while a refresh starts. */
+  #serveStale(key: string, ctx: ReadContext, entry: Entry<V>, now: number): ReadResult<V> | undefined {
+    if (now >= entry.expiresAt) return undefined;
+    this.#reads.stale++;
+    this.#refresh(key);
+    return this.#served(key, ctx, entry, now, 'stale');
+  }
+
+  /** getIfPresent on the first use of a prefetched entry. */
+  #servePrefetched(key: string, ctx: ReadContext, entry: Entry<V>, now: number): ReadResult<V> {
+    this.#reads.prefetched++;
+    this.#loop.used(entry);
+    return this.#served(key, ctx, entry, now, 'prefetched');
+  }
+
+  /** Records a served access that is not a plain hit, and answers it with a result of its own. */
+  #served(key: string, ctx: ReadContext, entry: Entry<V>, now: number, status: ReadStatus): ReadResult<V> {
+    if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, now === now ? now : this.#clock.now(), status);
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
   }
 
@@ -367,4 +377,10 @@ export class Cache<V = unknown> {
   #checkOpen(): void {
     if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The cache is closed');
   }
+}
+
+/** The answer every plain memory hit on `entry` shares (frozen: callers hold the same object). */
+function hitResult<V>(entry: Entry<V>): ReadResult<V> {
+  const { key, value, version } = entry;
+  return Object.freeze({ key, value, isFound: true, version, status: 'hit', servedFrom: 'memory', wasInflight: false });
 }

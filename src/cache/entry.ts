@@ -34,6 +34,13 @@ export type Entry<V = unknown> = {
    * increment it on `get`.
    */
   hits: number;
+  /**
+   * The Cache's answer to a plain memory hit on this entry (a frozen `ReadResult`), made on the first such hit and
+   * returned by every later one: a hit then allocates nothing, where a fresh 7-field result per hit cost more than
+   * the tier's own bookkeeping (BENCHMARKS.md, Hit throughput). Undefined until then; owned by the Cache (typed
+   * loosely because entry.ts sits below the read results).
+   */
+  hitResult?: object;
 };
 
 /** The tags of an entry that has none, shared. */
@@ -69,6 +76,7 @@ export function createEntry<V>(fields: {
     predictedFor: p?.ctx,
     predictedBy: p?.source,
     hits: 0,
+    hitResult: undefined,
   };
 }
 

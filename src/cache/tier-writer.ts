@@ -52,7 +52,7 @@ export class TierWriter<V> {
     const p = flight.purpose === 'prefetch' ? flight.prediction : undefined;
     if (outcome.from === 'l2') {
       const e = outcome.entry;
-      const stored: Entry<V> = { ...e, source: p === undefined ? 'demand' : 'prefetch', probability: p?.probability ?? 1, predictedBy: p?.source, predictedFor: p?.ctx, hits: 0 };
+      const stored: Entry<V> = { ...e, source: p === undefined ? 'demand' : 'prefetch', probability: p?.probability ?? 1, predictedBy: p?.source, predictedFor: p?.ctx, hits: 0, hitResult: undefined };
       memory.set(stored);
       shadow?.stored(stored, p);
       return;

@@ -223,6 +223,20 @@ describe('Cache synchronous hit path', () => {
     assert.throws(() => cache.getIfPresent(''), { code: 'ERR_INVALID_KEY' });
   });
 
+  test('plain hits on one entry share one frozen result; a new version answers with a new one', async () => {
+    const cache = new Cache({ origin: new MapOrigin(items(1)), clock: new VirtualClock() });
+    await cache.get('k0');
+    const first = cache.getIfPresent('k0');
+    assert.equal(cache.getIfPresent('k0'), first, 'the second hit allocates nothing');
+    assert.equal(await cache.get('k0'), first);
+    assert.ok(Object.isFrozen(first));
+    assert.deepEqual(first, { key: 'k0', value: 'v0', isFound: true, version: 1, status: 'hit', servedFrom: 'memory', wasInflight: false });
+    await cache.set('k0', 'local');
+    const after = cache.getIfPresent('k0');
+    assert.deepEqual([after?.value, after?.version, after?.status], ['local', 2, 'hit']);
+    assert.equal(cache.stats().reads.hit, 4, 'every shared answer still counts as a hit');
+  });
+
   test('load finishes a read getIfPresent could not answer, without a second look in the memory tier', async () => {
     const origin = new MapOrigin(items(3));
     const cache = new Cache({ origin, clock: new VirtualClock() });
