@@ -151,9 +151,7 @@ export class Cache<V = unknown> {
     // The rarer answers (stale, a prefetch's first use) live in their own methods: this one stays small and fast.
     if (entry.source === 'prefetch' && entry.hits === 1) return this.#servePrefetched(key, ctx, entry, now);
     this.#reads.hit++;
-    // The entry's own (old) key string: the request's young copy, held in the access buffer, would survive scavenges.
-    // Asked first, so an access the full buffer would drop costs no clock read (`now` is NaN when none was read).
-    if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, now === now ? now : this.#clock.now(), 'hit');
+    this.#record(entry, ctx, now, 'hit');
     return (entry.hitResult ??= hitResult(entry)) as ReadResult<V>;
   }
 
@@ -172,9 +170,18 @@ export class Cache<V = unknown> {
     return this.#served(key, ctx, entry, now, 'prefetched');
   }
 
+  /**
+   * Hands a served access to the models, with the entry's own (old) key string: the request's young copy, held in
+   * the access buffer, would survive scavenges. The buffer is asked first, so an access it would drop costs no clock
+   * read (`now` is NaN when the read took none).
+   */
+  #record(entry: Entry<V>, ctx: ReadContext, now: number, status: ReadStatus): void {
+    if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, Number.isNaN(now) ? this.#clock.now() : now, status);
+  }
+
   /** Records a served access that is not a plain hit, and answers it with a result of its own. */
   #served(key: string, ctx: ReadContext, entry: Entry<V>, now: number, status: ReadStatus): ReadResult<V> {
-    if (this.#loop.shouldRecord()) this.#loop.record(entry.key, ctx, now === now ? now : this.#clock.now(), status);
+    this.#record(entry, ctx, now, status);
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'memory', wasInflight: false };
   }
 
