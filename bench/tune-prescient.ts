@@ -20,6 +20,8 @@ import { resolveCapacity } from '../src/sim/simulator.ts';
 import { openTrace } from '../src/sim/trace-reader.ts';
 import { loadWorkload } from '../src/sim/workload.ts';
 
+if (process.env.MIXD) (globalThis as { MIXD?: number }).MIXD = Number(process.env.MIXD);
+if (process.env.XMODE) (globalThis as { XMODE?: number }).XMODE = Number(process.env.XMODE);
 const [path, capacitySpec, variantsJson, readerJson] = process.argv.slice(2);
 const source = await openTrace(path, readerJson === undefined ? {} : JSON.parse(readerJson));
 const workload = await loadWorkload(source, {});
@@ -37,9 +39,10 @@ for (const spec of capacitySpec.split(',')) {
     let fetchSum = 0;
     for (const seed of seeds) {
       const t0 = performance.now();
+      const predictor = v.tinylfu === true || v.predictor === null ? undefined : new EnsemblePredictor(v.predictor ?? {});
       const c = await replayEngine(workload, {
         capacity,
-        predictor: v.tinylfu === true || v.predictor === null ? undefined : new EnsemblePredictor(v.predictor ?? {}),
+        predictor,
         prefetch: v.prefetch,
         latency: () => 20,
         random: seededRandom(1),
@@ -50,10 +53,18 @@ for (const spec of capacitySpec.split(',')) {
       const fetches = c.demandFetches + c.prefetchFetches;
       hitSum += c.hits / workload.requests;
       fetchSum += fetches / lruFetch;
+      if (process.env.WEIGHTS === '1' && predictor !== undefined) {
+        const f = (r: Record<string, number>) => Object.entries(r).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ');
+        console.log(`    weights: ${f(predictor.weights())}\n    accuracy: ${f(predictor.accuracy())}`);
+      }
       console.log(
         `  ${v.name.padEnd(24)} seed ${seed} hit ${(100 * c.hits / workload.requests).toFixed(2)}%  inflight ${(100 * c.inflight / workload.requests).toFixed(2)}%  ` +
           `fetch ${(fetches / lruFetch).toFixed(2)}x lru  issued ${c.prefetchIssued} used ${c.prefetchUsed} (${(100 * c.prefetchUsed / Math.max(1, c.prefetchIssued)).toFixed(1)}%)  ${((performance.now() - t0) / 1000).toFixed(1)}s`,
       );
+    }
+    if (process.env.WEIGHTS === '1' && rows.length > 0) {
+      const p = (rows.at(-1) as unknown) && undefined;
+      void p;
     }
     if (seeds.length > 1) {
       console.log(`  ${v.name.padEnd(24)} MEAN hit ${(100 * hitSum / seeds.length).toFixed(2)}%  fetch ${(fetchSum / seeds.length).toFixed(2)}x lru`);

@@ -40,6 +40,13 @@ export function numberInRange(name: string, value: unknown, min: number, max: nu
   return value;
 }
 
+/** A boolean, or `fallback` when undefined. */
+export function bool(name: string, value: unknown, fallback?: boolean): boolean {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(name, 'true or false', value);
+  return value;
+}
+
 /** One of the listed strings, or `fallback` when undefined. */
 export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[], fallback?: T): T {
   if (value === undefined && fallback !== undefined) return fallback;

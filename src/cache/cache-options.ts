@@ -12,7 +12,12 @@ import type { Tier } from './tier.ts';
 
 /** Scheduler settings a cache passes through (the cache supplies target, clock and feedback). */
 export type CachePrefetchOptions = Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback'> & {
-  /** Predictions asked for per context after each drained batch. @default 8 */
+  /**
+   * Predictions asked for per context after each drained batch. The ones already cached are kept fresh in eviction
+   * order (touched); the rest are prefetch candidates. 20 (the ensemble's whole list) measured better than 8 on
+   * yoochoose at 5% (55.3 → 55.9% over 6 hash seeds, the touches of ranks 9-20 doing the work) and moved the
+   * block and object traces by under 0.3 points once popularity left anonymous reads. @default 20
+   */
   readonly predictLimit?: number;
   /**
    * CPU budget of the prediction loop (learning and predicting), for a cache that shares its event loop with a
@@ -157,7 +162,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     l2: options.l2 === undefined ? undefined : hasMethods<Tier<V>>('l2', options.l2, ['get', 'getMany', 'set', 'delete']),
     predictor,
     prefetch: prefetch === false || prefetch.budget === undefined || prefetch.budget === false ? prefetch : Object.freeze({ ...prefetch, budget: resolvePredictionBudget('prefetch.budget', prefetch.budget) }),
-    predictLimit: prefetch === false ? 8 : positiveInt('prefetch.predictLimit', prefetch.predictLimit, 8),
+    predictLimit: prefetch === false ? 20 : positiveInt('prefetch.predictLimit', prefetch.predictLimit, 20),
     accessBufferSize: positiveInt('accessBufferSize', options.accessBufferSize, 8192),
     maxBatch: positiveInt('maxBatch', options.maxBatch, 256),
     memory,

@@ -13,8 +13,9 @@
  * by n / (n + `userConfidence`). The hit@`hitDepth` rate of every source is tracked beside it for `accuracy()`.
  * Cost: predict asks each source for a list once per session step, only as deep as the answer needs
  * (max(hitDepth, 2 x limit), at most `candidates`), on dense key ids sharing one KeyInterner; delta's computed
- * keys become strings only when returned (lists cut to 2 x limit also measured better with bench/tune-prescient.ts
- * at predictLimit 8: OLTP (ARC) hit 57.1% vs 52.1% at a fixed 20, cache2k orm-busy 78.4% vs 79.7%). The session
+ * keys become strings only when returned (lists cut to 2 x limit measured better at predictLimit 8 while popularity
+ * still answered anonymous reads: OLTP (ARC) hit 57.1% vs 52.1% at a fixed 20; without it, the cache's default
+ * predictLimit of 20 asks for the whole list and costs OLTP nothing). The session
  * keeps those lists in a reused buffer (KeptListPool); its next observe scores them, so scoring costs no extra
  * prediction. Observes of sessions nobody asked a prediction for are scored on a sample
  * (1 in `sampleEvery`). A source whose learned weight share in the context kind is under `muteShare` is not
@@ -23,7 +24,7 @@
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
+import { bool, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { DeltaPredictorOptions } from './delta-predictor.ts';
 import { EnsembleSources, type SourceName } from './ensemble-sources.ts';
 import { type KeptLists, KeptListPool } from './kept-lists.ts';
@@ -61,6 +62,13 @@ export type EnsemblePredictorOptions = {
   readonly sampleEvery?: number;
   /** Weight share in a context kind under which a source is not asked (but on sampled steps), in [0, 1). @default 0.01 */
   readonly muteShare?: number;
+  /**
+   * Whether popularity is asked for anonymous reads (no session, no user). Off by default: in an anonymous stream
+   * (block and object traces) popularity names the hot keys, which the cache holds already, and its weight there
+   * crowded out the sources that name uncached keys (cache2k web07 58.2 → 62.3% at 1%, ARC OLTP 65.1 → 66.1%).
+   * @default false
+   */
+  readonly anonymousPopularity?: boolean;
   /** Most live sessions whose last predictions are cached. @default 20000 */
   readonly maxSessions?: number;
   /** A session idle longer than this, in ms, is dropped. @default 1800000 */
@@ -103,6 +111,8 @@ export class EnsemblePredictor implements Predictor {
   readonly #c: number;
   readonly #sampleEvery: number;
   readonly #muteShare: number;
+  /** Index of the popularity source when it is left out of anonymous reads, else -1. */
+  readonly #anonymousMute: number;
   readonly #weights: MixtureWeights;
   readonly #calibrator: ProbabilityCalibrator;
   readonly #mixer: ListMixer;
@@ -137,6 +147,7 @@ export class EnsemblePredictor implements Predictor {
     const sources = new EnsembleSources(options, this.#depth);
     this.#sources = sources;
     this.#names = sources.names;
+    this.#anonymousMute = bool('anonymousPopularity', options.anonymousPopularity, false) ? -1 : sources.popularitySource;
     const n = this.#names.length;
     const depth = this.#depth;
     this.#weights = new MixtureWeights({ sources: n, kinds, halfLife });
@@ -256,12 +267,14 @@ export class EnsemblePredictor implements Predictor {
   /**
    * Fills the sources' scratch lists for `ctx`, each up to `depth` (delta's up to hitDepth: past it its guesses
    * are far-fetched). Unless `full`, a source muted in `kind` is not asked (popularity always is: it costs a copy
-   * and fills out the lists the context models leave short).
+   * and fills out the lists the context models leave short), and popularity is never asked for anonymous reads
+   * unless `anonymousPopularity`.
    */
   #gather(ctx: ReadContext, kind: number, depth: number, full: boolean): void {
     const asked = this.#asked;
     const popularity = this.#sources.popularitySource;
     for (let j = 0; j < asked.length; j++) asked[j] = full || j === popularity || this.#weights.share(j, kind) >= this.#muteShare ? 1 : 0;
+    if (kind === anonymousKind && this.#anonymousMute >= 0) asked[this.#anonymousMute] = 0;
     this.#sources.gather(ctx, depth, this.#hitDepth, asked);
   }
 

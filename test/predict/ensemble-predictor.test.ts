@@ -87,6 +87,27 @@ describe('EnsemblePredictor', () => {
     assert.ok(top.probability > 0.8, `probability ${top.probability}`);
   });
 
+  it('leaves popularity out of anonymous reads unless anonymousPopularity, and keeps it for sessions', () => {
+    const feed = (e: EnsemblePredictor) => {
+      // A hot key read between one-off keys: only popularity can name it after a key never seen before.
+      for (let i = 0; i < 400; i++) {
+        e.observe({ key: 'hot', at: 2 * i, ctx: {} });
+        e.observe({ key: `cold${i}`, at: 2 * i + 1, ctx: {} });
+        e.predict({}, 5);
+      }
+      e.observe({ key: 'fresh', at: 1000, ctx: {} });
+    };
+    const quiet = new EnsemblePredictor({ knn: false });
+    feed(quiet);
+    for (let i = 0; i < 16; i++) assert.ok(quiet.predict({}, 20).every((p) => p.source !== 'popularity'), `prediction ${i}`);
+    assert.equal(quiet.weights().popularity, 0, 'never scored in the anonymous kind');
+    assert.equal(quiet.predict({ session: 'newcomer' }, 5)[0]?.key, 'hot', 'a session still gets popularity');
+    const asking = new EnsemblePredictor({ knn: false, anonymousPopularity: true });
+    feed(asking);
+    assert.equal(asking.predict({}, 5)[0]?.key, 'hot');
+    assert.equal(asking.predict({}, 5)[0]?.source, 'popularity');
+  });
+
   it('answers an unknown session from wider models without throwing', () => {
     const e = new EnsemblePredictor();
     for (let i = 0; i < 50; i++) e.observe({ key: `k${i % 5}`, at: i, ctx: { session: `s${i % 7}` } });
@@ -96,7 +117,7 @@ describe('EnsemblePredictor', () => {
   });
 
   it('rejects bad options with ERR_INVALID_OPTION', () => {
-    for (const bad of [{ candidates: 0 }, { hitDepth: -1 }, { accuracyHalfLife: 0 }, { sharpness: -1 }, { muteShare: 1 }, { delta: 'yes' }, { markov: { maxOrder: 9 } }]) {
+    for (const bad of [{ candidates: 0 }, { hitDepth: -1 }, { accuracyHalfLife: 0 }, { sharpness: -1 }, { muteShare: 1 }, { anonymousPopularity: 'no' }, { delta: 'yes' }, { markov: { maxOrder: 9 } }]) {
       assert.throws(() => new EnsemblePredictor(bad as never), (err: { code?: string }) => err.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
