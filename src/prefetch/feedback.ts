@@ -7,7 +7,8 @@
  * - coverage = misses avoided ÷ misses that would have happened without prefetch
  *   (used ÷ (used + demand misses));
  * - wasted = prefetched entries evicted or expired before any read used them, with their bytes;
- * - per predictor (the `source` each prediction names): issued, used, precision.
+ * - per predictor (the `source` each prediction names): issued, used, precision, and its own recent precision
+ *   (`sourceOutcomes`), so the scheduler can hold each source to its own record.
  * `recentPrecision` is an exponentially weighted mean over resolved outcomes (used = 1, wasted = 0) with a window of
  * about 200 outcomes: long enough to be steady, short enough to follow a change of workload within seconds.
  */
@@ -16,6 +17,11 @@
 const recentWeight = 0.005;
 
 export type SourceStats = { readonly issued: number; readonly used: number; readonly precision: number };
+
+/** One source's resolved outcomes (used or wasted) so far and its precision over recent ones (0.5 before any). */
+export type SourceOutcomes = { readonly outcomes: number; readonly recentPrecision: number };
+
+type SourceRecord = { issued: number; used: number; outcomes: number; recentPrecision: number };
 
 export type FeedbackStats = {
   readonly issued: number;
@@ -51,7 +57,7 @@ export class Feedback {
   #demandMisses = 0;
   #recent = 0.5;
   #outcomes = 0;
-  readonly #bySource = new Map<string, { issued: number; used: number }>();
+  readonly #bySource = new Map<string, SourceRecord>();
 
   constructor(options: FeedbackOptions = {}) {
     this.#onEvent = options.onEvent;
@@ -76,15 +82,16 @@ export class Feedback {
 
   used(key: string, source = 'unknown'): void {
     this.#used++;
-    this.#source(source).used++;
-    this.#outcome(1);
+    const s = this.#source(source);
+    s.used++;
+    this.#outcome(1, s);
     if (this.#onEvent !== undefined && this.#isListened('prefetch:used')) this.#onEvent({ type: 'prefetch:used', key, source });
   }
 
   wasted(key: string, sizeBytes: number, source = 'unknown'): void {
     this.#wasted++;
     this.#wastedBytes += sizeBytes;
-    this.#outcome(0);
+    this.#outcome(0, this.#source(source));
     if (this.#onEvent !== undefined && this.#isListened('prefetch:wasted')) this.#onEvent({ type: 'prefetch:wasted', key, source, sizeBytes });
   }
 
@@ -112,15 +119,22 @@ export class Feedback {
     };
   }
 
-  #outcome(value: number): void {
-    this.#outcomes++;
-    this.#recent += recentWeight * (value - this.#recent);
+  /** The live outcome record of `source` (read it again later: it is updated in place). */
+  sourceOutcomes(source: string): SourceOutcomes {
+    return this.#source(source);
   }
 
-  #source(name: string): { issued: number; used: number } {
+  #outcome(value: number, s: SourceRecord): void {
+    this.#outcomes++;
+    this.#recent += recentWeight * (value - this.#recent);
+    s.outcomes++;
+    s.recentPrecision += recentWeight * (value - s.recentPrecision);
+  }
+
+  #source(name: string): SourceRecord {
     let s = this.#bySource.get(name);
     if (s === undefined) {
-      s = { issued: 0, used: 0 };
+      s = { issued: 0, used: 0, outcomes: 0, recentPrecision: 0.5 };
       this.#bySource.set(name, s);
     }
     return s;

@@ -9,9 +9,9 @@
  * its own token back. So wasted prefetches — the only origin load prefetch adds — stay within `maxExtraLoad` times
  * the load of the same cache without prefetch, whatever the precision; precise predictors get to prefetch more.
  * (2) At most `maxConcurrent` prefetch batches are in flight, and the origin serves demand batches first.
- * (3) A candidate below the confidence threshold is never fetched; the threshold follows measured precision when
- * `targetPrecision` is set: it rises while recent precision is under the target and falls back while it is above,
- * within [`minProbability`, `maxProbability`] (confidence-threshold.ts).
+ * (3) A candidate below its source's confidence threshold is never fetched; with `targetPrecision` set, each
+ * source's threshold rises while its own prefetches' recent precision is under the target and falls back while it
+ * is above, within [`minProbability`, `maxProbability`] (confidence-threshold.ts).
  * (4) When the budget binds, it goes to each offer's most probable few candidates: an offer queues at most
  * `OfferLimit` of them, a limit that falls while candidates wait for tokens and rises while tokens go unspent
  * (offer-limit.ts).
@@ -112,7 +112,9 @@ type Candidate = {
 export type SchedulerStats = {
   readonly queued: number;
   readonly inflightBatches: number;
+  /** The confidence bar over all sources (what one shared bar would be); `thresholds`: each source's own. */
   readonly threshold: number;
+  readonly thresholds: Readonly<Record<string, number>>;
   /** Most candidates the next offer may queue. */
   readonly offerLimit: number;
   readonly tokens: number;
@@ -186,9 +188,13 @@ export class PrefetchScheduler {
     this.#offerLimit = o.paceOffers ? new OfferLimit({ maxCandidates: o.maxQueue, maxTokens: o.maxBurst }) : undefined;
   }
 
-  /** Current confidence threshold. */
+  /** The confidence bar over all sources (a prediction faces the bar of its own source: `thresholdFor`). */
   get threshold(): number {
     return this.#threshold.value;
+  }
+  /** The confidence bar predictions of `source` must reach now. */
+  thresholdFor(source: string): number {
+    return this.#threshold.valueFor(source);
   }
 
   /** Most candidates the next offer may queue (`maxQueue` when `paceOffers` is false). */
@@ -251,7 +257,7 @@ export class PrefetchScheduler {
         this.#skippedPresent++;
         continue;
       }
-      if (!(p.probability >= this.#threshold.value)) {
+      if (!(p.probability >= this.#threshold.valueFor(p.source ?? 'unknown'))) {
         this.#belowThreshold++;
         continue;
       }
@@ -318,6 +324,7 @@ export class PrefetchScheduler {
       queued: this.#queue.length,
       inflightBatches: this.#inflightBatches,
       threshold: this.#threshold.value,
+      thresholds: this.#threshold.bySource(),
       offerLimit: this.offerLimit,
       tokens: this.#tokens,
       offered: this.#offered,

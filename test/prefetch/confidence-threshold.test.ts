@@ -39,4 +39,25 @@ describe('ConfidenceThreshold', () => {
     fixed.adapt();
     assert.equal(fixed.value, 0.05);
   });
+
+  test('keeps one bar per source, each moved by its own outcomes only', () => {
+    const feedback = new Feedback();
+    const bar = new ConfidenceThreshold({ feedback, minProbability: 0.02, maxProbability: 0.5, targetPrecision: 0.2 });
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 40; i++) feedback.wasted(`k${i}`, 1, 'a');
+      bar.valueFor('a');
+      bar.valueFor('b');
+    }
+    assert.ok(bar.valueFor('a') > 0.2, `a: ${bar.valueFor('a')}`);
+    assert.equal(bar.valueFor('b'), 0.02, 'b has no outcomes: its bar stays where it starts');
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 40; i++) feedback.used(`k${i}`, 'b');
+      bar.valueFor('b');
+    }
+    assert.equal(bar.valueFor('b'), 0.02);
+    assert.deepEqual(Object.keys(bar.bySource()).sort(), ['a', 'b']);
+    assert.equal(feedback.sourceOutcomes('a').outcomes, 1200);
+    assert.ok(feedback.sourceOutcomes('a').recentPrecision < 0.01);
+    assert.ok(feedback.sourceOutcomes('b').recentPrecision > 0.99);
+  });
 });

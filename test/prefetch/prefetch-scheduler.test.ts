@@ -180,6 +180,29 @@ describe('PrefetchScheduler', () => {
     assert.ok(scheduler.threshold < raised, `threshold ${scheduler.threshold} after good precision`);
   });
 
+  test("holds each source to its own precision: one source's waste does not shut out another's guesses", () => {
+    const { target, scheduler, feedback } = make({ targetPrecision: 0.5, minProbability: 0.01, maxProbability: 0.9, maxExtraLoad: 100, maxBurst: 1000 });
+    for (let i = 0; i < 2000; i++) {
+      feedback.wasted(`w${i}`, 1, 'junk');
+      feedback.wasted(`v${i}`, 1, 'junk');
+      feedback.used(`u${i}`, 'sharp');
+      if (i % 16 === 0) {
+        scheduler.offer({ session: 'other' }, []);
+        scheduler.thresholdFor('junk');
+        scheduler.thresholdFor('sharp');
+      }
+    }
+    assert.ok(scheduler.thresholdFor('junk') > 0.3, `junk bar ${scheduler.thresholdFor('junk')}`);
+    assert.equal(scheduler.thresholdFor('sharp'), 0.01);
+    assert.ok(scheduler.threshold > 0.01, 'the bar over all sources would have risen too (two thirds of the outcomes wasted)');
+    scheduler.offer({ session: 's' }, [
+      { key: 'from-junk', probability: 0.2, source: 'junk' },
+      { key: 'from-sharp', probability: 0.2, source: 'sharp' },
+    ]);
+    assert.deepEqual(target.keys(), ['from-sharp']);
+    assert.deepEqual(Object.keys(scheduler.stats().thresholds).sort(), ['junk', 'sharp']);
+  });
+
   test('narrows each offer to its most probable candidates while candidates wait for tokens', () => {
     const { target, scheduler } = make({ maxBurst: 4, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000 });
     const offer = (round: number) =>
