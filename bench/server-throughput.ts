@@ -270,6 +270,8 @@ async function load(url: string, paths: readonly string[], options: { connection
 
 type Row = {
   kind: Kind;
+  /** Throughput of each round, in round order (the table shows their median). */
+  roundRps: number[];
   rps: number;
   p50: number;
   p99: number;
@@ -286,7 +288,7 @@ type Row = {
   models: ServerStats | null;
 };
 
-type Sample = Omit<Row, 'kind' | 'delay' | 'models'>;
+type Sample = Omit<Row, 'kind' | 'delay' | 'models' | 'roundRps'>;
 
 /** One round on one warmed server: a throughput run, then a fixed-rate run. */
 async function measureRound(url: string, paths: readonly string[], duration: number, connections: number): Promise<Sample> {
@@ -345,6 +347,7 @@ async function measureAll(paths: readonly string[], duration: number, connection
       const stopped = await children[k].stop();
       rows.push({
         kind: kinds[k],
+        roundRps: samples[k].map((x) => x.rps),
         rps: col((x) => x.rps),
         p50: col((x) => x.p50),
         p99: col((x) => x.p99),
@@ -377,6 +380,8 @@ async function main(): Promise<void> {
   const paths = makePaths();
   const rows = await measureAll(paths, duration, connections, rounds);
   const [base, pre] = rows;
+  // Round by round (prescient runs right after the baseline): their spread shows how much of a run's ratio is noise.
+  const roundRatios = pre.roundRps.map((rps, r) => rps / base.roundRps[r]);
   const f = (x: number | null, d = 2): string => (x === null || Number.isNaN(x) ? '–' : x.toFixed(d));
   const lines = [
     `Server throughput: ${keyCount.toLocaleString('en-US')} keys (warmed, Zipf ${zipfS}), ${sessionCount} sessions, ${connections} connections for ${duration} s; fixed rate ${fixedRate.toLocaleString('en-US')} req/s over 16 connections for ${duration} s; median of ${rounds} interleaved rounds.`,
@@ -401,7 +406,7 @@ async function main(): Promise<void> {
         return `| ${labelOf(r.kind)} | ${m.reads.toLocaleString('en-US')} | ${pct(m.hits / Math.max(1, m.reads))} | ${pct(m.recorded / Math.max(1, m.recorded + m.dropped))} (${m.dropped.toLocaleString('en-US')}) | ${m.deferred.toLocaleString('en-US')} | ${m.issued.toLocaleString('en-US')} / ${m.used.toLocaleString('en-US')} | ${((1000 * m.spentMs) / Math.max(1, m.reads)).toFixed(1)} / ${((1000 * m.workerMs) / Math.max(1, m.reads)).toFixed(1)} |`;
       }),
     '',
-    `throughput ratio prescient ÷ baseline: ${(pre.rps / base.rps).toFixed(2)} (target >= 0.7); p99 of hits at 5,000 req/s: steady ${f(pre.pacedP99)} ms from send (${f(pre.pacedP99Scheduled)} from schedule; bare ${f(base.pacedP99)}), autocannon's per-second burst ${f(pre.rateP99Fine)} ms per response, ${f(pre.rateP99, 0)} ms autocannon (target < 2 ms)`,
+    `throughput ratio prescient ÷ baseline: ${(pre.rps / base.rps).toFixed(2)} (target >= 0.7; per round: ${roundRatios.map((x) => x.toFixed(2)).join(', ')}); p99 of hits at 5,000 req/s: steady ${f(pre.pacedP99)} ms from send (${f(pre.pacedP99Scheduled)} from schedule; bare ${f(base.pacedP99)}), autocannon's per-second burst ${f(pre.rateP99Fine)} ms per response, ${f(pre.rateP99, 0)} ms autocannon (target < 2 ms)`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
