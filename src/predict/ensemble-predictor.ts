@@ -20,7 +20,8 @@
  * prediction. Observes of sessions nobody asked a prediction for are scored on a sample
  * (1 in `sampleEvery`). A source whose learned weight share in the context kind is under `muteShare` is not
  * asked, except on 1 in `sampleEvery` predictions, where every source is asked and scored so it can win back
- * (popularity is always asked: it costs a copy and fills out lists the context models leave short).
+ * (popularity is always asked: it costs a copy and fills out lists the context models leave short), except for
+ * anonymous reads unless `anonymousPopularity` (there it names keys the cache holds already).
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
