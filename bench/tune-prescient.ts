@@ -9,7 +9,8 @@
  *
  * SEEDS=1,2,3 (default 1) runs each variant once per memory-tier hash seed and prints each run and the mean: at
  * capacities of 1-5% one run moves by about half a point with the seed, so differences under a point need the mean.
- * SKIP_TINYLFU=1 leaves out the tinylfu row.
+ * SKIP_TINYLFU=1 leaves out the tinylfu row. WEIGHTS=1 prints, after each run, the ensemble's learned mixture
+ * weights and each source's hit rate.
  */
 import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
 import { seededRandom } from '../src/sim/seeded-random.ts';
@@ -20,8 +21,6 @@ import { resolveCapacity } from '../src/sim/simulator.ts';
 import { openTrace } from '../src/sim/trace-reader.ts';
 import { loadWorkload } from '../src/sim/workload.ts';
 
-if (process.env.MIXD) (globalThis as { MIXD?: number }).MIXD = Number(process.env.MIXD);
-if (process.env.XMODE) (globalThis as { XMODE?: number }).XMODE = Number(process.env.XMODE);
 const [path, capacitySpec, variantsJson, readerJson] = process.argv.slice(2);
 const source = await openTrace(path, readerJson === undefined ? {} : JSON.parse(readerJson));
 const workload = await loadWorkload(source, {});
@@ -61,10 +60,6 @@ for (const spec of capacitySpec.split(',')) {
         `  ${v.name.padEnd(24)} seed ${seed} hit ${(100 * c.hits / workload.requests).toFixed(2)}%  inflight ${(100 * c.inflight / workload.requests).toFixed(2)}%  ` +
           `fetch ${(fetches / lruFetch).toFixed(2)}x lru  issued ${c.prefetchIssued} used ${c.prefetchUsed} (${(100 * c.prefetchUsed / Math.max(1, c.prefetchIssued)).toFixed(1)}%)  ${((performance.now() - t0) / 1000).toFixed(1)}s`,
       );
-    }
-    if (process.env.WEIGHTS === '1' && rows.length > 0) {
-      const p = (rows.at(-1) as unknown) && undefined;
-      void p;
     }
     if (seeds.length > 1) {
       console.log(`  ${v.name.padEnd(24)} MEAN hit ${(100 * hitSum / seeds.length).toFixed(2)}%  fetch ${(fetchSum / seeds.length).toFixed(2)}x lru`);

@@ -43,7 +43,7 @@ export function numberInRange(name: string, value: unknown, min: number, max: nu
 /** A boolean, or `fallback` when undefined. */
 export function bool(name: string, value: unknown, fallback?: boolean): boolean {
   if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidOptionError(name, 'true or false', value);
+  if (typeof value !== 'boolean') throw new InvalidOptionError(name, 'a boolean', value);
   return value;
 }
 

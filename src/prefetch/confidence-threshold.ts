@@ -39,9 +39,6 @@ export class ConfidenceThreshold {
   #value: number;
   #lastOutcomes = 0;
   readonly #bySource = new Map<string, SourceBar>();
-  /** The source asked for last and its bar: a prediction list mostly names the same source one after another. */
-  #lastName = '';
-  #lastBar: SourceBar | undefined;
 
   constructor(options: ConfidenceThresholdOptions) {
     this.#o = options;
@@ -71,13 +68,11 @@ export class ConfidenceThreshold {
 
   /** The bar for predictions of `source`, first moved toward the target once the source has enough new outcomes. */
   valueFor(source: string): number {
-    let bar = this.#lastBar !== undefined && this.#lastName === source ? this.#lastBar : this.#bySource.get(source);
+    let bar = this.#bySource.get(source);
     if (bar === undefined) {
       bar = { value: this.#o.minProbability, lastOutcomes: 0, outcomes: this.#o.feedback.sourceOutcomes(source) };
       this.#bySource.set(source, bar);
     }
-    this.#lastName = source;
-    this.#lastBar = bar;
     const outcomes = bar.outcomes.outcomes;
     if (outcomes - bar.lastOutcomes >= adaptEvery && this.#o.targetPrecision !== 0) {
       bar.lastOutcomes = outcomes;

@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InvalidOptionError, PrescientError, TraceParseError } from '../errors.ts';
-import { nonNegativeInt, oneOf } from '../options.ts';
+import { bool, nonNegativeInt, oneOf } from '../options.ts';
 import { parseArcLine } from './arc-reader.ts';
 import { parseDelimitedLine, resolveLayout, type ColumnRef, type DelimitedLayout, type TimeUnit } from './delimited-reader.ts';
 import {
@@ -107,8 +107,8 @@ type Plan = {
 export async function openTrace(path: string, options: TraceOptions = {}): Promise<TraceSource> {
   const format = options.format === undefined ? undefined : oneOf('format', options.format, ['delimited', 'sessions', 'keys', 'arc']);
   const timeUnit = oneOf('timeUnit', options.timeUnit, ['auto', 's', 'ms', 'iso'], 'auto');
-  const strict = booleanOption('strict', options.strict, false);
-  const header = options.header === undefined ? undefined : booleanOption('header', options.header, false);
+  const strict = bool('strict', options.strict, false);
+  const header = options.header === undefined ? undefined : bool('header', options.header, false);
   const limit = options.limit === undefined ? Infinity : nonNegativeInt('limit', options.limit);
   const delimiter = options.delimiter === undefined ? undefined : delimiterOption(options.delimiter);
   const columnsGiven = (['key', 'session', 'user', 'time'] as const).filter((c) => options[c] !== undefined);
@@ -298,12 +298,6 @@ class FileTraceSource implements TraceSource {
       this.#last = Object.freeze({ lines, requests, malformed, firstMalformed: Object.freeze(firstMalformed) });
     }
   }
-}
-
-function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidOptionError(name, 'a boolean', value);
-  return value;
 }
 
 function delimiterOption(value: unknown): string {
