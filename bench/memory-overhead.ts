@@ -11,7 +11,7 @@
  * structure plus that wrapper.
  */
 import { LRUCache } from 'lru-cache';
-import type { Entry } from '../src/cache/entry.ts';
+import { createEntry, type Entry } from '../src/cache/entry.ts';
 import { MemoryTier } from '../src/cache/memory-tier.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -25,9 +25,9 @@ function heap(): number {
 }
 
 function makeEntry(key: string, value: object): Entry<object> {
-  // Times as the system clock gives them (fractional ms since the epoch), as in production.
+  // The entry the engine stores (createEntry), at a time as the system clock gives it (fractional ms since the epoch).
   const now = Date.now() + Math.random();
-  return { key, value, version: 1, sizeBytes: 1, createdAt: now, staleAt: now + 60_000, expiresAt: now + 300_000, source: 'demand', probability: 1, tags: [], hits: 0 };
+  return createEntry({ key, value, version: 1, sizeBytes: 1, now, ttlMs: 300_000, staleAfterMs: 60_000 });
 }
 
 const keys = Array.from({ length: n }, (_, i) => `user:${i}:profile`);

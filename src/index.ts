@@ -7,7 +7,7 @@ export type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadRe
 export { estimateBytes } from './cache/cache-options.ts';
 export type { CacheOptions, CachePrefetchOptions, ShadowOptions } from './cache/cache-options.ts';
 export type { ShadowItem, ShadowListOptions, ShadowStats } from './cache/shadow-catalog.ts';
-export { isExpired, isStale } from './cache/entry.ts';
+export { entryFields, isExpired, isStale } from './cache/entry.ts';
 export type { Entry, EntrySource, RemovalCause } from './cache/entry.ts';
 export { FrequencySketch } from './cache/frequency-sketch.ts';
 export type { FrequencySketchOptions } from './cache/frequency-sketch.ts';

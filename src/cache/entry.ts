@@ -46,6 +46,118 @@ export type Entry<V = unknown> = {
 /** The tags of an entry that has none, shared. */
 export const noTags: readonly string[] = Object.freeze([]);
 
+/** What a prefetched entry was predicted with: the probability, the model and the context it was made for. */
+export type EntryPrediction = { readonly probability: number; readonly source?: string; readonly ctx?: Entry['predictedFor'] };
+
+/** Stale and expiry times as offsets from `createdAt`, shared by every entry stored with the same pair. */
+type Lifetime = { readonly staleMs: number; readonly ttlMs: number };
+
+/**
+ * The entries the engine stores. Why a class and not an object literal: an `Entry` literal holds 14 fields, three of
+ * them doubles V8 boxes on their own (the times), about 190 bytes beyond the value on this Node (no pointer
+ * compression). Here the stale and expiry times are offsets kept in a `Lifetime` shared by every entry made with
+ * the same TTL settings (so one boxed time, `createdAt`), and the four prediction fields live in the prediction
+ * object the scheduler already made (undefined for demand entries): 10 fields, about 120 bytes (BENCHMARKS.md,
+ * Memory per entry). The other fields are prototype getters, exact: `staleAt` is `createdAt + staleMs`, the sum
+ * `createEntry` computed. Not for spreading (`{ ...entry }` drops the getters): copy through {@link restoreEntry}.
+ */
+class StoredEntry<V> implements Entry<V> {
+  readonly key: string;
+  readonly value: V;
+  readonly version: number;
+  readonly sizeBytes: number;
+  readonly createdAt: number;
+  readonly lifetime: Lifetime;
+  readonly tags: readonly string[];
+  readonly prediction: EntryPrediction | undefined;
+  hits = 0;
+  hitResult: object | undefined = undefined;
+
+  constructor(key: string, value: V, version: number, sizeBytes: number, createdAt: number, lifetime: Lifetime, tags: readonly string[], prediction: EntryPrediction | undefined) {
+    this.key = key;
+    this.value = value;
+    this.version = version;
+    this.sizeBytes = sizeBytes;
+    this.createdAt = createdAt;
+    this.lifetime = lifetime;
+    this.tags = tags;
+    this.prediction = prediction;
+  }
+
+  get staleAt(): number {
+    return this.createdAt + this.lifetime.staleMs;
+  }
+
+  get expiresAt(): number {
+    return this.createdAt + this.lifetime.ttlMs;
+  }
+
+  get source(): EntrySource {
+    return this.prediction === undefined ? 'demand' : 'prefetch';
+  }
+
+  get probability(): number {
+    return this.prediction === undefined ? 1 : this.prediction.probability;
+  }
+
+  get predictedFor(): Entry['predictedFor'] {
+    return this.prediction?.ctx;
+  }
+
+  get predictedBy(): string | undefined {
+    return this.prediction?.source;
+  }
+
+  /** What `JSON.stringify` writes: the Entry fields, as a plain object would hold them. */
+  toJSON(): Entry<V> {
+    return entryFields(this);
+  }
+}
+
+/**
+ * The Entry fields of `entry` as a plain object (the prediction fields only when set; no `hitResult`): for logging,
+ * serialising or comparing entries, which a spread cannot do for the engine's own (their times are getters).
+ */
+export function entryFields<V>(entry: Entry<V>): Entry<V> {
+  const { key, value, version, sizeBytes, createdAt, staleAt, expiresAt, source, probability, tags, predictedFor, predictedBy, hits } = entry;
+  const fields: Entry<V> = { key, value, version, sizeBytes, createdAt, staleAt, expiresAt, source, probability, tags, hits };
+  if (predictedFor !== undefined) (fields as { predictedFor?: Entry['predictedFor'] }).predictedFor = predictedFor;
+  if (predictedBy !== undefined) (fields as { predictedBy?: string }).predictedBy = predictedBy;
+  return fields;
+}
+
+/**
+ * A restored entry whose times cannot be written as offsets from `createdAt` exactly (a time near 2^53 beside a
+ * small `createdAt`, say): it keeps its own. Rare, so the read path's property loads stay monomorphic in practice.
+ */
+class PinnedTimesEntry<V> extends StoredEntry<V> {
+  readonly #staleAt: number;
+  readonly #expiresAt: number;
+
+  constructor(base: ConstructorParameters<typeof StoredEntry<V>>, staleAt: number, expiresAt: number) {
+    super(...base);
+    this.#staleAt = staleAt;
+    this.#expiresAt = expiresAt;
+  }
+
+  override get staleAt(): number {
+    return this.#staleAt;
+  }
+
+  override get expiresAt(): number {
+    return this.#expiresAt;
+  }
+}
+
+/** The lifetime made last, reused while entries keep coming with the same pair (the usual case: one TTL setting). */
+let lastLifetime: Lifetime = { staleMs: Infinity, ttlMs: Infinity };
+
+function lifetimeOf(staleMs: number, ttlMs: number): Lifetime {
+  const last = lastLifetime;
+  if (Object.is(last.staleMs, staleMs) && Object.is(last.ttlMs, ttlMs)) return last;
+  return (lastLifetime = { staleMs, ttlMs });
+}
+
 /**
  * A fresh entry stored at `now`: stale after min(staleAfterMs, ttlMs), expired after ttlMs; a `prediction` makes it
  * a prefetched entry carrying the probability, the model and the context it was predicted with.
@@ -61,23 +173,35 @@ export function createEntry<V>(fields: {
   readonly prediction?: { readonly probability: number; readonly source: string; readonly ctx: ReadContext };
   readonly tags?: readonly string[];
 }): Entry<V> {
-  const { now, ttlMs, prediction: p } = fields;
-  return {
-    key: fields.key,
-    value: fields.value,
-    version: fields.version,
-    sizeBytes: fields.sizeBytes,
-    createdAt: now,
-    staleAt: now + Math.min(fields.staleAfterMs, ttlMs),
-    expiresAt: now + ttlMs,
-    source: p === undefined ? 'demand' : 'prefetch',
-    probability: p?.probability ?? 1,
-    tags: fields.tags ?? noTags,
-    predictedFor: p?.ctx,
-    predictedBy: p?.source,
-    hits: 0,
-    hitResult: undefined,
-  };
+  const { ttlMs } = fields;
+  const lifetime = lifetimeOf(Math.min(fields.staleAfterMs, ttlMs), ttlMs);
+  return new StoredEntry(fields.key, fields.value, fields.version, fields.sizeBytes, fields.now, lifetime, fields.tags ?? noTags, fields.prediction);
+}
+
+/**
+ * An entry with the given absolute times (one read back from the shared tier, or an entry re-stored with another
+ * prediction), `hits` set to `hits`. The times come back exactly: as offsets from `createdAt` when those are exact
+ * (any clock values within a factor of two of each other, integral ones, Infinity), else kept as given.
+ */
+export function restoreEntry<V>(fields: {
+  readonly key: string;
+  readonly value: V;
+  readonly version: number;
+  readonly sizeBytes: number;
+  readonly createdAt: number;
+  readonly staleAt: number;
+  readonly expiresAt: number;
+  readonly tags: readonly string[];
+  readonly prediction: EntryPrediction | undefined;
+  readonly hits?: number;
+}): Entry<V> {
+  const { createdAt, staleAt, expiresAt } = fields;
+  const lifetime = lifetimeOf(staleAt - createdAt, expiresAt - createdAt);
+  const base = [fields.key, fields.value, fields.version, fields.sizeBytes, createdAt, lifetime, fields.tags, fields.prediction] as const;
+  const isExact = createdAt + lifetime.staleMs === staleAt && createdAt + lifetime.ttlMs === expiresAt;
+  const entry = isExact ? new StoredEntry(...base) : new PinnedTimesEntry<V>([...base], staleAt, expiresAt);
+  entry.hits = fields.hits ?? 0;
+  return entry;
 }
 
 /** True when `now` is past the entry's stale time. */

@@ -17,7 +17,7 @@
  * `hits` is not stored: it counts reads served by this process (see RedisTier), so a read never writes to Redis.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type { Entry } from './entry.ts';
+import { noTags, restoreEntry, type Entry } from './entry.ts';
 import { PrescientError } from '../errors.ts';
 
 /** Format tag of MessagePack payloads (the first byte of every value). */
@@ -80,22 +80,10 @@ export function decodeRedisEntry<V>(key: string, bytes: Uint8Array, hits = 0): E
     throw corrupt(key, error);
   }
   if (!Array.isArray(f) || f.length !== 10 || Number.isNaN(version)) throw corrupt(key);
-  const entry: Entry<V> = {
-    key,
-    value: f[0] as V,
-    version,
-    sizeBytes: f[1] as number,
-    createdAt: f[2] as number,
-    staleAt: f[3] as number,
-    expiresAt: f[4] as number,
-    source: SOURCES[f[5] as 0 | 1] ?? 'demand',
-    probability: f[6] as number,
-    tags: f[7] === 0 ? [] : (f[7] as string[]),
-    hits,
-  };
-  if (f[8] !== 0) (entry as { predictedFor?: Entry['predictedFor'] }).predictedFor = f[8] as Entry['predictedFor'];
-  if (f[9] !== 0) (entry as { predictedBy?: string }).predictedBy = f[9] as string;
-  return entry;
+  const source = SOURCES[f[5] as 0 | 1] ?? 'demand';
+  const prediction = source === 'demand' ? undefined : { probability: f[6] as number, source: f[9] === 0 ? undefined : (f[9] as string), ctx: f[8] === 0 ? undefined : (f[8] as Entry['predictedFor']) };
+  const times = { createdAt: f[2] as number, staleAt: f[3] as number, expiresAt: f[4] as number };
+  return restoreEntry({ key, value: f[0] as V, version, sizeBytes: f[1] as number, ...times, tags: f[7] === 0 ? noTags : (f[7] as string[]), prediction, hits });
 }
 
 function corrupt(key: string, cause?: unknown): PrescientError {

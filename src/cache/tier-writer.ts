@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { ResolvedCacheOptions } from './cache-options.ts';
-import { createEntry, noTags, type Entry } from './entry.ts';
+import { createEntry, noTags, restoreEntry, type Entry } from './entry.ts';
 import type { Flight, LoadOutcome } from './loader.ts';
 import type { MemoryTier } from './memory-tier.ts';
 import type { ShadowCatalogs } from './shadow-catalog.ts';
@@ -52,7 +52,9 @@ export class TierWriter<V> {
     const p = flight.purpose === 'prefetch' ? flight.prediction : undefined;
     if (outcome.from === 'l2') {
       const e = outcome.entry;
-      const stored: Entry<V> = { ...e, source: p === undefined ? 'demand' : 'prefetch', probability: p?.probability ?? 1, predictedBy: p?.source, predictedFor: p?.ctx, hits: 0, hitResult: undefined };
+      // Not a spread: the stored entry's times are getters. hits start over, as for any entry newly stored here.
+      const { key: k, value, version, sizeBytes, createdAt, staleAt, expiresAt, tags } = e;
+      const stored = restoreEntry({ key: k, value, version, sizeBytes, createdAt, staleAt, expiresAt, tags, prediction: p });
       memory.set(stored);
       shadow?.stored(stored, p);
       return;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Entry } from '../../src/cache/entry.ts';
+import { entryFields, type Entry } from '../../src/cache/entry.ts';
 import { decodeRedisEntry, encodeRedisEntry, MAX_HEADER_BYTES } from '../../src/cache/redis-codec.ts';
 import { isPrescientError } from '../../src/errors.ts';
 
@@ -22,13 +22,16 @@ describe('redis codec', () => {
       predictedFor: { session: 's', segment: 'g' },
       predictedBy: 'delta',
     });
-    assert.deepEqual(decodeRedisEntry('k', encodeRedisEntry(e), 4), { ...e, hits: 4 });
+    assert.deepEqual(entryFields(decodeRedisEntry('k', encodeRedisEntry(e), 4)), { ...e, hits: 4 });
   });
 
-  test('omits absent prediction fields rather than storing undefined', () => {
+  test('reads a demand entry back with no prediction', () => {
     const got = decodeRedisEntry('k', encodeRedisEntry(entry()));
-    assert.equal('predictedFor' in got, false);
-    assert.equal('predictedBy' in got, false);
+    assert.equal(got.source, 'demand');
+    assert.equal(got.probability, 1);
+    assert.equal(got.predictedFor, undefined);
+    assert.equal(got.predictedBy, undefined);
+    assert.deepEqual(Object.keys(entryFields(got)).sort(), Object.keys(entry()).sort());
     assert.equal(got.hits, 0);
   });
 

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createEntry, entryFields, restoreEntry } from '../../src/cache/entry.ts';
+
+const made = (now: number, ttlMs: number, staleAfterMs: number) =>
+  createEntry({ key: 'k', value: { v: 1 }, version: 2, sizeBytes: 3, now, ttlMs, staleAfterMs });
+
+describe('entries', () => {
+  test('a fresh entry is stale after min(staleAfterMs, ttlMs) and expires after ttlMs, to the bit', () => {
+    const now = 1_763_700_000_000.123;
+    const e = made(now, 60_000, 5_000);
+    assert.equal(e.createdAt, now);
+    assert.equal(e.staleAt, now + 5_000);
+    assert.equal(e.expiresAt, now + 60_000);
+    assert.equal(made(now, 1_000, 5_000).staleAt, now + 1_000);
+    assert.equal(made(now, Infinity, Infinity).expiresAt, Infinity);
+  });
+
+  test('demand and prefetched entries say where they came from', () => {
+    const demand = made(1, 10, 10);
+    assert.deepEqual([demand.source, demand.probability, demand.predictedBy, demand.predictedFor], ['demand', 1, undefined, undefined]);
+    const ctx = { session: 's' };
+    const p = createEntry({ key: 'p', value: 1, version: 1, sizeBytes: 1, now: 1, ttlMs: 10, staleAfterMs: 10, prediction: { probability: 0.4, source: 'markov', ctx } });
+    assert.deepEqual([p.source, p.probability, p.predictedBy, p.predictedFor], ['prefetch', 0.4, 'markov', ctx]);
+  });
+
+  test('serialises and copies as the plain Entry fields, without the cached hit result', () => {
+    const e = made(100, 50, 20);
+    e.hits = 2;
+    e.hitResult = { status: 'hit' };
+    const plain = { key: 'k', value: { v: 1 }, version: 2, sizeBytes: 3, createdAt: 100, staleAt: 120, expiresAt: 150, source: 'demand', probability: 1, tags: [], hits: 2 };
+    assert.deepEqual(entryFields(e), plain);
+    assert.deepEqual(JSON.parse(JSON.stringify(e)), plain);
+  });
+
+  test('restores absolute times exactly, including ones no offset from createdAt can give', () => {
+    for (const [createdAt, staleAt, expiresAt] of [
+      [1_763_700_000_000.25, 1_763_700_030_000.25, Infinity],
+      [1.5, 1_000.25, Number.MAX_SAFE_INTEGER],
+      [0.1, 0.30000000000000004, 1e300],
+    ]) {
+      const e = restoreEntry({ key: 'k', value: 0, version: 1, sizeBytes: 1, createdAt, staleAt, expiresAt, tags: [], prediction: undefined, hits: 5 });
+      assert.deepEqual([e.createdAt, e.staleAt, e.expiresAt, e.hits], [createdAt, staleAt, expiresAt, 5]);
+    }
+  });
+
+  test('entries stored with the same TTL settings share their lifetime record (the memory saving)', () => {
+    const a = made(1, 60_000, 5_000) as unknown as { lifetime: object };
+    const b = made(2, 60_000, 5_000) as unknown as { lifetime: object };
+    assert.equal(a.lifetime, b.lifetime);
+  });
+});
