@@ -15,6 +15,9 @@
  * on ARC P3.
  * Bounded memory: a ring of `maxSessions` past sessions of at most `maxSessionLength` distinct keys each
  * (typed-array slabs), per-item rings capped at `maxItemSessions` (grown on demand), and `maxLiveSessions`.
+ * With `positionDecay`, a neighbour's items also weigh by their distance from the item it shares with the live
+ * session (STAN's third factor): better next-item ranking on yoochoose and diginetica, but no more cache hits, so
+ * it is off by default (BENCHMARKS.md, Next-request accuracy).
  * Cost: predict visits at most `maxScanned` ring entries (most recent query keys first), picks the `neighbors`
  * best by quickselect and lets them vote through typed-array scratch sets, so it is bounded whatever the
  * popularity of the keys (about 5 µs with the defaults, see bench/predictor-cost.ts; sampleSize 500 with 100
@@ -52,6 +55,12 @@ export type SessionKnnPredictorOptions = {
   readonly maxLiveSessions?: number;
   /** A live session idle longer than this, in ms, starts afresh. @default 1800000 */
   readonly sessionIdleMs?: number;
+  /**
+   * How a neighbour's items are weighted by their distance (in positions) from the item the neighbour shares with
+   * the live session most recently: exp(-distance / positionDecay); Infinity weighs every item alike (V-SKNN).
+   * @default Infinity
+   */
+  readonly positionDecay?: number;
   /** Name reported in predictions. @default 'session-knn' */
   readonly name?: string;
 };
@@ -82,6 +91,10 @@ export class SessionKnnPredictor implements Predictor {
   #ringHead: number[] = [];
   #ringSize: number[] = [];
   #nextSid = 0;
+  /** Weight of a neighbour's item by its distance from the shared item; undefined when every item weighs 1. */
+  readonly #decay: Float64Array | undefined;
+  /** Per neighbour candidate (by position in `#sims`): the most recent live item that found it. */
+  #match = new Int32Array(64);
   readonly #sims = new CandidateSet();
   readonly #acc = new CandidateSet();
 
@@ -96,6 +109,8 @@ export class SessionKnnPredictor implements Predictor {
     this.#query = positiveInt('queryLength', options.queryLength, 10);
     this.#scan = positiveInt('maxScanned', options.maxScanned, 300);
     this.#keys = options.keys ?? new KeyInterner();
+    const decay = nonNegativeNumber('positionDecay', options.positionDecay, Infinity, true);
+    this.#decay = decay === Infinity ? undefined : Float64Array.from({ length: 256 }, (_, d) => Math.exp(-d / decay));
     const maxLive = positiveInt('maxLiveSessions', options.maxLiveSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
     this.#live = new SessionRegistry(maxLive, idleMs, () => ({ lastAt: 0, sid: this.#newSid() }));
@@ -176,8 +191,13 @@ export class SessionKnnPredictor implements Predictor {
         const other = ring[at < 0 ? at + len : at];
         const oslot = other % cap;
         if (oslot === slot || slotSid[oslot] !== other) continue;
-        if (sims.size >= this.#sample && sims.indexOf(oslot) < 0) continue;
-        sims.add(oslot, w);
+        const known = sims.size;
+        if (known >= this.#sample && sims.indexOf(oslot) < 0) continue;
+        const position = sims.add(oslot, w);
+        if (sims.size > known) {
+          if (position === this.#match.length) this.#growMatch();
+          this.#match[position] = item;
+        }
       }
     }
     const found = sims.size;
@@ -194,12 +214,39 @@ export class SessionKnnPredictor implements Predictor {
       const oslot = sims.ids[i];
       const obase = oslot * this.#len;
       const n = this.#itemCount[oslot];
-      acc.addEach(this.#items, obase, n, s);
-      total += s * n;
+      if (this.#decay === undefined) {
+        acc.addEach(this.#items, obase, n, s);
+        total += s * n;
+      } else total += this.#voteNear(obase, n, this.#match[i], s);
     }
     const top = acc.topInto(limit, this.topIds, this.topScores);
     for (let r = 0; r < top; r++) this.topScores[r] = Math.min(1, this.topScores[r] / total);
     return top;
+  }
+
+  /**
+   * Votes for a neighbour's `n` items (at `obase`) with `s` times their weight by distance from `shared`, the item
+   * the neighbour shares with the live session (STAN's third factor: Garg et al., SIGIR 2019, "Sequence and Time
+   * Aware Neighborhood for Session-based Recommendations"); returns the weight given.
+   */
+  #voteNear(obase: number, n: number, shared: number, s: number): number {
+    const items = this.#items;
+    const decay = this.#decay as Float64Array;
+    let p = n - 1;
+    while (p > 0 && items[obase + p] !== shared) p--;
+    let given = 0;
+    for (let j = 0; j < n; j++) {
+      const w = s * decay[j > p ? j - p : p - j];
+      this.#acc.add(items[obase + j], w);
+      given += w;
+    }
+    return given;
+  }
+
+  #growMatch(): void {
+    const grown = new Int32Array(this.#match.length * 2);
+    grown.set(this.#match);
+    this.#match = grown;
   }
 
   #sidFor(live: string, at: number): number {

@@ -32,8 +32,23 @@ describe('SessionKnnPredictor', () => {
     assert.deepEqual(k.predict({ session: 't' }, 5).map((p) => p.key).sort(), ['block:1', 'block:2'], 'sessions still find each other');
   });
 
+  it('with positionDecay, weighs the items of a neighbour by their distance from the item it shares with the live session', () => {
+    const scores = (options: { positionDecay?: number }) => {
+      const k = new SessionKnnPredictor(options);
+      for (const [at, key] of ['first', 'shared', 'near', 'mid', 'far'].entries()) k.observe({ key, at, ctx: { session: 'past' } });
+      k.observe({ key: 'shared', at: 10, ctx: { session: 'live' } });
+      return new Map(k.predict({ session: 'live' }, 10).map((p) => [p.key, p.probability]));
+    };
+    const flat = scores({});
+    assert.deepEqual(new Set(flat.values()).size, 1, 'V-SKNN: every item of the neighbour weighs alike');
+    const near = scores({ positionDecay: 1 });
+    assert.ok(near.get('shared')! > near.get('near')! && near.get('near')! > near.get('mid')! && near.get('mid')! > near.get('far')!);
+    assert.ok(Math.abs(near.get('first')! - near.get('near')!) < 1e-12, 'one position before weighs as one after');
+    assert.ok(Math.abs(near.get('near')! / near.get('mid')! - Math.E) < 1e-9, 'exp(-distance / positionDecay)');
+  });
+
   it('rejects bad options with ERR_INVALID_OPTION', () => {
-    for (const bad of [{ neighbors: 0 }, { sampleSize: -1 }, { maxSessionLength: 256 }, { maxSessions: 1.5 }]) {
+    for (const bad of [{ neighbors: 0 }, { sampleSize: -1 }, { maxSessionLength: 256 }, { maxSessions: 1.5 }, { positionDecay: -1 }]) {
       assert.throws(() => new SessionKnnPredictor(bad), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
