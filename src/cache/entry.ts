@@ -183,18 +183,12 @@ export function createEntry<V>(fields: {
  * prediction), `hits` set to `hits`. The times come back exactly: as offsets from `createdAt` when those are exact
  * (any clock values within a factor of two of each other, integral ones, Infinity), else kept as given.
  */
-export function restoreEntry<V>(fields: {
-  readonly key: string;
-  readonly value: V;
-  readonly version: number;
-  readonly sizeBytes: number;
-  readonly createdAt: number;
-  readonly staleAt: number;
-  readonly expiresAt: number;
-  readonly tags: readonly string[];
-  readonly prediction: EntryPrediction | undefined;
-  readonly hits?: number;
-}): Entry<V> {
+export function restoreEntry<V>(
+  fields: Pick<Entry<V>, 'key' | 'value' | 'version' | 'sizeBytes' | 'createdAt' | 'staleAt' | 'expiresAt' | 'tags'> & {
+    readonly prediction: EntryPrediction | undefined;
+    readonly hits?: number;
+  },
+): Entry<V> {
   const { createdAt, staleAt, expiresAt } = fields;
   const lifetime = lifetimeOf(staleAt - createdAt, expiresAt - createdAt);
   const base = [fields.key, fields.value, fields.version, fields.sizeBytes, createdAt, lifetime, fields.tags, fields.prediction] as const;
