@@ -67,7 +67,7 @@ describe('MemoryTier', () => {
     tier.set(entry('hot'));
     for (let i = 0; i < 40; i++) tier.get('hot');
     assert.equal(tier.frequency('hot'), 15);
-    // Misses on keys never stored count in the sketch until it halves (64 x 10 additions).
+    // Misses on keys never stored count in the sketch until it halves (1,800 additions: the floor of a small tier).
     let i = 0;
     while (tier.frequency('hot') === 15) tier.get(`absent${i++}`);
     const halved = tier.frequency('hot');
@@ -75,6 +75,18 @@ describe('MemoryTier', () => {
     tier.get('hot');
     tier.get('hot');
     assert.equal(tier.frequency('hot'), halved + 2);
+  });
+
+  test('a small tier keeps its frequency counts over at least 1,800 accesses (not 10 x its capacity)', () => {
+    // At 10 x 29 = 290 accesses a period, counts rarely reached 2 and the window climbed on noise (yoochoose at 1%).
+    const tier = new MemoryTier<string>({ maxBytes: 29, adaptive: false });
+    tier.set(entry('hot'));
+    for (let i = 0; i < 40; i++) tier.get('hot');
+    assert.equal(tier.frequency('hot'), 15);
+    for (let i = 0; i < 1_700; i++) tier.get(`absent${i}`);
+    assert.equal(tier.frequency('hot'), 15, 'not halved after 1,700 accesses');
+    for (let i = 1_700; i < 1_900; i++) tier.get(`absent${i}`);
+    assert.ok(tier.frequency('hot') <= 8, 'halved by 1,900 accesses');
   });
 
   test('a key stored in the slot of a saturated key that left counts its own hits', () => {
