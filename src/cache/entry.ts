@@ -134,7 +134,7 @@ class PinnedTimesEntry<V> extends StoredEntry<V> {
   readonly #staleAt: number;
   readonly #expiresAt: number;
 
-  constructor(base: ConstructorParameters<typeof StoredEntry<V>>, staleAt: number, expiresAt: number) {
+  constructor(base: Readonly<ConstructorParameters<typeof StoredEntry<V>>>, staleAt: number, expiresAt: number) {
     super(...base);
     this.#staleAt = staleAt;
     this.#expiresAt = expiresAt;
@@ -193,7 +193,7 @@ export function restoreEntry<V>(
   const lifetime = lifetimeOf(staleAt - createdAt, expiresAt - createdAt);
   const base = [fields.key, fields.value, fields.version, fields.sizeBytes, createdAt, lifetime, fields.tags, fields.prediction] as const;
   const isExact = createdAt + lifetime.staleMs === staleAt && createdAt + lifetime.ttlMs === expiresAt;
-  const entry = isExact ? new StoredEntry(...base) : new PinnedTimesEntry<V>([...base], staleAt, expiresAt);
+  const entry = isExact ? new StoredEntry(...base) : new PinnedTimesEntry<V>(base, staleAt, expiresAt);
   entry.hits = fields.hits ?? 0;
   return entry;
 }

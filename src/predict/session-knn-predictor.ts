@@ -93,8 +93,11 @@ export class SessionKnnPredictor implements Predictor {
   #nextSid = 0;
   /** Weight of a neighbour's item by its distance from the shared item; undefined when every item weighs 1. */
   readonly #decay: Float64Array | undefined;
-  /** Per neighbour candidate (by position in `#sims`): the most recent live item that found it. */
-  #match = new Int32Array(64);
+  /**
+   * With `positionDecay`, per neighbour candidate (by position in `#sims`, never more than `sampleSize`): the most
+   * recent live item that found it.
+   */
+  readonly #match: Int32Array | undefined;
   readonly #sims = new CandidateSet();
   readonly #acc = new CandidateSet();
 
@@ -111,6 +114,7 @@ export class SessionKnnPredictor implements Predictor {
     this.#keys = options.keys ?? new KeyInterner();
     const decay = nonNegativeNumber('positionDecay', options.positionDecay, Infinity, true);
     this.#decay = decay === Infinity ? undefined : Float64Array.from({ length: 256 }, (_, d) => Math.exp(-d / decay));
+    this.#match = decay === Infinity ? undefined : new Int32Array(this.#sample);
     const maxLive = positiveInt('maxLiveSessions', options.maxLiveSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
     this.#live = new SessionRegistry(maxLive, idleMs, () => ({ lastAt: 0, sid: this.#newSid() }));
@@ -177,6 +181,7 @@ export class SessionKnnPredictor implements Predictor {
     const from = Math.max(0, m - this.#query);
     const cap = this.#cap;
     const slotSid = this.#slotSid;
+    const match = this.#match;
     let budget = this.#scan;
     for (let q = m - 1; q >= from && budget > 0; q--) {
       const item = this.#items[base + q];
@@ -194,10 +199,7 @@ export class SessionKnnPredictor implements Predictor {
         const known = sims.size;
         if (known >= this.#sample && sims.indexOf(oslot) < 0) continue;
         const position = sims.add(oslot, w);
-        if (sims.size > known) {
-          if (position === this.#match.length) this.#growMatch();
-          this.#match[position] = item;
-        }
+        if (match !== undefined && sims.size > known) match[position] = item;
       }
     }
     const found = sims.size;
@@ -214,10 +216,10 @@ export class SessionKnnPredictor implements Predictor {
       const oslot = sims.ids[i];
       const obase = oslot * this.#len;
       const n = this.#itemCount[oslot];
-      if (this.#decay === undefined) {
+      if (match === undefined) {
         acc.addEach(this.#items, obase, n, s);
         total += s * n;
-      } else total += this.#voteNear(obase, n, this.#match[i], s);
+      } else total += this.#voteNear(obase, n, match[i], s);
     }
     const top = acc.topInto(limit, this.topIds, this.topScores);
     for (let r = 0; r < top; r++) this.topScores[r] = Math.min(1, this.topScores[r] / total);
@@ -241,12 +243,6 @@ export class SessionKnnPredictor implements Predictor {
       given += w;
     }
     return given;
-  }
-
-  #growMatch(): void {
-    const grown = new Int32Array(this.#match.length * 2);
-    grown.set(this.#match);
-    this.#match = grown;
   }
 
   #sidFor(live: string, at: number): number {

@@ -32,22 +32,22 @@ export type ConfidenceThresholdOptions = {
   readonly targetPrecision: number;
 };
 
-type SourceBar = { value: number; lastOutcomes: number; readonly outcomes: SourceOutcomes };
+/** A bar and the outcomes it follows (the Feedback itself for the bar over all sources). */
+type Bar = { value: number; lastOutcomes: number; readonly outcomes: SourceOutcomes };
 
 export class ConfidenceThreshold {
   readonly #o: ConfidenceThresholdOptions;
-  #value: number;
-  #lastOutcomes = 0;
-  readonly #bySource = new Map<string, SourceBar>();
+  readonly #all: Bar;
+  readonly #bySource = new Map<string, Bar>();
 
   constructor(options: ConfidenceThresholdOptions) {
     this.#o = options;
-    this.#value = options.minProbability;
+    this.#all = { value: options.minProbability, lastOutcomes: 0, outcomes: options.feedback };
   }
 
   /** The current bar. */
   get value(): number {
-    return this.#value;
+    return this.#all.value;
   }
 
   /** The bar of each source asked about so far. */
@@ -59,11 +59,7 @@ export class ConfidenceThreshold {
 
   /** Moves the bar over all sources toward the target precision once enough new outcomes arrived. */
   adapt(): void {
-    const { feedback } = this.#o;
-    const outcomes = feedback.outcomes;
-    if (outcomes - this.#lastOutcomes < adaptEvery || this.#o.targetPrecision === 0) return;
-    this.#lastOutcomes = outcomes;
-    this.#value = this.#step(this.#value, feedback.recentPrecision);
+    this.#advance(this.#all);
   }
 
   /** The bar for predictions of `source`, first moved toward the target once the source has enough new outcomes. */
@@ -73,17 +69,17 @@ export class ConfidenceThreshold {
       bar = { value: this.#o.minProbability, lastOutcomes: 0, outcomes: this.#o.feedback.sourceOutcomes(source) };
       this.#bySource.set(source, bar);
     }
-    const outcomes = bar.outcomes.outcomes;
-    if (outcomes - bar.lastOutcomes >= adaptEvery && this.#o.targetPrecision !== 0) {
-      bar.lastOutcomes = outcomes;
-      bar.value = this.#step(bar.value, bar.outcomes.recentPrecision);
-    }
+    this.#advance(bar);
     return bar.value;
   }
 
-  #step(value: number, precision: number): number {
+  /** One step of `bar` toward the target precision, when its outcomes grew by `adaptEvery` since the last. */
+  #advance(bar: Bar): void {
     const { targetPrecision, minProbability, maxProbability } = this.#o;
-    const next = precision < targetPrecision ? value * raiseFactor + raiseStep : value * lowerFactor;
-    return Math.min(maxProbability, Math.max(minProbability, next));
+    const outcomes = bar.outcomes.outcomes;
+    if (outcomes - bar.lastOutcomes < adaptEvery || targetPrecision === 0) return;
+    bar.lastOutcomes = outcomes;
+    const next = bar.outcomes.recentPrecision < targetPrecision ? bar.value * raiseFactor + raiseStep : bar.value * lowerFactor;
+    bar.value = Math.min(maxProbability, Math.max(minProbability, next));
   }
 }
