@@ -142,7 +142,7 @@ export class PredictionLoop {
 
   /** A read used a prefetched entry (its first hit, or it joined the fetch). */
   used(entry: Entry): void {
-    this.feedback.used(entry.key, entry.predictedBy);
+    this.feedback.used(entry.key, entry.predictedBy, entry.probability);
     this.#scheduler?.onUsed();
     if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, true);
   }
@@ -150,7 +150,7 @@ export class PredictionLoop {
   /** An entry left the memory tier: an unused prefetch leaving is waste. */
   removed(entry: Entry, cause: RemovalCause): void {
     if (entry.source === 'prefetch' && entry.hits === 0 && (cause === 'evicted' || cause === 'expired' || cause === 'rejected')) {
-      this.feedback.wasted(entry.key, entry.sizeBytes, entry.predictedBy);
+      this.feedback.wasted(entry.key, entry.sizeBytes, entry.predictedBy, entry.probability);
       if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, false);
     }
   }

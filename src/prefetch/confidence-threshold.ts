@@ -33,7 +33,7 @@ export type ConfidenceThresholdOptions = {
 };
 
 /** A bar and the outcomes it follows (the Feedback itself for the bar over all sources). */
-type Bar = { value: number; lastOutcomes: number; readonly outcomes: SourceOutcomes };
+type Bar = { value: number; lastOutcomes: number; readonly outcomes: Pick<SourceOutcomes, 'outcomes' | 'recentPrecision'> };
 
 export class ConfidenceThreshold {
   readonly #o: ConfidenceThresholdOptions;

@@ -18,10 +18,13 @@ const recentWeight = 0.005;
 
 export type SourceStats = { readonly issued: number; readonly used: number; readonly precision: number };
 
-/** One source's resolved outcomes (used or wasted) so far and its precision over recent ones (0.5 before any). */
-export type SourceOutcomes = { readonly outcomes: number; readonly recentPrecision: number };
+/**
+ * One source's resolved outcomes (used or wasted) so far, its precision over recent ones (0.5 before any) and the mean
+ * probability those prefetches were issued with (0.5 before any; outcomes reported without a probability leave it).
+ */
+export type SourceOutcomes = { readonly outcomes: number; readonly recentPrecision: number; readonly recentProbability: number };
 
-type SourceRecord = { issued: number; used: number; outcomes: number; recentPrecision: number };
+type SourceRecord = { issued: number; used: number; outcomes: number; recentPrecision: number; recentProbability: number };
 
 export type FeedbackStats = {
   readonly issued: number;
@@ -80,18 +83,20 @@ export class Feedback {
     if (this.#onEvent !== undefined && this.#isListened('prefetch:issued')) this.#onEvent({ type: 'prefetch:issued', key, probability, source });
   }
 
-  used(key: string, source = 'unknown'): void {
+  /** A read used a prefetch issued by `source` with `probability` (when known). */
+  used(key: string, source = 'unknown', probability?: number): void {
     this.#used++;
     const s = this.#source(source);
     s.used++;
-    this.#outcome(1, s);
+    this.#outcome(1, s, probability);
     if (this.#onEvent !== undefined && this.#isListened('prefetch:used')) this.#onEvent({ type: 'prefetch:used', key, source });
   }
 
-  wasted(key: string, sizeBytes: number, source = 'unknown'): void {
+  /** A prefetch issued by `source` with `probability` (when known) left unused. */
+  wasted(key: string, sizeBytes: number, source = 'unknown', probability?: number): void {
     this.#wasted++;
     this.#wastedBytes += sizeBytes;
-    this.#outcome(0, this.#source(source));
+    this.#outcome(0, this.#source(source), probability);
     if (this.#onEvent !== undefined && this.#isListened('prefetch:wasted')) this.#onEvent({ type: 'prefetch:wasted', key, source, sizeBytes });
   }
 
@@ -124,17 +129,18 @@ export class Feedback {
     return this.#source(source);
   }
 
-  #outcome(value: number, s: SourceRecord): void {
+  #outcome(value: number, s: SourceRecord, probability: number | undefined): void {
     this.#outcomes++;
     this.#recent += recentWeight * (value - this.#recent);
     s.outcomes++;
     s.recentPrecision += recentWeight * (value - s.recentPrecision);
+    if (probability !== undefined && probability >= 0 && probability <= 1) s.recentProbability += recentWeight * (probability - s.recentProbability);
   }
 
   #source(name: string): SourceRecord {
     let s = this.#bySource.get(name);
     if (s === undefined) {
-      s = { issued: 0, used: 0, outcomes: 0, recentPrecision: 0.5 };
+      s = { issued: 0, used: 0, outcomes: 0, recentPrecision: 0.5, recentProbability: 0.5 };
       this.#bySource.set(name, s);
     }
     return s;

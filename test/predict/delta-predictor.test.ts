@@ -61,3 +61,36 @@ describe('DeltaPredictor near offsets', () => {
     assert.ok(out[0].probability > 0.5, `probability ${out[0].probability}`);
   });
 });
+
+describe('DeltaPredictor near classes', () => {
+  it('tells a stride-2 scan from lone reads when nearClasses is on', () => {
+    // A stride-2 scan interleaved with random far reads: after k, k + 2 follows soon; k + 1 never does.
+    const feed = (d: DeltaPredictor) => {
+      let cursor = 10_000;
+      let x = 7;
+      for (let step = 0; step < 600; step++) {
+        if (step % 2 === 0) {
+          d.observe({ key: String(cursor), at: step, ctx: {} });
+          cursor += 2;
+        } else {
+          x = (x * 7919 + 13) % 100_003;
+          d.observe({ key: String(500_000 + x * 10), at: step, ctx: {} });
+        }
+      }
+      return cursor - 2;
+    };
+    const on = new DeltaPredictor({ nearClasses: true });
+    feed(on);
+    // The last key read is a lone far read; ask after one more scan step instead.
+    on.observe({ key: String(10_000 + 600), at: 600, ctx: {} });
+    const out = on.predict({}, 6);
+    const p2 = out.find((p) => p.key === String(10_602))?.probability ?? 0;
+    const p1 = out.find((p) => p.key === String(10_601))?.probability ?? 0;
+    assert.ok(p2 > 0.6, `k + 2 probability ${p2}`);
+    assert.ok(p2 > p1 + 0.3, `k + 2 ${p2} against k + 1 ${p1}`);
+  });
+
+  it('rejects a non-boolean nearClasses', () => {
+    assert.throws(() => new DeltaPredictor({ nearClasses: 1 as never }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION');
+  });
+});

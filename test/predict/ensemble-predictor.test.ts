@@ -122,3 +122,29 @@ describe('EnsemblePredictor', () => {
     }
   });
 });
+
+describe('EnsemblePredictor anonymousHorizon', () => {
+  it('calibrates an interleaved scan\'s next block as likely within the horizon, where the next-access rule calls it a guess', () => {
+    const run = (anonymousHorizon: number) => {
+      const e = new EnsemblePredictor({ anonymousHorizon });
+      const cursors = [1000, 50_000, 900_000, 2_000_000];
+      for (let step = 0; step < 4000; step++) {
+        const scan = step % 4;
+        if (step > 0) e.predict({}, 20);
+        e.observe({ key: String(cursors[scan]++), at: step * 10, ctx: {} });
+      }
+      const next = String(cursors[3]);
+      return e.predict({}, 20).find((p) => p.key === next)?.probability ?? 0;
+    };
+    const next = run(1);
+    const horizon = run(8);
+    assert.ok(horizon > 0.8, `horizon 8: ${horizon}`);
+    assert.ok(horizon > next + 0.2, `horizon 8 ${horizon} against next-access ${next}`);
+  });
+
+  it('rejects an anonymousHorizon outside 1..64', () => {
+    for (const bad of [0, 65, 1.5]) {
+      assert.throws(() => new EnsemblePredictor({ anonymousHorizon: bad }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', String(bad));
+    }
+  });
+});

@@ -204,7 +204,7 @@ describe('PrefetchScheduler', () => {
   });
 
   test('narrows each offer to its most probable candidates while candidates wait for tokens', () => {
-    const { target, scheduler } = make({ maxBurst: 4, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000 });
+    const { target, scheduler } = make({ maxBurst: 4, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000, rationTokens: false });
     const offer = (round: number) =>
       scheduler.offer({ session: 's' }, [0.9, 0.5, 0.3, 0.2, 0.1, 0.05].map((probability, i) => ({ key: `r${round}-${i}`, probability })));
     offer(0);
@@ -236,7 +236,7 @@ describe('PrefetchScheduler', () => {
 
   test('queues every candidate above the threshold when paceOffers is false; paced, settles at what a round affords', () => {
     const run = (paceOffers: boolean) => {
-      const { target, scheduler } = make({ maxBurst: 2, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000, paceOffers });
+      const { target, scheduler } = make({ maxBurst: 2, maxExtraLoad: 0, minProbability: 0, maxConcurrent: 1000, paceOffers, rationTokens: false });
       for (let round = 0; round < 200; round++) {
         scheduler.offer({ session: 's' }, [0.9, 0.5, 0.3].map((probability, i) => ({ key: `r${round}-${i}`, probability })));
         scheduler.onUsed();
@@ -263,6 +263,55 @@ describe('PrefetchScheduler', () => {
       [{ paceOffers: 'yes' }, 'paceOffers'],
     ] as const) {
       assert.throws(() => new PrefetchScheduler({ ...base, ...bad } as never), (e: { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === option);
+    }
+  });
+});
+
+describe('PrefetchScheduler ranking by source record and token rationing', () => {
+  test("ranks a source whose prefetches are used more often than its probabilities say above one that is used less", () => {
+    const { target, feedback, scheduler } = make({ maxBurst: 1, minProbability: 0, rationTokens: false, rankBySourceRecord: true });
+    // 'modest' predicts 0.3 and is used 90% of the time; 'boastful' predicts 0.6 and is used 10% of the time.
+    for (let i = 0; i < 1000; i++) {
+      if (i % 10 === 0) feedback.wasted(`m${i}`, 1, 'modest', 0.3);
+      else feedback.used(`m${i}`, 'modest', 0.3);
+      if (i % 10 === 0) feedback.used(`b${i}`, 'boastful', 0.6);
+      else feedback.wasted(`b${i}`, 1, 'boastful', 0.6);
+    }
+    assert.ok(feedback.sourceOutcomes('modest').recentProbability < 0.35, 'the mean issued probability is tracked');
+    scheduler.offer({ session: 's' }, [
+      { key: 'from-boastful', probability: 0.6, source: 'boastful' },
+      { key: 'from-modest', probability: 0.3, source: 'modest' },
+    ]);
+    assert.deepEqual(target.keys(), ['from-modest']);
+    const plain = make({ maxBurst: 1, minProbability: 0, rationTokens: false, rankBySourceRecord: false });
+    for (let i = 0; i < 200; i++) plain.feedback.wasted(`b${i}`, 1, 'boastful', 0.6);
+    plain.scheduler.offer({ session: 's' }, [
+      { key: 'from-boastful', probability: 0.6, source: 'boastful' },
+      { key: 'from-modest', probability: 0.3, source: 'modest' },
+    ]);
+    assert.deepEqual(plain.target.keys(), ['from-boastful'], 'with the record off, the raw probability ranks');
+  });
+
+  test('raises a score bar while offers find no token, so weak candidates stop taking tokens from strong ones', () => {
+    const { target, scheduler } = make({ maxBurst: 1, maxExtraLoad: 0, minProbability: 0, rationTokens: true, paceOffers: false });
+    scheduler.offer({ session: 'a' }, [{ key: 'first', probability: 0.9 }]);
+    assert.deepEqual(target.keys(), ['first']);
+    assert.equal(scheduler.stats().scoreBar, 0);
+    // The bucket is empty from here on: each offer raises the bar.
+    for (let i = 0; i < 100; i++) scheduler.offer({ session: `s${i}` }, [{ key: `weak${i}`, probability: 0.05 }]);
+    const bar = scheduler.stats().scoreBar;
+    assert.ok(bar > 0.05, `bar ${bar}`);
+    const below = scheduler.stats().belowThreshold;
+    scheduler.offer({ session: 'late' }, [{ key: 'weak-late', probability: 0.05 }]);
+    assert.equal(scheduler.stats().belowThreshold, below + 1, 'a candidate under the bar is refused');
+    const off = make({ maxBurst: 1, maxExtraLoad: 0, minProbability: 0, rationTokens: false, paceOffers: false });
+    for (let i = 0; i < 100; i++) off.scheduler.offer({ session: `s${i}` }, [{ key: `weak${i}`, probability: 0.05 }]);
+    assert.equal(off.scheduler.stats().scoreBar, 0, 'no bar when rationing is off');
+  });
+
+  test('rejects a non-boolean rationTokens or rankBySourceRecord', () => {
+    for (const bad of [{ rationTokens: 1 }, { rankBySourceRecord: 'yes' }]) {
+      assert.throws(() => make(bad as never), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
 });
