@@ -44,7 +44,7 @@ export type DeltaPredictorOptions = {
    * Learn the near-offset rates per neighbour class of the key (which of key - 1 .. key - 4 were recent: a scan, a
    * stride-2 scan, a lone read) instead of one rate per offset. On LIRS multi2 (interleaved scans) this lifts the
    * ensemble from 42.1 / 60.8% to 47.1 / 65.8% hits at 1% / 5%, but costs yoochoose (numeric item ids) about 0.1 point
-   * at 1%, so it is off by default (BENCHMARKS.md, "Block traces: interleaved scans"). @default false
+   * at 1%, so it is off by default (BENCHMARKS.md, "interleaved scans"). @default false
    */
   readonly nearClasses?: boolean;
   /** Name reported in predictions. @default 'delta' */

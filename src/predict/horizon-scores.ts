@@ -5,7 +5,7 @@
  * next click is. An anonymous stream (a block or object trace, where the model learns the global stream) interleaves
  * many scans and programs: the next block of a scan is read a few accesses later, after reads from the others, so
  * "is it the next access" calls a near-certain block a one-in-three guess, and the scheduler spends the budget on
- * whatever is truly next-ish instead (on LIRS multi2, the ensemble hit 52.7% at 57 entries where delta alone, whose
+ * whatever is truly next-ish instead (on LIRS multi2 with `rationTokens`, the ensemble hit 52.7% at 57 entries where delta alone, whose
  * rates already mean "read within the next 8", hit 65%). A prefetch pays when its key is read while the entry is
  * still held, so the anonymous stream's candidates are scored as hits when their key comes within the next
  * `horizon` accesses (horizon 1 is the next-access rule).

@@ -14,7 +14,9 @@
  * is above, within [`minProbability`, `maxProbability`] (confidence-threshold.ts).
  * (4) When the budget binds, it goes to each offer's most probable few candidates: an offer queues at most
  * `OfferLimit` of them, a limit that falls while candidates wait for tokens and rises while tokens go unspent
- * (offer-limit.ts).
+ * (offer-limit.ts); the waiting list itself is candidate-queue.ts.
+ * (5) Optionally (candidate-score.ts), candidates rank by probability scaled by their source's record of used
+ * prefetches, and a score bar rations tokens while the budget binds.
  * Candidates go stale when the session they were predicted for makes its next request (a newer offer for the same
  * context replaces them) or after `candidateTtlMs`.
  * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`; O(p log p) per offer of p predictions.
@@ -24,17 +26,13 @@ import { contextKey, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
-import type { Feedback, SourceOutcomes } from './feedback.ts';
+import type { Feedback } from './feedback.ts';
+import { CandidateScore, type CandidateScoreOptions } from './candidate-score.ts';
 import { ConfidenceThreshold } from './confidence-threshold.ts';
 import { OfferLimit } from './offer-limit.ts';
+import { CandidateQueue, hasKey, type Candidate, type PrefetchRequest } from './candidate-queue.ts';
 
-/** One key to prefetch and why. */
-export type PrefetchRequest = {
-  readonly key: string;
-  readonly probability: number;
-  readonly source: string;
-  readonly ctx: ReadContext;
-};
+export type { PrefetchRequest } from './candidate-queue.ts';
 
 /** What the scheduler needs from the cache. */
 export interface PrefetchTarget {
@@ -46,7 +44,7 @@ export interface PrefetchTarget {
   fetch(batch: readonly PrefetchRequest[]): Promise<{ readonly failed: readonly PrefetchRequest[] }>;
 }
 
-export type PrefetchSchedulerOptions = {
+export type PrefetchSchedulerOptions = CandidateScoreOptions & {
   readonly target: PrefetchTarget;
   readonly clock: Clock;
   readonly feedback: Feedback;
@@ -94,39 +92,10 @@ export type PrefetchSchedulerOptions = {
   readonly candidateTtlMs?: number;
   /** Most candidates queued; the least beneficial go first. @default 1024 */
   readonly maxQueue?: number;
-  /**
-   * Whether candidates are ranked by probability scaled by their source's measured record: recent precision over
-   * the mean probability its recent prefetches were issued with (once it has `sourceRecordMin` outcomes; clamped to
-   * 1/8..8). A model calibrated for "the next request" understates a prediction that comes true a few requests later
-   * (the next block of one of several interleaved scans), and overstates one the cache already held; what became of
-   * its prefetches is the measure that counts here. Off by default, as `rationTokens`. @default false
-   */
-  readonly rankBySourceRecord?: boolean;
-  /**
-   * Whether tokens are rationed by score: a bar every candidate's score must reach rises (5% + 0.002) at each offer
-   * that finds the bucket empty and falls (5%) at each that finds it full. Without it, tokens go first come, first
-   * served: when the budget binds, a middling candidate that arrives while a token is free takes it from a better
-   * one a few requests later. On the block and object traces this raised hits at equal or fewer fetches (LIRS
-   * sprite at 71 entries 76.1 → 78.8% at 1.31 → 1.29× LRU's fetches, orm-busy at 1% 90.8 → 92.1% at 1.28 → 1.17×;
-   * BENCHMARKS.md), but on yoochoose it cost about 0.1 point at 1% over 3 hash seeds (with `rankBySourceRecord`),
-   * so it is off by default. @default false
-   */
-  readonly rationTokens?: boolean;
   /** Retries of a batch that failed (transient origin error). @default 2 */
   readonly retries?: number;
   /** First retry delay; doubles per attempt. @default 50 */
   readonly retryBackoffMs?: number;
-};
-
-type Candidate = {
-  readonly request: PrefetchRequest;
-  /** The probability scaled by the source's record (the probability itself when ranking by record is off). */
-  readonly score: number;
-  readonly benefit: number;
-  readonly ctxKey: string;
-  readonly generation: number;
-  readonly at: number;
-  readonly attempt: number;
 };
 
 export type SchedulerStats = {
@@ -149,26 +118,16 @@ export type SchedulerStats = {
   readonly retried: number;
 };
 
-/** Outcomes a source needs before its record scales its candidates (see `rankBySourceRecord`). */
-const sourceRecordMin = 64;
-/** Bounds of the record's scale factor. */
-const sourceRecordMaxFactor = 8;
-/** Steps of the score bar (`rationTokens`): up 5% + 0.002 at an offer that finds no token, down 5% at one that finds the bucket full. */
-const scoreBarRaise = 1.05;
-const scoreBarStep = 0.002;
-const scoreBarLower = 0.95;
-
 /** Default `maxExtraLoad`: wasted prefetches may add 30% to the demand load (1.3x, the budget the issue sets). */
 export const defaultMaxExtraLoad = 0.3;
 
 
 export class PrefetchScheduler {
-  readonly #o: Required<Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback'>>;
+  readonly #o: Required<Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback' | keyof CandidateScoreOptions>>;
   readonly #target: PrefetchTarget;
   readonly #clock: Clock;
   readonly #feedback: Feedback;
-  #queue: Candidate[] = [];
-  #isSorted = true;
+  readonly #queue = new CandidateQueue();
   readonly #generations = new Map<string, number>();
   /** The context of the last offer (the youngest in #generations). */
   #lastCtxKey: string | undefined;
@@ -176,10 +135,7 @@ export class PrefetchScheduler {
   readonly #threshold: ConfidenceThreshold;
   #inflightBatches = 0;
   readonly #offerLimit: OfferLimit | undefined;
-  /** Lowest score a candidate needs (see `rationTokens`): raised while offers find no token, lowered while they pile up. */
-  #scoreBar = 0;
-  /** Each source's live outcome record, when ranking by record. */
-  readonly #records: Map<string, SourceOutcomes> | undefined;
+  readonly #score: CandidateScore;
   #isClosed = false;
   #offered = 0;
   #belowThreshold = 0;
@@ -202,8 +158,6 @@ export class PrefetchScheduler {
       maxProbability: numberInRange('maxProbability', options.maxProbability, 0, 1, 0.5),
       touchProbability: numberInRange('touchProbability', options.touchProbability, 0, 1, 0),
       paceOffers: options.paceOffers ?? true,
-      rankBySourceRecord: options.rankBySourceRecord ?? false,
-      rationTokens: options.rationTokens ?? false,
       targetPrecision: numberInRange('targetPrecision', options.targetPrecision, 0, 1, 0.05),
       missCostMs: options.missCostMs ?? (() => 20),
       expectedBytes: options.expectedBytes ?? (() => 1),
@@ -217,26 +171,13 @@ export class PrefetchScheduler {
       throw new InvalidOptionError('minProbability', `at most \`maxProbability\` (${o.maxProbability})`, o.minProbability);
     }
     if (typeof o.paceOffers !== 'boolean') throw new InvalidOptionError('paceOffers', 'a boolean', o.paceOffers);
-    if (typeof o.rationTokens !== 'boolean') throw new InvalidOptionError('rationTokens', 'a boolean', o.rationTokens);
-    if (typeof o.rankBySourceRecord !== 'boolean') throw new InvalidOptionError('rankBySourceRecord', 'a boolean', o.rankBySourceRecord);
     if (typeof o.missCostMs !== 'function') throw new InvalidOptionError('missCostMs', 'a function', o.missCostMs);
     if (typeof o.expectedBytes !== 'function') throw new InvalidOptionError('expectedBytes', 'a function', o.expectedBytes);
     this.#o = Object.freeze(o);
     this.#tokens = o.maxBurst;
     this.#threshold = new ConfidenceThreshold({ ...o, feedback: this.#feedback });
     this.#offerLimit = o.paceOffers ? new OfferLimit({ maxCandidates: o.maxQueue, maxTokens: o.maxBurst }) : undefined;
-    this.#records = o.rankBySourceRecord ? new Map() : undefined;
-  }
-
-  /** The factor `source`'s record scales its candidates by (1 until it has enough outcomes, or when off). */
-  #recordFactor(source: string): number {
-    const records = this.#records;
-    if (records === undefined) return 1;
-    let record = records.get(source);
-    if (record === undefined) records.set(source, (record = this.#feedback.sourceOutcomes(source)));
-    if (record.outcomes < sourceRecordMin) return 1;
-    const f = record.recentPrecision / Math.max(record.recentProbability, 1e-3);
-    return f > sourceRecordMaxFactor ? sourceRecordMaxFactor : f < 1 / sourceRecordMaxFactor ? 1 / sourceRecordMaxFactor : f;
+    this.#score = new CandidateScore(options, this.#feedback);
   }
 
   /** The confidence bar over all sources (a prediction faces the bar of its own source: `thresholdFor`). */
@@ -285,10 +226,7 @@ export class PrefetchScheduler {
     if (this.#isClosed) return;
     this.#threshold.adapt();
     this.#offerLimit?.offered(this.#tokens);
-    if (this.#o.rationTokens) {
-      if (this.#tokens < 1) this.#scoreBar = Math.min(1, this.#scoreBar * scoreBarRaise + scoreBarStep);
-      else if (this.#tokens >= this.#o.maxBurst) this.#scoreBar *= scoreBarLower;
-    }
+    this.#score.offered(this.#tokens, this.#o.maxBurst);
     const ctxKey = contextKey(ctx);
     const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
     // Re-inserting moves a context to the young end of the map; the context offered last is there already, and
@@ -324,39 +262,28 @@ export class PrefetchScheduler {
       const bytes = Math.max(1, this.#o.expectedBytes(p.key));
       const eta = p.etaMs ?? 0;
       const source = p.source ?? 'unknown';
-      const score = p.probability * this.#recordFactor(source);
-      if (score < this.#scoreBar) {
+      const score = this.#score.score(p.probability, source);
+      if (score < this.#score.bar) {
         this.#belowThreshold++;
         continue;
       }
       const benefit = ((score * cost) / bytes) / (1 + eta / Math.max(1, this.#o.horizonMs));
       const request: PrefetchRequest = { key: p.key, probability: p.probability, source, ctx };
       this.#queue.push({ request, score, benefit, ctxKey, generation, at: now, attempt: 0 });
-      this.#isSorted = false;
     }
-    if (this.#offerLimit !== undefined) this.#capOffer(queuedBefore, this.#offerLimit.value);
+    if (this.#offerLimit !== undefined) this.#belowThreshold += this.#queue.capFrom(queuedBefore, this.#offerLimit.value);
     this.pump();
-  }
-
-  /** Keeps only the `limit` best scored of the candidates this offer queued (from index `from`). */
-  #capOffer(from: number, limit: number): void {
-    const queue = this.#queue;
-    const excess = queue.length - from - limit;
-    if (excess <= 0) return;
-    const offered = queue.splice(from).sort((a, b) => b.score - a.score);
-    for (let i = 0; i < limit; i++) queue.push(offered[i]);
-    this.#belowThreshold += excess;
   }
 
   /** Sends batches while the budget, the concurrency cap and the queue allow. */
   pump(): void {
     if (this.#isClosed) return;
     while (this.#tokens >= 1 && this.#inflightBatches < this.#o.maxConcurrent && this.#queue.length > 0) {
-      this.#sortAndTrim();
+      this.#droppedStale += this.#queue.sortAndTrim(this.#o.maxQueue);
       const batch: Candidate[] = [];
       const now = this.#clock.now();
       while (batch.length < this.#o.maxBatch && this.#tokens >= 1 && this.#queue.length > 0) {
-        const c = this.#queue.pop() as Candidate;
+        const c = this.#queue.pop()!;
         if (this.#isStale(c, now)) {
           this.#droppedStale++;
           continue;
@@ -377,7 +304,7 @@ export class PrefetchScheduler {
   /** Stops sending; queued candidates are dropped. */
   close(): void {
     this.#isClosed = true;
-    this.#queue = [];
+    this.#queue.clear();
   }
 
   stats(): SchedulerStats {
@@ -385,7 +312,7 @@ export class PrefetchScheduler {
       queued: this.#queue.length,
       inflightBatches: this.#inflightBatches,
       threshold: this.#threshold.value,
-      scoreBar: this.#scoreBar,
+      scoreBar: this.#score.bar,
       thresholds: this.#threshold.bySource(),
       offerLimit: this.offerLimit,
       tokens: this.#tokens,
@@ -431,7 +358,6 @@ export class PrefetchScheduler {
         this.#retried++;
         this.#queue.push({ ...c, at: now, attempt: c.attempt + 1 });
       }
-      this.#isSorted = false;
       this.pump();
     });
   }
@@ -439,23 +365,4 @@ export class PrefetchScheduler {
   #isStale(c: Candidate, now: number): boolean {
     return this.#generations.get(c.ctxKey) !== c.generation || now - c.at > this.#o.candidateTtlMs;
   }
-
-  /** Sorts ascending by benefit (best at the end, popped first) and trims the queue to `maxQueue`. */
-  #sortAndTrim(): void {
-    if (!this.#isSorted) {
-      this.#queue.sort((a, b) => a.benefit - b.benefit);
-      this.#isSorted = true;
-    }
-    const excess = this.#queue.length - this.#o.maxQueue;
-    if (excess > 0) {
-      this.#queue.splice(0, excess);
-      this.#droppedStale += excess;
-    }
-  }
-}
-
-/** True when `batch` already holds a candidate for `key` (a batch holds at most `maxBatch`: a scan beats a Set). */
-function hasKey(batch: readonly Candidate[], key: string): boolean {
-  for (let i = 0; i < batch.length; i++) if (batch[i].request.key === key) return true;
-  return false;
 }
