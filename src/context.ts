@@ -2,7 +2,7 @@
  * Who is asking: the read context every access carries and every prediction is keyed by. A per-user "shadow
  * catalog" is simply the set of prefetched entries predicted for that user.
  */
-import { PrescientError, describe } from './errors.ts';
+import { InvalidOptionError, PrescientError, describe } from './errors.ts';
 
 /** Identity of a read. Every field is optional; an empty context is an anonymous read. */
 export type ReadContext = {
@@ -21,6 +21,21 @@ export const anonymous: ReadContext = Object.freeze({});
  */
 export function contextKey(ctx: ReadContext): string {
   return ctx.session ?? ctx.user ?? ctx.segment ?? '';
+}
+
+/** True when `ctx` names neither a session nor a user: one global stream (a block or object trace). */
+export function isAnonymous(ctx: ReadContext): boolean {
+  return ctx.session === undefined && ctx.user === undefined;
+}
+
+/** Where a setting applies: every context (true), none (false), or anonymous reads only. */
+export type ContextScope = boolean | 'anonymous';
+
+/** Checks a `ContextScope` option. @throws InvalidOptionError (ERR_INVALID_OPTION) */
+export function contextScope(name: string, value: unknown, fallback: ContextScope): ContextScope {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean' || value === 'anonymous') return value;
+  throw new InvalidOptionError(name, "a boolean or 'anonymous'", value);
 }
 
 /** Longest identifier accepted in a context field. */

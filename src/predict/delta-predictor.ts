@@ -16,7 +16,7 @@
  * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength) per observe, O(historyLength + 16) per predict, plus a re-rank of the global deltas
  * every 64 accesses.
  */
-import type { ReadContext } from '../context.ts';
+import { contextScope, type ContextScope, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeNumber, positiveInt } from '../options.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
@@ -43,10 +43,11 @@ export type DeltaPredictorOptions = {
   /**
    * Learn the near-offset rates per neighbour class of the key (which of key - 1 .. key - 4 were recent: a scan, a
    * stride-2 scan, a lone read) instead of one rate per offset. On LIRS multi2 (interleaved scans) this lifts the
-   * ensemble from 42.1 / 60.8% to 47.1 / 65.8% hits at 1% / 5%, but costs yoochoose (numeric item ids) about 0.1 point
-   * at 1%, so it is off by default (BENCHMARKS.md, "interleaved scans"). @default false
+   * ensemble from 42.1 / 60.8% to 47.1 / 65.8% hits at 1% / 5%, but costs yoochoose's sessions (numeric item ids)
+   * about 0.1 point at 1%, so by default it applies to the anonymous stream only (no session, no user: block and
+   * object traces); true applies it to sessions too (BENCHMARKS.md, "interleaved scans"). @default 'anonymous'
    */
-  readonly nearClasses?: boolean;
+  readonly nearClasses?: ContextScope;
   /** Name reported in predictions. @default 'delta' */
   readonly name?: string;
 };
@@ -118,7 +119,9 @@ export class DeltaPredictor implements Predictor {
   /** Accesses (decayed) by their neighbour class: the keys that could have been followed, per class. */
   readonly #nearObservations = new Float64Array(neighbourClasses);
   #nearTotal = 0;
-  readonly #nearClasses: boolean;
+  /** Whether sessions' and the anonymous stream's keys are classed by their neighbours (else all in class 0). */
+  readonly #sessionClasses: boolean;
+  readonly #anonymousClasses: boolean;
   /** Key values written by the last `predictValues`. */
   readonly valueOut = new Float64Array(outLimit);
   /** Probabilities written by the last `predictValues`, parallel to `valueOut`. */
@@ -135,8 +138,9 @@ export class DeltaPredictor implements Predictor {
     if (this.#halfLife === 0) throw new InvalidOptionError('halfLifeAccesses', 'a positive number or Infinity', 0);
     this.#growth = Math.pow(2, 1 / this.#halfLife);
     this.#lookahead = positiveInt('lookahead', options.lookahead, 4);
-    this.#nearClasses = options.nearClasses ?? false;
-    if (typeof this.#nearClasses !== 'boolean') throw new InvalidOptionError('nearClasses', 'a boolean', this.#nearClasses);
+    const classes = contextScope('nearClasses', options.nearClasses, 'anonymous');
+    this.#sessionClasses = classes === true;
+    this.#anonymousClasses = classes !== false;
     this.#deltas = new Float64Array(this.#history + globalCandidates + nearOffsets);
     this.#scores = new Float64Array(this.#history + globalCandidates + nearOffsets);
     if (this.#lookahead > 64) throw new InvalidOptionError('lookahead', 'an integer from 1 to 64', this.#lookahead);
@@ -289,7 +293,7 @@ export class DeltaPredictor implements Predictor {
       if (i >= seen) break;
       k -= s.deltas[(s.n - 1 - i) % this.#history];
     }
-    return this.#nearClasses ? found >> 1 : 0;
+    return (s === this.#anonymous ? this.#anonymousClasses : this.#sessionClasses) ? found >> 1 : 0;
   }
 
   /** Caches the `globalCandidates` most frequent global deltas as [delta, count, ...] pairs, highest first. */

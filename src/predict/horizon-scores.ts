@@ -7,8 +7,12 @@
  * "is it the next access" calls a near-certain block a one-in-three guess, and the scheduler spends the budget on
  * whatever is truly next-ish instead (on LIRS multi2 with `rationTokens`, the ensemble hit 52.7% at 57 entries where delta alone, whose
  * rates already mean "read within the next 8", hit 65%). A prefetch pays when its key is read while the entry is
- * still held, so the anonymous stream's candidates are scored as hits when their key comes within the next
- * `horizon` accesses (horizon 1 is the next-access rule).
+ * still held, so delta's candidates in the anonymous stream are scored as hits when their key comes within the next
+ * `horizon` accesses (horizon 1 is the next-access rule), and only the first candidate of a list to be read counts:
+ * in a clean scan k + 1 is read before k + 2, so k + 2 is not credited now (it is prefetched in time at the next
+ * step), where in interleaved scans the reads between k and k + 1 belong to other streams and k + 1 is credited.
+ * Crediting every source, or every candidate read within the horizon, sent prefetches out early: LIRS sprite lost
+ * 2 points at 1.32x LRU's fetches and 2_pools fell under tinylfu (BENCHMARKS.md, "horizon").
  * Cost: O(horizon x depth) comparisons per observed access, one ring of `horizon` lists of `depth`.
  */
 import type { MixedList } from './list-mixer.ts';
@@ -26,10 +30,13 @@ export class HorizonScores {
   readonly #raw: Float64Array;
   readonly #source: Int32Array;
   readonly #hit: Uint8Array;
+  /** The source whose candidates are scored over the horizon (-1: every source); the others by the next access. */
+  readonly #wide: number;
   #next = 0;
 
-  constructor(horizon: number, depth: number) {
+  constructor(horizon: number, depth: number, wideSource = -1) {
     this.#horizon = horizon;
+    this.#wide = wideSource;
     this.#depth = depth;
     this.#at = new Float64Array(horizon).fill(-1);
     this.#n = new Int32Array(horizon);
@@ -64,7 +71,8 @@ export class HorizonScores {
 
   /**
    * The access at `position` read the key with interner id `id` (-1 if none) and numeric value `value` (NaN if not
-   * numeric): marks the candidates it matches, then records the lists whose horizon it closes.
+   * numeric): marks the candidates it matches (every source's at the list's first access, the wide source's after),
+   * then records the lists it matched or whose horizon it closes.
    */
   observe(position: number, id: number, value: number, calibrator: ProbabilityCalibrator): void {
     const depth = this.#depth;
@@ -73,11 +81,18 @@ export class HorizonScores {
       if (at < 0 || position < at) continue;
       const base = slot * depth;
       const n = this.#n[slot];
+      const first = position === at;
+      const wide = this.#wide;
+      let matched = false;
       for (let i = 0; i < n; i++) {
+        if (!first && wide >= 0 && this.#source[base + i] !== wide) continue;
         const c = this.#ids[base + i];
-        if (c >= 0 ? c === id : this.#values[base + i] === value) this.#hit[base + i] = 1;
+        if (c >= 0 ? c === id : this.#values[base + i] === value) {
+          this.#hit[base + i] = 1;
+          matched = true;
+        }
       }
-      if (position - at + 1 >= this.#horizon) this.#record(slot, calibrator);
+      if (position - at + 1 >= this.#horizon || matched) this.#record(slot, calibrator);
     }
   }
 

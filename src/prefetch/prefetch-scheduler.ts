@@ -226,7 +226,7 @@ export class PrefetchScheduler {
     if (this.#isClosed) return;
     this.#threshold.adapt();
     this.#offerLimit?.offered(this.#tokens);
-    this.#score.offered(this.#tokens, this.#o.maxBurst);
+    this.#score.offered(ctx, this.#tokens, this.#o.maxBurst);
     const ctxKey = contextKey(ctx);
     const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
     // Re-inserting moves a context to the young end of the map; the context offered last is there already, and
@@ -243,6 +243,7 @@ export class PrefetchScheduler {
     }
     const now = this.#clock.now();
     const queuedBefore = this.#queue.length;
+    const bar = this.#score.barFor(ctx);
     for (const p of predictions) {
       this.#offered++;
       if (p.probability >= this.#o.touchProbability && this.#target.touch !== undefined && this.#target.isPresent(p.key)) {
@@ -262,8 +263,8 @@ export class PrefetchScheduler {
       const bytes = Math.max(1, this.#o.expectedBytes(p.key));
       const eta = p.etaMs ?? 0;
       const source = p.source ?? 'unknown';
-      const score = this.#score.score(p.probability, source);
-      if (score < this.#score.bar) {
+      const score = this.#score.score(p.probability, source, ctx);
+      if (score < bar) {
         this.#belowThreshold++;
         continue;
       }

@@ -90,7 +90,25 @@ describe('DeltaPredictor near classes', () => {
     assert.ok(p2 > p1 + 0.3, `k + 2 ${p2} against k + 1 ${p1}`);
   });
 
-  it('rejects a non-boolean nearClasses', () => {
+  it("by default ('anonymous') classes the anonymous stream's keys and not sessions'", () => {
+    // The stride-2 scan with lone reads, once as the anonymous stream and once as a session.
+    const feed = (d: DeltaPredictor, ctx: { session?: string }) => {
+      let x = 7;
+      for (let step = 0; step < 600; step++) {
+        x = (x * 7919 + 13) % 100_003;
+        d.observe({ key: String(step % 2 === 0 ? 10_000 + step : 500_000 + x * 10), at: step, ctx });
+      }
+      d.observe({ key: String(10_600), at: 600, ctx });
+      return d.predict(ctx, 6);
+    };
+    const session = { session: 's' };
+    assert.deepEqual(feed(new DeltaPredictor(), {}), feed(new DeltaPredictor({ nearClasses: true }), {}));
+    assert.deepEqual(feed(new DeltaPredictor(), session), feed(new DeltaPredictor({ nearClasses: false }), session));
+    assert.notDeepEqual(feed(new DeltaPredictor({ nearClasses: true }), session), feed(new DeltaPredictor({ nearClasses: false }), session));
+  });
+
+  it('rejects a nearClasses that is neither a boolean nor anonymous', () => {
     assert.throws(() => new DeltaPredictor({ nearClasses: 1 as never }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION');
+    assert.throws(() => new DeltaPredictor({ nearClasses: 'sessions' as never }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION');
   });
 });

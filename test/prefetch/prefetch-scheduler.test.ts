@@ -309,8 +309,32 @@ describe('PrefetchScheduler ranking by source record and token rationing', () =>
     assert.equal(off.scheduler.stats().scoreBar, 0, 'no bar when rationing is off');
   });
 
-  test('rejects a non-boolean rationTokens or rankBySourceRecord', () => {
-    for (const bad of [{ rationTokens: 1 }, { rankBySourceRecord: 'yes' }]) {
+  test("by default ('anonymous') rations and ranks the candidates of anonymous reads only", () => {
+    const { target, feedback, scheduler } = make({ maxBurst: 1, maxExtraLoad: 0, minProbability: 0, paceOffers: false });
+    for (let i = 0; i < 200; i++) feedback.wasted(`b${i}`, 1, 'boastful', 0.6);
+    // Session offers that find no token leave the bar alone.
+    scheduler.offer({ session: 'a' }, [{ key: 'first', probability: 0.9 }]);
+    for (let i = 0; i < 50; i++) scheduler.offer({ session: `s${i}` }, [{ key: `weak${i}`, probability: 0.05 }]);
+    assert.equal(scheduler.stats().scoreBar, 0, 'session offers do not move the bar');
+    // Anonymous offers that find no token raise it; session candidates still pass under it.
+    for (let i = 0; i < 50; i++) scheduler.offer({}, [{ key: `anon${i}`, probability: 0.05 }]);
+    const bar = scheduler.stats().scoreBar;
+    assert.ok(bar > 0.05, `bar ${bar}`);
+    let below = scheduler.stats().belowThreshold;
+    scheduler.offer({ session: 'late' }, [{ key: 'session-weak', probability: 0.05 }]);
+    assert.equal(scheduler.stats().belowThreshold, below, 'a session candidate faces no bar');
+    below = scheduler.stats().belowThreshold;
+    // The boastful source's record (precision 0) scales its anonymous candidate to 1/8 of 0.6, under the bar ...
+    scheduler.offer({}, [{ key: 'anon-boastful', probability: 0.6, source: 'boastful' }]);
+    assert.equal(scheduler.stats().belowThreshold, below + 1, 'the anonymous candidate is scaled by its record and refused');
+    // ... while a session candidate of the same source keeps its probability.
+    scheduler.offer({ session: 'late2' }, [{ key: 'session-boastful', probability: 0.6, source: 'boastful' }]);
+    assert.equal(scheduler.stats().belowThreshold, below + 1);
+    target.settleAll();
+  });
+
+  test('rejects a rationTokens or rankBySourceRecord that is neither a boolean nor anonymous', () => {
+    for (const bad of [{ rationTokens: 1 }, { rankBySourceRecord: 'yes' }, { rationTokens: 'sessions' }]) {
       assert.throws(() => make(bad as never), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
