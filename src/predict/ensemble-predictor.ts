@@ -23,7 +23,7 @@
  * (popularity is always asked: it costs a copy and fills out lists the context models leave short), except for
  * anonymous reads unless `anonymousPopularity` (there it names keys the cache holds already).
  */
-import type { ReadContext } from '../context.ts';
+import { isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { bool, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { DeltaPredictorOptions } from './delta-predictor.ts';
@@ -77,7 +77,7 @@ export type EnsemblePredictorOptions = {
    * same list, not only when it is the next access (horizon-scores.ts): interleaved scans read a scan's next block a
    * few accesses later. 1 is the next-access rule of sessions; 1 to 64. At 3, over hash seeds 1..6, LIRS multi2 rises
    * from 53.5 / 68.8% to about 66 / 85% at 1% / 5% (read-ahead 60.0 / 68.0) with sprite, 2_pools and the cache2k,
-   * scarab and ARC traces holding (BENCHMARKS.md, "horizon"). @default 3
+   * scarab and ARC traces holding (BENCHMARKS.md, "2026-12-06, night"). No effect without the delta source. @default 3
    */
   readonly anonymousHorizon?: number;
   /** Most live sessions whose last predictions are cached. @default 20000 */
@@ -206,7 +206,7 @@ export class EnsemblePredictor implements Predictor {
   observe(access: Access): void {
     const ctx = access.ctx;
     const state = this.#sessions.touch(ctx.session ?? ctx.user ?? anonymousSession, access.at);
-    if (this.#horizon !== undefined && ctx.session === undefined && ctx.user === undefined) {
+    if (this.#horizon !== undefined && isAnonymous(ctx)) {
       this.#horizon.observe(state.position, this.#sources.keys.id(access.key), canonicalInteger(access.key), this.#calibrator);
     }
     if (state.position > 0) {
@@ -280,7 +280,7 @@ export class EnsemblePredictor implements Predictor {
   }
 
   #kind(position: number, ctx: ReadContext): number {
-    if (ctx.session === undefined && ctx.user === undefined) return anonymousKind;
+    if (isAnonymous(ctx)) return anonymousKind;
     return (Math.min(Math.max(position, 1), 3) - 1) * 2 + (ctx.user === undefined ? 0 : 1);
   }
 

@@ -12,7 +12,7 @@
  * in a clean scan k + 1 is read before k + 2, so k + 2 is not credited now (it is prefetched in time at the next
  * step), where in interleaved scans the reads between k and k + 1 belong to other streams and k + 1 is credited.
  * Crediting every source, or every candidate read within the horizon, sent prefetches out early: LIRS sprite lost
- * 2 points at 1.32x LRU's fetches and 2_pools fell under tinylfu (BENCHMARKS.md, "horizon").
+ * 2 points at 1.32x LRU's fetches and 2_pools fell under tinylfu (BENCHMARKS.md, "2026-12-06, night").
  * Cost: O(horizon x depth) comparisons per observed access, one ring of `horizon` lists of `depth`.
  */
 import type { MixedList } from './list-mixer.ts';

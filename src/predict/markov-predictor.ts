@@ -15,7 +15,7 @@
  * and `maxUsers`; the key interning table grows with distinct keys.
  * Cost per access: (scopes x orders) hashed table updates; predict reads the same states.
  */
-import type { ReadContext } from '../context.ts';
+import { isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeNumber, numberInRange, oneOf, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
@@ -279,7 +279,7 @@ export class MarkovPredictor implements Predictor {
       const u = this.#users.peek(ctx.user);
       if (u !== undefined) return u;
     }
-    return ctx.session === undefined && ctx.user === undefined ? this.#anonymous : undefined;
+    return isAnonymous(ctx) ? this.#anonymous : undefined;
   }
 
   #learn(table: SuccessorTable, seed: number, h: History, id: number, tick: number): void {
