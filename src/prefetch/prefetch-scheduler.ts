@@ -22,7 +22,7 @@
  * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`; O(p log p) per offer of p predictions.
  */
 import type { Clock } from '../clock.ts';
-import { contextKey, type ReadContext } from '../context.ts';
+import { contextKey, isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
@@ -78,6 +78,14 @@ export type PrefetchSchedulerOptions = CandidateScoreOptions & {
    * queues every candidate above the threshold. @default true
    */
   readonly paceOffers?: boolean;
+  /**
+   * Least probability a candidate for an anonymous read (no session, no user: a block or object trace) needs, on top
+   * of its source's threshold. There the models offer many confident candidates, and the rare guesses under 4% cost
+   * more room and fetches than their few hits earn: over hash seeds 1..2, LIRS 2_pools at 1% 46.81 → 46.90% (tinylfu
+   * 46.85), scarab 55.34 / 61.73 → 56.11 / 61.93%, sprite 78.57 → 78.75% at 1.29 → 1.23× LRU's fetches, ARC OLTP
+   * 67.22 → 66.99% (BENCHMARKS.md, "2026-12-06, night"). Session reads keep `minProbability` alone. @default 0.04
+   */
+  readonly anonymousMinProbability?: number;
   /** Highest the adaptive threshold may climb. @default 0.5 */
   readonly maxProbability?: number;
   /** Precision the adaptive threshold steers toward; 0 turns adaptation off. @default 0.05 */
@@ -156,6 +164,7 @@ export class PrefetchScheduler {
       maxBatch: positiveInt('maxBatch', options.maxBatch, 32),
       minProbability: numberInRange('minProbability', options.minProbability, 0, 1, 0.02),
       maxProbability: numberInRange('maxProbability', options.maxProbability, 0, 1, 0.5),
+      anonymousMinProbability: numberInRange('anonymousMinProbability', options.anonymousMinProbability, 0, 1, 0.04),
       touchProbability: numberInRange('touchProbability', options.touchProbability, 0, 1, 0),
       paceOffers: options.paceOffers ?? true,
       targetPrecision: numberInRange('targetPrecision', options.targetPrecision, 0, 1, 0.05),
@@ -244,6 +253,7 @@ export class PrefetchScheduler {
     const now = this.#clock.now();
     const queuedBefore = this.#queue.length;
     const bar = this.#score.barFor(ctx);
+    const floor = isAnonymous(ctx) ? this.#o.anonymousMinProbability : 0;
     for (const p of predictions) {
       this.#offered++;
       if (p.probability >= this.#o.touchProbability && this.#target.touch !== undefined && this.#target.isPresent(p.key)) {
@@ -251,7 +261,7 @@ export class PrefetchScheduler {
         this.#skippedPresent++;
         continue;
       }
-      if (!(p.probability >= this.#threshold.valueFor(p.source ?? 'unknown'))) {
+      if (!(p.probability >= this.#threshold.valueFor(p.source ?? 'unknown')) || p.probability < floor) {
         this.#belowThreshold++;
         continue;
       }
