@@ -333,6 +333,17 @@ describe('PrefetchScheduler ranking by source record and token rationing', () =>
     target.settleAll();
   });
 
+  test('holds anonymous reads\' candidates to anonymousMinProbability, and session reads to their threshold alone', () => {
+    const { target, scheduler } = make({ minProbability: 0.02, maxConcurrent: 1000 });
+    scheduler.offer({}, [{ key: 'anon-weak', probability: 0.03 }, { key: 'anon-ok', probability: 0.05 }]);
+    scheduler.offer({ session: 's' }, [{ key: 'session-weak', probability: 0.03 }]);
+    assert.deepEqual(target.keys().sort(), ['anon-ok', 'session-weak']);
+    const open = make({ minProbability: 0.02, maxConcurrent: 1000, anonymousMinProbability: 0 });
+    open.scheduler.offer({}, [{ key: 'anon-weak', probability: 0.03 }]);
+    assert.deepEqual(open.target.keys(), ['anon-weak'], 'a floor of 0 leaves the source threshold alone');
+    assert.throws(() => make({ anonymousMinProbability: 1.5 }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION');
+  });
+
   test('rejects a rationTokens or rankBySourceRecord that is neither a boolean nor anonymous', () => {
     for (const bad of [{ rationTokens: 1 }, { rankBySourceRecord: 'yes' }, { rationTokens: 'sessions' }]) {
       assert.throws(() => make(bad as never), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
