@@ -81,9 +81,9 @@ export type PrefetchSchedulerOptions = CandidateScoreOptions & {
   /**
    * Least probability a candidate for an anonymous read (no session, no user: a block or object trace) needs, on top
    * of its source's threshold. There the models offer many confident candidates, and the rare guesses under 4% cost
-   * more room and fetches than their few hits earn: over hash seeds 1..2, LIRS 2_pools at 1% 46.81 → 46.90% (tinylfu
-   * 46.85), scarab 55.34 / 61.73 → 56.11 / 61.93%, sprite 78.57 → 78.75% at 1.29 → 1.23× LRU's fetches, ARC OLTP
-   * 67.22 → 66.99% (BENCHMARKS.md, "2026-12-06, night"). Session reads keep `minProbability` alone. @default 0.04
+   * more room and fetches than their few hits earn: over hash seeds 1..2, scarab 55.34 / 61.73 → 56.11 / 61.93%,
+   * sprite 78.57 → 78.75% at 1.29 → 1.23× LRU's fetches, ARC OLTP 67.22 → 66.99% at 1.20 → 1.18× (BENCHMARKS.md,
+   * "2026-12-06, night"). Session reads keep `minProbability` alone. @default 0.04
    */
   readonly anonymousMinProbability?: number;
   /** Highest the adaptive threshold may climb. @default 0.5 */
