@@ -30,11 +30,11 @@ export class HorizonScores {
   readonly #raw: Float64Array;
   readonly #source: Int32Array;
   readonly #hit: Uint8Array;
-  /** The source whose candidates are scored over the horizon (-1: every source); the others by the next access. */
+  /** The source whose candidates are scored over the horizon; the others by the next access. */
   readonly #wide: number;
   #next = 0;
 
-  constructor(horizon: number, depth: number, wideSource = -1) {
+  constructor(horizon: number, depth: number, wideSource: number) {
     this.#horizon = horizon;
     this.#wide = wideSource;
     this.#depth = depth;
@@ -85,7 +85,7 @@ export class HorizonScores {
       const wide = this.#wide;
       let matched = false;
       for (let i = 0; i < n; i++) {
-        if (!first && wide >= 0 && this.#source[base + i] !== wide) continue;
+        if (!first && this.#source[base + i] !== wide) continue;
         const c = this.#ids[base + i];
         if (c >= 0 ? c === id : this.#values[base + i] === value) {
           this.#hit[base + i] = 1;

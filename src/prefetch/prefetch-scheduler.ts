@@ -15,8 +15,9 @@
  * (4) When the budget binds, it goes to each offer's most probable few candidates: an offer queues at most
  * `OfferLimit` of them, a limit that falls while candidates wait for tokens and rises while tokens go unspent
  * (offer-limit.ts); the waiting list itself is candidate-queue.ts.
- * (5) Optionally (candidate-score.ts), candidates rank by probability scaled by their source's record of used
- * prefetches, and a score bar rations tokens while the budget binds.
+ * (5) For anonymous reads (no session, no user; by default, `true` for every read), candidates rank by probability
+ * scaled by their source's record of used prefetches, and a score bar rations tokens while the budget binds
+ * (candidate-score.ts); their probability must also reach `anonymousMinProbability`.
  * Candidates go stale when the session they were predicted for makes its next request (a newer offer for the same
  * context replaces them) or after `candidateTtlMs`.
  * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`; O(p log p) per offer of p predictions.
