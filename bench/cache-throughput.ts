@@ -27,6 +27,7 @@ import { MemoryTier } from '../src/cache/memory-tier.ts';
 import { systemClock } from '../src/clock.ts';
 import { MapOrigin } from '../src/origin/function-origin.ts';
 import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
+import { WorkerPredictor } from '../src/predict/worker-predictor.ts';
 import { zipfSampler } from './zipf.ts';
 import { seededRandom } from '../src/sim/seeded-random.ts';
 
@@ -156,14 +157,14 @@ function memoryTierContender(): Contender {
 /** The prediction budget `prescient serve` runs with: the models get at most 15% of the thread, in 1 ms slices. */
 const serviceBudget = { maxShare: 0.15, maxSliceMs: 1 };
 
-async function filledCache(withPredictor: boolean, budget?: typeof serviceBudget): Promise<Cache<object>> {
+async function filledCache(withPredictor: boolean | 'worker', budget?: typeof serviceBudget): Promise<Cache<object>> {
   const cache = new Cache<object>({
     origin: new MapOrigin<object>(keys.map((k, i) => [k, values[i]] as const)),
     clock: systemClock,
     maxBytes: 4 * keyCount,
     sizeOf: () => 1,
     ttlMs: Infinity,
-    predictor: withPredictor ? new EnsemblePredictor() : undefined,
+    predictor: withPredictor === 'worker' ? new WorkerPredictor() : withPredictor ? new EnsemblePredictor() : undefined,
     ...(budget === undefined ? {} : { prefetch: { budget } }),
   });
   for (let i = 0; i < keyCount; i += chunk) await cache.getMany(keys.slice(i, i + chunk));
@@ -231,9 +232,10 @@ async function cachePredictingContender(yieldEvery: number, budget?: typeof serv
 }
 
 /** The synchronous hit path, with or without prediction (yielding every `chunk` reads so the models keep up). */
-async function cacheSyncContender(withPredictor: boolean, budget?: typeof serviceBudget): Promise<Contender> {
+async function cacheSyncContender(withPredictor: boolean | 'worker', budget?: typeof serviceBudget): Promise<Contender> {
   const cache = await filledCache(withPredictor, budget);
-  const label = `Cache.getIfPresent, ${withPredictor ? `EnsemblePredictor, yield every ${chunk}` : 'no predictor'}`;
+  const model = withPredictor === 'worker' ? 'WorkerPredictor' : 'EnsemblePredictor';
+  const label = `Cache.getIfPresent, ${withPredictor ? `${model}, yield every ${chunk}` : 'no predictor'}`;
   return {
     name: budget === undefined ? label : `${label}, prediction budget ${budget.maxShare * 100}%`,
     async pass(seq) {
@@ -257,6 +259,7 @@ async function cacheSyncContender(withPredictor: boolean, budget?: typeof servic
 type Row = { name: string; opsPerSecond: number; note: string };
 
 async function measure(contender: Contender): Promise<Row> {
+  process.stderr.write(`${contender.name} ...\n`);
   await contender.pass(warmup);
   const rates: number[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -286,9 +289,16 @@ const makers: Array<() => Contender | Promise<Contender>> = [
   () => cacheSyncContender(false),
   () => cacheSyncContender(true),
   () => cacheSyncContender(true, serviceBudget),
+  () => cacheSyncContender('worker'),
 ];
+/** ONLY=a,b runs just the rows whose names contain one of the parts (lru-cache get always runs: the ratios need it). */
+const only = process.env.ONLY?.split(',').filter((part) => part !== '');
 const rows: Row[] = [];
-for (const make of makers) rows.push(await measure(await make()));
+for (const make of makers) {
+  const contender = await make();
+  if (only === undefined || contender.name === 'lru-cache get' || only.some((part) => contender.name.includes(part))) rows.push(await measure(contender));
+  else await contender.close?.();
+}
 
 const lru = rows.find((r) => r.name === 'lru-cache get') as Row;
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -302,9 +312,11 @@ const lines = [
 ];
 // The target is judged on the service's configuration (prediction on, under the prediction budget) and on the
 // synchronous hit path: an awaited get cannot pass lru-cache wrapped in an awaited promise (the row above).
-const predicting = rows.find((r) => r.name.startsWith('Cache.getIfPresent') && r.name.includes('prediction budget')) as Row;
-const lruYielding = rows.find((r) => r.name.startsWith('lru-cache get, yield')) as Row;
-const ratio = predicting.opsPerSecond / lru.opsPerSecond;
-lines.push(`target: hits with prediction on (${predicting.name}) >= 0.5x lru-cache: ${ratio.toFixed(2)}x, ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
-lines.push(`(${(predicting.opsPerSecond / lruYielding.opsPerSecond).toFixed(2)}x lru-cache read in the same yielding loop)`);
+const predicting = rows.find((r) => r.name.startsWith('Cache.getIfPresent') && r.name.includes('prediction budget'));
+const lruYielding = rows.find((r) => r.name.startsWith('lru-cache get, yield'));
+if (predicting !== undefined) {
+  const ratio = predicting.opsPerSecond / lru.opsPerSecond;
+  lines.push(`target: hits with prediction on (${predicting.name}) >= 0.5x lru-cache: ${ratio.toFixed(2)}x, ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
+  if (lruYielding !== undefined) lines.push(`(${(predicting.opsPerSecond / lruYielding.opsPerSecond).toFixed(2)}x lru-cache read in the same yielding loop)`);
+}
 process.stdout.write(lines.join('\n') + '\n');

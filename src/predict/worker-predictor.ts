@@ -93,13 +93,14 @@ export class WorkerPredictor implements Predictor {
     this.#onError = fn('onError', options.onError, () => {});
     const setup: WorkerSetup = { options: options.ensemble ?? {}, limit: this.#limit };
     this.#worker = startTsWorker(new URL('./predictor-worker.ts', import.meta.url), { role: 'predictor', setup });
-    // The worker must not keep the process alive: a server stops it in close(), a script simply ends.
-    this.#worker.unref();
     this.#worker.on('message', (reply: WorkerReply) => this.#receive(reply));
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.on('exit', (code) => {
       if (this.#failure === undefined) this.#fail(new PrescientError('ERR_INTERNAL', `The models' worker exited with code ${code}`));
     });
+    // The worker must not keep the process alive: a server stops it in close(), a script simply ends. After the
+    // listeners: a 'message' listener refs the worker's port again, so an unref before it would be undone.
+    this.#worker.unref();
   }
 
   get stateCount(): number {
@@ -220,6 +221,7 @@ export class WorkerPredictor implements Predictor {
     } else {
       const resolve = this.#waiting.get(reply.id);
       this.#waiting.delete(reply.id);
+      if (this.#waiting.size === 0) this.#worker.unref();
       resolve?.(reply);
     }
   }
@@ -230,6 +232,8 @@ export class WorkerPredictor implements Predictor {
     // Everything observed so far goes first, whatever the backpressure: the question is about all of it.
     this.#send();
     const id = this.#nextId++;
+    // While a question waits, the worker holds the process open: a script awaiting `settle` must get its answer.
+    if (this.#waiting.size === 0) this.#worker.ref();
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
       this.#post(request(id));
@@ -240,6 +244,7 @@ export class WorkerPredictor implements Predictor {
   #answerWaiting(): void {
     for (const resolve of this.#waiting.values()) resolve(undefined);
     this.#waiting.clear();
+    this.#worker.unref();
   }
 
   #post(message: WorkerRequest): void {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { ReadContext } from '../../src/context.ts';
 import { PrescientError } from '../../src/errors.ts';
 import { contextAt, toColumns } from '../../src/predict/predictor-worker.ts';
@@ -65,6 +68,26 @@ describe('WorkerPredictor', () => {
         (e: unknown) => e instanceof PrescientError && e.code === 'ERR_INVALID_OPTION' && e.message.includes(name),
       );
     }
+  });
+
+  test('a script that never closes it still ends on its own, and awaiting settle or predictNow keeps it alive until answered', async () => {
+    const module = fileURLToPath(new URL('../../src/predict/worker-predictor.ts', import.meta.url));
+    const script = `const { WorkerPredictor } = await import(${JSON.stringify(module)});
+      const p = new WorkerPredictor();
+      for (let s = 0; s < 50; s++) for (const key of ['a', 'b', 'c']) p.observe({ key, at: s, ctx: { session: 's' + s } });
+      await p.settle();
+      p.observe({ key: 'a', at: 99, ctx: { session: 'last' } });
+      const next = await p.predictNow({ session: 'last' }, 1);
+      console.log(next[0]?.key);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(timer);
+    assert.equal(signal, null, 'the process ended by itself (killed after 30 s otherwise)');
+    assert.equal(code, 0, 'exit 0: no top-level await left unsettled (code 13) while the worker answered');
+    assert.equal(out.trim(), 'b', 'the answer came back before the end');
   });
 
   test('prediction columns round-trip: keys, probabilities, etas and sources per context', () => {
