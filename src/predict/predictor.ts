@@ -40,4 +40,10 @@ export interface Predictor {
    * about, rather than right after observing each access (the answer would still be the one from before it).
    */
   onFresh?(listener: (ctx: ReadContext) => void): void;
+  /**
+   * For a predictor that queues accesses for models working elsewhere: true while an access observed now would be
+   * dropped (its queue is full). The cache asks on the read path and then records nothing, so an access the models
+   * have no time for costs one call, not a clock read, a buffer slot and a drain.
+   */
+  isBehind?(): boolean;
 }

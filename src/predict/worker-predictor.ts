@@ -125,6 +125,11 @@ export class WorkerPredictor implements Predictor {
     }
   }
 
+  /** True while an access observed now would be dropped: the queue for the worker is full, or the worker failed or closed. */
+  isBehind(): boolean {
+    return this.#keys.length >= this.#maxPending || this.#failure !== undefined;
+  }
+
   /** The last predictions announced for `ctx` (empty before the first), without waiting for the worker. */
   predict(ctx: ReadContext, limit: number): Prediction[] {
     const c = this.#kept.get(contextKey(ctx));

@@ -34,11 +34,14 @@ export class ActionFilterPredictor implements Predictor {
 
   /** Present when the inner predictor predicts elsewhere (see Predictor.onFresh). */
   readonly onFresh?: (listener: (ctx: ReadContext) => void) => void;
+  /** Present when the inner predictor queues accesses (see Predictor.isBehind). */
+  readonly isBehind?: () => boolean;
 
   constructor(inner: Predictor) {
     this.#inner = inner;
     this.name = inner.name;
     if (inner.onFresh !== undefined) this.onFresh = (listener) => inner.onFresh?.(listener);
+    if (inner.isBehind !== undefined) this.isBehind = () => inner.isBehind?.() === true;
   }
 
   get stateCount(): number | undefined {

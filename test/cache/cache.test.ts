@@ -205,6 +205,24 @@ describe('Cache read path', () => {
     clock.advance(0);
     assert.equal(cache.stats().accessBuffer.pending, 0);
   });
+
+  test('a predictor that says it is behind (isBehind) gets nothing recorded: hits and misses are counted dropped', async () => {
+    const clock = new VirtualClock();
+    const predictor = Object.assign(new ScriptedPredictor({}), { behind: true, isBehind(this: { behind: boolean }) { return this.behind; } });
+    const cache = new Cache({ origin: new MapOrigin(items(4)), clock, predictor });
+    assert.equal((await cache.get('k0')).status, 'miss');
+    assert.equal(cache.getIfPresent('k0')?.status, 'hit');
+    clock.advance(0);
+    assert.equal(predictor.observed.length, 0, 'nothing reached the models while they were behind');
+    assert.equal(cache.stats().accessBuffer.dropped, 2);
+    predictor.behind = false;
+    assert.equal((await cache.get('k1')).status, 'miss');
+    assert.equal(cache.getIfPresent('k1')?.status, 'hit');
+    clock.advance(0);
+    assert.deepEqual(predictor.observed.map((a) => a.key), ['k1', 'k1'], 'recorded again once it caught up');
+    assert.equal(cache.stats().accessBuffer.recorded, 2);
+    await cache.close();
+  });
 });
 
 describe('Cache synchronous hit path', () => {
