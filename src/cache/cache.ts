@@ -130,9 +130,8 @@ export class Cache<V = unknown> {
   }
 
   /**
-   * The synchronous hit path: answers from the reader's shadow catalog (fresh entries only) or the memory tier (fresh,
-   * or stale while a background refresh starts) and records the access like `get`; returns undefined when `get` would have to load,
-   * without loading. For hot loops that cannot afford a promise per read.
+   * The synchronous hit path: answers from the reader's shadow catalog (fresh entries only) or the memory tier (fresh, or
+   * stale while a refresh starts), recording the access like `get`; undefined, without loading, when `get` would load.
    * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED.
    */
   getIfPresent(key: string, ctx: ReadContext = anonymous): ReadResult<V> | undefined {
@@ -143,6 +142,13 @@ export class Cache<V = unknown> {
       const shadow = this.#shadow !== undefined && (ctx.user ?? ctx.segment) !== undefined ? this.#shadow.serve(key, ctx) : undefined;
       if (shadow !== undefined) return shadow === 'stale' ? undefined : shadow;
     }
+    // A repeated plain hit: the answer the first one attached, served without reading the entry.
+    const answer = this.#memory.hitAnswer(key) as ReadResult<V> | undefined;
+    if (answer !== undefined) {
+      this.#reads.hit++;
+      if (this.#loop.shouldRecord()) this.#loop.record(answer.key, ctx, this.#clock.now(), 'hit');
+      return answer;
+    }
     const entry = this.#memory.get(key, true);
     if (entry === undefined) return undefined;
     // Entries without expiry (ttlMs Infinity) need no clock read unless the models will keep the access.
@@ -152,7 +158,9 @@ export class Cache<V = unknown> {
     if (entry.source === 'prefetch' && entry.hits === 1) return this.#servePrefetched(key, ctx, entry, now);
     this.#reads.hit++;
     this.#record(entry, ctx, now, 'hit');
-    return (entry.hitResult ??= hitResult(entry)) as ReadResult<V>;
+    const result = hitResult(entry);
+    this.#memory.attachAnswer(entry, result); // later plain hits on this entry return it (memory.hitAnswer)
+    return result;
   }
 
   /** getIfPresent on an entry past its stale (or expiry) time: undefined when expired, else served while a refresh starts. */
@@ -387,7 +395,6 @@ export class Cache<V = unknown> {
 }
 
 /** The answer every plain memory hit on `entry` shares (frozen: callers hold the same object). */
-function hitResult<V>(entry: Entry<V>): ReadResult<V> {
-  const { key, value, version } = entry;
+function hitResult<V>({ key, value, version }: Entry<V>): ReadResult<V> {
   return Object.freeze({ key, value, isFound: true, version, status: 'hit', servedFrom: 'memory', wasInflight: false });
 }

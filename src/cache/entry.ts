@@ -34,13 +34,6 @@ export type Entry<V = unknown> = {
    * increment it on `get`.
    */
   hits: number;
-  /**
-   * The Cache's answer to a plain memory hit on this entry (a frozen `ReadResult`), made on the first such hit and
-   * returned by every later one: a hit then allocates nothing, where a fresh 7-field result per hit cost more than
-   * the tier's own bookkeeping (BENCHMARKS.md, Hit throughput). Undefined until then; owned by the Cache (typed
-   * loosely because entry.ts sits below the read results).
-   */
-  hitResult?: object;
 };
 
 /** The tags of an entry that has none, shared. */
@@ -71,7 +64,6 @@ class StoredEntry<V> implements Entry<V> {
   readonly tags: readonly string[];
   readonly prediction: EntryPrediction | undefined;
   hits = 0;
-  hitResult: object | undefined = undefined;
 
   constructor(key: string, value: V, version: number, sizeBytes: number, createdAt: number, lifetime: Lifetime, tags: readonly string[], prediction: EntryPrediction | undefined) {
     this.key = key;
@@ -115,7 +107,7 @@ class StoredEntry<V> implements Entry<V> {
 }
 
 /**
- * The Entry fields of `entry` as a plain object (the prediction fields only when set; no `hitResult`): for logging,
+ * The Entry fields of `entry` as a plain object (the prediction fields only when set): for logging,
  * serialising or comparing entries, which a spread cannot do for the engine's own (their times are getters).
  */
 export function entryFields<V>(entry: Entry<V>): Entry<V> {

@@ -26,36 +26,13 @@ import { PrefetchRegion } from './prefetch-region.ts';
 import { NodeTable, PREFETCH } from './node-table.ts';
 import { WindowTinyLfu } from './window-tiny-lfu.ts';
 import type { Entry, RemovalCause } from './entry.ts';
+import type { MemoryTierOptions } from './memory-tier-options.ts';
 import type { Tier, TierStats } from './tier.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { fn, hasMethods, numberInRange, positiveInt } from '../options.ts';
 
-/** Options of a {@link MemoryTier}. */
-export type MemoryTierOptions<V> = {
-  /** Capacity in bytes, as charged by `entry.sizeBytes` (1 per entry gives an entry-count bound). Required. */
-  readonly maxBytes: number;
-  /** Time source, used only to tell expired entries (in `get`, and the cause of an eviction). @default systemClock */
-  readonly clock?: Clock;
-  /**
-   * Called after an entry leaves (or is refused by) the tier: 'evicted' (size), 'expired' (evicted after its
-   * `expiresAt`), 'deleted', 'replaced' (a newer version took its place), 'rejected' (a `set` declined). Must not
-   * call back into the tier; an exception it throws is rethrown once the operation has finished.
-   */
-  readonly onRemoval?: (entry: Entry<V>, cause: RemovalCause) => void;
-  /** Initial share of `maxBytes` reserved for unused prefetches, 0 to 0.5 (0 refuses prefetches). @default 0.1 */
-  readonly prefetchFraction?: number;
-  /**
-   * Initial share of `maxBytes` of the admission window, 0 to 1. Caffeine starts at 1%; starting at half the
-   * capacity and letting the climber move it measured better on every shared trace but one (ARC OLTP at 250
-   * entries: -0.6 points), up to +10 points on recency-heavy ones (BENCHMARKS.md). @default 0.5
-   */
-  readonly initialWindowFraction?: number;
-  /** Whether the window (hill climbing) and the prefetch share adapt as the workload runs. @default true */
-  readonly adaptive?: boolean;
-  /** Seed of the sketch hash and of the admission coin; any safe integer. @default 0 */
-  readonly seed?: number;
-};
+export type { MemoryTierOptions } from './memory-tier-options.ts';
 
 /**
  * A synchronous, byte-bounded W-TinyLFU tier with a prefetch region. Every method answers synchronously (never a
@@ -140,6 +117,30 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   }
 
   /**
+   * The answer attached to `key`'s entry (`attachAnswer`) while the entry is fresh, counting a hit as `get` does
+   * without reading the entry (node-table.ts); otherwise undefined, with no side effect (ask `get`).
+   */
+  hitAnswer(key: string): unknown {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    const table = this.#table;
+    const answer = table.answer(slot);
+    if (answer === undefined) return undefined;
+    const until = table.freshUntil(slot);
+    if (until !== Infinity && this.#clock.now() >= until) return undefined;
+    table.countAnswerHit(slot);
+    this.#hits++;
+    if (this.#main.recordHit(slot)) this.#endSample();
+    return answer;
+  }
+
+  /** Attaches `answer` for `hitAnswer` to `entry`, if held and used (an unused prefetch's first use goes through `get`). */
+  attachAnswer(entry: Entry<V>, answer: unknown): void {
+    const slot = this.#map.get(entry.key);
+    if (slot !== undefined && this.#table.entry(slot) === entry && this.#table.queue(slot) !== PREFETCH) this.#table.setAnswer(slot, answer);
+  }
+
+  /**
    * Marks `key` as predicted to be reused soon: moves it to the most recent end of its region without counting a
    * read (no hit, no sketch count), so eviction weighs the prediction. Returns false when `key` is not held.
    */
@@ -158,7 +159,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     return out;
   }
 
-  /** The entry for `key` without any side effect (no hit, no recency, no sketch count), expired or not. */
+  /** The entry for `key` without side effect (no hit, recency or sketch count), expired or not. */
   peek(key: string): Entry<V> | undefined {
     const slot = this.#map.get(key);
     return slot === undefined ? undefined : this.#table.entry(slot);

@@ -8,6 +8,13 @@
  * lists (window, probation, protected, prefetch) are circular through sentinel slots 0-3, so no link is ever
  * empty and the end of a list is simply a slot below `FIRST_SLOT`. Arrays grow by doubling; freed slots are reused
  * through a free list threaded through `next`. Cost: O(1) per list operation, amortised O(1) per allocation.
+ *
+ * The hit path's own columns: each slot also keeps when its entry stops being fresh (the earlier of its stale and
+ * expiry times), an answer its owner attached to the entry (the Cache's shared hit result) and the hits served from
+ * that answer not yet added to `entry.hits`. A repeated hit then reads only these columns and never the Entry, a
+ * scattered heap object whose every read is a cache miss (BENCHMARKS.md, Hit throughput); `entry(slot)` adds the
+ * pending hits to the Entry whenever it hands it out, so `hits` is exact wherever the tier gives the entry away.
+ * Cost: 20 bytes per slot.
  */
 import type { Entry } from './entry.ts';
 
@@ -34,6 +41,13 @@ export class NodeTable<V> {
   /** Region (list id) of each slot; bit 4 marks a prefetch the victim selection spared once. */
   #queue: Uint8Array;
   #entries: Array<Entry<V> | undefined>;
+  /**
+   * Two numbers per slot, side by side so a hit reads one cache line: at 2 × slot, min(staleAt, expiresAt) of the
+   * slot's entry; at 2 × slot + 1, the hits counted by `countAnswerHit` not yet added to the entry's `hits`.
+   */
+  #fresh: Float64Array;
+  /** The owner's answer for the slot's entry (cleared when the entry changes), or undefined. */
+  #answers: unknown[];
   readonly #lengths = new Int32Array(4);
   #top = FIRST_SLOT;
   #free = -1;
@@ -45,6 +59,8 @@ export class NodeTable<V> {
     this.#sketchEpoch = new Int32Array(INITIAL_SLOTS);
     this.#queue = new Uint8Array(INITIAL_SLOTS);
     this.#entries = new Array<Entry<V> | undefined>(INITIAL_SLOTS).fill(undefined);
+    this.#fresh = new Float64Array(2 * INITIAL_SLOTS);
+    this.#answers = new Array<unknown>(INITIAL_SLOTS).fill(undefined);
     this.clear();
   }
 
@@ -56,26 +72,64 @@ export class NodeTable<V> {
       if (this.#top === this.#prev.length) this.#grow();
       slot = this.#top++;
     }
-    this.#entries[slot] = entry;
     this.#hash[slot] = hash;
     this.#sketchEpoch[slot] = -1;
     this.#queue[slot] = 0;
+    this.#setEntry(slot, entry);
     return slot;
   }
 
-  /** Frees a slot that is in no list. */
+  /** Frees a slot that is in no list (its entry's pending hits are added to it first). */
   release(slot: number): void {
+    this.entry(slot);
     this.#entries[slot] = undefined;
+    this.#answers[slot] = undefined;
     this.#next[slot] = this.#free;
     this.#free = slot;
   }
 
+  /** The slot's entry, its `hits` brought up to date. */
   entry(slot: number): Entry<V> {
-    return this.#entries[slot] as Entry<V>;
+    const entry = this.#entries[slot] as Entry<V>;
+    const pending = this.#fresh[2 * slot + 1];
+    if (pending !== 0) {
+      entry.hits += pending;
+      this.#fresh[2 * slot + 1] = 0;
+    }
+    return entry;
   }
 
+  /** Puts `entry` in the slot in place of the one there (whose pending hits are added to it first). */
   setEntry(slot: number, entry: Entry<V>): void {
+    this.entry(slot);
+    this.#setEntry(slot, entry);
+  }
+
+  #setEntry(slot: number, entry: Entry<V>): void {
     this.#entries[slot] = entry;
+    this.#fresh[2 * slot] = Math.min(entry.staleAt, entry.expiresAt);
+    this.#fresh[2 * slot + 1] = 0;
+    this.#answers[slot] = undefined;
+  }
+
+  /** The answer attached to the slot's entry, or undefined. */
+  answer(slot: number): unknown {
+    return this.#answers[slot];
+  }
+
+  /** Attaches `answer` to the slot's current entry (dropped when the entry is replaced or leaves). */
+  setAnswer(slot: number, answer: unknown): void {
+    this.#answers[slot] = answer;
+  }
+
+  /** When the slot's entry stops being fresh: min(staleAt, expiresAt). */
+  freshUntil(slot: number): number {
+    return this.#fresh[2 * slot];
+  }
+
+  /** Counts one hit of the slot's entry without reading it (added to `entry.hits` when the entry is next handed out). */
+  countAnswerHit(slot: number): void {
+    this.#fresh[2 * slot + 1]++;
   }
 
   hash(slot: number): number {
@@ -168,7 +222,9 @@ export class NodeTable<V> {
       this.#next[list] = list;
       this.#lengths[list] = 0;
     }
+    for (let slot = FIRST_SLOT; slot < this.#top; slot++) if (this.#entries[slot] !== undefined) this.entry(slot);
     this.#entries.fill(undefined);
+    this.#answers.fill(undefined);
     this.#top = FIRST_SLOT;
     this.#free = -1;
   }
@@ -187,7 +243,14 @@ export class NodeTable<V> {
     const queue = new Uint8Array(size);
     queue.set(this.#queue);
     this.#queue = queue;
+    const fresh = new Float64Array(2 * size);
+    fresh.set(this.#fresh);
+    this.#fresh = fresh;
     const entries = this.#entries;
-    for (let i = entries.length; i < size; i++) entries.push(undefined);
+    const answers = this.#answers;
+    for (let i = entries.length; i < size; i++) {
+      entries.push(undefined);
+      answers.push(undefined);
+    }
   }
 }

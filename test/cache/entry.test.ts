@@ -24,10 +24,9 @@ describe('entries', () => {
     assert.deepEqual([p.source, p.probability, p.predictedBy, p.predictedFor], ['prefetch', 0.4, 'markov', ctx]);
   });
 
-  test('serialises and copies as the plain Entry fields, without the cached hit result', () => {
+  test('serialises and copies as the plain Entry fields', () => {
     const e = made(100, 50, 20);
     e.hits = 2;
-    e.hitResult = { status: 'hit' };
     const plain = { key: 'k', value: { v: 1 }, version: 2, sizeBytes: 3, createdAt: 100, staleAt: 120, expiresAt: 150, source: 'demand', probability: 1, tags: [], hits: 2 };
     assert.deepEqual(entryFields(e), plain);
     assert.deepEqual(JSON.parse(JSON.stringify(e)), plain);

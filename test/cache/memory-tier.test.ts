@@ -210,6 +210,43 @@ describe('MemoryTier', () => {
     assert.ok(tier.has('e'));
   });
 
+  test('an attached answer serves hits while the entry is fresh, counted into entry.hits whenever the tier hands it out', () => {
+    const clock = new VirtualClock(0);
+    const removed: Array<[string, number]> = [];
+    const tier = new MemoryTier<string>({ maxBytes: 100, clock, onRemoval: (e) => removed.push([e.key, e.hits]) });
+    const e = entry('a', { staleAt: 50, expiresAt: 100 });
+    tier.set(e);
+    assert.equal(tier.hitAnswer('a'), undefined, 'no answer attached yet: ask get');
+    assert.equal(tier.stats().hits, 0, 'and nothing counted');
+    assert.equal(tier.get('a')?.hits, 1);
+    const answer = { for: 'a' };
+    tier.attachAnswer(e, answer);
+    for (let i = 0; i < 5; i++) assert.equal(tier.hitAnswer('a'), answer);
+    assert.equal(tier.stats().hits, 6);
+    assert.equal(tier.peek('a')?.hits, 6, 'peek adds the answered hits');
+    assert.equal(tier.hitAnswer('a'), answer);
+    assert.equal(tier.get('a')?.hits, 8, 'get counts its own hit after the pending one');
+    clock.advance(50);
+    assert.equal(tier.hitAnswer('a'), undefined, 'stale: the answer is not served');
+    assert.equal(tier.stats().hits, 8, 'and not counted');
+    clock.advance(-50);
+    const newer = entry('a', { version: 2 });
+    tier.set(newer);
+    assert.equal(tier.hitAnswer('a'), undefined, 'a new version drops the answer');
+    tier.attachAnswer(e, answer);
+    assert.equal(tier.hitAnswer('a'), undefined, 'an answer for an entry no longer held is not attached');
+    tier.attachAnswer(newer, answer);
+    tier.hitAnswer('a');
+    tier.hitAnswer('a');
+    tier.delete('a');
+    assert.deepEqual(removed, [['a', 8], ['a', 2]], 'entries leave with their answered hits counted');
+    const p = prefetch('p');
+    tier.set(p);
+    tier.attachAnswer(p, answer);
+    assert.equal(tier.hitAnswer('p'), undefined, 'an unused prefetch takes no answer: its first use goes through get');
+    assert.equal(tier.get('p')?.hits, 1);
+  });
+
   test('an expired entry leaving the tier is reported as expired', () => {
     const clock = new VirtualClock(0);
     const causes: RemovalCause[] = [];
