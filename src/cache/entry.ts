@@ -31,7 +31,8 @@ export type Entry<V = unknown> = {
   readonly predictedBy?: string;
   /**
    * Number of times the entry was served. A prefetched entry with `hits === 0` has not been used yet; tiers
-   * increment it on `get`.
+   * increment it on `get`. The memory tier counts repeated hits by slot and adds them whenever it hands the entry out
+   * (`get`, `peek`, `entries`, removal callbacks): a reference kept from earlier (such as `Cache.set`'s) may show fewer.
    */
   hits: number;
 };

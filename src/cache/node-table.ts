@@ -14,7 +14,7 @@
  * that answer not yet added to `entry.hits`. A repeated hit then reads only these columns and never the Entry, a
  * scattered heap object whose every read is a cache miss (BENCHMARKS.md, Hit throughput); `entry(slot)` adds the
  * pending hits to the Entry whenever it hands it out, so `hits` is exact wherever the tier gives the entry away.
- * Cost: 20 bytes per slot.
+ * Cost: 24 bytes per slot (two doubles and a pointer).
  */
 import type { Entry } from './entry.ts';
 

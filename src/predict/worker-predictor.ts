@@ -237,12 +237,12 @@ export class WorkerPredictor implements Predictor {
     // Everything observed so far goes first, whatever the backpressure: the question is about all of it.
     this.#send();
     const id = this.#nextId++;
-    // While a question waits, the worker holds the process open: a script awaiting `settle` must get its answer.
+    // Posted first: a question that cannot be sent (a context that does not clone) waits for nothing.
+    this.#post(request(id));
+    // While a question waits, the worker holds the process open: a script awaiting `settle` must get its answer (the
+    // reply cannot arrive before this turn ends).
     if (this.#waiting.size === 0) this.#worker.ref();
-    return new Promise((resolve) => {
-      this.#waiting.set(id, resolve);
-      this.#post(request(id));
-    });
+    return new Promise((resolve) => this.#waiting.set(id, resolve));
   }
 
   /** Questions still waiting get no answer (undefined): the worker failed or closed. */

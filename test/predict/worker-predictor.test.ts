@@ -74,6 +74,7 @@ describe('WorkerPredictor', () => {
     const module = fileURLToPath(new URL('../../src/predict/worker-predictor.ts', import.meta.url));
     const script = `const { WorkerPredictor } = await import(${JSON.stringify(module)});
       const p = new WorkerPredictor();
+      await p.predictNow({ session: 's', extra: () => 1 }, 1).catch(() => {});
       for (let s = 0; s < 50; s++) for (const key of ['a', 'b', 'c']) p.observe({ key, at: s, ctx: { session: 's' + s } });
       await p.settle();
       p.observe({ key: 'a', at: 99, ctx: { session: 'last' } });
@@ -88,6 +89,18 @@ describe('WorkerPredictor', () => {
     assert.equal(signal, null, 'the process ended by itself (killed after 30 s otherwise)');
     assert.equal(code, 0, 'exit 0: no top-level await left unsettled (code 13) while the worker answered');
     assert.equal(out.trim(), 'b', 'the answer came back before the end');
+  });
+
+  test('a question that cannot be sent (a context that does not clone) rejects and leaves nothing waiting', async () => {
+    const p = new WorkerPredictor();
+    try {
+      await assert.rejects(p.predictNow({ session: 's', extra: () => 1 } as never, 1));
+      teach(p, 2);
+      await p.settle();
+      assert.equal(p.stats().observed, 8, 'later questions are answered');
+    } finally {
+      await p.close();
+    }
   });
 
   test('prediction columns round-trip: keys, probabilities, etas and sources per context', () => {
