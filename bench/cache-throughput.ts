@@ -13,12 +13,15 @@
  *   event loop every 1,000 reads (setImmediate) so the access buffer can drain; `accessBuffer.dropped` says
  *   whether the models kept up with the reads. Also without yielding at all: nothing drains, the buffer fills
  *   and drops, which isolates the cost the read path itself pays for recording accesses.
+ * - `getIfPresent` with the models on a worker thread (WorkerPredictor): the request thread records a read only while
+ *   the worker's queue has room (`Predictor.isBehind`), and the models use the second core.
  *
  * Each contender is warmed up (one untimed pass of 200,000 reads), then timed over the full sequence three times;
  * the median is reported. The benchmark reads real time (performance.now()); the caches use systemClock.
  * Target: hits with prediction on (getIfPresent, under the prediction budget) at least 0.5x lru-cache.
  *
  * Run: node --import tsx bench/cache-throughput.ts [reads]   (reads defaults to 2,000,000)
+ * Env: ONLY='part|part' (rows whose names contain a part), BEST=1 (best pass, not the median), ROUNDS=n (timed passes).
  */
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../src/cache/cache.ts';
@@ -292,8 +295,11 @@ const makers: Array<() => Contender | Promise<Contender>> = [
   () => cacheSyncContender(true, serviceBudget),
   () => cacheSyncContender('worker'),
 ];
-/** ONLY=a,b runs just the rows whose names contain one of the parts (lru-cache get always runs: the ratios need it). */
-const only = process.env.ONLY?.split(',').filter((part) => part !== '');
+/**
+ * ONLY='a|b' runs just the rows whose names contain one of the parts (split on '|': row names hold commas);
+ * lru-cache get always runs, the ratios need it.
+ */
+const only = process.env.ONLY?.split('|').filter((part) => part !== '');
 const rows: Row[] = [];
 for (const make of makers) {
   const contender = await make();
