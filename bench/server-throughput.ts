@@ -129,7 +129,8 @@ async function serve(kind: Kind): Promise<void> {
     url = await server.listen();
     statsOf = () => {
       const s = server.service.cache.stats();
-      // With the models on a worker, accesses are dropped there (when it is behind), not in the cache's buffer.
+      // With the models on a worker, a read is dropped in the cache's buffer while the worker is behind
+      // (Predictor.isBehind) and, rarely, at the worker's queue: the sum counts both.
       const m = server.service.modelStats();
       return {
         reads: s.reads.hit + s.reads.miss + s.reads.stale + s.reads.prefetched,
