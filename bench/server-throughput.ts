@@ -129,8 +129,7 @@ async function serve(kind: Kind): Promise<void> {
     url = await server.listen();
     statsOf = () => {
       const s = server.service.cache.stats();
-      // With the models on a worker, a read is dropped in the cache's buffer while the worker is behind
-      // (Predictor.isBehind) and, rarely, at the worker's queue: the sum counts both.
+      // A worker's drops: in the cache's buffer while it is behind (isBehind), rarely at its queue. Both counted.
       const m = server.service.modelStats();
       return {
         reads: s.reads.hit + s.reads.miss + s.reads.stale + s.reads.prefetched,
