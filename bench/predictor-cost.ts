@@ -9,11 +9,13 @@
  * already settled), over its stateCount (n/a under 1,000 states, where heap noise dominates).
  * Usage: node --expose-gc --import tsx bench/predictor-cost.ts [dataDir]
  * PREDICTORS=ensemble,delta (names of the default set, comma-separated) times only those beside the baseline.
+ * VARIANTS='[{"name":"no-knn","ensemble":{"knn":false}}]' adds EnsemblePredictors with those options.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReadContext } from '../src/context.ts';
 import type { Access, Prediction, Predictor } from '../src/predict/predictor.ts';
+import { EnsemblePredictor, type EnsemblePredictorOptions } from '../src/predict/ensemble-predictor.ts';
 import { defaultPredictorSet, type EvaluationRequest } from '../src/sim/evaluate.ts';
 import { loadMsnbc, loadYoochoose } from './predictor-accuracy-data.ts';
 
@@ -76,7 +78,12 @@ function heap(): number {
 
 const only = process.env.PREDICTORS?.split(',');
 const chosen = defaultPredictorSet().filter((p) => only === undefined || only.includes(p.name));
-const makers: { name: string; make: () => Predictor }[] = [{ name: 'naive-map-markov-1', make: () => new NaiveMarkov() }, ...chosen];
+const variants = JSON.parse(process.env.VARIANTS ?? '[]') as Array<{ name: string; ensemble: EnsemblePredictorOptions }>;
+const makers: { name: string; make: () => Predictor }[] = [
+  { name: 'naive-map-markov-1', make: () => new NaiveMarkov() },
+  ...chosen,
+  ...variants.map((v) => ({ name: `ensemble ${v.name}`, make: () => new EnsemblePredictor(v.ensemble) })),
+];
 for (const [label, rows] of [
   ['yoochoose-100k', loadYoochoose(dataDir)],
   ['msnbc (100k sessions)', loadMsnbc(dataDir)],
