@@ -51,7 +51,7 @@ function buildCatalogs(items: Array<Entry<string>>): ShadowCatalogs<string> {
     minProbability: 0,
     clock: new VirtualClock(),
     tier: { peek: () => undefined, get: () => undefined },
-    loop: { used: () => {}, record: () => {} },
+    loop: { used: () => {}, shouldRecord: () => false, record: () => {} },
     reads: { hit: 0, prefetched: 0 },
   });
   for (let u = 0; u < users; u++) {

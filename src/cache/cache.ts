@@ -339,7 +339,7 @@ export class Cache<V = unknown> {
     // key) is then fetched while this miss is, instead of one origin latency later, when the next read may already
     // be here. Measured on scarab-500k (25 ms between reads, 20 ms origin): 4.7% of reads found the prefetch of
     // their key still in flight when a miss was recorded on completion.
-    this.#loop.record(key, ctx, now, 'miss');
+    if (this.#loop.shouldRecord()) this.#loop.record(key, ctx, now, 'miss');
     let outcome: LoadOutcome<V>;
     try {
       outcome = await flight.promise;

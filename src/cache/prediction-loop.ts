@@ -80,8 +80,6 @@ export class PredictionLoop {
   #youngest: string | undefined;
   /** True when the predictor tells which contexts to predict for (`onFresh`). */
   readonly #isPushed: boolean;
-  /** The predictor's own backpressure (`isBehind`), when it queues accesses; undefined otherwise. */
-  readonly #queueing: Predictor | undefined;
 
   constructor(options: PredictionLoopOptions) {
     this.#predictor = options.predictor;
@@ -101,7 +99,6 @@ export class PredictionLoop {
     // A predictor that predicts elsewhere says when a context's predictions are fresh: those contexts are predicted
     // for (rather than each context right after its accesses are observed).
     this.#isPushed = options.predictor?.onFresh !== undefined;
-    this.#queueing = options.predictor?.isBehind === undefined ? undefined : options.predictor;
     options.predictor?.onFresh?.((ctx) => {
       this.#touchLatest(contextKey(ctx), ctx);
       if (this.#drainTimer === undefined) this.#scheduleDrain();
@@ -115,20 +112,20 @@ export class PredictionLoop {
    * (the buffer full most of the time) or with the models on a busy worker, a dropped access costs one comparison.
    */
   shouldRecord(): boolean {
-    if (this.#predictor === undefined) return false;
+    const predictor = this.#predictor;
+    if (predictor === undefined) return false;
     const buffer = this.#buffer;
-    if (!buffer.isFull && (this.#queueing === undefined || this.#queueing.isBehind?.() !== true)) return true;
+    if (!buffer.isFull && predictor.isBehind?.() !== true) return true;
     buffer.countDrop();
     return false;
   }
 
-  /** Records one access for the models (dropped and counted when the buffer is full). Cheap: the read path calls it. */
+  /**
+   * Records one access for the models, once `shouldRecord` said it would be kept (which also counts the drops).
+   * Cheap: the read path calls it.
+   */
   record(key: string, ctx: ReadContext, now: number, status: ReadStatus): void {
     if (this.#predictor === undefined) return;
-    if (this.#queueing?.isBehind?.() === true) {
-      this.#buffer.countDrop();
-      return;
-    }
     this.#buffer.push(key, ctx, now, status);
     if (this.#drainTimer === undefined) this.#scheduleDrain();
   }

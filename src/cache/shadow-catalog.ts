@@ -142,6 +142,7 @@ export type ShadowCatalogsOptions<V> = ResolvedShadowOptions & {
   /** The cache's prediction loop (PredictionLoop): a read served from a catalog is recorded, the first use of a prefetch reported. */
   readonly loop: {
     used(entry: Entry<V>): void;
+    shouldRecord(): boolean;
     record(key: string, ctx: ReadContext, now: number, status: 'hit' | 'prefetched'): void;
   };
   /** The cache's read counters, incremented for reads served from a catalog. */
@@ -190,7 +191,7 @@ export class ShadowCatalogs<V = unknown> {
     this.#hits++;
     this.#o.reads[status]++;
     if (isFirstUse) this.#o.loop.used(entry);
-    this.#o.loop.record(key, ctx, now, status);
+    if (this.#o.loop.shouldRecord()) this.#o.loop.record(key, ctx, now, status);
     return { key, value: entry.value, isFound: true, version: entry.version, status, servedFrom: 'shadow', wasInflight: false };
   }
 

@@ -76,13 +76,13 @@ export class HorizonScores {
    */
   observe(position: number, id: number, value: number, calibrator: ProbabilityCalibrator): void {
     const depth = this.#depth;
+    const wide = this.#wide;
     for (let slot = 0; slot < this.#horizon; slot++) {
       const at = this.#at[slot];
       if (at < 0 || position < at) continue;
       const base = slot * depth;
       const n = this.#n[slot];
       const first = position === at;
-      const wide = this.#wide;
       let matched = false;
       for (let i = 0; i < n; i++) {
         if (!first && this.#source[base + i] !== wide) continue;

@@ -17,6 +17,7 @@ function setup(options: ShadowOptions = {}) {
   const reads = { hit: 0, prefetched: 0 };
   const loop = {
     used: (entry: Entry<string>) => void used.push(entry.key),
+    shouldRecord: () => true,
     record: (key: string, ctx: ReadContext, _now: number, status: string) => void recorded.push({ key, ctx, status }),
   };
   const catalogs = new ShadowCatalogs<string>({ ...(resolveShadowOptions(options) as Exclude<ReturnType<typeof resolveShadowOptions>, false>), clock, tier, loop, reads });
