@@ -9,7 +9,8 @@
  *
  * SEEDS=1,2,3 (default 1) runs each variant once per memory-tier hash seed and prints each run and the mean: at
  * capacities of 1-5% one run moves by about half a point with the seed, so differences under a point need the mean.
- * SKIP_TINYLFU=1 leaves out the tinylfu row. WEIGHTS=1 prints, after each run, the ensemble's learned mixture
+ * WORKLOAD='{"sessions":1,"ignoreTime":true}' sets the timing as `prescient replay`'s flags do (diginetica's set-up in
+ * bench/replay-figures.ts). SKIP_TINYLFU=1 leaves out the tinylfu row. WEIGHTS=1 prints, after each run, the ensemble's learned mixture
  * weights and each source's hit rate.
  */
 import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
@@ -23,7 +24,7 @@ import { loadWorkload } from '../src/sim/workload.ts';
 
 const [path, capacitySpec, variantsJson, readerJson] = process.argv.slice(2);
 const source = await openTrace(path, readerJson === undefined ? {} : JSON.parse(readerJson));
-const workload = await loadWorkload(source, {});
+const workload = await loadWorkload(source, JSON.parse(process.env.WORKLOAD ?? '{}'));
 const variants = JSON.parse(variantsJson ?? '[{"name":"default"}]') as Array<{ name: string; memory?: object; prefetch?: object; predictor?: object | null }>;
 console.log(`${path}: ${workload.requests} requests, ${workload.keys.length} keys, ${workload.timing}`);
 for (const spec of capacitySpec.split(',')) {

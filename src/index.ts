@@ -45,6 +45,8 @@ export { MarkovPredictor } from './predict/markov-predictor.ts';
 export type { MarkovPredictorOptions, MarkovScope } from './predict/markov-predictor.ts';
 export { PopularityPredictor } from './predict/popularity-predictor.ts';
 export type { PopularityPredictorOptions } from './predict/popularity-predictor.ts';
+export { SequentialRulesPredictor } from './predict/sequential-rules-predictor.ts';
+export type { SequentialRulesPredictorOptions } from './predict/sequential-rules-predictor.ts';
 export { SessionKnnPredictor } from './predict/session-knn-predictor.ts';
 export type { SessionKnnPredictorOptions } from './predict/session-knn-predictor.ts';
 export type { Access, Prediction, Predictor } from './predict/predictor.ts';

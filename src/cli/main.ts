@@ -38,7 +38,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stderr.write(`prescient: ${error.code}: ${error.message}\n`);
       return error.code === 'ERR_INVALID_OPTION' || error.code === 'ERR_USAGE' || error.code === 'ERR_INVALID_CONFIG' ? 2 : 1;
     }
-    io.stderr.write(`prescient: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // Not a coded error: a fault of ours. The message and a code; the stack when asked for (PRESCIENT_DEBUG=1).
+    const message = error instanceof Error ? error.message : String(error);
+    const stack = process.env.PRESCIENT_DEBUG === '1' && error instanceof Error ? `\n${error.stack}` : ' (PRESCIENT_DEBUG=1 prints the stack)';
+    io.stderr.write(`prescient: ERR_INTERNAL: ${message}${stack}\n`);
     return 1;
   }
 }

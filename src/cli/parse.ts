@@ -21,9 +21,9 @@ export function parseFraction(value: string): number {
   return n;
 }
 
-/** A comma-separated list of positive integers ("1,5,20"). */
+/** A comma-separated list of positive integers ("1,5,20"), each kept once. */
 export function parseIntList(value: string): number[] {
-  return value.split(',').map((part) => parsePositiveInt(part.trim()));
+  return [...new Set(value.split(',').map((part) => parsePositiveInt(part.trim())))];
 }
 
 /** A comma-separated list of non-empty strings. */

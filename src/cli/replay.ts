@@ -57,6 +57,7 @@ export type ReplayFlags = {
 
 /** Runs a replay and returns its document (shared by `replay` and `demo`). */
 export async function runReplay(path: string, flags: ReplayFlags & Record<string, unknown>, io: CliIo): Promise<ReplayDocument> {
+  for (const spec of flags.capacity) resolveCapacity(spec, 1); // a bad capacity fails before the trace is read
   const source = await openTrace(path, traceOptionsFrom(flags));
   if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
   const progress = createProgress(io);

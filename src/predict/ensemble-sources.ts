@@ -2,10 +2,10 @@
  * EnsembleSources: the inner models of the ensemble over one KeyInterner, and the top list each one offers for
  * a context, gathered as dense key ids into one scratch slab.
  *
- * Why: the ensemble mixes six sources (the Markov scopes user, segment and global, delta, popularity,
- * session-kNN) per access, so their answers must cost no strings or objects: every model but delta shares the
- * interner and answers with ids; delta computes keys (block n + 1) that may never have been read, so its
- * values are looked up by number (KeyInterner.peekNumber) and a value never interned gets a synthetic id past
+ * Why: the ensemble mixes seven sources (the Markov scopes user, segment and global, delta, popularity,
+ * session-kNN, sequential rules) per access, so their answers must cost no strings or objects: every model but
+ * delta shares the interner and answers with ids; delta computes keys (block n + 1) that may never have been read,
+ * so its values are looked up by number (KeyInterner.peekNumber) and a value never interned gets a synthetic id past
  * the interner's size, turned back into a string only if it is returned. Asking a source is the cost, so the
  * caller says which to ask (muted sources are left empty). Cost: one list per asked source, no allocation.
  */
@@ -17,6 +17,7 @@ import type { SourceLists } from './list-mixer.ts';
 import { MarkovPredictor, type MarkovPredictorOptions } from './markov-predictor.ts';
 import { PopularityPredictor, type PopularityPredictorOptions } from './popularity-predictor.ts';
 import type { Access, Predictor } from './predictor.ts';
+import { SequentialRulesPredictor, type SequentialRulesPredictorOptions } from './sequential-rules-predictor.ts';
 import { SessionKnnPredictor, type SessionKnnPredictorOptions } from './session-knn-predictor.ts';
 
 /** Options of the inner models; a source set to `false` is left out. */
@@ -25,10 +26,11 @@ export type EnsembleSourcesOptions = {
   readonly delta?: DeltaPredictorOptions | false;
   readonly popularity?: PopularityPredictorOptions | false;
   readonly knn?: SessionKnnPredictorOptions | false;
+  readonly rules?: SequentialRulesPredictorOptions | false;
 };
 
 /** Name of a source, as reported by the ensemble. */
-export type SourceName = 'markov:user' | 'markov:segment' | 'markov:global' | 'delta' | 'popularity' | 'session-knn';
+export type SourceName = 'markov:user' | 'markov:segment' | 'markov:global' | 'delta' | 'popularity' | 'session-knn' | 'sequential-rules';
 
 /**
  * Inner options the ensemble changes from the models' own defaults, measured with bench/predictor-cost.ts and
@@ -42,7 +44,7 @@ const popularityDefaults = { refreshAccesses: 64 } as const;
 
 /** The ensemble's inner models and the scratch lists they fill. */
 export class EnsembleSources {
-  /** Source names, in source order (the Markov scopes first, then delta, popularity, session-kNN when present). */
+  /** Source names, in source order: the Markov scopes, then delta, popularity, session-kNN, sequential rules if present. */
   readonly names: SourceName[] = ['markov:user', 'markov:segment', 'markov:global'];
   /** The interner every id refers to. */
   readonly keys = new KeyInterner();
@@ -57,6 +59,7 @@ export class EnsembleSources {
   readonly #delta: DeltaPredictor | undefined;
   readonly #popularity: PopularityPredictor | undefined;
   readonly #knn: SessionKnnPredictor | undefined;
+  readonly #rules: SequentialRulesPredictor | undefined;
   readonly #models: Predictor[];
   readonly #viewIds: Int32Array[] = [];
   readonly #viewProbs: Float64Array[] = [];
@@ -75,12 +78,15 @@ export class EnsembleSources {
     const d = checked('delta', options.delta);
     const p = checked('popularity', options.popularity);
     const k = checked('knn', options.knn);
+    const s = checked('rules', options.rules ?? false);
     this.#markov = new MarkovPredictor({ ...options.markov, name: 'markov', keys });
     this.#delta = d === undefined ? undefined : new DeltaPredictor({ ...d, name: 'delta' });
     this.#popularity = p === undefined ? undefined : new PopularityPredictor({ ...popularityDefaults, ...p, name: 'popularity', keys });
     this.#knn = k === undefined ? undefined : new SessionKnnPredictor({ ...knnDefaults, ...k, name: 'session-knn', keys });
+    this.#rules = s === undefined ? undefined : new SequentialRulesPredictor({ ...s, name: 'sequential-rules', keys });
     this.#models = [this.#markov];
-    for (const [name, model] of [['delta', this.#delta], ['popularity', this.#popularity], ['session-knn', this.#knn]] as const) {
+    const optional = [['delta', this.#delta], ['popularity', this.#popularity], ['session-knn', this.#knn], ['sequential-rules', this.#rules]] as const;
+    for (const [name, model] of optional) {
       if (model === undefined) continue;
       this.names.push(name);
       this.#models.push(model);
@@ -158,6 +164,9 @@ export class EnsembleSources {
             }
             break;
           }
+          case 'sequential-rules':
+            n = this.#rules!.predictIds(ctx, depth, this.#viewIds[j], this.#viewProbs[j]);
+            break;
           case 'session-knn': {
             const knn = this.#knn!;
             n = knn.predictIds(ctx, depth);

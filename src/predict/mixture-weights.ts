@@ -29,6 +29,13 @@ export type MixtureWeightsOptions = {
 
 /** Hit rate every source starts from, before any evidence (a mediocre hit rate, reported until scored). */
 export const priorHitRate = 0.1;
+/**
+ * The weight every source starts from, whatever the number of sources: only ratios of weights matter, and a fixed
+ * start means a source added to a mixture that never offers a list in some kind of context (sequential rules on
+ * anonymous reads) leaves that kind's arithmetic as it was to the last bit (1/n would round differently and move
+ * near-ties). 1/6 is the start of the six-source ensemble the replay figures were first measured with.
+ */
+const initialWeight = 1 / 6;
 /** Weights never fall below this share of the active sources' total, so a source can win back trust. */
 const weightFloor = 1e-3;
 
@@ -52,7 +59,7 @@ export class MixtureWeights {
     if (halfLife === 0) throw new InvalidOptionError('halfLife', 'a positive number or Infinity', 0);
     this.#alpha = 1 - Math.pow(2, -1 / halfLife);
     const cells = this.#n * this.#kinds;
-    this.#weight = new Float64Array(cells).fill(1 / this.#n);
+    this.#weight = new Float64Array(cells).fill(initialWeight);
     this.#hitRate = new Float64Array(cells).fill(priorHitRate);
     this.#scored = new Float64Array(cells);
     this.#updates = new Float64Array(this.#kinds);

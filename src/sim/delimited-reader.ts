@@ -56,6 +56,16 @@ function normalizeName(name: string): string {
 }
 
 /**
+ * True when `fields` read as column names: none is a number or empty, and one is a name the readers know (`user`,
+ * `SessionId`, `page`, ...). Finds a header where the rows below hold no numbers to set it apart, or none at all.
+ */
+export function namesColumns(fields: readonly string[]): boolean {
+  if (fields.length === 0 || fields.some((f) => f.trim().length === 0 || numericToken.test(f))) return false;
+  const known = new Set(Object.values(wellKnownNames).flat());
+  return fields.some((f) => known.has(normalizeName(f)));
+}
+
+/**
  * Resolves the caller's column choices against the header (if any) into indices. Throws InvalidOptionError
  * (ERR_INVALID_OPTION) for a name without a header, an unknown name or a bad index. `notes` says what was picked
  * by name when the caller gave nothing.

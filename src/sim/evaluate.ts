@@ -17,6 +17,7 @@ import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import { MarkovPredictor } from '../predict/markov-predictor.ts';
 import { PopularityPredictor } from '../predict/popularity-predictor.ts';
 import type { Predictor } from '../predict/predictor.ts';
+import { SequentialRulesPredictor } from '../predict/sequential-rules-predictor.ts';
 import { SessionKnnPredictor } from '../predict/session-knn-predictor.ts';
 
 /** One request of a session log, in global time order. `time` is in milliseconds when present. */
@@ -180,6 +181,7 @@ export function defaultPredictorSet(): PredictorFactory[] {
     { name: 'delta', make: () => new DeltaPredictor() },
     { name: 'popularity', make: () => new PopularityPredictor() },
     { name: 'session-knn', make: () => new SessionKnnPredictor() },
+    { name: 'sequential-rules', make: () => new SequentialRulesPredictor() },
     { name: 'ensemble', make: () => new EnsemblePredictor() },
   ];
 }

@@ -4,7 +4,7 @@
  * Why: traces come as ARC `.lis` block ranges, delimited click logs with or without a header, one-key-per-line
  * cache traces and one-session-per-line sequence files. Asking the user for the format every time is friction;
  * guessing silently is worse, so every guess carries a sentence saying what was seen. The rules, in order:
- * a `.lis`/`.lis.gz` name or lines of four integers -> arc; a tab, comma or semicolon splitting lines into the same
+ * a `.lis`/`.lis.gz` name or lines of four space-separated integers -> arc; a tab, comma or semicolon splitting lines into the same
  * number (>= 2) of fields -> delimited; one token per line -> keys; whitespace-separated tokens, the same count
  * (>= 2) on every line -> delimited on whitespace; varying counts -> sessions. The first two rules need only 80%
  * of the sampled lines to agree, so a malformed line near the top does not derail the guess.
@@ -33,7 +33,8 @@ export const guessSampleLines = 20;
 /** Share of sampled lines that must agree on a shape (4 integers, a field count): a malformed line or two is tolerated. */
 const consistentShare = 0.8;
 
-const arcLine = /^\s*\d+\s+\d+\s+\d+\s+\d+\s*$/;
+/** ARC `.lis` lines separate their four integers by spaces: a tab-separated file of four numbers is a table. */
+const arcLine = /^ *\d+ +\d+ +\d+ +\d+ *$/;
 const numeric = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 const candidateDelimiters: ReadonlyArray<readonly [string, string]> = [
   ['\t', 'tab'],

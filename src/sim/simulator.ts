@@ -53,7 +53,7 @@ export function resolveCapacity(spec: string, distinctKeys: number): number {
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(s);
   if (pct !== null && Number(pct[1]) > 0) return Math.max(1, Math.round((Number(pct[1]) / 100) * distinctKeys));
   if (/^\d+$/.test(s) && Number(s) > 0) return Number(s);
-  throw new PrescientError('ERR_INVALID_OPTION', `Expected a capacity like 1000 or 1%, got ${JSON.stringify(spec)}`);
+  throw new PrescientError('ERR_INVALID_OPTION', `Expected \`capacity\` to be a positive number of entries or percent of distinct keys (1000, 1%), got ${JSON.stringify(spec)}`);
 }
 
 /** Runs every policy at every capacity. */

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { InvalidOptionError, PrescientError, TraceParseError } from '../errors.ts';
 import { bool, nonNegativeInt, oneOf } from '../options.ts';
 import { parseArcLine } from './arc-reader.ts';
-import { parseDelimitedLine, resolveLayout, type ColumnRef, type DelimitedLayout, type TimeUnit } from './delimited-reader.ts';
+import { namesColumns, parseDelimitedLine, resolveLayout, type ColumnRef, type DelimitedLayout, type TimeUnit } from './delimited-reader.ts';
 import {
   consistentDelimiter,
   delimiterName,
@@ -23,7 +23,7 @@ import {
   type Delimiter,
   type TraceFormat,
 } from './format-guess.ts';
-import { lineBatches, peekLines } from './line-batches.ts';
+import { lineBatches, maxLineChars, overlongLine, peekLines } from './line-batches.ts';
 import type { TraceRequest } from './trace-request.ts';
 
 export type { TraceRequest } from './trace-request.ts';
@@ -152,7 +152,16 @@ function planTrace(
       notes.push(`format ${guess.format}: ${guess.reason}`);
     }
   }
-  if (format !== 'delimited') return { format, layout: undefined, header: false, notes };
+  if (format !== 'delimited') {
+    // A header line above keys, sessions or block ranges is skipped when the caller says there is one, or when a
+    // guessed one-key-per-line file starts with a column name (`object_id`).
+    let header = given.header === true;
+    if (given.header === undefined && given.format === undefined && format === 'keys' && namesColumns([sample[0]])) {
+      header = true;
+      notes.push(`header: the first line (${sample[0].trim()}) names a column`);
+    }
+    return { format, layout: undefined, header, notes };
+  }
 
   let delimiter = given.delimiter ?? guessedDelimiter;
   if (delimiter === undefined && sample.length > 0) {
@@ -165,10 +174,15 @@ function planTrace(
     header = looksLikeHeader(sample, delimiter);
     if (header) notes.push('header: the first line looks like one (names above numbers)');
   }
+  if (header === false && given.header === undefined && sample.length > 0 && namesColumns(splitFields(sample[0], delimiter))) {
+    header = true;
+    notes.push('header: the first line names columns');
+  }
   if (header && sample.length === 0) throw new PrescientError('ERR_TRACE_EMPTY', `${path}: no header line`);
   const names = header ? splitFields(sample[0], delimiter).map((name) => name.trim()) : undefined;
   const { layout, notes: columnNotes } = resolveLayout(given.options, names, delimiter, given.timeUnit);
   notes.push(...columnNotes);
+  if (!header && given.header === undefined) notes.push(`no header line${given.options.key === undefined ? ': key = column 0' : ''}`);
   return { format, layout, header, notes };
 }
 
@@ -244,15 +258,22 @@ class FileTraceSource implements TraceSource {
       for await (const batch of lineBatches(path)) {
         for (const text of batch) {
           const line = ++lines;
-          if (format === 'keys') {
-            const key = text.trim();
-            if (key.length === 0) bad(line, 'empty line where a key was expected');
-            else {
-              out.push({ key, line });
-              requests++;
-            }
-          } else if (text.trim().length === 0) {
+          // A blank line is nothing, except in a one-key-per-line trace: there it is a request without its key.
+          if (text.trim().length === 0) {
+            if (format === 'keys' && !headerPending) bad(line, 'empty line where a key was expected');
             continue;
+          }
+          if (headerPending) {
+            headerPending = false;
+            continue;
+          }
+          if (text === overlongLine) {
+            bad(line, `line longer than ${maxLineChars} characters`);
+            continue;
+          }
+          if (format === 'keys') {
+            out.push({ key: text.trim(), line });
+            requests++;
           } else if (format === 'arc') {
             const range = parseArcLine(text);
             if (typeof range === 'string') {
@@ -275,8 +296,6 @@ class FileTraceSource implements TraceSource {
               requests++;
               if (requests >= limit) break;
             }
-          } else if (headerPending) {
-            headerPending = false;
           } else {
             const request = parseDelimitedLine(text, line, layout as DelimitedLayout);
             if (typeof request === 'string') bad(line, request);

@@ -9,9 +9,12 @@
  * them active at once and a new one starting when one ends (the way the reference figures interleave msnbc), and
  * a trace without sessions is replayed in file order.
  */
-import { PrescientError } from '../errors.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { nonNegativeNumber, positiveInt } from '../options.ts';
 import type { TraceSource } from './trace-reader.ts';
+
+/** Latest arrival time a replay accepts, in ms: past 2^53 a double no longer holds every millisecond. */
+const maxVirtualMs = Number.MAX_SAFE_INTEGER;
 
 export type Workload = {
   readonly trace: string;
@@ -135,6 +138,13 @@ export async function loadWorkload(source: TraceSource, options: WorkloadOptions
       arrivalMs[i] = i * interarrivalMs;
     }
     timing = `file order, one request every ${interarrivalMs} ms`;
+  }
+  // Virtual time is a double: a speed or gap so extreme that it overflows (or loses every millisecond) would replay
+  // at nonsense times and print NaN latencies, so it is refused.
+  const span = arrivalMs[n - 1];
+  if (!Number.isFinite(span) || span > maxVirtualMs) {
+    const option = timingKind === 'timestamps' ? 'speed' : 'interarrivalMs';
+    throw new InvalidOptionError(option, `a value that keeps this trace's ${n} requests within ${maxVirtualMs} ms of virtual time`, timingKind === 'timestamps' ? speed : interarrivalMs);
   }
   const permute = (a: Int32Array): Int32Array => {
     const b = new Int32Array(n);

@@ -210,10 +210,13 @@ describe('prescient evaluate', () => {
     assert.ok(best > 0.5, `the a -> b -> c pattern is learnt by some predictor (best Recall@5 ${best})`);
   });
 
-  test('--k chooses the cut-offs reported', async () => {
-    const r = await run(['evaluate', fixture('eval-sessions.csv'), '--k', '1,3', '--json']);
+  test('--k chooses the cut-offs reported, each once', async () => {
+    const r = await run(['evaluate', fixture('eval-sessions.csv'), '--k', '1,3,3', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(evaluationProblems(JSON.parse(r.stdout), ['1', '3']), []);
+    const table = await run(['evaluate', fixture('eval-sessions.csv'), '--k', '3,3']);
+    const columns = table.stdout.split('\n').find((l) => /R@3/.test(l))?.trim().split(/\s+/);
+    assert.deepEqual(columns, ['predictor', 'R@3', 'MRR@3'], table.stdout);
   });
 
   test('--train-fraction moves the cut', async () => {

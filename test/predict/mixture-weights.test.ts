@@ -3,9 +3,12 @@ import { describe, it } from 'node:test';
 import { MixtureWeights, priorHitRate } from '../../src/predict/mixture-weights.ts';
 
 describe('MixtureWeights', () => {
-  it('starts uniform and reports the prior hit rate before any evidence', () => {
+  it('starts uniform, at the same weight whatever the number of sources, and reports the prior hit rate', () => {
     const w = new MixtureWeights({ sources: 4, kinds: 2 });
-    for (let j = 0; j < 4; j++) assert.equal(w.weight(j, 1), 0.25);
+    const start = w.weight(0, 0);
+    assert.ok(start > 0);
+    for (let j = 0; j < 4; j++) assert.equal(w.weight(j, 1), start);
+    assert.equal(new MixtureWeights({ sources: 7 }).weight(6, 0), start, 'a seventh source does not change the start');
     assert.deepEqual([...w.hitRates()], [priorHitRate, priorHitRate, priorHitRate, priorHitRate]);
     assert.deepEqual([...w.shares()], [0, 0, 0, 0]);
   });
@@ -31,8 +34,9 @@ describe('MixtureWeights', () => {
 
   it('leaves a source that offered no list out of the update and keeps a floor so a source can win back', () => {
     const w = new MixtureWeights({ sources: 3, halfLife: 20 });
+    const start = w.weight(2, 0);
     for (let t = 0; t < 100; t++) w.update(0, [0.5, 0, -1]);
-    assert.equal(w.weight(2, 0), 1 / 3, 'absent source keeps its weight');
+    assert.equal(w.weight(2, 0), start, 'absent source keeps its weight');
     assert.ok(w.weight(1, 0) > 0, 'floor keeps the losing source alive');
     for (let t = 0; t < 300; t++) w.update(0, [0, 0.5, -1]);
     assert.ok(w.weight(1, 0) > w.weight(0, 0), 'the losing source won its weight back');

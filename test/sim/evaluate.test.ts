@@ -85,7 +85,7 @@ describe('evaluatePredictors', () => {
       }
     }
     const result = evaluatePredictors(rows, { trainFraction: 0.8, ks: [1, 5], learnOnline: true, predictors: defaultPredictorSet() });
-    assert.deepEqual(result.predictors.map((p) => p.name), ['markov-1', 'markov-2', 'markov-3', 'markov', 'delta', 'popularity', 'session-knn', 'ensemble']);
+    assert.deepEqual(result.predictors.map((p) => p.name), ['markov-1', 'markov-2', 'markov-3', 'markov', 'delta', 'popularity', 'session-knn', 'sequential-rules', 'ensemble']);
     const markov1 = result.predictors[0];
     assert.ok(markov1.recall['5'] > 0.9, `markov-1 recall@5 ${markov1.recall['5']}`);
   });
