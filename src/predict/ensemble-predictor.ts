@@ -90,6 +90,11 @@ export type EnsemblePredictorOptions = {
   readonly anonymousHorizon?: number;
   /** Most live sessions whose last predictions are cached. @default 20000 */
   readonly maxSessions?: number;
+  /**
+   * Most distinct keys the models know by id (KeyInterner); past it a new key takes the id of one of the least
+   * recently read, so a stream of ever new keys cannot grow the process without bound. @default 1000000
+   */
+  readonly maxKeys?: number;
   /** A session idle longer than this, in ms, is dropped. @default 1800000 */
   readonly sessionIdleMs?: number;
   /** Name reported by the ensemble. @default 'ensemble' */
@@ -193,6 +198,11 @@ export class EnsemblePredictor implements Predictor {
   /** States held by all inner models plus cached sessions. */
   get stateCount(): number {
     return this.#sessions.size + this.#sources.stateCount;
+  }
+
+  /** Distinct keys the models know by id (at most `maxKeys`). */
+  get keyCount(): number {
+    return this.#sources.keys.size;
   }
 
   /**

@@ -27,6 +27,8 @@ export type EnsembleSourcesOptions = {
   readonly popularity?: PopularityPredictorOptions | false;
   readonly knn?: SessionKnnPredictorOptions | false;
   readonly rules?: SequentialRulesPredictorOptions | false;
+  /** Most keys the shared interner holds (KeyInterner). */
+  readonly maxKeys?: number;
 };
 
 /** Name of a source, as reported by the ensemble. */
@@ -47,7 +49,7 @@ export class EnsembleSources {
   /** Source names, in source order: the Markov scopes, then delta, popularity, session-kNN, sequential rules if present. */
   readonly names: SourceName[] = ['markov:user', 'markov:segment', 'markov:global'];
   /** The interner every id refers to. */
-  readonly keys = new KeyInterner();
+  readonly keys: KeyInterner;
   /** The lists of the last `gather`: source j's at [j * stride, ...), `lens[j]` long; delta carries ETAs. */
   readonly lists: SourceLists;
   /** Delta's key values of the last `gather`, by rank. */
@@ -69,7 +71,8 @@ export class EnsembleSources {
    * @throws InvalidOptionError (ERR_INVALID_OPTION) on bad inner options.
    */
   constructor(options: EnsembleSourcesOptions, depth: number) {
-    const keys = this.keys;
+    const keys = new KeyInterner({ maxKeys: options.maxKeys });
+    this.keys = keys;
     const checked = (name: string, opts: unknown): object | undefined => {
       if (opts === false) return undefined;
       if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new InvalidOptionError(name, 'an options object or false', opts);

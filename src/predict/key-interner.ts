@@ -2,9 +2,15 @@
  * KeyInterner: dense integer ids for string keys, so the predictors' per-access structures (successor lists,
  * candidate scratch arrays) hold small integers in typed arrays instead of strings.
  *
- * Why: a Map<string, number> lookup costs one string hash per access; every later step works on ints. Ids are
- * never reused, so the table grows with the number of distinct keys seen (about 60-80 bytes per key) — the
- * catalogue, not the traffic. Model state that refers to ids is bounded separately by each predictor's caps.
+ * Why: a Map<string, number> lookup costs one string hash per access; every later step works on ints. The table
+ * holds at most `maxKeys` keys (about 80 bytes each plus the key): past it, a new key takes the id of the least
+ * recently used of a few sampled keys (as Redis approximates LRU), so clients that read ever new keys — an open
+ * catalogue, or keys that do not exist at the origin — cannot grow the process without bound. The trade: model state
+ * still holding the reused id (a successor list, a kNN ring, a popularity count) now names the new key. Such state
+ * is about a key nobody read for the longest time, so it is seldom consulted, and a wrong guess costs a wasted
+ * prefetch that the precision feedback sees; the default (1,000,000) is above every shared trace (ARC P3: 762,543
+ * distinct keys), whose figures are therefore as before. Model state that refers to ids is bounded separately by
+ * each predictor's caps.
  * Keys that are canonical integers ("42", "-7"; not "007") are indexed by their value instead, so a model that
  * computes keys (delta: block n + 1) finds their ids without building a string; each key sits in one index only.
  * The last key interned is remembered, so the several models that intern the same access pay one lookup, and
@@ -14,12 +20,21 @@
  * the CPU caches too (ARC P3: 198,432 distinct blocks in 300k requests).
  */
 
+import { positiveInt } from '../options.ts';
 import { NumberIndex } from './number-index.ts';
 
 /** Entries of the numeric memo (a power of two): 12 KB, enough for a few predictions' worth of values. */
 const memoSize = 1024;
+/** Keys compared when one must give its id up: 8 finds one in the least recent ~12% with probability 0.65. */
+const evictionSample = 8;
 
-/** Interning table from string keys to dense ids 0, 1, 2, ... in first-seen order. */
+/** Options of a KeyInterner. */
+export type KeyInternerOptions = {
+  /** Most keys held; past it a new key takes the id of a least recently used one (sampled). @default 1000000 */
+  readonly maxKeys?: number;
+};
+
+/** Interning table from string keys to dense ids 0, 1, 2, ... in first-seen order, bounded by `maxKeys`. */
 export class KeyInterner {
   #ids = new Map<string, number>();
   /** Ids of canonical-integer keys by value (typed arrays: block numbers can run to millions of keys). */
@@ -30,31 +45,99 @@ export class KeyInterner {
   /** Numeric memo: entry `value & (memoSize - 1)` holds a value and its id (-1: not interned), NaN when unused. */
   readonly #memoValue = new Float64Array(memoSize).fill(Number.NaN);
   readonly #memoId = new Int32Array(memoSize);
+  readonly #maxKeys: number;
+  /** Per id, the `#tick` of its last `id` call (what eviction compares). */
+  #usedAt = new Float64Array(1024);
+  #tick = 0;
+  #reused = 0;
+  #rng = 0x9e3779b9;
 
-  /** The id of `key`, assigning the next id when it is new. */
+  /** @throws InvalidOptionError (ERR_INVALID_OPTION) on a bad `maxKeys`. */
+  constructor(options: KeyInternerOptions = {}) {
+    this.#maxKeys = positiveInt('maxKeys', options.maxKeys, 1_000_000);
+  }
+
+  /** The id of `key`, assigning one when it is new (the id of an evicted key once `maxKeys` are held). */
   id(key: string): number {
-    if (key === this.#lastKey) return this.#lastId;
+    if (key === this.#lastKey) {
+      this.#usedAt[this.#lastId] = ++this.#tick;
+      return this.#lastId;
+    }
     const v = canonicalInteger(key);
     let id: number;
     if (Number.isNaN(v)) {
       id = this.#ids.get(key) ?? -1;
       if (id < 0) {
-        id = this.#keys.length;
+        id = this.#slotFor(key);
         this.#ids.set(key, id);
-        this.#keys.push(key);
       }
     } else {
       id = this.peekNumber(v);
       if (id < 0) {
-        id = this.#keys.length;
+        id = this.#slotFor(key);
         this.#numeric.set(v, id);
+        this.#memoValue[v & (memoSize - 1)] = v;
         this.#memoId[v & (memoSize - 1)] = id;
-        this.#keys.push(key);
       }
     }
+    this.#usedAt[id] = ++this.#tick;
     this.#lastKey = key;
     this.#lastId = id;
     return id;
+  }
+
+  /** Keys that took the id of an evicted key since the table was made. */
+  get reused(): number {
+    return this.#reused;
+  }
+
+  /** An id for new `key`: the next one, or, when `maxKeys` are held, the id of a least recently used key. */
+  #slotFor(key: string): number {
+    const keys = this.#keys;
+    if (keys.length < this.#maxKeys) {
+      const id = keys.length;
+      keys.push(key);
+      if (id === this.#usedAt.length) {
+        const grown = new Float64Array(Math.min(this.#maxKeys, 2 * id));
+        grown.set(this.#usedAt);
+        this.#usedAt = grown;
+      }
+      return id;
+    }
+    let victim = this.#randomId();
+    for (let i = 1; i < evictionSample; i++) {
+      const other = this.#randomId();
+      if (this.#usedAt[other] < this.#usedAt[victim]) victim = other;
+    }
+    this.#forget(keys[victim]);
+    keys[victim] = key;
+    this.#reused++;
+    return victim;
+  }
+
+  /** Removes `old` from the indexes (its id is about to name another key). */
+  #forget(old: string): void {
+    const v = canonicalInteger(old);
+    if (Number.isNaN(v)) this.#ids.delete(old);
+    else {
+      this.#numeric.delete(v);
+      const m = v & (memoSize - 1);
+      if (this.#memoValue[m] === v) this.#memoId[m] = -1;
+    }
+    if (this.#lastKey === old) {
+      this.#lastKey = undefined;
+      this.#lastId = -1;
+    }
+  }
+
+  #randomId(): number {
+    // xorshift32: cheap, deterministic (replays stay reproducible).
+    let x = this.#rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#rng = x >>> 0;
+    return this.#rng % this.#keys.length;
   }
 
   /** The id of `key`, or -1 when it was never interned. Does not assign. */
@@ -79,7 +162,7 @@ export class KeyInterner {
     return this.#keys[id];
   }
 
-  /** Number of distinct keys interned. */
+  /** Number of keys held (distinct keys interned, at most `maxKeys`). */
   get size(): number {
     return this.#keys.length;
   }

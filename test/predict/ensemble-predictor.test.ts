@@ -116,8 +116,22 @@ describe('EnsemblePredictor', () => {
     assert.ok(out.length > 0, 'popularity answers for a newcomer');
   });
 
+  it('knows at most maxKeys keys however many distinct keys clients read, and still predicts the live pattern', () => {
+    const e = new EnsemblePredictor({ maxKeys: 200, rules: {} });
+    let at = 0;
+    for (let i = 0; i < 20_000; i++) {
+      e.observe({ key: `junk:${i}`, at: at++, ctx: { session: `x${i % 50}` } });
+      if (i % 10 === 0) for (const key of ['home', 'cart', 'pay']) e.observe({ key, at: at++, ctx: { session: `buyer${i}` } });
+    }
+    assert.equal(e.keyCount, 200);
+    e.observe({ key: 'home', at: at++, ctx: { session: 'live' } });
+    e.observe({ key: 'cart', at: at++, ctx: { session: 'live' } });
+    for (const p of e.predict({ session: 'live' }, 20)) assert.equal(typeof p.key, 'string');
+    assert.equal(e.predict({ session: 'live' }, 1)[0]?.key, 'pay');
+  });
+
   it('rejects bad options with ERR_INVALID_OPTION', () => {
-    for (const bad of [{ candidates: 0 }, { hitDepth: -1 }, { accuracyHalfLife: 0 }, { sharpness: -1 }, { muteShare: 1 }, { anonymousPopularity: 'no' }, { delta: 'yes' }, { markov: { maxOrder: 9 } }]) {
+    for (const bad of [{ maxKeys: 0 }, { rules: { window: 0 } }, { candidates: 0 }, { hitDepth: -1 }, { accuracyHalfLife: 0 }, { sharpness: -1 }, { muteShare: 1 }, { anonymousPopularity: 'no' }, { delta: 'yes' }, { markov: { maxOrder: 9 } }]) {
       assert.throws(() => new EnsemblePredictor(bad as never), (err: { code?: string }) => err.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });

@@ -48,4 +48,22 @@ describe('KeyInterner', () => {
     assert.equal(canonicalInteger('9007199254740991'), Number.MAX_SAFE_INTEGER);
     for (const bad of ['', '-', '-0', '007', '1e3', '12a', '9007199254740992', ' 1']) assert.ok(Number.isNaN(canonicalInteger(bad)), bad);
   });
+  it('holds at most maxKeys keys: a new key takes the id of a least recently used one, string or numeric', () => {
+    const k = new KeyInterner({ maxKeys: 8 });
+    const hot = k.id('hot');
+    for (let i = 0; i < 1000; i++) {
+      const key = i % 2 === 0 ? `name${i}` : String(i);
+      const id = k.id(key);
+      assert.ok(id >= 0 && id < 8, `id ${id} within maxKeys`);
+      assert.equal(k.key(id), key);
+      assert.equal(k.peek(key), id);
+      if (i % 3 === 0) assert.equal(k.id('hot'), hot, 'a key read all along keeps its id');
+    }
+    assert.equal(k.size, 8);
+    assert.ok(k.reused >= 990, `reused ${k.reused}`);
+    assert.equal(k.peek('name0'), -1, 'an evicted key is forgotten');
+    assert.equal(k.peekNumber(1), -1, 'an evicted numeric key is forgotten, memo included');
+    assert.equal(k.id('name0'), k.peek('name0'), 'and interned again on its next read');
+    assert.throws(() => new KeyInterner({ maxKeys: 0 }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION');
+  });
 });
