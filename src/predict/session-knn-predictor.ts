@@ -43,7 +43,7 @@ export type SessionKnnPredictorOptions = {
   readonly maxSessions?: number;
   /** Distinct keys remembered per session, most recent kept (1..255). @default 20 */
   readonly maxSessionLength?: number;
-  /** Sessions remembered per key, most recent kept. @default 500 */
+  /** Sessions remembered per key, most recent kept; at most `maxScanned` (no prediction reads further back). @default 500 */
   readonly maxItemSessions?: number;
   /** Ring entries visited per prediction at most, most recent query keys first (caps the work). @default 300 */
   readonly maxScanned?: number;
@@ -108,9 +108,12 @@ export class SessionKnnPredictor implements Predictor {
     this.#cap = positiveInt('maxSessions', options.maxSessions, 50_000);
     this.#len = positiveInt('maxSessionLength', options.maxSessionLength, 20);
     if (this.#len > 255) throw new InvalidOptionError('maxSessionLength', 'an integer from 1 to 255', this.#len);
-    this.#ringCap = positiveInt('maxItemSessions', options.maxItemSessions, 500);
     this.#query = positiveInt('queryLength', options.queryLength, 10);
     this.#scan = positiveInt('maxScanned', options.maxScanned, 300);
+    // A prediction reads at most `maxScanned` ring entries in all, the newest of each ring first, so a longer ring
+    // holds entries no prediction reads: capping rings there changes no answer, and bounds their memory by
+    // keys x maxScanned (the ensemble's 60: 240 bytes a key, where 500 could reach 2 KB a key).
+    this.#ringCap = Math.min(positiveInt('maxItemSessions', options.maxItemSessions, 500), this.#scan);
     this.#keys = options.keys ?? new KeyInterner();
     const decay = nonNegativeNumber('positionDecay', options.positionDecay, Infinity, true);
     this.#decay = decay === Infinity ? undefined : Float64Array.from({ length: 256 }, (_, d) => Math.exp(-d / decay));
