@@ -2,7 +2,8 @@
  * `prescient serve [--config prescient.config.json] [--port N] [--host H]`: runs the HTTP service until SIGTERM or
  * SIGINT, then shuts down gracefully — stops accepting connections, lets requests in flight finish, flushes the
  * write-back journal to the origin, closes the stores — and exits 0. The config file is validated on start
- * (ERR_INVALID_CONFIG naming the field, exit 2); environment variables override it, flags override both. With
+ * (ERR_INVALID_CONFIG naming the field, exit 2); an address it cannot bind is ERR_LISTEN_FAILED naming host:port
+ * (exit 1); environment variables override it, flags override both. With
  * nothing configured: memory tier, embedded PGlite origin, journal in the temp folder, bound to 127.0.0.1:8787.
  * Prints `listening on <url>` on stdout once bound (scripts and tests read the URL from that line).
  */
@@ -33,8 +34,8 @@ export function serveCommand(io: CliIo, done: (code: number) => void): Command {
 
 /**
  * Resolves the config (file, then `env`, then flags), starts the server and binds it, and prints the address.
- * @throws PrescientError ERR_INVALID_CONFIG for a bad or unreadable config file or a bad variable; the stores'
- *   errors when they cannot start.
+ * @throws PrescientError ERR_INVALID_CONFIG for a bad or unreadable config file or a bad variable;
+ *   ERR_LISTEN_FAILED naming host:port when the address cannot be bound; the stores' errors when they cannot start.
  */
 export async function startServe(flags: ServeFlags, io: CliIo, env: ServerEnv): Promise<PrescientServer> {
   let fileJson: unknown;
@@ -55,7 +56,7 @@ export async function startServe(flags: ServeFlags, io: CliIo, env: ServerEnv): 
     url = await server.listen();
   } catch (error) {
     await server.close().catch(() => {});
-    throw error;
+    throw listenError(error, config.host, config.port);
   }
   io.stdout.write(`prescient: listening on ${url}\n`);
   io.stderr.write(`prescient: dashboard at ${url}/ ; metrics at ${url}/metrics${config.tokens.length === 0 ? ' (no tokens: loopback only)' : ''}\n`);
@@ -91,6 +92,29 @@ async function untilSignal(io: CliIo, server: PrescientServer): Promise<void> {
     for (const s of shutdownSignals) process.off(s, handler);
   }
   io.stderr.write('prescient: stopped\n');
+}
+
+/** Why a bind failed, in words, by the socket error's code. */
+const listenFailures: Readonly<Record<string, string>> = Object.freeze({
+  EADDRINUSE: 'the port is already in use',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved (DNS did not answer)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+});
+
+/**
+ * A failure to bind as ERR_LISTEN_FAILED naming `host:port`, with the socket error as `cause`. A code of its own
+ * rather than ERR_INVALID_CONFIG: a port in use or a name DNS cannot resolve yet may be gone on the next try, and
+ * exit 1 (not the usage exit 2) tells a supervisor a retry can help.
+ */
+function listenError(error: unknown, host: string, port: number): PrescientError {
+  if (error instanceof PrescientError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const known = typeof code === 'string' ? listenFailures[code] : undefined;
+  const reason = known === undefined ? (error instanceof Error ? error.message : String(error)) : `${known} (${String(code)})`;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new PrescientError('ERR_LISTEN_FAILED', `Cannot listen on ${address}: ${reason}`, { cause: error });
 }
 
 function parsePort(value: string): number {

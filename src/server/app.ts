@@ -12,7 +12,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { ErrorCode } from '../errors.ts';
 import { systemClock } from '../clock.ts';
 import { Authenticator, type Principal, type RouteScope } from './auth.ts';
-import type { ServerConfig } from './config.ts';
+import { receiveSlackMs, type ServerConfig } from './config.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorBody, statusOf, toHttpError } from './http-errors.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -54,9 +54,6 @@ export type PrescientServer = {
 
 /** While shutting down, idle keep-alive connections are closed this often, in ms. */
 const idleSweepMs = 50;
-
-/** Time allowed to receive a whole request (headers and body) beyond the handler's timeout, in ms. */
-const receiveSlackMs = 5000;
 
 /**
  * Builds the service and the app from `config` (see `resolveConfig`) and starts the stores. The app is ready

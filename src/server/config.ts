@@ -33,12 +33,50 @@ const posInt = z.int().positive();
 /** A SQL table name, optionally schema-qualified: it is quoted when used, but kept plain so logs read simply. */
 const tableName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/, 'expected a lower-case SQL identifier (schema.table allowed)');
 
+/**
+ * Longest delay a Node timer holds, in ms (2^31 - 1, about 24.8 days): a longer one fires after 1 ms instead, with
+ * only a warning, so every millisecond field is capped at it (less any slack the service adds to it).
+ */
+export const maxTimerMs = 2_147_483_647;
+
+/** Time allowed to receive a whole request (headers and body) beyond `limits.requestTimeoutMs`, in ms. */
+export const receiveSlackMs = 5000;
+
+const timerLimitMessage = (slackMs: number) => `expected at most ${maxTimerMs - slackMs} ms (a Node timer holds no more)`;
+
+/** A whole duration in ms that a Node timer can hold once `slackMs` is added to it. */
+const timerMs = (slackMs = 0) => posInt.max(maxTimerMs - slackMs, timerLimitMessage(slackMs));
+
+/**
+ * A connection URL whose protocol is one of `protocols`. Checked here so a typo fails on start naming its field,
+ * not later inside the client's own parser (`Invalid URL`). The message never echoes the URL: it may hold a password.
+ */
+const urlOf = (protocols: readonly string[]) =>
+  z.string().refine((text) => URL.canParse(text) && protocols.includes(new URL(text).protocol), `expected a URL starting ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+/** Secrets as `Authorization: Bearer` carries them (and the Authenticator accepts): printable ASCII, no spaces. */
+const tokenPattern = /^[\x21-\x7e]{16,512}$/;
+
 const tokenSchema = z.strictObject({
-  token: z.string().min(16).max(512),
+  token: z.string().regex(tokenPattern, 'expected 16 to 512 printable ASCII characters without spaces'),
   scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1),
   user: id.optional(),
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1 to 64 letters, digits or ._-').optional(),
 });
+
+/** Token names key the rate limiter: two tokens with one name would share one bucket, so names are unique. */
+const tokensSchema = z
+  .array(tokenSchema)
+  .max(10_000)
+  .superRefine((tokens, ctx) => {
+    const firstByName = new Map<string, number>();
+    tokens.forEach((t, i) => {
+      const name = t.name ?? `token-${i}`;
+      const first = firstByName.get(name);
+      if (first === undefined) firstByName.set(name, i);
+      else ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `the name ${JSON.stringify(name)} is already used by tokens.${first}` });
+    });
+  });
 
 const configSchema = z.strictObject({
   /** Address to bind. Anything but loopback needs tokens. */
@@ -46,11 +84,11 @@ const configSchema = z.strictObject({
   /** Port to bind; 0 picks a free one. */
   port: z.int().min(0).max(65535).prefault(8787),
   logLevel: z.enum(logLevels).prefault('info'),
-  tokens: z.array(tokenSchema).max(10_000).prefault([]),
+  tokens: tokensSchema.prefault([]),
   /** PostgreSQL origin; without it the embedded PGlite origin with the shipped sample is used. */
-  database: z.strictObject({ url: z.string().min(1), table: tableName.prefault('prescient_items') }).optional(),
+  database: z.strictObject({ url: urlOf(['postgres:', 'postgresql:']), table: tableName.prefault('prescient_items') }).optional(),
   /** Shared Redis tier. */
-  redis: z.strictObject({ url: z.string().min(1), namespace: id.prefault('prescient'), maxBytes: posInt.prefault(256 * mib) }).optional(),
+  redis: z.strictObject({ url: urlOf(['redis:', 'rediss:']), namespace: id.prefault('prescient'), maxBytes: posInt.prefault(256 * mib) }).optional(),
   /**
    * Folder of the embedded PGlite store (used without a database): built from the shipped sample on first use and
    * kept, with every write flushed to it. Without it the store is a private temporary copy, dropped on stop.
@@ -61,6 +99,7 @@ const configSchema = z.strictObject({
   cache: z
     .strictObject({
       maxBytes: posInt.prefault(64 * mib),
+      /** Lifetime of an entry, in ms: compared with times, never set as a timer, so not capped (a 30-day TTL is fine). */
       ttlMs: z.number().positive().prefault(300_000),
       maxKeyLength: z.int().min(1).max(1024).prefault(512),
       predictLimit: z.int().min(1).max(100).prefault(8),
@@ -73,7 +112,7 @@ const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Write-back: time from a write's acknowledgement to its flush, and the journal's group-commit window (0: an fsync per write). */
-  writeBack: z.strictObject({ flushIntervalMs: posInt.prefault(200), groupCommitMs: z.int().min(0).max(1000).prefault(2) }).prefault({}),
+  writeBack: z.strictObject({ flushIntervalMs: timerMs().prefault(200), groupCommitMs: z.int().min(0).max(1000).prefault(2) }).prefault({}),
   limits: z
     .strictObject({
       /** Largest request body, in bytes (413 above). */
@@ -82,10 +121,10 @@ const configSchema = z.strictObject({
       maxBatchKeys: z.int().min(1).max(10_000).prefault(100),
       /** Token bucket per token (per client address without tokens): refill per second and burst size. */
       rateLimit: z.strictObject({ perSecond: z.number().positive().prefault(1000), burst: posInt.prefault(2000) }).prefault({}),
-      /** Most keys fetched from the origin at once; a read that would add one more answers 503 ERR_OVERLOADED. */
+      /** Most keys fetched from the origin at once; a read or prefetch that would add one more answers 503 ERR_OVERLOADED. */
       maxInflightFetches: posInt.prefault(1024),
-      /** Time a request may take, in ms, before it answers ERR_TIMEOUT. */
-      requestTimeoutMs: posInt.prefault(10_000),
+      /** Time a request may take, in ms, before it answers ERR_TIMEOUT (the server adds `receiveSlackMs` to receive it). */
+      requestTimeoutMs: timerMs(receiveSlackMs).prefault(10_000),
       /** Sessions whose owner is remembered (least recently used forgotten first). */
       maxSessions: posInt.prefault(100_000),
     })

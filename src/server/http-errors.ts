@@ -4,7 +4,7 @@
  * anything unexpected — into the body every error response carries: `{ "error": { "code", "message" } }`.
  */
 import type { ErrorCode } from '../errors.ts';
-import { PrescientError } from '../errors.ts';
+import { OriginError, PrescientError } from '../errors.ts';
 
 /** The JSON body of every error response. */
 export type ErrorBody = { readonly error: { readonly code: ErrorCode; readonly message: string } };
@@ -72,10 +72,11 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
 
 /**
  * Translates any thrown value into the status and body to answer. Unexpected errors (no code we know, status
- * 5xx) become ERR_INTERNAL with a generic message: their text stays in the log, never in the response.
+ * 5xx) become ERR_INTERNAL with a generic message, and origin failures a generic message naming their keys: their
+ * text stays in the log, never in the response.
  */
 export function toHttpError(error: unknown): HttpError {
-  if (error instanceof PrescientError) return { status: statusOf(error.code), body: errorBody(error.code, error.message) };
+  if (error instanceof PrescientError) return { status: statusOf(error.code), body: errorBody(error.code, clientMessage(error)) };
   const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; statusCode?: unknown; message?: unknown };
   const message = typeof e.message === 'string' ? e.message : 'Bad request';
   const mapped = typeof e.code === 'string' ? fastifyCodes[e.code] : undefined;
@@ -86,6 +87,20 @@ export function toHttpError(error: unknown): HttpError {
     return { status, body: errorBody(code, message) };
   }
   return { status: 500, body: errorBody('ERR_INTERNAL', 'Internal error') };
+}
+
+/**
+ * The message a client sees for `error`. An origin's failure carries the store's own text (a driver message, a host
+ * name, a SQL fragment, a credential in a connection string): clients get a generic message naming only the keys,
+ * and the full error stays in the log (the app's error handler logs every 5xx at error level with its code and cause).
+ */
+function clientMessage(error: PrescientError): string {
+  if (error.code !== 'ERR_ORIGIN_FAILED' && error.code !== 'ERR_ORIGIN_TIMEOUT') return error.message;
+  const what = error.code === 'ERR_ORIGIN_TIMEOUT' ? 'The origin did not answer in time' : 'The origin failed';
+  if (!(error instanceof OriginError) || error.keys.length === 0) return what;
+  const { keys } = error;
+  const more = keys.length > 3 ? ` and ${keys.length - 3} more` : '';
+  return `${what} for ${keys.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}${more}`;
 }
 
 /** A PrescientError with `code`, for handlers to throw. */

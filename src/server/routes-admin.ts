@@ -3,7 +3,8 @@
  *
  * - `GET /healthz` (public) → `{ status: "ok" }` while the process serves.
  * - `GET /readyz` (public) → `{ status: "ready" }`, or 503 ERR_NOT_READY until the stores answer (and once
- *   shutdown begins).
+ *   shutdown begins). The origin's answer is reused for a second (ReadinessProbe), so polling it costs the origin
+ *   at most one read a second.
  * - `GET /metrics` (admin) → Prometheus text, names prefixed `prescient_`.
  * - `GET /v1/users/:id/shadow?limit=` (read; a token bound to a user sees only its own) → `{ user, items }`.
  */

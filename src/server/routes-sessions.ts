@@ -4,7 +4,8 @@
  * - `POST /v1/sessions/:id/actions` `{ action, key?, user?, segment? }` → 202 `{ session, action, recorded: true }`:
  *   the models observe `action:<action>` (then `key`) as accesses of the session.
  * - `POST /v1/sessions/:id/prefetch` `{ action?, keys?, user?, segment? }` → 202 `{ session, issued, keys,
- *   predicted }`: fetches `keys` and, for an action, the items predicted to follow it (recording the action).
+ *   predicted }`: fetches `keys` and, for an action, the items predicted to follow it (recording the action);
+ *   503 ERR_OVERLOADED, fetching none, when they would take the origin past `limits.maxInflightFetches`.
  * - `GET /v1/sessions/:id/predictions?limit=` → `{ session, user?, items, actions }`, probabilities in [0, 1].
  *
  * A session belongs to the first user that uses it; a token bound to a user can use only its own sessions.

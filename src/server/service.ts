@@ -26,6 +26,7 @@ import type { Predictor } from '../predict/predictor.ts';
 import { ChangeFeed } from '../sync/change-feed.ts';
 import type { ServerConfig } from './config.ts';
 import { timedOrigin } from './metrics.ts';
+import { ReadinessProbe } from './readiness-probe.ts';
 import { SessionModels, type ApiPrediction } from './session-models.ts';
 import { SessionOwners } from './session-owners.ts';
 import { openWritePath, type ServiceLogger, type WriteAck, type WritePath } from './write-path.ts';
@@ -73,18 +74,16 @@ export type { ApiPrediction } from './session-models.ts';
 
 /** Key the readiness probe reads: any answer (found or not) proves the origin answers. */
 const readinessProbeKey = '__prescient_readyz__';
-/** Longest the readiness probe waits for the origin, in ms. */
-const readinessTimeoutMs = 2000;
 
 export class Service {
   readonly cache: Cache<unknown>;
   readonly config: ServerConfig;
   readonly #clock: Clock;
   readonly #models: SessionModels;
-  readonly #origin: Origin<unknown>;
   readonly #writes: WritePath;
   readonly #l2: Tier<unknown> | undefined;
   readonly #owners: SessionOwners;
+  readonly #readiness: ReadinessProbe;
   readonly #closers: Array<() => Promise<unknown>> = [];
   #feed: ChangeFeed | undefined;
   #state: 'new' | 'started' | 'closing' | 'closed' = 'new';
@@ -96,10 +95,10 @@ export class Service {
     this.config = config;
     this.#clock = overrides.clock ?? systemClock;
     this.#models = new SessionModels({ config, clock: this.#clock, predictor: overrides.predictor, logger: options.logger });
-    this.#origin = origin;
     this.#writes = writes;
     this.#l2 = l2;
     this.#owners = new SessionOwners(config.limits.maxSessions);
+    this.#readiness = new ReadinessProbe({ clock: this.#clock, probe: () => origin.getMany([readinessProbeKey], { purpose: 'demand' }) });
     this.cache = new Cache<unknown>({
       origin: options.onOriginFetch === undefined ? writes.reader : timedOrigin(writes.reader, this.#clock, options.onOriginFetch),
       clock: this.#clock,
@@ -268,8 +267,13 @@ export class Service {
 
   /**
    * Prefetches for the session: the given keys, and with an action, the items the models expect to follow it
-   * (the action is recorded first, as by `recordAction`). Explicit requests are outside the prediction budget.
+   * (the action is recorded first, as by `recordAction`). Explicit requests are outside the prediction budget but
+   * not outside `maxInflightFetches`: like a batch read, the request is refused whole when its keys would take the
+   * origin past the limit (trimming it would make `issued` depend on other clients' load, and a client that
+   * retries later gets all it asked for).
    * Returns the keys whose fetch started (those not already cached or in flight) and the predictions acted on.
+   * @throws PrescientError ERR_OVERLOADED when the keys to fetch would exceed `maxInflightFetches` (the action, if
+   *   any, is recorded even so); ERR_CLOSED once the service is shutting down.
    */
   async prefetch(ctx: ReadContext, request: { readonly action?: string; readonly keys?: readonly string[] }): Promise<{ keys: string[]; predicted: ApiPrediction[] }> {
     this.#checkStarted();
@@ -282,7 +286,10 @@ export class Service {
     }
     this.#checkStarted();
     const keys = [...wanted].filter((k) => !this.#isHeld(k));
-    if (keys.length > 0) this.cache.prefetch(keys, ctx);
+    if (keys.length > 0) {
+      this.#checkCapacity(keys.length);
+      this.cache.prefetch(keys, ctx);
+    }
     return { keys, predicted };
   }
 
@@ -297,23 +304,13 @@ export class Service {
   }
 
   /**
-   * True when the service is started, its shared tier (if any) is connected, and its origin answers a probe read
-   * within 2 s (`readinessTimeoutMs`). Never throws.
+   * True when the service is started, its shared tier (if any) is connected, and its origin answered the latest
+   * readiness probe within 2 s; probes are shared and reused for a second (ReadinessProbe). Never throws.
    */
   async isReady(): Promise<boolean> {
     if (this.#state !== 'started') return false;
     if ((this.#l2 as { isConnected?: boolean } | undefined)?.isConnected === false) return false;
-    let timer: ReturnType<Clock['setTimer']> | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = systemClock.setTimer(readinessTimeoutMs, () => resolve(false));
-    });
-    try {
-      return await Promise.race([this.#origin.getMany([readinessProbeKey], { purpose: 'demand' }).then(() => true), timeout]);
-    } catch {
-      return false;
-    } finally {
-      if (timer !== undefined) systemClock.clearTimer(timer);
-    }
+    return this.#readiness.check();
   }
 
   /** Counters of the write path and the sessions, for the metrics and the dashboard. */

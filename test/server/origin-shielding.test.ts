@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { OriginError, PrescientError } from '../../src/errors.ts';
+import { FunctionOrigin } from '../../src/origin/function-origin.ts';
+import type { OriginRecord } from '../../src/origin/origin.ts';
+import { createServer } from '../../src/server/app.ts';
+import { resolveConfig } from '../../src/server/config.ts';
+import { toHttpError } from '../../src/server/http-errors.ts';
+import { readinessReuseMs } from '../../src/server/readiness-probe.ts';
+import { rig } from './server-rig.ts';
+
+/** An origin that counts its calls and keys, and whose answers wait until the test releases them. */
+function gatedOrigin(): { origin: FunctionOrigin<unknown>; release(): void; calls: number; keys: number } {
+  const waiting: Array<() => void> = [];
+  let isOpen = false;
+  const state = {
+    calls: 0,
+    keys: 0,
+    origin: new FunctionOrigin<unknown>({
+      getMany: (keys) => {
+        state.calls++;
+        state.keys += keys.length;
+        const answer = (): Array<OriginRecord<unknown> | undefined> => keys.map((key) => ({ key, value: key, version: 1 }));
+        if (isOpen) return Promise.resolve(answer());
+        return new Promise((resolve) => waiting.push(() => resolve(answer())));
+      },
+      putMany: async () => {},
+    }),
+    release() {
+      isOpen = true;
+      for (const w of waiting.splice(0)) w();
+    },
+  };
+  return state;
+}
+
+test('prefetch is held to maxInflightFetches as reads are: 503 ERR_OVERLOADED and nothing fetched', async () => {
+  const gate = gatedOrigin();
+  const r = await rig({ origin: gate.origin, config: { limits: { maxInflightFetches: 3 } } });
+  try {
+    const first = await r.inject({ method: 'POST', url: '/v1/sessions/s1/prefetch', payload: { keys: ['p1', 'p2'] } });
+    assert.equal(first.status, 202);
+    assert.equal(first.body.issued, 2);
+    const over = await r.inject({ method: 'POST', url: '/v1/sessions/s2/prefetch', payload: { keys: ['p3', 'p4'] } });
+    assert.equal(over.status, 503);
+    assert.equal(over.body.error.code, 'ERR_OVERLOADED');
+    assert.equal(r.server.service.cache.pendingFetches, 2);
+    const fits = await r.inject({ method: 'POST', url: '/v1/sessions/s3/prefetch', payload: { keys: ['p3'] } });
+    assert.deepEqual([fits.status, fits.body.issued], [202, 1]);
+    assert.equal((await r.inject({ url: '/v1/items/demand' })).body.error.code, 'ERR_OVERLOADED');
+    await r.clock.advanceAsync(0);
+    assert.equal(gate.keys, 3, 'the refused prefetch put no key in flight');
+    gate.release();
+    await r.clock.advanceAsync(0);
+    assert.equal(r.server.service.cache.pendingFetches, 0);
+    const after = await r.inject({ method: 'POST', url: '/v1/sessions/s2/prefetch', payload: { keys: ['p4', 'p5'] } });
+    assert.deepEqual([after.status, after.body.issued], [202, 2]);
+  } finally {
+    gate.release();
+    await r.close();
+  }
+});
+
+test('a flood of /readyz shares one origin probe, and its answer is reused for a second', async () => {
+  const gate = gatedOrigin();
+  const r = await rig({ origin: gate.origin });
+  try {
+    const flood = Array.from({ length: 50 }, () => r.inject({ url: '/readyz' }));
+    await r.clock.advanceAsync(0);
+    gate.release();
+    const answers = await Promise.all(flood);
+    assert.ok(answers.every((a) => a.status === 200));
+    assert.equal(gate.calls, 1, 'concurrent calls share the probe in flight');
+    for (let i = 0; i < 50; i++) assert.equal((await r.inject({ url: '/readyz' })).status, 200);
+    r.clock.advance(readinessReuseMs - 1);
+    assert.equal((await r.inject({ url: '/readyz' })).status, 200);
+    assert.equal(gate.calls, 1, 'answers are reused within the window');
+    r.clock.advance(1);
+    assert.equal((await r.inject({ url: '/readyz' })).status, 200);
+    assert.equal(gate.calls, 2, 'a fresh probe once the window passed');
+  } finally {
+    gate.release();
+    await r.close();
+  }
+});
+
+test('a failing origin is probed once a second too, and /readyz recovers once the window passes', async () => {
+  let calls = 0;
+  let isDown = true;
+  const origin = new FunctionOrigin<unknown>({
+    getMany: async (keys) => {
+      calls++;
+      if (isDown) throw new Error('connection refused');
+      return keys.map(() => undefined);
+    },
+    putMany: async () => {},
+  });
+  const r = await rig({ origin });
+  try {
+    for (let i = 0; i < 20; i++) assert.equal((await r.inject({ url: '/readyz' })).body.error.code, 'ERR_NOT_READY');
+    assert.equal(calls, 1);
+    isDown = false;
+    assert.equal((await r.inject({ url: '/readyz' })).status, 503, 'the failure is reused within the window');
+    r.clock.advance(readinessReuseMs);
+    assert.equal((await r.inject({ url: '/readyz' })).status, 200);
+    assert.equal(calls, 2);
+  } finally {
+    await r.close();
+  }
+});
+
+test('origin failures reach clients as a generic message naming the keys; the cause is logged at error level', async () => {
+  const lines: Array<Record<string, any>> = [];
+  const dir = mkdtempSync(join(tmpdir(), 'prescient-origin-error-test-'));
+  const origin = new FunctionOrigin<unknown>({ getMany: async () => Promise.reject(new Error('db exploded: password=hunter2')), putMany: async () => {} });
+  const server = await createServer(resolveConfig({ logLevel: 'error', journalDir: dir, writeBack: { groupCommitMs: 0 } }, {}), {
+    origin,
+    logDestination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  try {
+    const one = await server.app.inject({ url: '/v1/items/k1' });
+    assert.equal(one.statusCode, 502);
+    assert.deepEqual(one.json(), { error: { code: 'ERR_ORIGIN_FAILED', message: 'The origin failed for "k1"' } });
+    const many = await server.app.inject({ method: 'POST', url: '/v1/items:batchGet', payload: { keys: ['b1', 'b2'] } });
+    assert.equal(many.statusCode, 502);
+    assert.match(many.json().error.message, /^The origin failed for "b[12]"/);
+    assert.doesNotMatch(`${one.body}${many.body}`, /hunter2|exploded/);
+    const logged = lines.filter((l) => l.msg === 'request failed');
+    assert.equal(logged.length, 2);
+    for (const l of logged) {
+      assert.equal(l.level, 50);
+      assert.equal(l.code, 'ERR_ORIGIN_FAILED');
+      assert.match(l.err.message, /db exploded: password=hunter2/);
+    }
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('origin timeouts and origin errors without keys get generic messages too; other codes keep theirs', () => {
+  const timeout = toHttpError(new OriginError(['a', 'b', 'c', 'd', 'e'], new Error('statement timeout on db.internal:5432'), 'ERR_ORIGIN_TIMEOUT'));
+  assert.equal(timeout.status, 504);
+  assert.deepEqual(timeout.body, { error: { code: 'ERR_ORIGIN_TIMEOUT', message: 'The origin did not answer in time for "a", "b", "c" and 2 more' } });
+  assert.deepEqual(toHttpError(new PrescientError('ERR_ORIGIN_TIMEOUT', 'Statement exceeded its deadline on db.internal')).body.error.message, 'The origin did not answer in time');
+  assert.deepEqual(toHttpError(new PrescientError('ERR_ORIGIN_FAILED', 'Version of key "k" is not ...')).body.error.message, 'The origin failed');
+  assert.equal(toHttpError(new PrescientError('ERR_OVERLOADED', 'Too many origin fetches in flight')).body.error.message, 'Too many origin fetches in flight');
+});
