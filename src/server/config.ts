@@ -109,6 +109,11 @@ const configSchema = z.strictObject({
        * shared with the load generator, it measured slower, see BENCHMARKS.md).
        */
       modelThread: z.enum(['worker', 'main']).prefault('main'),
+      /**
+       * Most distinct keys the models know by id (EnsemblePredictor `maxKeys`): bounds what clients reading ever new
+       * keys (or keys the origin lacks) can make the models hold, about 100 bytes plus the key each.
+       */
+      modelKeys: z.int().min(1000).max(10_000_000).prefault(200_000),
     })
     .prefault({}),
   /** Write-back: time from a write's acknowledgement to its flush, and the journal's group-commit window (0: an fsync per write). */

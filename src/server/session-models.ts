@@ -39,10 +39,11 @@ export class SessionModels {
       this.#remote = new WorkerPredictor({
         // ActionFilterPredictor asks for `overAsk` times what the cache wants, to drop action keys from it.
         limit: config.cache.predictLimit * overAsk,
+        ensemble: { maxKeys: config.cache.modelKeys },
         onError: (error) => options.logger?.warn({ err: error, code: 'ERR_INTERNAL' }, 'the models failed; serving without predictions'),
       });
     }
-    this.#inner = this.#remote ?? options.predictor ?? new EnsemblePredictor();
+    this.#inner = this.#remote ?? options.predictor ?? new EnsemblePredictor({ maxKeys: config.cache.modelKeys });
     this.predictor = new ActionFilterPredictor(this.#inner);
   }
 

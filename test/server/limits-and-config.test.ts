@@ -90,3 +90,9 @@ test('serve: a port already in use is ERR_LISTEN_FAILED naming host:port, with t
     rmSync(journal, { recursive: true, force: true });
   }
 });
+
+test('cache.modelKeys bounds the keys the models know by id: 200,000 by default, checked on start', () => {
+  assert.equal(resolveConfig({}, {}).cache.modelKeys, 200_000);
+  assert.equal(resolveConfig({ cache: { modelKeys: 5000 } }, {}).cache.modelKeys, 5000);
+  assert.match(message(() => resolveConfig({ cache: { modelKeys: 10 } }, {})), /cache\.modelKeys/);
+});
