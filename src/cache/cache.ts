@@ -67,9 +67,7 @@ export class Cache<V = unknown> {
       onOriginBatch: (keys, purpose, isOk, failed) => this.#countBatch(keys, purpose, isOk, failed),
       // The prefetch budget grows as demand load leaves for the origin, not when it comes back: what the budget held
       // back goes out beside the miss that paid for it (on scarab-500k at 1%, 0.9 points of hit ratio).
-      onOriginSend: (count, purpose) => {
-        if (purpose === 'demand') this.#loop.demandFetched(count);
-      },
+      onOriginSend: (count, purpose) => purpose === 'demand' && this.#loop.demandFetched(count),
     });
     this.#loop = new PredictionLoop({
       predictor: o.predictor,
@@ -80,6 +78,7 @@ export class Cache<V = unknown> {
       target: { isPresent: (key) => this.#isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
       onEvent: (event) => this.#events.emit(event.type, event),
       isListened: (type) => this.#events.listenerCount(type) > 0,
+      reads: this.#reads, // the prediction budget sizes the models' share by the reads they could change
       onPredicted: o.shadow === false ? undefined : (ctx, ps) => this.#shadow?.predicted(ctx, ps),
     });
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };

@@ -8,12 +8,27 @@
  * window. Accesses keep buffering meanwhile; past the buffer's capacity new ones are dropped (counted), so the
  * models then learn from contiguous runs of each session rather than from every access.
  *
+ * The share follows what the models can win (`adaptive`, on by default): prediction can only change reads that
+ * miss, are served stale or use a prefetch, so when those fall under {@link fullShareRoom} of the reads in a window
+ * the next window's share shrinks in proportion, down to {@link minShareScale} of `maxShare`. A server answering
+ * nearly all reads from memory then spends its time on them rather than on models that have nothing to fetch, and
+ * gets the full share back within a window of misses returning. An idle server keeps the full share (its time is
+ * free). The floor keeps the models learning from a sample of the reads meanwhile.
+ *
  * Time is read through an injected function (real time by default), never the cache's Clock: a cache on a
  * VirtualClock still measures what the work really cost, and a test injects a fake to make it deterministic.
  */
 import { systemClock } from '../clock.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { fn, numberInRange, positiveInt } from '../options.ts';
+import { bool, fn, numberInRange, positiveInt } from '../options.ts';
+import type { ReadStatus } from './access-buffer.ts';
+
+/** Share of reads that miss, are stale or use a prefetch at and above which the models get all of `maxShare`. */
+export const fullShareRoom = 0.05;
+/** Least part of `maxShare` the models keep however few reads they could change. */
+export const minShareScale = 0.1;
+/** Reads a window needs before its mix of reads sets the next share (fewer: the server is not busy, full share). */
+const minReadsToAdapt = 64;
 
 /** Settings of the prediction loop's CPU budget (`CacheOptions.prediction.budget`). */
 export type PredictionBudgetOptions = {
@@ -23,6 +38,11 @@ export type PredictionBudgetOptions = {
   readonly windowMs?: number;
   /** Longest stretch the loop works without yielding to the event loop, in ms. @default 4 */
   readonly maxSliceMs?: number;
+  /**
+   * Whether the share follows the reads the models could change (misses, stale reads, prefetched hits): under 5% of
+   * the reads, the share shrinks in proportion, to a tenth of `maxShare` at least. @default true
+   */
+  readonly adaptive?: boolean;
   /**
    * Real time in ms, read around each slice (a test injects a fake). @default systemClock.now (performance.now
    * based), whatever clock the cache runs on
@@ -35,6 +55,7 @@ export type ResolvedPredictionBudgetOptions = {
   readonly maxShare: number;
   readonly windowMs: number;
   readonly maxSliceMs: number;
+  readonly adaptive: boolean;
   readonly now: () => number;
 };
 
@@ -52,6 +73,7 @@ export function resolvePredictionBudget(name: string, value: unknown): ResolvedP
     maxShare,
     windowMs: positiveInt(`${name}.windowMs`, o.windowMs, 100),
     maxSliceMs: numberInRange(`${name}.maxSliceMs`, o.maxSliceMs, 0.1, 1000, 4),
+    adaptive: bool(`${name}.adaptive`, o.adaptive, true),
     now: fn(`${name}.now`, o.now, systemClock.now),
   });
 }
@@ -64,19 +86,33 @@ export class PredictionBudget {
   readonly now: () => number;
   readonly maxSliceMs: number;
   readonly #windowMs: number;
-  /** Time the loop may spend per window, in ms (maxShare x windowMs). */
-  readonly #allowance: number;
+  /** Time the loop may spend per window at the full share, in ms (maxShare x windowMs). */
+  readonly #fullAllowance: number;
+  /** Time the loop may spend per window now (the full allowance, scaled by the reads the models could change). */
+  #allowance: number;
   #windowStart = Number.NaN;
   #spent = 0;
   #total = 0;
   #slices = 0;
   #deferred = 0;
+  /** The cache's live read counters when adaptive, and their sums at the start of the current window. */
+  readonly #reads: Readonly<Record<ReadStatus, number>> | undefined;
+  #readsAtStart = 0;
+  #roomAtStart = 0;
 
-  constructor(options: ResolvedPredictionBudgetOptions) {
+  /** @param reads the cache's read counters, read at window ends when `adaptive` (without them the share is fixed). */
+  constructor(options: ResolvedPredictionBudgetOptions, reads?: Readonly<Record<ReadStatus, number>>) {
     this.now = options.now;
     this.maxSliceMs = options.maxSliceMs;
     this.#windowMs = options.windowMs;
-    this.#allowance = options.maxShare * options.windowMs;
+    this.#fullAllowance = options.maxShare * options.windowMs;
+    this.#allowance = this.#fullAllowance;
+    this.#reads = options.adaptive ? reads : undefined;
+  }
+
+  /** Share of real time the loop may spend now, in (0, maxShare]. */
+  get share(): number {
+    return this.#allowance / this.#windowMs;
   }
 
   /** Adds the time of work that ran from `start` to `end` (ms of `now`). */
@@ -111,14 +147,15 @@ export class PredictionBudget {
     this.#deferred += count;
   }
 
-  /** Totals since creation: ms spent, slices run, predictions deferred. */
-  stats(): { readonly spentMs: number; readonly slices: number; readonly deferredPredictions: number } {
-    return { spentMs: this.#total, slices: this.#slices, deferredPredictions: this.#deferred };
+  /** Totals since creation: ms spent, slices run, predictions deferred; and the share allowed now. */
+  stats(): { readonly spentMs: number; readonly slices: number; readonly deferredPredictions: number; readonly share: number } {
+    return { spentMs: this.#total, slices: this.#slices, deferredPredictions: this.#deferred, share: this.share };
   }
 
   #roll(at: number): void {
     if (Number.isNaN(this.#windowStart)) {
       this.#windowStart = at;
+      this.#markReads();
       return;
     }
     const elapsed = at - this.#windowStart;
@@ -126,5 +163,26 @@ export class PredictionBudget {
     const windows = Math.floor(elapsed / this.#windowMs);
     this.#spent = Math.max(0, this.#spent - windows * this.#allowance);
     this.#windowStart += windows * this.#windowMs;
+    this.#adapt();
+  }
+
+  /** Sets the allowance from the reads since the last window end: in proportion to the share the models could change. */
+  #adapt(): void {
+    const r = this.#reads;
+    if (r === undefined) return;
+    const reads = r.hit + r.miss + r.stale + r.prefetched;
+    const room = r.miss + r.stale + r.prefetched;
+    const dReads = reads - this.#readsAtStart;
+    const dRoom = room - this.#roomAtStart;
+    this.#markReads();
+    const scale = dReads < minReadsToAdapt ? 1 : Math.min(1, Math.max(minShareScale, dRoom / dReads / fullShareRoom));
+    this.#allowance = this.#fullAllowance * scale;
+  }
+
+  #markReads(): void {
+    const r = this.#reads;
+    if (r === undefined) return;
+    this.#readsAtStart = r.hit + r.miss + r.stale + r.prefetched;
+    this.#roomAtStart = r.miss + r.stale + r.prefetched;
   }
 }

@@ -50,6 +50,8 @@ export type PredictionLoopOptions = {
    * scheduler, only contexts with a user or segment are predicted for it.
    */
   readonly onPredicted?: (ctx: ReadContext, predictions: readonly Prediction[]) => void;
+  /** The cache's live read counters: an adaptive budget sizes the models' share by the reads they could change. */
+  readonly reads?: Readonly<Record<ReadStatus, number>>;
 };
 
 export type PredictionLoopStats = {
@@ -90,7 +92,7 @@ export class PredictionLoop {
     // `prefetch.budget` (CachePrefetchOptions): absent or false keeps today's loop exactly; resolved again here so a
     // loop built directly is checked too (resolving is idempotent).
     const budget = options.prefetch === false ? undefined : resolvePredictionBudget('prefetch.budget', options.prefetch.budget);
-    this.#budget = budget === undefined || options.predictor === undefined ? undefined : new PredictionBudget(budget);
+    this.#budget = budget === undefined || options.predictor === undefined ? undefined : new PredictionBudget(budget, options.reads);
     this.feedback = new Feedback({ onEvent: options.onEvent, isListened: options.isListened });
     this.#scheduler =
       options.predictor === undefined || options.prefetch === false

@@ -67,6 +67,38 @@ describe('PredictionBudget', () => {
     assert.equal(budget.stats().spentMs, 60);
   });
 
+  test('adaptive: the next window\'s share follows the reads the models could change, floored, full when idle', () => {
+    const reads = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
+    const options = resolvePredictionBudget('b', { maxShare: 0.2, windowMs: 100, now: () => 0 })!;
+    const budget = new PredictionBudget(options, reads);
+    budget.isSpent(0); // the first window starts
+    assert.ok(Math.abs(budget.share - 0.2) < 1e-12);
+    reads.hit += 10_000; // a window of hits only: the floor, a tenth of maxShare
+    budget.isSpent(100);
+    assert.ok(Math.abs(budget.share - 0.02) < 1e-12, `share ${budget.share}`);
+    budget.charge(100, 103); // 3 ms against 2 allowed
+    assert.equal(budget.isSpent(103), true);
+    reads.hit += 9_900;
+    reads.miss += 100; // 1% of reads miss: a fifth of the full share (full from 5%)
+    budget.isSpent(200);
+    assert.ok(Math.abs(budget.share - 0.04) < 1e-12, `share ${budget.share}`);
+    reads.hit += 9_000;
+    reads.miss += 500;
+    reads.prefetched += 500; // 10% could change: all of it
+    budget.isSpent(300);
+    assert.ok(Math.abs(budget.share - 0.2) < 1e-12);
+    reads.hit += 20; // an idle window (under 64 reads): full share, whatever they were
+    budget.isSpent(400);
+    assert.ok(Math.abs(budget.share - 0.2) < 1e-12);
+    assert.equal(budget.stats().share, budget.share);
+
+    const fixed = new PredictionBudget(resolvePredictionBudget('b', { maxShare: 0.2, windowMs: 100, adaptive: false, now: () => 0 })!, reads);
+    fixed.isSpent(0);
+    reads.hit += 10_000;
+    fixed.isSpent(100);
+    assert.ok(Math.abs(fixed.share - 0.2) < 1e-12, 'adaptive: false keeps maxShare');
+  });
+
   test('bad options are ERR_INVALID_OPTION naming the field; false and undefined mean no budget', () => {
     assert.equal(resolvePredictionBudget('b', undefined), undefined);
     assert.equal(resolvePredictionBudget('b', false), undefined);
@@ -76,6 +108,7 @@ describe('PredictionBudget', () => {
       [{ windowMs: 0 }, 'b.windowMs'],
       [{ maxSliceMs: -1 }, 'b.maxSliceMs'],
       [{ now: 5 }, 'b.now'],
+      [{ adaptive: 'yes' }, 'b.adaptive'],
       [7, 'b'],
     ] as const) {
       assert.throws(
