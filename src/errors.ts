@@ -86,13 +86,17 @@ export class ValueTooLargeError extends PrescientError {
   }
 }
 
+/** Keys for a message: the first three, quoted, and how many more (`"a", "b", "c" and 2 more`). */
+export function describeKeys(keys: readonly string[]): string {
+  const more = keys.length > 3 ? ` and ${keys.length - 3} more` : '';
+  return `${keys.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}${more}`;
+}
+
 /** The origin failed to answer for some keys, and no stale copy could be served in its place. */
 export class OriginError extends PrescientError {
   readonly keys: readonly string[];
   constructor(keys: readonly string[], cause: unknown, code: 'ERR_ORIGIN_FAILED' | 'ERR_ORIGIN_TIMEOUT' = 'ERR_ORIGIN_FAILED') {
-    const first = keys.slice(0, 3).map((k) => JSON.stringify(k)).join(', ');
-    const more = keys.length > 3 ? ` and ${keys.length - 3} more` : '';
-    super(code, `Origin failed for ${first}${more}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(code, `Origin failed for ${describeKeys(keys)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'OriginError';
     this.keys = keys;
   }

@@ -75,7 +75,7 @@ export class Cache<V = unknown> {
       bufferSize: o.accessBufferSize,
       predictLimit: o.predictLimit,
       prefetch: o.prefetch,
-      target: { isPresent: (key) => this.#isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
+      target: { isPresent: (key) => this.isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
       onEvent: (event) => this.#events.emit(event.type, event),
       isListened: (type) => this.#events.listenerCount(type) > 0,
       reads: this.#reads, // the prediction budget sizes the models' share by the reads they could change
@@ -246,15 +246,12 @@ export class Cache<V = unknown> {
     return removed;
   }
 
-  /**
-   * Asks for `keys` to be fetched now for `ctx`, outside the prediction budget (an explicit hint from the
-   * application). Skips what is cached or in flight; returns how many fetches were started.
-   */
+  /** Fetches `keys` now for `ctx`, outside the prediction budget (an explicit hint); skips what `isPresent`; returns how many started. */
   prefetch(keys: readonly string[], ctx: ReadContext = anonymous): number {
     this.#checkOpen();
     for (const key of keys) checkKey(key, this.#o.maxKeyLength);
     checkContext(ctx);
-    const batch = keys.filter((k) => !this.#isPresent(k)).map((key) => ({ key, probability: 1, source: 'manual', ctx }));
+    const batch = keys.filter((k) => !this.isPresent(k)).map((key) => ({ key, probability: 1, source: 'manual', ctx }));
     for (const r of batch) this.#loop.feedback.issued(r.key, 1, 'manual');
     void this.#prefetchBatch(batch);
     return batch.length;
@@ -373,7 +370,8 @@ export class Cache<V = unknown> {
     this.#loader.load(key, 'demand');
   }
 
-  #isPresent(key: string): boolean {
+  /** True when `key` is held fresh in memory or being fetched: a read or prefetch now sends nothing to the origin for it. */
+  isPresent(key: string): boolean {
     if (this.#loader.flight(key) !== undefined) return true;
     const e = this.#memory.peek(key);
     return e !== undefined && this.#clock.now() < e.staleAt;

@@ -176,7 +176,10 @@ export class PredictionBudget {
     const dRoom = room - this.#roomAtStart;
     this.#markReads();
     const scale = dReads < minReadsToAdapt ? 1 : Math.min(1, Math.max(minShareScale, dRoom / dReads / fullShareRoom));
-    this.#allowance = this.#fullAllowance * scale;
+    const allowance = this.#fullAllowance * scale;
+    // Debt is owed in windows: run up at a larger share, it is not repaid at the smaller one (ten times as long).
+    this.#spent *= allowance / this.#allowance;
+    this.#allowance = allowance;
   }
 
   #markReads(): void {

@@ -122,7 +122,7 @@ const anonymousSession = '\u0000anonymous';
 const keptBuffers = 1024;
 /** Entries of the memo of computed keys' strings (a power of two; a few predictions' worth). */
 const keyMemoSize = 256;
-/** Mixture of the Markov scopes, delta, popularity and session-kNN with online-learned weights per context kind. */
+/** Mixture of the Markov scopes, delta, popularity, session-kNN (and sequential rules) with weights learned per context kind. */
 export class EnsemblePredictor implements Predictor {
   readonly name: string;
   readonly #sources: EnsembleSources;

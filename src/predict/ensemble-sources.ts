@@ -2,9 +2,9 @@
  * EnsembleSources: the inner models of the ensemble over one KeyInterner, and the top list each one offers for
  * a context, gathered as dense key ids into one scratch slab.
  *
- * Why: the ensemble mixes seven sources (the Markov scopes user, segment and global, delta, popularity,
- * session-kNN, sequential rules) per access, so their answers must cost no strings or objects: every model but
- * delta shares the interner and answers with ids; delta computes keys (block n + 1) that may never have been read,
+ * Why: the ensemble mixes six sources (the Markov scopes user, segment and global, delta, popularity,
+ * session-kNN; seven with sequential rules) per access, so their answers must cost no strings or objects: every
+ * model but delta shares the interner and answers with ids; delta computes keys (block n + 1) that may never have been read,
  * so its values are looked up by number (KeyInterner.peekNumber) and a value never interned gets a synthetic id past
  * the interner's size, turned back into a string only if it is returned. Asking a source is the cost, so the
  * caller says which to ask (muted sources are left empty). Cost: one list per asked source, no allocation.

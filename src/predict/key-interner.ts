@@ -3,7 +3,7 @@
  * candidate scratch arrays) hold small integers in typed arrays instead of strings.
  *
  * Why: a Map<string, number> lookup costs one string hash per access; every later step works on ints. The table
- * holds at most `maxKeys` keys (about 80 bytes each plus the key): past it, a new key takes the id of the least
+ * holds at most `maxKeys` keys (about 100 bytes each plus the key): past it, a new key takes the id of the least
  * recently used of a few sampled keys (as Redis approximates LRU), so clients that read ever new keys — an open
  * catalogue, or keys that do not exist at the origin — cannot grow the process without bound. The trade: model state
  * still holding the reused id (a successor list, a kNN ring, a popularity count) now names the new key. Such state

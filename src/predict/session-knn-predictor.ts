@@ -14,7 +14,8 @@
  * sessions at all it has none), and whose per-key rings would hold a ring per key of the whole key space: 762,543
  * on ARC P3.
  * Bounded memory: a ring of `maxSessions` past sessions of at most `maxSessionLength` distinct keys each
- * (typed-array slabs), per-item rings capped at `maxItemSessions` (grown on demand), and `maxLiveSessions`.
+ * (typed-array slabs), per-item rings capped at `maxItemSessions` and `maxScanned` (grown on demand), and
+ * `maxLiveSessions`.
  * With `positionDecay`, a neighbour's items also weigh by their distance from the item it shares with the live
  * session (STAN's third factor): better next-item ranking on yoochoose and diginetica, but no more cache hits, so
  * it is off by default (BENCHMARKS.md, Next-request accuracy).

@@ -4,7 +4,7 @@
  * anything unexpected — into the body every error response carries: `{ "error": { "code", "message" } }`.
  */
 import type { ErrorCode } from '../errors.ts';
-import { OriginError, PrescientError } from '../errors.ts';
+import { describeKeys, OriginError, PrescientError } from '../errors.ts';
 
 /** The JSON body of every error response. */
 export type ErrorBody = { readonly error: { readonly code: ErrorCode; readonly message: string } };
@@ -72,8 +72,8 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
 
 /**
  * Translates any thrown value into the status and body to answer. Unexpected errors (no code we know, status
- * 5xx) become ERR_INTERNAL with a generic message, and origin failures a generic message naming their keys: their
- * text stays in the log, never in the response.
+ * 5xx) become ERR_INTERNAL with a generic message, origin failures a generic message naming their keys, and the
+ * stores' failures a generic message: their text stays in the log, never in the response.
  */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof PrescientError) return { status: statusOf(error.code), body: errorBody(error.code, clientMessage(error)) };
@@ -95,13 +95,21 @@ export function toHttpError(error: unknown): HttpError {
  * and the full error stays in the log (the app's error handler logs every 5xx at error level with its code and cause).
  */
 function clientMessage(error: PrescientError): string {
+  const store = storeFailures[error.code];
+  if (store !== undefined) return store;
   if (error.code !== 'ERR_ORIGIN_FAILED' && error.code !== 'ERR_ORIGIN_TIMEOUT') return error.message;
   const what = error.code === 'ERR_ORIGIN_TIMEOUT' ? 'The origin did not answer in time' : 'The origin failed';
-  if (!(error instanceof OriginError) || error.keys.length === 0) return what;
-  const { keys } = error;
-  const more = keys.length > 3 ? ` and ${keys.length - 3} more` : '';
-  return `${what} for ${keys.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}${more}`;
+  return error instanceof OriginError && error.keys.length > 0 ? `${what} for ${describeKeys(error.keys)}` : what;
 }
+
+/** Failures of the stores behind the service: their text (a Redis host, a file path, a driver message) stays in the log. */
+const storeFailures: Readonly<Partial<Record<ErrorCode, string>>> = Object.freeze({
+  ERR_TIER_FAILED: 'The shared cache tier failed',
+  ERR_WRITE_FAILED: 'The write could not be stored',
+  ERR_JOURNAL_FAILED: 'The write journal failed',
+  ERR_JOURNAL_CORRUPT: 'The write journal is damaged',
+  ERR_CHANGE_FEED_FAILED: 'The change feed failed',
+});
 
 /** A PrescientError with `code`, for handlers to throw. */
 export function httpError(code: ErrorCode, message: string): PrescientError {

@@ -285,7 +285,7 @@ export class Service {
       for (const p of predicted) wanted.add(p.key);
     }
     this.#checkStarted();
-    const keys = [...wanted].filter((k) => !this.#isHeld(k));
+    const keys = [...wanted].filter((k) => !this.cache.isPresent(k));
     if (keys.length > 0) {
       this.#checkCapacity(keys.length);
       this.cache.prefetch(keys, ctx);
@@ -354,11 +354,6 @@ export class Service {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  #isHeld(key: string): boolean {
-    const e = this.cache.peek(key);
-    return e !== undefined && this.#clock.now() < e.staleAt;
   }
 
   #checkCapacity(misses: number): void {

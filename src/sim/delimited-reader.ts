@@ -55,14 +55,16 @@ function normalizeName(name: string): string {
   return name.trim().toLowerCase().replace(/[\s_-]+/g, '');
 }
 
+/** Every name a column is searched by (normalized). */
+const knownNames: ReadonlySet<string> = new Set(Object.values(wellKnownNames).flat());
+
 /**
- * True when `fields` read as column names: none is a number or empty, and one is a name the readers know (`user`,
- * `SessionId`, `page`, ...). Finds a header where the rows below hold no numbers to set it apart, or none at all.
+ * True when every one of `fields` is a column name the readers know (`user`, `SessionId`, `page`, ...): a header
+ * where the rows below hold no numbers to set it apart, or none at all. Every field, not one: a data row such as
+ * `s1,page` must not pass for a header.
  */
 export function namesColumns(fields: readonly string[]): boolean {
-  if (fields.length === 0 || fields.some((f) => f.trim().length === 0 || numericToken.test(f))) return false;
-  const known = new Set(Object.values(wellKnownNames).flat());
-  return fields.some((f) => known.has(normalizeName(f)));
+  return fields.length > 0 && fields.every((f) => knownNames.has(normalizeName(f)));
 }
 
 /**

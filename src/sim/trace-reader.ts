@@ -156,7 +156,9 @@ function planTrace(
     // A header line above keys, sessions or block ranges is skipped when the caller says there is one, or when a
     // guessed one-key-per-line file starts with a column name (`object_id`).
     let header = given.header === true;
-    if (given.header === undefined && given.format === undefined && format === 'keys' && namesColumns([sample[0]])) {
+    const first = sample[0]?.trim();
+    const isName = first !== undefined && namesColumns([first]) && !sample.slice(1).some((line) => line.trim() === first);
+    if (given.header === undefined && given.format === undefined && format === 'keys' && isName) {
       header = true;
       notes.push(`header: the first line (${sample[0].trim()}) names a column`);
     }
@@ -174,7 +176,9 @@ function planTrace(
     header = looksLikeHeader(sample, delimiter);
     if (header) notes.push('header: the first line looks like one (names above numbers)');
   }
-  if (header === false && given.header === undefined && sample.length > 0 && namesColumns(splitFields(sample[0], delimiter))) {
+  // Columns given by index say the caller reads the file as it is: no header is inferred from names then.
+  const byIndex = given.columnsGiven.length > 0 && given.columnsGiven.every((c) => /^\d+$/.test(String(given.options[c as keyof TraceOptions])));
+  if (header === false && given.header === undefined && !byIndex && sample.length > 0 && namesColumns(splitFields(sample[0], delimiter))) {
     header = true;
     notes.push('header: the first line names columns');
   }
@@ -263,12 +267,13 @@ class FileTraceSource implements TraceSource {
             if (format === 'keys' && !headerPending) bad(line, 'empty line where a key was expected');
             continue;
           }
-          if (headerPending) {
-            headerPending = false;
-            continue;
-          }
+          // An overlong line is never the header: the plan was made from the lines around it (peekLines skips it).
           if (text === overlongLine) {
             bad(line, `line longer than ${maxLineChars} characters`);
+            continue;
+          }
+          if (headerPending) {
+            headerPending = false;
             continue;
           }
           if (format === 'keys') {

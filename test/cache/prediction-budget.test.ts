@@ -78,17 +78,23 @@ describe('PredictionBudget', () => {
     assert.ok(Math.abs(budget.share - 0.02) < 1e-12, `share ${budget.share}`);
     budget.charge(100, 103); // 3 ms against 2 allowed
     assert.equal(budget.isSpent(103), true);
+    assert.equal(budget.waitMs(103), 97, 'owed: the rest of this window');
     reads.hit += 9_900;
     reads.miss += 100; // 1% of reads miss: a fifth of the full share (full from 5%)
     budget.isSpent(200);
     assert.ok(Math.abs(budget.share - 0.04) < 1e-12, `share ${budget.share}`);
+    assert.equal(budget.waitMs(200), 0, 'the debt (1 ms over a 2 ms allowance) was repaid by the window that passed');
+    budget.charge(200, 220); // 20 ms against 4 allowed: 16 owed, four windows at this share
+    reads.hit += 10_000; // then a window of hits only: the share falls to the floor, the debt in windows stays
+    // At 300 one window repaid 4 of the 20 ms: 16 ms are owed, four windows at 4 ms; at the floor's 1.5 ms still four.
+    assert.equal(budget.waitMs(300), 400, 'the same wait as at the share the debt was run up at, not 16 / 1.5 windows');
     reads.hit += 9_000;
     reads.miss += 500;
     reads.prefetched += 500; // 10% could change: all of it
-    budget.isSpent(300);
+    budget.isSpent(400);
     assert.ok(Math.abs(budget.share - 0.2) < 1e-12);
     reads.hit += 20; // an idle window (under 64 reads): full share, whatever they were
-    budget.isSpent(400);
+    budget.isSpent(500);
     assert.ok(Math.abs(budget.share - 0.2) < 1e-12);
     assert.equal(budget.stats().share, budget.share);
 

@@ -48,6 +48,8 @@ test('prefetch is held to maxInflightFetches as reads are: 503 ERR_OVERLOADED an
     assert.equal(over.status, 503);
     assert.equal(over.body.error.code, 'ERR_OVERLOADED');
     assert.equal(r.server.service.cache.pendingFetches, 2);
+    const again = await r.inject({ method: 'POST', url: '/v1/sessions/s2/prefetch', payload: { keys: ['p1', 'p2'] } });
+    assert.deepEqual([again.status, again.body.issued], [202, 0], 'keys already in flight add nothing and count nothing');
     const fits = await r.inject({ method: 'POST', url: '/v1/sessions/s3/prefetch', payload: { keys: ['p3'] } });
     assert.deepEqual([fits.status, fits.body.issued], [202, 1]);
     assert.equal((await r.inject({ url: '/v1/items/demand' })).body.error.code, 'ERR_OVERLOADED');
@@ -148,4 +150,19 @@ test('origin timeouts and origin errors without keys get generic messages too; o
   assert.deepEqual(toHttpError(new PrescientError('ERR_ORIGIN_TIMEOUT', 'Statement exceeded its deadline on db.internal')).body.error.message, 'The origin did not answer in time');
   assert.deepEqual(toHttpError(new PrescientError('ERR_ORIGIN_FAILED', 'Version of key "k" is not ...')).body.error.message, 'The origin failed');
   assert.equal(toHttpError(new PrescientError('ERR_OVERLOADED', 'Too many origin fetches in flight')).body.error.message, 'Too many origin fetches in flight');
+});
+
+test('the stores\' failures reach clients as a generic message: no Redis host, file path or driver text', () => {
+  for (const [code, text] of [
+    ['ERR_TIER_FAILED', 'Redis tier get failed: connect ECONNREFUSED 10.0.0.5:6379'],
+    ['ERR_WRITE_FAILED', 'Origin sql failed to write 3 records: password authentication failed for user "app"'],
+    ['ERR_JOURNAL_FAILED', 'Journal append failed: ENOSPC /var/lib/prescient/journal/0001.log'],
+    ['ERR_JOURNAL_CORRUPT', 'Journal is corrupt: bad frame at /var/lib/prescient/journal/0001.log:4096'],
+    ['ERR_CHANGE_FEED_FAILED', 'Change feed on items: listen failed: ECONNRESET db.internal'],
+  ] as const) {
+    const answer = toHttpError(new PrescientError(code, text));
+    assert.equal(answer.body.error.code, code);
+    assert.ok(!/10\.0\.0\.5|password|\/var\/lib|db\.internal/.test(answer.body.error.message), answer.body.error.message);
+    assert.ok(answer.status >= 500);
+  }
 });

@@ -74,6 +74,24 @@ describe('trace files that are broken or odd', () => {
     assert.match(notes, /header: the first line names columns/);
   });
 
+  test('a data row with a column-like word is not a header: every field must name a column, and not recur below', async () => {
+    const keys = await readAll(file('keys-page.txt', ['page', 'home', 'page', 'cart'].join('\n')));
+    assert.deepEqual(keys.requests.map((r) => r.key), ['page', 'home', 'page', 'cart'], 'the first key recurs: data');
+    const rows = await readAll(file('rows.csv', ['s1,page', 's1,cart', 's2,item', 's2,page'].join('\n')));
+    assert.equal(rows.requests.length, 4);
+    const byIndex = await readAll(file('by-index.csv', ['user,page', 'u1,p1', 'u2,p2'].join('\n')), { key: 1, user: 0 });
+    assert.deepEqual(byIndex.requests.map((r) => r.key), ['page', 'p1', 'p2'], 'columns given by index: the file is read as it is');
+  });
+
+  test('an overlong first line is counted malformed, and the header after it is still the header', async () => {
+    const path = file('long-then-header.txt', `${'x'.repeat(maxLineChars + 5)}\nobject_id\nk1\nk2`);
+    const source = await openTrace(path, { format: 'keys', header: true });
+    const keys: string[] = [];
+    for await (const r of source) keys.push(r.key);
+    assert.deepEqual(keys, ['k1', 'k2']);
+    assert.deepEqual(source.stats().firstMalformed.map((m) => m.line), [1]);
+  });
+
   test('a file holding only its header has no requests', async () => {
     const path = file('header-only.tsv', 'SessionId\tItemId\tTime\n');
     const source = await openTrace(path);
