@@ -76,6 +76,9 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
         throw new PrescientError('ERR_USAGE', 'Give either --train-fraction or --train-until, not both');
       }
       const requests = await readRequests(trace, flags, io);
+      if (flags.trainUntil !== undefined && !requests.some((r) => r.time !== undefined)) {
+        throw new PrescientError('ERR_USAGE', 'The trace has no timestamps, so --train-until cannot place a cut: give --time <column>, or use --train-fraction');
+      }
       const result = evaluatePredictors(requests, {
         trainFraction: flags.trainUntil === undefined ? (flags.trainFraction ?? 0.8) : undefined,
         trainUntil: flags.trainUntil,

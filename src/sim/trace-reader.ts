@@ -186,6 +186,10 @@ function planTrace(
   const names = header ? splitFields(sample[0], delimiter).map((name) => name.trim()) : undefined;
   const { layout, notes: columnNotes } = resolveLayout(given.options, names, delimiter, given.timeUnit);
   notes.push(...columnNotes);
+  for (const column of given.columnsGiven) {
+    const index = layout[column as 'key' | 'session' | 'user' | 'time'];
+    if (names !== undefined && index >= names.length) throw new InvalidOptionError(column, `a column index below ${names.length} (the header names ${names.length} columns)`, given.options[column as keyof TraceOptions]);
+  }
   if (!header && given.header === undefined) notes.push(`no header line${given.options.key === undefined ? ': key = column 0' : ''}`);
   return { format, layout, header, notes };
 }

@@ -241,6 +241,12 @@ describe('prescient evaluate', () => {
     assert.equal(r.stdout, '');
   });
 
+  test('--train-until on a trace without timestamps says so: exit 2', async () => {
+    const r = await run(['evaluate', fixture('sessions.txt'), '--format', 'sessions', '--train-until', '1700001000']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /ERR_USAGE: The trace has no timestamps/);
+  });
+
   test('a --train-fraction outside (0, 1) is a usage error: exit 2', async () => {
     const r = await run(['evaluate', fixture('eval-sessions.csv'), '--train-fraction', '1.5']);
     assert.equal(r.code, 2);

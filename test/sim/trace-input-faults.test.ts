@@ -92,6 +92,11 @@ describe('trace files that are broken or odd', () => {
     assert.deepEqual(source.stats().firstMalformed.map((m) => m.line), [1]);
   });
 
+  test('a column index past the header\'s columns fails when the trace is opened, naming the option', async () => {
+    const path = file('three.tsv', ['SessionId\tItemId\tTime', 's1\ta\t1', 's1\tb\t2'].join('\n'));
+    await assert.rejects(openTrace(path, { header: true, key: 9, session: 0 }), hasCode('ERR_INVALID_OPTION', /`key`.*below 3/));
+  });
+
   test('a file holding only its header has no requests', async () => {
     const path = file('header-only.tsv', 'SessionId\tItemId\tTime\n');
     const source = await openTrace(path);
