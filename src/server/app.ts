@@ -14,7 +14,7 @@ import { systemClock } from '../clock.ts';
 import { Authenticator, type Principal, type RouteScope } from './auth.ts';
 import { receiveSlackMs, type ServerConfig } from './config.ts';
 import { registerDashboard } from './dashboard.ts';
-import { errorBody, statusOf, toHttpError } from './http-errors.ts';
+import { errorBody, httpError, statusOf, toHttpError } from './http-errors.ts';
 import { ServerMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { registerAdminRoutes } from './routes-admin.ts';
@@ -122,7 +122,11 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
         principal = auth.authenticate(request.headers.authorization);
         Authenticator.require(principal, scope);
       } catch (error) {
-        done(error as Error);
+        // A refused credential costs the client address a token of its own bucket, so guessing is rate limited too.
+        const code = (error as { code?: unknown }).code;
+        const waitMs = code === 'ERR_UNAUTHORIZED' ? limiter.take(`refused:${request.ip}`) : 0;
+        if (waitMs > 0) void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+        done(waitMs > 0 ? httpError('ERR_RATE_LIMITED', `Too many refused credentials from this address; retry in ${waitMs} ms`) : (error as Error));
         return;
       }
       request.principal = principal;

@@ -136,6 +136,28 @@ describe('rate limit', () => {
   });
 });
 
+describe('refused credentials', () => {
+  test('are rate limited per client address: 401 until its bucket is spent, then 429 with Retry-After; good tokens pass', async () => {
+    const r = await rig({
+      config: { tokens: [{ token: tokens.alice, scopes: ['read'], name: 'alice' }], limits: { rateLimit: { perSecond: 10, burst: 5 } } },
+    });
+    try {
+      const wrong = 'x'.repeat(40);
+      for (let i = 0; i < 5; i++) assert.equal((await r.inject({ url: '/v1/items/a', token: wrong })).status, 401);
+      const limited = await r.inject({ url: '/v1/items/a', token: wrong });
+      assert.equal(limited.status, 429);
+      assert.equal(limited.body.error.code, 'ERR_RATE_LIMITED');
+      assert.equal(limited.headers['retry-after'], '1');
+      assert.equal((await r.inject({ url: '/v1/items/a' })).status, 429, 'no credential at all counts as refused too');
+      assert.equal((await r.inject({ url: '/v1/items/a', token: tokens.alice })).status, 200, 'a valid token has its own bucket');
+      r.clock.advance(200);
+      assert.equal((await r.inject({ url: '/v1/items/a', token: wrong })).status, 401);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('a forgotten session claimed again', () => {
   test("starts with no history: a bound token that pushes another user's session out learns nothing from it", async () => {
     const r = await rig({
