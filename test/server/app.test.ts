@@ -4,35 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
-import type { OriginRecord } from '../../src/origin/origin.ts';
 import type { Prediction, Predictor } from '../../src/predict/predictor.ts';
 import { createServer } from '../../src/server/app.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { ScriptedPredictor } from '../doubles/scripted-predictor.ts';
-import { rig, type Rig } from './server-rig.ts';
-
-/** An origin whose answers wait until the test releases them. */
-function gatedOrigin(): { origin: FunctionOrigin<unknown>; release(): void; calls: number } {
-  const waiting: Array<() => void> = [];
-  let isOpen = false;
-  const state = {
-    calls: 0,
-    origin: new FunctionOrigin<unknown>({
-      getMany: (keys) => {
-        state.calls++;
-        const answer = (): Array<OriginRecord<unknown> | undefined> => keys.map((key) => ({ key, value: key, version: 1 }));
-        if (isOpen) return Promise.resolve(answer());
-        return new Promise((resolve) => waiting.push(() => resolve(answer())));
-      },
-      putMany: async () => {},
-    }),
-    release() {
-      isOpen = true;
-      for (const w of waiting.splice(0)) w();
-    },
-  };
-  return state;
-}
+import { gatedOrigin, rig, type Rig } from './server-rig.ts';
 
 describe('item routes', () => {
   let r: Rig;

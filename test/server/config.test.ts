@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isLoopback, parseConfigText, resolveConfig } from '../../src/server/config.ts';
+import { configMessage } from './server-rig.ts';
 
 const token = { token: 'a-long-enough-secret', scopes: ['read'] };
 
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.equal((error as { code?: string }).code, 'ERR_INVALID_CONFIG');
-    return (error as Error).message;
-  }
-  assert.fail('expected ERR_INVALID_CONFIG');
-}
+const message = configMessage;
 
 test('nothing configured: loopback on 8787, embedded stores, default limits', () => {
   const c = resolveConfig(undefined, {});

@@ -7,18 +7,11 @@ import { test } from 'node:test';
 import { startServe } from '../../src/cli/serve.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { maxTimerMs, receiveSlackMs, resolveConfig } from '../../src/server/config.ts';
+import { configMessage } from './server-rig.ts';
 
 const token = { token: 'a-long-enough-secret', scopes: ['read'] };
 
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.equal((error as { code?: string }).code, 'ERR_INVALID_CONFIG');
-    return (error as Error).message;
-  }
-  assert.fail('expected ERR_INVALID_CONFIG');
-}
+const message = configMessage;
 
 const silentIo = { stdout: { write: () => true }, stderr: { write: () => true } };
 

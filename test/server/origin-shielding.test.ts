@@ -5,37 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { OriginError, PrescientError } from '../../src/errors.ts';
 import { FunctionOrigin } from '../../src/origin/function-origin.ts';
-import type { OriginRecord } from '../../src/origin/origin.ts';
 import { createServer } from '../../src/server/app.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { toHttpError } from '../../src/server/http-errors.ts';
 import { readinessReuseMs } from '../../src/server/readiness-probe.ts';
-import { rig } from './server-rig.ts';
-
-/** An origin that counts its calls and keys, and whose answers wait until the test releases them. */
-function gatedOrigin(): { origin: FunctionOrigin<unknown>; release(): void; calls: number; keys: number } {
-  const waiting: Array<() => void> = [];
-  let isOpen = false;
-  const state = {
-    calls: 0,
-    keys: 0,
-    origin: new FunctionOrigin<unknown>({
-      getMany: (keys) => {
-        state.calls++;
-        state.keys += keys.length;
-        const answer = (): Array<OriginRecord<unknown> | undefined> => keys.map((key) => ({ key, value: key, version: 1 }));
-        if (isOpen) return Promise.resolve(answer());
-        return new Promise((resolve) => waiting.push(() => resolve(answer())));
-      },
-      putMany: async () => {},
-    }),
-    release() {
-      isOpen = true;
-      for (const w of waiting.splice(0)) w();
-    },
-  };
-  return state;
-}
+import { gatedOrigin, rig } from './server-rig.ts';
 
 test('prefetch is held to maxInflightFetches as reads are: 503 ERR_OVERLOADED and nothing fetched', async () => {
   const gate = gatedOrigin();

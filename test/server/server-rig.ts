@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/clock.ts';
-import { MapOrigin } from '../../src/origin/function-origin.ts';
-import type { Origin } from '../../src/origin/origin.ts';
+import assert from 'node:assert/strict';
+import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
+import type { Origin, OriginRecord } from '../../src/origin/origin.ts';
 import type { Predictor } from '../../src/predict/predictor.ts';
 import { createServer, type PrescientServer } from '../../src/server/app.ts';
 import { resolveConfig } from '../../src/server/config.ts';
@@ -75,4 +76,40 @@ export async function rig(options: { config?: Record<string, unknown>; origin?: 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An origin that counts its calls and keys, and whose answers wait until the test releases them. */
+export function gatedOrigin(): { origin: FunctionOrigin<unknown>; release(): void; calls: number; keys: number } {
+  const waiting: Array<() => void> = [];
+  let isOpen = false;
+  const state = {
+    calls: 0,
+    keys: 0,
+    origin: new FunctionOrigin<unknown>({
+      getMany: (keys) => {
+        state.calls++;
+        state.keys += keys.length;
+        const answer = (): Array<OriginRecord<unknown> | undefined> => keys.map((key) => ({ key, value: key, version: 1 }));
+        if (isOpen) return Promise.resolve(answer());
+        return new Promise((resolve) => waiting.push(() => resolve(answer())));
+      },
+      putMany: async () => {},
+    }),
+    release() {
+      isOpen = true;
+      for (const w of waiting.splice(0)) w();
+    },
+  };
+  return state;
+}
+
+/** The message of the ERR_INVALID_CONFIG that `fn` throws (fails the test when it throws nothing or another code). */
+export function configMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.equal((error as { code?: string }).code, 'ERR_INVALID_CONFIG');
+    return (error as Error).message;
+  }
+  assert.fail('expected ERR_INVALID_CONFIG');
 }
