@@ -10,24 +10,38 @@
  * (node-redis has no way to take back a written command); its late reply is ignored.
  *
  * Network waits are wall time, so the deadline runs on a wall clock even when the caller's entries use a virtual one.
+ *
+ * Because a timed-out command stays queued in the client until its reply comes, a hung server would let every read
+ * add one more for as long as it hangs (memory without bound: about 1.5 KB a read with 1 KB keys). So once
+ * `maxOverdue` timed-out commands are still unanswered, work given as a function is not started at all: it fails at
+ * once with ERR_TIMEOUT (the tier answers a miss) until replies come back and the count falls.
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
 
-type Waiter = { readonly at: number; readonly reject: (error: unknown) => void };
+type Waiter = { readonly at: number; readonly reject: (error: unknown) => void; isOverdue: boolean };
+
+/** Default `maxOverdue`: timed-out commands left unanswered before new ones are refused without being sent. */
+const defaultMaxOverdue = 1024;
 
 /** Rejects bounded promises with ERR_TIMEOUT once `timeoutMs` (+ up to a quarter) has passed without an answer. */
 export class CommandDeadline {
   readonly #timeoutMs: number;
   readonly #clock: Clock;
   readonly #waiting = new Set<Waiter>();
+  readonly #maxOverdue: number;
   #timer: TimerHandle | undefined;
   #timeouts = 0;
+  #overdue = 0;
 
-  /** `timeoutMs`: the bound, a positive number of ms; `clock`: the wall clock to measure it on (tests may inject). */
-  constructor(timeoutMs: number, clock: Clock = systemClock) {
+  /**
+   * `timeoutMs`: the bound, a positive number of ms; `clock`: the wall clock to measure it on (tests may inject);
+   * `maxOverdue`: unanswered timed-out commands past which work given as a function is not started.
+   */
+  constructor(timeoutMs: number, clock: Clock = systemClock, maxOverdue = defaultMaxOverdue) {
     this.#timeoutMs = timeoutMs;
     this.#clock = clock;
+    this.#maxOverdue = maxOverdue;
   }
 
   /** Commands that ran out of time so far. */
@@ -35,25 +49,43 @@ export class CommandDeadline {
     return this.#timeouts;
   }
 
+  /** Commands that ran out of time and have still had no reply. */
+  get overdue(): number {
+    return this.#overdue;
+  }
+
   /**
    * Settles like `work`, or rejects with PrescientError ERR_TIMEOUT when `work` has not settled in time
-   * (`what` names the operation in the message).
+   * (`what` names the operation in the message). Work given as a function is started here, unless `maxOverdue`
+   * commands are unanswered: then it is not started and the promise rejects with ERR_TIMEOUT at once.
    */
-  bound<T>(work: Promise<T>, what: string): Promise<T> {
+  bound<T>(work: Promise<T> | (() => Promise<T>), what: string): Promise<T> {
+    if (typeof work === 'function') {
+      if (this.#overdue >= this.#maxOverdue) {
+        return Promise.reject(new PrescientError('ERR_TIMEOUT', `Redis is not answering (${this.#overdue} commands overdue): ${what} not sent`));
+      }
+      work = work();
+    }
+    const started = work;
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
         at: this.#clock.now() + this.#timeoutMs,
         reject: () => reject(new PrescientError('ERR_TIMEOUT', `Redis ${what} got no answer within ${this.#timeoutMs} ms`)),
+        isOverdue: false,
       };
       this.#waiting.add(waiter);
       if (this.#timer === undefined) this.#arm();
-      work.then(
+      const settled = (): void => {
+        this.#waiting.delete(waiter);
+        if (waiter.isOverdue) this.#overdue--;
+      };
+      started.then(
         (value) => {
-          this.#waiting.delete(waiter);
+          settled();
           resolve(value);
         },
         (error: unknown) => {
-          this.#waiting.delete(waiter);
+          settled();
           reject(error);
         },
       );
@@ -79,6 +111,8 @@ export class CommandDeadline {
       if (now < waiter.at) continue;
       this.#waiting.delete(waiter);
       this.#timeouts++;
+      waiter.isOverdue = true;
+      this.#overdue++;
       waiter.reject(undefined);
     }
     if (this.#waiting.size > 0) this.#arm();

@@ -26,8 +26,12 @@ const SPACE = 0x20;
 /** Longest header: tag + the longest `String(number)` (24 chars, e.g. -1.2345678901234567e-300) + space. */
 export const MAX_HEADER_BYTES = 32;
 
-/** Plain MessagePack (no extensions beyond the standard timestamp); BigInt travels as int64. */
-const encoder = new Encoder({ useBigInt64: true });
+/**
+ * Plain MessagePack (no extensions beyond the standard timestamp); BigInt travels as int64. A property set to
+ * undefined is left out (as JSON does), so `{ u: undefined }` reads back as `{}`, not as `{ u: null }`: the value
+ * the memory tier serves and the one Redis serves then agree on `value.u === undefined`.
+ */
+const encoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
 const decoder = new Decoder({ useBigInt64: true });
 const SOURCES = ['demand', 'prefetch'] as const;
 

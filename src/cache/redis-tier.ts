@@ -308,7 +308,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
         connected: this.#client.isReady,
         reconnects: this.#reconnects,
         failures: this.#failures,
-        timeouts: this.#deadline.timeouts,
+        timeouts: this.#deadline.timeouts, overdue: this.#deadline.overdue,
         offlineReads: this.#offlineReads,
         lost: this.#lost,
         clientSideCache: this.#cscMode,
@@ -356,7 +356,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
       return undefined;
     }
     try {
-      const raw = await this.#deadline.bound(this.#reader.get(this.#dataKey(key)), 'GET');
+      const raw = await this.#deadline.bound(() => this.#reader.get(this.#dataKey(key)), 'GET');
       return raw === null || raw === undefined ? undefined : decodeRedisEntry<V>(key, raw as Uint8Array);
     } catch (error) {
       this.#failed('get', error);
@@ -365,7 +365,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   }
 
   #script(script: RedisScript, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
-    return this.#deadline.bound(runScript(this.#reader, script, keys, args), script.name);
+    return this.#deadline.bound(() => runScript(this.#reader, script, keys, args), script.name);
   }
 
   #dataKey(key: string): string {

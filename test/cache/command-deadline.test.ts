@@ -34,4 +34,26 @@ describe('CommandDeadline', () => {
     await clock.advanceAsync(125);
     assert.equal(settled.length, 50);
   });
+  test('past maxOverdue unanswered timed-out commands, work given as a function is not started until replies come', async () => {
+    const clock = new VirtualClock(0);
+    const deadline = new CommandDeadline(100, clock, 2);
+    const hung: Array<() => void> = [];
+    const never = () => new Promise<number>((resolve) => hung.push(() => resolve(1)));
+    for (let i = 0; i < 2; i++) deadline.bound(never, 'GET').catch(() => {});
+    await clock.advanceAsync(125);
+    assert.equal(deadline.overdue, 2);
+    let started = 0;
+    const work = () => {
+      started++;
+      return Promise.resolve(5);
+    };
+    await assert.rejects(deadline.bound(work, 'GET'), (e: unknown) => isPrescientError(e, 'ERR_TIMEOUT') && /not answering \(2 commands overdue\)/.test((e as Error).message));
+    assert.equal(started, 0, 'nothing more is queued behind the hung ones');
+    assert.equal(await deadline.bound(Promise.resolve(6), 'GET'), 6, 'a promise already made is still bounded, not refused');
+    hung[0]();
+    await clock.advanceAsync(0);
+    assert.equal(deadline.overdue, 1, 'a late reply counts the command answered');
+    assert.equal(await deadline.bound(work, 'GET'), 5);
+    assert.equal(started, 1);
+  });
 });

@@ -25,6 +25,12 @@ describe('redis codec', () => {
     assert.deepEqual(entryFields(decodeRedisEntry('k', encodeRedisEntry(e), 4)), { ...e, hits: 4 });
   });
 
+  test('leaves out a property set to undefined, as JSON does (not null); array holes stay null', () => {
+    const got = decodeRedisEntry('k', encodeRedisEntry(entry({ value: { u: undefined, a: [undefined, 1], keep: null } })));
+    assert.deepEqual(got.value, { a: [null, 1], keep: null });
+    assert.equal(Object.hasOwn(got.value as object, 'u'), false);
+  });
+
   test('reads a demand entry back with no prediction', () => {
     const got = decodeRedisEntry('k', encodeRedisEntry(entry()));
     assert.equal(got.source, 'demand');
