@@ -15,8 +15,10 @@ import { crc32 } from 'node:zlib';
 /** Bytes of a frame header: length, CRC, sequence number. */
 export const FRAME_HEADER_BYTES = 16;
 /**
- * Largest payload a frame may carry (64 MiB). A length field above it is damage, not a record: no caller
- * journals values that large, and the bound stops a garbage length from being taken at face value.
+ * Largest payload a frame may carry (64 MiB). Appends above it are refused (Journal.append, and WriteBack's `put`
+ * before anything is acknowledged), so a length field above it is damage, not a record, and the bound stops a
+ * garbage length from being taken at face value. Such a length with that many bytes after it is read as corruption,
+ * not a torn tail (see scanSegment), so a record written before the bound was enforced is never cut off silently.
  */
 export const MAX_FRAME_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
@@ -46,12 +48,17 @@ export type SegmentScan = {
    * `'corrupt'` when a valid later frame does (acknowledged records lie beyond the damage).
    */
   readonly damage?: 'torn' | 'corrupt';
+  /** What was wrong with the bad frame, when the scan can say more than that it is bad. */
+  readonly detail?: string;
 };
 
 /**
  * Reads every frame of `bytes`. Sequence numbers must rise by one from frame to frame, starting at `firstSeq`.
  * At the first bad frame (short, over-long, CRC mismatch or out of sequence) it looks for any valid frame further
- * on, at any byte offset, with a plausible later sequence number, to tell a torn tail from corruption.
+ * on, at any byte offset, with a plausible later sequence number, to tell a torn tail from corruption. A length
+ * over MAX_FRAME_PAYLOAD_BYTES that the bytes after the header do cover is corruption outright: a torn write leaves
+ * too few bytes behind its header, not too many, so this is a record too large to read (an older writer's), and
+ * cutting it off would drop it silently.
  */
 export function scanSegment(bytes: Buffer, firstSeq: number): SegmentScan {
   const frames: JournalFrame[] = [];
@@ -60,6 +67,10 @@ export function scanSegment(bytes: Buffer, firstSeq: number): SegmentScan {
   while (offset < bytes.length) {
     const frame = frameAt(bytes, offset, expected, expected);
     if (frame === undefined) {
+      const length = offset + FRAME_HEADER_BYTES <= bytes.length ? bytes.readUInt32LE(offset) : 0;
+      if (length > MAX_FRAME_PAYLOAD_BYTES && offset + FRAME_HEADER_BYTES + length <= bytes.length) {
+        return { frames, validBytes: offset, damage: 'corrupt', detail: `a record of ${length} bytes, over the frame limit of ${MAX_FRAME_PAYLOAD_BYTES}` };
+      }
       const damage = validFrameAfter(bytes, offset + 1, expected) ? 'corrupt' : 'torn';
       return { frames, validBytes: offset, damage };
     }

@@ -29,7 +29,7 @@ import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs
 import { join } from 'node:path';
 import type { TimerHandle } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
-import { encodeFrame, type JournalFrame, scanSegment } from './journal-format.ts';
+import { encodeFrame, type JournalFrame, MAX_FRAME_PAYLOAD_BYTES, scanSegment } from './journal-format.ts';
 import { CHECKPOINT_FILE, corrupt, readCheckpoint, syncDir, truncateTail, writeCheckpoint } from './journal-files.ts';
 import { acquireJournalLock, type JournalLock } from './journal-lock.ts';
 import { resolveJournalOptions, type JournalOptions, type ResolvedJournalOptions } from './journal-options.ts';
@@ -156,7 +156,7 @@ export class Journal {
       const scan = scanSegment(bytes, firstSeq);
       const isLast = i === names.length - 1;
       if (scan.damage === 'corrupt' || (scan.damage === 'torn' && !isLast)) {
-        throw corrupt(`bad record at byte ${scan.validBytes} of ${names[i]}`);
+        throw corrupt(`bad record at byte ${scan.validBytes} of ${names[i]}${scan.detail === undefined ? '' : ` (${scan.detail})`}`);
       }
       if (scan.damage === 'torn') await truncateTail(path, scan.validBytes);
       for (const frame of scan.frames) if (frame.seq > this.#confirmedSeq) unconfirmed.push(frame);
@@ -182,11 +182,16 @@ export class Journal {
   /**
    * Appends a record. The sequence number is taken at the call, so records are durable in call order; the
    * promise resolves with it once the record is written and fsynced.
-   * @throws PrescientError ERR_CLOSED after `close()`; ERR_JOURNAL_FAILED when the journal failed (cause attached)
+   * @throws PrescientError ERR_CLOSED after `close()`; ERR_JOURNAL_FAILED when the journal failed (cause attached);
+   *   ERR_VALUE_TOO_LARGE for a payload over MAX_FRAME_PAYLOAD_BYTES (nothing is written: a restart would read
+   *   such a frame as damage)
    */
   append(payload: Uint8Array): Promise<number> {
     if (this.#state !== 'open') return Promise.reject(new PrescientError('ERR_CLOSED', 'The journal is not open'));
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (payload.length > MAX_FRAME_PAYLOAD_BYTES) {
+      return Promise.reject(new PrescientError('ERR_VALUE_TOO_LARGE', `Journal record of ${payload.length} bytes is over the frame limit of ${MAX_FRAME_PAYLOAD_BYTES}`));
+    }
     const seq = this.#nextSeq++;
     const frame = encodeFrame(seq, payload);
     return new Promise<number>((resolve, reject) => {

@@ -14,7 +14,10 @@ import type { Hlc } from './hlc.ts';
  */
 export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
-/** Where acknowledged writes are also stored (the cache): `Cache` fits as is. Calls are not awaited. */
+/**
+ * Where acknowledged writes are also stored (the cache): `Cache` fits as is. Calls are not awaited; a `set` that
+ * throws or rejects is followed by `delete(key, { maxVersion })`, so the target never keeps serving an older copy.
+ */
 export type WriteBackTarget<V> = {
   set(key: string, value: V, options: { readonly version: number }): unknown;
   /** Removes the copies of `key` up to `maxVersion` (a newer copy, written elsewhere, stays). */

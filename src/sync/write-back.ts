@@ -104,10 +104,13 @@ export class WriteBack<V = unknown> {
   }
 
   /**
-   * Writes `value` under `key`: resolves once the write is fsynced to the journal, with the version it got.
-   * @throws InvalidKeyError for an empty or non-string key; PrescientError ERR_INVALID_VALUE for a value JSON
-   *   cannot encode; ERR_NOT_READY before `start()`; ERR_CLOSED after `close()`; ERR_OVERLOADED past
-   *   `maxPending` or `maxPendingBytes`; ERR_JOURNAL_FAILED when the journal cannot be written
+   * Writes `value` under `key`: resolves once the write is fsynced to the journal, with the version it got. Reads
+   * and `target` get the value as parsed back from its journal record, as a replay would, not `value` itself.
+   * @throws InvalidKeyError for an empty or non-string key; PrescientError ERR_INVALID_VALUE for a value that
+   *   would not come back from JSON unchanged (NaN, a Date, a Map...: write-back-record.ts; a property holding undefined is left out);
+   *   ValueTooLargeError (ERR_VALUE_TOO_LARGE) for a record over the journal's 64 MiB frame limit; ERR_NOT_READY
+   *   before `start()`; ERR_CLOSED after `close()`; ERR_OVERLOADED past `maxPending` or `maxPendingBytes`;
+   *   ERR_JOURNAL_FAILED when the journal cannot be written
    */
   put(key: string, value: V): Promise<{ readonly key: string; readonly version: number }> {
     return this.#write(key, value, false);
@@ -129,7 +132,7 @@ export class WriteBack<V = unknown> {
       throw new PrescientError('ERR_OVERLOADED', `${this.#pending.length} writes wait for the origin (\`maxPending\` ${this.#o.maxPending})`);
     }
     const version = this.#hlc.now();
-    const payload = encodeWriteRecord(key, value, version, deleted);
+    const { payload, value: journaled } = encodeWriteRecord(key, value, version, deleted);
     const bytes = payload.length;
     if (this.#pendingBytes > 0 && this.#pendingBytes + bytes > this.#o.maxPendingBytes) {
       throw new PrescientError('ERR_OVERLOADED', `${this.#pendingBytes} bytes of writes wait for the origin (\`maxPendingBytes\` ${this.#o.maxPendingBytes})`);
@@ -142,7 +145,7 @@ export class WriteBack<V = unknown> {
       this.#pendingBytes -= bytes;
       throw error;
     }
-    const record: OriginRecord<V> = deleted ? { key, value, version, deleted } : { key, value, version };
+    const record: OriginRecord<V> = deleted ? { key, value: undefined as V, version, deleted } : { key, value: journaled as V, version };
     this.#add({ seq, record, ackedAt: this.#clock.now(), bytes });
     this.#s.acked++;
     this.#apply(record);
@@ -239,15 +242,30 @@ export class WriteBack<V = unknown> {
     else list.push(p);
   }
 
-  #apply(record: OriginRecord<V>): void {
-    if (this.#target === undefined) return;
+  /**
+   * Hands `record` to the target. A `set` the target refuses (throws or rejects: over the cache's `maxEntryBytes`, a
+   * tier down) would leave an older copy served over an acknowledged write, so it falls back to deleting the copies
+   * up to the record's version. Failures are logged.
+   */
+  #apply({ key, value, version, deleted }: OriginRecord<V>): void {
+    const target = this.#target;
+    if (target === undefined) return;
+    const remove = (): void => this.#call(key, 'delete', () => target.delete(key, { maxVersion: version }));
+    if (deleted === true || this.#resolver !== undefined) remove();
+    else this.#call(key, 'set', () => target.set(key, value, { version }), remove);
+  }
+
+  /** Runs a target call without waiting for it; on a throw or rejection logs it, then runs `onFailure`. */
+  #call(key: string, method: 'set' | 'delete', run: () => unknown, onFailure?: () => void): void {
+    const failed = (error: unknown): void => {
+      this.#logger?.warn({ key, method, err: error }, `write-back: target ${method} failed${onFailure === undefined ? '' : '; deleting its copy instead'}`);
+      onFailure?.();
+    };
     try {
-      const done = record.deleted === true || this.#resolver !== undefined
-        ? this.#target.delete(record.key, { maxVersion: record.version })
-        : this.#target.set(record.key, record.value, { version: record.version });
-      if (done instanceof Promise) done.catch((error: unknown) => this.#logger?.warn({ key: record.key, err: error }, 'write-back: target update failed'));
+      const done = run();
+      if (done instanceof Promise) done.catch(failed);
     } catch (error) {
-      this.#logger?.warn({ key: record.key, err: error }, 'write-back: target update failed');
+      failed(error);
     }
   }
 

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PrescientError } from '../../src/errors.ts';
+import { FunctionOrigin } from '../../src/origin/function-origin.ts';
+import { OriginFailure, type OriginRecord } from '../../src/origin/origin.ts';
+import { readThrough } from '../../src/sync/write-back-reader.ts';
+
+const rec = (key: string, value: string, version: number): OriginRecord<string> => ({ key, value, version });
+
+function read(origin: FunctionOrigin<string>, keys: string[], pending: Record<string, OriginRecord<string>[]>, isSettled = false) {
+  return readThrough<string>({ origin, keys, options: undefined, isSettled, pending: (k) => pending[k] ?? [], resolver: undefined, observe: () => {} });
+}
+
+test('a key with a pending write answers the newer of it and the origin: another node\'s later write wins', async () => {
+  let asked: readonly string[] = [];
+  const origin = new FunctionOrigin<string>({
+    getMany: async (keys) => {
+      asked = keys;
+      return keys.map((k) => (k === 'k' ? rec('k', 'B (newer, flushed by another node)', 10) : undefined));
+    },
+  });
+  const [answer] = await read(origin, ['k'], { k: [rec('k', 'A (older, pending here)', 5)] });
+  assert.deepEqual(asked, ['k'], 'the origin is asked even though a write is pending');
+  assert.equal((answer as OriginRecord<string>).value, 'B (newer, flushed by another node)');
+  const [own] = await read(origin, ['k'], { k: [rec('k', 'A (newest)', 11)] });
+  assert.equal((own as OriginRecord<string>).value, 'A (newest)', 'a pending write newer than the origin still answers');
+});
+
+test('while the origin fails, pending writes still answer for their keys; keys without one fail as before', async () => {
+  const origin = new FunctionOrigin<string>({ getMany: async () => Promise.reject(new Error('connection refused')) });
+  const [pendingKey] = await read(origin, ['k'], { k: [rec('k', 'A', 5)] });
+  assert.equal((pendingKey as OriginRecord<string>).value, 'A');
+  await assert.rejects(read(origin, ['k', 'other'], { k: [rec('k', 'A', 5)] }), /connection refused/);
+  const settled = Object.assign(new FunctionOrigin<string>({ getMany: async () => [] }), {
+    getManySettled: async (keys: readonly string[]) => keys.map(() => new OriginFailure(new PrescientError('ERR_ORIGIN_TIMEOUT', 'timeout'))),
+  });
+  const [k, other] = await read(settled, ['k', 'other'], { k: [rec('k', 'A', 5)] }, true);
+  assert.equal((k as OriginRecord<string>).value, 'A', 'a per-key failure of a pending key answers the pending write');
+  assert.ok(other instanceof OriginFailure);
+});
