@@ -2,7 +2,7 @@
  * CacheOptions: everything a Cache is built from, checked once at construction into a frozen shape.
  */
 import { systemClock, type Clock } from '../clock.ts';
-import { InvalidOptionError } from '../errors.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import type { Origin } from '../origin/origin.ts';
 import type { Predictor } from '../predict/predictor.ts';
@@ -154,7 +154,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     clock,
     maxBytes,
     maxEntryBytes,
-    sizeOf: fn('sizeOf', options.sizeOf, estimateBytes as (value: V, key: string) => number),
+    sizeOf: checkedSize(fn('sizeOf', options.sizeOf, estimateBytes as (value: V, key: string) => number)),
     maxKeyLength: positiveInt('maxKeyLength', options.maxKeyLength, 1024),
     ttlMs,
     staleAfterMs,
@@ -215,4 +215,17 @@ export function estimateBytes(value: unknown, key: string): number {
     }
   }
   return Math.ceil(total);
+}
+
+/**
+ * `sizeOf` with its answer checked: a size that is not a finite number >= 0 (NaN from a bad estimate, a negative
+ * count) would let the byte bound drift, so it is refused like a value that cannot be stored: `set` throws, a loaded
+ * value is served but not cached (counted in `stats().storeFailures`).
+ */
+function checkedSize<V>(sizeOf: (value: V, key: string) => number): (value: V, key: string) => number {
+  return (value, key) => {
+    const size = sizeOf(value, key);
+    if (typeof size === 'number' && size >= 0 && Number.isFinite(size)) return size;
+    throw new PrescientError('ERR_INVALID_VALUE', `\`sizeOf\` gave ${String(size)} for key ${JSON.stringify(key)}; expected a finite number of bytes >= 0`);
+  };
 }

@@ -33,6 +33,10 @@ export type ReadResult<V> = {
 export type CacheStats = PredictionLoopStats & {
   readonly reads: Readonly<Record<ReadStatus, number>>;
   readonly readErrors: number;
+  /** Event listener calls that threw (counted and dropped: a listener cannot fail the cache's work). */
+  readonly listenerErrors: number;
+  /** Loaded values that could not be stored (a `sizeOf` that throws, say): served all the same, not cached. */
+  readonly storeFailures: number;
   readonly graceServed: number;
   readonly refreshes: number;
   readonly oversize: number;

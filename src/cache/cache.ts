@@ -8,10 +8,9 @@
  * access in a bounded buffer and returns: prediction, prefetch and catalog updates run later, off that buffer, so a
  * read never waits for a model. When the origin fails, an expired entry within `graceMs` is served instead.
  */
-import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.ts';
 import { anonymous, checkContext, type ReadContext } from '../context.ts';
-import { InvalidKeyError, PrescientError, ValueTooLargeError } from '../errors.ts';
+import { InvalidKeyError, InvalidOptionError, PrescientError, ValueTooLargeError } from '../errors.ts';
 import { nonNegativeNumber } from '../options.ts';
 import type { FetchPurpose } from '../origin/origin.ts';
 import type { Prediction } from '../predict/predictor.ts';
@@ -19,6 +18,7 @@ import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
 import type { ReadStatus } from './access-buffer.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options.ts';
 import type { Entry } from './entry.ts';
+import { GuardedEvents } from './guarded-events.ts';
 import { Loader, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
 import type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
@@ -41,7 +41,7 @@ export class Cache<V = unknown> {
   readonly #shadow: ShadowCatalogs<V> | undefined;
   readonly #shared: SharedTierWriter<V> | undefined;
   readonly #writer: TierWriter<V>;
-  readonly #events = new EventEmitter();
+  readonly #events = new GuardedEvents();
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = new OriginCounters();
   #readErrors = 0;
@@ -205,15 +205,16 @@ export class Cache<V = unknown> {
 
   /**
    * Stores a value locally (memory tier, and the shared tier when there is one) and returns the entry.
-   * @throws ValueTooLargeError (ERR_VALUE_TOO_LARGE) above `maxEntryBytes`; InvalidKeyError.
+   * @throws ValueTooLargeError (ERR_VALUE_TOO_LARGE) above `maxEntryBytes`; InvalidKeyError; ERR_INVALID_OPTION for a
+   *   `ttlMs` or `version` that is not a number >= 0 (ttlMs > 0); ERR_INVALID_VALUE when `sizeOf` gives no valid size.
    */
   async set(key: string, value: V, options: SetOptions = {}): Promise<Entry<V>> {
     this.#checkOpen();
     checkKey(key, this.#o.maxKeyLength);
     const sizeBytes = this.#o.sizeOf(value, key);
     if (sizeBytes > this.#o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, this.#o.maxEntryBytes);
-    const held = this.#memory.peek(key);
-    const version = options.version ?? (held?.version ?? 0) + 1;
+    if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);
+    const version = options.version === undefined ? (this.#memory.peek(key)?.version ?? 0) + 1 : nonNegativeNumber('version', options.version);
     this.#loader.discard(key);
     const entry = this.#writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     await this.#writer.put(entry);
@@ -231,7 +232,8 @@ export class Cache<V = unknown> {
     return wasHeld || wasShared || wasShadowed;
   }
 
-  /** Removes every entry matching the selector (keys, prefix, tag) from every tier; returns how many were removed. */
+  /** Removes every entry matching the selector (keys, prefix, tag) from every tier and discards matching loads in flight
+   * (by key or prefix: a first load's tags are unknown); returns how many entries were removed. */
   async invalidate(selector: InvalidateSelector): Promise<number> {
     const keys = new Set(selector.keys ?? []);
     const { prefix, tag } = selector;
@@ -239,7 +241,7 @@ export class Cache<V = unknown> {
       for (const entry of this.#memory.entries()) {
         if ((prefix !== undefined && entry.key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.add(entry.key);
       }
-      for (const key of this.#shadow?.keysMatching(prefix, tag) ?? []) keys.add(key);
+      for (const key of [...(this.#shadow?.keysMatching(prefix, tag) ?? []), ...this.#loader.keysStartingWith(prefix)]) keys.add(key);
     }
     let removed = 0;
     for (const key of keys) if (await this.delete(key)) removed++;
@@ -288,7 +290,7 @@ export class Cache<V = unknown> {
 
   /** Subscribes to an event. */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
-    this.#events.on(event, listener as (...args: unknown[]) => void);
+    this.#events.on(event, listener as (...args: unknown[]) => void); // a listener that throws is counted (GuardedEvents)
     return this;
   }
 
@@ -301,6 +303,7 @@ export class Cache<V = unknown> {
     return {
       reads: { ...this.#reads },
       readErrors: this.#readErrors,
+      listenerErrors: this.#events.errors, storeFailures: this.#loader.storeFailures.count,
       graceServed: this.#graceServed,
       refreshes: this.#refreshes,
       oversize: this.#writer.oversize,

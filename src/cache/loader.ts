@@ -133,9 +133,16 @@ export class Loader<V> {
   readonly #flights = new Map<string, Flight<V>>();
   readonly #pending: { demand: Flight<V>[]; prefetch: Flight<V>[] } = { demand: [], prefetch: [] };
   #isFlushQueued = false;
+  #storeFailures = 0;
+  #lastStoreFailure: unknown;
 
   constructor(options: LoaderOptions<V>) {
     this.#options = options;
+  }
+
+  /** Loaded values that could not be stored (served all the same), and the last such error. */
+  get storeFailures(): { readonly count: number; readonly last: unknown } {
+    return { count: this.#storeFailures, last: this.#lastStoreFailure };
   }
 
   /** Number of keys being fetched or waiting for their batch. */
@@ -202,10 +209,20 @@ export class Loader<V> {
     return waiting;
   }
 
-  /** Marks a running fetch of `key` so its result is not stored (the key was deleted or invalidated meanwhile). */
+  /**
+   * Marks a running fetch of `key` so its result is not stored (the key was deleted or invalidated meanwhile), and
+   * forgets it, so a read that starts after the delete fetches afresh rather than joining it for the older value.
+   */
   discard(key: string): void {
     const flight = this.#flights.get(key);
-    if (flight !== undefined) flight.isDiscarded = true;
+    if (flight === undefined) return;
+    flight.isDiscarded = true;
+    this.#flights.delete(key);
+  }
+
+  /** Keys being fetched that start with `prefix` (none when `prefix` is undefined). */
+  keysStartingWith(prefix: string | undefined): string[] {
+    return prefix === undefined ? [] : [...this.#flights.keys()].filter((key) => key.startsWith(prefix));
   }
 
   /** Resolves when every flight started so far has settled. */
@@ -304,7 +321,11 @@ export class Loader<V> {
     const isArray = Array.isArray(answers);
     // Allocated only when something failed: every batch of a replay passes here.
     const failed = isArray && answers.some(isOriginFailure) ? keys.filter((_k, i) => isOriginFailure(answers[i])) : noKeys;
-    this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
+    try {
+      this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
+    } catch (error) {
+      this.#noteStoreFailure(error); // counting the batch failed; its answers still serve
+    }
     for (let i = 0; i < rest.length; i++) {
       const answer = isArray ? answers[i] : undefined;
       if (isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);
@@ -349,8 +370,16 @@ export class Loader<V> {
     }
     try {
       this.#options.onLoaded(flight, outcome);
-    } finally {
-      flight.resolve(outcome);
+    } catch (error) {
+      // Storing failed (a `sizeOf` that throws, a tier that refuses): the value is served, not cached, and the other
+      // keys of the batch are stored and served as usual.
+      this.#noteStoreFailure(error);
     }
+    flight.resolve(outcome);
+  }
+
+  #noteStoreFailure(error: unknown): void {
+    this.#storeFailures++;
+    this.#lastStoreFailure = error;
   }
 }

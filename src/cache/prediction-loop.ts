@@ -60,6 +60,11 @@ export type PredictionLoopStats = {
   readonly scheduler: SchedulerStats | undefined;
   /** Time spent under the budget (undefined without one). */
   readonly budget: ReturnType<PredictionBudget['stats']> | undefined;
+  /**
+   * Calls into the predictor (observe, predict) and the scheduler's offer that threw: each is counted and its access
+   * or context dropped, so a faulty model never fails a read or the process.
+   */
+  readonly modelErrors: number;
 };
 
 export class PredictionLoop {
@@ -82,6 +87,7 @@ export class PredictionLoop {
   #youngest: string | undefined;
   /** True when the predictor tells which contexts to predict for (`onFresh`). */
   readonly #isPushed: boolean;
+  #modelErrors = 0;
 
   constructor(options: PredictionLoopOptions) {
     this.#predictor = options.predictor;
@@ -173,6 +179,7 @@ export class PredictionLoop {
       prefetch: this.feedback.stats(),
       scheduler: this.#scheduler?.stats(),
       budget: this.#budget?.stats(),
+      modelErrors: this.#modelErrors,
     };
   }
 
@@ -264,7 +271,12 @@ export class PredictionLoop {
     const isNoting = isPredicting && !this.#isPushed;
     return this.#buffer.drain((a) => {
       // The drained access is a fresh object with the Access fields (plus its status): no copy per access.
-      predictor.observe(a);
+      try {
+        predictor.observe(a);
+      } catch {
+        this.#modelErrors++;
+        return;
+      }
       if (!isNoting) return;
       this.#touchLatest(contextKey(a.ctx), a.ctx);
     }, limit);
@@ -282,9 +294,13 @@ export class PredictionLoop {
       latest.delete(ctxKey);
       // Without a scheduler only the catalogs listen, and they keep nothing for a context without user or segment.
       if (scheduler === undefined && ctx.user === undefined && ctx.segment === undefined) continue;
-      const predictions = predictor.predict(ctx, this.#predictLimit);
-      onPredicted?.(ctx, predictions);
-      scheduler?.offer(ctx, predictions);
+      try {
+        const predictions = predictor.predict(ctx, this.#predictLimit);
+        onPredicted?.(ctx, predictions);
+        scheduler?.offer(ctx, predictions);
+      } catch {
+        this.#modelErrors++; // this context gets no prefetch this time; the others still do
+      }
       if (budget === undefined) continue;
       const now = budget.now();
       if (now >= sliceEnd) return now;

@@ -60,6 +60,16 @@ export class TierWriter<V> {
       return;
     }
     const { value, version } = outcome.record;
+    const held = memory.peek(key);
+    const now = this.#o.clock.now();
+    if (held !== undefined && held.version > version && now < held.expiresAt) {
+      // The origin is behind a newer version held here (a local set, a write not flushed yet): last writer by version
+      // keeps it, and it counts as refreshed, or every read past its stale time would start another load.
+      if (held.source === 'demand') memory.set(this.#renewed(held, now));
+      return;
+    }
+    // An expired entry is gone whatever its version: the origin's record replaces it (MemoryTier.set lets it).
+    if (held !== undefined && held.version > version) memory.delete(key);
     const sizeBytes = this.#o.sizeOf(value, key);
     if (sizeBytes > this.#o.maxEntryBytes) {
       this.#oversize++;
@@ -70,6 +80,12 @@ export class TierWriter<V> {
     shadow?.stored(entry, p);
     // The shared tier is a copy; failing to write it never fails a read (the writer repairs the key later).
     if (shared !== undefined) void Promise.resolve().then(() => shared.set(entry)).catch(() => {});
+  }
+
+  /** `held` with its stale and expiry times started over at `now` (same value, version, hits and tags). */
+  #renewed(held: Entry<V>, now: number): Entry<V> {
+    const { key, value, version, sizeBytes, createdAt, staleAt, expiresAt, tags, hits } = held;
+    return restoreEntry({ key, value, version, sizeBytes, tags, hits, prediction: undefined, createdAt: now, staleAt: now + (staleAt - createdAt), expiresAt: now + (expiresAt - createdAt) });
   }
 
   /** Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). */

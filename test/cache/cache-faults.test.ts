@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Cache } from '../../src/cache/cache.ts';
+import { VirtualClock, flushMicrotasks } from '../../src/clock.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
+import type { OriginRecord } from '../../src/origin/origin.ts';
+import type { Predictor } from '../../src/predict/predictor.ts';
+
+/** An origin whose getMany calls wait until the test answers them from `data`. */
+function manualOrigin() {
+  const calls: Array<{ keys: string[]; resolve: (v: Array<OriginRecord<string> | undefined>) => void }> = [];
+  const data = new Map<string, OriginRecord<string>>();
+  const origin = new FunctionOrigin<string>({ getMany: (keys) => new Promise((resolve) => calls.push({ keys: [...keys], resolve })) });
+  const answer = (i = calls.length - 1): void => calls[i].resolve(calls[i].keys.map((k) => data.get(k)));
+  return { origin, calls, data, answer, put: (key: string, value: string, version = 1) => data.set(key, { key, value, version }) };
+}
+
+describe('Cache: faults of the caller\'s code stay the caller\'s', () => {
+  for (const where of ['observe', 'predict'] as const) {
+    test(`a predictor that throws in ${where} fails no read and is counted in modelErrors`, async () => {
+      const clock = new VirtualClock(0);
+      const predictor: Predictor = {
+        name: 'faulty',
+        observe() {
+          if (where === 'observe') throw new Error('observe failed');
+        },
+        predict() {
+          if (where === 'predict') throw new Error('predict failed');
+          return [];
+        },
+      };
+      const cache = new Cache<string>({ origin: new MapOrigin([['a', 'A'], ['b', 'B']]), clock, predictor });
+      assert.equal((await cache.get('a', { session: 's' })).value, 'A');
+      clock.advance(1); // the drain runs here: it used to throw out of the timer (an uncaught exception in a server)
+      assert.equal((await cache.get('b', { session: 's' })).value, 'B');
+      clock.advance(1);
+      assert.ok(cache.stats().modelErrors >= 1, `modelErrors ${cache.stats().modelErrors}`);
+      await cache.close();
+    });
+  }
+
+  test('a listener that throws fails neither a read nor the other keys of its origin batch', async () => {
+    const clock = new VirtualClock(0);
+    const failing = new FunctionOrigin<string>({
+      getMany: async (keys) => keys.map((key) => ({ key, value: key.toUpperCase(), version: 1 })),
+    });
+    const cache = new Cache<string>({ origin: failing, clock, predictor: { name: 'p', observe() {}, predict: () => [{ key: 'c', probability: 0.9 }] } });
+    for (const event of ['prefetch:issued', 'prefetch:used', 'prefetch:wasted', 'origin:failed'] as const) {
+      cache.on(event, () => {
+        throw new Error(`listener of ${event}`);
+      });
+    }
+    const reads = await Promise.all(['a', 'b'].map((k) => cache.get(k, { session: 's' })));
+    assert.deepEqual(reads.map((r) => r.value), ['A', 'B']);
+    clock.advance(1);
+    await flushMicrotasks();
+    assert.equal((await cache.get('c', { session: 's' })).status, 'prefetched', 'the prefetch went out despite its listener');
+    assert.ok(cache.stats().listenerErrors >= 2, `listenerErrors ${cache.stats().listenerErrors}`);
+    await cache.close();
+  });
+
+  test('a sizeOf that throws for one key: that value is served, not cached; the batch\'s other keys are stored', async () => {
+    const clock = new VirtualClock(0);
+    const cache = new Cache<string>({
+      origin: new MapOrigin([['good1', 'g1'], ['bad', 'x'], ['good2', 'g2']]),
+      clock,
+      sizeOf: (value) => {
+        if (value === 'x') throw new Error('cannot size');
+        return value.length;
+      },
+    });
+    const reads = await Promise.all(['good1', 'bad', 'good2'].map((k) => cache.get(k)));
+    assert.deepEqual(reads.map((r) => r.value), ['g1', 'x', 'g2']);
+    assert.equal(cache.peek('good2')?.value, 'g2');
+    assert.equal(cache.peek('bad'), undefined);
+    assert.equal(cache.stats().storeFailures, 1);
+    await assert.rejects(cache.set('bad', 'x'), /cannot size/);
+    await cache.close();
+  });
+
+  test('a sizeOf that answers NaN or a negative size is refused: set throws ERR_INVALID_VALUE', async () => {
+    const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0), sizeOf: (v) => (v === 'nan' ? Number.NaN : -5) });
+    for (const v of ['nan', 'neg']) await assert.rejects(cache.set('k', v), (e: unknown) => isPrescientError(e, 'ERR_INVALID_VALUE'));
+    await cache.close();
+  });
+
+  test('set() refuses a ttlMs or version that is not a number >= 0 (ttlMs > 0), naming it', async () => {
+    const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0) });
+    for (const [options, name] of [[{ ttlMs: Number.NaN }, 'ttlMs'], [{ ttlMs: -5 }, 'ttlMs'], [{ ttlMs: 0 }, 'ttlMs'], [{ version: Number.NaN }, 'version'], [{ version: -1 }, 'version']] as const) {
+      await assert.rejects(cache.set('k', 'v', options), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION') && (e as Error).message.includes(name), JSON.stringify(options));
+    }
+    assert.equal((await cache.set('k', 'v', { ttlMs: Infinity, version: 7 })).version, 7);
+    await cache.close();
+  });
+});
+
+describe('Cache: loads in flight and invalidation', () => {
+  test('a read started after delete() fetches afresh instead of joining the load from before it', async () => {
+    const m = manualOrigin();
+    m.put('k', 'OLD');
+    const cache = new Cache<string>({ origin: m.origin, clock: new VirtualClock(0) });
+    const first = cache.get('k');
+    await flushMicrotasks();
+    await cache.delete('k');
+    m.put('k', 'NEW', 2);
+    const second = cache.get('k');
+    await flushMicrotasks();
+    assert.equal(m.calls.length, 2, 'the read after the delete went to the origin');
+    m.answer(1);
+    m.calls[0].resolve([{ key: 'k', value: 'OLD', version: 1 }]); // the load from before the delete answers late
+    assert.equal((await second).value, 'NEW');
+    assert.equal((await first).value, 'OLD');
+    assert.equal(cache.peek('k')?.value, 'NEW', 'the late answer from before the delete is not stored');
+    await cache.close();
+  });
+
+  test('invalidate({ prefix }) discards a first load in flight: its late answer is not stored', async () => {
+    const m = manualOrigin();
+    m.put('user:1', 'OLD');
+    const cache = new Cache<string>({ origin: m.origin, clock: new VirtualClock(0) });
+    const pending = cache.get('user:1');
+    await flushMicrotasks();
+    await cache.invalidate({ prefix: 'user:' });
+    m.answer(0);
+    assert.equal((await pending).value, 'OLD', 'the read that was waiting gets its answer');
+    assert.equal(cache.peek('user:1'), undefined, 'but it is not cached');
+    await cache.close();
+  });
+});
+
+describe('Cache: a held version newer than the origin\'s', () => {
+  test('once expired, the origin\'s record replaces it: one load re-caches the key', async () => {
+    const clock = new VirtualClock(0);
+    let calls = 0;
+    const origin = new FunctionOrigin<string>({ getMany: async (keys) => (calls++, keys.map((key) => ({ key, value: 'origin-v1', version: 1 }))) });
+    const cache = new Cache<string>({ origin, clock, ttlMs: 1000 });
+    await cache.set('k', 'local', { version: 5 }); // newer than the origin's 1
+    clock.advance(2000);
+    for (let i = 0; i < 5; i++) assert.equal((await cache.get('k')).value, 'origin-v1');
+    assert.equal(calls, 1);
+    await cache.close();
+  });
+
+  test('while stale, a refresh that finds an older version keeps the held one and counts as refreshed (one load)', async () => {
+    const clock = new VirtualClock(0);
+    let calls = 0;
+    const origin = new FunctionOrigin<string>({ getMany: async (keys) => (calls++, keys.map((key) => ({ key, value: 'origin-v1', version: 1 }))) });
+    const cache = new Cache<string>({ origin, clock, ttlMs: 10_000, staleAfterMs: 1000 });
+    await cache.set('k', 'local', { version: 5 });
+    clock.advance(2000);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await cache.get('k')).value, 'local');
+      await flushMicrotasks();
+    }
+    assert.equal(calls, 1, 'one refresh, not one per stale read');
+    await cache.close();
+  });
+});
