@@ -61,6 +61,9 @@ export class ServerMetrics {
       used: counter('prescient_prefetch_used_total', 'Prefetched entries read before eviction'),
       wasted: counter('prescient_prefetch_wasted_total', 'Prefetched entries evicted or expired unread'),
       dropped: counter('prescient_access_buffer_dropped_total', 'Accesses dropped because the model buffer was full'),
+      modelErrors: counter('prescient_model_errors_total', 'Predictor calls that threw (the access or context was dropped)'),
+      listenerErrors: counter('prescient_listener_errors_total', 'Cache event listeners that threw (counted, not propagated)'),
+      storeFailures: counter('prescient_store_failures_total', 'Loaded values that could not be stored (served, not cached)'),
     };
     const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers });
     this.#gauges = {
@@ -102,6 +105,9 @@ export class ServerMetrics {
     this.#advance(c.used, 'used', s.prefetch.used);
     this.#advance(c.wasted, 'wasted', s.prefetch.wasted);
     this.#advance(c.dropped, 'dropped', s.accessBuffer.dropped);
+    this.#advance(c.modelErrors, 'modelErrors', s.modelErrors);
+    this.#advance(c.listenerErrors, 'listenerErrors', s.listenerErrors);
+    this.#advance(c.storeFailures, 'storeFailures', s.storeFailures);
     const g = this.#gauges;
     g.precision.set(finite(s.prefetch.precision));
     g.coverage.set(finite(s.prefetch.coverage));

@@ -134,6 +134,7 @@ describe('admin routes', () => {
       assert.equal(metrics.status, 200);
       assert.match(String(metrics.headers['content-type']), /text\/plain/);
       assert.match(metrics.text, /^prescient_reads_total\{served="miss"\} 1$/m);
+      assert.match(metrics.text, /^prescient_model_errors_total 0$/m);
       assert.match(metrics.text, /^prescient_prefetch_issued_total 2$/m);
       assert.match(metrics.text, /^prescient_origin_fetch_seconds_count\{purpose="demand",outcome="ok"\} 1$/m);
       assert.match(metrics.text, /^prescient_tier_entries\{tier="memory"\} 3$/m);
