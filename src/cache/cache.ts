@@ -204,7 +204,8 @@ export class Cache<V = unknown> {
   }
 
   /**
-   * Stores a value locally (memory tier, and the shared tier when there is one) and returns the entry.
+   * Stores a value locally (memory tier, and the shared tier when there is one) and returns the entry held for the
+   * key afterwards: the new one, or the one already held when its version was newer (it stays: last writer wins).
    * @throws ValueTooLargeError (ERR_VALUE_TOO_LARGE) above `maxEntryBytes`; InvalidKeyError; ERR_INVALID_OPTION for a
    *   `ttlMs` or `version` that is not a number >= 0 (ttlMs > 0); ERR_INVALID_VALUE when `sizeOf` gives no valid size.
    */
@@ -218,7 +219,7 @@ export class Cache<V = unknown> {
     this.#loader.discard(key);
     const entry = this.#writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     await this.#writer.put(entry);
-    return entry;
+    return this.#memory.peek(key) ?? entry; // a newer version held here wins (last writer by version): say so
   }
 
   /** Removes `key` (copies up to `maxVersion`) from every tier and shadow catalog, discards a fetch in flight; true when something went. */
@@ -280,10 +281,8 @@ export class Cache<V = unknown> {
     return this.#loader.inflight;
   }
 
-  /**
-   * True while fetches started in this microtask turn (by a read, or by a prefetch a read set off) wait for their
-   * batch to be sent, which happens one microtask later. A simulator awaits that before it moves virtual time on.
-   */
+  /** True while fetches started in this microtask turn (by a read or a prefetch it set off) wait for their batch, sent one
+   * microtask later. A simulator awaits that before it moves virtual time on. */
   get hasUnsentFetches(): boolean {
     return this.#loader.hasUnsent;
   }

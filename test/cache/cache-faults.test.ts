@@ -157,3 +157,12 @@ describe('Cache: a held version newer than the origin\'s', () => {
     await cache.close();
   });
 });
+
+test('set() with an older version than held answers the entry the cache keeps (the newer), not the one it refused', async () => {
+  const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0) });
+  await cache.set('k', 'v5', { version: 5 });
+  const answer = await cache.set('k', 'v3', { version: 3 });
+  assert.deepEqual([answer.value, answer.version], ['v5', 5]);
+  assert.equal((await cache.set('k', 'v6', { version: 6 })).value, 'v6');
+  await cache.close();
+});
