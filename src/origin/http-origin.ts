@@ -140,7 +140,9 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
   }
 
   async #getOne(key: string, signal: AbortSignal): Promise<Fetched> {
-    const path = this.#prefix + this.#itemPath.replaceAll('{key}', encodeURIComponent(key));
+    // `.` and `..` survive encodeURIComponent and a server or proxy would resolve them as path steps: encode the dots.
+    const segment = key === '.' || key === '..' ? key.replaceAll('.', '%2E') : encodeURIComponent(key);
+    const path = this.#prefix + this.#itemPath.replaceAll('{key}', segment);
     const res = await this.#pool.request({ method: 'GET', path, headers: this.#headers, signal });
     if (res.statusCode === 404) {
       await res.body.dump();
@@ -168,7 +170,11 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     for (const item of items) {
       const key = (item as Record<string, unknown> | null)?.[this.#keyField];
       if (typeof key !== 'string' || !wanted.has(key)) continue;
-      fetched[index.get(key) as number] = { key, record: this.#record(key, item, undefined) };
+      const at = index.get(key) as number;
+      const record = this.#record(key, item, undefined);
+      // A key answered twice keeps its higher version (last writer by version), whatever the order of the items.
+      const held = fetched[at].record;
+      if (held === undefined || record.version > held.version) fetched[at] = { key, record };
     }
     return fetched;
   }
@@ -185,10 +191,18 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     }
   }
 
+  /** The record of `key` in `body`; version from the version field, else the ETag's digits, else 0 (none given). */
   #record(key: string, body: unknown, etag: string | undefined): OriginRecord<unknown> {
     const fields = typeof body === 'object' && body !== null ? body as Record<string, unknown> : {};
     const value = this.#valueField === undefined ? body : fields[this.#valueField];
-    return { key, value, version: toVersion(fields[this.#versionField]) ?? toVersion(etagDigits(etag)) ?? 0 };
+    const raw = fields[this.#versionField];
+    const version = toVersion(raw);
+    // A version field that is there but not a safe integer >= 0 is the server's fault, not "no version": read as 0 it
+    // would lose to any copy held, however new the value.
+    if (raw !== undefined && raw !== null && version === undefined) {
+      throw new OriginError([key], new Error(`Version of key ${JSON.stringify(key)} is not a safe non-negative integer: ${JSON.stringify(raw)}`));
+    }
+    return { key, value, version: version ?? toVersion(etagDigits(etag)) ?? 0 };
   }
 }
 

@@ -182,7 +182,10 @@ export class SqlTable {
    */
   async getMany<V>(run: SqlRunner, keys: readonly string[], withTombstones = false): Promise<Array<OriginRecord<V> | undefined>> {
     if (keys.length === 0) return [];
-    const unique = [...new Set(keys)];
+    // A key PostgreSQL cannot hold as text (a NUL) can never have been stored: it answers absent without being sent,
+    // where sending it failed the whole statement, and so every key batched with it (another client's reads too).
+    const unique = [...new Set(keys)].filter((key) => !JSONB_REFUSED.test(key));
+    if (unique.length === 0) return keys.map(() => undefined);
     const rows = await run(this.#getMany, [unique]);
     const found = new Map<string, OriginRecord<V>>();
     for (const row of rows) {
@@ -197,7 +200,8 @@ export class SqlTable {
    * rows with a NULL value. Duplicate keys in one batch are reduced to their highest version first (PostgreSQL
    * cannot update one row twice in a statement). Every record sent is checked first (`checkJsonbValue`,
    * tombstones by key only), so nothing is written when one is refused.
-   * @throws PrescientError ERR_INVALID_VALUE naming the first key whose key or value jsonb cannot hold
+   * @throws PrescientError ERR_INVALID_VALUE naming the first key whose key or value jsonb cannot hold, or whose
+   *   version is not a safe integer >= 0
    */
   async putMany<V>(run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<void> {
     if (records.length === 0) return;
@@ -208,7 +212,14 @@ export class SqlTable {
       const isDeleted = r.deleted === true;
       latest.set(r.key, { key: r.key, value: isDeleted ? null : r.value, version: r.version, deleted: isDeleted });
     }
-    for (const r of latest.values()) checkJsonbValue(r.key, r.value);
+    for (const r of latest.values()) {
+      // A version read back must be a safe integer >= 0 (parseVersion): one that is not would fail every later read
+      // of the key, with the keys batched beside it, and stall the change feed for good.
+      if (!Number.isSafeInteger(r.version) || r.version < 0) {
+        throw new PrescientError('ERR_INVALID_VALUE', `Version of key ${JSON.stringify(r.key)} is not a safe non-negative integer: ${String(r.version)}`);
+      }
+      checkJsonbValue(r.key, r.value);
+    }
     await run(this.#putMany, [JSON.stringify([...latest.values()])]);
   }
 

@@ -37,6 +37,9 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
     const found = items.get(key);
     return found === undefined ? send(404, { error: 'not found' }) : send(200, { id: key, name: found.name, version: found.version });
   }
+  const badVersion = /^\/v1\/badver\/(.+)$/.exec(url.pathname);
+  if (req.method === 'GET' && badVersion !== null) return send(200, { name: 'x', version: -5 });
+  if (req.method === 'POST' && url.pathname === '/v1/dupes') return send(200, [{ id: 'a', rev: '9', v: 'new' }, { id: 'a', rev: '2', v: 'old' }]);
   const etagged = /^\/v1\/etag\/(.+)$/.exec(url.pathname);
   if (req.method === 'GET' && etagged !== null) return send(200, { name: 'tagged' }, { etag: 'W/"42"' });
   if (req.method === 'POST' && url.pathname === '/v1/batch') {
@@ -90,6 +93,27 @@ describe('HttpOrigin', () => {
       { key: '1', value: { name: 'lamp' }, version: 3 }, { key: 'a/b c', value: { name: 'odd key' }, version: 5 },
     ]);
     assert.deepEqual(requests.map((r) => r.trim()), ['POST /v1/batch', 'POST /v1/batch'], '4 distinct keys in batches of 2');
+    await origin.close();
+  });
+
+  test('sends the keys . and .. with their dots encoded, so no server resolves them as path steps', async () => {
+    const origin = new HttpOrigin({ baseUrl });
+    requests.length = 0;
+    await origin.getMany(['.', '..']);
+    assert.deepEqual(requests.map((r) => r.split(' ')[1]).sort(), ['/v1/items/%2E', '/v1/items/%2E%2E']);
+    await origin.close();
+  });
+
+  test('a version field that is not a safe integer >= 0 is the server\'s fault: ERR_ORIGIN_FAILED naming the key', async () => {
+    const origin = new HttpOrigin({ baseUrl, itemPath: '/badver/{key}' });
+    await assert.rejects(origin.getMany(['k']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && /"k"/.test((e as Error).message));
+    await origin.close();
+  });
+
+  test('a batch answering a key twice keeps its higher version, whatever the order', async () => {
+    const origin = new HttpOrigin({ baseUrl, batchPath: '/dupes', keyField: 'id', versionField: 'rev' });
+    const [a] = await origin.getMany(['a']);
+    assert.equal(a?.version, 9);
     await origin.close();
   });
 

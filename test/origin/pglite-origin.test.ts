@@ -24,6 +24,27 @@ originContract('PgliteOrigin', async (seed) => {
   return origin;
 });
 
+describe('PgliteOrigin: input that must not spoil a batch', () => {
+  test('a key holding NUL answers absent, and the keys batched with it answer as usual', async () => {
+    const origin = new PgliteOrigin({ db, table: `items_${++tables}` });
+    await origin.ensureTable();
+    await origin.putMany([{ key: 'good', value: { ok: true }, version: 1 }]);
+    const answers = await origin.getMany(['good', 'evil\u0000', 'good']);
+    assert.deepEqual(answers.map((a) => a?.value), [{ ok: true }, undefined, { ok: true }]);
+    assert.deepEqual(await origin.getMany(['\u0000']), [undefined]);
+  });
+
+  test('putMany refuses a version that could not be read back (negative, fractional, unsafe, NaN), naming the key', async () => {
+    const origin = new PgliteOrigin({ db, table: `items_${++tables}` });
+    await origin.ensureTable();
+    for (const version of [-1, 1.5, 2 ** 53 + 2, Number.NaN]) {
+      await assert.rejects(origin.putMany([{ key: 'k', value: 1, version }]), (e) => isPrescientError(e, 'ERR_INVALID_VALUE') && /"k"/.test((e as Error).message), String(version));
+    }
+    await origin.putMany([{ key: 'k', value: 1, version: Number.MAX_SAFE_INTEGER }]);
+    assert.equal((await origin.getMany(['k']))[0]?.version, Number.MAX_SAFE_INTEGER);
+  });
+});
+
 describe('PgliteOrigin', () => {
   test('an origin that opened its own database closes it; one given a database leaves it open', async () => {
     const owned = new PgliteOrigin({ db: {} });
