@@ -11,7 +11,7 @@
 import type { Clock } from '../clock.ts';
 import { anonymous, checkContext, type ReadContext } from '../context.ts';
 import { InvalidKeyError, InvalidOptionError, PrescientError, ValueTooLargeError } from '../errors.ts';
-import { nonNegativeNumber } from '../options.ts';
+import { nonNegativeNumber, positiveInt } from '../options.ts';
 import type { FetchPurpose } from '../origin/origin.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
@@ -263,7 +263,7 @@ export class Cache<V = unknown> {
   /** What the models expect next for `ctx` (empty without a predictor). Drains pending accesses first. */
   predict(ctx: ReadContext, limit = 10): Prediction[] {
     checkContext(ctx);
-    return this.#loop.predict(ctx, limit);
+    return this.#loop.predict(ctx, positiveInt('limit', limit));
   }
 
   /** The shadow catalog of user `id` (of segment `id` with `{ of: 'segment' }`), most probable first: see listShadow. */

@@ -161,7 +161,7 @@ export class EnsemblePredictor implements Predictor {
     this.name = options.name ?? 'ensemble';
     this.#depth = positiveInt('candidates', options.candidates, 20);
     this.#hitDepth = positiveInt('hitDepth', options.hitDepth, 10);
-    if (this.#hitDepth > 255) throw new InvalidOptionError('hitDepth', 'an integer from 1 to 255', this.#hitDepth);
+    if (this.#hitDepth > Math.min(255, this.#depth)) throw new InvalidOptionError('hitDepth', `an integer from 1 to min(255, candidates = ${this.#depth})`, this.#hitDepth);
     const halfLife = nonNegativeNumber('accuracyHalfLife', options.accuracyHalfLife, 2000, true);
     if (halfLife === 0) throw new InvalidOptionError('accuracyHalfLife', 'a positive number or Infinity', 0);
     this.#sharpness = nonNegativeNumber('sharpness', options.sharpness, 1);
@@ -268,7 +268,7 @@ export class EnsemblePredictor implements Predictor {
   #answer(state: Live, limit: number): Prediction[] {
     const kept = state.kept!;
     const mixed = kept.mixed;
-    const n = Math.min(limit, mixed.n);
+    const n = Math.min(Math.floor(limit), mixed.n);
     const out: Prediction[] = new Array(n);
     for (let r = 0; r < n; r++) {
       const id = mixed.ids[r];

@@ -78,6 +78,8 @@ export type MarkovPredictorOptions = {
 type History = { lastAt: number; ids: Int32Array; len: number; count: number };
 
 const scopeSeeds = { global: 1, segment: 2, user: 3 } as const;
+/** Most predictions one call answers: a larger `limit` would only size scratch arrays kept for good. */
+const maxPredictions = 1024;
 
 /** Variable-order Markov predictor with global, per-segment and per-user tables. */
 export class MarkovPredictor implements Predictor {
@@ -200,12 +202,12 @@ export class MarkovPredictor implements Predictor {
     let gotSegment = false;
     if (this.#user !== undefined && ctx.user !== undefined) {
       const n = this.observations('user', ctx);
-      wUser = n / (n + this.#c);
+      wUser = n === 0 ? 0 : n / (n + this.#c); // 0 / 0 with userConfidence 0 would poison every weight
       gotUser = this.#accumulate(this.#user, mixKey(scopeSeeds.user, hashString(ctx.user)), h, wUser, acc);
     }
     if (this.#segment !== undefined && ctx.segment !== undefined) {
       const n = this.observations('segment', ctx);
-      wSegment = (gotUser ? 1 - wUser : 1) * (n / (n + this.#c));
+      wSegment = n === 0 ? 0 : (gotUser ? 1 - wUser : 1) * (n / (n + this.#c));
       gotSegment = this.#accumulate(this.#segment, mixKey(scopeSeeds.segment, hashString(ctx.segment)), h, wSegment, acc);
     }
     const wGlobal = 1 - (gotUser ? wUser : 0) - (gotSegment ? wSegment : 0);
@@ -217,7 +219,7 @@ export class MarkovPredictor implements Predictor {
       if (i >= 0) acc.scores[i] = 0;
     }
     const source = gotUser && wUser >= 0.5 ? `${this.name}:user` : this.name;
-    const top = acc.top(limit);
+    const top = acc.top(Math.min(Math.floor(limit), maxPredictions));
     const out: Prediction[] = new Array(top.length);
     for (let r = 0; r < top.length; r++) {
       const i = top[r];
@@ -229,6 +231,7 @@ export class MarkovPredictor implements Predictor {
   /** Predictions from one scope's tables alone (the ensemble weighs scopes by their measured accuracy). */
   predictScope(scope: MarkovScope, ctx: ReadContext, limit: number): Prediction[] {
     if (!(limit > 0)) return [];
+    limit = Math.min(Math.floor(limit), maxPredictions);
     if (this.#topIds.length < limit) {
       this.#topIds = new Int32Array(limit);
       this.#topScores = new Float64Array(limit);

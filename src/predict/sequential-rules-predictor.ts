@@ -46,6 +46,7 @@ type History = { lastAt: number; ids: Int32Array; len: number };
 export class SequentialRulesPredictor implements Predictor {
   readonly name: string;
   readonly #window: number;
+  readonly #maxSuccessors: number;
   readonly #keys: KeyInterner;
   readonly #table: SuccessorTable;
   readonly #sessions: SessionRegistry<History>;
@@ -61,6 +62,7 @@ export class SequentialRulesPredictor implements Predictor {
     this.#window = window;
     const maxSuccessors = positiveInt('maxSuccessors', options.maxSuccessors, 20);
     if (maxSuccessors > 255) throw new InvalidOptionError('maxSuccessors', 'an integer from 1 to 255', maxSuccessors);
+    this.#maxSuccessors = maxSuccessors;
     const maxStates = positiveInt('maxStates', options.maxStates, 200_000);
     const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
@@ -89,7 +91,7 @@ export class SequentialRulesPredictor implements Predictor {
   }
 
   predict(ctx: ReadContext, limit: number): Prediction[] {
-    const ids = new Int32Array(Math.max(0, Math.ceil(limit)));
+    const ids = new Int32Array(limit > 0 ? Math.min(Math.floor(limit), this.#maxSuccessors) : 0);
     const probs = new Float64Array(ids.length);
     const n = this.predictIds(ctx, ids.length, ids, probs);
     const out: Prediction[] = new Array(n);
@@ -112,7 +114,7 @@ export class SequentialRulesPredictor implements Predictor {
     const n = Math.min(limit, table.length(slot), ids.length);
     for (let r = 0; r < n; r++) {
       ids[r] = table.idAt(slot, r);
-      probs[r] = table.countAt(slot, r) / total;
+      probs[r] = Math.min(1, table.countAt(slot, r) / total); // Float32 counts over a Float64 total may round past 1
     }
     return n;
   }

@@ -175,6 +175,7 @@ export class SessionKnnPredictor implements Predictor {
     const slot = sid % this.#cap;
     const m = this.#itemCount[slot];
     if (m === 0 || this.#slotSid[slot] !== sid) return 0;
+    limit = Math.min(Math.floor(limit), this.#k * this.#len); // no more candidates than the neighbours' items
     if (this.topIds.length < limit) {
       this.topIds = new Int32Array(limit);
       this.topScores = new Float64Array(limit);

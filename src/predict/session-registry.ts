@@ -48,6 +48,8 @@ export class SessionRegistry<T extends SessionState> {
   /** The state of session `id` at time `at` (ms), created or restarted as needed, and marked most recent. */
   touch(id: string, at: number): T {
     let node = this.#last !== undefined && this.#last.id === id ? this.#last : this.#map.get(id);
+    // A time that is not a number (a broken clock, a bad trace field) must not read as "everyone idle": keep the last.
+    if (!Number.isFinite(at)) at = node?.state.lastAt ?? this.#tail?.state.lastAt ?? 0;
     if (node !== undefined && at - node.state.lastAt > this.#idleMs) {
       this.#remove(node);
       node = undefined;

@@ -21,7 +21,7 @@ import { contextKey, type ReadContext } from '../context.ts';
 import { PrescientError } from '../errors.ts';
 import { fn, positiveInt } from '../options.ts';
 import { startTsWorker } from '../worker-threads.ts';
-import type { EnsemblePredictorOptions } from './ensemble-predictor.ts';
+import { EnsemblePredictor, type EnsemblePredictorOptions } from './ensemble-predictor.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { contextAt, type PredictionColumns, type WorkerReply, type WorkerRequest, type WorkerSetup } from './predictor-worker.ts';
 
@@ -91,6 +91,8 @@ export class WorkerPredictor implements Predictor {
     this.#maxInFlight = positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2);
     this.#maxPending = positiveInt('maxPending', options.maxPending, 8192);
     this.#onError = fn('onError', options.onError, () => {});
+    // Checked here, where the caller can see the error: in the worker a bad option would only end the worker.
+    void new EnsemblePredictor(options.ensemble);
     const setup: WorkerSetup = { options: options.ensemble ?? {}, limit: this.#limit };
     this.#worker = startTsWorker(new URL('./predictor-worker.ts', import.meta.url), { role: 'predictor', setup });
     this.#worker.on('message', (reply: WorkerReply) => this.#receive(reply));
@@ -132,7 +134,7 @@ export class WorkerPredictor implements Predictor {
 
   /** The last predictions announced for `ctx` (empty before the first), without waiting for the worker. */
   predict(ctx: ReadContext, limit: number): Prediction[] {
-    const c = this.#kept.get(contextKey(ctx));
+    const c = this.#failure === undefined ? this.#kept.get(contextKey(ctx)) : undefined; // closed or failed: nothing
     if (c === undefined) return [];
     const end = Math.min(c.keys.length, limit);
     const out: Prediction[] = [];
@@ -161,7 +163,8 @@ export class WorkerPredictor implements Predictor {
   }
 
   feedback(key: string, ctx: ReadContext, wasUsed: boolean): void {
-    if (this.#failure === undefined) this.#post({ t: 'feedback', key, ctx: { ...ctx }, wasUsed });
+    const { session, user, segment } = ctx; // the context's ids only: any other field might not clone
+    if (this.#failure === undefined) this.#post({ t: 'feedback', key, ctx: { session, user, segment }, wasUsed });
   }
 
   onFresh(listener: (ctx: ReadContext) => void): void {
@@ -176,7 +179,14 @@ export class WorkerPredictor implements Predictor {
   async close(): Promise<void> {
     if (this.#failure === undefined) this.#failure = new PrescientError('ERR_CLOSED', 'The predictor is closed');
     this.#answerWaiting();
-    await this.#worker.terminate();
+    // Waited for with a timer ref'd until 'exit' comes: with the worker unref'd (it never holds a process open), a
+    // script awaiting close() could otherwise end before the worker's exit is reported, close() left unsettled.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await this.#worker.terminate();
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   readonly #flush = (): void => {

@@ -166,3 +166,10 @@ test('set() with an older version than held answers the entry the cache keeps (t
   assert.equal((await cache.set('k', 'v6', { version: 6 })).value, 'v6');
   await cache.close();
 });
+
+test('predict() refuses a limit that is not a positive integer, naming it', async () => {
+  const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0), predictor: { name: 'p', observe() {}, predict: () => [] } });
+  for (const limit of [0, -1, 2.5, Number.NaN]) assert.throws(() => cache.predict({ session: 's' }, limit), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION') && /`limit`/.test((e as Error).message));
+  assert.deepEqual(cache.predict({ session: 's' }, 3), []);
+  await cache.close();
+});

@@ -108,6 +108,17 @@ describe('EnsemblePredictor', () => {
     assert.equal(asking.predict({}, 5)[0]?.source, 'popularity');
   });
 
+  it('any limit answers at most what the models have: fractional, huge or infinite limits neither throw nor allocate', () => {
+    const e = new EnsemblePredictor({ rules: {} });
+    for (let i = 0; i < 30; i++) e.observe({ key: `k${i % 7}`, at: i, ctx: { session: `s${i % 3}` } });
+    for (const limit of [2.5, 1e9, Infinity]) {
+      const out = e.predict({ session: 's1' }, limit);
+      assert.ok(out.length <= 20 && out.length > 0, `limit ${limit}: ${out.length}`);
+      assert.equal(new Set(out.map((p) => p.key)).size, out.length);
+    }
+    assert.equal(e.predict({ session: 's1' }, 2.5).length, 2);
+  });
+
   it('answers an unknown session from wider models without throwing', () => {
     const e = new EnsemblePredictor();
     for (let i = 0; i < 50; i++) e.observe({ key: `k${i % 5}`, at: i, ctx: { session: `s${i % 7}` } });
@@ -131,7 +142,7 @@ describe('EnsemblePredictor', () => {
   });
 
   it('rejects bad options with ERR_INVALID_OPTION', () => {
-    for (const bad of [{ maxKeys: 0 }, { rules: { window: 0 } }, { candidates: 0 }, { hitDepth: -1 }, { accuracyHalfLife: 0 }, { sharpness: -1 }, { muteShare: 1 }, { anonymousPopularity: 'no' }, { delta: 'yes' }, { markov: { maxOrder: 9 } }]) {
+    for (const bad of [{ maxKeys: 0 }, { rules: { window: 0 } }, { candidates: 5, hitDepth: 10 }, { candidates: 0 }, { hitDepth: -1 }, { accuracyHalfLife: 0 }, { sharpness: -1 }, { muteShare: 1 }, { anonymousPopularity: 'no' }, { delta: 'yes' }, { markov: { maxOrder: 9 } }]) {
       assert.throws(() => new EnsemblePredictor(bad as never), (err: { code?: string }) => err.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });

@@ -33,4 +33,13 @@ describe('SessionRegistry', () => {
     assert.equal(r.peek('old'), undefined);
     assert.equal(r.size, 1);
   });
+  it('a time that is not a number neither restarts nor expires anyone', () => {
+    const r = new SessionRegistry<State>(10, 100, () => ({ lastAt: 0, n: 0 }));
+    for (const id of ['a', 'b', 'c']) r.touch(id, 1000).n = 1;
+    r.touch('d', Number.NaN);
+    assert.equal(r.size, 4, 'NaN read as "idle for ever" used to drop the two oldest');
+    r.touch('a', 1001);
+    assert.equal(r.size, 4);
+    assert.equal(r.peek('a')?.n, 1, 'a kept its state');
+  });
 });

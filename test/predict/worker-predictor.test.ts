@@ -62,7 +62,7 @@ describe('WorkerPredictor', () => {
     p.observe({ key: 'a', at: 0, ctx: { session: 's' } });
     assert.deepEqual(await p.predictNow({ session: 's' }, 3), []);
     await p.settle();
-    for (const [options, name] of [[{ limit: 0 }, 'limit'], [{ maxPending: -1 }, 'maxPending'], [{ onError: 'x' }, 'onError']] as const) {
+    for (const [options, name] of [[{ limit: 0 }, 'limit'], [{ maxPending: -1 }, 'maxPending'], [{ onError: 'x' }, 'onError'], [{ ensemble: { candidates: -1 } }, 'candidates']] as const) {
       assert.throws(
         () => new WorkerPredictor(options as never),
         (e: unknown) => e instanceof PrescientError && e.code === 'ERR_INVALID_OPTION' && e.message.includes(name),
@@ -79,7 +79,9 @@ describe('WorkerPredictor', () => {
       await p.settle();
       p.observe({ key: 'a', at: 99, ctx: { session: 'last' } });
       const next = await p.predictNow({ session: 'last' }, 1);
-      console.log(next[0]?.key);`;
+      const waiting = p.predictNow({ session: 'last' }, 1);
+      await p.close(); // with a question waiting: close() must still settle before the script ends
+      console.log(next[0]?.key, (await waiting).length, p.predict({ session: 'last' }, 1).length);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -88,7 +90,7 @@ describe('WorkerPredictor', () => {
     clearTimeout(timer);
     assert.equal(signal, null, 'the process ended by itself (killed after 30 s otherwise)');
     assert.equal(code, 0, 'exit 0: no top-level await left unsettled (code 13) while the worker answered');
-    assert.equal(out.trim(), 'b', 'the answer came back before the end');
+    assert.equal(out.trim(), 'b 0 0', 'the answer came back before the end; after close nothing is answered');
   });
 
   test('a question that cannot be sent (a context that does not clone) rejects and leaves nothing waiting', async () => {
