@@ -82,6 +82,7 @@ export class EnsembleSources {
     const p = checked('popularity', options.popularity);
     const k = checked('knn', options.knn);
     const s = checked('rules', options.rules ?? false);
+    if (options.markov !== undefined && (typeof options.markov !== 'object' || options.markov === null)) throw new InvalidOptionError('markov', 'an options object', options.markov);
     this.#markov = new MarkovPredictor({ ...options.markov, name: 'markov', keys });
     this.#delta = d === undefined ? undefined : new DeltaPredictor({ ...d, name: 'delta' });
     this.#popularity = p === undefined ? undefined : new PopularityPredictor({ ...popularityDefaults, ...p, name: 'popularity', keys });

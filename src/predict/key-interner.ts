@@ -20,6 +20,7 @@
  * the CPU caches too (ARC P3: 198,432 distinct blocks in 300k requests).
  */
 
+import { InvalidOptionError } from '../errors.ts';
 import { positiveInt } from '../options.ts';
 import { NumberIndex } from './number-index.ts';
 
@@ -183,4 +184,11 @@ export function canonicalInteger(key: string): number {
   }
   if (v > Number.MAX_SAFE_INTEGER) return Number.NaN;
   return key.charCodeAt(0) === 45 ? -v : v;
+}
+
+/** The `keys` option of a predictor: the KeyInterner given (shared with other models), or a private one. */
+export function internerOption(value: unknown): KeyInterner {
+  if (value === undefined) return new KeyInterner();
+  if (value instanceof KeyInterner) return value;
+  throw new InvalidOptionError('keys', 'a KeyInterner', value);
 }

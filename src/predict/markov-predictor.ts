@@ -20,7 +20,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeNumber, numberInRange, oneOf, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
 import { hashString, mixKey } from './context-hash.ts';
-import { KeyInterner } from './key-interner.ts';
+import { internerOption, type KeyInterner } from './key-interner.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { SuccessorTable } from './successor-table.ts';
@@ -108,7 +108,7 @@ export class MarkovPredictor implements Predictor {
 
   constructor(options: MarkovPredictorOptions = {}) {
     this.name = options.name ?? 'markov';
-    this.#keys = options.keys ?? new KeyInterner();
+    this.#keys = internerOption(options.keys);
     this.#scopeNames = { global: `${this.name}:global`, segment: `${this.name}:segment`, user: `${this.name}:user` };
     this.#k = numberInRange('maxOrder', options.maxOrder, 1, 8, 2);
     if (!Number.isInteger(this.#k)) throw new InvalidOptionError('maxOrder', 'an integer from 1 to 8', options.maxOrder);

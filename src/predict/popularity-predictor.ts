@@ -13,7 +13,7 @@ import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeInt, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
 import { DecayedHeavyHitters } from './decayed-heavy-hitters.ts';
-import { KeyInterner } from './key-interner.ts';
+import { internerOption, type KeyInterner } from './key-interner.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 
 /** Options of PopularityPredictor. */
@@ -60,7 +60,7 @@ export class PopularityPredictor implements Predictor {
 
   constructor(options: PopularityPredictorOptions = {}) {
     this.name = options.name ?? 'popularity';
-    this.#keys = options.keys ?? new KeyInterner();
+    this.#keys = internerOption(options.keys);
     this.#long = nonNegativeNumber('halfLifeAccesses', options.halfLifeAccesses, 10_000);
     if (this.#long === 0) throw new InvalidOptionError('halfLifeAccesses', 'a positive number', 0);
     this.#short = nonNegativeNumber('trendHalfLifeAccesses', options.trendHalfLifeAccesses, Math.min(500, this.#long));

@@ -16,7 +16,7 @@
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeNumber, positiveInt } from '../options.ts';
-import { KeyInterner } from './key-interner.ts';
+import { internerOption, type KeyInterner } from './key-interner.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { SuccessorTable } from './successor-table.ts';
@@ -66,7 +66,7 @@ export class SequentialRulesPredictor implements Predictor {
     const maxStates = positiveInt('maxStates', options.maxStates, 200_000);
     const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
-    this.#keys = options.keys ?? new KeyInterner();
+    this.#keys = internerOption(options.keys);
     this.#table = new SuccessorTable({ maxStates, maxSuccessors, halfLife: Infinity });
     this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ lastAt: 0, ids: new Int32Array(window), len: 0 }));
     this.#weight = Float64Array.from({ length: window + 1 }, (_, d) => (d === 0 ? 0 : 1 / d));

@@ -29,7 +29,7 @@ import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nonNegativeNumber, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
-import { KeyInterner } from './key-interner.ts';
+import { internerOption, type KeyInterner } from './key-interner.ts';
 import { kthLargestInPlace } from './quickselect.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
@@ -115,8 +115,9 @@ export class SessionKnnPredictor implements Predictor {
     // holds entries no prediction reads: capping rings there changes no answer, and bounds their memory by
     // keys x maxScanned (the ensemble's 60: 240 bytes a key, where 500 could reach 2 KB a key).
     this.#ringCap = Math.min(positiveInt('maxItemSessions', options.maxItemSessions, 500), this.#scan);
-    this.#keys = options.keys ?? new KeyInterner();
+    this.#keys = internerOption(options.keys);
     const decay = nonNegativeNumber('positionDecay', options.positionDecay, Infinity, true);
+    if (decay === 0) throw new InvalidOptionError('positionDecay', 'a positive number or Infinity', 0); // exp(-0 / 0) is NaN
     this.#decay = decay === Infinity ? undefined : Float64Array.from({ length: 256 }, (_, d) => Math.exp(-d / decay));
     this.#match = decay === Infinity ? undefined : new Int32Array(this.#sample);
     const maxLive = positiveInt('maxLiveSessions', options.maxLiveSessions, 20_000);
