@@ -49,7 +49,7 @@ describe('SessionKnnPredictor', () => {
 
   it('rejects bad options with ERR_INVALID_OPTION', () => {
     for (const bad of [{ neighbors: 0 }, { sampleSize: -1 }, { maxSessionLength: 256 }, { maxSessions: 1.5 }, { positionDecay: -1 }, { positionDecay: 0 }, { keys: {} }]) {
-      assert.throws(() => new SessionKnnPredictor(bad), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
+      assert.throws(() => new SessionKnnPredictor(bad as never), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
 });
