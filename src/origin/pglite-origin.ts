@@ -8,7 +8,7 @@ import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, positiveInt } from '../options.ts';
 import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
 import {
-  DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
+  changesLimitOption, DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
 } from './sql-table.ts';
 
 /** A database this origin opens itself (and closes in `close()`). */
@@ -50,7 +50,7 @@ export class PgliteOrigin<V = unknown> implements Origin<V> {
   constructor(options: PgliteOriginOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
     this.#table = new SqlTable(options);
-    this.#changesLimit = positiveInt('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
+    this.#changesLimit = changesLimitOption('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
     if (options.name !== undefined && typeof options.name !== 'string') throw new InvalidOptionError('name', 'a string', options.name);
     this.name = options.name ?? options.table ?? 'pglite';
     this.#onClose = options.onClose === undefined ? undefined : fn<() => Promise<void>>('onClose', options.onClose);

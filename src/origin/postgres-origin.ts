@@ -12,7 +12,7 @@ import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
 import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
 import {
-  DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
+  changesLimitOption, DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
 } from './sql-table.ts';
 
 /** A postgres.js client (`postgres(url)`). */
@@ -82,7 +82,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     this.#table = new SqlTable(options);
     this.#timeoutMs = nonNegativeInt('timeoutMs', options.timeoutMs, 0);
     this.#writeTimeoutMs = nonNegativeInt('writeTimeoutMs', options.writeTimeoutMs, this.#timeoutMs);
-    this.#changesLimit = positiveInt('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
+    this.#changesLimit = changesLimitOption('changesLimit', options.changesLimit, DEFAULT_CHANGES_LIMIT);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     if (options.prepare !== undefined && typeof options.prepare !== 'boolean') throw new InvalidOptionError('prepare', 'a boolean', options.prepare);
     this.#prepare = options.prepare ?? true;

@@ -169,6 +169,7 @@ export class SqlTable {
 
   /** Runs `createStatements()`; rejects with ERR_ORIGIN_FAILED (cause attached) when the database does. */
   async create(run: SqlRunner): Promise<void> {
+    checkOwnTable(this, 'the origin', 'create its table');
     try {
       for (const statement of this.#create) await run(statement, []);
     } catch (error) {
@@ -264,7 +265,8 @@ export async function writeRecords<V>(table: SqlTable, origin: string, run: SqlR
 /** `changes` of an origin named `origin` over `table`: checks the arguments, codes a driver failure. */
 export async function listChanges<V>(table: SqlTable, origin: string, run: SqlRunner, sinceVersion: number, limit: number): Promise<OriginRecord<V>[]> {
   nonNegativeInt('sinceVersion', sinceVersion);
-  positiveInt('limit', limit);
+  changesLimitOption('limit', limit);
+  checkOwnTable(table, origin, 'list changes');
   try {
     return await table.changes<V>(run, sinceVersion, limit);
   } catch (error) {
@@ -297,4 +299,22 @@ function toRecord<V>(row: Record<string, unknown>): OriginRecord<V> {
   return row.deleted === true
     ? { key, value: undefined as V, version, deleted: true }
     : { key, value: row.value as V, version };
+}
+
+/** Largest `limit` the change listing's `$2::int` parameter holds (PostgreSQL int4). */
+const MAX_SQL_INT = 2_147_483_647;
+
+/** A change-listing page size: a positive integer the statement's int parameter holds. @throws InvalidOptionError */
+export function changesLimitOption(name: string, value: unknown, fallback?: number): number {
+  const limit = positiveInt(name, value, fallback);
+  if (limit > MAX_SQL_INT) throw new InvalidOptionError(name, `an integer from 1 to ${MAX_SQL_INT}`, limit);
+  return limit;
+}
+
+/**
+ * An origin reading through a custom `query` without naming a `table` has no table of its own: listing changes of,
+ * or creating, the default table would act on a table it never reads (ERR_ORIGIN_READ_ONLY, as `putMany` says).
+ */
+function checkOwnTable(table: SqlTable, origin: string, what: string): void {
+  if (!table.isWritable) throw new PrescientError('ERR_ORIGIN_READ_ONLY', `Origin ${origin} reads through a custom query; name a \`table\` to ${what}`);
 }

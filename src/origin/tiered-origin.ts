@@ -210,8 +210,13 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     meter.keys += keys.length;
     try {
       const records = await call();
-      if (records.length !== keys.length) {
-        throw new PrescientError('ERR_ORIGIN_FAILED', `A store answered ${records.length} records for ${keys.length} keys`);
+      if (!Array.isArray(records) || records.length !== keys.length) {
+        throw new OriginError(keys, new Error(`A store answered ${Array.isArray(records) ? records.length : 'no array of'} records for ${keys.length} keys`));
+      }
+      // A store that answers out of order would serve one key's record under another's.
+      for (let i = 0; i < keys.length; i++) {
+        const key = records[i]?.key;
+        if (key !== undefined && key !== keys[i]) throw new OriginError(keys, new Error(`A store answered key ${JSON.stringify(key)} where ${JSON.stringify(keys[i])} was asked`));
       }
       for (const r of records) if (r !== undefined && r.deleted !== true) meter.found++;
       return records;

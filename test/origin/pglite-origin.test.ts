@@ -66,6 +66,16 @@ describe('PgliteOrigin', () => {
     const origin = new PgliteOrigin({ db, query: `select id::text as key, to_jsonb(p) as value, 1 as version from products p where id::text = any($1)` });
     assert.deepEqual(await origin.getMany(['7', '8']), [{ key: '7', value: { id: 7, name: 'lamp' }, version: 1 }, undefined]);
     await assert.rejects(origin.putMany([{ key: '7', value: 1, version: 2 }]), (e) => isPrescientError(e, 'ERR_ORIGIN_READ_ONLY'));
+    // Nor does it list changes of, or create, a table it never reads (the default prescient_items).
+    await assert.rejects(origin.changes(0), (e) => isPrescientError(e, 'ERR_ORIGIN_READ_ONLY'));
+    await assert.rejects(origin.ensureTable(), (e) => isPrescientError(e, 'ERR_ORIGIN_READ_ONLY'));
+  });
+
+  test('a change page larger than the statement\'s int parameter holds is an option error, not a database one', async () => {
+    const origin = new PgliteOrigin({ db, table: `items_${++tables}` });
+    await origin.ensureTable();
+    await assert.rejects(origin.changes(0, 3e9), (e) => isPrescientError(e, 'ERR_INVALID_OPTION') && /`limit`/.test((e as Error).message));
+    assert.throws(() => new PgliteOrigin({ db, changesLimit: 2 ** 31 }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
   });
 
   test('failures carry codes: a missing table, a bad version column, a value JSON cannot hold', async () => {

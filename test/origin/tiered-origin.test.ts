@@ -125,3 +125,12 @@ describe('TieredOrigin', () => {
     assert.equal(tiered.stats().archive.calls, 0);
   });
 });
+
+test('a store answering the wrong number of records, or out of order, fails with ERR_ORIGIN_FAILED naming the keys', async () => {
+  const short = new FunctionOrigin<string>({ getMany: async () => [] });
+  const swapped = new FunctionOrigin<string>({ getMany: async (keys) => [...keys].reverse().map((key) => ({ key, value: key, version: 1 })) });
+  for (const live of [short, swapped]) {
+    const tiered = new TieredOrigin<string>({ live, archive: new MapOrigin<string>([]) });
+    await assert.rejects(tiered.getMany(['a', 'b']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && (e as { keys?: string[] }).keys?.join() === 'a,b');
+  }
+});
