@@ -28,6 +28,12 @@ export type HttpOriginOptions = {
   readonly batchBody?: (keys: readonly string[]) => unknown;
   /** Most keys in one batch call. @default 100 */
   readonly maxBatch?: number;
+  /**
+   * Largest response body read, in bytes; a larger one fails its keys with ERR_ORIGIN_FAILED (by its
+   * content-length before reading, or once that many bytes have come). A runaway API cannot fill the process's
+   * memory. @default 64 MiB
+   */
+  readonly maxBodyBytes?: number;
   /** Field of a batch item holding its key. @default 'key' */
   readonly keyField?: string;
   /**
@@ -64,6 +70,7 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
   readonly #batchPath: string | undefined;
   readonly #batchBody: (keys: readonly string[]) => unknown;
   readonly #maxBatch: number;
+  readonly #maxBodyBytes: number;
   readonly #keyField: string;
   readonly #valueField: string | undefined;
   readonly #versionField: string;
@@ -87,6 +94,7 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     this.#batchPath = options.batchPath === undefined ? undefined : pathOption('batchPath', options.batchPath);
     this.#batchBody = fn('batchBody', options.batchBody, (keys: readonly string[]) => ({ keys }));
     this.#maxBatch = positiveInt('maxBatch', options.maxBatch, 100);
+    this.#maxBodyBytes = positiveInt('maxBodyBytes', options.maxBodyBytes, 64 * 1024 * 1024);
     this.#keyField = fieldOption('keyField', options.keyField, 'key');
     this.#valueField = options.valueField === undefined ? undefined : fieldOption('valueField', options.valueField, '');
     this.#versionField = fieldOption('versionField', options.versionField, 'version');
@@ -184,8 +192,23 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
       await res.body.dump();
       throw new OriginError(keys, new Error(`HTTP ${res.statusCode}`));
     }
+    const declared = Number(res.headers['content-length']);
+    if (declared > this.#maxBodyBytes) {
+      res.body.destroy();
+      throw new OriginError(keys, new Error(`Response body of ${declared} bytes is over maxBodyBytes (${this.#maxBodyBytes})`));
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res.body) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > this.#maxBodyBytes) {
+        res.body.destroy();
+        throw new OriginError(keys, new Error(`Response body is over maxBodyBytes (${this.#maxBodyBytes})`));
+      }
+      chunks.push(chunk as Buffer);
+    }
     try {
-      return await res.body.json();
+      return JSON.parse(Buffer.concat(chunks, bytes).toString('utf8'));
     } catch (error) {
       throw new OriginError(keys, new Error('Response body is not JSON', { cause: error }));
     }

@@ -37,6 +37,11 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
     const found = items.get(key);
     return found === undefined ? send(404, { error: 'not found' }) : send(200, { id: key, name: found.name, version: found.version });
   }
+  if (req.method === 'GET' && url.pathname.startsWith('/v1/chunked/')) {
+    res.writeHead(200, { 'content-type': 'application/json' }); // no content-length: the size shows only as it streams
+    for (let i = 0; i < 64; i++) res.write(i === 0 ? '{"name":"' : 'x'.repeat(1024));
+    return res.end('","version":1}');
+  }
   const badVersion = /^\/v1\/badver\/(.+)$/.exec(url.pathname);
   if (req.method === 'GET' && badVersion !== null) return send(200, { name: 'x', version: -5 });
   if (req.method === 'POST' && url.pathname === '/v1/dupes') return send(200, [{ id: 'a', rev: '9', v: 'new' }, { id: 'a', rev: '2', v: 'old' }]);
@@ -115,6 +120,18 @@ describe('HttpOrigin', () => {
     const [a] = await origin.getMany(['a']);
     assert.equal(a?.version, 9);
     await origin.close();
+  });
+
+  test('a body over maxBodyBytes fails its keys with ERR_ORIGIN_FAILED, by content-length or while it streams', async () => {
+    const declared = new HttpOrigin({ baseUrl, maxBodyBytes: 10 });
+    await assert.rejects(declared.getMany(['1']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && /maxBodyBytes/.test(String((e as Error).message)));
+    await declared.close();
+    const streamed = new HttpOrigin({ baseUrl, itemPath: '/chunked/{key}', maxBodyBytes: 16 * 1024 });
+    await assert.rejects(streamed.getMany(['k']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && /maxBodyBytes/.test(String((e as Error).message)));
+    await streamed.close();
+    const roomy = new HttpOrigin({ baseUrl, itemPath: '/chunked/{key}' });
+    assert.equal((await roomy.getMany(['k']))[0]?.version, 1, 'under the default limit the same body reads');
+    await roomy.close();
   });
 
   test('reuses keep-alive connections across calls', async () => {
