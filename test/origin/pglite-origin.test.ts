@@ -71,6 +71,15 @@ describe('PgliteOrigin', () => {
     await assert.rejects(origin.ensureTable(), (e) => isPrescientError(e, 'ERR_ORIGIN_READ_ONLY'));
   });
 
+  test('tables with long names each get a version index of their own (a cut name used to collide or be skipped)', async () => {
+    const prefix = `long_${'x'.repeat(52)}`;
+    const names = [`${prefix}_a1`, `${prefix}_b2`]; // 60 characters, index names well past 63
+    for (const table of names) await PgliteOrigin.ensureTable(db, table);
+    const rows = (await db.query<{ tablename: string; indexname: string }>(`select tablename, indexname from pg_indexes where tablename like 'long_%' and indexname not like '%pkey%'`)).rows;
+    assert.deepEqual(rows.map((r) => r.tablename).sort(), names);
+    assert.equal(new Set(rows.map((r) => r.indexname)).size, 2);
+  });
+
   test('a change page larger than the statement\'s int parameter holds is an option error, not a database one', async () => {
     const origin = new PgliteOrigin({ db, table: `items_${++tables}` });
     await origin.ensureTable();
