@@ -72,8 +72,8 @@ describe('PgliteOrigin', () => {
   });
 
   test('tables with long names each get a version index of their own (a cut name used to collide or be skipped)', async () => {
-    const prefix = `long_${'x'.repeat(52)}`;
-    const names = [`${prefix}_a1`, `${prefix}_b2`]; // 60 characters, index names well past 63
+    const prefix = `long_${'x'.repeat(55)}`;
+    const names = [`${prefix}_a1`, `${prefix}_b2`]; // 63 characters: cut to 63, the index name was the table's own
     for (const table of names) await PgliteOrigin.ensureTable(db, table);
     const rows = (await db.query<{ tablename: string; indexname: string }>(`select tablename, indexname from pg_indexes where tablename like 'long_%' and indexname not like '%pkey%'`)).rows;
     assert.deepEqual(rows.map((r) => r.tablename).sort(), names);
