@@ -6,7 +6,7 @@
  * unwind that work: it failed the other keys of an origin batch, rejected a read that had its value, and, from a
  * drain callback, ended the process with an uncaught exception. A listener is the application's code observing the
  * cache; its fault must stay its own. Each listener is wrapped once (kept in a WeakMap so `off` finds the wrapper);
- * the first error of each event type is remembered for `stats()`.
+ * the count shows in `stats().listenerErrors`, and the last error is kept (`lastError`) for a debugger.
  */
 import { EventEmitter } from 'node:events';
 

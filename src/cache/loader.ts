@@ -131,6 +131,8 @@ const noKeys: readonly string[] = Object.freeze([]);
 export class Loader<V> {
   readonly #options: LoaderOptions<V>;
   readonly #flights = new Map<string, Flight<V>>();
+  /** Flights discarded while running: no longer joined by reads, still waited for by `idle()`. */
+  readonly #discarded = new Set<Flight<V>>();
   readonly #pending: { demand: Flight<V>[]; prefetch: Flight<V>[] } = { demand: [], prefetch: [] };
   #isFlushQueued = false;
   #storeFailures = 0;
@@ -218,6 +220,9 @@ export class Loader<V> {
     if (flight === undefined) return;
     flight.isDiscarded = true;
     this.#flights.delete(key);
+    // Still awaited by `idle()` (close waits for every fetch in flight, discarded or not).
+    this.#discarded.add(flight);
+    void flight.promise.then(() => this.#discarded.delete(flight), () => this.#discarded.delete(flight));
   }
 
   /** Keys being fetched that start with `prefix` (none when `prefix` is undefined). */
@@ -227,8 +232,8 @@ export class Loader<V> {
 
   /** Resolves when every flight started so far has settled. */
   async idle(): Promise<void> {
-    while (this.#flights.size > 0) {
-      await Promise.allSettled([...this.#flights.values()].map((f) => f.promise));
+    while (this.#flights.size > 0 || this.#discarded.size > 0) {
+      await Promise.allSettled([...this.#flights.values(), ...this.#discarded].map((f) => f.promise));
     }
   }
 

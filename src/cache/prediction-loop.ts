@@ -157,14 +157,23 @@ export class PredictionLoop {
   used(entry: Entry): void {
     this.feedback.used(entry.key, entry.predictedBy, entry.probability);
     this.#scheduler?.onUsed();
-    if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, true);
+    if (entry.predictedFor !== undefined) this.#feedback(entry.key, entry.predictedFor, true);
   }
 
   /** An entry left the memory tier: an unused prefetch leaving is waste. */
   removed(entry: Entry, cause: RemovalCause): void {
     if (entry.source === 'prefetch' && entry.hits === 0 && (cause === 'evicted' || cause === 'expired' || cause === 'rejected')) {
       this.feedback.wasted(entry.key, entry.sizeBytes, entry.predictedBy, entry.probability);
-      if (entry.predictedFor !== undefined) this.#predictor?.feedback?.(entry.key, entry.predictedFor, false);
+      if (entry.predictedFor !== undefined) this.#feedback(entry.key, entry.predictedFor, false);
+    }
+  }
+
+  /** Tells the predictor a prediction was used or wasted; a predictor that throws there is counted, like in predict. */
+  #feedback(key: string, ctx: ReadContext, wasUsed: boolean): void {
+    try {
+      this.#predictor?.feedback?.(key, ctx, wasUsed);
+    } catch {
+      this.#modelErrors++;
     }
   }
 

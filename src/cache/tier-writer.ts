@@ -64,8 +64,9 @@ export class TierWriter<V> {
     const now = this.#o.clock.now();
     if (held !== undefined && held.version > version && now < held.expiresAt) {
       // The origin is behind a newer version held here (a local set, a write not flushed yet): last writer by version
-      // keeps it, and it counts as refreshed, or every read past its stale time would start another load.
-      if (held.source === 'demand') memory.set(this.#renewed(held, now));
+      // keeps it, and it counts as refreshed until its expiry, or every read past its stale time would start another
+      // load. Its expiry stays: at `ttlMs` it goes, and the origin's record is stored then (below).
+      memory.set(this.#renewed(held, now));
       return;
     }
     // An expired entry is gone whatever its version: the origin's record replaces it (MemoryTier.set lets it).
@@ -82,10 +83,11 @@ export class TierWriter<V> {
     if (shared !== undefined) void Promise.resolve().then(() => shared.set(entry)).catch(() => {});
   }
 
-  /** `held` with its stale and expiry times started over at `now` (same value, version, hits and tags). */
+  /** `held` fresh again from `now` for its stale period, never past its expiry (same value, version, hits, tags, prediction). */
   #renewed(held: Entry<V>, now: number): Entry<V> {
     const { key, value, version, sizeBytes, createdAt, staleAt, expiresAt, tags, hits } = held;
-    return restoreEntry({ key, value, version, sizeBytes, tags, hits, prediction: undefined, createdAt: now, staleAt: now + (staleAt - createdAt), expiresAt: now + (expiresAt - createdAt) });
+    const prediction = held.source === 'prefetch' ? { probability: held.probability, source: held.predictedBy, ctx: held.predictedFor } : undefined;
+    return restoreEntry({ key, value, version, sizeBytes, tags, hits, prediction, createdAt, staleAt: Math.min(now + (staleAt - createdAt), expiresAt), expiresAt });
   }
 
   /** Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). */

@@ -214,18 +214,15 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     }
   }
 
-  /** The record of `key` in `body`; version from the version field, else the ETag's digits, else 0 (none given). */
+  /**
+   * The record of `key` in `body`; version from the version field, else the ETag's digits, else 0. A version field
+   * that is not a safe integer >= 0 reads as absent too: failing the key instead would fail every key fetched in the
+   * same call (this origin answers a call whole), other clients' reads included.
+   */
   #record(key: string, body: unknown, etag: string | undefined): OriginRecord<unknown> {
     const fields = typeof body === 'object' && body !== null ? body as Record<string, unknown> : {};
     const value = this.#valueField === undefined ? body : fields[this.#valueField];
-    const raw = fields[this.#versionField];
-    const version = toVersion(raw);
-    // A version field that is there but not a safe integer >= 0 is the server's fault, not "no version": read as 0 it
-    // would lose to any copy held, however new the value.
-    if (raw !== undefined && raw !== null && version === undefined) {
-      throw new OriginError([key], new Error(`Version of key ${JSON.stringify(key)} is not a safe non-negative integer: ${JSON.stringify(raw)}`));
-    }
-    return { key, value, version: version ?? toVersion(etagDigits(etag)) ?? 0 };
+    return { key, value, version: toVersion(fields[this.#versionField]) ?? toVersion(etagDigits(etag)) ?? 0 };
   }
 }
 

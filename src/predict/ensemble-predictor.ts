@@ -60,7 +60,7 @@ export type EnsemblePredictorOptions = {
   readonly rules?: SequentialRulesPredictorOptions | false;
   /** Most predictions taken from each source and kept in the combined list. @default 20 */
   readonly candidates?: number;
-  /** A source scores a hit when the next key is in its top `hitDepth`. @default 10 */
+  /** A source scores a hit when the next key is in its top `hitDepth` (at most `candidates`). @default min(10, candidates) */
   readonly hitDepth?: number;
   /** Half-life of the accuracy averages and mixture weights, in scored steps. @default 2000 */
   readonly accuracyHalfLife?: number;
@@ -160,7 +160,7 @@ export class EnsemblePredictor implements Predictor {
   constructor(options: EnsemblePredictorOptions = {}) {
     this.name = options.name ?? 'ensemble';
     this.#depth = positiveInt('candidates', options.candidates, 20);
-    this.#hitDepth = positiveInt('hitDepth', options.hitDepth, 10);
+    this.#hitDepth = positiveInt('hitDepth', options.hitDepth, Math.min(10, this.#depth));
     if (this.#hitDepth > Math.min(255, this.#depth)) throw new InvalidOptionError('hitDepth', `an integer from 1 to min(255, candidates = ${this.#depth})`, this.#hitDepth);
     const halfLife = nonNegativeNumber('accuracyHalfLife', options.accuracyHalfLife, 2000, true);
     if (halfLife === 0) throw new InvalidOptionError('accuracyHalfLife', 'a positive number or Infinity', 0);

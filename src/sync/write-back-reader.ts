@@ -7,6 +7,7 @@
  * the pending write answers for its key, as it did without asking. Versions read from the origin are reported
  * (`observe`), so the HLC stays ahead of them.
  */
+import type { Clock, TimerHandle } from '../clock.ts';
 import { isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { newer } from './write-back-record.ts';
@@ -21,7 +22,16 @@ export type ReadThrough<V> = {
   readonly pending: (key: string) => readonly OriginRecord<V>[];
   readonly resolver: ConflictResolver<V> | undefined;
   readonly observe: (version: number) => void;
+  /** Times the wait for the origin when every key has a pending write (`pendingWaitMs`). */
+  readonly clock: Clock;
 };
+
+/**
+ * Longest wait for the origin, in ms, when every key asked has a pending write: past it the pending writes answer
+ * alone, so a slow or hanging origin does not slow the reads of what was just written (what write-back is for); a
+ * newer version another node flushed is then seen on the next read, or when its change notice arrives.
+ */
+export const pendingWaitMs = 100;
 
 /** Answers aligned with `keys`. Rejects when the origin does, unless every key has a pending write to answer with. */
 export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAnswer<V>>> {
@@ -29,12 +39,13 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   const answers: Array<OriginAnswer<V>> = new Array(keys.length);
   // Without a resolver, a key's latest pending write stands in for the origin when the origin cannot answer.
   const hasFallback = (key: string): boolean => r.resolver === undefined && r.pending(key).length > 0;
+  const call = r.isSettled ? r.origin.getManySettled!(keys, r.options) : r.origin.getMany(keys, r.options);
   let fetched: Array<OriginAnswer<V>>;
-  try {
-    fetched = r.isSettled ? await r.origin.getManySettled!(keys, r.options) : await r.origin.getMany(keys, r.options);
-  } catch (error) {
-    if (!keys.every(hasFallback)) throw error;
-    fetched = keys.map(() => undefined);
+  if (keys.every(hasFallback)) {
+    call.catch(() => {}); // it may lose the race below; its failure then concerns no one
+    fetched = (await withinMs(call, pendingWaitMs, r.clock)) ?? keys.map(() => undefined);
+  } else {
+    fetched = await call;
   }
   for (let j = 0; j < keys.length; j++) {
     let answer = fetched[j];
@@ -46,4 +57,19 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
     answers[j] = record?.deleted === true ? undefined : record;
   }
   return answers;
+}
+
+/** What `work` resolves to within `ms` on `clock`; undefined when it rejects or takes longer. */
+async function withinMs<T>(work: Promise<T>, ms: number, clock: Clock): Promise<T | undefined> {
+  let timer: TimerHandle | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = clock.setTimer(ms, () => resolve(undefined));
+  });
+  try {
+    return await Promise.race([work, late]);
+  } catch {
+    return undefined;
+  } finally {
+    if (timer !== undefined) clock.clearTimer(timer);
+  }
 }

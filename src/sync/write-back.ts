@@ -230,7 +230,7 @@ export class WriteBack<V = unknown> {
 
   #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
     const pending = (key: string): readonly OriginRecord<V>[] => (this.#byKey.get(key) ?? []).map((p) => p.record);
-    return readThrough({ origin: this.#origin, keys, options, isSettled, pending, resolver: this.#resolver, observe: (v) => this.#observe(v) });
+    return readThrough({ origin: this.#origin, keys, options, isSettled, pending, resolver: this.#resolver, observe: (v) => this.#observe(v), clock: this.#clock });
   }
 
   #add(p: Pending<V>): void {

@@ -154,6 +154,8 @@ describe('Cache: a held version newer than the origin\'s', () => {
       await flushMicrotasks();
     }
     assert.equal(calls, 1, 'one refresh, not one per stale read');
+    clock.advance(9000); // past its ttlMs: the renewal never moves the expiry, so the origin's record comes in
+    assert.equal((await cache.get('k')).value, 'origin-v1');
     await cache.close();
   });
 });
@@ -171,5 +173,42 @@ test('predict() refuses a limit that is not a positive integer, naming it', asyn
   const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0), predictor: { name: 'p', observe() {}, predict: () => [] } });
   for (const limit of [0, -1, 2.5, Number.NaN]) assert.throws(() => cache.predict({ session: 's' }, limit), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION') && /`limit`/.test((e as Error).message));
   assert.deepEqual(cache.predict({ session: 's' }, 3), []);
+  await cache.close();
+});
+
+test('close() waits for a fetch that delete() discarded, as for any fetch in flight', async () => {
+  const m = manualOrigin();
+  m.put('k', 'OLD');
+  const cache = new Cache<string>({ origin: m.origin, clock: new VirtualClock(0) });
+  void cache.get('k').catch(() => {});
+  await flushMicrotasks();
+  await cache.delete('k');
+  let isClosed = false;
+  const closing = cache.close().then(() => (isClosed = true));
+  await flushMicrotasks();
+  assert.equal(isClosed, false, 'the discarded fetch is still out');
+  m.answer(0);
+  await closing;
+  assert.equal(isClosed, true);
+});
+
+test('a predictor whose feedback throws fails no read that uses a prefetched entry', async () => {
+  const clock = new VirtualClock(0);
+  const predictor: Predictor = {
+    name: 'p',
+    observe() {},
+    predict: () => [{ key: 'next', probability: 0.9 }],
+    feedback() {
+      throw new Error('feedback failed');
+    },
+  };
+  const cache = new Cache<string>({ origin: new MapOrigin([['a', 'A'], ['next', 'N']]), clock, predictor });
+  await cache.get('a', { session: 's', user: 'u' });
+  clock.advance(1);
+  await flushMicrotasks();
+  const read = await cache.get('next', { session: 's', user: 'u' });
+  assert.equal(read.value, 'N');
+  assert.equal(read.status, 'prefetched');
+  assert.ok(cache.stats().modelErrors >= 1);
   await cache.close();
 });

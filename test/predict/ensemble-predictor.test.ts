@@ -142,6 +142,7 @@ describe('EnsemblePredictor', () => {
   });
 
   it('rejects bad options with ERR_INVALID_OPTION', () => {
+    assert.doesNotThrow(() => new EnsemblePredictor({ candidates: 5 }), 'hitDepth defaults to at most candidates');
     for (const bad of [{ maxKeys: 0 }, { markov: 'x' }, { rules: { window: 0 } }, { candidates: 5, hitDepth: 10 }, { candidates: 0 }, { hitDepth: -1 }, { accuracyHalfLife: 0 }, { sharpness: -1 }, { muteShare: 1 }, { anonymousPopularity: 'no' }, { delta: 'yes' }, { markov: { maxOrder: 9 } }]) {
       assert.throws(() => new EnsemblePredictor(bad as never), (err: { code?: string }) => err.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }

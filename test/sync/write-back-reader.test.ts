@@ -3,12 +3,13 @@ import { test } from 'node:test';
 import { PrescientError } from '../../src/errors.ts';
 import { FunctionOrigin } from '../../src/origin/function-origin.ts';
 import { OriginFailure, type OriginRecord } from '../../src/origin/origin.ts';
-import { readThrough } from '../../src/sync/write-back-reader.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { pendingWaitMs, readThrough } from '../../src/sync/write-back-reader.ts';
 
 const rec = (key: string, value: string, version: number): OriginRecord<string> => ({ key, value, version });
 
-function read(origin: FunctionOrigin<string>, keys: string[], pending: Record<string, OriginRecord<string>[]>, isSettled = false) {
-  return readThrough<string>({ origin, keys, options: undefined, isSettled, pending: (k) => pending[k] ?? [], resolver: undefined, observe: () => {} });
+function read(origin: FunctionOrigin<string>, keys: string[], pending: Record<string, OriginRecord<string>[]>, isSettled = false, clock = new VirtualClock(0)) {
+  return readThrough<string>({ origin, keys, options: undefined, isSettled, pending: (k) => pending[k] ?? [], resolver: undefined, observe: () => {}, clock });
 }
 
 test('a key with a pending write answers the newer of it and the origin: another node\'s later write wins', async () => {
@@ -37,4 +38,17 @@ test('while the origin fails, pending writes still answer for their keys; keys w
   const [k, other] = await read(settled, ['k', 'other'], { k: [rec('k', 'A', 5)] }, true);
   assert.equal((k as OriginRecord<string>).value, 'A', 'a per-key failure of a pending key answers the pending write');
   assert.ok(other instanceof OriginFailure);
+});
+
+test('a slow or hanging origin holds the reads of just-written keys for pendingWaitMs at most, then the pending write answers', async () => {
+  const clock = new VirtualClock(0);
+  const hanging = new FunctionOrigin<string>({ getMany: () => new Promise(() => {}) });
+  let answer: unknown;
+  const reading = read(hanging, ['k'], { k: [rec('k', 'A', 5)] }, false, clock).then((a) => (answer = a));
+  await clock.advanceAsync(pendingWaitMs - 1);
+  assert.equal(answer, undefined, 'still waiting for the origin');
+  await clock.advanceAsync(1);
+  await reading;
+  assert.equal((answer as unknown as Array<OriginRecord<string>>)[0].value, 'A');
+  assert.equal(clock.pendingTimers, 0, 'no timer left behind');
 });
