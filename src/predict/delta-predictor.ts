@@ -250,18 +250,6 @@ export class DeltaPredictor implements Predictor {
         if (!Number.isSafeInteger(key)) break;
         probability = Math.min(1, scores[i] ** j);
         if (n === want && probability <= probs[want - 1]) break;
-        // A key two deltas reach (a +1 run's second step and a +2 delta's first) is listed once, at its best.
-        let held = -1;
-        for (let q = 0; q < n; q++) if (keys[q] === key) held = q;
-        if (held >= 0) {
-          if (probs[held] >= probability) continue;
-          for (let q = held; q < n - 1; q++) {
-            probs[q] = probs[q + 1];
-            keys[q] = keys[q + 1];
-            steps[q] = steps[q + 1];
-          }
-          n--;
-        }
         let at = n < want ? n++ : want - 1;
         while (at > 0 && probs[at - 1] < probability) {
           probs[at] = probs[at - 1];
