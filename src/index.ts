@@ -5,7 +5,7 @@
 export { Cache } from './cache/cache.ts';
 export type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, ReadStatus, SetOptions } from './cache/cache.ts';
 export { estimateBytes } from './cache/cache-options.ts';
-export type { CacheOptions, CachePrefetchOptions, ShadowOptions } from './cache/cache-options.ts';
+export type { CacheFault, CacheOptions, CachePrefetchOptions, ShadowOptions } from './cache/cache-options.ts';
 export type { ShadowItem, ShadowListOptions, ShadowStats } from './cache/shadow-catalog.ts';
 export { entryFields, isExpired, isStale } from './cache/entry.ts';
 export type { Entry, EntrySource, RemovalCause } from './cache/entry.ts';

@@ -70,7 +70,16 @@ export type CacheOptions<V> = {
    * with a `user` or `segment`); `false` turns them off. @default {}
    */
   readonly shadow?: ShadowOptions | false;
+  /**
+   * Told of every fault the cache contains so it fails no read: a predictor call or event listener that threw
+   * (`model`, `listener`), a loaded value that could not be stored (`store`). The counts are in `stats()`; this is
+   * where the causes go (a logger). It must not throw itself (if it does, that is ignored).
+   */
+  readonly onFault?: (fault: CacheFault) => void;
 };
+
+/** A fault the cache contained (see `CacheOptions.onFault`). */
+export type CacheFault = { readonly kind: 'model' | 'listener' | 'store'; readonly error: unknown };
 
 export type ResolvedCacheOptions<V> = {
   readonly origin: Origin<V>;
@@ -90,6 +99,8 @@ export type ResolvedCacheOptions<V> = {
   readonly maxBatch: number;
   readonly memory: NonNullable<CacheOptions<V>['memory']>;
   readonly shadow: ResolvedShadowOptions | false;
+  /** Never throws (a throwing `onFault` is ignored); a no-op without one. */
+  readonly onFault: (fault: CacheFault) => void;
 };
 
 /** Settings of the shadow catalogs (`CacheOptions.shadow`). */
@@ -167,7 +178,18 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     maxBatch: positiveInt('maxBatch', options.maxBatch, 256),
     memory,
     shadow: resolveShadowOptions(options.shadow),
+    onFault: guardedFault(fn('onFault', options.onFault, () => {})),
   });
+}
+
+function guardedFault(onFault: (fault: CacheFault) => void): (fault: CacheFault) => void {
+  return (fault) => {
+    try {
+      onFault(fault);
+    } catch {
+      // The handler of contained faults cannot itself become one.
+    }
+  };
 }
 
 /** Fixed cost charged per entry for bookkeeping, in bytes (node, links and entry fields). */

@@ -41,7 +41,7 @@ export class Cache<V = unknown> {
   readonly #shadow: ShadowCatalogs<V> | undefined;
   readonly #shared: SharedTierWriter<V> | undefined;
   readonly #writer: TierWriter<V>;
-  readonly #events = new GuardedEvents();
+  readonly #events = new GuardedEvents((error) => this.#o.onFault({ kind: 'listener', error }));
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = new OriginCounters();
   #readErrors = 0;
@@ -59,7 +59,7 @@ export class Cache<V = unknown> {
     this.#loader = new Loader<V>({
       origin: o.origin,
       l2: o.l2,
-      maxBatch: o.maxBatch,
+      maxBatch: o.maxBatch, onStoreFailure: (error) => o.onFault({ kind: 'store', error }),
       isUsable: (entry) => this.#clock.now() < entry.staleAt && this.#shared!.isTrusted(entry.key),
       onLoaded: (flight, outcome) => {
         if (!flight.isDiscarded && !this.#isClosed) this.#writer.storeLoaded(flight, outcome);
@@ -78,7 +78,7 @@ export class Cache<V = unknown> {
       target: { isPresent: (key) => this.isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
       onEvent: (event) => this.#events.emit(event.type, event),
       isListened: (type) => this.#events.listenerCount(type) > 0,
-      reads: this.#reads, // the prediction budget sizes the models' share by the reads they could change
+      reads: this.#reads, onModelError: (error) => o.onFault({ kind: 'model', error }), // reads: the budget's share
       onPredicted: o.shadow === false ? undefined : (ctx, ps) => this.#shadow?.predicted(ctx, ps),
     });
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };

@@ -18,6 +18,12 @@ export class GuardedEvents {
   readonly #wrapped = new WeakMap<Listener, Listener>();
   #errors = 0;
   #lastError: unknown;
+  readonly #onError: (error: unknown) => void;
+
+  /** `onError` hears each error a listener threw (after it is counted). */
+  constructor(onError: (error: unknown) => void = () => {}) {
+    this.#onError = onError;
+  }
 
   /** Listener calls that threw so far. */
   get errors(): number {
@@ -38,6 +44,7 @@ export class GuardedEvents {
         } catch (error) {
           this.#errors++;
           this.#lastError = error;
+          this.#onError(error);
         }
       };
       this.#wrapped.set(listener, wrapper);

@@ -106,6 +106,8 @@ export class Flight<V> {
 }
 
 export type LoaderOptions<V> = {
+  /** Told of each loaded value that could not be stored (counted in `storeFailures` as well). */
+  readonly onStoreFailure?: (error: unknown) => void;
   readonly origin: Origin<V>;
   /** Shared tier consulted before the origin (its fresh entries win). */
   readonly l2?: Tier<V>;
@@ -386,5 +388,6 @@ export class Loader<V> {
   #noteStoreFailure(error: unknown): void {
     this.#storeFailures++;
     this.#lastStoreFailure = error;
+    this.#options.onStoreFailure?.(error);
   }
 }

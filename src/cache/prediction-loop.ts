@@ -52,6 +52,8 @@ export type PredictionLoopOptions = {
   readonly onPredicted?: (ctx: ReadContext, predictions: readonly Prediction[]) => void;
   /** The cache's live read counters: an adaptive budget sizes the models' share by the reads they could change. */
   readonly reads?: Readonly<Record<ReadStatus, number>>;
+  /** Told of each predictor call that threw (counted in `modelErrors` as well). */
+  readonly onModelError?: (error: unknown) => void;
 };
 
 export type PredictionLoopStats = {
@@ -88,12 +90,14 @@ export class PredictionLoop {
   /** True when the predictor tells which contexts to predict for (`onFresh`). */
   readonly #isPushed: boolean;
   #modelErrors = 0;
+  readonly #onModelError: (error: unknown) => void;
 
   constructor(options: PredictionLoopOptions) {
     this.#predictor = options.predictor;
     this.#clock = options.clock;
     this.#predictLimit = options.predictLimit;
     this.#onPredicted = options.onPredicted;
+    this.#onModelError = options.onModelError ?? (() => {});
     this.#buffer = new AccessBuffer(options.bufferSize);
     // `prefetch.budget` (CachePrefetchOptions): absent or false keeps today's loop exactly; resolved again here so a
     // loop built directly is checked too (resolving is idempotent).
@@ -172,9 +176,14 @@ export class PredictionLoop {
   #feedback(key: string, ctx: ReadContext, wasUsed: boolean): void {
     try {
       this.#predictor?.feedback?.(key, ctx, wasUsed);
-    } catch {
-      this.#modelErrors++;
+    } catch (error) {
+      this.#modelError(error);
     }
+  }
+
+  #modelError(error: unknown): void {
+    this.#modelErrors++;
+    this.#onModelError(error);
   }
 
   /** `count` keys went to the origin on demand: the prefetch budget grows with the demand load. */
@@ -282,8 +291,8 @@ export class PredictionLoop {
       // The drained access is a fresh object with the Access fields (plus its status): no copy per access.
       try {
         predictor.observe(a);
-      } catch {
-        this.#modelErrors++;
+      } catch (error) {
+        this.#modelError(error);
         return;
       }
       if (!isNoting) return;
@@ -307,8 +316,8 @@ export class PredictionLoop {
         const predictions = predictor.predict(ctx, this.#predictLimit);
         onPredicted?.(ctx, predictions);
         scheduler?.offer(ctx, predictions);
-      } catch {
-        this.#modelErrors++; // this context gets no prefetch this time; the others still do
+      } catch (error) {
+        this.#modelError(error); // this context gets no prefetch this time; the others still do
       }
       if (budget === undefined) continue;
       const now = budget.now();

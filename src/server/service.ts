@@ -108,6 +108,8 @@ export class Service {
       l2,
       predictor: this.#models.predictor,
       prefetch: { predictLimit: config.cache.predictLimit, budget: overrides.predictionBudget ?? defaultPredictionBudget },
+      // Faults the cache contains (a model, a listener, a value it could not store) are logged with their cause.
+      onFault: (fault) => options.logger?.warn({ err: fault.error, code: 'ERR_INTERNAL', fault: fault.kind }, `contained a ${fault.kind} fault; reads go on`),
     });
   }
 

@@ -212,3 +212,40 @@ test('a predictor whose feedback throws fails no read that uses a prefetched ent
   assert.ok(cache.stats().modelErrors >= 1);
   await cache.close();
 });
+
+test('onFault hears each contained fault with its cause; an onFault that throws is ignored', async () => {
+  const clock = new VirtualClock(0);
+  const faults: Array<[string, string]> = [];
+  const cache = new Cache<string>({
+    origin: new MapOrigin([['a', 'A'], ['bad', 'x']]),
+    clock,
+    predictor: { name: 'p', observe() { throw new Error('observe broke'); }, predict: () => [] },
+    sizeOf: (value) => {
+      if (value === 'x') throw new Error('cannot size');
+      return 1;
+    },
+    onFault: (fault) => {
+      faults.push([fault.kind, (fault.error as Error).message]);
+      throw new Error('the handler broke too');
+    },
+  });
+  cache.on('origin:failed', () => {});
+  cache.on('prefetch:issued', () => {});
+  await cache.get('a', { session: 's' });
+  clock.advance(1);
+  await cache.get('bad');
+  assert.deepEqual(faults, [['model', 'observe broke'], ['store', 'cannot size']]);
+  assert.throws(() => new Cache<string>({ origin: new MapOrigin<string>([]), onFault: 'log' as never }), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  await cache.close();
+});
+
+test('onFault hears a listener that threw', async () => {
+  const faults: string[] = [];
+  const cache = new Cache<string>({ origin: new MapOrigin([['a', 'A']]), clock: new VirtualClock(0), onFault: (f) => faults.push(`${f.kind}:${(f.error as Error).message}`) });
+  cache.on('prefetch:issued', () => {
+    throw new Error('listener broke');
+  });
+  cache.prefetch(['a']);
+  assert.deepEqual(faults, ['listener:listener broke']);
+  await cache.close();
+});
