@@ -11,7 +11,7 @@ import { Pool } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, positiveInt } from '../options.ts';
-import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+import { OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from './origin.ts';
 
 export type HttpOriginOptions = {
   /** Scheme, host, port and an optional path prefix: `http://api.internal:8080/v1`. */
@@ -110,6 +110,19 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
 
   /** Records aligned with `keys`; 404 answers undefined. Batched by `maxBatch` when `batchPath` is set. */
   async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    return (await this.#fetch(keys, options, false)) as Array<OriginRecord<V> | undefined>;
+  }
+
+  /**
+   * As `getMany`, but a key whose request failed (a 500 for that item, a batch call that failed) answers an
+   * OriginFailure while the keys that were read answer as usual: one bad item no longer fails every read coalesced
+   * with it. Rejects as `getMany` does when no key could be read.
+   */
+  async getManySettled(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>> {
+    return this.#fetch(keys, options, true);
+  }
+
+  async #fetch(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
     if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'HttpOrigin is closed');
     if (keys.length === 0) return [];
     const unique = [...new Set(keys)];
@@ -119,15 +132,27 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     const onAbort = (): void => controller.abort();
     options?.signal?.addEventListener('abort', onAbort, { once: true });
     if (options?.signal?.aborted === true) controller.abort();
+    const coded = (failed: readonly string[], error: unknown): OriginError => isTimedOut
+      ? new OriginError(failed, new PrescientError('ERR_TIMEOUT', `No answer within timeoutMs ${this.#timeoutMs}`, { cause: error }), 'ERR_ORIGIN_TIMEOUT')
+      : error instanceof OriginError ? error : new OriginError(failed, error);
     try {
-      const fetched = this.#batchPath === undefined
-        ? await Promise.all(unique.map((key) => this.#getOne(key, controller.signal)))
-        : (await Promise.all(chunks(unique, this.#maxBatch).map((batch) => this.#getBatch(batch, controller.signal)))).flat();
-      const found = new Map(fetched.map((f) => [f.key, f.record as OriginRecord<V> | undefined]));
+      const groups = this.#batchPath === undefined ? unique.map((key) => [key]) : chunks(unique, this.#maxBatch);
+      const call = (group: readonly string[]): Promise<Fetched[]> =>
+        this.#batchPath === undefined ? this.#getOne(group[0], controller.signal).then((f) => [f]) : this.#getBatch(group, controller.signal);
+      const found = new Map<string, OriginAnswer<V>>();
+      if (!isSettled) {
+        for (const f of (await Promise.all(groups.map(call))).flat()) found.set(f.key, f.record as OriginRecord<V> | undefined);
+      } else {
+        const settled = await Promise.allSettled(groups.map(call));
+        if (settled.every((s) => s.status === 'rejected')) throw (settled[0] as PromiseRejectedResult).reason;
+        settled.forEach((s, i) => {
+          if (s.status === 'fulfilled') for (const f of s.value) found.set(f.key, f.record as OriginRecord<V> | undefined);
+          else for (const key of groups[i]) found.set(key, new OriginFailure(coded([key], s.reason)));
+        });
+      }
       return keys.map((key) => found.get(key));
     } catch (error) {
-      if (isTimedOut) throw new OriginError(keys, new PrescientError('ERR_TIMEOUT', `No answer within timeoutMs ${this.#timeoutMs}`, { cause: error }), 'ERR_ORIGIN_TIMEOUT');
-      throw error instanceof OriginError ? error : new OriginError(keys, error);
+      throw coded(keys, error);
     } finally {
       this.#clock.clearTimer(timer);
       options?.signal?.removeEventListener('abort', onAbort);

@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
+import { Cache } from '../../src/cache/cache.ts';
 import { HttpOrigin } from '../../src/origin/http-origin.ts';
+import { isOriginFailure } from '../../src/origin/origin.ts';
 
 const items = new Map<string, { name: string; version: number }>([
   ['1', { name: 'lamp', version: 3 }],
@@ -132,6 +134,21 @@ describe('HttpOrigin', () => {
     const roomy = new HttpOrigin({ baseUrl, itemPath: '/chunked/{key}' });
     assert.equal((await roomy.getMany(['k']))[0]?.version, 1, 'under the default limit the same body reads');
     await roomy.close();
+  });
+
+  test('getManySettled fails only the key whose request failed; the cache then fails only that read', async () => {
+    const origin = new HttpOrigin({ baseUrl });
+    const answers = await origin.getManySettled(['1', 'boom', '2']);
+    assert.equal((answers[0] as { version: number }).version, 3);
+    assert.ok(isOriginFailure(answers[1]) && answers[1].error.code === 'ERR_ORIGIN_FAILED');
+    assert.equal((answers[2] as { version: number }).version, 4);
+    await assert.rejects(origin.getManySettled(['boom']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'), 'no key read: the call fails');
+    const cache = new Cache<unknown>({ origin, clock: new VirtualClock(0) });
+    const [good, bad] = await Promise.allSettled([cache.get('1'), cache.get('boom')]);
+    assert.equal(good.status, 'fulfilled');
+    assert.equal(bad.status, 'rejected');
+    await cache.close();
+    await origin.close();
   });
 
   test('reuses keep-alive connections across calls', async () => {
