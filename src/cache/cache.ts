@@ -78,7 +78,8 @@ export class Cache<V = unknown> {
       target: { isPresent: (key) => this.isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
       onEvent: (event) => this.#events.emit(event.type, event),
       isListened: (type) => this.#events.listenerCount(type) > 0,
-      reads: this.#reads, onModelError: (error) => o.onFault({ kind: 'model', error }), // reads: the budget's share
+      reads: this.#reads, // the prediction budget's share follows the reads the models could change
+      onModelError: (error) => o.onFault({ kind: 'model', error }),
       onPredicted: o.shadow === false ? undefined : (ctx, ps) => this.#shadow?.predicted(ctx, ps),
     });
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };
@@ -287,9 +288,9 @@ export class Cache<V = unknown> {
     return this.#loader.hasUnsent;
   }
 
-  /** Subscribes to an event. */
+  /** Subscribes to an event; a listener that throws is counted and handed to `onFault`, never propagated. */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
-    this.#events.on(event, listener as (...args: unknown[]) => void); // a listener that throws is counted (GuardedEvents)
+    this.#events.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
@@ -302,7 +303,7 @@ export class Cache<V = unknown> {
     return {
       reads: { ...this.#reads },
       readErrors: this.#readErrors,
-      listenerErrors: this.#events.errors, storeFailures: this.#loader.storeFailures.count,
+      listenerErrors: this.#events.errors, storeFailures: this.#loader.storeFailures,
       graceServed: this.#graceServed,
       refreshes: this.#refreshes,
       oversize: this.#writer.oversize,

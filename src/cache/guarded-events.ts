@@ -6,7 +6,7 @@
  * unwind that work: it failed the other keys of an origin batch, rejected a read that had its value, and, from a
  * drain callback, ended the process with an uncaught exception. A listener is the application's code observing the
  * cache; its fault must stay its own. Each listener is wrapped once (kept in a WeakMap so `off` finds the wrapper);
- * the count shows in `stats().listenerErrors`, and the last error is kept (`lastError`) for a debugger.
+ * the count shows in `stats().listenerErrors`, and each error goes to `onError` (the cache's `onFault`).
  */
 import { EventEmitter } from 'node:events';
 
@@ -17,7 +17,6 @@ export class GuardedEvents {
   readonly #emitter = new EventEmitter();
   readonly #wrapped = new WeakMap<Listener, Listener>();
   #errors = 0;
-  #lastError: unknown;
   readonly #onError: (error: unknown) => void;
 
   /** `onError` hears each error a listener threw (after it is counted). */
@@ -30,11 +29,6 @@ export class GuardedEvents {
     return this.#errors;
   }
 
-  /** The last error a listener threw (undefined if none). */
-  get lastError(): unknown {
-    return this.#lastError;
-  }
-
   on(event: string, listener: Listener): void {
     let wrapper = this.#wrapped.get(listener);
     if (wrapper === undefined) {
@@ -43,7 +37,6 @@ export class GuardedEvents {
           listener(...args);
         } catch (error) {
           this.#errors++;
-          this.#lastError = error;
           this.#onError(error);
         }
       };

@@ -138,15 +138,14 @@ export class Loader<V> {
   readonly #pending: { demand: Flight<V>[]; prefetch: Flight<V>[] } = { demand: [], prefetch: [] };
   #isFlushQueued = false;
   #storeFailures = 0;
-  #lastStoreFailure: unknown;
 
   constructor(options: LoaderOptions<V>) {
     this.#options = options;
   }
 
-  /** Loaded values that could not be stored (served all the same), and the last such error. */
-  get storeFailures(): { readonly count: number; readonly last: unknown } {
-    return { count: this.#storeFailures, last: this.#lastStoreFailure };
+  /** Loaded values that could not be stored (served all the same; each error went to `onStoreFailure`). */
+  get storeFailures(): number {
+    return this.#storeFailures;
   }
 
   /** Number of keys being fetched or waiting for their batch. */
@@ -328,11 +327,7 @@ export class Loader<V> {
     const isArray = Array.isArray(answers);
     // Allocated only when something failed: every batch of a replay passes here.
     const failed = isArray && answers.some(isOriginFailure) ? keys.filter((_k, i) => isOriginFailure(answers[i])) : noKeys;
-    try {
-      this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
-    } catch (error) {
-      this.#noteStoreFailure(error); // counting the batch failed; its answers still serve
-    }
+    this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
     for (let i = 0; i < rest.length; i++) {
       const answer = isArray ? answers[i] : undefined;
       if (isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);
@@ -387,7 +382,6 @@ export class Loader<V> {
 
   #noteStoreFailure(error: unknown): void {
     this.#storeFailures++;
-    this.#lastStoreFailure = error;
     this.#options.onStoreFailure?.(error);
   }
 }

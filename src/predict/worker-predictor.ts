@@ -16,7 +16,7 @@
  * `maxPending`, and past that are dropped and counted (the models then learn from fewer accesses, never delay a
  * read). A failed model is reported through `onError` and answers nothing; reads go on.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import { contextKey, type ReadContext } from '../context.ts';
 import { PrescientError } from '../errors.ts';
 import { fn, positiveInt } from '../options.ts';
@@ -179,13 +179,14 @@ export class WorkerPredictor implements Predictor {
   async close(): Promise<void> {
     if (this.#failure === undefined) this.#failure = new PrescientError('ERR_CLOSED', 'The predictor is closed');
     this.#answerWaiting();
-    // Waited for with a timer ref'd until 'exit' comes: with the worker unref'd (it never holds a process open), a
-    // script awaiting close() could otherwise end before the worker's exit is reported, close() left unsettled.
-    const keepAlive = setInterval(() => {}, 1000);
+    // Held open by a ref'd message port until 'exit' comes: with the worker unref'd (it never holds a process open),
+    // a script awaiting close() could otherwise end before the worker's exit is reported, close() left unsettled.
+    const { port1: keepAlive } = new MessageChannel();
+    keepAlive.ref();
     try {
       await this.#worker.terminate();
     } finally {
-      clearInterval(keepAlive);
+      keepAlive.close();
     }
   }
 
