@@ -10,12 +10,13 @@
  */
 import type { Clock } from '../clock.ts';
 import { anonymous, checkContext, type ReadContext } from '../context.ts';
-import { InvalidKeyError, InvalidOptionError, PrescientError, ValueTooLargeError } from '../errors.ts';
-import { nonNegativeNumber, positiveInt } from '../options.ts';
+import { InvalidKeyError, PrescientError } from '../errors.ts';
+import { positiveInt } from '../options.ts';
 import type { FetchPurpose } from '../origin/origin.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
 import type { ReadStatus } from './access-buffer.ts';
+import { CacheWrites } from './cache-writes.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options.ts';
 import type { Entry } from './entry.ts';
 import { GuardedEvents } from './guarded-events.ts';
@@ -41,6 +42,7 @@ export class Cache<V = unknown> {
   readonly #shadow: ShadowCatalogs<V> | undefined;
   readonly #shared: SharedTierWriter<V> | undefined;
   readonly #writer: TierWriter<V>;
+  readonly #writes: CacheWrites<V>;
   readonly #events = new GuardedEvents((error) => this.#o.onFault({ kind: 'listener', error }));
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = new OriginCounters();
@@ -85,6 +87,7 @@ export class Cache<V = unknown> {
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };
     this.#shadow = shadow && new ShadowCatalogs<V>(shadow);
     this.#writer = new TierWriter<V>({ ...o, memory: this.#memory, shadow: this.#shadow, shared: this.#shared });
+    this.#writes = new CacheWrites<V>({ options: o, memory: this.#memory, loader: this.#loader, writer: this.#writer, shadow: this.#shadow, shared: this.#shared });
   }
 
   /**
@@ -212,42 +215,18 @@ export class Cache<V = unknown> {
    */
   async set(key: string, value: V, options: SetOptions = {}): Promise<Entry<V>> {
     this.#checkOpen();
-    checkKey(key, this.#o.maxKeyLength);
-    const sizeBytes = this.#o.sizeOf(value, key);
-    if (sizeBytes > this.#o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, this.#o.maxEntryBytes);
-    if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);
-    const version = options.version === undefined ? (this.#memory.peek(key)?.version ?? 0) + 1 : nonNegativeNumber('version', options.version);
-    this.#loader.discard(key);
-    const entry = this.#writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
-    await this.#writer.put(entry);
-    return this.#memory.peek(key) ?? entry; // a newer version held here wins (last writer by version): say so
+    return this.#writes.set(key, value, options);
   }
 
   /** Removes `key` (copies up to `maxVersion`) from every tier and shadow catalog, discards a fetch in flight; true when something went. */
-  async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
-    checkKey(key, this.#o.maxKeyLength);
-    const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
-    this.#loader.discard(key);
-    const wasHeld = (this.#memory.peek(key)?.version ?? 0) <= max && this.#memory.delete(key);
-    const wasShadowed = this.#shadow?.drop(key, max) === true;
-    const wasShared = (await this.#shared?.delete(key, max)) ?? false;
-    return wasHeld || wasShared || wasShadowed;
+  delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
+    return this.#writes.delete(key, options);
   }
 
   /** Removes every entry matching the selector (keys, prefix, tag) from every tier and discards matching loads in flight
    * (by key or prefix: a first load's tags are unknown); returns how many entries were removed. */
-  async invalidate(selector: InvalidateSelector): Promise<number> {
-    const keys = new Set(selector.keys ?? []);
-    const { prefix, tag } = selector;
-    if (prefix !== undefined || tag !== undefined) {
-      for (const entry of this.#memory.entries()) {
-        if ((prefix !== undefined && entry.key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.add(entry.key);
-      }
-      for (const key of [...(this.#shadow?.keysMatching(prefix, tag) ?? []), ...this.#loader.keysStartingWith(prefix)]) keys.add(key);
-    }
-    let removed = 0;
-    for (const key of keys) if (await this.delete(key)) removed++;
-    return removed;
+  invalidate(selector: InvalidateSelector): Promise<number> {
+    return this.#writes.invalidate(selector);
   }
 
   /** Fetches `keys` now for `ctx`, outside the prediction budget (an explicit hint); skips what `isPresent`; returns how many started. */

@@ -1,0 +1,78 @@
+/**
+ * CacheWrites: the Cache's write path — `set`, `delete` and `invalidate` across the memory tier, the shadow catalogs,
+ * the shared tier and the loads in flight.
+ *
+ * Why apart from Cache: a write must reach every place a key can live (and cancel a load that would bring back the
+ * value it replaces) in one order, last writer winning by version; the read path only needs to know the places
+ * exist. Keeping the writes here keeps that order in one mechanism.
+ */
+import { InvalidOptionError, ValueTooLargeError } from '../errors.ts';
+import { nonNegativeNumber } from '../options.ts';
+import type { ResolvedCacheOptions } from './cache-options.ts';
+import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-results.ts';
+import { checkKey, type Entry } from './entry.ts';
+import type { Loader } from './loader.ts';
+import type { MemoryTier } from './memory-tier.ts';
+import type { ShadowCatalogs } from './shadow-catalog.ts';
+import type { SharedTierWriter } from './shared-tier-writer.ts';
+import type { TierWriter } from './tier-writer.ts';
+
+/** What the write path reaches. */
+export type CacheWritesOptions<V> = {
+  readonly options: Pick<ResolvedCacheOptions<V>, 'maxKeyLength' | 'sizeOf' | 'maxEntryBytes'>;
+  readonly memory: MemoryTier<V>;
+  readonly loader: Loader<V>;
+  readonly writer: TierWriter<V>;
+  readonly shadow: ShadowCatalogs<V> | undefined;
+  readonly shared: SharedTierWriter<V> | undefined;
+};
+
+export class CacheWrites<V> {
+  readonly #w: CacheWritesOptions<V>;
+
+  constructor(options: CacheWritesOptions<V>) {
+    this.#w = options;
+  }
+
+  /** See `Cache.set`. */
+  async set(key: string, value: V, options: SetOptions): Promise<Entry<V>> {
+    const { options: o, memory, loader, writer } = this.#w;
+    checkKey(key, o.maxKeyLength);
+    const sizeBytes = o.sizeOf(value, key);
+    if (sizeBytes > o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, o.maxEntryBytes);
+    if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);
+    const version = options.version === undefined ? (memory.peek(key)?.version ?? 0) + 1 : nonNegativeNumber('version', options.version);
+    loader.discard(key);
+    const entry = writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
+    await writer.put(entry);
+    return memory.peek(key) ?? entry; // a newer version held here wins (last writer by version): say so
+  }
+
+  /** See `Cache.delete`. */
+  async delete(key: string, options: DeleteOptions): Promise<boolean> {
+    const { options: o, memory, loader, shadow, shared } = this.#w;
+    checkKey(key, o.maxKeyLength);
+    const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
+    loader.discard(key);
+    const wasHeld = (memory.peek(key)?.version ?? 0) <= max && memory.delete(key);
+    const wasShadowed = shadow?.drop(key, max) === true;
+    const wasShared = (await shared?.delete(key, max)) ?? false;
+    return wasHeld || wasShared || wasShadowed;
+  }
+
+  /** See `Cache.invalidate`. */
+  async invalidate(selector: InvalidateSelector): Promise<number> {
+    const { memory, loader, shadow } = this.#w;
+    const keys = new Set(selector.keys ?? []);
+    const { prefix, tag } = selector;
+    if (prefix !== undefined || tag !== undefined) {
+      for (const entry of memory.entries()) {
+        if ((prefix !== undefined && entry.key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.add(entry.key);
+      }
+      for (const key of [...(shadow?.keysMatching(prefix, tag) ?? []), ...loader.keysStartingWith(prefix)]) keys.add(key);
+    }
+    let removed = 0;
+    for (const key of keys) if (await this.delete(key, {})) removed++;
+    return removed;
+  }
+}
