@@ -35,7 +35,7 @@ export type { ErrorCode } from './errors.ts';
 export { FunctionOrigin, MapOrigin } from './origin/function-origin.ts';
 export type { FunctionOriginOptions } from './origin/function-origin.ts';
 export { isOriginFailure, OriginFailure } from './origin/origin.ts';
-export type { FetchOptions, FetchPurpose, Origin, OriginAnswer, OriginRecord } from './origin/origin.ts';
+export type { FetchOptions, FetchPurpose, Origin, OriginAnswer, OriginRecord, PutManyOutcome } from './origin/origin.ts';
 
 export { DeltaPredictor } from './predict/delta-predictor.ts';
 export type { DeltaPredictorOptions } from './predict/delta-predictor.ts';

@@ -1,20 +1,21 @@
 /**
  * FunctionOrigin: an origin made from a function, or an in-memory map for unit tests and simple adapters.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { InvalidOptionError } from '../errors.ts';
-import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+import type { FetchOptions, Origin, OriginRecord, PutManyOutcome } from './origin.ts';
 
 export type FunctionOriginOptions<V> = {
   /** Loads records for keys, aligned with keys (undefined where absent). */
   readonly getMany: (keys: readonly string[], options?: FetchOptions) => Promise<Array<OriginRecord<V> | undefined>>;
-  /** Optional write side: upsert keeping the higher version. */
-  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<void>;
+  /** Optional write side: upsert keeping the higher version, optionally reporting the keys it declined. */
+  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<PutManyOutcome | void>;
 };
 
 /** An origin that delegates to functions. */
 export class FunctionOrigin<V> implements Origin<V> {
   readonly #get: FunctionOriginOptions<V>['getMany'];
-  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<void>;
+  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<PutManyOutcome | void>;
 
   constructor(options: FunctionOriginOptions<V>) {
     if (typeof options?.getMany !== 'function') throw new InvalidOptionError('getMany', 'a function', options?.getMany);
@@ -60,11 +61,22 @@ export class MapOrigin<V> implements Origin<V> {
     return changed.slice(0, limit);
   }
 
-  async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+  /**
+   * Keeps each record whose version is above the one held; reports the keys of the others whose held record differs
+   * (a newer version, or another write at the same one), not a replay of the record held.
+   */
+  async putMany(records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
+    const declined = new Set<string>();
     for (const r of records) {
       const held = this.records.get(r.key);
-      if (held === undefined || r.version > held.version) this.records.set(r.key, r);
+      if (held === undefined || r.version > held.version) {
+        this.records.set(r.key, r);
+        declined.delete(r.key);
+      } else if (!isSameWrite(held, r)) {
+        declined.add(r.key);
+      }
     }
+    return { declined: [...declined] };
   }
 
   #lookup(keys: readonly string[], options?: FetchOptions): Array<OriginRecord<V> | undefined> {
@@ -73,4 +85,10 @@ export class MapOrigin<V> implements Origin<V> {
     this.batches.push({ keys: [...keys], purpose: options?.purpose ?? 'demand' });
     return keys.map((k) => this.records.get(k));
   }
+}
+
+/** True when `b` is `a` again: the same version, both tombstones or both holding equal values. */
+function isSameWrite(a: OriginRecord<unknown>, b: OriginRecord<unknown>): boolean {
+  if (a.version !== b.version || (a.deleted === true) !== (b.deleted === true)) return false;
+  return a.deleted === true || isDeepStrictEqual(a.value, b.value);
 }

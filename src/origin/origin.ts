@@ -37,6 +37,12 @@ export function isOriginFailure(answer: unknown): answer is OriginFailure {
   return answer instanceof OriginFailure;
 }
 
+/**
+ * What `putMany` reports: the keys of records it did not apply because the store already held an equal or newer
+ * version (a write from elsewhere got there first, or a replay of a record already applied). Keys of the call only.
+ */
+export type PutManyOutcome = { readonly declined: readonly string[] };
+
 /** Why a fetch is made: demand fetches always go before prefetches. */
 export type FetchPurpose = 'demand' | 'prefetch';
 
@@ -58,8 +64,12 @@ export interface Origin<V = unknown> {
    * every caller that does not know about per-key failures (a marker is never mistaken for a record).
    */
   getManySettled?(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>>;
-  /** Idempotent upsert keeping the higher version per key (optional: read-only origins omit it). */
-  putMany?(records: readonly OriginRecord<V>[]): Promise<void>;
+  /**
+   * Idempotent upsert keeping the higher version per key (optional: read-only origins omit it). May resolve with the
+   * keys it declined (PutManyOutcome), which a writer uses to drop its own older copies; resolving with nothing
+   * says nothing about them (an origin written before the outcome existed).
+   */
+  putMany?(records: readonly OriginRecord<V>[]): Promise<PutManyOutcome | void>;
   /** Records changed after `sinceVersion` (optional: origins with a change feed). */
   changes?(sinceVersion: number): Promise<OriginRecord<V>[]>;
   close?(): Promise<void>;

@@ -6,7 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, positiveInt } from '../options.ts';
-import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+import type { FetchOptions, Origin, OriginRecord, PutManyOutcome } from './origin.ts';
 import {
   changesLimitOption, DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
 } from './sql-table.ts';
@@ -106,10 +106,10 @@ export class PgliteOrigin<V = unknown> implements Origin<V> {
     }
   }
 
-  /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. */
-  async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+  /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. Reports the keys it declined. */
+  async putMany(records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
     this.#checkOpen();
-    await writeRecords(this.#table, this.name, this.#run, records);
+    return writeRecords(this.#table, this.name, this.#run, records);
   }
 
   /**

@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
-import type { FetchOptions, Origin, OriginRecord } from './origin.ts';
+import type { FetchOptions, Origin, OriginRecord, PutManyOutcome } from './origin.ts';
 import {
   changesLimitOption, DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
 } from './sql-table.ts';
@@ -142,10 +142,10 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     }
   }
 
-  /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. */
-  async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+  /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. Reports the keys it declined. */
+  async putMany(records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
     this.#checkOpen();
-    await writeRecords(this.#table, this.name, this.#runner(undefined, this.#writeTimeoutMs), records);
+    return writeRecords(this.#table, this.name, this.#runner(undefined, this.#writeTimeoutMs), records);
   }
 
   /**

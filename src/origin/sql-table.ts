@@ -12,7 +12,7 @@
  */
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import { nonNegativeInt, positiveInt } from '../options.ts';
-import type { OriginRecord } from './origin.ts';
+import type { OriginRecord, PutManyOutcome } from './origin.ts';
 
 /** Runs one parameterised statement and answers its rows (postgres.js or PGlite underneath). */
 export type SqlRunner = (text: string, params: readonly unknown[]) => Promise<ReadonlyArray<Record<string, unknown>>>;
@@ -155,12 +155,17 @@ export class SqlTable {
     const columns = `${k} as key, ${v} as value, ${ver} as version, ${del} as deleted`;
     this.#getMany = options.query ?? `select ${columns} from ${table} where ${k} = any($1::text[])`;
     // One statement for the whole batch: the records travel as one JSON parameter, unpacked server-side; the
-    // WHERE on the conflict arm makes the upsert last-writer-wins by version, so replays are no-ops.
-    this.#putMany = `insert into ${table} as t (${k}, ${v}, ${ver}, ${del}) `
-      + `select r.key, r.value, r.version, coalesce(r.deleted, false) `
-      + `from jsonb_to_recordset($1::text::jsonb) as r(key text, value jsonb, version bigint, deleted boolean) `
+    // WHERE on the conflict arm makes the upsert last-writer-wins by version, so replays are no-ops. The outer
+    // select reads the rows as they were before the upsert (a data-modifying CTE's changes are not visible to it),
+    // so it names the records not applied whose held row differs: a newer version, or another write at the same one.
+    // A replay of a record already applied is not named.
+    this.#putMany = `with r as (select x.key, x.value, x.version, coalesce(x.deleted, false) as deleted `
+      + `from jsonb_to_recordset($1::text::jsonb) as x(key text, value jsonb, version bigint, deleted boolean)), `
+      + `put as (insert into ${table} as t (${k}, ${v}, ${ver}, ${del}) select r.key, r.value, r.version, r.deleted from r `
       + `on conflict (${k}) do update set ${v} = excluded.${v}, ${ver} = excluded.${ver}, ${del} = excluded.${del} `
-      + `where excluded.${ver} > t.${ver}`;
+      + `where excluded.${ver} > t.${ver} returning t.${k} as key) `
+      + `select r.key from r join ${table} as t on t.${k} = r.key where r.key not in (select put.key from put) `
+      + `and (t.${ver} > r.version or t.${del} <> r.deleted or (not r.deleted and t.${v} is distinct from r.value))`;
     // A page never splits one version: it answers every row up to the last version of the first `$2` rows,
     // so a caller resuming from the highest version it saw misses nothing even when versions tie.
     this.#changes = `with page as (select ${ver} as version from ${table} where ${ver} > $1::bigint order by ${ver} limit $2::int) `
@@ -216,8 +221,8 @@ export class SqlTable {
    * @throws PrescientError ERR_INVALID_VALUE naming the first key whose key or value jsonb cannot hold, or whose
    *   version is not a safe integer >= 0
    */
-  async putMany<V>(run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<void> {
-    if (records.length === 0) return;
+  async putMany<V>(run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
+    if (records.length === 0) return { declined: [] };
     const latest = new Map<string, { key: string; value: unknown; version: number; deleted: boolean }>();
     for (const r of records) {
       const held = latest.get(r.key);
@@ -233,7 +238,8 @@ export class SqlTable {
       }
       checkJsonbValue(r.key, r.value);
     }
-    await run(this.#putMany, [JSON.stringify([...latest.values()])]);
+    const rows = await run(this.#putMany, [JSON.stringify([...latest.values()])]);
+    return { declined: rows.map((row) => String((row as { key: unknown }).key)) };
   }
 
   /**
@@ -263,12 +269,12 @@ export function sqlReadError(keys: readonly string[], error: unknown): OriginErr
  * `putMany` of an origin named `origin` over `table`: refuses a custom-query table (ERR_ORIGIN_READ_ONLY) and turns
  * a driver failure into ERR_WRITE_FAILED. PostgresOrigin and PgliteOrigin share it; only their runner differs.
  */
-export async function writeRecords<V>(table: SqlTable, origin: string, run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<void> {
+export async function writeRecords<V>(table: SqlTable, origin: string, run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
   if (!table.isWritable) {
     throw new PrescientError('ERR_ORIGIN_READ_ONLY', `Origin ${origin} reads through a custom query; name a \`table\` to write`);
   }
   try {
-    await table.putMany(run, records);
+    return await table.putMany(run, records);
   } catch (error) {
     throw sqlWriteError(origin, records.length, error);
   }

@@ -15,7 +15,7 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import { hasMethods } from '../options.ts';
-import { OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from './origin.ts';
+import { OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type PutManyOutcome } from './origin.ts';
 
 /** An origin that can also report tombstones (PostgresOrigin, PgliteOrigin, MapOrigin). */
 type RecordsOrigin<V> = Origin<V> & {
@@ -108,7 +108,7 @@ class StoreMeter {
  */
 export class TieredOrigin<V = unknown> implements Origin<V> {
   /** Writes go to the live store (present when the live store can be written). */
-  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<void>;
+  readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<PutManyOutcome | void>;
   /** Changes of the live store (present when the live store has a change feed). */
   readonly changes?: (sinceVersion: number, limit?: number) => Promise<OriginRecord<V>[]>;
   readonly #live: Origin<V>;

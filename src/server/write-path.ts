@@ -85,7 +85,7 @@ export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clo
     },
     stats: () => {
       const s = wb.stats();
-      return { writeBackPending: s.pending, journalBytes: s.journalBytes, writeBackFlushed: s.flushed, writeBackFailures: s.failures, writeBackLagMs: s.lastFlushLagMs };
+      return { writeBackPending: s.pending, journalBytes: s.journalBytes, writeBackFlushed: s.flushed, writeBackFailures: s.failures, writeBackRejected: s.rejected, writeBackSuperseded: s.superseded, writeBackLagMs: s.lastFlushLagMs };
     },
   };
 }

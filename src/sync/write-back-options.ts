@@ -93,6 +93,11 @@ export type WriteBackStats = {
    * reported through 'write:rejected' and dropped from the journal, never retried.
    */
   readonly rejected: number;
+  /**
+   * Records the origin declined because it already held an equal or newer version (a write from another node got
+   * there first): their copies here were dropped up to their version ('write:superseded').
+   */
+  readonly superseded: number;
   /** Milliseconds from acknowledging the oldest record of the last confirmed batch to its confirmation. */
   readonly lastFlushLagMs: number;
 };
@@ -111,6 +116,11 @@ export type WriteBackEvents = {
    * target's entry for the key deleted) and the rest of its batch flushed. `error` is the origin's error.
    */
   'write:rejected': [{ readonly key: string; readonly version: number; readonly deleted: boolean; readonly error: unknown }];
+  /**
+   * The origin declined a record: it held an equal or newer version (written elsewhere, or this record replayed
+   * after it was applied). The target's copies of the key up to `version` were dropped, so reads fetch the origin's.
+   */
+  'write:superseded': [{ readonly key: string; readonly version: number; readonly deleted: boolean }];
   'flush:failed': [{ readonly error: unknown; readonly records: number; readonly attempt: number; readonly retryInMs: number }];
 };
 

@@ -26,7 +26,8 @@ import type { ConflictResolver } from './conflict.ts';
 import { Hlc } from './hlc.ts';
 import { Journal } from './journal.ts';
 import { splitRefused } from './split-refused.ts';
-import { decodeWriteRecord, encodeWriteRecord, newer } from './write-back-record.ts';
+import { sendWriteBatch } from './write-batch.ts';
+import { decodeWriteRecord, encodeWriteRecord } from './write-back-record.ts';
 import { readThrough } from './write-back-reader.ts';
 import {
   resolveWriteBackOptions,
@@ -64,7 +65,7 @@ export class WriteBack<V = unknown> {
   #reader: Origin<V> | undefined;
   /** Bytes of pending records, plus appends under way (reserved when taken, so concurrent writes cannot overshoot). */
   #pendingBytes = 0;
-  #s = { acked: 0, replayed: 0, flushed: 0, batches: 0, failures: 0, consecutiveFailures: 0, rejected: 0, lastFlushLagMs: 0 };
+  #s = { acked: 0, replayed: 0, flushed: 0, batches: 0, failures: 0, consecutiveFailures: 0, rejected: 0, superseded: 0, lastFlushLagMs: 0 };
 
   /** @throws InvalidOptionError naming the option, for a missing origin or `putMany`, a bad number or collaborator */
   constructor(options: WriteBackOptions<V>) {
@@ -314,30 +315,19 @@ export class WriteBack<V = unknown> {
     return true;
   }
 
-  /** Writes one batch to the origin (merged per key); returns the number of records sent. */
+  /**
+   * Writes one batch to the origin (merged per key); returns the number of records sent. A record the origin
+   * declined (it holds an equal or newer version, written elsewhere) has its copies here dropped up to its version,
+   * so the next read fetches the origin's: last writer wins by version on this node too.
+   */
   async #send(batch: ReadonlyArray<Pending<V>>): Promise<number> {
-    const merged = new Map<string, OriginRecord<V>>();
-    if (this.#resolver === undefined) {
-      for (const { record } of batch) merged.set(record.key, newer(record, merged.get(record.key)) ?? record);
-    } else {
-      const keys = [...new Set(batch.map((p) => p.record.key))];
-      const remote = await this.#origin.getMany(keys);
-      const held = new Map<string, OriginRecord<V> | undefined>();
-      keys.forEach((key, i) => {
-        const r = remote[i]?.deleted === true ? undefined : remote[i];
-        if (r !== undefined) this.#observe(r.version);
-        held.set(key, r);
-      });
-      const current = new Map(held);
-      for (const { record } of batch) {
-        const resolved = this.#resolver(record, current.get(record.key));
-        current.set(record.key, resolved);
-        if (resolved !== held.get(record.key)) merged.set(record.key, resolved);
-      }
+    const { sent, declined } = await sendWriteBatch(this.#origin, this.#resolver, batch.map((p) => p.record), (v) => this.#observe(v));
+    for (const { key, version, deleted } of declined) {
+      this.#s.superseded++;
+      if (this.#target !== undefined) this.#apply({ key, value: undefined as V, version, deleted: true });
+      this.#emit('write:superseded', { key, version, deleted: deleted === true });
     }
-    const records = [...merged.values()];
-    if (records.length > 0) await this.#origin.putMany(records);
-    return records.length;
+    return sent;
   }
 
   #confirmed(batch: ReadonlyArray<Pending<V>>, sent: number): void {

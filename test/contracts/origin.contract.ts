@@ -131,6 +131,19 @@ export function originContract(
         assert.equal(first[2], undefined);
       });
 
+      test('reports the records it declined: a newer version held, or another write at the same version; never a replay', async () => {
+        const origin = await writable([record('older', 5, 'five'), record('same', 5, 'theirs'), tombstone('gone', 9)]);
+        const batch = [record('older', 3, 'three'), record('same', 5, 'ours'), record('gone', 8, 'late'), record('fresh', 1, 'one'), record('newer', 2, 'two')];
+        const outcome = await origin.putMany!(batch);
+        assert.ok(outcome !== undefined, `${name} reports what it declined`);
+        assert.deepEqual([...outcome.declined].sort(), ['gone', 'older', 'same']);
+        const replay = await origin.putMany!([record('fresh', 1, 'one'), tombstone('gone', 9), record('newer', 4, 'four')]);
+        assert.deepEqual(replay?.declined, [], 'a replay of what is held, and a newer write, are not declined');
+        assert.deepEqual((await origin.putMany!([]))?.declined ?? [], []);
+        assert.deepEqual((await origin.putMany!([{ key: 'big', value: { nested: [1, { a: 'b' }] }, version: HLC_VERSION }, { key: 'big', value: { nested: [1, { a: 'b' }] }, version: HLC_VERSION }]))?.declined, []);
+        assert.deepEqual((await origin.putMany!([{ key: 'big', value: { nested: [1, { a: 'b' }] }, version: HLC_VERSION }]))?.declined, [], 'an equal value read back from storage is the same write');
+      });
+
       test('keeps the highest version when a batch holds one key several times', async () => {
         const origin = await writable([]);
         await origin.putMany!([record('d', 2, 'two'), record('d', 9, 'nine'), record('d', 4, 'four')]);

@@ -1,3 +1,4 @@
+import type { PutManyOutcome } from '../../src/origin/origin.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ after(async () => {
 
 /** An origin whose writes always fail, so every acknowledged record stays in the journal. */
 class DownOrigin<V> extends MapOrigin<V> {
-  override async putMany(): Promise<void> {
+  override async putMany(): Promise<PutManyOutcome> {
     throw new Error('origin down');
   }
 }

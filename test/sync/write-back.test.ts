@@ -7,7 +7,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
-import type { OriginRecord } from '../../src/origin/origin.ts';
+import type { OriginRecord, PutManyOutcome } from '../../src/origin/origin.ts';
 import { checkJsonbValue } from '../../src/origin/sql-table.ts';
 import { counterResolver, lastWriterWins } from '../../src/sync/conflict.ts';
 import { WriteBack, type WriteBackOptions } from '../../src/sync/write-back.ts';
@@ -37,22 +37,22 @@ class ScriptedOrigin<V> extends MapOrigin<V> {
     super();
     this.clock = clock;
   }
-  override async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+  override async putMany(records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
     this.puts.push({ atMs: this.clock.now(), records: [...records] });
     if (this.failures > 0) {
       this.failures--;
       throw new Error('origin down');
     }
-    await super.putMany(records);
+    return super.putMany(records);
   }
 }
 
 /** A map origin refusing, like PostgreSQL's jsonb, a whole batch when one value holds a NUL or a lone surrogate. */
 class JsonbOrigin<V> extends ScriptedOrigin<V> {
-  override async putMany(records: readonly OriginRecord<V>[]): Promise<void> {
+  override async putMany(records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
     this.puts.push({ atMs: this.clock.now(), records: [...records] });
     for (const r of records) checkJsonbValue(r.key, r.deleted === true ? null : r.value);
-    await MapOrigin.prototype.putMany.call(this, records);
+    return MapOrigin.prototype.putMany.call(this, records);
   }
 }
 
