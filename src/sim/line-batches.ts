@@ -19,6 +19,8 @@ import { PrescientError } from '../errors.ts';
 const chunkBytes = 1 << 20;
 /** Longest line kept, in UTF-16 units (a trace line is a key and a few fields: a megabyte is not a line). */
 export const maxLineChars = 1 << 20;
+/** The longest line kept as read: {@link maxLineChars} and the `\r` of a `\r\n` ending, dropped later. */
+const maxRawLineChars = maxLineChars + 1;
 /** Yielded in place of a line longer than {@link maxLineChars}. */
 export const overlongLine = '\u0000<line longer than 1 MiB>';
 
@@ -76,7 +78,7 @@ class PartialLine {
   append(text: string): void {
     if (text.length === 0 || this.#overlong) return;
     this.#chars += text.length;
-    if (this.#chars > maxLineChars) {
+    if (this.#chars > maxRawLineChars) {
       this.#overlong = true;
       this.#pieces = [];
     } else {
@@ -86,7 +88,7 @@ class PartialLine {
 
   /** The whole line, given its last piece (or {@link overlongLine}); starts the next line empty. */
   complete(end: string): string {
-    const line = this.#overlong || this.#chars + end.length > maxLineChars ? overlongLine : this.#pieces.length === 0 ? end : this.#pieces.join('') + end;
+    const line = this.#overlong || this.#chars + end.length > maxRawLineChars ? overlongLine : this.#pieces.length === 0 ? end : this.#pieces.join('') + end;
     this.#pieces = [];
     this.#chars = 0;
     this.#overlong = false;
@@ -98,8 +100,9 @@ class PartialLine {
 function cleanLines(lines: string[]): string[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
-    if (line.length > maxLineChars) lines[i] = overlongLine;
-    else if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) lines[i] = line.slice(0, -1);
+    const hasCr = line.length > 0 && line.charCodeAt(line.length - 1) === 13;
+    if (line.length - (hasCr ? 1 : 0) > maxLineChars) lines[i] = overlongLine;
+    else if (hasCr) lines[i] = line.slice(0, -1);
   }
   return lines;
 }

@@ -57,6 +57,15 @@ describe('trace files that are broken or odd', () => {
     assert.equal(got[3], 'last');
   });
 
+  test('a line of exactly the limit ending in \\r\\n is kept (the \\r is not counted); one character more is overlong', async () => {
+    const exact = 'e'.repeat(maxLineChars);
+    const path = file('crlf-limit.txt', ['a', exact, 'f'.repeat(maxLineChars + 1), exact].join('\r\n') + '\r\n');
+    const got: string[] = [];
+    for await (const batch of lineBatches(path)) got.push(...batch);
+    assert.deepEqual(got.map((l) => l.length), [1, maxLineChars, overlongLine.length, maxLineChars]);
+    assert.equal(got[1], exact);
+  });
+
   test('four tab-separated integers per line are a delimited table, not ARC block ranges', async () => {
     const rows = Array.from({ length: 50 }, (_, i) => `${1 + (i % 7)}\t${100 + i}\t${1 + (i % 5)}\t${880000000 + i}`);
     const { requests, notes } = await readAll(file('ratings.tsv', rows.join('\n')));
