@@ -57,7 +57,7 @@ export type CacheStats = PredictionLoopStats & {
 
 /** Options of a local write. */
 export type SetOptions = {
-  /** Version to store; defaults to one above the version held. */
+  /** Version to store; defaults to one above the highest version held here (memory tier or a shadow catalog). */
   readonly version?: number;
   /** Overrides the cache's `ttlMs` for this entry. */
   readonly ttlMs?: number;

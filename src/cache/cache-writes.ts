@@ -41,7 +41,9 @@ export class CacheWrites<V> {
     const sizeBytes = o.sizeOf(value, key);
     if (sizeBytes > o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, o.maxEntryBytes);
     if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);
-    const version = options.version === undefined ? (memory.peek(key)?.version ?? 0) + 1 : nonNegativeNumber('version', options.version);
+    // One above every version held here: a catalog may still name a copy the memory tier evicted.
+    const held = Math.max(memory.peek(key)?.version ?? 0, this.#w.shadow?.held(key)?.version ?? 0);
+    const version = options.version === undefined ? held + 1 : nonNegativeNumber('version', options.version);
     loader.discard(key);
     const entry = writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     await writer.put(entry);

@@ -28,7 +28,8 @@ import { OriginCounters } from './origin-counters.ts';
 import { PredictionLoop } from './prediction-loop.ts';
 import { SharedTierWriter } from './shared-tier-writer.ts';
 import { TierWriter } from './tier-writer.ts';
-import { listShadow, ShadowCatalogs, type ShadowItem, type ShadowListOptions } from './shadow-catalog.ts';
+import { ShadowCatalogs } from './shadow-catalog.ts';
+import { listShadow, type ShadowItem, type ShadowListOptions } from './shadow-listing.ts';
 
 export type { ReadStatus } from './access-buffer.ts';
 export type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
@@ -234,7 +235,7 @@ export class Cache<V = unknown> {
     this.#checkOpen();
     for (const key of keys) checkKey(key, this.#o.maxKeyLength);
     checkContext(ctx);
-    const batch = keys.filter((k) => !this.isPresent(k)).map((key) => ({ key, probability: 1, source: 'manual', ctx }));
+    const batch = [...new Set(keys)].filter((k) => !this.isPresent(k)).map((key) => ({ key, probability: 1, source: 'manual', ctx }));
     for (const r of batch) this.#loop.feedback.issued(r.key, 1, 'manual');
     void this.#prefetchBatch(batch);
     return batch.length;
@@ -343,6 +344,11 @@ export class Cache<V = unknown> {
       return { key, value: undefined, isFound: false, version: 0, status: 'miss', servedFrom: 'origin', wasInflight };
     }
     const { value, version } = outcome.from === 'l2' ? outcome.entry : outcome.record;
+    const kept = this.#memory.peek(key);
+    if (kept !== undefined && kept.version > version) {
+      // The origin is behind a version held here (a local set it has not seen): the tier kept that one; so does the read.
+      return { key, value: kept.value, isFound: true, version: kept.version, status: 'miss', servedFrom: 'memory', wasInflight };
+    }
     return { key, value, isFound: true, version, status: 'miss', servedFrom: outcome.from, wasInflight };
   }
 

@@ -21,14 +21,13 @@
  * the stale-while-revalidate of the tiers).
  */
 import type { Clock } from '../clock.ts';
-import { checkContext, type ReadContext } from '../context.ts';
-import { InvalidOptionError } from '../errors.ts';
-import { oneOf, positiveInt } from '../options.ts';
+import type { ReadContext } from '../context.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { ResolvedShadowOptions } from './cache-options.ts';
 import { EntryCells, type EntryCell } from './entry-cells.ts';
 import { PendingReferences } from './pending-references.ts';
 import type { Entry } from './entry.ts';
+import type { ShadowItem } from './shadow-listing.ts';
 
 /**
  * Age at which a reference counts half its probability when a full catalog picks what to evict, in seconds: a
@@ -60,23 +59,6 @@ class Catalog<V> extends Map<string, ShadowRef<V>> {
   isUsed = false;
 }
 
-/** One item of a catalog listing (`Cache.shadow`). Times in ms on the cache's clock. */
-export type ShadowItem = {
-  readonly key: string;
-  /** Probability of the latest prediction that named the item for this catalog. */
-  readonly probability: number;
-  /** When the entry was fetched (its `createdAt`). */
-  readonly fetchedAt: number;
-  /** After this time the entry is refreshed from the origin before a read from the catalog is served. */
-  readonly staleAt: number;
-  readonly isStale: boolean;
-  readonly version: number;
-  /** The model that predicted the item ('manual' for `Cache.prefetch` hints). */
-  readonly source: string;
-  /** Reads this catalog served with the item. */
-  readonly uses: number;
-};
-
 /** Counters of the shadow catalogs. */
 export type ShadowStats = {
   readonly userCatalogs: number;
@@ -100,28 +82,6 @@ export type ShadowStats = {
   /** Catalogs dropped by the `maxCatalogs` bound. */
   readonly droppedCatalogs: number;
 };
-
-/** Options of a catalog listing. */
-export type ShadowListOptions = {
-  /** Most items returned. @default all (at most `shadow.perUserLimit`) */
-  readonly limit?: number;
-  /** Whose catalog: the user's or the segment's with that id. @default 'user' */
-  readonly of?: 'user' | 'segment';
-};
-
-/**
- * The listing behind `Cache.shadow` and `Cache.shadowForSegment`: checks the id and the limit, and answers empty
- * when the catalogs are off (`catalogs` undefined) or the id has no catalog.
- * @throws PrescientError ERR_INVALID_CONTEXT when `id` is not a string of 1 to 256 characters; InvalidOptionError
- * (ERR_INVALID_OPTION) when `limit` is not a positive integer.
- */
-export function listShadow<V>(catalogs: ShadowCatalogs<V> | undefined, id: string, options: ShadowListOptions = {}): ShadowItem[] {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
-  const kind = oneOf('of', options.of, ['user', 'segment'], 'user');
-  checkContext(kind === 'user' ? { user: id } : { segment: id });
-  const limit = positiveInt('limit', options.limit, Number.MAX_SAFE_INTEGER);
-  return catalogs?.list(kind, id, limit) ?? [];
-}
 
 /** A read served from a catalog (a `ReadResult` of the cache). */
 export type ShadowRead<V> = {
@@ -201,6 +161,11 @@ export class ShadowCatalogs<V = unknown> {
    */
   peek(key: string, ctx: ReadContext): Entry<V> | undefined {
     return this.#find(key, ctx, false)?.held.entry;
+  }
+
+  /** The entry the catalogs share for `key` (whoever names it), if any; no side effect. */
+  held(key: string): Entry<V> | undefined {
+    return this.#held.entry(key);
   }
 
   #find(key: string, ctx: ReadContext, isRead: boolean): ShadowRef<V> | undefined {

@@ -66,7 +66,9 @@ export class TierWriter<V> {
       // The origin is behind a newer version held here (a local set, a write not flushed yet): last writer by version
       // keeps it, and it counts as refreshed until its expiry, or every read past its stale time would start another
       // load. Its expiry stays: at `ttlMs` it goes, and the origin's record is stored then (below).
-      memory.set(this.#renewed(held, now));
+      const renewed = this.#renewed(held, now);
+      memory.set(renewed);
+      shadow?.stored(renewed, undefined); // catalogs naming the key serve the renewed copy, not the stale one
       return;
     }
     // An expired entry is gone whatever its version: the origin's record replaces it (MemoryTier.set lets it).

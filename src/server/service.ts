@@ -14,7 +14,7 @@ import { Cache, type ReadResult } from '../cache/cache.ts';
 import type { PredictionBudgetOptions } from '../cache/prediction-budget.ts';
 import { cacheChangeTarget } from '../cache/cache-change-target.ts';
 import { RedisTier } from '../cache/redis-tier.ts';
-import type { ShadowItem } from '../cache/shadow-catalog.ts';
+import type { ShadowItem } from '../cache/shadow-listing.ts';
 import type { Tier } from '../cache/tier.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ReadContext } from '../context.ts';

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { createEntry, type Entry } from '../../src/cache/entry.ts';
 import { MemoryTier } from '../../src/cache/memory-tier.ts';
 import { resolveShadowOptions, type ShadowOptions } from '../../src/cache/cache-options.ts';
-import { listShadow, ShadowCatalogs } from '../../src/cache/shadow-catalog.ts';
+import { ShadowCatalogs } from '../../src/cache/shadow-catalog.ts';
+import { listShadow } from '../../src/cache/shadow-listing.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import type { ReadContext } from '../../src/context.ts';
 
