@@ -88,6 +88,8 @@ export class ChangeFeed {
   #catchUpSince: number | undefined;
   #isCatchingUp = false;
   #isCatchUpAgain = false;
+  /** A reconnect during a catch-up moved `#catchUpSince` back: the page just read must not move it forward. */
+  #isRestarted = false;
   readonly #work = new Set<Promise<unknown>>();
   #isStarted = false;
   #isClosed = false;
@@ -205,7 +207,7 @@ export class ChangeFeed {
       return;
     }
     if (change.key === undefined) {
-      void this.#requestCatchUp();
+      void this.#requestCatchUp(false);
       return;
     }
     this.#batch.add(change.key, change);
@@ -221,7 +223,7 @@ export class ChangeFeed {
       this.#fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table} lost its listener connection; listening again and catching up`));
       this.#emit('listener:reconnected', { reconnects: this.#counts.reconnects });
     }
-    return this.#requestCatchUp();
+    return this.#requestCatchUp(this.#listens > 1);
   }
 
   #scheduleFlush(delayMs: number): void {
@@ -252,13 +254,18 @@ export class ChangeFeed {
   }
 
   /**
-   * Reads and applies every change past `watermark - catchUpLookback`, page by page. A request while one runs makes it go on
-   * once more from where it stands; a failure retries after a backoff from the same place.
+   * Reads and applies every change past `watermark - catchUpLookback`, page by page. A request while one runs makes it
+   * go on once more from where it stands, except after a new gap (`isGap`: the listener reconnected, notifications
+   * were lost again): that sends it back to `watermark - catchUpLookback` after its current page, since a row
+   * committed late with a lower version during the new gap lies below the pages already read. A failure retries
+   * after a backoff from the same place.
    */
-  #requestCatchUp(): Promise<void> {
-    if (this.#catchUpSince === undefined) {
-      this.#catchUpSince = Math.max(0, this.#batch.watermark - this.#o.catchUpLookback);
-      this.#batch.holdAt(this.#catchUpSince);
+  #requestCatchUp(isGap: boolean): Promise<void> {
+    const from = Math.max(0, this.#batch.watermark - this.#o.catchUpLookback);
+    if (this.#catchUpSince === undefined || (isGap && from < this.#catchUpSince)) {
+      this.#catchUpSince = from;
+      this.#batch.holdAt(from);
+      if (this.#isCatchingUp) this.#isRestarted = true;
     }
     if (this.#isCatchingUp) {
       this.#isCatchUpAgain = true;
@@ -286,6 +293,10 @@ export class ChangeFeed {
           const taken = this.#batch.fromRecords(page);
           const applied = await this.#batch.apply(taken, this.#target, this.#o.mode, 'catch-up');
           if (taken.size > 0) this.#emit('changes:applied', { source: 'catch-up', changes: applied() });
+          if (this.#isRestarted) {
+            this.#isRestarted = false; // a new gap meanwhile: go on from where #requestCatchUp put it back
+            continue;
+          }
           const last = page.length === 0 ? since : Math.max(since, page[page.length - 1].version);
           this.#catchUpSince = last;
           this.#batch.holdAt(last);
@@ -309,7 +320,7 @@ export class ChangeFeed {
     if (this.#isClosed || this.#retryTimer !== undefined) return;
     this.#retryTimer = this.#clock.setTimer(this.#nextRetryMs(), () => {
       this.#retryTimer = undefined;
-      void this.#requestCatchUp();
+      void this.#requestCatchUp(false);
     });
   }
 

@@ -243,6 +243,35 @@ describe('ChangeFeed', () => {
     }
   });
 
+  test('a reconnect while a catch-up pages sends it back to the watermark minus the lookback: a row committed late in the new gap is applied', async () => {
+    let release: (() => void) | undefined;
+    let log: ChangeLog | undefined;
+    const slowSecondPage = async (since: number, limit: number): Promise<ChangeRecord[]> => {
+      if (log!.queries.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      return log!.changes(since, limit);
+    };
+    const s = setup({ catchUpLookback: 15, catchUpPageSize: 2, fromVersion: 100, changes: slowSecondPage });
+    const { clock, listener, target, feed } = s;
+    log = s.log;
+    for (const [key, version] of [['a', 90], ['b', 95], ['c', 99]] as const) {
+      log.write(key, version);
+      target.held.set(key, version);
+    }
+    target.held.set('x', 1);
+    const started = feed.start();
+    await clock.advanceAsync(0);
+    assert.ok(release !== undefined, 'the catch-up is on its second page');
+    log.write('x', 92); // its NOTIFY is lost while the listener is cut off again
+    listener.reconnect();
+    release();
+    await started;
+    await clock.advanceAsync(0);
+    assert.ok(target.invalidations.flat().includes('x'), 'x@92 lies below the pages already read, and is applied');
+    assert.deepEqual(log.queries.map((q) => q.since).slice(0, 3), [85, 95, 85]);
+    assert.equal(feed.watermark, 100);
+    await feed.close();
+  });
+
   test('the default lookback is 60 s of HLC time', async () => {
     const fromVersion = 100_000_000;
     const { log, feed } = setup({ fromVersion, catchUpLookback: undefined });
