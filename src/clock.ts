@@ -31,11 +31,17 @@ const immediates = new WeakSet<object>();
 
 const epochOffsetMs = Date.now() - performance.now();
 
-/** The wall clock. Timers are unref'd so a cache never keeps a process alive on its own. */
+/** The longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days); a longer one would fire after 1 ms. */
+export const maxTimerMs = 2 ** 31 - 1;
+
+/**
+ * The wall clock. Timers are unref'd so a cache never keeps a process alive on its own. A delay past `maxTimerMs`
+ * (a retry backoff doubled many times, a huge configured interval) waits `maxTimerMs`, never 1 ms.
+ */
 export const systemClock: Clock = Object.freeze({
   now: () => epochOffsetMs + performance.now(),
   setTimer(ms: number, fn: () => void): TimerHandle {
-    const timer = setTimeout(fn, Math.max(0, ms));
+    const timer = setTimeout(fn, ms > maxTimerMs ? maxTimerMs : Math.max(0, ms));
     timer.unref?.();
     return timer as unknown as TimerHandle;
   },

@@ -345,7 +345,7 @@ export class Cache<V = unknown> {
     }
     const { value, version } = outcome.from === 'l2' ? outcome.entry : outcome.record;
     const kept = this.#memory.peek(key);
-    if (kept !== undefined && kept.version > version) {
+    if (kept !== undefined && kept.version > version && !flight.isDiscarded) {
       // The origin is behind a version held here (a local set it has not seen): the tier kept that one; so does the read.
       return { key, value: kept.value, isFound: true, version: kept.version, status: 'miss', servedFrom: 'memory', wasInflight };
     }

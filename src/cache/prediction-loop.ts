@@ -160,7 +160,7 @@ export class PredictionLoop {
   /** A read used a prefetched entry (its first hit, or it joined the fetch). */
   used(entry: Entry): void {
     this.feedback.used(entry.key, entry.predictedBy, entry.probability);
-    this.#scheduler?.onUsed();
+    this.#scheduler?.onUsed(entry.predictedBy !== 'manual');
     if (entry.predictedFor !== undefined) this.#feedback(entry.key, entry.predictedFor, true);
   }
 

@@ -66,6 +66,13 @@ export class CandidateQueue {
     return excess;
   }
 
+  /** Removes the candidates `isDropped` picks (order kept); returns how many. */
+  removeIf(isDropped: (c: Candidate) => boolean): number {
+    const before = this.#items.length;
+    this.#items = this.#items.filter((c) => !isDropped(c));
+    return before - this.#items.length;
+  }
+
   clear(): void {
     this.#items = [];
   }

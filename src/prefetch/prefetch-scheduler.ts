@@ -216,10 +216,11 @@ export class PrefetchScheduler {
 
   /**
    * A prefetch was used: it replaced a demand fetch, so its token comes back, and the fetch it replaced counts
-   * toward the budget like a demand fetch.
+   * toward the budget like a demand fetch. A prefetch that spent no token (`wasScheduled` false: a caller's explicit
+   * hint, `Cache.prefetch`) gives back only the latter, so hints never buy the models extra waste.
    */
-  onUsed(): void {
-    this.#refill(1 + this.#o.maxExtraLoad);
+  onUsed(wasScheduled = true): void {
+    this.#refill(wasScheduled ? 1 + this.#o.maxExtraLoad : this.#o.maxExtraLoad);
   }
 
   #refill(tokens: number): void {
@@ -284,6 +285,12 @@ export class PrefetchScheduler {
       this.#queue.push({ request, score, benefit, ctxKey, generation, at: now, attempt: 0 });
     }
     if (this.#offerLimit !== undefined) this.#belowThreshold += this.#queue.capFrom(queuedBefore, this.#offerLimit.value);
+    // While no token comes, pump sends nothing and trims nothing: past twice `maxQueue`, drop the stale and the least
+    // beneficial here (amortised: one sort per `maxQueue` candidates queued).
+    if (this.#queue.length > 2 * this.#o.maxQueue) {
+      this.#droppedStale += this.#queue.removeIf((c) => this.#isStale(c, now));
+      this.#droppedStale += this.#queue.sortAndTrim(this.#o.maxQueue);
+    }
     this.pump();
   }
 
@@ -344,7 +351,13 @@ export class PrefetchScheduler {
       this.#issued++;
       this.#feedback.issued(c.request.key, c.request.probability, c.request.source);
     }
-    this.#target.fetch(batch.map((c) => c.request)).then(
+    let sent: ReturnType<PrefetchTarget['fetch']>;
+    try {
+      sent = this.#target.fetch(batch.map((c) => c.request));
+    } catch (error) {
+      sent = Promise.reject(error); // a target that throws instead of rejecting must not leave its slot taken for good
+    }
+    sent.then(
       (r) => this.#done(batch, r.failed),
       () => this.#done(batch, batch.map((c) => c.request)),
     );
