@@ -53,11 +53,11 @@ const maxErrorsKept = 3;
 
 /** Replays `keys` against `baseUrl`; resolves when every read has been answered. Never rejects on a bad answer (counts it). */
 export async function demoHttpReplay(options: DemoHttpReplayOptions): Promise<DemoHttpReplayResult> {
-  const users = options.users ?? 32;
   const sessionLength = options.sessionLength ?? 100;
   const prefix = options.sessionPrefix ?? 'demo-';
   const { keys } = options;
   const sessions = Math.ceil(keys.length / sessionLength);
+  const users = Math.min(options.users ?? 32, sessions); // more users than sessions would have nothing to read
   const pool = new Pool(options.baseUrl, { connections: users, pipelining: 1 });
   const headers: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   const latency = new LatencyHistogram();
@@ -105,7 +105,7 @@ export async function demoHttpReplay(options: DemoHttpReplayOptions): Promise<De
   };
 
   try {
-    await Promise.all(Array.from({ length: Math.min(users, sessions) }, () => user()));
+    await Promise.all(Array.from({ length: users }, () => user()));
   } finally {
     await pool.close();
   }

@@ -108,7 +108,7 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
         runs.push(summarize(server, prediction, result));
         keep = prediction && options.keepRunning;
         if (keep) {
-          io.stdout.write(formatServerDemo({ requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs }));
+          io.stdout.write(formatServerDemo({ requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: Math.min(options.users, Math.ceil(keys.length / options.sessionLength)), sessionLength: options.sessionLength, dashboardUrl, runs }));
           io.stdout.write(`server left running at ${url} (dashboard ${dashboardUrl}); stop it with Ctrl-C\n`);
           await (options.stop === undefined ? untilSignal() : untilAborted(options.stop));
         }
@@ -120,7 +120,7 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
   } finally {
     await rm(journals, { recursive: true, force: true });
   }
-  return { requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: options.users, sessionLength: options.sessionLength, dashboardUrl, runs };
+  return { requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: Math.min(options.users, Math.ceil(keys.length / options.sessionLength)), sessionLength: options.sessionLength, dashboardUrl, runs };
 }
 
 /** The summary printed after the runs. */

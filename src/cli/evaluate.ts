@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { PrescientError } from '../errors.ts';
-import { defaultPredictorSet, evaluatePredictors, type EvaluationRequest, type EvaluationResult } from '../sim/evaluate.ts';
+import { defaultPredictorSet, evaluatePredictors, maxRankK, type EvaluationRequest, type EvaluationResult } from '../sim/evaluate.ts';
 import { openTrace } from '../sim/trace-reader.ts';
 import type { CliIo } from './io.ts';
 import { parseFraction, parseIntList } from './parse.ts';
@@ -44,6 +44,14 @@ async function readRequests(path: string, flags: EvaluateFlags, io: CliIo): Prom
   return requests;
 }
 
+/** `--k`: distinct positive integers, each at most `maxRankK`. */
+function parseKs(value: string): number[] {
+  const ks = parseIntList(value);
+  const big = ks.find((k) => k > maxRankK);
+  if (big !== undefined) throw new InvalidArgumentError(`expected cut-offs of at most ${maxRankK}, got ${big}`);
+  return ks;
+}
+
 export function formatEvaluation(result: EvaluationResult, ks: readonly number[], isOnline: boolean): string {
   const head = ['predictor', ...ks.map((k) => `R@${k}`), ...ks.map((k) => `MRR@${k}`)];
   const rows = result.predictors.map((p) => [p.name, ...ks.map((k) => p.recall[k].toFixed(4)), ...ks.map((k) => p.mrr[k].toFixed(4))]);
@@ -68,7 +76,7 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
   return command
     .option('--train-fraction <f>', 'share of sessions (by start) used for training', parseFraction)
     .option('--train-until <time>', 'train on sessions starting before this time (unix s/ms or ISO 8601)', parseTime)
-    .option('--k <list>', 'cut-offs for Recall@k and MRR@k', parseIntList, [1, 5, 20])
+    .option('--k <list>', `cut-offs for Recall@k and MRR@k (each at most ${maxRankK})`, parseKs, [1, 5, 20])
     .option('--no-online', 'freeze the models after training (default: they keep learning through the test day)')
     .option('--json', 'print one JSON document')
     .action(async (trace: string, flags: EvaluateFlags) => {

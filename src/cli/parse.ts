@@ -26,6 +26,15 @@ export function parseIntList(value: string): number[] {
   return [...new Set(value.split(',').map((part) => parsePositiveInt(part.trim())))];
 }
 
+/** A parser of positive integers up to `max`. */
+export function positiveIntUpTo(max: number): (value: string) => number {
+  return (value) => {
+    const n = parsePositiveInt(value);
+    if (n > max) throw new InvalidArgumentError(`expected at most ${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
 /** A comma-separated list of non-empty strings. */
 export function parseList(value: string): string[] {
   const parts = value.split(',').map((p) => p.trim());

@@ -8,7 +8,7 @@ import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import { defaultMaxExtraLoad } from '../prefetch/prefetch-scheduler.ts';
 import { writeReplayReport } from '../sim/report.ts';
 import { formatReplayTable, toReplayDocument, type ReplayDocument } from '../sim/replay-document.ts';
-import { latencyFromSpec, type Random } from '../sim/seeded-random.ts';
+import { latencyFromSpec, maxLatencyMs, type Random } from '../sim/seeded-random.ts';
 import { policyNames, type PolicyName } from '../sim/sim-result.ts';
 import { simulateInParallel } from '../sim/parallel-simulate.ts';
 import { resolveCapacity, simulate, type SimulationRun } from '../sim/simulator.ts';
@@ -16,7 +16,8 @@ import { openTrace, type TraceStats } from '../sim/trace-reader.ts';
 import { PrescientError } from '../errors.ts';
 import { loadWorkload } from '../sim/workload.ts';
 import type { CliIo } from './io.ts';
-import { parseList, parseNonNegativeNumber, parsePositiveInt } from './parse.ts';
+import { parseList, parseNonNegativeNumber, parsePositiveInt, positiveIntUpTo } from './parse.ts';
+import { maxReadaheadCount } from '../sim/readahead-policy.ts';
 import { createProgress } from './progress.ts';
 import { addTraceFlags, traceOptionsFrom } from './trace-flags.ts';
 
@@ -27,7 +28,7 @@ export function parseLatency(value: string): LatencySpec {
   const sample = latencyFromSpec(value);
   if (typeof sample === 'number') return { label: sample, sample };
   if (sample !== undefined) return { label: value.trim(), sample };
-  throw new InvalidArgumentError(`expected milliseconds or lognormal:<median-ms>:<sigma>, got ${JSON.stringify(value)}`);
+  throw new InvalidArgumentError(`expected milliseconds (at most ${maxLatencyMs}) or lognormal:<median-ms>:<sigma> (median at most ${maxLatencyMs}, sigma at most 10), got ${JSON.stringify(value)}`);
 }
 
 function parsePolicies(value: string): PolicyName[] {
@@ -35,7 +36,7 @@ function parsePolicies(value: string): PolicyName[] {
   for (const p of list) {
     if (!(policyNames as readonly string[]).includes(p)) throw new InvalidArgumentError(`unknown policy ${JSON.stringify(p)}; expected some of ${policyNames.join(', ')}`);
   }
-  return list as PolicyName[];
+  return [...new Set(list)] as PolicyName[];
 }
 
 export type ReplayFlags = {
@@ -135,7 +136,7 @@ export function addSimulationFlags(command: Command, defaults: { capacity: strin
     .option('--sessions <n>', 'sessions active at once when interleaving', parsePositiveInt, 1000)
     .option('--speed <x>', 'time scale for traces with timestamps', parseNonNegativeNumber, 1)
     .option('--ignore-time', 'interleave sessions even when the trace has timestamps')
-    .option('--readahead <n>', 'keys the readahead baseline fetches after a miss', parsePositiveInt, 4)
+    .option('--readahead <n>', `keys the readahead baseline fetches after a miss (at most ${maxReadaheadCount})`, positiveIntUpTo(maxReadaheadCount), 4)
     .option('--prefetch-budget <x>', "origin load prescient's prefetches may add, as a share of its demand load (default 0.3)", parseNonNegativeNumber)
     .option('--seed <n>', 'seed for hashing and latency draws', parsePositiveInt, 1)
     .option('--jobs <n>', 'worker threads to spread the runs over (same results, less wall time)', parsePositiveInt, 1)

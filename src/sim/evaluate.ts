@@ -60,13 +60,19 @@ export type EvaluationResult = {
 };
 
 /**
+ * Largest cut-off k: a ranking of more than a thousand candidates says nothing a cache can use, and the counters
+ * and rankings are sized by k (a k of 1e11 asked for a 800 GB array).
+ */
+export const maxRankK = 1000;
+
+/**
  * Runs the session protocol over `requests` (global time order) for every predictor and returns Recall@k and
  * MRR@k. Throws ERR_INVALID_OPTION for bad ks, fractions or a missing cut; sessions are identified by `session`.
  */
 export function evaluatePredictors(requests: Iterable<EvaluationRequest>, options: EvaluationOptions): EvaluationResult {
   const ks = options.ks;
-  if (!Array.isArray(ks) || ks.length === 0 || ks.some((k) => !Number.isSafeInteger(k) || k <= 0)) {
-    throw new InvalidOptionError('ks', 'a non-empty array of positive integers', ks);
+  if (!Array.isArray(ks) || ks.length === 0 || ks.some((k) => !Number.isSafeInteger(k) || k <= 0 || k > maxRankK)) {
+    throw new InvalidOptionError('ks', `a non-empty array of integers from 1 to ${maxRankK}`, ks);
   }
   if (options.trainFraction !== undefined && options.trainUntil !== undefined) {
     throw new InvalidOptionError('trainUntil', 'absent when `trainFraction` is given', options.trainUntil);

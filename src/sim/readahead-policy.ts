@@ -6,6 +6,7 @@
  * only on a miss keeps a sequential scan from refetching what it has already pulled in. Non-numeric keys never
  * prefetch. Keys are compared as decimal integers (`'007'` is 7, and prefetches `'8'`).
  */
+import { InvalidOptionError } from '../errors.ts';
 import { positiveInt } from '../options.ts';
 import { LruKeys } from './lru-policy.ts';
 import { noPrefetch, type CapacityOptions, type SimAccess, type SimPolicy, type SimRequest } from './policy.ts';
@@ -23,6 +24,9 @@ const integerKey = /^-?\d{1,15}$/;
 const hit: SimAccess = Object.freeze({ decision: 'hit', prefetch: noPrefetch });
 const miss: SimAccess = Object.freeze({ decision: 'miss', prefetch: noPrefetch });
 
+/** Most keys fetched after one miss: block devices read ahead tens to hundreds of blocks, never millions. */
+export const maxReadaheadCount = 1024;
+
 /**
  * LRU with sequential readahead on misses.
  * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad capacity or readaheadCount
@@ -30,6 +34,7 @@ const miss: SimAccess = Object.freeze({ decision: 'miss', prefetch: noPrefetch }
 export function createReadaheadPolicy(options: ReadaheadOptions): SimPolicy {
   const cache = new LruKeys(options?.capacity);
   const count = positiveInt('readaheadCount', options.readaheadCount, defaultReadaheadCount);
+  if (count > maxReadaheadCount) throw new InvalidOptionError('readaheadCount', `at most ${maxReadaheadCount}`, count);
   return Object.freeze({
     name: `readahead-${count}`,
     access(request: SimRequest): SimAccess {

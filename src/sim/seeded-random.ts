@@ -37,6 +37,9 @@ export function lognormalLatency(medianMs: number, sigma: number): (random: Rand
   };
 }
 
+/** Longest origin latency a spec may give, in ms (an hour): past it virtual time and the means lose their meaning. */
+export const maxLatencyMs = 3_600_000;
+
 /**
  * An origin latency from its spec: a number of ms (fixed), or `lognormal:<median-ms>:<sigma>`. Returns the fixed
  * number or the sampler; undefined when `spec` is neither (the caller words the error).
@@ -44,7 +47,7 @@ export function lognormalLatency(medianMs: number, sigma: number): (random: Rand
 export function latencyFromSpec(spec: number | string): number | ((random: Random) => number) | undefined {
   const text = String(spec).trim();
   const fixed = Number(text);
-  if (text !== '' && Number.isFinite(fixed) && fixed >= 0) return fixed;
+  if (text !== '' && Number.isFinite(fixed) && fixed >= 0) return fixed <= maxLatencyMs ? fixed : undefined;
   const m = /^lognormal:(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(text);
-  return m === null ? undefined : lognormalLatency(Number(m[1]), Number(m[2]));
+  return m === null || Number(m[1]) > maxLatencyMs || Number(m[2]) > 10 ? undefined : lognormalLatency(Number(m[1]), Number(m[2]));
 }

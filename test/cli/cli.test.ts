@@ -156,8 +156,19 @@ describe('prescient replay', () => {
   });
 
   test('a bad --origin-latency-ms is a usage error: exit 2', async () => {
-    const r = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--origin-latency-ms', 'slow']);
-    assert.equal(r.code, 2);
+    for (const latency of ['slow', '1e308', '3600001', 'lognormal:20:50']) {
+      const r = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--origin-latency-ms', latency]);
+      assert.equal(r.code, 2, `--origin-latency-ms ${latency}: ${r.stderr}`);
+    }
+  });
+
+  test('a --readahead past 1024 is a usage error (it used to run for minutes and take gigabytes); a policy named twice runs once', async () => {
+    const big = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--policies', 'readahead', '--readahead', '10000000']);
+    assert.equal(big.code, 2);
+    assert.match(big.stderr, /at most 1024/);
+    const twice = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--capacity', '10', '--policies', 'lru,lru', '--json']);
+    assert.equal(twice.code, 0, twice.stderr);
+    assert.deepEqual(replayDocumentProblems(JSON.parse(twice.stdout), [10], ['lru']), []);
   });
 });
 
@@ -217,6 +228,14 @@ describe('prescient evaluate', () => {
     const table = await run(['evaluate', fixture('eval-sessions.csv'), '--k', '3,3']);
     const columns = table.stdout.split('\n').find((l) => /R@3/.test(l))?.trim().split(/\s+/);
     assert.deepEqual(columns, ['predictor', 'R@3', 'MRR@3'], table.stdout);
+  });
+
+  test('a --k past 1000 is a usage error, not an internal one', async () => {
+    for (const k of ['99999999999', '1,1001']) {
+      const r = await run(['evaluate', fixture('eval-sessions.csv'), '--k', k]);
+      assert.equal(r.code, 2, `--k ${k}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /ERR_INTERNAL/);
+    }
   });
 
   test('--train-fraction moves the cut', async () => {
