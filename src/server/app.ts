@@ -185,7 +185,11 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
     service,
     metrics,
     async listen(): Promise<string> {
-      return app.listen({ port: config.port, host: config.host });
+      const url = await app.listen({ port: config.port, host: config.host });
+      // Fastify names the first interface (127.0.0.1) for a wildcard bind; say where the socket really is.
+      const bound = app.server.address();
+      if (bound === null || typeof bound === 'string') return url;
+      return `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     },
     close(): Promise<void> {
       closing ??= (async () => {

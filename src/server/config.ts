@@ -3,6 +3,7 @@
  * overridden by command-line flags — validated once, on start, into a frozen shape. Every message names the bad
  * field by its path (`limits.rateLimit.perSecond: ...`), and by its variable when it came from the environment.
  */
+import { maxTimerMs } from '../clock.ts';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PrescientError } from '../errors.ts';
@@ -33,11 +34,9 @@ const posInt = z.int().positive();
 /** A SQL table name, optionally schema-qualified: it is quoted when used, but kept plain so logs read simply. */
 const tableName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/, 'expected a lower-case SQL identifier (schema.table allowed)');
 
-/**
- * Longest delay a Node timer holds, in ms (2^31 - 1, about 24.8 days): a longer one fires after 1 ms instead, with
- * only a warning, so every millisecond field is capped at it (less any slack the service adds to it).
- */
-export const maxTimerMs = 2_147_483_647;
+// Every millisecond field that becomes a timer is capped at `maxTimerMs` (clock.ts: a longer Node timer fires after
+// 1 ms), less any slack the service adds to it.
+export { maxTimerMs };
 
 /** Time allowed to receive a whole request (headers and body) beyond `limits.requestTimeoutMs`, in ms. */
 export const receiveSlackMs = 5000;

@@ -12,7 +12,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cache } from '../cache/cache.ts';
-import { maxContextIdLength, type ReadContext } from '../context.ts';
+import type { ReadContext } from '../context.ts';
+import { idPattern } from './config.ts';
 import type { Clock } from '../clock.ts';
 import { DashboardFeed, type DashboardPoint } from './dashboard-feed.ts';
 
@@ -141,12 +142,12 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   });
 
   /** The whole picture now: every kept point, the current interval, and the session's predictions when asked. */
-  const snapshotNow = (ctx: ReadContext | undefined): DashboardSnapshot => ({
+  const snapshotNow = (ctx: ReadContext | undefined, session: string | undefined): DashboardSnapshot => ({
     intervalMs: feed.intervalMs,
     points: feed.history(),
     latest: feed.latest(),
     now: feed.current(),
-    ...predictionsFor(cache, ctx),
+    ...predictionsFor(cache, ctx, session),
     ...serviceField(serviceStats),
   });
   /** The session's context for this request, checked by the source (throws ERR_FORBIDDEN before anything is sent). */
@@ -156,7 +157,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   app.get('/v1/dashboard/snapshot', routeOptions, (request, reply) => {
     const query = parseQuery(request, reply);
     if (query === undefined) return;
-    void reply.header('cache-control', 'no-store').send(snapshotNow(contextOf(request, query.session)));
+    void reply.header('cache-control', 'no-store').send(snapshotNow(contextOf(request, query.session), query.session));
   });
 
   app.get('/v1/dashboard/events', routeOptions, (request, reply) => {
@@ -171,7 +172,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const history = snapshotNow(ctx);
+    const history = snapshotNow(ctx, query.session);
     raw.write(`retry: ${reconnectMs}\nevent: history\ndata: ${JSON.stringify(history)}\n\n`);
     streams.add(reply);
     const unsubscribe = feed.subscribe((point) => {
@@ -179,7 +180,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
         raw.destroy();
         return;
       }
-      const message = { ...point, ...predictionsFor(cache, ctx), ...serviceField(serviceStats) };
+      const message = { ...point, ...predictionsFor(cache, ctx, query.session), ...serviceField(serviceStats) };
       raw.write(`data: ${JSON.stringify(message)}\n\n`);
     });
     raw.on('close', () => {
@@ -197,7 +198,7 @@ function parseQuery(request: FastifyRequest, reply: FastifyReply): { session: st
     let problem: string | undefined;
     if (name !== 'session' && name !== 'token') problem = `Unknown query parameter \`${name.slice(0, 64)}\``;
     else if (typeof value !== 'string') problem = `Expected \`${name}\` to be given once`;
-    else if (name === 'session' && value.length > maxContextIdLength) problem = `Expected \`session\` to be at most ${maxContextIdLength} characters`;
+    else if (name === 'session' && value !== '' && !idPattern.test(value)) problem = 'Expected `session` to be 1 to 128 letters, digits or ._:@-, as every route takes it';
     if (problem !== undefined) {
       void reply.code(400).send({ error: { code: 'ERR_BAD_REQUEST', message: problem } });
       return undefined;
@@ -207,9 +208,9 @@ function parseQuery(request: FastifyRequest, reply: FastifyReply): { session: st
   return { session: typeof session === 'string' && session !== '' ? session : undefined };
 }
 
-function predictionsFor(cache: Cache<unknown>, ctx: ReadContext | undefined): { session?: string; predictions?: DashboardPrediction[] } {
-  if (ctx?.session === undefined) return {};
-  const { session } = ctx;
+/** The predictions for `ctx` (the service's model context of `session`), shown under the id the client sent. */
+function predictionsFor(cache: Cache<unknown>, ctx: ReadContext | undefined, session: string | undefined): { session?: string; predictions?: DashboardPrediction[] } {
+  if (ctx?.session === undefined || session === undefined) return {};
   try {
     const predictions = cache.predict(ctx, predictionLimit).map((p) => ({ key: p.key, probability: p.probability }));
     return { session, predictions };

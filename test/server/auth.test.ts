@@ -89,6 +89,7 @@ describe('bearer tokens, scopes and per-user isolation', () => {
     }
     const own = await r.inject({ url: '/v1/dashboard/snapshot?session=alice-s2', token: tokens.alice });
     assert.deepEqual(own.body.predictions.map((p: { key: string }) => p.key), ['receipt']);
+    assert.equal(own.body.session, 'alice-s2', 'the session id the client sent, not the model\'s internal one');
     // An unbound token may read any session; its reads are attributed to the session's owner.
     assert.equal((await r.inject({ url: '/v1/sessions/alice-s2/predictions', token: tokens.reader })).body.user, 'alice');
     assert.equal((await r.inject({ url: '/v1/items/a?session=alice-s2&user=bob', token: tokens.reader })).status, 403);

@@ -181,6 +181,8 @@ describe('registerDashboard', () => {
       '/v1/dashboard/snapshot?nope=1',
       `/v1/dashboard/snapshot?session=${'x'.repeat(257)}`,
       '/v1/dashboard/snapshot?session=a&session=b',
+      '/v1/dashboard/snapshot?session=a%20b',
+      '/v1/dashboard/snapshot?session=a%23b',
       '/v1/dashboard/events?bogus=',
     ]) {
       const res = await r.app.inject({ method: 'GET', url });

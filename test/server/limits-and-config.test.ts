@@ -89,3 +89,18 @@ test('cache.modelKeys bounds the keys the models know by id: 200,000 by default,
   assert.equal(resolveConfig({ cache: { modelKeys: 5000 } }, {}).cache.modelKeys, 5000);
   assert.match(message(() => resolveConfig({ cache: { modelKeys: 10 } }, {})), /cache\.modelKeys/);
 });
+
+test('serve: a wildcard bind says where the socket is (0.0.0.0), not the first interface Fastify names', async () => {
+  const journal = mkdtempSync(join(tmpdir(), 'prescient-listen-test-'));
+  const lines: string[] = [];
+  const io = { stdout: { write: (text: string) => lines.push(text) > 0 }, stderr: { write: () => true } };
+  const tokens = JSON.stringify([{ name: 'ops', token: 'a-long-enough-secret-token', scopes: ['read'] }]);
+  const env = { PRESCIENT_PORT: '0', PRESCIENT_HOST: '0.0.0.0', PRESCIENT_TOKENS: tokens, PRESCIENT_JOURNAL_DIR: journal, LOG_LEVEL: 'silent' };
+  const server = await startServe({}, io, env);
+  try {
+    assert.match(lines.join(''), /prescient: listening on http:\/\/0\.0\.0\.0:\d+\n/);
+  } finally {
+    await server.close();
+    rmSync(journal, { recursive: true, force: true });
+  }
+});
