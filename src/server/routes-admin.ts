@@ -9,7 +9,7 @@
  * - `GET /v1/users/:id/shadow?limit=` (read; a token bound to a user sees only its own) → `{ user, items }`.
  */
 import type { FastifyInstance } from 'fastify';
-import { PrescientError } from '../errors.ts';
+import { errorBody, statusOf } from './http-errors.ts';
 import { Authenticator } from './auth.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { RouteDeps } from './routes-items.ts';
@@ -23,9 +23,19 @@ export function registerAdminRoutes(app: FastifyInstance, deps: RouteDeps & { re
 
   app.get('/healthz', { config: { scope: 'public' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: { scope: 'public' }, handlerTimeout }, async () => {
-    if (!(await service.isReady())) throw new PrescientError('ERR_NOT_READY', 'The stores are not ready');
-    return { status: 'ready' };
+  // Not ready is a state, not a failed request: logged once when it begins (warn) and when it ends (info), not at
+  // error with a stack on every probe of an orchestrator polling through an outage.
+  let wasReady: boolean | undefined;
+  app.get('/readyz', { config: { scope: 'public' }, handlerTimeout }, async (request, reply) => {
+    const isReady = await service.isReady();
+    if (isReady !== wasReady) {
+      if (isReady) request.log.info({ reqId: request.id }, 'ready: the stores answer');
+      else request.log.warn({ reqId: request.id, code: 'ERR_NOT_READY' }, 'not ready: the stores do not answer');
+      wasReady = isReady;
+    }
+    if (isReady) return { status: 'ready' };
+    metrics.countError('ERR_NOT_READY');
+    return reply.code(statusOf('ERR_NOT_READY')).send(errorBody('ERR_NOT_READY', 'The stores are not ready'));
   });
 
   app.get('/metrics', { config: { scope: 'admin' }, handlerTimeout }, async (request, reply) => {

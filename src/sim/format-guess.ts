@@ -58,6 +58,9 @@ export function delimiterName(delimiter: Delimiter): string {
   return known !== undefined ? known[1] : JSON.stringify(delimiter);
 }
 
+/** What a guess reason says of a first line that looks like a header. */
+export const headerClause = '; the first line looks like a header (names above numbers)';
+
 /**
  * Guesses the format of a trace from its file name and its first non-blank lines (at most `guessSampleLines`
  * are looked at). `lines` must not be empty.
@@ -79,7 +82,7 @@ export function guessFormat(fileName: string, lines: readonly string[]): FormatG
       delimiter,
       header,
       reason: `the first ${sample.length} lines split on ${delimiterName(delimiter)} into ${fields} fields` +
-        (header ? '; the first line looks like a header (names above numbers)' : ''),
+        (header ? headerClause : ''),
     };
   }
   const counts = sample.map((line) => splitFields(line, null).length);
@@ -93,7 +96,7 @@ export function guessFormat(fileName: string, lines: readonly string[]): FormatG
       delimiter: null,
       header,
       reason: `each of the first ${sample.length} lines holds ${counts[0]} whitespace-separated fields` +
-        (header ? '; the first line looks like a header (names above numbers)' : ''),
+        (header ? headerClause : ''),
     };
   }
   return {

@@ -17,6 +17,7 @@ import {
   consistentDelimiter,
   delimiterName,
   guessFormat,
+  headerClause,
   guessSampleLines,
   looksLikeHeader,
   splitFields,
@@ -149,7 +150,8 @@ function planTrace(
       format = guess.format;
       guessedDelimiter = guess.format === 'delimited' ? guess.delimiter : undefined;
       guessedHeader = guess.format === 'delimited' ? guess.header : undefined;
-      notes.push(`format ${guess.format}: ${guess.reason}`);
+      const overruled = given.header === false && guess.format === 'delimited' && guess.header;
+      notes.push(`format ${guess.format}: ${overruled ? guess.reason.replace(headerClause, '; the first line looks like a header, but --no-header reads it as data') : guess.reason}`);
     }
   }
   if (format !== 'delimited') {
@@ -190,7 +192,7 @@ function planTrace(
     const index = layout[column as 'key' | 'session' | 'user' | 'time'];
     if (names !== undefined && index >= names.length) throw new InvalidOptionError(column, `a column index below ${names.length} (the header names ${names.length} columns)`, given.options[column as keyof TraceOptions]);
   }
-  if (!header && given.header === undefined) notes.push(`no header line${given.options.key === undefined ? ': key = column 0' : ''}`);
+  if (!header) notes.push(`no header line${given.options.key === undefined ? ': key = column 0' : ''}`);
   return { format, layout, header, notes };
 }
 

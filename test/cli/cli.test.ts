@@ -162,6 +162,12 @@ describe('prescient replay', () => {
     }
   });
 
+  test('--no-header over a file whose first line looks like one: the note says it is read as data, and which column is the key', async () => {
+    const r = await run(['replay', fixture('eval-sessions.csv'), '--no-header', '--capacity', '10', '--policies', 'lru']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /the first line looks like a header, but --no-header reads it as data; no header line: key = column 0/);
+  });
+
   test('a --readahead past 1024 is a usage error (it used to run for minutes and take gigabytes); a policy named twice runs once', async () => {
     const big = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--policies', 'readahead', '--readahead', '10000000']);
     assert.equal(big.code, 2);
