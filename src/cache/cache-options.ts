@@ -48,6 +48,15 @@ export type CacheOptions<V> = {
   readonly staleAfterMs?: number;
   /** How long past expiry an entry may still be served while the origin fails, in ms. @default 0 */
   readonly graceMs?: number;
+  /**
+   * How long an origin's "no such key" is remembered, in ms (negative caching, absent-keys.ts): repeats of the read
+   * are hits saying `isFound: false` instead of origin round trips, and the key is never prefetched meanwhile. A write
+   * or delete through this cache (so a change notice too) forgets it at once; a key created at the origin by someone
+   * else reads as absent for up to this long. 0 turns it off. @default 0
+   */
+  readonly absentTtlMs?: number;
+  /** Absent keys remembered at most (the oldest answer goes first). @default 10000 */
+  readonly maxAbsentKeys?: number;
   /** Shared second tier (Redis), consulted before the origin. */
   readonly l2?: Tier<V>;
   /** The model that predicts next accesses; omit for a plain (non-predictive) cache. */
@@ -91,6 +100,8 @@ export type ResolvedCacheOptions<V> = {
   readonly ttlMs: number;
   readonly staleAfterMs: number;
   readonly graceMs: number;
+  readonly absentTtlMs: number;
+  readonly maxAbsentKeys: number;
   readonly l2: Tier<V> | undefined;
   readonly predictor: Predictor | undefined;
   readonly prefetch: CachePrefetchOptions | false;
@@ -170,6 +181,8 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     ttlMs,
     staleAfterMs,
     graceMs: nonNegativeNumber('graceMs', options.graceMs, 0, true),
+    absentTtlMs: nonNegativeNumber('absentTtlMs', options.absentTtlMs, 0),
+    maxAbsentKeys: positiveInt('maxAbsentKeys', options.maxAbsentKeys, 10_000),
     l2: options.l2 === undefined ? undefined : hasMethods<Tier<V>>('l2', options.l2, ['get', 'getMany', 'set', 'delete']),
     predictor,
     prefetch: prefetch === false || prefetch.budget === undefined || prefetch.budget === false ? prefetch : Object.freeze({ ...prefetch, budget: resolvePredictionBudget('prefetch.budget', prefetch.budget) }),

@@ -53,6 +53,8 @@ export type CacheStats = PredictionLoopStats & {
   readonly sharedTier: SharedTierWriterStats | undefined;
   /** Shadow catalogs; undefined when `shadow: false`. */
   readonly shadow: ShadowStats | undefined;
+  /** Negative caching (`absentTtlMs`): absent keys remembered and reads they answered; undefined when off. */
+  readonly absent: { readonly keys: number; readonly hits: number } | undefined;
 };
 
 /** Options of a local write. */

@@ -8,6 +8,7 @@
  */
 import { InvalidOptionError, ValueTooLargeError } from '../errors.ts';
 import { nonNegativeNumber } from '../options.ts';
+import type { AbsentKeys } from './absent-keys.ts';
 import type { ResolvedCacheOptions } from './cache-options.ts';
 import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-results.ts';
 import { checkKey, type Entry } from './entry.ts';
@@ -25,6 +26,7 @@ export type CacheWritesOptions<V> = {
   readonly writer: TierWriter<V>;
   readonly shadow: ShadowCatalogs<V> | undefined;
   readonly shared: SharedTierWriter<V> | undefined;
+  readonly absent: AbsentKeys | undefined;
 };
 
 export class CacheWrites<V> {
@@ -56,6 +58,7 @@ export class CacheWrites<V> {
     checkKey(key, o.maxKeyLength);
     const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
     loader.discard(key);
+    this.#w.absent?.delete(key); // its absence is no longer known either
     const wasHeld = (memory.peek(key)?.version ?? 0) <= max && memory.delete(key);
     const wasShadowed = shadow?.drop(key, max) === true;
     const wasShared = (await shared?.delete(key, max)) ?? false;
@@ -72,6 +75,7 @@ export class CacheWrites<V> {
         if ((prefix !== undefined && entry.key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.add(entry.key);
       }
       for (const key of [...(shadow?.keysMatching(prefix, tag) ?? []), ...loader.keysStartingWith(prefix)]) keys.add(key);
+      if (prefix !== undefined) for (const key of this.#w.absent?.keysStartingWith(prefix) ?? []) this.#w.absent!.delete(key);
     }
     let removed = 0;
     for (const key of keys) if (await this.delete(key, {})) removed++;

@@ -16,6 +16,7 @@ import type { FetchPurpose } from '../origin/origin.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
 import type { ReadStatus } from './access-buffer.ts';
+import { AbsentKeys } from './absent-keys.ts';
 import { CacheWrites } from './cache-writes.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options.ts';
 import type { Entry } from './entry.ts';
@@ -44,6 +45,7 @@ export class Cache<V = unknown> {
   readonly #shared: SharedTierWriter<V> | undefined;
   readonly #writer: TierWriter<V>;
   readonly #writes: CacheWrites<V>;
+  readonly #absent: AbsentKeys | undefined;
   readonly #events = new GuardedEvents((error) => this.#o.onFault({ kind: 'listener', error }));
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = new OriginCounters();
@@ -87,8 +89,10 @@ export class Cache<V = unknown> {
     });
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };
     this.#shadow = shadow && new ShadowCatalogs<V>(shadow);
-    this.#writer = new TierWriter<V>({ ...o, memory: this.#memory, shadow: this.#shadow, shared: this.#shared });
-    this.#writes = new CacheWrites<V>({ options: o, memory: this.#memory, loader: this.#loader, writer: this.#writer, shadow: this.#shadow, shared: this.#shared });
+    this.#absent = o.absentTtlMs > 0 ? new AbsentKeys(o.absentTtlMs, o.maxAbsentKeys) : undefined;
+    const stores = { memory: this.#memory, shadow: this.#shadow, shared: this.#shared, absent: this.#absent };
+    this.#writer = new TierWriter<V>({ ...o, ...stores });
+    this.#writes = new CacheWrites<V>({ options: o, ...stores, loader: this.#loader, writer: this.#writer });
   }
 
   /**
@@ -154,7 +158,7 @@ export class Cache<V = unknown> {
       return answer;
     }
     const entry = this.#memory.get(key, true);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) return this.#absent?.has(key, this.#clock.now(), true) === true ? this.#servedAbsent(key, ctx) : undefined;
     // Entries without expiry (ttlMs Infinity) need no clock read unless the models will keep the access.
     const now = entry.staleAt === Infinity && entry.expiresAt === Infinity ? Number.NaN : this.#clock.now();
     if (now >= entry.staleAt || now >= entry.expiresAt) return this.#serveStale(key, ctx, entry, now);
@@ -173,6 +177,13 @@ export class Cache<V = unknown> {
     this.#reads.stale++;
     this.#refresh(key);
     return this.#served(key, ctx, entry, now, 'stale');
+  }
+
+  /** getIfPresent on a key the origin said it lacks, within absentTtlMs: a hit that finds nothing. */
+  #servedAbsent(key: string, ctx: ReadContext): ReadResult<V> {
+    this.#reads.hit++;
+    if (this.#loop.shouldRecord()) this.#loop.record(key, ctx, this.#clock.now(), 'hit');
+    return { key, value: undefined as V, isFound: false, version: 0, status: 'hit', servedFrom: 'memory', wasInflight: false };
   }
 
   /** getIfPresent on the first use of a prefetched entry. */
@@ -290,6 +301,7 @@ export class Cache<V = unknown> {
       origin: { ...this.#origin, inflight: this.#loader.inflight },
       memory: this.#memory.stats(),
       shadow: this.#shadow?.stats(),
+      absent: this.#absent?.stats(),
       sharedTier: this.#shared?.stats(),
       ...this.#loop.stats(),
     };
@@ -362,7 +374,8 @@ export class Cache<V = unknown> {
   isPresent(key: string): boolean {
     if (this.#loader.flight(key) !== undefined) return true;
     const e = this.#memory.peek(key);
-    return e !== undefined && this.#clock.now() < e.staleAt;
+    if (e !== undefined) return this.#clock.now() < e.staleAt;
+    return this.#absent !== undefined && this.#absent.has(key, this.#clock.now(), false);
   }
 
   #prefetchBatch(batch: readonly PrefetchRequest[]): Promise<{ failed: PrefetchRequest[] }> {

@@ -8,6 +8,7 @@
  * than `maxEntryBytes` is served to its readers but not kept (counted in `oversize`).
  */
 import type { Clock } from '../clock.ts';
+import type { AbsentKeys } from './absent-keys.ts';
 import type { ResolvedCacheOptions } from './cache-options.ts';
 import { createEntry, noTags, restoreEntry, type Entry } from './entry.ts';
 import type { Flight, LoadOutcome } from './loader.ts';
@@ -20,6 +21,8 @@ export type TierWriterOptions<V> = Pick<ResolvedCacheOptions<V>, 'sizeOf' | 'max
   readonly memory: MemoryTier<V>;
   readonly shadow: ShadowCatalogs<V> | undefined;
   readonly shared: SharedTierWriter<V> | undefined;
+  /** Negative answers remembered (absentTtlMs), or undefined when off. */
+  readonly absent: AbsentKeys | undefined;
 };
 
 export class TierWriter<V> {
@@ -47,8 +50,10 @@ export class TierWriter<V> {
     if (outcome.from === 'none') {
       memory.delete(key);
       shadow?.drop(key);
+      this.#o.absent?.add(key, this.#o.clock.now());
       return;
     }
+    this.#o.absent?.delete(key);
     const p = flight.purpose === 'prefetch' ? flight.prediction : undefined;
     if (outcome.from === 'l2') {
       const e = outcome.entry;
@@ -94,6 +99,7 @@ export class TierWriter<V> {
 
   /** Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). */
   async put(entry: Entry<V>): Promise<void> {
+    this.#o.absent?.delete(entry.key);
     this.#o.memory.set(entry);
     this.#o.shadow?.stored(entry, undefined);
     await this.#o.shared?.set(entry);

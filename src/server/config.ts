@@ -100,6 +100,8 @@ const configSchema = z.strictObject({
       maxBytes: posInt.prefault(64 * mib),
       /** Lifetime of an entry, in ms: compared with times, never set as a timer, so not capped (a 30-day TTL is fine). */
       ttlMs: z.number().positive().prefault(300_000),
+      /** How long the origin's "no such key" is remembered, in ms (negative caching; 0: off). Compared with times, never a timer. */
+      absentTtlMs: z.number().min(0).max(86_400_000).prefault(0),
       maxKeyLength: z.int().min(1).max(1024).prefault(512),
       predictLimit: z.int().min(1).max(100).prefault(8),
       /**

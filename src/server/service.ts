@@ -104,6 +104,7 @@ export class Service {
       clock: this.#clock,
       maxBytes: config.cache.maxBytes,
       ttlMs: config.cache.ttlMs,
+      absentTtlMs: config.cache.absentTtlMs,
       maxKeyLength: config.cache.maxKeyLength,
       l2,
       predictor: this.#models.predictor,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OriginError, PrescientError } from '../../src/errors.ts';
-import { FunctionOrigin } from '../../src/origin/function-origin.ts';
+import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
 import { createServer } from '../../src/server/app.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { toHttpError } from '../../src/server/http-errors.ts';
@@ -138,5 +138,19 @@ test('the stores\' failures reach clients as a generic message: no Redis host, f
     assert.equal(answer.body.error.code, code);
     assert.ok(!/10\.0\.0\.5|password|\/var\/lib|db\.internal/.test(answer.body.error.message), answer.body.error.message);
     assert.ok(answer.status >= 500);
+  }
+});
+
+test('cache.absentTtlMs: repeated reads of a key the origin lacks are 404s the origin is asked for once; a PUT makes it found', async () => {
+  const origin = new MapOrigin<unknown>([['present', { n: 1 }]]);
+  const r = await rig({ origin, config: { cache: { absentTtlMs: 60_000 } } });
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await r.inject({ url: '/v1/items/nope' })).status, 404);
+    assert.equal(origin.keysFetched, 1);
+    assert.equal((await r.inject({ method: 'PUT', url: '/v1/items/nope', payload: { value: { n: 2 } } })).status, 200);
+    const found = await r.inject({ url: '/v1/items/nope' });
+    assert.deepEqual([found.status, found.body.value], [200, { n: 2 }]);
+  } finally {
+    await r.close();
   }
 });
