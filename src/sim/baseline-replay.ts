@@ -7,6 +7,10 @@
  * cost ten times the time for nothing; the origin model here is a few lines of discrete-event simulation (a
  * completion heap and two FIFO queues) that mirrors SimOrigin's rules. A request for a key in flight joins the
  * fetch (upgrading a queued prefetch to demand) and waits only for the rest.
+ * One difference, which only matters under a concurrency limit: here every key is its own round trip (a slot and a
+ * latency draw each), where SimOrigin serves one `getMany` batch as one; so with `--origin-concurrency` read-ahead's
+ * and the oracle's prefetch lists queue behind each other where the engine's batches do not (figures without a
+ * limit are unaffected).
  *
  * What is in flight and which prefetched keys are still unused are kept per key id, in an array and a byte array,
  * not in a Map and a Set keyed by string: a handful of keys are in flight at any time but millions pass through,

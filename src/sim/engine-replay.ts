@@ -144,16 +144,26 @@ async function runTimersUntil(clock: VirtualClock, t: number): Promise<void> {
   if (Number.isFinite(t)) clock.advanceTo(t);
 }
 
-/** One frozen context object per (session, user) pair, made once, so reads allocate none. */
+/**
+ * One frozen context object per (session, user) pair, made once, so reads allocate none. A session's last context is
+ * kept by session; a session whose user changes (a login mid-session) gets the pair's own.
+ */
 function contextTable(workload: Workload): (sessionId: number, userId: number) => ReadContext {
   const bySession: Array<ReadContext | undefined> = new Array(workload.sessions.length);
+  const byPair = new Map<number, ReadContext>();
   const byUser: Array<ReadContext | undefined> = new Array(workload.users.length);
   const anonymous: ReadContext = Object.freeze({});
   return (sid, uid) => {
     if (sid >= 0) {
       let ctx = bySession[sid];
-      if (ctx === undefined) {
-        ctx = Object.freeze(uid >= 0 ? { session: workload.sessions[sid], user: workload.users[uid] } : { session: workload.sessions[sid] });
+      const user = uid >= 0 ? workload.users[uid] : undefined;
+      if (ctx === undefined || ctx.user !== user) {
+        const pair = sid * (workload.users.length + 1) + uid + 1;
+        ctx = byPair.get(pair);
+        if (ctx === undefined) {
+          ctx = Object.freeze(user !== undefined ? { session: workload.sessions[sid], user } : { session: workload.sessions[sid] });
+          byPair.set(pair, ctx);
+        }
         bySession[sid] = ctx;
       }
       return ctx;

@@ -55,7 +55,8 @@ export function summarizeLatency(latencies: Float64Array): { mean: number; p50: 
   let sum = 0;
   for (let i = 0; i < n; i++) sum += latencies[i];
   latencies.sort();
-  const at = (q: number): number => latencies[Math.min(n - 1, Math.floor(q * n))];
+  // Nearest rank: the smallest latency at or above which a share q of the requests lies (p99 of 1..100 is 99).
+  const at = (q: number): number => latencies[Math.max(0, Math.ceil(q * n) - 1)];
   const sampleSize = Math.min(n, 2000);
   const sample: number[] = [];
   for (let i = 0; i < sampleSize; i++) sample.push(latencies[Math.floor((i * n) / sampleSize)]);

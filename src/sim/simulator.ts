@@ -85,7 +85,7 @@ export async function simulate(workload: Workload, options: SimulationOptions): 
         });
         result = summarize(policy, capacity, workload.requests, c);
       } else {
-        const model = makeBaseline(policy, capacity, future, options.readaheadCount ?? 4);
+        const model = makeBaseline(policy, capacity, workload.keys.length, future, options.readaheadCount ?? 4);
         const c = replayBaseline(workload, model, { latency, random, concurrency, onProgress: progress });
         result = summarize(policy, capacity, workload.requests, { ...c, prefetchIssued: c.prefetchFetches, peakEntries: model.peakEntries() });
       }
@@ -97,18 +97,25 @@ export async function simulate(workload: Workload, options: SimulationOptions): 
   return runs;
 }
 
-function makeBaseline(policy: PolicyName, capacity: number, future: Future | undefined, readaheadCount: number): SimPolicy {
+/**
+ * The baseline `policy` at `capacity` entries. A baseline never holds more keys than it can meet — the trace's
+ * distinct keys, and read-ahead's neighbours of them — and its structures are sized by the capacity (lru-cache and
+ * Belady allocate it up front), so a capacity beyond that is cut to it: same results, without gigabytes for a
+ * 5-key trace at 1e8 entries.
+ */
+function makeBaseline(policy: PolicyName, capacity: number, distinctKeys: number, future: Future | undefined, readaheadCount: number): SimPolicy {
+  const held = Math.min(capacity, Math.max(1, distinctKeys));
   switch (policy) {
     case 'none':
       return createNonePolicy();
     case 'lru':
-      return createLruPolicy({ capacity });
+      return createLruPolicy({ capacity: held });
     case 'readahead':
-      return createReadaheadPolicy({ capacity, readaheadCount });
+      return createReadaheadPolicy({ capacity: Math.min(capacity, Math.max(1, distinctKeys) * (readaheadCount + 1)), readaheadCount });
     case 'belady':
-      return createBeladyPolicy({ capacity, future: future as Future });
+      return createBeladyPolicy({ capacity: held, future: future as Future });
     case 'oracle':
-      return createOraclePolicy({ capacity, future: future as Future });
+      return createOraclePolicy({ capacity: held, future: future as Future });
     default:
       throw new PrescientError('ERR_INVALID_OPTION', `Unknown policy ${JSON.stringify(policy)}`);
   }

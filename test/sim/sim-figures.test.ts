@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EnsemblePredictor } from '../../src/predict/ensemble-predictor.ts';
+import type { Predictor } from '../../src/predict/predictor.ts';
+import { replayEngine } from '../../src/sim/engine-replay.ts';
+import { seededRandom } from '../../src/sim/seeded-random.ts';
+import { summarizeLatency } from '../../src/sim/sim-result.ts';
+import { simulate } from '../../src/sim/simulator.ts';
+import type { Workload } from '../../src/sim/workload.ts';
+
+/** A workload of `keys` in order, one request every 25 ms; `sessions[i]`/`users[i]` index the names, -1 for none. */
+function workload(keys: readonly string[], sessionIds: readonly number[] = [], userIds: readonly number[] = [], names = { sessions: [] as string[], users: [] as string[] }): Workload {
+  const distinct = [...new Set(keys)];
+  return {
+    trace: 'hand-made',
+    requests: keys.length,
+    keys: distinct,
+    sessions: names.sessions,
+    users: names.users,
+    keyIds: Int32Array.from(keys, (k) => distinct.indexOf(k)),
+    sessionIds: Int32Array.from(keys, (_, i) => sessionIds[i] ?? -1),
+    userIds: Int32Array.from(keys, (_, i) => userIds[i] ?? -1),
+    arrivalMs: Float64Array.from(keys, (_, i) => i * 25),
+    timing: 'hand-made',
+    timingKind: 'sequential',
+  };
+}
+
+test('latency percentiles are nearest-rank: p99 of 1..100 is 99, p50 of [0, 20] is 0', () => {
+  const hundred = summarizeLatency(Float64Array.from({ length: 100 }, (_, i) => i + 1));
+  assert.deepEqual([hundred.p50, hundred.p95, hundred.p99], [50, 95, 99]);
+  assert.equal(summarizeLatency(Float64Array.from([20, 0])).p50, 0);
+  const oneSlow = summarizeLatency(Float64Array.from([...new Array(19).fill(0), 100]));
+  assert.deepEqual([oneSlow.p95, oneSlow.p99], [0, 100]);
+  assert.deepEqual([summarizeLatency(Float64Array.from([7])).p50, summarizeLatency(Float64Array.from([7])).p99], [7, 7]);
+});
+
+test('the engine replay hands the models each request\'s own user: a login mid-session, a session id reused by another user', async () => {
+  const w = workload(['a', 'b', 'c', 'd', 'e'], [0, 0, 0, 1, 1], [-1, 0, 0, 0, 1], { sessions: ['s1', 's2'], users: ['u1', 'u2'] });
+  const seen: Array<string | undefined> = [];
+  const spy: Predictor = { name: 'spy', observe: (a) => void seen.push(a.ctx.user), predict: () => [] };
+  await replayEngine(w, { capacity: 10, predictor: spy, latency: () => 20, random: seededRandom(1), concurrency: Infinity, seed: 1 });
+  assert.deepEqual(seen, [undefined, 'u1', 'u1', 'u1', 'u2']);
+});
+
+test('a capacity far beyond the distinct keys replays the baselines as at the distinct keys (Belady used to fail allocating it)', async () => {
+  const keys = ['1', '2', '3', '1', '4', '2', '5', '1'];
+  const options = { policies: ['lru', 'belady', 'oracle', 'readahead'] as const, originLatencyMs: 20, seed: 1, predictor: () => new EnsemblePredictor() };
+  const [huge] = await simulate(workload(keys), { ...options, capacities: [3e9] });
+  const [exact] = await simulate(workload(keys), { ...options, capacities: [5] });
+  for (let i = 0; i < huge.results.length; i++) {
+    assert.equal(huge.results[i].hitRatio, exact.results[i].hitRatio, huge.results[i].policy);
+  }
+  assert.equal(huge.capacity, 3e9, 'the run still reports the capacity asked for');
+});
