@@ -8,25 +8,17 @@
  */
 import { InvalidOptionError, ValueTooLargeError } from '../errors.ts';
 import { nonNegativeNumber } from '../options.ts';
-import type { AbsentKeys } from './absent-keys.ts';
 import type { ResolvedCacheOptions } from './cache-options.ts';
 import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-results.ts';
 import { checkKey, type Entry } from './entry.ts';
 import type { Loader } from './loader.ts';
-import type { MemoryTier } from './memory-tier.ts';
-import type { ShadowCatalogs } from './shadow-catalog.ts';
-import type { SharedTierWriter } from './shared-tier-writer.ts';
-import type { TierWriter } from './tier-writer.ts';
+import type { LocalStores, TierWriter } from './tier-writer.ts';
 
 /** What the write path reaches. */
-export type CacheWritesOptions<V> = {
+export type CacheWritesOptions<V> = LocalStores<V> & {
   readonly options: Pick<ResolvedCacheOptions<V>, 'maxKeyLength' | 'sizeOf' | 'maxEntryBytes'>;
-  readonly memory: MemoryTier<V>;
   readonly loader: Loader<V>;
   readonly writer: TierWriter<V>;
-  readonly shadow: ShadowCatalogs<V> | undefined;
-  readonly shared: SharedTierWriter<V> | undefined;
-  readonly absent: AbsentKeys | undefined;
 };
 
 export class CacheWrites<V> {

@@ -16,13 +16,17 @@ import type { MemoryTier } from './memory-tier.ts';
 import type { ShadowCatalogs } from './shadow-catalog.ts';
 import type { SharedTierWriter } from './shared-tier-writer.ts';
 
-export type TierWriterOptions<V> = Pick<ResolvedCacheOptions<V>, 'sizeOf' | 'maxEntryBytes' | 'ttlMs' | 'staleAfterMs'> & {
-  readonly clock: Clock;
+/** The places a key can live locally: what a write reaches (TierWriter, CacheWrites). */
+export type LocalStores<V> = {
   readonly memory: MemoryTier<V>;
   readonly shadow: ShadowCatalogs<V> | undefined;
   readonly shared: SharedTierWriter<V> | undefined;
   /** Negative answers remembered (absentTtlMs), or undefined when off. */
   readonly absent: AbsentKeys | undefined;
+};
+
+export type TierWriterOptions<V> = Pick<ResolvedCacheOptions<V>, 'sizeOf' | 'maxEntryBytes' | 'ttlMs' | 'staleAfterMs'> & LocalStores<V> & {
+  readonly clock: Clock;
 };
 
 export class TierWriter<V> {
