@@ -56,7 +56,7 @@ export type DeltaPredictorOptions = {
  * `neighbours` holds, for each of the last `historyLength + 1` keys (ring by key index, the latest at `n`), which of
  * key - 1 .. key - `nearOffsets` were among the session's recent keys when it was read (bit d - 1 for key - d).
  */
-type DeltaSession = { lastAt: number; last: number; deltas: Float64Array; neighbours: Uint8Array; n: number; gapMs: number; prevAt: number };
+type DeltaSession = { last: number; deltas: Float64Array; neighbours: Uint8Array; n: number; gapMs: number; prevAt: number };
 
 /** Smoothing of the inter-arrival mean: each gap moves it 20% (about the last five gaps). */
 const gapSmoothing = 0.2;
@@ -147,7 +147,7 @@ export class DeltaPredictor implements Predictor {
     this.#alpha = nonNegativeNumber('globalWeight', options.globalWeight, 2);
     const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
-    const make = (): DeltaSession => ({ lastAt: 0, last: Number.NaN, deltas: new Float64Array(this.#history), neighbours: new Uint8Array(this.#history + 1), n: 0, gapMs: Number.NaN, prevAt: 0 });
+    const make = (): DeltaSession => ({ last: Number.NaN, deltas: new Float64Array(this.#history), neighbours: new Uint8Array(this.#history + 1), n: 0, gapMs: Number.NaN, prevAt: 0 });
     this.#sessions = new SessionRegistry(maxSessions, idleMs, make);
     this.#anonymous = make();
   }

@@ -75,7 +75,7 @@ export type MarkovPredictorOptions = {
   readonly name?: string;
 };
 
-type History = { lastAt: number; ids: Int32Array; len: number; count: number };
+type History = { ids: Int32Array; len: number; count: number };
 
 const scopeSeeds = { global: 1, segment: 2, user: 3 } as const;
 /** Most predictions one call answers: a larger `limit` would only size scratch arrays kept for good. */
@@ -143,7 +143,7 @@ export class MarkovPredictor implements Predictor {
       this.#segment = scopes.includes('segment') ? table(Math.floor(maxStates / share)) : undefined;
       this.#user = scopes.includes('user') ? table(Math.floor(maxStates / share)) : undefined;
     }
-    const history = (): History => ({ lastAt: 0, ids: new Int32Array(this.#k), len: 0, count: 0 });
+    const history = (): History => ({ ids: new Int32Array(this.#k), len: 0, count: 0 });
     this.#sessions = new SessionRegistry(maxSessions, idleMs, history);
     this.#users = new SessionRegistry(maxUsers, Infinity, history);
     this.#segments = new SessionRegistry(maxUsers, Infinity, history);

@@ -40,7 +40,7 @@ export type SequentialRulesPredictorOptions = {
 };
 
 /** A live session's last `window` key ids (a ring) and how many it has read. */
-type History = { lastAt: number; ids: Int32Array; len: number };
+type History = { ids: Int32Array; len: number };
 
 /** Weighted within-window successor counts per key. */
 export class SequentialRulesPredictor implements Predictor {
@@ -68,7 +68,7 @@ export class SequentialRulesPredictor implements Predictor {
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
     this.#keys = internerOption(options.keys);
     this.#table = new SuccessorTable({ maxStates, maxSuccessors, halfLife: Infinity });
-    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ lastAt: 0, ids: new Int32Array(window), len: 0 }));
+    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ ids: new Int32Array(window), len: 0 }));
     this.#weight = Float64Array.from({ length: window + 1 }, (_, d) => (d === 0 ? 0 : 1 / d));
   }
 

@@ -66,7 +66,7 @@ export type SessionKnnPredictorOptions = {
   readonly name?: string;
 };
 
-type Live = { lastAt: number; sid: number };
+type Live = { sid: number };
 
 /** Vector session-kNN predictor. */
 export class SessionKnnPredictor implements Predictor {
@@ -122,7 +122,7 @@ export class SessionKnnPredictor implements Predictor {
     this.#match = decay === Infinity ? undefined : new Int32Array(this.#sample);
     const maxLive = positiveInt('maxLiveSessions', options.maxLiveSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
-    this.#live = new SessionRegistry(maxLive, idleMs, () => ({ lastAt: 0, sid: this.#newSid() }));
+    this.#live = new SessionRegistry(maxLive, idleMs, () => ({ sid: this.#newSid() }));
     this.#slotSid = new Int32Array(this.#cap).fill(-1);
     this.#itemCount = new Uint8Array(this.#cap);
     this.#items = new Int32Array(this.#cap * this.#len);

@@ -11,13 +11,15 @@
  * node without a second Map lookup.
  */
 
-/** State kept per session; `lastAt` is maintained by the registry (ms of the last touch). */
-export type SessionState = { lastAt: number };
-
-type Node<T> = { id: string; state: T; prev: Node<T> | undefined; next: Node<T> | undefined };
+/**
+ * A session's entry: its state and when it was last touched (ms). The time lives here, not in the state: every
+ * registry's nodes share one shape, so the expiry checks stay monomorphic however many kinds of state the
+ * predictors keep, and the oldest entry's check reads no state object.
+ */
+type Node<T> = { id: string; lastAt: number; state: T; prev: Node<T> | undefined; next: Node<T> | undefined };
 
 /** Bounded, idle-expiring map of session id -> state. */
-export class SessionRegistry<T extends SessionState> {
+export class SessionRegistry<T extends object> {
   readonly #max: number;
   readonly #idleMs: number;
   readonly #create: () => T;
@@ -49,13 +51,13 @@ export class SessionRegistry<T extends SessionState> {
   touch(id: string, at: number): T {
     let node = this.#last !== undefined && this.#last.id === id ? this.#last : this.#map.get(id);
     // A time that is not a number (a broken clock, a bad trace field) must not read as "everyone idle": keep the last.
-    if (!Number.isFinite(at)) at = node?.state.lastAt ?? this.#tail?.state.lastAt ?? 0;
-    if (node !== undefined && at - node.state.lastAt > this.#idleMs) {
+    if (!Number.isFinite(at)) at = node?.lastAt ?? this.#tail?.lastAt ?? 0;
+    if (node !== undefined && at - node.lastAt > this.#idleMs) {
       this.#remove(node);
       node = undefined;
     }
     if (node === undefined) {
-      node = { id, state: this.#create(), prev: undefined, next: undefined };
+      node = { id, lastAt: at, state: this.#create(), prev: undefined, next: undefined };
       this.#map.set(id, node);
       this.#append(node);
       if (this.#map.size > this.#max && this.#head !== undefined) this.#remove(this.#head);
@@ -63,11 +65,11 @@ export class SessionRegistry<T extends SessionState> {
       this.#unlink(node);
       this.#append(node);
     }
-    node.state.lastAt = at;
+    node.lastAt = at;
     this.#last = node;
     for (let k = 0; k < 2; k++) {
       const oldest = this.#head;
-      if (oldest === undefined || oldest === node || at - oldest.state.lastAt <= this.#idleMs) break;
+      if (oldest === undefined || oldest === node || at - oldest.lastAt <= this.#idleMs) break;
       this.#remove(oldest);
     }
     return node.state;
