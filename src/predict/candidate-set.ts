@@ -130,6 +130,29 @@ export class CandidateSet {
     return n;
   }
 
+  /**
+   * As `topInto`, but writes the candidates' positions in `ids` / `scores` (same order, same ties) into
+   * `positions`, so a caller keeping data by position needs no `indexOf` per result. Allocates nothing.
+   */
+  topPositionsInto(limit: number, positions: Int32Array, outScores: Float64Array): number {
+    const scores = this.scores;
+    let n = 0;
+    for (let i = 0, size = this.#size; i < size; i++) {
+      const s = scores[i];
+      if (!(s > 0)) continue;
+      if (n === limit && s <= outScores[limit - 1]) continue;
+      let j = n < limit ? n++ : limit - 1;
+      while (j > 0 && outScores[j - 1] < s) {
+        outScores[j] = outScores[j - 1];
+        positions[j] = positions[j - 1];
+        j--;
+      }
+      outScores[j] = s;
+      positions[j] = i;
+    }
+    return n;
+  }
+
   #growList(): void {
     const ids = new Int32Array(this.ids.length * 2);
     ids.set(this.ids);

@@ -103,7 +103,6 @@ export type EnsemblePredictorOptions = {
 
 /** A live session: its position and, while it owns one, its kept lists. */
 type Live = {
-  lastAt: number;
   /** Accesses observed in this session. */
   position: number;
   /** Position at which `kept`'s source lists were filled, or -1. */
@@ -186,8 +185,8 @@ export class EnsemblePredictor implements Predictor {
     this.#w = new Float64Array(n);
     this.#pj = new Float64Array(n);
     this.#pool = new KeptListPool(n, this.#hitDepth, depth, keptBuffers);
-    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ lastAt: 0, position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, kept: undefined }));
-    this.#temp = { lastAt: 0, position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, kept: this.#pool.create() };
+    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, kept: undefined }));
+    this.#temp = { position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, kept: this.#pool.create() };
   }
 
   /** Names of the sources, in the order of `accuracy()`. */
@@ -310,8 +309,9 @@ export class EnsemblePredictor implements Predictor {
    */
   #gather(ctx: ReadContext, kind: number, depth: number, full: boolean): void {
     const asked = this.#asked;
-    const popularity = this.#sources.popularitySource;
-    for (let j = 0; j < asked.length; j++) asked[j] = full || j === popularity || this.#weights.share(j, kind) >= this.#muteShare ? 1 : 0;
+    if (full) asked.fill(1);
+    else this.#weights.unmutedInto(kind, this.#muteShare, asked);
+    if (this.#sources.popularitySource >= 0) asked[this.#sources.popularitySource] = 1;
     if (kind === anonymousKind && this.#anonymousMute >= 0) asked[this.#anonymousMute] = 0;
     this.#sources.gather(ctx, depth, this.#hitDepth, asked);
   }
@@ -320,20 +320,21 @@ export class EnsemblePredictor implements Predictor {
   #keep(state: Live): void {
     const h = this.#hitDepth;
     const kept = this.#pool.claim(state);
-    const ids = kept.ids;
-    const probs = kept.probs;
-    const lists = this.#sources.lists;
-    const synthetic = this.#sources.keys.size;
-    for (let j = 0; j < this.#names.length; j++) {
-      const len = Math.min(h, lists.lens[j]);
-      kept.lens[j] = len;
-      const from = j * lists.stride;
+    const { ids, probs, lens } = kept;
+    const sources = this.#sources;
+    const { ids: listIds, probs: listProbs, lens: listLens, stride } = sources.lists;
+    const synthetic = sources.keys.size;
+    for (let j = 0; j < lens.length; j++) {
+      const len = Math.min(h, listLens[j]);
+      lens[j] = len;
+      const from = j * stride;
+      const to = j * h;
       for (let r = 0; r < len; r++) {
-        const id = lists.ids[from + r];
-        ids[j * h + r] = id < synthetic ? id : -1;
-        probs[j * h + r] = lists.probs[from + r];
+        const id = listIds[from + r];
+        ids[to + r] = id < synthetic ? id : -1;
+        probs[to + r] = listProbs[from + r];
       }
-      if (j === this.#sources.deltaSource) for (let r = 0; r < len; r++) kept.dvals[r] = this.#sources.deltaValues[r];
+      if (j === sources.deltaSource) for (let r = 0; r < len; r++) kept.dvals[r] = sources.deltaValues[r];
     }
     state.listsAt = state.position;
   }

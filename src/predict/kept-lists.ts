@@ -7,7 +7,7 @@
  * sessions long gone. A fixed ring of buffers handed out in turn (a clock without reference bits, the simplest
  * of the FIFO-reuse schemes) bounds memory and allocates nothing once warm; a session keeps its buffer until
  * `size` other sessions have taken one. Sessions read in bursts, so a live one rarely loses it, and then only
- * its next scoring is skipped. Cost: O(1) per claim; one ArrayBuffer of about 2 KB per buffer (defaults).
+ * its next scoring is skipped. Cost: O(1) per claim; buffers of about 2 KB (defaults), allocated `slabBuffers` to an ArrayBuffer as the ring fills.
  */
 import type { MixedList } from './list-mixer.ts';
 
@@ -25,6 +25,9 @@ export type KeptLists = {
   readonly mixed: MixedList;
   readonly cvals: Float64Array;
 };
+
+/** Buffers allocated together in one ArrayBuffer as the ring fills (about 64 KB at the ensemble's defaults). */
+const slabBuffers = 32;
 
 /** Holder of a buffer; the pool sets `kept` to undefined when it hands the buffer to another owner. */
 export type KeptOwner = { kept: KeptLists | undefined };
@@ -48,22 +51,41 @@ export class KeptListPool {
   /** The owner's buffer, or the next one of the ring taken from its last owner (contents then stale). */
   claim(owner: KeptOwner): KeptLists {
     if (owner.kept !== undefined && owner.kept.owner === owner) return owner.kept;
-    let kept = this.#pool[this.#next];
-    if (kept === undefined) this.#pool.push((kept = this.create()));
-    else if (kept.owner !== undefined) kept.owner.kept = undefined;
+    if (this.#next === this.#pool.length) this.#fill();
+    const kept = this.#pool[this.#next];
+    if (kept.owner !== undefined) kept.owner.kept = undefined;
     this.#next = (this.#next + 1) % this.#size;
     kept.owner = owner;
     owner.kept = kept;
     return kept;
   }
 
-  /** A buffer outside the ring (one ArrayBuffer: allocating many typed arrays is costly). */
+  /** A buffer outside the ring. */
   create(): KeptLists {
+    return this.#carve(new ArrayBuffer(this.#bytes()), 0);
+  }
+
+  /** Adds the next slab of buffers to the ring (one ArrayBuffer for several: allocating many is costly). */
+  #fill(): void {
+    const count = Math.min(slabBuffers, this.#size - this.#pool.length);
+    const bytes = this.#bytes();
+    const buf = new ArrayBuffer(count * bytes);
+    for (let i = 0; i < count; i++) this.#pool.push(this.#carve(buf, i * bytes));
+  }
+
+  /** Bytes of one buffer, a multiple of 8 so that buffers can follow each other in a slab. */
+  #bytes(): number {
     const n = this.#sources;
     const h = this.#hitDepth;
     const d = this.#depth;
-    const buf = new ArrayBuffer(n * h * 12 + h * 8 + d * 44 + n);
-    let at = 0;
+    return Math.ceil((n * h * 12 + h * 8 + d * 44 + n) / 8) * 8;
+  }
+
+  #carve(buf: ArrayBuffer, from: number): KeptLists {
+    const n = this.#sources;
+    const h = this.#hitDepth;
+    const d = this.#depth;
+    let at = from;
     const f64 = (len: number): Float64Array => {
       const a = new Float64Array(buf, at, len);
       at += len * 8;

@@ -43,7 +43,8 @@ export class ListMixer {
   readonly #best: Float64Array;
   readonly #src: Int32Array;
   readonly #eta: Float64Array;
-  readonly #rankIds: Int32Array;
+  /** Positions in the set of the top candidates, by mixed score. */
+  readonly #rankPositions: Int32Array;
   readonly #rankScores: Float64Array;
   readonly #order: Int32Array;
   readonly #tmp: Float64Array;
@@ -55,10 +56,10 @@ export class ListMixer {
     this.#best = new Float64Array(sources * maxDepth);
     this.#src = new Int32Array(sources * maxDepth);
     this.#eta = new Float64Array(sources * maxDepth);
-    this.#rankIds = new Int32Array(maxDepth);
+    this.#rankPositions = new Int32Array(maxDepth);
     this.#rankScores = new Float64Array(maxDepth);
     this.#order = new Int32Array(maxDepth);
-    this.#tmp = new Float64Array(maxDepth * 4);
+    this.#tmp = new Float64Array(maxDepth * 2);
   }
 
   /**
@@ -79,11 +80,12 @@ export class ListMixer {
       if (len === 0 || !(w > 0)) continue;
       sumW += w;
       const from = j * stride;
+      const hasEta = j === etaSource;
       for (let r = 0; r < len; r++) {
         const part = w * probs[from + r];
         const size = set.size;
         const i = set.add(ids[from + r], part);
-        const e = j === etaSource ? etas[r] : Number.NaN;
+        const e = hasEta ? etas[r] : Number.NaN;
         if (i === size) {
           best[i] = part;
           src[i] = j;
@@ -100,17 +102,16 @@ export class ListMixer {
     out.n = 0;
     if (sumW === 0) return;
     const d = Math.min(depth, this.#maxDepth);
-    const n = set.topInto(d, this.#rankIds, this.#rankScores);
+    const rank = this.#rankPositions;
+    const n = set.topPositionsInto(d, rank, this.#rankScores);
     const tmp = this.#tmp;
     const order = this.#order;
     for (let r = 0; r < n; r++) {
-      const i = set.indexOf(this.#rankIds[r]);
+      const i = rank[r];
       const score = Math.min(1, this.#rankScores[r] / sumW);
       const calibrated = calibrator.calibrate(score, src[i]);
       tmp[r] = score;
       tmp[d + r] = calibrated;
-      tmp[2 * d + r] = eta[i];
-      tmp[3 * d + r] = src[i];
       let at = r;
       while (at > 0 && tmp[d + order[at - 1]] < calibrated) {
         order[at] = order[at - 1];
@@ -118,13 +119,15 @@ export class ListMixer {
       }
       order[at] = r;
     }
+    const setIds = set.ids;
     for (let r = 0; r < n; r++) {
       const o = order[r];
-      out.ids[r] = this.#rankIds[o];
+      const i = rank[o];
+      out.ids[r] = setIds[i];
       out.raw[r] = tmp[o];
       out.probability[r] = tmp[d + o];
-      out.eta[r] = tmp[2 * d + o];
-      out.source[r] = tmp[3 * d + o];
+      out.eta[r] = eta[i];
+      out.source[r] = src[i];
     }
     out.n = n;
   }

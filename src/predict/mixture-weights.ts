@@ -79,6 +79,23 @@ export class MixtureWeights {
   }
 
   /**
+   * Sets `out[j]` to 1 when `share(j, kind) >= minShare`, else 0, deciding on the same numbers as `share` bit for
+   * bit, in one pass over the sources scored in `kind` (their common total) instead of one pass per source; only a
+   * source never scored there sums its own total.
+   */
+  unmutedInto(kind: number, minShare: number, out: Uint8Array): void {
+    const k = this.#kinds;
+    const scored = this.#scored;
+    const weight = this.#weight;
+    let total = 0;
+    for (let j = 0; j < this.#n; j++) if (scored[j * k + kind] > 0) total += weight[j * k + kind];
+    for (let j = 0; j < this.#n; j++) {
+      const share = scored[j * k + kind] > 0 ? (total > 0 ? weight[j * k + kind] / total : 0) : this.share(j, kind);
+      out[j] = share >= minShare ? 1 : 0;
+    }
+  }
+
+  /**
    * Learns from one step of `kind`: `p[j]` is the probability source j gave the key that came next (0 when it
    * missed it), or negative when source j offered no list this step (it is left out of the update).
    * A source with p[j] > 0 counts a hit in its hit rate.
