@@ -25,7 +25,8 @@ import { loadWorkload } from '../src/sim/workload.ts';
 const [path, capacitySpec, variantsJson, readerJson] = process.argv.slice(2);
 const source = await openTrace(path, readerJson === undefined ? {} : JSON.parse(readerJson));
 const workload = await loadWorkload(source, JSON.parse(process.env.WORKLOAD ?? '{}'));
-const variants = JSON.parse(variantsJson ?? '[{"name":"default"}]') as Array<{ name: string; memory?: object; prefetch?: object; predictor?: object | null }>;
+const variants = (JSON.parse(variantsJson ?? '[{"name":"default"}]') as Array<{ name?: string; memory?: object; prefetch?: object; predictor?: object | null }>)
+  .map((v, i) => ({ ...v, name: v.name ?? `variant ${i + 1}` }));
 console.log(`${path}: ${workload.requests} requests, ${workload.keys.length} keys, ${workload.timing}`);
 for (const spec of capacitySpec.split(',')) {
   const capacity = resolveCapacity(spec, workload.keys.length);

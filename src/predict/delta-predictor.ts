@@ -238,7 +238,7 @@ export class DeltaPredictor implements Predictor {
     const keys = this.valueOut;
     const probs = this.probabilityOut;
     const steps = this.etaOut;
-    const want = Math.min(limit, keys.length);
+    const want = Math.min(Math.floor(limit), keys.length);
     let n = 0;
     for (let i = 0; i < m; i++) {
       const d = deltas[i];

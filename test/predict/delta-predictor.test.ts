@@ -112,3 +112,13 @@ describe('DeltaPredictor near classes', () => {
     assert.throws(() => new DeltaPredictor({ nearClasses: 'sessions' as never }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION');
   });
 });
+
+describe('DeltaPredictor limits', () => {
+  it('a fractional limit gives at most its whole part', () => {
+    const p = new DeltaPredictor();
+    const ctx = { session: 's' };
+    for (const [i, k] of ['10', '12', '13', '17', '18', '20', '21'].entries()) p.observe({ key: k, at: i * 10, ctx });
+    assert.ok(p.predict(ctx, 10).length >= 3, 'enough deltas learnt to tell');
+    for (const limit of [1.5, 2.5]) assert.equal(p.predict(ctx, limit).length, Math.floor(limit), String(limit));
+  });
+});
