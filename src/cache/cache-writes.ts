@@ -32,6 +32,7 @@ export class CacheWrites<V> {
   async set(key: string, value: V, options: SetOptions): Promise<Entry<V>> {
     const { options: o, memory, loader, writer } = this.#w;
     checkKey(key, o.maxKeyLength);
+    this.#w.absent?.delete(key); // written, so no longer known absent, even if the value is refused below
     const sizeBytes = o.sizeOf(value, key);
     if (sizeBytes > o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, o.maxEntryBytes);
     if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);

@@ -52,9 +52,12 @@ export class TierWriter<V> {
     const { memory, shadow, shared } = this.#o;
     const key = flight.key;
     if (outcome.from === 'none') {
-      memory.delete(key);
+      // An absence carries no version, so an entry held here goes (a row deleted at the origin must stop being
+      // served), but only a key nothing here held is remembered absent: one written here that the origin has not
+      // seen yet is asked for again on its next read.
+      const wasHeld = memory.delete(key);
       shadow?.drop(key);
-      this.#o.absent?.add(key, this.#o.clock.now());
+      if (!wasHeld) this.#o.absent?.add(key, this.#o.clock.now());
       return;
     }
     this.#o.absent?.delete(key);

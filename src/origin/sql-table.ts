@@ -156,16 +156,19 @@ export class SqlTable {
     this.#getMany = options.query ?? `select ${columns} from ${table} where ${k} = any($1::text[])`;
     // One statement for the whole batch: the records travel as one JSON parameter, unpacked server-side; the
     // WHERE on the conflict arm makes the upsert last-writer-wins by version, so replays are no-ops. The outer
-    // select reads the rows as they were before the upsert (a data-modifying CTE's changes are not visible to it),
-    // so it names the records not applied whose held row differs: a newer version, or another write at the same one.
-    // A replay of a record already applied is not named.
+    // select names the records not applied, except a replay: one whose identical row (same version, tombstone flag
+    // and value) was already there. It reads the rows as of the statement's start (a data-modifying CTE's changes
+    // are invisible to it), while the conflict arm sees rows another writer committed while the statement waited:
+    // so "not applied and not already identical" is the test, never "a newer row is visible" (that misses a
+    // concurrent writer). The value is compared as jsonb, so a json value column works too.
     this.#putMany = `with r as (select x.key, x.value, x.version, coalesce(x.deleted, false) as deleted `
       + `from jsonb_to_recordset($1::text::jsonb) as x(key text, value jsonb, version bigint, deleted boolean)), `
       + `put as (insert into ${table} as t (${k}, ${v}, ${ver}, ${del}) select r.key, r.value, r.version, r.deleted from r `
       + `on conflict (${k}) do update set ${v} = excluded.${v}, ${ver} = excluded.${ver}, ${del} = excluded.${del} `
       + `where excluded.${ver} > t.${ver} returning t.${k} as key) `
-      + `select r.key from r join ${table} as t on t.${k} = r.key where r.key not in (select put.key from put) `
-      + `and (t.${ver} > r.version or t.${del} <> r.deleted or (not r.deleted and t.${v} is distinct from r.value))`;
+      + `select r.key from r left join ${table} as t on t.${k} = r.key where r.key not in (select put.key from put) `
+      + `and not coalesce(t.${k} is not null and t.${ver} = r.version and t.${del} = r.deleted `
+      + `and (r.deleted or t.${v}::jsonb = r.value), false)`;
     // A page never splits one version: it answers every row up to the last version of the first `$2` rows,
     // so a caller resuming from the highest version it saw misses nothing even when versions tie.
     this.#changes = `with page as (select ${ver} as version from ${table} where ${ver} > $1::bigint order by ${ver} limit $2::int) `

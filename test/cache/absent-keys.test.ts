@@ -87,3 +87,29 @@ test('a model that keeps predicting a known-absent key gets no prefetch of it', 
   assert.equal(origin.batches.filter((b) => b.keys.includes('ghost')).length, 1, 'only the first read asked for it');
   await cache.close();
 });
+
+test('a refresh that finds a held key absent drops it but does not remember it absent: the next read asks again', async () => {
+  const clock = new VirtualClock(0);
+  const origin = new MapOrigin<string>();
+  const cache = new Cache<string>({ origin, clock, ttlMs: 60_000, staleAfterMs: 1_000, absentTtlMs: 60_000 });
+  await cache.set('local', 'written here'); // the origin has not seen it
+  clock.advance(2_000);
+  assert.equal((await cache.get('local')).status, 'stale', 'served while it refreshes');
+  await flushMicrotasks();
+  await flushMicrotasks();
+  assert.deepEqual(cache.stats().absent, { keys: 0, hits: 0 });
+  origin.records.set('local', { key: 'local', value: 'now at the origin', version: 9 });
+  assert.equal((await cache.get('local')).value, 'now at the origin');
+  await cache.close();
+});
+
+test('a set the cache refuses (too large) still forgets the absence: the app wrote the key', async () => {
+  const origin = new MapOrigin<string>();
+  const cache = new Cache<string>({ origin, clock: new VirtualClock(0), absentTtlMs: 60_000, maxBytes: 4096, maxEntryBytes: 100 });
+  await cache.get('big');
+  origin.records.set('big', { key: 'big', value: 'x'.repeat(500), version: 1 });
+  await assert.rejects(cache.set('big', 'x'.repeat(500)), (e: unknown) => isPrescientError(e, 'ERR_VALUE_TOO_LARGE'));
+  const read = await cache.get('big');
+  assert.deepEqual([read.isFound, read.status], [true, 'miss'], 'served from the origin, not a remembered absence');
+  await cache.close();
+});

@@ -127,6 +127,47 @@ describe('PostgresOrigin', () => {
     assert.equal((await origin.getMany(['locked']))[0]?.version, 1);
   });
 
+  test('putMany reports a record declined because another writer committed the key while the statement waited', async () => {
+    const table = await freshTable([{ key: 'j', value: 'this node', version: 3 }]);
+    const origin = new PostgresOrigin({ sql, table });
+    const other = postgres(URL, { max: 1, onnotice: () => undefined });
+    /** Resolves once a statement on `table` waits for a row lock (polling pg_stat_activity, not sleeping). */
+    const blocked = async (): Promise<void> => {
+      for (let i = 0; i < 20_000; i++) {
+        const [row] = await sql.unsafe(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%' || $1 || '%'`, [table.split('.').pop()!]);
+        if ((row as { n: number }).n > 0) return;
+      }
+      throw new Error('putMany never waited for the lock');
+    };
+    try {
+      for (const [key, change] of [
+        ['k', `insert into ${table} (key, value, version) values ('k', '"other node"', 10)`], // a key new to both
+        ['j', `update ${table} set value = '"other node"', version = 10 where key = 'j'`], // a row both knew at v3
+      ] as const) {
+        let put: Promise<unknown> | undefined;
+        await other.begin(async (tx) => {
+          await tx.unsafe(change);
+          put = origin.putMany([{ key, value: 'this node', version: 5 }]);
+          await blocked();
+        });
+        assert.deepEqual(await put, { declined: [key] }, key);
+        assert.deepEqual((await origin.getMany([key]))[0]?.value, 'other node');
+      }
+    } finally {
+      await other.end();
+    }
+  });
+
+  test('putMany works over a json (not jsonb) value column, and still tells a replay from a declined write', async () => {
+    const table = `${SCHEMA}.json_items`;
+    await sql.unsafe(`create table ${table} (key text primary key, value json, version bigint not null, deleted boolean not null default false)`);
+    const origin = new PostgresOrigin({ sql, table });
+    assert.deepEqual(await origin.putMany([{ key: 'a', value: { n: 1 }, version: 2 }]), { declined: [] });
+    assert.deepEqual(await origin.putMany([{ key: 'a', value: { n: 1 }, version: 2 }]), { declined: [] }, 'a replay');
+    assert.deepEqual(await origin.putMany([{ key: 'a', value: { n: 0 }, version: 1 }]), { declined: ['a'] });
+    assert.deepEqual((await origin.getMany(['a']))[0]?.value, { n: 1 });
+  });
+
   test('a server-side statement_timeout also maps to ERR_ORIGIN_TIMEOUT', async () => {
     const origin = new PostgresOrigin({
       sql: { url: `${URL}?options=-c%20statement_timeout%3D50` },
