@@ -7,10 +7,8 @@
  * cost ten times the time for nothing; the origin model here is a few lines of discrete-event simulation (a
  * completion heap and two FIFO queues) that mirrors SimOrigin's rules. A request for a key in flight joins the
  * fetch (upgrading a queued prefetch to demand) and waits only for the rest.
- * One difference, which only matters under a concurrency limit: here every key is its own round trip (a slot and a
- * latency draw each), where SimOrigin serves one `getMany` batch as one; so with `--origin-concurrency` read-ahead's
- * and the oracle's prefetch lists queue behind each other where the engine's batches do not (figures without a
- * limit are unaffected).
+ * A request's prefetch list is one round trip (one concurrency slot, one latency draw), as the engine's prefetches
+ * batched into one `getMany` are in SimOrigin: read-ahead's n keys after a miss do not queue behind each other.
  *
  * What is in flight and which prefetched keys are still unused are kept per key id, in an array and a byte array,
  * not in a Map and a Set keyed by string: a handful of keys are in flight at any time but millions pass through,
@@ -27,10 +25,18 @@ import type { Workload } from './workload.ts';
 type Fetch = {
   readonly key: string;
   readonly id: number;
-  purpose: 'demand' | 'prefetch';
+  readonly purpose: 'demand' | 'prefetch';
   doneAt: number;
   waiters: number[];
   isUsed: boolean;
+  /** Started (it left its queue; a copy still queued is skipped). */
+  isStarted: boolean;
+  /** Pushed to the demand queue because a read joined it while it waited. */
+  isUrgent: boolean;
+  /** The fetch that carries this one (the first of its prefetch list), or undefined when it carries itself. */
+  lead: Fetch | undefined;
+  /** The other fetches of the round trip this one carries. */
+  riders: Fetch[] | undefined;
 };
 
 export type BaselineRunOptions = {
@@ -58,31 +64,48 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
   let busy = 0;
   const counts = { hits: 0, inflight: 0, demandFetches: 0, prefetchFetches: 0, prefetchUsed: 0, latencies };
 
+  const fetch = (key: string, id: number, purpose: Fetch['purpose'], waiters: number[]): Fetch =>
+    ({ key, id, purpose, doneAt: NaN, waiters, isUsed: false, isStarted: false, isUrgent: false, lead: undefined, riders: undefined });
   const start = (f: Fetch, now: number): void => {
     busy++;
+    f.isStarted = true;
     f.doneAt = now + options.latency(options.random);
+    for (const r of f.riders ?? []) {
+      r.isStarted = true;
+      r.doneAt = f.doneAt;
+    }
     heapPush(heap, f);
   };
-  const enqueue = (f: Fetch, now: number): void => {
-    inflight[f.id] = f;
-    if (f.purpose === 'demand') counts.demandFetches++;
-    else counts.prefetchFetches++;
+  /** Sends `f` (with its riders) now, or queues it behind the round trips in flight. */
+  const send = (f: Fetch, now: number): void => {
     if (busy < options.concurrency) start(f, now);
     else (f.purpose === 'demand' ? demandQueue : prefetchQueue).push(f);
   };
-  const complete = (f: Fetch): void => {
-    busy--;
+  const track = (f: Fetch): void => {
+    inflight[f.id] = f;
+    if (f.purpose === 'demand') counts.demandFetches++;
+    else counts.prefetchFetches++;
+  };
+  const settle = (f: Fetch): void => {
     inflight[f.id] = undefined;
     for (const w of f.waiters) latencies[w] = f.doneAt - arrivalMs[w];
     if (f.purpose === 'prefetch' && f.waiters.length === 0) {
       if (policy.prefetched(f.key)) unusedPrefetched[f.id] = 1;
     }
+  };
+  const complete = (f: Fetch): void => {
+    busy--;
+    settle(f);
+    for (const r of f.riders ?? []) settle(r);
     while (busy < options.concurrency) {
       let next: Fetch | undefined;
-      while (next === undefined && demandHead < demandQueue.length) next = demandQueue[demandHead++];
+      while (next === undefined && demandHead < demandQueue.length) {
+        const candidate = demandQueue[demandHead++];
+        if (!candidate.isStarted) next = candidate;
+      }
       while (next === undefined && prefetchHead < prefetchQueue.length) {
         const candidate = prefetchQueue[prefetchHead++];
-        if (candidate.purpose === 'prefetch') next = candidate;
+        if (!candidate.isStarted) next = candidate;
       }
       if (next === undefined) break;
       start(next, f.doneAt);
@@ -105,10 +128,11 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
       if (running.purpose === 'prefetch' && !running.isUsed) {
         running.isUsed = true;
         counts.prefetchUsed++;
-        if (Number.isNaN(running.doneAt)) {
-          // Still queued: it becomes a demand fetch, served before other prefetches.
-          running.purpose = 'demand';
-          demandQueue.push(running);
+        const carrier = running.lead ?? running;
+        if (!carrier.isStarted && !carrier.isUrgent) {
+          // Still queued: its round trip is served with the demand fetches, before other prefetches.
+          carrier.isUrgent = true;
+          demandQueue.push(carrier);
         }
       }
     } else if (access.decision === 'hit') {
@@ -120,11 +144,14 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
       }
     } else {
       unusedPrefetched[id] = 0;
-      enqueue({ key, id, purpose: 'demand', doneAt: NaN, waiters: [i], isUsed: false }, now);
+      const f = fetch(key, id, 'demand', [i]);
+      track(f);
+      send(f, now);
     }
     // A prefetched key's id without the map when it can be guessed: the key after the previous one (readahead's
     // k+1, k+2 ... of a block range met in order) or the next request's key (the oracle's guess without sessions).
     let previous = id;
+    let carrier: Fetch | undefined;
     for (const p of access.prefetch) {
       const guess = previous + 1;
       const pid = guess < keys.length && keys[guess] === p ? guess : i + 1 < n && keys[keyIds[i + 1]] === p ? keyIds[i + 1] : ids.of(p);
@@ -139,8 +166,15 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
         }
       }
       if (inflight[pid] !== undefined) continue;
-      enqueue({ key: p, id: pid, purpose: 'prefetch', doneAt: NaN, waiters: [], isUsed: false }, now);
+      const f = fetch(p, pid, 'prefetch', []);
+      track(f);
+      if (carrier === undefined) carrier = f;
+      else {
+        f.lead = carrier;
+        (carrier.riders ??= []).push(f);
+      }
     }
+    if (carrier !== undefined) send(carrier, now);
     if ((i & 0xffff) === 0xffff) options.onProgress?.(i + 1);
   }
   while (heap.length > 0) complete(heapPop(heap));

@@ -135,7 +135,7 @@ describe('PostgresOrigin', () => {
     const blocked = async (): Promise<void> => {
       for (let i = 0; i < 20_000; i++) {
         const [row] = await sql.unsafe(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%' || $1 || '%'`, [table.split('.').pop()!]);
-        if ((row as { n: number }).n > 0) return;
+        if ((row as unknown as { n: number }).n > 0) return;
       }
       throw new Error('putMany never waited for the lock');
     };

@@ -53,3 +53,13 @@ test('a capacity far beyond the distinct keys replays the baselines as at the di
   }
   assert.equal(huge.capacity, 3e9, 'the run still reports the capacity asked for');
 });
+
+test('under an origin concurrency limit, read-ahead\'s prefetch list is one round trip, as the engine\'s getMany batch is', async () => {
+  const keys = ['1', '2', '3', '4', '5'];
+  const [run] = await simulate(workload(keys), { policies: ['readahead'], capacities: [10], originLatencyMs: 20, originConcurrency: 1, readaheadCount: 4, seed: 1, predictor: () => new EnsemblePredictor() });
+  const result = run.results[0];
+  // t=0: '1' misses (demand, done at 20); '2'-'5' wait for the slot, then come in one trip (20-40). '2' (t=25) joins
+  // it; '3', '4', '5' (t=50, 75, 100) hit. One key per trip, they would have come at 40, 60, 80, 100: one hit.
+  assert.equal(result.hitRatio, 3 / 5);
+  assert.equal(result.inflightRatio, 1 / 5);
+});
