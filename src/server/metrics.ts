@@ -64,6 +64,7 @@ export class ServerMetrics {
       modelErrors: counter('prescient_model_errors_total', 'Predictor calls that threw (the access or context was dropped)'),
       listenerErrors: counter('prescient_listener_errors_total', 'Cache event listeners that threw (counted, not propagated)'),
       storeFailures: counter('prescient_store_failures_total', 'Loaded values that could not be stored (served, not cached)'),
+      absentHits: counter('prescient_absent_hits_total', 'Reads answered "not found" from a remembered absence (cache.absentTtlMs)'),
     };
     const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers });
     this.#gauges = {
@@ -72,6 +73,7 @@ export class ServerMetrics {
       queue: gauge('prescient_prefetch_queue_depth', 'Predictions waiting in the prefetch scheduler'),
       pending: gauge('prescient_access_buffer_pending', 'Accesses waiting for the models'),
       inflight: gauge('prescient_origin_inflight_keys', 'Keys being fetched from the shared tier or the origin'),
+      absentKeys: gauge('prescient_absent_keys', 'Keys remembered as absent at the origin (cache.absentTtlMs)'),
     };
     const tierGauge = (name: string, help: string): Gauge<'tier'> => new Gauge({ name, help, labelNames: ['tier'], registers });
     this.#tier = {
@@ -108,12 +110,14 @@ export class ServerMetrics {
     this.#advance(c.modelErrors, 'modelErrors', s.modelErrors);
     this.#advance(c.listenerErrors, 'listenerErrors', s.listenerErrors);
     this.#advance(c.storeFailures, 'storeFailures', s.storeFailures);
+    this.#advance(c.absentHits, 'absentHits', s.absent?.hits ?? 0);
     const g = this.#gauges;
     g.precision.set(finite(s.prefetch.precision));
     g.coverage.set(finite(s.prefetch.coverage));
     g.queue.set(s.scheduler?.queued ?? 0);
     g.pending.set(s.accessBuffer.pending);
     g.inflight.set(s.origin.inflight);
+    g.absentKeys.set(s.absent?.keys ?? 0);
     const tiers = [s.memory];
     if (source.l2 !== undefined) {
       try {

@@ -147,6 +147,9 @@ test('cache.absentTtlMs: repeated reads of a key the origin lacks are 404s the o
   try {
     for (let i = 0; i < 5; i++) assert.equal((await r.inject({ url: '/v1/items/nope' })).status, 404);
     assert.equal(origin.keysFetched, 1);
+    const metrics = (await r.inject({ url: '/metrics' })).text;
+    assert.match(metrics, /^prescient_absent_keys 1$/m);
+    assert.match(metrics, /^prescient_absent_hits_total 4$/m);
     assert.equal((await r.inject({ method: 'PUT', url: '/v1/items/nope', payload: { value: { n: 2 } } })).status, 200);
     const found = await r.inject({ url: '/v1/items/nope' });
     assert.deepEqual([found.status, found.body.value], [200, { n: 2 }]);
