@@ -6,6 +6,7 @@
  * `systemClock` is the wall clock in milliseconds (monotonic, from `performance.now()` offset to the epoch);
  * `VirtualClock` advances only when told to and fires due timers in time order, ties in creation order.
  */
+import { InvalidOptionError } from './errors.ts';
 
 /** Opaque handle of a timer set on a clock. */
 export type TimerHandle = { readonly id: number };
@@ -96,7 +97,9 @@ export class VirtualClock implements Clock {
   /** Cleared timers still in the heap. */
   #cancelled = 0;
 
+  /** @throws InvalidOptionError (ERR_INVALID_OPTION) unless `startMs` is a finite number. */
   constructor(startMs = 0) {
+    if (typeof startMs !== 'number' || !Number.isFinite(startMs)) throw new InvalidOptionError('startMs', 'a finite number of ms', startMs);
     this.#now = startMs;
   }
 

@@ -53,12 +53,19 @@ export class PrescientError extends Error {
 /** An option passed to a constructor is missing, of the wrong type or out of range, or contradicts another. */
 export class InvalidOptionError extends PrescientError {
   readonly option: string;
+  readonly expected: string;
   readonly value: unknown;
   constructor(option: string, expected: string, value: unknown) {
     super('ERR_INVALID_OPTION', `Expected \`${option}\` to be ${expected}, got ${describe(value)}`);
     this.name = 'InvalidOptionError';
     this.option = option;
+    this.expected = expected;
     this.value = value;
+  }
+
+  /** The same error for the option nested under `prefix` (`prefix.option`). */
+  under(prefix: string): InvalidOptionError {
+    return new InvalidOptionError(`${prefix}.${this.option}`, this.expected, this.value);
   }
 }
 

@@ -5,13 +5,29 @@
  */
 import { InvalidOptionError } from './errors.ts';
 
-/** A positive safe integer, or `fallback` when undefined. */
-export function positiveInt(name: string, value: unknown, fallback?: number): number {
+/**
+ * A positive safe integer, at most `max`, or `fallback` when undefined. Sizes that are allocated up front (buffers,
+ * rings, tables) pass a `max`: a typo of 1e9 must be an option error, not an out-of-memory abort.
+ */
+export function positiveInt(name: string, value: unknown, fallback?: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptionError(name, 'a positive integer', value);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw new InvalidOptionError(name, max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `a positive integer up to ${max}`, value);
   }
   return value;
+}
+
+/**
+ * Runs `make` (a collaborator's constructor fed with the options under `prefix`) so that an option error names the
+ * option by its whole path: `prefetch.maxBurst`, not `maxBurst`.
+ */
+export function nestedOptions<T>(prefix: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof InvalidOptionError && !error.option.startsWith(`${prefix}.`)) throw error.under(prefix);
+    throw error;
+  }
 }
 
 /** A non-negative safe integer, or `fallback` when undefined. */
@@ -38,6 +54,25 @@ export function numberInRange(name: string, value: unknown, min: number, max: nu
     throw new InvalidOptionError(name, `a number from ${min} to ${max}`, value);
   }
   return value;
+}
+
+/** A URL string with one of `schemes` (e.g. `['postgres:', 'postgresql:']`) that the URL parser accepts. */
+export function urlOption(name: string, value: unknown, schemes: readonly string[]): string {
+  const expected = `a ${schemes.map((s) => `${s}//`).join(' or ')} URL`;
+  if (typeof value !== 'string') throw new InvalidOptionError(name, expected, value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidOptionError(name, expected, '(an unparsable URL)');
+  }
+  if (!schemes.includes(url.protocol)) throw new InvalidOptionError(name, expected, `(a ${url.protocol}// URL)`);
+  return value;
+}
+
+/** Checks a constructor's options argument: an object (null, an array or a number is an option error, not a TypeError). */
+export function optionsObject(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('options', 'an object', value);
 }
 
 /** A boolean, or `fallback` when undefined. */

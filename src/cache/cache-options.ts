@@ -152,6 +152,9 @@ export function resolveShadowOptions(value: unknown): ResolvedShadowOptions | fa
 
 const mib = 1024 * 1024;
 
+/** The keys of `CacheOptions.memory`. */
+const memoryTuning: readonly string[] = ['prefetchFraction', 'initialWindowFraction', 'adaptive', 'seed'];
+
 /** Checks `options` and fills in defaults; throws ERR_INVALID_OPTION naming the first bad option. */
 export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheOptions<V> {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
@@ -170,7 +173,12 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     throw new InvalidOptionError('prefetch', 'an object or false', prefetch);
   }
   const memory = options.memory ?? {};
-  if (typeof memory !== 'object' || memory === null) throw new InvalidOptionError('memory', 'an object', memory);
+  if (typeof memory !== 'object' || memory === null || Array.isArray(memory)) throw new InvalidOptionError('memory', 'an object', memory);
+  // The memory tier's tuning only: its size, clock and removal hook are the cache's (a `memory.maxBytes` used to
+  // override `maxBytes`, a `memory.onRemoval` the cache's own hook).
+  for (const name of Object.keys(memory)) {
+    if (!memoryTuning.includes(name)) throw new InvalidOptionError(`memory.${name}`, `absent: \`memory\` takes ${memoryTuning.join(', ')}`, (memory as Record<string, unknown>)[name]);
+  }
   return Object.freeze({
     origin,
     clock,
@@ -187,7 +195,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     predictor,
     prefetch: prefetch === false || prefetch.budget === undefined || prefetch.budget === false ? prefetch : Object.freeze({ ...prefetch, budget: resolvePredictionBudget('prefetch.budget', prefetch.budget) }),
     predictLimit: prefetch === false ? 20 : positiveInt('prefetch.predictLimit', prefetch.predictLimit, 20),
-    accessBufferSize: positiveInt('accessBufferSize', options.accessBufferSize, 8192),
+    accessBufferSize: positiveInt('accessBufferSize', options.accessBufferSize, 8192, 2 ** 24),
     maxBatch: positiveInt('maxBatch', options.maxBatch, 256),
     memory,
     shadow: resolveShadowOptions(options.shadow),

@@ -11,7 +11,7 @@
 import type { Clock } from '../clock.ts';
 import { anonymous, checkContext, type ReadContext } from '../context.ts';
 import { InvalidKeyError, PrescientError } from '../errors.ts';
-import { positiveInt } from '../options.ts';
+import { nestedOptions, positiveInt } from '../options.ts';
 import type { FetchPurpose } from '../origin/origin.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
@@ -59,7 +59,7 @@ export class Cache<V = unknown> {
     const o = resolveCacheOptions(options);
     this.#o = o;
     this.#clock = o.clock;
-    this.#memory = new MemoryTier<V>({ maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => this.#loop.removed(entry, cause), ...o.memory });
+    this.#memory = nestedOptions('memory', () => new MemoryTier<V>({ ...o.memory, maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => this.#loop.removed(entry, cause) }));
     this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock);
     this.#loader = new Loader<V>({
       origin: o.origin,

@@ -14,6 +14,7 @@ import { Feedback, type FeedbackEvent, type FeedbackStats } from '../prefetch/fe
 import { PrefetchScheduler, type PrefetchTarget, type SchedulerStats } from '../prefetch/prefetch-scheduler.ts';
 import { AccessBuffer, type ReadStatus } from './access-buffer.ts';
 import type { CachePrefetchOptions } from './cache-options.ts';
+import { nestedOptions } from '../options.ts';
 import type { Entry, RemovalCause } from './entry.ts';
 import { PredictionBudget, resolvePredictionBudget } from './prediction-budget.ts';
 
@@ -107,7 +108,7 @@ export class PredictionLoop {
     this.#scheduler =
       options.predictor === undefined || options.prefetch === false
         ? undefined
-        : new PrefetchScheduler({ ...options.prefetch, target: options.target, clock: options.clock, feedback: this.feedback });
+        : nestedOptions('prefetch', () => new PrefetchScheduler({ ...(options.prefetch as CachePrefetchOptions), target: options.target, clock: options.clock, feedback: this.feedback }));
     // A predictor that predicts elsewhere says when a context's predictions are fresh: those contexts are predicted
     // for (rather than each context right after its accesses are observed).
     this.#isPushed = options.predictor?.onFresh !== undefined;

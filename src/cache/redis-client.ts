@@ -5,7 +5,7 @@
 import { createClient, createCluster, RESP_TYPES } from 'redis';
 import type { ScriptRunner } from './redis-scripts.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { positiveInt } from '../options.ts';
+import { positiveInt, urlOption } from '../options.ts';
 
 /** The type mapping the tier reads values with (binary strings as Buffers); give it to a client you pass in. */
 export const redisTierTypeMapping = Object.freeze({ [RESP_TYPES.BLOB_STRING]: Buffer });
@@ -50,6 +50,7 @@ export function createRedisTierClient(options: RedisClientSettings, connectTimeo
     const name = options.url !== undefined ? 'url' : 'rootNodes';
     throw new InvalidOptionError(name, name === 'url' ? 'a redis:// or rediss:// URL' : 'a non-empty array of redis:// or rediss:// URLs', options[name]);
   }
+  for (const url of urls) urlOption(options.url !== undefined ? 'url' : 'rootNodes', url, ['redis:', 'rediss:']);
   const csc = options.clientSideCache ?? {};
   if (csc !== false && (typeof csc !== 'object' || csc === null)) throw new InvalidOptionError('clientSideCache', 'an object or false', csc);
   const clientSideCache = csc === false ? undefined : { maxEntries: positiveInt('clientSideCache.maxEntries', csc.maxEntries, 10_000), evictPolicy: 'LRU' as const };

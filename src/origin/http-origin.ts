@@ -58,6 +58,9 @@ export type HttpOriginOptions = {
 
 type Fetched = { readonly key: string; readonly record: OriginRecord<unknown> | undefined };
 
+/** An HTTP field name (RFC 9110 token). */
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /**
  * A read-only origin over a JSON HTTP API. Rejects with OriginError: ERR_ORIGIN_TIMEOUT past `timeoutMs`,
  * ERR_ORIGIN_FAILED for a network error, a status other than 2xx/404, or a body that is not JSON; ERR_CLOSED
@@ -99,9 +102,9 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     this.#valueField = options.valueField === undefined ? undefined : fieldOption('valueField', options.valueField, '');
     this.#versionField = fieldOption('versionField', options.versionField, 'version');
     this.#timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 5000);
-    if (options.headers !== undefined && (typeof options.headers !== 'object' || options.headers === null
-      || Object.values(options.headers).some((v) => typeof v !== 'string'))) {
-      throw new InvalidOptionError('headers', 'an object of string values', options.headers);
+    if (options.headers !== undefined && (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers)
+      || Object.entries(options.headers).some(([name, v]) => !headerName.test(name) || typeof v !== 'string' || /[\r\n\0]/.test(v)))) {
+      throw new InvalidOptionError('headers', 'an object of header names (RFC 9110 tokens) to string values without CR, LF or NUL', options.headers);
     }
     this.#headers = { accept: 'application/json', ...options.headers };
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);

@@ -9,7 +9,7 @@
 import postgres from 'postgres';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
-import { fn, hasMethods, nonNegativeInt, positiveInt } from '../options.ts';
+import { fn, hasMethods, nonNegativeInt, positiveInt, urlOption } from '../options.ts';
 import type { FetchOptions, Origin, OriginRecord, PutManyOutcome } from './origin.ts';
 import {
   changesLimitOption, DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
@@ -93,8 +93,8 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
       this.#sql = fn<PostgresSql>('sql', sql);
       this.#isOwned = false;
     } else if (typeof sql === 'object' && sql !== null && typeof sql.url === 'string') {
-      this.#sql = postgres(sql.url, {
-        max: positiveInt('sql.max', sql.max, 4),
+      this.#sql = postgres(urlOption('sql.url', sql.url, ['postgres:', 'postgresql:']), {
+        max: positiveInt('sql.max', sql.max, 4, 1000),
         connect_timeout: positiveInt('sql.connectTimeoutSeconds', sql.connectTimeoutSeconds, 10),
         onnotice: () => {},
       }) as unknown as PostgresSql;

@@ -18,7 +18,7 @@
  */
 import { contextScope, type ContextScope, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeNumber, positiveInt } from '../options.ts';
+import { nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { canonicalInteger } from './key-interner.ts';
 import { kthLargestInPlace } from './quickselect.ts';
@@ -130,6 +130,7 @@ export class DeltaPredictor implements Predictor {
   readonly etaOut = new Float64Array(outLimit);
 
   constructor(options: DeltaPredictorOptions = {}) {
+    optionsObject(options);
     this.name = options.name ?? 'delta';
     this.#history = positiveInt('historyLength', options.historyLength, 8);
     if (this.#history > 64) throw new InvalidOptionError('historyLength', 'an integer from 1 to 64', this.#history);

@@ -25,7 +25,7 @@
  */
 import { isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { bool, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
+import { bool, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import type { DeltaPredictorOptions } from './delta-predictor.ts';
 import { EnsembleSources, type SourceName } from './ensemble-sources.ts';
 import { type KeptLists, KeptListPool } from './kept-lists.ts';
@@ -157,8 +157,9 @@ export class EnsemblePredictor implements Predictor {
   readonly #keyMemo: string[] = new Array<string>(keyMemoSize).fill('');
 
   constructor(options: EnsemblePredictorOptions = {}) {
+    optionsObject(options);
     this.name = options.name ?? 'ensemble';
-    this.#depth = positiveInt('candidates', options.candidates, 20);
+    this.#depth = positiveInt('candidates', options.candidates, 20, 10_000);
     this.#hitDepth = positiveInt('hitDepth', options.hitDepth, Math.min(10, this.#depth));
     if (this.#hitDepth > Math.min(255, this.#depth)) throw new InvalidOptionError('hitDepth', `an integer from 1 to min(255, candidates = ${this.#depth})`, this.#hitDepth);
     const halfLife = nonNegativeNumber('accuracyHalfLife', options.accuracyHalfLife, 2000, true);
@@ -167,7 +168,7 @@ export class EnsemblePredictor implements Predictor {
     this.#c = nonNegativeNumber('userConfidence', options.userConfidence, 10);
     this.#sampleEvery = positiveInt('sampleEvery', options.sampleEvery, 8);
     this.#muteShare = numberInRange('muteShare', options.muteShare, 0, 0.999, 0.01);
-    const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
+    const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000, 100_000_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
     const sources = new EnsembleSources(options, this.#depth);
     this.#sources = sources;
@@ -177,8 +178,7 @@ export class EnsemblePredictor implements Predictor {
     const depth = this.#depth;
     this.#weights = new MixtureWeights({ sources: n, kinds, halfLife });
     this.#calibrator = new ProbabilityCalibrator({ groups: n });
-    const horizon = positiveInt('anonymousHorizon', options.anonymousHorizon, 3);
-    if (horizon > 64) throw new InvalidOptionError('anonymousHorizon', 'an integer from 1 to 64', horizon);
+    const horizon = positiveInt('anonymousHorizon', options.anonymousHorizon, 3, 64);
     this.#horizon = horizon > 1 && sources.deltaSource >= 0 ? new HorizonScores(horizon, this.#hitDepth, sources.deltaSource) : undefined;
     this.#mixer = new ListMixer(n, depth);
     this.#asked = new Uint8Array(n);

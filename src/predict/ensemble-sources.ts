@@ -11,6 +11,7 @@
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
+import { nestedOptions } from '../options.ts';
 import { DeltaPredictor, type DeltaPredictorOptions } from './delta-predictor.ts';
 import { KeyInterner } from './key-interner.ts';
 import type { SourceLists } from './list-mixer.ts';
@@ -103,11 +104,11 @@ export class EnsembleSources {
     const k = checked('knn', options.knn);
     const s = checked('rules', options.rules ?? false);
     if (options.markov !== undefined && (typeof options.markov !== 'object' || options.markov === null)) throw new InvalidOptionError('markov', 'an options object', options.markov);
-    this.#markov = new MarkovPredictor({ ...options.markov, name: 'markov', keys });
-    this.#delta = d === undefined ? undefined : new DeltaPredictor({ ...d, name: 'delta' });
-    this.#popularity = p === undefined ? undefined : new PopularityPredictor({ ...popularityDefaults, ...p, name: 'popularity', keys });
-    this.#knn = k === undefined ? undefined : new SessionKnnPredictor({ ...knnDefaults, ...k, name: 'session-knn', keys });
-    this.#rules = s === undefined ? undefined : new SequentialRulesPredictor({ ...s, name: 'sequential-rules', keys });
+    this.#markov = nestedOptions('markov', () => new MarkovPredictor({ ...options.markov, name: 'markov', keys }));
+    this.#delta = d === undefined ? undefined : nestedOptions('delta', () => new DeltaPredictor({ ...d, name: 'delta' }));
+    this.#popularity = p === undefined ? undefined : nestedOptions('popularity', () => new PopularityPredictor({ ...popularityDefaults, ...p, name: 'popularity', keys }));
+    this.#knn = k === undefined ? undefined : nestedOptions('knn', () => new SessionKnnPredictor({ ...knnDefaults, ...k, name: 'session-knn', keys }));
+    this.#rules = s === undefined ? undefined : nestedOptions('rules', () => new SequentialRulesPredictor({ ...s, name: 'sequential-rules', keys }));
     this.#models = [this.#markov];
     const optional = [['delta', this.#delta], ['popularity', this.#popularity], ['session-knn', this.#knn], ['sequential-rules', this.#rules]] as const;
     for (const [name, model] of optional) {

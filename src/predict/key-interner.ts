@@ -21,7 +21,7 @@
  */
 
 import { InvalidOptionError } from '../errors.ts';
-import { positiveInt } from '../options.ts';
+import { optionsObject, positiveInt } from '../options.ts';
 import { NumberIndex } from './number-index.ts';
 
 /** Entries of the numeric memo (a power of two): 12 KB, enough for a few predictions' worth of values. */
@@ -55,6 +55,7 @@ export class KeyInterner {
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) on a bad `maxKeys`. */
   constructor(options: KeyInternerOptions = {}) {
+    optionsObject(options);
     this.#maxKeys = positiveInt('maxKeys', options.maxKeys, 1_000_000);
   }
 

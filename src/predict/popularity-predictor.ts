@@ -11,7 +11,7 @@
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeInt, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
+import { nonNegativeInt, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import { DecayedHeavyHitters } from './decayed-heavy-hitters.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
@@ -59,6 +59,7 @@ export class PopularityPredictor implements Predictor {
   #segments = new Map<string, Table>();
 
   constructor(options: PopularityPredictorOptions = {}) {
+    optionsObject(options);
     this.name = options.name ?? 'popularity';
     this.#keys = internerOption(options.keys);
     this.#long = nonNegativeNumber('halfLifeAccesses', options.halfLifeAccesses, 10_000);
@@ -68,7 +69,7 @@ export class PopularityPredictor implements Predictor {
       throw new InvalidOptionError('trendHalfLifeAccesses', `a positive number no larger than \`halfLifeAccesses\` (${this.#long})`, this.#short);
     }
     this.#trend = numberInRange('trendWeight', options.trendWeight, 0, 1, 0.5);
-    this.#capacity = positiveInt('capacity', options.capacity, 1024);
+    this.#capacity = positiveInt('capacity', options.capacity, 1024, 100_000_000);
     this.#maxSegments = nonNegativeInt('maxSegments', options.maxSegments, 0);
     this.#minSegment = nonNegativeInt('minSegmentAccesses', options.minSegmentAccesses, 100);
     this.#refresh = positiveInt('refreshAccesses', options.refreshAccesses, 16);

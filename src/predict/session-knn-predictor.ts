@@ -27,7 +27,7 @@
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeNumber, positiveInt } from '../options.ts';
+import { nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
 import { kthLargestInPlace } from './quickselect.ts';
@@ -103,10 +103,11 @@ export class SessionKnnPredictor implements Predictor {
   readonly #acc = new CandidateSet();
 
   constructor(options: SessionKnnPredictorOptions = {}) {
+    optionsObject(options);
     this.name = options.name ?? 'session-knn';
     this.#k = positiveInt('neighbors', options.neighbors, 50);
-    this.#sample = positiveInt('sampleSize', options.sampleSize, 100);
-    this.#cap = positiveInt('maxSessions', options.maxSessions, 50_000);
+    this.#sample = positiveInt('sampleSize', options.sampleSize, 100, 100_000);
+    this.#cap = positiveInt('maxSessions', options.maxSessions, 50_000, 100_000_000);
     this.#len = positiveInt('maxSessionLength', options.maxSessionLength, 20);
     if (this.#len > 255) throw new InvalidOptionError('maxSessionLength', 'an integer from 1 to 255', this.#len);
     this.#query = positiveInt('queryLength', options.queryLength, 10);

@@ -18,8 +18,8 @@
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { contextKey, type ReadContext } from '../context.ts';
-import { PrescientError } from '../errors.ts';
-import { fn, positiveInt } from '../options.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { fn, nestedOptions, optionsObject, positiveInt } from '../options.ts';
 import { startTsWorker } from '../worker-threads.ts';
 import { EnsemblePredictor, type EnsemblePredictorOptions } from './ensemble-predictor.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
@@ -86,13 +86,16 @@ export class WorkerPredictor implements Predictor {
 
   /** Starts the worker. @throws InvalidOptionError (ERR_INVALID_OPTION) naming a bad option. */
   constructor(options: WorkerPredictorOptions = {}) {
+    optionsObject(options);
     this.#limit = positiveInt('limit', options.limit, 16);
     this.#maxContexts = positiveInt('maxContexts', options.maxContexts, 10_000);
     this.#maxInFlight = positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2);
     this.#maxPending = positiveInt('maxPending', options.maxPending, 8192);
     this.#onError = fn('onError', options.onError, () => {});
     // Checked here, where the caller can see the error: in the worker a bad option would only end the worker.
-    void new EnsemblePredictor(options.ensemble);
+    const { ensemble } = options;
+    if (ensemble !== undefined && (typeof ensemble !== 'object' || ensemble === null || Array.isArray(ensemble))) throw new InvalidOptionError('ensemble', 'an object', ensemble);
+    nestedOptions('ensemble', () => new EnsemblePredictor(options.ensemble));
     const setup: WorkerSetup = { options: options.ensemble ?? {}, limit: this.#limit };
     this.#worker = startTsWorker(new URL('./predictor-worker.ts', import.meta.url), { role: 'predictor', setup });
     this.#worker.on('message', (reply: WorkerReply) => this.#receive(reply));

@@ -12,6 +12,7 @@
  * `recentPrecision` is an exponentially weighted mean over resolved outcomes (used = 1, wasted = 0) with a window of
  * about 200 outcomes: long enough to be steady, short enough to follow a change of workload within seconds.
  */
+import { fn, optionsObject } from '../options.ts';
 
 /** Weight of the newest outcome in `recentPrecision` (~ 1/200). */
 const recentWeight = 0.005;
@@ -62,9 +63,11 @@ export class Feedback {
   #outcomes = 0;
   readonly #bySource = new Map<string, SourceRecord>();
 
+  /** @throws InvalidOptionError (ERR_INVALID_OPTION) for an `onEvent` or `isListened` that is not a function. */
   constructor(options: FeedbackOptions = {}) {
-    this.#onEvent = options.onEvent;
-    this.#isListened = options.isListened ?? (() => true);
+    optionsObject(options);
+    this.#onEvent = options.onEvent === undefined ? undefined : fn('onEvent', options.onEvent);
+    this.#isListened = fn('isListened', options.isListened, () => true);
   }
 
   /** Outcomes (used or wasted) seen so far. */

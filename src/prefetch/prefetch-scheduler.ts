@@ -25,7 +25,7 @@
 import type { Clock } from '../clock.ts';
 import { contextKey, isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { hasMethods, nonNegativeNumber, numberInRange, positiveInt } from '../options.ts';
+import { hasMethods, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { Feedback } from './feedback.ts';
 import { CandidateScore, type CandidateScoreOptions } from './candidate-score.ts';
@@ -155,6 +155,7 @@ export class PrefetchScheduler {
   #retried = 0;
 
   constructor(options: PrefetchSchedulerOptions) {
+    optionsObject(options);
     this.#target = hasMethods<PrefetchTarget>('target', options.target, ['isPresent', 'fetch']);
     this.#clock = hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     this.#feedback = hasMethods<Feedback>('feedback', options.feedback, ['issued', 'stats']);
@@ -178,6 +179,8 @@ export class PrefetchScheduler {
       retryBackoffMs: nonNegativeNumber('retryBackoffMs', options.retryBackoffMs, 50),
     };
     if (o.minProbability > o.maxProbability) {
+      // Blame the one the caller set (both set: the floor).
+      if (options.minProbability === undefined) throw new InvalidOptionError('maxProbability', `at least \`minProbability\` (${o.minProbability})`, o.maxProbability);
       throw new InvalidOptionError('minProbability', `at most \`maxProbability\` (${o.maxProbability})`, o.minProbability);
     }
     if (typeof o.paceOffers !== 'boolean') throw new InvalidOptionError('paceOffers', 'a boolean', o.paceOffers);

@@ -4,7 +4,7 @@
 import postgres from 'postgres';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { fn, hasMethods, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt } from '../options.ts';
+import { fn, hasMethods, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, urlOption } from '../options.ts';
 import { PostgresOrigin, type PostgresSql } from '../origin/postgres-origin.ts';
 import { quoteIdentifier } from '../origin/sql-table.ts';
 import { defaultChannel } from './change-trigger.ts';
@@ -128,7 +128,7 @@ export function resolveChangeFeedOptions(options: ChangeFeedOptions): ResolvedCh
     clock: options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']),
     logger: options.logger === undefined ? undefined : hasMethods<ChangeFeedLogger>('logger', options.logger, ['warn']),
     batchMs: nonNegativeNumber('batchMs', options.batchMs, 5),
-    catchUpPageSize: positiveInt('catchUpPageSize', options.catchUpPageSize, 1000),
+    catchUpPageSize: positiveInt('catchUpPageSize', options.catchUpPageSize, 1000, 2 ** 31 - 1),
     catchUpLookback: nonNegativeInt('catchUpLookback', options.catchUpLookback, DEFAULT_CATCH_UP_LOOKBACK),
     retryMs,
     maxRetryMs,
@@ -148,7 +148,7 @@ function resolveSql(options: ChangeFeedOptions): { sql: PostgresSql | undefined;
     }
     return { sql: options.sql, isOwnedSql: false };
   }
-  if (typeof options.url !== 'string' || options.url.length === 0) throw new InvalidOptionError('url', 'a connection string', options.url);
+  urlOption('url', options.url, ['postgres:', 'postgresql:']);
   const applicationName = options.applicationName ?? 'prescient-change-feed';
   if (typeof applicationName !== 'string') throw new InvalidOptionError('applicationName', 'a string', applicationName);
   // max 1: the catch-up and the starting watermark need one connection; sql.listen opens its own beside it.

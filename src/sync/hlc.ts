@@ -14,7 +14,7 @@
  */
 import { type Clock, systemClock } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
-import { hasMethods, nonNegativeInt } from '../options.ts';
+import { hasMethods, nonNegativeInt, optionsObject } from '../options.ts';
 
 /** Bits of the logical counter: 1024 versions per millisecond before the counter borrows from the next one. */
 export const HLC_LOGICAL_BITS = 10;
@@ -55,6 +55,7 @@ export class Hlc {
 
   /** @throws InvalidOptionError for a clock without `now`, or a negative or non-integer `maxDriftMs`/`initialVersion` */
   constructor(options: HlcOptions = {}) {
+    optionsObject(options);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
     this.#maxDriftMs = nonNegativeInt('maxDriftMs', options.maxDriftMs, 60_000);
     this.#last = nonNegativeInt('initialVersion', options.initialVersion, 0);
