@@ -9,6 +9,7 @@ import { VirtualClock } from '../src/clock.ts';
 import { isPrescientError } from '../src/errors.ts';
 import { HttpOrigin } from '../src/origin/http-origin.ts';
 import { MapOrigin } from '../src/origin/function-origin.ts';
+import { PgliteOrigin } from '../src/origin/pglite-origin.ts';
 import { PostgresOrigin } from '../src/origin/postgres-origin.ts';
 import { DeltaPredictor } from '../src/predict/delta-predictor.ts';
 import { EnsemblePredictor } from '../src/predict/ensemble-predictor.ts';
@@ -64,4 +65,11 @@ test('URLs and headers are checked where they are given, not on first use', () =
   refuses(() => new ChangeFeed({ url: 'not a url', table: 'items', target: { peekVersion: () => undefined, invalidate: async () => {} } }), 'url');
   refuses(() => new ChangeFeed({ url: 'postgres://127.0.0.1/test', table: 'items', catchUpPageSize: 2 ** 31, target: { peekVersion: () => undefined, invalidate: async () => {} } }), 'catchUpPageSize');
   for (const headers of [{ 'bad header': 'v' }, { h: 'a\nb' }, ['x']]) refuses(() => new HttpOrigin({ baseUrl: 'http://127.0.0.1:1', headers: headers as never }), 'headers');
+});
+
+test('options that used to be ignored silently: an empty or non-string PGlite data dir, a refresh feed without refresh, fractional retries', () => {
+  refuses(() => new PgliteOrigin({ db: { dataDir: '' } }), 'db');
+  refuses(() => new PgliteOrigin({ db: { loadDataDir: 'x' as never } }), 'db');
+  refuses(() => new ChangeFeed({ url: 'postgres://127.0.0.1/test', table: 'items', mode: 'refresh', target: { peekVersion: () => undefined, invalidate: async () => {} } }), 'target');
+  refuses(() => new PrefetchScheduler({ target: { isPresent: () => false, fetch: async () => ({ failed: [] }) }, clock: new VirtualClock(), feedback: new Feedback(), retries: 0.5 }), 'retries');
 });

@@ -58,7 +58,8 @@ export class PgliteOrigin<V = unknown> implements Origin<V> {
     if (db instanceof PGlite) {
       this.db = db;
       this.#isOwned = false;
-    } else if (typeof db === 'object' && db !== null && (db.dataDir === undefined || typeof db.dataDir === 'string')) {
+    } else if (typeof db === 'object' && db !== null && (db.dataDir === undefined || (typeof db.dataDir === 'string' && db.dataDir !== ''))
+      && (db.loadDataDir === undefined || db.loadDataDir instanceof Blob)) {
       this.db = new PGlite(db.dataDir, db.loadDataDir === undefined ? {} : { loadDataDir: db.loadDataDir });
       this.#isOwned = true;
     } else {

@@ -25,7 +25,7 @@
 import type { Clock } from '../clock.ts';
 import { contextKey, isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { hasMethods, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
+import { hasMethods, nonNegativeInt, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import type { Prediction } from '../predict/predictor.ts';
 import type { Feedback } from './feedback.ts';
 import { CandidateScore, type CandidateScoreOptions } from './candidate-score.ts';
@@ -175,7 +175,7 @@ export class PrefetchScheduler {
       horizonMs: nonNegativeNumber('horizonMs', options.horizonMs, 1000),
       candidateTtlMs: nonNegativeNumber('candidateTtlMs', options.candidateTtlMs, 5000, true),
       maxQueue: positiveInt('maxQueue', options.maxQueue, 1024),
-      retries: nonNegativeNumber('retries', options.retries, 2),
+      retries: nonNegativeInt('retries', options.retries, 2),
       retryBackoffMs: nonNegativeNumber('retryBackoffMs', options.retryBackoffMs, 50),
     };
     if (o.minProbability > o.maxProbability) {

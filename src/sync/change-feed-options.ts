@@ -101,7 +101,7 @@ export function resolveChangeFeedOptions(options: ChangeFeedOptions): ResolvedCh
   quoteIdentifier('table', options.table, true);
   const channel = options.channel ?? defaultChannel(options.table);
   quoteIdentifier('channel', channel);
-  const target = hasMethods<ChangeTarget>('target', options.target, ['peekVersion', 'invalidate']);
+  const target = hasMethods<ChangeTarget>('target', options.target, options.mode === 'refresh' ? ['peekVersion', 'invalidate', 'refresh'] : ['peekVersion', 'invalidate']);
   if (target.refresh !== undefined) fn('target.refresh', target.refresh);
   const retryMs = positiveInt('retryMs', options.retryMs, 500);
   const maxRetryMs = positiveInt('maxRetryMs', options.maxRetryMs, 30_000);
