@@ -88,7 +88,7 @@ export type CacheOptions<V> = {
 };
 
 /** A fault the cache contained (see `CacheOptions.onFault`). */
-export type CacheFault = { readonly kind: 'model' | 'listener' | 'store'; readonly error: unknown };
+export type CacheFault = { readonly kind: 'model' | 'listener' | 'store' | 'internal'; readonly error: unknown };
 
 export type ResolvedCacheOptions<V> = {
   readonly origin: Origin<V>;

@@ -84,7 +84,7 @@ export class Cache<V = unknown> {
       onEvent: (event) => this.#events.emit(event.type, event),
       isListened: (type) => this.#events.listenerCount(type) > 0,
       reads: this.#reads, // the prediction budget's share follows the reads the models could change
-      onModelError: (error) => o.onFault({ kind: 'model', error }),
+      onModelError: (error, kind) => o.onFault({ kind, error }),
       onPredicted: o.shadow === false ? undefined : (ctx, ps) => this.#shadow?.predicted(ctx, ps),
     });
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };

@@ -53,8 +53,12 @@ export type PredictionLoopOptions = {
   readonly onPredicted?: (ctx: ReadContext, predictions: readonly Prediction[]) => void;
   /** The cache's live read counters: an adaptive budget sizes the models' share by the reads they could change. */
   readonly reads?: Readonly<Record<ReadStatus, number>>;
-  /** Told of each predictor call that threw (counted in `modelErrors` as well). */
-  readonly onModelError?: (error: unknown) => void;
+  /**
+   * Told of each predictor call that threw (`model`, counted in `modelErrors`) and of each failure of the loop's own
+   * work on fresh predictions — the catalogs' or the scheduler's (`internal`, counted in `internalErrors`: a bug of
+   * ours, kept from failing reads or the process but not mistaken for the model's).
+   */
+  readonly onModelError?: (error: unknown, kind: 'model' | 'internal') => void;
 };
 
 export type PredictionLoopStats = {
@@ -68,6 +72,8 @@ export type PredictionLoopStats = {
    * or context dropped, so a faulty model never fails a read or the process.
    */
   readonly modelErrors: number;
+  /** Failures of the loop's own work on fresh predictions (shadow catalogs, scheduler), contained the same way. */
+  readonly internalErrors: number;
 };
 
 export class PredictionLoop {
@@ -91,7 +97,8 @@ export class PredictionLoop {
   /** True when the predictor tells which contexts to predict for (`onFresh`). */
   readonly #isPushed: boolean;
   #modelErrors = 0;
-  readonly #onModelError: (error: unknown) => void;
+  #internalErrors = 0;
+  readonly #onModelError: (error: unknown, kind: 'model' | 'internal') => void;
 
   constructor(options: PredictionLoopOptions) {
     this.#predictor = options.predictor;
@@ -184,7 +191,7 @@ export class PredictionLoop {
 
   #modelError(error: unknown): void {
     this.#modelErrors++;
-    this.#onModelError(error);
+    this.#onModelError(error, 'model');
   }
 
   /** `count` keys went to the origin on demand: the prefetch budget grows with the demand load. */
@@ -199,6 +206,7 @@ export class PredictionLoop {
       scheduler: this.#scheduler?.stats(),
       budget: this.#budget?.stats(),
       modelErrors: this.#modelErrors,
+      internalErrors: this.#internalErrors,
     };
   }
 
@@ -313,12 +321,20 @@ export class PredictionLoop {
       latest.delete(ctxKey);
       // Without a scheduler only the catalogs listen, and they keep nothing for a context without user or segment.
       if (scheduler === undefined && ctx.user === undefined && ctx.segment === undefined) continue;
+      let predictions: Prediction[];
       try {
-        const predictions = predictor.predict(ctx, this.#predictLimit);
+        predictions = predictor.predict(ctx, this.#predictLimit);
+        if (!Array.isArray(predictions)) throw new TypeError(`${predictor.name}.predict answered ${typeof predictions}, not an array`);
+      } catch (error) {
+        this.#modelError(error); // this context gets no prefetch this time; the others still do
+        continue;
+      }
+      try {
         onPredicted?.(ctx, predictions);
         scheduler?.offer(ctx, predictions);
       } catch (error) {
-        this.#modelError(error); // this context gets no prefetch this time; the others still do
+        this.#internalErrors++;
+        this.#onModelError(error, 'internal');
       }
       if (budget === undefined) continue;
       const now = budget.now();

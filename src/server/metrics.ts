@@ -64,6 +64,7 @@ export class ServerMetrics {
       modelErrors: counter('prescient_model_errors_total', 'Predictor calls that threw (the access or context was dropped)'),
       listenerErrors: counter('prescient_listener_errors_total', 'Cache event listeners that threw (counted, not propagated)'),
       storeFailures: counter('prescient_store_failures_total', 'Loaded values that could not be stored (served, not cached)'),
+      internalErrors: counter('prescient_internal_errors_total', 'Failures of the cache\'s own work on predictions (catalogs, scheduler), contained'),
       absentHits: counter('prescient_absent_hits_total', 'Reads answered "not found" from a remembered absence (cache.absentTtlMs)'),
     };
     const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers });
@@ -110,6 +111,7 @@ export class ServerMetrics {
     this.#advance(c.modelErrors, 'modelErrors', s.modelErrors);
     this.#advance(c.listenerErrors, 'listenerErrors', s.listenerErrors);
     this.#advance(c.storeFailures, 'storeFailures', s.storeFailures);
+    this.#advance(c.internalErrors, 'internalErrors', s.internalErrors);
     this.#advance(c.absentHits, 'absentHits', s.absent?.hits ?? 0);
     const g = this.#gauges;
     g.precision.set(finite(s.prefetch.precision));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
+import { ShadowCatalogs } from '../../src/cache/shadow-catalog.ts';
 import { VirtualClock, flushMicrotasks } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
@@ -248,4 +249,29 @@ test('onFault hears a listener that threw', async () => {
   cache.prefetch(['a']);
   assert.deepEqual(faults, ['listener:listener broke']);
   await cache.close();
+});
+
+test('a failure of the cache\'s own work on fresh predictions is an internal fault, told apart from a model\'s', async () => {
+  const clock = new VirtualClock(0);
+  const faults: string[] = [];
+  const predictor: Predictor = { name: 'p', observe() {}, predict: () => [{ key: 'b', probability: 0.9 }] };
+  const cache = new Cache<string>({ origin: new MapOrigin([['a', 'A'], ['b', 'B']]), clock, predictor, onFault: (fault) => faults.push(fault.kind) });
+  const original = ShadowCatalogs.prototype.predicted;
+  ShadowCatalogs.prototype.predicted = () => {
+    throw new Error('a bug of ours'); // stands in for a defect in the catalogs, which no input can reach on purpose
+  };
+  try {
+    const read = await cache.get('a', { session: 's', user: 'u' });
+    cache.flush();
+    assert.equal(read.value, 'A');
+    assert.deepEqual(faults, ['internal']);
+    assert.deepEqual([cache.stats().internalErrors, cache.stats().modelErrors], [1, 0]);
+  } finally {
+    ShadowCatalogs.prototype.predicted = original;
+  }
+  const broken = new Cache<string>({ origin: new MapOrigin([['a', 'A']]), clock, predictor: { name: 'q', observe() {}, predict: () => null as never } });
+  await broken.get('a', { session: 's' });
+  broken.flush();
+  assert.deepEqual([broken.stats().modelErrors, broken.stats().internalErrors], [1, 0], 'a predictor answering no array is the model\'s fault');
+  await Promise.all([cache.close(), broken.close()]);
 });
