@@ -112,21 +112,9 @@ export class CandidateSet {
    * highest first, into `ids` / `outScores` (each of length >= limit) and returns how many. Allocates nothing.
    */
   topInto(limit: number, ids: Int32Array, outScores: Float64Array): number {
-    const scores = this.scores;
-    let n = 0;
-    for (let i = 0, size = this.#size; i < size; i++) {
-      const s = scores[i];
-      if (!(s > 0)) continue;
-      if (n === limit && s <= outScores[limit - 1]) continue;
-      let j = n < limit ? n++ : limit - 1;
-      while (j > 0 && outScores[j - 1] < s) {
-        outScores[j] = outScores[j - 1];
-        ids[j] = ids[j - 1];
-        j--;
-      }
-      outScores[j] = s;
-      ids[j] = this.ids[i];
-    }
+    const n = this.topPositionsInto(limit, ids, outScores);
+    const own = this.ids;
+    for (let k = 0; k < n; k++) ids[k] = own[ids[k]];
     return n;
   }
 
