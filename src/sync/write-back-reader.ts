@@ -6,6 +6,10 @@
  * until its TTL (its own flush is then declined by the origin and no change notice follows). While the origin fails,
  * the pending write answers for its key, as it did without asking. Versions read from the origin are reported
  * (`observe`), so the HLC stays ahead of them.
+ * The pending writes are taken when the read starts and again when the origin answers, and both are laid over the
+ * answer: a flush that commits while the origin reads (its snapshot older than the flush) drops the writes from the
+ * pending list, and laying only the later list over the origin's older answer served the value before an
+ * acknowledged write, or a 404 after the 100 ms fallback (a hunt found both).
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import { isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
@@ -37,11 +41,20 @@ export const pendingWaitMs = 100;
 export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAnswer<V>>> {
   const { keys } = r;
   const answers: Array<OriginAnswer<V>> = new Array(keys.length);
+  const before = keys.map((key) => r.pending(key));
+  /** The pending writes of key j, oldest first: those of the read's start, then any acknowledged since. */
+  const pendingOf = (j: number): readonly OriginRecord<V>[] => {
+    const now = r.pending(keys[j]);
+    const then = before[j];
+    if (then.length === 0) return now;
+    const known = new Set(then);
+    return now.every((p) => known.has(p)) ? then : [...then, ...now.filter((p) => !known.has(p))];
+  };
   // Without a resolver, a key's latest pending write stands in for the origin when the origin cannot answer.
-  const hasFallback = (key: string): boolean => r.resolver === undefined && r.pending(key).length > 0;
+  const hasFallback = (j: number): boolean => r.resolver === undefined && pendingOf(j).length > 0;
   const call = r.isSettled ? r.origin.getManySettled!(keys, r.options) : r.origin.getMany(keys, r.options);
   let fetched: Array<OriginAnswer<V>>;
-  if (keys.every(hasFallback)) {
+  if (keys.every((_, j) => hasFallback(j))) {
     call.catch(() => {}); // it may lose the race below; its failure then concerns no one
     fetched = (await withinMs(call, pendingWaitMs, r.clock)) ?? keys.map(() => undefined);
   } else {
@@ -49,11 +62,11 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   }
   for (let j = 0; j < keys.length; j++) {
     let answer = fetched[j];
-    if (isOriginFailure(answer) && hasFallback(keys[j])) answer = undefined; // the pending write answers alone
+    if (isOriginFailure(answer) && hasFallback(j)) answer = undefined; // the pending write answers alone
     if (isOriginFailure(answer)) { answers[j] = answer; continue; } // a key the origin could not read stays failed
     let record = answer?.deleted === true ? undefined : answer;
     if (record !== undefined) r.observe(record.version);
-    for (const p of r.pending(keys[j])) record = r.resolver === undefined ? newer(p, record) : r.resolver(p, record);
+    for (const p of pendingOf(j)) record = r.resolver === undefined ? newer(p, record) : r.resolver(p, record);
     answers[j] = record?.deleted === true ? undefined : record;
   }
   return answers;

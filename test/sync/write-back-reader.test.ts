@@ -52,3 +52,28 @@ test('a slow or hanging origin holds the reads of just-written keys for pendingW
   assert.equal((answer as unknown as Array<OriginRecord<string>>)[0].value, 'A');
   assert.equal(clock.pendingTimers, 0, 'no timer left behind');
 });
+
+test('a flush that commits while the origin reads (its answer older than the flush) still answers the acknowledged write', async () => {
+  let pending: Record<string, OriginRecord<string>[]> = { k: [rec('k', 'NEW (acknowledged)', 9)] };
+  let answer!: (records: Array<OriginRecord<string> | undefined>) => void;
+  const origin = new FunctionOrigin<string>({
+    getMany: () => new Promise((resolve) => (answer = resolve)), // reads a snapshot taken before the flush committed
+  });
+  const clock = new VirtualClock(0);
+  const reading = readThrough<string>({ origin, keys: ['k', 'other'], options: undefined, isSettled: false, pending: (k) => pending[k] ?? [], resolver: undefined, observe: () => {}, clock });
+  pending = {}; // the flush committed and settled the write
+  answer([rec('k', 'OLD', 1), undefined]);
+  const [k] = await reading;
+  assert.equal((k as OriginRecord<string>).value, 'NEW (acknowledged)');
+});
+
+test('when the origin is slower than pendingWaitMs and the flush settles meanwhile, the write still answers: no 404', async () => {
+  let pending: Record<string, OriginRecord<string>[]> = { k: [rec('k', 'NEW', 9)] };
+  const clock = new VirtualClock(0);
+  const hanging = new FunctionOrigin<string>({ getMany: () => new Promise(() => {}) });
+  const reading = readThrough<string>({ origin: hanging, keys: ['k'], options: undefined, isSettled: false, pending: (k) => pending[k] ?? [], resolver: undefined, observe: () => {}, clock });
+  pending = {};
+  await clock.advanceAsync(pendingWaitMs);
+  const [k] = await reading;
+  assert.equal((k as OriginRecord<string>)?.value, 'NEW');
+});
