@@ -209,10 +209,12 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     meter.calls++;
     meter.keys += keys.length;
     try {
-      const records = await call();
-      if (!Array.isArray(records) || records.length !== keys.length) {
-        throw new OriginError(keys, new Error(`A store answered ${Array.isArray(records) ? records.length : 'no array of'} records for ${keys.length} keys`));
+      const answered = await call();
+      if (!Array.isArray(answered) || answered.length !== keys.length) {
+        throw new OriginError(keys, new Error(`A store answered ${Array.isArray(answered) ? answered.length : 'no array of'} records for ${keys.length} keys`));
       }
+      // null for "no such key" is read as undefined, as the cache's loader reads it from a plain origin.
+      const records = answered.includes(null as never) ? answered.map((r) => r ?? undefined) : answered;
       // A store that answers out of order would serve one key's record under another's.
       for (let i = 0; i < keys.length; i++) {
         const key = records[i]?.key;

@@ -134,3 +134,12 @@ test('a store answering the wrong number of records, or out of order, fails with
     await assert.rejects(tiered.getMany(['a', 'b']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && (e as { keys?: string[] }).keys?.join() === 'a,b');
   }
 });
+
+test('a store that answers null for a key it lacks is read as absent, not as a failure of the whole call', async () => {
+  const live = new FunctionOrigin<unknown>({ getMany: async (keys) => keys.map((k) => (k === 'a' ? { key: 'a', value: 'live', version: 3 } : null)) as never });
+  const archive = new FunctionOrigin<unknown>({ getMany: async (keys) => keys.map((k) => (k === 'z' ? { key: 'z', value: 'archived', version: 1 } : null)) as never });
+  const origin = new TieredOrigin({ live, archive });
+  const answers = await origin.getMany(['a', 'z', 'nowhere']);
+  assert.deepEqual(answers.map((r) => r?.value), ['live', 'archived', undefined]);
+  await origin.close();
+});
