@@ -56,18 +56,22 @@ export function numberInRange(name: string, value: unknown, min: number, max: nu
   return value;
 }
 
-/** A URL string with one of `schemes` (e.g. `['postgres:', 'postgresql:']`) that the URL parser accepts. */
-export function urlOption(name: string, value: unknown, schemes: readonly string[]): string {
+/**
+ * A URL string with one of `schemes` (e.g. `['postgres:', 'postgresql:']`), then `open(url)` (the driver's own
+ * parse, which knows forms the WHATWG parser refuses, such as a Unix socket in `?host=`): a scheme or a URL the driver
+ * refuses is an option error naming `name`, never the driver's TypeError. The message never echoes the URL (it may
+ * hold a password).
+ */
+export function urlOption<T>(name: string, value: unknown, schemes: readonly string[], open: (url: string) => T): T {
   const expected = `a ${schemes.map((s) => `${s}//`).join(' or ')} URL`;
-  if (typeof value !== 'string') throw new InvalidOptionError(name, expected, value);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidOptionError(name, expected, '(an unparsable URL)');
+  if (typeof value !== 'string' || !schemes.some((scheme) => value.startsWith(`${scheme}//`))) {
+    throw new InvalidOptionError(name, expected, typeof value === 'string' ? '(a URL of another scheme, or none)' : value);
   }
-  if (!schemes.includes(url.protocol)) throw new InvalidOptionError(name, expected, `(a ${url.protocol}// URL)`);
-  return value;
+  try {
+    return open(value);
+  } catch {
+    throw new InvalidOptionError(name, expected, '(a URL the driver refuses)');
+  }
 }
 
 /** Checks a constructor's options argument: an object (null, an array or a number is an option error, not a TypeError). */

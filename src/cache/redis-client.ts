@@ -50,7 +50,7 @@ export function createRedisTierClient(options: RedisClientSettings, connectTimeo
     const name = options.url !== undefined ? 'url' : 'rootNodes';
     throw new InvalidOptionError(name, name === 'url' ? 'a redis:// or rediss:// URL' : 'a non-empty array of redis:// or rediss:// URLs', options[name]);
   }
-  for (const url of urls) urlOption(options.url !== undefined ? 'url' : 'rootNodes', url, ['redis:', 'rediss:']);
+  for (const url of urls) urlOption(options.url !== undefined ? 'url' : 'rootNodes', url, ['redis:', 'rediss:'], (u) => new URL(u));
   const csc = options.clientSideCache ?? {};
   if (csc !== false && (typeof csc !== 'object' || csc === null)) throw new InvalidOptionError('clientSideCache', 'an object or false', csc);
   const clientSideCache = csc === false ? undefined : { maxEntries: positiveInt('clientSideCache.maxEntries', csc.maxEntries, 10_000), evictPolicy: 'LRU' as const };

@@ -93,11 +93,9 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
       this.#sql = fn<PostgresSql>('sql', sql);
       this.#isOwned = false;
     } else if (typeof sql === 'object' && sql !== null && typeof sql.url === 'string') {
-      this.#sql = postgres(urlOption('sql.url', sql.url, ['postgres:', 'postgresql:']), {
-        max: positiveInt('sql.max', sql.max, 4, 1000),
-        connect_timeout: positiveInt('sql.connectTimeoutSeconds', sql.connectTimeoutSeconds, 10),
-        onnotice: () => {},
-      }) as unknown as PostgresSql;
+      const max = positiveInt('sql.max', sql.max, 4, 1000);
+      const connectTimeout = positiveInt('sql.connectTimeoutSeconds', sql.connectTimeoutSeconds, 10);
+      this.#sql = urlOption('sql.url', sql.url, ['postgres:', 'postgresql:'], (url) => postgres(url, { max, connect_timeout: connectTimeout, onnotice: () => {} })) as unknown as PostgresSql;
       this.#isOwned = true;
     } else {
       throw new InvalidOptionError('sql', 'a postgres.js client or { url }', sql);

@@ -148,10 +148,9 @@ function resolveSql(options: ChangeFeedOptions): { sql: PostgresSql | undefined;
     }
     return { sql: options.sql, isOwnedSql: false };
   }
-  urlOption('url', options.url, ['postgres:', 'postgresql:']);
   const applicationName = options.applicationName ?? 'prescient-change-feed';
   if (typeof applicationName !== 'string') throw new InvalidOptionError('applicationName', 'a string', applicationName);
   // max 1: the catch-up and the starting watermark need one connection; sql.listen opens its own beside it.
-  const sql = postgres(options.url, { max: 1, onnotice: () => {}, connection: { application_name: applicationName } });
+  const sql = urlOption('url', options.url, ['postgres:', 'postgresql:'], (url) => postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: applicationName } }));
   return { sql: sql as unknown as PostgresSql, isOwnedSql: true };
 }
