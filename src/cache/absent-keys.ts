@@ -26,8 +26,15 @@ export class AbsentKeys {
     this.#maxKeys = maxKeys;
   }
 
-  /** Keys remembered (expired ones included until met or pushed out), and reads answered from here. */
-  stats(): { readonly keys: number; readonly hits: number } {
+  /**
+   * Keys remembered and not expired at `now`, and reads answered from here. Expired keys are let go first: the map is
+   * in the order keys were answered absent, so with one TTL the expired ones are its first (O(expired)).
+   */
+  stats(now: number): { readonly keys: number; readonly hits: number } {
+    for (const [key, until] of this.#until) {
+      if (until > now) break;
+      this.#until.delete(key);
+    }
     return { keys: this.#until.size, hits: this.#hits };
   }
 

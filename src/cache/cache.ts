@@ -301,7 +301,7 @@ export class Cache<V = unknown> {
       origin: { ...this.#origin, inflight: this.#loader.inflight },
       memory: this.#memory.stats(),
       shadow: this.#shadow?.stats(),
-      absent: this.#absent?.stats(),
+      absent: this.#absent?.stats(this.#clock.now()),
       sharedTier: this.#shared?.stats(),
       ...this.#loop.stats(),
     };

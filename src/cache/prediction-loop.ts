@@ -321,25 +321,35 @@ export class PredictionLoop {
       latest.delete(ctxKey);
       // Without a scheduler only the catalogs listen, and they keep nothing for a context without user or segment.
       if (scheduler === undefined && ctx.user === undefined && ctx.segment === undefined) continue;
-      let predictions: Prediction[];
+      let predictions: Prediction[] | undefined;
       try {
         predictions = predictor.predict(ctx, this.#predictLimit);
-        if (!Array.isArray(predictions)) throw new TypeError(`${predictor.name}.predict answered ${typeof predictions}, not an array`);
+        checkPredictions(predictor, predictions);
       } catch (error) {
+        predictions = undefined;
         this.#modelError(error); // this context gets no prefetch this time; the others still do
-        continue;
       }
-      try {
-        onPredicted?.(ctx, predictions);
-        scheduler?.offer(ctx, predictions);
-      } catch (error) {
-        this.#internalErrors++;
-        this.#onModelError(error, 'internal');
+      if (predictions !== undefined) {
+        try {
+          onPredicted?.(ctx, predictions);
+          scheduler?.offer(ctx, predictions);
+        } catch (error) {
+          this.#internalErrors++;
+          this.#onModelError(error, 'internal');
+        }
       }
       if (budget === undefined) continue;
       const now = budget.now();
       if (now >= sliceEnd) return now;
     }
     return budget === undefined ? 0 : budget.now();
+  }
+}
+
+/** A model's answer must be an array of objects: anything else is the model's fault, not a failure of ours later. */
+function checkPredictions(predictor: Predictor, predictions: unknown): asserts predictions is Prediction[] {
+  if (!Array.isArray(predictions)) throw new TypeError(`${predictor.name}.predict answered ${typeof predictions}, not an array`);
+  for (const p of predictions) {
+    if (typeof p !== 'object' || p === null) throw new TypeError(`${predictor.name}.predict answered an item that is not an object (${p === null ? 'null' : typeof p})`);
   }
 }

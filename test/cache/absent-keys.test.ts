@@ -16,7 +16,7 @@ test('AbsentKeys: remembered for the TTL, bounded in insertion order, forgotten 
   assert.equal(absent.has('a', 10, true), false, 'and forgotten once met expired');
   for (const k of ['c', 'd', 'e']) absent.add(k, 0);
   assert.equal(absent.has('b', 1, false), false, 'the oldest answer went first');
-  assert.deepEqual(absent.stats(), { keys: 3, hits: 1 });
+  assert.deepEqual(absent.stats(1), { keys: 3, hits: 1 });
   absent.delete('e');
   assert.equal(absent.has('e', 1, false), false);
 });
@@ -111,5 +111,17 @@ test('a set the cache refuses (too large) still forgets the absence: the app wro
   await assert.rejects(cache.set('big', 'x'.repeat(500)), (e: unknown) => isPrescientError(e, 'ERR_VALUE_TOO_LARGE'));
   const read = await cache.get('big');
   assert.deepEqual([read.isFound, read.status], [true, 'miss'], 'served from the origin, not a remembered absence');
+  await cache.close();
+});
+
+test('the count of absent keys leaves out the expired ones', async () => {
+  const clock = new VirtualClock(0);
+  const cache = new Cache<string>({ origin: new MapOrigin<string>(), clock, absentTtlMs: 1_000 });
+  for (let i = 0; i < 10; i++) await cache.get(`gone-${i}`);
+  assert.equal(cache.stats().absent?.keys, 10);
+  clock.advance(500);
+  await cache.get('later');
+  clock.advance(600);
+  assert.deepEqual(cache.stats().absent, { keys: 1, hits: 0 }, 'ten expired at 1,000 ms; the later one holds until 1,500');
   await cache.close();
 });

@@ -275,3 +275,29 @@ test('a failure of the cache\'s own work on fresh predictions is an internal fau
   assert.deepEqual([broken.stats().modelErrors, broken.stats().internalErrors], [1, 0], 'a predictor answering no array is the model\'s fault');
   await Promise.all([cache.close(), broken.close()]);
 });
+
+test('a model that throws slowly is held to the prediction budget\'s slices like one that answers', async () => {
+  const slices: number[] = [];
+  for (const throws of [false, true]) {
+    let t = 0;
+    const clock = new VirtualClock(0);
+    const predictor: Predictor = { name: 'slow', observe() {}, predict: () => { t += 10; if (throws) throw new Error('model down'); return []; } };
+    const origin = new MapOrigin(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'] as [string, string]));
+    const cache = new Cache<string>({ origin, clock, predictor, prefetch: { budget: { now: () => t, maxSliceMs: 4, maxShare: 1, windowMs: 100_000 } }, onFault: () => {} });
+    for (let i = 0; i < 20; i++) await cache.get(`k${i}`, { session: `s${i}` });
+    await clock.advanceAsync(0);
+    slices.push(cache.stats().budget?.slices ?? 0);
+    await cache.close();
+  }
+  assert.equal(slices[0], 20, 'each 10 ms prediction ends its 4 ms slice');
+  assert.equal(slices[1], 20, 'the same when every prediction throws (it used to run all 20 in one slice)');
+});
+
+test('a model answering an array with a null item is the model\'s fault, not an internal one', async () => {
+  const clock = new VirtualClock(0);
+  const cache = new Cache<string>({ origin: new MapOrigin([['a', 'A']]), clock, predictor: { name: 'q', observe() {}, predict: () => [null] as never } });
+  await cache.get('a', { session: 's' });
+  cache.flush();
+  assert.deepEqual([cache.stats().modelErrors, cache.stats().internalErrors], [1, 0]);
+  await cache.close();
+});
