@@ -79,6 +79,13 @@ export function optionsObject(value: unknown): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('options', 'an object', value);
 }
 
+/** A non-empty string (a name shown in stats and predictions), or `fallback` when undefined. */
+export function nameOption(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value === '') throw new InvalidOptionError(name, 'a non-empty string', value);
+  return value;
+}
+
 /** A boolean, or `fallback` when undefined. */
 export function bool(name: string, value: unknown, fallback?: boolean): boolean {
   if (value === undefined && fallback !== undefined) return fallback;

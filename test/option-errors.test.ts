@@ -73,3 +73,10 @@ test('options that used to be ignored silently: an empty or non-string PGlite da
   refuses(() => new ChangeFeed({ url: 'postgres://127.0.0.1/test', table: 'items', mode: 'refresh', target: { peekVersion: () => undefined, invalidate: async () => {} } }), 'target');
   refuses(() => new PrefetchScheduler({ target: { isPresent: () => false, fetch: async () => ({ failed: [] }) }, clock: new VirtualClock(), feedback: new Feedback(), retries: 0.5 }), 'retries');
 });
+
+test('a model\'s name is a non-empty string (it becomes the source of its predictions)', () => {
+  for (const name of [{}, '', 42]) {
+    refuses(() => new MarkovPredictor({ name: name as never }), 'name');
+    refuses(() => new EnsemblePredictor({ name: name as never }), 'name');
+  }
+});

@@ -18,7 +18,7 @@
  */
 import { contextScope, type ContextScope, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
+import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { canonicalInteger } from './key-interner.ts';
 import { kthLargestInPlace } from './quickselect.ts';
@@ -131,7 +131,7 @@ export class DeltaPredictor implements Predictor {
 
   constructor(options: DeltaPredictorOptions = {}) {
     optionsObject(options);
-    this.name = options.name ?? 'delta';
+    this.name = nameOption('name', options.name, 'delta');
     this.#history = positiveInt('historyLength', options.historyLength, 8);
     if (this.#history > 64) throw new InvalidOptionError('historyLength', 'an integer from 1 to 64', this.#history);
     this.#maxDeltas = positiveInt('maxDeltas', options.maxDeltas, 256);

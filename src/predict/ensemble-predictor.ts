@@ -25,7 +25,7 @@
  */
 import { isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { bool, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
+import { bool, nameOption, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import type { DeltaPredictorOptions } from './delta-predictor.ts';
 import { EnsembleSources, type SourceName } from './ensemble-sources.ts';
 import { type KeptLists, KeptListPool } from './kept-lists.ts';
@@ -158,7 +158,7 @@ export class EnsemblePredictor implements Predictor {
 
   constructor(options: EnsemblePredictorOptions = {}) {
     optionsObject(options);
-    this.name = options.name ?? 'ensemble';
+    this.name = nameOption('name', options.name, 'ensemble');
     this.#depth = positiveInt('candidates', options.candidates, 20, 10_000);
     this.#hitDepth = positiveInt('hitDepth', options.hitDepth, Math.min(10, this.#depth));
     if (this.#hitDepth > Math.min(255, this.#depth)) throw new InvalidOptionError('hitDepth', `an integer from 1 to min(255, candidates = ${this.#depth})`, this.#hitDepth);

@@ -17,7 +17,7 @@
  */
 import { isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeNumber, numberInRange, oneOf, optionsObject, positiveInt } from '../options.ts';
+import { nameOption, nonNegativeNumber, numberInRange, oneOf, optionsObject, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
 import { hashString, mixKey } from './context-hash.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
@@ -108,7 +108,7 @@ export class MarkovPredictor implements Predictor {
 
   constructor(options: MarkovPredictorOptions = {}) {
     optionsObject(options);
-    this.name = options.name ?? 'markov';
+    this.name = nameOption('name', options.name, 'markov');
     this.#keys = internerOption(options.keys);
     this.#scopeNames = { global: `${this.name}:global`, segment: `${this.name}:segment`, user: `${this.name}:user` };
     this.#k = numberInRange('maxOrder', options.maxOrder, 1, 8, 2);

@@ -11,7 +11,7 @@
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeInt, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
+import { nameOption, nonNegativeInt, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import { DecayedHeavyHitters } from './decayed-heavy-hitters.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
@@ -60,7 +60,7 @@ export class PopularityPredictor implements Predictor {
 
   constructor(options: PopularityPredictorOptions = {}) {
     optionsObject(options);
-    this.name = options.name ?? 'popularity';
+    this.name = nameOption('name', options.name, 'popularity');
     this.#keys = internerOption(options.keys);
     this.#long = nonNegativeNumber('halfLifeAccesses', options.halfLifeAccesses, 10_000);
     if (this.#long === 0) throw new InvalidOptionError('halfLifeAccesses', 'a positive number', 0);

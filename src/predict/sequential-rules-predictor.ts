@@ -15,7 +15,7 @@
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
+import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
@@ -57,7 +57,7 @@ export class SequentialRulesPredictor implements Predictor {
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) naming a bad option. */
   constructor(options: SequentialRulesPredictorOptions = {}) {
     optionsObject(options);
-    this.name = options.name ?? 'sequential-rules';
+    this.name = nameOption('name', options.name, 'sequential-rules');
     const window = positiveInt('window', options.window, 5);
     if (window > 16) throw new InvalidOptionError('window', 'an integer from 1 to 16', window);
     this.#window = window;

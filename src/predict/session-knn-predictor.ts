@@ -27,7 +27,7 @@
  */
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
-import { nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
+import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
 import { kthLargestInPlace } from './quickselect.ts';
@@ -104,7 +104,7 @@ export class SessionKnnPredictor implements Predictor {
 
   constructor(options: SessionKnnPredictorOptions = {}) {
     optionsObject(options);
-    this.name = options.name ?? 'session-knn';
+    this.name = nameOption('name', options.name, 'session-knn');
     this.#k = positiveInt('neighbors', options.neighbors, 50);
     this.#sample = positiveInt('sampleSize', options.sampleSize, 100, 100_000);
     this.#cap = positiveInt('maxSessions', options.maxSessions, 50_000, 100_000_000);
