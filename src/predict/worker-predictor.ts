@@ -68,6 +68,8 @@ export class WorkerPredictor implements Predictor {
   readonly #onError: (error: Error) => void;
   readonly #kept = new Map<string, Kept>();
   readonly #waiting = new Map<number, (reply: WorkerReply | undefined) => void>();
+  /** Questions held until a batch slot frees up (they go after every access observed before them). */
+  #questions: Array<{ readonly request: (id: number) => WorkerRequest; readonly resolve: (reply: WorkerReply | undefined) => void; readonly reject: (error: unknown) => void }> = [];
   #listener: ((ctx: ReadContext) => void) | undefined;
   #keys: string[] = [];
   #sessions: Array<string | undefined> = [];
@@ -97,7 +99,12 @@ export class WorkerPredictor implements Predictor {
     if (ensemble !== undefined && (typeof ensemble !== 'object' || ensemble === null || Array.isArray(ensemble))) throw new InvalidOptionError('ensemble', 'an object', ensemble);
     nestedOptions('ensemble', () => new EnsemblePredictor(options.ensemble));
     const setup: WorkerSetup = { options: options.ensemble ?? {}, limit: this.#limit };
-    this.#worker = startTsWorker(new URL('./predictor-worker.ts', import.meta.url), { role: 'predictor', setup });
+    try {
+      this.#worker = startTsWorker(new URL('./predictor-worker.ts', import.meta.url), { role: 'predictor', setup });
+    } catch (error) {
+      // A function or a symbol in the options passes the checks above but cannot be copied to the worker.
+      throw new InvalidOptionError('ensemble', 'plain data a worker can receive', error instanceof Error ? error.message : error);
+    }
     this.#worker.on('message', (reply: WorkerReply) => this.#receive(reply));
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.on('exit', (code) => {
@@ -195,7 +202,9 @@ export class WorkerPredictor implements Predictor {
 
   readonly #flush = (): void => {
     this.#isFlushQueued = false;
-    if (this.#inFlight < this.#maxInFlight) this.#send();
+    // A held question takes the free slot with the pending batch (else a steady stream of batches starves it).
+    if (this.#questions.length > 0) this.#askWaiting();
+    else if (this.#inFlight < this.#maxInFlight) this.#send();
   };
 
   /** Posts the accesses collected so far as one batch (whatever the backpressure). */
@@ -232,7 +241,7 @@ export class WorkerPredictor implements Predictor {
           sourceNames: reply.sourceNames,
         });
         if (kept.size > this.#maxContexts) kept.delete(kept.keys().next().value as string);
-        this.#listener?.(ctx);
+        if (this.#failure === undefined) this.#listener?.(ctx);
       }
       this.#flush();
     } else if (reply.t === 'error') {
@@ -245,24 +254,43 @@ export class WorkerPredictor implements Predictor {
     }
   }
 
-  /** Posts what is pending, then a question; resolves with its reply (undefined once failed or closed). */
+  /**
+   * Posts what is pending, then a question; resolves with its reply (undefined once failed or closed). The question
+   * is held while `maxBatchesInFlight` batches are out: it goes, after the pending batch, when one comes back. Posting
+   * it at once (with the batch, past the cap) let an asker flood the worker's queue without bound and wait behind it
+   * (a hunt saw 1,949 batches in flight and a 90 s answer).
+   */
   #ask(request: (id: number) => WorkerRequest): Promise<WorkerReply | undefined> {
     if (this.#failure !== undefined) return Promise.resolve(undefined);
-    // Everything observed so far goes first, whatever the backpressure: the question is about all of it.
-    this.#send();
-    const id = this.#nextId++;
-    // Posted first: a question that cannot be sent (a context that does not clone) waits for nothing.
-    this.#post(request(id));
-    // While a question waits, the worker holds the process open: a script awaiting `settle` must get its answer (the
-    // reply cannot arrive before this turn ends).
-    if (this.#waiting.size === 0) this.#worker.ref();
-    return new Promise((resolve) => this.#waiting.set(id, resolve));
+    const asked = new Promise<WorkerReply | undefined>((resolve, reject) => this.#questions.push({ request, resolve, reject }));
+    // While a question waits, the worker holds the process open: a script awaiting `settle` must get its answer.
+    this.#worker.ref();
+    this.#askWaiting();
+    return asked;
+  }
+
+  /** Sends the held questions, each after everything observed before it, while a batch slot is free. */
+  #askWaiting(): void {
+    if (this.#questions.length === 0 || this.#failure !== undefined || this.#inFlight >= this.#maxInFlight) return;
+    this.#send(); // everything observed so far goes first: the questions are about all of it
+    for (const { request, resolve, reject } of this.#questions.splice(0)) {
+      const id = this.#nextId++;
+      try {
+        this.#post(request(id)); // posted first: a question that cannot be sent (a context that does not clone) waits for nothing
+      } catch (error) {
+        reject(error);
+        continue;
+      }
+      this.#waiting.set(id, resolve);
+    }
+    if (this.#waiting.size === 0) this.#worker.unref();
   }
 
   /** Questions still waiting get no answer (undefined): the worker failed or closed. */
   #answerWaiting(): void {
     for (const resolve of this.#waiting.values()) resolve(undefined);
     this.#waiting.clear();
+    for (const { resolve } of this.#questions.splice(0)) resolve(undefined);
     this.#worker.unref();
   }
 

@@ -56,6 +56,31 @@ describe('WorkerPredictor', () => {
     }
   });
 
+  test('questions asked while the worker is behind wait for a batch slot: predictNow cannot flood it past maxBatchesInFlight', async () => {
+    const p = new WorkerPredictor({ maxBatchesInFlight: 1, maxPending: 100 });
+    try {
+      const answers: Array<Promise<unknown>> = [];
+      let most = 0;
+      for (let turn = 0; turn < 30; turn++) {
+        teach(p, 25);
+        answers.push(p.predictNow({ session: 's0' }, 3));
+        most = Math.max(most, p.stats().batchesInFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.equal(most, 1, 'one batch out at a time, questions included');
+      assert.ok(p.stats().dropped > 0, 'what the worker could not take was dropped, not queued');
+      const settled = await Promise.all(answers);
+      assert.ok(settled.every(Array.isArray), 'every question is answered');
+    } finally {
+      await p.close();
+    }
+    assert.throws(
+      () => new WorkerPredictor({ ensemble: { extra: () => 1 } as never }),
+      (e: unknown) => e instanceof PrescientError && e.code === 'ERR_INVALID_OPTION' && e.message.includes('`ensemble`'),
+      'options that cannot be copied to the worker are an option error, not a DataCloneError',
+    );
+  });
+
   test('after close it learns nothing and answers nothing; bad options are ERR_INVALID_OPTION naming them', async () => {
     const p = new WorkerPredictor();
     await p.close();
