@@ -142,6 +142,23 @@ describe('dashboard in headless Chromium', () => {
     assert.deepEqual(failures, []);
     await page.close();
   });
+
+  test('after an HTTP error on its event stream the page tries again by itself, and goes live once the stream is served', async () => {
+    const page = await browser.newPage();
+    const refused: number[] = [];
+    page.on('response', (response) => {
+      if (response.url().includes('/v1/dashboard/events')) refused.push(response.status());
+    });
+    // A session id the server refuses: the stream answers 400, which EventSource never retries on its own.
+    await page.goto(`${url}/?token=${readerToken}&session=${encodeURIComponent('not an id!')}`, { waitUntil: 'domcontentloaded' });
+    const tries = await poll(async () => refused.filter((status) => status === 400).length, (n) => n >= 2);
+    assert.ok(tries >= 2, `the page asked again after the 400 (${tries} tries)`);
+    assert.equal(await page.textContent('#status'), 'reconnecting…');
+    await page.fill('#session', 'user-2');
+    await page.click('#session-form button');
+    await page.waitForSelector('#status.live', { timeout: waitMs });
+    await page.close();
+  });
 });
 
 /** Reads `get` every 100 ms until `isDone` holds (at most `waitMs`); returns the last value read. */
