@@ -63,8 +63,8 @@ export class AbsentKeys {
     this.#until.delete(key);
   }
 
-  /** Keys remembered that start with `prefix` (for `Cache.invalidate`). O(keys). */
-  keysStartingWith(prefix: string): string[] {
-    return [...this.#until.keys()].filter((key) => key.startsWith(prefix));
+  /** Forgets every key that starts with `prefix` (`Cache.invalidate`). O(keys). */
+  deleteStartingWith(prefix: string): void {
+    for (const key of this.#until.keys()) if (key.startsWith(prefix)) this.#until.delete(key);
   }
 }

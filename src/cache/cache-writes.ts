@@ -68,7 +68,7 @@ export class CacheWrites<V> {
         if ((prefix !== undefined && entry.key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.add(entry.key);
       }
       for (const key of [...(shadow?.keysMatching(prefix, tag) ?? []), ...loader.keysStartingWith(prefix)]) keys.add(key);
-      if (prefix !== undefined) for (const key of this.#w.absent?.keysStartingWith(prefix) ?? []) this.#w.absent!.delete(key);
+      if (prefix !== undefined) this.#w.absent?.deleteStartingWith(prefix);
     }
     let removed = 0;
     for (const key of keys) if (await this.delete(key, {})) removed++;

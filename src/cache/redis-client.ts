@@ -46,10 +46,7 @@ export type RedisConnection = ScriptRunner & {
  */
 export function createRedisTierClient(options: RedisClientSettings, connectTimeoutMs: number): RedisConnection {
   const urls = options.url !== undefined ? [options.url] : options.rootNodes;
-  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^rediss?:\/\//.test(u))) {
-    const name = options.url !== undefined ? 'url' : 'rootNodes';
-    throw new InvalidOptionError(name, name === 'url' ? 'a redis:// or rediss:// URL' : 'a non-empty array of redis:// or rediss:// URLs', options[name]);
-  }
+  if (!Array.isArray(urls) || urls.length === 0) throw new InvalidOptionError('rootNodes', 'a non-empty array of redis:// or rediss:// URLs', urls);
   for (const url of urls) urlOption(options.url !== undefined ? 'url' : 'rootNodes', url, ['redis:', 'rediss:'], (u) => new URL(u));
   const csc = options.clientSideCache ?? {};
   if (csc !== false && (typeof csc !== 'object' || csc === null)) throw new InvalidOptionError('clientSideCache', 'an object or false', csc);

@@ -64,7 +64,7 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
   let busy = 0;
   const counts = { hits: 0, inflight: 0, demandFetches: 0, prefetchFetches: 0, prefetchUsed: 0, latencies };
 
-  const fetch = (key: string, id: number, purpose: Fetch['purpose'], waiters: number[]): Fetch =>
+  const newFetch = (key: string, id: number, purpose: Fetch['purpose'], waiters: number[]): Fetch =>
     ({ key, id, purpose, doneAt: NaN, waiters, isUsed: false, isStarted: false, isUrgent: false, lead: undefined, riders: undefined });
   const start = (f: Fetch, now: number): void => {
     busy++;
@@ -144,7 +144,7 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
       }
     } else {
       unusedPrefetched[id] = 0;
-      const f = fetch(key, id, 'demand', [i]);
+      const f = newFetch(key, id, 'demand', [i]);
       track(f);
       send(f, now);
     }
@@ -166,7 +166,7 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
         }
       }
       if (inflight[pid] !== undefined) continue;
-      const f = fetch(p, pid, 'prefetch', []);
+      const f = newFetch(p, pid, 'prefetch', []);
       track(f);
       if (carrier === undefined) carrier = f;
       else {

@@ -51,10 +51,10 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
     return now.every((p) => known.has(p)) ? then : [...then, ...now.filter((p) => !known.has(p))];
   };
   // Without a resolver, a key's latest pending write stands in for the origin when the origin cannot answer.
-  const hasFallback = (j: number): boolean => r.resolver === undefined && pendingOf(j).length > 0;
+  const canAnswerPending = r.resolver === undefined;
   const call = r.isSettled ? r.origin.getManySettled!(keys, r.options) : r.origin.getMany(keys, r.options);
   let fetched: Array<OriginAnswer<V>>;
-  if (keys.every((_, j) => hasFallback(j))) {
+  if (canAnswerPending && before.every((pending) => pending.length > 0)) {
     call.catch(() => {}); // it may lose the race below; its failure then concerns no one
     fetched = (await withinMs(call, pendingWaitMs, r.clock)) ?? keys.map(() => undefined);
   } else {
@@ -62,11 +62,12 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   }
   for (let j = 0; j < keys.length; j++) {
     let answer = fetched[j];
-    if (isOriginFailure(answer) && hasFallback(j)) answer = undefined; // the pending write answers alone
+    const pending = pendingOf(j);
+    if (isOriginFailure(answer) && canAnswerPending && pending.length > 0) answer = undefined; // the pending write answers alone
     if (isOriginFailure(answer)) { answers[j] = answer; continue; } // a key the origin could not read stays failed
     let record = answer?.deleted === true ? undefined : answer;
     if (record !== undefined) r.observe(record.version);
-    for (const p of pendingOf(j)) record = r.resolver === undefined ? newer(p, record) : r.resolver(p, record);
+    for (const p of pending) record = r.resolver === undefined ? newer(p, record) : r.resolver(p, record);
     answers[j] = record?.deleted === true ? undefined : record;
   }
   return answers;
