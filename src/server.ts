@@ -10,3 +10,5 @@ export { Service } from './server/service.ts';
 export type { ApiPrediction, ServiceOptions, WriteAck, WritePath } from './server/service.ts';
 export { errorBody, statusByCode, statusOf, toHttpError } from './server/http-errors.ts';
 export type { ErrorBody, HttpError } from './server/http-errors.ts';
+export { registerDashboard, DashboardFeed, dashboardRoutes } from './server/dashboard.ts';
+export type { DashboardOptions, DashboardPoint, DashboardPrediction, DashboardSnapshot, DashboardSource } from './server/dashboard.ts';

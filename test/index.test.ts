@@ -10,3 +10,8 @@ test('the public entry point exports the engine, the predictors and the simulato
   assert.equal((await cache.get('a', { session: 's' })).value, 1);
   await cache.close();
 });
+
+test('the prescient/server entry point exports the service and the dashboard for library use', async () => {
+  const server = await import('../src/server.ts');
+  for (const name of ['createServer', 'resolveConfig', 'Service', 'registerDashboard', 'DashboardFeed', 'toHttpError']) assert.ok(name in server, `${name} is exported`);
+});

@@ -42,6 +42,7 @@ test('sizes allocated up front have a ceiling: a typo of 1e9 is an option error,
 
 test('nested options are named by their path, and the cache\'s own size and hook cannot be overridden through `memory`', () => {
   refuses(() => new Cache({ origin, predictor: new MarkovPredictor(), prefetch: { maxBurst: -1 } }), 'prefetch.maxBurst');
+  refuses(() => new Cache({ origin, prefetch: { maxBurst: -1 } }), 'prefetch.maxBurst'); // no predictor yet: checked all the same
   refuses(() => new Cache({ origin, memory: { prefetchFraction: 2 } }), 'memory.prefetchFraction');
   refuses(() => new Cache({ origin, maxBytes: 1e6, memory: { maxBytes: 10 } as never }), 'memory.maxBytes');
   refuses(() => new Cache({ origin, memory: { onRemoval: () => {} } as never }), 'memory.onRemoval');

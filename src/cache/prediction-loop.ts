@@ -112,10 +112,11 @@ export class PredictionLoop {
     const budget = options.prefetch === false ? undefined : resolvePredictionBudget('prefetch.budget', options.prefetch.budget);
     this.#budget = budget === undefined || options.predictor === undefined ? undefined : new PredictionBudget(budget, options.reads);
     this.feedback = new Feedback({ onEvent: options.onEvent, isListened: options.isListened });
-    this.#scheduler =
-      options.predictor === undefined || options.prefetch === false
-        ? undefined
-        : nestedOptions('prefetch', () => new PrefetchScheduler({ ...(options.prefetch as CachePrefetchOptions), target: options.target, clock: options.clock, feedback: this.feedback }));
+    const prefetch = options.prefetch;
+    // Built (so its options are checked) even without a predictor to feed it: a bad `prefetch` option is refused at
+    // construction whether or not a predictor is configured yet. It holds no timer until offered something.
+    const scheduler = prefetch === false ? undefined : nestedOptions('prefetch', () => new PrefetchScheduler({ ...prefetch, target: options.target, clock: options.clock, feedback: this.feedback }));
+    this.#scheduler = options.predictor === undefined ? undefined : scheduler;
     // A predictor that predicts elsewhere says when a context's predictions are fresh: those contexts are predicted
     // for (rather than each context right after its accesses are observed).
     this.#isPushed = options.predictor?.onFresh !== undefined;

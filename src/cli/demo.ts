@@ -6,7 +6,7 @@
  * and without, and prints the dashboard address and a summary (demo-server.ts). Needs no external service.
  */
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatReplayTable } from '../sim/replay-document.ts';
 import type { CliIo } from './io.ts';
 import { formatServerDemo, runServerDemo, type ServerDemoResult } from './demo-server.ts';
@@ -41,7 +41,7 @@ type DemoFlags = ReplayFlags & {
 
 export function demoCommand(io: CliIo, done: (code: number) => void): Command {
   const command = new Command('demo').description('replay the shipped sample trace through prescient and the baselines, then through the service over HTTP');
-  addSimulationFlags(command, { capacity: '1%,5%', policies: 'none,lru,tinylfu,readahead,belady,prescient,oracle' });
+  addSimulationFlags(command, { capacity: '1%,5%', policies: 'none,lru,tinylfu,readahead,belady,prescient,oracle', report: 'prescient-demo-report.html' });
   command
     .option('--no-simulation', 'skip the simulator comparison')
     .option('--no-server', 'skip the replay over HTTP')
@@ -49,9 +49,8 @@ export function demoCommand(io: CliIo, done: (code: number) => void): Command {
     .option('--users <n>', 'concurrent simulated users over HTTP', parsePositiveInt, 32)
     .option('--session-length <n>', 'consecutive requests that make one user session', parsePositiveInt, 100)
     .option('--rate <n>', 'overall pace over HTTP in requests/s; 0 sends as fast as the users go', parseRate, defaultDemoRate)
-    .option('--port <n>', 'port of the demo server (default: a free one)', parsePort, 0)
+    .addOption(new Option('--port <n>', 'port of the demo server').argParser(parsePort).default(0, 'a free one'))
     .option('--keep-running', 'leave the server and its dashboard up after the summary (Ctrl-C stops it)');
-  command.setOptionValueWithSource('report', 'prescient-demo-report.html', 'default');
   return command.action(async (flags: DemoFlags & Record<string, unknown>) => {
     let doc: Awaited<ReturnType<typeof runReplay>> | undefined;
     if (flags.simulation) {

@@ -74,7 +74,7 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
     .argument('<trace>', 'trace file with sessions');
   addTraceFlags(command);
   return command
-    .option('--train-fraction <f>', 'share of sessions (by start) used for training', parseFraction)
+    .option('--train-fraction <f>', 'share of sessions (by start) used for training (default: 0.8 unless --train-until is given)', parseFraction)
     .option('--train-until <time>', 'train on sessions starting before this time (unix s/ms or ISO 8601)', parseTime)
     .option('--k <list>', `cut-offs for Recall@k and MRR@k (each at most ${maxRankK})`, parseKs, [1, 5, 20])
     .option('--no-online', 'freeze the models after training (default: they keep learning through the test day)')

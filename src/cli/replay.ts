@@ -3,7 +3,7 @@
  * (a table, or one JSON document with --json); --report writes an HTML page with charts.
  */
 import { writeFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import { defaultMaxExtraLoad } from '../prefetch/prefetch-scheduler.ts';
 import { writeReplayReport } from '../sim/report.ts';
@@ -126,11 +126,13 @@ export function reportMalformed(stats: TraceStats, io: CliIo): void {
 }
 
 /** Adds the simulation flags shared by `replay` and `demo`. */
-export function addSimulationFlags(command: Command, defaults: { capacity: string; policies: string }): Command {
+export function addSimulationFlags(command: Command, defaults: { capacity: string; policies: string; report?: string }): Command {
+  const report = new Option('--report <file>', 'write an HTML report with charts');
+  if (defaults.report !== undefined) report.default(defaults.report);
   return command
     .option('--capacity <list>', 'capacities: entries or % of distinct keys, comma-separated', parseList, parseList(defaults.capacity))
     .option('--policies <list>', `policies to compare (${policyNames.join(', ')})`, parsePolicies, parsePolicies(defaults.policies))
-    .option('--origin-latency-ms <ms>', 'origin round trip: ms, or lognormal:<median>:<sigma>', parseLatency, parseLatency('20'))
+    .addOption(new Option('--origin-latency-ms <ms>', 'origin round trip: ms, or lognormal:<median>:<sigma>').argParser(parseLatency).default(parseLatency('20'), '20'))
     .option('--origin-concurrency <n>', 'origin calls at once (default unlimited)', parsePositiveInt)
     .option('--interarrival-ms <ms>', 'gap between requests when the trace has no timestamps', parseNonNegativeNumber, 25)
     .option('--sessions <n>', 'sessions active at once when interleaving', parsePositiveInt, 1000)
@@ -141,7 +143,7 @@ export function addSimulationFlags(command: Command, defaults: { capacity: strin
     .option('--seed <n>', 'seed for hashing and latency draws', parsePositiveInt, 1)
     .option('--jobs <n>', 'worker threads to spread the runs over (same results, less wall time)', parsePositiveInt, 1)
     .option('--json', 'print one JSON document instead of a table')
-    .option('--report <file>', 'write an HTML report with charts');
+    .addOption(report);
 }
 
 export function replayCommand(io: CliIo, done: (code: number) => void): Command {

@@ -26,8 +26,18 @@ export function serveCommand(io: CliIo, done: (code: number) => void): Command {
     .option('--port <n>', 'port to bind, 0 for any free one (default 8787)', parsePort)
     .option('--host <h>', 'address to bind (default 127.0.0.1; anything else needs tokens)')
     .action(async (flags: ServeFlags) => {
-      const server = await startServe(flags, io, process.env);
-      await untilSignal(io, server);
+      // Listening for the signals from the start: one that arrives while the stores open (the embedded store takes
+      // seconds) shuts the server down as soon as it is up, rather than killing the process half-started (exit 143,
+      // the embedded store's private copy left in the temp folder).
+      const signals = watchSignals(io);
+      let server: PrescientServer;
+      try {
+        server = await startServe(flags, io, process.env);
+      } catch (error) {
+        signals.dispose();
+        throw error;
+      }
+      await untilSignal(io, server, signals);
       done(0);
     });
 }
@@ -63,13 +73,11 @@ export async function startServe(flags: ServeFlags, io: CliIo, env: ServerEnv): 
   return server;
 }
 
-/**
- * Waits for SIGTERM or SIGINT, then closes `server` gracefully. A second signal while closing exits at once
- * (code 130). While serving, an unhandled rejection is logged instead of ending the process.
- */
-async function untilSignal(io: CliIo, server: PrescientServer): Promise<void> {
-  const onRejection = (reason: unknown): void => server.app.log.error({ err: reason }, 'unhandled rejection');
-  process.on('unhandledRejection', onRejection);
+/** The shutdown signals, listened for: the first received, and how to stop listening. */
+type SignalWatch = { readonly received: Promise<string>; dispose(): void };
+
+/** Listens for SIGTERM and SIGINT; a second signal exits at once (code 130). */
+function watchSignals(io: CliIo): SignalWatch {
   let signalled = 0;
   let handler: (signal: string) => void = () => {};
   const received = new Promise<string>((resolve) => {
@@ -81,15 +89,25 @@ async function untilSignal(io: CliIo, server: PrescientServer): Promise<void> {
       }
       resolve(signal);
     };
-    for (const s of shutdownSignals) process.on(s, handler);
   });
-  const signal = await received;
+  for (const s of shutdownSignals) process.on(s, handler);
+  return { received, dispose: () => shutdownSignals.forEach((s) => process.off(s, handler)) };
+}
+
+/**
+ * Waits for SIGTERM or SIGINT (possibly received already, while starting), then closes `server` gracefully. While
+ * serving, an unhandled rejection is logged instead of ending the process.
+ */
+async function untilSignal(io: CliIo, server: PrescientServer, signals: SignalWatch): Promise<void> {
+  const onRejection = (reason: unknown): void => server.app.log.error({ err: reason }, 'unhandled rejection');
+  process.on('unhandledRejection', onRejection);
+  const signal = await signals.received;
   io.stderr.write(`prescient: ${signal}: finishing requests in flight, flushing the journal\n`);
   try {
     await server.close();
   } finally {
     process.off('unhandledRejection', onRejection);
-    for (const s of shutdownSignals) process.off(s, handler);
+    signals.dispose();
   }
   io.stderr.write('prescient: stopped\n');
 }

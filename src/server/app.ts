@@ -75,7 +75,9 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     bodyLimit: limits.bodyLimitBytes,
     requestTimeout: limits.requestTimeoutMs + receiveSlackMs,
-    return503OnClosing: true,
+    // Requests that reach the server while it shuts down are answered by our own hook below, in our error shape
+    // (Fastify's return503OnClosing answers with a body of its own).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // Keys may be percent-encoded: each character can take three.
     routerOptions: { maxParamLength: config.cache.maxKeyLength * 3 },
@@ -93,6 +95,19 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
     metrics.countError(code);
     return reply.code(statusOf(code)).send(errorBody(code, message));
   };
+
+  let isClosing = false;
+  // A request read while shutting down (pipelined, or on a keep-alive connection not yet closed): 503 before
+  // anything else runs, `ERR_NOT_READY` from /readyz as when the stores are down, `ERR_CLOSED` elsewhere. The
+  // onSend hook below closes its connection.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isClosing) {
+      done();
+      return;
+    }
+    const isReadiness = request.url === '/readyz' || request.url.startsWith('/readyz?');
+    sendError(reply, isReadiness ? 'ERR_NOT_READY' : 'ERR_CLOSED', 'The server is shutting down');
+  });
 
   app.decorateRequest('principal', undefined as unknown as Principal);
   app.setErrorHandler((error, request, reply) => {
@@ -150,7 +165,6 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
     sessionContext: (request, session) => service.context(session, Authenticator.actFor(request.principal, undefined)),
   });
 
-  let isClosing = false;
   // Responses sent while shutting down close their connection, so keep-alive clients do not hold the server open.
   // Callback hooks throughout the request path: an async hook costs a promise and a microtask turn per request.
   app.addHook('onSend', (_request, reply, payload, done) => {

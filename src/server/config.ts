@@ -185,7 +185,11 @@ export function resolveConfig(fileJson: unknown, env: ServerEnv = {}, overrides:
       const path = issue.path.map(String).join('.');
       const variable = [...fromEnv].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
       const where = path === '' ? '(root)' : path;
-      return `${variable === undefined ? where : `${where} (from ${variable})`}: ${issue.message}`;
+      if (variable !== undefined) return `${where} (from ${variable}): ${issue.message}`;
+      // A field missing beside one a variable set (PRESCIENT_TABLE without DATABASE_URL): name that variable too.
+      const parent = path.slice(0, Math.max(0, path.lastIndexOf('.')));
+      const sibling = parent === '' ? undefined : [...fromEnv].find(([p]) => p.startsWith(`${parent}.`))?.[1];
+      return `${sibling === undefined ? where : `${where} (needed with ${sibling})`}: ${issue.message}`;
     });
     throw invalid(lines.join('; '));
   }

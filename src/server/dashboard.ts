@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cache } from '../cache/cache.ts';
 import type { ReadContext } from '../context.ts';
 import { idPattern } from './config.ts';
+import { httpError } from './http-errors.ts';
 import type { Clock } from '../clock.ts';
 import { DashboardFeed, type DashboardPoint } from './dashboard-feed.ts';
 
@@ -155,14 +156,12 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
     session === undefined ? undefined : (source.sessionContext?.(request, session) ?? { session });
 
   app.get('/v1/dashboard/snapshot', routeOptions, (request, reply) => {
-    const query = parseQuery(request, reply);
-    if (query === undefined) return;
+    const query = parseQuery(request);
     void reply.header('cache-control', 'no-store').send(snapshotNow(contextOf(request, query.session), query.session));
   });
 
   app.get('/v1/dashboard/events', routeOptions, (request, reply) => {
-    const query = parseQuery(request, reply);
-    if (query === undefined) return;
+    const query = parseQuery(request);
     const ctx = contextOf(request, query.session);
     reply.hijack();
     const raw = reply.raw;
@@ -191,21 +190,26 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   return feed;
 }
 
-/** Checks the query (only `session` and `token`, strings of sane length); answers 400 and returns undefined if bad. */
-function parseQuery(request: FastifyRequest, reply: FastifyReply): { session: string | undefined } | undefined {
+/**
+ * Checks the query (only `session` and `token`, strings of sane length).
+ * @throws PrescientError ERR_BAD_REQUEST, answered (and counted) by the server's error handler.
+ */
+function parseQuery(request: FastifyRequest): { session: string | undefined } {
   const q = (request.query ?? {}) as Record<string, unknown>;
   for (const [name, value] of Object.entries(q)) {
-    let problem: string | undefined;
-    if (name !== 'session' && name !== 'token') problem = `Unknown query parameter \`${name.slice(0, 64)}\``;
-    else if (typeof value !== 'string') problem = `Expected \`${name}\` to be given once`;
-    else if (name === 'session' && value !== '' && !idPattern.test(value)) problem = 'Expected `session` to be 1 to 128 letters, digits or ._:@-, as every route takes it';
-    if (problem !== undefined) {
-      void reply.code(400).send({ error: { code: 'ERR_BAD_REQUEST', message: problem } });
-      return undefined;
+    if (name !== 'session' && name !== 'token') throw badRequest(`Unknown query parameter \`${name.slice(0, 64)}\``);
+    if (typeof value !== 'string') throw badRequest(`Expected \`${name}\` to be given once`);
+    if (name === 'session' && value !== '' && !idPattern.test(value)) {
+      throw badRequest('Expected `session` to be 1 to 128 letters, digits or ._:@-, as every route takes it');
     }
   }
   const session = q.session;
   return { session: typeof session === 'string' && session !== '' ? session : undefined };
+}
+
+/** ERR_BAD_REQUEST, with the status Fastify's default error handler answers where the dashboard is used alone. */
+function badRequest(message: string): Error {
+  return Object.assign(httpError('ERR_BAD_REQUEST', message), { statusCode: 400 });
 }
 
 /** The predictions for `ctx` (the service's model context of `session`), shown under the id the client sent. */

@@ -290,6 +290,17 @@ describe('prescient', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /--capacity/);
     assert.match(r.stdout, /--policies/);
+    assert.match(r.stdout, /--origin-latency-ms <ms>[^-]*\(default: 20\)/, 'the latency default reads as given on the command line');
+  });
+
+  test('demo and evaluate --help show their defaults as a user would type them', async () => {
+    const demo = await run(['demo', '--help']);
+    assert.equal(demo.code, 0);
+    assert.match(demo.stdout, /--report <file>[^-]*\(default:\s+"prescient-demo-report\.html"\)/);
+    assert.match(demo.stdout, /--port <n>\s+port of the demo server \(default: a free one\)\n/);
+    assert.doesNotMatch(demo.stdout, /"label"|\(default: 0\)/);
+    const evaluate = await run(['evaluate', '--help']);
+    assert.match(evaluate.stdout, /--train-fraction <f>[^-]*default:\s+0\.8/);
   });
 
   test('an unknown command is a usage error: exit 2', async () => {

@@ -4,7 +4,7 @@
  * only the shutdown flush, or the journal's replay at start, can carry them), and the process exits 0 both times.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -38,5 +38,29 @@ test('SIGTERM on the embedded store: every acknowledged write is there after a r
     if (first.exitCode === null) first.kill('SIGKILL');
     if (second !== undefined && second.exitCode === null) second.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM while the embedded store is still opening: the server shuts down once up, exit 0, no private copy left', async () => {
+  const output = { text: '' };
+  const child = startServe([], { LOG_LEVEL: 'warn' }, output);
+  try {
+    // The journal warning is logged on stdout while the service starts, before the server binds.
+    const sawWarning = await new Promise<boolean>((resolve) => {
+      let seen = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes('write-back journal in the temporary folder')) resolve(!seen.includes('listening on'));
+      });
+      child.on('exit', () => resolve(false));
+    });
+    assert.ok(sawWarning, `the startup warning comes before the listening line:\n${output.text}`);
+    child.kill('SIGTERM');
+    assert.equal(await waitForExit(child), 0, output.text);
+    assert.match(output.text, /prescient: stopped/);
+    const copies = readdirSync(tmpdir()).filter((name) => name.includes(`.open-${child.pid}-`));
+    assert.deepEqual(copies, [], 'the private copy of the sample store is removed');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
 });

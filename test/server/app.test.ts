@@ -117,6 +117,19 @@ for (const modelThread of ['main', 'worker'] as const) describe(`session routes,
 });
 
 describe('admin routes', () => {
+  test('prescient_http_errors_total counts the dashboard routes\' refusals too', async () => {
+    const r = await rig();
+    try {
+      const res = await r.inject({ url: '/v1/dashboard/snapshot?bogus=1' });
+      assert.equal(res.status, 400);
+      assert.deepEqual(res.body, { error: { code: 'ERR_BAD_REQUEST', message: 'Unknown query parameter `bogus`' } });
+      assert.equal((await r.inject({ url: '/v1/dashboard/events?session=a%20b' })).status, 400);
+      assert.match((await r.inject({ url: '/metrics' })).text, /^prescient_http_errors_total\{code="ERR_BAD_REQUEST"\} 2$/m);
+    } finally {
+      await r.close();
+    }
+  });
+
   test('healthz, readyz, metrics and the shadow catalog', async () => {
     const predictor = new ScriptedPredictor({ a: [['b', 0.9], ['c', 0.8]] });
     const r = await rig({ predictor });

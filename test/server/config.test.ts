@@ -50,6 +50,7 @@ test('messages name the bad field by its path, and the variable it came from', (
   assert.match(message(() => resolveConfig({}, { PRESCIENT_PORT: '99999' })), /port \(from PRESCIENT_PORT\): /);
   assert.match(message(() => resolveConfig({}, { LOG_LEVEL: 'loud' })), /logLevel \(from LOG_LEVEL\): /);
   assert.match(message(() => resolveConfig({}, { PRESCIENT_TOKENS: '[{' })), /tokens \(from PRESCIENT_TOKENS\)/);
+  assert.match(message(() => resolveConfig({}, { PRESCIENT_TABLE: 'items' })), /database\.url \(needed with PRESCIENT_TABLE\): /);
   assert.match(message(() => resolveConfig([1], {})), /\(root\): expected a JSON object/);
   assert.match(message(() => parseConfigText('{"port": 1,}', 'prescient.config.json')), /prescient\.config\.json: not valid JSON/);
 });

@@ -176,7 +176,7 @@ describe('registerDashboard', () => {
     assert.ok(snap.predictions[0].probability > 0 && snap.predictions[0].probability <= 1);
   });
 
-  test('bad query parameters get 400 ERR_BAD_REQUEST', async () => {
+  test('bad query parameters get 400 ERR_BAD_REQUEST, thrown to the app\'s error handler', async () => {
     for (const url of [
       '/v1/dashboard/snapshot?nope=1',
       `/v1/dashboard/snapshot?session=${'x'.repeat(257)}`,
@@ -187,7 +187,8 @@ describe('registerDashboard', () => {
     ]) {
       const res = await r.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 400, url);
-      assert.equal((res.json() as { error: { code: string } }).error.code, 'ERR_BAD_REQUEST', url);
+      // Used alone, the dashboard leaves the error's rendering to the app: here Fastify's default handler.
+      assert.equal((res.json() as { code: string }).code, 'ERR_BAD_REQUEST', url);
     }
   });
 });

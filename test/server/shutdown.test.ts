@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import type { FetchOptions, OriginRecord } from '../../src/origin/origin.ts';
 import { rig } from './server-rig.ts';
@@ -50,4 +52,33 @@ test('close: refuses new requests, finishes the one in flight, then flushes ever
   await closed;
   for (const ack of acks) assert.equal(origin.records.get(ack.key)?.version, ack.version, ack.key);
   await r.close();
+});
+
+test('close: a request read while shutting down gets 503 in the error shape of every other error, and its connection closes', async () => {
+  const origin = new GatedMapOrigin([['slow', 'finally']]);
+  const r = await rig({ origin, config: { port: 0 } });
+  const url = await r.server.listen();
+  // A second listener that hands its requests to the same Fastify router: a request that arrives on a connection
+  // the shutdown has not closed yet (pipelined or keep-alive), which the server must still answer.
+  const side = createHttpServer((req, res) => r.server.app.routing(req, res));
+  await new Promise<void>((resolve) => side.listen(0, '127.0.0.1', resolve));
+  const sideUrl = `http://127.0.0.1:${(side.address() as AddressInfo).port}`;
+  try {
+    assert.equal((await fetch(`${sideUrl}/readyz`)).status, 200, 'the side door reaches the routes');
+    const inFlight = fetch(`${url}/v1/items/slow`);
+    while (!origin.reached) await new Promise((resolve) => setImmediate(resolve));
+    const closed = r.server.close();
+    for (const [path, code] of [['/readyz', 'ERR_NOT_READY'], ['/v1/items/a', 'ERR_CLOSED'], ['/healthz', 'ERR_CLOSED']] as const) {
+      const res = await fetch(`${sideUrl}${path}`);
+      assert.equal(res.status, 503, path);
+      assert.equal(res.headers.get('connection'), 'close', path);
+      assert.deepEqual(await res.json(), { error: { code, message: 'The server is shutting down' } }, path);
+    }
+    origin.release();
+    assert.equal((await inFlight).status, 200, 'the request in flight when close began is answered');
+    await closed;
+  } finally {
+    await new Promise((resolve) => side.close(resolve));
+    await r.close();
+  }
 });
