@@ -16,7 +16,7 @@ import type { LocalStores, TierWriter } from './tier-writer.ts';
 
 /** What the write path reaches. */
 export type CacheWritesOptions<V> = LocalStores<V> & {
-  readonly options: Pick<ResolvedCacheOptions<V>, 'maxKeyLength' | 'sizeOf' | 'maxEntryBytes'>;
+  readonly options: Pick<ResolvedCacheOptions<V>, 'maxKeyLength' | 'sizeOf' | 'maxEntryBytes' | 'clock'>;
   readonly loader: Loader<V>;
   readonly writer: TierWriter<V>;
 };
@@ -37,8 +37,12 @@ export class CacheWrites<V> {
     if (sizeBytes > o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, o.maxEntryBytes);
     if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);
     // One above every version held here: a catalog may still name a copy the memory tier evicted.
-    const held = Math.max(memory.peek(key)?.version ?? 0, this.#w.shadow?.held(key)?.version ?? 0);
+    const cataloged = this.#w.shadow?.held(key);
+    const held = Math.max(memory.peek(key)?.version ?? 0, cataloged?.version ?? 0);
     const version = options.version === undefined ? held + 1 : nonNegativeNumber('version', options.version);
+    // A newer unexpired copy only a catalog holds wins too, as one in the memory tier does (MemoryTier.set refuses
+    // an older version): storing this one would serve it to other readers after the catalog's newer one was served.
+    if (cataloged !== undefined && cataloged.version > version && o.clock.now() < cataloged.expiresAt) return cataloged;
     loader.discard(key);
     const entry = writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     await writer.put(entry);

@@ -35,15 +35,15 @@ export class EntryCells<V> {
   }
 
   /**
-   * Takes one reference to the live cell of `entry.key` (created if needed), which then points to the newer of its
-   * entry and `entry`.
+   * Takes one reference to the live cell of `entry.key` (created if needed), which then points to `entry` unless it
+   * points to a newer version that has not expired at `now`.
    */
-  acquire(entry: Entry<V>): EntryCell<V> {
+  acquire(entry: Entry<V>, now: number): EntryCell<V> {
     let cell = this.#cells.get(entry.key);
     if (cell === undefined) {
       cell = { entry, refs: 0 };
       this.#cells.set(entry.key, cell);
-    } else if (cell.entry === undefined || entry.version >= cell.entry.version) {
+    } else if (takes(cell, entry, now)) {
       cell.entry = entry;
     }
     cell.refs++;
@@ -56,10 +56,15 @@ export class EntryCells<V> {
     if (cell.refs <= 0 && this.#cells.get(key) === cell) this.#cells.delete(key);
   }
 
-  /** The cache stored `entry`: a live cell of its key points to it unless it holds a newer version. */
-  supersede(entry: Entry<V>): void {
+  /**
+   * The cache stored `entry` at `now`: a live cell of its key points to it unless it holds a newer version that has
+   * not expired. An expired one is dead data the cache itself replaced with the origin's record (a local `set`
+   * above the origin's version, gone at its TTL); keeping it would leave every catalog naming the key on a copy
+   * too old to serve, and each of their reads going to the origin.
+   */
+  supersede(entry: Entry<V>, now: number): void {
     const cell = this.#cells.get(entry.key);
-    if (cell !== undefined && (cell.entry === undefined || entry.version >= cell.entry.version)) cell.entry = entry;
+    if (cell !== undefined && takes(cell, entry, now)) cell.entry = entry;
   }
 
   /** The key was deleted or invalidated: its cell dies and leaves the index. True when there was one. */
@@ -95,4 +100,10 @@ export class EntryCells<V> {
     }
     return { total, only };
   }
+}
+
+/** Whether `cell` should point to `entry`: it is empty, holds an equal or older version, or one expired at `now`. */
+function takes<V>(cell: EntryCell<V>, entry: Entry<V>, now: number): boolean {
+  const held = cell.entry;
+  return held === undefined || entry.version >= held.version || now >= held.expiresAt;
 }

@@ -206,7 +206,7 @@ export class ShadowCatalogs<V = unknown> {
    * was predicted for (the prefetch's context, and those waiting for it) reference it. One Map lookup when none waits.
    */
   stored(entry: Entry<V>, prediction: { readonly probability: number; readonly source: string; readonly ctx: ReadContext } | undefined): void {
-    this.#held.supersede(entry);
+    this.#held.supersede(entry, this.#o.clock.now());
     if (prediction !== undefined) this.reference(prediction.ctx, entry, prediction.probability, prediction.source);
     if (this.#pending.size === 0) return;
     for (const w of this.#pending.take(entry.key, this.#seconds(this.#o.clock.now()))) this.reference(w.ctx, entry, w.probability, w.source);
@@ -282,7 +282,8 @@ export class ShadowCatalogs<V = unknown> {
   }
 
   #add(catalogs: Map<string, Catalog<V>>, id: string, entry: Entry<V>, probability: number, source: string): void {
-    const now = this.#seconds(this.#o.clock.now());
+    const nowMs = this.#o.clock.now();
+    const now = this.#seconds(nowMs);
     const ppm = Math.round(probability * probabilityScale);
     let catalog = catalogs.get(id);
     if (catalog === undefined) {
@@ -301,10 +302,10 @@ export class ShadowCatalogs<V = unknown> {
       if (ref.held.entry === undefined) {
         // The key was dropped and stored again since: a new item for this catalog.
         this.#held.release(entry.key, ref.held);
-        ref.held = this.#held.acquire(entry);
+        ref.held = this.#held.acquire(entry, nowMs);
         ref.uses = 0;
       } else {
-        this.#held.supersede(entry);
+        this.#held.supersede(entry, nowMs);
       }
       ref.ppm = ppm;
       ref.source = source;
@@ -312,7 +313,7 @@ export class ShadowCatalogs<V = unknown> {
       return;
     }
     this.#references++;
-    catalog.set(entry.key, { held: this.#held.acquire(entry), ppm, source, touchedS: now, uses: 0 });
+    catalog.set(entry.key, { held: this.#held.acquire(entry, nowMs), ppm, source, touchedS: now, uses: 0 });
   }
 
   /** Evicts the reference of lowest score if it scores below `newcomer` (millionths); false (nothing evicted) otherwise. */

@@ -74,3 +74,18 @@ export interface Origin<V = unknown> {
   changes?(sinceVersion: number): Promise<OriginRecord<V>[]>;
   close?(): Promise<void>;
 }
+
+/**
+ * An origin that can also answer tombstones: `getRecords` is `getMany` but a deleted key answers its tombstone
+ * (`{ key, version, deleted: true }`) instead of undefined (PostgresOrigin, PgliteOrigin, MapOrigin). A
+ * TieredOrigin asks it so a key deleted live is not looked up in the archive; the write-back reader so another
+ * node's newer delete wins over a pending write.
+ */
+export type RecordsOrigin<V = unknown> = Origin<V> & {
+  getRecords(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>>;
+};
+
+/** True when `origin` offers `getRecords`. */
+export function hasRecords<V>(origin: Origin<V>): origin is RecordsOrigin<V> {
+  return typeof (origin as Partial<RecordsOrigin<V>>).getRecords === 'function';
+}

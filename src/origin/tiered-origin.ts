@@ -15,12 +15,7 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import { hasMethods } from '../options.ts';
-import { OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type PutManyOutcome } from './origin.ts';
-
-/** An origin that can also report tombstones (PostgresOrigin, PgliteOrigin, MapOrigin). */
-type RecordsOrigin<V> = Origin<V> & {
-  getRecords(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>>;
-};
+import { hasRecords, OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type PutManyOutcome } from './origin.ts';
 
 export type TieredOriginOptions<V> = {
   /** Asked first for every key; receives every write; source of `changes`. */
@@ -153,9 +148,8 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
 
   async #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
     if (keys.length === 0) return [];
-    const live = this.#live as Partial<RecordsOrigin<V>>;
-    const fromLive = await this.#timed(this.#liveMeter, keys, () =>
-      typeof live.getRecords === 'function' ? live.getRecords(keys, options) : this.#live.getMany(keys, options));
+    const live = this.#live;
+    const fromLive = await this.#timed(this.#liveMeter, keys, () => (hasRecords(live) ? live.getRecords(keys, options) : live.getMany(keys, options)));
     const answers: Array<OriginAnswer<V>> = new Array(keys.length);
     const missing: string[] = [];
     for (let i = 0; i < keys.length; i++) {

@@ -12,7 +12,7 @@
  * acknowledged write, or a 404 after the 100 ms fallback (a hunt found both).
  */
 import type { Clock, TimerHandle } from '../clock.ts';
-import { isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
+import { hasRecords, isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { newer } from './write-back-record.ts';
 
@@ -52,7 +52,10 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   };
   // Without a resolver, a key's latest pending write stands in for the origin when the origin cannot answer.
   const canAnswerPending = r.resolver === undefined;
-  const call = r.isSettled ? r.origin.getManySettled!(keys, r.options) : r.origin.getMany(keys, r.options);
+  // Tombstones are asked for where the origin can give them (`getRecords`): another node's delete newer than a
+  // pending write here must win over it, as a newer value does, and `getMany` answers a tombstone as a mere absence.
+  const { origin } = r;
+  const call = r.isSettled ? origin.getManySettled!(keys, r.options) : hasRecords(origin) ? origin.getRecords(keys, r.options) : origin.getMany(keys, r.options);
   let fetched: Array<OriginAnswer<V>>;
   if (canAnswerPending && before.every((pending) => pending.length > 0)) {
     call.catch(() => {}); // it may lose the race below; its failure then concerns no one
@@ -65,9 +68,15 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
     const pending = pendingOf(j);
     if (isOriginFailure(answer) && canAnswerPending && pending.length > 0) answer = undefined; // the pending write answers alone
     if (isOriginFailure(answer)) { answers[j] = answer; continue; } // a key the origin could not read stays failed
-    let record = answer?.deleted === true ? undefined : answer;
+    // A tombstone takes part as the newest record when its version is highest (last writer by version): pending
+    // writes older than it are superseded; a resolver merges newer ones into an absent record, as before.
+    let record: OriginRecord<V> | undefined = answer;
     if (record !== undefined) r.observe(record.version);
-    for (const p of pending) record = r.resolver === undefined ? newer(p, record) : r.resolver(p, record);
+    for (const p of pending) {
+      if (r.resolver === undefined) record = newer(p, record);
+      else if (record?.deleted !== true) record = r.resolver(p, record);
+      else if (p.version > record.version) record = r.resolver(p, undefined);
+    }
     answers[j] = record?.deleted === true ? undefined : record;
   }
   return answers;

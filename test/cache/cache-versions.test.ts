@@ -25,7 +25,7 @@ test('a refresh that finds the origin behind a local write keeps the write, and 
   await cache.close();
 });
 
-test('set without a version goes above a version a catalog still names after the memory tier evicted the key', async () => {
+test('set without a version goes above a version a catalog still names after the memory tier evicted the key, and one below it loses', async () => {
   const clock = new VirtualClock(0);
   const origin = new MapOrigin<string>();
   origin.records.set('k', { key: 'k', value: 'old', version: 5 });
@@ -36,6 +36,9 @@ test('set without a version goes above a version a catalog still names after the
   for (let i = 0; i < 200; i++) await cache.get(`f${i}`);
   assert.equal(cache.peek('k'), undefined, 'churn evicted k from memory');
   assert.deepEqual(cache.shadow('u').map((i) => i.version), [5]);
+  const stale = await cache.set('k', 'older write', { version: 3 });
+  assert.deepEqual([stale.version, stale.value], [5, 'old'], 'a write older than the catalog\'s copy loses, and set says so');
+  assert.equal((await cache.get('k')).version, 5, 'nobody is served the older write');
   const written = await cache.set('k', 'new');
   assert.equal(written.version, 6);
   assert.equal((await cache.get('k', { user: 'u' })).value, 'new', 'the user reads the new value, not the catalog\'s old one');
@@ -50,5 +53,24 @@ test('prefetch counts a key named twice once', async () => {
   await cache.get('a');
   const p = cache.stats().prefetch;
   assert.deepEqual([origin.keysFetched, p.issued, p.used], [1, 1, 1]);
+  await cache.close();
+});
+
+test('once a local write above the origin expires, the catalogs follow the origin\'s record the cache stored instead', async () => {
+  const clock = new VirtualClock(0);
+  const origin = new MapOrigin<string>([['k', 'origin']]); // version 1
+  const cache = new Cache<string>({ origin, clock, ttlMs: 1_000 });
+  cache.prefetch(['k'], { user: 'u' });
+  await settle();
+  await cache.set('k', 'local', { version: 10 }); // never written to the origin
+  clock.advance(1_500); // the local copy expired
+  assert.equal((await cache.get('k')).version, 1, 'the cache reloads the origin\'s record');
+  assert.deepEqual(cache.shadow('u').map((i) => [i.version, i.isStale]), [[1, false]], 'the catalog names it too');
+  const calls = origin.calls;
+  for (let i = 0; i < 3; i++) {
+    const r = await cache.get('k', { user: 'u' });
+    assert.deepEqual([r.version, r.servedFrom], [1, 'shadow']);
+  }
+  assert.equal(origin.calls, calls, 'the user\'s reads no longer go to the origin');
   await cache.close();
 });

@@ -10,8 +10,8 @@ describe('EntryCells', () => {
   test('one cell per key, shared by every reference, leaving the index with its last reference', () => {
     const cells = new EntryCells<string>();
     const e = entry('a', 1);
-    const first = cells.acquire(e);
-    const second = cells.acquire(entry('a', 1));
+    const first = cells.acquire(e, 0);
+    const second = cells.acquire(entry('a', 1), 0);
     assert.equal(first, second);
     assert.equal(first.refs, 2);
     assert.equal(cells.size, 1);
@@ -24,25 +24,39 @@ describe('EntryCells', () => {
 
   test('a newer entry supersedes the cell, an older one does not', () => {
     const cells = new EntryCells<string>();
-    const cell = cells.acquire(entry('a', 2));
-    cells.supersede(entry('a', 1));
+    const cell = cells.acquire(entry('a', 2), 0);
+    cells.supersede(entry('a', 1), 0);
     assert.equal(cell.entry?.version, 2);
-    cells.acquire(entry('a', 1));
+    cells.acquire(entry('a', 1), 0);
     assert.equal(cell.entry?.version, 2, 'acquire keeps the newer entry too');
     const v3 = entry('a', 3);
-    cells.supersede(v3);
+    cells.supersede(v3, 0);
     assert.equal(cell.entry, v3);
-    cells.supersede(entry('b', 9));
+    cells.supersede(entry('b', 9), 0);
     assert.equal(cells.size, 1, 'an unreferenced key gets no cell');
+  });
+
+  test('an expired newer entry gives way to an older one (the cache replaced it with the origin\'s record)', () => {
+    const cells = new EntryCells<string>();
+    const cell = cells.acquire(entry('a', 10), 0); // expires at 1000
+    cells.supersede(entry('a', 1), 999);
+    assert.equal(cell.entry?.version, 10, 'not while it is unexpired');
+    const origin = entry('a', 1);
+    cells.supersede(origin, 1000);
+    assert.equal(cell.entry, origin);
+    const again = cells.acquire(entry('a', 12), 0);
+    assert.equal(again, cell);
+    cells.acquire(entry('a', 2), 2000);
+    assert.equal(cell.entry?.version, 2, 'acquire alike');
   });
 
   test('a dropped key kills its cell for every holder; a later acquire makes a new one', () => {
     const cells = new EntryCells<string>();
-    const old = cells.acquire(entry('a', 1));
+    const old = cells.acquire(entry('a', 1), 0);
     assert.equal(cells.drop('a'), true);
     assert.equal(cells.drop('a'), false);
     assert.equal(old.entry, undefined);
-    const fresh = cells.acquire(entry('a', 1));
+    const fresh = cells.acquire(entry('a', 1), 0);
     assert.notEqual(fresh, old);
     cells.release('a', old);
     assert.equal(cells.entry('a')?.version, 1, 'releasing the dead cell leaves the new one');
@@ -51,8 +65,8 @@ describe('EntryCells', () => {
   test('finds keys by prefix and tag, and sums the bytes referenced and those held nowhere else', () => {
     const cells = new EntryCells<string>();
     const kept = entry('user:1', 1, 100, ['hot']);
-    cells.acquire(kept);
-    cells.acquire(entry('item:1', 1, 30));
+    cells.acquire(kept, 0);
+    cells.acquire(entry('item:1', 1, 30), 0);
     assert.deepEqual(cells.keysMatching('user:', undefined), ['user:1']);
     assert.deepEqual(cells.keysMatching(undefined, 'hot'), ['user:1']);
     assert.deepEqual(cells.bytes((e) => e === kept), { total: 130, only: 30 });

@@ -77,3 +77,32 @@ test('when the origin is slower than pendingWaitMs and the flush settles meanwhi
   const [k] = await reading;
   assert.equal((k as OriginRecord<string>)?.value, 'NEW');
 });
+
+test('another node\'s delete newer than a pending write wins (the origin\'s tombstone, asked through getRecords); an older one does not', async () => {
+  const tombstone = { key: 'k', value: undefined as unknown as string, version: 10, deleted: true };
+  let asked = '';
+  const origin = Object.assign(
+    new FunctionOrigin<string>({
+      getMany: async (keys) => {
+        asked = 'getMany';
+        return keys.map(() => undefined); // a tombstone reads as a mere absence here
+      },
+    }),
+    {
+      getRecords: async (keys: readonly string[]) => {
+        asked = 'getRecords';
+        return keys.map((k) => (k === 'k' ? tombstone : undefined));
+      },
+    },
+  );
+  const [older] = await read(origin, ['k'], { k: [rec('k', 'A (pending here)', 5)] });
+  assert.equal(asked, 'getRecords');
+  assert.equal(older, undefined, 'the delete at version 10 supersedes the pending write at 5');
+  const [newer] = await read(origin, ['k'], { k: [rec('k', 'A (pending, newest)', 11)] });
+  assert.equal((newer as OriginRecord<string>).value, 'A (pending, newest)');
+  const resolver = (p: OriginRecord<string>, current: OriginRecord<string> | undefined): OriginRecord<string> => ({ ...p, value: `${current?.value ?? '∅'}+${p.value}` });
+  const merge = (pending: OriginRecord<string>[]) =>
+    readThrough<string>({ origin, keys: ['k'], options: undefined, isSettled: false, pending: () => pending, resolver, observe: () => {}, clock: new VirtualClock(0) });
+  assert.deepEqual(await merge([rec('k', 'a', 5)]), [undefined], 'with a resolver too, a write older than the delete is gone');
+  assert.equal(((await merge([rec('k', 'a', 5), rec('k', 'b', 12)]))[0] as OriginRecord<string>).value, '∅+b', 'and a newer one merges into nothing');
+});

@@ -73,3 +73,25 @@ test('a replay of writes the origin already applied (a crash before the journal 
   assert.equal(first.wb.stats().superseded, 0);
   await Promise.all([first.wb.close(), first.cache.close()]);
 });
+
+test('another node\'s newer delete, noticed before this node flushed its older write, is not undone by a read', async () => {
+  const origin = new MapOrigin<string>([['k', 'v1']]);
+  const here = await node(origin, 1_000_000);
+  const other = await node(origin, 2_000_000);
+  const mine = await here.wb.put('k', 'mine'); // acknowledged, flushed only in 100 ms
+  await other.wb.delete('k');
+  await other.wb.flush();
+  const tombstone = origin.records.get('k');
+  assert.ok(tombstone?.deleted === true && tombstone.version > mine.version, 'the other node deleted it later, by version');
+  await here.cache.delete('k', { maxVersion: tombstone.version }); // its change notice
+  const read = await here.cache.get('k');
+  assert.equal(read.isFound, false, 'the delete wins over the older pending write (it was served, and cached, before)');
+  assert.equal(here.cache.peek('k'), undefined);
+  await here.clock.advanceAsync(150); // the flush is declined: nothing comes back
+  assert.equal((await here.cache.get('k')).isFound, false);
+  assert.equal(here.wb.stats().superseded, 1);
+  for (const n of [here, other]) {
+    await n.cache.close();
+    await n.wb.close();
+  }
+});
