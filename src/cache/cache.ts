@@ -65,7 +65,7 @@ export class Cache<V = unknown> {
       origin: o.origin,
       l2: o.l2,
       maxBatch: o.maxBatch, onStoreFailure: (error) => o.onFault({ kind: 'store', error }),
-      isUsable: (entry) => this.#clock.now() < entry.staleAt && this.#shared!.isTrusted(entry.key),
+      isUsable: (entry) => this.#clock.now() < entry.staleAt && this.#shared!.isCurrent(entry),
       onLoaded: (flight, outcome) => {
         if (!flight.isDiscarded && !this.#isClosed) this.#writer.storeLoaded(flight, outcome);
       },

@@ -20,6 +20,8 @@ import type { Tier } from './tier.ts';
 
 /** Keys whose shared copy is distrusted at most; past it the whole tier is (a clear repairs it). */
 const maxSuspects = 10_000;
+/** Change notices remembered (key → version), the oldest forgotten first. */
+const maxFloors = 10_000;
 /** Wait between repair passes while keys are suspect, in ms: a restart of Redis takes about this long to notice. */
 const repairIntervalMs = 1_000;
 /** Keys repaired per pass, so a long outage does not turn into one burst of commands. */
@@ -32,6 +34,10 @@ export type SharedTierWriterStats = {
   readonly isDistrusted: boolean;
   /** Stale copies removed by the repair pass. */
   readonly repaired: number;
+  /** Keys with a change notice remembered: their shared copies older than it are not read. */
+  readonly floorKeys: number;
+  /** Shared copies not read because a change notice said they were older than the key's current version. */
+  readonly belowFloor: number;
 };
 
 export class SharedTierWriter<V> {
@@ -39,6 +45,14 @@ export class SharedTierWriter<V> {
   readonly #clock: Clock;
   /** key → the highest version whose shared copy may be stale (Infinity: any version). */
   readonly #suspects = new Map<string, number>();
+  /**
+   * key → the version of the last change notice applied here (a delete with `maxVersion`): a shared copy older than
+   * it is stale whoever wrote it. Another node can write one after this node applied the notice (its origin read
+   * began before the change committed and answered after), and before it applies the notice itself; reading that
+   * copy would serve the old version here until its TTL. Bounded; the oldest go first.
+   */
+  readonly #floors = new Map<string, number>();
+  #belowFloor = 0;
   #isDistrusted = false;
   #repaired = 0;
   #timer: TimerHandle | undefined;
@@ -53,6 +67,17 @@ export class SharedTierWriter<V> {
   /** False when the shared tier's copy of `key` may be older than a write this node made: read the origin instead. */
   isTrusted(key: string): boolean {
     return !this.#isDistrusted && (this.#suspects.size === 0 || !this.#suspects.has(key));
+  }
+
+  /**
+   * Whether a copy read from the shared tier may be served: its key is trusted, and it is not older than a change
+   * notice this node applied for the key (then the origin is read instead).
+   */
+  isCurrent(entry: Entry<V>): boolean {
+    if (!this.isTrusted(entry.key)) return false;
+    if (this.#floors.size === 0 || !((this.#floors.get(entry.key) ?? 0) > entry.version)) return true;
+    this.#belowFloor++;
+    return false;
   }
 
   /** Writes `entry` to the shared tier; a lost write makes the key suspect, a declined one removes older copies. */
@@ -83,6 +108,7 @@ export class SharedTierWriter<V> {
    * @param maxVersion @default Infinity (every version)
    */
   async delete(key: string, maxVersion = Infinity): Promise<boolean> {
+    if (Number.isFinite(maxVersion)) this.#floor(key, maxVersion);
     const tier = this.#tier;
     if (tier.setStrict === undefined || tier.deleteStrict === undefined) return tier.delete(key);
     try {
@@ -97,13 +123,21 @@ export class SharedTierWriter<V> {
   }
 
   stats(): SharedTierWriterStats {
-    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired };
+    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size, belowFloor: this.#belowFloor };
   }
 
   close(): void {
     this.#isClosed = true;
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Remembers that `key` changed at `version` (a change notice), as its most recent notice. */
+  #floor(key: string, version: number): void {
+    const known = this.#floors.get(key);
+    if (known !== undefined) this.#floors.delete(key);
+    else if (this.#floors.size >= maxFloors) this.#floors.delete(this.#floors.keys().next().value as string);
+    this.#floors.set(key, Math.max(version, known ?? 0));
   }
 
   #suspect(key: string, version: number): void {

@@ -1,0 +1,55 @@
+/**
+ * Two nodes sharing one Redis namespace (127.0.0.1:6379) and one origin, with a change notice between them: a node
+ * whose origin read began before a change committed writes the old row to Redis after the other node applied the
+ * change's notice. The node that applied it must not take that copy from Redis.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { Cache } from '../../src/cache/cache.ts';
+import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
+import { RedisTier } from '../../src/cache/redis-tier.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { FunctionOrigin } from '../../src/origin/function-origin.ts';
+import type { OriginRecord } from '../../src/origin/origin.ts';
+import { waitFor } from '../doubles/net-wait.ts';
+
+test('a copy older than a change notice this node applied is not read from the shared tier, whoever wrote it after', async () => {
+  const clock = new VirtualClock(1_000_000);
+  const namespace = `two-nodes-${randomUUID().slice(0, 8)}`;
+  const rows = new Map<string, OriginRecord<string>>([['k', { key: 'k', value: 'old', version: 1 }]]);
+  // B's read takes its snapshot when sent and answers when released: a query that began before the change committed.
+  let releaseB: (() => void) | undefined;
+  const slow = new FunctionOrigin<string>({
+    getMany: (keys) => {
+      const snapshot = keys.map((k) => rows.get(k));
+      return new Promise((resolve) => (releaseB = () => resolve(snapshot)));
+    },
+  });
+  const fast = new FunctionOrigin<string>({ getMany: async (keys) => keys.map((k) => rows.get(k)) });
+  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const a = new Cache<string>({ origin: fast, l2: l2a, clock, ttlMs: 60_000 });
+  const b = new Cache<string>({ origin: slow, l2: l2b, clock, ttlMs: 60_000 });
+  try {
+    const bRead = b.get('k');
+    await waitFor(() => releaseB !== undefined, "B's origin read to start");
+    rows.set('k', { key: 'k', value: 'new', version: 2 }); // the change commits; its notice says version 2
+    await cacheChangeTarget(a).invalidate(['k'], [2]); // A applies it at once
+    releaseB!(); // B's answer, the old row, arrives after: B caches it and writes it to Redis
+    assert.equal((await bRead).version, 1);
+    await waitFor(async () => (await l2a.getMany(['k']))[0]?.version === 1, 'the old row to reach Redis');
+
+    const read = await a.get('k');
+    assert.deepEqual([read.value, read.version, read.servedFrom], ['new', 2, 'origin'], 'A reads the origin, not the older copy in Redis');
+    assert.equal(a.stats().sharedTier?.belowFloor, 1);
+    assert.equal(a.stats().sharedTier?.floorKeys, 1);
+    assert.equal((await a.get('k')).version, 2, 'and keeps serving the current row');
+  } finally {
+    await a.close();
+    await b.close();
+    await l2b.close();
+    await l2a.clear();
+    await l2a.close();
+  }
+});
