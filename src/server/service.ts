@@ -29,6 +29,7 @@ import { timedOrigin } from './metrics.ts';
 import { ReadinessProbe } from './readiness-probe.ts';
 import { SessionModels, type ApiPrediction } from './session-models.ts';
 import { SessionOwners } from './session-owners.ts';
+import { ownString } from '../own-string.ts';
 import { openWritePath, type ServiceLogger, type WriteAck, type WritePath } from './write-path.ts';
 
 export type { ServiceLogger, WriteAck, WritePath } from './write-path.ts';
@@ -186,9 +187,10 @@ export class Service {
   context(session: string | undefined, user: string | undefined, segment?: string): ReadContext {
     // A session's requests share one context object (see SessionOwners).
     if (session !== undefined) return this.#owners.context(session, user, segment);
+    // The models and the catalogs may keep these ids: copies, not slices of the request's URL (own-string.ts).
     const ctx: { user?: string; segment?: string } = {};
-    if (user !== undefined) ctx.user = user;
-    if (segment !== undefined) ctx.segment = segment;
+    if (user !== undefined) ctx.user = ownString(user);
+    if (segment !== undefined) ctx.segment = ownString(segment);
     return ctx;
   }
 
@@ -216,7 +218,7 @@ export class Service {
    */
   async load(key: string, ctx: ReadContext): Promise<ReadResult<unknown>> {
     this.#checkCapacity(1);
-    return this.cache.load(key, ctx);
+    return this.cache.load(ownString(key), ctx); // the key is stored (tiers, models): not a slice of the URL
   }
 
   /** Reads many keys (results aligned with `keys`); misses go to the origin together. Same errors as `read`. */
@@ -226,7 +228,7 @@ export class Service {
     for (let i = 0; i < results.length; i++) if (results[i] === undefined) missing.push(i);
     if (missing.length > 0) {
       this.#checkCapacity(missing.length);
-      const loaded = await Promise.all(missing.map((i) => this.cache.load(keys[i], ctx)));
+      const loaded = await Promise.all(missing.map((i) => this.cache.load(ownString(keys[i]), ctx)));
       for (let j = 0; j < missing.length; j++) results[missing[j]] = loaded[j];
     }
     return results as Array<ReadResult<unknown>>;

@@ -16,6 +16,7 @@
 import type { ReadContext } from '../context.ts';
 import { PrescientError } from '../errors.ts';
 import { positiveInt } from '../options.ts';
+import { ownString } from '../own-string.ts';
 
 /** Marks a session seen without a user. */
 const unowned = '';
@@ -55,9 +56,10 @@ export class SessionOwners {
     if (record.ctx !== undefined && record.segment === segment) return record.ctx;
     const ctx: { session: string; user?: string; segment?: string } = { session: record.modelId };
     if (record.owner !== unowned) ctx.user = record.owner;
-    if (segment !== undefined) ctx.segment = segment;
+    const kept = segment === undefined ? undefined : ownString(segment);
+    if (kept !== undefined) ctx.segment = kept;
     record.ctx = ctx;
-    record.segment = segment;
+    record.segment = kept;
     return ctx;
   }
 
@@ -71,8 +73,10 @@ export class SessionOwners {
     const claims = ++this.#claims;
     let record = records.get(session);
     if (record === undefined) {
-      record = { owner: user ?? unowned, modelId: `${session}#${(++this.#incarnations).toString(36)}`, ctx: undefined, segment: undefined, movedAt: claims };
-      records.set(session, record);
+      // Kept for as long as the session is remembered: copies, not slices of the request's URL (own-string.ts).
+      const id = ownString(session);
+      record = { owner: user === undefined ? unowned : ownString(user), modelId: ownString(`${id}#${(++this.#incarnations).toString(36)}`), ctx: undefined, segment: undefined, movedAt: claims };
+      records.set(id, record);
       if (records.size > this.#max) records.delete(records.keys().next().value as string);
       return record;
     }
@@ -80,7 +84,7 @@ export class SessionOwners {
       throw new PrescientError('ERR_FORBIDDEN', `Session ${JSON.stringify(session)} belongs to another user`);
     }
     if (record.owner === unowned && user !== undefined) {
-      record.owner = user;
+      record.owner = ownString(user);
       record.ctx = undefined;
     }
     // A Map keeps insertion order, and re-inserting moves a session to the young end; doing it on every claim churns

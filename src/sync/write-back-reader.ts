@@ -52,10 +52,12 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   };
   // Without a resolver, a key's latest pending write stands in for the origin when the origin cannot answer.
   const canAnswerPending = r.resolver === undefined;
-  // Tombstones are asked for where the origin can give them (`getRecords`): another node's delete newer than a
-  // pending write here must win over it, as a newer value does, and `getMany` answers a tombstone as a mere absence.
+  // Tombstones are asked for where the origin can give them (`getRecords`) when a key has a pending write: another
+  // node's delete newer than it must win over it, as a newer value does, and `getMany` answers a tombstone as a mere
+  // absence. Reads of keys with nothing pending ask `getMany`, as they always did.
   const { origin } = r;
-  const call = r.isSettled ? origin.getManySettled!(keys, r.options) : hasRecords(origin) ? origin.getRecords(keys, r.options) : origin.getMany(keys, r.options);
+  const withPending = before.some((pending) => pending.length > 0);
+  const call = r.isSettled ? origin.getManySettled!(keys, r.options) : withPending && hasRecords(origin) ? origin.getRecords(keys, r.options) : origin.getMany(keys, r.options);
   let fetched: Array<OriginAnswer<V>>;
   if (canAnswerPending && before.every((pending) => pending.length > 0)) {
     call.catch(() => {}); // it may lose the race below; its failure then concerns no one

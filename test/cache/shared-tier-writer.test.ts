@@ -37,7 +37,7 @@ describe('SharedTierWriter', () => {
     assert.equal(l2.heldVersion('k'), 1);
     await clock.advanceAsync(1_000);
     assert.equal(l2.heldVersion('k'), undefined);
-    assert.deepEqual(a.stats().sharedTier, { suspectKeys: 0, isDistrusted: false, repaired: 1 });
+    assert.deepEqual(a.stats().sharedTier, { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 0, belowFloor: 0 });
 
     const b = node();
     const read = await b.get('k');
@@ -121,7 +121,12 @@ describe('SharedTierWriter', () => {
     l2.set(entry('k', 200));
     await clock.advanceAsync(1_000);
     assert.equal(l2.heldVersion('k'), 200, 'the repair removes only copies up to the lost delete');
-    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 1 });
+    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 1, belowFloor: 0 });
+    // The delete up to 100 was a change notice: a shared copy older than it is never read again, a newer one is.
+    assert.equal(writer.isCurrent(entry('k', 99)), false);
+    assert.equal(writer.isCurrent(entry('k', 100)), true);
+    assert.equal(writer.isCurrent(entry('other', 1)), true);
+    assert.equal(writer.stats().belowFloor, 1);
     l2.set(entry('j', 50));
     l2.isDown = true;
     await writer.set(entry('j', 300));
@@ -173,11 +178,11 @@ describe('SharedTierWriter', () => {
     l2.isDown = true;
     await writer.set(entry('k', 1));
     assert.equal(await writer.delete('k'), false);
-    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0 });
+    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0 });
     // Only one strict method: still written as before (a repair could not delete anything).
     const halfStrict = new SharedTierWriter({ ...plain, setStrict: l2.setStrict.bind(l2) }, clock);
     await halfStrict.set(entry('k', 2));
-    assert.deepEqual(halfStrict.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0 });
+    assert.deepEqual(halfStrict.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0 });
   });
 
   test('an older write that lands after a newer one was lost leaves the key suspect', async () => {

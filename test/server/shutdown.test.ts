@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import type { FetchOptions, OriginRecord } from '../../src/origin/origin.ts';
 import { rig } from './server-rig.ts';
+import { waitFor } from '../doubles/net-wait.ts';
 
 /** A MapOrigin whose reads of `slow` wait until released. */
 class GatedMapOrigin extends MapOrigin<unknown> {
@@ -37,7 +38,7 @@ test('close: refuses new requests, finishes the one in flight, then flushes ever
   }
   assert.equal(origin.records.has('w0'), false, 'nothing is flushed before close (the interval is an hour)');
   const inFlight = fetch(`${url}/v1/items/slow`);
-  while (!origin.reached) await new Promise((resolve) => setImmediate(resolve));
+  await waitFor(() => origin.reached, 'the slow read to reach the origin');
   const closed = r.server.close();
   await new Promise((resolve) => setImmediate(resolve));
   const refused = await fetch(`${url}/healthz`).then(
@@ -66,7 +67,7 @@ test('close: a request read while shutting down gets 503 in the error shape of e
   try {
     assert.equal((await fetch(`${sideUrl}/readyz`)).status, 200, 'the side door reaches the routes');
     const inFlight = fetch(`${url}/v1/items/slow`);
-    while (!origin.reached) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor(() => origin.reached, 'the slow read to reach the origin');
     const closed = r.server.close();
     for (const [path, code] of [['/readyz', 'ERR_NOT_READY'], ['/v1/items/a', 'ERR_CLOSED'], ['/healthz', 'ERR_CLOSED']] as const) {
       const res = await fetch(`${sideUrl}${path}`);

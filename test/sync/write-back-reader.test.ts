@@ -95,6 +95,8 @@ test('another node\'s delete newer than a pending write wins (the origin\'s tomb
       },
     },
   );
+  await read(origin, ['k'], {});
+  assert.equal(asked, 'getMany', 'with nothing pending, the origin is asked as always');
   const [older] = await read(origin, ['k'], { k: [rec('k', 'A (pending here)', 5)] });
   assert.equal(asked, 'getRecords');
   assert.equal(older, undefined, 'the delete at version 10 supersedes the pending write at 5');
