@@ -49,6 +49,7 @@ function buildCatalogs(items: Array<Entry<string>>): ShadowCatalogs<string> {
     perUserLimit,
     maxCatalogs: users,
     minProbability: 0,
+    maxBytesOutsideTier: Infinity, // the tier stand-in holds nothing: every item counts as outside it
     clock: new VirtualClock(),
     tier: { peek: () => undefined, get: () => undefined },
     loop: { used: () => {}, shouldRecord: () => false, record: () => {} },

@@ -126,6 +126,13 @@ export type ShadowOptions = {
    * it (the scheduler already judged it). @default 0.1
    */
   readonly minProbability?: number;
+  /**
+   * Bytes (`sizeBytes`) the catalogs may keep alive beyond what the memory tier holds: items predicted for a user
+   * that the tier evicted stay servable from the user's catalog within this budget; past it the ones outside the
+   * longest stop being served (a read of them goes to the tiers and the origin). 0: the catalogs serve only what
+   * the tier holds. @default a quarter of the cache's `maxBytes`
+   */
+  readonly maxBytesOutsideTier?: number;
 };
 
 /** Shadow options with defaults filled in. */
@@ -133,13 +140,14 @@ export type ResolvedShadowOptions = {
   readonly perUserLimit: number;
   readonly maxCatalogs: number;
   readonly minProbability: number;
+  readonly maxBytesOutsideTier: number;
 };
 
 /**
  * Checks `CacheOptions.shadow`: false turns the catalogs off, undefined takes the defaults.
  * @throws InvalidOptionError (ERR_INVALID_OPTION) naming `shadow` or `shadow.<field>`.
  */
-export function resolveShadowOptions(value: unknown): ResolvedShadowOptions | false {
+export function resolveShadowOptions(value: unknown, maxBytes = 64 * 1024 * 1024): ResolvedShadowOptions | false {
   if (value === false) return false;
   const o = (value ?? {}) as ShadowOptions;
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('shadow', 'an object or false', value);
@@ -147,6 +155,7 @@ export function resolveShadowOptions(value: unknown): ResolvedShadowOptions | fa
     perUserLimit: positiveInt('shadow.perUserLimit', o.perUserLimit, 64),
     maxCatalogs: positiveInt('shadow.maxCatalogs', o.maxCatalogs, 10_000),
     minProbability: numberInRange('shadow.minProbability', o.minProbability, 0, 1, 0.1),
+    maxBytesOutsideTier: nonNegativeNumber('shadow.maxBytesOutsideTier', o.maxBytesOutsideTier, Math.floor(maxBytes / 4), true),
   });
 }
 
@@ -198,7 +207,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     accessBufferSize: positiveInt('accessBufferSize', options.accessBufferSize, 8192, 2 ** 24),
     maxBatch: positiveInt('maxBatch', options.maxBatch, 256),
     memory,
-    shadow: resolveShadowOptions(options.shadow),
+    shadow: resolveShadowOptions(options.shadow, maxBytes),
     onFault: guardedFault(fn('onFault', options.onFault, () => {})),
   });
 }

@@ -23,6 +23,12 @@ export type EntryCell<V> = {
 /** The live cells by key. Every method is synchronous and O(1) unless said otherwise. */
 export class EntryCells<V> {
   readonly #cells = new Map<string, EntryCell<V>>();
+  /**
+   * Keys whose cell points to an entry the memory tier no longer holds (evicted, or never stored), with its size,
+   * oldest first: the bytes the cells alone keep alive, beyond the tier's `maxBytes` (`trimOutside` bounds them).
+   */
+  readonly #outside = new Map<string, number>();
+  #outsideBytes = 0;
 
   /** Number of live cells (distinct keys referenced). */
   get size(): number {
@@ -53,7 +59,10 @@ export class EntryCells<V> {
   /** Gives back one reference to `cell` (of `key`); the last one removes a live cell from the index. */
   release(key: string, cell: EntryCell<V>): void {
     cell.refs--;
-    if (cell.refs <= 0 && this.#cells.get(key) === cell) this.#cells.delete(key);
+    if (cell.refs <= 0 && this.#cells.get(key) === cell) {
+      this.#cells.delete(key);
+      this.markHeld(key);
+    }
   }
 
   /**
@@ -73,7 +82,43 @@ export class EntryCells<V> {
     if (cell === undefined) return false;
     cell.entry = undefined;
     this.#cells.delete(key);
+    this.markHeld(key);
     return true;
+  }
+
+  /** Bytes of the entries the cells point to that the memory tier does not hold (as marked). */
+  get outsideBytes(): number {
+    return this.#outsideBytes;
+  }
+
+  /** The live cell of `key` points to an entry the memory tier does not hold: its bytes count as outside. */
+  markOutside(key: string): void {
+    const entry = this.#cells.get(key)?.entry;
+    if (entry === undefined || this.#outside.has(key)) return;
+    this.#outside.set(key, entry.sizeBytes);
+    this.#outsideBytes += entry.sizeBytes;
+  }
+
+  /** `key`'s entry is held by the memory tier again (or its cell is gone): its bytes no longer count as outside. */
+  markHeld(key: string): void {
+    const size = this.#outside.get(key);
+    if (size === undefined) return;
+    this.#outside.delete(key);
+    this.#outsideBytes -= size;
+  }
+
+  /**
+   * Kills the cells kept longest outside the memory tier until their bytes are at most `maxBytes` (their
+   * references die lazily, as for a deleted key). Returns the number of cells killed.
+   */
+  trimOutside(maxBytes: number): number {
+    let killed = 0;
+    while (this.#outsideBytes > maxBytes) {
+      const oldest = this.#outside.keys().next().value as string;
+      if (this.drop(oldest)) killed++; // drop forgets its bytes
+      else this.markHeld(oldest);
+    }
+    return killed;
   }
 
   /** Keys of live cells that start with `prefix` or whose entry carries `tag`. O(size). */

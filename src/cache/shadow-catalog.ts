@@ -81,6 +81,8 @@ export type ShadowStats = {
   readonly evictedReferences: number;
   /** Catalogs dropped by the `maxCatalogs` bound. */
   readonly droppedCatalogs: number;
+  /** Items no catalog serves any more because the bytes kept outside the memory tier passed `maxBytesOutsideTier`. */
+  readonly trimmedOutsideTier: number;
 };
 
 /** A read served from a catalog (a `ReadResult` of the cache). */
@@ -121,6 +123,7 @@ export class ShadowCatalogs<V = unknown> {
   #refreshedBeforeServe = 0;
   #evictedReferences = 0;
   #droppedCatalogs = 0;
+  #trimmedOutside = 0;
   readonly #epochMs: number;
 
   constructor(options: ShadowCatalogsOptions<V>) {
@@ -207,9 +210,32 @@ export class ShadowCatalogs<V = unknown> {
    */
   stored(entry: Entry<V>, prediction: { readonly probability: number; readonly source: string; readonly ctx: ReadContext } | undefined): void {
     this.#held.supersede(entry, this.#o.clock.now());
+    this.#track(entry.key);
     if (prediction !== undefined) this.reference(prediction.ctx, entry, prediction.probability, prediction.source);
     if (this.#pending.size === 0) return;
     for (const w of this.#pending.take(entry.key, this.#seconds(this.#o.clock.now()))) this.reference(w.ctx, entry, w.probability, w.source);
+  }
+
+  /**
+   * `entry` left the memory tier (evicted, expired, replaced, deleted): if the catalogs point to it, it now counts
+   * against `maxBytesOutsideTier`, and the items kept outside longest stop being served past it.
+   */
+  leftTier(entry: Entry<V>): void {
+    if (this.#held.entry(entry.key) !== entry) return;
+    this.#held.markOutside(entry.key);
+    this.#trimmedOutside += this.#held.trimOutside(this.#o.maxBytesOutsideTier);
+  }
+
+  /** After the cell of `key` changed: whether the memory tier holds its entry decides whether its bytes count as outside. */
+  #track(key: string): void {
+    const entry = this.#held.entry(key);
+    if (entry === undefined) return;
+    if (this.#o.tier.peek(key) === entry) {
+      this.#held.markHeld(key);
+      return;
+    }
+    this.#held.markOutside(key);
+    this.#trimmedOutside += this.#held.trimOutside(this.#o.maxBytesOutsideTier);
   }
 
   /**
@@ -266,6 +292,7 @@ export class ShadowCatalogs<V = unknown> {
       refreshedBeforeServe: this.#refreshedBeforeServe,
       evictedReferences: this.#evictedReferences,
       droppedCatalogs: this.#droppedCatalogs,
+      trimmedOutsideTier: this.#trimmedOutside,
     };
   }
 
@@ -307,6 +334,7 @@ export class ShadowCatalogs<V = unknown> {
       } else {
         this.#held.supersede(entry, nowMs);
       }
+      this.#track(entry.key);
       ref.ppm = ppm;
       ref.source = source;
       ref.touchedS = now;
@@ -314,6 +342,7 @@ export class ShadowCatalogs<V = unknown> {
     }
     this.#references++;
     catalog.set(entry.key, { held: this.#held.acquire(entry, nowMs), ppm, source, touchedS: now, uses: 0 });
+    this.#track(entry.key);
   }
 
   /** Evicts the reference of lowest score if it scores below `newcomer` (millionths); false (nothing evicted) otherwise. */

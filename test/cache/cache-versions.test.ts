@@ -74,3 +74,31 @@ test('once a local write above the origin expires, the catalogs follow the origi
   assert.equal(origin.calls, calls, 'the user\'s reads no longer go to the origin');
   await cache.close();
 });
+
+test('the catalogs keep items the memory tier evicted only within shadow.maxBytesOutsideTier, the oldest outside going first', async () => {
+  const clock = new VirtualClock(0);
+  const origin = new MapOrigin<string>();
+  for (let i = 0; i < 300; i++) origin.records.set(`k${i}`, { key: `k${i}`, value: 'v', version: 1 });
+  // Values of 100 bytes; the tier holds 10 of them, the catalogs 3 more beyond it.
+  const cache = new Cache<string>({ origin, clock, maxBytes: 1000, sizeOf: () => 100, ttlMs: 60_000, shadow: { maxBytesOutsideTier: 300, perUserLimit: 64 } });
+  for (let i = 0; i < 20; i++) cache.prefetch([`k${i}`], { user: 'u' });
+  await settle();
+  for (let i = 100; i < 140; i++) await cache.get(`k${i}`); // demand traffic evicts the prefetched items
+  const stats = cache.stats().shadow!;
+  assert.ok(stats.bytesOutsideTier <= 300, `outside the tier: ${stats.bytesOutsideTier} bytes`);
+  assert.ok(stats.trimmedOutsideTier > 0);
+  const served = cache.shadow('u').map((i) => i.key);
+  // The prefetch region holds one 100-byte item (k19); of the 19 outside the tier, the 3 kept are the last stored.
+  assert.deepEqual(served, ['k16', 'k17', 'k18', 'k19']);
+  const calls = origin.calls;
+  const read = await cache.get(served.at(-1)!, { user: 'u' });
+  assert.equal(read.servedFrom, 'shadow');
+  assert.equal(origin.calls, calls);
+  const none = new Cache<string>({ origin, clock, maxBytes: 1000, sizeOf: () => 100, ttlMs: 60_000, shadow: { maxBytesOutsideTier: 0 } });
+  for (let i = 0; i < 20; i++) none.prefetch([`k${i}`], { user: 'u' });
+  await settle();
+  for (let i = 100; i < 140; i++) await none.get(`k${i}`);
+  assert.equal(none.stats().shadow!.bytesOutsideTier, 0, 'with 0, the catalogs serve only what the tier holds');
+  await cache.close();
+  await none.close();
+});

@@ -197,7 +197,9 @@ describe('ShadowCatalogs', () => {
 
   test('rejects bad options and listing arguments with coded errors', () => {
     assert.equal(resolveShadowOptions(false), false);
-    assert.deepEqual(resolveShadowOptions(undefined), { perUserLimit: 64, maxCatalogs: 10_000, minProbability: 0.1 });
+    assert.deepEqual(resolveShadowOptions(undefined), { perUserLimit: 64, maxCatalogs: 10_000, minProbability: 0.1, maxBytesOutsideTier: 16 * 2 ** 20 });
+    assert.equal((resolveShadowOptions({}, 1000) as { maxBytesOutsideTier: number }).maxBytesOutsideTier, 250, 'a quarter of the cache\'s maxBytes');
+    assert.throws(() => resolveShadowOptions({ maxBytesOutsideTier: -1 }), { code: 'ERR_INVALID_OPTION', option: 'shadow.maxBytesOutsideTier' });
     assert.throws(() => resolveShadowOptions({ perUserLimit: 0 }), { code: 'ERR_INVALID_OPTION', option: 'shadow.perUserLimit' });
     assert.throws(() => resolveShadowOptions({ maxCatalogs: 1.5 }), { code: 'ERR_INVALID_OPTION', option: 'shadow.maxCatalogs' });
     assert.throws(() => resolveShadowOptions({ minProbability: 2 }), { code: 'ERR_INVALID_OPTION', option: 'shadow.minProbability' });
