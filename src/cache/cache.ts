@@ -59,7 +59,7 @@ export class Cache<V = unknown> {
     const o = resolveCacheOptions(options);
     this.#o = o;
     this.#clock = o.clock;
-    this.#memory = nestedOptions('memory', () => new MemoryTier<V>({ ...o.memory, maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => { this.#loop.removed(entry, cause); this.#shadow?.leftTier(entry); } }));
+    this.#memory = nestedOptions('memory', () => new MemoryTier<V>({ ...o.memory, maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => { this.#loop.removed(entry, cause); this.#shadow?.leftTier(entry, cause); } }));
     this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock);
     this.#loader = new Loader<V>({
       origin: o.origin,
@@ -175,7 +175,7 @@ export class Cache<V = unknown> {
   #serveStale(key: string, ctx: ReadContext, entry: Entry<V>, now: number): ReadResult<V> | undefined {
     if (now >= entry.expiresAt) return undefined;
     this.#reads.stale++;
-    this.#refresh(key);
+    this.#refresh(entry.key); // the entry's own key string: the request's may be a slice of its URL (own-string.ts)
     return this.#served(key, ctx, entry, now, 'stale');
   }
 

@@ -9,6 +9,9 @@
  * to an emptied cell die lazily, where their owner meets them. We chose this over a key -> set-of-catalogs index,
  * which costs a Set entry per reference (about as much again as the reference) to make invalidation eager, and over
  * a version check against the tier on every read, which cannot tell a deleted key from an evicted one.
+ *
+ * A cell keeps its entry alive after the memory tier evicted it, so the cells also count those bytes (the owner marks
+ * which entries the tier no longer holds) and `trimOutside` kills the cells kept outside longest past a budget.
  */
 import type { Entry } from './entry.ts';
 
@@ -91,12 +94,16 @@ export class EntryCells<V> {
     return this.#outsideBytes;
   }
 
-  /** The live cell of `key` points to an entry the memory tier does not hold: its bytes count as outside. */
+  /**
+   * The live cell of `key` points to an entry the memory tier does not hold: its bytes count as outside (the size of
+   * the entry it points to now, when it was counted already for an earlier one; its place in the order stays).
+   */
   markOutside(key: string): void {
     const entry = this.#cells.get(key)?.entry;
-    if (entry === undefined || this.#outside.has(key)) return;
+    if (entry === undefined) return;
+    const counted = this.#outside.get(key);
     this.#outside.set(key, entry.sizeBytes);
-    this.#outsideBytes += entry.sizeBytes;
+    this.#outsideBytes += entry.sizeBytes - (counted ?? 0);
   }
 
   /** `key`'s entry is held by the memory tier again (or its cell is gone): its bytes no longer count as outside. */
@@ -114,6 +121,10 @@ export class EntryCells<V> {
   trimOutside(maxBytes: number): number {
     let killed = 0;
     while (this.#outsideBytes > maxBytes) {
+      if (this.#outside.size === 0) {
+        this.#outsideBytes = 0; // sizes may be fractional: no drift left behind
+        break;
+      }
       const oldest = this.#outside.keys().next().value as string;
       if (this.drop(oldest)) killed++; // drop forgets its bytes
       else this.markHeld(oldest);

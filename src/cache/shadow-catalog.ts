@@ -4,7 +4,8 @@
  *
  * Why: in a shared tier, one busy user's traffic evicts what the models prepared for everyone else. A catalog
  * keeps, for each user, references to the entries predicted for that user, so those entries stay servable while
- * the user is likely to ask for them, whatever the memory tier evicted meanwhile. A catalog holds references,
+ * the user is likely to ask for them, even once the memory tier evicted them (within `maxBytesOutsideTier` bytes of
+ * such entries for all catalogs together; past it the ones outside the tier longest go). A catalog holds references,
  * never copies: a reference points to the key's shared cell (entry-cells.ts), and the cell to the very `Entry`
  * object the memory tier holds (or held). So an item is stored once however many users reference it, memory grows
  * with catalogs × `perUserLimit` small references, not catalogs × item size (bench/shadow-catalog-memory.ts), and
@@ -26,7 +27,7 @@ import type { Prediction } from '../predict/predictor.ts';
 import type { ResolvedShadowOptions } from './cache-options.ts';
 import { EntryCells, type EntryCell } from './entry-cells.ts';
 import { PendingReferences } from './pending-references.ts';
-import type { Entry } from './entry.ts';
+import type { Entry, RemovalCause } from './entry.ts';
 import type { ShadowItem } from './shadow-listing.ts';
 
 /**
@@ -217,11 +218,13 @@ export class ShadowCatalogs<V = unknown> {
   }
 
   /**
-   * `entry` left the memory tier (evicted, expired, replaced, deleted): if the catalogs point to it, it now counts
-   * against `maxBytesOutsideTier`, and the items kept outside longest stop being served past it.
+   * `entry` left the memory tier: if the catalogs point to it, it now counts against `maxBytesOutsideTier`, and the
+   * items kept outside longest stop being served past it. A replaced or deleted entry is left to what the cache does
+   * next for its key (`stored` with the new entry, `drop`), which settles it: counting it here would trim a
+   * legitimate item (or the key's own reference) for an entry about to be superseded.
    */
-  leftTier(entry: Entry<V>): void {
-    if (this.#held.entry(entry.key) !== entry) return;
+  leftTier(entry: Entry<V>, cause: RemovalCause): void {
+    if (cause === 'replaced' || cause === 'deleted' || this.#held.entry(entry.key) !== entry) return;
     this.#held.markOutside(entry.key);
     this.#trimmedOutside += this.#held.trimOutside(this.#o.maxBytesOutsideTier);
   }

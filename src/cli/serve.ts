@@ -37,6 +37,7 @@ export function serveCommand(io: CliIo, done: (code: number) => void): Command {
         signals.dispose();
         throw error;
       }
+      signals.started();
       await untilSignal(io, server, signals);
       done(0);
     });
@@ -73,12 +74,16 @@ export async function startServe(flags: ServeFlags, io: CliIo, env: ServerEnv): 
   return server;
 }
 
-/** The shutdown signals, listened for: the first received, and how to stop listening. */
-type SignalWatch = { readonly received: Promise<string>; dispose(): void };
+/** The shutdown signals, listened for: the first received, how to say the server is up, and how to stop listening. */
+type SignalWatch = { readonly received: Promise<string>; started(): void; dispose(): void };
 
-/** Listens for SIGTERM and SIGINT; a second signal exits at once (code 130). */
+/**
+ * Listens for SIGTERM and SIGINT; a second signal exits at once (code 130). A first one before `started()` says on
+ * stderr that the server stops once it is up (a start that hangs, on a store that does not answer, takes a second).
+ */
 function watchSignals(io: CliIo): SignalWatch {
   let signalled = 0;
+  let isStarted = false;
   let handler: (signal: string) => void = () => {};
   const received = new Promise<string>((resolve) => {
     handler = (signal: string): void => {
@@ -87,11 +92,12 @@ function watchSignals(io: CliIo): SignalWatch {
         io.stderr.write(`prescient: ${signal} again, exiting without finishing the shutdown\n`);
         process.exit(130);
       }
+      if (!isStarted) io.stderr.write(`prescient: ${signal} while starting: stopping once started (send it again to exit at once)\n`);
       resolve(signal);
     };
   });
   for (const s of shutdownSignals) process.on(s, handler);
-  return { received, dispose: () => shutdownSignals.forEach((s) => process.off(s, handler)) };
+  return { received, started: () => (isStarted = true), dispose: () => shutdownSignals.forEach((s) => process.off(s, handler)) };
 }
 
 /**

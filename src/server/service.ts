@@ -239,8 +239,9 @@ export class Service {
    * serves the new value.
    * @throws the write path's coded errors (ERR_JOURNAL_FAILED, ERR_CLOSED, ...).
    */
-  async put(key: string, value: unknown): Promise<WriteAck> {
+  async put(urlKey: string, value: unknown): Promise<WriteAck> {
     this.#checkStarted();
+    const key = ownString(urlKey); // kept by the journal's pending writes and the tiers: not a slice of the URL
     const ack = await this.#writes.put(key, value);
     this.#writeCount++;
     try {
@@ -253,8 +254,9 @@ export class Service {
   }
 
   /** Deletes `key`: resolves once the journal holds the tombstone, with its version. Same errors as `put`. */
-  async delete(key: string): Promise<WriteAck> {
+  async delete(urlKey: string): Promise<WriteAck> {
     this.#checkStarted();
+    const key = ownString(urlKey);
     const ack = await this.#writes.delete(key);
     this.#deleteCount++;
     await this.cache.delete(key, { maxVersion: ack.version }).catch(() => false); // a newer copy from elsewhere stays

@@ -102,3 +102,26 @@ test('the catalogs keep items the memory tier evicted only within shadow.maxByte
   await cache.close();
   await none.close();
 });
+
+test('updating or growing a cataloged item keeps the byte budget exact: a held item keeps its reference, a larger one outside counts at its size', async () => {
+  const clock = new VirtualClock(0);
+  const origin = new MapOrigin<string>();
+  for (let i = 0; i < 300; i++) origin.records.set(`k${i}`, { key: `k${i}`, value: 'x'.repeat(100), version: 1 });
+  const held = new Cache<string>({ origin, clock, maxBytes: 10_000, sizeOf: (v) => v.length, ttlMs: 60_000, shadow: { maxBytesOutsideTier: 0 } });
+  held.prefetch(['k0', 'k1', 'k2'], { user: 'u' });
+  await settle();
+  await held.set('k0', 'y'.repeat(100)); // replaces an entry the tier holds
+  assert.deepEqual(held.shadow('u').map((i) => i.key).sort(), ['k0', 'k1', 'k2'], 'no reference is trimmed for an update');
+  assert.equal(held.stats().shadow!.trimmedOutsideTier, 0);
+  await held.close();
+
+  const cache = new Cache<string>({ origin, clock, maxBytes: 1000, sizeOf: (v) => v.length, ttlMs: 60_000, shadow: { maxBytesOutsideTier: 300, perUserLimit: 64 } });
+  for (let i = 0; i < 20; i++) cache.prefetch([`k${i}`], { user: 'u' });
+  await settle();
+  for (let i = 100; i < 140; i++) await cache.get(`k${i}`);
+  for (const k of ['k16', 'k17', 'k18']) origin.records.set(k, { key: k, value: 'y'.repeat(900), version: 2 });
+  cache.prefetch(['k16', 'k17', 'k18'], { user: 'u' }); // the rows grew: too large for the tier's prefetch share
+  await settle();
+  assert.ok(cache.stats().shadow!.bytesOutsideTier <= 300, `outside the tier: ${cache.stats().shadow!.bytesOutsideTier} bytes`);
+  await cache.close();
+});

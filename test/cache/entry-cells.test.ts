@@ -71,4 +71,27 @@ describe('EntryCells', () => {
     assert.deepEqual(cells.keysMatching(undefined, 'hot'), ['user:1']);
     assert.deepEqual(cells.bytes((e) => e === kept), { total: 130, only: 30 });
   });
+
+  test('counts the bytes of entries held outside the tier at their current size, and trims the oldest past a budget', () => {
+    const cells = new EntryCells<string>();
+    for (const key of ['a', 'b', 'c']) cells.acquire(entry(key, 1, 10), 0);
+    cells.markOutside('a');
+    cells.markOutside('b');
+    cells.markOutside('b'); // counted once
+    assert.equal(cells.outsideBytes, 20);
+    cells.supersede(entry('b', 2, 50), 0);
+    cells.markOutside('b'); // the cell now points to a larger entry, still outside the tier
+    assert.equal(cells.outsideBytes, 60);
+    cells.markHeld('a');
+    assert.equal(cells.outsideBytes, 50);
+    cells.markOutside('a');
+    cells.markOutside('c');
+    assert.equal(cells.outsideBytes, 70);
+    assert.equal(cells.trimOutside(15), 2, 'b (outside longest), then a (marked again before c), go; c stays');
+    assert.deepEqual([cells.entry('a'), cells.entry('b'), cells.entry('c')?.version], [undefined, undefined, 1]);
+    assert.equal(cells.outsideBytes, 10);
+    cells.drop('c');
+    assert.equal(cells.outsideBytes, 0, 'a dead cell counts nothing');
+    assert.equal(cells.trimOutside(0), 0);
+  });
 });

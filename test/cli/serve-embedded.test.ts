@@ -57,6 +57,7 @@ test('SIGTERM while the embedded store is still opening: the server shuts down o
     assert.ok(sawWarning, `the startup warning comes before the listening line:\n${output.text}`);
     child.kill('SIGTERM');
     assert.equal(await waitForExit(child), 0, output.text);
+    assert.match(output.text, /SIGTERM while starting: stopping once started/);
     assert.match(output.text, /prescient: stopped/);
     const copies = readdirSync(tmpdir()).filter((name) => name.includes(`.open-${child.pid}-`));
     assert.deepEqual(copies, [], 'the private copy of the sample store is removed');
