@@ -39,7 +39,8 @@ export class CacheWrites<V> {
     // One above every version held here: a catalog may still name a copy the memory tier evicted.
     const cataloged = this.#w.shadow?.held(key);
     const held = Math.max(memory.peek(key)?.version ?? 0, cataloged?.version ?? 0);
-    const version = options.version === undefined ? held + 1 : nonNegativeNumber('version', options.version);
+    // ...and not below a deleted version's floor, or the shared tier's copy of this write would not be read back here.
+    const version = options.version === undefined ? Math.max(held + 1, this.#w.shared?.floorOf(key) ?? 0) : nonNegativeNumber('version', options.version);
     // A newer unexpired copy only a catalog holds wins too, as one in the memory tier does (MemoryTier.set refuses
     // an older version): storing this one would serve it to other readers after the catalog's newer one was served.
     if (cataloged !== undefined && cataloged.version > version && o.clock.now() < cataloged.expiresAt) return cataloged;
@@ -56,6 +57,10 @@ export class CacheWrites<V> {
     const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
     loader.discard(key);
     this.#w.absent?.delete(key); // its absence is no longer known either
+    // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
+    // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
+    const heldVersion = Math.max(memory.peek(key)?.version ?? 0, shadow?.held(key)?.version ?? 0);
+    if (max === Infinity && heldVersion > 0) shared?.noteDeleted(key, heldVersion);
     const wasHeld = (memory.peek(key)?.version ?? 0) <= max && memory.delete(key);
     const wasShadowed = shadow?.drop(key, max) === true;
     const wasShared = (await shared?.delete(key, max)) ?? false;

@@ -80,6 +80,19 @@ export class SharedTierWriter<V> {
     return false;
   }
 
+  /** The least version of `key` a shared copy must have to be read here (0: any): see `isCurrent`. */
+  floorOf(key: string): number {
+    return this.#floors.size === 0 ? 0 : (this.#floors.get(key) ?? 0);
+  }
+
+  /**
+   * `key` was deleted here at every version (a hard DELETE's notice, or the application's `delete`), and this node
+   * held it at `heldVersion`: a shared copy at or below that version is the deleted data, whoever writes it back.
+   */
+  noteDeleted(key: string, heldVersion: number): void {
+    this.#floor(key, heldVersion + 1);
+  }
+
   /** Writes `entry` to the shared tier; a lost write makes the key suspect, a declined one removes older copies. */
   async set(entry: Entry<V>): Promise<void> {
     const tier = this.#tier;

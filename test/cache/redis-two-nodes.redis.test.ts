@@ -53,3 +53,42 @@ test('a copy older than a change notice this node applied is not read from the s
     await l2a.close();
   }
 });
+
+test('after a hard DELETE\'s notice (no version), a copy up to the version this node held is not read back from the shared tier', async () => {
+  const clock = new VirtualClock(1_000_000);
+  const namespace = `two-nodes-${randomUUID().slice(0, 8)}`;
+  const rows = new Map<string, OriginRecord<string>>([['k', { key: 'k', value: 'old', version: 1 }]]);
+  let releaseB: (() => void) | undefined;
+  const slow = new FunctionOrigin<string>({
+    getMany: (keys) => {
+      const snapshot = keys.map((k) => rows.get(k));
+      return new Promise((resolve) => (releaseB = () => resolve(snapshot)));
+    },
+  });
+  const fast = new FunctionOrigin<string>({ getMany: async (keys) => keys.map((k) => rows.get(k)) });
+  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const a = new Cache<string>({ origin: fast, l2: l2a, clock, ttlMs: 60_000 });
+  const b = new Cache<string>({ origin: slow, l2: l2b, clock, ttlMs: 60_000 });
+  try {
+    assert.equal((await a.get('k')).version, 1, 'A holds the row');
+    await l2a.delete('k'); // B's read must go to its origin, not find A's copy
+    const bRead = b.get('k');
+    await waitFor(() => releaseB !== undefined, "B's origin read to start");
+    rows.delete('k'); // a hard DELETE commits; its notice carries no version
+    await cacheChangeTarget(a).invalidate(['k'], [undefined]);
+    releaseB!(); // B's answer, the deleted row, lands in Redis after A's notice
+    assert.equal((await bRead).version, 1);
+    await waitFor(async () => (await l2a.getMany(['k']))[0]?.version === 1, 'the deleted row to reach Redis');
+    const read = await a.get('k');
+    assert.equal(read.isFound, false, 'A reads the origin, which has no such row');
+    const written = await a.set('k', 'local');
+    assert.equal(written.version, 2, 'a later local write goes above the deleted version, so its shared copy is read back');
+  } finally {
+    await a.close();
+    await b.close();
+    await l2b.close();
+    await l2a.clear();
+    await l2a.close();
+  }
+});
