@@ -108,6 +108,10 @@ export class TierWriter<V> {
   async put(entry: Entry<V>): Promise<void> {
     this.#o.absent?.delete(entry.key);
     this.#o.memory.set(entry);
+    // A newer version held wins (MemoryTier.set refused this one): the catalogs must not take it either, nor a
+    // user whose prediction waited for the key (pending-references.ts) be served it.
+    const held = this.#o.memory.peek(entry.key);
+    if (held !== undefined && held.version > entry.version) return;
     this.#o.shadow?.stored(entry, undefined);
     await this.#o.shared?.set(entry);
   }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
+import { ScriptedPredictor } from '../doubles/scripted-predictor.ts';
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 4; i++) await flushMicrotasks();
@@ -123,5 +124,22 @@ test('updating or growing a cataloged item keeps the byte budget exact: a held i
   cache.prefetch(['k16', 'k17', 'k18'], { user: 'u' }); // the rows grew: too large for the tier's prefetch share
   await settle();
   assert.ok(cache.stats().shadow!.bytesOutsideTier <= 300, `outside the tier: ${cache.stats().shadow!.bytesOutsideTier} bytes`);
+  await cache.close();
+});
+
+test('a set older than the version held loses for the catalogs too: a user waiting for the key is not handed the older write', async () => {
+  const clock = new VirtualClock(0);
+  const origin = new MapOrigin<string>([['x', 'x']]);
+  origin.records.set('k', { key: 'k', value: 'origin', version: 2 });
+  const cache = new Cache<string>({ origin, clock, ttlMs: 1_000, staleAfterMs: 400, predictor: new ScriptedPredictor({ x: [['k', 0.9]] }), prefetch: false });
+  await cache.get('k');
+  clock.advance(500); // k is stale: a prediction of it waits for a fresh copy (a pending catalog reference)
+  await cache.get('x', { session: 's', user: 'u' });
+  cache.flush();
+  const kept = await cache.set('k', 'older write', { version: 1 });
+  assert.equal(kept.version, 2, 'the held newer version wins');
+  const read = await cache.get('k', { session: 's', user: 'u' });
+  assert.notEqual(read.version, 1, `the user is not served the refused write (${read.servedFrom})`);
+  assert.deepEqual(cache.shadow('u').map((i) => i.version), [], 'nor does it join the user\'s catalog');
   await cache.close();
 });
