@@ -69,7 +69,7 @@ export class CacheWrites<V> {
 
   /** See `Cache.invalidate`. */
   async invalidate(selector: InvalidateSelector): Promise<number> {
-    const { memory, loader, shadow } = this.#w;
+    const { memory, loader, shadow, shared } = this.#w;
     const keys = new Set(selector.keys ?? []);
     const { prefix, tag } = selector;
     if (prefix !== undefined || tag !== undefined) {
@@ -78,6 +78,9 @@ export class CacheWrites<V> {
       }
       for (const key of [...(shadow?.keysMatching(prefix, tag) ?? []), ...loader.keysStartingWith(prefix)]) keys.add(key);
       if (prefix !== undefined) this.#w.absent?.deleteStartingWith(prefix);
+      // Copies in the shared tier this node never held (other nodes' writes): found by a scan of the tier. A tag is
+      // not indexed there: its copies elsewhere go with the nodes that hold them, or their TTL.
+      if (prefix !== undefined && shared !== undefined) for (const key of await shared.keysWithPrefix(prefix)) keys.add(key);
     }
     let removed = 0;
     for (const key of keys) if (await this.delete(key, {})) removed++;

@@ -66,3 +66,29 @@ export function createRedisTierClient(options: RedisClientSettings, connectTimeo
   const defaults = { disableOfflineQueue: true, socket, commandOptions };
   return createCluster({ rootNodes: urls.map((url) => ({ url })), RESP: 3, clientSideCache, commandOptions, defaults }) as unknown as RedisConnection;
 }
+
+/**
+ * Walks every key matching the glob `match` on every master of `client` (the client itself when it is not a
+ * cluster), `count` keys per SCAN step, handing each non-empty step to `onStep` with the node it came from. Each
+ * step is awaited through `bound` (the tier's command deadline).
+ */
+export async function scanNodes(
+  client: RedisConnection,
+  match: string,
+  count: number,
+  bound: <T>(work: Promise<T>, what: string) => Promise<T>,
+  onStep: (node: RedisConnection, keys: Array<string | Buffer>) => Promise<void>,
+): Promise<void> {
+  const nodes = client.masters === undefined ? [client] : await Promise.all(client.masters.map((m) => client.nodeClient!(m)));
+  for (const node of nodes) {
+    const scan = node.scanIterator!({ MATCH: match, COUNT: count })[Symbol.asyncIterator]();
+    for (let step = await bound(scan.next(), 'SCAN'); step.done !== true; step = await bound(scan.next(), 'SCAN')) {
+      if (step.value.length > 0) await onStep(node, step.value);
+    }
+  }
+}
+
+/** `text` with the glob characters of Redis's MATCH escaped, so it matches itself. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

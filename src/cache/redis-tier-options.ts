@@ -3,7 +3,9 @@
  */
 import type { RedisClientType, RedisClusterType } from 'redis';
 import type { Clock } from '../clock.ts';
-import type { PrescientError } from '../errors.ts';
+import { InvalidOptionError, type PrescientError } from '../errors.ts';
+import { hasMethods } from '../options.ts';
+import { createRedisTierClient, type RedisConnection } from './redis-client.ts';
 
 /** Options of a {@link RedisTier}. Give exactly one of `client`, `url` and `rootNodes`. */
 export type RedisTierOptions = {
@@ -37,3 +39,28 @@ export type RedisTierOptions = {
   /** Told of every failed command and connection error, as ERR_TIER_FAILED with the client's error as `cause`. */
   readonly onError?: (error: PrescientError) => void;
 };
+
+/**
+ * The hash tag of every key of the namespace: `{<namespace>}` (default `prescient`).
+ * @throws InvalidOptionError naming `namespace` unless it is 1 to 64 characters without braces.
+ */
+export function namespaceTag(value: unknown): string {
+  const ns = value ?? 'prescient';
+  if (typeof ns !== 'string' || ns.length === 0 || ns.length > 64 || /[{}]/.test(ns)) {
+    throw new InvalidOptionError('namespace', 'a string of 1 to 64 characters without { or }', ns);
+  }
+  return `{${ns}}`;
+}
+
+/**
+ * The client of a tier: the one passed in (not owned), or one made from `url` / `rootNodes` (owned: connected and
+ * closed by the tier). @throws InvalidOptionError unless exactly one of `client`, `url` and `rootNodes` is given.
+ */
+export function tierClient(options: RedisTierOptions, connectTimeoutMs: number): { readonly client: RedisConnection; readonly isOwned: boolean } {
+  const given = (['client', 'url', 'rootNodes'] as const).filter((k) => options[k] !== undefined);
+  if (given.length !== 1) {
+    throw new InvalidOptionError(given[1] ?? 'client', 'the only one given of `client`, `url` and `rootNodes` (exactly one is required)', given.length === 0 ? undefined : options[given[1]]);
+  }
+  if (options.client === undefined) return { client: createRedisTierClient(options, connectTimeoutMs), isOwned: true };
+  return { client: hasMethods<RedisConnection>('client', options.client, ['get', 'evalSha', 'eval', 'unlink', 'withCommandOptions', 'on']), isOwned: false };
+}

@@ -34,12 +34,12 @@ import type { Tier, TierStats } from './tier.ts';
 import { CommandDeadline } from './command-deadline.ts';
 import { HitCounters } from './hit-counters.ts';
 import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
-import { createRedisTierClient, redisTierTypeMapping, type RedisConnection } from './redis-client.ts';
+import { escapeGlob, redisTierTypeMapping, scanNodes, type RedisConnection } from './redis-client.ts';
 import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
-import type { RedisTierOptions } from './redis-tier-options.ts';
+import { namespaceTag, tierClient, type RedisTierOptions } from './redis-tier-options.ts';
 
 export { redisTierTypeMapping } from './redis-client.ts';
 export type { RedisTierOptions } from './redis-tier-options.ts';
@@ -93,11 +93,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   constructor(options: RedisTierOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
     this.#maxBytes = positiveInt('maxBytes', options.maxBytes);
-    const ns = options.namespace ?? 'prescient';
-    if (typeof ns !== 'string' || ns.length === 0 || ns.length > 64 || /[{}]/.test(ns)) {
-      throw new InvalidOptionError('namespace', 'a string of 1 to 64 characters without { or }', ns);
-    }
-    this.#ns = `{${ns}}`;
+    this.#ns = namespaceTag(options.namespace);
     this.#metaKeys = [`${this.#ns}#meta`, `${this.#ns}#expiry`, `${this.#ns}#sizes`];
     this.#graceMs = nonNegativeNumber('expiryGraceMs', options.expiryGraceMs, 0, true);
     const timeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs, 250);
@@ -105,16 +101,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     this.#connectTimeoutMs = positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     this.#onError = options.onError === undefined ? undefined : fn('onError', options.onError);
-    const given = (['client', 'url', 'rootNodes'] as const).filter((k) => options[k] !== undefined);
-    if (given.length !== 1) {
-      throw new InvalidOptionError(given[1] ?? 'client', 'the only one given of `client`, `url` and `rootNodes` (exactly one is required)', given.length === 0 ? undefined : options[given[1]]);
-    }
-    this.#isOwned = options.client === undefined;
-    if (options.client !== undefined) {
-      this.#client = hasMethods<RedisConnection>('client', options.client, ['get', 'evalSha', 'eval', 'unlink', 'withCommandOptions', 'on']);
-    } else {
-      this.#client = createRedisTierClient(options, this.#connectTimeoutMs);
-    }
+    ({ client: this.#client, isOwned: this.#isOwned } = tierClient(options, this.#connectTimeoutMs));
     // The client-side cache only answers commands sent with the (node) client's default type mapping object.
     const c = this.#client;
     const ownMapping = c.masters === undefined ? c.options?.commandOptions?.typeMapping : c._options?.defaults?.commandOptions?.typeMapping;
@@ -259,21 +246,31 @@ export class RedisTier<V = unknown> implements Tier<V> {
   async clear(): Promise<void> {
     this.#checkOpen();
     this.#hitCounts.clear();
-    const match = `${this.#ns.replace(/[*?[\]\\]/g, '\\$&')}:*`;
+    const bound = <T>(work: Promise<T>, what: string): Promise<T> => this.#deadline.bound(work, what);
     try {
-      const nodes = this.#client.masters === undefined ? [this.#client] : await Promise.all(this.#client.masters.map((m) => this.#client.nodeClient!(m)));
-      for (const node of nodes) {
-        const scan = node.scanIterator!({ MATCH: match, COUNT: CLEAR_BATCH })[Symbol.asyncIterator]();
-        for (let step = await this.#deadline.bound(scan.next(), 'SCAN'); step.done !== true; step = await this.#deadline.bound(scan.next(), 'SCAN')) {
-          if (step.value.length > 0) await this.#deadline.bound(node.unlink(step.value), 'UNLINK');
-        }
-      }
+      await scanNodes(this.#client, `${escapeGlob(this.#ns)}:*`, CLEAR_BATCH, bound, async (node, keys) => void (await bound(node.unlink(keys), 'UNLINK')));
       await this.#deadline.bound(this.#client.unlink(this.#metaKeys), 'UNLINK');
       this.#usage = { bytes: 0, entries: 0, evictions: 0 };
     } catch (error) {
       this.#failed('clear', error);
       throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not clear ${this.#ns}: ${messageOf(error)}`, { cause: error });
     }
+  }
+
+  /** Keys of this namespace that start with `prefix` (SCAN on every master). @throws ERR_TIER_FAILED; ERR_CLOSED. */
+  async keysWithPrefix(prefix: string): Promise<string[]> {
+    this.#checkOpen();
+    const keys: string[] = [];
+    const skip = this.#ns.length + 1;
+    try {
+      await scanNodes(this.#client, `${escapeGlob(`${this.#ns}:${prefix}`)}*`, CLEAR_BATCH, (work, what) => this.#deadline.bound(work, what), async (_node, found) => {
+        for (const k of found) keys.push(k.toString().slice(skip));
+      });
+    } catch (error) {
+      this.#failed('keysWithPrefix', error);
+      throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not list keys of ${this.#ns}: ${messageOf(error)}`, { cause: error });
+    }
+    return keys;
   }
 
   /**

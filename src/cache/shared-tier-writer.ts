@@ -135,6 +135,23 @@ export class SharedTierWriter<V> {
     }
   }
 
+  /**
+   * Keys of the shared tier that start with `prefix` (for `invalidate({ prefix })`, so copies other nodes wrote go
+   * too); none from a tier that cannot list them. When the tier does not answer, its copies under the prefix cannot
+   * be found: the whole tier is distrusted until a `clear()` of it succeeds, as when the suspect keys overflow.
+   */
+  async keysWithPrefix(prefix: string): Promise<string[]> {
+    if (this.#tier.keysWithPrefix === undefined) return [];
+    try {
+      return await this.#tier.keysWithPrefix(prefix);
+    } catch {
+      this.#isDistrusted = true;
+      this.#suspects.clear();
+      this.#scheduleRepair();
+      return [];
+    }
+  }
+
   stats(): SharedTierWriterStats {
     return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size, belowFloor: this.#belowFloor };
   }

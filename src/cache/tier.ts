@@ -46,6 +46,11 @@ export interface Tier<V = unknown> {
    * true when something was removed; rejects with ERR_TIER_FAILED when the tier could not be reached or timed out.
    */
   deleteStrict?(key: string, maxVersion?: number): Promise<boolean>;
+  /**
+   * Optional: the keys held that start with `prefix`, for `Cache.invalidate({ prefix })` to reach copies this node
+   * never held (another node's writes to a shared tier). Rejects with ERR_TIER_FAILED when the tier cannot answer.
+   */
+  keysWithPrefix?(prefix: string): Promise<string[]>;
   /** Removes everything. */
   clear(): Awaitable<void>;
   stats(): Awaitable<TierStats>;

@@ -127,6 +127,18 @@ describe('RedisTier', () => {
     assert.equal(stats.evictions, 1);
   });
 
+  test('keysWithPrefix lists the namespace\'s keys that start with the prefix, glob characters taken literally', async () => {
+    const mine = await tier();
+    const other = await tier();
+    for (const key of ['user:1', 'user:2', 'users', 'item:1', 'a*b', 'a?c', 'a[1]']) await mine.set(entry(key));
+    await other.set(entry('user:9'));
+    assert.deepEqual((await mine.keysWithPrefix('user:')).sort(), ['user:1', 'user:2']);
+    assert.deepEqual(await mine.keysWithPrefix('a*'), ['a*b']);
+    assert.deepEqual(await mine.keysWithPrefix('a['), ['a[1]']);
+    assert.deepEqual(await mine.keysWithPrefix('zzz'), []);
+    assert.equal((await mine.keysWithPrefix('')).length, 7);
+  });
+
   test('clear removes only its own namespace', async () => {
     const mine = await tier();
     const other = await tier();

@@ -10,7 +10,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
 import { RedisTier } from '../../src/cache/redis-tier.ts';
 import { VirtualClock } from '../../src/clock.ts';
-import { FunctionOrigin } from '../../src/origin/function-origin.ts';
+import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
 import type { OriginRecord } from '../../src/origin/origin.ts';
 import { waitFor } from '../doubles/net-wait.ts';
 
@@ -84,6 +84,28 @@ test('after a hard DELETE\'s notice (no version), a copy up to the version this 
     assert.equal(read.isFound, false, 'A reads the origin, which has no such row');
     const written = await a.set('k', 'local');
     assert.equal(written.version, 2, 'a later local write goes above the deleted version, so its shared copy is read back');
+  } finally {
+    await a.close();
+    await b.close();
+    await l2b.close();
+    await l2a.clear();
+    await l2a.close();
+  }
+});
+
+test('invalidate({ prefix }) reaches the shared tier\'s copies this node never held', async () => {
+  const clock = new VirtualClock(1_000_000);
+  const namespace = `two-nodes-${randomUUID().slice(0, 8)}`;
+  const origin = new MapOrigin<string>([['user:1', 'alice'], ['user:2', 'bob'], ['item:1', 'lamp']]);
+  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const a = new Cache<string>({ origin, l2: l2a, clock, ttlMs: 60_000 });
+  const b = new Cache<string>({ origin, l2: l2b, clock, ttlMs: 60_000 });
+  try {
+    for (const key of ['user:1', 'user:2', 'item:1']) await b.get(key); // B's loads: in Redis, not in A's memory
+    await waitFor(async () => (await l2a.getMany(['user:1', 'user:2', 'item:1'])).every((e) => e !== undefined), 'B\'s copies to reach Redis');
+    assert.equal(await a.invalidate({ prefix: 'user:' }), 2);
+    assert.deepEqual((await l2a.getMany(['user:1', 'user:2', 'item:1'])).map((e) => e?.version), [undefined, undefined, 1]);
   } finally {
     await a.close();
     await b.close();

@@ -200,4 +200,26 @@ describe('SharedTierWriter', () => {
     assert.equal(l2.heldVersion('k'), undefined);
     assert.equal(writer.isTrusted('k'), true);
   });
+
+  test('a prefix the tier cannot list distrusts the whole tier until a clear of it succeeds; a tier that can lists it', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    let isListing = false;
+    const listing = Object.assign(l2, {
+      keysWithPrefix: async (prefix: string) => {
+        if (!isListing) throw new Error('connection lost');
+        return ['user:1', 'user:2'].filter((k) => k.startsWith(prefix));
+      },
+    });
+    const writer = new SharedTierWriter(listing, clock);
+    assert.deepEqual(await writer.keysWithPrefix('user:'), []);
+    assert.equal(writer.isTrusted('anything'), false, 'copies under the prefix cannot be found: nothing is read from the tier');
+    await clock.advanceAsync(1_000);
+    assert.equal(writer.isTrusted('anything'), true, 'the repair cleared the tier');
+    isListing = true;
+    assert.deepEqual(await writer.keysWithPrefix('user:'), ['user:1', 'user:2']);
+    const plain = new SharedTierWriter({ name: 'plain', get: l2.get.bind(l2), getMany: l2.getMany.bind(l2), set: l2.set.bind(l2), delete: l2.delete.bind(l2), clear: l2.clear.bind(l2), stats: l2.stats.bind(l2) }, clock);
+    assert.deepEqual(await plain.keysWithPrefix('user:'), [], 'a tier without the method lists nothing');
+  });
 });
+
