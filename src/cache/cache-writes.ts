@@ -60,7 +60,7 @@ export class CacheWrites<V> {
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
     const heldVersion = Math.max(memory.peek(key)?.version ?? 0, shadow?.held(key)?.version ?? 0);
-    if (max === Infinity && heldVersion > 0) shared?.noteDeleted(key, heldVersion);
+    if (max === Infinity) shared?.noteDeleted(key, heldVersion);
     const wasHeld = (memory.peek(key)?.version ?? 0) <= max && memory.delete(key);
     const wasShadowed = shadow?.drop(key, max) === true;
     const wasShared = (await shared?.delete(key, max)) ?? false;

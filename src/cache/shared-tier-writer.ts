@@ -20,8 +20,13 @@ import type { Tier } from './tier.ts';
 
 /** Keys whose shared copy is distrusted at most; past it the whole tier is (a clear repairs it). */
 const maxSuspects = 10_000;
-/** Change notices remembered (key → version), the oldest forgotten first. */
+/** Change notices remembered (key → version), the oldest forgotten first; as many deletes of unknown version. */
 const maxFloors = 10_000;
+/**
+ * After a delete of every version of a key this node did not hold (so no version to set a floor at), how long no
+ * shared copy of it is read, in ms: longer than an origin read that began before the delete can take to land.
+ */
+const blackoutMs = 30_000;
 /** Wait between repair passes while keys are suspect, in ms: a restart of Redis takes about this long to notice. */
 const repairIntervalMs = 1_000;
 /** Keys repaired per pass, so a long outage does not turn into one burst of commands. */
@@ -52,6 +57,8 @@ export class SharedTierWriter<V> {
    * copy would serve the old version here until its TTL. Bounded; the oldest go first.
    */
   readonly #floors = new Map<string, number>();
+  /** key → until when (ms) no shared copy of it is read: a delete of every version of a key not held here. */
+  readonly #blackouts = new Map<string, number>();
   #belowFloor = 0;
   #isDistrusted = false;
   #repaired = 0;
@@ -75,6 +82,10 @@ export class SharedTierWriter<V> {
    */
   isCurrent(entry: Entry<V>): boolean {
     if (!this.isTrusted(entry.key)) return false;
+    if (this.#blackouts.size > 0 && this.#isBlackedOut(entry.key)) {
+      this.#belowFloor++;
+      return false;
+    }
     if (this.#floors.size === 0 || !((this.#floors.get(entry.key) ?? 0) > entry.version)) return true;
     this.#belowFloor++;
     return false;
@@ -90,7 +101,22 @@ export class SharedTierWriter<V> {
    * held it at `heldVersion`: a shared copy at or below that version is the deleted data, whoever writes it back.
    */
   noteDeleted(key: string, heldVersion: number): void {
-    this.#floor(key, heldVersion + 1);
+    if (heldVersion > 0) {
+      this.#floor(key, heldVersion + 1);
+      return;
+    }
+    // Nothing held here, so no version: no shared copy is read for a while instead.
+    this.#blackouts.delete(key);
+    if (this.#blackouts.size >= maxFloors) this.#blackouts.delete(this.#blackouts.keys().next().value as string);
+    this.#blackouts.set(key, this.#clock.now() + blackoutMs);
+  }
+
+  #isBlackedOut(key: string): boolean {
+    const until = this.#blackouts.get(key);
+    if (until === undefined) return false;
+    if (this.#clock.now() < until) return true;
+    this.#blackouts.delete(key);
+    return false;
   }
 
   /** Writes `entry` to the shared tier; a lost write makes the key suspect, a declined one removes older copies. */
@@ -153,7 +179,7 @@ export class SharedTierWriter<V> {
   }
 
   stats(): SharedTierWriterStats {
-    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size, belowFloor: this.#belowFloor };
+    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size + this.#blackouts.size, belowFloor: this.#belowFloor };
   }
 
   close(): void {

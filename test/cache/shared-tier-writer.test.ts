@@ -221,5 +221,18 @@ describe('SharedTierWriter', () => {
     const plain = new SharedTierWriter({ name: 'plain', get: l2.get.bind(l2), getMany: l2.getMany.bind(l2), set: l2.set.bind(l2), delete: l2.delete.bind(l2), clear: l2.clear.bind(l2), stats: l2.stats.bind(l2) }, clock);
     assert.deepEqual(await plain.keysWithPrefix('user:'), [], 'a tier without the method lists nothing');
   });
+
+  test('a delete of every version sets the floor above the version held, or, with none held, reads no copy for 30 s', async () => {
+    const clock = new VirtualClock(0);
+    const writer = new SharedTierWriter(new FlakyTier<string>(clock), clock);
+    writer.noteDeleted('held', 7);
+    assert.deepEqual([writer.isCurrent(entry('held', 7)), writer.isCurrent(entry('held', 8)), writer.floorOf('held')], [false, true, 8]);
+    writer.noteDeleted('unknown', 0);
+    assert.equal(writer.isCurrent(entry('unknown', 99)), false, 'no version known: no copy at all');
+    assert.equal(writer.floorOf('unknown'), 0, 'a later set is not pushed up by it');
+    await clock.advanceAsync(30_000);
+    assert.equal(writer.isCurrent(entry('unknown', 1)), true, 'read again once an origin read begun before the delete has landed');
+    assert.equal(writer.stats().belowFloor, 2);
+  });
 });
 
