@@ -40,7 +40,7 @@ export class CacheWrites<V> {
     const cataloged = this.#w.shadow?.held(key);
     const held = Math.max(memory.peek(key)?.version ?? 0, cataloged?.version ?? 0);
     // ...and not below a deleted version's floor, or the shared tier's copy of this write would not be read back here.
-    const version = options.version === undefined ? Math.max(held + 1, this.#w.shared?.floorOf(key) ?? 0) : nonNegativeNumber('version', options.version);
+    const version = options.version === undefined ? Math.max(held + 1, this.#w.floors.floorOf(key)) : nonNegativeNumber('version', options.version);
     // A newer unexpired copy only a catalog holds wins too, as one in the memory tier does (MemoryTier.set refuses
     // an older version): storing this one would serve it to other readers after the catalog's newer one was served.
     if (cataloged !== undefined && cataloged.version > version && o.clock.now() < cataloged.expiresAt) return cataloged;
@@ -60,7 +60,8 @@ export class CacheWrites<V> {
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
     const heldVersion = Math.max(memory.peek(key)?.version ?? 0, shadow?.held(key)?.version ?? 0);
-    if (max === Infinity) shared?.noteDeleted(key, heldVersion);
+    if (max === Infinity) this.#w.floors.noteDeleted(key, heldVersion);
+    else this.#w.floors.noteChange(key, max);
     const wasHeld = (memory.peek(key)?.version ?? 0) <= max && memory.delete(key);
     const wasShadowed = shadow?.drop(key, max) === true;
     const wasShared = (await shared?.delete(key, max)) ?? false;

@@ -25,6 +25,7 @@ import { Loader, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
 import type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
 import { checkKey } from './entry.ts';
+import { VersionFloors } from './version-floors.ts';
 import { OriginCounters } from './origin-counters.ts';
 import { PredictionLoop } from './prediction-loop.ts';
 import { SharedTierWriter } from './shared-tier-writer.ts';
@@ -60,7 +61,8 @@ export class Cache<V = unknown> {
     this.#o = o;
     this.#clock = o.clock;
     this.#memory = nestedOptions('memory', () => new MemoryTier<V>({ ...o.memory, maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => { this.#loop.removed(entry, cause); this.#shadow?.leftTier(entry, cause); } }));
-    this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock);
+    const floors = new VersionFloors(o.clock); // versions the deletes and change notices applied here made stale
+    this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock, floors);
     this.#loader = new Loader<V>({
       origin: o.origin,
       l2: o.l2,
@@ -90,7 +92,7 @@ export class Cache<V = unknown> {
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };
     this.#shadow = shadow && new ShadowCatalogs<V>(shadow);
     this.#absent = o.absentTtlMs > 0 ? new AbsentKeys(o.absentTtlMs, o.maxAbsentKeys) : undefined;
-    const stores = { memory: this.#memory, shadow: this.#shadow, shared: this.#shared, absent: this.#absent };
+    const stores = { memory: this.#memory, shadow: this.#shadow, shared: this.#shared, absent: this.#absent, floors };
     this.#writer = new TierWriter<V>({ ...o, ...stores });
     this.#writes = new CacheWrites<V>({ options: o, ...stores, loader: this.#loader, writer: this.#writer });
   }

@@ -17,16 +17,10 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Entry } from './entry.ts';
 import type { Tier } from './tier.ts';
+import type { VersionFloors } from './version-floors.ts';
 
 /** Keys whose shared copy is distrusted at most; past it the whole tier is (a clear repairs it). */
 const maxSuspects = 10_000;
-/** Change notices remembered (key → version), the oldest forgotten first; as many deletes of unknown version. */
-const maxFloors = 10_000;
-/**
- * After a delete of every version of a key this node did not hold (so no version to set a floor at), how long no
- * shared copy of it is read, in ms: longer than an origin read that began before the delete can take to land.
- */
-const blackoutMs = 30_000;
 /** Wait between repair passes while keys are suspect, in ms: a restart of Redis takes about this long to notice. */
 const repairIntervalMs = 1_000;
 /** Keys repaired per pass, so a long outage does not turn into one burst of commands. */
@@ -48,17 +42,9 @@ export type SharedTierWriterStats = {
 export class SharedTierWriter<V> {
   readonly #tier: Tier<V>;
   readonly #clock: Clock;
+  readonly #floors: VersionFloors;
   /** key → the highest version whose shared copy may be stale (Infinity: any version). */
   readonly #suspects = new Map<string, number>();
-  /**
-   * key → the version of the last change notice applied here (a delete with `maxVersion`): a shared copy older than
-   * it is stale whoever wrote it. Another node can write one after this node applied the notice (its origin read
-   * began before the change committed and answered after), and before it applies the notice itself; reading that
-   * copy would serve the old version here until its TTL. Bounded; the oldest go first.
-   */
-  readonly #floors = new Map<string, number>();
-  /** key → until when (ms) no shared copy of it is read: a delete of every version of a key not held here. */
-  readonly #blackouts = new Map<string, number>();
   #belowFloor = 0;
   #isDistrusted = false;
   #repaired = 0;
@@ -66,9 +52,14 @@ export class SharedTierWriter<V> {
   #isRepairing = false;
   #isClosed = false;
 
-  constructor(tier: Tier<V>, clock: Clock) {
+  /**
+   * @param floors the cache's version floors: a shared copy below its key's floor (older than a change notice this
+   *   node applied; another node can write one back after it) is not read (`isCurrent`).
+   */
+  constructor(tier: Tier<V>, clock: Clock, floors: VersionFloors) {
     this.#tier = tier;
     this.#clock = clock;
+    this.#floors = floors;
   }
 
   /** False when the shared tier's copy of `key` may be older than a write this node made: read the origin instead. */
@@ -82,40 +73,8 @@ export class SharedTierWriter<V> {
    */
   isCurrent(entry: Entry<V>): boolean {
     if (!this.isTrusted(entry.key)) return false;
-    if (this.#blackouts.size > 0 && this.#isBlackedOut(entry.key)) {
-      this.#belowFloor++;
-      return false;
-    }
-    if (this.#floors.size === 0 || !((this.#floors.get(entry.key) ?? 0) > entry.version)) return true;
+    if (!this.#floors.isBelowForShared(entry.key, entry.version)) return true;
     this.#belowFloor++;
-    return false;
-  }
-
-  /** The least version of `key` a shared copy must have to be read here (0: any): see `isCurrent`. */
-  floorOf(key: string): number {
-    return this.#floors.size === 0 ? 0 : (this.#floors.get(key) ?? 0);
-  }
-
-  /**
-   * `key` was deleted here at every version (a hard DELETE's notice, or the application's `delete`), and this node
-   * held it at `heldVersion`: a shared copy at or below that version is the deleted data, whoever writes it back.
-   */
-  noteDeleted(key: string, heldVersion: number): void {
-    if (heldVersion > 0) {
-      this.#floor(key, heldVersion + 1);
-      return;
-    }
-    // Nothing held here, so no version: no shared copy is read for a while instead.
-    this.#blackouts.delete(key);
-    if (this.#blackouts.size >= maxFloors) this.#blackouts.delete(this.#blackouts.keys().next().value as string);
-    this.#blackouts.set(key, this.#clock.now() + blackoutMs);
-  }
-
-  #isBlackedOut(key: string): boolean {
-    const until = this.#blackouts.get(key);
-    if (until === undefined) return false;
-    if (this.#clock.now() < until) return true;
-    this.#blackouts.delete(key);
     return false;
   }
 
@@ -147,7 +106,6 @@ export class SharedTierWriter<V> {
    * @param maxVersion @default Infinity (every version)
    */
   async delete(key: string, maxVersion = Infinity): Promise<boolean> {
-    if (Number.isFinite(maxVersion)) this.#floor(key, maxVersion);
     const tier = this.#tier;
     if (tier.setStrict === undefined || tier.deleteStrict === undefined) return tier.delete(key);
     try {
@@ -179,21 +137,13 @@ export class SharedTierWriter<V> {
   }
 
   stats(): SharedTierWriterStats {
-    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size + this.#blackouts.size, belowFloor: this.#belowFloor };
+    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size, belowFloor: this.#belowFloor };
   }
 
   close(): void {
     this.#isClosed = true;
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
-  }
-
-  /** Remembers that `key` changed at `version` (a change notice), as its most recent notice. */
-  #floor(key: string, version: number): void {
-    const known = this.#floors.get(key);
-    if (known !== undefined) this.#floors.delete(key);
-    else if (this.#floors.size >= maxFloors) this.#floors.delete(this.#floors.keys().next().value as string);
-    this.#floors.set(key, Math.max(version, known ?? 0));
   }
 
   #suspect(key: string, version: number): void {

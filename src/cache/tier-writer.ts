@@ -15,6 +15,7 @@ import type { Flight, LoadOutcome } from './loader.ts';
 import type { MemoryTier } from './memory-tier.ts';
 import type { ShadowCatalogs } from './shadow-catalog.ts';
 import type { SharedTierWriter } from './shared-tier-writer.ts';
+import type { VersionFloors } from './version-floors.ts';
 
 /** The places a key can live locally: what a write reaches (TierWriter, CacheWrites). */
 export type LocalStores<V> = {
@@ -23,6 +24,8 @@ export type LocalStores<V> = {
   readonly shared: SharedTierWriter<V> | undefined;
   /** Negative answers remembered (absentTtlMs), or undefined when off. */
   readonly absent: AbsentKeys | undefined;
+  /** Versions the deletes and change notices applied here made stale (version-floors.ts). */
+  readonly floors: VersionFloors;
 };
 
 export type TierWriterOptions<V> = Pick<ResolvedCacheOptions<V>, 'sizeOf' | 'maxEntryBytes' | 'ttlMs' | 'staleAfterMs'> & LocalStores<V> & {
@@ -72,6 +75,9 @@ export class TierWriter<V> {
       return;
     }
     const { value, version } = outcome.record;
+    // Older than a change this cache applied (the write-back reader's pending write, answering alone for a slow
+    // origin, can be): served to this read, never cached, or it would be served until its TTL with no notice to come.
+    if (this.#o.floors.isBelow(key, version)) return;
     const held = memory.peek(key);
     const now = this.#o.clock.now();
     if (held !== undefined && held.version > version && now < held.expiresAt) {

@@ -86,6 +86,7 @@ for (const aHolds of [true, false]) test(`after a hard DELETE's notice (no versi
     assert.equal(read.isFound, false, 'A reads the origin, which has no such row');
     const written = await a.set('k', 'local');
     assert.equal(written.version, aHolds ? 2 : 1, 'a later local write goes above the deleted version, so its shared copy is read back');
+    assert.equal((await l2a.getMany(['k']))[0]?.version, aHolds ? 2 : 1, 'and Redis took it');
   } finally {
     await a.close();
     await b.close();

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import { createEntry } from '../../src/cache/entry.ts';
 import { SharedTierWriter } from '../../src/cache/shared-tier-writer.ts';
+import { VersionFloors } from '../../src/cache/version-floors.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { FlakyTier } from '../doubles/flaky-tier.ts';
@@ -83,7 +84,7 @@ describe('SharedTierWriter', () => {
   test('a write the shared tier declines removes the older copy it holds, not a newer one', async () => {
     const clock = new VirtualClock(0);
     const l2 = new FlakyTier<string>(clock);
-    const writer = new SharedTierWriter(l2, clock);
+    const writer = new SharedTierWriter(l2, clock, new VersionFloors(clock));
     l2.set(entry('k', 1));
     l2.maxEntryBytes = 50;
     await writer.set(entry('k', 2, 100));
@@ -98,7 +99,7 @@ describe('SharedTierWriter', () => {
   test('a delete up to a version removes an older shared copy and keeps a newer one', async () => {
     const clock = new VirtualClock(0);
     const l2 = new FlakyTier<string>(clock);
-    const writer = new SharedTierWriter(l2, clock);
+    const writer = new SharedTierWriter(l2, clock, new VersionFloors(clock));
     l2.set(entry('new', 200));
     l2.set(entry('old', 50));
     assert.equal(await writer.delete('new', 100), false);
@@ -112,7 +113,7 @@ describe('SharedTierWriter', () => {
   test('a delete up to a version lost while the tier is down is repaired up to that version only', async () => {
     const clock = new VirtualClock(0);
     const l2 = new FlakyTier<string>(clock);
-    const writer = new SharedTierWriter(l2, clock);
+    const writer = new SharedTierWriter(l2, clock, new VersionFloors(clock));
     l2.set(entry('k', 50));
     l2.isDown = true;
     assert.equal(await writer.delete('k', 100), false);
@@ -121,12 +122,7 @@ describe('SharedTierWriter', () => {
     l2.set(entry('k', 200));
     await clock.advanceAsync(1_000);
     assert.equal(l2.heldVersion('k'), 200, 'the repair removes only copies up to the lost delete');
-    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 1, belowFloor: 0 });
-    // The delete up to 100 was a change notice: a shared copy older than it is never read again, a newer one is.
-    assert.equal(writer.isCurrent(entry('k', 99)), false);
-    assert.equal(writer.isCurrent(entry('k', 100)), true);
-    assert.equal(writer.isCurrent(entry('other', 1)), true);
-    assert.equal(writer.stats().belowFloor, 1);
+    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 0, belowFloor: 0 });
     l2.set(entry('j', 50));
     l2.isDown = true;
     await writer.set(entry('j', 300));
@@ -157,7 +153,7 @@ describe('SharedTierWriter', () => {
   test('too many lost writes distrust the whole shared tier until a clear of it succeeds', async () => {
     const clock = new VirtualClock(0);
     const l2 = new FlakyTier<string>(clock);
-    const writer = new SharedTierWriter(l2, clock);
+    const writer = new SharedTierWriter(l2, clock, new VersionFloors(clock));
     l2.isDown = true;
     for (let i = 0; i <= 10_000; i++) await writer.delete(`k${i}`);
     assert.equal(writer.stats().isDistrusted, true);
@@ -174,13 +170,13 @@ describe('SharedTierWriter', () => {
     const clock = new VirtualClock(0);
     const l2 = new FlakyTier<string>(clock);
     const plain = { name: 'plain', get: l2.get.bind(l2), getMany: l2.getMany.bind(l2), set: l2.set.bind(l2), delete: l2.delete.bind(l2), clear: l2.clear.bind(l2), stats: l2.stats.bind(l2) };
-    const writer = new SharedTierWriter(plain, clock);
+    const writer = new SharedTierWriter(plain, clock, new VersionFloors(clock));
     l2.isDown = true;
     await writer.set(entry('k', 1));
     assert.equal(await writer.delete('k'), false);
     assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0 });
     // Only one strict method: still written as before (a repair could not delete anything).
-    const halfStrict = new SharedTierWriter({ ...plain, setStrict: l2.setStrict.bind(l2) }, clock);
+    const halfStrict = new SharedTierWriter({ ...plain, setStrict: l2.setStrict.bind(l2) }, clock, new VersionFloors(clock));
     await halfStrict.set(entry('k', 2));
     assert.deepEqual(halfStrict.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0 });
   });
@@ -188,7 +184,7 @@ describe('SharedTierWriter', () => {
   test('an older write that lands after a newer one was lost leaves the key suspect', async () => {
     const clock = new VirtualClock(0);
     const l2 = new FlakyTier<string>(clock);
-    const writer = new SharedTierWriter(l2, clock);
+    const writer = new SharedTierWriter(l2, clock, new VersionFloors(clock));
     await writer.set(entry('k', 1));
     l2.isDown = true;
     await writer.set(entry('k', 5));
@@ -211,28 +207,24 @@ describe('SharedTierWriter', () => {
         return ['user:1', 'user:2'].filter((k) => k.startsWith(prefix));
       },
     });
-    const writer = new SharedTierWriter(listing, clock);
+    const writer = new SharedTierWriter(listing, clock, new VersionFloors(clock));
     assert.deepEqual(await writer.keysWithPrefix('user:'), []);
     assert.equal(writer.isTrusted('anything'), false, 'copies under the prefix cannot be found: nothing is read from the tier');
     await clock.advanceAsync(1_000);
     assert.equal(writer.isTrusted('anything'), true, 'the repair cleared the tier');
     isListing = true;
     assert.deepEqual(await writer.keysWithPrefix('user:'), ['user:1', 'user:2']);
-    const plain = new SharedTierWriter({ name: 'plain', get: l2.get.bind(l2), getMany: l2.getMany.bind(l2), set: l2.set.bind(l2), delete: l2.delete.bind(l2), clear: l2.clear.bind(l2), stats: l2.stats.bind(l2) }, clock);
+    const plain = new SharedTierWriter({ name: 'plain', get: l2.get.bind(l2), getMany: l2.getMany.bind(l2), set: l2.set.bind(l2), delete: l2.delete.bind(l2), clear: l2.clear.bind(l2), stats: l2.stats.bind(l2) }, clock, new VersionFloors(clock));
     assert.deepEqual(await plain.keysWithPrefix('user:'), [], 'a tier without the method lists nothing');
   });
 
-  test('a delete of every version sets the floor above the version held, or, with none held, reads no copy for 30 s', async () => {
+  test('a shared copy below its key\'s version floor is not read, and counted', () => {
     const clock = new VirtualClock(0);
-    const writer = new SharedTierWriter(new FlakyTier<string>(clock), clock);
-    writer.noteDeleted('held', 7);
-    assert.deepEqual([writer.isCurrent(entry('held', 7)), writer.isCurrent(entry('held', 8)), writer.floorOf('held')], [false, true, 8]);
-    writer.noteDeleted('unknown', 0);
-    assert.equal(writer.isCurrent(entry('unknown', 99)), false, 'no version known: no copy at all');
-    assert.equal(writer.floorOf('unknown'), 0, 'a later set is not pushed up by it');
-    await clock.advanceAsync(30_000);
-    assert.equal(writer.isCurrent(entry('unknown', 1)), true, 'read again once an origin read begun before the delete has landed');
-    assert.equal(writer.stats().belowFloor, 2);
+    const floors = new VersionFloors(clock);
+    const writer = new SharedTierWriter(new FlakyTier<string>(clock), clock, floors);
+    floors.noteChange('k', 100); // a change notice at version 100 was applied
+    assert.deepEqual([writer.isCurrent(entry('k', 99)), writer.isCurrent(entry('k', 100)), writer.isCurrent(entry('other', 1))], [false, true, true]);
+    assert.deepEqual([writer.stats().floorKeys, writer.stats().belowFloor], [1, 1]);
   });
 });
 

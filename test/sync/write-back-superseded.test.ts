@@ -95,3 +95,35 @@ test('another node\'s newer delete, noticed before this node flushed its older w
     await n.wb.close();
   }
 });
+
+test('a pending write older than a change notice applied here answers a slow read once, and is not cached', async () => {
+  const store = new MapOrigin<string>([['k', 'initial']]);
+  const dir = await mkdtemp(join(tmpdir(), 'prescient-wb-superseded-'));
+  dirs.push(dir);
+  const clock = new VirtualClock(1_000_000);
+  const later = (ms: number) => new Promise<void>((resolve) => clock.setTimer(ms, resolve));
+  // Reads answer after 150 ms (past the reader's 100 ms wait); writes commit at once and answer 200 ms later.
+  const origin = {
+    getMany: async (keys: readonly string[]) => [await store.getMany(keys), await later(150)][0]!,
+    getRecords: async (keys: readonly string[]) => [await store.getRecords(keys), await later(150)][0]!,
+    putMany: async (records: Parameters<MapOrigin<string>['putMany']>[0]) => [await store.putMany(records), await later(200)][0]!,
+  };
+  let cache: Cache<string> | undefined;
+  const wb = new WriteBack<string>({ origin, dir, clock, groupCommitMs: 0, flushIntervalMs: 100, target: { set: (k, v, o) => cache!.set(k, v, o), delete: (k, o) => cache!.delete(k, o) } });
+  cache = new Cache<string>({ origin: wb.reader, clock, ttlMs: 60_000 });
+  await wb.start();
+  const mine = await wb.put('k', 'mine');
+  await clock.advanceAsync(100); // the flush commits 'mine'; its answer is 200 ms away
+  await store.putMany([{ key: 'k', value: 'theirs', version: mine.version + 5_000 }]); // another node, later
+  await cache.delete('k', { maxVersion: mine.version + 5_000 }); // its change notice
+  const reading = cache.get('k');
+  await clock.advanceAsync(100);
+  assert.equal((await reading).value, 'mine', 'the pending write answers alone for the slow origin, as documented');
+  assert.equal(cache.peek('k'), undefined, 'but it is older than the notice: not cached');
+  await clock.advanceAsync(300); // the flush is confirmed; nothing is pending
+  const next = cache.get('k');
+  await clock.advanceAsync(150);
+  assert.deepEqual([(await next).value, (await next).version], ['theirs', mine.version + 5_000]);
+  await cache.close();
+  await wb.close();
+});
