@@ -6,7 +6,7 @@
  * value it replaces) in one order, last writer winning by version; the read path only needs to know the places
  * exist. Keeping the writes here keeps that order in one mechanism.
  */
-import { InvalidOptionError, ValueTooLargeError } from '../errors.ts';
+import { InvalidOptionError, isPrescientError, ValueTooLargeError } from '../errors.ts';
 import { nonNegativeNumber } from '../options.ts';
 import type { ResolvedCacheOptions } from './cache-options.ts';
 import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-results.ts';
@@ -84,7 +84,14 @@ export class CacheWrites<V> {
       if (prefix !== undefined && shared !== undefined) for (const key of await shared.keysWithPrefix(prefix)) keys.add(key);
     }
     let removed = 0;
-    for (const key of keys) if (await this.delete(key, {})) removed++;
+    for (const key of keys) {
+      try {
+        if (await this.delete(key, {})) removed++;
+      } catch (error) {
+        // A key another node stored that this one refuses (longer than its maxKeyLength): it cannot be held here.
+        if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
+      }
+    }
     return removed;
   }
 }

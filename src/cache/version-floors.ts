@@ -1,80 +1,104 @@
 /**
- * VersionFloors: per key, the least version a copy must have to be stored or read here, learned from the deletes
- * and change notices this cache applied.
+ * VersionFloors: per key, for a short while after a delete or change notice this cache applied, the least version a
+ * copy must have to be read from the shared tier or cached from a load.
  *
- * Why: a change notice says a key changed at version v, so any copy older than v is stale whoever hands it over
- * afterwards — another node that writes the old row to the shared tier after this node applied the notice (its
- * origin read began before the change committed), or this node's own write-back reader answering with a pending
- * write older than v while the origin is slow. Without a floor such a copy was cached here and served for its TTL,
- * with no later notice to remove it. A delete of every version (a hard DELETE's notice, or the application's delete,
- * often made only to have the key read again) carries no version: for `blackoutMs` the shared tier's copies up to
- * the version held here (all of them when none was held) are not read, which covers another node's late write of
- * the old row; the origin's answers to reads begun after the delete are current and cached as usual, and nothing
- * stays once the window is over.
- * Bounds: at most `maxFloors` keys of each kind, the oldest forgotten first. Cost: O(1) per operation.
+ * Why: a change notice says a key changed at version v, so a copy older than v handed over just after it is stale —
+ * another node that writes the old row to the shared tier after this node applied the notice (its origin read began
+ * before the change committed), or this node's own write-back reader answering with a pending write older than v
+ * while the origin is slow. Without a floor such a copy was cached here and served for its TTL, with no later notice
+ * to remove it. Those races end when the reads in flight at the notice have landed, so a floor lasts `windowMs` and
+ * no longer: a permanent one made a key uncacheable for good wherever the origin's version stays below a notice's
+ * (an origin without versions, a resolver keeping the origin's record, a row deleted and inserted again at a lower
+ * version). A delete of every version (a hard DELETE's notice, or the application's delete, often made only to have
+ * the key read again) carries no version: for the window the shared tier's copies up to the version held here (all
+ * of them when none was held) are not read, and the origin's answers are cached as usual.
+ * Bounds: at most `maxFloors` keys of each kind, the oldest forgotten first. Cost: O(1) amortised per operation.
  */
 import type { Clock } from '../clock.ts';
 
-/** Keys remembered with a floor, and as many with a blackout; the oldest are forgotten first. */
+/** Keys remembered with a floor, and as many with a delete window; the oldest are forgotten first. */
 const maxFloors = 10_000;
-/**
- * After a delete of every version of a key, how long the shared tier's old copies of it are not read, in ms: longer
- * than an origin read that began before the delete can take to land.
- */
-export const blackoutMs = 30_000;
+/** How long a floor or a delete window lasts, in ms: longer than an origin read begun before it can take to land. */
+export const windowMs = 30_000;
+
+type Window = { readonly version: number; readonly until: number };
 
 export class VersionFloors {
   readonly #clock: Clock;
-  /** key → the least version a copy must have (a change notice's version, or one above the version deleted). */
-  readonly #floors = new Map<string, number>();
-  /** key → until when (ms) shared copies of it up to `version` (0: every version) are not read. */
-  readonly #blackouts = new Map<string, { readonly until: number; readonly version: number }>();
+  /** key → the least version a copy must have (a change notice's version), until when; oldest first. */
+  readonly #floors = new Map<string, Window>();
+  /** key → the highest version of shared copies not read (0: every version), until when; oldest first. */
+  readonly #deletes = new Map<string, Window>();
 
   constructor(clock: Clock) {
     this.#clock = clock;
   }
 
-  /** Keys with a floor or a blackout now. */
+  /** Keys with a floor or a delete window now. */
   get size(): number {
-    return this.#floors.size + this.#blackouts.size;
+    const now = this.#clock.now();
+    prune(this.#floors, now);
+    prune(this.#deletes, now);
+    return this.#floors.size + this.#deletes.size;
   }
 
-  /** The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale. */
+  /** The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale for a while. */
   noteChange(key: string, version: number): void {
-    const known = this.#floors.get(key);
-    if (known !== undefined) this.#floors.delete(key);
-    else if (this.#floors.size >= maxFloors) this.#floors.delete(this.#floors.keys().next().value as string);
-    this.#floors.set(key, Math.max(version, known ?? 0));
+    const now = this.#clock.now();
+    const known = live(this.#floors, key, now);
+    put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs }, now);
   }
 
   /** Every version of `key` was deleted here, where it was held at `heldVersion` (0: not held). */
   noteDeleted(key: string, heldVersion: number): void {
-    this.#blackouts.delete(key);
-    if (this.#blackouts.size >= maxFloors) this.#blackouts.delete(this.#blackouts.keys().next().value as string);
-    this.#blackouts.set(key, { until: this.#clock.now() + blackoutMs, version: heldVersion });
+    const now = this.#clock.now();
+    this.#floors.delete(key); // whatever comes next (a row inserted again) may have any version
+    put(this.#deletes, key, { version: heldVersion, until: now + windowMs }, now);
   }
 
   /** The least version a new write of `key` should take so that no floor or window here refuses it (0: none). */
   floorOf(key: string): number {
-    const floor = this.#floors.size === 0 ? 0 : (this.#floors.get(key) ?? 0);
-    const blackout = this.#blackouts.size === 0 ? undefined : this.#blackouts.get(key);
-    return blackout === undefined || this.#clock.now() >= blackout.until ? floor : Math.max(floor, blackout.version + 1);
+    const now = this.#clock.now();
+    const floor = live(this.#floors, key, now)?.version ?? 0;
+    const deleted = live(this.#deletes, key, now);
+    return deleted === undefined ? floor : Math.max(floor, deleted.version + 1);
   }
 
   /** True when a copy of `key` at `version` is below its floor (known stale, whoever hands it over). */
   isBelow(key: string, version: number): boolean {
-    return this.#floors.size > 0 && (this.#floors.get(key) ?? 0) > version;
+    return this.#floors.size > 0 && (live(this.#floors, key, this.#clock.now())?.version ?? 0) > version;
   }
 
-  /** True when a shared-tier copy of `key` at `version` must not be read: below its floor, or within its blackout. */
+  /** True when a shared-tier copy of `key` at `version` must not be read: below its floor, or within a delete's window. */
   isBelowForShared(key: string, version: number): boolean {
-    if (this.#blackouts.size > 0) {
-      const blackout = this.#blackouts.get(key);
-      if (blackout !== undefined) {
-        if (this.#clock.now() >= blackout.until) this.#blackouts.delete(key);
-        else if (blackout.version === 0 || version <= blackout.version) return true;
-      }
+    if (this.#deletes.size > 0) {
+      const deleted = live(this.#deletes, key, this.#clock.now());
+      if (deleted !== undefined && (deleted.version === 0 || version <= deleted.version)) return true;
     }
     return this.isBelow(key, version);
+  }
+}
+
+/** The window of `key` in `map` if it has not ended at `now` (an ended one is removed). */
+function live(map: Map<string, Window>, key: string, now: number): Window | undefined {
+  const w = map.get(key);
+  if (w === undefined || now < w.until) return w;
+  map.delete(key);
+  return undefined;
+}
+
+/** Sets `key`'s window as the newest, dropping ended ones from the old end and the oldest past the bound. */
+function put(map: Map<string, Window>, key: string, w: Window, now: number): void {
+  map.delete(key);
+  prune(map, now);
+  if (map.size >= maxFloors) map.delete(map.keys().next().value as string);
+  map.set(key, w);
+}
+
+/** Drops the windows that ended by `now` from the old end (each is set with the same length, so they end in order). */
+function prune(map: Map<string, Window>, now: number): void {
+  for (const [key, w] of map) {
+    if (now < w.until) return;
+    map.delete(key);
   }
 }

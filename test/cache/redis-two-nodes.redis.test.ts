@@ -11,32 +11,59 @@ import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
 import { RedisTier } from '../../src/cache/redis-tier.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
-import type { OriginRecord } from '../../src/origin/origin.ts';
+import type { Origin, OriginRecord } from '../../src/origin/origin.ts';
 import { waitFor } from '../doubles/net-wait.ts';
 
-test('a copy older than a change notice this node applied is not read from the shared tier, whoever wrote it after', async () => {
+type Nodes = { readonly a: Cache<string>; readonly b: Cache<string>; readonly l2a: RedisTier<string>; close(): Promise<void> };
+
+/** Caches A and B on one fresh namespace, each over its own origin, on one virtual clock. */
+async function twoNodes(originA: Origin<string>, originB: Origin<string>): Promise<Nodes> {
   const clock = new VirtualClock(1_000_000);
   const namespace = `two-nodes-${randomUUID().slice(0, 8)}`;
-  const rows = new Map<string, OriginRecord<string>>([['k', { key: 'k', value: 'old', version: 1 }]]);
-  // B's read takes its snapshot when sent and answers when released: a query that began before the change committed.
-  let releaseB: (() => void) | undefined;
+  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const a = new Cache<string>({ origin: originA, l2: l2a, clock, ttlMs: 60_000 });
+  const b = new Cache<string>({ origin: originB, l2: l2b, clock, ttlMs: 60_000 });
+  return {
+    a,
+    b,
+    l2a,
+    async close() {
+      await a.close();
+      await b.close();
+      await l2b.close();
+      await l2a.clear();
+      await l2a.close();
+    },
+  };
+}
+
+/**
+ * A's origin answers at once; B's takes its snapshot of `rows` when a read is sent and answers when `release()` is
+ * called: a query that began before a change committed.
+ */
+function racingOrigins(rows: Map<string, OriginRecord<string>>) {
+  const gate: { release?: () => void } = {};
   const slow = new FunctionOrigin<string>({
     getMany: (keys) => {
       const snapshot = keys.map((k) => rows.get(k));
-      return new Promise((resolve) => (releaseB = () => resolve(snapshot)));
+      return new Promise((resolve) => (gate.release = () => resolve(snapshot)));
     },
   });
   const fast = new FunctionOrigin<string>({ getMany: async (keys) => keys.map((k) => rows.get(k)) });
-  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
-  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
-  const a = new Cache<string>({ origin: fast, l2: l2a, clock, ttlMs: 60_000 });
-  const b = new Cache<string>({ origin: slow, l2: l2b, clock, ttlMs: 60_000 });
+  return { fast, slow, gate };
+}
+
+test('a copy older than a change notice this node applied is not read from the shared tier, whoever wrote it after', async () => {
+  const rows = new Map<string, OriginRecord<string>>([['k', { key: 'k', value: 'old', version: 1 }]]);
+  const { fast, slow, gate } = racingOrigins(rows);
+  const { a, b, l2a, close } = await twoNodes(fast, slow);
   try {
     const bRead = b.get('k');
-    await waitFor(() => releaseB !== undefined, "B's origin read to start");
+    await waitFor(() => gate.release !== undefined, "B's origin read to start");
     rows.set('k', { key: 'k', value: 'new', version: 2 }); // the change commits; its notice says version 2
     await cacheChangeTarget(a).invalidate(['k'], [2]); // A applies it at once
-    releaseB!(); // B's answer, the old row, arrives after: B caches it and writes it to Redis
+    gate.release!(); // B's answer, the old row, arrives after: B caches it and writes it to Redis
     assert.equal((await bRead).version, 1);
     await waitFor(async () => (await l2a.getMany(['k']))[0]?.version === 1, 'the old row to reach Redis');
 
@@ -46,40 +73,24 @@ test('a copy older than a change notice this node applied is not read from the s
     assert.equal(a.stats().sharedTier?.floorKeys, 1);
     assert.equal((await a.get('k')).version, 2, 'and keeps serving the current row');
   } finally {
-    await a.close();
-    await b.close();
-    await l2b.close();
-    await l2a.clear();
-    await l2a.close();
+    await close();
   }
 });
 
 for (const aHolds of [true, false]) test(`after a hard DELETE's notice (no version), ${aHolds ? 'no copy up to the version this node held' : 'no copy of a key this node did not hold, for a while,'} is read back from the shared tier`, async () => {
-  const clock = new VirtualClock(1_000_000);
-  const namespace = `two-nodes-${randomUUID().slice(0, 8)}`;
   const rows = new Map<string, OriginRecord<string>>([['k', { key: 'k', value: 'old', version: 1 }]]);
-  let releaseB: (() => void) | undefined;
-  const slow = new FunctionOrigin<string>({
-    getMany: (keys) => {
-      const snapshot = keys.map((k) => rows.get(k));
-      return new Promise((resolve) => (releaseB = () => resolve(snapshot)));
-    },
-  });
-  const fast = new FunctionOrigin<string>({ getMany: async (keys) => keys.map((k) => rows.get(k)) });
-  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
-  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
-  const a = new Cache<string>({ origin: fast, l2: l2a, clock, ttlMs: 60_000 });
-  const b = new Cache<string>({ origin: slow, l2: l2b, clock, ttlMs: 60_000 });
+  const { fast, slow, gate } = racingOrigins(rows);
+  const { a, b, l2a, close } = await twoNodes(fast, slow);
   try {
     if (aHolds) {
       assert.equal((await a.get('k')).version, 1, 'A holds the row');
       await l2a.delete('k'); // B's read must go to its origin, not find A's copy
     }
     const bRead = b.get('k');
-    await waitFor(() => releaseB !== undefined, "B's origin read to start");
+    await waitFor(() => gate.release !== undefined, "B's origin read to start");
     rows.delete('k'); // a hard DELETE commits; its notice carries no version
     await cacheChangeTarget(a).invalidate(['k'], [undefined]);
-    releaseB!(); // B's answer, the deleted row, lands in Redis after A's notice
+    gate.release!(); // B's answer, the deleted row, lands in Redis after A's notice
     assert.equal((await bRead).version, 1);
     await waitFor(async () => (await l2a.getMany(['k']))[0]?.version === 1, 'the deleted row to reach Redis');
     const read = await a.get('k');
@@ -88,32 +99,19 @@ for (const aHolds of [true, false]) test(`after a hard DELETE's notice (no versi
     assert.equal(written.version, aHolds ? 2 : 1, 'a later local write goes above the deleted version, so its shared copy is read back');
     assert.equal((await l2a.getMany(['k']))[0]?.version, aHolds ? 2 : 1, 'and Redis took it');
   } finally {
-    await a.close();
-    await b.close();
-    await l2b.close();
-    await l2a.clear();
-    await l2a.close();
+    await close();
   }
 });
 
 test('invalidate({ prefix }) reaches the shared tier\'s copies this node never held', async () => {
-  const clock = new VirtualClock(1_000_000);
-  const namespace = `two-nodes-${randomUUID().slice(0, 8)}`;
   const origin = new MapOrigin<string>([['user:1', 'alice'], ['user:2', 'bob'], ['item:1', 'lamp']]);
-  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
-  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
-  const a = new Cache<string>({ origin, l2: l2a, clock, ttlMs: 60_000 });
-  const b = new Cache<string>({ origin, l2: l2b, clock, ttlMs: 60_000 });
+  const { a, b, l2a, close } = await twoNodes(origin, origin);
   try {
     for (const key of ['user:1', 'user:2', 'item:1']) await b.get(key); // B's loads: in Redis, not in A's memory
     await waitFor(async () => (await l2a.getMany(['user:1', 'user:2', 'item:1'])).every((e) => e !== undefined), 'B\'s copies to reach Redis');
     assert.equal(await a.invalidate({ prefix: 'user:' }), 2);
     assert.deepEqual((await l2a.getMany(['user:1', 'user:2', 'item:1'])).map((e) => e?.version), [undefined, undefined, 1]);
   } finally {
-    await a.close();
-    await b.close();
-    await l2b.close();
-    await l2a.clear();
-    await l2a.close();
+    await close();
   }
 });

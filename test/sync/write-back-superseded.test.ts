@@ -124,6 +124,7 @@ test('a pending write older than a change notice applied here answers a slow rea
   const next = cache.get('k');
   await clock.advanceAsync(150);
   assert.deepEqual([(await next).value, (await next).version], ['theirs', mine.version + 5_000]);
+  assert.equal(cache.peek('k')?.value, 'theirs', 'and cached');
   await cache.close();
   await wb.close();
 });
