@@ -36,11 +36,9 @@ export class CacheWrites<V> {
     const sizeBytes = o.sizeOf(value, key);
     if (sizeBytes > o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, o.maxEntryBytes);
     if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);
-    // One above every version held here: a catalog may still name a copy the memory tier evicted, and the shared
-    // tier one both evicted (asked only then: one round trip; it would refuse an older write and keep serving its own).
+    // One above every version held here: a catalog may still name a copy the memory tier evicted.
     const cataloged = this.#w.shadow?.held(key);
-    let held = Math.max(memory.peek(key)?.version ?? 0, cataloged?.version ?? 0);
-    if (options.version === undefined && held === 0 && this.#w.shared !== undefined) held = await this.#w.shared.versionOf(key);
+    const held = Math.max(memory.peek(key)?.version ?? 0, cataloged?.version ?? 0);
     // ...and not below a deleted version's floor, or the shared tier's copy of this write would not be read back here.
     const version = options.version === undefined ? Math.max(held + 1, this.#w.floors.floorOf(key)) : nonNegativeNumber('version', options.version);
     // A newer unexpired copy only a catalog holds wins too, as one in the memory tier does (MemoryTier.set refuses

@@ -78,15 +78,6 @@ export class SharedTierWriter<V> {
     return false;
   }
 
-  /** The version of the shared tier's copy of `key`, expired or not (0: none, or the tier did not answer). */
-  async versionOf(key: string): Promise<number> {
-    try {
-      return (await this.#tier.getMany([key]))[0]?.version ?? 0;
-    } catch {
-      return 0;
-    }
-  }
-
   /** Writes `entry` to the shared tier; a lost write makes the key suspect, a declined one removes older copies. */
   async set(entry: Entry<V>): Promise<void> {
     const tier = this.#tier;
