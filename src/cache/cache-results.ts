@@ -7,6 +7,7 @@ import type { ReadStatus } from './access-buffer.ts';
 import type { PredictionLoopStats } from './prediction-loop.ts';
 import type { ShadowStats } from './shadow-catalog.ts';
 import type { SharedTierWriterStats } from './shared-tier-writer.ts';
+import type { Entry } from './entry.ts';
 import type { TierStats } from './tier.ts';
 import type { PrescientError } from '../errors.ts';
 
@@ -40,6 +41,8 @@ export type CacheStats = PredictionLoopStats & {
   readonly graceServed: number;
   readonly refreshes: number;
   readonly oversize: number;
+  /** Loads served but not cached because they were older than a change notice applied here (version-floors.ts). */
+  readonly belowFloor: number;
   readonly origin: {
     readonly demandBatches: number;
     readonly prefetchBatches: number;
@@ -91,3 +94,8 @@ export type CacheEvents = {
   /** A batch of origin fetches failed: the keys that failed (every key of a rejected call). */
   'origin:failed': [{ readonly keys: readonly string[]; readonly purpose: FetchPurpose }];
 };
+
+/** The answer every plain memory hit on `entry` shares (frozen: callers hold the same object). */
+export function hitResult<V>({ key, value, version }: Entry<V>): ReadResult<V> {
+  return Object.freeze({ key, value, isFound: true, version, status: 'hit', servedFrom: 'memory', wasInflight: false });
+}

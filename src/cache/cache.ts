@@ -23,7 +23,7 @@ import type { Entry } from './entry.ts';
 import { GuardedEvents } from './guarded-events.ts';
 import { Loader, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
-import type { CacheEvents, CacheStats, DeleteOptions, InvalidateSelector, ReadResult, SetOptions } from './cache-results.ts';
+import { hitResult, type CacheEvents, type CacheStats, type DeleteOptions, type InvalidateSelector, type ReadResult, type SetOptions } from './cache-results.ts';
 import { checkKey } from './entry.ts';
 import { VersionFloors } from './version-floors.ts';
 import { OriginCounters } from './origin-counters.ts';
@@ -299,7 +299,7 @@ export class Cache<V = unknown> {
       listenerErrors: this.#events.errors, storeFailures: this.#loader.storeFailures,
       graceServed: this.#graceServed,
       refreshes: this.#refreshes,
-      oversize: this.#writer.oversize,
+      oversize: this.#writer.oversize, belowFloor: this.#writer.belowFloor,
       origin: { ...this.#origin, inflight: this.#loader.inflight },
       memory: this.#memory.stats(),
       shadow: this.#shadow?.stats(),
@@ -392,9 +392,4 @@ export class Cache<V = unknown> {
   #checkOpen(): void {
     if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The cache is closed');
   }
-}
-
-/** The answer every plain memory hit on `entry` shares (frozen: callers hold the same object). */
-function hitResult<V>({ key, value, version }: Entry<V>): ReadResult<V> {
-  return Object.freeze({ key, value, isFound: true, version, status: 'hit', servedFrom: 'memory', wasInflight: false });
 }

@@ -35,6 +35,7 @@ export type TierWriterOptions<V> = Pick<ResolvedCacheOptions<V>, 'sizeOf' | 'max
 export class TierWriter<V> {
   readonly #o: TierWriterOptions<V>;
   #oversize = 0;
+  #belowFloor = 0;
 
   constructor(options: TierWriterOptions<V>) {
     this.#o = options;
@@ -43,6 +44,11 @@ export class TierWriter<V> {
   /** Loaded values too large to keep (served, not stored). */
   get oversize(): number {
     return this.#oversize;
+  }
+
+  /** Loads served but not cached because a change notice applied here had made them stale. */
+  get belowFloor(): number {
+    return this.#belowFloor;
   }
 
   /** A fresh entry made now: stale after min(staleAfterMs, ttlMs), expired after `ttlMs`; a prediction makes it prefetched. */
@@ -77,7 +83,10 @@ export class TierWriter<V> {
     const { value, version } = outcome.record;
     // Older than a change this cache applied (the write-back reader's pending write, answering alone for a slow
     // origin, can be): served to this read, never cached, or it would be served until its TTL with no notice to come.
-    if (this.#o.floors.isBelow(key, version)) return;
+    if (this.#o.floors.isBelow(key, version)) {
+      this.#belowFloor++;
+      return;
+    }
     const held = memory.peek(key);
     const now = this.#o.clock.now();
     if (held !== undefined && held.version > version && now < held.expiresAt) {

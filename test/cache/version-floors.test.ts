@@ -46,6 +46,7 @@ test('an origin whose version stays below a notice\'s (no versions, a resolver k
   await cache.delete('k', { maxVersion: 100 });
   assert.equal((await cache.get('k')).value, 'v');
   assert.equal(cache.peek('k'), undefined, 'within the window a copy below the floor is served, not cached');
+  assert.equal(cache.stats().belowFloor, 1);
   clock.advance(windowMs);
   await cache.get('k');
   assert.equal(cache.peek('k')?.version, 1, 'then cached as usual');

@@ -120,6 +120,7 @@ test('a pending write older than a change notice applied here answers a slow rea
   await clock.advanceAsync(100);
   assert.equal((await reading).value, 'mine', 'the pending write answers alone for the slow origin, as documented');
   assert.equal(cache.peek('k'), undefined, 'but it is older than the notice: not cached');
+  assert.equal(cache.stats().belowFloor, 1);
   await clock.advanceAsync(300); // the flush is confirmed; nothing is pending
   const next = cache.get('k');
   await clock.advanceAsync(150);
