@@ -59,10 +59,10 @@ export class CacheWrites<V> {
     this.#w.absent?.delete(key); // its absence is no longer known either
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
-    const heldVersion = Math.max(memory.peek(key)?.version ?? 0, shadow?.held(key)?.version ?? 0);
-    if (max === Infinity) this.#w.floors.noteDeleted(key, heldVersion);
+    const inMemory = memory.peek(key)?.version ?? 0;
+    if (max === Infinity) this.#w.floors.noteDeleted(key, Math.max(inMemory, shadow?.held(key)?.version ?? 0));
     else this.#w.floors.noteChange(key, max);
-    const wasHeld = (memory.peek(key)?.version ?? 0) <= max && memory.delete(key);
+    const wasHeld = inMemory <= max && memory.delete(key);
     const wasShadowed = shadow?.drop(key, max) === true;
     const wasShared = (await shared?.delete(key, max)) ?? false;
     return wasHeld || wasShared || wasShadowed;

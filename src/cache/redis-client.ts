@@ -3,6 +3,7 @@
  * of a client's surface the tier relies on, so a client passed in (single server or cluster) fits the same shape.
  */
 import { createClient, createCluster, RESP_TYPES } from 'redis';
+import type { CommandDeadline } from './command-deadline.ts';
 import type { ScriptRunner } from './redis-scripts.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { positiveInt, urlOption } from '../options.ts';
@@ -70,19 +71,19 @@ export function createRedisTierClient(options: RedisClientSettings, connectTimeo
 /**
  * Walks every key matching the glob `match` on every master of `client` (the client itself when it is not a
  * cluster), `count` keys per SCAN step, handing each non-empty step to `onStep` with the node it came from. Each
- * step is awaited through `bound` (the tier's command deadline).
+ * step is awaited within the tier's command `deadline`.
  */
 export async function scanNodes(
   client: RedisConnection,
   match: string,
   count: number,
-  bound: <T>(work: Promise<T>, what: string) => Promise<T>,
+  deadline: CommandDeadline,
   onStep: (node: RedisConnection, keys: Array<string | Buffer>) => Promise<void>,
 ): Promise<void> {
   const nodes = client.masters === undefined ? [client] : await Promise.all(client.masters.map((m) => client.nodeClient!(m)));
   for (const node of nodes) {
     const scan = node.scanIterator!({ MATCH: match, COUNT: count })[Symbol.asyncIterator]();
-    for (let step = await bound(scan.next(), 'SCAN'); step.done !== true; step = await bound(scan.next(), 'SCAN')) {
+    for (let step = await deadline.bound(scan.next(), 'SCAN'); step.done !== true; step = await deadline.bound(scan.next(), 'SCAN')) {
       if (step.value.length > 0) await onStep(node, step.value);
     }
   }

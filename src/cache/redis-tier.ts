@@ -246,9 +246,9 @@ export class RedisTier<V = unknown> implements Tier<V> {
   async clear(): Promise<void> {
     this.#checkOpen();
     this.#hitCounts.clear();
-    const bound = <T>(work: Promise<T>, what: string): Promise<T> => this.#deadline.bound(work, what);
+    const deadline = this.#deadline;
     try {
-      await scanNodes(this.#client, `${escapeGlob(this.#ns)}:*`, CLEAR_BATCH, bound, async (node, keys) => void (await bound(node.unlink(keys), 'UNLINK')));
+      await scanNodes(this.#client, `${escapeGlob(this.#ns)}:*`, CLEAR_BATCH, deadline, async (node, keys) => void (await deadline.bound(node.unlink(keys), 'UNLINK')));
       await this.#deadline.bound(this.#client.unlink(this.#metaKeys), 'UNLINK');
       this.#usage = { bytes: 0, entries: 0, evictions: 0 };
     } catch (error) {
@@ -263,7 +263,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     const keys: string[] = [];
     const skip = this.#ns.length + 1;
     try {
-      await scanNodes(this.#client, `${escapeGlob(`${this.#ns}:${prefix}`)}*`, CLEAR_BATCH, (work, what) => this.#deadline.bound(work, what), async (_node, found) => {
+      await scanNodes(this.#client, `${escapeGlob(`${this.#ns}:${prefix}`)}*`, CLEAR_BATCH, this.#deadline, async (_node, found) => {
         for (const k of found) keys.push(k.toString().slice(skip));
       });
     } catch (error) {

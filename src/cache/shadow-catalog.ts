@@ -224,19 +224,19 @@ export class ShadowCatalogs<V = unknown> {
    * legitimate item (or the key's own reference) for an entry about to be superseded.
    */
   leftTier(entry: Entry<V>, cause: RemovalCause): void {
-    if (cause === 'replaced' || cause === 'deleted' || this.#held.entry(entry.key) !== entry) return;
-    this.#held.markOutside(entry.key);
-    this.#trimmedOutside += this.#held.trimOutside(this.#o.maxBytesOutsideTier);
+    if (cause !== 'replaced' && cause !== 'deleted' && this.#held.entry(entry.key) === entry) this.#countOutside(entry.key);
   }
 
   /** After the cell of `key` changed: whether the memory tier holds its entry decides whether its bytes count as outside. */
   #track(key: string): void {
     const entry = this.#held.entry(key);
     if (entry === undefined) return;
-    if (this.#o.tier.peek(key) === entry) {
-      this.#held.markHeld(key);
-      return;
-    }
+    if (this.#o.tier.peek(key) === entry) this.#held.markHeld(key);
+    else this.#countOutside(key);
+  }
+
+  /** The entry of `key`'s cell is outside the memory tier: counted, then the budget restored. */
+  #countOutside(key: string): void {
     this.#held.markOutside(key);
     this.#trimmedOutside += this.#held.trimOutside(this.#o.maxBytesOutsideTier);
   }

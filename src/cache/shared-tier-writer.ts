@@ -33,9 +33,9 @@ export type SharedTierWriterStats = {
   readonly isDistrusted: boolean;
   /** Stale copies removed by the repair pass. */
   readonly repaired: number;
-  /** Keys with a change notice remembered: their shared copies older than it are not read. */
+  /** Keys with a live version floor or delete window (version-floors.ts): their older shared copies are not read. */
   readonly floorKeys: number;
-  /** Shared copies not read because a change notice said they were older than the key's current version. */
+  /** Shared copies not read because of such a floor or window. */
   readonly belowFloor: number;
 };
 
@@ -129,9 +129,7 @@ export class SharedTierWriter<V> {
     try {
       return await this.#tier.keysWithPrefix(prefix);
     } catch {
-      this.#isDistrusted = true;
-      this.#suspects.clear();
-      this.#scheduleRepair();
+      this.#distrust();
       return [];
     }
   }
@@ -149,11 +147,17 @@ export class SharedTierWriter<V> {
   #suspect(key: string, version: number): void {
     if (this.#isDistrusted) return;
     if (!this.#suspects.has(key) && this.#suspects.size >= maxSuspects) {
-      this.#isDistrusted = true;
-      this.#suspects.clear();
-    } else {
-      this.#suspects.set(key, Math.max(version, this.#suspects.get(key) ?? 0));
+      this.#distrust();
+      return;
     }
+    this.#suspects.set(key, Math.max(version, this.#suspects.get(key) ?? 0));
+    this.#scheduleRepair();
+  }
+
+  /** Reads none of the tier until a repair pass clears it: which of its copies are stale is no longer known. */
+  #distrust(): void {
+    this.#isDistrusted = true;
+    this.#suspects.clear();
     this.#scheduleRepair();
   }
 

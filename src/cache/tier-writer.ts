@@ -121,7 +121,6 @@ export class TierWriter<V> {
 
   /** Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). */
   async put(entry: Entry<V>): Promise<void> {
-    this.#o.absent?.delete(entry.key);
     this.#o.memory.set(entry);
     // A newer version held wins (MemoryTier.set refused this one): the catalogs must not take it either, nor a
     // user whose prediction waited for the key (pending-references.ts) be served it.
