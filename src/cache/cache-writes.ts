@@ -46,7 +46,7 @@ export class CacheWrites<V> {
     if (cataloged !== undefined && cataloged.version > version && o.clock.now() < cataloged.expiresAt) return cataloged;
     loader.discard(key);
     const entry = writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
-    await writer.put(entry);
+    await writer.put(entry, options.version === undefined);
     return memory.peek(key) ?? entry; // a newer version held here wins (last writer by version): say so
   }
 

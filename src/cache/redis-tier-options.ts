@@ -1,5 +1,6 @@
 /**
- * The options of a RedisTier, apart from the tier so the tier's file holds its mechanism only.
+ * The options of a RedisTier and its fixed tuning constants, apart from the tier so the tier's file holds its
+ * mechanism only.
  */
 import type { RedisClientType, RedisClusterType } from 'redis';
 import type { Clock } from '../clock.ts';
@@ -64,3 +65,16 @@ export function tierClient(options: RedisTierOptions, connectTimeoutMs: number):
   if (options.client === undefined) return { client: createRedisTierClient(options, connectTimeoutMs), isOwned: true };
   return { client: hasMethods<RedisConnection>('client', options.client, ['get', 'evalSha', 'eval', 'unlink', 'withCommandOptions', 'on']), isOwned: false };
 }
+
+/** Expired index members a single script call sweeps, so one call stays short. */
+export const SWEEP_LIMIT = 1_000;
+/**
+ * Index members checked for keys Redis evicted on its own, per write and per `stats()`: 4 EXISTS add little to a
+ * write's script and walk an index of 100,000 entries once per 25,000 writes; `stats()` (a scrape) checks 128.
+ */
+export const RECONCILE_PER_WRITE = 4;
+export const RECONCILE_PER_STATS = 128;
+/** Keys per SCAN step and per UNLINK in `clear()`. */
+export const CLEAR_BATCH = 500;
+/** Most per-key hit counters kept; the oldest-touched is dropped beyond it (its count restarts at 0). */
+export const HIT_COUNTS_MAX = 65_536;

@@ -39,23 +39,10 @@ import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
-import { namespaceTag, tierClient, type RedisTierOptions } from './redis-tier-options.ts';
+import { CLEAR_BATCH, HIT_COUNTS_MAX, namespaceTag, RECONCILE_PER_STATS, RECONCILE_PER_WRITE, SWEEP_LIMIT, tierClient, type RedisTierOptions } from './redis-tier-options.ts';
 
 export { redisTierTypeMapping } from './redis-client.ts';
 export type { RedisTierOptions } from './redis-tier-options.ts';
-
-/** Expired index members a single script call sweeps, so one call stays short. */
-const SWEEP_LIMIT = 1_000;
-/**
- * Index members checked for keys Redis evicted on its own, per write and per `stats()`: 4 EXISTS add little to a
- * write's script and walk an index of 100,000 entries once per 25,000 writes; `stats()` (a scrape) checks 128.
- */
-const RECONCILE_PER_WRITE = 4;
-const RECONCILE_PER_STATS = 128;
-/** Keys per SCAN step and per UNLINK in `clear()`. */
-const CLEAR_BATCH = 500;
-/** Most per-key hit counters kept; the oldest-touched is dropped beyond it (its count restarts at 0). */
-const HIT_COUNTS_MAX = 65_536;
 
 /**
  * A {@link Tier} on Redis. Every method answers with a promise. Reads never throw because of Redis (a failure is a
@@ -177,36 +164,43 @@ export class RedisTier<V = unknown> implements Tier<V> {
    * @throws PrescientError ERR_CLOSED after `close()`.
    */
   async set(entry: Entry<V>): Promise<boolean> {
-    return this.#set(entry, false);
+    return (await this.#set(entry, false, false)) !== undefined;
   }
 
   /** `set` that rejects with ERR_TIER_FAILED when Redis is unreachable, slow or failing (see the Tier contract). */
-  setStrict(entry: Entry<V>): Promise<boolean> {
-    return this.#set(entry, true);
+  async setStrict(entry: Entry<V>): Promise<boolean> {
+    return (await this.#set(entry, true, false)) !== undefined;
   }
 
-  async #set(entry: Entry<V>, isStrict: boolean): Promise<boolean> {
+  /** See `Tier.setNewest`: one script stores `entry` above the version Redis holds, if that is not below it. */
+  setNewest(entry: Entry<V>): Promise<number | undefined> {
+    return this.#set(entry, true, true);
+  }
+
+  /** The version stored, or undefined when declined (or failed, unless `isStrict`). */
+  async #set(entry: Entry<V>, isStrict: boolean, isNewest: boolean): Promise<number | undefined> {
     this.#checkOpen();
-    if (!(entry.sizeBytes <= this.#maxBytes)) return false;
+    if (!(entry.sizeBytes <= this.#maxBytes)) return undefined;
     const ttlMs = Math.ceil(entry.expiresAt + this.#graceMs - this.#clock.now());
-    if (!(ttlMs > 0)) return false;
-    if (!this.#client.isReady) return this.#offline('set', isStrict);
+    if (!(ttlMs > 0)) return undefined;
+    if (!this.#client.isReady) return void this.#offline('set', isStrict);
     let value: Buffer;
     try {
       value = encodeRedisEntry(entry);
     } catch (error) {
       this.#failed('set', error);
-      return false;
+      return undefined;
     }
-    const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT), String(RECONCILE_PER_WRITE)];
+    const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT), String(RECONCILE_PER_WRITE), isNewest ? '1' : ''];
     try {
-      const reply = (await this.#script(redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as number[];
-      if (reply[0] === 1) this.#usage = { bytes: reply[2], entries: reply[3], evictions: this.#usage.evictions + reply[1] };
-      return reply[0] === 1;
+      const reply = (await this.#script(redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as [number, number, number, number, string];
+      if (reply[0] !== 1) return undefined;
+      this.#usage = { bytes: reply[2], entries: reply[3], evictions: this.#usage.evictions + reply[1] };
+      return isNewest ? Number(reply[4]) : entry.version;
     } catch (error) {
       const failure = this.#failed('set', error);
       if (isStrict) throw failure;
-      return false;
+      return undefined;
     }
   }
 

@@ -80,23 +80,40 @@ export class SharedTierWriter<V> {
 
   /** Writes `entry` to the shared tier; a lost write makes the key suspect, a declined one removes older copies. */
   async set(entry: Entry<V>): Promise<void> {
+    await this.#write(entry, false);
+  }
+
+  /**
+   * Writes `entry` as the newest version (`Tier.setNewest`: above a copy another node wrote), as `set` does
+   * otherwise; resolves with the version the tier stored it at when that is above `entry.version`.
+   */
+  async setNewest(entry: Entry<V>): Promise<number | undefined> {
+    const stored = await this.#write(entry, true);
+    return stored !== undefined && stored > entry.version ? stored : undefined;
+  }
+
+  async #write(entry: Entry<V>, isNewest: boolean): Promise<number | undefined> {
     const tier = this.#tier;
     // Repair needs both strict methods (the contract makes each optional): without them, write as before.
     if (tier.setStrict === undefined || tier.deleteStrict === undefined) {
       await tier.set(entry);
-      return;
+      return undefined;
     }
+    const useNewest = isNewest && tier.setNewest !== undefined;
     try {
-      if (await tier.setStrict(entry)) {
+      const stored = useNewest ? await tier.setNewest!(entry) : (await tier.setStrict(entry)) ? entry.version : undefined;
+      if (stored !== undefined) {
         // Stored: no copy older than this one is left, but a lost newer write keeps the key suspect.
-        if ((this.#suspects.get(entry.key) ?? 0) <= entry.version) this.#suspects.delete(entry.key);
-        return;
+        if ((this.#suspects.get(entry.key) ?? 0) <= stored) this.#suspects.delete(entry.key);
+        return stored;
       }
-      // Declined: a newer version held (fine), or too large / expired, which would leave an older copy behind.
-      await tier.deleteStrict(entry.key, entry.version - 1);
+      // Declined: a newer version held (fine), or too large / expired, which would leave an older copy behind (as
+      // the newest, every copy held is older).
+      await tier.deleteStrict(entry.key, useNewest ? undefined : entry.version - 1);
     } catch {
-      this.#suspect(entry.key, entry.version);
+      this.#suspect(entry.key, useNewest ? Infinity : entry.version); // as the newest, every copy there is older
     }
+    return undefined;
   }
 
   /**

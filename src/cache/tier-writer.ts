@@ -119,14 +119,25 @@ export class TierWriter<V> {
     return restoreEntry({ key, value, version, sizeBytes, tags, hits, prediction, createdAt, staleAt: Math.min(now + (staleAt - createdAt), expiresAt), expiresAt });
   }
 
-  /** Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). */
-  async put(entry: Entry<V>): Promise<void> {
-    this.#o.memory.set(entry);
+  /**
+   * Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). With `isNewest` (a
+   * write that named no version) the shared tier may store it above a copy another node wrote there: the copy held
+   * here then takes that version too, unless a later write or delete replaced it meanwhile.
+   */
+  async put(entry: Entry<V>, isNewest = false): Promise<void> {
+    const { memory, shadow, shared } = this.#o;
+    memory.set(entry);
     // A newer version held wins (MemoryTier.set refused this one): the catalogs must not take it either, nor a
     // user whose prediction waited for the key (pending-references.ts) be served it.
-    const held = this.#o.memory.peek(entry.key);
+    const held = memory.peek(entry.key);
     if (held !== undefined && held.version > entry.version) return;
-    this.#o.shadow?.stored(entry, undefined);
-    await this.#o.shared?.set(entry);
+    shadow?.stored(entry, undefined);
+    if (!isNewest) return shared?.set(entry);
+    const version = await shared?.setNewest(entry);
+    if (version === undefined || memory.peek(entry.key) !== entry) return;
+    const { key, value, sizeBytes, createdAt, staleAt, expiresAt, tags, hits } = entry;
+    const above = restoreEntry({ key, value, version, sizeBytes, tags, hits, createdAt, staleAt, expiresAt, prediction: undefined });
+    memory.set(above);
+    shadow?.stored(above, undefined);
   }
 }

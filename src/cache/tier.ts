@@ -42,6 +42,13 @@ export interface Tier<V = unknown> {
    */
   setStrict?(entry: Entry<V>): Promise<boolean>;
   /**
+   * Optional strict `set` of a write that named no version: stores `entry` as the newest, at its own version or,
+   * when the tier holds that version or a newer one (another node's write), at one above the held version, decided
+   * atomically in the tier so concurrent writers get distinct versions in the order the tier took them. Resolves
+   * with the version stored, undefined when declined (too large, already expired); rejects like `setStrict`.
+   */
+  setNewest?(entry: Entry<V>): Promise<number | undefined>;
+  /**
    * Optional strict `delete`: removes `key` when its held version is at most `maxVersion` (any version when omitted);
    * true when something was removed; rejects with ERR_TIER_FAILED when the tier could not be reached or timed out.
    */

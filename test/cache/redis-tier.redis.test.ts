@@ -114,6 +114,24 @@ describe('RedisTier', () => {
     assert.equal((await t.stats()).entries, 0);
   });
 
+  test('setNewest stores a write above the version held, atomically, so concurrent writers get distinct versions', async () => {
+    const namespace = `${run}-newest`;
+    const a = await tier({ namespace });
+    const b = await tier({ namespace });
+    assert.equal(await a.setNewest(entry('k', { version: 3, value: 'first' })), 3, 'nothing held: its own version');
+    assert.equal(await b.setNewest(entry('k', { version: 1, value: 'lower' })), 4, 'one above the copy held');
+    const read = await a.get('k');
+    assert.deepEqual([read?.value, read?.version], ['lower', 4], 'the copy read back carries the version stored');
+    assert.equal(await a.setNewest(entry('k', { version: 4, value: 'same' })), 5, 'the same version held: one above');
+    assert.equal(await a.setNewest(entry('k', { version: 9, value: 'higher' })), 9, 'below its own: its own');
+    const versions = await Promise.all([a, b, a, b].map((t, i) => t.setNewest(entry('k', { version: 1, value: `race ${i}` }))));
+    assert.deepEqual([...versions].sort(), [10, 11, 12, 13], 'four writers at once, four versions');
+    const last = versions.indexOf(13);
+    assert.equal((await b.get('k'))?.value, `race ${last}`, 'the highest version is the write Redis took last');
+    assert.equal(await a.set(entry('k', { version: 12, value: 'older' })), false, 'a plain set below is still declined');
+    assert.equal(await a.setNewest(entry('big', { sizeBytes: 20_000 })), undefined, 'declined: larger than the budget');
+  });
+
   test('over the budget, evicts the entries nearest their expiry first and counts them', async () => {
     const t = await tier({ maxBytes: 100 });
     const now = Date.now();

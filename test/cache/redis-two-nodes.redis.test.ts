@@ -96,8 +96,8 @@ for (const aHolds of [true, false]) test(`after a hard DELETE's notice (no versi
     const read = await a.get('k');
     assert.equal(read.isFound, false, 'A reads the origin, which has no such row');
     const written = await a.set('k', 'local');
-    assert.equal(written.version, aHolds ? 2 : 1, 'a later local write goes above the deleted version, so its shared copy is read back');
-    assert.equal((await l2a.getMany(['k']))[0]?.version, aHolds ? 2 : 1, 'and Redis took it');
+    assert.equal(written.version, 2, 'a later local write goes above the deleted version (the one held here, or the copy in Redis), so its shared copy is read back');
+    assert.equal((await l2a.getMany(['k']))[0]?.version, 2, 'and Redis took it');
   } finally {
     await close();
   }
@@ -111,6 +111,28 @@ test('invalidate({ prefix }) reaches the shared tier\'s copies this node never h
     await waitFor(async () => (await l2a.getMany(['user:1', 'user:2', 'item:1'])).every((e) => e !== undefined), 'B\'s copies to reach Redis');
     assert.equal(await a.invalidate({ prefix: 'user:' }), 2);
     assert.deepEqual((await l2a.getMany(['user:1', 'user:2', 'item:1'])).map((e) => e?.version), [undefined, undefined, 1]);
+  } finally {
+    await close();
+  }
+});
+
+test('a write that names no version goes above a newer copy another node wrote to the shared tier', async () => {
+  const origin = new MapOrigin<string>([]);
+  const { a, b, l2a, close } = await twoNodes(origin, origin);
+  try {
+    assert.equal((await a.set('k', 'from A', { version: 5 })).version, 5);
+    const written = await b.set('k', 'from B'); // B holds nothing of k: its own guess would be version 1
+    assert.equal(written.version, 6, 'B\'s write is the newest: one above A\'s copy in Redis');
+    assert.deepEqual([b.peek('k')?.value, b.peek('k')?.version], ['from B', 6], 'B\'s memory holds it at that version');
+    const shared = (await l2a.getMany(['k']))[0];
+    assert.deepEqual([shared?.value, shared?.version], ['from B', 6], 'every node reading Redis now gets B\'s write');
+
+    const setting = b.set('k', 'then deleted'); // a delete issued after the set, before its answer, still wins
+    await b.delete('k');
+    await setting;
+    assert.equal(b.peek('k'), undefined);
+    // A's client-side cache may answer its earlier read of k until Redis's invalidation push arrives.
+    await waitFor(async () => (await l2a.getMany(['k']))[0] === undefined, 'Redis to hold no copy of k');
   } finally {
     await close();
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
-import { createEntry } from '../../src/cache/entry.ts';
+import { createEntry, type Entry } from '../../src/cache/entry.ts';
 import { SharedTierWriter } from '../../src/cache/shared-tier-writer.ts';
 import { VersionFloors } from '../../src/cache/version-floors.ts';
 import { VirtualClock } from '../../src/clock.ts';
@@ -225,6 +225,32 @@ describe('SharedTierWriter', () => {
     floors.noteChange('k', 100); // a change notice at version 100 was applied
     assert.deepEqual([writer.isCurrent(entry('k', 99)), writer.isCurrent(entry('k', 100)), writer.isCurrent(entry('other', 1))], [false, true, true]);
     assert.deepEqual([writer.stats().floorKeys, writer.stats().belowFloor], [1, 1]);
+  });
+
+  test('a write that names no version, declined or lost, leaves no copy of any version to be read', async () => {
+    const clock = new VirtualClock(0);
+    const l2 = new FlakyTier<string>(clock);
+    // A setNewest that stores at the entry's own version: the declined and lost paths are what this test is about.
+    const newest = Object.assign(l2, {
+      setNewest: async (e: Entry<string>) => {
+        if (!(await l2.setStrict(e))) return undefined;
+        return e.version;
+      },
+    });
+    const writer = new SharedTierWriter(newest, clock, new VersionFloors(clock));
+    l2.inner.set(entry('k', 9)); // another node's write, newer than this node's guess
+    l2.maxEntryBytes = 50;
+    assert.equal(await writer.setNewest(entry('k', 1, 100)), undefined, 'declined as too large');
+    assert.equal(l2.heldVersion('k'), undefined, 'the older copy goes, though its version is above the write\'s');
+
+    l2.inner.set(entry('k', 9));
+    l2.isDown = true;
+    assert.equal(await writer.setNewest(entry('k', 1)), undefined);
+    assert.equal(writer.isTrusted('k'), false, 'lost: the copy in the tier may be older than this write');
+    l2.isDown = false;
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.heldVersion('k'), undefined, 'the repair removed every version, not only those up to the guess');
+    assert.equal(writer.isTrusted('k'), true);
   });
 });
 

@@ -11,16 +11,30 @@
 -- ARGV[5]  maxBytes, the namespace's budget
 -- ARGV[6]  most expired index members to sweep in this call
 -- ARGV[7]  index members to check for keys Redis evicted on its own (maxmemory), from a cursor kept in the counters
--- Returns  { stored (1, or 0 when a newer version is held), entries evicted for the budget, bytes, entries }
+-- ARGV[8]  '1' to store the entry as the newest (a write that named no version): when the version held is the
+--          same or newer, the entry is stored one above it instead, its value's head rewritten to say so
+-- Returns  { stored (1, or 0 when a newer version is held), entries evicted for the budget, bytes, entries,
+--          the version stored (decimal string) }
 --
 -- All keys share the namespace's hash tag, so they live in one slot and the evictions below (keys taken from
 -- the index, not from KEYS) stay on this node in a cluster. Eviction takes the entry nearest its expiry first
 -- (Redis's volatile-ttl order), ties in key order.
+local value = ARGV[1]
+local version = ARGV[2]
 local head = redis.call('GETRANGE', KEYS[1], 0, 31)
 if head ~= '' then
   local space = string.find(head, ' ', 1, true)
   local held = space and tonumber(string.sub(head, 2, space - 1))
-  if held and held > tonumber(ARGV[2]) then return { 0, 0 } end
+  if held and ARGV[8] == '1' and held >= tonumber(version) then
+    local above = math.floor(held) + 1
+    -- Past 2^53 one more is the same double: nothing above it can be told apart, so the held copy stays.
+    if above <= held then return { 0, 0 } end
+    local mine = string.find(value, ' ', 1, true)
+    version = string.format('%.0f', above)
+    value = 'm' .. version .. string.sub(value, mine)
+  elseif held and held > tonumber(version) then
+    return { 0, 0 }
+  end
 end
 
 local t = redis.call('TIME')
@@ -74,10 +88,10 @@ end
 
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+  redis.call('SET', KEYS[1], value, 'PX', ttl)
   redis.call('ZADD', KEYS[3], now + ttl, KEYS[1])
 else
-  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[1], value)
   redis.call('ZADD', KEYS[3], '+inf', KEYS[1])
 end
 redis.call('HSET', KEYS[4], KEYS[1], size)
@@ -85,4 +99,4 @@ bytes = bytes + size
 entries = entries + 1
 redis.call('HSET', KEYS[2], 'bytes', bytes, 'entries', entries)
 if evicted > 0 then redis.call('HINCRBY', KEYS[2], 'evictions', evicted) end
-return { 1, evicted, bytes, entries }
+return { 1, evicted, bytes, entries, version }
