@@ -14,6 +14,9 @@ import { checkKey, type Entry } from './entry.ts';
 import type { Loader } from './loader.ts';
 import type { LocalStores, TierWriter } from './tier-writer.ts';
 
+/** Keys `invalidate` deletes at once. */
+const invalidateBatch = 64;
+
 /** What the write path reaches. */
 export type CacheWritesOptions<V> = LocalStores<V> & {
   readonly options: Pick<ResolvedCacheOptions<V>, 'maxKeyLength' | 'sizeOf' | 'maxEntryBytes' | 'clock'>;
@@ -83,14 +86,21 @@ export class CacheWrites<V> {
       // not indexed there: its copies elsewhere go with the nodes that hold them, or their TTL.
       if (prefix !== undefined && shared !== undefined) for (const key of await shared.keysWithPrefix(prefix)) keys.add(key);
     }
-    let removed = 0;
-    for (const key of keys) {
+    // Deletes of different keys are independent: a few dozen at a time, so a prefix over many shared copies costs
+    // a round trip per batch rather than per key.
+    const removeOne = async (key: string): Promise<number> => {
       try {
-        if (await this.delete(key, {})) removed++;
+        return (await this.delete(key, {})) ? 1 : 0;
       } catch (error) {
         // A key another node stored that this one refuses (longer than its maxKeyLength): it cannot be held here.
         if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
+        return 0;
       }
+    };
+    const all = [...keys];
+    let removed = 0;
+    for (let i = 0; i < all.length; i += invalidateBatch) {
+      for (const n of await Promise.all(all.slice(i, i + invalidateBatch).map(removeOne))) removed += n;
     }
     return removed;
   }
