@@ -61,14 +61,7 @@ export function createBeladyPolicy(options: BeladyOptions): SimPolicy {
         heap = bigger;
       }
     }
-    let i = heapSize++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent] >= priority) break;
-      heap[i] = heap[parent];
-      i = parent;
-    }
-    heap[i] = priority;
+    pushRaw(priority);
   };
   const popTop = (): void => {
     const last = heap[--heapSize];
@@ -97,6 +90,7 @@ export function createBeladyPolicy(options: BeladyOptions): SimPolicy {
     heapSize = 0;
     for (let slot = 0; slot < size; slot++) pushRaw(cachedNext[members[slot]] * k + members[slot]);
   };
+  /** Sifts `priority` up into the heap; the caller made room. */
   const pushRaw = (priority: number): void => {
     let i = heapSize++;
     while (i > 0) {

@@ -8,9 +8,9 @@
 -- Returns  { bytes, entries, evictions, lost }: lost = entries found gone without expiring (Redis evicted them)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 local freed, count = 0, 0
-for _, member in ipairs(gone) do
+
+local function forget(member)
   local size = redis.call('HGET', KEYS[3], member)
   if size then
     freed = freed + tonumber(size)
@@ -19,6 +19,9 @@ for _, member in ipairs(gone) do
   end
   redis.call('ZREM', KEYS[2], member)
 end
+
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, member in ipairs(gone) do forget(member) end
 local check = tonumber(ARGV[2] or '0')
 if check > 0 then
   local card = redis.call('ZCARD', KEYS[2])
@@ -27,13 +30,7 @@ if check > 0 then
   local lost = 0
   for _, member in ipairs(redis.call('ZRANGE', KEYS[2], at, at + check - 1)) do
     if redis.call('EXISTS', member) == 0 then
-      local size = redis.call('HGET', KEYS[3], member)
-      if size then
-        freed = freed + tonumber(size)
-        count = count + 1
-        redis.call('HDEL', KEYS[3], member)
-      end
-      redis.call('ZREM', KEYS[2], member)
+      forget(member)
       lost = lost + 1
     end
   end
