@@ -20,7 +20,7 @@ import { MessageChannel, type Worker } from 'node:worker_threads';
 import { contextKey, type ReadContext } from '../context.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, nestedOptions, optionsObject, positiveInt } from '../options.ts';
-import { startTsWorker } from '../worker-threads.ts';
+import { moduleBeside, startTsWorker } from '../worker-threads.ts';
 import { EnsemblePredictor, type EnsemblePredictorOptions } from './ensemble-predictor.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { contextAt, type PredictionColumns, type WorkerReply, type WorkerRequest, type WorkerSetup } from './predictor-worker.ts';
@@ -100,7 +100,7 @@ export class WorkerPredictor implements Predictor {
     nestedOptions('ensemble', () => new EnsemblePredictor(options.ensemble));
     const setup: WorkerSetup = { options: options.ensemble ?? {}, limit: this.#limit };
     try {
-      this.#worker = startTsWorker(new URL('./predictor-worker.ts', import.meta.url), { role: 'predictor', setup });
+      this.#worker = startTsWorker(moduleBeside(import.meta.url, 'predictor-worker'), { role: 'predictor', setup });
     } catch (error) {
       // A function or a symbol in the options passes the checks above but cannot be copied to the worker.
       throw new InvalidOptionError('ensemble', 'plain data a worker can receive', error instanceof Error ? error.message : error);

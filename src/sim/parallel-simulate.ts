@@ -13,7 +13,7 @@
 import type { Worker } from 'node:worker_threads';
 import { InvalidOptionError, PrescientError, type ErrorCode } from '../errors.ts';
 import { positiveInt } from '../options.ts';
-import { startTsWorker } from '../worker-threads.ts';
+import { moduleBeside, startTsWorker } from '../worker-threads.ts';
 import { latencyFromSpec } from './seeded-random.ts';
 import type { PolicyName, PolicyResult } from './sim-result.ts';
 import type { SimulationOptions, SimulationRun } from './simulator.ts';
@@ -128,5 +128,5 @@ const workerYoungGenerationMb = 192;
 
 /** A worker on simulate-worker.ts, with `workerYoungGenerationMb`. */
 function startWorker(input: WorkerInput): Worker {
-  return startTsWorker(new URL('./simulate-worker.ts', import.meta.url), input, { maxYoungGenerationSizeMb: workerYoungGenerationMb });
+  return startTsWorker(moduleBeside(import.meta.url, 'simulate-worker'), input, { maxYoungGenerationSizeMb: workerYoungGenerationMb });
 }

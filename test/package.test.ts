@@ -1,0 +1,101 @@
+/**
+ * The package as an application installs it: built by scripts/build.mjs (what `npm ci` / `prepare` runs) into a
+ * folder laid out as node_modules/prescient, then imported by name from plain Node — no TypeScript loader — and
+ * type-checked from a TypeScript project. The sources run through tsx everywhere else in the suite, so only this
+ * test sees what a consumer sees: the exports map, the compiled imports, the files read beside the modules (Lua,
+ * SQL, the dashboard page) and the worker threads' modules.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'prescient-package-'));
+/** A clean environment: no loader from the test runner's NODE_OPTIONS reaches the consumer. */
+const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS'));
+
+before(async () => {
+  const pkg = join(dir, 'node_modules', 'prescient');
+  mkdirSync(pkg, { recursive: true });
+  await run(process.execPath, [join(root, 'scripts', 'build.mjs'), '--out-dir', join(pkg, 'dist')], { env });
+  copyFileSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'), 'dir');
+  symlinkSync(join(root, 'samples'), join(pkg, 'samples'), 'dir');
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('imports by name from plain Node and runs: the cache, a worker thread, the Redis scripts, the server and its dashboard', async () => {
+  const consumer = join(dir, 'consumer.mjs');
+  writeFileSync(
+    consumer,
+    `
+import { Cache, FunctionOrigin, WorkerPredictor } from 'prescient';
+import { RedisTier } from 'prescient/redis';
+import { PostgresOrigin } from 'prescient/postgres';
+import { createServer, resolveConfig } from 'prescient/server';
+import { MapOrigin } from 'prescient';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cache = new Cache({ origin: new FunctionOrigin({ getMany: async (keys) => keys.map((key) => ({ key, value: key.toUpperCase(), version: 1 })) }) });
+const first = await cache.get('a');
+const second = await cache.get('a');
+await cache.close();
+
+const predictor = new WorkerPredictor();
+for (let s = 0; s < 20; s++) for (const key of ['x', 'y']) predictor.observe({ key, at: s * 10, ctx: { session: 's' + s } });
+predictor.observe({ key: 'x', at: 1_000, ctx: { session: 'new' } });
+const predicted = await predictor.predictNow({ session: 'new' }, 1);
+await predictor.close();
+
+const config = resolveConfig({ logLevel: 'silent', journalDir: mkdtempSync(join(tmpdir(), 'prescient-package-journal-')) }, {});
+const server = await createServer(config, { origin: new MapOrigin([['k', 'value']]) });
+const item = await server.app.inject({ url: '/v1/items/k' });
+const page = await server.app.inject({ url: '/' });
+await server.close();
+
+console.log(JSON.stringify({
+  served: [first.servedFrom, second.status, second.value],
+  predicted: predicted.map((p) => p.key),
+  redis: typeof RedisTier.connect,
+  postgres: typeof PostgresOrigin,
+  item: [item.statusCode, item.json().value],
+  page: [page.statusCode, page.body.includes('<html')],
+}));
+`,
+  );
+  const { stdout } = await run(process.execPath, [consumer], { cwd: dir, env });
+  assert.deepEqual(JSON.parse(stdout), {
+    served: ['origin', 'hit', 'A'],
+    predicted: ['y'],
+    redis: 'function',
+    postgres: 'function',
+    item: [200, 'value'],
+    page: [200, true],
+  });
+});
+
+test('its type declarations resolve from a TypeScript project', async () => {
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['consumer.ts'] }));
+  writeFileSync(
+    join(dir, 'consumer.ts'),
+    `
+import { Cache, MapOrigin, type ReadResult } from 'prescient';
+import { createServer } from 'prescient/server';
+const cache = new Cache<number>({ origin: new MapOrigin<number>([['a', 1]]) });
+export const read: Promise<ReadResult<number>> = cache.get('a');
+export const start: typeof createServer = createServer;
+// @ts-expect-error a Cache<number> does not store strings: the declarations carry the generics
+void cache.set('a', 'one');
+`,
+  );
+  await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir, env });
+});
