@@ -89,3 +89,17 @@ export type RecordsOrigin<V = unknown> = Origin<V> & {
 export function hasRecords<V>(origin: Origin<V>): origin is RecordsOrigin<V> {
   return typeof (origin as Partial<RecordsOrigin<V>>).getRecords === 'function';
 }
+
+/**
+ * An origin with per-key failures (`getManySettled`) that can also answer tombstones: `getRecordsSettled` is
+ * `getManySettled` answering a deleted key's tombstone as `getRecords` does (TieredOrigin over a live store that
+ * reports them), so the write-back reader sees another node's delete through it too.
+ */
+export type SettledRecordsOrigin<V = unknown> = Origin<V> & {
+  getRecordsSettled(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>>;
+};
+
+/** True when `origin` offers `getRecordsSettled`. */
+export function hasSettledRecords<V>(origin: Origin<V>): origin is SettledRecordsOrigin<V> {
+  return typeof (origin as Partial<SettledRecordsOrigin<V>>).getRecordsSettled === 'function';
+}

@@ -104,6 +104,10 @@ class StoreMeter {
 export class TieredOrigin<V = unknown> implements Origin<V> {
   /** Writes go to the live store (present when the live store can be written). */
   readonly putMany?: (records: readonly OriginRecord<V>[]) => Promise<PutManyOutcome | void>;
+  /** `getMany` answering the live store's tombstones (present when the live store reports them: `getRecords`). */
+  readonly getRecords?: (keys: readonly string[], options?: FetchOptions) => Promise<Array<OriginRecord<V> | undefined>>;
+  /** `getManySettled` answering the live store's tombstones, likewise (see SettledRecordsOrigin). */
+  readonly getRecordsSettled?: (keys: readonly string[], options?: FetchOptions) => Promise<Array<OriginAnswer<V>>>;
   /** Changes of the live store (present when the live store has a change feed). */
   readonly changes?: (sinceVersion: number, limit?: number) => Promise<OriginRecord<V>[]>;
   readonly #live: Origin<V>;
@@ -124,6 +128,10 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     }
     this.#closeStores = options.closeStores ?? true;
     if (typeof live.putMany === 'function') this.putMany = (records) => live.putMany!(records);
+    if (hasRecords(live)) {
+      this.getRecords = async (keys, fetch) => (await this.#read(keys, fetch, false, true)) as Array<OriginRecord<V> | undefined>;
+      this.getRecordsSettled = (keys, fetch) => this.#read(keys, fetch, true, true);
+    }
     const liveChanges = live.changes as ((since: number, limit?: number) => Promise<OriginRecord<V>[]>) | undefined;
     if (typeof liveChanges === 'function') this.changes = (since, limit) => liveChanges.call(live, since, limit);
   }
@@ -146,7 +154,8 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     return this.#read(keys, options, true);
   }
 
-  async #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
+  /** `withTombstones`: a key the live store holds as deleted answers its tombstone rather than undefined. */
+  async #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean, withTombstones = false): Promise<Array<OriginAnswer<V>>> {
     if (keys.length === 0) return [];
     const live = this.#live;
     const fromLive = await this.#timed(this.#liveMeter, keys, () => (hasRecords(live) ? live.getRecords(keys, options) : live.getMany(keys, options)));
@@ -155,7 +164,7 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     for (let i = 0; i < keys.length; i++) {
       const record = fromLive[i];
       if (record === undefined) missing.push(keys[i]);
-      else answers[i] = record.deleted === true ? undefined : record;
+      else answers[i] = record.deleted === true && !withTombstones ? undefined : record;
     }
     if (missing.length === 0) return answers;
     const unique = [...new Set(missing)];

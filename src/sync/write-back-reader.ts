@@ -12,7 +12,7 @@
  * acknowledged write, or a 404 after the 100 ms fallback (a hunt found both).
  */
 import type { Clock, TimerHandle } from '../clock.ts';
-import { hasRecords, isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
+import { hasRecords, hasSettledRecords, isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { newer } from './write-back-record.ts';
 
@@ -57,7 +57,9 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   // absence. Reads of keys with nothing pending ask `getMany`, as they always did.
   const { origin } = r;
   const withPending = before.some((pending) => pending.length > 0);
-  const call = r.isSettled ? origin.getManySettled!(keys, r.options) : withPending && hasRecords(origin) ? origin.getRecords(keys, r.options) : origin.getMany(keys, r.options);
+  const call = r.isSettled
+    ? withPending && hasSettledRecords(origin) ? origin.getRecordsSettled(keys, r.options) : origin.getManySettled!(keys, r.options)
+    : withPending && hasRecords(origin) ? origin.getRecords(keys, r.options) : origin.getMany(keys, r.options);
   let fetched: Array<OriginAnswer<V>>;
   if (canAnswerPending && before.every((pending) => pending.length > 0)) {
     call.catch(() => {}); // it may lose the race below; its failure then concerns no one

@@ -50,13 +50,19 @@ describe('TieredOrigin', () => {
     await tiered.putMany!([{ key: 'cold', value: 'promoted', version: 2 }]);
     assert.equal((await live.getMany(['cold']))[0]?.value, 'promoted');
     assert.deepEqual((await tiered.changes!(8)).map((r) => r.key), ['both', 'gone']);
+    const records = await tiered.getRecords!(['gone', 'hot', 'none']);
+    assert.deepEqual(records.map((r) => [r?.deleted === true, r?.version]), [[true, 9], [false, 5], [false, undefined]], 'getRecords answers the live tombstone');
+    const settled = await tiered.getRecordsSettled!(['gone', 'cold']);
+    assert.deepEqual(settled.map((r) => (r as OriginRecord<unknown> | undefined)?.deleted === true), [true, false], 'and so does getRecordsSettled');
     await tiered.close();
   });
 
-  test('has no putMany or changes when the live store has none', () => {
+  test('has no putMany, changes or getRecords when the live store has none', () => {
     const tiered = new TieredOrigin({ live: new FunctionOrigin({ getMany: async (keys) => keys.map(() => undefined) }), archive: new MapOrigin() });
     assert.equal(tiered.putMany, undefined);
     assert.equal(tiered.changes, undefined);
+    assert.equal(tiered.getRecords, undefined, 'no tombstones to answer either');
+    assert.equal(tiered.getRecordsSettled, undefined);
   });
 
   test('measures each store: count, mean, p50 and p99 from a fixed-bucket histogram', async () => {

@@ -108,3 +108,26 @@ test('another node\'s delete newer than a pending write wins (the origin\'s tomb
   assert.deepEqual(await merge([rec('k', 'a', 5)]), [undefined], 'with a resolver too, a write older than the delete is gone');
   assert.equal(((await merge([rec('k', 'a', 5), rec('k', 'b', 12)]))[0] as OriginRecord<string>).value, '∅+b', 'and a newer one merges into nothing');
 });
+
+test('through an origin with per-key failures, another node\'s newer delete wins too (getRecordsSettled)', async () => {
+  const tombstone = { key: 'k', value: undefined as unknown as string, version: 10, deleted: true };
+  let asked = '';
+  const origin = Object.assign(new FunctionOrigin<string>({ getMany: async (keys) => keys.map(() => undefined) }), {
+    getManySettled: async (keys: readonly string[]) => {
+      asked = 'getManySettled';
+      return keys.map(() => undefined); // a tombstone reads as a mere absence here
+    },
+    getRecordsSettled: async (keys: readonly string[]) => {
+      asked = 'getRecordsSettled';
+      return keys.map((k) => (k === 'k' ? tombstone : new OriginFailure(new PrescientError('ERR_ORIGIN_TIMEOUT', 'archive timed out'))));
+    },
+  });
+  await read(origin, ['k'], {}, true);
+  assert.equal(asked, 'getManySettled', 'with nothing pending, the origin is asked as always');
+  const [older, other] = await read(origin, ['k', 'other'], { k: [rec('k', 'A (pending here)', 5)] }, true);
+  assert.equal(asked, 'getRecordsSettled');
+  assert.equal(older, undefined, 'the delete at version 10 supersedes the pending write at 5');
+  assert.ok(other instanceof OriginFailure, 'a key the origin could not read still fails alone');
+  const [newer] = await read(origin, ['k'], { k: [rec('k', 'A (pending, newest)', 11)] }, true);
+  assert.equal((newer as OriginRecord<string>).value, 'A (pending, newest)');
+});

@@ -6,6 +6,8 @@ import { after, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
+import type { Origin } from '../../src/origin/origin.ts';
+import { TieredOrigin } from '../../src/origin/tiered-origin.ts';
 import { WriteBack } from '../../src/sync/write-back.ts';
 
 const dirs: string[] = [];
@@ -14,7 +16,7 @@ after(async () => {
 });
 
 /** One node: a cache over its write-back's reader, the write-back writing into that cache, on a clock of its own. */
-async function node(origin: MapOrigin<string>, nowMs: number) {
+async function node(origin: Origin<string>, nowMs: number) {
   const dir = await mkdtemp(join(tmpdir(), 'prescient-wb-superseded-'));
   dirs.push(dir);
   const clock = new VirtualClock(nowMs);
@@ -74,10 +76,11 @@ test('a replay of writes the origin already applied (a crash before the journal 
   await Promise.all([first.wb.close(), first.cache.close()]);
 });
 
-test('another node\'s newer delete, noticed before this node flushed its older write, is not undone by a read', async () => {
+for (const tiered of [false, true]) test(`another node's newer delete, noticed before this node flushed its older write, is not undone by a read${tiered ? ' (a TieredOrigin, whose reads settle per key)' : ''}`, async () => {
   const origin = new MapOrigin<string>([['k', 'v1']]);
-  const here = await node(origin, 1_000_000);
-  const other = await node(origin, 2_000_000);
+  const store = tiered ? new TieredOrigin<string>({ live: origin, archive: new MapOrigin<string>([['k', 'archived']]) }) : origin;
+  const here = await node(store, 1_000_000);
+  const other = await node(store, 2_000_000);
   const mine = await here.wb.put('k', 'mine'); // acknowledged, flushed only in 100 ms
   await other.wb.delete('k');
   await other.wb.flush();
