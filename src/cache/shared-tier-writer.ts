@@ -103,8 +103,9 @@ export class SharedTierWriter<V> {
     try {
       const stored = useNewest ? await tier.setNewest!(entry) : (await tier.setStrict(entry)) ? entry.version : undefined;
       if (stored !== undefined) {
-        // Stored: no copy older than this one is left, but a lost newer write keeps the key suspect.
-        if ((this.#suspects.get(entry.key) ?? 0) <= stored) this.#suspects.delete(entry.key);
+        // Stored: no copy older than this one is left, but a lost newer write keeps the key suspect. Stored as the
+        // newest, it went above whatever an earlier lost command on this connection left (commands run in order).
+        if (useNewest || (this.#suspects.get(entry.key) ?? 0) <= stored) this.#suspects.delete(entry.key);
         return stored;
       }
       // Declined: a newer version held (fine), or too large / expired, which would leave an older copy behind (as

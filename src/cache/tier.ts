@@ -45,7 +45,8 @@ export interface Tier<V = unknown> {
    * Optional strict `set` of a write that named no version: stores `entry` as the newest, at its own version or,
    * when the tier holds that version or a newer one (another node's write), at one above the held version, decided
    * atomically in the tier so concurrent writers get distinct versions in the order the tier took them. Resolves
-   * with the version stored, undefined when declined (too large, already expired); rejects like `setStrict`.
+   * with the version stored (the held one itself past 2^53, where one more is the same number), undefined when
+   * declined (too large, already expired); rejects like `setStrict`.
    */
   setNewest?(entry: Entry<V>): Promise<number | undefined>;
   /**

@@ -130,6 +130,9 @@ describe('RedisTier', () => {
     assert.equal((await b.get('k'))?.value, `race ${last}`, 'the highest version is the write Redis took last');
     assert.equal(await a.set(entry('k', { version: 12, value: 'older' })), false, 'a plain set below is still declined');
     assert.equal(await a.setNewest(entry('big', { sizeBytes: 20_000 })), undefined, 'declined: larger than the budget');
+    await a.set(entry('huge', { version: 2 ** 60, value: 'first' }));
+    assert.equal(await b.setNewest(entry('huge', { version: 1, value: 'second' })), 2 ** 60, 'past 2^53, the held version itself');
+    assert.equal((await b.get('huge'))?.value, 'second');
   });
 
   test('over the budget, evicts the entries nearest their expiry first and counts them', async () => {

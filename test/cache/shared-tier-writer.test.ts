@@ -251,6 +251,14 @@ describe('SharedTierWriter', () => {
     await clock.advanceAsync(1_000);
     assert.equal(l2.heldVersion('k'), undefined, 'the repair removed every version, not only those up to the guess');
     assert.equal(writer.isTrusted('k'), true);
+
+    l2.isDown = true;
+    await writer.setNewest(entry('k', 1));
+    l2.isDown = false;
+    await writer.setNewest(entry('k', 2)); // stored above whatever the lost write left: nothing is suspect any more
+    assert.equal(writer.isTrusted('k'), true);
+    await clock.advanceAsync(1_000);
+    assert.equal(l2.heldVersion('k'), 2, 'no repair pass removes the good copy');
   });
 });
 

@@ -27,8 +27,8 @@ if head ~= '' then
   local held = space and tonumber(string.sub(head, 2, space - 1))
   if held and ARGV[8] == '1' and held >= tonumber(version) then
     local above = math.floor(held) + 1
-    -- Past 2^53 one more is the same double: nothing above it can be told apart, so the held copy stays.
-    if above <= held then return { 0, 0 } end
+    -- Past 2^53 one more is the same double: the write takes the held version (an equal version replaces, as below).
+    if above <= held then above = held end
     local mine = string.find(value, ' ', 1, true)
     version = string.format('%.0f', above)
     value = 'm' .. version .. string.sub(value, mine)
