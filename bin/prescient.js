@@ -1,7 +1,40 @@
 #!/usr/bin/env node
-// The `prescient` command: loads the TypeScript sources through tsx and hands over to src/cli/main.ts.
-import { register } from 'tsx/esm/api';
+// The `prescient` command. Runs the compiled dist/ when it was built from the sources as they are now (plain Node,
+// no transpiling at start-up); otherwise (no build, or a source file changed since) loads the TypeScript sources
+// through tsx. `PRESCIENT_FROM_SOURCE=1` always takes the sources.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Latest modification time (ms) of the files under `dir`. */
+function newestMtimeMs(dir) {
+  let newest = 0;
+  for (const item of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, item.name);
+    newest = Math.max(newest, item.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** True when dist/ holds a build of the sources as they are (scripts/build.mjs stamps the newest source time it saw). */
+function isBuildCurrent() {
+  if (process.env.PRESCIENT_FROM_SOURCE === '1') return false;
+  try {
+    const stamp = JSON.parse(readFileSync(join(root, 'dist', 'build.json'), 'utf8'));
+    return typeof stamp.newestSourceMs === 'number' && newestMtimeMs(join(root, 'src')) <= stamp.newestSourceMs;
+  } catch {
+    return false;
+  }
+}
+
+let main;
+if (isBuildCurrent()) {
+  ({ main } = await import('../dist/cli/main.js'));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true });

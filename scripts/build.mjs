@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Builds dist/: the JavaScript and type declarations the package's exports point at, so that `import ... from
 // 'prescient'` works in plain Node (no TypeScript loader) and in TypeScript projects. Then copies the files the code
-// reads at run time beside the modules that read them (Lua scripts, SQL, the dashboard page).
+// reads at run time beside the modules that read them (Lua scripts, SQL, the dashboard page), and stamps the build
+// with the newest source time, so the `prescient` command runs dist/ only while it matches the sources.
 //
 // Usage: node scripts/build.mjs [--out-dir DIR] [--if-possible]
 //   --out-dir      write somewhere other than dist/ (the package test builds into a temporary folder)
 //   --if-possible  skip, with a message, when TypeScript is not installed (npm's `prepare` after `npm ci --omit=dev`:
-//                  the `prescient` command runs the sources through tsx and does not need dist/)
+//                  the `prescient` command then runs the sources through tsx)
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,7 +45,19 @@ let copied = 0;
     }
   }
 })(join(root, 'src'));
+// The stamp bin/prescient.js checks: dist/ is current while no source file is newer than the newest one built.
+writeFileSync(join(outDir, 'build.json'), `${JSON.stringify({ newestSourceMs: newestMtimeMs(join(root, 'src')) })}\n`);
 console.error(`build: ${relative(process.cwd(), outDir) || '.'} written (${copied} run-time files copied beside the modules)`);
+
+/** Latest modification time (ms) of the files under `dir` (as bin/prescient.js computes it). */
+function newestMtimeMs(dir) {
+  let newest = 0;
+  for (const item of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, item.name);
+    newest = Math.max(newest, item.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
 
 function fail(message) {
   console.error(`build: ${message}`);
