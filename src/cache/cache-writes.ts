@@ -49,8 +49,10 @@ export class CacheWrites<V> {
     if (cataloged !== undefined && cataloged.version > version && o.clock.now() < cataloged.expiresAt) return cataloged;
     loader.discard(key);
     const entry = writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
-    await writer.put(entry, options.version === undefined);
-    return memory.peek(key) ?? entry; // a newer version held here wins (last writer by version): say so
+    const written = await writer.put(entry, options.version === undefined);
+    // A newer version held here since wins (last writer by version): say so.
+    const current = memory.peek(key);
+    return current !== undefined && current.version > written.version ? current : written;
   }
 
   /** See `Cache.delete`. */

@@ -120,24 +120,29 @@ export class TierWriter<V> {
   }
 
   /**
-   * Stores a caller's entry in every tier; resolves once the shared tier has it (or refused it). With `isNewest` (a
-   * write that named no version) the shared tier may store it above a copy another node wrote there: the copy held
-   * here then takes that version too, unless a later write or delete replaced it meanwhile.
+   * Stores a caller's entry in every tier; resolves, once the shared tier has it (or refused it), with the entry as
+   * written: `entry`, or the newer one held here that refused it. With `isNewest` (a write that named no version)
+   * the shared tier may store it above a copy another node wrote there: the entry written then carries that version,
+   * and so do the copies held here, unless a later write or delete replaced them meanwhile.
    */
-  async put(entry: Entry<V>, isNewest = false): Promise<void> {
+  async put(entry: Entry<V>, isNewest = false): Promise<Entry<V>> {
     const { memory, shadow, shared } = this.#o;
     memory.set(entry);
     // A newer version held wins (MemoryTier.set refused this one): the catalogs must not take it either, nor a
     // user whose prediction waited for the key (pending-references.ts) be served it.
     const held = memory.peek(entry.key);
-    if (held !== undefined && held.version > entry.version) return;
+    if (held !== undefined && held.version > entry.version) return held;
     shadow?.stored(entry, undefined);
-    if (!isNewest) return shared?.set(entry);
+    if (!isNewest) {
+      await shared?.set(entry);
+      return entry;
+    }
     const version = await shared?.setNewest(entry);
-    if (version === undefined || memory.peek(entry.key) !== entry) return;
+    if (version === undefined) return entry;
     const { key, value, sizeBytes, createdAt, staleAt, expiresAt, tags, hits } = entry;
     const above = restoreEntry({ key, value, version, sizeBytes, tags, hits, createdAt, staleAt, expiresAt, prediction: undefined });
-    memory.set(above);
-    shadow?.stored(above, undefined);
+    if (memory.peek(key) === entry) memory.set(above);
+    if (shadow !== undefined && shadow.held(key) === entry) shadow.stored(above, undefined);
+    return above;
   }
 }

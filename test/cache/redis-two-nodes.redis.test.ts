@@ -137,3 +137,36 @@ test('a write that names no version goes above a newer copy another node wrote t
     await close();
   }
 });
+
+test('a write that names no version reports the version the shared tier stored, though its own copy was evicted meanwhile', async () => {
+  const clock = new VirtualClock(1_000_000);
+  const namespace = `two-nodes-${randomUUID().slice(0, 8)}`;
+  const l2a = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const l2b = await RedisTier.connect<string>({ url: 'redis://127.0.0.1:6379', maxBytes: 1e7, namespace, clock });
+  const origin = new MapOrigin<string>([]);
+  const a = new Cache<string>({ origin, l2: l2a, clock, ttlMs: 60_000 });
+  const b = new Cache<string>({ origin, l2: l2b, clock, ttlMs: 60_000, maxBytes: 2_000 });
+  try {
+    await a.set('k', 'from A', { version: 5 });
+    const setting = b.set('k', 'from B');
+    // Push k out of B's memory before Redis answers: entries read more often than k win its place.
+    const fills = Array.from({ length: 20 }, (_, i) => {
+      const filling = b.set(`fill${i}`, 'x'.repeat(200));
+      for (let n = 0; n < 4; n++) b.getIfPresent(`fill${i}`);
+      return filling;
+    });
+    const written = await setting;
+    await Promise.all(fills);
+    assert.equal(b.peek('k'), undefined, 'B no longer holds k');
+    const shared = (await l2a.getMany(['k']))[0];
+    assert.deepEqual([shared?.value, shared?.version], ['from B', 6]);
+    assert.deepEqual([written.value, written.version], ['from B', 6], 'the entry returned says the version stored, not the guess');
+  } finally {
+    await a.close();
+    await b.close();
+    await l2b.close();
+    await l2a.clear();
+    await l2a.close();
+  }
+});
+
