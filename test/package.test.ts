@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -103,15 +103,22 @@ void cache.set('a', 'one');
 test('the prescient command runs dist/ while it matches the sources, and the sources once one is newer', async () => {
   const pkg = join(dir, 'node_modules', 'prescient');
   cpSync(join(root, 'bin'), join(pkg, 'bin'), { recursive: true });
-  cpSync(join(root, 'src'), join(pkg, 'src'), { recursive: true, preserveTimestamps: true });
-  // A source main that says where it ran from, with the original's time: the build still matches the sources.
+  cpSync(join(root, 'src'), join(pkg, 'src'), { recursive: true });
+  // A source main that says where it ran from. Every copied source gets a time well before the build (cpSync's
+  // preserveTimestamps rounds sub-millisecond times up on Node 20, which made copies look newer than the build).
   const main = join(pkg, 'src', 'cli', 'main.ts');
-  const { atime, mtime } = statSync(join(root, 'src', 'cli', 'main.ts'));
   writeFileSync(main, "export async function main(argv: string[], io: { stdout: { write(text: string): unknown } }) { io.stdout.write('from source'); return 0; }\n");
-  utimesSync(main, atime, mtime);
+  const before = new Date('2001-01-01T00:00:00Z');
+  (function age(folder: string): void {
+    for (const item of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, item.name);
+      if (item.isDirectory()) age(path);
+      else utimesSync(path, before, before);
+    }
+  })(join(pkg, 'src'));
   const version = async () => (await run(process.execPath, [join(pkg, 'bin', 'prescient.js'), '--version'], { env })).stdout.trim();
   assert.equal(await version(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, 'the build');
-  utimesSync(main, atime, new Date('2100-01-01T00:00:00Z')); // edited after the build
+  utimesSync(main, before, new Date('2100-01-01T00:00:00Z')); // edited after the build
   assert.equal(await version(), 'from source');
   assert.equal((await run(process.execPath, [join(pkg, 'bin', 'prescient.js'), '--version'], { env: { ...env, PRESCIENT_FROM_SOURCE: '1' } })).stdout.trim(), 'from source');
 });
