@@ -17,6 +17,9 @@ export { PredictionBudget } from './cache/prediction-budget.ts';
 export type { PredictionBudgetOptions } from './cache/prediction-budget.ts';
 export type { MemoryTierOptions } from './cache/memory-tier.ts';
 export type { Awaitable, Tier, TierStats } from './cache/tier.ts';
+export { decodeNotice, encodeNotice, MemoryWriteBus } from './cache/write-bus.ts';
+export type { KeyChange, WriteBus, WriteBusListener, WriteNotice } from './cache/write-bus.ts';
+export type { WriteBusStats } from './cache/write-bus-link.ts';
 
 export { deferOn, systemClock, VirtualClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';

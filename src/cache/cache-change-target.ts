@@ -42,7 +42,8 @@ async function invalidate<V>(cache: Cache<V>, keys: readonly string[], versions:
   let removed = 0;
   for (let i = 0; i < keys.length; i++) {
     try {
-      if (await cache.delete(keys[i], { maxVersion: versions[i] })) removed++;
+      // Not announced on the write bus: every node follows the feed itself.
+      if (await cache.delete(keys[i], { maxVersion: versions[i], announce: false })) removed++;
     } catch (error) {
       if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
     }

@@ -9,6 +9,7 @@ import type { Predictor } from '../predict/predictor.ts';
 import type { PrefetchSchedulerOptions } from '../prefetch/prefetch-scheduler.ts';
 import { resolvePredictionBudget, type PredictionBudgetOptions } from './prediction-budget.ts';
 import type { Tier } from './tier.ts';
+import type { WriteBus } from './write-bus.ts';
 
 /** Scheduler settings a cache passes through (the cache supplies target, clock and feedback). */
 export type CachePrefetchOptions = Omit<PrefetchSchedulerOptions, 'target' | 'clock' | 'feedback'> & {
@@ -59,6 +60,13 @@ export type CacheOptions<V> = {
   readonly maxAbsentKeys?: number;
   /** Shared second tier (Redis), consulted before the origin. */
   readonly l2?: Tier<V>;
+  /**
+   * How the nodes sharing `l2` tell each other of writes (`RedisWriteBus` from `prescient/redis`): each `set`,
+   * `delete` and `invalidate` is announced once the shared tier holds it, and the other nodes drop their local
+   * copies that it made stale (docs/stores.md, write bus). Without one, another node's write reaches this node's
+   * memory tier only through a change feed, or at the copy's TTL.
+   */
+  readonly bus?: WriteBus;
   /** The model that predicts next accesses; omit for a plain (non-predictive) cache. */
   readonly predictor?: Predictor;
   /** Prefetch scheduling; `false` observes and predicts but never prefetches. @default {} */
@@ -103,6 +111,7 @@ export type ResolvedCacheOptions<V> = {
   readonly absentTtlMs: number;
   readonly maxAbsentKeys: number;
   readonly l2: Tier<V> | undefined;
+  readonly bus: WriteBus | undefined;
   readonly predictor: Predictor | undefined;
   readonly prefetch: CachePrefetchOptions | false;
   readonly predictLimit: number;
@@ -201,6 +210,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     absentTtlMs: nonNegativeNumber('absentTtlMs', options.absentTtlMs, 0),
     maxAbsentKeys: positiveInt('maxAbsentKeys', options.maxAbsentKeys, 10_000),
     l2: options.l2 === undefined ? undefined : hasMethods<Tier<V>>('l2', options.l2, ['get', 'getMany', 'set', 'delete']),
+    bus: options.bus === undefined ? undefined : hasMethods<WriteBus>('bus', options.bus, ['publish', 'subscribe']),
     predictor,
     prefetch: prefetch === false || prefetch.budget === undefined || prefetch.budget === false ? prefetch : Object.freeze({ ...prefetch, budget: resolvePredictionBudget('prefetch.budget', prefetch.budget) }),
     predictLimit: prefetch === false ? 20 : positiveInt('prefetch.predictLimit', prefetch.predictLimit, 20),

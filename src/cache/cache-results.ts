@@ -9,6 +9,7 @@ import type { ShadowStats } from './shadow-catalog.ts';
 import type { SharedTierWriterStats } from './shared-tier-writer.ts';
 import type { Entry } from './entry.ts';
 import type { TierStats } from './tier.ts';
+import type { WriteBusStats } from './write-bus-link.ts';
 import type { PrescientError } from '../errors.ts';
 
 /** The answer to one read. */
@@ -52,6 +53,8 @@ export type CacheStats = PredictionLoopStats & {
     readonly inflight: number;
   };
   readonly memory: TierStats;
+  /** The write bus (notices sent and heard); undefined without one. */
+  readonly writeBus: WriteBusStats | undefined;
   /** The shared tier's write repair (keys distrusted after a lost write); undefined without a shared tier. */
   readonly sharedTier: SharedTierWriterStats | undefined;
   /** Shadow catalogs; undefined when `shadow: false`. */
@@ -77,6 +80,12 @@ export type DeleteOptions = {
    * @default Infinity (every version)
    */
   readonly maxVersion?: number;
+  /**
+   * Tell the other nodes (the cache's write bus). `false` when every node learns of the change itself: the change
+   * feed's deletes (cacheChangeTarget).
+   * @default true
+   */
+  readonly announce?: boolean;
 };
 
 /** What `invalidate` removes: any combination; an entry matching any part goes. */

@@ -13,6 +13,8 @@ import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-resu
 import { checkKey, type Entry } from './entry.ts';
 import type { Loader } from './loader.ts';
 import type { LocalStores, TierWriter } from './tier-writer.ts';
+import { WriteBusLink, type WriteBusStats } from './write-bus-link.ts';
+import type { WriteBus, WriteNotice } from './write-bus.ts';
 
 /** Keys `invalidate` deletes at once. */
 const invalidateBatch = 64;
@@ -22,13 +24,35 @@ export type CacheWritesOptions<V> = LocalStores<V> & {
   readonly options: Pick<ResolvedCacheOptions<V>, 'maxKeyLength' | 'sizeOf' | 'maxEntryBytes' | 'clock'>;
   readonly loader: Loader<V>;
   readonly writer: TierWriter<V>;
+  /** The other nodes' end (the write bus), when the cache has one: told of every write once the shared tier holds it. */
+  readonly bus: WriteBus | undefined;
+  /** Where the bus's faults go (a publish or subscribe that failed, a notice that could not be read). */
+  readonly onBusFault: (error: unknown) => void;
 };
 
 export class CacheWrites<V> {
   readonly #w: CacheWritesOptions<V>;
+  readonly #link: WriteBusLink | undefined;
 
   constructor(options: CacheWritesOptions<V>) {
     this.#w = options;
+    const { bus } = options;
+    this.#link = bus && new WriteBusLink({ bus, clock: options.options.clock, apply: (notice) => this.applyNotice(notice), onFault: options.onBusFault });
+  }
+
+  /** Resolves once the write bus listens (at once without one), or once the cache closed. */
+  whenSubscribed(): Promise<void> {
+    return this.#link?.whenSubscribed() ?? Promise.resolve();
+  }
+
+  /** The write bus's counters; undefined without one. */
+  busStats(): WriteBusStats | undefined {
+    return this.#link?.stats();
+  }
+
+  /** Stops listening to the write bus. */
+  close(): Promise<void> {
+    return this.#link?.close() ?? Promise.resolve();
   }
 
   /** See `Cache.set`. */
@@ -50,6 +74,7 @@ export class CacheWrites<V> {
     loader.discard(key);
     const entry = writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     const written = await writer.put(entry, options.version === undefined);
+    await this.#link?.announceKey({ key, below: written.version });
     // A newer version held here since wins (last writer by version): say so.
     const current = memory.peek(key);
     return current !== undefined && current.version > written.version ? current : written;
@@ -57,20 +82,64 @@ export class CacheWrites<V> {
 
   /** See `Cache.delete`. */
   async delete(key: string, options: DeleteOptions): Promise<boolean> {
-    const { options: o, memory, loader, shadow, shared } = this.#w;
-    checkKey(key, o.maxKeyLength);
+    return this.#delete(key, options, options.announce !== false);
+  }
+
+  async #delete(key: string, options: DeleteOptions, isAnnounced: boolean): Promise<boolean> {
+    checkKey(key, this.#w.options.maxKeyLength);
     const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
+    const wasLocal = this.#dropLocal(key, max);
+    const wasShared = (await this.#w.shared?.delete(key, max)) ?? false;
+    if (isAnnounced) await this.#link?.announceKey(max === Infinity ? { key } : { key, upTo: max });
+    return wasLocal || wasShared;
+  }
+
+  /**
+   * Removes `key`'s local copies (memory tier, shadow catalogs) up to version `max` (Infinity: every one), or only
+   * those below `below` when given (another node wrote that version), discards a load in flight and forgets a known
+   * absence; leaves a version floor so an older copy handed over meanwhile is not cached. True when a copy went.
+   */
+  #dropLocal(key: string, max: number, below?: number): boolean {
+    const { memory, loader, shadow } = this.#w;
     loader.discard(key);
     this.#w.absent?.delete(key); // its absence is no longer known either
+    const inMemory = memory.peek(key)?.version;
+    if (below !== undefined) {
+      this.#w.floors.noteChange(key, below);
+      const cataloged = shadow?.held(key)?.version;
+      const wasHeld = inMemory !== undefined && inMemory < below && memory.delete(key);
+      return (cataloged !== undefined && cataloged < below && shadow!.drop(key, cataloged)) || wasHeld;
+    }
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
-    const inMemory = memory.peek(key)?.version ?? 0;
-    if (max === Infinity) this.#w.floors.noteDeleted(key, Math.max(inMemory, shadow?.held(key)?.version ?? 0));
+    if (max === Infinity) this.#w.floors.noteDeleted(key, Math.max(inMemory ?? 0, shadow?.held(key)?.version ?? 0));
     else this.#w.floors.noteChange(key, max);
-    const wasHeld = inMemory <= max && memory.delete(key);
-    const wasShadowed = shadow?.drop(key, max) === true;
-    const wasShared = (await shared?.delete(key, max)) ?? false;
-    return wasHeld || wasShared || wasShadowed;
+    const wasHeld = (inMemory ?? 0) <= max && memory.delete(key);
+    return shadow?.drop(key, max) === true || wasHeld;
+  }
+
+  /**
+   * Applies another node's notice to the local copies only (its writer has dealt with the shared tier); keys this
+   * cache refuses (too long) are not held here and are skipped. Returns how many local copies went.
+   */
+  applyNotice(notice: WriteNotice): number {
+    const { memory, loader, shadow } = this.#w;
+    let removed = 0;
+    for (const change of notice.keys ?? []) {
+      if (change.key.length <= this.#w.options.maxKeyLength && this.#dropLocal(change.key, change.upTo ?? Infinity, change.below)) removed++;
+    }
+    const { prefix, tag } = notice;
+    const isAll = notice.all === true;
+    if (prefix === undefined && tag === undefined && !isAll) return removed;
+    const match = (key: string, tags: readonly string[]): boolean => isAll || (prefix !== undefined && key.startsWith(prefix)) || (tag !== undefined && tags.includes(tag));
+    const keys = new Set<string>();
+    for (const entry of memory.entries()) if (match(entry.key, entry.tags)) keys.add(entry.key);
+    for (const key of shadow?.keysMatching(isAll ? '' : prefix, isAll ? undefined : tag) ?? []) keys.add(key);
+    for (const key of loader.keysStartingWith(isAll ? '' : prefix)) keys.add(key);
+    if (isAll) this.#w.absent?.deleteStartingWith('');
+    else if (prefix !== undefined) this.#w.absent?.deleteStartingWith(prefix);
+    for (const key of keys) if (this.#dropLocal(key, Infinity)) removed++;
+    return removed;
   }
 
   /** See `Cache.invalidate`. */
@@ -92,7 +161,7 @@ export class CacheWrites<V> {
     // a round trip per batch rather than per key.
     const removeOne = async (key: string): Promise<number> => {
       try {
-        return (await this.delete(key, {})) ? 1 : 0;
+        return (await this.#delete(key, {}, false)) ? 1 : 0;
       } catch (error) {
         // A key another node stored that this one refuses (longer than its maxKeyLength): it cannot be held here.
         if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
@@ -104,6 +173,8 @@ export class CacheWrites<V> {
     for (let i = 0; i < all.length; i += invalidateBatch) {
       for (const n of await Promise.all(all.slice(i, i + invalidateBatch).map(removeOne))) removed += n;
     }
+    // The other nodes expand the selector over what they hold themselves (the shared tier is done).
+    await this.#link?.announce({ keys: selector.keys, prefix, tag });
     return removed;
   }
 }

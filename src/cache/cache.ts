@@ -19,12 +19,11 @@ import type { ReadStatus } from './access-buffer.ts';
 import { AbsentKeys } from './absent-keys.ts';
 import { CacheWrites } from './cache-writes.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options.ts';
-import type { Entry } from './entry.ts';
+import { checkKey, type Entry } from './entry.ts';
 import { GuardedEvents } from './guarded-events.ts';
 import { Loader, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
 import { hitResult, type CacheEvents, type CacheStats, type DeleteOptions, type InvalidateSelector, type ReadResult, type SetOptions } from './cache-results.ts';
-import { checkKey } from './entry.ts';
 import { VersionFloors } from './version-floors.ts';
 import { OriginCounters } from './origin-counters.ts';
 import { PredictionLoop } from './prediction-loop.ts';
@@ -94,7 +93,8 @@ export class Cache<V = unknown> {
     this.#absent = o.absentTtlMs > 0 ? new AbsentKeys(o.absentTtlMs, o.maxAbsentKeys) : undefined;
     const stores = { memory: this.#memory, shadow: this.#shadow, shared: this.#shared, absent: this.#absent, floors };
     this.#writer = new TierWriter<V>({ ...o, ...stores });
-    this.#writes = new CacheWrites<V>({ options: o, ...stores, loader: this.#loader, writer: this.#writer });
+    const onBusFault = (error: unknown): void => o.onFault({ kind: 'store', error });
+    this.#writes = new CacheWrites<V>({ options: o, ...stores, loader: this.#loader, writer: this.#writer, bus: o.bus, onBusFault });
   }
 
   /**
@@ -270,6 +270,11 @@ export class Cache<V = unknown> {
     this.#loop.flush();
   }
 
+  /** Resolves once the write bus (`bus`) listens to the other nodes; at once without one. */
+  whenSubscribed(): Promise<void> {
+    return this.#writes.whenSubscribed();
+  }
+
   /** Keys being fetched from the shared tier or the origin right now (demand and prefetch). */
   get pendingFetches(): number {
     return this.#loader.inflight;
@@ -304,7 +309,7 @@ export class Cache<V = unknown> {
       memory: this.#memory.stats(),
       shadow: this.#shadow?.stats(),
       absent: this.#absent?.stats(this.#clock.now()),
-      sharedTier: this.#shared?.stats(),
+      sharedTier: this.#shared?.stats(), writeBus: this.#writes.busStats(),
       ...this.#loop.stats(),
     };
   }
@@ -315,7 +320,7 @@ export class Cache<V = unknown> {
     this.#isClosed = true;
     this.#loop.close();
     this.#shared?.close();
-    await this.#loader.idle();
+    await Promise.all([this.#writes.close(), this.#loader.idle()]);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

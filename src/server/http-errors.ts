@@ -39,6 +39,8 @@ export const statusByCode: Readonly<Partial<Record<ErrorCode, number>>> = Object
   ERR_WRITE_FAILED: 503,
   ERR_JOURNAL_FAILED: 503,
   ERR_CHANGE_FEED_FAILED: 503,
+  // Another node's write notice that could not be read (never a client's input): reported, never thrown to a client.
+  ERR_INVALID_NOTICE: 500,
   // The local clock is behind versions already written: a server fault (fix its clock), not the client's conflict.
   ERR_CLOCK_DRIFT: 503,
   ERR_TIMEOUT: 504,

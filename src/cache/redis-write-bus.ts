@@ -1,0 +1,178 @@
+/**
+ * RedisWriteBus: the WriteBus over Redis pub/sub — one channel per namespace, a publishing connection and a
+ * subscribing one (a subscribed connection can send nothing else).
+ *
+ * Why pub/sub and not a stream: a notice only matters to nodes running now (a node that starts later holds no old
+ * copy), and one a node missed is covered by forgetting its local copies, so nothing needs to be stored. Delivery is
+ * at most once: when the subscribing connection drops, node-redis reconnects and subscribes again, and the bus
+ * reports a gap. In a Redis Cluster, classic pub/sub reaches every node of the cluster, so the URL of any one node
+ * serves the whole cluster.
+ */
+import { createClient } from 'redis';
+import { systemClock, type Clock } from '../clock.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { fn, nonNegativeNumber, optionsObject, positiveInt, urlOption } from '../options.ts';
+import type { WriteBus, WriteBusListener, WriteNotice } from './write-bus.ts';
+import { encodeNotice } from './write-bus.ts';
+
+export type RedisWriteBusOptions = {
+  /** The Redis server (any node of a cluster). */
+  readonly url: string;
+  /** The channel; nodes that share a Redis tier namespace should share it. @default 'prescient:writes' */
+  readonly channel?: string;
+  /** A publish not acknowledged within this long fails (the cache retries it). @default 250 */
+  readonly publishTimeoutMs?: number;
+  /** @default 5000 */
+  readonly connectTimeoutMs?: number;
+  /** The connections' CLIENT SETNAME (seen in CLIENT LIST). @default 'prescient-write-bus' */
+  readonly clientName?: string;
+  readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
+  readonly clock?: Clock;
+  /** Connection errors (each connection reconnects on its own); never thrown. */
+  readonly onError?: (error: unknown) => void;
+};
+
+/** The part of a node-redis client the bus uses. */
+type Client = {
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  publish(channel: string, message: string): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  close(): Promise<unknown>;
+  destroy(): void;
+};
+
+export class RedisWriteBus implements WriteBus {
+  readonly channel: string;
+  readonly #url: string;
+  readonly #publishTimeoutMs: number;
+  readonly #socket: { reconnectStrategy: (attempt: number) => number; connectTimeout: number };
+  readonly #clock: Clock;
+  readonly #name: string;
+  readonly #onError: (error: unknown) => void;
+  #publisher: Client | undefined;
+  #connecting: Promise<Client> | undefined;
+  #pending: Client | undefined;
+  readonly #subscribers = new Set<Client>();
+  #isClosed = false;
+
+  /** @throws InvalidOptionError naming the bad option. Connects lazily (the first publish or subscribe). */
+  constructor(options: RedisWriteBusOptions) {
+    optionsObject(options);
+    this.#url = urlOption('url', options.url, ['redis:', 'rediss:'], (url) => new URL(url).href && url);
+    const channel = options.channel ?? 'prescient:writes';
+    if (typeof channel !== 'string' || channel.length === 0 || channel.length > 256) throw new InvalidOptionError('channel', 'a string of 1 to 256 characters', channel);
+    this.channel = channel;
+    this.#publishTimeoutMs = nonNegativeNumber('publishTimeoutMs', options.publishTimeoutMs, 250);
+    if (!(this.#publishTimeoutMs > 0)) throw new InvalidOptionError('publishTimeoutMs', 'a positive number', options.publishTimeoutMs);
+    const minDelayMs = positiveInt('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
+    const maxDelayMs = positiveInt('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2_000);
+    if (maxDelayMs < minDelayMs) throw new InvalidOptionError('reconnect.maxDelayMs', `at least reconnect.minDelayMs (${minDelayMs})`, maxDelayMs);
+    // Full jitter, as the tier's client: many nodes reconnecting at once spread out.
+    const reconnectStrategy = (attempt: number): number => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
+    this.#socket = { reconnectStrategy, connectTimeout: positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000) };
+    this.#clock = options.clock ?? systemClock;
+    this.#name = options.clientName ?? 'prescient-write-bus';
+    if (typeof this.#name !== 'string' || !/^[!-~]{1,64}$/.test(this.#name)) throw new InvalidOptionError('clientName', '1 to 64 printable characters without spaces', options.clientName);
+    this.#onError = fn('onError', options.onError, () => {});
+  }
+
+  /** Sends `notice` on the channel. Rejects with ERR_TIER_FAILED when Redis is unreachable or slower than `publishTimeoutMs`. */
+  async publish(notice: WriteNotice): Promise<void> {
+    this.#checkOpen();
+    // The deadline covers the connection too: node-redis keeps reconnecting, so a first connect may never end.
+    const sent = this.#connectPublisher().then((publisher) => publisher.publish(this.channel, encodeNotice(notice)));
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = this.#clock.setTimer(this.#publishTimeoutMs, () => reject(new PrescientError('ERR_TIER_FAILED', `Redis did not take a write notice within ${this.#publishTimeoutMs} ms`)));
+    });
+    try {
+      await Promise.race([sent, late]);
+    } catch (error) {
+      sent.catch(() => {}); // answered after the deadline, or never: either way reported once, here
+      throw error instanceof PrescientError ? error : new PrescientError('ERR_TIER_FAILED', `Redis refused a write notice: ${String(error)}`, { cause: error });
+    } finally {
+      if (timer !== undefined) this.#clock.clearTimer(timer);
+    }
+  }
+
+  /**
+   * Subscribes `listener` on its own connection; resolves once subscribed, which waits while Redis is unreachable
+   * (the connection keeps retrying). Every later reconnection of that connection (node-redis subscribes again by
+   * itself) is reported to `listener.gap`.
+   * @throws PrescientError ERR_TIER_FAILED when the subscription fails, ERR_CLOSED when the bus closes first.
+   */
+  async subscribe(listener: WriteBusListener): Promise<() => Promise<void>> {
+    this.#checkOpen();
+    const client = this.#client(false);
+    let isSubscribed = false;
+    client.on('ready', () => {
+      if (isSubscribed) listener.gap(); // reconnected: what was published meanwhile never came
+    });
+    this.#subscribers.add(client); // (close ends a subscription still connecting)
+    try {
+      await client.connect();
+      await client.subscribe(this.channel, (message: string) => listener.notice(message));
+    } catch (error) {
+      this.#subscribers.delete(client);
+      client.destroy();
+      if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+      throw new PrescientError('ERR_TIER_FAILED', `Could not subscribe to the write notices: ${String(error)}`, { cause: error });
+    }
+    if (this.#isClosed) {
+      client.destroy();
+      throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+    }
+    isSubscribed = true;
+    return async () => {
+      if (!this.#subscribers.delete(client)) return;
+      await client.close().catch(() => client.destroy());
+    };
+  }
+
+  /** Closes both connections. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const clients = [...this.#subscribers];
+    this.#subscribers.clear();
+    if (this.#publisher !== undefined) clients.push(this.#publisher);
+    if (this.#pending !== undefined) clients.push(this.#pending); // a publisher still connecting
+    // close() waits for a connected client's replies; destroy() ends one that is still (re)connecting.
+    await Promise.all(clients.map((client) => (client.isReady ? client.close().catch(() => client.destroy()) : client.destroy())));
+  }
+
+  #connectPublisher(): Promise<Client> {
+    this.#checkOpen();
+    if (this.#publisher !== undefined) return Promise.resolve(this.#publisher);
+    this.#connecting ??= (async () => {
+      const client = (this.#pending = this.#client(true));
+      try {
+        await client.connect();
+      } catch (error) {
+        client.destroy();
+        throw new PrescientError('ERR_TIER_FAILED', `Could not connect to Redis for write notices: ${String(error)}`, { cause: error });
+      } finally {
+        this.#connecting = this.#pending = undefined;
+      }
+      if (this.#isClosed) {
+        client.destroy();
+        throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+      }
+      return (this.#publisher = client);
+    })();
+    return this.#connecting;
+  }
+
+  /** A client of the channel's server: the publisher fails at once while disconnected (no offline queue). */
+  #client(isPublisher: boolean): Client {
+    const client = createClient({ url: this.#url, name: this.#name, socket: this.#socket, disableOfflineQueue: isPublisher }) as unknown as Client;
+    client.on('error', (error: unknown) => this.#onError(error)); // an 'error' without a listener would crash the process
+    return client;
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+  }
+}

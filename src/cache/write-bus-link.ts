@@ -1,0 +1,218 @@
+/**
+ * WriteBusLink: one Cache's end of a WriteBus — announces the cache's writes to the other nodes and applies theirs
+ * to the local tiers.
+ *
+ * Outgoing: key changes made in the same microtask turn, or while the previous notice was being sent, go out
+ * as one notice, once the shared tier holds them (the caller awaits `announceKey`). A notice the bus could not take waits in a bounded queue and is sent again every
+ * second, in order; past `maxQueued` notices the queue collapses into one `all` notice (the other nodes forget what
+ * they hold: correct, if costly). Incoming: a node's own notices are skipped; a malformed one is counted and
+ * reported (ERR_INVALID_NOTICE), never applied; a gap (the subscription was down) and every (re)subscription apply
+ * `all` locally, since what was announced meanwhile is unknown. Subscribing is retried every second until it works.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock.ts';
+import { decodeNotice, type KeyChange, type WriteBus, type WriteNotice } from './write-bus.ts';
+
+/** Notices kept for a retry while the bus is down; past it the queue collapses into one `all` notice. */
+const maxQueued = 1_000;
+/** Key changes per notice: a larger batch is split (each notice stays far below the bus's size limit). */
+const maxKeysPerNotice = 500;
+/** Between retries of a failed publish or subscribe, in ms. */
+const retryMs = 1_000;
+
+export type WriteBusStats = {
+  /** Notices sent (each once, retries included once they went). */
+  readonly published: number;
+  /** Publish attempts the bus refused (each retried). */
+  readonly publishFailures: number;
+  /** Notices waiting for a retry now. */
+  readonly queued: number;
+  /** Notices heard from other nodes, and how many local copies they removed. */
+  readonly received: number;
+  readonly removed: number;
+  /** Notices that could not be read (dropped). */
+  readonly invalid: number;
+  /** Times the whole local cache was forgotten: a (re)subscription or a gap the bus reported, or an `all` notice. */
+  readonly forgotten: number;
+  readonly isSubscribed: boolean;
+};
+
+export type WriteBusLinkOptions = {
+  readonly bus: WriteBus;
+  readonly clock: Clock;
+  /** Applies another node's notice to the local tiers only; returns how many copies went. */
+  readonly apply: (notice: WriteNotice) => number;
+  readonly onFault: (error: unknown) => void;
+};
+
+type Outgoing = { readonly notice: WriteNotice; readonly done: Array<() => void> };
+
+export class WriteBusLink {
+  /** This node's id on the bus. */
+  readonly id = randomUUID();
+  readonly #o: WriteBusLinkOptions;
+  readonly #queue: Outgoing[] = [];
+  #batch: { keys: KeyChange[]; done: Array<() => void> } | undefined;
+  #isSending = false;
+  #retry: TimerHandle | undefined;
+  #resubscribe: TimerHandle | undefined;
+  #wake: (() => void) | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #subscribed: Promise<void>;
+  #isClosed = false;
+  #counts = { published: 0, publishFailures: 0, received: 0, removed: 0, invalid: 0, forgotten: 0 };
+
+  constructor(options: WriteBusLinkOptions) {
+    this.#o = options;
+    this.#subscribed = this.#subscribe();
+  }
+
+  /** Resolves once the link listens to the bus (subscription is retried until it does), or once it is closed. */
+  whenSubscribed(): Promise<void> {
+    return this.#subscribed;
+  }
+
+  /** Announces a change of one key; resolves once its notice was sent or queued for a retry. Never rejects. */
+  announceKey(change: KeyChange): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = this.#batch = { keys: [], done: [] };
+      // While a notice is being sent, changes gather for the next one (the send loop takes them); else they go at
+      // the end of this microtask turn.
+      if (!this.#isSending) queueMicrotask(() => this.#endBatch());
+    }
+    batch.keys.push(change);
+    return new Promise((resolve) => batch.done.push(resolve));
+  }
+
+  /** Announces an invalidation by selector (keys without version, a prefix, a tag); resolves like `announceKey`. */
+  announce(selector: { readonly keys?: readonly string[]; readonly prefix?: string; readonly tag?: string }): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
+    this.#endBatch(); // keeps the order of the changes made before it
+    const keys = selector.keys ?? [];
+    const notices: WriteNotice[] = [];
+    for (let i = 0; i < keys.length; i += maxKeysPerNotice) notices.push({ from: this.id, keys: keys.slice(i, i + maxKeysPerNotice).map((key) => ({ key })) });
+    if (selector.prefix !== undefined) notices.push({ from: this.id, prefix: selector.prefix });
+    if (selector.tag !== undefined) notices.push({ from: this.id, tag: selector.tag });
+    return Promise.all(notices.map((notice) => new Promise<void>((resolve) => this.#enqueue(notice, [resolve])))).then(() => {});
+  }
+
+  stats(): WriteBusStats {
+    return { ...this.#counts, queued: this.#queue.length, isSubscribed: this.#unsubscribe !== undefined };
+  }
+
+  /** Stops listening and retrying; notices still queued are dropped (their writes are in the shared tier already). */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    if (this.#retry !== undefined) this.#o.clock.clearTimer(this.#retry);
+    if (this.#resubscribe !== undefined) this.#o.clock.clearTimer(this.#resubscribe);
+    this.#wake?.(); // the subscribe loop ends (whenSubscribed resolves)
+    for (const item of this.#queue.splice(0)) for (const done of item.done) done();
+    const batch = this.#batch;
+    this.#batch = undefined;
+    for (const done of batch?.done ?? []) done();
+    await this.#unsubscribe?.().catch((error: unknown) => this.#o.onFault(error));
+  }
+
+  #endBatch(): void {
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#batch = undefined;
+    for (let i = 0; i < batch.keys.length; i += maxKeysPerNotice) {
+      const isLast = i + maxKeysPerNotice >= batch.keys.length;
+      this.#enqueue({ from: this.id, keys: batch.keys.slice(i, i + maxKeysPerNotice) }, isLast ? batch.done : []);
+    }
+  }
+
+  #enqueue(notice: WriteNotice, done: Array<() => void>): void {
+    if (this.#isClosed) {
+      for (const resolve of done) resolve();
+      return;
+    }
+    this.#queue.push({ notice, done });
+    // While a retry waits, the bus is known down: the writer does not wait for it (the notice stays queued).
+    if (this.#retry !== undefined) for (const resolve of done.splice(0)) resolve();
+    if (this.#queue.length > maxQueued) {
+      // Too much to replay: one notice that tells every other node to forget what it holds.
+      const all = this.#queue.splice(0);
+      this.#queue.push({ notice: { from: this.id, all: true }, done: all.flatMap((item) => item.done) });
+    }
+    void this.#send();
+  }
+
+  /** Sends the queue in order; on a failure, answers the waiting writers (their notices stay queued) and retries later. */
+  async #send(): Promise<void> {
+    if (this.#isSending || this.#retry !== undefined) return;
+    this.#isSending = true;
+    try {
+      for (;;) {
+        if (this.#queue.length === 0) this.#endBatch(); // what gathered while the last notice was sent
+        if (this.#queue.length === 0 || this.#isClosed) break;
+        const item = this.#queue[0];
+        try {
+          await this.#o.bus.publish(item.notice);
+        } catch (error) {
+          this.#counts.publishFailures++;
+          this.#o.onFault(error);
+          for (const queued of this.#queue) for (const done of queued.done.splice(0)) done();
+          this.#retry = this.#o.clock.setTimer(retryMs, () => {
+            this.#retry = undefined;
+            void this.#send();
+          });
+          return;
+        }
+        if (this.#queue[0] === item) this.#queue.shift(); // (a collapse may have replaced it meanwhile)
+        this.#counts.published++;
+        for (const done of item.done) done();
+      }
+    } finally {
+      this.#isSending = false;
+    }
+  }
+
+  async #subscribe(): Promise<void> {
+    while (!this.#isClosed) {
+      try {
+        const unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap: () => this.#forget() });
+        if (this.#isClosed) {
+          await unsubscribe().catch((error: unknown) => this.#o.onFault(error));
+          return;
+        }
+        this.#unsubscribe = unsubscribe;
+        this.#forget(); // whatever was announced before this node listened is unknown here
+        return;
+      } catch (error) {
+        this.#o.onFault(error);
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          this.#resubscribe = this.#o.clock.setTimer(retryMs, resolve);
+        });
+        this.#resubscribe = this.#wake = undefined;
+      }
+    }
+  }
+
+  #receive(message: string): void {
+    if (this.#isClosed) return;
+    let checked: WriteNotice;
+    try {
+      checked = decodeNotice(message);
+    } catch (error) {
+      this.#counts.invalid++;
+      this.#o.onFault(error);
+      return;
+    }
+    if (checked.from === this.id) return;
+    this.#counts.received++;
+    if (checked.all === true) this.#counts.forgotten++;
+    this.#counts.removed += this.#o.apply(checked);
+  }
+
+  #forget(): void {
+    if (this.#isClosed) return;
+    this.#counts.forgotten++;
+    this.#counts.removed += this.#o.apply({ from: this.id, all: true });
+  }
+}

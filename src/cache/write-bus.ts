@@ -1,0 +1,138 @@
+/**
+ * WriteBus: how the nodes of a cluster tell each other about writes, so a node's memory tier and shadow catalogs
+ * stop serving a copy another node replaced or deleted.
+ *
+ * Why: the shared tier is written by every node, but each node's in-process tiers hold their own copies; a change
+ * feed reaches them only for writes that land in the origin. A `set` that only the cache sees (no origin behind it,
+ * or a write-back not flushed yet), a `delete`, or an `invalidate` by prefix or tag would otherwise leave the other
+ * nodes serving the old copy until its TTL. The writing node publishes a notice once the shared tier holds the
+ * write; every other node drops its local copies older than the notice says (never the shared tier's: the writer
+ * has already dealt with that).
+ *
+ * Delivery is at most once (Redis pub/sub): a node that was not listening for a while cannot know what it missed,
+ * so the bus reports a gap and the node forgets everything it holds locally.
+ */
+import { PrescientError } from '../errors.ts';
+
+/** One key's change: `below` — a write at that version (copies older go); `upTo` — a delete of copies up to it; neither — every copy goes. */
+export type KeyChange = { readonly key: string; readonly below?: number; readonly upTo?: number };
+
+/** What a node announces: keys changed, a prefix or a tag invalidated, or everything (`all`: the sender lost notices). */
+export type WriteNotice = {
+  /** The sending node's id: a node ignores its own notices. */
+  readonly from: string;
+  readonly keys?: readonly KeyChange[];
+  readonly prefix?: string;
+  readonly tag?: string;
+  readonly all?: true;
+};
+
+/** Handlers a subscriber gives the bus. */
+export type WriteBusListener = {
+  /** A notice from any node as sent (`encodeNotice`), its own included: the receiver decodes and filters by `from`. */
+  readonly notice: (message: string) => void;
+  /** Notices may have been missed (the subscription was down): whatever is held locally may be stale. */
+  readonly gap: () => void;
+};
+
+/** The transport: Redis pub/sub in production (`RedisWriteBus`, `prescient/redis`), `MemoryWriteBus` within a process. */
+export interface WriteBus {
+  /** Announces `notice` to every subscriber. Rejects when it could not be sent (the caller retries). */
+  publish(notice: WriteNotice): Promise<void>;
+  /** Starts delivering notices to `listener`; resolves once subscribed. Returns the way to stop. */
+  subscribe(listener: WriteBusListener): Promise<() => Promise<void>>;
+}
+
+/** Bytes of a notice's JSON above which it is refused (a received one is counted and dropped; a sender splits first). */
+export const maxNoticeBytes = 1 << 20;
+
+/** The notice as sent on the wire. */
+export function encodeNotice(notice: WriteNotice): string {
+  return JSON.stringify(notice);
+}
+
+/**
+ * A notice read from the wire, checked field by field.
+ * @throws PrescientError ERR_INVALID_NOTICE naming what is wrong (a receiver counts it and goes on).
+ */
+export function decodeNotice(text: string): WriteNotice {
+  if (text.length > maxNoticeBytes) throw invalid(`${text.length} characters, above ${maxNoticeBytes}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalid('not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('not an object');
+  const { from, keys, prefix, tag, all, ...rest } = parsed as Record<string, unknown>;
+  const unknownField = Object.keys(rest)[0];
+  if (unknownField !== undefined) throw invalid(`unknown field "${unknownField}"`);
+  if (typeof from !== 'string' || from.length === 0) throw invalid('"from" must be a non-empty string');
+  if (prefix !== undefined && typeof prefix !== 'string') throw invalid('"prefix" must be a string');
+  if (tag !== undefined && typeof tag !== 'string') throw invalid('"tag" must be a string');
+  if (all !== undefined && all !== true) throw invalid('"all" must be true when present');
+  if (keys !== undefined) {
+    if (!Array.isArray(keys)) throw invalid('"keys" must be an array');
+    for (const change of keys as unknown[]) {
+      if (typeof change !== 'object' || change === null) throw invalid('a key change must be an object');
+      const { key, below, upTo, ...extra } = change as Record<string, unknown>;
+      if (Object.keys(extra).length > 0) throw invalid(`unknown key-change field "${Object.keys(extra)[0]}"`);
+      if (typeof key !== 'string' || key.length === 0) throw invalid('a key change needs a non-empty "key"');
+      if (below !== undefined && !isVersion(below)) throw invalid(`"below" of "${key}" must be a number >= 0`);
+      if (upTo !== undefined && !isVersion(upTo)) throw invalid(`"upTo" of "${key}" must be a number >= 0`);
+      if (below !== undefined && upTo !== undefined) throw invalid(`"${key}" has both "below" and "upTo"`);
+    }
+  }
+  return parsed as WriteNotice;
+}
+
+function isVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function invalid(message: string): PrescientError {
+  return new PrescientError('ERR_INVALID_NOTICE', `Bad write notice: ${message}`);
+}
+
+/**
+ * A bus within one process: every Cache given the same instance hears the others (tests, several caches in one
+ * service). Notices go through the same encoding as Redis's and arrive asynchronously, in publish order.
+ * `interrupt()` reports a gap to every subscriber, as a dropped Redis subscription does.
+ */
+export class MemoryWriteBus implements WriteBus {
+  readonly #listeners = new Set<WriteBusListener>();
+  #tail: Promise<void> = Promise.resolve();
+  #isDown = false;
+
+  async publish(notice: WriteNotice): Promise<void> {
+    if (this.#isDown) throw new PrescientError('ERR_TIER_FAILED', 'The write bus is down');
+    const text = encodeNotice(notice);
+    // One delivery chain keeps publish order, and the text goes as over the network.
+    this.#tail = this.#tail.then(() => {
+      for (const listener of [...this.#listeners]) listener.notice(text);
+    });
+    await this.#tail;
+  }
+
+  async subscribe(listener: WriteBusListener): Promise<() => Promise<void>> {
+    this.#listeners.add(listener);
+    return async () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Makes `publish` reject (true) or work again (false): a broker that is down. */
+  setDown(isDown: boolean): void {
+    this.#isDown = isDown;
+  }
+
+  /** Delivers a raw message, as a broker would from any publisher (tests of malformed notices). */
+  deliver(message: string): void {
+    for (const listener of [...this.#listeners]) listener.notice(message);
+  }
+
+  /** Tells every subscriber it may have missed notices. */
+  interrupt(): void {
+    for (const listener of [...this.#listeners]) listener.gap();
+  }
+}

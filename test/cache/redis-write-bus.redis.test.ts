@@ -1,0 +1,137 @@
+/**
+ * RedisWriteBus on the machine's Redis (127.0.0.1:6379): the WriteBus contract, and two caches sharing a Redis tier
+ * namespace and a bus channel, where one node's write reaches the other's memory tier. Each test uses its own
+ * channel and client name, and breaks only its own connections (CLIENT KILL ID).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { createClient } from 'redis';
+import { Cache } from '../../src/cache/cache.ts';
+import { RedisTier } from '../../src/cache/redis-tier.ts';
+import { RedisWriteBus } from '../../src/cache/redis-write-bus.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import { writeBusContract } from '../contracts/write-bus.contract.ts';
+import { waitFor } from '../doubles/net-wait.ts';
+
+const url = 'redis://127.0.0.1:6379';
+
+/** Kills the connections named `name` that are subscribed to something: the bus's listening side. */
+async function killSubscribers(name: string): Promise<number> {
+  const admin = createClient({ url });
+  await admin.connect();
+  try {
+    const list = String(await admin.sendCommand(['CLIENT', 'LIST']));
+    const ids = list.split('\n').filter((line) => line.includes(` name=${name} `) && / sub=[1-9]/.test(line)).map((line) => /\bid=(\d+)/.exec(line)![1]);
+    for (const id of ids) await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+    return ids.length;
+  } finally {
+    await admin.close();
+  }
+}
+
+writeBusContract('RedisWriteBus', async () => {
+  const name = `bus-contract-${randomUUID().slice(0, 8)}`;
+  const bus = new RedisWriteBus({ url, channel: `${name}:writes`, clientName: name, reconnect: { minDelayMs: 10, maxDelayMs: 50 } });
+  return {
+    bus,
+    async interrupt() {
+      assert.ok((await killSubscribers(name)) >= 1, 'a subscriber connection was there to kill');
+    },
+    close: () => bus.close(),
+  };
+});
+
+describe('RedisWriteBus between two caches on one Redis tier namespace', () => {
+  async function twoNodes() {
+    const name = `bus-nodes-${randomUUID().slice(0, 8)}`;
+    const origin = new MapOrigin<string>([['k', 'v1'], ['a:1', 'x'], ['b:1', 'y']]);
+    const make = async () => {
+      const l2 = await RedisTier.connect<string>({ url, maxBytes: 1e7, namespace: name });
+      const bus = new RedisWriteBus({ url, channel: `${name}:writes`, clientName: name, reconnect: { minDelayMs: 10, maxDelayMs: 50 } });
+      const cache = new Cache<string>({ origin, l2, bus, ttlMs: 60_000 });
+      await cache.whenSubscribed();
+      return { cache, l2, bus };
+    };
+    const a = await make();
+    const b = await make();
+    return {
+      name,
+      a: a.cache,
+      b: b.cache,
+      async close() {
+        await a.cache.close();
+        await b.cache.close();
+        await Promise.all([a.bus.close(), b.bus.close()]);
+        await a.l2.clear();
+        await Promise.all([a.l2.close(), b.l2.close()]);
+      },
+    };
+  }
+
+  test("a set on A reaches B's memory tier: B's next read is the new version, from Redis", async () => {
+    const n = await twoNodes();
+    try {
+      assert.equal((await n.b.get('k')).value, 'v1');
+      const written = await n.a.set('k', 'v2'); // no version: one above what Redis holds
+      await waitFor(() => n.b.peek('k') === undefined, "B dropped its copy");
+      const read = await n.b.get('k');
+      assert.deepEqual([read.value, read.version], ['v2', written.version]);
+      assert.equal(n.a.peek('k')?.value, 'v2');
+    } finally {
+      await n.close();
+    }
+  });
+
+  test("a tag invalidated on A goes from B's memory tier, though Redis indexes no tags and A never held it", async () => {
+    const n = await twoNodes();
+    try {
+      await n.b.set('a:1', 'tagged', { tags: ['t'] });
+      await n.b.get('b:1');
+      await n.a.invalidate({ tag: 't' });
+      await waitFor(() => n.b.peek('a:1') === undefined, 'B dropped the tagged entry');
+      assert.equal(n.b.peek('b:1')?.value, 'y');
+      assert.equal(n.b.stats().writeBus?.received, 1);
+    } finally {
+      await n.close();
+    }
+  });
+
+  test("when B's subscription drops, B forgets its local copies once it listens again (it cannot know what it missed)", async () => {
+    const n = await twoNodes();
+    try {
+      await n.b.get('k');
+      await n.a.get('b:1');
+      const before = n.b.stats().writeBus?.forgotten ?? 0;
+      assert.equal(await killSubscribers(n.name), 2); // A's and B's
+      await waitFor(() => (n.b.stats().writeBus?.forgotten ?? 0) > before, 'B reported the gap');
+      assert.equal(n.b.peek('k'), undefined);
+      assert.equal(n.a.peek('b:1'), undefined);
+    } finally {
+      await n.close();
+    }
+  });
+
+  test('bad options are refused at construction, naming the option', () => {
+    const bad: Array<[object, string]> = [
+      [{ url: 'http://x' }, 'url'],
+      [{ url, channel: '' }, 'channel'],
+      [{ url, publishTimeoutMs: 0 }, 'publishTimeoutMs'],
+      [{ url, reconnect: { minDelayMs: 100, maxDelayMs: 10 } }, 'reconnect.maxDelayMs'],
+      [{ url, clientName: 'has space' }, 'clientName'],
+    ];
+    for (const [options, option] of bad) {
+      assert.throws(() => new RedisWriteBus(options as never), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION') && (e as unknown as { option: string }).option === option, option);
+    }
+  });
+
+  test('an unreachable Redis: publishing rejects with ERR_TIER_FAILED within the deadline; a subscription waits until the bus closes', async () => {
+    const bus = new RedisWriteBus({ url: 'redis://127.0.0.1:1', publishTimeoutMs: 100, connectTimeoutMs: 200, reconnect: { minDelayMs: 10, maxDelayMs: 20 } });
+    await assert.rejects(bus.publish({ from: 'n', all: true }), (e: unknown) => isPrescientError(e, 'ERR_TIER_FAILED'));
+    const subscribing = bus.subscribe({ notice: () => {}, gap: () => {} });
+    await bus.close();
+    await assert.rejects(subscribing, (e: unknown) => isPrescientError(e, 'ERR_CLOSED'));
+    await assert.rejects(bus.publish({ from: 'n', all: true }), (e: unknown) => isPrescientError(e, 'ERR_CLOSED'));
+  });
+});

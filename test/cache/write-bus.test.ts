@@ -1,0 +1,169 @@
+/**
+ * The write bus between caches: two nodes (A, B) over one shared tier (a FlakyTier, as Redis) and one origin, joined
+ * by a MemoryWriteBus on a VirtualClock. What A writes, B stops serving from its memory tier; the shared tier is
+ * left to the writer.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Cache } from '../../src/cache/cache.ts';
+import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
+import type { CacheFault } from '../../src/cache/cache-options.ts';
+import { decodeNotice, encodeNotice, MemoryWriteBus, type WriteNotice } from '../../src/cache/write-bus.ts';
+import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import { FlakyTier } from '../doubles/flaky-tier.ts';
+import { writeBusContract } from '../contracts/write-bus.contract.ts';
+
+writeBusContract('MemoryWriteBus', async () => {
+  const bus = new MemoryWriteBus();
+  return { bus, interrupt: async () => bus.interrupt(), close: async () => {} };
+});
+
+/** Two caches sharing a tier, an origin and a bus; B's faults are collected. */
+async function twoNodes() {
+  const clock = new VirtualClock(1_000_000);
+  const bus = new MemoryWriteBus();
+  const l2 = new FlakyTier<string>(clock);
+  const origin = new MapOrigin<string>([['k', 'v1'], ['user:1', 'ann'], ['user:2', 'bob'], ['page:1', 'home']]);
+  const faults: CacheFault[] = [];
+  const a = new Cache<string>({ origin, l2, bus, clock, ttlMs: 60_000 });
+  const b = new Cache<string>({ origin, l2, bus, clock, ttlMs: 60_000, onFault: (f) => faults.push(f) });
+  await Promise.all([a.whenSubscribed(), b.whenSubscribed()]);
+  return { clock, bus, l2, origin, a, b, faults, close: () => Promise.all([a.close(), b.close()]) };
+}
+
+describe('write bus between caches', () => {
+  test("a set on one node drops the other node's older copy; its next read takes the new one from the shared tier", async () => {
+    const n = await twoNodes();
+    assert.equal((await n.b.get('k')).value, 'v1'); // B holds version 1
+    assert.equal((await n.a.get('k')).value, 'v1');
+    const written = await n.a.set('k', 'v2');
+    assert.equal(n.b.peek('k'), undefined, "B's old copy went");
+    assert.equal(n.a.peek('k')?.value, 'v2', "A's own notice left its copy alone");
+    const read = await n.b.get('k');
+    assert.deepEqual([read.value, read.version, read.servedFrom], ['v2', written.version, 'l2']);
+    assert.equal(n.b.stats().writeBus?.received, 1);
+    assert.equal(n.a.stats().writeBus?.received, 0);
+    assert.equal(n.a.stats().writeBus?.published, 1);
+    await n.close();
+  });
+
+  test('a node keeps a copy newer than the notice; a delete up to a version spares newer copies', async () => {
+    const n = await twoNodes();
+    await n.b.set('k', 'mine', { version: 10 });
+    await n.a.set('k', 'older', { version: 5 }); // B's 10 is newer than what the notice announces
+    assert.equal(n.b.peek('k')?.version, 10);
+    await n.a.delete('k', { maxVersion: 7 });
+    assert.equal(n.b.peek('k')?.version, 10);
+    await n.a.delete('k');
+    assert.equal(n.b.peek('k'), undefined, 'a delete of every version reaches it');
+    await n.close();
+  });
+
+  test("invalidate by tag or prefix reaches what the other node holds, though the writer never held it", async () => {
+    const n = await twoNodes();
+    await n.b.set('user:1', 'ann', { tags: ['people'] });
+    await n.b.set('page:1', 'home', { tags: ['pages'] });
+    await n.b.get('user:2');
+    // A holds nothing tagged (the shared tier indexes no tags): it removes nothing itself, and B drops its own.
+    assert.equal(await n.a.invalidate({ tag: 'people' }), 0);
+    assert.equal(n.b.peek('user:1'), undefined);
+    assert.equal(n.b.peek('page:1')?.value, 'home');
+    await n.a.invalidate({ prefix: 'user:' });
+    assert.equal(n.b.peek('user:2'), undefined);
+    assert.equal(n.b.peek('page:1')?.value, 'home');
+    await n.a.invalidate({ keys: ['page:1'] });
+    assert.equal(n.b.peek('page:1'), undefined);
+    assert.equal(n.a.stats().writeBus?.published, 3, 'one notice per selector, not one per key');
+    await n.close();
+  });
+
+  test("the change feed's deletes are not announced: every node follows the feed itself", async () => {
+    const n = await twoNodes();
+    await n.b.get('k');
+    await cacheChangeTarget(n.a).invalidate(['k'], [1]);
+    await flushMicrotasks();
+    assert.equal(n.a.stats().writeBus?.published, 0);
+    assert.equal(n.b.peek('k')?.version, 1);
+    await n.close();
+  });
+
+  test('a gap in delivery makes a node forget everything it holds locally', async () => {
+    const n = await twoNodes();
+    await n.b.get('k');
+    await n.b.get('user:1');
+    n.bus.interrupt();
+    assert.equal(n.b.peek('k'), undefined);
+    assert.equal(n.b.peek('user:1'), undefined);
+    const stats = n.b.stats().writeBus;
+    assert.equal(stats?.removed, 2);
+    assert.equal(stats?.forgotten, 2, 'once when it subscribed, once for the gap');
+    await n.close();
+  });
+
+  test('a notice the bus refused is sent again once it is back, and the write did not wait for it', async () => {
+    const n = await twoNodes();
+    await n.b.get('k');
+    await n.a.get('k'); // (the double shared tier has no setNewest: a write without a version goes one above A's copy)
+    n.bus.setDown(true);
+    const written = await n.a.set('k', 'v2');
+    assert.equal(written.value, 'v2');
+    assert.equal(n.b.peek('k')?.value, 'v1', 'not told yet');
+    assert.deepEqual([n.a.stats().writeBus?.queued, n.a.stats().writeBus?.publishFailures], [1, 1]);
+    n.bus.setDown(false);
+    n.clock.advance(1_000);
+    await flushMicrotasks();
+    assert.equal(n.b.peek('k'), undefined);
+    assert.deepEqual([n.a.stats().writeBus?.queued, n.a.stats().writeBus?.published], [0, 1]);
+    await n.close();
+  });
+
+  test('past 1,000 notices waiting, the queue collapses into one that makes the other nodes forget everything', async () => {
+    const n = await twoNodes();
+    await n.b.get('page:1');
+    n.bus.setDown(true);
+    for (let i = 0; i < 1_001; i++) await n.a.set(`item:${i}`, 'x'); // each write its own notice
+    assert.equal(n.a.stats().writeBus?.queued, 1);
+    n.bus.setDown(false);
+    n.clock.advance(1_000);
+    await flushMicrotasks();
+    assert.equal(n.b.peek('page:1'), undefined, 'forgotten: B cannot know which of its copies changed');
+    assert.equal(n.a.stats().writeBus?.published, 1);
+    await n.close();
+  });
+
+  test('writes made while a notice is being sent gather into the next one', async () => {
+    const n = await twoNodes();
+    await Promise.all([...Array.from({ length: 20 }, (_, i) => n.a.set(`x${i}`, 'x')), n.a.delete('k')]);
+    const published = n.a.stats().writeBus?.published ?? 0;
+    assert.ok(published >= 1 && published <= 3, `${published} notices for 21 writes`);
+    assert.equal(n.b.stats().writeBus?.received, published);
+    await n.close();
+  });
+
+  test('a malformed notice is counted and reported with ERR_INVALID_NOTICE, and changes nothing', async () => {
+    const n = await twoNodes();
+    await n.b.get('k');
+    const bad = ['not json', '[]', '{"keys":[{"key":"k"}]}', '{"from":"x","keys":[{"key":""}]}', '{"from":"x","keys":[{"key":"k","below":-1}]}', '{"from":"x","keys":[{"key":"k","below":1,"upTo":2}]}', '{"from":"x","extra":1}', '{"from":"x","all":false}', '{"from":"x","prefix":3}'];
+    for (const message of bad) n.bus.deliver(message);
+    assert.equal(n.b.stats().writeBus?.invalid, bad.length);
+    assert.equal(n.faults.length, bad.length);
+    assert.ok(n.faults.every((f) => f.kind === 'store' && isPrescientError(f.error, 'ERR_INVALID_NOTICE')));
+    assert.equal(n.b.peek('k')?.value, 'v1');
+    // A key longer than the cache accepts cannot be held: skipped, not an error.
+    n.bus.deliver(encodeNotice({ from: 'x', keys: [{ key: 'q'.repeat(5_000) }, { key: 'k' }] }));
+    assert.equal(n.b.peek('k'), undefined);
+    await n.close();
+  });
+
+  test('a bus without publish or subscribe is refused at construction, naming the option', () => {
+    assert.throws(() => new Cache({ origin: new MapOrigin(), bus: {} as never }), (e: unknown) => isPrescientError(e, 'ERR_INVALID_OPTION') && /`bus`/.test((e as Error).message));
+  });
+
+  test('decodeNotice reads back what encodeNotice wrote', () => {
+    const notice: WriteNotice = { from: 'n', keys: [{ key: 'a', below: 2 }, { key: 'b', upTo: 0 }, { key: 'c' }], prefix: 'p', tag: 't' };
+    assert.deepEqual(decodeNotice(encodeNotice(notice)), notice);
+    assert.throws(() => decodeNotice('x'.repeat((1 << 20) + 1)), (e: unknown) => isPrescientError(e, 'ERR_INVALID_NOTICE'));
+  });
+});
