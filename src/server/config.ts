@@ -87,7 +87,15 @@ const configSchema = z.strictObject({
   /** PostgreSQL origin; without it the embedded PGlite origin with the shipped sample is used. */
   database: z.strictObject({ url: urlOf(['postgres:', 'postgresql:']), table: tableName.prefault('prescient_items') }).optional(),
   /** Shared Redis tier. */
-  redis: z.strictObject({ url: urlOf(['redis:', 'rediss:']), namespace: id.prefault('prescient'), maxBytes: posInt.prefault(256 * mib) }).optional(),
+  redis: z
+    .strictObject({
+      url: urlOf(['redis:', 'rediss:']),
+      namespace: id.prefault('prescient'),
+      maxBytes: posInt.prefault(256 * mib),
+      /** Announce writes to the other nodes on the namespace (channel `<namespace>:writes`), and hear theirs. */
+      bus: z.boolean().prefault(true),
+    })
+    .optional(),
   /**
    * Folder of the embedded PGlite store (used without a database): built from the shipped sample on first use and
    * kept, with every write flushed to it. Without it the store is a private temporary copy, dropped on stop.

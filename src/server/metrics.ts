@@ -84,6 +84,11 @@ export class ServerMetrics {
       storeFailures: counter('prescient_store_failures_total', 'Loaded values that could not be stored (served, not cached)'),
       internalErrors: counter('prescient_internal_errors_total', 'Failures of the cache\'s own work on predictions (catalogs, scheduler), contained'),
       absentHits: counter('prescient_absent_hits_total', 'Reads answered "not found" from a remembered absence (cache.absentTtlMs)'),
+      busPublished: counter('prescient_write_bus_published_total', 'Write notices sent to the other nodes (redis.bus)'),
+      busReceived: counter('prescient_write_bus_received_total', 'Write notices heard from the other nodes'),
+      busRemoved: counter('prescient_write_bus_removed_total', 'Local copies the write notices of other nodes removed'),
+      busFailures: counter('prescient_write_bus_publish_failures_total', 'Write notices the bus refused (each retried)'),
+      busForgotten: counter('prescient_write_bus_forgotten_total', 'Times every local copy was dropped: a (re)subscription, or notices lost'),
     };
     const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers });
     this.#gauges = {
@@ -93,6 +98,7 @@ export class ServerMetrics {
       pending: gauge('prescient_access_buffer_pending', 'Accesses waiting for the models'),
       inflight: gauge('prescient_origin_inflight_keys', 'Keys being fetched from the shared tier or the origin'),
       absentKeys: gauge('prescient_absent_keys', 'Keys remembered as absent at the origin (cache.absentTtlMs)'),
+      busQueued: gauge('prescient_write_bus_queued', 'Write notices waiting for the bus to take them'),
     };
     const tierGauge = (name: string, help: string): Gauge<'tier'> => new Gauge({ name, help, labelNames: ['tier'], registers });
     this.#tier = {
@@ -131,6 +137,11 @@ export class ServerMetrics {
     this.#advance(c.storeFailures, 'storeFailures', s.storeFailures);
     this.#advance(c.internalErrors, 'internalErrors', s.internalErrors);
     this.#advance(c.absentHits, 'absentHits', s.absent?.hits ?? 0);
+    this.#advance(c.busPublished, 'busPublished', s.writeBus?.published ?? 0);
+    this.#advance(c.busReceived, 'busReceived', s.writeBus?.received ?? 0);
+    this.#advance(c.busRemoved, 'busRemoved', s.writeBus?.removed ?? 0);
+    this.#advance(c.busFailures, 'busFailures', s.writeBus?.publishFailures ?? 0);
+    this.#advance(c.busForgotten, 'busForgotten', s.writeBus?.forgotten ?? 0);
     const g = this.#gauges;
     g.precision.set(finite(s.prefetch.precision));
     g.coverage.set(finite(s.prefetch.coverage));
@@ -138,6 +149,7 @@ export class ServerMetrics {
     g.pending.set(s.accessBuffer.pending);
     g.inflight.set(s.origin.inflight);
     g.absentKeys.set(s.absent?.keys ?? 0);
+    g.busQueued.set(s.writeBus?.queued ?? 0);
     const tiers = [s.memory];
     if (source.l2 !== undefined) {
       try {

@@ -14,6 +14,8 @@ import { Cache, type ReadResult } from '../cache/cache.ts';
 import type { PredictionBudgetOptions } from '../cache/prediction-budget.ts';
 import { cacheChangeTarget } from '../cache/cache-change-target.ts';
 import { RedisTier } from '../cache/redis-tier.ts';
+import { RedisWriteBus } from '../cache/redis-write-bus.ts';
+import type { WriteBus } from '../cache/write-bus.ts';
 import type { ShadowItem } from '../cache/shadow-listing.ts';
 import type { Tier } from '../cache/tier.ts';
 import { systemClock, type Clock } from '../clock.ts';
@@ -45,6 +47,8 @@ export type ServiceOverrides = {
   readonly writePath?: WritePath;
   /** The shared tier (replaces the Redis tier of the config). */
   readonly l2?: Tier<unknown>;
+  /** The write bus (replaces the Redis write bus of the config). */
+  readonly bus?: WriteBus;
   /** Where log lines go (one JSON object a line). @default stdout */
   readonly logDestination?: { write(line: string): void };
   /**
@@ -91,7 +95,7 @@ export class Service {
   #writeCount = 0;
   #deleteCount = 0;
 
-  private constructor(options: ServiceOptions, origin: Origin<unknown>, writes: WritePath, l2: Tier<unknown> | undefined) {
+  private constructor(options: ServiceOptions, origin: Origin<unknown>, writes: WritePath, l2: Tier<unknown> | undefined, bus: WriteBus | undefined) {
     const { config, overrides = {} } = options;
     this.config = config;
     this.#clock = overrides.clock ?? systemClock;
@@ -108,6 +112,7 @@ export class Service {
       absentTtlMs: config.cache.absentTtlMs,
       maxKeyLength: config.cache.maxKeyLength,
       l2,
+      bus,
       predictor: this.#models.predictor,
       prefetch: { predictLimit: config.cache.predictLimit, budget: overrides.predictionBudget ?? defaultPredictionBudget },
       // Faults the cache contains (a model, a listener, a value it could not store) are logged with their cause.
@@ -151,7 +156,14 @@ export class Service {
         await tier.start().catch((error: unknown) => logger?.warn({ err: error, code: 'ERR_TIER_FAILED' }, 'Redis is not reachable yet; serving without the shared tier until it is'));
         l2 = tier;
       }
-      const service = new Service(options, origin, writes, l2);
+      let bus = overrides.bus;
+      if (bus === undefined && config.redis !== undefined && config.redis.bus) {
+        // The other nodes on this namespace hear of each write, and drop their in-process copies it replaced.
+        const redisBus = new RedisWriteBus({ url: config.redis.url, channel: `${config.redis.namespace}:writes`, clock, onError: (error) => logger?.warn({ err: error, code: 'ERR_TIER_FAILED' }, 'the write bus lost its Redis connection; reconnecting') });
+        closers.push(() => redisBus.close());
+        bus = redisBus;
+      }
+      const service = new Service(options, origin, writes, l2, bus);
       service.#closers.push(...closers);
       closers.length = 0;
       if (sql !== undefined && config.database !== undefined) {

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { createServer, type PrescientServer } from '../../src/server/app.ts';
 import { resolveConfig } from '../../src/server/config.ts';
+import { waitFor } from '../doubles/net-wait.ts';
 
 const boundedWaitMs = 10_000;
 
@@ -38,6 +39,32 @@ test('two nodes share the Redis tier: the second reads from it, not from its ori
     assert.equal(second.json().from, 'l2');
     assert.equal(origins[1].calls, 0);
     assert.equal((await servers[1].app.inject({ url: '/readyz' })).statusCode, 200);
+  } finally {
+    await servers[0]?.service.l2?.clear();
+    for (const s of servers) await s.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test("a write on one node reaches the other node's memory tier through the write bus: its next read is the new value", async () => {
+  const namespace = `srvbus${process.pid}`;
+  const dirs = [mkdtempSync(join(tmpdir(), 'prescient-server-bus-')), mkdtempSync(join(tmpdir(), 'prescient-server-bus-'))];
+  const servers: PrescientServer[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const config = resolveConfig({ logLevel: 'silent', journalDir: dirs[i] }, { REDIS_URL: 'redis://127.0.0.1:6379' });
+      servers.push(await createServer({ ...config, redis: { ...config.redis!, namespace } }, { origin: new MapOrigin<unknown>([['item', 'old']]) }));
+      await servers[i].service.cache.whenSubscribed();
+    }
+    assert.equal((await servers[1].app.inject({ url: '/v1/items/item' })).json().value, 'old'); // held in node 1's memory tier
+    const put = await servers[0].app.inject({ method: 'PUT', url: '/v1/items/item', payload: { value: 'new' } });
+    assert.equal(put.statusCode, 200);
+    await waitFor(() => servers[1].service.cache.peek('item') === undefined, "node 1 dropped its copy");
+    const read = (await servers[1].app.inject({ url: '/v1/items/item' })).json();
+    assert.deepEqual([read.value, read.version, read.from], ['new', put.json().version, 'l2']);
+    const scrape = (await servers[0].app.inject({ url: '/metrics' })).body;
+    assert.match(scrape, /^prescient_write_bus_published_total 1$/m);
+    assert.match((await servers[1].app.inject({ url: '/metrics' })).body, /^prescient_write_bus_removed_total 1$/m);
   } finally {
     await servers[0]?.service.l2?.clear();
     for (const s of servers) await s.close();
