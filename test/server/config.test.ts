@@ -29,7 +29,7 @@ test('environment variables override the file, flags override both', () => {
   assert.equal(c.port, 9100);
   assert.equal(c.host, '::1');
   assert.deepEqual(c.database, { url: 'postgres://env', table: 'items' });
-  assert.deepEqual(c.redis, { url: 'redis://r:6379', namespace: 'prescient', maxBytes: 256 * 1024 * 1024 });
+  assert.deepEqual(c.redis, { url: 'redis://r:6379', namespace: 'prescient', maxBytes: 256 * 1024 * 1024, bus: true });
   assert.equal(c.logLevel, 'debug');
   assert.equal(c.journalDir, '/tmp/j');
   const t = resolveConfig({}, { PRESCIENT_TOKENS: JSON.stringify([{ ...token, user: 'alice' }]) });
