@@ -52,12 +52,7 @@ export function createRedisTierClient(options: RedisClientSettings, connectTimeo
   const csc = options.clientSideCache ?? {};
   if (csc !== false && (typeof csc !== 'object' || csc === null)) throw new InvalidOptionError('clientSideCache', 'an object or false', csc);
   const clientSideCache = csc === false ? undefined : { maxEntries: positiveInt('clientSideCache.maxEntries', csc.maxEntries, 10_000), evictPolicy: 'LRU' as const };
-  const minDelayMs = positiveInt('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
-  const maxDelayMs = positiveInt('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2_000);
-  if (maxDelayMs < minDelayMs) throw new InvalidOptionError('reconnect.maxDelayMs', `at least reconnect.minDelayMs (${minDelayMs})`, maxDelayMs);
-  // Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter", 2015): spreads the reconnects of many nodes.
-  const reconnectStrategy = (attempt: number): number => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
-  const socket = { reconnectStrategy, connectTimeout: connectTimeoutMs };
+  const socket = { reconnectStrategy: reconnectStrategy(options.reconnect), connectTimeout: connectTimeoutMs };
   const commandOptions = { typeMapping: redisTierTypeMapping };
   if (options.url !== undefined) {
     return createClient({ url: options.url, RESP: 3, disableOfflineQueue: true, clientSideCache, commandOptions, socket }) as unknown as RedisConnection;
@@ -66,6 +61,18 @@ export function createRedisTierClient(options: RedisClientSettings, connectTimeo
   // type mapping is what its client-side cache compares against (test/cache/redis-cluster.redis.test.ts checks it).
   const defaults = { disableOfflineQueue: true, socket, commandOptions };
   return createCluster({ rootNodes: urls.map((url) => ({ url })), RESP: 3, clientSideCache, commandOptions, defaults }) as unknown as RedisConnection;
+}
+
+/**
+ * node-redis's `reconnectStrategy` for the `reconnect` option: capped exponential backoff with full jitter (AWS
+ * Architecture Blog, "Exponential Backoff and Jitter", 2015), which spreads the reconnects of many nodes.
+ * @throws InvalidOptionError for delays that are not positive integers, or a maximum below the minimum.
+ */
+export function reconnectStrategy(reconnect: RedisClientSettings['reconnect']): (attempt: number) => number {
+  const minDelayMs = positiveInt('reconnect.minDelayMs', reconnect?.minDelayMs, 50);
+  const maxDelayMs = positiveInt('reconnect.maxDelayMs', reconnect?.maxDelayMs, 2_000);
+  if (maxDelayMs < minDelayMs) throw new InvalidOptionError('reconnect.maxDelayMs', `at least reconnect.minDelayMs (${minDelayMs})`, maxDelayMs);
+  return (attempt) => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
 }
 
 /**

@@ -12,6 +12,7 @@ import { createClient } from 'redis';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, nonNegativeNumber, optionsObject, positiveInt, urlOption } from '../options.ts';
+import { reconnectStrategy } from './redis-client.ts';
 import type { WriteBus, WriteBusListener, WriteNotice } from './write-bus.ts';
 import { encodeNotice } from './write-bus.ts';
 
@@ -66,12 +67,7 @@ export class RedisWriteBus implements WriteBus {
     this.channel = channel;
     this.#publishTimeoutMs = nonNegativeNumber('publishTimeoutMs', options.publishTimeoutMs, 250);
     if (!(this.#publishTimeoutMs > 0)) throw new InvalidOptionError('publishTimeoutMs', 'a positive number', options.publishTimeoutMs);
-    const minDelayMs = positiveInt('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
-    const maxDelayMs = positiveInt('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2_000);
-    if (maxDelayMs < minDelayMs) throw new InvalidOptionError('reconnect.maxDelayMs', `at least reconnect.minDelayMs (${minDelayMs})`, maxDelayMs);
-    // Full jitter, as the tier's client: many nodes reconnecting at once spread out.
-    const reconnectStrategy = (attempt: number): number => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
-    this.#socket = { reconnectStrategy, connectTimeout: positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000) };
+    this.#socket = { reconnectStrategy: reconnectStrategy(options.reconnect), connectTimeout: positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000) };
     this.#clock = options.clock ?? systemClock;
     this.#name = options.clientName ?? 'prescient-write-bus';
     if (typeof this.#name !== 'string' || !/^[!-~]{1,64}$/.test(this.#name)) throw new InvalidOptionError('clientName', '1 to 64 printable characters without spaces', options.clientName);
