@@ -14,7 +14,8 @@ import { checkKey, type Entry } from './entry.ts';
 import type { Loader } from './loader.ts';
 import type { LocalStores, TierWriter } from './tier-writer.ts';
 import { WriteBusLink, type WriteBusStats } from './write-bus-link.ts';
-import type { WriteBus, WriteNotice } from './write-bus.ts';
+import type { KeyChange, WriteBus, WriteNotice } from './write-bus.ts';
+import { applyNotice, heldVersion } from './notice-receiver.ts';
 
 /** Keys `invalidate` deletes at once. */
 const invalidateBatch = 64;
@@ -88,58 +89,34 @@ export class CacheWrites<V> {
   async #delete(key: string, options: DeleteOptions, isAnnounced: boolean): Promise<boolean> {
     checkKey(key, this.#w.options.maxKeyLength);
     const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
+    const held = heldVersion(this.#w, key);
     const wasLocal = this.#dropLocal(key, max);
     const wasShared = (await this.#w.shared?.delete(key, max)) ?? false;
-    if (isAnnounced) await this.#link?.announceKey(max === Infinity ? { key } : { key, upTo: max });
+    if (isAnnounced) await this.#link?.announceKey(max === Infinity ? { key, held } : { key, upTo: max });
     return wasLocal || wasShared;
   }
 
   /**
-   * Removes `key`'s local copies (memory tier, shadow catalogs) up to version `max` (Infinity: every one), or only
-   * those below `below` when given (another node wrote that version), discards a load in flight and forgets a known
-   * absence; leaves a version floor so an older copy handed over meanwhile is not cached. True when a copy went.
+   * Removes `key`'s local copies (memory tier, shadow catalogs) up to version `max` (Infinity: every one), discards a
+   * load in flight and forgets a known absence; leaves a version floor so an older copy handed over meanwhile is not
+   * cached. True when a copy went.
    */
-  #dropLocal(key: string, max: number, below?: number): boolean {
+  #dropLocal(key: string, max: number): boolean {
     const { memory, loader, shadow } = this.#w;
     loader.discard(key);
     this.#w.absent?.delete(key); // its absence is no longer known either
-    const inMemory = memory.peek(key)?.version;
-    if (below !== undefined) {
-      this.#w.floors.noteChange(key, below);
-      const cataloged = shadow?.held(key)?.version;
-      const wasHeld = inMemory !== undefined && inMemory < below && memory.delete(key);
-      return (cataloged !== undefined && cataloged < below && shadow!.drop(key, cataloged)) || wasHeld;
-    }
+    const inMemory = memory.peek(key)?.version ?? 0;
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
-    if (max === Infinity) this.#w.floors.noteDeleted(key, Math.max(inMemory ?? 0, shadow?.held(key)?.version ?? 0));
+    if (max === Infinity) this.#w.floors.noteDeleted(key, Math.max(inMemory, shadow?.held(key)?.version ?? 0));
     else this.#w.floors.noteChange(key, max);
-    const wasHeld = (inMemory ?? 0) <= max && memory.delete(key);
+    const wasHeld = inMemory <= max && memory.delete(key);
     return shadow?.drop(key, max) === true || wasHeld;
   }
 
-  /**
-   * Applies another node's notice to the local copies only (its writer has dealt with the shared tier); keys this
-   * cache refuses (too long) are not held here and are skipped. Returns how many local copies went.
-   */
+  /** Applies another node's notice to the local copies (see applyNotice in notice-receiver.ts). */
   applyNotice(notice: WriteNotice): number {
-    const { memory, loader, shadow } = this.#w;
-    let removed = 0;
-    for (const change of notice.keys ?? []) {
-      if (change.key.length <= this.#w.options.maxKeyLength && this.#dropLocal(change.key, change.upTo ?? Infinity, change.below)) removed++;
-    }
-    const { prefix, tag } = notice;
-    const isAll = notice.all === true;
-    if (prefix === undefined && tag === undefined && !isAll) return removed;
-    const match = (key: string, tags: readonly string[]): boolean => isAll || (prefix !== undefined && key.startsWith(prefix)) || (tag !== undefined && tags.includes(tag));
-    const keys = new Set<string>();
-    for (const entry of memory.entries()) if (match(entry.key, entry.tags)) keys.add(entry.key);
-    for (const key of shadow?.keysMatching(isAll ? '' : prefix, isAll ? undefined : tag) ?? []) keys.add(key);
-    for (const key of loader.keysStartingWith(isAll ? '' : prefix)) keys.add(key);
-    if (isAll) this.#w.absent?.deleteStartingWith('');
-    else if (prefix !== undefined) this.#w.absent?.deleteStartingWith(prefix);
-    for (const key of keys) if (this.#dropLocal(key, Infinity)) removed++;
-    return removed;
+    return applyNotice(this.#w, notice);
   }
 
   /** See `Cache.invalidate`. */
@@ -169,12 +146,14 @@ export class CacheWrites<V> {
       }
     };
     const all = [...keys];
+    // What an explicit key list held here, for the other nodes' floors (taken before the deletes below).
+    const named = (selector.keys ?? []).map((key): KeyChange => ({ key, held: heldVersion(this.#w, key) }));
     let removed = 0;
     for (let i = 0; i < all.length; i += invalidateBatch) {
       for (const n of await Promise.all(all.slice(i, i + invalidateBatch).map(removeOne))) removed += n;
     }
     // The other nodes expand the selector over what they hold themselves (the shared tier is done).
-    await this.#link?.announce({ keys: selector.keys, prefix, tag });
+    await this.#link?.announce({ keys: named, prefix, tag });
     return removed;
   }
 }

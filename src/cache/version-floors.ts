@@ -45,8 +45,38 @@ export class VersionFloors {
   /** The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale for a while. */
   noteChange(key: string, version: number): void {
     const now = this.#clock.now();
+    // A change newer than a delete's window ends the window: the floor refuses what the window did (older copies),
+    // and the change's own copy must be readable (another node's write after this node's delete, heard on the bus).
+    const deleted = live(this.#deletes, key, now);
+    if (deleted !== undefined && (deleted.version === 0 || deleted.version < version)) this.#deletes.delete(key);
     const known = live(this.#floors, key, now);
     put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs }, now);
+  }
+
+  /**
+   * Another node wrote `key` at `version` after its own checks (heard on the write bus): copies older than it are
+   * stale, and this node's delete window on the key ends whatever its version — the write came later, and a delete
+   * erases the version history, so the writer may take a version at or below the one deleted here.
+   */
+  noteWrite(key: string, version: number): void {
+    this.#deletes.delete(key);
+    this.noteChange(key, version);
+  }
+
+  /**
+   * Another node deleted every version of `key` (heard on the write bus), where it held versions up to `heldVersion`
+   * (0: none): the key's version history is gone, so a floor from an earlier write ends (the next write may take a
+   * lower version); the writer's held version becomes a delete window, as for a local delete.
+   */
+  noteDeletedElsewhere(key: string, heldVersion: number): void {
+    this.#floors.delete(key);
+    this.#deletes.delete(key);
+    if (heldVersion > 0) this.noteDeleted(key, heldVersion);
+  }
+
+  /** Ends the floors and delete windows of every key starting with `prefix` (another node deleted them all). O(keys). */
+  clearStartingWith(prefix: string): void {
+    for (const map of [this.#floors, this.#deletes]) for (const key of map.keys()) if (key.startsWith(prefix)) map.delete(key);
   }
 
   /** Every version of `key` was deleted here, where it was held at `heldVersion` (0: not held). */

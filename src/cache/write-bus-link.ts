@@ -15,8 +15,8 @@ import { decodeNotice, type KeyChange, type WriteBus, type WriteNotice } from '.
 
 /** Notices kept for a retry while the bus is down; past it the queue collapses into one `all` notice. */
 const maxQueued = 1_000;
-/** Key changes per notice: a larger batch is split (each notice stays far below the bus's size limit). */
-const maxKeysPerNotice = 500;
+/** Characters of key changes per notice (as JSON): a larger batch is split, far below the bus's size limit. */
+const maxNoticeChars = 128 * 1024;
 /** Between retries of a failed publish or subscribe, in ms. */
 const retryMs = 1_000;
 
@@ -58,13 +58,15 @@ export class WriteBusLink {
   #resubscribe: TimerHandle | undefined;
   #wake: (() => void) | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
-  #subscribed: Promise<void>;
+  readonly #subscribed: Promise<void>;
+  #onClosed: () => void = () => {};
   #isClosed = false;
   #counts = { published: 0, publishFailures: 0, received: 0, removed: 0, invalid: 0, forgotten: 0 };
 
   constructor(options: WriteBusLinkOptions) {
     this.#o = options;
-    this.#subscribed = this.#subscribe();
+    const closed = new Promise<void>((resolve) => (this.#onClosed = resolve));
+    this.#subscribed = Promise.race([this.#subscribe(), closed]);
   }
 
   /** Resolves once the link listens to the bus (subscription is retried until it does), or once it is closed. */
@@ -83,16 +85,16 @@ export class WriteBusLink {
       if (!this.#isSending) queueMicrotask(() => this.#endBatch());
     }
     batch.keys.push(change);
+    // While a retry waits the bus is known down: the writer does not wait (the change goes out with the retry).
+    if (this.#retry !== undefined) return Promise.resolve();
     return new Promise((resolve) => batch.done.push(resolve));
   }
 
   /** Announces an invalidation by selector (keys without version, a prefix, a tag); resolves like `announceKey`. */
-  announce(selector: { readonly keys?: readonly string[]; readonly prefix?: string; readonly tag?: string }): Promise<void> {
+  announce(selector: { readonly keys?: readonly KeyChange[]; readonly prefix?: string; readonly tag?: string }): Promise<void> {
     if (this.#isClosed) return Promise.resolve();
     this.#endBatch(); // keeps the order of the changes made before it
-    const keys = selector.keys ?? [];
-    const notices: WriteNotice[] = [];
-    for (let i = 0; i < keys.length; i += maxKeysPerNotice) notices.push({ from: this.id, keys: keys.slice(i, i + maxKeysPerNotice).map((key) => ({ key })) });
+    const notices: WriteNotice[] = splitKeys(selector.keys ?? []).map((keys) => ({ from: this.id, keys }));
     if (selector.prefix !== undefined) notices.push({ from: this.id, prefix: selector.prefix });
     if (selector.tag !== undefined) notices.push({ from: this.id, tag: selector.tag });
     return Promise.all(notices.map((notice) => new Promise<void>((resolve) => this.#enqueue(notice, [resolve])))).then(() => {});
@@ -106,6 +108,7 @@ export class WriteBusLink {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#onClosed();
     if (this.#retry !== undefined) this.#o.clock.clearTimer(this.#retry);
     if (this.#resubscribe !== undefined) this.#o.clock.clearTimer(this.#resubscribe);
     this.#wake?.(); // the subscribe loop ends (whenSubscribed resolves)
@@ -120,10 +123,8 @@ export class WriteBusLink {
     const batch = this.#batch;
     if (batch === undefined) return;
     this.#batch = undefined;
-    for (let i = 0; i < batch.keys.length; i += maxKeysPerNotice) {
-      const isLast = i + maxKeysPerNotice >= batch.keys.length;
-      this.#enqueue({ from: this.id, keys: batch.keys.slice(i, i + maxKeysPerNotice) }, isLast ? batch.done : []);
-    }
+    const parts = splitKeys(batch.keys);
+    for (const [i, keys] of parts.entries()) this.#enqueue({ from: this.id, keys }, i === parts.length - 1 ? batch.done : []);
   }
 
   #enqueue(notice: WriteNotice, done: Array<() => void>): void {
@@ -156,11 +157,12 @@ export class WriteBusLink {
         } catch (error) {
           this.#counts.publishFailures++;
           this.#o.onFault(error);
-          for (const queued of this.#queue) for (const done of queued.done.splice(0)) done();
           this.#retry = this.#o.clock.setTimer(retryMs, () => {
             this.#retry = undefined;
             void this.#send();
           });
+          this.#endBatch(); // what gathered during the failed publish waits with the rest
+          for (const queued of this.#queue) for (const done of queued.done.splice(0)) done();
           return;
         }
         if (this.#queue[0] === item) this.#queue.shift(); // (a collapse may have replaced it meanwhile)
@@ -184,6 +186,7 @@ export class WriteBusLink {
         this.#forget(); // whatever was announced before this node listened is unknown here
         return;
       } catch (error) {
+        if (this.#isClosed) return; // (the bus closed under a subscription still connecting)
         this.#o.onFault(error);
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
@@ -200,14 +203,21 @@ export class WriteBusLink {
     try {
       checked = decodeNotice(message);
     } catch (error) {
+      // Some node's notice was lost (too large, damaged, or not ours): which copies it named is unknown.
       this.#counts.invalid++;
       this.#o.onFault(error);
+      this.#forget();
       return;
     }
     if (checked.from === this.id) return;
     this.#counts.received++;
     if (checked.all === true) this.#counts.forgotten++;
-    this.#counts.removed += this.#o.apply(checked);
+    try {
+      this.#counts.removed += this.#o.apply(checked);
+    } catch (error) {
+      this.#o.onFault(error);
+      this.#forget();
+    }
   }
 
   #forget(): void {
@@ -215,4 +225,23 @@ export class WriteBusLink {
     this.#counts.forgotten++;
     this.#counts.removed += this.#o.apply({ from: this.id, all: true });
   }
+}
+
+/** `changes` in runs whose JSON stays under maxNoticeChars (a single larger key change goes alone). */
+function splitKeys(changes: readonly KeyChange[]): KeyChange[][] {
+  const parts: KeyChange[][] = [];
+  let part: KeyChange[] = [];
+  let chars = 0;
+  for (const change of changes) {
+    const size = JSON.stringify(change).length + 1;
+    if (part.length > 0 && chars + size > maxNoticeChars) {
+      parts.push(part);
+      part = [];
+      chars = 0;
+    }
+    part.push(change);
+    chars += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }

@@ -14,8 +14,11 @@
  */
 import { PrescientError } from '../errors.ts';
 
-/** One key's change: `below` — a write at that version (copies older go); `upTo` — a delete of copies up to it; neither — every copy goes. */
-export type KeyChange = { readonly key: string; readonly below?: number; readonly upTo?: number };
+/**
+ * One key's change: `below` — a write at that version (copies older go); `upTo` — a delete of copies up to it;
+ * neither — a delete of every copy, where the writer held versions up to `held` (0 or absent: it held none).
+ */
+export type KeyChange = { readonly key: string; readonly below?: number; readonly upTo?: number; readonly held?: number };
 
 /** What a node announces: keys changed, a prefix or a tag invalidated, or everything (`all`: the sender lost notices). */
 export type WriteNotice = {
@@ -75,12 +78,13 @@ export function decodeNotice(text: string): WriteNotice {
     if (!Array.isArray(keys)) throw invalid('"keys" must be an array');
     for (const change of keys as unknown[]) {
       if (typeof change !== 'object' || change === null) throw invalid('a key change must be an object');
-      const { key, below, upTo, ...extra } = change as Record<string, unknown>;
+      const { key, below, upTo, held, ...extra } = change as Record<string, unknown>;
       if (Object.keys(extra).length > 0) throw invalid(`unknown key-change field "${Object.keys(extra)[0]}"`);
       if (typeof key !== 'string' || key.length === 0) throw invalid('a key change needs a non-empty "key"');
       if (below !== undefined && !isVersion(below)) throw invalid(`"below" of "${key}" must be a number >= 0`);
       if (upTo !== undefined && !isVersion(upTo)) throw invalid(`"upTo" of "${key}" must be a number >= 0`);
-      if (below !== undefined && upTo !== undefined) throw invalid(`"${key}" has both "below" and "upTo"`);
+      if (held !== undefined && !isVersion(held)) throw invalid(`"held" of "${key}" must be a number >= 0`);
+      if ([below, upTo, held].filter((v) => v !== undefined).length > 1) throw invalid(`"${key}" has more than one of "below", "upTo" and "held"`);
     }
   }
   return parsed as WriteNotice;
@@ -108,9 +112,7 @@ export class MemoryWriteBus implements WriteBus {
     if (this.#isDown) throw new PrescientError('ERR_TIER_FAILED', 'The write bus is down');
     const text = encodeNotice(notice);
     // One delivery chain keeps publish order, and the text goes as over the network.
-    this.#tail = this.#tail.then(() => {
-      for (const listener of [...this.#listeners]) listener.notice(text);
-    });
+    this.#tail = this.#tail.then(() => this.deliver(text));
     await this.#tail;
   }
 
@@ -128,7 +130,13 @@ export class MemoryWriteBus implements WriteBus {
 
   /** Delivers a raw message, as a broker would from any publisher (tests of malformed notices). */
   deliver(message: string): void {
-    for (const listener of [...this.#listeners]) listener.notice(message);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener.notice(message);
+      } catch {
+        // A listener that throws loses its own notice, not the others' (nor later ones: the chain stays resolved).
+      }
+    }
   }
 
   /** Tells every subscriber it may have missed notices. */

@@ -93,6 +93,15 @@ describe('RedisWriteBus between two caches on one Redis tier namespace', () => {
       await waitFor(() => n.b.peek('a:1') === undefined, 'B dropped the tagged entry');
       assert.equal(n.b.peek('b:1')?.value, 'y');
       assert.equal(n.b.stats().writeBus?.received, 1);
+      // ...and its copy in Redis (B wrote it, A could not find it by tag): a read past the version floors' window
+      // (a fresh node, with none) loads the origin's value, not the invalidated one.
+      const l2 = await RedisTier.connect<string>({ url, maxBytes: 1e7, namespace: n.name });
+      try {
+        await waitFor(async () => (await l2.get('a:1')) === undefined, "B removed Redis's copy");
+      } finally {
+        await l2.close();
+      }
+      assert.equal((await n.a.get('a:1')).value, 'x');
     } finally {
       await n.close();
     }

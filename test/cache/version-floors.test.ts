@@ -53,3 +53,27 @@ test('an origin whose version stays below a notice\'s (no versions, a resolver k
   assert.equal((await cache.get('k')).status, 'hit');
   await cache.close();
 });
+
+test("what the write bus brings: another node's write ends this node's delete window; its delete of every version ends a floor; a prefix ends them all", () => {
+  const clock = new VirtualClock(0);
+  const floors = new VersionFloors(clock);
+  floors.noteDeleted('k', 9);
+  floors.noteWrite('k', 3); // written elsewhere after the delete, at a lower version (the history was erased)
+  assert.deepEqual([floors.isBelowForShared('k', 3), floors.isBelowForShared('k', 2)], [false, true]);
+  floors.noteDeleted('all', 0);
+  floors.noteChange('all', 4); // a change notice newer than a delete of unknown versions ends its window too
+  assert.deepEqual([floors.isBelowForShared('all', 4), floors.isBelowForShared('all', 3)], [false, true]);
+  floors.noteDeleted('older', 9);
+  floors.noteChange('older', 5); // ...but not one older than the version deleted
+  assert.equal(floors.isBelowForShared('older', 6), true);
+  floors.noteChange('f', 7);
+  floors.noteDeletedElsewhere('f', 0);
+  assert.deepEqual([floors.isBelowForShared('f', 1), floors.floorOf('f')], [false, 0]);
+  floors.noteDeletedElsewhere('f', 4);
+  assert.deepEqual([floors.isBelowForShared('f', 4), floors.isBelowForShared('f', 5), floors.floorOf('f')], [true, false, 5]);
+  floors.noteChange('p:1', 8);
+  floors.noteDeleted('p:2', 3);
+  floors.noteChange('q', 8);
+  floors.clearStartingWith('p:');
+  assert.deepEqual([floors.isBelowForShared('p:1', 1), floors.isBelowForShared('p:2', 1), floors.isBelowForShared('q', 1)], [false, false, true]);
+});

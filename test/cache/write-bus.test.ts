@@ -69,6 +69,9 @@ describe('write bus between caches', () => {
     // A holds nothing tagged (the shared tier indexes no tags): it removes nothing itself, and B drops its own.
     assert.equal(await n.a.invalidate({ tag: 'people' }), 0);
     assert.equal(n.b.peek('user:1'), undefined);
+    await flushMicrotasks();
+    assert.equal(n.l2.inner.peek('user:1'), undefined, "B's copy in the shared tier went too (A could not find it by tag)");
+    assert.equal(n.l2.inner.peek('page:1')?.value, 'home');
     assert.equal(n.b.peek('page:1')?.value, 'home');
     await n.a.invalidate({ prefix: 'user:' });
     assert.equal(n.b.peek('user:2'), undefined);
@@ -142,19 +145,116 @@ describe('write bus between caches', () => {
     await n.close();
   });
 
-  test('a malformed notice is counted and reported with ERR_INVALID_NOTICE, and changes nothing', async () => {
+  test('a malformed notice is counted and reported with ERR_INVALID_NOTICE, and the node forgets its local copies (the copies it named are unknown)', async () => {
     const n = await twoNodes();
-    await n.b.get('k');
-    const bad = ['not json', '[]', '{"keys":[{"key":"k"}]}', '{"from":"x","keys":[{"key":""}]}', '{"from":"x","keys":[{"key":"k","below":-1}]}', '{"from":"x","keys":[{"key":"k","below":1,"upTo":2}]}', '{"from":"x","extra":1}', '{"from":"x","all":false}', '{"from":"x","prefix":3}'];
-    for (const message of bad) n.bus.deliver(message);
+    const bad = ['not json', '[]', '{"keys":[{"key":"k"}]}', '{"from":"x","keys":[{"key":""}]}', '{"from":"x","keys":[{"key":"k","below":-1}]}', '{"from":"x","keys":[{"key":"k","below":1,"upTo":2}]}', '{"from":"x","keys":[{"key":"k","held":1,"upTo":2}]}', '{"from":"x","extra":1}', '{"from":"x","all":false}', '{"from":"x","prefix":3}'];
+    for (const message of bad) {
+      await n.b.get('k');
+      n.bus.deliver(message);
+      assert.equal(n.b.peek('k'), undefined, message);
+    }
     assert.equal(n.b.stats().writeBus?.invalid, bad.length);
     assert.equal(n.faults.length, bad.length);
     assert.ok(n.faults.every((f) => f.kind === 'store' && isPrescientError(f.error, 'ERR_INVALID_NOTICE')));
-    assert.equal(n.b.peek('k')?.value, 'v1');
     // A key longer than the cache accepts cannot be held: skipped, not an error.
+    await n.b.get('k');
     n.bus.deliver(encodeNotice({ from: 'x', keys: [{ key: 'q'.repeat(5_000) }, { key: 'k' }] }));
     assert.equal(n.b.peek('k'), undefined);
+    assert.equal(n.faults.length, bad.length);
     await n.close();
+  });
+
+  test("after a delete, the other node reads the writer's next write, not the origin's older row (a receiver refuses no newer copy)", async () => {
+    const n = await twoNodes();
+    await n.a.get('k');
+    await n.a.delete('k'); // B never held it
+    await n.a.set('k', 'v3');
+    const read = await n.b.get('k');
+    assert.deepEqual([read.value, read.servedFrom], ['v3', 'l2']);
+    // The same when B held the key at a version as high as the one A writes next.
+    await n.b.set('k', 'b', { version: 50 });
+    await n.a.get('k');
+    await n.a.delete('k');
+    await n.a.set('k', 'after');
+    assert.equal((await n.b.get('k')).value, 'after');
+    await n.close();
+  });
+
+  test("after a gap, a node reads the shared tier's copies again: a cache-only write is not replaced by the origin's row", async () => {
+    const n = await twoNodes();
+    await n.a.get('k');
+    await n.a.set('k', 'v2'); // the origin still has v1
+    assert.equal((await n.b.get('k')).value, 'v2');
+    n.bus.interrupt();
+    assert.equal(n.b.peek('k'), undefined);
+    const read = await n.b.get('k');
+    assert.deepEqual([read.value, read.servedFrom], ['v2', 'l2']);
+    await n.close();
+  });
+
+  test('changes too large for one notice are split, and every copy they name goes', async () => {
+    const n = await twoNodes();
+    const keys = Array.from({ length: 500 }, (_, i) => `${'long'.repeat(250)}:${i}`);
+    for (const key of keys) n.origin.records.set(key, { key, value: 'v', version: 1 });
+    await n.b.getMany(keys);
+    await n.a.getMany(keys);
+    await n.a.invalidate({ keys });
+    assert.ok((n.a.stats().writeBus?.published ?? 0) >= 4, 'split into notices of at most 128 KiB');
+    assert.equal(keys.filter((key) => n.b.peek(key) !== undefined).length, 0);
+    assert.equal(n.b.stats().writeBus?.invalid, 0);
+    await n.close();
+  });
+
+  test("a write made while a notice is being sent, whose publish then fails, does not wait for the bus to come back", async () => {
+    const clock = new VirtualClock(0);
+    const pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+    const bus = {
+      publish: () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject })),
+      subscribe: async () => async () => {},
+    };
+    const cache = new Cache<string>({ origin: new MapOrigin<string>(), bus, clock, onFault: () => {} });
+    await cache.whenSubscribed();
+    const first = cache.set('a', '1');
+    await flushMicrotasks();
+    assert.equal(pending.length, 1);
+    let isSecondDone = false;
+    const second = cache.set('b', '2').then(() => (isSecondDone = true));
+    await flushMicrotasks();
+    pending[0].reject(new Error('broker down'));
+    await first;
+    await flushMicrotasks();
+    assert.ok(isSecondDone, 'the write that joined the failed publish resolved');
+    await cache.set('c', '3'); // and one made while the retry waits
+    assert.equal(cache.stats().writeBus?.queued, 3, 'the failed notice, the changes that gathered behind it, and the later one wait for the retry');
+    clock.advance(1_000);
+    for (let i = 1; i <= 3; i++) {
+      await flushMicrotasks();
+      pending[i].resolve(); // the retry sends them in order, one at a time
+    }
+    await flushMicrotasks();
+    assert.deepEqual([cache.stats().writeBus?.published, cache.stats().writeBus?.queued, pending.length], [3, 0, 4]);
+    await cache.close();
+  });
+
+  test('closing the cache ends a subscription that keeps failing: whenSubscribed resolves, no fault after close', async () => {
+    const clock = new VirtualClock(0);
+    const faults: unknown[] = [];
+    const bus = { publish: async () => {}, subscribe: async (): Promise<() => Promise<void>> => Promise.reject(new Error('unreachable')) };
+    const cache = new Cache<string>({ origin: new MapOrigin<string>(), bus, clock, onFault: (f) => faults.push(f.error) });
+    let isResolved = false;
+    void cache.whenSubscribed().then(() => (isResolved = true));
+    await flushMicrotasks();
+    clock.advance(1_000);
+    await flushMicrotasks();
+    assert.equal(faults.length, 2, 'one fault per attempt');
+    assert.equal(isResolved, false);
+    await cache.close();
+    await flushMicrotasks();
+    assert.equal(isResolved, true);
+    clock.advance(5_000);
+    await flushMicrotasks();
+    assert.equal(faults.length, 2);
+    assert.equal(clock.nextTimerAt(), undefined, 'no retry left waiting');
   });
 
   test('a bus without publish or subscribe is refused at construction, naming the option', () => {

@@ -1,0 +1,90 @@
+/**
+ * applyNotice: what a Cache does with another node's write notice (write-bus.ts) — drop the local copies the write
+ * made stale, in the memory tier and the shadow catalogs, and leave the shared tier to the writer.
+ *
+ * Why the floors differ from a local delete's: the writer has already removed or replaced the shared tier's copies,
+ * so a receiver must not refuse the shared copies that come next. A local delete of every version refuses shared
+ * copies up to the version it held for 30 s (VersionFloors.noteDeleted); a receiver doing that refused the writer's
+ * next write whenever its own old copy had a version as high (or held none, which refuses every version), loaded
+ * the origin's older row instead and cached it for its TTL. So a receiver takes the writer's floors: a write at v
+ * (copies below v are stale, and its own delete window on the key ends), a delete up to m, a delete of every
+ * version the writer held up to `held` (none when it held nothing; an earlier floor ends, since versions may start
+ * over after it); a prefix ends the floors under it; `all` (a gap) only drops local copies; a tag drops them as a
+ * local delete would and removes their shared copies (the writer could not find them).
+ */
+import type { Loader } from './loader.ts';
+import type { LocalStores } from './tier-writer.ts';
+import type { WriteNotice } from './write-bus.ts';
+
+/** What a notice reaches: the local stores, the loads in flight, the longest key the cache holds. */
+export type NoticeStores<V> = LocalStores<V> & {
+  readonly loader: Loader<V>;
+  readonly options: { readonly maxKeyLength: number };
+};
+
+/** The highest version of `key` held here (memory tier or a shadow catalog), 0 when none. */
+export function heldVersion<V>(w: LocalStores<V>, key: string): number {
+  return Math.max(w.memory.peek(key)?.version ?? 0, w.shadow?.held(key)?.version ?? 0);
+}
+
+/** Applies `notice` to the local copies; keys this cache refuses (too long) are not held here and are skipped. Returns how many copies went. */
+export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number {
+  let removed = 0;
+  for (const change of notice.keys ?? []) {
+    const { key } = change;
+    if (key.length > w.options.maxKeyLength) continue;
+    const bound = change.below ?? change.upTo;
+    if (bound === undefined) {
+      w.floors.noteDeletedElsewhere(key, change.held ?? 0);
+      if (forget(w, key)) removed++;
+      continue;
+    }
+    // A write at `below` (older copies are stale), or a delete up to `upTo`: a newer copy held here stays.
+    const isStale = (version: number): boolean => (change.below !== undefined ? version < bound : version <= bound);
+    if (change.below !== undefined) w.floors.noteWrite(key, bound);
+    else w.floors.noteChange(key, bound);
+    w.loader.discard(key);
+    w.absent?.delete(key);
+    const inMemory = w.memory.peek(key)?.version;
+    const cataloged = w.shadow?.held(key)?.version;
+    const wasHeld = inMemory !== undefined && isStale(inMemory) && w.memory.delete(key);
+    if ((cataloged !== undefined && isStale(cataloged) && w.shadow!.drop(key, cataloged)) || wasHeld) removed++;
+  }
+  const isAll = notice.all === true;
+  const prefix = isAll ? '' : notice.prefix;
+  const tag = isAll ? undefined : notice.tag;
+  if (prefix === undefined && tag === undefined) return removed;
+  const keys = new Set<string>(w.loader.keysStartingWith(prefix));
+  // key → version held here, for the keys only the tag matched: their shared copies go too (below).
+  const tagged = new Map<string, number>();
+  for (const entry of w.memory.entries()) {
+    if (prefix !== undefined && entry.key.startsWith(prefix)) keys.add(entry.key);
+    else if (tag !== undefined && entry.tags.includes(tag)) tagged.set(entry.key, entry.version);
+  }
+  for (const key of w.shadow?.keysMatching(prefix, undefined) ?? []) keys.add(key);
+  for (const key of w.shadow?.keysMatching(undefined, tag) ?? []) if (!keys.has(key)) tagged.set(key, heldVersion(w, key));
+  if (prefix !== undefined) w.absent?.deleteStartingWith(prefix);
+  // The writer deleted every version under the prefix: floors from earlier writes end (versions may start over).
+  // Not on `all`: a gap says nothing about versions, and the floors only refuse copies older than writes heard.
+  if (notice.prefix !== undefined && !isAll) w.floors.clearStartingWith(notice.prefix);
+  for (const key of keys) if (forget(w, key)) removed++;
+  for (const [key, version] of tagged) {
+    // Deleted here as by a local delete: this node's next write of the key goes above `version`, so the shared
+    // delete below, still on its way, cannot remove it.
+    w.floors.noteDeleted(key, version);
+    if (forget(w, key)) removed++;
+    // The shared tier indexes no tags, so the writer could not find this node's copies there (its own, or ones it
+    // loaded): they go up to the version held here, so a newer write survives. A prefix's copies the writer found
+    // by a scan; `all` (a gap) is about this node's copies only.
+    void w.shared?.delete(key, version);
+  }
+  return removed;
+}
+
+/** Drops every local copy of `key`, discards its load in flight and its known absence; no floor. True when a copy went. */
+function forget<V>(w: NoticeStores<V>, key: string): boolean {
+  w.loader.discard(key);
+  w.absent?.delete(key);
+  const wasHeld = w.memory.delete(key);
+  return w.shadow?.drop(key) === true || wasHeld;
+}
