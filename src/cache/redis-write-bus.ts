@@ -56,6 +56,8 @@ export class RedisWriteBus implements WriteBus {
   #connecting: Promise<Client> | undefined;
   #pending: Client | undefined;
   readonly #subscribers = new Set<Client>();
+  /** Subscribed connections that dropped and have not subscribed again yet. */
+  readonly #down = new Set<Client>();
   #isClosed = false;
 
   /** @throws InvalidOptionError naming the bad option. Connects lazily (the first publish or subscribe). */
@@ -103,9 +105,21 @@ export class RedisWriteBus implements WriteBus {
     this.#checkOpen();
     const client = this.#client(false);
     let isSubscribed = false;
+    let isUp = false;
     client.on('ready', () => {
-      if (isSubscribed) listener.gap(); // reconnected: what was published meanwhile never came
+      if (!isSubscribed) return;
+      isUp = true;
+      this.#down.delete(client);
+      listener.gap(); // reconnected and subscribed again: what was published meanwhile never came
     });
+    const dropped = (): void => {
+      if (!isUp) return;
+      isUp = false;
+      this.#down.add(client);
+      listener.down?.();
+    };
+    client.on('reconnecting', dropped);
+    client.on('end', dropped);
     this.#subscribers.add(client); // (close ends a subscription still connecting)
     try {
       await client.connect();
@@ -120,11 +134,17 @@ export class RedisWriteBus implements WriteBus {
       client.destroy();
       throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
     }
-    isSubscribed = true;
+    isSubscribed = isUp = true;
     return async () => {
+      this.#down.delete(client);
       if (!this.#subscribers.delete(client)) return;
       await client.close().catch(() => client.destroy());
     };
+  }
+
+  /** False while a subscription this bus made is down (notices are being missed); true otherwise, also before any. */
+  get isListening(): boolean {
+    return this.#down.size === 0;
   }
 
   /** Closes both connections. */
@@ -133,6 +153,7 @@ export class RedisWriteBus implements WriteBus {
     this.#isClosed = true;
     const clients = [...this.#subscribers];
     this.#subscribers.clear();
+    this.#down.clear();
     if (this.#publisher !== undefined) clients.push(this.#publisher);
     if (this.#pending !== undefined) clients.push(this.#pending); // a publisher still connecting
     // close() waits for a connected client's replies; destroy() ends one that is still (re)connecting.

@@ -34,6 +34,7 @@ export type WriteBusStats = {
   readonly invalid: number;
   /** Times the whole local cache was forgotten: a (re)subscription or a gap the bus reported, or an `all` notice. */
   readonly forgotten: number;
+  /** True while the link listens: subscribed, and the bus has not reported its subscription down since. */
   readonly isSubscribed: boolean;
 };
 
@@ -61,6 +62,7 @@ export class WriteBusLink {
   readonly #subscribed: Promise<void>;
   #onClosed: () => void = () => {};
   #isClosed = false;
+  #isUp = true;
   #counts = { published: 0, publishFailures: 0, received: 0, removed: 0, invalid: 0, forgotten: 0 };
 
   constructor(options: WriteBusLinkOptions) {
@@ -101,7 +103,7 @@ export class WriteBusLink {
   }
 
   stats(): WriteBusStats {
-    return { ...this.#counts, queued: this.#queue.length, isSubscribed: this.#unsubscribe !== undefined };
+    return { ...this.#counts, queued: this.#queue.length, isSubscribed: this.#unsubscribe !== undefined && this.#isUp };
   }
 
   /** Stops listening and retrying; notices still queued are dropped (their writes are in the shared tier already). */
@@ -177,7 +179,11 @@ export class WriteBusLink {
   async #subscribe(): Promise<void> {
     while (!this.#isClosed) {
       try {
-        const unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap: () => this.#forget() });
+        const gap = (): void => {
+          this.#isUp = true;
+          this.#forget();
+        };
+        const unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap, down: () => (this.#isUp = false) });
         if (this.#isClosed) {
           await unsubscribe().catch((error: unknown) => this.#o.onFault(error));
           return;

@@ -34,8 +34,10 @@ export type WriteNotice = {
 export type WriteBusListener = {
   /** A notice from any node as sent (`encodeNotice`), its own included: the receiver decodes and filters by `from`. */
   readonly notice: (message: string) => void;
-  /** Notices may have been missed (the subscription was down): whatever is held locally may be stale. */
+  /** Notices may have been missed (the subscription was down and is back): whatever is held locally may be stale. */
   readonly gap: () => void;
+  /** The subscription dropped: notices are missed until `gap` says it is back. Optional for a transport. */
+  readonly down?: () => void;
 };
 
 /** The transport: Redis pub/sub in production (`RedisWriteBus`, `prescient/redis`), `MemoryWriteBus` within a process. */
@@ -139,7 +141,12 @@ export class MemoryWriteBus implements WriteBus {
     }
   }
 
-  /** Tells every subscriber it may have missed notices. */
+  /** Tells every subscriber its subscription dropped (`down`); `interrupt` brings it back. */
+  disconnect(): void {
+    for (const listener of [...this.#listeners]) listener.down?.();
+  }
+
+  /** Tells every subscriber it may have missed notices (its subscription is back). */
   interrupt(): void {
     for (const listener of [...this.#listeners]) listener.gap();
   }

@@ -323,12 +323,14 @@ export class Service {
   }
 
   /**
-   * True when the service is started, its shared tier (if any) is connected, and its origin answered the latest
+   * True when the service is started, its shared tier (if any) is connected, its write bus (if any) listens, and its origin answered the latest
    * readiness probe within 2 s; probes are shared and reused for a second (ReadinessProbe). Never throws.
    */
   async isReady(): Promise<boolean> {
     if (this.#state !== 'started') return false;
     if ((this.#l2 as { isConnected?: boolean } | undefined)?.isConnected === false) return false;
+    // A node not hearing the write bus may serve copies other nodes replaced: not ready until it listens again.
+    if (this.cache.stats().writeBus?.isSubscribed === false) return false;
     return this.#readiness.check();
   }
 

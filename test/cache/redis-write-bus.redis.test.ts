@@ -14,6 +14,7 @@ import { isPrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { writeBusContract } from '../contracts/write-bus.contract.ts';
 import { waitFor } from '../doubles/net-wait.ts';
+import { RedisServer } from '../doubles/redis-server.ts';
 
 const url = 'redis://127.0.0.1:6379';
 
@@ -119,6 +120,28 @@ describe('RedisWriteBus between two caches on one Redis tier namespace', () => {
       assert.equal(n.a.peek('b:1'), undefined);
     } finally {
       await n.close();
+    }
+  });
+
+  test('a Redis that goes away: the bus says it does not listen, and once Redis is back it reports the gap', async () => {
+    const server = await RedisServer.start();
+    const bus = new RedisWriteBus({ url: server.url, reconnect: { minDelayMs: 10, maxDelayMs: 50 } });
+    let gaps = 0;
+    let downs = 0;
+    try {
+      await bus.subscribe({ notice: () => {}, gap: () => gaps++, down: () => downs++ });
+      assert.equal(bus.isListening, true);
+      await server.kill();
+      await waitFor(() => !bus.isListening, 'the bus noticed');
+      assert.equal(downs, 1);
+      await assert.rejects(bus.publish({ from: 'n', all: true }), (e: unknown) => isPrescientError(e, 'ERR_TIER_FAILED'));
+      await server.restart();
+      await waitFor(() => bus.isListening, 'the bus listens again');
+      assert.equal(gaps, 1);
+      await bus.publish({ from: 'n', all: true });
+    } finally {
+      await bus.close();
+      await server.stop();
     }
   });
 

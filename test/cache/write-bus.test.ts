@@ -92,11 +92,15 @@ describe('write bus between caches', () => {
     await n.close();
   });
 
-  test('a gap in delivery makes a node forget everything it holds locally', async () => {
+  test('a gap in delivery makes a node forget everything it holds locally; it says it does not listen while its subscription is down', async () => {
     const n = await twoNodes();
     await n.b.get('k');
     await n.b.get('user:1');
+    assert.equal(n.b.stats().writeBus?.isSubscribed, true);
+    n.bus.disconnect();
+    assert.equal(n.b.stats().writeBus?.isSubscribed, false);
     n.bus.interrupt();
+    assert.equal(n.b.stats().writeBus?.isSubscribed, true);
     assert.equal(n.b.peek('k'), undefined);
     assert.equal(n.b.peek('user:1'), undefined);
     const stats = n.b.stats().writeBus;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { MemoryWriteBus } from '../../src/cache/write-bus.ts';
 import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
 import type { Prediction, Predictor } from '../../src/predict/predictor.ts';
 import { createServer } from '../../src/server/app.ts';
@@ -221,6 +222,22 @@ describe('every error code', () => {
       assert.equal(ready.status, 503);
       assert.equal(ready.body.error.code, 'ERR_NOT_READY');
       assert.equal((await r.inject({ url: '/healthz' })).status, 200);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('ERR_NOT_READY (503) while the write bus does not listen: the node would miss the other nodes\' writes', async () => {
+    const bus = new MemoryWriteBus();
+    const r = await rig({ bus });
+    try {
+      await r.server.service.cache.whenSubscribed();
+      assert.equal((await r.inject({ url: '/readyz' })).status, 200);
+      bus.disconnect();
+      const down = await r.inject({ url: '/readyz' });
+      assert.deepEqual([down.status, down.body.error.code], [503, 'ERR_NOT_READY']);
+      bus.interrupt(); // back, with a gap
+      assert.equal((await r.inject({ url: '/readyz' })).status, 200);
     } finally {
       await r.close();
     }

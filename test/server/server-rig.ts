@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { WriteBus } from '../../src/cache/write-bus.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import assert from 'node:assert/strict';
 import { FunctionOrigin, MapOrigin } from '../../src/origin/function-origin.ts';
@@ -40,12 +41,12 @@ export const items: ReadonlyArray<readonly [string, unknown]> = [
   ['receipt', 'paid'],
 ];
 
-export async function rig(options: { config?: Record<string, unknown>; origin?: Origin<unknown>; predictor?: Predictor } = {}): Promise<Rig> {
+export async function rig(options: { config?: Record<string, unknown>; origin?: Origin<unknown>; predictor?: Predictor; bus?: WriteBus } = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'prescient-server-test-'));
   const clock = new VirtualClock(1_700_000_000_000);
   const origin = options.origin ?? new MapOrigin<unknown>(items);
   const config = resolveConfig({ logLevel: 'silent', journalDir: dir, writeBack: { groupCommitMs: 0 }, ...options.config }, {});
-  const server = await createServer(config, { origin, clock, ...(options.predictor === undefined ? {} : { predictor: options.predictor }) });
+  const server = await createServer(config, { origin, clock, ...(options.predictor === undefined ? {} : { predictor: options.predictor }), ...(options.bus === undefined ? {} : { bus: options.bus }) });
   return {
     server,
     clock,
