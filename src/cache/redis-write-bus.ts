@@ -113,7 +113,7 @@ export class RedisWriteBus implements WriteBus {
       listener.gap(); // reconnected and subscribed again: what was published meanwhile never came
     });
     const dropped = (): void => {
-      if (!isUp) return;
+      if (!isUp || !this.#subscribers.has(client)) return; // (closing it ourselves emits 'end' too)
       isUp = false;
       this.#down.add(client);
       listener.down?.();
@@ -121,11 +121,13 @@ export class RedisWriteBus implements WriteBus {
     client.on('reconnecting', dropped);
     client.on('end', dropped);
     this.#subscribers.add(client); // (close ends a subscription still connecting)
+    this.#down.add(client); // not listening until subscribed
     try {
       await client.connect();
       await client.subscribe(this.channel, (message: string) => listener.notice(message));
     } catch (error) {
       this.#subscribers.delete(client);
+      this.#down.delete(client);
       client.destroy();
       if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
       throw new PrescientError('ERR_TIER_FAILED', `Could not subscribe to the write notices: ${String(error)}`, { cause: error });
@@ -135,6 +137,7 @@ export class RedisWriteBus implements WriteBus {
       throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
     }
     isSubscribed = isUp = true;
+    this.#down.delete(client);
     return async () => {
       this.#down.delete(client);
       if (!this.#subscribers.delete(client)) return;
@@ -142,7 +145,7 @@ export class RedisWriteBus implements WriteBus {
     };
   }
 
-  /** False while a subscription this bus made is down (notices are being missed); true otherwise, also before any. */
+  /** False while a subscription of this bus is connecting or down (notices are being missed); true otherwise, also before any. */
   get isListening(): boolean {
     return this.#down.size === 0;
   }

@@ -45,10 +45,12 @@ export class VersionFloors {
   /** The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale for a while. */
   noteChange(key: string, version: number): void {
     const now = this.#clock.now();
-    // A change newer than a delete's window ends the window: the floor refuses what the window did (older copies),
-    // and the change's own copy must be readable (another node's write after this node's delete, heard on the bus).
+    // A change newer than the version a delete's window covers ends the window: the floor refuses what the window
+    // did (older copies). A window over every version (nothing was held) has no version to be newer than: it stays
+    // (a late notice of an older flush must not reopen the shared tier to the deleted row); another node's write
+    // heard on the bus ends it (noteWrite).
     const deleted = live(this.#deletes, key, now);
-    if (deleted !== undefined && (deleted.version === 0 || deleted.version < version)) this.#deletes.delete(key);
+    if (deleted !== undefined && deleted.version !== 0 && deleted.version < version) this.#deletes.delete(key);
     const known = live(this.#floors, key, now);
     put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs }, now);
   }

@@ -106,7 +106,12 @@ export class WriteBusLink {
     return { ...this.#counts, queued: this.#queue.length, isSubscribed: this.#unsubscribe !== undefined && this.#isUp };
   }
 
-  /** Stops listening and retrying; notices still queued are dropped (their writes are in the shared tier already). */
+  /**
+   * Stops listening and retrying. Notices still waiting (a retry pending, a node closing in a rolling restart) get
+   * one last publish each, in order, until one fails: without them the other nodes would keep serving the copies
+   * they name. What still fails is lost (reported to onFault); those nodes drop such copies at their TTL, or at
+   * their next gap.
+   */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
@@ -114,10 +119,21 @@ export class WriteBusLink {
     if (this.#retry !== undefined) this.#o.clock.clearTimer(this.#retry);
     if (this.#resubscribe !== undefined) this.#o.clock.clearTimer(this.#resubscribe);
     this.#wake?.(); // the subscribe loop ends (whenSubscribed resolves)
-    for (const item of this.#queue.splice(0)) for (const done of item.done) done();
+    const waiting = this.#queue.splice(0);
     const batch = this.#batch;
     this.#batch = undefined;
-    for (const done of batch?.done ?? []) done();
+    if (batch !== undefined) for (const keys of splitKeys(batch.keys)) waiting.push({ notice: { from: this.id, keys }, done: [] });
+    for (const item of waiting) for (const done of item.done) done();
+    if (batch !== undefined) for (const done of batch.done) done();
+    for (const { notice } of waiting) {
+      try {
+        await this.#o.bus.publish(notice);
+        this.#counts.published++;
+      } catch (error) {
+        this.#o.onFault(error);
+        break;
+      }
+    }
     await this.#unsubscribe?.().catch((error: unknown) => this.#o.onFault(error));
   }
 

@@ -145,6 +145,28 @@ describe('RedisWriteBus between two caches on one Redis tier namespace', () => {
     }
   });
 
+  test('isListening: false while a subscription connects or is down, and unaffected by unsubscribing or closing', async () => {
+    const server = await RedisServer.start();
+    await server.kill();
+    const bus = new RedisWriteBus({ url: server.url, reconnect: { minDelayMs: 10, maxDelayMs: 50 } });
+    try {
+      const first = bus.subscribe({ notice: () => {}, gap: () => {} });
+      assert.equal(bus.isListening, false, 'connecting to a Redis that is not there yet');
+      await server.restart();
+      const stopFirst = await first;
+      const downs: string[] = [];
+      await bus.subscribe({ notice: () => {}, gap: () => {}, down: () => downs.push('second') });
+      assert.equal(bus.isListening, true);
+      await stopFirst();
+      assert.deepEqual([bus.isListening, downs], [true, []], 'one subscription ending is not the other being down');
+      await bus.close();
+      assert.deepEqual([bus.isListening, downs], [true, []]);
+    } finally {
+      await bus.close();
+      await server.stop();
+    }
+  });
+
   test('bad options are refused at construction, naming the option', () => {
     const bad: Array<[object, string]> = [
       [{ url: 'http://x' }, 'url'],

@@ -61,11 +61,13 @@ test("what the write bus brings: another node's write ends this node's delete wi
   floors.noteWrite('k', 3); // written elsewhere after the delete, at a lower version (the history was erased)
   assert.deepEqual([floors.isBelowForShared('k', 3), floors.isBelowForShared('k', 2)], [false, true]);
   floors.noteDeleted('all', 0);
-  floors.noteChange('all', 4); // a change notice newer than a delete of unknown versions ends its window too
-  assert.deepEqual([floors.isBelowForShared('all', 4), floors.isBelowForShared('all', 3)], [false, true]);
+  floors.noteChange('all', 4); // a delete of unknown versions: no change notice ends its window (it may be older)
+  assert.equal(floors.isBelowForShared('all', 9), true);
   floors.noteDeleted('older', 9);
-  floors.noteChange('older', 5); // ...but not one older than the version deleted
+  floors.noteChange('older', 5); // nor one older than the version deleted
   assert.equal(floors.isBelowForShared('older', 6), true);
+  floors.noteChange('older', 12); // a newer one does: its floor refuses what the window did
+  assert.deepEqual([floors.isBelowForShared('older', 12), floors.isBelowForShared('older', 9)], [false, true]);
   floors.noteChange('f', 7);
   floors.noteDeletedElsewhere('f', 0);
   assert.deepEqual([floors.isBelowForShared('f', 1), floors.floorOf('f')], [false, 0]);

@@ -126,6 +126,20 @@ describe('write bus between caches', () => {
     await n.close();
   });
 
+  test('closing a node sends the notices still waiting for a retry (a rolling restart must not leave the others stale)', async () => {
+    const n = await twoNodes();
+    await n.b.get('k');
+    await n.a.get('k');
+    n.bus.setDown(true);
+    await n.a.set('k', 'v2');
+    assert.equal(n.a.stats().writeBus?.queued, 1);
+    n.bus.setDown(false);
+    await n.a.close(); // before the retry's second
+    assert.equal(n.b.peek('k'), undefined);
+    assert.equal((await n.b.get('k')).value, 'v2');
+    await n.b.close();
+  });
+
   test('past 1,000 notices waiting, the queue collapses into one that makes the other nodes forget everything', async () => {
     const n = await twoNodes();
     await n.b.get('page:1');
