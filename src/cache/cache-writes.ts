@@ -130,9 +130,10 @@ export class CacheWrites<V> {
       }
       for (const key of [...(shadow?.keysMatching(prefix, tag) ?? []), ...loader.keysStartingWith(prefix)]) keys.add(key);
       if (prefix !== undefined) this.#w.absent?.deleteStartingWith(prefix);
-      // Copies in the shared tier this node never held (other nodes' writes): found by a scan of the tier. A tag is
-      // not indexed there: its copies elsewhere go with the nodes that hold them, or their TTL.
+      // Copies in the shared tier this node never held (other nodes' writes, or entries this node evicted): found by
+      // a scan of the tier for a prefix, by the tier's tag index for a tag.
       if (prefix !== undefined && shared !== undefined) for (const key of await shared.keysWithPrefix(prefix)) keys.add(key);
+      if (tag !== undefined && shared !== undefined) for (const key of await shared.keysWithTag(tag)) keys.add(key);
     }
     // Deletes of different keys are independent: a few dozen at a time, so a prefix over many shared copies costs
     // a round trip per batch rather than per key.

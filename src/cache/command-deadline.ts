@@ -118,3 +118,23 @@ export class CommandDeadline {
     if (this.#waiting.size > 0) this.#arm();
   }
 }
+
+/**
+ * `promise`, or a rejection with `late()` once `ms` have passed on `clock` first (one timer, cleared when either
+ * settles). For a single wait, such as a connection; the late promise is left to settle on its own (its rejection
+ * is swallowed: the caller has moved on).
+ */
+export async function withinMs<T>(clock: Clock, ms: number, promise: Promise<T>, late: () => Error): Promise<T> {
+  let timer: TimerHandle | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = clock.setTimer(ms, () => reject(late()));
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } catch (error) {
+    promise.catch(() => {});
+    throw error;
+  } finally {
+    if (timer !== undefined) clock.clearTimer(timer);
+  }
+}

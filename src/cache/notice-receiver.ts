@@ -10,7 +10,7 @@
  * (copies below v are stale, and its own delete window on the key ends), a delete up to m, a delete of every
  * version the writer held up to `held` (none when it held nothing; an earlier floor ends, since versions may start
  * over after it); a prefix ends the floors under it; `all` (a gap) only drops local copies; a tag drops them as a
- * local delete would and removes their shared copies (the writer could not find them).
+ * local delete would and removes their shared copies (in case the writer's tier has no tag index).
  */
 import type { Loader } from './loader.ts';
 import type { LocalStores } from './tier-writer.ts';
@@ -73,9 +73,9 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
     // delete below, still on its way, cannot remove it.
     w.floors.noteDeleted(key, version);
     if (forget(w, key)) removed++;
-    // The shared tier indexes no tags, so the writer could not find this node's copies there (its own, or ones it
-    // loaded): they go up to the version held here, so a newer write survives. A prefix's copies the writer found
-    // by a scan; `all` (a gap) is about this node's copies only.
+    // The writer found the shared tier's tagged copies through its tag index, but a tier without one (or copies
+    // written before it) leaves this node's copies there: they go up to the version held here, so a newer write
+    // survives. A prefix's copies the writer found by a scan; `all` (a gap) is about this node's copies only.
     void w.shared?.delete(key, version);
   }
   return removed;

@@ -100,3 +100,20 @@ export async function scanNodes(
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
+
+/** Removes every key of namespace `ns` (its entries `{ns}:*`, tag index `{ns}#tag:*`, then `metaKeys`), in batches of `count`. */
+export async function unlinkNamespace(client: RedisConnection, ns: string, metaKeys: string[], count: number, deadline: CommandDeadline): Promise<void> {
+  for (const pattern of [`${escapeGlob(ns)}:*`, `${escapeGlob(`${ns}#tag:`)}*`]) {
+    await scanNodes(client, pattern, count, deadline, async (node, keys) => void (await deadline.bound(node.unlink(keys), 'UNLINK')));
+  }
+  await deadline.bound(client.unlink(metaKeys), 'UNLINK');
+}
+
+/** The keys of namespace `ns` that start with `prefix` (SCAN on every master), without the `{ns}:` head. */
+export async function keysStartingWith(client: RedisConnection, ns: string, prefix: string, count: number, deadline: CommandDeadline): Promise<string[]> {
+  const keys: string[] = [];
+  await scanNodes(client, `${escapeGlob(`${ns}:${prefix}`)}*`, count, deadline, async (_node, found) => {
+    for (const k of found) keys.push(k.toString().slice(ns.length + 1));
+  });
+  return keys;
+}

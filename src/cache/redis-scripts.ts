@@ -24,11 +24,12 @@ function load(name: string): RedisScript {
   return Object.freeze({ name, source, sha: createHash('sha1').update(source).digest('hex') });
 }
 
-/** The tier's scripts: `set` (compare-by-version write under the byte budget), `delete`, `usage` (counters). */
+/** The tier's scripts: `set` (compare-by-version write under the byte budget), `delete`, `usage` (counters), `tagmembers`. */
 export const redisScripts = Object.freeze({
   set: load('set'),
   delete: load('delete'),
   usage: load('usage'),
+  tagmembers: load('tagmembers'),
 });
 
 /**

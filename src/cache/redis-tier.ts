@@ -14,27 +14,25 @@
  * was not built: the byte budget would then have to be kept per slot and summed, which is not cheap.
  * Values are one string each (redis-codec.ts); the scripts are in lua/ (redis-scripts.ts).
  *
- * Bytes and entries: the tier charges each entry its `sizeBytes` (as the memory tier does, not Redis's memory
- * use) in a counters hash shared by every node writing the namespace, together with an index of each key's size
- * and Redis expiry time. Keys Redis expires are dropped from the counts by the next write or `stats()`; keys Redis
- * evicts under its own `maxmemory` (no expiry to find them by) are found by a sweep that checks a few index members
- * for existence on every write and more on every `stats()`, walking the index from a cursor kept beside the
- * counters, so between sweeps the counts are an upper bound (`extra.lost` counts the keys found gone). When a write would take the namespace over `maxBytes`, the write's script evicts the entries nearest
- * their expiry first. Redis's `maxmemory` remains the hard bound of the server.
+ * Bytes and entries: each entry is charged its `sizeBytes` (as in the memory tier, not Redis's memory use) in a
+ * counters hash every node shares, beside an index of each key's size and expiry. Keys Redis expires leave the
+ * counts at the next write or `stats()`; keys it evicts under its own `maxmemory` are found by a sweep of a few index
+ * members per write and more per `stats()` (`extra.lost`), so between sweeps the counts are an upper bound. A write
+ * that would pass `maxBytes` evicts the entries nearest their expiry first; `maxmemory` stays the hard bound. Tags
+ * are indexed (`{namespace}#tag:<tag>`, pruned as written and read) so `invalidate({ tag })` finds every copy.
  *
- * Faults: reads, writes and deletes never throw because Redis is down or slow. A command while disconnected is
- * not sent (a read answers a miss at once, `set` and `delete` false; the owned client's offline queue is off), and
- * the wait for any reply is bounded by `commandTimeoutMs` (command-deadline.ts). A `set` that timed out answers
- * false but may still land. The client reconnects with capped exponential backoff and full jitter.
- * `stats().extra` reports `connected`, `reconnects`, `failures`, `timeouts` and the client-side cache counters.
+ * Faults: nothing throws because Redis is down or slow. A command while disconnected is not sent (a read answers a
+ * miss at once, `set` and `delete` false; the owned client's offline queue is off); every reply wait is bounded by
+ * `commandTimeoutMs` (command-deadline.ts); a `set` that timed out answers false but may still land. The client
+ * reconnects with capped exponential backoff and full jitter; `stats().extra` says how it went.
  */
 import { RESP_TYPES } from 'redis';
 import type { Entry } from './entry.ts';
 import type { Tier, TierStats } from './tier.ts';
-import { CommandDeadline } from './command-deadline.ts';
+import { CommandDeadline, withinMs } from './command-deadline.ts';
 import { HitCounters } from './hit-counters.ts';
 import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
-import { escapeGlob, redisTierTypeMapping, scanNodes, type RedisConnection } from './redis-client.ts';
+import { keysStartingWith, redisTierTypeMapping, unlinkNamespace, type RedisConnection } from './redis-client.ts';
 import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
@@ -115,18 +113,10 @@ export class RedisTier<V = unknown> implements Tier<V> {
   async start(): Promise<void> {
     this.#checkOpen();
     if (!this.#isOwned || this.#client.isOpen) return;
-    const connecting = this.#client.connect();
-    let timer: ReturnType<Clock['setTimer']> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = systemClock.setTimer(this.#connectTimeoutMs, () => reject(new Error(`not connected after ${this.#connectTimeoutMs} ms`)));
-    });
     try {
-      await Promise.race([connecting, timedOut]);
+      await withinMs(systemClock, this.#connectTimeoutMs, this.#client.connect(), () => new Error(`not connected after ${this.#connectTimeoutMs} ms`));
     } catch (error) {
-      connecting.catch(() => {});
       throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not connect: ${messageOf(error)}`, { cause: error });
-    } finally {
-      if (timer !== undefined) systemClock.clearTimer(timer);
     }
   }
 
@@ -192,6 +182,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
       return undefined;
     }
     const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT), String(RECONCILE_PER_WRITE), isNewest ? '1' : ''];
+    for (const tag of entry.tags) args.push(this.#tagKey(tag));
     try {
       const reply = (await this.#script(redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as [number, number, number, number, string];
       if (reply[0] !== 1) return undefined;
@@ -240,31 +231,37 @@ export class RedisTier<V = unknown> implements Tier<V> {
   async clear(): Promise<void> {
     this.#checkOpen();
     this.#hitCounts.clear();
-    const deadline = this.#deadline;
     try {
-      await scanNodes(this.#client, `${escapeGlob(this.#ns)}:*`, CLEAR_BATCH, deadline, async (node, keys) => void (await deadline.bound(node.unlink(keys), 'UNLINK')));
-      await this.#deadline.bound(this.#client.unlink(this.#metaKeys), 'UNLINK');
+      await unlinkNamespace(this.#client, this.#ns, this.#metaKeys, CLEAR_BATCH, this.#deadline);
       this.#usage = { bytes: 0, entries: 0, evictions: 0 };
     } catch (error) {
-      this.#failed('clear', error);
-      throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not clear ${this.#ns}: ${messageOf(error)}`, { cause: error });
+      throw this.#listingFailed('clear', `could not clear ${this.#ns}`, error);
     }
   }
 
   /** Keys of this namespace that start with `prefix` (SCAN on every master). @throws ERR_TIER_FAILED; ERR_CLOSED. */
   async keysWithPrefix(prefix: string): Promise<string[]> {
     this.#checkOpen();
-    const keys: string[] = [];
-    const skip = this.#ns.length + 1;
     try {
-      await scanNodes(this.#client, `${escapeGlob(`${this.#ns}:${prefix}`)}*`, CLEAR_BATCH, this.#deadline, async (_node, found) => {
-        for (const k of found) keys.push(k.toString().slice(skip));
-      });
+      return await keysStartingWith(this.#client, this.#ns, prefix, CLEAR_BATCH, this.#deadline);
     } catch (error) {
-      this.#failed('keysWithPrefix', error);
-      throw new PrescientError('ERR_TIER_FAILED', `Redis tier could not list keys of ${this.#ns}: ${messageOf(error)}`, { cause: error });
+      throw this.#listingFailed('keysWithPrefix', `could not list keys of ${this.#ns}`, error);
     }
-    return keys;
+  }
+
+  /**
+   * Keys of this namespace written with `tag` that Redis still holds (the tag index `{namespace}#tag:<tag>`, kept by
+   * the set script; members whose entry is gone are pruned as it is read). A key rewritten since without the tag may
+   * be listed. @throws ERR_TIER_FAILED; ERR_CLOSED.
+   */
+  async keysWithTag(tag: string): Promise<string[]> {
+    this.#checkOpen();
+    try {
+      const members = (await this.#script(redisScripts.tagmembers, [this.#tagKey(tag)], [])) as Array<string | Buffer>;
+      return members.map((member) => member.toString().slice(this.#ns.length + 1));
+    } catch (error) {
+      throw this.#listingFailed('keysWithTag', `could not list keys of ${this.#ns} tagged ${JSON.stringify(tag)}`, error);
+    }
   }
 
   /**
@@ -363,6 +360,11 @@ export class RedisTier<V = unknown> implements Tier<V> {
     return `${this.#ns}:${key}`;
   }
 
+  /** The set of the entry keys written with `tag` (same hash tag, so the same slot, as the entries). */
+  #tagKey(tag: string): string {
+    return `${this.#ns}#tag:${tag}`;
+  }
+
   #listen(event: string, listener: (...args: unknown[]) => void): void {
     this.#client.on(event, listener);
     this.#listeners.push([event, listener]);
@@ -372,6 +374,12 @@ export class RedisTier<V = unknown> implements Tier<V> {
     const failure = this.#failed(operation, new Error('not connected, skipped'));
     if (isStrict) throw failure;
     return false;
+  }
+
+  /** Counts a failed clear or listing and makes the ERR_TIER_FAILED it rejects with. */
+  #listingFailed(operation: string, what: string, error: unknown): PrescientError {
+    this.#failed(operation, error);
+    return new PrescientError('ERR_TIER_FAILED', `Redis tier ${what}: ${messageOf(error)}`, { cause: error });
   }
 
   #failed(operation: string, cause: unknown): PrescientError {

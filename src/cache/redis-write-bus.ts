@@ -12,6 +12,7 @@ import { createClient } from 'redis';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, nonNegativeNumber, optionsObject, positiveInt, urlOption } from '../options.ts';
+import { withinMs } from './command-deadline.ts';
 import { reconnectStrategy } from './redis-client.ts';
 import type { WriteBus, WriteBusListener, WriteNotice } from './write-bus.ts';
 import { encodeNotice } from './write-bus.ts';
@@ -81,17 +82,11 @@ export class RedisWriteBus implements WriteBus {
     this.#checkOpen();
     // The deadline covers the connection too: node-redis keeps reconnecting, so a first connect may never end.
     const sent = this.#connectPublisher().then((publisher) => publisher.publish(this.channel, encodeNotice(notice)));
-    let timer: ReturnType<Clock['setTimer']> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = this.#clock.setTimer(this.#publishTimeoutMs, () => reject(new PrescientError('ERR_TIER_FAILED', `Redis did not take a write notice within ${this.#publishTimeoutMs} ms`)));
-    });
+    const late = () => new PrescientError('ERR_TIER_FAILED', `Redis did not take a write notice within ${this.#publishTimeoutMs} ms`);
     try {
-      await Promise.race([sent, late]);
+      await withinMs(this.#clock, this.#publishTimeoutMs, sent, late);
     } catch (error) {
-      sent.catch(() => {}); // answered after the deadline, or never: either way reported once, here
       throw error instanceof PrescientError ? error : new PrescientError('ERR_TIER_FAILED', `Redis refused a write notice: ${String(error)}`, { cause: error });
-    } finally {
-      if (timer !== undefined) this.#clock.clearTimer(timer);
     }
   }
 

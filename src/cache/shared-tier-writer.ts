@@ -152,6 +152,17 @@ export class SharedTierWriter<V> {
     }
   }
 
+  /** Keys of the shared tier written with `tag` (for `invalidate({ tag })`); as `keysWithPrefix` when the tier fails. */
+  async keysWithTag(tag: string): Promise<string[]> {
+    if (this.#tier.keysWithTag === undefined) return [];
+    try {
+      return await this.#tier.keysWithTag(tag);
+    } catch {
+      this.#distrust();
+      return [];
+    }
+  }
+
   stats(): SharedTierWriterStats {
     return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size, belowFloor: this.#belowFloor };
   }

@@ -59,6 +59,12 @@ export interface Tier<V = unknown> {
    * never held (another node's writes to a shared tier). Rejects with ERR_TIER_FAILED when the tier cannot answer.
    */
   keysWithPrefix?(prefix: string): Promise<string[]>;
+  /**
+   * Optional: the keys held that were written with `tag` (possibly more: a key rewritten without it), for
+   * `Cache.invalidate({ tag })` to reach copies no node holds any more. Rejects with ERR_TIER_FAILED when the tier
+   * cannot answer.
+   */
+  keysWithTag?(tag: string): Promise<string[]>;
   /** Removes everything. */
   clear(): Awaitable<void>;
   stats(): Awaitable<TierStats>;

@@ -43,7 +43,8 @@ describe('RedisTier on a cluster', () => {
 
   test('namespaces land on different masters, and clear removes only its own', async () => {
     const tiers = await Promise.all(['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((namespace) => tier({ namespace })));
-    for (const t of tiers) for (let i = 0; i < 20; i++) assert.equal(await t.set(entry(`k${i}`)), true);
+    for (const t of tiers) for (let i = 0; i < 20; i++) assert.equal(await t.set(entry(`k${i}`, { tags: i % 2 === 0 ? ['even'] : [] })), true);
+    for (const t of tiers) assert.equal((await t.keysWithTag('even')).length, 10, 'the tag index lives in its namespace\'s slot');
     const holders = new Set<number>();
     for (const s of cluster.servers) {
       const raw = await fetchDbSize(s.port);

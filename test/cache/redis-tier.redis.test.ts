@@ -160,6 +160,32 @@ describe('RedisTier', () => {
     assert.equal((await mine.keysWithPrefix('')).length, 7);
   });
 
+  test('keysWithTag lists the keys written with a tag that Redis still holds; the index lives as long as its entries and goes with clear', async () => {
+    const namespace = `${run}-tags-${++nsCounter}`;
+    const t = await tier({ namespace });
+    const admin = createClient({ url });
+    await admin.connect();
+    try {
+      const now = Date.now();
+      await t.set(entry('a', { tags: ['red', 'big'], expiresAt: now + 60_000 }));
+      await t.set(entry('b', { tags: ['red'], expiresAt: now + 120_000 }));
+      await t.set(entry('c', { tags: ['blue'], expiresAt: Infinity }));
+      assert.deepEqual((await t.keysWithTag('red')).sort(), ['a', 'b']);
+      assert.deepEqual(await t.keysWithTag('big'), ['a']);
+      assert.deepEqual(await t.keysWithTag('none'), []);
+      const ttl = await admin.pTTL(`{${namespace}}#tag:red`);
+      assert.ok(ttl > 60_000 && ttl <= 120_000, `the red index lives as long as b: ${ttl} ms`);
+      assert.equal(await admin.pTTL(`{${namespace}}#tag:blue`), -1, 'an entry without expiry keeps its index');
+      await t.delete('a');
+      assert.deepEqual(await t.keysWithTag('red'), ['b']);
+      assert.deepEqual(await admin.sMembers(`{${namespace}}#tag:red`), [`{${namespace}}:b`], 'the gone member was pruned as it was read');
+      await t.clear();
+      assert.equal(await admin.exists([`{${namespace}}#tag:red`, `{${namespace}}#tag:blue`]), 0);
+    } finally {
+      await admin.close();
+    }
+  });
+
   test('clear removes only its own namespace', async () => {
     const mine = await tier();
     const other = await tier();

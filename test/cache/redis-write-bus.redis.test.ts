@@ -108,6 +108,26 @@ describe('RedisWriteBus between two caches on one Redis tier namespace', () => {
     }
   });
 
+  test('invalidate({ tag }) reaches a copy in Redis that no node holds any more (the tag index)', async () => {
+    const n = await twoNodes();
+    try {
+      await n.a.set('a:1', 'tagged', { tags: ['t'] });
+      await n.a.close(); // A, the only node that held it, is gone; Redis keeps its copy
+      const fresh = await RedisTier.connect<string>({ url, maxBytes: 1e7, namespace: n.name });
+      try {
+        const c = new Cache<string>({ origin: new MapOrigin<string>([['a:1', 'origin']]), l2: fresh, ttlMs: 60_000 });
+        assert.equal(await c.invalidate({ tag: 't' }), 1, 'found through the index though C never held it');
+        assert.equal(await fresh.get('a:1'), undefined);
+        assert.equal((await c.get('a:1')).value, 'origin');
+        await c.close();
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await n.close();
+    }
+  });
+
   test("when B's subscription drops, B forgets its local copies once it listens again (it cannot know what it missed)", async () => {
     const n = await twoNodes();
     try {
