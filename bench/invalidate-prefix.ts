@@ -1,6 +1,7 @@
 /**
  * Question: how long does `Cache.invalidate({ prefix })` take over shared-tier copies this node never held (another
- * node's writes, found by a SCAN of Redis), against deleting the same keys one `Cache.delete` at a time?
+ * node's writes, found by a SCAN of Redis), against deleting the same keys one `Cache.delete` at a time? And
+ * `Cache.invalidate({ tag })` over the same copies, found through the tier's tag index (every key carries the tag)?
  *
  * One node writes `keys` entries under a prefix through a RedisTier; a second node, holding none of them, removes
  * them. Both contenders run on fresh copies of the same keys, alternating, `rounds` times each; the table gives the
@@ -23,7 +24,7 @@ const value = 'x'.repeat(100);
 /** Fills the shared tier through a writer node, then times `remove` on a node that holds none of the keys. */
 async function timed(remove: (node: Cache<string>) => Promise<number>): Promise<number> {
   const writer = new Cache<string>({ origin, l2, ttlMs: 600_000 });
-  for (let i = 0; i < keys; i++) await writer.set(`p:${i}`, value);
+  for (let i = 0; i < keys; i++) await writer.set(`p:${i}`, value, { tags: ['t'] });
   await writer.close();
   const node = new Cache<string>({ origin, l2, ttlMs: 600_000 });
   const started = performance.now();
@@ -36,6 +37,7 @@ async function timed(remove: (node: Cache<string>) => Promise<number>): Promise<
 
 const contenders: Array<[string, (node: Cache<string>) => Promise<number>]> = [
   ['Cache.invalidate({ prefix })', (node) => node.invalidate({ prefix: 'p:' })],
+  ['Cache.invalidate({ tag })', (node) => node.invalidate({ tag: 't' })],
   [
     'Cache.delete per key, awaited in turn',
     async (node) => {
