@@ -158,6 +158,10 @@ export class RedisWriteBus implements WriteBus {
     await Promise.all(clients.map((client) => (client.isReady ? client.close().catch(() => client.destroy()) : client.destroy())));
   }
 
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   #connectPublisher(): Promise<Client> {
     this.#checkOpen();
     if (this.#publisher !== undefined) return Promise.resolve(this.#publisher);

@@ -142,21 +142,20 @@ export class SharedTierWriter<V> {
    * too); none from a tier that cannot list them. When the tier does not answer, its copies under the prefix cannot
    * be found: the whole tier is distrusted until a `clear()` of it succeeds, as when the suspect keys overflow.
    */
-  async keysWithPrefix(prefix: string): Promise<string[]> {
-    if (this.#tier.keysWithPrefix === undefined) return [];
-    try {
-      return await this.#tier.keysWithPrefix(prefix);
-    } catch {
-      this.#distrust();
-      return [];
-    }
+  keysWithPrefix(prefix: string): Promise<string[]> {
+    return this.#list(this.#tier.keysWithPrefix, prefix);
   }
 
   /** Keys of the shared tier written with `tag` (for `invalidate({ tag })`); as `keysWithPrefix` when the tier fails. */
-  async keysWithTag(tag: string): Promise<string[]> {
-    if (this.#tier.keysWithTag === undefined) return [];
+  keysWithTag(tag: string): Promise<string[]> {
+    return this.#list(this.#tier.keysWithTag, tag);
+  }
+
+  /** `listing` of the tier called with `of`: none when the tier has no such method; distrusts the tier when it fails. */
+  async #list(listing: ((of: string) => Promise<string[]>) | undefined, of: string): Promise<string[]> {
+    if (listing === undefined) return [];
     try {
-      return await this.#tier.keysWithTag(tag);
+      return await listing.call(this.#tier, of);
     } catch {
       this.#distrust();
       return [];
