@@ -117,3 +117,18 @@ export async function keysStartingWith(client: RedisConnection, ns: string, pref
   });
   return keys;
 }
+
+/**
+ * The keys a tag index lists, step by step: `step(cursor)` runs tagmembers.lua and answers `[next cursor, entry
+ * keys...]`; the `{ns}:` head is taken off. Each step is one short command, however large the tag.
+ */
+export async function keysOfTag(step: (cursor: string) => Promise<Array<string | Buffer>>, ns: string): Promise<string[]> {
+  const keys = new Set<string>(); // SSCAN may return a member twice (a set resized while it is walked)
+  let cursor = '0';
+  do {
+    const [next, ...alive] = await step(cursor);
+    cursor = next.toString();
+    for (const member of alive) keys.add(member.toString().slice(ns.length + 1));
+  } while (cursor !== '0');
+  return [...keys];
+}

@@ -19,7 +19,7 @@
  * counts at the next write or `stats()`; keys it evicts under its own `maxmemory` are found by a sweep of a few index
  * members per write and more per `stats()` (`extra.lost`), so between sweeps the counts are an upper bound. A write
  * that would pass `maxBytes` evicts the entries nearest their expiry first; `maxmemory` stays the hard bound. Tags
- * are indexed (`{namespace}#tag:<tag>`, pruned as written and read) so `invalidate({ tag })` finds every copy.
+ * are indexed (`{namespace}#tag:<tag>`, pruned as written and read) so `invalidate({ tag })` finds Redis's copies.
  *
  * Faults: nothing throws because Redis is down or slow. A command while disconnected is not sent (a read answers a
  * miss at once, `set` and `delete` false; the owned client's offline queue is off); every reply wait is bounded by
@@ -32,7 +32,7 @@ import type { Tier, TierStats } from './tier.ts';
 import { CommandDeadline, withinMs } from './command-deadline.ts';
 import { HitCounters } from './hit-counters.ts';
 import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
-import { keysStartingWith, redisTierTypeMapping, unlinkNamespace, type RedisConnection } from './redis-client.ts';
+import { keysOfTag, keysStartingWith, redisTierTypeMapping, unlinkNamespace, type RedisConnection } from './redis-client.ts';
 import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
@@ -182,9 +182,9 @@ export class RedisTier<V = unknown> implements Tier<V> {
       return undefined;
     }
     const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT), String(RECONCILE_PER_WRITE), isNewest ? '1' : ''];
-    for (const tag of entry.tags) args.push(this.#tagKey(tag));
     try {
-      const reply = (await this.#script(redisScripts.set, [this.#dataKey(entry.key), ...this.#metaKeys], args)) as [number, number, number, number, string];
+      const keys = [this.#dataKey(entry.key), ...this.#metaKeys, ...entry.tags.map((tag) => this.#tagKey(tag))];
+      const reply = (await this.#script(redisScripts.set, keys, args)) as [number, number, number, number, string];
       if (reply[0] !== 1) return undefined;
       this.#usage = { bytes: reply[2], entries: reply[3], evictions: this.#usage.evictions + reply[1] };
       return isNewest ? Number(reply[4]) : entry.version;
@@ -257,8 +257,8 @@ export class RedisTier<V = unknown> implements Tier<V> {
   async keysWithTag(tag: string): Promise<string[]> {
     this.#checkOpen();
     try {
-      const members = (await this.#script(redisScripts.tagmembers, [this.#tagKey(tag)], [])) as Array<string | Buffer>;
-      return members.map((member) => member.toString().slice(this.#ns.length + 1));
+      const step = (cursor: string) => this.#script(redisScripts.tagmembers, [this.#tagKey(tag)], [cursor, String(CLEAR_BATCH)]);
+      return await keysOfTag(step as (cursor: string) => Promise<Array<string | Buffer>>, this.#ns);
     } catch (error) {
       throw this.#listingFailed('keysWithTag', `could not list keys of ${this.#ns} tagged ${JSON.stringify(tag)}`, error);
     }

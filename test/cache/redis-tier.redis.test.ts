@@ -186,6 +186,16 @@ describe('RedisTier', () => {
     }
   });
 
+  test('keysWithTag lists a tag of thousands of entries in short steps, every live one', async () => {
+    const t = await tier({ maxBytes: 1e7 });
+    const keys = Array.from({ length: 3_000 }, (_, i) => `k${i}`);
+    for (let i = 0; i < keys.length; i += 100) {
+      assert.ok((await Promise.all(keys.slice(i, i + 100).map((key) => t.set(entry(key, { tags: ['many'] }))))).every(Boolean));
+    }
+    for (let i = 0; i < 1_000; i += 100) await Promise.all(keys.slice(i, i + 100).map((key) => t.delete(key)));
+    assert.deepEqual((await t.keysWithTag('many')).sort(), keys.slice(1_000).sort());
+  });
+
   test('clear removes only its own namespace', async () => {
     const mine = await tier();
     const other = await tier();

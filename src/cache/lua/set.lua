@@ -13,9 +13,10 @@
 -- ARGV[7]  index members to check for keys Redis evicted on its own (maxmemory), from a cursor kept in the counters
 -- ARGV[8]  '1' to store the entry as the newest (a write that named no version): when the version held is the
 --          same or newer, the entry is stored one above it instead, its value's head rewritten to say so
--- ARGV[9..] the tag index keys of the entry's tags ({ns}#tag:<tag>, sets of entry keys; same slot as KEYS): the entry
---          key joins each, which lives as long as its longest-lived member; two random members of each are checked
---          and removed when their entry is gone (the index is pruned as it is written, and by tagmembers.lua)
+-- KEYS[5..] the tag index keys of the entry's tags ({ns}#tag:<tag>, sets of entry keys): the entry key joins each,
+--          which lives at least as long as its longest-lived member (a member without expiry makes it persistent);
+--          two random members of each are checked and removed when their entry is gone (the index is pruned as it
+--          is written, and by tagmembers.lua)
 -- Returns  { stored (1, or 0 when a newer version is held), entries evicted for the budget, bytes, entries,
 --          the version stored (decimal string) }
 --
@@ -98,8 +99,8 @@ else
   redis.call('ZADD', KEYS[3], '+inf', KEYS[1])
 end
 redis.call('HSET', KEYS[4], KEYS[1], size)
-for i = 9, #ARGV do
-  local index = ARGV[i]
+for i = 5, #KEYS do
+  local index = KEYS[i]
   for _, member in ipairs(redis.call('SRANDMEMBER', index, 2)) do
     if member ~= KEYS[1] and redis.call('EXISTS', member) == 0 then redis.call('SREM', index, member) end
   end
