@@ -71,3 +71,17 @@ test("a write on one node reaches the other node's memory tier through the write
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('redis.bus false leaves the write bus out: the server keeps to the shared tier', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prescient-server-nobus-'));
+  const config = resolveConfig({ logLevel: 'silent', journalDir: dir, redis: { url: 'redis://127.0.0.1:6379', namespace: `srvnobus${process.pid}`, bus: false } }, {});
+  const server = await createServer(config, { origin: new MapOrigin<unknown>([['k', 1]]) });
+  try {
+    assert.equal(server.service.cache.stats().writeBus, undefined);
+    assert.equal((await server.app.inject({ url: '/v1/items/k' })).json().value, 1);
+  } finally {
+    await server.service.l2?.clear();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
