@@ -104,6 +104,9 @@ export class Service {
     this.#l2 = l2;
     this.#owners = new SessionOwners(config.limits.maxSessions);
     this.#readiness = new ReadinessProbe({ clock: this.#clock, probe: () => origin.getMany([readinessProbeKey], { purpose: 'demand' }) });
+    // A write the origin refused, or declined as older than another node's: its copies here (and, through the write
+    // bus, elsewhere) go up to its version, so reads fetch the origin's.
+    writes.onDropped?.((key, version) => void this.cache.delete(key, { maxVersion: version }).catch(() => false));
     this.cache = new Cache<unknown>({
       origin: options.onOriginFetch === undefined ? writes.reader : timedOrigin(writes.reader, this.#clock, options.onOriginFetch),
       clock: this.#clock,
@@ -142,7 +145,10 @@ export class Service {
         origin = new PostgresOrigin<unknown>({ sql: client, table: db.table, clock, timeoutMs: config.limits.requestTimeoutMs, writeTimeoutMs: 60_000 });
         sql = client;
       } else if (origin === undefined) {
-        origin = await openEmbeddedOrigin(config.dataDir);
+        // The shipped sample (cache2k orm-busy's keys as product-like documents) in PGlite, in process: in
+        // <dataDir>/store keeping every write, or a private copy of the cached sample dropped when the service stops.
+        const { dataDir } = config;
+        origin = (dataDir === undefined ? await openSampleOrigin() : await openSampleOrigin({ dataDir: join(dataDir, 'store'), isolation: 'in-place' })) as Origin<unknown>;
         const embedded = origin;
         closers.push(async () => embedded.close?.());
       }
@@ -387,14 +393,4 @@ export class Service {
   #checkStarted(): void {
     if (this.#state !== 'started') throw new PrescientError('ERR_CLOSED', 'The service is shutting down');
   }
-}
-
-/**
- * The embedded origin: the shipped sample (one product-like document per key of the cache2k orm-busy sample
- * trace, table `prescient_items`) in PGlite, in process. With `dataDir` the store lives in `<dataDir>/store` and
- * keeps every write (the journal goes beside it, in `<dataDir>/journal`); without it the service opens a private copy of the cached sample, dropped when it stops.
- */
-async function openEmbeddedOrigin(dataDir: string | undefined): Promise<Origin<unknown>> {
-  const origin = dataDir === undefined ? await openSampleOrigin() : await openSampleOrigin({ dataDir: join(dataDir, 'store'), isolation: 'in-place' });
-  return origin as Origin<unknown>;
 }

@@ -34,6 +34,8 @@ export interface WritePath {
   /** Flushes, then releases the journal. */
   close(): Promise<void>;
   stats?(): Readonly<Record<string, number>>;
+  /** Calls `listener` for each write the origin refused or declined (another node wrote a newer version). */
+  onDropped?(listener: (key: string, version: number) => void): void;
 }
 
 /**
@@ -82,6 +84,10 @@ export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clo
     close: async () => {
       await wb.close();
       if (isFresh && wb.stats().pending === 0) await rm(dir, { recursive: true, force: true });
+    },
+    onDropped: (listener) => {
+      wb.on('write:rejected', ({ key, version }) => listener(key, version));
+      wb.on('write:superseded', ({ key, version }) => listener(key, version));
     },
     stats: () => {
       const s = wb.stats();
