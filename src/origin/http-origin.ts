@@ -11,7 +11,7 @@ import { Pool } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, positiveInt } from '../options.ts';
-import { OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from './origin.ts';
+import { isOriginFailure, OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type SettledRecordsOrigin } from './origin.ts';
 
 export type HttpOriginOptions = {
   /** Scheme, host, port and an optional path prefix: `http://api.internal:8080/v1`. */
@@ -46,6 +46,13 @@ export type HttpOriginOptions = {
    * (`"17"`, `W/"17"`) is the version; failing both, the version is 0. @default 'version'
    */
   readonly versionField?: string;
+  /**
+   * Field that marks a deleted item (`true`): the API keeps a tombstone with its version. `getMany` answers such an
+   * item as absent; `getRecords` answers the tombstone, so a TieredOrigin does not look a key deleted live up in its
+   * archive, and a write-back reader lets another node's newer delete win over a pending write. Without it a 404 (no
+   * version) is the only absence. @default undefined
+   */
+  readonly deletedField?: string;
   /** Deadline of one call in milliseconds; past it the request is aborted with ERR_ORIGIN_TIMEOUT. @default 5000 */
   readonly timeoutMs?: number;
   /** Headers sent with every request (authorisation, tenant). @default {} */
@@ -66,7 +73,7 @@ const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * ERR_ORIGIN_FAILED for a network error, a status other than 2xx/404, or a body that is not JSON; ERR_CLOSED
  * after `close()`. Throws InvalidOptionError at construction for a bad option.
  */
-export class HttpOrigin<V = unknown> implements Origin<V> {
+export class HttpOrigin<V = unknown> implements Origin<V>, SettledRecordsOrigin<V> {
   readonly #pool: Pool;
   readonly #prefix: string;
   readonly #itemPath: string;
@@ -77,6 +84,7 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
   readonly #keyField: string;
   readonly #valueField: string | undefined;
   readonly #versionField: string;
+  readonly #deletedField: string | undefined;
   readonly #timeoutMs: number;
   readonly #headers: Record<string, string>;
   readonly #clock: Clock;
@@ -101,6 +109,7 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     this.#keyField = fieldOption('keyField', options.keyField, 'key');
     this.#valueField = options.valueField === undefined ? undefined : fieldOption('valueField', options.valueField, '');
     this.#versionField = fieldOption('versionField', options.versionField, 'version');
+    this.#deletedField = options.deletedField === undefined ? undefined : fieldOption('deletedField', options.deletedField, '');
     this.#timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 5000);
     if (options.headers !== undefined && (typeof options.headers !== 'object' || options.headers === null || Array.isArray(options.headers)
       || Object.entries(options.headers).some(([name, v]) => !headerName.test(name) || typeof v !== 'string' || /[\r\n\0]/.test(v)))) {
@@ -111,9 +120,19 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
     this.#pool = new Pool(url.origin, { connections: positiveInt('connections', options.connections, 8) });
   }
 
-  /** Records aligned with `keys`; 404 answers undefined. Batched by `maxBatch` when `batchPath` is set. */
+  /** Records aligned with `keys`; 404 and a deleted item answer undefined. Batched by `maxBatch` when `batchPath` is set. */
   async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
+    return (await this.#fetch(keys, options, false)).map(live) as Array<OriginRecord<V> | undefined>;
+  }
+
+  /** `getMany`, but an item marked deleted (`deletedField`) answers its tombstone `{ key, version, deleted: true }`. */
+  async getRecords(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
     return (await this.#fetch(keys, options, false)) as Array<OriginRecord<V> | undefined>;
+  }
+
+  /** `getManySettled`, answering tombstones as `getRecords` does. */
+  getRecordsSettled(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>> {
+    return this.#fetch(keys, options, true);
   }
 
   /**
@@ -122,7 +141,7 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
    * with it. Rejects as `getMany` does when no key could be read.
    */
   async getManySettled(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>> {
-    return this.#fetch(keys, options, true);
+    return (await this.#fetch(keys, options, true)).map(live);
   }
 
   async #fetch(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
@@ -249,9 +268,15 @@ export class HttpOrigin<V = unknown> implements Origin<V> {
    */
   #record(key: string, body: unknown, etag: string | undefined): OriginRecord<unknown> {
     const fields = typeof body === 'object' && body !== null ? body as Record<string, unknown> : {};
-    const value = this.#valueField === undefined ? body : fields[this.#valueField];
-    return { key, value, version: toVersion(fields[this.#versionField]) ?? toVersion(etagDigits(etag)) ?? 0 };
+    const version = toVersion(fields[this.#versionField]) ?? toVersion(etagDigits(etag)) ?? 0;
+    if (this.#deletedField !== undefined && fields[this.#deletedField] === true) return { key, value: undefined, version, deleted: true };
+    return { key, value: this.#valueField === undefined ? body : fields[this.#valueField], version };
   }
+}
+
+/** A tombstone read as absence (what `getMany` answers); anything else as it is. */
+function live<V>(answer: OriginAnswer<V>): OriginAnswer<V> {
+  return answer !== undefined && !isOriginFailure(answer) && answer.deleted === true ? undefined : answer;
 }
 
 function toVersion(raw: unknown): number | undefined {

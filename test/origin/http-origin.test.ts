@@ -10,7 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { Cache } from '../../src/cache/cache.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { HttpOrigin } from '../../src/origin/http-origin.ts';
+import { TieredOrigin } from '../../src/origin/tiered-origin.ts';
 import { isOriginFailure } from '../../src/origin/origin.ts';
 
 const items = new Map<string, { name: string; version: number }>([
@@ -44,6 +46,8 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
     for (let i = 0; i < 64; i++) res.write(i === 0 ? '{"name":"' : 'x'.repeat(1024));
     return res.end('","version":1}');
   }
+  const tomb = /^\/v1\/tomb\/(.+)$/.exec(url.pathname);
+  if (req.method === 'GET' && tomb !== null) return send(200, tomb[1] === 'gone' ? { deleted: true, version: 7 } : { name: tomb[1], version: 2, deleted: false });
   const badVersion = /^\/v1\/badver\/(.+)$/.exec(url.pathname);
   if (req.method === 'GET' && badVersion !== null) return send(200, { name: 'x', version: -5 });
   if (req.method === 'POST' && url.pathname === '/v1/dupes') return send(200, [{ id: 'a', rev: '9', v: 'new' }, { id: 'a', rev: '2', v: 'old' }]);
@@ -182,10 +186,28 @@ describe('HttpOrigin', () => {
     await origin.close();
   });
 
+  test('deletedField: a deleted item is absent to getMany and a tombstone to getRecords, so a TieredOrigin does not ask its archive', async () => {
+    const origin = new HttpOrigin({ baseUrl, itemPath: '/tomb/{key}', deletedField: 'deleted' });
+    const live = { key: 'here', value: { name: 'here', version: 2, deleted: false }, version: 2 };
+    assert.deepEqual(await origin.getMany(['gone', 'here']), [undefined, live]);
+    assert.deepEqual(await origin.getManySettled(['gone', 'here']), [undefined, live]);
+    const tombstone = { key: 'gone', value: undefined, version: 7, deleted: true };
+    assert.deepEqual(await origin.getRecords(['gone', 'here']), [tombstone, live]);
+    assert.deepEqual(await origin.getRecordsSettled(['gone']), [tombstone]);
+    const archive = new MapOrigin<unknown>([['gone', 'archived before the delete']]);
+    const tiered = new TieredOrigin({ live: origin, archive });
+    assert.deepEqual(await tiered.getMany(['gone']), [undefined]);
+    assert.equal(archive.calls, 0);
+    const plain = new HttpOrigin({ baseUrl, itemPath: '/tomb/{key}' }); // without the field, the marker is data
+    assert.equal((await plain.getRecords(['gone']))[0]?.deleted, undefined);
+    await Promise.all([origin.close(), plain.close()]);
+  });
+
   test('rejects bad options by name', () => {
     for (const [options, option] of [
       [{ baseUrl: 'ftp://x' }, 'baseUrl'], [{ baseUrl: 'nope' }, 'baseUrl'], [{ baseUrl, itemPath: '/items' }, 'itemPath'],
       [{ baseUrl, maxBatch: 0 }, 'maxBatch'], [{ baseUrl, timeoutMs: -1 }, 'timeoutMs'], [{ baseUrl, headers: { a: 1 } }, 'headers'],
+      [{ baseUrl, deletedField: '' }, 'deletedField'],
     ] as const) {
       assert.throws(() => new HttpOrigin(options as never), (e) => isPrescientError(e, 'ERR_INVALID_OPTION') && (e as { option?: string }).option === option);
     }
