@@ -75,7 +75,7 @@ export class CacheWrites<V> {
     loader.discard(key);
     const entry = writer.entry(key, value, version, sizeBytes, undefined, options.ttlMs, options.tags);
     const written = await writer.put(entry, options.version === undefined);
-    await this.#link?.announceKey({ key, below: written.version });
+    if (this.#link !== undefined) await this.#link.announceKey({ key, below: written.version });
     // A newer version held here since wins (last writer by version): say so.
     const current = memory.peek(key);
     return current !== undefined && current.version > written.version ? current : written;
@@ -92,7 +92,7 @@ export class CacheWrites<V> {
     const held = heldVersion(this.#w, key);
     const wasLocal = this.#dropLocal(key, max);
     const wasShared = (await this.#w.shared?.delete(key, max)) ?? false;
-    if (isAnnounced) await this.#link?.announceKey(max === Infinity ? { key, held } : { key, upTo: max });
+    if (isAnnounced && this.#link !== undefined) await this.#link.announceKey(max === Infinity ? { key, held } : { key, upTo: max });
     return wasLocal || wasShared;
   }
 
@@ -154,7 +154,7 @@ export class CacheWrites<V> {
       for (const n of await Promise.all(all.slice(i, i + invalidateBatch).map(removeOne))) removed += n;
     }
     // The other nodes expand the selector over what they hold themselves (the shared tier is done).
-    await this.#link?.announce({ keys: named, prefix, tag });
+    if (this.#link !== undefined) await this.#link.announce({ keys: named, prefix, tag });
     return removed;
   }
 }
