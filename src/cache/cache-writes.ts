@@ -90,25 +90,25 @@ export class CacheWrites<V> {
     checkKey(key, this.#w.options.maxKeyLength);
     const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
     const held = heldVersion(this.#w, key);
-    const wasLocal = this.#dropLocal(key, max);
+    const wasLocal = this.#dropLocal(key, max, held);
     const wasShared = (await this.#w.shared?.delete(key, max)) ?? false;
     if (isAnnounced && this.#link !== undefined) await this.#link.announceKey(max === Infinity ? { key, held } : { key, upTo: max });
     return wasLocal || wasShared;
   }
 
   /**
-   * Removes `key`'s local copies (memory tier, shadow catalogs) up to version `max` (Infinity: every one), discards a
-   * load in flight and forgets a known absence; leaves a version floor so an older copy handed over meanwhile is not
-   * cached. True when a copy went.
+   * Removes `key`'s local copies (memory tier, shadow catalogs) up to version `max` (Infinity: every one), where
+   * versions up to `held` are held (heldVersion); discards a load in flight and forgets a known absence; leaves a
+   * version floor so an older copy handed over meanwhile is not cached. True when a copy went.
    */
-  #dropLocal(key: string, max: number): boolean {
+  #dropLocal(key: string, max: number, held: number): boolean {
     const { memory, loader, shadow } = this.#w;
     loader.discard(key);
     this.#w.absent?.delete(key); // its absence is no longer known either
     const inMemory = memory.peek(key)?.version ?? 0;
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
-    if (max === Infinity) this.#w.floors.noteDeleted(key, Math.max(inMemory, shadow?.held(key)?.version ?? 0));
+    if (max === Infinity) this.#w.floors.noteDeleted(key, held);
     else this.#w.floors.noteChange(key, max);
     const wasHeld = inMemory <= max && memory.delete(key);
     return shadow?.drop(key, max) === true || wasHeld;
@@ -148,7 +148,7 @@ export class CacheWrites<V> {
     };
     const all = [...keys];
     // What an explicit key list held here, for the other nodes' floors (taken before the deletes below).
-    const named = (selector.keys ?? []).map((key): KeyChange => ({ key, held: heldVersion(this.#w, key) }));
+    const named = this.#link === undefined ? [] : (selector.keys ?? []).map((key): KeyChange => ({ key, held: heldVersion(this.#w, key) }));
     let removed = 0;
     for (let i = 0; i < all.length; i += invalidateBatch) {
       for (const n of await Promise.all(all.slice(i, i + invalidateBatch).map(removeOne))) removed += n;
