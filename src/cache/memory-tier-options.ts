@@ -12,8 +12,9 @@ export type MemoryTierOptions<V> = {
   readonly clock?: Clock;
   /**
    * Called after an entry leaves (or is refused by) the tier: 'evicted' (size), 'expired' (evicted after its
-   * `expiresAt`), 'deleted', 'replaced' (a newer version took its place), 'rejected' (a `set` declined). Must not
-   * call back into the tier; an exception it throws is rethrown once the operation has finished.
+   * `expiresAt`), 'deleted', 'replaced' (a newer version took its place), 'rejected' (a `set` declined). Called
+   * when the operation that removed the entry has finished, so it may call back into the tier (what its own calls
+   * remove is told next); the first exception it throws is rethrown then, by that operation.
    */
   readonly onRemoval?: (entry: Entry<V>, cause: RemovalCause) => void;
   /** Initial share of `maxBytes` reserved for unused prefetches, 0 to 0.5 (0 refuses prefetches). @default 0.1 */

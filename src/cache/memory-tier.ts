@@ -23,6 +23,7 @@
  */
 import { hashKey } from './frequency-sketch.ts';
 import { PrefetchRegion } from './prefetch-region.ts';
+import { RemovalQueue } from './removal-queue.ts';
 import { NodeTable, PREFETCH } from './node-table.ts';
 import { WindowTinyLfu } from './window-tiny-lfu.ts';
 import type { Entry, RemovalCause } from './entry.ts';
@@ -46,21 +47,21 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   readonly #prefetch: PrefetchRegion<V>;
   readonly #maxBytes: number;
   readonly #clock: Clock;
-  readonly #onRemoval: ((entry: Entry<V>, cause: RemovalCause) => void) | undefined;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
   #prefetchHits = 0;
   #prefetchEvictedUnused = 0;
   #peakBytes = 0;
-  #pendingError: { error: unknown } | undefined;
+  /** Removals told to `onRemoval` once the operation that made them ends; undefined without a listener. */
+  readonly #removals: RemovalQueue<V> | undefined;
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the first bad option and its value. */
   constructor(options: MemoryTierOptions<V>) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
     const maxBytes = positiveInt('maxBytes', options.maxBytes);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
-    this.#onRemoval = options.onRemoval === undefined ? undefined : fn('onRemoval', options.onRemoval);
+    this.#removals = options.onRemoval === undefined ? undefined : new RemovalQueue(fn('onRemoval', options.onRemoval));
     const prefetchFraction = numberInRange('prefetchFraction', options.prefetchFraction, 0, 0.5, 0.1);
     const initialWindowFraction = numberInRange('initialWindowFraction', options.initialWindowFraction, 0, 1, 0.5);
     if (options.adaptive !== undefined && typeof options.adaptive !== 'boolean') {
@@ -226,7 +227,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     }
     const bytes = this.#main.bytes + this.#prefetch.bytes;
     if (bytes > this.#peakBytes) this.#peakBytes = bytes;
-    this.#throwPending();
+    this.#deliver();
     return held;
   }
 
@@ -240,7 +241,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     this.#map.delete(key);
     this.#table.release(slot);
     this.#notify(entry, 'deleted');
-    this.#throwPending();
+    this.#deliver();
     return true;
   }
 
@@ -252,7 +253,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     this.#main.clear();
     this.#prefetch.clear();
     for (const entry of removed) this.#notify(entry, 'deleted');
-    this.#throwPending();
+    this.#deliver();
   }
 
   /** Counters, with the regions' sizes in `extra`. */
@@ -285,7 +286,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const ended = this.#main.recordHit(slot);
     this.#evict();
     if (ended) this.#endSample();
-    this.#throwPending();
+    this.#deliver();
   }
 
   /** Adds a slot (in no list) to the window and restores the bounds. */
@@ -361,23 +362,16 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   /** A sample period ended (the window already adapted): restore the prefetch region's bound. */
   #endSample(): void {
     while (this.#prefetch.bytes > this.#prefetch.maxBytes) this.#evictPrefetch();
-    this.#throwPending();
+    this.#deliver();
   }
 
   #notify(entry: Entry<V>, cause: RemovalCause): void {
-    if (this.#onRemoval === undefined) return;
-    try {
-      this.#onRemoval(entry, cause);
-    } catch (error) {
-      this.#pendingError ??= { error };
-    }
+    this.#removals?.push(entry, cause);
   }
 
-  #throwPending(): void {
-    const pending = this.#pendingError;
-    if (pending === undefined) return;
-    this.#pendingError = undefined;
-    throw pending.error;
+  /** Ends a public operation: `onRemoval` hears of the removals it made (removal-queue.ts). */
+  #deliver(): void {
+    this.#removals?.deliver();
   }
 }
 
