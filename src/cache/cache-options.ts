@@ -45,7 +45,10 @@ export type CacheOptions<V> = {
   readonly maxKeyLength?: number;
   /** Time an entry may be served, in ms; Infinity for no expiry. @default 300000 (5 minutes) */
   readonly ttlMs?: number;
-  /** Age after which an entry is stale: still served, refreshed in the background. At most `ttlMs`. @default ttlMs */
+  /**
+   * Age after which an entry is stale: still served, refreshed in the background. At most `ttlMs`. @default each
+   * entry's own time to live (`ttlMs`, or the `ttlMs` its `set` gave): stale only when it expires
+   */
   readonly staleAfterMs?: number;
   /** How long past expiry an entry may still be served while the origin fails, in ms. @default 0 */
   readonly graceMs?: number;
@@ -183,8 +186,10 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
   if (maxEntryBytes > maxBytes) throw new InvalidOptionError('maxEntryBytes', `at most \`maxBytes\` (${maxBytes})`, maxEntryBytes);
   const ttlMs = nonNegativeNumber('ttlMs', options.ttlMs, 300_000, true);
   if (ttlMs === 0) throw new InvalidOptionError('ttlMs', 'a positive number of milliseconds or Infinity', ttlMs);
-  const staleAfterMs = nonNegativeNumber('staleAfterMs', options.staleAfterMs, ttlMs, true);
-  if (staleAfterMs > ttlMs) throw new InvalidOptionError('staleAfterMs', `at most \`ttlMs\` (${ttlMs})`, staleAfterMs);
+  // Unset, it is Infinity: each entry is stale at its own expiry (createEntry takes the lesser), so an entry `set` with
+  // a longer ttlMs than the cache's is not refreshed at the cache's.
+  const staleAfterMs = nonNegativeNumber('staleAfterMs', options.staleAfterMs, Infinity, true);
+  if (options.staleAfterMs !== undefined && staleAfterMs > ttlMs) throw new InvalidOptionError('staleAfterMs', `at most \`ttlMs\` (${ttlMs})`, staleAfterMs);
   const predictor = options.predictor === undefined ? undefined : hasMethods<Predictor>('predictor', options.predictor, ['observe', 'predict']);
   const prefetch = options.prefetch ?? {};
   if (prefetch !== false && (typeof prefetch !== 'object' || prefetch === null)) {
@@ -286,7 +291,12 @@ export function estimateBytes(value: unknown, key: string): number {
  */
 function checkedSize<V>(sizeOf: (value: V, key: string) => number): (value: V, key: string) => number {
   return (value, key) => {
-    const size = sizeOf(value, key);
+    let size: number;
+    try {
+      size = sizeOf(value, key);
+    } catch (error) {
+      throw new PrescientError('ERR_INVALID_VALUE', `\`sizeOf\` threw for key ${JSON.stringify(key)}: ${String(error)}`, { cause: error });
+    }
     if (typeof size === 'number' && size >= 0 && Number.isFinite(size)) return size;
     throw new PrescientError('ERR_INVALID_VALUE', `\`sizeOf\` gave ${String(size)} for key ${JSON.stringify(key)}; expected a finite number of bytes >= 0`);
   };

@@ -8,6 +8,7 @@ import type { PredictionLoopStats } from './prediction-loop.ts';
 import type { ShadowStats } from './shadow-catalog.ts';
 import type { SharedTierWriterStats } from './shared-tier-writer.ts';
 import type { Entry } from './entry.ts';
+import type { LoadOutcome } from './loader.ts';
 import type { TierStats } from './tier.ts';
 import type { WriteBusStats } from './write-bus-link.ts';
 import type { PrescientError } from '../errors.ts';
@@ -103,6 +104,19 @@ export type CacheEvents = {
   /** A batch of origin fetches failed: the keys that failed (every key of a rejected call). */
   'origin:failed': [{ readonly keys: readonly string[]; readonly purpose: FetchPurpose }];
 };
+
+/**
+ * The answer of a read that loaded `outcome`, where the memory tier holds `kept` for the key now (undefined when the
+ * load was discarded): a newer version kept there (a local write the origin has not seen) is what the read serves.
+ */
+export function loadedResult<V>(key: string, outcome: LoadOutcome<V>, kept: Entry<V> | undefined, wasInflight: boolean): ReadResult<V> {
+  if (outcome.from === 'none') return { key, value: undefined, isFound: false, version: 0, status: 'miss', servedFrom: 'origin', wasInflight };
+  const { value, version } = outcome.from === 'l2' ? outcome.entry : outcome.record;
+  if (kept !== undefined && kept.version > version) {
+    return { key, value: kept.value, isFound: true, version: kept.version, status: 'miss', servedFrom: 'memory', wasInflight };
+  }
+  return { key, value, isFound: true, version, status: 'miss', servedFrom: outcome.from, wasInflight };
+}
 
 /** The answer every plain memory hit on `entry` shares (frozen: callers hold the same object). */
 export function hitResult<V>({ key, value, version }: Entry<V>): ReadResult<V> {

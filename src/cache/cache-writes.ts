@@ -16,6 +16,7 @@ import type { LocalStores, TierWriter } from './tier-writer.ts';
 import { WriteBusLink, type WriteBusStats } from './write-bus-link.ts';
 import type { KeyChange, WriteBus, WriteNotice } from './write-bus.ts';
 import { applyNotice, heldVersion } from './notice-receiver.ts';
+import { checkDeleteOptions, checkSelector, checkSetOptions } from './write-arguments.ts';
 
 /** Keys `invalidate` deletes at once. */
 const invalidateBatch = 64;
@@ -60,6 +61,7 @@ export class CacheWrites<V> {
   async set(key: string, value: V, options: SetOptions): Promise<Entry<V>> {
     const { options: o, memory, loader, writer } = this.#w;
     checkKey(key, o.maxKeyLength);
+    checkSetOptions(options);
     this.#w.absent?.delete(key); // written, so no longer known absent, even if the value is refused below
     const sizeBytes = o.sizeOf(value, key);
     if (sizeBytes > o.maxEntryBytes) throw new ValueTooLargeError(key, sizeBytes, o.maxEntryBytes);
@@ -83,6 +85,7 @@ export class CacheWrites<V> {
 
   /** See `Cache.delete`. */
   async delete(key: string, options: DeleteOptions): Promise<boolean> {
+    checkDeleteOptions(options);
     return this.#delete(key, options, options.announce !== false);
   }
 
@@ -122,6 +125,7 @@ export class CacheWrites<V> {
   /** See `Cache.invalidate`. */
   async invalidate(selector: InvalidateSelector): Promise<number> {
     const { memory, loader, shadow, shared } = this.#w;
+    checkSelector(selector, this.#w.options.maxKeyLength);
     const keys = new Set(selector.keys ?? []);
     const { prefix, tag } = selector;
     if (prefix !== undefined || tag !== undefined) {

@@ -23,7 +23,7 @@ import { checkKey, type Entry } from './entry.ts';
 import { GuardedEvents } from './guarded-events.ts';
 import { Loader, type LoadOutcome } from './loader.ts';
 import { MemoryTier } from './memory-tier.ts';
-import { hitResult, type CacheEvents, type CacheStats, type DeleteOptions, type InvalidateSelector, type ReadResult, type SetOptions } from './cache-results.ts';
+import { hitResult, loadedResult, type CacheEvents, type CacheStats, type DeleteOptions, type InvalidateSelector, type ReadResult, type SetOptions } from './cache-results.ts';
 import { VersionFloors } from './version-floors.ts';
 import { OriginCounters } from './origin-counters.ts';
 import { PredictionLoop } from './prediction-loop.ts';
@@ -177,6 +177,7 @@ export class Cache<V = unknown> {
   #serveStale(key: string, ctx: ReadContext, entry: Entry<V>, now: number): ReadResult<V> | undefined {
     if (now >= entry.expiresAt) return undefined;
     this.#reads.stale++;
+    if (entry.source === 'prefetch' && entry.hits === 1) this.#loop.used(entry); // a prefetch's first use, if a late one
     this.#refresh(entry.key); // the entry's own key string: the request's may be a slice of its URL (own-string.ts)
     return this.#served(key, ctx, entry, now, 'stale');
   }
@@ -246,6 +247,7 @@ export class Cache<V = unknown> {
   /** Fetches `keys` now for `ctx`, outside the prediction budget (an explicit hint); skips what `isPresent`; returns how many started. */
   prefetch(keys: readonly string[], ctx: ReadContext = anonymous): number {
     this.#checkOpen();
+    if (!Array.isArray(keys)) throw new InvalidKeyError(keys, 'expected an array of keys');
     for (const key of keys) checkKey(key, this.#o.maxKeyLength);
     checkContext(ctx);
     const batch = [...new Set(keys)].filter((k) => !this.isPresent(k)).map((key) => ({ key, probability: 1, source: 'manual', ctx }));
@@ -331,8 +333,8 @@ export class Cache<V = unknown> {
     this.#checkOpen();
     const running = this.#loader.flight(key);
     const wasInflight = running !== undefined && running.isSent;
-    const joinedPrefetch = wasInflight && running.purpose === 'prefetch';
-    const flight = this.#loader.load(key, 'demand');
+    let joinedPrefetch = wasInflight && running.purpose === 'prefetch';
+    let flight = this.#loader.load(key, 'demand');
     // The models hear of the read now, not when the origin answers: the prediction it leads to (the session's next
     // key) is then fetched while this miss is, instead of one origin latency later, when the next read may already
     // be here. Measured on scarab-500k (25 ms between reads, 20 ms origin): 4.7% of reads found the prefetch of
@@ -340,7 +342,15 @@ export class Cache<V = unknown> {
     if (this.#loop.shouldRecord()) this.#loop.record(key, ctx, now, 'miss');
     let outcome: LoadOutcome<V>;
     try {
-      outcome = await flight.promise;
+      try {
+        outcome = await flight.promise;
+      } catch (error) {
+        // The prefetch this read joined failed: a prefetch's failure never fails a read, which fetches on its own.
+        if (!joinedPrefetch || this.#isClosed) throw error;
+        joinedPrefetch = false;
+        flight = this.#loader.load(key, 'demand');
+        outcome = await flight.promise;
+      }
     } catch (error) {
       const fault = error instanceof PrescientError ? error : new PrescientError('ERR_ORIGIN_FAILED', String(error), { cause: error });
       if (expired !== undefined && this.#clock.now() < expired.expiresAt + this.#o.graceMs) {
@@ -352,23 +362,9 @@ export class Cache<V = unknown> {
       throw fault;
     }
     this.#reads.miss++;
-    if (joinedPrefetch) {
-      // The read used the prefetch (it waited only for the rest of the fetch): mark the entry used.
-      const stored = this.#memory.get(key);
-      if (stored !== undefined && stored.source === 'prefetch' && stored.hits === 1) this.#loop.used(stored);
-    } else {
-      this.#loop.feedback.demandMiss();
-    }
-    if (outcome.from === 'none') {
-      return { key, value: undefined, isFound: false, version: 0, status: 'miss', servedFrom: 'origin', wasInflight };
-    }
-    const { value, version } = outcome.from === 'l2' ? outcome.entry : outcome.record;
-    const kept = this.#memory.peek(key);
-    if (kept !== undefined && kept.version > version && !flight.isDiscarded) {
-      // The origin is behind a version held here (a local set it has not seen): the tier kept that one; so does the read.
-      return { key, value: kept.value, isFound: true, version: kept.version, status: 'miss', servedFrom: 'memory', wasInflight };
-    }
-    return { key, value, isFound: true, version, status: 'miss', servedFrom: outcome.from, wasInflight };
+    if (joinedPrefetch) this.#loop.usedFlight(flight); // the read used the prefetch: it waited only for the rest of its fetch
+    else this.#loop.feedback.demandMiss();
+    return loadedResult(key, outcome, flight.isDiscarded ? undefined : this.#memory.peek(key), wasInflight);
   }
 
   #refresh(key: string): void {

@@ -11,99 +11,13 @@
  * load and one microtask per batch.
  */
 import { OriginError, PrescientError } from '../errors.ts';
-import { isOriginFailure, type FetchPurpose, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
+import { isOriginFailure, type FetchPurpose, type Origin, type OriginAnswer } from '../origin/origin.ts';
+import { Flight, type LoadOutcome, type PrefetchWait } from './flight.ts';
 import type { Entry } from './entry.ts';
 import type { Tier } from './tier.ts';
-import type { ReadContext } from '../context.ts';
 import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
 
-/** What a load produced: a record from the shared tier or the origin, or undefined when nobody has the key. */
-export type LoadOutcome<V> =
-  | { readonly from: 'l2'; readonly entry: Entry<V> }
-  | { readonly from: 'origin'; readonly record: OriginRecord<V> }
-  | { readonly from: 'none' };
-
-/** Why a prefetch flight was started (the cache stores it on the entry). */
-export type FlightPrediction = { readonly probability: number; readonly source: string; readonly ctx: ReadContext };
-
-/** A prefetch batch waiting for its flights: `remaining` counts down, the failed requests are collected. */
-type PrefetchWait = {
-  remaining: number;
-  readonly failed: PrefetchRequest[];
-  resolve(result: { failed: PrefetchRequest[] }): void;
-};
-
-/**
- * One fetch in flight (or waiting for its batch to be sent). Its promise is made only when someone asks for it
- * (a demand read awaiting the fetch): most flights of a prefetching cache are prefetches nobody awaits, and a
- * promise, its two resolvers and a rejection guard per flight were a third of a replay's garbage.
- */
-export class Flight<V> {
-  readonly key: string;
-  purpose: FetchPurpose;
-  /** Set when the key was deleted or invalidated while the fetch ran: its result must not be stored. */
-  isDiscarded = false;
-  /** True once the batch holding this key was sent. */
-  isSent = false;
-  /** Why a prefetch flight was started (the cache fills it in). */
-  prediction: FlightPrediction | undefined = undefined;
-  /** The prefetch batch counting on this flight, and the request it made. */
-  wait: PrefetchWait | undefined = undefined;
-  request: PrefetchRequest | undefined = undefined;
-  #promise: Promise<LoadOutcome<V>> | undefined = undefined;
-  #resolve: ((outcome: LoadOutcome<V>) => void) | undefined = undefined;
-  #reject: ((error: unknown) => void) | undefined = undefined;
-  /** 0 while running, 1 once resolved, 2 once rejected. */
-  #state = 0;
-  #result: LoadOutcome<V> | undefined = undefined;
-  #error: unknown = undefined;
-
-  constructor(key: string, purpose: FetchPurpose) {
-    this.key = key;
-    this.purpose = purpose;
-  }
-
-  /** Settles with the outcome of the fetch (made on first use; settled already when asked for after the fact). */
-  get promise(): Promise<LoadOutcome<V>> {
-    if (this.#promise === undefined) {
-      if (this.#state === 1) this.#promise = Promise.resolve(this.#result as LoadOutcome<V>);
-      else if (this.#state === 2) this.#promise = Promise.reject(this.#error);
-      else {
-        this.#promise = new Promise<LoadOutcome<V>>((resolve, reject) => {
-          this.#resolve = resolve;
-          this.#reject = reject;
-        });
-      }
-    }
-    return this.#promise;
-  }
-
-  /** Settles the flight with `outcome` (once; later calls are ignored). */
-  resolve(outcome: LoadOutcome<V>): void {
-    if (this.#state !== 0) return;
-    this.#state = 1;
-    this.#result = outcome;
-    this.#resolve?.(outcome);
-    this.#settleWait(false);
-  }
-
-  /** Fails the flight with `error` (once; later calls are ignored). */
-  reject(error: unknown): void {
-    if (this.#state !== 0) return;
-    this.#state = 2;
-    this.#error = error;
-    this.#reject?.(error);
-    this.#settleWait(true);
-  }
-
-  #settleWait(isFailed: boolean): void {
-    const wait = this.wait;
-    if (wait === undefined) return;
-    this.wait = undefined;
-    if (isFailed && this.request !== undefined) wait.failed.push(this.request);
-    if (--wait.remaining === 0) wait.resolve({ failed: wait.failed });
-  }
-}
+export { Flight, type FlightPrediction, type LoadOutcome } from './flight.ts';
 
 export type LoaderOptions<V> = {
   /** Told of each loaded value that could not be stored (counted in `storeFailures` as well). */
@@ -137,6 +51,8 @@ export class Loader<V> {
   readonly #discarded = new Set<Flight<V>>();
   readonly #pending: { demand: Flight<V>[]; prefetch: Flight<V>[] } = { demand: [], prefetch: [] };
   #isFlushQueued = false;
+  /** Flights discarded before their batch left: a new flight for the key may wait in the same lists. */
+  #unsentDiscards = 0;
   #storeFailures = 0;
 
   constructor(options: LoaderOptions<V>) {
@@ -170,12 +86,15 @@ export class Loader<V> {
   load(key: string, purpose: FetchPurpose): Flight<V> {
     const existing = this.#flights.get(key);
     if (existing !== undefined) {
-      if (purpose === 'demand' && existing.purpose === 'prefetch' && !existing.isSent) {
-        const list = this.#pending.prefetch;
-        const i = list.indexOf(existing);
-        if (i >= 0) list.splice(i, 1);
-        existing.purpose = 'demand';
-        this.#pending.demand.push(existing);
+      if (purpose === 'demand' && existing.purpose === 'prefetch') {
+        if (existing.isSent) existing.isDemandJoined = true;
+        else {
+          const list = this.#pending.prefetch;
+          const i = list.indexOf(existing);
+          if (i >= 0) list.splice(i, 1);
+          existing.purpose = 'demand';
+          this.#pending.demand.push(existing);
+        }
       }
       return existing;
     }
@@ -221,6 +140,7 @@ export class Loader<V> {
     if (flight === undefined) return;
     flight.isDiscarded = true;
     this.#flights.delete(key);
+    if (!flight.isSent) this.#unsentDiscards++;
     // Still awaited by `idle()` (close waits for every fetch in flight, discarded or not).
     this.#discarded.add(flight);
     void flight.promise.then(() => this.#discarded.delete(flight), () => this.#discarded.delete(flight));
@@ -240,16 +160,33 @@ export class Loader<V> {
 
   #flush(): void {
     this.#isFlushQueued = false;
-    const { demand, prefetch } = this.#pending;
-    const hasDemand = demand.length > 0;
-    const hasPrefetch = prefetch.length > 0;
+    let { demand, prefetch } = this.#pending;
     // Only lists taken out of #pending are sent here: sending can start new flights synchronously (a demand batch
     // refills the prefetch budget and the scheduler sends what it held back), and those join the live lists, which
     // the flush queued for them sends. Sending a live list here too would send those flights twice.
-    if (hasDemand) this.#pending.demand = [];
-    if (hasPrefetch) this.#pending.prefetch = [];
-    if (hasDemand) this.#sendAll(demand, 'demand');
+    if (demand.length > 0) this.#pending.demand = [];
+    if (prefetch.length > 0) this.#pending.prefetch = [];
+    if (this.#unsentDiscards > 0) {
+      this.#unsentDiscards = 0;
+      demand = this.#followNewer(demand);
+      prefetch = this.#followNewer(prefetch);
+    }
+    const hasPrefetch = prefetch.length > 0; // before the demand batch leaves: sending it can start prefetches
+    if (demand.length > 0) this.#sendAll(demand, 'demand');
     if (hasPrefetch) this.#sendAll(prefetch, 'prefetch');
+  }
+
+  /**
+   * `flights` without the discarded ones whose key has a newer flight (a read after a delete in the same turn): those
+   * settle with the newer one's answer, so a batch never names a key twice.
+   */
+  #followNewer(flights: Flight<V>[]): Flight<V>[] {
+    return flights.filter((f) => {
+      const newer = f.isDiscarded ? this.#flights.get(f.key) : undefined;
+      if (newer === undefined) return true;
+      newer.promise.then((outcome) => f.resolve(outcome), (error: unknown) => f.reject(error));
+      return false;
+    });
   }
 
   /** Sends `flights` in batches of at most `maxBatch` (the list itself when it fits: no copy). */

@@ -16,6 +16,7 @@ import { AccessBuffer, type ReadStatus } from './access-buffer.ts';
 import type { CachePrefetchOptions } from './cache-options.ts';
 import { nestedOptions } from '../options.ts';
 import type { Entry, RemovalCause } from './entry.ts';
+import type { Flight } from './loader.ts';
 import { PredictionBudget, resolvePredictionBudget } from './prediction-budget.ts';
 
 /**
@@ -166,11 +167,24 @@ export class PredictionLoop {
     return this.#predictor?.predict(ctx, limit) ?? [];
   }
 
-  /** A read used a prefetched entry (its first hit, or it joined the fetch). */
+  /** A read used a prefetched entry (its first hit). */
   used(entry: Entry): void {
-    this.feedback.used(entry.key, entry.predictedBy, entry.probability);
-    this.#scheduler?.onUsed(entry.predictedBy !== 'manual');
-    if (entry.predictedFor !== undefined) this.#feedback(entry.key, entry.predictedFor, true);
+    this.usedPrediction(entry.key, entry.predictedBy, entry.probability, entry.predictedFor);
+  }
+
+  /** A read joined the prefetch `flight` and used it: counted once, by its first reader. */
+  usedFlight(flight: Pick<Flight<unknown>, 'key' | 'prediction' | 'isUseCounted'>): void {
+    const p = flight.prediction;
+    if (p === undefined || flight.isUseCounted) return;
+    flight.isUseCounted = true;
+    this.usedPrediction(flight.key, p.source, p.probability, p.ctx);
+  }
+
+  /** A read used the prefetch of `key` made with this prediction (its first hit, or the read joined the fetch). */
+  usedPrediction(key: string, source: string | undefined, probability: number, ctx: ReadContext | undefined): void {
+    this.feedback.used(key, source, probability);
+    this.#scheduler?.onUsed(source !== 'manual');
+    if (ctx !== undefined) this.#feedback(key, ctx, true);
   }
 
   /** An entry left the memory tier: an unused prefetch leaving is waste. */

@@ -71,11 +71,14 @@ export class TierWriter<V> {
     }
     this.#o.absent?.delete(key);
     const p = flight.purpose === 'prefetch' ? flight.prediction : undefined;
+    // A prefetch a read joined is used already: stored with its first hit, it goes where demand entries go (not
+    // into the prefetch region, whose share could refuse it while the read that waited for it is served).
+    const hits = p !== undefined && flight.isDemandJoined ? 1 : 0;
     if (outcome.from === 'l2') {
       const e = outcome.entry;
       // Not a spread: the stored entry's times are getters. hits start over, as for any entry newly stored here.
       const { key: k, value, version, sizeBytes, createdAt, staleAt, expiresAt, tags } = e;
-      const stored = restoreEntry({ key: k, value, version, sizeBytes, createdAt, staleAt, expiresAt, tags, prediction: p });
+      const stored = restoreEntry({ key: k, value, version, sizeBytes, createdAt, staleAt, expiresAt, tags, prediction: p, hits });
       memory.set(stored);
       shadow?.stored(stored, p);
       return;
@@ -105,7 +108,11 @@ export class TierWriter<V> {
       this.#oversize++;
       return;
     }
-    const entry = this.entry(key, value, version, sizeBytes, p);
+    // A refresh keeps what the application gave the key when it wrote it: its tags (an invalidation by tag must still
+    // find it) and its time to live.
+    const ttlMs = held === undefined ? this.#o.ttlMs : held.expiresAt - held.createdAt;
+    const entry = this.entry(key, value, version, sizeBytes, p, ttlMs > 0 ? ttlMs : this.#o.ttlMs, held?.tags);
+    if (hits !== 0) entry.hits = hits;
     memory.set(entry);
     shadow?.stored(entry, p);
     // The shared tier is a copy; failing to write it never fails a read (the writer repairs the key later).

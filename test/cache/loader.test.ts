@@ -39,6 +39,24 @@ describe('Loader prefetch batches', () => {
   const request = (key: string) => ({ key, probability: 0.5, source: 'test', ctx: {} });
   const loader = (getMany: Origin<string>['getMany']) => new Loader<string>({ origin: { getMany }, maxBatch: 2, isUsable: () => true, onLoaded: () => {} });
 
+  test('a key discarded before its batch left and read again in the same turn is sent once; both readers get the answer', async () => {
+    const calls: string[][] = [];
+    const l = loader(async (keys) => {
+      calls.push([...keys]);
+      return keys.map((key) => ({ key, value: `${key}-2`, version: 2 }));
+    });
+    const before = l.load('a', 'demand');
+    l.load('b', 'demand');
+    l.discard('a'); // a delete of 'a' in the same turn
+    const after = l.load('a', 'demand');
+    assert.notEqual(before, after);
+    const [first, second] = await Promise.all([before.promise, after.promise]);
+    assert.deepEqual(calls, [['b', 'a']]);
+    for (const outcome of [first, second]) assert.ok(outcome.from === 'origin' && outcome.record.value === 'a-2');
+    assert.equal(before.isDiscarded, true);
+    await l.idle();
+  });
+
   test('a prefetch started while a demand batch is being sent goes to the origin once', async () => {
     const calls: Array<{ keys: readonly string[]; purpose: string | undefined }> = [];
     let l: Loader<string>;
