@@ -37,4 +37,10 @@ if (isBuildCurrent()) {
   register();
   ({ main } = await import('../src/cli/main.ts'));
 }
+// A reader that stops early (`| head`) closes the pipe: the rest of the output has nobody to go to, which is not a
+// failure of the command, so it ends quietly instead of dying on an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true });

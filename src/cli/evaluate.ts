@@ -5,34 +5,52 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { PrescientError } from '../errors.ts';
 import { defaultPredictorSet, evaluatePredictors, maxRankK, type EvaluationRequest, type EvaluationResult } from '../sim/evaluate.ts';
+import { parseTimeMs, type TimeUnit } from '../sim/delimited-reader.ts';
+import { Interner } from '../sim/interner.ts';
 import { openTrace } from '../sim/trace-reader.ts';
 import type { CliIo } from './io.ts';
 import { parseFraction, parseIntList } from './parse.ts';
 import { reportMalformed } from './replay.ts';
 import { addTraceFlags, traceOptionsFrom } from './trace-flags.ts';
 
-function parseTime(value: string): number {
-  const n = Number(value);
-  if (value.trim() !== '' && Number.isFinite(n)) return n < 1e11 ? n * 1000 : n;
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`expected unix seconds, unix ms or an ISO 8601 time, got ${JSON.stringify(value)}`);
-  return t;
+type EvaluateFlags = { trainFraction?: number; trainUntil?: string; k: number[]; json?: boolean; online: boolean } & Record<string, unknown>;
+
+/** `--train-until` in ms, read like the trace's times (`--time-unit`): a number, or strict ISO 8601 (UTC without an offset). */
+function trainUntilMs(value: string, unit: TimeUnit): number {
+  const ms = parseTimeMs(value.trim(), unit);
+  if (ms === undefined) {
+    const expected = unit === 'auto' ? 'unix seconds, unix ms or an ISO 8601 time' : unit === 'iso' ? 'an ISO 8601 time' : `a number (--time-unit ${unit})`;
+    throw new PrescientError('ERR_USAGE', `Expected --train-until to be ${expected}, got ${JSON.stringify(value)}`);
+  }
+  return ms;
 }
 
-type EvaluateFlags = { trainFraction?: number; trainUntil?: number; k: number[]; json?: boolean; online: boolean } & Record<string, unknown>;
+/** A trace read for evaluation: its requests in global time order, and the lines skipped as malformed. */
+type EvaluationTrace = { readonly requests: EvaluationRequest[]; readonly malformedLines: number };
 
 /** Reads the trace into evaluation requests (a session is required: requests without one are their own session). */
-async function readRequests(path: string, flags: EvaluateFlags, io: CliIo): Promise<EvaluationRequest[]> {
+async function readRequests(path: string, flags: EvaluateFlags, io: CliIo): Promise<EvaluationTrace> {
   const source = await openTrace(path, traceOptionsFrom(flags));
   if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
   const requests: EvaluationRequest[] = [];
+  // Each distinct string is kept once, as a copy: a request's strings would otherwise be slices keeping their whole
+  // 1 MiB read chunk, so the file's text stayed in memory beside the requests.
+  const keys = new Interner(`keys in ${path}`);
+  const sessions = new Interner(`sessions in ${path}`);
+  const users = new Interner(`users in ${path}`);
   let anonymous = 0;
   for await (const batch of source.batches()) {
     for (const r of batch) {
-      requests.push({ key: r.key, session: r.session ?? `#${anonymous++}`, user: r.user, time: r.timeMs });
+      requests.push({
+        key: keys.names[keys.id(r.key)],
+        session: r.session === undefined ? `#${anonymous++}` : sessions.names[sessions.id(r.session)],
+        user: r.user === undefined ? undefined : users.names[users.id(r.user)],
+        time: r.timeMs,
+      });
     }
   }
-  reportMalformed(source.stats(), io);
+  const stats = source.stats();
+  reportMalformed(stats, io);
   if (requests.length === 0) throw new PrescientError('ERR_TRACE_EMPTY', `${path}: no requests could be read`);
   if (anonymous === requests.length) {
     throw new PrescientError('ERR_USAGE', `${path}: the trace has no sessions (give --session, or use a sessions-format file); next-request accuracy needs them`);
@@ -41,7 +59,7 @@ async function readRequests(path: string, flags: EvaluateFlags, io: CliIo): Prom
     // Global time order, ties in file order (a stable sort).
     requests.sort((a, b) => (a.time as number) - (b.time as number));
   }
-  return requests;
+  return { requests, malformedLines: stats.malformed };
 }
 
 /** `--k`: distinct positive integers, each at most `maxRankK`. */
@@ -75,7 +93,7 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
   addTraceFlags(command);
   return command
     .option('--train-fraction <f>', 'share of sessions (by start) used for training (default: 0.8 unless --train-until is given)', parseFraction)
-    .option('--train-until <time>', 'train on sessions starting before this time (unix s/ms or ISO 8601)', parseTime)
+    .option('--train-until <time>', 'train on sessions starting before this time (unix s/ms, or ISO 8601: UTC without an offset)')
     .option('--k <list>', `cut-offs for Recall@k and MRR@k (each at most ${maxRankK})`, parseKs, [1, 5, 20])
     .option('--no-online', 'freeze the models after training (default: they keep learning through the test day)')
     .option('--json', 'print one JSON document')
@@ -83,13 +101,14 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
       if (flags.trainFraction !== undefined && flags.trainUntil !== undefined) {
         throw new PrescientError('ERR_USAGE', 'Give either --train-fraction or --train-until, not both');
       }
-      const requests = await readRequests(trace, flags, io);
-      if (flags.trainUntil !== undefined && !requests.some((r) => r.time !== undefined)) {
+      const trainUntil = flags.trainUntil === undefined ? undefined : trainUntilMs(flags.trainUntil, (flags.timeUnit as TimeUnit | undefined) ?? 'auto');
+      const { requests, malformedLines } = await readRequests(trace, flags, io);
+      if (trainUntil !== undefined && !requests.some((r) => r.time !== undefined)) {
         throw new PrescientError('ERR_USAGE', 'The trace has no timestamps, so --train-until cannot place a cut: give --time <column>, or use --train-fraction');
       }
       const result = evaluatePredictors(requests, {
-        trainFraction: flags.trainUntil === undefined ? (flags.trainFraction ?? 0.8) : undefined,
-        trainUntil: flags.trainUntil,
+        trainFraction: trainUntil === undefined ? (flags.trainFraction ?? 0.8) : undefined,
+        trainUntil,
         ks: flags.k,
         predictors: defaultPredictorSet(),
         learnOnline: flags.online,
@@ -97,10 +116,16 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
       if (result.trainRequests === 0 || result.testRequests === 0) {
         throw new PrescientError('ERR_USAGE', `The cut leaves ${result.trainRequests} training and ${result.testRequests} test requests; move --train-until or --train-fraction`);
       }
+      // Recall and MRR over no position would print 0 as if measured.
+      if (result.testPositions === 0) {
+        throw new PrescientError('ERR_USAGE', `no test position to predict: each of the ${result.testSessions} test sessions has one request; move the cut, or check the --session column`);
+      }
       if (flags.json === true) {
         const doc = {
           trainRequests: result.trainRequests,
           testRequests: result.testRequests,
+          testPositions: result.testPositions,
+          malformedLines,
           learnOnline: flags.online,
           predictors: result.predictors.map((p) => ({ name: p.name, recall: p.recall, mrr: p.mrr })),
         };

@@ -18,21 +18,28 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const done = (c: number): void => {
     code = c;
   };
+  // Commander's own error line is left out: the catch below prints it in the coded form, after the help.
+  const output = { writeOut: (s: string) => io.stdout.write(s), writeErr: (s: string) => io.stderr.write(s), outputError: () => {} };
   const program = new Command('prescient')
     .description('Predictive prefetching cache: replay traces, evaluate predictors, run the demo')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput(output)
     .showHelpAfterError();
   for (const command of [replayCommand(io, done), evaluateCommand(io, done), demoCommand(io, done), serveCommand(io, done)]) {
-    program.addCommand(command.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }));
+    program.addCommand(command.exitOverride().configureOutput(output));
   }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : 2;
+      if (error.exitCode === 0) return 0;
+      // A bad flag value is an invalid option; an unknown flag or command, a missing argument, a usage error.
+      const coded = error.code === 'commander.invalidArgument' ? 'ERR_INVALID_OPTION' : 'ERR_USAGE';
+      const message = error.code === 'commander.help' ? 'a command is needed (see above)' : error.message.replace(/^error: /, '');
+      io.stderr.write(`prescient: ${coded}: ${message}\n`);
+      return 2;
     }
     if (error instanceof PrescientError) {
       io.stderr.write(`prescient: ${error.code}: ${error.message}\n`);

@@ -2,7 +2,8 @@
  * `prescient replay <trace>`: replays a trace through every policy at every capacity and prints the comparison
  * (a table, or one JSON document with --json); --report writes an HTML page with charts.
  */
-import { writeFile } from 'node:fs/promises';
+import { access, constants, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import { defaultMaxExtraLoad } from '../prefetch/prefetch-scheduler.ts';
@@ -59,6 +60,7 @@ export type ReplayFlags = {
 /** Runs a replay and returns its document (shared by `replay` and `demo`). */
 export async function runReplay(path: string, flags: ReplayFlags & Record<string, unknown>, io: CliIo): Promise<ReplayDocument> {
   for (const spec of flags.capacity) resolveCapacity(spec, 1); // a bad capacity fails before the trace is read
+  if (flags.report !== undefined) await checkWritable(flags.report);
   const source = await openTrace(path, traceOptionsFrom(flags));
   if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
   const progress = createProgress(io);
@@ -116,6 +118,23 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
     }
   }
   return doc;
+}
+
+/**
+ * Fails with ERR_WRITE_FAILED when `path` cannot be written (no such folder, a folder in its place, no
+ * permission), so a bad --report path stops the command before a replay that may take minutes, not after it.
+ */
+async function checkWritable(path: string): Promise<void> {
+  try {
+    const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (existing?.isDirectory() === true) throw new Error('it is a directory');
+    await access(existing === undefined ? dirname(path) : path, constants.W_OK);
+  } catch (error) {
+    throw new PrescientError('ERR_WRITE_FAILED', `Could not write the report to ${path}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Says on stderr how many lines were skipped as malformed, with the first few line numbers. */

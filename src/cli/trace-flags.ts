@@ -1,11 +1,11 @@
 /**
  * The trace-reading flags `replay` and `evaluate` share, and their translation into TraceOptions.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { TraceOptions } from '../sim/trace-reader.ts';
 import { parsePositiveInt } from './parse.ts';
 
-/** Adds --format, --key, --session, --user, --time, --delimiter, --header, --strict and --limit to `command`. */
+/** Adds --format, --key, --session, --user, --time, --time-unit, --delimiter, --header, --strict and --limit to `command`. */
 export function addTraceFlags(command: Command): Command {
   return command
     .option('--format <format>', 'delimited | sessions | keys | arc (guessed when absent)')
@@ -13,6 +13,7 @@ export function addTraceFlags(command: Command): Command {
     .option('--session <column>', 'session column')
     .option('--user <column>', 'user column')
     .option('--time <column>', 'time column (unix seconds, unix ms or ISO 8601)')
+    .addOption(new Option('--time-unit <unit>', 'how the time column is written; auto: numbers below 1e11 are seconds, others ms, else ISO 8601 (UTC without an offset)').choices(['auto', 's', 'ms', 'iso']).default('auto'))
     .option('--delimiter <text>', "field separator; 'tab' or '\\t' for tabs")
     .option('--header', 'the first line names the columns')
     .option('--no-header', 'the first line is data')
@@ -28,6 +29,7 @@ export function traceOptionsFrom(flags: Record<string, unknown>): TraceOptions {
     session: flags.session as string | undefined,
     user: flags.user as string | undefined,
     time: flags.time as string | undefined,
+    timeUnit: flags.timeUnit as TraceOptions['timeUnit'],
     delimiter: flags.delimiter as string | undefined,
     header: flags.header as boolean | undefined,
     strict: flags.strict === true,

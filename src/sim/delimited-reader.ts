@@ -5,16 +5,19 @@
  * Why: click logs and event logs name their columns differently (`ItemId`, `item_id`, `activity`), so columns can
  * be given by index or by header name, and when none is given a header is searched for the usual names. Times
  * arrive as Unix seconds with a fraction, milliseconds or ISO 8601 strings; `auto` tells them apart by shape
- * (numbers below 1e11 are seconds: 1e11 s is the year 5138, 1e11 ms is 1973).
+ * (numbers below 1e11 are seconds: 1e11 s is the year 5138, 1e11 ms is 1973). ISO is read strictly, without an
+ * offset as UTC (iso-time.ts); a time before 1970 or after the year 3000 is a malformed line, not a replay that
+ * fails as a whole on a virtual time span no double can hold.
  */
 import { InvalidOptionError } from '../errors.ts';
 import type { TraceRequest } from './trace-request.ts';
 import { splitFields, type Delimiter } from './format-guess.ts';
+import { parseIsoTimeMs } from './iso-time.ts';
 
 /** A column given by 0-based index (number or digit string) or by header name. */
 export type ColumnRef = string | number;
 
-/** How a time column is written. `auto`: ISO 8601 if it has `-` or `T` and parses, else seconds below 1e11, else ms. */
+/** How a time column is written. `auto`: a number is seconds below 1e11, else ms; anything else must be ISO 8601. */
 export type TimeUnit = 'auto' | 's' | 'ms' | 'iso';
 
 /** Resolved column layout of a delimited trace; -1 means "no such column". */
@@ -37,6 +40,13 @@ export type ColumnChoice = {
 
 /** Seconds/milliseconds boundary for `auto` times (see the file comment). */
 const secondsBelow = 1e11;
+
+/**
+ * Plausible trace times, in ms since the epoch: from 1970 to the year 3000. Outside them a value is a unit mistake
+ * or garbage (1e300, twenty nines), and one such line would stretch the replay's virtual time beyond use.
+ */
+const earliestTimeMs = 0;
+const latestTimeMs = Date.UTC(3000, 0, 1);
 
 /** Header names searched, in order, when a column is not given (compared lower-case without `_`, `-`, spaces). */
 const wellKnownNames: Readonly<Record<keyof ColumnChoice, readonly string[]>> = {
@@ -125,7 +135,7 @@ function columnIndex(option: string, ref: ColumnRef, header: readonly string[] |
  */
 export function parseTimeMs(token: string, unit: TimeUnit): number | undefined {
   if (token.length === 0) return undefined;
-  if (unit === 'iso') return isoMs(token);
+  if (unit === 'iso') return parseIsoTimeMs(token);
   if (numericToken.test(token)) {
     const n = Number(token);
     if (!Number.isFinite(n)) return undefined;
@@ -133,13 +143,7 @@ export function parseTimeMs(token: string, unit: TimeUnit): number | undefined {
     if (unit === 'ms') return n;
     return Math.abs(n) < secondsBelow ? n * 1000 : n;
   }
-  if (unit === 'auto' && (token.includes('-') || token.includes('T'))) return isoMs(token);
-  return undefined;
-}
-
-function isoMs(token: string): number | undefined {
-  const ms = Date.parse(token.trim());
-  return Number.isFinite(ms) ? ms : undefined;
+  return unit === 'auto' ? parseIsoTimeMs(token) : undefined;
 }
 
 /** Parses one non-blank line into a request, or returns the reason it is malformed. */
@@ -165,7 +169,8 @@ export function parseDelimitedLine(text: string, line: number, layout: Delimited
     if (layout.time >= fields.length) return `expected a time in column ${layout.time}, found ${fields.length} fields`;
     const token = fields[layout.time].trim();
     timeMs = parseTimeMs(token, layout.timeUnit);
-    if (timeMs === undefined) return `cannot read time ${JSON.stringify(token)} as ${layout.timeUnit === 'auto' ? 'a date or a number' : layout.timeUnit}`;
+    if (timeMs === undefined) return `cannot read time ${JSON.stringify(token)} as ${layout.timeUnit === 'auto' ? 'an ISO 8601 date or a number' : layout.timeUnit}`;
+    if (!(timeMs >= earliestTimeMs && timeMs <= latestTimeMs)) return `time ${JSON.stringify(token)} is outside 1970 to the year 3000`;
   }
   const request: { key: string; session?: string; user?: string; timeMs?: number; line: number } = { key, line };
   if (session !== undefined) request.session = session;

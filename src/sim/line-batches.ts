@@ -1,5 +1,6 @@
 /**
- * Streams the lines of a text file, gunzipping paths that end in `.gz`, in batches of one chunk's lines.
+ * Streams the lines of a text file, gunzipping a file that starts with the gzip magic bytes or whose name ends in
+ * `.gz`, in batches of one chunk's lines.
  *
  * Why: traces run to tens of millions of lines; `readline` yields one line per promise turn and costs about twice
  * as much as splitting each decoded chunk by hand. Only one chunk (plus a partial line) is ever held, so memory
@@ -7,13 +8,16 @@
  * still yielded; a file ending in `\n` yields no empty last line. A line longer than {@link maxLineChars} is not
  * kept: {@link overlongLine} stands in its place (the readers count it as malformed, with its number), so a file
  * without newlines neither exhausts memory nor costs time quadratic in its length (each chunk is searched once).
- * A file that cannot be read or gunzipped (truncated, corrupt) fails with ERR_TRACE_READ naming the path.
+ * A file that cannot be read or gunzipped (truncated, corrupt), or whose head is not UTF-8 text (another
+ * compression, UTF-16, binary: see non-text-reason.ts), fails with ERR_TRACE_READ naming the path.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { PrescientError } from '../errors.ts';
+import { hasGzipMagic, nonTextReason } from './non-text-reason.ts';
 
 /** Read size: 1 MiB chunks keep the per-chunk overhead negligible next to the parsing cost. */
 const chunkBytes = 1 << 20;
@@ -25,12 +29,12 @@ const maxRawLineChars = maxLineChars + 1;
 export const overlongLine = '\u0000<line longer than 1 MiB>';
 
 /**
- * Opens `path` as a byte stream, through gunzip when the name ends in `.gz` (case-insensitive). Destroying the
- * returned stream closes the file too.
+ * Opens `path` as a byte stream, through gunzip when `isGzip` (by default: when the name ends in `.gz`,
+ * case-insensitive). Destroying the returned stream closes the file too.
  */
-export function openTextStream(path: string): Readable {
+export function openTextStream(path: string, isGzip = /\.gz$/i.test(path)): Readable {
   const file = createReadStream(path, { highWaterMark: chunkBytes });
-  if (!/\.gz$/i.test(path)) return file;
+  if (!isGzip) return file;
   const gunzip = createGunzip({ chunkSize: chunkBytes });
   file.on('error', (error) => gunzip.destroy(error));
   gunzip.on('close', () => file.destroy());
@@ -42,11 +46,21 @@ export function openTextStream(path: string): Readable {
  * early destroys the underlying streams.
  */
 export async function* lineBatches(path: string): AsyncGenerator<string[], void, undefined> {
-  const stream = openTextStream(path);
+  let isGzip = /\.gz$/i.test(path);
+  let stream: Readable | undefined;
   const decoder = new StringDecoder('utf8');
   const partial = new PartialLine();
   try {
+    // Gzip is recognised by its content too: a gzipped trace renamed `.tsv` used to be split as binary text.
+    isGzip ||= hasGzipMagic(await readHead(path, 2));
+    stream = openTextStream(path, isGzip);
+    let isFirst = true;
     for await (const chunk of stream) {
+      if (isFirst) {
+        isFirst = false;
+        const reason = nonTextReason(chunk as Buffer);
+        if (reason !== undefined) throw new PrescientError('ERR_TRACE_READ', `${path}: ${reason}`);
+      }
       const text = decoder.write(chunk as Buffer);
       if (text.indexOf('\n') < 0) {
         partial.append(text);
@@ -62,10 +76,22 @@ export async function* lineBatches(path: string): AsyncGenerator<string[], void,
     if (last.length > 0) yield cleanLines([last]);
   } catch (error) {
     if (error instanceof PrescientError) throw error;
-    const what = /\.gz$/i.test(path) ? 'gzip data is truncated or corrupt' : 'could not be read';
+    const what = isGzip ? 'gzip data is truncated or corrupt' : 'could not be read';
     throw new PrescientError('ERR_TRACE_READ', `${path}: ${what} (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   } finally {
-    stream.destroy();
+    stream?.destroy();
+  }
+}
+
+/** The first `bytes` bytes of the file (fewer when it is shorter). */
+async function readHead(path: string, bytes: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 

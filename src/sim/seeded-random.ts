@@ -20,9 +20,14 @@ export function seededRandom(seed: number): Random {
   };
 }
 
+/** Longest origin latency a spec may give, in ms (an hour): past it virtual time and the means lose their meaning. */
+export const maxLatencyMs = 3_600_000;
+
 /**
  * A sampler of lognormal latencies with the given median (milliseconds) and `sigma` (standard deviation of the
- * logarithm; 0 gives the median every time), drawing from the `random` it is handed (Box-Muller).
+ * logarithm; 0 gives the median every time), drawing from the `random` it is handed (Box-Muller). Draws are capped
+ * at {@link maxLatencyMs}: the tail of a wide lognormal reaches days (or Infinity), which the hour promised for a
+ * spec rules out.
  * @throws InvalidOptionError when `medianMs` or `sigma` is negative or not finite
  */
 export function lognormalLatency(medianMs: number, sigma: number): (random: Random) => number {
@@ -33,12 +38,9 @@ export function lognormalLatency(medianMs: number, sigma: number): (random: Rand
     const u = 1 - random();
     const v = random();
     const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    return Math.exp(mu + sigma * z);
+    return Math.min(maxLatencyMs, Math.exp(mu + sigma * z));
   };
 }
-
-/** Longest origin latency a spec may give, in ms (an hour): past it virtual time and the means lose their meaning. */
-export const maxLatencyMs = 3_600_000;
 
 /**
  * An origin latency from its spec: a number of ms (fixed), or `lognormal:<median-ms>:<sigma>`. Returns the fixed

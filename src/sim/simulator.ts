@@ -51,9 +51,10 @@ export type SimulationRun = { readonly capacity: number; readonly results: Polic
 export function resolveCapacity(spec: string, distinctKeys: number): number {
   const s = spec.trim();
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(s);
-  if (pct !== null && Number(pct[1]) > 0) return Math.max(1, Math.round((Number(pct[1]) / 100) * distinctKeys));
-  if (/^\d+$/.test(s) && Number(s) > 0) return Number(s);
-  throw new PrescientError('ERR_INVALID_OPTION', `Expected \`capacity\` to be a positive number of entries or percent of distinct keys (1000, 1%), got ${JSON.stringify(spec)}`);
+  // Entries past 2^53 are no longer exact integers: the run would count a capacity other than the one asked for.
+  const entries = pct !== null ? Math.max(1, Math.round((Number(pct[1]) / 100) * distinctKeys)) : /^\d+$/.test(s) ? Number(s) : NaN;
+  if ((pct === null || Number(pct[1]) > 0) && entries > 0 && Number.isSafeInteger(entries)) return entries;
+  throw new PrescientError('ERR_INVALID_OPTION', `Expected \`capacity\` to be a positive number of entries (at most ${Number.MAX_SAFE_INTEGER}) or percent of distinct keys (1000, 1%), got ${JSON.stringify(spec)}`);
 }
 
 /** Runs every policy at every capacity. */

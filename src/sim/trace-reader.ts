@@ -283,7 +283,13 @@ class FileTraceSource implements TraceSource {
             continue;
           }
           if (format === 'keys') {
-            out.push({ key: text.trim(), line });
+            // A key never holds whitespace here: a line of several tokens is another format's line, not one key.
+            const key = text.trim();
+            if (/\s/.test(key)) {
+              bad(line, `expected one key, found ${key.split(/\s+/).length} whitespace-separated tokens`);
+              continue;
+            }
+            out.push({ key, line });
             requests++;
           } else if (format === 'arc') {
             const range = parseArcLine(text);

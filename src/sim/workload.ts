@@ -11,6 +11,7 @@
  */
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { nonNegativeNumber, positiveInt } from '../options.ts';
+import { Interner } from './interner.ts';
 import type { TraceSource } from './trace-reader.ts';
 
 /** Latest arrival time a replay accepts, in ms: past 2^53 a double no longer holds every millisecond. */
@@ -49,20 +50,6 @@ export type WorkloadOptions = {
   readonly onProgress?: (requestsRead: number) => void;
 };
 
-class Interner {
-  readonly ids = new Map<string, number>();
-  readonly names: string[] = [];
-  id(name: string): number {
-    let id = this.ids.get(name);
-    if (id === undefined) {
-      id = this.names.length;
-      this.ids.set(name, id);
-      this.names.push(name);
-    }
-    return id;
-  }
-}
-
 /** Grows an Int32Array/Float64Array by doubling. */
 function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
   if (need <= a.length) return a;
@@ -74,15 +61,16 @@ function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
 /**
  * Reads `source` once into a Workload.
  * @throws PrescientError ERR_TRACE_EMPTY when the trace yields no request.
+ * @throws PrescientError ERR_TRACE_READ past 2^24 distinct keys, sessions or users (interner.ts).
  */
 export async function loadWorkload(source: TraceSource, options: WorkloadOptions = {}): Promise<Workload> {
   const speed = nonNegativeNumber('speed', options.speed, 1);
   if (speed === 0) throw new PrescientError('ERR_INVALID_OPTION', 'Expected `speed` to be a positive number, got 0');
   const interarrivalMs = nonNegativeNumber('interarrivalMs', options.interarrivalMs, 25);
   const active = positiveInt('sessions', options.sessions, 1000);
-  const keys = new Interner();
-  const sessions = new Interner();
-  const users = new Interner();
+  const keys = new Interner(`keys in ${source.path}`);
+  const sessions = new Interner(`sessions in ${source.path}`);
+  const users = new Interner(`users in ${source.path}`);
   let keyIds = new Int32Array(1 << 16);
   let sessionIds = new Int32Array(1 << 16);
   let userIds = new Int32Array(1 << 16);

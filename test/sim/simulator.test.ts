@@ -214,9 +214,10 @@ describe('resolveCapacity', () => {
   });
 
   test('anything else throws ERR_INVALID_OPTION', () => {
-    for (const spec of ['0', '0%', '-5', 'abc', '', '1.5', '5 %', '%', '10x']) {
-      assert.throws(() => resolveCapacity(spec, 1000), { code: 'ERR_INVALID_OPTION' }, JSON.stringify(spec));
+    for (const spec of ['0', '0%', '-5', 'abc', '', '1.5', '5 %', '%', '10x', '9007199254740992', '9007199254740993', `1${'0'.repeat(30)}%`]) {
+      assert.throws(() => resolveCapacity(spec, 1000), { code: 'ERR_INVALID_OPTION', message: /`capacity`/ }, JSON.stringify(spec));
     }
+    assert.equal(resolveCapacity('9007199254740991', 1000), Number.MAX_SAFE_INTEGER);
   });
 });
 

@@ -37,6 +37,32 @@ describe('trace files that are broken or odd', () => {
     }
   });
 
+  test('a gzipped trace is gunzipped whatever its name: the magic bytes decide', async () => {
+    const keys = Array.from({ length: 50 }, (_, i) => `key${i % 7}`);
+    const { requests } = await readAll(file('gzipped-no-ext.txt', gzipSync(Buffer.from(keys.join('\n')))), { format: 'keys' });
+    assert.deepEqual(requests.map((r) => r.key), keys);
+  });
+
+  test('a binary, otherwise compressed, UTF-16 or non-UTF-8 file fails with ERR_TRACE_READ saying what it is', async () => {
+    const text = Buffer.from(Array.from({ length: 200 }, (_, i) => `s${i % 9}\tk${i % 13}`).join('\n'));
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['nul.bin', Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0]), text]), /binary data/],
+      ['t.tsv.bz2', Buffer.concat([Buffer.from('BZh91AY&SY'), text]), /bzip2-compressed/],
+      ['t.tsv.zst', Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), text]), /zstd-compressed/],
+      ['t.tsv.xz', Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), text]), /xz-compressed/],
+      ['t.zip', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), text]), /zip-compressed/],
+      ['utf16.tsv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text.toString(), 'utf16le')]), /UTF-16/],
+      ['latin1.tsv', Buffer.concat([text, Buffer.from('\ns1\tcaf\xe9\n', 'latin1'), text]), /not UTF-8/],
+      ['gzipped-binary.gz', gzipSync(Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0]), text])), /binary data/],
+    ];
+    for (const [name, content, reason] of cases) {
+      await assert.rejects(openTrace(file(name, content)), hasCode('ERR_TRACE_READ', reason), name);
+      await assert.rejects(readAll(file(`given-${name}`, content), { format: 'keys' }), hasCode('ERR_TRACE_READ', reason), `${name} with a format given`);
+    }
+    const bom = await readAll(file('utf8-bom.tsv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text])), { format: 'delimited' });
+    assert.equal(bom.requests.length, 200, 'a UTF-8 byte-order mark is text');
+  });
+
   test('a line longer than the limit is one malformed line, with its number; --strict makes it fatal', async () => {
     const path = file('long.txt', `a\nb\n${'x'.repeat(maxLineChars + 10)}\nc\n${'y'.repeat(3 * maxLineChars)}`);
     const source = await openTrace(path, { format: 'keys' });

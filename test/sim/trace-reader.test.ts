@@ -132,6 +132,21 @@ describe('other formats', () => {
     assert.deepEqual(source.stats().firstMalformed.map((m) => m.line), [3]);
   });
 
+  test('keys: a line of several whitespace-separated tokens is malformed, given or guessed, not one key', async () => {
+    const lines = [...Array.from({ length: 25 }, (_, i) => `k${i % 6}`), 'k1 k2', 'GET /a HTTP/1.1', 'k3'];
+    const path = join(scratch, 'keys-with-tokens.txt');
+    writeFileSync(path, lines.join('\n'));
+    for (const options of [{ format: 'keys' }, {}] as const) {
+      const source = await openTrace(path, options);
+      const keys: string[] = [];
+      for await (const r of source) keys.push(r.key);
+      assert.equal(source.format, 'keys');
+      assert.deepEqual(keys, [...lines.slice(0, 25), 'k3']);
+      assert.deepEqual(source.stats().firstMalformed.map((m) => m.line), [26, 27]);
+      assert.match(source.stats().firstMalformed[1].reason, /expected one key, found 3/);
+    }
+  });
+
   test('sessions: each line is a session named by its line number', async () => {
     const requests = await readAll(fixture('sessions.txt'), { format: 'sessions' });
     assert.deepEqual(requests.map((r) => `${r.session}:${r.key}`), ['1:home', '1:cart', '1:pay', '2:home', '4:search', '4:item', '4:item']);
