@@ -5,7 +5,7 @@
  * that arrive in the same turn of the event loop should cost one `getMany` (coalescing), as DataLoader does. Demand
  * and prefetch batches are kept apart so the origin can serve demand first; a demand read that finds its key in a
  * prefetch batch not yet sent takes the key into the demand batch, and one that finds it already in flight joins it
- * and waits only for the rest of that fetch. An origin with `getManySettled` may fail single keys of a batch
+ * and waits only for the rest of that fetch (should that prefetch fail, the Cache sends the read on its own). An origin with `getManySettled` may fail single keys of a batch
  * (OriginFailure): those flights reject with the key's error and the others settle with their records, so one
  * unreadable key (an archive outage behind a TieredOrigin) does not fail its neighbours. Cost: one Map lookup per
  * load and one microtask per batch.
