@@ -61,7 +61,8 @@ export type PostgresOriginOptions = SqlTableOptions & {
 /**
  * An origin over a PostgreSQL items table. Versions come back as JS numbers (bigint parsed safely).
  * Throws InvalidOptionError at construction for a bad name or option; operations reject with OriginError
- * (ERR_ORIGIN_FAILED / ERR_ORIGIN_TIMEOUT, with the driver error as `cause`), ERR_WRITE_FAILED for `putMany`,
+ * (ERR_ORIGIN_FAILED / ERR_ORIGIN_TIMEOUT, with the driver error as `cause`), ERR_WRITE_FAILED for `putMany`
+ * (ERR_INVALID_VALUE when the batch's contents are refused and would be on every retry: sqlWriteError),
  * ERR_ORIGIN_READ_ONLY when writing through a custom `query` without a table, ERR_CLOSED after `close()`.
  */
 export class PostgresOrigin<V = unknown> implements Origin<V> {

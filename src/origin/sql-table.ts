@@ -160,7 +160,8 @@ export class SqlTable {
     // and value) was already there. It reads the rows as of the statement's start (a data-modifying CTE's changes
     // are invisible to it), while the conflict arm sees rows another writer committed while the statement waited:
     // so "not applied and not already identical" is the test, never "a newer row is visible" (that misses a
-    // concurrent writer). The value is compared as jsonb, so a json value column works too.
+    // concurrent writer). The value is compared as jsonb, so a json value column works too, and with IS NOT DISTINCT
+    // FROM, since a JSON null is stored as SQL NULL and `NULL = NULL` is not true.
     this.#putMany = `with r as (select x.key, x.value, x.version, coalesce(x.deleted, false) as deleted `
       + `from jsonb_to_recordset($1::text::jsonb) as x(key text, value jsonb, version bigint, deleted boolean)), `
       + `put as (insert into ${table} as t (${k}, ${v}, ${ver}, ${del}) select r.key, r.value, r.version, r.deleted from r `
@@ -168,7 +169,7 @@ export class SqlTable {
       + `where excluded.${ver} > t.${ver} returning t.${k} as key) `
       + `select r.key from r left join ${table} as t on t.${k} = r.key where r.key not in (select put.key from put) `
       + `and not coalesce(t.${k} is not null and t.${ver} = r.version and t.${del} = r.deleted `
-      + `and (r.deleted or t.${v}::jsonb = r.value), false)`;
+      + `and (r.deleted or t.${v}::jsonb is not distinct from r.value), false)`;
     // A page never splits one version: it answers every row up to the last version of the first `$2` rows,
     // so a caller resuming from the highest version it saw misses nothing even when versions tie.
     this.#changes = `with page as (select ${ver} as version from ${table} where ${ver} > $1::bigint order by ${ver} limit $2::int) `
@@ -222,7 +223,7 @@ export class SqlTable {
    * cannot update one row twice in a statement). Every record sent is checked first (`checkJsonbValue`,
    * tombstones by key only), so nothing is written when one is refused.
    * @throws PrescientError ERR_INVALID_VALUE naming the first key whose key or value jsonb cannot hold, or whose
-   *   version is not a safe integer >= 0
+   *   version is not a safe integer >= 0; or for a batch too large to encode as one statement
    */
   async putMany<V>(run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
     if (records.length === 0) return { declined: [] };
@@ -241,7 +242,14 @@ export class SqlTable {
       }
       checkJsonbValue(r.key, r.value);
     }
-    const rows = await run(this.#putMany, [JSON.stringify([...latest.values()])]);
+    let text: string;
+    try {
+      text = JSON.stringify([...latest.values()]);
+    } catch (error) {
+      // Past V8's longest string: the batch as a whole is too large for one statement, never a single record.
+      throw new PrescientError('ERR_INVALID_VALUE', `A batch of ${latest.size} records is too large to send as one statement`, { cause: error });
+    }
+    const rows = await run(this.#putMany, [text]);
     return { declined: rows.map((row) => String((row as { key: unknown }).key)) };
   }
 
@@ -269,8 +277,8 @@ export function sqlReadError(keys: readonly string[], error: unknown): OriginErr
 }
 
 /**
- * `putMany` of an origin named `origin` over `table`: refuses a custom-query table (ERR_ORIGIN_READ_ONLY) and turns
- * a driver failure into ERR_WRITE_FAILED. PostgresOrigin and PgliteOrigin share it; only their runner differs.
+ * `putMany` of an origin named `origin` over `table`: refuses a custom-query table (ERR_ORIGIN_READ_ONLY) and codes
+ * a driver failure (`sqlWriteError`). PostgresOrigin and PgliteOrigin share it; only their runner differs.
  */
 export async function writeRecords<V>(table: SqlTable, origin: string, run: SqlRunner, records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
   if (!table.isWritable) {
@@ -295,9 +303,32 @@ export async function listChanges<V>(table: SqlTable, origin: string, run: SqlRu
   }
 }
 
-/** The coded error for a failed `putMany`: ERR_INVALID_VALUE passes through, anything else is ERR_WRITE_FAILED. */
+/**
+ * SQLSTATEs of a write that fails again identically however often it is retried, because of what the batch holds:
+ * class 54 (program limit exceeded: a key too long for the primary key's btree index, "index row size exceeds
+ * maximum 2704"; a batch whose values exceed jsonb's 256 MiB array limit; a value nested too deep) and class 22
+ * (data exception: text the column cannot hold, a string too long for a varchar key column, bad JSON). Out of
+ * class 22, 22003 (numeric value out of range) is left retryable: JSON numbers always fit jsonb, and versions always
+ * fit a bigint, so it means a version column narrower than bigint, which fails every write alike and must be fixed
+ * rather than have every write set aside. Everything else (connection loss, timeouts, serialization failures and
+ * deadlocks, a missing table or privilege, the server out of disk) is the server's state, not the batch's: retryable.
+ */
+function isRefusedBatch(sqlState: unknown): boolean {
+  if (typeof sqlState !== 'string' || sqlState === '22003') return false;
+  return sqlState.startsWith('54') || sqlState.startsWith('22');
+}
+
+/**
+ * The coded error for a failed `putMany`: ERR_INVALID_VALUE passes through, and so does a database error that only
+ * what the batch holds explains (`isRefusedBatch`), as ERR_INVALID_VALUE with the database error as cause: a
+ * write-back flusher then splits the batch, sets aside the records still refused alone and sends the rest. Anything
+ * else is ERR_WRITE_FAILED, retried as it is.
+ */
 export function sqlWriteError(origin: string, count: number, error: unknown): PrescientError {
   if (error instanceof PrescientError && error.code === 'ERR_INVALID_VALUE') return error;
+  if (isRefusedBatch((error as { code?: unknown } | null)?.code)) {
+    return new PrescientError('ERR_INVALID_VALUE', `Origin ${origin} refused ${count} records: ${errorMessage(error)}`, { cause: error });
+  }
   return new PrescientError('ERR_WRITE_FAILED', `Origin ${origin} failed to write ${count} records: ${errorMessage(error)}`, { cause: error });
 }
 

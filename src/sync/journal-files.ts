@@ -1,6 +1,6 @@
 /**
  * The journal's small files and file operations: the checkpoint (the highest sequence number the origin confirmed,
- * replaced atomically), cutting a torn tail off a segment, and syncing the directory after files come or go.
+ * with the highest record version the caller kept beside it, replaced atomically), cutting a torn tail off a segment, and syncing the directory after files come or go.
  */
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,26 +12,34 @@ export const CHECKPOINT_FILE = 'checkpoint';
 /** The error for a journal that cannot be trusted (a bad record before good ones, a damaged checkpoint, ...). */
 export const corrupt = (detail: string): PrescientError => new PrescientError('ERR_JOURNAL_CORRUPT', `Journal is corrupt: ${detail}`);
 
-/** The confirmed sequence number in `path` (0 when there is no checkpoint yet). @throws ERR_JOURNAL_CORRUPT */
-export async function readCheckpoint(path: string): Promise<number> {
+/**
+ * The checkpoint in `path`: the confirmed sequence number and the highest version the caller kept with it
+ * (`<seq>` or `<seq> <version>`; both 0 when there is no checkpoint yet). @throws ERR_JOURNAL_CORRUPT
+ */
+export async function readCheckpoint(path: string): Promise<{ seq: number; version: number }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { seq: 0, version: 0 };
     throw error;
   }
-  const seq = Number(text.trim());
-  if (!/^\d+\s*$/.test(text) || !Number.isSafeInteger(seq)) throw corrupt(`checkpoint holds ${JSON.stringify(text.slice(0, 40))}`);
-  return seq;
+  const match = /^(\d+)(?: (\d+))?\s*$/.exec(text);
+  const seq = Number(match?.[1]);
+  const version = Number(match?.[2] ?? 0);
+  if (match === null || !Number.isSafeInteger(seq) || !Number.isSafeInteger(version)) throw corrupt(`checkpoint holds ${JSON.stringify(text.slice(0, 40))}`);
+  return { seq, version };
 }
 
-/** Replaces the checkpoint with `seq`: temp file, fdatasync, rename (a crash leaves the old or the new one). */
-export async function writeCheckpoint(dir: string, seq: number): Promise<void> {
+/**
+ * Replaces the checkpoint with `seq` and `version` (left out when 0, so a checkpoint without one reads as before):
+ * temp file, fdatasync, rename (a crash leaves the old or the new one).
+ */
+export async function writeCheckpoint(dir: string, seq: number, version = 0): Promise<void> {
   const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
   const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(`${seq}\n`);
+    await handle.writeFile(version > 0 ? `${seq} ${version}\n` : `${seq}\n`);
     await handle.datasync();
   } finally {
     await handle.close();

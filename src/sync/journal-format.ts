@@ -81,6 +81,20 @@ export function scanSegment(bytes: Buffer, firstSeq: number): SegmentScan {
   return { frames, validBytes: offset };
 }
 
+/**
+ * Why the bad bytes from `validBytes` to the end of `bytes` cannot be a write cut short, or undefined when they can.
+ * Only the last group write can be torn (each group waits for the previous one's fsync), and a group holds at most
+ * `maxGroupBytes`, or one frame when that frame alone is larger: a longer tail holds acknowledged records. A journal
+ * written with a larger `maxGroupBytes` must be opened with at least that much.
+ */
+export function tornTailProblem(bytes: Buffer, validBytes: number, maxGroupBytes: number): string | undefined {
+  const tail = bytes.length - validBytes;
+  if (tail <= maxGroupBytes || tail < FRAME_HEADER_BYTES) return undefined;
+  const length = bytes.readUInt32LE(validBytes);
+  if (length <= MAX_FRAME_PAYLOAD_BYTES && tail < FRAME_HEADER_BYTES + length) return undefined;
+  return `${tail} bad bytes at the end, more than one group write (\`maxGroupBytes\` ${maxGroupBytes})`;
+}
+
 /** The valid frame at `offset` whose sequence number lies in [minSeq, maxSeq], or undefined. */
 function frameAt(bytes: Buffer, offset: number, minSeq: number, maxSeq: number): JournalFrame | undefined {
   if (offset + FRAME_HEADER_BYTES > bytes.length) return undefined;

@@ -12,7 +12,7 @@
  * power loss) is taken over. The stale file is first renamed to a name private to this process and read back, so
  * when two processes take over the same stale lock at once only the one that moved the stale file goes on; the
  * other sees the live holder on its next attempt. Inside one process a directory is held at most once (a set of
- * resolved paths), and a `LOCK` naming this process's own pid for a directory it does not hold (a copied journal)
+ * real paths, so a symlink does not make it a second one), and a `LOCK` naming this process's own pid for a directory it does not hold (a copied journal)
  * is stale. A pid is reused, often soon inside a container, so on Linux the file also names the holder's
  * incarnation — the kernel's boot id and the process's start time (`/proc/<pid>/stat`, field 22) — and a live pid
  * whose incarnation differs is an unrelated process: the lock is stale, as is one whose holder is a zombie (exited,
@@ -24,9 +24,9 @@
  * over, only removed by hand.
  */
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readFile, realpath, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PrescientError } from '../errors.ts';
 
 /** The lock file's name inside a journal directory. */
@@ -35,7 +35,7 @@ export const LOCK_FILE = 'LOCK';
 /** Attempts at taking the lock when a stale one is found (each attempt either takes it or meets a live holder). */
 const MAX_ATTEMPTS = 5;
 
-/** Directories (resolved paths) this process holds a lock on. */
+/** Directories (real paths, symlinks resolved) this process holds a lock on. */
 const held = new Set<string>();
 
 /** A held journal lock. `release()` removes the `LOCK` file; it is idempotent. */
@@ -47,7 +47,11 @@ export type JournalLock = { readonly path: string; release(): Promise<void> };
  *   process) holds it, or when the lock file cannot be created or read
  */
 export async function acquireJournalLock(dir: string): Promise<JournalLock> {
-  const key = resolve(dir);
+  // The real path: one directory reached through a symlink must still be held once, or a second Journal of this
+  // process would find its own pid in LOCK, take it for a copied journal's stale lock, and open it too.
+  const key = await realpath(dir).catch((error: unknown) => {
+    throw lockError(`Cannot lock the journal in ${dir}: ${error instanceof Error ? error.message : String(error)}`, error);
+  });
   const path = join(dir, LOCK_FILE);
   if (held.has(key)) throw lockError(`Journal ${dir} is already open in this process (pid ${process.pid})`);
   held.add(key);

@@ -8,7 +8,8 @@
  * throughput grows with concurrency while each caller still waits for its own record to be on disk.
  *
  * Layout: segment files `<first seq, 20 digits>.seg` in `dir`, each a run of frames (journal-format.ts) with
- * consecutive sequence numbers, and a `checkpoint` file naming the highest sequence number the origin confirmed.
+ * consecutive sequence numbers, and a `checkpoint` file naming the highest sequence number the origin confirmed
+ * (and the highest record version the caller reported, which outlives the records trimmed).
  * Trimming: `confirm(seq)` rewrites the checkpoint (write, fdatasync, rename: atomic, so a crash leaves the old or
  * the new one) and deletes closed segments whose records are all confirmed; the active segment is rolled once it
  * is fully confirmed and holds ROLL_CONFIRMED_BYTES or more, or once it reaches `segmentBytes`. The checkpoint is
@@ -29,7 +30,7 @@ import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs
 import { join } from 'node:path';
 import type { TimerHandle } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
-import { encodeFrame, type JournalFrame, MAX_FRAME_PAYLOAD_BYTES, scanSegment } from './journal-format.ts';
+import { encodeFrame, type JournalFrame, MAX_FRAME_PAYLOAD_BYTES, scanSegment, tornTailProblem } from './journal-format.ts';
 import { CHECKPOINT_FILE, corrupt, readCheckpoint, syncDir, truncateTail, writeCheckpoint } from './journal-files.ts';
 import { acquireJournalLock, type JournalLock } from './journal-lock.ts';
 import { resolveJournalOptions, type JournalOptions, type ResolvedJournalOptions } from './journal-options.ts';
@@ -61,6 +62,7 @@ export class Journal {
   #active: FileHandle | undefined;
   #nextSeq = 1;
   #confirmedSeq = 0;
+  #confirmedVersion = 0;
   #queue: Waiter[] = [];
   #queuedBytes = 0;
   #timer: TimerHandle | undefined;
@@ -83,6 +85,14 @@ export class Journal {
     return this.#confirmedSeq;
   }
 
+  /**
+   * Highest version passed to `confirm` so far, kept in the checkpoint across restarts (0 when none): it outlives the
+   * records trimmed away, so a writer can give later records higher versions than any it wrote before.
+   */
+  get confirmedVersion(): number {
+    return this.#confirmedVersion;
+  }
+
   /** Sequence number of the last record appended (durable or not); 0 when none. */
   get lastSeq(): number {
     return this.#nextSeq - 1;
@@ -102,11 +112,12 @@ export class Journal {
 
   /**
    * Opens the journal and returns the records not yet confirmed, in sequence order. A torn tail of the last
-   * segment is truncated.
+   * segment (at most one group write) is truncated.
    * @throws PrescientError ERR_JOURNAL_FAILED naming the holder when another live process (or another open
    *   Journal in this one) holds the directory's lock, or when the files cannot be read; ERR_JOURNAL_CORRUPT when
-   *   an acknowledged record is unreadable (bad frame before valid ones, a gap in sequence numbers, a damaged
-   *   checkpoint). A failed open releases the lock.
+   *   an acknowledged record is unreadable (bad frame before valid ones, bad bytes longer than one group write,
+   *   records the checkpoint confirms missing, a gap in sequence numbers, a damaged checkpoint), leaving the
+   *   files as they were. A failed open releases the lock.
    */
   async open(): Promise<JournalFrame[]> {
     if (this.#state !== 'new') throw new PrescientError('ERR_JOURNAL_FAILED', 'Journal.open() called twice');
@@ -137,7 +148,7 @@ export class Journal {
     const dir = this.#o.dir;
     let names: string[];
     try {
-      this.#confirmedSeq = await readCheckpoint(join(dir, CHECKPOINT_FILE));
+      ({ seq: this.#confirmedSeq, version: this.#confirmedVersion } = await readCheckpoint(join(dir, CHECKPOINT_FILE)));
       names = (await readdir(dir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
     } catch (error) {
       if (error instanceof PrescientError) throw error;
@@ -158,9 +169,18 @@ export class Journal {
       if (scan.damage === 'corrupt' || (scan.damage === 'torn' && !isLast)) {
         throw corrupt(`bad record at byte ${scan.validBytes} of ${names[i]}${scan.detail === undefined ? '' : ` (${scan.detail})`}`);
       }
-      if (scan.damage === 'torn') await truncateTail(path, scan.validBytes);
-      for (const frame of scan.frames) if (frame.seq > this.#confirmedSeq) unconfirmed.push(frame);
       const lastSeq = firstSeq + scan.frames.length - 1;
+      // The checkpoint proves every record up to it was written, and the last segment always reaches it (confirm
+      // never passes what is on disk): falling short is lost records, never a torn write or a trim.
+      if (isLast && lastSeq < this.#confirmedSeq) {
+        throw corrupt(`${names[i]} ends at record ${lastSeq}, but the checkpoint confirms records up to ${this.#confirmedSeq}`);
+      }
+      if (scan.damage === 'torn') {
+        const problem = tornTailProblem(bytes, scan.validBytes, this.#o.maxGroupBytes);
+        if (problem !== undefined) throw corrupt(`bad record at byte ${scan.validBytes} of ${names[i]}: ${problem}`);
+        await truncateTail(path, scan.validBytes);
+      }
+      for (const frame of scan.frames) if (frame.seq > this.#confirmedSeq) unconfirmed.push(frame);
       this.#segments.push({ firstSeq, lastSeq, bytes: scan.validBytes, path });
       expected = lastSeq + 1;
     }
@@ -203,16 +223,21 @@ export class Journal {
 
   /**
    * Records that the origin holds every record up to `seq`: rewrites the checkpoint and deletes what is no longer
-   * needed. Confirmations are applied in call order; a lower `seq` than the current one is ignored.
+   * needed. Confirmations are applied in call order; a lower `seq` than the current one is ignored. `version` (the
+   * highest version among the records so far, for the caller) is kept in the checkpoint (`confirmedVersion`).
    * @throws PrescientError ERR_JOURNAL_FAILED when the checkpoint cannot be written
    */
-  confirm(seq: number): Promise<void> {
+  confirm(seq: number, version = 0): Promise<void> {
     const run = this.#checkpointing.then(async () => {
       if (seq <= this.#confirmedSeq || this.#state === 'closed') return;
-      const upTo = Math.min(seq, this.lastSeq);
+      // Never past what is on disk: open() takes a last segment short of the checkpoint for lost records.
+      const upTo = Math.min(seq, this.#segments.at(-1)?.lastSeq ?? this.lastSeq);
+      if (upTo <= this.#confirmedSeq) return;
+      const highest = Math.max(this.#confirmedVersion, version);
       try {
-        await writeCheckpoint(this.#o.dir, upTo);
+        await writeCheckpoint(this.#o.dir, upTo, highest);
         this.#confirmedSeq = upTo;
+        this.#confirmedVersion = highest;
         await this.#deleteConfirmedSegments();
       } catch (error) {
         throw journalFailed('Cannot write the journal checkpoint', error);

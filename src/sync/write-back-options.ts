@@ -89,7 +89,8 @@ export type WriteBackStats = {
   /** Bytes of the journal records of pending writes (see `maxPendingBytes`). */
   readonly pendingBytes: number;
   /**
-   * Records the origin refused (ERR_INVALID_VALUE from `putMany`, e.g. a string PostgreSQL jsonb cannot hold):
+   * Records the origin refused (ERR_INVALID_VALUE or ERR_VALUE_TOO_LARGE from `putMany`, e.g. a string PostgreSQL
+   * jsonb cannot hold, a key too long for its index):
    * reported through 'write:rejected' and dropped from the journal, never retried.
    */
   readonly rejected: number;
@@ -112,7 +113,7 @@ export type WriteBackEvents = {
   'write:replayed': [{ readonly seq: number; readonly record: OriginRecord<unknown> }];
   'flush:done': [{ readonly records: number; readonly sent: number; readonly lagMs: number }];
   /**
-   * The origin refused a record (ERR_INVALID_VALUE): it was set aside (not retried, trimmed from the journal, the
+   * The origin refused a record (ERR_INVALID_VALUE or ERR_VALUE_TOO_LARGE): it was set aside (not retried, trimmed from the journal, the
    * target's entry for the key deleted) and the rest of its batch flushed. `error` is the origin's error.
    */
   'write:rejected': [{ readonly key: string; readonly version: number; readonly deleted: boolean; readonly error: unknown }];

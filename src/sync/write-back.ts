@@ -8,9 +8,10 @@
  *   reads (`reader`) and to the flusher only then, so nothing unacknowledged is served or flushed;
  * - the flusher sends records in journal order and trims the journal only up to what the origin confirmed; on an
  *   origin failure it keeps everything and retries with exponential backoff on the Clock;
- * - a record the origin refuses as such (ERR_INVALID_VALUE, e.g. a string PostgreSQL jsonb cannot hold) would fail
- *   every retry and block every later write behind it, so it is not retried: the batch is split in halves until
- *   the refused records are found (split-refused.ts), those are reported ('write:rejected', `stats().rejected`, a warning) and
+ * - a record the origin refuses as such (ERR_INVALID_VALUE, e.g. a string PostgreSQL jsonb cannot hold or a key too
+ *   long for its index) would fail every retry and block every later write behind it, so it is not retried: the
+ *   batch is split in halves (further, when it is refused as a whole) until the refused records are found
+ *   (split-refused.ts), those are reported ('write:rejected', `stats().rejected`, a warning) and
  *   trimmed like flushed ones, and the rest is flushed. A write the origin refuses is reported, not retried;
  * - pending writes are bounded in count (`maxPending`) and bytes (`maxPendingBytes`): past either, writes are
  *   refused with ERR_OVERLOADED instead of growing memory through a long origin outage;
@@ -22,6 +23,7 @@ import { EventEmitter } from 'node:events';
 import { type Clock, flushMicrotasks, type TimerHandle } from '../clock.ts';
 import { InvalidKeyError, PrescientError } from '../errors.ts';
 import { type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
+import { applyToTarget } from './apply-to-target.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { Hlc } from './hlc.ts';
 import { Journal } from './journal.ts';
@@ -65,6 +67,8 @@ export class WriteBack<V = unknown> {
   #reader: Origin<V> | undefined;
   /** Bytes of pending records, plus appends under way (reserved when taken, so concurrent writes cannot overshoot). */
   #pendingBytes = 0;
+  /** Appends under way: counted against `maxPending` from the call, so concurrent writes cannot overshoot it. */
+  #appending = 0;
   #s = { acked: 0, replayed: 0, flushed: 0, batches: 0, failures: 0, consecutiveFailures: 0, rejected: 0, superseded: 0, lastFlushLagMs: 0 };
 
   /** @throws InvalidOptionError naming the option, for a missing origin or `putMany`, a bad number or collaborator */
@@ -81,15 +85,19 @@ export class WriteBack<V = unknown> {
   }
 
   /**
-   * Opens the journal and takes back every record the origin has not confirmed: reads see them at once and a
-   * flush starts. Resolves with the number of records replayed.
+   * Opens the journal and takes back every record the origin has not confirmed: reads see them at once, `target`
+   * gets the latest per key (as a put would) and a flush starts. Later writes get versions above every version
+   * journaled before, flushed ones included. Resolves with the number of records replayed.
    * @throws PrescientError ERR_JOURNAL_CORRUPT / ERR_JOURNAL_FAILED (journal.ts); ERR_CLOCK_DRIFT when a replayed
-   *   version is further ahead of the clock than the Hlc allows
+   *   version, or the highest version the journal's checkpoint keeps, is further ahead of the clock than the Hlc allows
    */
   async start(): Promise<number> {
     if (this.#state !== 'new') throw new PrescientError('ERR_INVALID_CONFIG', 'WriteBack.start() called twice');
     this.#state = 'starting';
     const frames = await this.#journal.open();
+    // Records already flushed and trimmed are not replayed: the checkpoint's version keeps a clock that reads
+    // earlier after the restart from giving a new write a lower version than one the origin already holds.
+    this.#hlc.observe(this.#journal.confirmedVersion);
     const now = this.#clock.now();
     for (const frame of frames) {
       const record = decodeWriteRecord<V>(frame);
@@ -99,6 +107,8 @@ export class WriteBack<V = unknown> {
       this.#emit('write:replayed', { seq: frame.seq, record });
     }
     this.#s.replayed = frames.length;
+    // The process may have died before its target (a shared tier) took a write: it gets the latest one per key again.
+    for (const list of this.#byKey.values()) this.#apply(list[list.length - 1].record);
     this.#state = 'open';
     if (this.#pending.length > 0) this.#arm(0);
     return frames.length;
@@ -129,8 +139,8 @@ export class WriteBack<V = unknown> {
         : new PrescientError('ERR_CLOSED', 'WriteBack is closed');
     }
     if (typeof key !== 'string' || key === '') throw new InvalidKeyError(key, 'expected a non-empty string');
-    if (this.#pending.length >= this.#o.maxPending) {
-      throw new PrescientError('ERR_OVERLOADED', `${this.#pending.length} writes wait for the origin (\`maxPending\` ${this.#o.maxPending})`);
+    if (this.#pending.length + this.#appending >= this.#o.maxPending) {
+      throw new PrescientError('ERR_OVERLOADED', `${this.#pending.length + this.#appending} writes wait for the origin (\`maxPending\` ${this.#o.maxPending})`);
     }
     const version = this.#hlc.now();
     const { payload, value: journaled } = encodeWriteRecord(key, value, version, deleted);
@@ -139,12 +149,15 @@ export class WriteBack<V = unknown> {
       throw new PrescientError('ERR_OVERLOADED', `${this.#pendingBytes} bytes of writes wait for the origin (\`maxPendingBytes\` ${this.#o.maxPendingBytes})`);
     }
     this.#pendingBytes += bytes;
+    this.#appending++;
     let seq: number;
     try {
       seq = await this.#journal.append(payload);
     } catch (error) {
       this.#pendingBytes -= bytes;
       throw error;
+    } finally {
+      this.#appending--;
     }
     const record: OriginRecord<V> = deleted ? { key, value: undefined as V, version, deleted } : { key, value: journaled as V, version };
     this.#add({ seq, record, ackedAt: this.#clock.now(), bytes });
@@ -243,31 +256,9 @@ export class WriteBack<V = unknown> {
     else list.push(p);
   }
 
-  /**
-   * Hands `record` to the target. A `set` the target refuses (throws or rejects: over the cache's `maxEntryBytes`, a
-   * tier down) would leave an older copy served over an acknowledged write, so it falls back to deleting the copies
-   * up to the record's version. Failures are logged.
-   */
-  #apply({ key, value, version, deleted }: OriginRecord<V>): void {
-    const target = this.#target;
-    if (target === undefined) return;
-    const remove = (): void => this.#call(key, 'delete', () => target.delete(key, { maxVersion: version }));
-    if (deleted === true || this.#resolver !== undefined) remove();
-    else this.#call(key, 'set', () => target.set(key, value, { version }), remove);
-  }
-
-  /** Runs a target call without waiting for it; on a throw or rejection logs it, then runs `onFailure`. */
-  #call(key: string, method: 'set' | 'delete', run: () => unknown, onFailure?: () => void): void {
-    const failed = (error: unknown): void => {
-      this.#logger?.warn({ key, method, err: error }, `write-back: target ${method} failed${onFailure === undefined ? '' : '; deleting its copy instead'}`);
-      onFailure?.();
-    };
-    try {
-      const done = run();
-      if (done instanceof Promise) done.catch(failed);
-    } catch (error) {
-      failed(error);
-    }
+  /** Hands `record` to the target (apply-to-target.ts). */
+  #apply(record: OriginRecord<V>): void {
+    if (this.#target !== undefined) applyToTarget(this.#target, record, this.#resolver !== undefined, this.#logger);
   }
 
   #arm(ms: number): void {
@@ -365,7 +356,7 @@ export class WriteBack<V = unknown> {
       else if (n > 0) list.splice(0, n);
     }
     for (const p of batch) this.#pendingBytes -= p.bytes;
-    this.#journal.confirm(upTo).catch((error: unknown) => {
+    this.#journal.confirm(upTo, this.#hlc.last).catch((error: unknown) => {
       this.#logger?.warn({ err: error, seq: upTo }, 'write-back: journal checkpoint failed; confirmed records will be re-sent on restart');
     });
   }

@@ -3,6 +3,7 @@
  * fresh table per test inside a schema of its own, plus custom queries, error codes and round trips.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { isPrescientError } from '../../src/errors.ts';
@@ -189,6 +190,24 @@ describe('PostgresOrigin', () => {
     assert.deepEqual(await origin.getMany(['good']), [undefined], 'nothing of a refused batch is written');
     await origin.putMany([{ key: 'pair', value: 'emoji \ud83d\ude00', version: 1 }]);
     assert.equal((await origin.getMany(['pair']))[0]?.value, 'emoji \ud83d\ude00', 'a surrogate pair is fine');
+  });
+
+  test('putMany refuses a key too long for the primary key index with ERR_INVALID_VALUE (not a retryable failure), writing nothing', async () => {
+    const origin = new PostgresOrigin({ sql, table: await freshTable() });
+    const long = randomBytes(3000).toString('base64'); // 4,000 characters that do not compress under the index's 2,704-byte row limit
+    await assert.rejects(
+      origin.putMany([{ key: 'good', value: 1, version: 1 }, { key: long, value: 2, version: 1 }]),
+      (e) => isPrescientError(e, 'ERR_INVALID_VALUE') && ((e as Error).cause as { code?: unknown }).code === '54000',
+    );
+    assert.deepEqual(await origin.getMany(['good']), [undefined]);
+  });
+
+  test('a replay of an applied write whose value is JSON null is not declined', async () => {
+    const origin = new PostgresOrigin({ sql, table: await freshTable() });
+    const records = [{ key: 'n', value: null, version: 5 }, { key: 's', value: 'x', version: 5 }];
+    assert.deepEqual(await origin.putMany(records), { declined: [] });
+    assert.deepEqual(await origin.putMany(records), { declined: [] }, 'a replay');
+    assert.deepEqual(await origin.putMany([{ key: 'n', value: null, version: 4 }]), { declined: ['n'] }, 'an older write is still declined');
   });
 
   test('an unreachable server rejects getMany with ERR_ORIGIN_FAILED and putMany with ERR_WRITE_FAILED', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isPrescientError } from '../../src/errors.ts';
-import { checkJsonbValue, SqlTable } from '../../src/origin/sql-table.ts';
+import { isPrescientError, PrescientError } from '../../src/errors.ts';
+import { checkJsonbValue, SqlTable, sqlWriteError, writeRecords } from '../../src/origin/sql-table.ts';
 
 const refused = (key: string) => (e: unknown) => isPrescientError(e, 'ERR_INVALID_VALUE') && (e as Error).message.includes(JSON.stringify(key));
 
@@ -41,5 +41,35 @@ describe('SqlTable.putMany', () => {
     assert.equal(statements.length, 0);
     await table.putMany<unknown>(run, [{ key: 'gone', value: undefined, version: 2, deleted: true }, { key: 'old', value: '\ud800', version: 1 }, { key: 'old', value: 'new', version: 2 }]);
     assert.equal(statements.length, 1, 'a tombstone and a superseded bad record are not refused');
+  });
+});
+
+/** A driver error as postgres.js and PGlite raise it: the SQLSTATE in `code`. */
+const pgError = (code: string, message = `SQLSTATE ${code}`) => Object.assign(new Error(message), { code });
+
+describe('sqlWriteError', () => {
+  test('a write the batch\'s contents make fail on every retry is a refusal (ERR_INVALID_VALUE, cause kept)', () => {
+    // 54000: a key over the btree row limit, or a batch over jsonb's size limit; 22P05: text jsonb cannot hold;
+    // 22001: a key too long for a varchar column; 22P02: malformed input.
+    for (const code of ['54000', '54001', '22P05', '22001', '22P02']) {
+      const cause = pgError(code);
+      const error = sqlWriteError('pg', 2, cause);
+      assert.equal(error.code, 'ERR_INVALID_VALUE', code);
+      assert.equal(error.cause, cause);
+    }
+  });
+
+  test('connection loss, timeouts, serialization failures and schema faults stay retryable (ERR_WRITE_FAILED)', () => {
+    const timeout = new PrescientError('ERR_ORIGIN_TIMEOUT', 'deadline');
+    const cases = [pgError('40001'), pgError('40P01'), pgError('08006'), pgError('57014'), pgError('57P01'), pgError('53100'), pgError('42P01'),
+      pgError('22003'), Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), new Error('plain'), timeout];
+    for (const cause of cases) assert.equal(sqlWriteError('pg', 1, cause).code, 'ERR_WRITE_FAILED', String((cause as { code?: unknown }).code));
+  });
+
+  test('writeRecords codes a refusal of the database as ERR_INVALID_VALUE', async () => {
+    const run = async () => {
+      throw pgError('54000', 'index row size 4016 exceeds btree version 4 maximum 2704');
+    };
+    await assert.rejects(writeRecords(new SqlTable(), 'pg', run, [{ key: 'k', value: 1, version: 1 }]), (e) => isPrescientError(e, 'ERR_INVALID_VALUE'));
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -130,6 +130,40 @@ describe('Journal', () => {
     await assert.rejects(new Journal({ dir }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_CORRUPT'));
   });
 
+  test('a segment that lost records the checkpoint confirms is ERR_JOURNAL_CORRUPT, and the files are left as they were', async () => {
+    for (const damage of ['garbage', 'cut at a record boundary'] as const) {
+      const dir = await tempDir();
+      const journal = await filled(dir, 10);
+      await journal.confirm(5);
+      await journal.close();
+      const path = join(dir, (await segments(dir))[0]);
+      const size = (await stat(path)).size;
+      const bytes = damage === 'garbage' ? Buffer.from(Array.from({ length: size }, (_, i) => (i * 167 + 13) & 0xff)) : (await readFile(path)).subarray(0, 3 * (16 + 'record-0'.length));
+      await writeFile(path, bytes);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await assert.rejects(new Journal({ dir, groupCommitMs: 0 }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_CORRUPT'), damage);
+        assert.deepEqual(await segments(dir), [path.slice(dir.length + 1)], `${damage}: no segment started or removed`);
+        assert.deepEqual(await readFile(path), bytes, `${damage}: the segment is not truncated`);
+      }
+    }
+  });
+
+  test('bad bytes at the end longer than one group write are ERR_JOURNAL_CORRUPT, not a torn tail', async () => {
+    const dir = await tempDir();
+    const journal = await filled(dir, 10, { maxGroupBytes: 64 }); // 24-byte frames: at most 2 per group
+    await journal.close();
+    const path = join(dir, (await segments(dir))[0]);
+    const bytes = await readFile(path);
+    bytes.fill(0x5a, 2 * 24); // records 3 to 10 overwritten: 192 bytes, 3 groups' worth
+    await writeFile(path, bytes);
+    await assert.rejects(new Journal({ dir, groupCommitMs: 0, maxGroupBytes: 64 }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_CORRUPT'));
+    assert.equal((await stat(path)).size, bytes.length, 'the segment is not truncated');
+    await writeFile(path, bytes.subarray(0, 2 * 24 + 40)); // one group's worth of bad bytes: a torn write
+    const again = new Journal({ dir, groupCommitMs: 0, maxGroupBytes: 64 });
+    assert.deepEqual(text(await again.open()), ['record-0', 'record-1']);
+    await again.close();
+  });
+
   test('confirm trims: fully confirmed segments are deleted and a reopen returns only unconfirmed records', async () => {
     const dir = await tempDir();
     const journal = await filled(dir, 20, { segmentBytes: 100 });
@@ -204,6 +238,20 @@ describe('Journal', () => {
     const second = new Journal({ dir, groupCommitMs: 0 });
     assert.deepEqual(text(await second.open()), ['record-0', 'still mine']);
     await second.close();
+  });
+
+  test('a directory reached through a symlink is the same directory: a second Journal on it fails while the first is open', async () => {
+    const dir = await tempDir();
+    const alias = `${dir}-alias`;
+    await symlink(dir, alias);
+    dirs.push(alias);
+    const first = await filled(dir, 1);
+    await assert.rejects(new Journal({ dir: alias }).open(), (e) => isPrescientError(e, 'ERR_JOURNAL_FAILED'));
+    assert.equal(await first.append(Buffer.from('still mine')), 2);
+    await first.close();
+    const again = new Journal({ dir: alias, groupCommitMs: 0 });
+    assert.deepEqual(text(await again.open()), ['record-0', 'still mine'], 'once closed, the alias opens it');
+    await again.close();
   });
 
   test('another live process holding the journal blocks open; once it is killed, its stale lock is taken over', async () => {

@@ -336,6 +336,18 @@ describe('WriteBack', () => {
     await wb.close();
   });
 
+  test('maxPending counts appends under way: concurrent writes past it are refused, not all acknowledged', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const origin = new ScriptedOrigin<number>(clock);
+    origin.failures = Infinity;
+    const wb = await started<number>({ origin, clock, maxPending: 10 });
+    const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => wb.put(`k${i}`, i)));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 10);
+    assert.ok(results.every((r) => r.status === 'fulfilled' || isPrescientError(r.reason, 'ERR_OVERLOADED')));
+    assert.equal(wb.stats().pending, 10);
+    await wb.close();
+  });
+
   test('maxPendingBytes bounds the bytes waiting for the origin; a single large write is taken when nothing waits', async () => {
     const clock = new VirtualClock(1_000_000);
     const origin = new ScriptedOrigin<string>(clock);
