@@ -2,24 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import { VirtualClock, flushMicrotasks } from '../../src/clock.ts';
-import { FunctionOrigin } from '../../src/origin/function-origin.ts';
-import type { FetchPurpose, OriginRecord } from '../../src/origin/origin.ts';
+import { SlowOrigin } from '../doubles/origins.ts';
 
-/** An origin answering after `latencyMs` of virtual time; it refuses the purposes in `refused`. */
-function slowOrigin(clock: VirtualClock, records: ReadonlyArray<[string, string]>, latencyMs = 20) {
-  const data = new Map(records.map(([key, value]) => [key, { key, value, version: 1 }]));
-  const calls: Array<{ keys: string[]; purpose: FetchPurpose | undefined }> = [];
-  const refused = new Set<FetchPurpose>();
-  const origin = new FunctionOrigin<string>({
-    getMany: (keys, options) => {
-      calls.push({ keys: [...keys], purpose: options?.purpose });
-      const fails = refused.has(options?.purpose ?? 'demand');
-      return new Promise<Array<OriginRecord<string> | undefined>>((resolve, reject) =>
-        clock.setTimer(latencyMs, () => (fails ? reject(new Error(`no ${options?.purpose} fetches now`)) : resolve(keys.map((k) => data.get(k))))),
-      );
-    },
-  });
-  return { origin, calls, refused };
+/** An origin over `records`, answering after 20 ms of virtual time (its `failing` refuses a purpose). */
+function slowOrigin(clock: VirtualClock, records: ReadonlyArray<[string, string]>) {
+  const origin = new SlowOrigin<string>(clock, 20, records);
+  return { origin, calls: origin.batches };
 }
 
 /** Prescient events of `cache`, as 'used k' / 'wasted k'. */
@@ -32,8 +20,8 @@ function listen(cache: Cache<string>): string[] {
 describe('Cache: a read that joins a prefetch in flight', () => {
   test('is served when the prefetch fails: it fetches on demand itself', async () => {
     const clock = new VirtualClock(0);
-    const { origin, calls, refused } = slowOrigin(clock, [['a', 'A']]);
-    refused.add('prefetch'); // an origin shedding prefetch load
+    const { origin, calls } = slowOrigin(clock, [['a', 'A']]);
+    origin.failing = 'prefetch'; // an origin shedding prefetch load
     const cache = new Cache<string>({ origin, clock });
     cache.prefetch(['a']);
     await flushMicrotasks(); // the prefetch batch is sent

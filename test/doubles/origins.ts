@@ -1,9 +1,10 @@
 /**
- * Fault doubles for origin tests: a slow origin that answers after a latency on a VirtualClock, and a flaky one
- * that fails on command.
+ * Fault doubles for origin tests: a slow origin that answers after a latency on a VirtualClock (failing on command),
+ * and one whose writes always fail.
  */
 import type { VirtualClock } from '../../src/clock.ts';
-import type { FetchOptions, Origin, OriginRecord } from '../../src/origin/origin.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import type { FetchOptions, Origin, OriginRecord, PutManyOutcome } from '../../src/origin/origin.ts';
 
 /** Answers from a map after `latencyMs` of virtual time; counts calls per purpose. */
 export class SlowOrigin<V> implements Origin<V> {
@@ -38,5 +39,12 @@ export class SlowOrigin<V> implements Origin<V> {
 
   keysFetched(purpose?: string): number {
     return this.batches.filter((b) => purpose === undefined || b.purpose === purpose).reduce((n, b) => n + b.keys.length, 0);
+  }
+}
+
+/** A map origin whose writes always fail, so every record a write-back acknowledged stays in its journal. */
+export class DownOrigin<V> extends MapOrigin<V> {
+  override async putMany(): Promise<PutManyOutcome> {
+    throw new Error('origin down');
   }
 }

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseTimeMs } from '../../src/sim/delimited-reader.ts';
 import { parseIsoTimeMs } from '../../src/sim/iso-time.ts';
 import { openTrace, type TraceOptions, type TraceSource } from '../../src/sim/trace-reader.ts';
 import { loadWorkload } from '../../src/sim/workload.ts';
+import { scratchFiles } from '../doubles/temp-dirs.ts';
 
-const scratch = mkdtempSync(join(tmpdir(), 'prescient-delimited-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-const file = (name: string, lines: readonly string[]): string => {
-  const path = join(scratch, name);
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-};
+const file = scratchFiles('prescient-delimited-');
 
 async function readAll(path: string, options: TraceOptions): Promise<{ source: TraceSource; keys: string[]; times: Array<number | undefined> }> {
   const source = await openTrace(path, options);

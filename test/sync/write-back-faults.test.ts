@@ -1,9 +1,7 @@
-import type { PutManyOutcome } from '../../src/origin/origin.ts';
 import assert from 'node:assert/strict';
-import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
@@ -12,23 +10,11 @@ import { jsonRoundTripLoss } from '../../src/sync/json-round-trip.ts';
 import { Journal } from '../../src/sync/journal.ts';
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD_BYTES } from '../../src/sync/journal-format.ts';
 import { WriteBack, type WriteBackOptions } from '../../src/sync/write-back.ts';
+import { tempDirs } from '../doubles/temp-dirs.ts';
+import { DownOrigin } from '../doubles/origins.ts';
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'prescient-wb-faults-'));
-  dirs.push(dir);
-  return dir;
-}
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('prescient-wb-faults-');
 
-/** An origin whose writes always fail, so every acknowledged record stays in the journal. */
-class DownOrigin<V> extends MapOrigin<V> {
-  override async putMany(): Promise<PutManyOutcome> {
-    throw new Error('origin down');
-  }
-}
 
 const coded = (code: string) => (error: unknown) => isPrescientError(error) && error.code === code;
 

@@ -4,26 +4,16 @@
  * the server's own faults are retried.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import type { OriginRecord, PutManyOutcome } from '../../src/origin/origin.ts';
 import { SqlTable, writeRecords } from '../../src/origin/sql-table.ts';
 import { WriteBack } from '../../src/sync/write-back.ts';
+import { tempDirs } from '../doubles/temp-dirs.ts';
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'prescient-wb-refused-'));
-  dirs.push(dir);
-  return dir;
-}
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('prescient-wb-refused-');
 
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
 

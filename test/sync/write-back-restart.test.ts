@@ -2,31 +2,17 @@
  * WriteBack across a restart: what the next process owes the target, and the versions it hands out.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { VirtualClock } from '../../src/clock.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
-import type { PutManyOutcome } from '../../src/origin/origin.ts';
 import { WriteBack } from '../../src/sync/write-back.ts';
+import { tempDirs } from '../doubles/temp-dirs.ts';
+import { DownOrigin } from '../doubles/origins.ts';
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'prescient-wb-restart-'));
-  dirs.push(dir);
-  return dir;
-}
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('prescient-wb-restart-');
 
-/** An origin whose writes always fail, so every acknowledged record stays in the journal. */
-class DownOrigin<V> extends MapOrigin<V> {
-  override async putMany(): Promise<PutManyOutcome> {
-    throw new Error('origin down');
-  }
-}
 
 test('replayed writes reach the target, the latest per key, so a shared tier stops serving the older copy', async () => {
   const dir = await tempDir();
@@ -37,8 +23,7 @@ test('replayed writes reach the target, the latest per key, so a shared tier sto
   await first.put('item:1', 'v1');
   const latest = await first.put('item:1', 'v2');
   await first.put('item:2', 'w');
-  const crashed = `${dir}-crashed`;
-  dirs.push(crashed);
+  const crashed = join(await tempDir(), 'journal');
   await cp(dir, crashed, { recursive: true }); // the files as a crash leaves them (the lock is per process)
   await first.close();
 
