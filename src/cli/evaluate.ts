@@ -4,9 +4,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { PrescientError } from '../errors.ts';
-import { defaultPredictorSet, evaluatePredictors, maxRankK, type EvaluationRequest, type EvaluationResult } from '../sim/evaluate.ts';
+import { defaultPredictorSet, evaluatePredictors, maxRankK, type EvaluationResult } from '../sim/evaluate.ts';
 import { parseTimeMs, type TimeUnit } from '../sim/delimited-reader.ts';
-import { Interner } from '../sim/interner.ts';
+import { CompactRequests } from '../sim/compact-requests.ts';
 import { openTrace } from '../sim/trace-reader.ts';
 import type { CliIo } from './io.ts';
 import { parseFraction, parseIntList } from './parse.ts';
@@ -26,39 +26,24 @@ function trainUntilMs(value: string, unit: TimeUnit): number {
 }
 
 /** A trace read for evaluation: its requests in global time order, and the lines skipped as malformed. */
-type EvaluationTrace = { readonly requests: EvaluationRequest[]; readonly malformedLines: number };
+type EvaluationTrace = { readonly requests: CompactRequests; readonly malformedLines: number };
 
 /** Reads the trace into evaluation requests (a session is required: requests without one are their own session). */
 async function readRequests(path: string, flags: EvaluateFlags, io: CliIo): Promise<EvaluationTrace> {
   const source = await openTrace(path, traceOptionsFrom(flags));
   if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
-  const requests: EvaluationRequest[] = [];
-  // Each distinct string is kept once, as a copy: a request's strings would otherwise be slices keeping their whole
-  // 1 MiB read chunk, so the file's text stayed in memory beside the requests.
-  const keys = new Interner(`keys in ${path}`);
-  const sessions = new Interner(`sessions in ${path}`);
-  const users = new Interner(`users in ${path}`);
-  let anonymous = 0;
+  // Held as ids and times (compact-requests.ts): the time sort needs the whole trace, not its text.
+  const requests = new CompactRequests(path);
   for await (const batch of source.batches()) {
-    for (const r of batch) {
-      requests.push({
-        key: keys.names[keys.id(r.key)],
-        session: r.session === undefined ? `#${anonymous++}` : sessions.names[sessions.id(r.session)],
-        user: r.user === undefined ? undefined : users.names[users.id(r.user)],
-        time: r.timeMs,
-      });
-    }
+    for (const r of batch) requests.push(r.key, r.session, r.user, r.timeMs);
   }
   const stats = source.stats();
   reportMalformed(stats, io);
   if (requests.length === 0) throw new PrescientError('ERR_TRACE_EMPTY', `${path}: no requests could be read`);
-  if (anonymous === requests.length) {
+  if (requests.anonymous === requests.length) {
     throw new PrescientError('ERR_USAGE', `${path}: the trace has no sessions (give --session, or use a sessions-format file); next-request accuracy needs them`);
   }
-  if (requests.every((r) => r.time !== undefined)) {
-    // Global time order, ties in file order (a stable sort).
-    requests.sort((a, b) => (a.time as number) - (b.time as number));
-  }
+  requests.sortByTime(); // global time order when every request has a time, ties in file order
   return { requests, malformedLines: stats.malformed };
 }
 
@@ -103,7 +88,7 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
       }
       const trainUntil = flags.trainUntil === undefined ? undefined : trainUntilMs(flags.trainUntil, (flags.timeUnit as TimeUnit | undefined) ?? 'auto');
       const { requests, malformedLines } = await readRequests(trace, flags, io);
-      if (trainUntil !== undefined && !requests.some((r) => r.time !== undefined)) {
+      if (trainUntil !== undefined && requests.timed === 0) {
         throw new PrescientError('ERR_USAGE', 'The trace has no timestamps, so --train-until cannot place a cut: give --time <column>, or use --train-fraction');
       }
       const result = evaluatePredictors(requests, {
