@@ -113,7 +113,9 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toHttpError(error);
     metrics.countError(body.error.code);
-    if (status >= 500) request.log.error({ reqId: request.id, err: error, code: body.error.code }, 'request failed');
+    // Load shedding is the server working as meant: a warning without a stack, not an error line per refused request.
+    if (body.error.code === 'ERR_OVERLOADED' || body.error.code === 'ERR_CLOSED') request.log.warn({ reqId: request.id, code: body.error.code, status }, 'request shed');
+    else if (status >= 500) request.log.error({ reqId: request.id, err: error, code: body.error.code }, 'request failed');
     else request.log.info({ reqId: request.id, code: body.error.code, status, reason: body.error.message }, 'request refused');
     return reply.code(status).send(body);
   });

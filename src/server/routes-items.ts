@@ -43,6 +43,7 @@ export function registerItemRoutes(app: FastifyInstance, deps: RouteDeps): void 
   });
 
   app.post('/v1/items::batchGet', read, async (request) => {
+    parseRequest(schemas.emptyQuery, request.query, 'query'); // the context goes in the body: a query one would be ignored
     const body = parseRequest(schemas.batchGetBody, request.body, 'body');
     const ctx = service.context(body.session, Authenticator.actFor(request.principal, body.user), body.segment);
     const results = await service.readMany(body.keys, ctx);

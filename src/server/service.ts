@@ -27,6 +27,7 @@ import { openSampleOrigin } from '../origin/sample-store.ts';
 import type { Predictor } from '../predict/predictor.ts';
 import { ChangeFeed } from '../sync/change-feed.ts';
 import type { ServerConfig } from './config.ts';
+import { checkFetchCapacity, fetchRoom } from './fetch-capacity.ts';
 import { timedOrigin } from './metrics.ts';
 import { ReadinessProbe } from './readiness-probe.ts';
 import { SessionModels, type ApiPrediction } from './session-models.ts';
@@ -245,7 +246,7 @@ export class Service {
     const missing: number[] = [];
     for (let i = 0; i < results.length; i++) if (results[i] === undefined) missing.push(i);
     if (missing.length > 0) {
-      this.#checkCapacity(missing.length);
+      this.#checkCapacity(new Set(missing.map((i) => keys[i])).size); // a key asked twice is fetched once
       const loaded = await Promise.all(missing.map((i) => this.cache.load(ownString(keys[i]), ctx)));
       for (let j = 0; j < missing.length; j++) results[missing[j]] = loaded[j];
     }
@@ -293,28 +294,28 @@ export class Service {
   /**
    * Prefetches for the session: the given keys, and with an action, the items the models expect to follow it
    * (the action is recorded first, as by `recordAction`). Explicit requests are outside the prediction budget but
-   * not outside `maxInflightFetches`: like a batch read, the request is refused whole when its keys would take the
-   * origin past the limit (trimming it would make `issued` depend on other clients' load, and a client that
-   * retries later gets all it asked for).
+   * not outside `maxInflightFetches`: like a batch read, the request is refused whole when the keys it names would
+   * take the origin past the limit (trimming them would make `issued` depend on other clients' load, and a client
+   * that retries later gets all it asked for). The models' keys, whose number the client did not choose, are
+   * trimmed to the room left instead (fetch-capacity.ts).
    * Returns the keys whose fetch started (those not already cached or in flight) and the predictions acted on.
-   * @throws PrescientError ERR_OVERLOADED when the keys to fetch would exceed `maxInflightFetches` (the action, if
-   *   any, is recorded even so); ERR_CLOSED once the service is shutting down.
+   * @throws PrescientError ERR_OVERLOADED when the caller's keys would exceed `maxInflightFetches` now, ERR_BAD_REQUEST
+   *   when they always would (the action, if any, is recorded even so); ERR_CLOSED once the service is shutting down.
    */
   async prefetch(ctx: ReadContext, request: { readonly action?: string; readonly keys?: readonly string[] }): Promise<{ keys: string[]; predicted: ApiPrediction[] }> {
     this.#checkStarted();
     let predicted: ApiPrediction[] = [];
-    const wanted = new Set(request.keys ?? []);
     if (request.action !== undefined) {
       this.recordAction(ctx, request.action);
       predicted = (await this.#models.predictions(this.cache, ctx, this.config.cache.predictLimit)).items;
-      for (const p of predicted) wanted.add(p.key);
     }
     this.#checkStarted();
-    const keys = [...wanted].filter((k) => !this.cache.isPresent(k));
-    if (keys.length > 0) {
-      this.#checkCapacity(keys.length);
-      this.cache.prefetch(keys, ctx);
-    }
+    const keys = [...new Set(request.keys ?? [])].filter((k) => !this.cache.isPresent(k));
+    if (keys.length > 0) this.#checkCapacity(keys.length);
+    const asked = new Set(keys);
+    const guesses = predicted.map((p) => p.key).filter((k) => !asked.has(k) && !this.cache.isPresent(k));
+    keys.push(...guesses.slice(0, fetchRoom(this.cache.pendingFetches, keys.length, this.config.limits.maxInflightFetches)));
+    if (keys.length > 0) this.cache.prefetch(keys, ctx);
     return { keys, predicted };
   }
 
@@ -384,10 +385,7 @@ export class Service {
   }
 
   #checkCapacity(misses: number): void {
-    const max = this.config.limits.maxInflightFetches;
-    if (this.cache.pendingFetches + misses > max) {
-      throw new PrescientError('ERR_OVERLOADED', `Too many origin fetches in flight (limit ${max}); retry shortly`);
-    }
+    checkFetchCapacity(this.cache.pendingFetches, misses, this.config.limits.maxInflightFetches);
   }
 
   #checkStarted(): void {

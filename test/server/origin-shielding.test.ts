@@ -10,6 +10,7 @@ import { resolveConfig } from '../../src/server/config.ts';
 import { toHttpError } from '../../src/server/http-errors.ts';
 import { readinessReuseMs } from '../../src/server/readiness-probe.ts';
 import { gatedOrigin, rig } from './server-rig.ts';
+import { ScriptedPredictor } from '../doubles/scripted-predictor.ts';
 
 test('prefetch is held to maxInflightFetches as reads are: 503 ERR_OVERLOADED and nothing fetched', async () => {
   const gate = gatedOrigin();
@@ -34,6 +35,48 @@ test('prefetch is held to maxInflightFetches as reads are: 503 ERR_OVERLOADED an
     assert.equal(r.server.service.cache.pendingFetches, 0);
     const after = await r.inject({ method: 'POST', url: '/v1/sessions/s2/prefetch', payload: { keys: ['p4', 'p5'] } });
     assert.deepEqual([after.status, after.body.issued], [202, 2]);
+  } finally {
+    gate.release();
+    await r.close();
+  }
+});
+
+test('a request that alone needs more fetches than maxInflightFetches is 400, never a 503 to retry; a key asked twice counts once', async () => {
+  const gate = gatedOrigin();
+  const r = await rig({ origin: gate.origin, config: { limits: { maxInflightFetches: 3 } } });
+  try {
+    const never = await r.inject({ method: 'POST', url: '/v1/sessions/s1/prefetch', payload: { keys: ['a', 'b', 'c', 'd'] } });
+    assert.equal(never.status, 400);
+    assert.equal(never.body.error.code, 'ERR_BAD_REQUEST');
+    assert.match(never.body.error.message, /4 origin fetches at once; the server allows 3/);
+    const batch = await r.inject({ method: 'POST', url: '/v1/items:batchGet', payload: { keys: ['a', 'b', 'c', 'd'] } });
+    assert.equal(batch.status, 400);
+    const query = await r.inject({ method: 'POST', url: '/v1/items:batchGet?session=x', payload: { keys: ['a'] } });
+    assert.equal(query.status, 400, 'a context in the query would be ignored');
+    const repeated = r.inject({ method: 'POST', url: '/v1/items:batchGet', payload: { keys: ['a', 'a', 'a', 'b'] } });
+    await r.clock.advanceAsync(0);
+    assert.equal(r.server.service.cache.pendingFetches, 2);
+    gate.release();
+    const answer = await repeated;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.items.length, 4);
+  } finally {
+    gate.release();
+    await r.close();
+  }
+});
+
+test('an action\'s prefetch fetches the models\' keys up to the room maxInflightFetches leaves, never 503', async () => {
+  const gate = gatedOrigin();
+  const script: Record<string, Array<[string, number]>> = { 'action:buy': [['x1', 0.9], ['x2', 0.8], ['x3', 0.7], ['x4', 0.6], ['x5', 0.5]] };
+  const r = await rig({ origin: gate.origin, predictor: new ScriptedPredictor(script), config: { limits: { maxInflightFetches: 3 } } });
+  try {
+    const first = await r.inject({ method: 'POST', url: '/v1/sessions/s1/prefetch', payload: { action: 'buy' } });
+    assert.equal(first.status, 202);
+    assert.equal(first.body.issued, 3);
+    assert.equal(r.server.service.cache.pendingFetches, 3);
+    const full = await r.inject({ method: 'POST', url: '/v1/sessions/s2/prefetch', payload: { action: 'buy' } });
+    assert.deepEqual([full.status, full.body.issued], [202, 0]);
   } finally {
     gate.release();
     await r.close();
