@@ -79,8 +79,24 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
     // (Fastify's return503OnClosing answers with a body of its own).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    // Keys may be percent-encoded: each character can take three.
-    routerOptions: { maxParamLength: config.cache.maxKeyLength * 3 },
+    // Keys may be percent-encoded (each character can take three), and one too long must reach the route, whose key
+    // check names the limit (ERR_INVALID_KEY): the router's own refusal said only "not a valid url component". Node
+    // bounds the whole request line by its 16 KiB header limit anyway.
+    routerOptions: { maxParamLength: Math.max(16 * 1024, config.cache.maxKeyLength * 3) },
+    // What Node's HTTP parser refuses (a header without a colon, a garbage request line, oversized headers) is
+    // answered in our error shape and counted, not with Fastify's default body.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const isTooLarge = code === 'HPE_HEADER_OVERFLOW';
+      metrics.countError(isTooLarge ? 'ERR_PAYLOAD_TOO_LARGE' : 'ERR_BAD_REQUEST');
+      const body = JSON.stringify(errorBody(isTooLarge ? 'ERR_PAYLOAD_TOO_LARGE' : 'ERR_BAD_REQUEST', isTooLarge ? 'Request headers too large' : 'Malformed HTTP request'));
+      const status = isTooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
     // Errors raised before routing (a URL that does not decode) get the same shape as every other error.
     frameworkErrors: (error, _request, reply) => {
       const { status, body } = toHttpError(error);
@@ -88,6 +104,8 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
       void (reply as FastifyReply).code(status).send(body);
     },
   });
+  // JSON only: a text/plain body was parsed as a string and refused with a confusing schema error; now 415.
+  app.removeContentTypeParser('text/plain');
   const auth = new Authenticator(config.tokens);
   const limiter = new RateLimiter({ perSecond: limits.rateLimit.perSecond, burst: limits.rateLimit.burst, clock: overrides.clock ?? systemClock });
 

@@ -171,6 +171,11 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    if (request.method === 'HEAD') {
+      // The headers a GET would get, and no stream (Node never flushes a HEAD answer that stays open).
+      raw.end();
+      return;
+    }
     const history = snapshotNow(ctx, query.session);
     raw.write(`retry: ${reconnectMs}\nevent: history\ndata: ${JSON.stringify(history)}\n\n`);
     streams.add(reply);

@@ -195,7 +195,7 @@ describe('every error code', () => {
         ['prototype poisoning', { method: 'PUT', url: '/v1/items/k', payload: '{"value":{"__proto__":{"x":1}}}', headers: { 'content-type': 'application/json' } }, 400, 'ERR_BAD_REQUEST'],
         ['body too large', { method: 'PUT', url: '/v1/items/k', payload: { value: 'x'.repeat(2000) } }, 413, 'ERR_PAYLOAD_TOO_LARGE'],
         ['unsupported media type', { method: 'PUT', url: '/v1/items/k', payload: '<v/>', headers: { 'content-type': 'application/xml' } }, 415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
-        ['text body', { method: 'PUT', url: '/v1/items/k', payload: 'value', headers: { 'content-type': 'text/plain' } }, 400, 'ERR_BAD_REQUEST'],
+        ['text body', { method: 'PUT', url: '/v1/items/k', payload: 'value', headers: { 'content-type': 'text/plain' } }, 415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
         ['unknown route', { url: '/v2/items/a' }, 404, 'ERR_NOT_FOUND'],
         ['wrong method', { method: 'PATCH', url: '/v1/items/a' }, 404, 'ERR_NOT_FOUND'],
       ];

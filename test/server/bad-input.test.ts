@@ -89,7 +89,7 @@ test('thousands of malformed requests each get a coded 4xx, and the server keeps
 });
 
 test('garbage on the socket gets 400 or a closed connection, never a crash', async () => {
-  const base = new URL(await r.server.listen());
+  const base = await listening();
   const random = seededRandom(7);
   for (let i = 0; i < 50; i++) {
     const payload = i % 2 === 0 ? randomBytes(random, 1 + int(random, 2000)) : Buffer.from(`GET /v1/items/a HTTP/1.1\r\nHost: x\r\nContent-Length: -${i}\r\n${randomBytes(random, 40).toString('latin1')}\r\n\r\n`, 'latin1');
@@ -105,4 +105,49 @@ test('garbage on the socket gets 400 or a closed connection, never a crash', asy
   }
   const health = await fetch(new URL('/healthz', base));
   assert.equal(health.status, 200);
+});
+
+let bound: URL | undefined;
+/** The rig's server, listening (it binds once; later calls reuse the address). */
+async function listening(): Promise<URL> {
+  bound ??= new URL(await r.server.listen());
+  return bound;
+}
+
+/** Sends `payload` on a raw socket to `base` and resolves with everything the server answered. */
+function rawExchange(base: URL, payload: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = connect(Number(base.port), base.hostname);
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('error', () => resolve(text));
+    socket.on('close', () => resolve(text));
+    socket.end(payload, 'latin1');
+  });
+}
+
+test('what the HTTP parser refuses is answered in the error shape: ERR_BAD_REQUEST, 431 for oversized headers', async () => {
+  const base = await listening();
+  for (const payload of ['GARBAGE\r\n\r\n', 'GET /v1/items/a HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n']) {
+    const answer = await rawExchange(base, payload);
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /"code":"ERR_BAD_REQUEST"/);
+  }
+  const huge = await rawExchange(base, `GET /v1/items/a HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  assert.match(huge, /^HTTP\/1\.1 431 /);
+  assert.match(huge, /"code":"ERR_PAYLOAD_TOO_LARGE"/);
+});
+
+test('a key far over maxKeyLength is ERR_INVALID_KEY naming the limit; a text/plain body is 415; HEAD of the event stream ends', async () => {
+  const long = await r.inject({ url: `/v1/items/${'a'.repeat(2000)}` });
+  assert.equal(long.status, 400);
+  assert.equal(long.body.error.code, 'ERR_INVALID_KEY');
+  assert.match(long.body.error.message, /at most 512/);
+  const text = await r.inject({ method: 'PUT', url: '/v1/items/t', payload: '{"value":1}', headers: { 'content-type': 'text/plain' } });
+  assert.equal(text.status, 415);
+  assert.equal(text.body.error.code, 'ERR_UNSUPPORTED_MEDIA_TYPE');
+  const base = await listening();
+  const head = await fetch(new URL('/v1/dashboard/events', base), { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+  assert.equal(head.status, 200);
+  assert.match(head.headers.get('content-type') ?? '', /text\/event-stream/);
 });
