@@ -106,6 +106,23 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
   });
   // JSON only: a text/plain body was parsed as a string and refused with a confusing schema error; now 415.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies must be UTF-8 (invalid bytes were stored as U+FFFD, silently); an empty one (a DELETE from a client
+  // that sets the JSON content type on every request) is no body. Fastify's own parser does the rest, with its
+  // prototype-poisoning checks.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(httpError('ERR_BAD_REQUEST', 'The body is not valid UTF-8'), undefined);
+      return;
+    }
+    if (text.length === 0) done(null, undefined);
+    else parseJson(request, text, done);
+  });
   const auth = new Authenticator(config.tokens);
   const limiter = new RateLimiter({ perSecond: limits.rateLimit.perSecond, burst: limits.rateLimit.burst, clock: overrides.clock ?? systemClock });
 

@@ -151,3 +151,17 @@ test('a key far over maxKeyLength is ERR_INVALID_KEY naming the limit; a text/pl
   assert.equal(head.status, 200);
   assert.match(head.headers.get('content-type') ?? '', /text\/event-stream/);
 });
+
+test('a JSON body that is not UTF-8 is 400; an empty one is no body; prototype poisoning is still refused', async () => {
+  const json = { 'content-type': 'application/json' };
+  const bad = await r.inject({ method: 'PUT', url: '/v1/items/u8', payload: Buffer.from([0x7b, 0x22, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: json });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /not valid UTF-8/);
+  assert.equal((await r.inject({ url: '/v1/items/u8' })).status, 404, 'nothing was stored');
+  const good = await r.inject({ method: 'PUT', url: '/v1/items/u8', payload: Buffer.from('{"value":"é✓"}', 'utf8'), headers: json });
+  assert.equal(good.status, 200);
+  const deleted = await r.inject({ method: 'DELETE', url: '/v1/items/u8', payload: '', headers: json });
+  assert.ok(deleted.status < 300, `${deleted.status} ${deleted.text}`);
+  const poisoned = await r.inject({ method: 'PUT', url: '/v1/items/p', payload: '{"value":1,"__proto__":{"x":1}}', headers: json });
+  assert.equal(poisoned.status, 400);
+});
