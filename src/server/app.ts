@@ -113,6 +113,13 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      // Bodies are not decompressed here: a gzipped one read as text was refused as bad JSON, a plain one sent with
+      // the header was taken as it came.
+      done(httpError('ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(encoding)} is not accepted: send the body as it is`), undefined);
+      return;
+    }
     let text: string;
     try {
       text = utf8.decode(body as Buffer);

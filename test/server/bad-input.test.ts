@@ -164,4 +164,7 @@ test('a JSON body that is not UTF-8 is 400; an empty one is no body; prototype p
   assert.ok(deleted.status < 300, `${deleted.status} ${deleted.text}`);
   const poisoned = await r.inject({ method: 'PUT', url: '/v1/items/p', payload: '{"value":1,"__proto__":{"x":1}}', headers: json });
   assert.equal(poisoned.status, 400);
+  const encoded = await r.inject({ method: 'PUT', url: '/v1/items/e', payload: '{"value":1}', headers: { ...json, 'content-encoding': 'gzip' } });
+  assert.equal(encoded.status, 415);
+  assert.equal(encoded.body.error.code, 'ERR_UNSUPPORTED_MEDIA_TYPE');
 });
