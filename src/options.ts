@@ -74,9 +74,9 @@ export function urlOption<T>(name: string, value: unknown, schemes: readonly str
   }
 }
 
-/** Checks a constructor's options argument: an object (null, an array or a number is an option error, not a TypeError). */
-export function optionsObject(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('options', 'an object', value);
+/** Checks an options argument (named `name`): an object (null, an array or a number is an option error, not a TypeError). */
+export function optionsObject(value: unknown, name = 'options'): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(name, 'an object', value);
 }
 
 /** A non-empty string (a name shown in stats and predictions), or `fallback` when undefined. */

@@ -8,7 +8,7 @@ import type { PredictionLoopStats } from './prediction-loop.ts';
 import type { ShadowStats } from './shadow-catalog.ts';
 import type { SharedTierWriterStats } from './shared-tier-writer.ts';
 import type { Entry } from './entry.ts';
-import type { LoadOutcome } from './loader.ts';
+import type { LoadOutcome } from './flight.ts';
 import type { TierStats } from './tier.ts';
 import type { WriteBusStats } from './write-bus-link.ts';
 import type { PrescientError } from '../errors.ts';

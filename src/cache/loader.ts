@@ -17,8 +17,6 @@ import type { Entry } from './entry.ts';
 import type { Tier } from './tier.ts';
 import type { PrefetchRequest } from '../prefetch/prefetch-scheduler.ts';
 
-export { Flight, type FlightPrediction, type LoadOutcome } from './flight.ts';
-
 export type LoaderOptions<V> = {
   /** Told of each loaded value that could not be stored (counted in `storeFailures` as well). */
   readonly onStoreFailure?: (error: unknown) => void;

@@ -16,7 +16,7 @@ import { AccessBuffer, type ReadStatus } from './access-buffer.ts';
 import type { CachePrefetchOptions } from './cache-options.ts';
 import { nestedOptions } from '../options.ts';
 import type { Entry, RemovalCause } from './entry.ts';
-import type { Flight } from './loader.ts';
+import type { Flight } from './flight.ts';
 import { PredictionBudget, resolvePredictionBudget } from './prediction-budget.ts';
 
 /**
@@ -169,19 +169,19 @@ export class PredictionLoop {
 
   /** A read used a prefetched entry (its first hit). */
   used(entry: Entry): void {
-    this.usedPrediction(entry.key, entry.predictedBy, entry.probability, entry.predictedFor);
+    this.#used(entry.key, entry.predictedBy, entry.probability, entry.predictedFor);
   }
 
   /** A read joined the prefetch `flight` and used it: counted once, by its first reader. */
-  usedFlight(flight: Pick<Flight<unknown>, 'key' | 'prediction' | 'isUseCounted'>): void {
+  usedFlight<V>(flight: Flight<V>): void {
     const p = flight.prediction;
     if (p === undefined || flight.isUseCounted) return;
     flight.isUseCounted = true;
-    this.usedPrediction(flight.key, p.source, p.probability, p.ctx);
+    this.#used(flight.key, p.source, p.probability, p.ctx);
   }
 
   /** A read used the prefetch of `key` made with this prediction (its first hit, or the read joined the fetch). */
-  usedPrediction(key: string, source: string | undefined, probability: number, ctx: ReadContext | undefined): void {
+  #used(key: string, source: string | undefined, probability: number, ctx: ReadContext | undefined): void {
     this.feedback.used(key, source, probability);
     this.#scheduler?.onUsed(source !== 'manual');
     if (ctx !== undefined) this.#feedback(key, ctx, true);

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.ts';
 import type { AbsentKeys } from './absent-keys.ts';
 import type { ResolvedCacheOptions } from './cache-options.ts';
 import { createEntry, noTags, restoreEntry, type Entry } from './entry.ts';
-import type { Flight, LoadOutcome } from './loader.ts';
+import type { Flight, LoadOutcome } from './flight.ts';
 import type { MemoryTier } from './memory-tier.ts';
 import type { ShadowCatalogs } from './shadow-catalog.ts';
 import type { SharedTierWriter } from './shared-tier-writer.ts';

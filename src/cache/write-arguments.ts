@@ -7,12 +7,13 @@
  * error naming the argument and the value instead.
  */
 import { InvalidOptionError } from '../errors.ts';
+import { optionsObject } from '../options.ts';
 import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-results.ts';
 import { checkKey } from './entry.ts';
 
 /** `set`'s options: an object; `tags`, when given, an array of strings. @throws InvalidOptionError */
 export function checkSetOptions(options: unknown): asserts options is SetOptions {
-  checkObject('options', options);
+  optionsObject(options);
   const { tags } = options as SetOptions;
   if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'))) {
     throw new InvalidOptionError('tags', 'an array of strings', tags);
@@ -21,7 +22,7 @@ export function checkSetOptions(options: unknown): asserts options is SetOptions
 
 /** `delete`'s options: an object. @throws InvalidOptionError */
 export function checkDeleteOptions(options: unknown): asserts options is DeleteOptions {
-  checkObject('options', options);
+  optionsObject(options);
 }
 
 /**
@@ -29,7 +30,7 @@ export function checkDeleteOptions(options: unknown): asserts options is DeleteO
  * @throws InvalidOptionError; InvalidKeyError for a key in `keys`
  */
 export function checkSelector(selector: unknown, maxKeyLength: number): asserts selector is InvalidateSelector {
-  checkObject('selector', selector);
+  optionsObject(selector, 'selector');
   const { keys, prefix, tag } = selector as InvalidateSelector;
   if (keys !== undefined) {
     if (!Array.isArray(keys)) throw new InvalidOptionError('keys', 'an array of keys', keys);
@@ -37,8 +38,4 @@ export function checkSelector(selector: unknown, maxKeyLength: number): asserts 
   }
   if (prefix !== undefined && typeof prefix !== 'string') throw new InvalidOptionError('prefix', 'a string', prefix);
   if (tag !== undefined && typeof tag !== 'string') throw new InvalidOptionError('tag', 'a string', tag);
-}
-
-function checkObject(name: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(name, 'an object', value);
 }

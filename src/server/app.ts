@@ -91,10 +91,11 @@ export async function createServer(config: ServerConfig, overrides: ServiceOverr
         socket.destroy();
         return;
       }
-      const isTooLarge = code === 'HPE_HEADER_OVERFLOW';
-      metrics.countError(isTooLarge ? 'ERR_PAYLOAD_TOO_LARGE' : 'ERR_BAD_REQUEST');
-      const body = JSON.stringify(errorBody(isTooLarge ? 'ERR_PAYLOAD_TOO_LARGE' : 'ERR_BAD_REQUEST', isTooLarge ? 'Request headers too large' : 'Malformed HTTP request'));
-      const status = isTooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const [status, errorCode, message] = code === 'HPE_HEADER_OVERFLOW'
+        ? (['431 Request Header Fields Too Large', 'ERR_PAYLOAD_TOO_LARGE', 'Request headers too large'] as const)
+        : (['400 Bad Request', 'ERR_BAD_REQUEST', 'Malformed HTTP request'] as const);
+      metrics.countError(errorCode);
+      const body = JSON.stringify(errorBody(errorCode, message));
       socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     },
     // Errors raised before routing (a URL that does not decode) get the same shape as every other error.

@@ -310,11 +310,10 @@ export class Service {
       predicted = (await this.#models.predictions(this.cache, ctx, this.config.cache.predictLimit)).items;
     }
     this.#checkStarted();
-    const keys = [...new Set(request.keys ?? [])].filter((k) => !this.cache.isPresent(k));
-    if (keys.length > 0) this.#checkCapacity(keys.length);
-    const asked = new Set(keys);
+    const asked = new Set((request.keys ?? []).filter((k) => !this.cache.isPresent(k)));
+    if (asked.size > 0) this.#checkCapacity(asked.size);
     const guesses = predicted.map((p) => p.key).filter((k) => !asked.has(k) && !this.cache.isPresent(k));
-    keys.push(...guesses.slice(0, fetchRoom(this.cache.pendingFetches, keys.length, this.config.limits.maxInflightFetches)));
+    const keys = [...asked, ...guesses.slice(0, fetchRoom(this.cache.pendingFetches, asked.size, this.config.limits.maxInflightFetches))];
     if (keys.length > 0) this.cache.prefetch(keys, ctx);
     return { keys, predicted };
   }

@@ -10,6 +10,7 @@
  */
 import type { EvaluationRequest } from './evaluate.ts';
 import { Interner } from './interner.ts';
+import { grow, timeOrder } from './workload.ts';
 
 /** First capacity of the columns; they double when full. */
 const initialCapacity = 1024;
@@ -25,7 +26,7 @@ export class CompactRequests implements Iterable<EvaluationRequest> {
   #userIds = new Int32Array(initialCapacity);
   /** Time, or NaN when the request has none. */
   #times = new Float64Array(initialCapacity);
-  #order: Uint32Array | undefined;
+  #order: Int32Array | undefined;
   #length = 0;
   #anonymous = 0;
   #timed = 0;
@@ -54,8 +55,13 @@ export class CompactRequests implements Iterable<EvaluationRequest> {
 
   /** Appends a request (in file order until `sortByTime`). */
   push(key: string, session: string | undefined, user: string | undefined, timeMs: number | undefined): void {
-    if (this.#length === this.#keyIds.length) this.#grow();
     const i = this.#length++;
+    if (i === this.#keyIds.length) {
+      this.#keyIds = grow(this.#keyIds, i + 1);
+      this.#sessionIds = grow(this.#sessionIds, i + 1);
+      this.#userIds = grow(this.#userIds, i + 1);
+      this.#times = grow(this.#times, i + 1);
+    }
     this.#keyIds[i] = this.#keys.id(key);
     this.#sessionIds[i] = session === undefined ? -++this.#anonymous : this.#sessions.id(session);
     this.#userIds[i] = user === undefined ? -1 : this.#users.id(user);
@@ -66,13 +72,7 @@ export class CompactRequests implements Iterable<EvaluationRequest> {
 
   /** Orders the requests by time, ties in file order (a stable order); requests without a time keep file order. */
   sortByTime(): void {
-    const order = new Uint32Array(this.#length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    if (this.#timed === this.#length) {
-      const times = this.#times;
-      order.sort((a, b) => times[a] - times[b] || a - b);
-    }
-    this.#order = order;
+    this.#order = this.#timed === this.#length ? timeOrder(this.#times, this.#length) : undefined;
   }
 
   *[Symbol.iterator](): Iterator<EvaluationRequest> {
@@ -92,18 +92,5 @@ export class CompactRequests implements Iterable<EvaluationRequest> {
         time: Number.isNaN(t) ? undefined : t,
       };
     }
-  }
-
-  #grow(): void {
-    const n = this.#keyIds.length * 2;
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.#keyIds = grow(this.#keyIds, (m) => new Int32Array(m));
-    this.#sessionIds = grow(this.#sessionIds, (m) => new Int32Array(m));
-    this.#userIds = grow(this.#userIds, (m) => new Int32Array(m));
-    this.#times = grow(this.#times, (m) => new Float64Array(m));
   }
 }

@@ -51,11 +51,18 @@ export type WorkloadOptions = {
 };
 
 /** Grows an Int32Array/Float64Array by doubling. */
-function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
+export function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
   if (need <= a.length) return a;
   const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
   b.set(a);
   return b;
+}
+
+/** The indexes 0..n-1 of `times` in time order, ties in index (file) order: a stable sort. */
+export function timeOrder(times: Float64Array, n: number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => times[a] - times[b] || a - b);
 }
 
 /**
@@ -101,10 +108,8 @@ export async function loadWorkload(source: TraceSource, options: WorkloadOptions
   let timingKind: Workload['timingKind'];
   if (timed === n && options.ignoreTime !== true) {
     timingKind = 'timestamps';
-    for (let i = 0; i < n; i++) order[i] = i;
     const t = times;
-    // Stable sort by timestamp: ties keep file order.
-    const sorted = Array.from(order).sort((a, b) => t[a] - t[b] || a - b);
+    const sorted = timeOrder(t, n);
     const t0 = t[sorted[0]];
     for (let i = 0; i < n; i++) {
       order[i] = sorted[i];
