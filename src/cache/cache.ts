@@ -28,6 +28,7 @@ import { hitResult, loadedResult, type CacheEvents, type CacheStats, type Delete
 import { VersionFloors } from './version-floors.ts';
 import { OriginCounters } from './origin-counters.ts';
 import { PredictionLoop } from './prediction-loop.ts';
+import { Presence } from './presence.ts';
 import { SharedTierWriter } from './shared-tier-writer.ts';
 import { TierWriter } from './tier-writer.ts';
 import { ShadowCatalogs } from './shadow-catalog.ts';
@@ -47,6 +48,7 @@ export class Cache<V = unknown> {
   readonly #writer: TierWriter<V>;
   readonly #writes: CacheWrites<V>;
   readonly #absent: AbsentKeys | undefined;
+  readonly #presence: Presence;
   readonly #events = new GuardedEvents((error) => this.#o.onFault({ kind: 'listener', error }));
   readonly #reads: Record<ReadStatus, number> = { hit: 0, miss: 0, stale: 0, prefetched: 0 };
   readonly #origin = new OriginCounters();
@@ -82,7 +84,8 @@ export class Cache<V = unknown> {
       bufferSize: o.accessBufferSize,
       predictLimit: o.predictLimit,
       prefetch: o.prefetch,
-      target: { isPresent: (key) => this.isPresent(key), touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
+      target: { isPresent: (key) => this.#presence.isPresent(key), touchIfPresent: (key) => this.#presence.touchIfPresent(key),
+        touch: (key) => this.#memory.touch(key), fetch: (batch) => this.#prefetchBatch(batch) },
       onEvent: (event) => this.#events.emit(event.type, event),
       isListened: (type) => this.#events.listenerCount(type) > 0,
       reads: this.#reads, // the prediction budget's share follows the reads the models could change
@@ -92,6 +95,7 @@ export class Cache<V = unknown> {
     const shadow = o.shadow === false ? undefined : { ...o.shadow, clock: o.clock, tier: this.#memory, loop: this.#loop, reads: this.#reads };
     this.#shadow = shadow && new ShadowCatalogs<V>(shadow);
     this.#absent = o.absentTtlMs > 0 ? new AbsentKeys(o.absentTtlMs, o.maxAbsentKeys) : undefined;
+    this.#presence = new Presence(this.#loader, this.#memory, this.#absent, this.#clock);
     const stores = { memory: this.#memory, shadow: this.#shadow, shared: this.#shared, absent: this.#absent, floors };
     this.#writer = new TierWriter<V>({ ...o, ...stores });
     const onBusFault = (error: unknown): void => o.onFault({ kind: 'store', error });
@@ -374,12 +378,9 @@ export class Cache<V = unknown> {
     this.#loader.load(key, 'demand');
   }
 
-  /** True when `key` is held fresh in memory or being fetched: a read or prefetch now sends nothing to the origin for it. */
+  /** True when `key` is held fresh in memory, being fetched or known absent: a read now sends nothing to the origin for it. */
   isPresent(key: string): boolean {
-    if (this.#loader.flight(key) !== undefined) return true;
-    const e = this.#memory.peek(key);
-    if (e !== undefined) return this.#clock.now() < e.staleAt;
-    return this.#absent !== undefined && this.#absent.has(key, this.#clock.now(), false);
+    return this.#presence.isPresent(key);
   }
 
   #prefetchBatch(batch: readonly PrefetchRequest[]): Promise<{ failed: PrefetchRequest[] }> {

@@ -26,11 +26,13 @@ export class GhostList {
 
   /** Remembers `key` as just evicted, forgetting the oldest when full. */
   add(key: string): void {
-    if (this.#keys.has(key)) return;
+    const keys = this.#keys;
+    const held = keys.size;
+    keys.add(key); // added first, one lookup fewer than has-then-add (every eviction comes here)
+    if (keys.size === held) return;
     const old = this.#ring[this.#head];
-    if (old !== undefined) this.#keys.delete(old);
+    if (old !== undefined && old !== key) keys.delete(old);
     this.#ring[this.#head] = key;
-    this.#keys.add(key);
     this.#head = (this.#head + 1) % this.#ring.length;
   }
 

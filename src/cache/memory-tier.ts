@@ -148,9 +148,26 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   touch(key: string): boolean {
     const slot = this.#map.get(key);
     if (slot === undefined) return false;
+    this.#touchSlot(slot);
+    return true;
+  }
+
+  /**
+   * `touch` for an entry still fresh at `now` (`now < staleAt`): true when touched, false when held but stale (left
+   * as it is), undefined when not held. One lookup where `peek` then `touch` take two (the scheduler asks this of
+   * every predicted key).
+   */
+  touchIfFresh(key: string, now: number): boolean | undefined {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    if (!(now < this.#table.entry(slot).staleAt)) return false;
+    this.#touchSlot(slot);
+    return true;
+  }
+
+  #touchSlot(slot: number): void {
     if (this.#table.queue(slot) === PREFETCH) this.#prefetch.touch(slot);
     else this.#main.touch(slot);
-    return true;
   }
 
   /** Entries for `keys`, aligned with `keys`; each lookup counts as a `get`. */

@@ -41,6 +41,8 @@ export interface PrefetchTarget {
   isPresent(key: string): boolean;
   /** A confident prediction of a key already cached: refresh its recency so eviction keeps it (optional). */
   touch?(key: string): void;
+  /** `isPresent(key)`, and `touch(key)` when it is, in one step (optional; needs `touch`). */
+  touchIfPresent?(key: string): boolean;
   /** Fetches a batch (one origin round trip) and stores it; resolves with the requests that failed. */
   fetch(batch: readonly PrefetchRequest[]): Promise<{ readonly failed: readonly PrefetchRequest[] }>;
 }
@@ -259,18 +261,23 @@ export class PrefetchScheduler {
     const queuedBefore = this.#queue.length;
     const bar = this.#score.barFor(ctx);
     const floor = isAnonymous(ctx) ? this.#o.anonymousMinProbability : 0;
+    const target = this.#target;
     for (const p of predictions) {
       this.#offered++;
-      if (p.probability >= this.#o.touchProbability && this.#target.touch !== undefined && this.#target.isPresent(p.key)) {
-        this.#target.touch(p.key);
-        this.#skippedPresent++;
-        continue;
+      // Known after the touch check (nothing changes before the second use), so each key is looked up once.
+      let isPresent: boolean | undefined;
+      if (p.probability >= this.#o.touchProbability && target.touch !== undefined) {
+        isPresent = target.touchIfPresent !== undefined ? target.touchIfPresent(p.key) : target.isPresent(p.key) && (target.touch(p.key), true);
+        if (isPresent) {
+          this.#skippedPresent++;
+          continue;
+        }
       }
       if (!(p.probability >= this.#threshold.valueFor(p.source ?? 'unknown')) || p.probability < floor) {
         this.#belowThreshold++;
         continue;
       }
-      if (this.#target.isPresent(p.key)) {
+      if (isPresent ?? target.isPresent(p.key)) {
         this.#skippedPresent++;
         continue;
       }
