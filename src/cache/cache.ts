@@ -141,6 +141,7 @@ export class Cache<V = unknown> {
   }
 
   #loadMissed(key: string, ctx: ReadContext): Promise<ReadResult<V>> {
+    checkKey(key, this.#o.maxKeyLength); // the whole check (well-formed UTF-16) before a load; a hit needs none: held keys passed it
     return this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key) ?? this.#shadow?.peek(key, ctx));
   }
 

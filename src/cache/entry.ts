@@ -204,9 +204,33 @@ export function isExpired(entry: Entry, now: number): boolean {
 /** Why an entry left a tier. */
 export type RemovalCause = 'evicted' | 'expired' | 'deleted' | 'replaced' | 'rejected';
 
-/** Checks a cache key: a non-empty string of at most `maxKeyLength` characters. @throws InvalidKeyError */
+/**
+ * Checks a cache key: a non-empty string of at most `maxKeyLength` characters, well-formed UTF-16 (see
+ * {@link checkWellFormedKey}). @throws InvalidKeyError
+ */
 export function checkKey(key: unknown, maxKeyLength: number): asserts key is string {
   if (typeof key !== 'string') throw new InvalidKeyError(key, 'expected a string');
   if (key.length === 0) throw new InvalidKeyError(key, 'expected a non-empty string');
   if (key.length > maxKeyLength) throw new InvalidKeyError(key, `longer than ${maxKeyLength} characters`);
+  checkWellFormedKey(key);
+}
+
+/** True when `text` holds no surrogate without its partner: `String.prototype.isWellFormed` (Node 20; TypeScript's ES2023 lib does not declare it). */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** A UTF-16 surrogate without its partner. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Checks that `key` is well-formed UTF-16: no surrogate without its partner. Why: a shared tier (Redis), a write
+ * notice's peers and trace files hold keys as UTF-8, where every lone surrogate becomes U+FFFD, so two such keys would
+ * become one there (`'a\uD800'` and `'a\uDC00'` read each other's values). @throws InvalidKeyError
+ */
+export function checkWellFormedKey(key: string): void {
+  if (isWellFormed(key)) return;
+  const at = key.search(LONE_SURROGATE);
+  const unit = key.charCodeAt(at).toString(16).toUpperCase();
+  throw new InvalidKeyError(key, `not well-formed UTF-16: a lone surrogate (U+${unit}) at index ${at}, which has no UTF-8 form, so the key could not be told apart from others in a shared tier`);
 }

@@ -10,7 +10,8 @@
  * (copies below v are stale, and its own delete window on the key ends), a delete up to m, a delete of every
  * version the writer held up to `held` (none when it held nothing; an earlier floor ends, since versions may start
  * over after it); a prefix ends the floors under it; `all` (a gap) only drops local copies; a tag drops them as a
- * local delete would and removes their shared copies (in case the writer's tier has no tag index).
+ * local delete would and removes their shared copies (in case the writer's tier has no tag index). Replies the shared
+ * tier cached in this process (Redis's client-side cache) go for the keys named, all of them for a prefix, a tag or `all`.
  */
 import type { Loader } from './loader.ts';
 import type { LocalStores } from './tier-writer.ts';
@@ -29,6 +30,11 @@ export function heldVersion<V>(w: LocalStores<V>, key: string): number {
 
 /** Applies `notice` to the local copies; keys this cache refuses (too long) are not held here and are skipped. Returns how many copies went. */
 export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number {
+  // The writer changed the shared tier before sending, but the tier's invalidation of the replies it cached here may
+  // come later, on another connection: without this, the next shared read answers the old copy, kept here for its TTL.
+  const isWide = notice.prefix !== undefined || notice.tag !== undefined || notice.all === true;
+  if (isWide) w.shared?.dropCachedReplies();
+  else if (notice.keys !== undefined && notice.keys.length > 0) w.shared?.dropCachedReplies(notice.keys.map((change) => change.key));
   let removed = 0;
   for (const change of notice.keys ?? []) {
     const { key } = change;

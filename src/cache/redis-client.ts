@@ -3,8 +3,10 @@
  * of a client's surface the tier relies on, so a client passed in (single server or cluster) fits the same shape.
  */
 import { createClient, createCluster, RESP_TYPES } from 'redis';
-import type { CommandDeadline } from './command-deadline.ts';
+import { withinMs, type CommandDeadline } from './command-deadline.ts';
+import { isWellFormed } from './entry.ts';
 import type { ScriptRunner } from './redis-scripts.ts';
+import { systemClock } from '../clock.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { positiveInt, urlOption } from '../options.ts';
 
@@ -25,7 +27,7 @@ export type RedisConnection = ScriptRunner & {
   readonly isOpen: boolean;
   readonly options?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } };
   readonly _options?: { readonly defaults?: { readonly commandOptions?: { readonly typeMapping?: Record<number, unknown> } } };
-  readonly clientSideCache?: { stats(): { hitCount: number; missCount: number }; size(): number };
+  readonly clientSideCache?: { stats(): { hitCount: number; missCount: number }; size(): number; invalidate(key: string | null): void };
   readonly masters?: readonly unknown[];
   get(key: string): Promise<unknown>;
   unlink(keys: Array<string | Buffer>): Promise<number>;
@@ -75,6 +77,26 @@ export function reconnectStrategy(reconnect: RedisClientSettings['reconnect']): 
   return (attempt) => Math.round(Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 20)));
 }
 
+/** The part of a node-redis client (or cluster) `closeWithin` uses. */
+export type ClosableClient = { readonly isReady: boolean; readonly isOpen: boolean; close(): Promise<unknown>; destroy(): void };
+
+/**
+ * Closes `client`: gracefully when it is ready (the replies still pending get up to `ms` of wall time, as network
+ * waits are), else, or when the server hangs past `ms`, by `destroy()` (pending commands fail at once). A client not
+ * ready is destroyed at once, since `close()` would wait for a connection that may never come. Never rejects.
+ */
+export async function closeWithin(client: ClosableClient, ms: number): Promise<void> {
+  if (!client.isReady) {
+    if (client.isOpen) client.destroy();
+    return;
+  }
+  try {
+    await withinMs(systemClock, ms, client.close(), () => new Error(`Redis did not close within ${ms} ms`));
+  } catch {
+    client.destroy(); // (after a close() begun: it ends the draining socket)
+  }
+}
+
 /**
  * Walks every key matching the glob `match` on every master of `client` (the client itself when it is not a
  * cluster), `count` keys per SCAN step, handing each non-empty step to `onStep` with the node it came from. Each
@@ -109,11 +131,22 @@ export async function unlinkNamespace(client: RedisConnection, ns: string, metaK
   await deadline.bound(client.unlink(metaKeys), 'UNLINK');
 }
 
-/** The keys of namespace `ns` that start with `prefix` (SCAN on every master), without the `{ns}:` head. */
+/**
+ * The keys of namespace `ns` that start with `prefix` (SCAN on every master), without the `{ns}:` head. Keys are
+ * well-formed UTF-16 (RedisTier refuses others), so a prefix that ends inside a surrogate pair is matched in UTF-16
+ * (its UTF-8 has no such byte prefix), and one with a lone surrogate anywhere else matches none.
+ */
 export async function keysStartingWith(client: RedisConnection, ns: string, prefix: string, count: number, deadline: CommandDeadline): Promise<string[]> {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  const isSplitPair = last >= 0xd800 && last <= 0xdbff;
+  const scanned = isSplitPair ? prefix.slice(0, -1) : prefix;
+  if (!isWellFormed(scanned)) return [];
   const keys: string[] = [];
-  await scanNodes(client, `${escapeGlob(`${ns}:${prefix}`)}*`, count, deadline, async (_node, found) => {
-    for (const k of found) keys.push(k.toString().slice(ns.length + 1));
+  await scanNodes(client, `${escapeGlob(`${ns}:${scanned}`)}*`, count, deadline, async (_node, found) => {
+    for (const k of found) {
+      const key = k.toString().slice(ns.length + 1);
+      if (!isSplitPair || key.startsWith(prefix)) keys.push(key);
+    }
   });
   return keys;
 }

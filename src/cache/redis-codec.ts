@@ -23,7 +23,7 @@ import { PrescientError } from '../errors.ts';
 /** Format tag of MessagePack payloads (the first byte of every value). */
 const MSGPACK = 0x6d; // 'm'
 const SPACE = 0x20;
-/** Longest header: tag + the longest `String(number)` (24 chars, e.g. -1.2345678901234567e-300) + space. */
+/** Longest header: tag + the longest `String(number)` (23 chars >= 0, e.g. 1.2345678901234567e-300) + space, rounded up. */
 export const MAX_HEADER_BYTES = 32;
 
 /**
@@ -39,11 +39,12 @@ const SOURCES = ['demand', 'prefetch'] as const;
  * Encodes `entry` (without its key and hit count) into the Redis value layout. The value must be MessagePack
  * serialisable: plain data, Date, BigInt and binary round-trip; a class instance comes back as a plain object, and
  * a Map or a Set as an empty object (convert them to plain objects or arrays before caching).
- * @throws PrescientError ERR_INVALID_VALUE when the version is not a finite number or the value cannot be encoded.
+ * @throws PrescientError ERR_INVALID_VALUE when the version is not a finite number >= 0 (what the decoder and the
+ * Lua scripts read back) or the value cannot be encoded.
  */
 export function encodeRedisEntry<V>(entry: Entry<V>): Buffer {
-  if (typeof entry.version !== 'number' || !Number.isFinite(entry.version)) {
-    throw new PrescientError('ERR_INVALID_VALUE', `Entry version must be a finite number, got ${String(entry.version)}`);
+  if (typeof entry.version !== 'number' || !Number.isFinite(entry.version) || !(entry.version >= 0)) {
+    throw new PrescientError('ERR_INVALID_VALUE', `Entry version must be a finite number >= 0, got ${String(entry.version)}`);
   }
   let payload: Uint8Array;
   try {
@@ -71,12 +72,14 @@ export function encodeRedisEntry<V>(entry: Entry<V>): Buffer {
 
 /**
  * Decodes a value written by {@link encodeRedisEntry} back into an entry for `key`, with `hits` set to `hits`.
- * @throws PrescientError ERR_TIER_FAILED when the bytes are not in a format this codec reads.
+ * @throws PrescientError ERR_TIER_FAILED when the bytes are not in a format this codec reads, a header version
+ * included: only a version as `String` spells a finite number >= 0 is read (not `Infinity`, `0x10`, `1e400`, `-5`,
+ * which `Number()` would take from a value someone else wrote under the namespace).
  */
 export function decodeRedisEntry<V>(key: string, bytes: Uint8Array, hits = 0): Entry<V> {
   const space = bytes.indexOf(SPACE);
   if (bytes[0] !== MSGPACK || space < 2 || space >= MAX_HEADER_BYTES) throw corrupt(key);
-  const version = Number(Buffer.from(bytes.buffer, bytes.byteOffset + 1, space - 1).toString('latin1'));
+  const version = parseVersion(Buffer.from(bytes.buffer, bytes.byteOffset + 1, space - 1).toString('latin1'));
   let f: unknown[];
   try {
     f = decoder.decode(bytes.subarray(space + 1)) as unknown[];
@@ -88,6 +91,12 @@ export function decodeRedisEntry<V>(key: string, bytes: Uint8Array, hits = 0): E
   const prediction = source === 'demand' ? undefined : { probability: f[6] as number, source: f[9] === 0 ? undefined : (f[9] as string), ctx: f[8] === 0 ? undefined : (f[8] as Entry['predictedFor']) };
   const times = { createdAt: f[2] as number, staleAt: f[3] as number, expiresAt: f[4] as number };
   return restoreEntry({ key, value: f[0] as V, version, sizeBytes: f[1] as number, ...times, tags: f[7] === 0 ? noTags : (f[7] as string[]), prediction, hits });
+}
+
+/** The version `text` spells, or NaN unless it is exactly how `String` spells a finite number >= 0 (as the encoder wrote it). */
+function parseVersion(text: string): number {
+  const version = Number(text);
+  return version >= 0 && Number.isFinite(version) && String(version) === text ? version : Number.NaN;
 }
 
 function corrupt(key: string, cause?: unknown): PrescientError {

@@ -74,6 +74,12 @@ export const SWEEP_LIMIT = 1_000;
  */
 export const RECONCILE_PER_WRITE = 4;
 export const RECONCILE_PER_STATS = 128;
+/**
+ * Longest Redis TTL sent, in ms (~285,000 years): the largest integer a double holds exactly, which `String` spells
+ * without an exponent and Redis's `SET PX` takes. An entry living longer is stored without expiry, which is what the
+ * memory tier does with it in practice (its expiry never comes).
+ */
+export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
 /** Keys per SCAN step and per UNLINK in `clear()`. */
 export const CLEAR_BATCH = 500;
 /** Most per-key hit counters kept; the oldest-touched is dropped beyond it (its count restarts at 0). */

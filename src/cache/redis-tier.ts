@@ -5,7 +5,8 @@
  * costs a round trip every time. With RESP3 tracking (node-redis `clientSideCache`), a node keeps the replies of
  * the keys it read; Redis remembers which connection read which key and pushes an invalidation when any client
  * (this node, another node, a script) changes it, so the next read goes back to Redis. Reads of hot keys are then
- * served from this process, yet never older than the moment the invalidation arrives.
+ * served from this process, yet never older than the moment the invalidation arrives, or another node's write notice
+ * naming the key, whichever comes first (`dropCachedReplies`, redis-reply-cache.ts).
  *
  * Layout: every key of a tier lives under the hash tag `{namespace}` (`{prescient}:user:42`), so one namespace is
  * one cluster slot. That keeps the compare-by-version writes, the byte accounting and the budget evictions
@@ -26,18 +27,18 @@
  * `commandTimeoutMs` (command-deadline.ts); a `set` that timed out answers false but may still land. The client
  * reconnects with capped exponential backoff and full jitter; `stats().extra` says how it went.
  */
-import { RESP_TYPES } from 'redis';
-import type { Entry } from './entry.ts';
+import { checkWellFormedKey, type Entry } from './entry.ts';
 import type { Tier, TierStats } from './tier.ts';
 import { CommandDeadline, withinMs } from './command-deadline.ts';
 import { HitCounters } from './hit-counters.ts';
 import { decodeRedisEntry, encodeRedisEntry } from './redis-codec.ts';
-import { keysOfTag, keysStartingWith, redisTierTypeMapping, unlinkNamespace, type RedisConnection } from './redis-client.ts';
+import { closeWithin, keysOfTag, keysStartingWith, unlinkNamespace, type RedisConnection } from './redis-client.ts';
+import { ReplyCache } from './redis-reply-cache.ts';
 import { redisScripts, runScript, type RedisScript } from './redis-scripts.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeNumber, positiveInt } from '../options.ts';
-import { CLEAR_BATCH, HIT_COUNTS_MAX, namespaceTag, RECONCILE_PER_STATS, RECONCILE_PER_WRITE, SWEEP_LIMIT, tierClient, type RedisTierOptions } from './redis-tier-options.ts';
+import { CLEAR_BATCH, HIT_COUNTS_MAX, MAX_TTL_MS, namespaceTag, RECONCILE_PER_STATS, RECONCILE_PER_WRITE, SWEEP_LIMIT, tierClient, type RedisTierOptions } from './redis-tier-options.ts';
 
 export { redisTierTypeMapping } from './redis-client.ts';
 export type { RedisTierOptions } from './redis-tier-options.ts';
@@ -45,14 +46,15 @@ export type { RedisTierOptions } from './redis-tier-options.ts';
 /**
  * A {@link Tier} on Redis. Every method answers with a promise. Reads never throw because of Redis (a failure is a
  * miss); `set` and `delete` answer false on failure; `clear` and `start` throw ERR_TIER_FAILED. Every method throws
- * ERR_CLOSED after `close()`.
+ * ERR_CLOSED after `close()`; those taking a key, InvalidKeyError (ERR_INVALID_KEY) for one that is not well-formed
+ * UTF-16 (Redis keys are UTF-8, where two such keys would be one).
  */
 export class RedisTier<V = unknown> implements Tier<V> {
   readonly name = 'redis';
   readonly #client: RedisConnection;
   readonly #reader: RedisConnection;
   readonly #isOwned: boolean;
-  readonly #cscMode: 'on' | 'off' | 'bypassed';
+  readonly #replies: ReplyCache;
   readonly #maxBytes: number;
   readonly #ns: string;
   readonly #metaKeys: [string, string, string];
@@ -87,13 +89,9 @@ export class RedisTier<V = unknown> implements Tier<V> {
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']);
     this.#onError = options.onError === undefined ? undefined : fn('onError', options.onError);
     ({ client: this.#client, isOwned: this.#isOwned } = tierClient(options, this.#connectTimeoutMs));
-    // The client-side cache only answers commands sent with the (node) client's default type mapping object.
-    const c = this.#client;
-    const ownMapping = c.masters === undefined ? c.options?.commandOptions?.typeMapping : c._options?.defaults?.commandOptions?.typeMapping;
-    const isBufferMapping = ownMapping !== undefined && ownMapping[RESP_TYPES.BLOB_STRING] === Buffer;
-    this.#cscMode = this.#client.clientSideCache === undefined ? 'off' : isBufferMapping ? 'on' : 'bypassed';
+    this.#replies = new ReplyCache(this.#client);
     this.#deadline = new CommandDeadline(timeout);
-    this.#reader = this.#client.withCommandOptions({ typeMapping: isBufferMapping ? ownMapping : redisTierTypeMapping, timeout });
+    this.#reader = this.#client.withCommandOptions({ typeMapping: this.#replies.readMapping, timeout });
     this.#listen('error', (error) => this.#failed('connection', error));
     this.#listen(this.#client.masters === undefined ? 'reconnecting' : 'node-reconnecting', () => this.#reconnects++);
   }
@@ -148,9 +146,10 @@ export class RedisTier<V = unknown> implements Tier<V> {
 
   /**
    * Stores `entry` unless Redis holds a newer version (atomically, in one script), with a Redis TTL of
-   * `expiresAt - clock.now() + expiryGraceMs` (none when that is infinite). Answers false when declined: a newer
-   * version held, `sizeBytes` over `maxBytes`, already past expiry and grace, a value that cannot be encoded, or
-   * Redis failing. Evicts entries nearest their expiry when the namespace would go over `maxBytes`.
+   * `expiresAt - clock.now() + expiryGraceMs` (none when that is over MAX_TTL_MS, ~285,000 years, or infinite),
+   * charged `sizeBytes` rounded up to whole bytes. Answers false when declined: a newer version held, `sizeBytes`
+   * over `maxBytes`, already past expiry and grace, a value that cannot be encoded, or Redis failing. Evicts entries
+   * nearest their expiry when the namespace would go over `maxBytes`.
    * @throws PrescientError ERR_CLOSED after `close()`.
    */
   async set(entry: Entry<V>): Promise<boolean> {
@@ -170,6 +169,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
   /** The version stored, or undefined when declined (or failed, unless `isStrict`). */
   async #set(entry: Entry<V>, isStrict: boolean, isNewest: boolean): Promise<number | undefined> {
     this.#checkOpen();
+    checkWellFormedKey(entry.key);
     if (!(entry.sizeBytes <= this.#maxBytes)) return undefined;
     const ttlMs = Math.ceil(entry.expiresAt + this.#graceMs - this.#clock.now());
     if (!(ttlMs > 0)) return undefined;
@@ -181,7 +181,8 @@ export class RedisTier<V = unknown> implements Tier<V> {
       this.#failed('set', error);
       return undefined;
     }
-    const args = [value, String(entry.version), Number.isFinite(ttlMs) ? String(ttlMs) : '0', String(entry.sizeBytes), String(this.#maxBytes), String(SWEEP_LIMIT), String(RECONCILE_PER_WRITE), isNewest ? '1' : ''];
+    const ttl = ttlMs <= MAX_TTL_MS ? String(ttlMs) : '0';
+    const args = [value, String(entry.version), ttl, String(Math.ceil(entry.sizeBytes)), String(this.#maxBytes), String(SWEEP_LIMIT), String(RECONCILE_PER_WRITE), isNewest ? '1' : ''];
     try {
       const keys = [this.#dataKey(entry.key), ...this.#metaKeys, ...entry.tags.map((tag) => this.#tagKey(tag))];
       const reply = (await this.#script(redisScripts.set, keys, args)) as [number, number, number, number, string];
@@ -211,6 +212,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
 
   async #delete(key: string, maxVersion: number | undefined, isStrict: boolean): Promise<boolean> {
     this.#checkOpen();
+    checkWellFormedKey(key);
     if (!this.#client.isReady) return this.#offline('delete', isStrict);
     this.#hitCounts.delete(key);
     try {
@@ -282,8 +284,6 @@ export class RedisTier<V = unknown> implements Tier<V> {
         this.#failed('stats', error);
       }
     }
-    const csc = this.#client.clientSideCache;
-    const cscStats = csc?.stats();
     return {
       name: this.name,
       entries: this.#usage.entries,
@@ -299,13 +299,20 @@ export class RedisTier<V = unknown> implements Tier<V> {
         timeouts: this.#deadline.timeouts, overdue: this.#deadline.overdue,
         offlineReads: this.#offlineReads,
         lost: this.#lost,
-        clientSideCache: this.#cscMode,
-        cscHits: cscStats?.hitCount ?? 0,
-        cscMisses: cscStats?.missCount ?? 0,
-        cscEntries: csc?.size() ?? 0,
+        clientSideCache: this.#replies.mode,
+        ...this.#replies.stats(),
         namespace: this.#ns,
       },
     };
+  }
+
+  /**
+   * Drops this process's cached replies (the client-side cache) of `keys`, or all of them when undefined, so the
+   * next read of those keys asks Redis: for another node's write notice, which can arrive before Redis's own
+   * invalidation does (redis-reply-cache.ts). Never throws; a no-op after `close()` or without a client-side cache.
+   */
+  dropCachedReplies(keys?: readonly string[]): void {
+    if (!this.#isClosed) this.#replies.drop(keys?.map((key) => this.#dataKey(key)));
   }
 
   /**
@@ -319,18 +326,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
     for (const [event, listener] of this.#listeners) this.#client.off(event, listener);
     if (!this.#isOwned) return;
     this.#client.on('error', () => {});
-    if (!this.#client.isReady) {
-      if (this.#client.isOpen) this.#client.destroy();
-      return;
-    }
-    const closing = new CommandDeadline(this.#timeoutMs);
-    try {
-      await closing.bound(this.#client.close(), 'QUIT');
-    } catch {
-      this.#client.destroy();
-    } finally {
-      closing.close();
-    }
+    await closeWithin(this.#client, this.#timeoutMs);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -339,6 +335,7 @@ export class RedisTier<V = unknown> implements Tier<V> {
 
   async #read(key: string): Promise<Entry<V> | undefined> {
     this.#checkOpen();
+    checkWellFormedKey(key);
     if (!this.#client.isReady) {
       this.#offlineReads++;
       return undefined;

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, nonNegativeNumber, optionsObject, positiveInt, urlOption } from '../options.ts';
 import { withinMs } from './command-deadline.ts';
-import { reconnectStrategy } from './redis-client.ts';
+import { closeWithin, reconnectStrategy, type ClosableClient } from './redis-client.ts';
 import type { WriteBus, WriteBusListener, WriteNotice } from './write-bus.ts';
 import { encodeNotice } from './write-bus.ts';
 
@@ -35,14 +35,11 @@ export type RedisWriteBusOptions = {
 };
 
 /** The part of a node-redis client the bus uses. */
-type Client = {
-  readonly isReady: boolean;
+type Client = ClosableClient & {
   connect(): Promise<unknown>;
   publish(channel: string, message: string): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
   on(event: string, listener: (...args: never[]) => void): unknown;
-  close(): Promise<unknown>;
-  destroy(): void;
 };
 
 export class RedisWriteBus implements WriteBus {
@@ -136,7 +133,7 @@ export class RedisWriteBus implements WriteBus {
     return async () => {
       this.#down.delete(client);
       if (!this.#subscribers.delete(client)) return;
-      await client.close().catch(() => client.destroy());
+      await closeWithin(client, this.#publishTimeoutMs);
     };
   }
 
@@ -145,7 +142,10 @@ export class RedisWriteBus implements WriteBus {
     return this.#down.size === 0;
   }
 
-  /** Closes both connections. */
+  /**
+   * Closes every connection: a connected one once its pending replies came, or within `publishTimeoutMs` of wall time
+   * (a hung Redis: then it is destroyed, as is one still connecting). Never rejects.
+   */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
@@ -154,8 +154,7 @@ export class RedisWriteBus implements WriteBus {
     this.#down.clear();
     if (this.#publisher !== undefined) clients.push(this.#publisher);
     if (this.#pending !== undefined) clients.push(this.#pending); // a publisher still connecting
-    // close() waits for a connected client's replies; destroy() ends one that is still (re)connecting.
-    await Promise.all(clients.map((client) => (client.isReady ? client.close().catch(() => client.destroy()) : client.destroy())));
+    await Promise.all(clients.map((client) => closeWithin(client, this.#publishTimeoutMs)));
   }
 
   [Symbol.asyncDispose](): Promise<void> {

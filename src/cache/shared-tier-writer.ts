@@ -162,6 +162,11 @@ export class SharedTierWriter<V> {
     }
   }
 
+  /** Drops the tier's cached replies of `keys` (all when undefined), when it keeps any (`Tier.dropCachedReplies`). */
+  dropCachedReplies(keys?: readonly string[]): void {
+    this.#tier.dropCachedReplies?.(keys);
+  }
+
   stats(): SharedTierWriterStats {
     return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size, belowFloor: this.#belowFloor };
   }

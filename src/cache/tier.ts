@@ -65,6 +65,12 @@ export interface Tier<V = unknown> {
    * cannot answer.
    */
   keysWithTag?(tag: string): Promise<string[]>;
+  /**
+   * Optional, for a tier that keeps copies of its replies in this process (RedisTier's client-side cache): drops
+   * those of `keys`, or all of them when undefined, so the next read asks the tier itself. Called when another node's
+   * write notice, which may arrive before the tier's own invalidation, says the keys changed.
+   */
+  dropCachedReplies?(keys?: readonly string[]): void;
   /** Removes everything. */
   clear(): Awaitable<void>;
   stats(): Awaitable<TierStats>;

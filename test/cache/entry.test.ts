@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createEntry, entryFields, restoreEntry } from '../../src/cache/entry.ts';
+import { Cache } from '../../src/cache/cache.ts';
+import { checkKey, createEntry, entryFields, restoreEntry } from '../../src/cache/entry.ts';
+import { isPrescientError } from '../../src/errors.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
 
 const made = (now: number, ttlMs: number, staleAfterMs: number) =>
   createEntry({ key: 'k', value: { v: 1 }, version: 2, sizeBytes: 3, now, ttlMs, staleAfterMs });
@@ -47,5 +50,31 @@ describe('entries', () => {
     const a = made(1, 60_000, 5_000) as unknown as { lifetime: object };
     const b = made(2, 60_000, 5_000) as unknown as { lifetime: object };
     assert.equal(a.lifetime, b.lifetime);
+  });
+});
+
+describe('the key check', () => {
+  const invalidKey = (error: unknown) => isPrescientError(error, 'ERR_INVALID_KEY');
+
+  test('refuses a key with a lone UTF-16 surrogate (it has no UTF-8 form: two such keys would be one), naming where', () => {
+    for (const key of ['\ud800', 'user:\ud800', 'user:\udc00', 'a\udc00\ud800b', '\ude00x']) {
+      assert.throws(() => checkKey(key, 1024), (e: unknown) => invalidKey(e) && /lone surrogate \(U\+D[89A-F][0-9A-F]{2}\) at index \d+/.test((e as Error).message), JSON.stringify(key));
+    }
+    for (const key of ['user:\ud83d\ude00', 'é✓', '\ufffd']) checkKey(key, 1024);
+  });
+
+  test('a Cache refuses such a key everywhere a key comes in, reads that load included', async () => {
+    const cache = new Cache<string>({ origin: new MapOrigin<string>([['user:\udc00', 'b']]) });
+    try {
+      await assert.rejects(cache.get('user:\udc00'), invalidKey);
+      await assert.rejects(cache.load('user:\udc00'), invalidKey);
+      await assert.rejects(cache.set('user:\ud800', 'a'), invalidKey);
+      await assert.rejects(cache.delete('user:\ud800'), invalidKey);
+      await assert.rejects(cache.invalidate({ keys: ['user:\ud800'] }), invalidKey);
+      assert.throws(() => cache.prefetch(['user:\ud800']), invalidKey);
+      assert.equal((await cache.get('user:\ud83d\ude00')).isFound, false, 'a surrogate pair is a key like any other');
+    } finally {
+      await cache.close();
+    }
   });
 });

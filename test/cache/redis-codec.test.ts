@@ -42,7 +42,7 @@ describe('redis codec', () => {
   });
 
   test('starts with the format tag and the version in ASCII, as the Lua scripts read it', () => {
-    for (const version of [0, 42, -7, 1.25, Number.MAX_SAFE_INTEGER, -1.2345678901234567e-300]) {
+    for (const version of [0, 42, 1.25, Number.MAX_SAFE_INTEGER, 2 ** 60, 1e21, 5e-7, 1.2345678901234567e-300, Number.MAX_VALUE]) {
       const bytes = encodeRedisEntry(entry({ version }));
       const head = bytes.subarray(0, MAX_HEADER_BYTES).toString('latin1');
       assert.equal(head[0], 'm');
@@ -51,8 +51,19 @@ describe('redis codec', () => {
     }
   });
 
-  test('refuses a non-finite version with ERR_INVALID_VALUE', () => {
-    assert.throws(() => encodeRedisEntry(entry({ version: NaN })), (e: unknown) => isPrescientError(e, 'ERR_INVALID_VALUE'));
+  test('refuses a version that is not a finite number >= 0 with ERR_INVALID_VALUE', () => {
+    for (const version of [NaN, Infinity, -Infinity, -7, -1e-300]) {
+      assert.throws(() => encodeRedisEntry(entry({ version })), (e: unknown) => isPrescientError(e, 'ERR_INVALID_VALUE'), String(version));
+    }
+    assert.equal(decodeRedisEntry('k', encodeRedisEntry(entry({ version: -0 }))).version, 0);
+  });
+
+  test('reads only a version spelled as the encoder spells one: other headers are a foreign format (ERR_TIER_FAILED)', () => {
+    const payload = encodeRedisEntry(entry()).subarray(3); // after 'm3 '
+    for (const version of ['Infinity', '-Infinity', 'NaN', '0x10', '0b1', '1e400', '1e+400', '-5', '+5', '05', '1.50', '1e21', ' 1', '1_000', '']) {
+      const bytes = Buffer.concat([Buffer.from(`m${version} `), payload]);
+      assert.throws(() => decodeRedisEntry('k', bytes), (e: unknown) => isPrescientError(e, 'ERR_TIER_FAILED'), JSON.stringify(version));
+    }
   });
 
   test('reports bytes in another format as ERR_TIER_FAILED', () => {

@@ -187,6 +187,24 @@ describe('RedisWriteBus between two caches on one Redis tier namespace', () => {
     }
   });
 
+  test('close() ends while Redis hangs with a publish unanswered: after publishTimeoutMs it destroys the connections', async () => {
+    const server = await RedisServer.start();
+    const bus = new RedisWriteBus({ url: server.url, publishTimeoutMs: 200 });
+    try {
+      await bus.subscribe({ notice: () => {}, gap: () => {} });
+      await bus.publish({ from: 'n', all: true });
+      server.pause();
+      await assert.rejects(bus.publish({ from: 'n', all: true }), (e: unknown) => isPrescientError(e, 'ERR_TIER_FAILED'));
+      const started = performance.now();
+      const bounded = new Promise<string>((resolve) => setTimeout(resolve, 3_000, 'still closing after 3 s').unref());
+      assert.equal(await Promise.race([bus.close().then(() => 'closed'), bounded]), 'closed');
+      assert.ok(performance.now() - started < 1_000, `closed within ${performance.now() - started} ms`);
+    } finally {
+      server.resume();
+      await server.stop();
+    }
+  });
+
   test('bad options are refused at construction, naming the option', () => {
     const bad: Array<[object, string]> = [
       [{ url: 'http://x' }, 'url'],

@@ -109,6 +109,28 @@ describe('write bus between caches', () => {
     await n.close();
   });
 
+  test("a notice drops the shared tier's cached replies (Redis's client-side cache) of its keys, every one for a prefix, a tag or a gap", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const bus = new MemoryWriteBus();
+    const dropped: Array<string[] | 'all'> = [];
+    const l2 = Object.assign(new FlakyTier<string>(clock), { dropCachedReplies: (keys?: readonly string[]) => void dropped.push(keys === undefined ? 'all' : [...keys]) });
+    const origin = new MapOrigin<string>([['k', 'v1'], ['user:1', 'ann']]);
+    const a = new Cache<string>({ origin, l2, bus, clock, ttlMs: 60_000 });
+    const b = new Cache<string>({ origin, l2, bus, clock, ttlMs: 60_000 });
+    await Promise.all([a.whenSubscribed(), b.whenSubscribed()]);
+    dropped.length = 0; // (subscribing applies a gap)
+    await a.set('k', 'v2');
+    await a.delete('k');
+    await a.invalidate({ prefix: 'user:' });
+    await a.set('t', 'tagged', { tags: ['t'] });
+    await a.invalidate({ tag: 't' });
+    assert.deepEqual(dropped, [['k'], ['k'], 'all', ['t'], 'all'], "B's, for A's notices (A skips its own)");
+    dropped.length = 0;
+    bus.interrupt();
+    assert.deepEqual(dropped, ['all', 'all'], 'a gap, on both nodes');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test('a notice the bus refused is sent again once it is back, and the write did not wait for it', async () => {
     const n = await twoNodes();
     await n.b.get('k');

@@ -6,11 +6,12 @@
 -- KEYS[4]  the size index             {ns}#sizes       hash: entry key -> sizeBytes charged
 -- ARGV[1]  the encoded value
 -- ARGV[2]  the entry's version (decimal)
--- ARGV[3]  time to live in ms (> 0), or 0 for no expiry
--- ARGV[4]  sizeBytes charged for the entry (<= maxBytes, checked by the caller)
+-- ARGV[3]  time to live in ms (an integer > 0), or 0 for no expiry
+-- ARGV[4]  bytes charged for the entry (an integer <= maxBytes, checked by the caller)
 -- ARGV[5]  maxBytes, the namespace's budget
 -- ARGV[6]  most expired index members to sweep in this call
--- ARGV[7]  index members to check for keys Redis evicted on its own (maxmemory), from a cursor kept in the counters
+-- ARGV[7]  index members to check for keys Redis evicted on its own (maxmemory), from a cursor kept in the counters;
+--          a member gone whose expiry has passed expired (it is dropped, not counted lost)
 -- ARGV[8]  '1' to store the entry as the newest (a write that named no version): when the version held is the
 --          same or newer, the entry is stored one above it instead, its value's head rewritten to say so
 -- KEYS[5..] the tag index keys of the entry's tags ({ns}#tag:<tag>, sets of entry keys): the entry key joins each,
@@ -25,20 +26,29 @@
 -- (Redis's volatile-ttl order), ties in key order.
 local value = ARGV[1]
 local version = ARGV[2]
-local head = redis.call('GETRANGE', KEYS[1], 0, 31)
-if head ~= '' then
+
+-- The version a value's header holds (its text and number), or nil when the header is not one this codec writes: a
+-- finite decimal >= 0 (redis-codec.ts refuses the rest too). A foreign value is replaced like an older one.
+local function heldVersion(head)
   local space = string.find(head, ' ', 1, true)
-  local held = space and tonumber(string.sub(head, 2, space - 1))
-  if held and ARGV[8] == '1' and held >= tonumber(version) then
-    local above = math.floor(held) + 1
-    -- Past 2^53 one more is the same double: the write takes the held version (an equal version replaces, as below).
-    if above <= held then above = held end
-    local mine = string.find(value, ' ', 1, true)
-    version = string.format('%.0f', above)
-    value = 'm' .. version .. string.sub(value, mine)
-  elseif held and held > tonumber(version) then
-    return { 0, 0 }
-  end
+  if string.sub(head, 1, 1) ~= 'm' or not space then return nil end
+  local text = string.sub(head, 2, space - 1)
+  if not string.find(text, '^%d[%d.e+-]*$') then return nil end
+  local held = tonumber(text)
+  if held == nil or held ~= held or held == math.huge then return nil end
+  return held, text
+end
+
+local held, heldText = heldVersion(redis.call('GETRANGE', KEYS[1], 0, 31))
+if held and ARGV[8] == '1' and held >= tonumber(version) then
+  local above = math.floor(held) + 1
+  -- Past 2^53 one more is the same double: the write takes the held version, in its own text (an equal version
+  -- replaces, as below; '%.0f' would spell a large one in hundreds of digits, past the header's 32 bytes).
+  if above <= held then version = heldText else version = string.format('%.0f', above) end
+  local mine = string.find(value, ' ', 1, true)
+  value = 'm' .. version .. string.sub(value, mine)
+elseif held and held > tonumber(version) then
+  return { 0, 0 }
 end
 
 local t = redis.call('TIME')
@@ -61,20 +71,24 @@ local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonum
 for _, member in ipairs(gone) do forget(member) end
 
 -- Entries Redis evicted under its maxmemory (no expiry to find them by): a few index members a call, from a cursor
--- that walks the index by rank and wraps, are checked for existence.
+-- that walks the index by rank and wraps, are checked for existence. One gone past its expiry expired (more than
+-- one call sweeps had): not lost.
 local check = tonumber(ARGV[7])
 if check > 0 then
   local card = redis.call('ZCARD', KEYS[3])
   local at = tonumber(redis.call('HGET', KEYS[2], 'cursor') or '0')
   if at >= card then at = 0 end
-  local lost = 0
-  for _, member in ipairs(redis.call('ZRANGE', KEYS[3], at, at + check - 1)) do
+  local lost, removed = 0, 0
+  local range = redis.call('ZRANGE', KEYS[3], at, at + check - 1, 'WITHSCORES')
+  for i = 1, #range, 2 do
+    local member = range[i]
     if member ~= KEYS[1] and redis.call('EXISTS', member) == 0 then
       forget(member)
-      lost = lost + 1
+      removed = removed + 1
+      if tonumber(range[i + 1]) > now then lost = lost + 1 end
     end
   end
-  redis.call('HSET', KEYS[2], 'cursor', at + check - lost)
+  redis.call('HSET', KEYS[2], 'cursor', at + check - removed)
   if lost > 0 then redis.call('HINCRBY', KEYS[2], 'lost', lost) end
 end
 

@@ -5,7 +5,8 @@
 -- KEYS[3]  the size index             {ns}#sizes       hash: entry key -> sizeBytes
 -- ARGV[1]  most expired index members to sweep in this call
 -- ARGV[2]  index members to check for keys Redis evicted on its own (maxmemory), from the cursor set.lua also moves
--- Returns  { bytes, entries, evictions, lost }: lost = entries found gone without expiring (Redis evicted them)
+-- Returns  { bytes, entries, evictions, lost }: lost = entries found gone before their expiry (Redis evicted them);
+--          one found gone past its expiry (more expired than ARGV[1] sweeps) expired, and is not counted
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local freed, count = 0, 0
@@ -27,18 +28,22 @@ if check > 0 then
   local card = redis.call('ZCARD', KEYS[2])
   local at = tonumber(redis.call('HGET', KEYS[1], 'cursor') or '0')
   if at >= card then at = 0 end
-  local lost = 0
-  for _, member in ipairs(redis.call('ZRANGE', KEYS[2], at, at + check - 1)) do
-    if redis.call('EXISTS', member) == 0 then
-      forget(member)
-      lost = lost + 1
+  local lost, removed = 0, 0
+  local range = redis.call('ZRANGE', KEYS[2], at, at + check - 1, 'WITHSCORES')
+  for i = 1, #range, 2 do
+    if redis.call('EXISTS', range[i]) == 0 then
+      forget(range[i])
+      removed = removed + 1
+      if tonumber(range[i + 1]) > now then lost = lost + 1 end
     end
   end
-  redis.call('HSET', KEYS[1], 'cursor', at + check - lost)
+  redis.call('HSET', KEYS[1], 'cursor', at + check - removed)
   if lost > 0 then redis.call('HINCRBY', KEYS[1], 'lost', lost) end
 end
 if count > 0 then
-  redis.call('HINCRBY', KEYS[1], 'bytes', -freed)
+  -- Not HINCRBY: an older version may have charged fractional sizes, which HINCRBY refuses.
+  local bytes = tonumber(redis.call('HGET', KEYS[1], 'bytes') or '0')
+  redis.call('HSET', KEYS[1], 'bytes', bytes - freed)
   redis.call('HINCRBY', KEYS[1], 'entries', -count)
 end
 local m = redis.call('HMGET', KEYS[1], 'bytes', 'entries', 'evictions', 'lost')
