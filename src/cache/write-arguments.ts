@@ -9,14 +9,22 @@
 import { InvalidOptionError } from '../errors.ts';
 import { optionsObject } from '../options.ts';
 import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-results.ts';
-import { checkKey } from './entry.ts';
+import { checkKey, isWellFormed } from './entry.ts';
 
-/** `set`'s options: an object; `tags`, when given, an array of strings. @throws InvalidOptionError */
+/**
+ * A tag: a string, well-formed UTF-16. Why the latter: a shared tier keeps a tag's index under its UTF-8 form, where
+ * every lone surrogate becomes U+FFFD, so two such tags would share one index (as such keys would, see checkKey).
+ */
+function isTag(tag: unknown): tag is string {
+  return typeof tag === 'string' && isWellFormed(tag);
+}
+
+/** `set`'s options: an object; `tags`, when given, an array of tags (well-formed strings). @throws InvalidOptionError */
 export function checkSetOptions(options: unknown): asserts options is SetOptions {
   optionsObject(options);
   const { tags } = options as SetOptions;
-  if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'))) {
-    throw new InvalidOptionError('tags', 'an array of strings', tags);
+  if (tags !== undefined && !(Array.isArray(tags) && tags.every(isTag))) {
+    throw new InvalidOptionError('tags', 'an array of strings, each well-formed UTF-16', tags);
   }
 }
 
@@ -26,7 +34,7 @@ export function checkDeleteOptions(options: unknown): asserts options is DeleteO
 }
 
 /**
- * `invalidate`'s selector: an object; `keys` an array of valid keys, `prefix` and `tag` strings, when given.
+ * `invalidate`'s selector: an object; `keys` an array of valid keys, `prefix` a string, `tag` a tag, when given.
  * @throws InvalidOptionError; InvalidKeyError for a key in `keys`
  */
 export function checkSelector(selector: unknown, maxKeyLength: number): asserts selector is InvalidateSelector {
@@ -37,5 +45,5 @@ export function checkSelector(selector: unknown, maxKeyLength: number): asserts 
     for (const key of keys) checkKey(key, maxKeyLength);
   }
   if (prefix !== undefined && typeof prefix !== 'string') throw new InvalidOptionError('prefix', 'a string', prefix);
-  if (tag !== undefined && typeof tag !== 'string') throw new InvalidOptionError('tag', 'a string', tag);
+  if (tag !== undefined && !isTag(tag)) throw new InvalidOptionError('tag', 'a string, well-formed UTF-16', tag);
 }

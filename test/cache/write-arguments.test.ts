@@ -33,6 +33,16 @@ describe('Cache: write arguments from JavaScript callers', () => {
     await cache.close();
   });
 
+  test('a tag that is not well-formed UTF-16 is refused (a shared tier would merge it with others)', async () => {
+    const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0) });
+    await assert.rejects(cache.set('k', 'v', { tags: ['ok', 'odd\uD800'] }), coded('ERR_INVALID_OPTION', /tags.*well-formed/));
+    assert.equal(cache.peek('k'), undefined, 'nothing was stored');
+    await assert.rejects(cache.invalidate({ tag: 'odd\uDC00' }), coded('ERR_INVALID_OPTION', /tag.*well-formed/));
+    await cache.set('k', 'v', { tags: ['caf\u00e9', 'emoji \uD83D\uDE00'] });
+    assert.equal(await cache.invalidate({ tag: 'emoji \uD83D\uDE00' }), 1);
+    await cache.close();
+  });
+
   test('a sizeOf that throws makes set fail with ERR_INVALID_VALUE naming the key', async () => {
     const cache = new Cache<string>({
       origin: new MapOrigin<string>([]),
