@@ -86,11 +86,28 @@ export function decodeRedisEntry<V>(key: string, bytes: Uint8Array, hits = 0): E
   } catch (error) {
     throw corrupt(key, error);
   }
-  if (!Array.isArray(f) || f.length !== 10 || Number.isNaN(version)) throw corrupt(key);
+  if (!Array.isArray(f) || f.length !== 10 || Number.isNaN(version) || !hasFieldTypes(f)) throw corrupt(key);
   const source = SOURCES[f[5] as 0 | 1] ?? 'demand';
   const prediction = source === 'demand' ? undefined : { probability: f[6] as number, source: f[9] === 0 ? undefined : (f[9] as string), ctx: f[8] === 0 ? undefined : (f[8] as Entry['predictedFor']) };
   const times = { createdAt: f[2] as number, staleAt: f[3] as number, expiresAt: f[4] as number };
   return restoreEntry({ key, value: f[0] as V, version, sizeBytes: f[1] as number, ...times, tags: f[7] === 0 ? noTags : (f[7] as string[]), prediction, hits });
+}
+
+/**
+ * True when the fields have the types the encoder writes: a value under the namespace that someone else wrote as
+ * well-formed MessagePack (`tags: 5`, a string size) must not reach the memory tier's accounting or tag index.
+ */
+function hasFieldTypes(f: unknown[]): boolean {
+  const isTime = (t: unknown): boolean => typeof t === 'number' && !Number.isNaN(t);
+  return (
+    typeof f[1] === 'number' && Number.isFinite(f[1]) && f[1] >= 0 &&
+    isTime(f[2]) && isTime(f[3]) && isTime(f[4]) &&
+    (f[5] === 0 || f[5] === 1) &&
+    typeof f[6] === 'number' && Number.isFinite(f[6]) &&
+    (f[7] === 0 || (Array.isArray(f[7]) && f[7].every((t) => typeof t === 'string'))) &&
+    (f[8] === 0 || (typeof f[8] === 'object' && f[8] !== null && !Array.isArray(f[8]))) &&
+    (f[9] === 0 || typeof f[9] === 'string')
+  );
 }
 
 /** The version `text` spells, or NaN unless it is exactly how `String` spells a finite number >= 0 (as the encoder wrote it). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { encode } from '@msgpack/msgpack';
 import { entryFields, type Entry } from '../../src/cache/entry.ts';
 import { decodeRedisEntry, encodeRedisEntry, MAX_HEADER_BYTES } from '../../src/cache/redis-codec.ts';
 import { isPrescientError } from '../../src/errors.ts';
@@ -63,6 +64,17 @@ describe('redis codec', () => {
     for (const version of ['Infinity', '-Infinity', 'NaN', '0x10', '0b1', '1e400', '1e+400', '-5', '+5', '05', '1.50', '1e21', ' 1', '1_000', '']) {
       const bytes = Buffer.concat([Buffer.from(`m${version} `), payload]);
       assert.throws(() => decodeRedisEntry('k', bytes), (e: unknown) => isPrescientError(e, 'ERR_TIER_FAILED'), JSON.stringify(version));
+    }
+  });
+
+  test('refuses well-formed MessagePack whose fields have other types than the encoder writes (ERR_TIER_FAILED)', () => {
+    const good: unknown[] = [7, 10, 1000, 2000, 3000, 0, 1, 0, 0, 0];
+    assert.equal(decodeRedisEntry('k', Buffer.concat([Buffer.from('m7 '), encode(good)])).sizeBytes, 10, 'the good fields decode');
+    const bad: Array<[number, unknown]> = [[1, '10'], [1, -1], [1, Infinity], [2, 'now'], [3, null], [5, 2], [6, 'sure'], [7, 5], [7, ['ok', 3]], [8, 'ctx'], [9, 4]];
+    for (const [field, value] of bad) {
+      const fields = [...good];
+      fields[field] = value;
+      assert.throws(() => decodeRedisEntry('k', Buffer.concat([Buffer.from('m7 '), encode(fields)])), (e: unknown) => isPrescientError(e, 'ERR_TIER_FAILED'), `field ${field} = ${JSON.stringify(value)}`);
     }
   });
 
