@@ -16,5 +16,6 @@ export { openSampleOrigin, readSampleKeys, sampleValue, sampleTracePath, SAMPLE_
 export type { SampleItem, SampleOriginOptions } from './origin/sample-store.ts';
 export { ChangeFeed } from './sync/change-feed.ts';
 export type { ChangeFeedEvents, ChangeFeedLogger, ChangeFeedOptions, ChangeFeedStats } from './sync/change-feed.ts';
-export { changeTriggerName, defaultChannel, installChangeTrigger, removeChangeTrigger } from './sync/change-trigger.ts';
+export { changeTriggerName, deletesTriggerName, truncateTriggerName, defaultChannel, installChangeTrigger, removeChangeTrigger } from './sync/change-trigger.ts';
+export type { ChangeTriggerOptions } from './sync/change-trigger.ts';
 export { DEFAULT_CATCH_UP_LOOKBACK } from './sync/change-feed-options.ts';

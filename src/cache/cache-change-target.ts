@@ -20,12 +20,15 @@ import type { Cache } from './cache.ts';
  * - `refresh(keys, versions)`: invalidates them likewise, then `cache.prefetch(keys)` fetches them again in the
  *   background (the entries come back marked as prefetched, and count as 'manual' prefetches in the cache's
  *   feedback; a newer copy left in the shared tier is what they load). Resolves once the invalidation is done,
- *   not when the fresh copies arrive; a closed cache only invalidates.
+ *   not when the fresh copies arrive; a closed cache only invalidates;
+ * - `invalidateAll()` (the table was truncated): `cache.invalidate({ prefix: '' })`, every entry of every tier
+ *   (a cache is built over one origin, so everything it holds came from the truncated table).
  */
 export function cacheChangeTarget<V>(cache: Cache<V>): ChangeTarget {
   return {
     peekVersion: (key) => cache.peek(key)?.version,
     invalidate: (keys, versions) => invalidate(cache, keys, versions),
+    invalidateAll: () => cache.invalidate({ prefix: '' }),
     async refresh(keys, versions) {
       await invalidate(cache, keys, versions);
       try {

@@ -14,7 +14,11 @@ import { fn, hasMethods, positiveInt } from '../options.ts';
 import { isOriginFailure, OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type SettledRecordsOrigin } from './origin.ts';
 
 export type HttpOriginOptions = {
-  /** Scheme, host, port and an optional path prefix: `http://api.internal:8080/v1`. */
+  /**
+   * Scheme, host, port and an optional path prefix: `http://api.internal:8080/v1`. Credentials (`user:pass@`), a
+   * query or a fragment are refused with ERR_INVALID_OPTION (they would not be sent): use `headers` for credentials
+   * and a query in `itemPath` / `batchPath`.
+   */
   readonly baseUrl: string;
   /** Path of one item under `baseUrl`; `{key}` is replaced by the URL-encoded key. @default '/items/{key}' */
   readonly itemPath?: string;
@@ -99,6 +103,15 @@ export class HttpOrigin<V = unknown> implements Origin<V>, SettledRecordsOrigin<
       throw new InvalidOptionError('baseUrl', 'an http(s) URL', options.baseUrl);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError('baseUrl', 'an http(s) URL', options.baseUrl);
+    // Requests are made to the URL's origin and path only: credentials or a query here would be dropped silently
+    // (and credentials would be sent nowhere), so they are refused, naming the way that works.
+    const shown = `${url.protocol}//${url.username === '' && url.password === '' ? '' : '***@'}${url.host}${url.pathname}${url.search === '' ? '' : '?***'}${url.hash === '' ? '' : '#***'}`;
+    if (url.username !== '' || url.password !== '') {
+      throw new InvalidOptionError('baseUrl', 'a URL without credentials (send them with `headers`, e.g. { authorization })', shown);
+    }
+    if (url.search !== '' || url.hash !== '') {
+      throw new InvalidOptionError('baseUrl', 'a URL without a query or fragment (put a query in `itemPath` / `batchPath`, or send a key with `headers`)', shown);
+    }
     this.#prefix = url.pathname.replace(/\/+$/, '');
     this.#itemPath = pathOption('itemPath', options.itemPath ?? '/items/{key}');
     if (!this.#itemPath.includes('{key}')) throw new InvalidOptionError('itemPath', 'a path containing {key}', options.itemPath);
@@ -201,6 +214,8 @@ export class HttpOrigin<V = unknown> implements Origin<V>, SettledRecordsOrigin<
     const res = await this.#pool.request({ method: 'GET', path, headers: this.#headers, signal });
     if (res.statusCode === 404) {
       await res.body.dump();
+      // dump() resolves when the deadline (or the caller) aborted a body that never ended: that is no answer.
+      signal.throwIfAborted();
       return { key, record: undefined };
     }
     const body = await this.#json(res, [key]);

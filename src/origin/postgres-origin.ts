@@ -10,6 +10,7 @@ import postgres from 'postgres';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeInt, positiveInt, urlOption } from '../options.ts';
+import { withDeadline } from './deadline.ts';
 import type { FetchOptions, Origin, OriginRecord, PutManyOutcome } from './origin.ts';
 import {
   changesLimitOption, DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
@@ -171,28 +172,58 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
     if (this.#isClosed) throw new PrescientError('ERR_CLOSED', `Origin ${this.name} is closed`);
   }
 
-  /** A runner that cancels the statement on the server past `timeoutMs` or when `signal` aborts. */
+  /**
+   * A runner bounded by `timeoutMs` and `signal`: past the deadline it sends the server a cancel and rejects with
+   * ERR_ORIGIN_TIMEOUT at once, without waiting for the cancel to be acknowledged (a server or network that stopped
+   * answering never acknowledges it); on abort likewise with ERR_ORIGIN_FAILED. A statement the server cancelled for
+   * time before the deadline fired (its `statement_timeout`) rejects with the driver's error (SQLSTATE 57014).
+   */
   #runner(signal?: AbortSignal, timeoutMs = this.#timeoutMs): SqlRunner {
     return async (text, params) => {
       if (signal?.aborted === true) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal.reason });
       const query = this.#sql.unsafe(text, params as never[], { prepare: this.#prepare });
-      let isTimedOut = false;
-      let isAborted = false;
-      const timer = timeoutMs > 0
-        ? this.#clock.setTimer(timeoutMs, () => { isTimedOut = true; query.cancel(); })
-        : undefined;
-      const onAbort = (): void => { isAborted = true; query.cancel(); };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const cancel = (): void => cancelQuery(query);
+      let onAbort: (() => void) | undefined;
+      const aborted = signal === undefined ? undefined : new Promise<never>((_, reject) => {
+        onAbort = () => {
+          cancel();
+          reject(new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal.reason }));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted?.catch(() => {}); // settled through the race below; never an unhandled rejection
       try {
-        return await query;
-      } catch (error) {
-        if (isTimedOut) throw new PrescientError('ERR_ORIGIN_TIMEOUT', `Statement exceeded its deadline of ${timeoutMs} ms`, { cause: error });
-        if (isAborted) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal?.reason });
-        throw error;
+        const work = aborted === undefined ? query : Promise.race([query, aborted]);
+        return await withDeadline(this.#clock, timeoutMs, work, () => {
+          cancel();
+          query.catch(() => {}); // its late failure (the cancel, a lost connection) has no one waiting
+          return new PrescientError('ERR_ORIGIN_TIMEOUT', `Statement exceeded its deadline of ${timeoutMs} ms`);
+        });
       } finally {
-        if (timer !== undefined) this.#clock.clearTimer(timer);
-        signal?.removeEventListener('abort', onAbort);
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       }
     };
+  }
+}
+
+/**
+ * Sends `query`'s cancel request, never leaving a rejection unhandled. postgres.js's `query.cancel()` drops the
+ * promise of its cancel request, which rejects when the cancel connection cannot be opened (the server gone; a
+ * cancel deferred until the query's connection answers again): an unhandled rejection, fatal by default. So the
+ * query's canceller is called directly, with its rejection caught, as `cancel()` itself calls it; `cancel()` is the
+ * fallback should a later postgres.js not have one.
+ */
+function cancelQuery(query: { cancel(): unknown }): void {
+  const q = query as unknown as { canceller?: ((q: unknown) => Promise<unknown>) | null };
+  try {
+    if (typeof q.canceller === 'function') {
+      const canceller = q.canceller;
+      q.canceller = null;
+      void canceller(query).catch(() => {});
+    } else {
+      query.cancel();
+    }
+  } catch {
+    // Already settled, or it never reached a connection: nothing to cancel.
   }
 }

@@ -53,12 +53,13 @@ export const DEFAULT_CHANGES_LIMIT = 10_000;
 const MAX_IDENTIFIER_LENGTH = 63;
 
 /**
- * The version index's name: `name` when PostgreSQL keeps it whole, else its first 54 characters and a hash of the
- * whole. Cut short instead, a 63-character table's index name would be the table's own (so `create index if not
- * exists` created nothing), and two long names sharing a prefix would share one index name.
+ * `name` when PostgreSQL keeps it whole (and `isHashed` is false), else its first 54 characters and a hash of the
+ * whole: a derived identifier (an index name, a NOTIFY channel) that stays distinct for distinct names. Cut short
+ * instead, a 63-character table's index name would be the table's own (so `create index if not exists` created
+ * nothing), and two long names sharing a prefix would share one index name or channel.
  */
-function indexName(name: string): string {
-  if (name.length <= MAX_IDENTIFIER_LENGTH) return name;
+export function shortIdentifier(name: string, isHashed = false): string {
+  if (!isHashed && name.length <= MAX_IDENTIFIER_LENGTH) return name;
   let hash = 0x811c9dc5; // FNV-1a, 32 bits
   for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0;
   return `${name.slice(0, MAX_IDENTIFIER_LENGTH - 9)}_${hash.toString(16).padStart(8, '0')}`;
@@ -176,7 +177,7 @@ export class SqlTable {
       + `select ${columns} from ${table} where ${ver} > $1::bigint and ${ver} <= (select max(version) from page) `
       + `order by ${ver}, ${k}`;
     const bare = (options.table ?? DEFAULT_TABLE).split('.').pop() as string;
-    const index = quoteIdentifier('table', indexName(`${bare}_${options.versionColumn ?? 'version'}_idx`));
+    const index = quoteIdentifier('table', shortIdentifier(`${bare}_${options.versionColumn ?? 'version'}_idx`));
     this.#create = [
       `create table if not exists ${table} (${k} text primary key, ${v} jsonb, ${ver} bigint not null, ${del} boolean not null default false)`,
       `create index if not exists ${index} on ${table} (${ver})`,

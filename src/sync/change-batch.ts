@@ -19,14 +19,20 @@ export type PendingChange = {
   readonly isDeleted: boolean;
   /** A hard DELETE: the version is the row's last one, so a held entry at that same version is stale too. */
   readonly isHardDelete: boolean;
+  /** A TRUNCATE (held under the key '', which no cache holds): every key goes (`ChangeTarget.invalidateAll`). */
+  readonly isTruncate?: boolean;
   readonly atMs: number | undefined;
 };
 
-/** A parsed notification; `key` is undefined when the trigger left it out (too long for NOTIFY). */
-export type ParsedChange = PendingChange & { readonly key: string | undefined };
+/**
+ * A parsed notification; `key` is undefined when the trigger left it out (too long for NOTIFY), '' for a TRUNCATE;
+ * `table` is the bare name of the table it came from (undefined from a trigger of an older release).
+ */
+export type ParsedChange = PendingChange & { readonly key: string | undefined; readonly table: string | undefined };
 
 /**
- * Parses a trigger payload (`{"key", "version", "at"?, "deleted"?, "op"?}`, see sql/change-notify.sql).
+ * Parses a trigger payload (`{"tbl"?, "key", "version", "at"?, "deleted"?, "op"?}`, see sql/change-notify.sql, or
+ * `{"tbl", "op": "truncate", "version", "at"}`, sql/truncate-notify.sql).
  * Returns undefined for anything else: a bad payload is dropped and counted, never thrown.
  */
 export function parseChange(payload: string): ParsedChange | undefined {
@@ -37,15 +43,19 @@ export function parseChange(payload: string): ParsedChange | undefined {
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
-  const { key, version, at, deleted, op } = raw as Record<string, unknown>;
+  const { key, version, at, deleted, op, tbl } = raw as Record<string, unknown>;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return undefined;
+  if (tbl !== undefined && typeof tbl !== 'string') return undefined;
+  const atMs = typeof at === 'number' && Number.isFinite(at) ? at : undefined;
+  if (op === 'truncate') return { key: '', table: tbl, version, isDeleted: true, isHardDelete: true, isTruncate: true, atMs };
   if (key !== undefined && (typeof key !== 'string' || key.length === 0)) return undefined;
   return {
     key,
+    table: tbl,
     version,
     isDeleted: deleted === true,
     isHardDelete: op === 'delete',
-    atMs: typeof at === 'number' && Number.isFinite(at) ? at : undefined,
+    atMs,
   };
 }
 
@@ -105,19 +115,22 @@ export class ChangeBatch {
   fromRecords(records: readonly ChangeRecord[]): Map<string, PendingChange> {
     const taken = new Map<string, PendingChange>();
     for (const r of records) {
-      const change = r.removedVersion === undefined
-        ? { version: r.version, isDeleted: r.deleted === true, isHardDelete: false, atMs: undefined }
-        : { version: r.removedVersion, isDeleted: true, isHardDelete: true, atMs: undefined };
+      const change = r.isTruncate === true
+        ? { version: r.version, isDeleted: true, isHardDelete: true, isTruncate: true, atMs: undefined }
+        : r.removedVersion === undefined
+          ? { version: r.version, isDeleted: r.deleted === true, isHardDelete: false, atMs: undefined }
+          : { version: r.removedVersion, isDeleted: true, isHardDelete: true, atMs: undefined };
       merge(taken, r.key, change);
     }
     return taken;
   }
 
   /**
-   * Applies `taken` to `target`: changes not newer than the held version are ignored, the rest invalidated (or
-   * refreshed, in refresh mode, when held and not deleted) up to their version (every version for a hard DELETE),
-   * in one call each. Resolves with a function that lists what was done (built only when asked). Rejects with the target's error; notified changes then go back to
-   * pending (`requeue`), so they are retried and hold the watermark below them.
+   * Applies `taken` to `target`: a TRUNCATE first (`invalidateAll`), then changes not newer than the held version
+   * are ignored, the rest invalidated (or refreshed, in refresh mode, when held and not deleted) up to their
+   * version (every version for a hard DELETE), in one call each. Resolves with a function that lists what was done
+   * (built only when asked). Rejects with the target's error, from any of its methods (`peekVersion` too);
+   * notified changes then go back to pending, so they are retried and hold the watermark below them.
    */
   async apply(
     taken: Map<string, PendingChange>,
@@ -125,30 +138,36 @@ export class ChangeBatch {
     mode: ChangeFeedMode,
     source: 'notify' | 'catch-up',
   ): Promise<() => AppliedChange[]> {
+    if (taken.size === 0) return () => [];
     const invalidate: string[] = [];
     const refresh: string[] = [];
     const invalidateVersions: Array<number | undefined> = [];
     const refreshVersions: Array<number | undefined> = [];
     let maxVersion = -1;
     let oldestAtMs = Infinity;
-    for (const [key, c] of taken) {
-      if (c.version > maxVersion) maxVersion = c.version;
-      if (c.atMs !== undefined && c.atMs < oldestAtMs) oldestAtMs = c.atMs;
-      const held = target.peekVersion(key);
-      if (held !== undefined && (c.isHardDelete ? held > c.version : held >= c.version)) continue;
-      // A hard DELETE carries the row's last version, not a new one: every copy goes, whatever its version.
-      const upTo = c.isHardDelete ? undefined : c.version;
-      if (mode === 'refresh' && held !== undefined && !c.isDeleted && target.refresh !== undefined) {
-        refresh.push(key);
-        refreshVersions.push(upTo);
-      } else {
-        invalidate.push(key);
-        invalidateVersions.push(upTo);
-      }
-    }
-    if (taken.size === 0) return () => [];
+    let isTruncated = false;
     this.#inFlight.add(taken);
     try {
+      for (const [key, c] of taken) {
+        if (c.version > maxVersion) maxVersion = c.version;
+        if (c.atMs !== undefined && c.atMs < oldestAtMs) oldestAtMs = c.atMs;
+        if (c.isTruncate === true) {
+          isTruncated = true;
+          continue;
+        }
+        const held = target.peekVersion(key);
+        if (held !== undefined && (c.isHardDelete ? held > c.version : held >= c.version)) continue;
+        // A hard DELETE carries the row's last version, not a new one: every copy goes, whatever its version.
+        const upTo = c.isHardDelete ? undefined : c.version;
+        if (mode === 'refresh' && held !== undefined && !c.isDeleted && target.refresh !== undefined) {
+          refresh.push(key);
+          refreshVersions.push(upTo);
+        } else {
+          invalidate.push(key);
+          invalidateVersions.push(upTo);
+        }
+      }
+      if (isTruncated) await target.invalidateAll?.();
       await Promise.all([
         invalidate.length > 0 && target.invalidate(invalidate, invalidateVersions),
         refresh.length > 0 && target.refresh?.(refresh, refreshVersions),
@@ -160,9 +179,10 @@ export class ChangeBatch {
       this.#inFlight.delete(taken);
     }
     const now = this.#clock.now();
-    if (invalidate.length + refresh.length > 0) this.#batches++;
-    this.#applied += invalidate.length + refresh.length;
-    this.#ignored += taken.size - invalidate.length - refresh.length;
+    const done = invalidate.length + refresh.length + (isTruncated ? 1 : 0);
+    if (done > 0) this.#batches++;
+    this.#applied += done;
+    this.#ignored += taken.size - done;
     if (source === 'notify' && oldestAtMs !== Infinity) this.#lastLagMs = Math.max(0, now - oldestAtMs);
     if (maxVersion > this.#highestApplied) this.#highestApplied = maxVersion;
     this.#advance();
@@ -172,7 +192,7 @@ export class ChangeBatch {
       return [...taken].map(([key, c]) => ({
         key,
         version: c.version,
-        action: refreshed.has(key) ? 'refreshed' : invalidated.has(key) ? 'invalidated' : 'ignored',
+        action: c.isTruncate === true ? 'invalidated-all' : refreshed.has(key) ? 'refreshed' : invalidated.has(key) ? 'invalidated' : 'ignored',
         lagMs: c.atMs === undefined ? undefined : Math.max(0, now - c.atMs),
       }));
     };
@@ -192,19 +212,25 @@ export class ChangeBatch {
   }
 }
 
-/** Puts `change` into `into`, merged with the one held for `key`: the newer version wins; a tie keeps both flags. */
+/**
+ * Puts `change` into `into`, merged with the one held for `key`: the newer version wins; a tie keeps both flags;
+ * a TRUNCATE (key '') stays one whichever wins.
+ */
 function merge(into: Map<string, PendingChange>, key: string, change: PendingChange): void {
   const held = into.get(key);
-  if (held === undefined || change.version > held.version) {
-    into.set(key, held === undefined ? change : { ...change, atMs: minAt(held.atMs, change.atMs) });
-  } else if (change.version === held.version) {
-    into.set(key, {
+  let merged: PendingChange;
+  if (held === undefined) merged = change;
+  else if (change.version > held.version) merged = { ...change, atMs: minAt(held.atMs, change.atMs) };
+  else if (change.version === held.version) {
+    merged = {
       version: held.version,
       isDeleted: held.isDeleted || change.isDeleted,
       isHardDelete: held.isHardDelete || change.isHardDelete,
       atMs: minAt(held.atMs, change.atMs),
-    });
-  }
+    };
+  } else merged = held;
+  if (held?.isTruncate === true || change.isTruncate === true) merged = { ...merged, isDeleted: true, isHardDelete: true, isTruncate: true };
+  into.set(key, merged);
 }
 
 function minAt(a: number | undefined, b: number | undefined): number | undefined {

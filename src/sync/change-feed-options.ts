@@ -32,6 +32,15 @@ export type ChangeFeedOptions = {
   readonly applicationName?: string;
   /** Source table, optionally `schema.table` (validated, quoted). */
   readonly table: string;
+  /**
+   * The table's version column, for the starting watermark and the default catch-up; with `keyColumn` and
+   * `deletedColumn`, the names PostgresOrigin and `installTrigger` were given. @default 'version'
+   */
+  readonly versionColumn?: string;
+  /** The table's key column, for the default catch-up. @default 'key' */
+  readonly keyColumn?: string;
+  /** The table's tombstone column, for the default catch-up. @default 'deleted' */
+  readonly deletedColumn?: string;
   /** NOTIFY channel; must match `installTrigger`. @default 'prescient_changes_<table>' */
   readonly channel?: string;
   /** What changes are applied to; see `cacheChangeTarget` for a Cache. */
@@ -42,6 +51,12 @@ export type ChangeFeedOptions = {
   readonly changes?: ChangesFunction;
   /** Rows per catch-up page. @default 1000 */
   readonly catchUpPageSize?: number;
+  /**
+   * Deadline of each catch-up query (and of the starting watermark's), in ms: past it the feed stops waiting
+   * (the default catch-up also cancels the statement), reports ERR_CHANGE_FEED_FAILED and retries, so a server or
+   * network that stopped answering never stalls the feed. 0 waits for ever. @default 30000
+   */
+  readonly catchUpTimeoutMs?: number;
   /**
    * How far below the watermark each catch-up starts, in version units (HLC: milliseconds * 1024). Versions are
    * taken when a write is acknowledged but committed when it is flushed, so with several writers a row with a
@@ -73,6 +88,10 @@ export type ChangeFeedOptions = {
 
 export type ResolvedChangeFeedOptions = {
   readonly table: string;
+  /** The table's name without its schema: what the trigger's payload names (`tbl`). */
+  readonly bareTable: string;
+  readonly versionColumn: string;
+  readonly catchUpTimeoutMs: number;
   readonly channel: string;
   readonly target: ChangeTarget;
   readonly mode: ChangeFeedMode;
@@ -111,9 +130,12 @@ export function resolveChangeFeedOptions(options: ChangeFeedOptions): ResolvedCh
   if (sql === undefined && (options.listen === undefined || options.changes === undefined || fromVersion === undefined)) {
     throw new InvalidOptionError('url', 'a connection string (or `sql`) unless `listen`, `changes` and `fromVersion` are all given', options.url);
   }
+  const columns = { keyColumn: options.keyColumn, versionColumn: options.versionColumn, deletedColumn: options.deletedColumn };
+  for (const [name, value] of Object.entries(columns)) if (value !== undefined) quoteIdentifier(name, value);
+  const catchUpTimeoutMs = nonNegativeInt('catchUpTimeoutMs', options.catchUpTimeoutMs, 30_000);
   let changes = options.changes;
   if (changes === undefined) {
-    const origin = new PostgresOrigin({ sql: sql as PostgresSql, table: options.table });
+    const origin = new PostgresOrigin({ sql: sql as PostgresSql, table: options.table, ...columns, timeoutMs: catchUpTimeoutMs, clock: options.clock });
     const logger = options.logger;
     const table = quoteIdentifier('table', options.table, true);
     changes = withHardDeletes(sql as PostgresSql, table, (since, limit) => origin.changes(since, limit), (reason) =>
@@ -122,6 +144,9 @@ export function resolveChangeFeedOptions(options: ChangeFeedOptions): ResolvedCh
   }
   return Object.freeze({
     table: options.table,
+    bareTable: options.table.split('.').pop() as string,
+    versionColumn: options.versionColumn ?? 'version',
+    catchUpTimeoutMs,
     channel,
     target,
     mode: oneOf<ChangeFeedMode>('mode', options.mode, ['invalidate', 'refresh'], 'invalidate'),

@@ -19,26 +19,31 @@
  * Cost: one connection, one JSON parse per row change, one target call per tick.
  * Assumes versions grow table-wide (the hybrid logical clock of the write path does; a direct SQL writer must
  * take a version above every version in the table). A hard DELETE leaves no row for the catch-up to read: the
- * trigger records it in a side table, which the default catch-up reads beside the table (hard-deletes.ts).
+ * trigger records it in a side table, which the default catch-up reads beside the table (hard-deletes.ts); so is the
+ * old key of an UPDATE that changed a row's key. A TRUNCATE names no keys: it is applied as `invalidateAll`.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
+import { withDeadline } from '../origin/deadline.ts';
 import type { PostgresSql } from '../origin/postgres-origin.ts';
 import { parseVersion, quoteIdentifier } from '../origin/sql-table.ts';
 import { ChangeBatch, parseChange } from './change-batch.ts';
 import { resolveChangeFeedOptions, type ChangeFeedOptions, type ResolvedChangeFeedOptions } from './change-feed-options.ts';
-import { installChangeTrigger } from './change-trigger.ts';
-import type { AppliedChange, ChangeTarget } from './change-target.ts';
+import { installChangeTrigger, type ChangeTriggerOptions } from './change-trigger.ts';
+import { withInvalidateAll, type AppliedChange, type ChangeTarget } from './change-target.ts';
 
 export type { AppliedChange, ChangeFeedMode, ChangeRecord, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
 export type { ChangeFeedLogger, ChangeFeedOptions } from './change-feed-options.ts';
+export type { ChangeTriggerOptions } from './change-trigger.ts';
 
 /** Counters of a feed. */
 export type ChangeFeedStats = {
   readonly notifications: number;
   /** Payloads that were not a change (counted, logged, dropped). */
   readonly malformed: number;
+  /** Notifications of another table sent on this feed's channel (dropped). */
+  readonly otherTables: number;
   /** Keys invalidated or refreshed. */
   readonly applied: number;
   /** Changes skipped because the target held a version at least as new. */
@@ -93,23 +98,27 @@ export class ChangeFeed {
   readonly #work = new Set<Promise<unknown>>();
   #isStarted = false;
   #isClosed = false;
-  readonly #counts = { notifications: 0, malformed: 0, catchUps: 0, catchUpPages: 0, catchUpRows: 0, reconnects: 0, failures: 0 };
+  readonly #counts = { notifications: 0, malformed: 0, otherTables: 0, catchUps: 0, catchUpPages: 0, catchUpRows: 0, reconnects: 0, failures: 0 };
 
   constructor(options: ChangeFeedOptions) {
     const o = resolveChangeFeedOptions(options);
     this.#o = o;
     this.#clock = o.clock;
-    this.#target = o.target;
+    this.#target = withInvalidateAll(o.target, () =>
+      this.#fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${o.table}: the table was truncated, and the target has no invalidateAll to drop every key`)));
     this.#batch = new ChangeBatch(o.clock, o.fromVersion ?? 0);
   }
 
   /**
-   * Creates (idempotently) the trigger function and the row trigger on `table` that NOTIFYs `channel`.
-   * @param channel @default 'prescient_changes_<table>'
-   * @throws InvalidOptionError for a bad table or channel name; the driver's error when the server refuses.
+   * Creates (or replaces: the upgrade step) the trigger functions and the triggers on `table` that NOTIFY the
+   * channel of every row change and TRUNCATE (installChangeTrigger). Pass the table's column names when they are
+   * not PostgresOrigin's defaults, as given to the origin and the feed.
+   * @param options the channel (@default defaultChannel(table)) or `{ channel, keyColumn, versionColumn, deletedColumn }`
+   * @throws InvalidOptionError for a bad table, channel or column name, or a column the table lacks (nothing is
+   * installed); the driver's error when the server refuses.
    */
-  static installTrigger(sql: PostgresSql, table: string, channel?: string): Promise<void> {
-    return installChangeTrigger(sql, table, channel);
+  static installTrigger(sql: PostgresSql, table: string, options?: string | ChangeTriggerOptions): Promise<void> {
+    return installChangeTrigger(sql, table, options);
   }
 
   /**
@@ -129,16 +138,18 @@ export class ChangeFeed {
    * Takes the starting watermark (the table's highest version unless `fromVersion`), LISTENs, and resolves after
    * the first catch-up was tried (a failed one is retried in the background and reported as 'feed:failed').
    * Idempotent. Rejects with ERR_CHANGE_FEED_FAILED when the watermark cannot be read or LISTEN fails, and with
-   * ERR_CLOSED after `close()`.
+   * ERR_CLOSED after `close()`, or when `close()` ran before it finished (a LISTEN it set up meanwhile is removed).
    */
   async start(): Promise<void> {
-    if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The change feed is closed');
+    if (this.#isClosed) throw this.#closedError();
     if (this.#isStarted) return;
     this.#isStarted = true;
+    let handle: { unlisten(): Promise<unknown> } | undefined;
     try {
-      if (this.#o.fromVersion === undefined) this.#batch.resetWatermark(await this.#highestVersion());
+      if (this.#o.fromVersion === undefined) this.#batch.resetWatermark(await this.#withDeadline(this.#highestVersion(), 'reading the highest version'));
+      if (this.#isClosed) throw this.#closedError();
       let firstCatchUp: Promise<void> | undefined;
-      const handle = await this.#o.listen(
+      handle = await this.#o.listen(
         this.#o.channel,
         (payload) => this.#onNotify(payload),
         () => {
@@ -146,10 +157,18 @@ export class ChangeFeed {
           firstCatchUp ??= run;
         },
       );
-      this.#unlisten = () => handle.unlisten();
+      // close() ran while LISTEN was being set up: it had nothing to unlisten yet, so this does.
+      if (this.#isClosed) throw this.#closedError();
+      const listening = handle;
+      this.#unlisten = () => listening.unlisten();
       await firstCatchUp;
+      if (this.#isClosed) throw this.#closedError();
     } catch (error) {
       this.#isStarted = false;
+      if (this.#isClosed) {
+        await handle?.unlisten().catch(() => {});
+        throw error instanceof PrescientError && error.code === 'ERR_CLOSED' ? error : this.#closedError(error);
+      }
       throw new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table} could not start: ${describeError(error)}`, { cause: error });
     }
   }
@@ -191,9 +210,20 @@ export class ChangeFeed {
     return this;
   }
 
+  #closedError(cause?: unknown): PrescientError {
+    return new PrescientError('ERR_CLOSED', 'The change feed is closed', cause === undefined ? undefined : { cause });
+  }
+
+  /** `work`, or ERR_ORIGIN_TIMEOUT past `catchUpTimeoutMs` (a silent server must not hold the catch-up for good). */
+  #withDeadline<T>(work: Promise<T>, what: string): Promise<T> {
+    const ms = this.#o.catchUpTimeoutMs;
+    return withDeadline(this.#clock, ms, work, () => new PrescientError('ERR_ORIGIN_TIMEOUT', `${what} had no answer within catchUpTimeoutMs ${ms}`));
+  }
+
   async #highestVersion(): Promise<number> {
     const table = quoteIdentifier('table', this.#o.table, true);
-    const rows = await (this.#o.sql as PostgresSql).unsafe(`select coalesce(max(version), 0)::text as version from ${table}`);
+    const version = quoteIdentifier('versionColumn', this.#o.versionColumn);
+    const rows = await (this.#o.sql as PostgresSql).unsafe(`select coalesce(max(${version}), 0)::text as version from ${table}`);
     return parseVersion(rows[0]?.version, '(highest version)');
   }
 
@@ -204,6 +234,10 @@ export class ChangeFeed {
     if (change === undefined) {
       this.#counts.malformed++;
       this.#o.logger?.warn({ channel: this.#o.channel, payload: payload.slice(0, 200) }, 'change feed: malformed notification dropped');
+      return;
+    }
+    if (change.table !== undefined && change.table !== this.#o.bareTable) {
+      this.#counts.otherTables++;
       return;
     }
     if (change.key === undefined) {
@@ -285,7 +319,7 @@ export class ChangeFeed {
         this.#isCatchUpAgain = false;
         for (;;) {
           const since: number = this.#catchUpSince;
-          const page = await this.#o.changes(since, this.#o.catchUpPageSize);
+          const page = await this.#withDeadline(this.#o.changes(since, this.#o.catchUpPageSize), `catch-up page from version ${since}`);
           pages++;
           rows += page.length;
           this.#counts.catchUpPages++;
@@ -303,6 +337,8 @@ export class ChangeFeed {
           if (page.length < this.#o.catchUpPageSize || this.#isClosed) break;
         }
       } while (this.#isCatchUpAgain && !this.#isClosed);
+      // Closed before the end: the rest was never read, so the hold stays where the catch-up stopped.
+      if (this.#isClosed) return;
       this.#catchUpSince = undefined;
       this.#batch.holdAt(undefined);
       this.#counts.catchUps++;

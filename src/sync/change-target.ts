@@ -28,6 +28,30 @@ export interface ChangeTarget {
    * what the replaced copies may be, as for `invalidate`. Optional: without it, a refreshing feed invalidates instead.
    */
   refresh?(keys: readonly string[], versions?: readonly (number | undefined)[]): Promise<unknown>;
+  /**
+   * Removes every key the target holds that came from the table: the feed calls it when the table was truncated
+   * (a TRUNCATE names no keys). `cacheChangeTarget` invalidates the whole cache (`cache.invalidate({ prefix: '' })`,
+   * every tier): a cache is built over one origin, so everything it holds came from that origin. Optional (looked up once, when
+   * the feed is built): a feed whose target lacks it reports each TRUNCATE as 'feed:failed' (ERR_CHANGE_FEED_FAILED)
+   * and goes on.
+   */
+  invalidateAll?(): Promise<unknown>;
+}
+
+/**
+ * `target` with an `invalidateAll`: its own, or one that reports (through `report`) that a TRUNCATE could not be
+ * applied and resolves, so one TRUNCATE never stalls the feed.
+ */
+export function withInvalidateAll(target: ChangeTarget, report: () => void): ChangeTarget {
+  if (target.invalidateAll !== undefined) return target;
+  const refresh = target.refresh;
+  const completed: ChangeTarget = {
+    peekVersion: (key) => target.peekVersion(key),
+    invalidate: (keys, versions) => target.invalidate(keys, versions),
+    invalidateAll: async () => report(),
+  };
+  if (refresh !== undefined) completed.refresh = (keys, versions) => refresh.call(target, keys, versions);
+  return completed;
 }
 
 /** One changed row as the change feed sees it. `OriginRecord` (which also carries the value) fits. */
@@ -42,6 +66,11 @@ export type ChangeRecord = {
    * record's place in the catch-up order, not a version of the row.
    */
   readonly removedVersion?: number;
+  /**
+   * The table was truncated (found by the catch-up in the side table; `key` is ''): every key goes. `version` is
+   * the record's place in the catch-up order.
+   */
+  readonly isTruncate?: boolean;
 };
 
 /**
@@ -62,9 +91,10 @@ export type ChangeFeedMode = 'invalidate' | 'refresh';
 
 /** One change as reported by the 'changes:applied' event. */
 export type AppliedChange = {
+  /** The changed key; '' for a TRUNCATE (action 'invalidated-all'). */
   readonly key: string;
   readonly version: number;
-  readonly action: 'invalidated' | 'refreshed' | 'ignored';
+  readonly action: 'invalidated' | 'refreshed' | 'ignored' | 'invalidated-all';
   /** Commit-to-apply lag in ms, when the notification carried its trigger time. */
   readonly lagMs: number | undefined;
 };

@@ -12,6 +12,8 @@
  * a feed cut off for longer should start from a fresh cache. Neither a role that deletes without the grant on the
  * side table (a WARNING, nothing recorded) nor a feed whose role may not read it (a warning once, catch-up without
  * it) fails. Cost: per DELETE statement, one indexed insert of its rows and an exception block.
+ * The same side table holds the old key of a row whose key an UPDATE changed (sql/change-notify.sql) and, as a
+ * row keyed '' with version -1, the last TRUNCATE of the table (sql/truncate-notify.sql), read as `isTruncate`.
  */
 import type { PostgresSql } from '../origin/postgres-origin.ts';
 import { parseVersion } from '../origin/sql-table.ts';
@@ -19,6 +21,9 @@ import type { ChangeRecord, ChangesFunction } from './change-target.ts';
 
 /** Name of the side table of hard deletes, one per schema. */
 export const HARD_DELETES_TABLE = 'prescient_hard_deletes';
+
+/** The version of a side-table row that stands for a TRUNCATE of the table (sql/truncate-notify.sql). */
+const TRUNCATED_VERSION = '-1';
 
 /** SQLSTATE of "insufficient privilege" and of "undefined table". */
 const PERMISSION_DENIED = '42501';
@@ -42,9 +47,12 @@ function sideTable(table: TableName): string {
 
 /**
  * Creates the side table of `quotedTable`'s schema, its index and the statement trigger that fills it, replacing
- * the trigger function (inside the trigger's install transaction).
+ * the trigger function (inside the trigger's install transaction). `columns` are the table's key and version
+ * columns (checked identifiers), passed to the trigger.
  */
-export async function installHardDeletes(tx: Pick<PostgresSql, 'unsafe'>, quotedTable: string, triggerName: string, functionSql: string): Promise<void> {
+export async function installHardDeletes(
+  tx: Pick<PostgresSql, 'unsafe'>, quotedTable: string, triggerName: string, functionSql: string, columns: readonly [string, string],
+): Promise<void> {
   const side = sideTable(await resolveTable(tx, quotedTable));
   await tx.unsafe(
     `create table if not exists ${side} (tbl text not null, key text not null, version bigint not null, stamp bigint not null, ` +
@@ -55,7 +63,7 @@ export async function installHardDeletes(tx: Pick<PostgresSql, 'unsafe'>, quoted
   await tx.unsafe(`drop trigger if exists "${triggerName}" on ${quotedTable}`);
   await tx.unsafe(
     `create trigger "${triggerName}" after delete on ${quotedTable} referencing old table as prescient_old ` +
-      `for each statement execute function prescient_record_deletes()`,
+      `for each statement execute function prescient_record_deletes('${columns[0]}', '${columns[1]}')`,
   );
 }
 
@@ -100,11 +108,9 @@ export function withHardDeletes(sql: PostgresSql, quotedTable: string, rows: Cha
       query = Promise.resolve(undefined);
       return page;
     }
-    const removals: ChangeRecord[] = deleted.map((r) => ({
-      key: r.key,
-      version: parseVersion(r.stamp, r.key),
-      removedVersion: parseVersion(r.version, r.key),
-    }));
+    const removals: ChangeRecord[] = deleted.map((r) => String(r.version) === TRUNCATED_VERSION
+      ? { key: '', version: parseVersion(r.stamp, '(truncate)'), isTruncate: true }
+      : { key: r.key, version: parseVersion(r.stamp, r.key), removedVersion: parseVersion(r.version, r.key) });
     return mergeChanges(page, removals, limit);
   };
 }

@@ -37,6 +37,7 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
     const key = decodeURIComponent(item[1]);
     if (key === 'boom') return send(500, { error: 'boom' });
     if (key === 'slow') return slowArrived(); // never answers: the client's deadline must fire
+    if (key === 'hang404') return void res.writeHead(404).write('x', () => slowArrived()); // a 404 whose body never ends
     if (key === 'notjson') return res.writeHead(200).end('<html>');
     const found = items.get(key);
     return found === undefined ? send(404, { error: 'not found' }) : send(200, { id: key, name: found.name, version: found.version });
@@ -184,6 +185,27 @@ describe('HttpOrigin', () => {
     clock.advance(1);
     await assert.rejects(pending, (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
     await origin.close();
+  });
+
+  test('a 404 whose body never ends rejects with ERR_ORIGIN_TIMEOUT, not absent', async () => {
+    const clock = new VirtualClock(0);
+    const origin = new HttpOrigin({ baseUrl, timeoutMs: 100, clock });
+    const arrived = new Promise<void>((resolve) => { slowArrived = resolve; });
+    const pending = origin.getMany(['hang404']);
+    await arrived;
+    // Let the status line reach the client, so the deadline fires while it drains the body (not before the answer).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(100);
+    await assert.rejects(pending, (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
+    await origin.close();
+  });
+
+  test('a baseUrl with credentials or a query is refused naming baseUrl, without echoing the secrets', () => {
+    const port = new globalThis.URL(baseUrl).port;
+    for (const bad of [`http://svc:s3cret@127.0.0.1:${port}/v1`, `http://127.0.0.1:${port}/v1?api_key=abc`, `http://127.0.0.1:${port}/v1#frag`]) {
+      assert.throws(() => new HttpOrigin({ baseUrl: bad }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION') && (e as { option?: string }).option === 'baseUrl'
+        && !(e as Error).message.includes('s3cret') && !(e as Error).message.includes('abc'));
+    }
   });
 
   test('deletedField: a deleted item is absent to getMany and a tombstone to getRecords, so a TieredOrigin does not ask its archive', async () => {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { isPrescientError } from '../../src/errors.ts';
@@ -11,6 +12,7 @@ import type { OriginRecord } from '../../src/origin/origin.ts';
 import { PostgresOrigin, type PostgresSql } from '../../src/origin/postgres-origin.ts';
 import { TieredOrigin } from '../../src/origin/tiered-origin.ts';
 import { originContract } from '../contracts/origin.contract.ts';
+import { HeldProxy } from '../doubles/held-proxy.ts';
 
 const URL = process.env.PRESCIENT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `prescient_origin_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
@@ -106,6 +108,33 @@ describe('PostgresOrigin', () => {
     const started = performance.now();
     await assert.rejects(origin.getMany(['a']), (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT') && (e as Error).cause !== undefined);
     assert.ok(performance.now() - started < 4000, 'the statement was cancelled, not waited out');
+  });
+
+  test('a server that stops answering (a partition) still rejects at timeoutMs, reads and writes alike', async () => {
+    const proxy = await HeldProxy.start(5432);
+    const port = proxy.url.split(":").pop();
+    const table = await freshTable([{ key: 'a', value: 1, version: 1 }]);
+    const origin = new PostgresOrigin({ sql: { url: `postgres://postgres@127.0.0.1:${port}/test`, max: 1, connectTimeoutSeconds: 2 }, table, timeoutMs: 200 });
+    try {
+      assert.equal((await origin.getMany(['a']))[0]?.value, 1);
+      proxy.hold();
+      const started = performance.now();
+      const outcome = await Promise.race([
+        origin.getMany(['a']).then(() => 'resolved', (e: unknown) => e),
+        sleep(3000).then(() => 'still pending after 3 s'),
+      ]);
+      assert.ok(isPrescientError(outcome, 'ERR_ORIGIN_TIMEOUT'), `got ${String(outcome)}`);
+      assert.ok(performance.now() - started < 2000);
+      const write = await Promise.race([
+        origin.putMany([{ key: 'b', value: 2, version: 2 }]).then(() => 'resolved', (e: unknown) => e),
+        sleep(3000).then(() => 'still pending after 3 s'),
+      ]);
+      assert.ok(isPrescientError(write, 'ERR_WRITE_FAILED') && isPrescientError((write as Error).cause, 'ERR_ORIGIN_TIMEOUT'), `got ${String(write)}`);
+    } finally {
+      proxy.release();
+      await proxy.close();
+      await origin.close().catch(() => {});
+    }
   });
 
   test('putMany has its own deadline (writeTimeoutMs): a write blocked by a row lock is cancelled past it', async () => {

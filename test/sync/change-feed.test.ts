@@ -381,8 +381,12 @@ describe('ChangeFeed', () => {
 
   test('parses trigger payloads and refuses anything else', () => {
     assert.deepEqual(parseChange('{"key":"a","version":3,"at":5.5,"deleted":true,"op":"delete"}'), {
-      key: 'a', version: 3, isDeleted: true, isHardDelete: true, atMs: 5.5,
+      key: 'a', table: undefined, version: 3, isDeleted: true, isHardDelete: true, atMs: 5.5,
     });
+    assert.deepEqual(parseChange('{"tbl":"items","op":"truncate","version":7}'), {
+      key: '', table: 'items', version: 7, isDeleted: true, isHardDelete: true, isTruncate: true, atMs: undefined,
+    });
+    assert.equal(parseChange('{"tbl":5,"key":"a","version":1}'), undefined);
     assert.equal(parseChange('{"key":"a","version":-1}'), undefined);
     assert.equal(parseChange('{"key":"","version":1}'), undefined);
     assert.equal(parseChange('[1]'), undefined);
@@ -435,5 +439,144 @@ describe('cacheChangeTarget', () => {
     await cache.get('b');
     assert.equal(cache.peek('b')?.version, 6);
     await cache.close();
+  });
+});
+
+describe('ChangeFeed faults and lifecycle', () => {
+  test('close during a paging catch-up keeps the watermark at the page reached and emits no catch-up:done', async () => {
+    let release: () => void = () => {};
+    let isHeld = false;
+    const { clock, listener, log, target, feed } = setup({
+      catchUpPageSize: 2,
+      batchMs: 0,
+      changes: async (since, limit) => {
+        if (since >= 4) {
+          isHeld = true;
+          await new Promise<void>((resolve) => { release = resolve; });
+        }
+        return log.changes(since, limit);
+      },
+    });
+    for (let v = 1; v <= 10; v++) log.write(`k${v}`, v);
+    const done: unknown[] = [];
+    feed.on('catch-up:done', (e) => done.push(e));
+    const started = feed.start().catch((e: unknown) => e);
+    await clock.advanceAsync(0);
+    assert.ok(isHeld, 'the third page is being read');
+    listener.notify({ key: 'z', version: 100 });
+    const closed = feed.close();
+    release();
+    await closed;
+    assert.ok(isPrescientError(await started, 'ERR_CLOSED'), 'start() does not resolve a feed closed under it');
+    assert.ok(target.invalidations.flat().includes('z'), 'close applied the pending change');
+    assert.ok(feed.watermark <= 6, `the watermark stays at the catch-up's position (got ${feed.watermark}), not past unread changes`);
+    assert.deepEqual(done, []);
+  });
+
+  test('a target whose peekVersion throws has its batch requeued and retried; the watermark waits for it', async () => {
+    const { clock, listener, target, feed, failures } = setup({ batchMs: 0 });
+    await feed.start();
+    const peek = target.peekVersion.bind(target);
+    let isFailing = true;
+    target.peekVersion = (key) => {
+      if (isFailing) throw new Error('transient peek failure');
+      return peek(key);
+    };
+    listener.notify({ key: 'a', version: 5 });
+    listener.notify({ key: 'b', version: 6 });
+    await clock.advanceAsync(0);
+    assert.equal(failures.length, 1);
+    assert.equal(feed.watermark, 0, 'the failed batch holds the watermark');
+    isFailing = false;
+    listener.notify({ key: 'c', version: 7 });
+    await clock.advanceAsync(100);
+    assert.deepEqual(target.invalidations.flat().sort(), ['a', 'b', 'c']);
+    assert.equal(feed.watermark, 7);
+    await feed.close();
+  });
+
+  test('close while LISTEN is being set up unlistens once it resolves, and start rejects with ERR_CLOSED', async () => {
+    let resolveListen: () => void = () => {};
+    let unlistened = 0;
+    const { feed } = setup({
+      listen: async (_channel, _onNotify, onListen) => {
+        await new Promise<void>((resolve) => { resolveListen = resolve; });
+        onListen();
+        return { unlisten: async () => void unlistened++ };
+      },
+    });
+    const started = feed.start().catch((e: unknown) => e);
+    await Promise.resolve();
+    await feed.close();
+    resolveListen();
+    assert.ok(isPrescientError(await started, 'ERR_CLOSED'));
+    assert.equal(unlistened, 1, 'the LISTEN set up after close() was removed');
+    assert.equal(feed.stats().isStarted, false);
+  });
+
+  test('a catch-up query that never answers fails at catchUpTimeoutMs and is retried', async () => {
+    let isSilent = true;
+    const { clock, log, target, feed, failures } = setup({
+      catchUpTimeoutMs: 1000,
+      changes: (since, limit) => (isSilent ? new Promise(() => {}) : log.changes(since, limit)),
+    });
+    log.write('a', 3);
+    const started = feed.start();
+    await clock.advanceAsync(1000);
+    await started;
+    assert.equal(failures.length, 1);
+    assert.ok(isPrescientError(failures[0].cause, 'ERR_ORIGIN_TIMEOUT'));
+    isSilent = false;
+    await clock.advanceAsync(100);
+    assert.deepEqual(target.invalidations, [['a']]);
+    assert.equal(feed.watermark, 3);
+    await feed.close();
+  });
+
+  test('ignores notifications of another table on its channel, and accepts those without a table (older triggers)', async () => {
+    const { clock, listener, target, feed } = setup({ table: 'public.items' });
+    await feed.start();
+    listener.onNotify?.(JSON.stringify({ tbl: 'audit', key: 'a', version: 50 }));
+    listener.onNotify?.(JSON.stringify({ tbl: 'items', key: 'b', version: 2 }));
+    listener.notify({ key: 'c', version: 3 });
+    await clock.advanceAsync(10);
+    assert.deepEqual([...target.invalidations.flat()].sort(), ['b', 'c']);
+    assert.equal(feed.stats().otherTables, 1);
+    assert.equal(feed.watermark, 3);
+    await feed.close();
+  });
+
+  test('a TRUNCATE invalidates everything through invalidateAll; a target without it is reported and the feed goes on', async () => {
+    const all: number[] = [];
+    const target = Object.assign(new RecordingTarget(), { invalidateAll: async () => void all.push(1) });
+    const { clock, listener, feed, failures } = setup({ target });
+    await feed.start();
+    listener.notify({ key: 'a', version: 8 });
+    listener.onNotify?.(JSON.stringify({ tbl: 'items', op: 'truncate', version: 9 }));
+    await clock.advanceAsync(10);
+    assert.deepEqual(all, [1]);
+    assert.deepEqual(target.invalidations, [['a']]);
+    assert.equal(feed.watermark, 9);
+    await feed.close();
+    const bare = setup();
+    await bare.feed.start();
+    bare.listener.onNotify?.(JSON.stringify({ tbl: 'items', op: 'truncate', version: 4 }));
+    bare.listener.notify({ key: 'a', version: 5 });
+    await bare.clock.advanceAsync(10);
+    assert.equal(bare.failures.length, 1);
+    assert.ok(isPrescientError(bare.failures[0], 'ERR_CHANGE_FEED_FAILED'));
+    assert.deepEqual(bare.target.invalidations, [['a']]);
+    assert.equal(bare.feed.watermark, 5);
+    await bare.feed.close();
+    assert.equal(failures.length, 0);
+  });
+
+  test('default channels of long or schema-qualified names that share a prefix differ', () => {
+    const prefix = 'x'.repeat(50);
+    assert.notEqual(defaultChannel(`${prefix}_orders`), defaultChannel(`${prefix}_audit`));
+    assert.notEqual(defaultChannel('a.b_c'), defaultChannel('a_b.c'));
+    assert.notEqual(defaultChannel('a.b_c'), defaultChannel('a_b_c'));
+    assert.equal(defaultChannel('items'), 'prescient_changes_items', 'plain names keep the channel of earlier releases');
+    for (const name of [`${prefix}_orders`, 'a.b_c', `s.${'y'.repeat(63)}`]) assert.ok(defaultChannel(name).length <= 63 && /^[A-Za-z_][A-Za-z0-9_$]*$/.test(defaultChannel(name)));
   });
 });

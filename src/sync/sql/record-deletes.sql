@@ -2,8 +2,9 @@
 --
 -- Installed by ChangeFeed.installTrigger(sql, table, channel) beside the row trigger of change-notify.sql, as
 --   AFTER DELETE ON <table> REFERENCING OLD TABLE AS prescient_old FOR EACH STATEMENT
---   EXECUTE FUNCTION prescient_record_deletes()
--- on a table shaped (key text primary key, ..., version bigint not null, ...), with the side table
+--   EXECUTE FUNCTION prescient_record_deletes('<key col>', '<version col>')
+-- on an items table (TG_ARGV: its key and version columns, default 'key' and 'version', so a trigger installed
+-- by a release that passed none keeps working), with the side table
 --   <schema of the table>.prescient_hard_deletes (tbl text, key text, version bigint, stamp bigint,
 --                                                deleted_at timestamptz, primary key (tbl, key))
 -- Why: a NOTIFY lost while the listener is cut off leaves no row for the catch-up to read; this row stands in.
@@ -19,16 +20,19 @@ create or replace function prescient_record_deletes() returns trigger
 language plpgsql as $fn$
 declare
   side text := format('%I.prescient_hard_deletes', tg_table_schema);
+  key_col text := coalesce(nullif(tg_argv[0], ''), 'key');
+  version_col text := coalesce(nullif(tg_argv[1], ''), 'version');
   top bigint;
 begin
   begin
     execute format(
-      'select greatest((select max(version) from %I.%I), (select max(version) from prescient_old), '
-      '(select max(stamp) from %s where tbl = $1))', tg_table_schema, tg_table_name, side)
+      'select greatest((select max(%1$I) from %2$I.%3$I), (select max(%1$I) from prescient_old), '
+      '(select max(stamp) from %4$s where tbl = $1))', version_col, tg_table_schema, tg_table_name, side)
       using tg_table_name into top;
     execute format(
-      'insert into %s (tbl, key, version, stamp) select $1, key, version, $2 from prescient_old '
-      'on conflict (tbl, key) do update set version = excluded.version, stamp = excluded.stamp, deleted_at = now()', side)
+      'insert into %s (tbl, key, version, stamp) select $1, %I::text, %I, $2 from prescient_old '
+      'on conflict (tbl, key) do update set version = excluded.version, stamp = excluded.stamp, deleted_at = now()',
+      side, key_col, version_col)
       using tg_table_name, coalesce(top, 0) + 1;
     if random() < 0.01 then
       execute format('delete from %s where deleted_at < now() - interval ''7 days''', side);
