@@ -6,7 +6,8 @@
  * prefetching in processors (Chen & Baer 1995, "Effective hardware-based data prefetching") and the sequential
  * detection of read-ahead: a session's own recent deltas (the last `historyLength`) are blended with the global
  * delta frequencies, and when the last deltas repeat, the run is extended `lookahead` steps (key+d .. key+n·d)
- * with probability falling geometrically and an ETA from the session's mean inter-arrival time.
+ * with probability falling geometrically and an ETA from the session's mean inter-arrival time; a delta that names
+ * a key of the run (2d for a run of d) is folded into that step, so every key is offered once.
  * Interleaved scans (several programs reading their own files, as in the LIRS multi traces) defeat consecutive
  * deltas: the next key of the stream belongs to another scan. So the predictor also learns, per offset d in
  * 1..`nearOffsets`, how often key k + d is read while k is still among the last `historyLength` keys (the learned
@@ -111,6 +112,8 @@ export class DeltaPredictor implements Predictor {
   #pruneScratch = new Float64Array(0);
   readonly #deltas: Float64Array;
   readonly #scores: Float64Array;
+  /** Probability of the other deltas folded into step j of a run (index j), in `predictValues`. */
+  readonly #folded: Float64Array;
   /**
    * Accesses (decayed) in which key - d was among the recent keys, by the neighbour class of key - d when it was
    * read (index class * (nearOffsets + 1) + d).
@@ -145,6 +148,7 @@ export class DeltaPredictor implements Predictor {
     this.#deltas = new Float64Array(this.#history + globalCandidates + nearOffsets);
     this.#scores = new Float64Array(this.#history + globalCandidates + nearOffsets);
     if (this.#lookahead > 64) throw new InvalidOptionError('lookahead', 'an integer from 1 to 64', this.#lookahead);
+    this.#folded = new Float64Array(this.#lookahead + 1);
     this.#alpha = nonNegativeNumber('globalWeight', options.globalWeight, 2);
     const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
@@ -235,6 +239,23 @@ export class DeltaPredictor implements Predictor {
         }
       }
     }
+    // Along a clean run of delta d, key last + j·d (j = 2..lookahead) is also what a delta of j·d names: that delta
+    // is folded into the run's step j, so each key is offered once, with the larger of the two probabilities and the
+    // ETA of the route that gave it. Not their sum: both estimate that the same key is read soon, so they overlap
+    // (the sum cost ARC OLTP at 1,000 entries 1.36 points, 62.62 → 61.26; the larger one leaves it where it was).
+    const lookahead = this.#lookahead;
+    const folded = this.#folded;
+    const isRun = run >= 2 && lastDelta !== 0;
+    if (isRun) {
+      folded.fill(0);
+      for (let i = 0; i < m; i++) {
+        const j = deltas[i] / lastDelta;
+        if (j >= 2 && j <= lookahead && Number.isInteger(j)) {
+          folded[j] += scores[i];
+          deltas[i] = 0;
+        }
+      }
+    }
     // Top `limit` (key, probability, steps) by probability, kept sorted in the output arrays.
     const keys = this.valueOut;
     const probs = this.probabilityOut;
@@ -244,13 +265,14 @@ export class DeltaPredictor implements Predictor {
     for (let i = 0; i < m; i++) {
       const d = deltas[i];
       if (d === 0) continue;
-      const ahead = d === lastDelta && run >= 2 ? this.#lookahead : 1;
-      let probability = 1;
+      const ahead = isRun && d === lastDelta ? lookahead : 1;
       for (let j = 1; j <= ahead; j++) {
         const key = s.last + d * j;
         if (!Number.isSafeInteger(key)) break;
-        probability = Math.min(1, scores[i] ** j);
-        if (n === want && probability <= probs[want - 1]) break;
+        const alongRun = scores[i] ** j;
+        const other = ahead > 1 ? folded[j] : 0;
+        const probability = Math.min(1, alongRun > other ? alongRun : other);
+        if (n === want && probability <= probs[want - 1]) continue; // a later step may carry a folded delta
         let at = n < want ? n++ : want - 1;
         while (at > 0 && probs[at - 1] < probability) {
           probs[at] = probs[at - 1];
@@ -260,7 +282,7 @@ export class DeltaPredictor implements Predictor {
         }
         probs[at] = probability;
         keys[at] = key;
-        steps[at] = j;
+        steps[at] = other > alongRun ? 1 : j; // the other delta's read is the next one
       }
     }
     const gap = Number.isNaN(s.gapMs) ? Number.NaN : Math.max(0, s.gapMs);

@@ -156,7 +156,8 @@ export class EnsembleSources {
 
   /**
    * Fills `lists` for `ctx`: each source j with `asked[j]` gives up to `depth` (at most the constructor's),
-   * delta up to `deltaDepth`; the others are left empty. A delta key never interned gets id `keys.size` + rank.
+   * delta up to `deltaDepth`; the others are left empty. A delta key never interned gets id `keys.size` + rank:
+   * delta offers each value once, so no two ranks share a key under different ids.
    */
   gather(ctx: ReadContext, depth: number, deltaDepth: number, asked: Uint8Array): void {
     const { ids, probs, lens, stride, etas } = this.lists;

@@ -11,7 +11,9 @@
  * of the half-life once smaller, so the weights keep following drift. A source that adds only diluted guesses
  * next to a sharper one loses weight, so the mixture converges on the accurate source of each context kind.
  * Trade-off: a source absent from a step keeps its weight (only the sources that offered a list share the
- * update), and a floor keeps every weight at `weightFloor` of the active total so a source can win trust back.
+ * update), and a floor keeps every weight near `weightFloor` of the active total so a source can win trust back;
+ * the mass the floor adds is taken back in proportion, so the active total is conserved and the weights stay
+ * bounded however long a run lasts.
  * Cost: O(sources) per update, sources x kinds numbers of memory.
  */
 import { InvalidOptionError } from '../errors.ts';
@@ -36,7 +38,10 @@ export const priorHitRate = 0.1;
  * near-ties). 1/6 is the start of the six-source ensemble the replay figures were first measured with.
  */
 const initialWeight = 1 / 6;
-/** Weights never fall below this share of the active sources' total, so a source can win back trust. */
+/**
+ * Weights are lifted to this share of the active sources' total, so a source can win back trust (after the
+ * renormalisation that conserves the total, a floored weight sits a little under it: at most sources x floor less).
+ */
 const weightFloor = 1e-3;
 
 /** Online-EM mixture weights and hit rates of `sources` sources in `kinds` context kinds. */
@@ -117,11 +122,27 @@ export class MixtureWeights {
     if (!(mixed > 0)) return;
     const t = this.#updates[kind]++;
     const step = Math.max(a, 1 / (t + 2));
+    const floor = weightFloor * active;
+    let after = 0;
+    let isLifted = false;
     for (let j = 0; j < this.#n; j++) {
       if (!(p[j] >= 0)) continue;
       const at = j * k + kind;
       const w = weight[at];
-      weight[at] = Math.max(w + step * ((w * p[j] * active) / mixed - w), weightFloor * active);
+      let next = w + step * ((w * p[j] * active) / mixed - w);
+      if (next < floor) {
+        next = floor;
+        isLifted = true;
+      }
+      weight[at] = next;
+      after += next;
+    }
+    // The EM step conserves the active sources' total; lifting weights to the floor adds mass, which would compound
+    // update after update (the total grew geometrically, to Infinity and then NaN). Taking it back from all of them
+    // in proportion keeps the total where it was, so the weights stay bounded and only their ratios move.
+    if (isLifted && after > active) {
+      const f = active / after;
+      for (let j = 0; j < this.#n; j++) if (p[j] >= 0) weight[j * k + kind] *= f;
     }
   }
 

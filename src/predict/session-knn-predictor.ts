@@ -40,7 +40,10 @@ export type SessionKnnPredictorOptions = {
   readonly neighbors?: number;
   /** Most candidate sessions compared per prediction (the most recent ones sharing an item). @default 100 */
   readonly sampleSize?: number;
-  /** Past sessions remembered (ring). @default 50000 */
+  /**
+   * Past sessions remembered (ring), up to 100,000,000 and with `maxSessions` x `maxSessionLength` at most 2^32 (one
+   * typed array holds them). @default 50000
+   */
   readonly maxSessions?: number;
   /** Distinct keys remembered per session, most recent kept (1..255). @default 20 */
   readonly maxSessionLength?: number;
@@ -67,6 +70,9 @@ export type SessionKnnPredictorOptions = {
 };
 
 type Live = { sid: number };
+
+/** Most elements of one typed array (V8's limit, 2^32): the past sessions' ids are one slab of this many at most. */
+const maxSlabEntries = 2 ** 32;
 
 /** Vector session-kNN predictor. */
 export class SessionKnnPredictor implements Predictor {
@@ -102,6 +108,7 @@ export class SessionKnnPredictor implements Predictor {
   readonly #sims = new CandidateSet();
   readonly #acc = new CandidateSet();
 
+  /** @throws InvalidOptionError (ERR_INVALID_OPTION) naming a bad option, or `maxSessions` when the product is too large. */
   constructor(options: SessionKnnPredictorOptions = {}) {
     optionsObject(options);
     this.name = nameOption('name', options.name, 'session-knn');
@@ -110,6 +117,10 @@ export class SessionKnnPredictor implements Predictor {
     this.#cap = positiveInt('maxSessions', options.maxSessions, 50_000, 100_000_000);
     this.#len = positiveInt('maxSessionLength', options.maxSessionLength, 20);
     if (this.#len > 255) throw new InvalidOptionError('maxSessionLength', 'an integer from 1 to 255', this.#len);
+    if (this.#cap * this.#len > maxSlabEntries) {
+      const most = Math.floor(maxSlabEntries / this.#len);
+      throw new InvalidOptionError('maxSessions', `a positive integer up to ${most} with \`maxSessionLength\` ${this.#len} (one slab of maxSessions x maxSessionLength ids)`, this.#cap);
+    }
     this.#query = positiveInt('queryLength', options.queryLength, 10);
     this.#scan = positiveInt('maxScanned', options.maxScanned, 300);
     // A prediction reads at most `maxScanned` ring entries in all, the newest of each ring first, so a longer ring

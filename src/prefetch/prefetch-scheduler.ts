@@ -19,7 +19,7 @@
  * scaled by their source's record of used prefetches, and a score bar rations tokens while the budget binds
  * (candidate-score.ts); their probability must also reach `anonymousMinProbability`.
  * Candidates go stale when the session they were predicted for makes its next request (a newer offer for the same
- * context replaces them) or after `candidateTtlMs`.
+ * context replaces them: offer-generations.ts) or after `candidateTtlMs`.
  * Cost: O(c log c) per pump for c queued candidates, bounded by `maxQueue`; O(p log p) per offer of p predictions.
  */
 import type { Clock } from '../clock.ts';
@@ -30,6 +30,7 @@ import type { Prediction } from '../predict/predictor.ts';
 import type { Feedback } from './feedback.ts';
 import { CandidateScore, type CandidateScoreOptions } from './candidate-score.ts';
 import { ConfidenceThreshold } from './confidence-threshold.ts';
+import { OfferGenerations } from './offer-generations.ts';
 import { OfferLimit } from './offer-limit.ts';
 import { CandidateQueue, hasKey, type Candidate, type PrefetchRequest } from './candidate-queue.ts';
 
@@ -124,8 +125,11 @@ export type SchedulerStats = {
   readonly belowThreshold: number;
   readonly skippedPresent: number;
   readonly droppedStale: number;
+  /** Prefetches sent, each counted once however many attempts it took (the `issued` of Feedback, too). */
   readonly issued: number;
+  /** Requests that failed, per attempt. */
   readonly failed: number;
+  /** Attempts after the first queued again (a retry is not issued again). */
   readonly retried: number;
 };
 
@@ -139,9 +143,7 @@ export class PrefetchScheduler {
   readonly #clock: Clock;
   readonly #feedback: Feedback;
   readonly #queue = new CandidateQueue();
-  readonly #generations = new Map<string, number>();
-  /** The context of the last offer (the youngest in #generations). */
-  #lastCtxKey: string | undefined;
+  readonly #generations: OfferGenerations;
   #tokens: number;
   readonly #threshold: ConfidenceThreshold;
   #inflightBatches = 0;
@@ -190,6 +192,7 @@ export class PrefetchScheduler {
     if (typeof o.expectedBytes !== 'function') throw new InvalidOptionError('expectedBytes', 'a function', o.expectedBytes);
     this.#o = Object.freeze(o);
     this.#tokens = o.maxBurst;
+    this.#generations = new OfferGenerations(o.maxQueue * 4);
     this.#threshold = new ConfidenceThreshold({ ...o, feedback: this.#feedback });
     this.#offerLimit = o.paceOffers ? new OfferLimit({ maxCandidates: o.maxQueue, maxTokens: o.maxBurst }) : undefined;
     this.#score = new CandidateScore(options, this.#feedback);
@@ -244,19 +247,7 @@ export class PrefetchScheduler {
     this.#offerLimit?.offered(this.#tokens);
     this.#score.offered(ctx, this.#tokens, this.#o.maxBurst);
     const ctxKey = contextKey(ctx);
-    const generation = (this.#generations.get(ctxKey) ?? 0) + 1;
-    // Re-inserting moves a context to the young end of the map; the context offered last is there already, and
-    // a delete then set of it would reallocate the map's table each time (one context offering in a row is the
-    // common case of a block trace).
-    if (ctxKey !== this.#lastCtxKey) {
-      this.#generations.delete(ctxKey);
-      this.#lastCtxKey = ctxKey;
-    }
-    this.#generations.set(ctxKey, generation);
-    if (this.#generations.size > this.#o.maxQueue * 4) {
-      const oldest = this.#generations.keys().next().value;
-      if (oldest !== undefined) this.#generations.delete(oldest);
-    }
+    const generation = this.#generations.next(ctxKey);
     const now = this.#clock.now();
     const queuedBefore = this.#queue.length;
     const bar = this.#score.barFor(ctx);
@@ -358,6 +349,7 @@ export class PrefetchScheduler {
   #send(batch: Candidate[]): void {
     this.#inflightBatches++;
     for (const c of batch) {
+      if (c.attempt > 0) continue; // the same prefetch again: issued at its first attempt, counted in `retried`
       this.#issued++;
       this.#feedback.issued(c.request.key, c.request.probability, c.request.source);
     }
@@ -398,6 +390,6 @@ export class PrefetchScheduler {
   }
 
   #isStale(c: Candidate, now: number): boolean {
-    return this.#generations.get(c.ctxKey) !== c.generation || now - c.at > this.#o.candidateTtlMs;
+    return !this.#generations.isCurrent(c.ctxKey, c.generation) || now - c.at > this.#o.candidateTtlMs;
   }
 }

@@ -44,6 +44,22 @@ describe('DeltaPredictor', () => {
       assert.throws(() => new DeltaPredictor(bad), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
+
+  it('offers each key once: a delta naming a key of the run is folded into that step, the larger probability kept', () => {
+    const d = new DeltaPredictor();
+    let at = 0;
+    for (const k of [10, 12, 13, 14, 15]) d.observe({ key: String(k), at: (at += 10), ctx: { session: 's' } });
+    const out = d.predict({ session: 's' }, 20);
+    const keys = out.map((p) => p.key);
+    assert.deepEqual([...new Set(keys)], keys, `keys ${keys}`);
+    // Run of +1 (3 repeats) and one +2 among the last deltas: 17 is both step 2 of the run and last + 2.
+    const run = out.find((p) => p.key === '16')!.probability;
+    const seventeen = out.find((p) => p.key === '17')!;
+    // The run's step 2 (0.41) is likelier than the +2 delta's route (0.21): 17 keeps it, and the run's ETA (2 × 10 ms).
+    assert.ok(Math.abs(seventeen.probability - run ** 2) < 1e-12, `17 at ${seventeen.probability}, the run's step 2 ${run ** 2}`);
+    assert.equal(seventeen.etaMs, 20);
+    for (let i = 1; i < out.length; i++) assert.ok(out[i - 1].probability >= out[i].probability, 'sorted');
+  });
 });
 
 describe('DeltaPredictor near offsets', () => {

@@ -147,6 +147,15 @@ describe('EnsemblePredictor', () => {
       assert.throws(() => new EnsemblePredictor(bad as never), (err: { code?: string }) => err.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
+
+  it('offers a delta key never read once, not once per route that names it', () => {
+    const e = new EnsemblePredictor();
+    let at = 0;
+    for (let r = 0; r < 3; r++) for (const k of [10, 12, 13, 14, 15]) e.observe({ key: String(1000 * r + k), at: (at += 10), ctx: {} });
+    const keys = e.predict({}, 20).map((p) => p.key);
+    assert.ok(keys.includes('2017'), `keys ${keys}`);
+    assert.deepEqual([...new Set(keys)], keys, `keys ${keys}`);
+  });
 });
 
 describe('EnsemblePredictor anonymousHorizon', () => {

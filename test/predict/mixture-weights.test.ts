@@ -47,4 +47,18 @@ describe('MixtureWeights', () => {
       assert.throws(() => new MixtureWeights(bad), (err: { code?: string }) => err.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
+
+  it('keeps the total weight where it started however long one source keeps winning (the floor adds no mass)', () => {
+    // One source always names the next key, five never do and sit at the floor: lifting them to the floor used to
+    // add mass on every update, so the total grew geometrically to Infinity, then NaN (and the ensemble went silent).
+    const w = new MixtureWeights({ sources: 6, halfLife: 1 });
+    const sum = (): number => [0, 1, 2, 3, 4, 5].reduce((s, j) => s + w.weight(j, 0), 0);
+    const start = sum();
+    for (let t = 0; t < 20_000; t++) w.update(0, [0.5, 0, 0, 0, 0, 0]);
+    assert.ok(Math.abs(sum() - start) < 1e-9 * start, `total ${sum()} after 20,000 updates, started at ${start}`);
+    assert.ok(w.share(0, 0) > 0.99, `share of the winner ${w.share(0, 0)}`);
+    for (let j = 1; j < 6; j++) assert.ok(w.weight(j, 0) > 0 && w.share(j, 0) < 2e-3, `floored source ${j}: ${w.weight(j, 0)}`);
+    for (let t = 0; t < 50; t++) w.update(0, [0, 0.5, 0, 0, 0, 0]);
+    assert.ok(w.weight(1, 0) > w.weight(0, 0), 'a floored source still wins its weight back');
+  });
 });

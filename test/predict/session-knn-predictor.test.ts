@@ -52,4 +52,12 @@ describe('SessionKnnPredictor', () => {
       assert.throws(() => new SessionKnnPredictor(bad as never), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION', JSON.stringify(bad));
     }
   });
+
+  it('rejects maxSessions x maxSessionLength past one typed array with ERR_INVALID_OPTION naming maxSessions and its value', () => {
+    assert.throws(
+      () => new SessionKnnPredictor({ maxSessions: 1e8, maxSessionLength: 255 }),
+      (e: { code?: string; option?: string; value?: unknown }) => e.code === 'ERR_INVALID_OPTION' && e.option === 'maxSessions' && e.value === 1e8,
+    );
+    assert.throws(() => new SessionKnnPredictor({ maxSessions: Math.floor(2 ** 32 / 255) + 1, maxSessionLength: 255 }), { code: 'ERR_INVALID_OPTION' });
+  });
 });

@@ -265,6 +265,38 @@ describe('PrefetchScheduler', () => {
       assert.throws(() => new PrefetchScheduler({ ...base, ...bad } as never), (e: { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === option);
     }
   });
+
+  test('a context forgotten by the generation map does not revive its superseded candidates when it offers again', async () => {
+    // maxQueue 2: the map remembers 8 contexts, and both of A's candidates fit the queue (no trim decides for us).
+    const { target, scheduler } = make({ maxQueue: 2, maxBurst: 1, maxExtraLoad: 1, paceOffers: false, minProbability: 0 });
+    scheduler.offer({ session: 'warm' }, [{ key: 'w', probability: 0.9 }]); // spends the only token
+    scheduler.offer({ session: 'A' }, [{ key: 'A-old-guess', probability: 0.99 }]);
+    for (const s of 'BCDEFGHI') scheduler.offer({ session: s }, []); // A drops out of the 8-context map
+    scheduler.offer({ session: 'A' }, [{ key: 'A-new-guess', probability: 0.5 }]); // A moved on
+    target.settleAll();
+    await flushMicrotasks();
+    scheduler.onDemandFetch(1);
+    assert.deepEqual(target.keys(), ['w', 'A-new-guess']);
+  });
+
+  test('counts a retried prefetch issued once, its retries apart, so precision is not understated', async () => {
+    const { clock, target, feedback, scheduler } = make({ retries: 2, retryBackoffMs: 10, minProbability: 0 });
+    target.failNext = 1;
+    scheduler.offer({ session: 's' }, [{ key: 'x', probability: 0.9, source: 'markov' }]);
+    target.settleAll();
+    await flushMicrotasks();
+    clock.advance(10);
+    target.settleAll();
+    await flushMicrotasks();
+    assert.deepEqual(target.keys(), ['x', 'x'], 'fetched twice: the first attempt failed');
+    feedback.used('x', 'markov', 0.9);
+    const s = feedback.stats();
+    assert.equal(s.issued, 1);
+    assert.equal(s.precision, 1);
+    assert.deepEqual(s.bySource.markov, { issued: 1, used: 1, precision: 1 });
+    assert.equal(scheduler.stats().issued, 1);
+    assert.equal(scheduler.stats().retried, 1);
+  });
 });
 
 describe('PrefetchScheduler ranking by source record and token rationing', () => {
