@@ -17,6 +17,11 @@ export type MemoryTierOptions<V> = {
    * remove is told next); the first exception it throws is rethrown then, by that operation.
    */
   readonly onRemoval?: (entry: Entry<V>, cause: RemovalCause) => void;
+  /**
+   * Called at a miss on a key the demand regions evicted recently (it is in the prefetch region's demand ghost list):
+   * a miss the prefetch region's room likely cost, which the same tier without prefetch would have served.
+   */
+  readonly onDisplacedMiss?: () => void;
   /** Initial share of `maxBytes` reserved for unused prefetches, 0 to 0.5 (0 refuses prefetches). @default 0.1 */
   readonly prefetchFraction?: number;
   /**

@@ -55,6 +55,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   #peakBytes = 0;
   /** Removals told to `onRemoval` once the operation that made them ends; undefined without a listener. */
   readonly #removals: RemovalQueue<V> | undefined;
+  readonly #onDisplacedMiss: (() => void) | undefined;
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the first bad option and its value. */
   constructor(options: MemoryTierOptions<V>) {
@@ -62,6 +63,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const maxBytes = positiveInt('maxBytes', options.maxBytes);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
     this.#removals = options.onRemoval === undefined ? undefined : new RemovalQueue(fn('onRemoval', options.onRemoval));
+    this.#onDisplacedMiss = options.onDisplacedMiss === undefined ? undefined : fn('onDisplacedMiss', options.onDisplacedMiss);
     const prefetchFraction = numberInRange('prefetchFraction', options.prefetchFraction, 0, 0.5, 0.1);
     const initialWindowFraction = numberInRange('initialWindowFraction', options.initialWindowFraction, 0, 1, 0.5);
     if (options.adaptive !== undefined && typeof options.adaptive !== 'boolean') {
@@ -100,7 +102,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const slot = this.#map.get(key);
     if (slot === undefined) {
       this.#misses++;
-      this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.#map.size);
+      if (this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.#map.size)) this.#onDisplacedMiss?.();
       if (this.#main.recordMiss(hashKey(key))) this.#endSample();
       return undefined;
     }

@@ -209,6 +209,11 @@ export class PredictionLoop {
     this.#onModelError(error, 'model');
   }
 
+  /** A read missed a key the prefetch region's room cost the demand regions (memory tier's `onDisplacedMiss`). */
+  displacedMiss(): void {
+    this.#scheduler?.onDisplacedMiss();
+  }
+
   /** `count` keys went to the origin on demand: the prefetch budget grows with the demand load. */
   demandFetched(count: number): void {
     this.#scheduler?.onDemandFetch(count);

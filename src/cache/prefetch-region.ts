@@ -169,22 +169,25 @@ export class PrefetchRegion<V> {
 
   /**
    * A read missed `key` (of `sizeBytes` when known, else one average entry): moves the share toward the side whose
-   * ghost list held it. `entries` is the tier's entry count, which sizes the ghost lists.
+   * ghost list held it. `entries` is the tier's entry count, which sizes the ghost lists. True when the demand
+   * regions evicted `key` recently (a miss the region's room cost demand).
    */
-  recordMiss(key: string, sizeBytes: number, entries: number): void {
+  recordMiss(key: string, sizeBytes: number, entries: number): boolean {
     const want = Math.max(MIN_GHOSTS, Math.round(entries * GHOST_SHARE));
     if (want > 2 * this.#prefetchGhosts.capacity || 2 * want < this.#prefetchGhosts.capacity) {
       this.#prefetchGhosts.resize(want);
       this.#demandGhosts.resize(want);
     }
-    if (!this.#adaptive) return;
+    if (!this.#adaptive) return false;
     if (this.#prefetchGhosts.take(key)) {
       this.#maxBytes = Math.min(this.#limitBytes, this.#maxBytes + sizeBytes);
       this.#growths++;
     } else if (this.#demandGhosts.take(key)) {
       this.#maxBytes = Math.max(this.#minBytes, this.#maxBytes - sizeBytes);
       this.#shrinks++;
+      return true;
     }
+    return false;
   }
 
   /** Forgets the byte count (the tier clears the table). */

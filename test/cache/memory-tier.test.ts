@@ -143,6 +143,29 @@ describe('MemoryTier', () => {
     assert.ok(tier.has('pf3'));
   });
 
+  test('onDisplacedMiss tells a miss on a key the demand regions evicted recently, not one never held nor a wasted prefetch', () => {
+    let displaced = 0;
+    const evicted: string[] = [];
+    const tier = new MemoryTier<string>({
+      maxBytes: 100,
+      prefetchFraction: 0.1,
+      onRemoval: (e, cause) => cause === 'evicted' && evicted.push(e.key),
+      onDisplacedMiss: () => displaced++,
+    });
+    for (let i = 0; i < 200; i++) tier.set(entry(`d${i}`));
+    const demandVictim = evicted.filter((k) => k.startsWith('d')).at(-1)!;
+    assert.equal(tier.get('never-held'), undefined);
+    assert.equal(displaced, 0);
+    assert.equal(tier.get(demandVictim), undefined);
+    assert.equal(displaced, 1, `${demandVictim} left the demand regions moments ago`);
+    assert.equal(tier.get(demandVictim), undefined);
+    assert.equal(displaced, 1, 'counted once');
+    for (let i = 0; i < 40; i++) tier.set(prefetch(`pf${i}`));
+    const prefetchVictim = evicted.filter((k) => k.startsWith('pf')).at(-1)!;
+    assert.equal(tier.get(prefetchVictim), undefined);
+    assert.equal(displaced, 1, 'a wasted prefetch is no demand entry displaced');
+  });
+
   test('onRemoval reports unused prefetches evicted from the prefetch region', () => {
     const removed: Array<[Entry<string>, RemovalCause]> = [];
     const tier = new MemoryTier<string>({ maxBytes: 1_000, prefetchFraction: 0.1, onRemoval: (e, cause) => removed.push([e, cause]) });

@@ -118,6 +118,27 @@ describe('PrefetchScheduler', () => {
     assert.deepEqual([...target.keys()].sort(), ['a', 'b', 'c', 'd', 'e'], 'the fifth candidate went out on the refund');
   });
 
+  test('a displaced miss takes back the budget its demand fetch adds', () => {
+    const { target, scheduler } = make({ maxBurst: 4, maxExtraLoad: 0.5, minProbability: 0 });
+    scheduler.offer({ session: 's' }, ['a', 'b', 'c', 'd'].map((key) => ({ key, probability: 0.5 })));
+    assert.equal(scheduler.stats().tokens, 0, 'the burst is spent');
+    scheduler.onDisplacedMiss();
+    scheduler.onDemandFetch(1);
+    assert.equal(scheduler.stats().tokens, 0, 'a miss the prefetch region caused earns nothing');
+    scheduler.onDemandFetch(1);
+    scheduler.onDemandFetch(1);
+    assert.equal(scheduler.stats().tokens, 1, 'other demand fetches earn maxExtraLoad each');
+    scheduler.offer({ session: 's' }, [{ key: 'e', probability: 0.5 }]);
+    assert.deepEqual([...target.keys()].sort(), ['a', 'b', 'c', 'd', 'e'], 'the token the two fetches earned went out');
+  });
+
+  test('saves up to 32 tokens for a burst by default', () => {
+    const { target, scheduler } = make({ minProbability: 0, maxConcurrent: 1000 });
+    scheduler.offer({ session: 's' }, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, probability: 0.5 })));
+    assert.equal(target.keys().length, 32);
+    assert.equal(scheduler.stats().tokens, 0);
+  });
+
   test('caps the batches in flight', () => {
     const { target, scheduler } = make({ maxBurst: 100, maxConcurrent: 2, maxBatch: 1, minProbability: 0 });
     scheduler.offer({ session: 's' }, ['a', 'b', 'c', 'd'].map((key) => ({ key, probability: 0.5 })));
