@@ -51,9 +51,10 @@ export type PrefetchSchedulerOptions = CandidateScoreOptions & {
    */
   readonly maxExtraLoad?: number;
   /**
-   * Most tokens saved up for a burst. 32: scarab-500k at 5% 61.91 → 62.06% (hash seeds 1..6) with displaced misses
-   * earning nothing (`onDisplacedMiss`); 16 before, when LIRS sprite at 5% crossed 1.3× LRU's fetches at 32.
-   * @default 32
+   * Most tokens saved up for a burst. 28: scarab-500k at 5% 61.91 → 61.99% (hash seeds 1..6, Belady 61.93) with
+   * displaced misses earning nothing (`onDisplacedMiss`), LIRS sprite at 5% at most 1.29× LRU's fetches over 12 seeds
+   * (32: 62.00, but one sprite seed in 12 at 1.304×); 16 before `onDisplacedMiss`, when sprite crossed 1.3× at 32.
+   * @default 28
    */
   readonly maxBurst?: number;
   /** Most prefetch batches in flight at once. @default 4 */
@@ -139,7 +140,7 @@ export class PrefetchScheduler {
     this.#feedback = hasMethods<Feedback>('feedback', options.feedback, ['issued', 'stats']);
     const o = {
       maxExtraLoad: nonNegativeNumber('maxExtraLoad', options.maxExtraLoad, defaultMaxExtraLoad),
-      maxBurst: positiveInt('maxBurst', options.maxBurst, 32),
+      maxBurst: positiveInt('maxBurst', options.maxBurst, 28),
       maxConcurrent: positiveInt('maxConcurrent', options.maxConcurrent, 4),
       maxBatch: positiveInt('maxBatch', options.maxBatch, 32),
       minProbability: numberInRange('minProbability', options.minProbability, 0, 1, 0.02),

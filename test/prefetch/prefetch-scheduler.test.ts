@@ -132,10 +132,10 @@ describe('PrefetchScheduler', () => {
     assert.deepEqual([...target.keys()].sort(), ['a', 'b', 'c', 'd', 'e'], 'the token the two fetches earned went out');
   });
 
-  test('saves up to 32 tokens for a burst by default', () => {
+  test('saves up to 28 tokens for a burst by default', () => {
     const { target, scheduler } = make({ minProbability: 0, maxConcurrent: 1000 });
     scheduler.offer({ session: 's' }, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, probability: 0.5 })));
-    assert.equal(target.keys().length, 32);
+    assert.equal(target.keys().length, 28);
     assert.equal(scheduler.stats().tokens, 0);
   });
 
