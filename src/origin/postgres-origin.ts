@@ -10,11 +10,16 @@ import postgres from 'postgres';
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, hasMethods, nonNegativeInt, positiveInt, urlOption } from '../options.ts';
-import { withDeadline } from './deadline.ts';
 import type { FetchOptions, Origin, OriginRecord, PutManyOutcome } from './origin.ts';
 import {
   changesLimitOption, DEFAULT_CHANGES_LIMIT, listChanges, SqlTable, sqlReadError, writeRecords, type SqlRunner, type SqlTableOptions,
 } from './sql-table.ts';
+
+/**
+ * How long a write past its deadline waits for the server to confirm the cancel (see `#runner`): the time a cancel
+ * request takes to reach a server that answers, with room for a loaded one.
+ */
+const cancelConfirmMs = 1000;
 
 /** A postgres.js client (`postgres(url)`). */
 export type PostgresSql = postgres.Sql<Record<string, unknown>>;
@@ -145,7 +150,7 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   /** One idempotent upsert keeping the higher version per key; tombstones become deleted rows. Reports the keys it declined. */
   async putMany(records: readonly OriginRecord<V>[]): Promise<PutManyOutcome> {
     this.#checkOpen();
-    return writeRecords(this.#table, this.name, this.#runner(undefined, this.#writeTimeoutMs), records);
+    return writeRecords(this.#table, this.name, this.#runner(undefined, this.#writeTimeoutMs, cancelConfirmMs), records);
   }
 
   /**
@@ -173,34 +178,46 @@ export class PostgresOrigin<V = unknown> implements Origin<V> {
   }
 
   /**
-   * A runner bounded by `timeoutMs` and `signal`: past the deadline it sends the server a cancel and rejects with
-   * ERR_ORIGIN_TIMEOUT at once, without waiting for the cancel to be acknowledged (a server or network that stopped
-   * answering never acknowledges it); on abort likewise with ERR_ORIGIN_FAILED. A statement the server cancelled for
-   * time before the deadline fired (its `statement_timeout`) rejects with the driver's error (SQLSTATE 57014).
+   * A runner bounded by `timeoutMs` and `signal`: past the deadline (or on abort) it sends the server a cancel, then
+   * waits up to `confirmMs` for the statement to end, and rejects with ERR_ORIGIN_TIMEOUT (on abort ERR_ORIGIN_FAILED)
+   * — the driver's error as `cause` when the server confirmed the cancel. Reads wait for no confirmation (0): their
+   * caller only needs its answer now. Writes wait (`cancelConfirmMs`): a write rejected before the server has
+   * cancelled it could still commit once a row lock it waits on is released, so a write reported failed would land
+   * anyway; a server or network that stopped answering never confirms, and the write rejects after `confirmMs`,
+   * its outcome unknown. A statement that completes within the wait resolves as it completed. A statement the server
+   * cancelled for time itself (its `statement_timeout`) rejects with the driver's error (SQLSTATE 57014).
    */
-  #runner(signal?: AbortSignal, timeoutMs = this.#timeoutMs): SqlRunner {
+  #runner(signal?: AbortSignal, timeoutMs = this.#timeoutMs, confirmMs = 0): SqlRunner {
     return async (text, params) => {
       if (signal?.aborted === true) throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal.reason });
       const query = this.#sql.unsafe(text, params as never[], { prepare: this.#prepare });
-      const cancel = (): void => cancelQuery(query);
-      let onAbort: (() => void) | undefined;
-      const aborted = signal === undefined ? undefined : new Promise<never>((_, reject) => {
-        onAbort = () => {
-          cancel();
-          reject(new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal.reason }));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      aborted?.catch(() => {}); // settled through the race below; never an unhandled rejection
+      const clock = this.#clock;
+      const settled = query.then((rows) => ({ rows }), (error: unknown) => ({ error }));
+      let stopped: 'timeout' | 'abort' | undefined;
+      let graceTimer: ReturnType<Clock['setTimer']> | undefined;
+      let giveUp!: () => void;
+      const gaveUp = new Promise<undefined>((resolve) => { giveUp = () => resolve(undefined); });
+      const stop = (why: 'timeout' | 'abort'): void => {
+        if (stopped !== undefined) return;
+        stopped = why;
+        cancelQuery(query);
+        if (confirmMs > 0) graceTimer = clock.setTimer(confirmMs, giveUp);
+        else giveUp();
+      };
+      const timer = timeoutMs > 0 ? clock.setTimer(timeoutMs, () => stop('timeout')) : undefined;
+      const onAbort = (): void => stop('abort');
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const work = aborted === undefined ? query : Promise.race([query, aborted]);
-        return await withDeadline(this.#clock, timeoutMs, work, () => {
-          cancel();
-          query.catch(() => {}); // its late failure (the cancel, a lost connection) has no one waiting
-          return new PrescientError('ERR_ORIGIN_TIMEOUT', `Statement exceeded its deadline of ${timeoutMs} ms`);
-        });
+        const outcome = await Promise.race([settled, gaveUp]);
+        if (outcome !== undefined && !('error' in outcome)) return outcome.rows;
+        const cause = outcome?.error;
+        if (stopped === 'timeout') throw new PrescientError('ERR_ORIGIN_TIMEOUT', `Statement exceeded its deadline of ${timeoutMs} ms`, { cause });
+        if (stopped === 'abort') throw new PrescientError('ERR_ORIGIN_FAILED', 'Fetch aborted', { cause: signal?.reason ?? cause });
+        throw cause;
       } finally {
-        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clock.clearTimer(timer);
+        if (graceTimer !== undefined) clock.clearTimer(graceTimer);
+        signal?.removeEventListener('abort', onAbort);
       }
     };
   }
