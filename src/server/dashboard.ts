@@ -74,6 +74,13 @@ const reconnectMs = 2000;
  * (a suspended tab behind a proxy) must not make the server buffer without bound; the browser reconnects on its own.
  */
 const maxQueuedBytes = 512 * 1024;
+/**
+ * Event streams open at once. Each costs a model prediction and a JSON document per tick and holds a session slot:
+ * past this many, a new one is answered 429 (the browser retries); a dashboard has a handful of viewers.
+ */
+const maxStreams = 64;
+/** Refusals of the auth guard and rate limit: no read happened, so no read latency to record. */
+const refusedStatus = new Set([401, 403, 429]);
 
 const pagePath = new URL('./dashboard-page.html', import.meta.url);
 
@@ -104,11 +111,14 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   // Latency is timed only on the read routes, by a hook attached to each as it is registered (routes registered
   // before registerDashboard are not timed): other requests pay nothing.
   const recordLatency = (_request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    feed.recordLatency(reply.elapsedTime);
+    if (!refusedStatus.has(reply.statusCode)) feed.recordLatency(reply.elapsedTime);
     done();
   };
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith(prefix)) return;
+    // Reads only: GET (and HEAD) of a key, and the batch read, which is a POST; not writes nor deletes.
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const isRead = methods.includes('GET') || route.url.endsWith(':batchGet');
+    if (!route.url.startsWith(prefix) || !isRead) return;
     const hooks = route.onResponse;
     route.onResponse = hooks === undefined ? [recordLatency] : [...(Array.isArray(hooks) ? hooks : [hooks]), recordLatency];
   });
@@ -163,6 +173,10 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
   app.get('/v1/dashboard/events', routeOptions, (request, reply) => {
     const query = parseQuery(request);
     const ctx = contextOf(request, query.session);
+    if (streams.size >= maxStreams) {
+      const error = httpError('ERR_RATE_LIMITED', `The dashboard serves at most ${maxStreams} event streams at once; retry later`);
+      throw Object.assign(error, { statusCode: 429 }); // the status where the dashboard is used alone, as badRequest's
+    }
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -182,15 +196,24 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
     const unsubscribe = feed.subscribe((point) => {
       if (raw.writableLength > maxQueuedBytes) {
         raw.destroy();
+        end();
         return;
       }
       const message = { ...point, ...predictionsFor(cache, ctx, query.session), ...serviceField(serviceStats) };
       raw.write(`data: ${JSON.stringify(message)}\n\n`);
     });
-    raw.on('close', () => {
+    // Either close ends the stream: a response queued behind another on a pipelined connection has no socket and
+    // never emits its own 'close' when the client goes, but its request does (each such stream kept its listener
+    // and up to maxQueuedBytes until restart).
+    let isEnded = false;
+    const end = (): void => {
+      if (isEnded) return;
+      isEnded = true;
       unsubscribe();
       streams.delete(reply);
-    });
+    };
+    raw.once('close', end);
+    request.raw.once('close', end);
   });
   return feed;
 }
