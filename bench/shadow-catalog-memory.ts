@@ -52,7 +52,7 @@ function buildCatalogs(items: Array<Entry<string>>): ShadowCatalogs<string> {
     maxBytesOutsideTier: Infinity, // the tier stand-in holds nothing: every item counts as outside it
     clock: new VirtualClock(),
     tier: { peek: () => undefined, get: () => undefined },
-    loop: { used: () => {}, shouldRecord: () => false, record: () => {} },
+    loop: { used: () => {}, removed: () => {}, shouldRecord: () => false, record: () => {} },
     reads: { hit: 0, prefetched: 0 },
   });
   for (let u = 0; u < users; u++) {

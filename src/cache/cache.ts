@@ -62,7 +62,7 @@ export class Cache<V = unknown> {
     const o = resolveCacheOptions(options);
     this.#o = o;
     this.#clock = o.clock;
-    this.#memory = nestedOptions('memory', () => new MemoryTier<V>({ ...o.memory, maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => { this.#loop.removed(entry, cause); this.#shadow?.leftTier(entry, cause); }, onDisplacedMiss: () => this.#loop.displacedMiss() }));
+    this.#memory = nestedOptions('memory', () => new MemoryTier<V>({ ...o.memory, maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => { if (this.#shadow?.leftTier(entry, cause) !== true) this.#loop.removed(entry, cause); }, onDisplacedMiss: () => this.#loop.displacedMiss() }));
     const floors = new VersionFloors(o.clock); // versions the deletes and change notices applied here made stale
     this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock, floors);
     this.#loader = new Loader<V>({

@@ -26,6 +26,12 @@ export type EntryCell<V> = {
 /** The live cells by key. Every method is synchronous and O(1) unless said otherwise. */
 export class EntryCells<V> {
   readonly #cells = new Map<string, EntryCell<V>>();
+  /** Told of an entry kept outside the memory tier that no cell keeps any more (trimmed, or its last reference gone). */
+  readonly #onLetGo: ((entry: Entry<V>) => void) | undefined;
+
+  constructor(onLetGo?: (entry: Entry<V>) => void) {
+    this.#onLetGo = onLetGo;
+  }
   /**
    * Keys whose cell points to an entry the memory tier no longer holds (evicted, or never stored), with its size,
    * oldest first: the bytes the cells alone keep alive, beyond the tier's `maxBytes` (`trimOutside` bounds them).
@@ -64,7 +70,9 @@ export class EntryCells<V> {
     cell.refs--;
     if (cell.refs <= 0 && this.#cells.get(key) === cell) {
       this.#cells.delete(key);
+      const wasOutside = this.#outside.has(key);
       this.markHeld(key);
+      if (wasOutside && cell.entry !== undefined) this.#onLetGo?.(cell.entry);
     }
   }
 
@@ -126,8 +134,11 @@ export class EntryCells<V> {
         break;
       }
       const oldest = this.#outside.keys().next().value as string;
-      if (this.drop(oldest)) killed++; // drop forgets its bytes
-      else this.markHeld(oldest);
+      const entry = this.#cells.get(oldest)?.entry;
+      if (this.drop(oldest)) {
+        killed++; // drop forgets its bytes
+        if (entry !== undefined) this.#onLetGo?.(entry);
+      } else this.markHeld(oldest);
     }
     return killed;
   }

@@ -159,6 +159,12 @@ export class PredictionBudget {
       return;
     }
     const elapsed = at - this.#windowStart;
+    if (elapsed < 0) {
+      // The time source stepped back (an injected wall clock): the window starts over from here, or `waitMs` would
+      // put the next drain off by the size of the step.
+      this.#windowStart = at;
+      return;
+    }
     if (elapsed < this.#windowMs) return;
     const windows = Math.floor(elapsed / this.#windowMs);
     this.#spent = Math.max(0, this.#spent - windows * this.#allowance);

@@ -98,6 +98,8 @@ export class PredictionLoop {
   /** True when the predictor tells which contexts to predict for (`onFresh`). */
   readonly #isPushed: boolean;
   #modelErrors = 0;
+  /** Prefetched entries counted wasted (an entry the memory tier let go and a catalog kept can leave twice). */
+  readonly #wasted = new WeakSet<Entry>();
   #internalErrors = 0;
   readonly #onModelError: (error: unknown, kind: 'model' | 'internal') => void;
 
@@ -137,9 +139,20 @@ export class PredictionLoop {
     const predictor = this.#predictor;
     if (predictor === undefined) return false;
     const buffer = this.#buffer;
-    if (!buffer.isFull && predictor.isBehind?.() !== true) return true;
+    if (!buffer.isFull && !this.#isBehind(predictor)) return true;
     buffer.countDrop();
     return false;
+  }
+
+  /** The predictor's `isBehind`; one that throws is a model fault (counted, told), its access dropped, not the read failed. */
+  #isBehind(predictor: Predictor): boolean {
+    if (predictor.isBehind === undefined) return false;
+    try {
+      return predictor.isBehind() === true;
+    } catch (error) {
+      this.#modelError(error);
+      return true;
+    }
   }
 
   /**
@@ -187,9 +200,13 @@ export class PredictionLoop {
     if (ctx !== undefined) this.#feedback(key, ctx, true);
   }
 
-  /** An entry left the memory tier: an unused prefetch leaving is waste. */
+  /**
+   * An entry left the memory tier, or the shadow catalogs that kept it after: an unused prefetch leaving is waste,
+   * counted once (it can leave both).
+   */
   removed(entry: Entry, cause: RemovalCause): void {
-    if (entry.source === 'prefetch' && entry.hits === 0 && (cause === 'evicted' || cause === 'expired' || cause === 'rejected')) {
+    if (entry.source === 'prefetch' && entry.hits === 0 && (cause === 'evicted' || cause === 'expired' || cause === 'rejected') && !this.#wasted.has(entry)) {
+      this.#wasted.add(entry);
       this.feedback.wasted(entry.key, entry.sizeBytes, entry.predictedBy, entry.probability);
       if (entry.predictedFor !== undefined) this.#feedback(entry.key, entry.predictedFor, false);
     }

@@ -28,7 +28,10 @@ import type { ResolvedShadowOptions } from './cache-options.ts';
 import { EntryCells, type EntryCell } from './entry-cells.ts';
 import { PendingReferences } from './pending-references.ts';
 import type { Entry, RemovalCause } from './entry.ts';
+import type { ShadowRead, ShadowStats } from './shadow-types.ts';
 import type { ShadowItem } from './shadow-listing.ts';
+
+export type { ShadowRead, ShadowStats } from './shadow-types.ts';
 
 /**
  * Age at which a reference counts half its probability when a full catalog picks what to evict, in seconds: a
@@ -60,43 +63,6 @@ class Catalog<V> extends Map<string, ShadowRef<V>> {
   isUsed = false;
 }
 
-/** Counters of the shadow catalogs. */
-export type ShadowStats = {
-  readonly userCatalogs: number;
-  readonly segmentCatalogs: number;
-  /** References held, dead ones (deleted keys) not yet released included. */
-  readonly references: number;
-  /** Distinct keys referenced (each stored once). */
-  readonly heldKeys: number;
-  /** Items predicted for some catalog before they were cached, waiting to be stored (pending-references.ts). */
-  readonly pendingKeys: number;
-  /** Bytes (`sizeBytes`) of the entries referenced. */
-  readonly bytes: number;
-  /** Of those, bytes of entries the memory tier no longer holds: what the catalogs alone keep alive, beyond `maxBytes`. */
-  readonly bytesOutsideTier: number;
-  /** Reads served from a catalog. */
-  readonly hits: number;
-  /** Catalog reads that found their entry stale and went to the origin before being served. */
-  readonly refreshedBeforeServe: number;
-  /** References evicted (or newcomers refused) by the per-catalog bound. */
-  readonly evictedReferences: number;
-  /** Catalogs dropped by the `maxCatalogs` bound. */
-  readonly droppedCatalogs: number;
-  /** Items no catalog serves any more because the bytes kept outside the memory tier passed `maxBytesOutsideTier`. */
-  readonly trimmedOutsideTier: number;
-};
-
-/** A read served from a catalog (a `ReadResult` of the cache). */
-export type ShadowRead<V> = {
-  readonly key: string;
-  readonly value: V;
-  readonly isFound: true;
-  readonly version: number;
-  readonly status: 'hit' | 'prefetched';
-  readonly servedFrom: 'shadow';
-  readonly wasInflight: false;
-};
-
 /** What the catalogs need from their cache. */
 export type ShadowCatalogsOptions<V> = ResolvedShadowOptions & {
   readonly clock: Clock;
@@ -105,6 +71,8 @@ export type ShadowCatalogsOptions<V> = ResolvedShadowOptions & {
   /** The cache's prediction loop (PredictionLoop): a read served from a catalog is recorded, the first use of a prefetch reported. */
   readonly loop: {
     used(entry: Entry<V>): void;
+    /** An entry left where it could be used (MemoryTier's removal causes): an unused prefetch leaving is waste. */
+    removed(entry: Entry<V>, cause: RemovalCause): void;
     shouldRecord(): boolean;
     record(key: string, ctx: ReadContext, now: number, status: 'hit' | 'prefetched'): void;
   };
@@ -117,7 +85,9 @@ export class ShadowCatalogs<V = unknown> {
   readonly #o: ShadowCatalogsOptions<V>;
   readonly #users = new Map<string, Catalog<V>>();
   readonly #segments = new Map<string, Catalog<V>>();
-  readonly #held = new EntryCells<V>();
+  // An entry kept only by the catalogs that they let go of unused was a wasted prefetch: counted then, not when the
+  // memory tier evicted it (a catalog may still serve it: counted wasted, then used, before).
+  readonly #held = new EntryCells<V>((entry) => this.#o.loop.removed(entry, 'evicted'));
   readonly #pending = new PendingReferences();
   #references = 0;
   #hits = 0;
@@ -151,7 +121,8 @@ export class ShadowCatalogs<V = unknown> {
     const isFirstUse = entry.hits === 0 && entry.source === 'prefetch';
     if (this.#o.tier.peek(key) === entry) this.#o.tier.get(key, true);
     else entry.hits++;
-    const status = ref.uses++ === 0 ? 'prefetched' : 'hit';
+    ref.uses++;
+    const status = isFirstUse ? 'prefetched' : 'hit'; // an entry no prediction brought in is a plain hit
     this.#hits++;
     this.#o.reads[status]++;
     if (isFirstUse) this.#o.loop.used(entry);
@@ -221,10 +192,14 @@ export class ShadowCatalogs<V = unknown> {
    * `entry` left the memory tier: if the catalogs point to it, it now counts against `maxBytesOutsideTier`, and the
    * items kept outside longest stop being served past it. A replaced or deleted entry is left to what the cache does
    * next for its key (`stored` with the new entry, `drop`), which settles it: counting it here would trim a
-   * legitimate item (or the key's own reference) for an entry about to be superseded.
+   * legitimate item (or the key's own reference) for an entry about to be superseded. True when the catalogs keep
+   * `entry` (evicted or refused by the tier): the cache then leaves its waste, if unused, to them.
    */
-  leftTier(entry: Entry<V>, cause: RemovalCause): void {
-    if (cause !== 'replaced' && cause !== 'deleted' && this.#held.entry(entry.key) === entry) this.#countOutside(entry.key);
+  leftTier(entry: Entry<V>, cause: RemovalCause): boolean {
+    if (cause === 'replaced' || cause === 'deleted' || this.#held.entry(entry.key) !== entry) return false;
+    this.#countOutside(entry.key);
+    // Kept to be served: whether it was a wasted prefetch is told when the catalogs let it go unused (`#held`).
+    return cause !== 'expired';
   }
 
   /** After the cell of `key` changed: whether the memory tier holds its entry decides whether its bytes count as outside. */

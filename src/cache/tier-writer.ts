@@ -90,7 +90,9 @@ export class TierWriter<V> {
       this.#belowFloor++;
       return;
     }
-    const held = memory.peek(key);
+    // What the key holds here: the memory tier's entry, or the one a shadow catalog kept after the tier evicted it
+    // (its version, tags and TTL count as much: a refresh through a catalog must keep them too).
+    const held = memory.peek(key) ?? shadow?.held(key);
     const now = this.#o.clock.now();
     if (held !== undefined && held.version > version && now < held.expiresAt) {
       // The origin is behind a newer version held here (a local set, a write not flushed yet): last writer by version

@@ -18,6 +18,7 @@ function setup(options: ShadowOptions = {}) {
   const reads = { hit: 0, prefetched: 0 };
   const loop = {
     used: (entry: Entry<string>) => void used.push(entry.key),
+    removed: () => {},
     shouldRecord: () => true,
     record: (key: string, ctx: ReadContext, _now: number, status: string) => void recorded.push({ key, ctx, status }),
   };
