@@ -6,7 +6,10 @@
  * Why a second event loop: the baselines are models, not the engine, and replaying them through promises would
  * cost ten times the time for nothing; the origin model here is a few lines of discrete-event simulation (a
  * completion heap and two FIFO queues) that mirrors SimOrigin's rules. A request for a key in flight joins the
- * fetch (upgrading a queued prefetch to demand) and waits only for the rest.
+ * fetch and waits only for the rest; a prefetch still queued at the origin stays in the prefetch queue, as the
+ * engine's does (a call SimOrigin has queued keeps its place: the Loader sends no second, demand call for it), so
+ * under `--origin-concurrency` the baselines meet the engine's rules, not kinder ones. Round trips that finish at
+ * the same instant complete in the order they started, as SimOrigin's timers fire.
  * A request's prefetch list is one round trip (one concurrency slot, one latency draw), as the engine's prefetches
  * batched into one `getMany` are in SimOrigin: read-ahead's n keys after a miss do not queue behind each other.
  *
@@ -31,10 +34,8 @@ type Fetch = {
   isUsed: boolean;
   /** Started (it left its queue; a copy still queued is skipped). */
   isStarted: boolean;
-  /** Pushed to the demand queue because a read joined it while it waited. */
-  isUrgent: boolean;
-  /** The fetch that carries this one (the first of its prefetch list), or undefined when it carries itself. */
-  lead: Fetch | undefined;
+  /** Start order: of round trips finishing at the same instant, the one started first completes first. */
+  seq: number;
   /** The other fetches of the round trip this one carries. */
   riders: Fetch[] | undefined;
 };
@@ -64,11 +65,13 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
   let busy = 0;
   const counts = { hits: 0, inflight: 0, demandFetches: 0, prefetchFetches: 0, prefetchUsed: 0, latencies };
 
+  let started = 0;
   const newFetch = (key: string, id: number, purpose: Fetch['purpose'], waiters: number[]): Fetch =>
-    ({ key, id, purpose, doneAt: NaN, waiters, isUsed: false, isStarted: false, isUrgent: false, lead: undefined, riders: undefined });
+    ({ key, id, purpose, doneAt: NaN, waiters, isUsed: false, isStarted: false, seq: 0, riders: undefined });
   const start = (f: Fetch, now: number): void => {
     busy++;
     f.isStarted = true;
+    f.seq = started++;
     f.doneAt = now + options.latency(options.random);
     for (const r of f.riders ?? []) {
       r.isStarted = true;
@@ -128,12 +131,6 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
       if (running.purpose === 'prefetch' && !running.isUsed) {
         running.isUsed = true;
         counts.prefetchUsed++;
-        const carrier = running.lead ?? running;
-        if (!carrier.isStarted && !carrier.isUrgent) {
-          // Still queued: its round trip is served with the demand fetches, before other prefetches.
-          carrier.isUrgent = true;
-          demandQueue.push(carrier);
-        }
       }
     } else if (access.decision === 'hit') {
       counts.hits++;
@@ -169,10 +166,7 @@ export function replayBaseline(workload: Workload, policy: SimPolicy, options: B
       const f = newFetch(p, pid, 'prefetch', []);
       track(f);
       if (carrier === undefined) carrier = f;
-      else {
-        f.lead = carrier;
-        (carrier.riders ??= []).push(f);
-      }
+      else (carrier.riders ??= []).push(f);
     }
     if (carrier !== undefined) send(carrier, now);
     if ((i & 0xffff) === 0xffff) options.onProgress?.(i + 1);
@@ -222,12 +216,17 @@ export class KeyIds {
   }
 }
 
+/** Whether `a` completes before `b`: earlier, or at the same instant and started first. */
+function before(a: Fetch, b: Fetch): boolean {
+  return a.doneAt < b.doneAt || (a.doneAt === b.doneAt && a.seq < b.seq);
+}
+
 function heapPush(heap: Fetch[], f: Fetch): void {
   heap.push(f);
   let i = heap.length - 1;
   while (i > 0) {
     const p = (i - 1) >> 1;
-    if (heap[p].doneAt <= f.doneAt) break;
+    if (!before(f, heap[p])) break;
     heap[i] = heap[p];
     i = p;
   }
@@ -243,8 +242,8 @@ function heapPop(heap: Fetch[]): Fetch {
       const l = 2 * i + 1;
       if (l >= heap.length) break;
       const r = l + 1;
-      const c = r < heap.length && heap[r].doneAt < heap[l].doneAt ? r : l;
-      if (heap[c].doneAt >= last.doneAt) break;
+      const c = r < heap.length && before(heap[r], heap[l]) ? r : l;
+      if (!before(heap[c], last)) break;
       heap[i] = heap[c];
       i = c;
     }
