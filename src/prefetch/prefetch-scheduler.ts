@@ -286,9 +286,11 @@ export class PrefetchScheduler {
   pump(): void {
     if (this.#isClosed) return;
     while (this.#tokens >= 1 && this.#inflightBatches < this.#o.maxConcurrent && this.#queue.length > 0) {
+      const now = this.#clock.now();
+      // Over the bound, the stale go before the least beneficial: a superseded candidate must not outrank a fresh one.
+      if (this.#queue.length > this.#o.maxQueue) this.#droppedStale += this.#queue.removeIf((c) => this.#isStale(c, now));
       this.#droppedStale += this.#queue.sortAndTrim(this.#o.maxQueue);
       const batch: Candidate[] = [];
-      const now = this.#clock.now();
       while (batch.length < this.#o.maxBatch && this.#tokens >= 1 && this.#queue.length > 0) {
         const c = this.#queue.pop()!;
         if (this.#isStale(c, now)) {

@@ -300,6 +300,17 @@ describe('PrefetchScheduler', () => {
     assert.deepEqual(target.keys(), ['w', 'A-new-guess']);
   });
 
+  test('over maxQueue the stale candidates go before the least beneficial: a superseded guess does not push out a fresh one', async () => {
+    const { target, scheduler } = make({ maxQueue: 1, maxBurst: 1, maxExtraLoad: 1, paceOffers: false, minProbability: 0 });
+    scheduler.offer({ session: 'warm' }, [{ key: 'w', probability: 0.9 }]); // spends the only token
+    scheduler.offer({ session: 'A' }, [{ key: 'A-old-guess', probability: 0.99 }]);
+    scheduler.offer({ session: 'A' }, [{ key: 'A-new-guess', probability: 0.5 }]); // A moved on: the old one is stale
+    target.settleAll();
+    await flushMicrotasks();
+    scheduler.onDemandFetch(1);
+    assert.deepEqual(target.keys(), ['w', 'A-new-guess']);
+  });
+
   test('counts a retried prefetch issued once, its retries apart, so precision is not understated', async () => {
     const { clock, target, feedback, scheduler } = make({ retries: 2, retryBackoffMs: 10, minProbability: 0 });
     target.failNext = 1;
