@@ -133,8 +133,8 @@ const configSchema = z.strictObject({
       bodyLimitBytes: posInt.max(64 * mib).prefault(mib),
       /** Most keys in one batchGet or prefetch. */
       maxBatchKeys: z.int().min(1).max(10_000).prefault(100),
-      /** Token bucket per token (per client address without tokens): refill per second and burst size. */
-      rateLimit: z.strictObject({ perSecond: z.number().positive().prefault(1000), burst: posInt.prefault(2000) }).prefault({}),
+      /** Token bucket per token (per client address without tokens): refill per second (at least 0.001) and burst size. */
+      rateLimit: z.strictObject({ perSecond: z.number().min(0.001).prefault(1000), burst: posInt.prefault(2000) }).prefault({}),
       /** Most keys fetched from the origin at once; a read or prefetch that would add one more answers 503 ERR_OVERLOADED. */
       maxInflightFetches: posInt.prefault(1024),
       /** Time a request may take, in ms, before it answers ERR_TIMEOUT (the server adds `receiveSlackMs` to receive it). */

@@ -83,7 +83,12 @@ export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clo
     flush: () => wb.flush(),
     close: async () => {
       await wb.close();
-      if (isFresh && wb.stats().pending === 0) await rm(dir, { recursive: true, force: true });
+      if (!isFresh) return;
+      const { pending } = wb.stats();
+      if (pending === 0) await rm(dir, { recursive: true, force: true });
+      // A fresh folder (port 0, no journalDir) is one no later start reads: its acknowledged writes would be lost
+      // in silence. They stay on disk; the log names the folder so they can be replayed (journalDir set to it).
+      else logger?.warn({ dir, pending }, 'write-back journal closed with acknowledged writes not yet at the origin, in a folder no later start reads: start with journalDir set to it to replay them');
     },
     onDropped: (listener) => {
       wb.on('write:rejected', ({ key, version }) => listener(key, version));

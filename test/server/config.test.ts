@@ -39,6 +39,8 @@ test('environment variables override the file, flags override both', () => {
 test('messages name the bad field by its path, and the variable it came from', () => {
   assert.match(message(() => resolveConfig({ port: 70000 }, {})), /port: /);
   assert.match(message(() => resolveConfig({ limits: { rateLimit: { perSecond: -1 } } }, {})), /limits\.rateLimit\.perSecond: /);
+  // So small a refill rounds to 0 per ms: a client would wait forever, told `Retry-After: Infinity`.
+  assert.match(message(() => resolveConfig({ limits: { rateLimit: { perSecond: 1e-321 } } }, {})), /limits\.rateLimit\.perSecond: /);
   assert.match(message(() => resolveConfig({ limits: { maxBatchKeys: 1.5 } }, {})), /limits\.maxBatchKeys: /);
   assert.match(message(() => resolveConfig({ cache: { ttlMs: 'long' } }, {})), /cache\.ttlMs: /);
   assert.match(message(() => resolveConfig({ prot: 1 }, {})), /\(root\): .*prot/);
