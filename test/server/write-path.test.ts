@@ -6,9 +6,12 @@ import { resolveConfig } from '../../src/server/config.ts';
 import { openWritePath } from '../../src/server/write-path.ts';
 import { DownOrigin } from '../doubles/origins.ts';
 
-test('a throwaway journal (port 0, no journalDir) closed with acknowledged writes pending keeps them and names its folder', async () => {
+test('a throwaway journal (port 0, no journalDir) closed with acknowledged writes pending keeps them and names its folder', async (t) => {
   const warnings: Array<{ details: Record<string, unknown>; message: string }> = [];
   const logger = { warn: (details: object, message: string) => void warnings.push({ details: details as Record<string, unknown>, message }) };
+  // The journal's timers do not hold the process open (unref'd): this one keeps the test's event loop alive.
+  const keepAlive = setInterval(() => {}, 1000);
+  t.after(() => clearInterval(keepAlive));
   const path = openWritePath(resolveConfig({ port: 0 }, {}), new DownOrigin<unknown>([]), systemClock, logger);
   await path.start();
   await path.put('k', 42);
