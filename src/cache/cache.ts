@@ -19,7 +19,7 @@ import type { ReadStatus } from './access-buffer.ts';
 import { AbsentKeys } from './absent-keys.ts';
 import { CacheWrites } from './cache-writes.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache-options.ts';
-import { checkKey, type Entry } from './entry.ts';
+import { checkKey, checkWellFormedKey, type Entry } from './entry.ts';
 import { GuardedEvents } from './guarded-events.ts';
 import type { LoadOutcome } from './flight.ts';
 import { Loader } from './loader.ts';
@@ -121,7 +121,10 @@ export class Cache<V = unknown> {
    * @throws InvalidKeyError, PrescientError ERR_INVALID_CONTEXT or ERR_CLOSED (synchronously).
    */
   read(key: string, ctx: ReadContext = anonymous): ReadResult<V> | Promise<ReadResult<V>> {
-    return this.getIfPresent(key, ctx) ?? this.#loadMissed(key, ctx);
+    const hit = this.getIfPresent(key, ctx);
+    if (hit !== undefined) return hit;
+    checkWellFormedKey(key); // getIfPresent checked type and length only (held keys passed the rest); a load needs it all
+    return this.#loadMissed(key, ctx);
   }
 
   /**
@@ -141,7 +144,6 @@ export class Cache<V = unknown> {
   }
 
   #loadMissed(key: string, ctx: ReadContext): Promise<ReadResult<V>> {
-    checkKey(key, this.#o.maxKeyLength); // the whole check (well-formed UTF-16) before a load; a hit needs none: held keys passed it
     return this.#load(key, ctx, this.#clock.now(), this.#memory.peek(key) ?? this.#shadow?.peek(key, ctx));
   }
 
@@ -288,8 +290,7 @@ export class Cache<V = unknown> {
     return this.#loader.inflight;
   }
 
-  /** True while fetches started in this microtask turn (by a read or a prefetch it set off) wait for their batch, sent one
-   * microtask later. A simulator awaits that before it moves virtual time on. */
+  /** True while fetches started this microtask turn wait for their batch, sent one turn later (a simulator awaits it). */
   get hasUnsentFetches(): boolean {
     return this.#loader.hasUnsent;
   }

@@ -107,7 +107,6 @@ export type PrefetchSchedulerOptions = CandidateScoreOptions & {
   readonly retryBackoffMs?: number;
 };
 
-
 /** Default `maxExtraLoad`: wasted prefetches may add 30% to the demand load (1.3x, the budget the issue sets). */
 export const defaultMaxExtraLoad = 0.3;
 

@@ -174,8 +174,7 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource,
     const query = parseQuery(request);
     const ctx = contextOf(request, query.session);
     if (streams.size >= maxStreams) {
-      const error = httpError('ERR_RATE_LIMITED', `The dashboard serves at most ${maxStreams} event streams at once; retry later`);
-      throw Object.assign(error, { statusCode: 429 }); // the status where the dashboard is used alone, as badRequest's
+      throw withStatus(httpError('ERR_RATE_LIMITED', `The dashboard serves at most ${maxStreams} event streams at once; retry later`), 429);
     }
     reply.hijack();
     const raw = reply.raw;
@@ -235,9 +234,14 @@ function parseQuery(request: FastifyRequest): { session: string | undefined } {
   return { session: typeof session === 'string' && session !== '' ? session : undefined };
 }
 
-/** ERR_BAD_REQUEST, with the status Fastify's default error handler answers where the dashboard is used alone. */
+/** `error` with the status Fastify's default error handler answers where the dashboard is used alone. */
+function withStatus(error: Error, statusCode: number): Error {
+  return Object.assign(error, { statusCode });
+}
+
+/** ERR_BAD_REQUEST, answered 400 (see withStatus). */
 function badRequest(message: string): Error {
-  return Object.assign(httpError('ERR_BAD_REQUEST', message), { statusCode: 400 });
+  return withStatus(httpError('ERR_BAD_REQUEST', message), 400);
 }
 
 /** The predictions for `ctx` (the service's model context of `session`), shown under the id the client sent. */
