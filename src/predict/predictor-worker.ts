@@ -5,7 +5,7 @@
  * context's last access) and sends the answers back in one compact message: parallel arrays rather than an object
  * per prediction, because the request thread pays for decoding whatever comes back.
  *
- * Messages in (WorkerRequest): `batch`, `feedback`, `predict` (an explicit question, answered in order after the
+ * Messages in (WorkerRequest): `batch`, `predict` (an explicit question, answered in order after the
  * batches before it), `sync`. Out (WorkerReply): `fresh` (one per batch), `answer`, `synced`, `error`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -13,7 +13,7 @@ import { systemClock } from '../clock.ts';
 import { contextKey, type ReadContext } from '../context.ts';
 import { lowerThreadPriority } from '../worker-threads.ts';
 import { EnsemblePredictor, type EnsemblePredictorOptions } from './ensemble-predictor.ts';
-import type { Prediction, Predictor } from './predictor.ts';
+import type { Prediction } from './predictor.ts';
 
 /** Contexts as parallel arrays (an absent field is undefined). */
 export type ContextColumns = {
@@ -36,7 +36,6 @@ export type PredictionColumns = {
 
 export type WorkerRequest =
   | ({ readonly t: 'batch'; readonly keys: readonly string[]; readonly at: Float64Array } & ContextColumns)
-  | { readonly t: 'feedback'; readonly key: string; readonly ctx: ReadContext; readonly wasUsed: boolean }
   | { readonly t: 'predict'; readonly id: number; readonly ctx: ReadContext; readonly limit: number }
   | { readonly t: 'sync'; readonly id: number };
 
@@ -44,7 +43,7 @@ export type WorkerReply =
   | ({ readonly t: 'fresh'; readonly observed: number; readonly busyMs: number; readonly stateCount: number } & ContextColumns & PredictionColumns)
   | { readonly t: 'answer'; readonly id: number; readonly predictions: readonly Prediction[] }
   | { readonly t: 'synced'; readonly id: number }
-  | { readonly t: 'error'; readonly message: string };
+  | { readonly t: 'error'; readonly message: string; readonly stack?: string };
 
 /** What the worker is started with. */
 export type WorkerSetup = {
@@ -129,15 +128,13 @@ if (port !== null && (workerData as { role?: string } | null)?.role === 'predict
           segments: at.map((i) => m.segments[i]),
           ...columns,
         });
-      } else if (m.t === 'feedback') {
-        (model as Predictor).feedback?.(m.key, m.ctx, m.wasUsed);
       } else if (m.t === 'predict') {
         reply({ t: 'answer', id: m.id, predictions: model.predict(m.ctx, m.limit) });
       } else {
         reply({ t: 'synced', id: m.id });
       }
     } catch (error) {
-      reply({ t: 'error', message: (error as Error).message });
+      reply(error instanceof Error ? { t: 'error', message: error.message, stack: error.stack } : { t: 'error', message: String(error) });
     }
   });
 }

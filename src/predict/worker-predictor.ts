@@ -17,7 +17,7 @@
  * read). A failed model is reported through `onError` and answers nothing; reads go on.
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
-import { contextKey, type ReadContext } from '../context.ts';
+import { anonymous, checkContext, contextKey, type ReadContext } from '../context.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, nestedOptions, optionsObject, positiveInt } from '../options.ts';
 import { moduleBeside, startTsWorker } from '../worker-threads.ts';
@@ -28,15 +28,18 @@ import { contextAt, type PredictionColumns, type WorkerReply, type WorkerRequest
 export type WorkerPredictorOptions = {
   /** Options of the EnsemblePredictor the worker runs. @default {} */
   readonly ensemble?: EnsemblePredictorOptions;
-  /** Predictions kept per context (announced after each batch). @default 16 */
+  /** Predictions kept per context (announced after each batch): at least the cache's `prefetch.predictLimit`. @default 20 */
   readonly limit?: number;
-  /** Contexts whose last predictions are kept here. @default 10000 */
+  /** Contexts whose last predictions are kept here; at least `maxPending` (one batch's contexts must all fit). @default 10000 */
   readonly maxContexts?: number;
   /** Batches posted and not yet answered before accesses wait here. @default 2 */
   readonly maxBatchesInFlight?: number;
   /** Accesses waiting here at most; more are dropped and counted. @default 8192 */
   readonly maxPending?: number;
-  /** Told when the worker fails (the predictor then answers nothing). @default ignore */
+  /**
+   * Told when the worker fails (the predictor then answers nothing and its worker is stopped), when a batch cannot be
+   * sent (its accesses are dropped and counted), and when an `onFresh` listener throws. @default ignore
+   */
   readonly onError?: (error: Error) => void;
 };
 
@@ -89,10 +92,12 @@ export class WorkerPredictor implements Predictor {
   /** Starts the worker. @throws InvalidOptionError (ERR_INVALID_OPTION) naming a bad option. */
   constructor(options: WorkerPredictorOptions = {}) {
     optionsObject(options);
-    this.#limit = positiveInt('limit', options.limit, 16);
+    this.#limit = positiveInt('limit', options.limit, 20);
     this.#maxContexts = positiveInt('maxContexts', options.maxContexts, 10_000);
     this.#maxInFlight = positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2);
     this.#maxPending = positiveInt('maxPending', options.maxPending, 8192);
+    // One batch announces up to maxPending contexts before the cache reads any: fewer kept would drop its own.
+    if (this.#maxContexts < this.#maxPending) throw new InvalidOptionError('maxContexts', `an integer of at least maxPending (${this.#maxPending})`, this.#maxContexts);
     this.#onError = fn('onError', options.onError, () => {});
     // Checked here, where the caller can see the error: in the worker a bad option would only end the worker.
     const { ensemble } = options;
@@ -119,17 +124,22 @@ export class WorkerPredictor implements Predictor {
     return this.#stateCount;
   }
 
+  /** @throws PrescientError ERR_INVALID_CONTEXT for a context the worker could not be sent (checkContext). */
   observe(access: Access): void {
     if (this.#failure !== undefined) return;
     if (this.#keys.length >= this.#maxPending) {
       this.#dropped++;
       return;
     }
-    this.#keys.push(access.key);
-    this.#sessions.push(access.ctx.session);
-    this.#users.push(access.ctx.user);
-    this.#segments.push(access.ctx.segment);
-    this.#at.push(access.at);
+    const { key, ctx, at } = access;
+    // Checked here: a value that does not clone would fail the whole batch's post later, far from its caller.
+    if (typeof key !== 'string') throw new PrescientError('ERR_INVALID_KEY', `Expected the access's key to be a string, got ${typeof key}`);
+    if (ctx !== anonymous) checkContext(ctx);
+    this.#keys.push(key);
+    this.#sessions.push(ctx.session);
+    this.#users.push(ctx.user);
+    this.#segments.push(ctx.segment);
+    this.#at.push(at);
     if (!this.#isFlushQueued) {
       // One batch per turn: a drain observes many accesses in one go; they travel together once it is done.
       this.#isFlushQueued = true;
@@ -163,18 +173,14 @@ export class WorkerPredictor implements Predictor {
 
   /** What the models expect next for `ctx`, asked of the worker after every access observed so far. */
   async predictNow(ctx: ReadContext, limit: number): Promise<Prediction[]> {
-    const reply = await this.#ask((id) => ({ t: 'predict', id, ctx: { ...ctx }, limit }));
+    checkContext(ctx);
+    const reply = await this.#ask((id) => ({ t: 'predict', id, ctx: contextIds(ctx), limit }));
     return reply?.t === 'answer' ? [...reply.predictions] : [];
   }
 
   /** Resolves once the worker has learned from every access observed so far and announced its predictions. */
   async settle(): Promise<void> {
     await this.#ask((id) => ({ t: 'sync', id }));
-  }
-
-  feedback(key: string, ctx: ReadContext, wasUsed: boolean): void {
-    const { session, user, segment } = ctx; // the context's ids only: any other field might not clone
-    if (this.#failure === undefined) this.#post({ t: 'feedback', key, ctx: { session, user, segment }, wasUsed });
   }
 
   onFresh(listener: (ctx: ReadContext) => void): void {
@@ -207,12 +213,22 @@ export class WorkerPredictor implements Predictor {
     else if (this.#inFlight < this.#maxInFlight) this.#send();
   };
 
-  /** Posts the accesses collected so far as one batch (whatever the backpressure). */
+  /**
+   * Posts the accesses collected so far as one batch (whatever the backpressure). A batch that cannot be posted (a
+   * time that is not a number, say) is dropped and counted, and reported to `onError`: it must not hold a slot, nor
+   * throw out of the microtask that flushes it.
+   */
   #send(): void {
-    if (this.#keys.length === 0 || this.#failure !== undefined) return;
-    this.#inFlight++;
-    this.#sent += this.#keys.length;
-    this.#post({ t: 'batch', keys: this.#keys, at: Float64Array.from(this.#at), sessions: this.#sessions, users: this.#users, segments: this.#segments });
+    const n = this.#keys.length;
+    if (n === 0 || this.#failure !== undefined) return;
+    try {
+      this.#post({ t: 'batch', keys: this.#keys, at: Float64Array.from(this.#at), sessions: this.#sessions, users: this.#users, segments: this.#segments });
+      this.#inFlight++;
+      this.#sent += n;
+    } catch (error) {
+      this.#dropped += n;
+      this.#report(new PrescientError('ERR_INTERNAL', `A batch of ${n} accesses could not be sent to the models' worker; they were dropped`, { cause: error }));
+    }
     this.#keys = [];
     this.#sessions = [];
     this.#users = [];
@@ -241,15 +257,23 @@ export class WorkerPredictor implements Predictor {
           sourceNames: reply.sourceNames,
         });
         if (kept.size > this.#maxContexts) kept.delete(kept.keys().next().value as string);
-        if (this.#failure === undefined) this.#listener?.(ctx);
+        if (this.#failure === undefined && this.#listener !== undefined) {
+          try {
+            this.#listener(ctx);
+          } catch (error) {
+            this.#report(error); // the application's listener: its fault must not cost the other contexts
+          }
+        }
       }
       this.#flush();
     } else if (reply.t === 'error') {
-      this.#fail(new PrescientError('ERR_INTERNAL', `The models failed: ${reply.message}`));
+      const cause = Object.assign(new Error(reply.message), { stack: reply.stack });
+      this.#fail(new PrescientError('ERR_INTERNAL', `The models failed: ${reply.message}`, { cause }));
     } else {
       const resolve = this.#waiting.get(reply.id);
       this.#waiting.delete(reply.id);
-      if (this.#waiting.size === 0) this.#worker.unref();
+      // Questions held for a batch slot still need the worker: only with none left may the process end.
+      if (this.#waiting.size === 0 && this.#questions.length === 0) this.#worker.unref();
       resolve?.(reply);
     }
   }
@@ -298,10 +322,30 @@ export class WorkerPredictor implements Predictor {
     this.#worker.postMessage(message);
   }
 
+  /** The models are gone for good: answer nothing from now on, and free the worker's thread and heap at once. */
   #fail(error: Error): void {
     if (this.#failure !== undefined) return;
     this.#failure = error;
     this.#answerWaiting();
-    this.#onError(error);
+    void this.#worker.terminate();
+    this.#report(error);
   }
+
+  /** Tells `onError`; a throwing `onError` is ignored (it runs inside the worker's message handling). */
+  #report(error: unknown): void {
+    try {
+      this.#onError(error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // nowhere left to report to
+    }
+  }
+}
+
+/** The context's ids only: any other field might not clone (and the models read no other). */
+function contextIds(ctx: ReadContext): ReadContext {
+  const ids: { session?: string; user?: string; segment?: string } = {};
+  if (ctx.session !== undefined) ids.session = ctx.session;
+  if (ctx.user !== undefined) ids.user = ctx.user;
+  if (ctx.segment !== undefined) ids.segment = ctx.segment;
+  return ids;
 }
