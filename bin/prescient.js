@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `prescient` command. Runs the compiled dist/ when it was built from the sources as they are now (plain Node,
 // no transpiling at start-up); otherwise (no build, or a source file changed since) loads the TypeScript sources
-// through tsx. `PRESCIENT_FROM_SOURCE=1` always takes the sources.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// through tsx. In an installed package dist/ always runs. `PRESCIENT_FROM_SOURCE=1` always takes the sources.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,12 +18,19 @@ function newestMtimeMs(dir) {
   return newest;
 }
 
-/** True when dist/ holds a build of the sources as they are (scripts/build.mjs stamps the newest source time it saw). */
+/**
+ * True when dist/ holds a build of the sources as they are (scripts/build.mjs stamps the newest source time it saw).
+ * In an installed package (npm leaves scripts/ out: package.json `files`) dist/ is the build whatever the times say:
+ * nothing there rebuilds it, and npm gives every unpacked file the time of the install, so the sources always looked
+ * newer and every command went through tsx (twice the start-up time).
+ */
 function isBuildCurrent() {
   if (process.env.PRESCIENT_FROM_SOURCE === '1') return false;
   try {
     const stamp = JSON.parse(readFileSync(join(root, 'dist', 'build.json'), 'utf8'));
-    return typeof stamp.newestSourceMs === 'number' && newestMtimeMs(join(root, 'src')) <= stamp.newestSourceMs;
+    if (typeof stamp.newestSourceMs !== 'number') return false;
+    if (!existsSync(join(root, 'scripts', 'build.mjs'))) return true;
+    return newestMtimeMs(join(root, 'src')) <= stamp.newestSourceMs;
   } catch {
     return false;
   }

@@ -7,7 +7,8 @@
 // Usage: node scripts/build.mjs [--out-dir DIR] [--if-possible]
 //   --out-dir      write somewhere other than dist/ (the package test builds into a temporary folder)
 //   --if-possible  skip, with a message, when TypeScript is not installed (npm's `prepare` after `npm ci --omit=dev`:
-//                  the `prescient` command then runs the sources through tsx)
+//                  the `prescient` command then runs the sources through tsx); never under `npm pack` or `npm publish`,
+//                  whose package would have no dist/ for its exports to point at
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -21,11 +22,11 @@ if (outAt >= 0 && args[outAt + 1] === undefined) fail('--out-dir needs a folder'
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 if (!existsSync(tsc)) {
-  if (args.includes('--if-possible')) {
+  if (args.includes('--if-possible') && !['pack', 'publish'].includes(process.env.npm_command ?? '')) {
     console.error('build: TypeScript is not installed (dev dependencies omitted); dist/ not built');
     process.exit(0);
   }
-  fail('TypeScript is not installed: run npm ci first');
+  fail('TypeScript is not installed: run npm ci first (a package packed without dist/ would not load)');
 }
 
 rmSync(outDir, { recursive: true, force: true });

@@ -100,10 +100,11 @@ void cache.set('a', 'one');
   await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir, env });
 });
 
-test('the prescient command runs dist/ while it matches the sources, and the sources once one is newer', async () => {
+test('the prescient command runs dist/ while it matches the sources, and the sources once one is newer (in a checkout)', async () => {
   const pkg = join(dir, 'node_modules', 'prescient');
   cpSync(join(root, 'bin'), join(pkg, 'bin'), { recursive: true });
   cpSync(join(root, 'src'), join(pkg, 'src'), { recursive: true });
+  cpSync(join(root, 'scripts'), join(pkg, 'scripts'), { recursive: true }); // a checkout: it can rebuild
   // A source main that says where it ran from. Every copied source gets a time well before the build (cpSync's
   // preserveTimestamps rounds sub-millisecond times up on Node 20, which made copies look newer than the build).
   const main = join(pkg, 'src', 'cli', 'main.ts');
@@ -121,5 +122,25 @@ test('the prescient command runs dist/ while it matches the sources, and the sou
   utimesSync(main, before, new Date('2100-01-01T00:00:00Z')); // edited after the build
   assert.equal(await version(), 'from source');
   assert.equal((await run(process.execPath, [join(pkg, 'bin', 'prescient.js'), '--version'], { env: { ...env, PRESCIENT_FROM_SOURCE: '1' } })).stdout.trim(), 'from source');
+  // An installed package has no scripts/ (package.json `files`), and npm gives every file the install's time, so
+  // the sources look newer than the build: there dist/ is the build all the same.
+  rmSync(join(pkg, 'scripts'), { recursive: true });
+  assert.equal(await version(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, 'an installed package runs dist/');
+  assert.equal((await run(process.execPath, [join(pkg, 'bin', 'prescient.js'), '--version'], { env: { ...env, PRESCIENT_FROM_SOURCE: '1' } })).stdout.trim(), 'from source');
+  assert.ok(!(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).files as string[]).includes('scripts'), 'scripts/ is not packed');
+});
+
+test('the build may be skipped without TypeScript for `prepare`, never when npm packs or publishes', async () => {
+  const bare = join(dir, 'bare'); // a root with no node_modules: no TypeScript
+  mkdirSync(join(bare, 'scripts'), { recursive: true });
+  copyFileSync(join(root, 'scripts', 'build.mjs'), join(bare, 'scripts', 'build.mjs'));
+  const build = (npmCommand: string) =>
+    run(process.execPath, [join(bare, 'scripts', 'build.mjs'), '--if-possible'], { env: { ...env, npm_command: npmCommand } }).then(
+      () => 0,
+      (error: { code: number }) => error.code,
+    );
+  assert.equal(await build('ci'), 0, 'npm ci --omit=dev: skipped, the command runs the sources');
+  assert.equal(await build('pack'), 1, 'npm pack: a package without dist/ is refused');
+  assert.equal(await build('publish'), 1);
 });
 
