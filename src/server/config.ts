@@ -90,7 +90,8 @@ const configSchema = z.strictObject({
   redis: z
     .strictObject({
       url: urlOf(['redis:', 'rediss:']),
-      namespace: id.prefault('prescient'),
+      // RedisTier's own limit (the hash tag of every key): refused here, on start, naming the field.
+      namespace: id.max(64, 'expected at most 64 characters').prefault('prescient'),
       maxBytes: posInt.prefault(256 * mib),
       /** Announce writes to the other nodes on the namespace (channel `<namespace>:writes`), and hear theirs. */
       bus: z.boolean().prefault(true),

@@ -44,6 +44,7 @@ test('messages name the bad field by its path, and the variable it came from', (
   assert.match(message(() => resolveConfig({ limits: { maxBatchKeys: 1.5 } }, {})), /limits\.maxBatchKeys: /);
   assert.match(message(() => resolveConfig({ cache: { ttlMs: 'long' } }, {})), /cache\.ttlMs: /);
   assert.match(message(() => resolveConfig({ prot: 1 }, {})), /\(root\): .*prot/);
+  assert.match(message(() => resolveConfig({ redis: { url: 'redis://r:6379', namespace: 'n'.repeat(65) } }, {})), /redis\.namespace: expected at most 64/);
   assert.match(message(() => resolveConfig({ tokens: [{ token: 'short', scopes: ['read'] }] }, {})), /tokens\.0\.token: /);
   assert.match(message(() => resolveConfig({ tokens: [{ ...token, scopes: ['root'] }] }, {})), /tokens\.0\.scopes\.0: /);
   assert.match(message(() => resolveConfig({ tokens: [token, token] }, {})), /tokens: the same token/);
