@@ -21,9 +21,12 @@ const args = process.argv.slice(2);
 const dataDir = resolve(args[0] && !['yoochoose', 'diginetica', 'msnbc'].includes(args[0]) ? args.shift()! : (process.env.PRESCIENT_DATA ?? join(here, '..', '..', 'shared', 'data')));
 const which = args.length > 0 ? args : ['yoochoose', 'diginetica', 'msnbc'];
 
+/** The cut-offs reported; the predictors' list caps are sized to the largest (defaultPredictorSet). */
+const ks = [1, 5, 20];
+
 function report(label: string, requests: EvaluationRequest[], cut: Partial<EvaluationOptions>, predictors: PredictorFactory[]): void {
   const started = process.hrtime.bigint();
-  const result = evaluatePredictors(requests, { ks: [1, 5, 20], learnOnline: true, predictors, ...cut });
+  const result = evaluatePredictors(requests, { ks, learnOnline: true, predictors, ...cut });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(`\n## ${label}: ${result.trainSessions} train / ${result.testSessions} test sessions, ${result.testPositions} test positions (${seconds.toFixed(1)} s)\n`);
   console.log('| predictor | Recall@1 | Recall@5 | Recall@20 | MRR@20 |');
@@ -33,7 +36,7 @@ function report(label: string, requests: EvaluationRequest[], cut: Partial<Evalu
   }
 }
 
-const set = defaultPredictorSet();
+const set = defaultPredictorSet(Math.max(...ks));
 const only = process.env.PREDICTORS?.split(',');
 const predictors = only === undefined ? set : set.filter((p) => only.includes(p.name));
 if (which.includes('yoochoose')) {

@@ -3,8 +3,8 @@
  * protocol of session-based recommendation: sessions that start after the cut are the test set.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { PrescientError } from '../errors.ts';
-import { defaultPredictorSet, evaluatePredictors, maxRankK, type EvaluationResult } from '../sim/evaluate.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { defaultPredictorSet, evaluatePredictors, maxRankK, NoTestPositionError, type EvaluationResult, type PredictorFactory } from '../sim/evaluate.ts';
 import { parseTimeMs, type TimeUnit } from '../sim/delimited-reader.ts';
 import { CompactRequests } from '../sim/compact-requests.ts';
 import { openTrace } from '../sim/trace-reader.ts';
@@ -15,13 +15,24 @@ import { addTraceFlags, traceOptionsFrom } from './trace-flags.ts';
 
 type EvaluateFlags = { trainFraction?: number; trainUntil?: string; k: number[]; json?: boolean; online: boolean } & Record<string, unknown>;
 
-/** `--train-until` in ms, read like the trace's times (`--time-unit`): a number, or strict ISO 8601 (UTC without an offset). */
+/**
+ * The trace reader's plausible times (delimited-reader.ts, which keeps them private): 1970 to the year 3000. A cut
+ * outside them is a unit mistake (ms read as seconds) and would put every session on one side.
+ */
+const earliestTimeMs = 0;
+const latestTimeMs = Date.UTC(3000, 0, 1);
+
+/**
+ * `--train-until` in ms, read like the trace's times (`--time-unit`): a number, or strict ISO 8601 (UTC without an
+ * offset), from 1970 to the year 3000. @throws InvalidOptionError (ERR_INVALID_OPTION) naming the flag and value
+ */
 function trainUntilMs(value: string, unit: TimeUnit): number {
   const ms = parseTimeMs(value.trim(), unit);
   if (ms === undefined) {
     const expected = unit === 'auto' ? 'unix seconds, unix ms or an ISO 8601 time' : unit === 'iso' ? 'an ISO 8601 time' : `a number (--time-unit ${unit})`;
-    throw new PrescientError('ERR_USAGE', `Expected --train-until to be ${expected}, got ${JSON.stringify(value)}`);
+    throw new InvalidOptionError('--train-until', expected, value);
   }
+  if (!(ms >= earliestTimeMs && ms <= latestTimeMs)) throw new InvalidOptionError('--train-until', 'a time from 1970 to the year 3000', value);
   return ms;
 }
 
@@ -55,14 +66,46 @@ function parseKs(value: string): number[] {
   return ks;
 }
 
-export function formatEvaluation(result: EvaluationResult, ks: readonly number[], isOnline: boolean): string {
+/** A cut that leaves a side empty, or nothing to predict, worded with the flags that move it. */
+function cutError(trainRequests: number, testRequests: number, testSessions: number, cause?: unknown): PrescientError {
+  if (trainRequests === 0 || testRequests === 0) {
+    return new PrescientError('ERR_USAGE', `The cut leaves ${trainRequests} training and ${testRequests} test requests; move --train-until or --train-fraction`, { cause });
+  }
+  // Recall and MRR over no position would print 0 as if measured.
+  return new PrescientError('ERR_USAGE', `no test position to predict: each of the ${testSessions} test sessions has one request; move the cut, or check the --session column`, { cause });
+}
+
+/** What `--no-online` changes, said as it is: the order of the test clicks, not whether models learn from them. */
+function protocolText(isOnline: boolean): string {
+  const order = isOnline
+    ? 'models keep learning online through the test sessions'
+    : 'test sessions are scored after every training click has been observed, in time order; each test click still updates the models after it is scored';
+  return `sessions starting after the cut are the test set; every next item of a test session is predicted from its prefix; ${order}`;
+}
+
+/** The predictors whose lists stop below the largest k, as `name N` (their R@k above N counts only N keys). */
+function cappedLists(predictors: readonly PredictorFactory[], maxK: number): Map<string, number> {
+  const capped = new Map<string, number>();
+  for (const p of predictors) if (p.maxListLength !== undefined && p.maxListLength < maxK) capped.set(p.name, p.maxListLength);
+  return capped;
+}
+
+/** The table `evaluate` prints: sizes, the protocol, list caps, then one row per predictor. */
+function formatEvaluation(result: EvaluationResult, ks: readonly number[], isOnline: boolean, capped: ReadonlyMap<string, number>): string {
   const head = ['predictor', ...ks.map((k) => `R@${k}`), ...ks.map((k) => `MRR@${k}`)];
   const rows = result.predictors.map((p) => [p.name, ...ks.map((k) => p.recall[k].toFixed(4)), ...ks.map((k) => p.mrr[k].toFixed(4))]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const maxK = Math.max(...ks);
+  const notes = [`lists: Markov and sequential-rules maxSuccessors and the ensemble's candidates are raised to at least k = ${maxK}`];
+  if (capped.size > 0) {
+    const list = [...capped].map(([name, n]) => `${name} ${n}`).join(', ');
+    notes.push(`capped: ${list} keys at most (no option lengthens these lists): R@k and MRR@k above that count only those keys`);
+  }
   return [
     `train: ${result.trainRequests} requests; test: ${result.testRequests} requests`,
-    `protocol: sessions starting after the cut are the test set; every next item of a test session is predicted from its prefix; models ${isOnline ? 'keep learning online through the test sessions' : 'are frozen after training'}`,
+    `protocol: ${protocolText(isOnline)}`,
+    ...notes,
     '',
     fmt(head),
     widths.map((w) => '-'.repeat(w)).join('  '),
@@ -71,6 +114,7 @@ export function formatEvaluation(result: EvaluationResult, ks: readonly number[]
   ].join('\n');
 }
 
+/** The `evaluate` subcommand; `done(0)` after the result is written, coded errors thrown to main. */
 export function evaluateCommand(io: CliIo, done: (code: number) => void): Command {
   const command = new Command('evaluate')
     .description('next-request accuracy (Recall@k, MRR@k) of each predictor on a session trace')
@@ -78,9 +122,12 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
   addTraceFlags(command);
   return command
     .option('--train-fraction <f>', 'share of sessions (by start) used for training (default: 0.8 unless --train-until is given)', parseFraction)
-    .option('--train-until <time>', 'train on sessions starting before this time (unix s/ms, or ISO 8601: UTC without an offset)')
+    .option('--train-until <time>', 'train on sessions starting before this time (unix s/ms, or ISO 8601: UTC without an offset; 1970 to 3000)')
     .option('--k <list>', `cut-offs for Recall@k and MRR@k (each at most ${maxRankK})`, parseKs, [1, 5, 20])
-    .option('--no-online', 'freeze the models after training (default: they keep learning through the test day)')
+    .option(
+      '--no-online',
+      'score the test sessions after every training click has been observed (default: in time order among them); each test click still updates the models after it is scored',
+    )
     .option('--json', 'print one JSON document')
     .action(async (trace: string, flags: EvaluateFlags) => {
       if (flags.trainFraction !== undefined && flags.trainUntil !== undefined) {
@@ -91,20 +138,24 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
       if (trainUntil !== undefined && requests.timed === 0) {
         throw new PrescientError('ERR_USAGE', 'The trace has no timestamps, so --train-until cannot place a cut: give --time <column>, or use --train-fraction');
       }
-      const result = evaluatePredictors(requests, {
-        trainFraction: trainUntil === undefined ? (flags.trainFraction ?? 0.8) : undefined,
-        trainUntil,
-        ks: flags.k,
-        predictors: defaultPredictorSet(),
-        learnOnline: flags.online,
-      });
-      if (result.trainRequests === 0 || result.testRequests === 0) {
-        throw new PrescientError('ERR_USAGE', `The cut leaves ${result.trainRequests} training and ${result.testRequests} test requests; move --train-until or --train-fraction`);
+      const maxK = Math.max(...flags.k);
+      const predictors = defaultPredictorSet(maxK);
+      let result: EvaluationResult;
+      try {
+        result = evaluatePredictors(requests, {
+          trainFraction: trainUntil === undefined ? (flags.trainFraction ?? 0.8) : undefined,
+          trainUntil,
+          ks: flags.k,
+          predictors,
+          learnOnline: flags.online,
+        });
+      } catch (error) {
+        // Reworded with the flags that move the cut; a usage error (exit 2) as before the library checked it.
+        if (error instanceof NoTestPositionError) throw cutError(error.trainRequests, error.testRequests, error.testSessions, error);
+        throw error;
       }
-      // Recall and MRR over no position would print 0 as if measured.
-      if (result.testPositions === 0) {
-        throw new PrescientError('ERR_USAGE', `no test position to predict: each of the ${result.testSessions} test sessions has one request; move the cut, or check the --session column`);
-      }
+      if (result.trainRequests === 0) throw cutError(result.trainRequests, result.testRequests, result.testSessions);
+      const capped = cappedLists(predictors, maxK);
       if (flags.json === true) {
         const doc = {
           trainRequests: result.trainRequests,
@@ -112,11 +163,12 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
           testPositions: result.testPositions,
           malformedLines,
           learnOnline: flags.online,
-          predictors: result.predictors.map((p) => ({ name: p.name, recall: p.recall, mrr: p.mrr })),
+          protocol: protocolText(flags.online),
+          predictors: result.predictors.map((p) => ({ name: p.name, recall: p.recall, mrr: p.mrr, listCap: capped.get(p.name) ?? null })),
         };
         io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       } else {
-        io.stdout.write(formatEvaluation(result, flags.k, flags.online));
+        io.stdout.write(formatEvaluation(result, flags.k, flags.online, capped));
       }
       done(0);
     });

@@ -6,7 +6,8 @@
  * as one object per request (four fields and a header, about 64 bytes by layout on this Node, plus an array slot) a
  * 13-million-request log needed near 1 GB beside the models. Here a request costs 20 bytes (key, session and user ids, a time) plus 4 bytes of order, and
  * each distinct string is stored once (Interner). A request without a session is its own session: its id is
- * negative and its name (`#n`) is made when it is handed out. Cost: the objects handed out are short-lived garbage.
+ * negative and its name (a prefix no real session name starts with, then n) is made when it is handed out. Cost: the
+ * objects handed out are short-lived garbage.
  */
 import type { EvaluationRequest } from './evaluate.ts';
 import { Interner } from './interner.ts';
@@ -15,6 +16,10 @@ import { grow, timeOrder } from './workload.ts';
 /** First capacity of the columns; they double when full. */
 const initialCapacity = 1024;
 
+/**
+ * Requests held as ids and times; iterable any number of times, each pass in time order after `sortByTime`. A request
+ * without a session comes back as its own session, under a name no real session has.
+ */
 export class CompactRequests implements Iterable<EvaluationRequest> {
   readonly #keys: Interner;
   readonly #sessions: Interner;
@@ -75,11 +80,23 @@ export class CompactRequests implements Iterable<EvaluationRequest> {
     this.#order = this.#timed === this.#length ? timeOrder(this.#times, this.#length) : undefined;
   }
 
+  /**
+   * Prefix of the names given to requests without a session: NUL characters, as many as it takes for no real
+   * session name to start with them, so `${prefix}${n}` can never be a real session's name (a trace's text may
+   * hold anything, `#0` and NUL included; one such collision merged a lone request into a real session).
+   */
+  #anonymousPrefix(): string {
+    let prefix = '\0';
+    while (this.#sessions.names.some((name) => name.startsWith(prefix))) prefix += '\0';
+    return prefix;
+  }
+
   *[Symbol.iterator](): Iterator<EvaluationRequest> {
     const order = this.#order;
     const keys = this.#keys.names;
     const sessions = this.#sessions.names;
     const users = this.#users.names;
+    const anonymous = this.#anonymous === 0 ? '' : this.#anonymousPrefix();
     for (let n = 0; n < this.#length; n++) {
       const i = order === undefined ? n : order[n];
       const s = this.#sessionIds[i];
@@ -87,7 +104,7 @@ export class CompactRequests implements Iterable<EvaluationRequest> {
       const t = this.#times[i];
       yield {
         key: keys[this.#keyIds[i]],
-        session: s < 0 ? `#${-s - 1}` : sessions[s],
+        session: s < 0 ? `${anonymous}${-s - 1}` : sessions[s],
         user: u < 0 ? undefined : users[u],
         time: Number.isNaN(t) ? undefined : t,
       };

@@ -5,13 +5,16 @@
  * Jannach 2018, "Evaluation of session-based recommendation algorithms"): sessions are ordered by their start,
  * those that start after a cut are the test set, and for every position i >= 1 of a test session the model
  * predicts the next item from the prefix. Recall@k counts the positions whose true next item is in the top k;
- * MRR@k averages 1/rank (0 beyond k). Here the models learn online: training sessions are observed in global
- * time order, and with `learnOnline` each test click is observed after it has been predicted, as a live cache
- * would. Two streaming passes over a re-iterable source (one to find session starts, one to replay) keep memory
- * to one small record per session; a one-shot iterator is buffered first.
+ * MRR@k averages 1/rank (0 beyond k). The models learn online: training clicks are observed in global time order,
+ * and each test click is observed right after it has been scored, as a live cache would (the Predictor contract
+ * has no read-only way to hand a model a session prefix). `learnOnline` only says when the test clicks come:
+ * among the training clicks in global time order, or after every training click.
+ *
+ * Cost: streaming passes over a re-iterable source, never a copy of it: one to find session starts and sizes, one
+ * to replay, and with `learnOnline` false a third that scores the test sessions. Memory is one small record per
+ * session; a one-shot iterator is buffered first.
  */
-import { InvalidOptionError } from '../errors.ts';
-import { numberInRange } from '../options.ts';
+import { InvalidOptionError, describe } from '../errors.ts';
 import { DeltaPredictor } from '../predict/delta-predictor.ts';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import { MarkovPredictor } from '../predict/markov-predictor.ts';
@@ -19,28 +22,41 @@ import { PopularityPredictor } from '../predict/popularity-predictor.ts';
 import type { Predictor } from '../predict/predictor.ts';
 import { SequentialRulesPredictor } from '../predict/sequential-rules-predictor.ts';
 import { SessionKnnPredictor } from '../predict/session-knn-predictor.ts';
+import { grow } from './workload.ts';
 
 /** One request of a session log, in global time order. `time` is in milliseconds when present. */
 export type EvaluationRequest = { readonly key: string; readonly session: string; readonly user?: string; readonly time?: number };
 
 /** A named predictor factory: one fresh predictor per evaluation. */
-export type PredictorFactory = { readonly name: string; readonly make: () => Predictor };
+export type PredictorFactory = {
+  readonly name: string;
+  readonly make: () => Predictor;
+  /**
+   * Most keys one `predict` of this predictor returns for a read that names only a session, however large its
+   * `limit`, when a constant or a table size caps the list; absent when the list can reach any k up to
+   * {@link maxRankK}. Recall@k and MRR@k for a larger k count only this many keys.
+   */
+  readonly maxListLength?: number;
+};
 
 /** Options of evaluatePredictors. Exactly one of `trainFraction` and `trainUntil` sets the cut. */
 export type EvaluationOptions = {
-  /** Fraction of sessions (by start order) used for training, in (0, 1). @default 0.8 when `trainUntil` is absent */
+  /** Fraction of sessions (by start order) used for training, strictly between 0 and 1. @default 0.8 when `trainUntil` is absent */
   readonly trainFraction?: number;
-  /** Sessions that start at or after this time (same unit as `time`) are the test set. */
+  /**
+   * Sessions that start at or after this time (same unit as `time`) are the test set; a session whose first
+   * request has no time trains. Needs at least one request with a time.
+   */
   readonly trainUntil?: number;
-  /** Cut-offs for Recall@k and MRR@k, positive integers. */
+  /** Cut-offs for Recall@k and MRR@k, integers from 1 to {@link maxRankK}. */
   readonly ks: readonly number[];
   /** Predictors to compare, each run on the same stream in the same pass. */
   readonly predictors: readonly PredictorFactory[];
   /**
-   * True: test clicks are replayed in global order with training clicks, each observed right after it is
-   * predicted (a live cache). False: the test phase starts after every training click has been observed, and
-   * test clicks are replayed afterwards in global order; they are still observed after being predicted, because
-   * the Predictor contract has no read-only way to hand a model its session prefix.
+   * When the test clicks are scored. True: in global time order among the training clicks (a live cache). False:
+   * after every training click has been observed, in global time order. Either way each test click is observed
+   * right after it is scored, so a test session still teaches the models (the Predictor contract has no read-only
+   * way to hand a model a session prefix): false does not freeze the models.
    */
   readonly learnOnline: boolean;
 };
@@ -54,7 +70,7 @@ export type EvaluationResult = {
   readonly testRequests: number;
   readonly trainSessions: number;
   readonly testSessions: number;
-  /** Test positions predicted (test requests that are not the first of their session). */
+  /** Test positions predicted (test requests that are not the first of their session); at least 1. */
   readonly testPositions: number;
   readonly predictors: PredictorAccuracy[];
 };
@@ -66,8 +82,31 @@ export type EvaluationResult = {
 export const maxRankK = 1000;
 
 /**
+ * The cut leaves nothing to measure: no test session has a second request (or there is no test session), so
+ * Recall and MRR would be 0 over no position, which reads as a measurement. Code ERR_INVALID_OPTION, naming the
+ * option that set the cut; the split's sizes come along for a caller that words its own message.
+ */
+export class NoTestPositionError extends InvalidOptionError {
+  readonly trainRequests: number;
+  readonly testRequests: number;
+  readonly testSessions: number;
+  constructor(option: 'trainFraction' | 'trainUntil', value: number, split: { trainRequests: number; testRequests: number; testSessions: number }) {
+    super(option, 'a cut that leaves a test session of two requests or more', value);
+    this.name = 'NoTestPositionError';
+    this.message = `No test position to predict: \`${option}\` ${describe(value)} leaves ${split.testRequests} test requests in ${split.testSessions} sessions, none with a second request`;
+    this.trainRequests = split.trainRequests;
+    this.testRequests = split.testRequests;
+    this.testSessions = split.testSessions;
+  }
+}
+
+/**
  * Runs the session protocol over `requests` (global time order) for every predictor and returns Recall@k and
- * MRR@k. Throws ERR_INVALID_OPTION for bad ks, fractions or a missing cut; sessions are identified by `session`.
+ * MRR@k; sessions are identified by `session`. `requests` is iterated two or three times (a one-shot iterator is
+ * buffered first).
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for bad ks, a `trainFraction` outside (0, 1), both cuts, a
+ *   `trainUntil` that is not a number or is given when no request has a time
+ * @throws NoTestPositionError (ERR_INVALID_OPTION) when the cut leaves no test position, before any replay
  */
 export function evaluatePredictors(requests: Iterable<EvaluationRequest>, options: EvaluationOptions): EvaluationResult {
   const ks = options.ks;
@@ -80,30 +119,20 @@ export function evaluatePredictors(requests: Iterable<EvaluationRequest>, option
   if (options.trainUntil !== undefined && (typeof options.trainUntil !== 'number' || Number.isNaN(options.trainUntil))) {
     throw new InvalidOptionError('trainUntil', 'a number', options.trainUntil);
   }
-  const fraction = options.trainUntil === undefined ? numberInRange('trainFraction', options.trainFraction, 0, 1, 0.8) : 0;
+  const fraction = options.trainFraction ?? 0.8;
+  // Exclusive: 0 or 1 puts every session on one side, and the result would be zeros that look measured.
+  if (options.trainUntil === undefined && !(typeof fraction === 'number' && fraction > 0 && fraction < 1)) {
+    throw new InvalidOptionError('trainFraction', 'a number between 0 and 1, both excluded', fraction);
+  }
   if (!Array.isArray(options.predictors)) throw new InvalidOptionError('predictors', 'an array', options.predictors);
   const source = isOneShot(requests) ? [...requests] : requests;
+  const split = splitSessions(source, options.trainUntil, fraction);
+  if (split.testRequests - split.testSessions === 0) {
+    throw options.trainUntil === undefined ? new NoTestPositionError('trainFraction', fraction, split) : new NoTestPositionError('trainUntil', options.trainUntil, split);
+  }
+  const { rank, isTest } = split;
   const maxK = Math.max(...ks);
 
-  // Pass 1: session start order (and start time).
-  const rank = new Map<string, number>();
-  let isTest: (r: number) => boolean;
-  if (options.trainUntil !== undefined) {
-    const testRanks = new Set<number>();
-    for (const q of source) {
-      if (rank.has(q.session)) continue;
-      const r = rank.size;
-      rank.set(q.session, r);
-      if ((q.time ?? -Infinity) >= options.trainUntil) testRanks.add(r);
-    }
-    isTest = (r) => testRanks.has(r);
-  } else {
-    for (const q of source) if (!rank.has(q.session)) rank.set(q.session, rank.size);
-    const cut = Math.floor(fraction * rank.size);
-    isTest = (r) => r >= cut;
-  }
-
-  // Pass 2: replay.
   const models = options.predictors.map((p) => p.make());
   const hits = models.map(() => new Float64Array(maxK + 1));
   const rr = models.map(() => new Float64Array(maxK + 1));
@@ -117,7 +146,6 @@ export function evaluatePredictors(requests: Iterable<EvaluationRequest>, option
     const access = { key: q.key, at: q.time ?? t, ctx: q.user === undefined ? { session: q.session } : { session: q.session, user: q.user } };
     for (const m of models) m.observe(access);
   };
-  const deferred: EvaluationRequest[] = [];
   const test = (q: EvaluationRequest) => {
     testRequests++;
     const first = !seen.has(q.session);
@@ -140,17 +168,21 @@ export function evaluatePredictors(requests: Iterable<EvaluationRequest>, option
     }
     observe(q);
   };
+  // Pass 2: training clicks, with the test clicks among them when learning online.
   for (const q of source) {
     t = q.time ?? t + 1;
-    if (isTest(rank.get(q.session) ?? 0)) {
-      if (options.learnOnline) test(q);
-      else deferred.push(q);
-    } else {
+    if (!isTest(rank.get(q.session) ?? 0)) {
       trainRequests++;
       observe(q);
+    } else if (options.learnOnline) {
+      test(q);
     }
   }
-  for (const q of deferred) test(q);
+  // Pass 3: the test clicks, in the same order, after all training. A click without a time keeps the stream's
+  // last clock (`t` stays where pass 2 left it), as when they were replayed from a buffer.
+  if (!options.learnOnline) {
+    for (const q of source) if (isTest(rank.get(q.session) ?? 0)) test(q);
+  }
   const predictors = models.map((_, m) => {
     const recall: Record<string, number> = {};
     const mrr: Record<string, number> = {};
@@ -161,12 +193,62 @@ export function evaluatePredictors(requests: Iterable<EvaluationRequest>, option
         h += hits[m][i];
         s += rr[m][i];
       }
-      recall[String(k)] = positions === 0 ? 0 : h / positions;
-      mrr[String(k)] = positions === 0 ? 0 : s / positions;
+      recall[String(k)] = h / positions;
+      mrr[String(k)] = s / positions;
     }
     return { name: options.predictors[m].name, recall, mrr };
   });
   return { trainRequests, testRequests, trainSessions: rank.size - testSessions, testSessions, testPositions: positions, predictors };
+}
+
+/** The cut: each session's start rank, which ranks are test sessions, and the sizes of both sides. */
+type SessionSplit = {
+  readonly rank: Map<string, number>;
+  readonly isTest: (rank: number) => boolean;
+  readonly trainRequests: number;
+  readonly testRequests: number;
+  readonly testSessions: number;
+};
+
+/**
+ * Pass 1: session start order and sizes, so a cut that leaves nothing to predict fails before any replay.
+ * @throws InvalidOptionError when `trainUntil` is given and no request has a time (every session would train)
+ */
+function splitSessions(source: Iterable<EvaluationRequest>, trainUntil: number | undefined, fraction: number): SessionSplit {
+  const rank = new Map<string, number>();
+  let sizes = new Int32Array(1024);
+  /** 1 for a session that starts at or after `trainUntil`. */
+  let late = new Int32Array(1024);
+  let timed = 0;
+  for (const q of source) {
+    if (q.time !== undefined) timed++;
+    let r = rank.get(q.session);
+    if (r === undefined) {
+      r = rank.size;
+      rank.set(q.session, r);
+      sizes = grow(sizes, r + 1);
+      late = grow(late, r + 1);
+      if (trainUntil !== undefined && (q.time ?? -Infinity) >= trainUntil) late[r] = 1;
+    }
+    sizes[r]++;
+  }
+  if (trainUntil !== undefined && timed === 0) {
+    throw new InvalidOptionError('trainUntil', 'absent when no request has a `time` (every session would train): give times or `trainFraction`', trainUntil);
+  }
+  const cut = Math.floor(fraction * rank.size);
+  const isTest = trainUntil === undefined ? (r: number) => r >= cut : (r: number) => late[r] === 1;
+  let trainRequests = 0;
+  let testRequests = 0;
+  let testSessions = 0;
+  for (let r = 0; r < rank.size; r++) {
+    if (isTest(r)) {
+      testRequests += sizes[r];
+      testSessions++;
+    } else {
+      trainRequests += sizes[r];
+    }
+  }
+  return { rank, isTest, trainRequests, testRequests, testSessions };
 }
 
 function isOneShot(it: Iterable<unknown>): boolean {
@@ -174,20 +256,45 @@ function isOneShot(it: Iterable<unknown>): boolean {
   return typeof candidate.next === 'function' && (it[Symbol.iterator]() as unknown) === it;
 }
 
+/** Most successors a Markov or sequential-rules table keeps per context (their option's maximum). */
+const maxSuccessorsLimit = 255;
+/** The longest list PopularityPredictor and DeltaPredictor return: constants of theirs, with no option. */
+const popularityListLength = 64;
+const deltaListLength = 64;
+
 /**
  * The standard comparison set: first-, second- and third-order Markov (each a pure order, no back-off), the
- * default variable-order Markov, delta, popularity, session-kNN and the ensemble.
+ * default variable-order Markov, delta, popularity, session-kNN, sequential rules and the ensemble.
+ *
+ * Each option that caps a list is raised to at least `maxK` (Math.max of its default and `maxK`), so Recall@k is
+ * not Recall at a shorter list: Markov's and sequential rules' `maxSuccessors` (defaults 12 and 20, at most 255)
+ * and the ensemble's `candidates` (20). Session-kNN's lists reach 1000 (50 neighbours x 20 keys). A longer cap is a
+ * larger model (more successors kept, deeper lists mixed), so a predictor's figure at a small k can differ between
+ * runs whose largest k differs. Popularity and delta stop at 64 keys and a successor table at 255: no option
+ * lengthens them, and `maxListLength` says so.
+ * @param maxK the largest k to be evaluated, 1 to {@link maxRankK}. @default 20
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for another `maxK`
  */
-export function defaultPredictorSet(): PredictorFactory[] {
+export function defaultPredictorSet(maxK = 20): PredictorFactory[] {
+  if (!Number.isSafeInteger(maxK) || maxK < 1 || maxK > maxRankK) throw new InvalidOptionError('maxK', `an integer from 1 to ${maxRankK}`, maxK);
+  const markovSuccessors = Math.min(maxSuccessorsLimit, Math.max(12, maxK));
+  const rulesSuccessors = Math.min(maxSuccessorsLimit, Math.max(20, maxK));
+  const fixed = (order: number): PredictorFactory => ({
+    name: `markov-${order}`,
+    make: () => new MarkovPredictor({ maxOrder: order, mode: 'fixed', maxSuccessors: markovSuccessors, name: `markov-${order}` }),
+    // One context per scope: a session-only read gets one table's successors.
+    maxListLength: markovSuccessors,
+  });
   return [
-    { name: 'markov-1', make: () => new MarkovPredictor({ maxOrder: 1, mode: 'fixed', name: 'markov-1' }) },
-    { name: 'markov-2', make: () => new MarkovPredictor({ maxOrder: 2, mode: 'fixed', name: 'markov-2' }) },
-    { name: 'markov-3', make: () => new MarkovPredictor({ maxOrder: 3, mode: 'fixed', name: 'markov-3' }) },
-    { name: 'markov', make: () => new MarkovPredictor() },
-    { name: 'delta', make: () => new DeltaPredictor() },
-    { name: 'popularity', make: () => new PopularityPredictor() },
+    fixed(1),
+    fixed(2),
+    fixed(3),
+    // Orders 1 and 2 blended: two tables' successors.
+    { name: 'markov', make: () => new MarkovPredictor({ maxSuccessors: markovSuccessors }), maxListLength: 2 * markovSuccessors },
+    { name: 'delta', make: () => new DeltaPredictor(), maxListLength: deltaListLength },
+    { name: 'popularity', make: () => new PopularityPredictor(), maxListLength: popularityListLength },
     { name: 'session-knn', make: () => new SessionKnnPredictor() },
-    { name: 'sequential-rules', make: () => new SequentialRulesPredictor() },
-    { name: 'ensemble', make: () => new EnsemblePredictor() },
+    { name: 'sequential-rules', make: () => new SequentialRulesPredictor({ maxSuccessors: rulesSuccessors }), maxListLength: rulesSuccessors },
+    { name: 'ensemble', make: () => new EnsemblePredictor({ candidates: Math.max(20, maxK) }) },
   ];
 }

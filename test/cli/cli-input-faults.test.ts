@@ -38,12 +38,12 @@ describe('replay and evaluate flags', () => {
     assert.match(bad.stderr, /ERR_INVALID_OPTION: .*--time-unit/);
   });
 
-  test('a --train-until that is not a number or strict ISO 8601 is a usage error, not a date in 2001', async () => {
+  test('a --train-until that is not a number or strict ISO 8601 is an option error (exit 2), not a date in 2001', async () => {
     const trace = file('seconds.csv', sessionLines(1_700_000_000));
     for (const value of ['abc-1', '1-2', 'Tuesday']) {
       const r = await run(['evaluate', trace, '--train-until', value]);
       assert.equal(r.code, 2, `${value}: ${r.stderr}`);
-      assert.match(r.stderr, /ERR_USAGE: Expected --train-until/);
+      assert.match(r.stderr, /ERR_INVALID_OPTION: Expected `--train-until`/);
     }
     const ok = await run(['evaluate', trace, '--train-until', '2023-11-14T22:16:40Z', '--json']);
     assert.equal(ok.code, 0, ok.stderr);

@@ -27,13 +27,42 @@ describe('CompactRequests', () => {
     requests.push('b', 's', 'u', undefined);
     requests.push('c', undefined, undefined, 5);
     requests.sortByTime();
-    assert.deepEqual([...requests], [
-      { key: 'a', session: '#0', user: undefined, time: undefined },
-      { key: 'b', session: 's', user: 'u', time: undefined },
-      { key: 'c', session: '#1', user: undefined, time: 5 },
+    const got = [...requests];
+    assert.deepEqual(got.map((r) => [r.key, r.user, r.time]), [
+      ['a', undefined, undefined],
+      ['b', 'u', undefined],
+      ['c', undefined, 5],
     ]);
+    assert.equal(got[1].session, 's');
+    assert.equal(new Set(got.map((r) => r.session)).size, 3, 'each request without a session is a session of its own');
+    assert.deepEqual([...requests].map((r) => r.session), got.map((r) => r.session), 'under the same name on every pass');
     assert.equal(requests.anonymous, 2);
     assert.equal(requests.timed, 1);
+  });
+
+  test('a request without a session never shares a name with a real session, whatever the real names hold', () => {
+    const requests = new CompactRequests('test');
+    // Names an anonymous request was or could be given: `#0`, NUL-prefixed ones, bare digits.
+    const real = ['#0', '#1', '0', '\0', '\x000', '\x00\x001', '\x00\x00\x000'];
+    for (const session of real) requests.push(`k-${session}`, session, undefined, undefined);
+    for (let i = 0; i < 3; i++) requests.push(`anon-${i}`, undefined, undefined, undefined);
+    const sessions = [...requests].map((r) => r.session);
+    assert.deepEqual(sessions.slice(0, real.length), real);
+    const anonymous = sessions.slice(real.length);
+    assert.equal(new Set(anonymous).size, 3);
+    for (const name of anonymous) assert.ok(!real.includes(name), `anonymous name ${JSON.stringify(name)} is a real session's`);
+  });
+
+  test('evaluate counts a lone request and a real session named #0 as two sessions (anon.tsv)', () => {
+    // /tmp/review-eval/anon.tsv: the lone request q was merged into session "#0", which then had 3 requests.
+    const requests = new CompactRequests('anon.tsv');
+    const rows: Array<[string | undefined, string, number]> = [
+      ['s1', 'a', 1000], ['s1', 'b', 1001], ['s2', 'a', 1002], ['s2', 'b', 1003], [undefined, 'q', 2000], ['#0', 'a', 2001], ['#0', 'b', 2002],
+    ];
+    for (const [session, key, time] of rows) requests.push(key, session, undefined, time);
+    requests.sortByTime();
+    const result = evaluatePredictors(requests, { trainUntil: 2000, ks: [1], learnOnline: true, predictors: defaultPredictorSet().slice(0, 1) });
+    assert.deepEqual([result.trainSessions, result.testSessions, result.testRequests, result.testPositions], [2, 2, 3, 1]);
   });
 
   test('evaluatePredictors gives the same accuracy over it as over the objects', () => {
