@@ -47,6 +47,18 @@ export function nonNegativeNumber(name: string, value: unknown, fallback?: numbe
   return value as number;
 }
 
+/**
+ * A version: a non-negative safe integer (or Infinity when `allowInfinity`, "every version"), or `fallback` when
+ * undefined. Why not nonNegativeNumber: past 2^53 `v + 1 === v`, so a version there (1e300) cannot be followed by a
+ * strictly greater one, and last-writer-wins would keep either of two writes; a fraction fits no bigint column.
+ */
+export function versionOption(name: string, value: unknown, fallback?: number, allowInfinity = false): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const ok = typeof value === 'number' && value >= 0 && (Number.isSafeInteger(value) || (allowInfinity && value === Infinity));
+  if (!ok) throw new InvalidOptionError(name, allowInfinity ? 'a non-negative safe integer or Infinity' : 'a non-negative safe integer', value);
+  return value as number;
+}
+
 /** A number in [min, max], or `fallback` when undefined. */
 export function numberInRange(name: string, value: unknown, min: number, max: number, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;

@@ -66,7 +66,10 @@ export type CacheStats = PredictionLoopStats & {
 
 /** Options of a local write. */
 export type SetOptions = {
-  /** Version to store; defaults to one above the highest version held here (memory tier or a shadow catalog). */
+  /**
+   * Version to store, a non-negative safe integer; defaults to one above the highest version held here (memory tier
+   * or a shadow catalog), and at least a delete's floor (1 for a key held nowhere).
+   */
   readonly version?: number;
   /** Overrides the cache's `ttlMs` for this entry. */
   readonly ttlMs?: number;
@@ -77,7 +80,8 @@ export type SetOptions = {
 export type DeleteOptions = {
   /**
    * Remove only copies at or below this version, in every tier and shadow catalog; a newer one (another node's
-   * write in the shared tier) stays. Anything but a non-negative number throws InvalidOptionError (ERR_INVALID_OPTION).
+   * write in the shared tier) stays. Anything but a non-negative safe integer or Infinity throws InvalidOptionError
+   * (ERR_INVALID_OPTION).
    * @default Infinity (every version)
    */
   readonly maxVersion?: number;

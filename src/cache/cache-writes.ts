@@ -6,8 +6,8 @@
  * value it replaces) in one order, last writer winning by version; the read path only needs to know the places
  * exist. Keeping the writes here keeps that order in one mechanism.
  */
-import { InvalidOptionError, isPrescientError, ValueTooLargeError } from '../errors.ts';
-import { nonNegativeNumber } from '../options.ts';
+import { InvalidOptionError, isPrescientError, PrescientError, ValueTooLargeError } from '../errors.ts';
+import { nonNegativeNumber, versionOption } from '../options.ts';
 import type { ResolvedCacheOptions } from './cache-options.ts';
 import type { DeleteOptions, InvalidateSelector, SetOptions } from './cache-results.ts';
 import { checkKey, type Entry } from './entry.ts';
@@ -31,6 +31,20 @@ export type CacheWritesOptions<V> = LocalStores<V> & {
   /** Where the bus's faults go (a publish or subscribe that failed, a notice that could not be read). */
   readonly onBusFault: (error: unknown) => void;
 };
+
+/**
+ * The version a `set` without one takes: above `held`, at least `floor`.
+ * @throws PrescientError ERR_INVALID_VALUE when that is not a safe integer (a version held at 2^53 - 1 or beyond,
+ *   NaN): past 2^53 `held + 1 === held`, and a write at the held version would lose to it or repeat it
+ */
+function nextVersion(key: string, held: number, floor: number): number {
+  const version = Math.max(held + 1, floor);
+  if (Number.isSafeInteger(version)) return version;
+  throw new PrescientError(
+    'ERR_INVALID_VALUE',
+    `Cannot write key ${JSON.stringify(key)}: it holds version ${Math.max(held, floor)}, and no version above it is a safe integer`,
+  );
+}
 
 export class CacheWrites<V> {
   readonly #w: CacheWritesOptions<V>;
@@ -70,7 +84,7 @@ export class CacheWrites<V> {
     const cataloged = this.#w.shadow?.held(key);
     const held = Math.max(memory.peek(key)?.version ?? 0, cataloged?.version ?? 0);
     // ...and not below a deleted version's floor, or the shared tier's copy of this write would not be read back here.
-    const version = options.version === undefined ? Math.max(held + 1, this.#w.floors.floorOf(key)) : nonNegativeNumber('version', options.version);
+    const version = options.version === undefined ? nextVersion(key, held, this.#w.floors.floorOf(key)) : versionOption('version', options.version);
     // A newer unexpired copy only a catalog holds wins too, as one in the memory tier does (MemoryTier.set refuses
     // an older version): storing this one would serve it to other readers after the catalog's newer one was served.
     if (cataloged !== undefined && cataloged.version > version && o.clock.now() < cataloged.expiresAt) return cataloged;
@@ -91,7 +105,7 @@ export class CacheWrites<V> {
 
   async #delete(key: string, options: DeleteOptions, isAnnounced: boolean): Promise<boolean> {
     checkKey(key, this.#w.options.maxKeyLength);
-    const max = nonNegativeNumber('maxVersion', options.maxVersion, Infinity, true);
+    const max = versionOption('maxVersion', options.maxVersion, Infinity, true);
     const held = heldVersion(this.#w, key);
     const wasLocal = this.#dropLocal(key, max, held);
     const wasShared = (await this.#w.shared?.delete(key, max)) ?? false;

@@ -37,21 +37,27 @@ export type HlcOptions = {
   /**
    * How far (milliseconds) the clock may run ahead of the local wall clock, whether from a remote version passed
    * to `observe` or from counter carries. Beyond it `observe` and `now` throw ERR_CLOCK_DRIFT rather than drag every
-   * later version into the future. @default 60000
+   * later version into the future. Versions of the node's own history (`initialVersion`, `observeTrusted`) are never
+   * refused: `now` measures its carries from the highest of them when that is ahead of the wall clock. @default 60000
    */
   readonly maxDriftMs?: number;
-  /** Lowest version to hand out after, e.g. the highest version found in a replayed journal. @default 0 */
+  /**
+   * Lowest version to hand out after, e.g. the highest version found in a replayed journal: trusted as
+   * `observeTrusted` is. @default 0
+   */
   readonly initialVersion?: number;
 };
 
 /**
- * A hybrid logical clock. `now()` is strictly increasing within the instance; `observe(v)` makes every later
- * `now()` greater than `v`.
+ * A hybrid logical clock. `now()` is strictly increasing within the instance and only hands out non-negative safe
+ * integers; `observe(v)` and `observeTrusted(v)` make every later `now()` greater than `v`.
  */
 export class Hlc {
   readonly #clock: Clock;
   readonly #maxDriftMs: number;
   #last: number;
+  /** Highest version of the node's own history (initialVersion, observeTrusted): `now` may run ahead from it. */
+  #trusted: number;
 
   /** @throws InvalidOptionError for a clock without `now`, or a negative or non-integer `maxDriftMs`/`initialVersion` */
   constructor(options: HlcOptions = {}) {
@@ -59,6 +65,7 @@ export class Hlc {
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
     this.#maxDriftMs = nonNegativeInt('maxDriftMs', options.maxDriftMs, 60_000);
     this.#last = nonNegativeInt('initialVersion', options.initialVersion, 0);
+    this.#trusted = this.#last;
   }
 
   /** The last version handed out or observed. */
@@ -67,40 +74,83 @@ export class Hlc {
   }
 
   /**
-   * A new version, greater than every version handed out or observed before.
-   * @throws PrescientError ERR_CLOCK_DRIFT when the clock would run more than `maxDriftMs` ahead of the wall clock
+   * A new version, greater than every version handed out or observed before, and a safe integer.
+   * @throws PrescientError ERR_CLOCK_DRIFT when the clock reads a time that is not finite (NaN, Infinity), when the
+   *   next version would not be a safe integer (a clock in the wrong unit, past the year 2248, or versions used up
+   *   after a huge observed one), or when the clock would run more than `maxDriftMs` ahead of the wall clock (or of
+   *   the highest trusted version, when that is ahead of the wall clock); the clock is left unchanged
    */
   now(): number {
-    const wallMs = Math.floor(this.#clock.now());
+    const wallMs = this.#wallMs();
     const next = Math.max(wallMs * HLC_LOGICAL_SPAN, this.#last + 1);
-    this.#checkDrift(next, wallMs);
+    // Past 2^53 `x + 1 === x`: a version there would repeat, and last-writer-wins would keep either write.
+    if (!Number.isSafeInteger(next)) {
+      throw new PrescientError(
+        'ERR_CLOCK_DRIFT',
+        next === this.#last + 1
+          ? `No version above ${this.#last} is a safe integer: the clock has used up its versions`
+          : `The clock reads ${wallMs} ms, whose version ${next} is past Number.MAX_SAFE_INTEGER (a clock in the wrong unit?)`,
+      );
+    }
+    // Carries are bounded from the node's own history when that is ahead (a restart with the wall clock stepped
+    // back): measured from the wall clock alone, the first write after such a restart would be refused.
+    this.#checkDrift(next, Math.max(wallMs, hlcPhysicalMs(this.#trusted)));
     this.#last = next;
     return next;
   }
 
   /**
-   * Merges a version seen elsewhere (the origin, a change feed, a replayed journal). Returns the clock's last
-   * version afterwards.
+   * Merges a version seen elsewhere (the origin, a change feed, a peer). Returns the clock's last version afterwards.
    * @throws PrescientError ERR_INVALID_VALUE for a version that is not a non-negative safe integer;
-   *   ERR_CLOCK_DRIFT when `version` is more than `maxDriftMs` ahead of the wall clock (the clock is left unchanged)
+   *   ERR_CLOCK_DRIFT when `version` is more than `maxDriftMs` ahead of the wall clock, or the clock reads a time
+   *   that is not finite (the clock is left unchanged either way)
    */
   observe(version: number): number {
-    if (!Number.isSafeInteger(version) || version < 0) {
-      throw new PrescientError('ERR_INVALID_VALUE', `Expected a version to be a non-negative safe integer, got ${version}`);
-    }
+    checkVersion(version);
     if (version <= this.#last) return this.#last;
-    this.#checkDrift(version, Math.floor(this.#clock.now()));
+    this.#checkDrift(version, this.#wallMs());
     this.#last = version;
     return version;
   }
 
-  #checkDrift(version: number, wallMs: number): void {
-    const aheadMs = hlcPhysicalMs(version) - wallMs;
+  /**
+   * Merges a version of the node's own history, such as the versions of a replayed journal or the highest version
+   * its checkpoint keeps: adopted however far ahead of the wall clock it is, and later `now()` versions follow it
+   * (the logical counter carries on above it). Why no drift check: these versions were handed out here, and
+   * acknowledged writes may carry them; refusing them after the wall clock stepped back (NTP, a VM restore) would
+   * keep those writes from being replayed until the clock caught up. Never pass a version read from an origin or a
+   * peer here: `observe` is the check that keeps a peer with a fast clock from dragging this one into the future.
+   * Returns the clock's last version afterwards.
+   * @throws PrescientError ERR_INVALID_VALUE for a version that is not a non-negative safe integer
+   */
+  observeTrusted(version: number): number {
+    checkVersion(version);
+    this.#trusted = Math.max(this.#trusted, version);
+    if (version > this.#last) this.#last = version;
+    return this.#last;
+  }
+
+  /** The wall clock in whole milliseconds. @throws PrescientError ERR_CLOCK_DRIFT when it is not finite */
+  #wallMs(): number {
+    const wallMs = Math.floor(this.#clock.now());
+    // A NaN time passes every comparison below (`NaN > x` is false) and would hand out NaN versions.
+    if (!Number.isFinite(wallMs)) throw new PrescientError('ERR_CLOCK_DRIFT', `The clock reads ${wallMs}, not a finite time in milliseconds`);
+    return wallMs;
+  }
+
+  #checkDrift(version: number, referenceMs: number): void {
+    const aheadMs = hlcPhysicalMs(version) - referenceMs;
     if (aheadMs > this.#maxDriftMs) {
       throw new PrescientError(
         'ERR_CLOCK_DRIFT',
         `Version ${version} is ${aheadMs} ms ahead of the local clock, over \`maxDriftMs\` ${this.#maxDriftMs}`,
       );
     }
+  }
+}
+
+function checkVersion(version: number): void {
+  if (!Number.isSafeInteger(version) || version < 0) {
+    throw new PrescientError('ERR_INVALID_VALUE', `Expected a version to be a non-negative safe integer, got ${version}`);
   }
 }

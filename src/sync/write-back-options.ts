@@ -162,7 +162,7 @@ export function resolveWriteBackOptions<V>(options: WriteBackOptions<V>): Resolv
     origin,
     dir: options.dir,
     clock: options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now', 'setTimer', 'clearTimer']),
-    hlc: options.hlc === undefined ? undefined : hasMethods<Hlc>('hlc', options.hlc, ['now', 'observe']),
+    hlc: options.hlc === undefined ? undefined : hasMethods<Hlc>('hlc', options.hlc, ['now', 'observe', 'observeTrusted']),
     flushIntervalMs: nonNegativeInt('flushIntervalMs', options.flushIntervalMs, 100),
     maxBatch: positiveInt('maxBatch', options.maxBatch, 500),
     resolver: options.resolver === undefined ? undefined : fn<ConflictResolver<V>>('resolver', options.resolver),

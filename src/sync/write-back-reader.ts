@@ -5,7 +5,7 @@
  * record there wins (last writer by version), where answering the pending write alone served this node's older value
  * until its TTL (its own flush is then declined by the origin and no change notice follows). While the origin fails,
  * the pending write answers for its key, as it did without asking. Versions read from the origin are reported
- * (`observe`), so the HLC stays ahead of them.
+ * (`observe`, with their key), so the HLC stays ahead of them, or the key is known to hold one it refused.
  * The pending writes are taken when the read starts and again when the origin answers, and both are laid over the
  * answer: a flush that commits while the origin reads (its snapshot older than the flush) drops the writes from the
  * pending list, and laying only the later list over the origin's older answer served the value before an
@@ -25,7 +25,8 @@ export type ReadThrough<V> = {
   /** The pending writes of `key`, oldest first. */
   readonly pending: (key: string) => readonly OriginRecord<V>[];
   readonly resolver: ConflictResolver<V> | undefined;
-  readonly observe: (version: number) => void;
+  /** Hears the version the origin answered for `key`. */
+  readonly observe: (version: number, key: string) => void;
   /** Times the wait for the origin when every key has a pending write (`pendingWaitMs`). */
   readonly clock: Clock;
 };
@@ -75,7 +76,7 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
     // A tombstone takes part as the newest record when its version is highest (last writer by version): pending
     // writes older than it are superseded; a resolver merges newer ones into an absent record, as before.
     let record: OriginRecord<V> | undefined = answer;
-    if (record !== undefined) r.observe(record.version);
+    if (record !== undefined) r.observe(record.version, keys[j]);
     for (const p of pending) {
       if (r.resolver === undefined) record = newer(p, record);
       else if (record?.deleted !== true) record = r.resolver(p, record);

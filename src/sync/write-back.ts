@@ -27,10 +27,12 @@ import { applyToTarget } from './apply-to-target.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { Hlc } from './hlc.ts';
 import { Journal } from './journal.ts';
+import { RefusedVersions } from './refused-versions.ts';
 import { splitRefused } from './split-refused.ts';
 import { sendWriteBatch } from './write-batch.ts';
 import { decodeWriteRecord, encodeWriteRecord } from './write-back-record.ts';
 import { readThrough } from './write-back-reader.ts';
+import { unusableError, type WriteBackState } from './write-back-state.ts';
 import {
   resolveWriteBackOptions,
   type ResolvedWriteBackOptions,
@@ -60,7 +62,11 @@ export class WriteBack<V = unknown> {
   readonly #events = new EventEmitter();
   #pending: Array<Pending<V>> = [];
   readonly #byKey = new Map<string, Array<Pending<V>>>();
-  #state: 'new' | 'starting' | 'open' | 'closing' | 'closed' = 'new';
+  #state: WriteBackState = 'new';
+  /** Why `start()` failed (it then closed this instance), for the errors of later calls. */
+  #startFailure: unknown;
+  /** Merges origin versions into the Hlc; knows the keys whose version it refused, so writes below it are refused. */
+  readonly #refused: RefusedVersions;
   #timer: TimerHandle | undefined;
   #flushing: Promise<boolean> | undefined;
   #lastError: unknown;
@@ -81,27 +87,44 @@ export class WriteBack<V = unknown> {
     this.#resolver = o.resolver;
     this.#target = o.target;
     this.#logger = o.logger;
+    this.#refused = new RefusedVersions(this.#hlc, o.logger);
     this.#journal = new Journal({ dir: o.dir, clock: o.clock, groupCommitMs: o.groupCommitMs, maxGroupBytes: o.maxGroupBytes, segmentBytes: o.segmentBytes });
   }
 
   /**
    * Opens the journal and takes back every record the origin has not confirmed: reads see them at once, `target`
    * gets the latest per key (as a put would) and a flush starts. Later writes get versions above every version
-   * journaled before, flushed ones included. Resolves with the number of records replayed.
-   * @throws PrescientError ERR_JOURNAL_CORRUPT / ERR_JOURNAL_FAILED (journal.ts); ERR_CLOCK_DRIFT when a replayed
-   *   version, or the highest version the journal's checkpoint keeps, is further ahead of the clock than the Hlc allows
+   * journaled before, flushed ones included, however far the wall clock stepped back meanwhile (the journal's
+   * versions are this node's own: `Hlc.observeTrusted`). Resolves with the number of records replayed.
+   * A start that fails closes the instance (releasing the directory): create a new WriteBack to try again.
+   * @throws PrescientError ERR_JOURNAL_CORRUPT / ERR_JOURNAL_FAILED (journal.ts); ERR_INVALID_CONFIG when called
+   *   twice; ERR_CLOSED after `close()` or after a failed start (the failure as `cause`)
    */
   async start(): Promise<number> {
-    if (this.#state !== 'new') throw new PrescientError('ERR_INVALID_CONFIG', 'WriteBack.start() called twice');
+    if (this.#state !== 'new') throw unusableError(this.#state, true, this.#startFailure);
     this.#state = 'starting';
+    try {
+      return await this.#replay();
+    } catch (error) {
+      this.#startFailure = error;
+      this.#pending = [];
+      this.#byKey.clear();
+      this.#pendingBytes = 0;
+      await this.#journal.close().catch(() => undefined);
+      this.#state = 'closed';
+      throw error;
+    }
+  }
+
+  async #replay(): Promise<number> {
     const frames = await this.#journal.open();
     // Records already flushed and trimmed are not replayed: the checkpoint's version keeps a clock that reads
     // earlier after the restart from giving a new write a lower version than one the origin already holds.
-    this.#hlc.observe(this.#journal.confirmedVersion);
+    this.#hlc.observeTrusted(this.#journal.confirmedVersion);
     const now = this.#clock.now();
     for (const frame of frames) {
       const record = decodeWriteRecord<V>(frame);
-      this.#hlc.observe(record.version);
+      this.#hlc.observeTrusted(record.version);
       this.#add({ seq: frame.seq, record, ackedAt: now, bytes: frame.payload.length });
       this.#pendingBytes += frame.payload.length;
       this.#emit('write:replayed', { seq: frame.seq, record });
@@ -120,8 +143,10 @@ export class WriteBack<V = unknown> {
    * @throws InvalidKeyError for an empty or non-string key; PrescientError ERR_INVALID_VALUE for a value that
    *   would not come back from JSON unchanged (NaN, a Date, a Map...: write-back-record.ts; a property holding undefined is left out);
    *   ValueTooLargeError (ERR_VALUE_TOO_LARGE) for a record over the journal's 64 MiB frame limit; ERR_NOT_READY
-   *   before `start()`; ERR_CLOSED after `close()`; ERR_OVERLOADED past `maxPending` or `maxPendingBytes`;
-   *   ERR_JOURNAL_FAILED when the journal cannot be written
+   *   before `start()`; ERR_CLOSED after `close()` or a failed start; ERR_OVERLOADED past `maxPending` or
+   *   `maxPendingBytes`; ERR_JOURNAL_FAILED when the journal cannot be written; ERR_CLOCK_DRIFT when the Hlc gives
+   *   no version (hlc.ts), or when `reader` saw the origin hold a version of `key` the Hlc refused as too far ahead,
+   *   above this write's: it would lose at flush, so it is refused, not acknowledged (refused-versions.ts)
    */
   put(key: string, value: V): Promise<{ readonly key: string; readonly version: number }> {
     return this.#write(key, value, false);
@@ -133,16 +158,13 @@ export class WriteBack<V = unknown> {
   }
 
   async #write(key: string, value: V, deleted: boolean): Promise<{ readonly key: string; readonly version: number }> {
-    if (this.#state !== 'open') {
-      throw this.#state === 'new' || this.#state === 'starting'
-        ? new PrescientError('ERR_NOT_READY', 'WriteBack is not started: await start() first')
-        : new PrescientError('ERR_CLOSED', 'WriteBack is closed');
-    }
+    if (this.#state !== 'open') throw unusableError(this.#state, false, this.#startFailure);
     if (typeof key !== 'string' || key === '') throw new InvalidKeyError(key, 'expected a non-empty string');
     if (this.#pending.length + this.#appending >= this.#o.maxPending) {
       throw new PrescientError('ERR_OVERLOADED', `${this.#pending.length + this.#appending} writes wait for the origin (\`maxPending\` ${this.#o.maxPending})`);
     }
     const version = this.#hlc.now();
+    this.#refused.check(key, version);
     const { payload, value: journaled } = encodeWriteRecord(key, value, version, deleted);
     const bytes = payload.length;
     if (this.#pendingBytes > 0 && this.#pendingBytes + bytes > this.#o.maxPendingBytes) {
@@ -244,7 +266,7 @@ export class WriteBack<V = unknown> {
 
   #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean): Promise<Array<OriginAnswer<V>>> {
     const pending = (key: string): readonly OriginRecord<V>[] => (this.#byKey.get(key) ?? []).map((p) => p.record);
-    return readThrough({ origin: this.#origin, keys, options, isSettled, pending, resolver: this.#resolver, observe: (v) => this.#observe(v), clock: this.#clock });
+    return readThrough({ origin: this.#origin, keys, options, isSettled, pending, resolver: this.#resolver, observe: (v, key) => this.#refused.observe(v, key), clock: this.#clock });
   }
 
   #add(p: Pending<V>): void {
@@ -312,12 +334,14 @@ export class WriteBack<V = unknown> {
    * so the next read fetches the origin's: last writer wins by version on this node too.
    */
   async #send(batch: ReadonlyArray<Pending<V>>): Promise<number> {
-    const { sent, declined } = await sendWriteBatch(this.#origin, this.#resolver, batch.map((p) => p.record), (v) => this.#observe(v));
+    const { sent, declined } = await sendWriteBatch(this.#origin, this.#resolver, batch.map((p) => p.record), (v, key) => this.#refused.observe(v, key));
     for (const { key, version, deleted } of declined) {
       this.#s.superseded++;
       if (this.#target !== undefined) this.#apply({ key, value: undefined as V, version, deleted: true });
       this.#emit('write:superseded', { key, version, deleted: deleted === true });
     }
+    // Why they lost: a version the Hlc refuses (a writer with a fast clock) makes the next writes to them refused.
+    if (declined.length > 0) await this.#refused.learn(this.#origin, declined.map((r) => r.key));
     return sent;
   }
 
@@ -368,14 +392,6 @@ export class WriteBack<V = unknown> {
       this.#events.emit(event, ...args);
     } catch (error) {
       this.#logger?.warn({ err: error, event }, 'write-back: an event listener threw');
-    }
-  }
-
-  #observe(version: number): void {
-    try {
-      this.#hlc.observe(version);
-    } catch (error) {
-      this.#logger?.warn({ err: error, version }, 'write-back: origin version ignored by the clock');
     }
   }
 }

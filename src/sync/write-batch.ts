@@ -18,13 +18,14 @@ export type WriteBatchResult<V> = { readonly sent: number; readonly declined: Re
 
 /**
  * Merges `records` (journal order) per key and writes them in one `putMany`. `observe` hears every version the
- * origin answered (the resolver path reads the current records first). Rejects as `putMany` or `getMany` does.
+ * origin answered, with its key (the resolver path reads the current records first). Rejects as `putMany` or
+ * `getMany` does.
  */
 export async function sendWriteBatch<V>(
   origin: WritableOrigin<V>,
   resolver: ConflictResolver<V> | undefined,
   records: ReadonlyArray<OriginRecord<V>>,
-  observe: (version: number) => void,
+  observe: (version: number, key: string) => void,
 ): Promise<WriteBatchResult<V>> {
   const merged = new Map<string, OriginRecord<V>>();
   if (resolver === undefined) {
@@ -35,7 +36,7 @@ export async function sendWriteBatch<V>(
     const held = new Map<string, OriginRecord<V> | undefined>();
     keys.forEach((key, i) => {
       const r = remote[i]?.deleted === true ? undefined : remote[i];
-      if (r !== undefined) observe(r.version);
+      if (r !== undefined) observe(r.version, key);
       held.set(key, r);
     });
     const current = new Map(held);
