@@ -10,9 +10,10 @@ import type { Cache } from './cache.ts';
  * Adapts `cache` for a ChangeFeed:
  * - `peekVersion(key)`: the version of the memory entry (`cache.peek`, which touches no recency, stats or
  *   models), undefined when none is held;
- * - `invalidate(keys, versions)`: `cache.delete(key, { maxVersion })` for each key, which removes from memory, the
- *   shadow catalogs and the shared tier only the copies at or below the change's version (every copy when its
- *   version is undefined: a hard DELETE), so a newer copy another node wrote to the shared tier survives, and
+ * - `invalidate(keys, versions)`: `cache.delete(key, { below: version })` for each key, which removes from memory,
+ *   the shadow catalogs and the shared tier only the copies below the change's version (every copy when its
+ *   version is undefined: a hard DELETE), so a copy at it (the changed row itself: the write another node flushed,
+ *   already in the shared tier) or newer (another node's later write) survives, and
  *   discards fetches of them in flight (so a read racing the change cannot store the old row); keys the cache
  *   refuses (longer than its `maxKeyLength`) cannot be held and are skipped; an invalidation the shared tier
  *   could not take is not lost: the cache distrusts the key and deletes the shared copy (up to that version)
@@ -46,7 +47,8 @@ async function invalidate<V>(cache: Cache<V>, keys: readonly string[], versions:
   for (let i = 0; i < keys.length; i++) {
     try {
       // Not announced on the write bus: every node follows the feed itself.
-      if (await cache.delete(keys[i], { maxVersion: versions[i], announce: false })) removed++;
+      const version = versions[i];
+      if (await cache.delete(keys[i], version === undefined ? { announce: false } : { below: version, announce: false })) removed++;
     } catch (error) {
       if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
     }

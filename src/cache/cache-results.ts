@@ -86,6 +86,13 @@ export type DeleteOptions = {
    */
   readonly maxVersion?: number;
   /**
+   * Instead of `maxVersion`: remove only copies below this version (a non-negative safe integer); one at it stays.
+   * The change feed's deletes (cacheChangeTarget): a copy at a change's version is the changed row itself, such as
+   * the shared tier's copy of the write another node just flushed, which the NOTIFY of that flush must not delete.
+   * Copies below it are not read from the shared tier or cached for 30 s, as with `maxVersion`.
+   */
+  readonly below?: number;
+  /**
    * Tell the other nodes (the cache's write bus). `false` when every node learns of the change itself: the change
    * feed's deletes (cacheChangeTarget).
    * @default true

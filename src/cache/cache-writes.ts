@@ -105,20 +105,24 @@ export class CacheWrites<V> {
 
   async #delete(key: string, options: DeleteOptions, isAnnounced: boolean): Promise<boolean> {
     checkKey(key, this.#w.options.maxKeyLength);
-    const max = versionOption('maxVersion', options.maxVersion, Infinity, true);
+    const below = options.below === undefined ? undefined : versionOption('below', options.below);
+    if (below !== undefined && options.maxVersion !== undefined) throw new InvalidOptionError('below', 'absent when `maxVersion` is given', below);
+    // `below` v removes copies up to v - 1 (versions are integers), and its floor keeps v readable: the changed row.
+    const max = below === undefined ? versionOption('maxVersion', options.maxVersion, Infinity, true) : below - 1;
     const held = heldVersion(this.#w, key);
-    const wasLocal = this.#dropLocal(key, max, held);
-    const wasShared = (await this.#w.shared?.delete(key, max)) ?? false;
-    if (isAnnounced && this.#link !== undefined) await this.#link.announceKey(max === Infinity ? { key, held } : { key, upTo: max });
+    const wasLocal = this.#dropLocal(key, max, held, below ?? max);
+    const wasShared = max >= 0 && ((await this.#w.shared?.delete(key, max)) ?? false);
+    if (isAnnounced && this.#link !== undefined && max >= 0) await this.#link.announceKey(max === Infinity ? { key, held } : { key, upTo: max });
     return wasLocal || wasShared;
   }
 
   /**
    * Removes `key`'s local copies (memory tier, shadow catalogs) up to version `max` (Infinity: every one), where
    * versions up to `held` are held (heldVersion); discards a load in flight and forgets a known absence; leaves a
-   * version floor so an older copy handed over meanwhile is not cached. True when a copy went.
+   * version floor (copies below `floor` are not cached for a while) so an older copy handed over meanwhile is not
+   * cached. True when a copy went.
    */
-  #dropLocal(key: string, max: number, held: number): boolean {
+  #dropLocal(key: string, max: number, held: number, floor: number): boolean {
     const { memory, loader, shadow } = this.#w;
     loader.discard(key);
     this.#w.absent?.delete(key); // its absence is no longer known either
@@ -126,7 +130,7 @@ export class CacheWrites<V> {
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
     if (max === Infinity) this.#w.floors.noteDeleted(key, held);
-    else this.#w.floors.noteChange(key, max);
+    else this.#w.floors.noteChange(key, floor);
     const wasHeld = inMemory <= max && memory.delete(key);
     return shadow?.drop(key, max) === true || wasHeld;
   }

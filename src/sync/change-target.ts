@@ -15,9 +15,10 @@ export interface ChangeTarget {
   peekVersion(key: string): number | undefined;
   /**
    * Removes `keys` from every tier (memory and shared). `versions`, aligned with `keys`, bounds what goes:
-   * `versions[i]` is the version of the change to `keys[i]`, and only copies at or below it are removed, so a newer
-   * copy another node wrote to the shared tier (acknowledged by its write-back, not flushed yet) survives the
-   * NOTIFY of an older flush. An undefined version, or no `versions`, removes every version (the feed sends none
+   * `versions[i]` is the version of the change to `keys[i]`, and only copies below it are removed: a copy at it is
+   * the changed row itself (as one held in memory is, see peekVersion), such as the shared tier's copy of the write
+   * another node flushed, and a newer copy another node wrote (acknowledged by its write-back, not flushed yet)
+   * survives the NOTIFY of an older flush. An undefined version, or no `versions`, removes every version (the feed sends none
    * for a hard DELETE). Rejects when the target fails; the feed retries. (A Cache does not reject when only its
    * shared tier is unreachable: it distrusts the key and repairs the shared copy itself once the tier answers;
    * see SharedTierWriter.)

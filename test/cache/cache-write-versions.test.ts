@@ -52,3 +52,16 @@ test('delete refuses a maxVersion that is not a non-negative safe integer or Inf
   await assert.rejects(cache.set('k', 'after'), isCode('ERR_INVALID_VALUE'));
   await cache.close();
 });
+
+test('delete({ below }) removes only copies below the version, keeps one at it, and refuses a bad or doubled bound', async () => {
+  const cache = new Cache<string>({ origin: new MapOrigin<string>(), clock: new VirtualClock(0) });
+  await cache.set('k', 'at', { version: 5 });
+  assert.equal(await cache.delete('k', { below: 5 }), false, 'the copy at 5 is the changed row: kept');
+  assert.equal(cache.peek('k')?.version, 5);
+  assert.equal(await cache.delete('k', { below: 6 }), true);
+  assert.equal(cache.peek('k'), undefined);
+  assert.equal(await cache.delete('k', { below: 0 }), false, 'nothing is below 0');
+  for (const below of [-1, 1.5, NaN, Infinity]) await assert.rejects(cache.delete('k', { below }), isCode('ERR_INVALID_OPTION'), `below ${below}`);
+  await assert.rejects(cache.delete('k', { below: 3, maxVersion: 3 }), (e) => isCode('ERR_INVALID_OPTION')(e) && /maxVersion/.test((e as Error).message));
+  await cache.close();
+});

@@ -170,3 +170,23 @@ test('a write that names no version reports the version the shared tier stored, 
   }
 });
 
+
+test("a change notice leaves the shared tier's copy at the change's own version (the flushed write), and removes older ones", async () => {
+  const rows = new Map<string, OriginRecord<string>>([['k', { key: 'k', value: 'flushed', version: 2 }]]);
+  const origin = new FunctionOrigin<string>({ getMany: async (keys) => keys.map((k) => rows.get(k)) });
+  const { a, b, l2a, close } = await twoNodes(origin, origin);
+  try {
+    await b.set('k', 'flushed', { version: 2 }); // B's write-back wrote it, and its flush made the row version 2
+    assert.equal((await l2a.getMany(['k']))[0]?.version, 2);
+    await cacheChangeTarget(a).invalidate(['k'], [2]); // the flush's NOTIFY reaches A, which does not hold the key
+    assert.equal((await l2a.getMany(['k']))[0]?.version, 2, 'the copy at the change\'s version is the changed row: kept');
+    const read = await a.get('k');
+    assert.deepEqual([read.value, read.version, read.servedFrom], ['flushed', 2, 'l2'], 'A reads it from Redis, not the origin');
+    rows.set('k', { key: 'k', value: 'later', version: 3 });
+    await cacheChangeTarget(b).invalidate(['k'], [3]); // a later change: B's copy at 2 is older
+    await waitFor(async () => (await l2a.getMany(['k']))[0] === undefined, 'the older copy to leave Redis (as A sees it: its client-side cache hears of it)');
+    assert.deepEqual([(await b.get('k')).value, (await b.get('k')).version], ['later', 3]);
+  } finally {
+    await close();
+  }
+});
