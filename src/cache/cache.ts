@@ -104,7 +104,7 @@ export class Cache<V = unknown> {
 
   /**
    * Reads `key` for `ctx`. Resolves with the value and how it was served; rejects with ERR_INVALID_KEY,
-   * ERR_INVALID_CONTEXT, ERR_CLOSED, or ERR_ORIGIN_FAILED when the origin fails and no entry within grace can stand in.
+   * ERR_INVALID_CONTEXT, ERR_CLOSED, or ERR_ORIGIN_FAILED (ERR_ORIGIN_TIMEOUT) when the origin fails (times out) and no entry within grace can stand in.
    */
   get(key: string, ctx: ReadContext = anonymous): Promise<ReadResult<V>> {
     try {

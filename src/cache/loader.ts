@@ -7,11 +7,15 @@
  * prefetch batch not yet sent takes the key into the demand batch, and one that finds it already in flight joins it
  * and waits only for the rest of that fetch (should that prefetch fail, the Cache sends the read on its own). An origin with `getManySettled` may fail single keys of a batch
  * (OriginFailure): those flights reject with the key's error and the others settle with their records, so one
- * unreadable key (an archive outage behind a TieredOrigin) does not fail its neighbours. Cost: one Map lookup per
- * load and one microtask per batch.
+ * unreadable key (an archive outage behind a TieredOrigin) does not fail its neighbours. Every answer is checked
+ * before anything is stored (check-answer.ts): a record for another key, or with a version that is not a
+ * non-negative safe integer, fails its own key the same way, a tombstone (`deleted: true`) is an absence, and an
+ * answer that is not one per key fails the batch.
+ * Cost: one Map lookup per load, one microtask per batch, and one pass over each answer.
  */
 import { OriginError, PrescientError } from '../errors.ts';
-import { isOriginFailure, type FetchPurpose, type Origin, type OriginAnswer } from '../origin/origin.ts';
+import { checkAnswers, type CheckedAnswers } from '../origin/check-answer.ts';
+import { isOriginFailure, type FetchPurpose, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import { Flight, type LoadOutcome, type PrefetchWait } from './flight.ts';
 import type { Entry } from './entry.ts';
 import type { Tier } from './tier.ts';
@@ -258,15 +262,28 @@ export class Loader<V> {
     );
   }
 
-  #answered(rest: Flight<V>[], keys: string[], purpose: FetchPurpose, answers: Array<OriginAnswer<V>>): void {
-    const isArray = Array.isArray(answers);
+  /**
+   * Settles the batch from the origin's answer, checked first (check-answer.ts): an answer that cannot be matched to
+   * the keys fails the batch as a call that rejected would; a bad record fails its key only; a tombstone is an absence.
+   */
+  #answered(rest: Flight<V>[], keys: string[], purpose: FetchPurpose, answers: unknown): void {
+    let checked: CheckedAnswers<V>;
+    try {
+      checked = checkAnswers<V>(keys, answers, 'absent');
+    } catch (error) {
+      this.#originFailed(rest, keys, purpose, error);
+      return;
+    }
+    const list = checked.answers;
+    const hasFailures = checked.failures > 0;
     // Allocated only when something failed: every batch of a replay passes here.
-    const failed = isArray && answers.some(isOriginFailure) ? keys.filter((_k, i) => isOriginFailure(answers[i])) : noKeys;
-    this.#options.onOriginBatch?.(keys, purpose, failed.length === 0, failed);
+    const failed = hasFailures ? keys.filter((_k, i) => isOriginFailure(list[i])) : noKeys;
+    this.#options.onOriginBatch?.(keys, purpose, !hasFailures, failed);
     for (let i = 0; i < rest.length; i++) {
-      const answer = isArray ? answers[i] : undefined;
-      if (isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);
-      else this.#settle(rest[i], answer === undefined || answer === null ? { from: 'none' } : { from: 'origin', record: answer });
+      const answer = list[i];
+      if (answer === undefined) this.#settle(rest[i], { from: 'none' });
+      else if (hasFailures && isOriginFailure(answer)) this.#settle(rest[i], undefined, answer.error);
+      else this.#settle(rest[i], { from: 'origin', record: answer as OriginRecord<V> });
     }
   }
 

@@ -10,20 +10,31 @@
  * live store only. Latencies go into a fixed-bucket histogram per store, so stats cost O(1) memory whatever
  * the traffic. An archive outage need not fail reads the live store can answer: `getManySettled` (which the
  * cache's loader prefers) answers a per-key OriginFailure for the keys that needed the archive instead of
- * rejecting the whole call, while `getMany` stays all-or-nothing for callers that expect that.
+ * rejecting the whole call, while `getMany` stays all-or-nothing for callers that expect that. A slow or hung
+ * archive is an outage too: its call has a deadline (`archiveTimeoutMs`), past which it is aborted and its keys fail
+ * with ERR_ORIGIN_TIMEOUT, so a live key never waits on the archive longer than that. Each store's answer is checked
+ * (check-answer.ts) before it is used: a record for another key or with a bad version fails that key only.
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
-import { hasMethods } from '../options.ts';
-import { hasRecords, OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type PutManyOutcome } from './origin.ts';
+import { hasMethods, nonNegativeInt } from '../options.ts';
+import { checkAnswers, type TombstoneReading } from './check-answer.ts';
+import { withDeadline } from './deadline.ts';
+import { hasRecords, isOriginFailure, OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type PutManyOutcome } from './origin.ts';
 
 export type TieredOriginOptions<V> = {
   /** Asked first for every key; receives every write; source of `changes`. */
   readonly live: Origin<V>;
   /** Asked only for keys the live store lacks (and has no tombstone for). Read-only here. */
   readonly archive: Origin<V>;
-  /** Time source for the latency statistics. @default systemClock */
+  /** Time source for the latency statistics and the archive's deadline. @default systemClock */
   readonly clock?: Clock;
+  /**
+   * How long, in ms, a read waits for the archive before its archive keys fail with ERR_ORIGIN_TIMEOUT (the live
+   * keys of the same `getManySettled` call are answered; `getMany` rejects). The archive call is aborted through
+   * its `signal`. 0 means no deadline. @default 2000 (see DEFAULT_ARCHIVE_TIMEOUT_MS)
+   */
+  readonly archiveTimeoutMs?: number;
   /** Whether `close()` closes both stores. @default true */
   readonly closeStores?: boolean;
 };
@@ -32,7 +43,7 @@ export type TieredOriginOptions<V> = {
 export type StoreStats = {
   /** getMany calls made to the store. */
   readonly calls: number;
-  /** Calls that rejected. */
+  /** Calls that failed: rejected, timed out, or answered something that is not a record for some key asked. */
   readonly errors: number;
   /** Keys asked for. */
   readonly keys: number;
@@ -55,6 +66,15 @@ export type TieredOriginStats = { readonly live: StoreStats; readonly archive: S
  * last bound count in an overflow bucket reported as the largest latency seen.
  */
 const BUCKET_BOUNDS_MS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000] as const;
+
+/**
+ * The archive's default deadline, in ms. An archive read is one indexed batch lookup: tens of ms when healthy, so
+ * 2 s is far past a healthy p99 and is reached only when the archive is overloaded or gone. It is also well inside
+ * what a reader is waiting on: the server's default request deadline (10 s, `limits.requestTimeoutMs`) and
+ * HttpOrigin's default `timeoutMs` (5 s), so live keys batched with a cold key are still answered in time, and it
+ * matches the readiness probe's 2 s bound for "the origin is not answering". An archive on slower storage can raise it.
+ */
+const DEFAULT_ARCHIVE_TIMEOUT_MS = 2000;
 
 /** Counts and a fixed-bucket latency histogram for one store. */
 class StoreMeter {
@@ -99,7 +119,10 @@ class StoreMeter {
 /**
  * A live origin backed by an archive origin. `putMany` and `changes` exist only when the live store has them.
  * `getMany` rejects with the store's OriginError (or wraps a plain error in one, ERR_ORIGIN_FAILED) when either
- * store fails; `getManySettled` fails only the archive's keys when the archive fails; throws InvalidOptionError at construction when a store is not an origin.
+ * store fails, times out or answers a malformed record (ERR_ORIGIN_TIMEOUT when the archive passed
+ * `archiveTimeoutMs`); `getManySettled` fails only the archive's keys when the archive fails or times out, and only
+ * the key of a malformed record. Throws InvalidOptionError at construction when a store is not an origin or an
+ * option is out of range.
  */
 export class TieredOrigin<V = unknown> implements Origin<V> {
   /** Writes go to the live store (present when the live store can be written). */
@@ -114,6 +137,7 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
   readonly #archive: Origin<V>;
   readonly #clock: Clock;
   readonly #closeStores: boolean;
+  readonly #archiveTimeoutMs: number;
   readonly #liveMeter = new StoreMeter();
   readonly #archiveMeter = new StoreMeter();
 
@@ -127,6 +151,7 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
       throw new InvalidOptionError('closeStores', 'a boolean', options.closeStores);
     }
     this.#closeStores = options.closeStores ?? true;
+    this.#archiveTimeoutMs = nonNegativeInt('archiveTimeoutMs', options.archiveTimeoutMs, DEFAULT_ARCHIVE_TIMEOUT_MS);
     if (typeof live.putMany === 'function') this.putMany = (records) => live.putMany!(records);
     if (hasRecords(live)) {
       this.getRecords = async (keys, fetch) => (await this.#read(keys, fetch, false, true)) as Array<OriginRecord<V> | undefined>;
@@ -138,17 +163,20 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
 
   /**
    * Records aligned with `keys`: the live store's, else the archive's; at most two round trips. All or nothing:
-   * rejects when either store fails, even for keys the live store answered (see `getManySettled`).
+   * rejects when either store fails, even for keys the live store answered (see `getManySettled`). A timed-out
+   * archive rejects it with ERR_ORIGIN_TIMEOUT: an archive key has no answer to give, and undefined would say the
+   * key does not exist (a cache would drop its copy and remember the key as absent).
    */
   async getMany(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginRecord<V> | undefined>> {
     return (await this.#read(keys, options, false)) as Array<OriginRecord<V> | undefined>;
   }
 
   /**
-   * As `getMany`, but when the archive fails after the live store answered some keys of the call, each key that
-   * needed the archive answers an OriginFailure carrying the archive's error and the live keys answer their
-   * records, so an archive outage fails only archive reads. Rejects as a whole when the live store fails or when
-   * no key of the call was answered by the live store.
+   * As `getMany`, but when the archive fails or passes `archiveTimeoutMs` after the live store answered some keys of
+   * the call, each key that needed the archive answers an OriginFailure carrying the archive's error
+   * (ERR_ORIGIN_TIMEOUT for a deadline) and the live keys answer their records, so an archive outage fails only
+   * archive reads; a malformed record fails only its key, likewise. Rejects as a whole when the live store fails or
+   * when no key of the call was answered by the live store.
    */
   async getManySettled(keys: readonly string[], options?: FetchOptions): Promise<Array<OriginAnswer<V>>> {
     return this.#read(keys, options, true);
@@ -158,30 +186,35 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
   async #read(keys: readonly string[], options: FetchOptions | undefined, isSettled: boolean, withTombstones = false): Promise<Array<OriginAnswer<V>>> {
     if (keys.length === 0) return [];
     const live = this.#live;
-    const fromLive = await this.#timed(this.#liveMeter, keys, () => (hasRecords(live) ? live.getRecords(keys, options) : live.getMany(keys, options)));
+    const fromLive = await this.#timed(this.#liveMeter, keys, 'keep', () => (hasRecords(live) ? live.getRecords(keys, options) : live.getMany(keys, options)));
+    if (!isSettled) rejectFailures(keys, fromLive);
     const answers: Array<OriginAnswer<V>> = new Array(keys.length);
     const missing: string[] = [];
+    let answeredLive = 0;
     for (let i = 0; i < keys.length; i++) {
       const record = fromLive[i];
       if (record === undefined) missing.push(keys[i]);
-      else answers[i] = record.deleted === true && !withTombstones ? undefined : record;
+      else if (isOriginFailure(record)) answers[i] = record;
+      else {
+        answers[i] = record.deleted === true && !withTombstones ? undefined : record;
+        answeredLive++;
+      }
     }
     if (missing.length === 0) return answers;
     const unique = [...new Set(missing)];
-    let fromArchive: Array<OriginRecord<V> | undefined>;
+    let fromArchive: Array<OriginAnswer<V>>;
     try {
-      fromArchive = await this.#timed(this.#archiveMeter, unique, () => this.#archive.getMany(unique, options));
+      const archive = (signal: AbortSignal | undefined) => this.#archive.getMany(unique, signal === undefined ? options : { ...options, signal });
+      fromArchive = await this.#timed(this.#archiveMeter, unique, 'absent', archive, this.#archiveTimeoutMs, options?.signal);
     } catch (error) {
-      if (!isSettled || missing.length === keys.length) throw error;
+      if (!isSettled || answeredLive === 0) throw error;
       const failure = new OriginFailure(error instanceof PrescientError ? error : new OriginError(unique, error));
       for (let i = 0; i < keys.length; i++) if (fromLive[i] === undefined) answers[i] = failure;
       return answers;
     }
-    const archived = new Map<string, OriginRecord<V>>();
-    unique.forEach((key, i) => {
-      const record = fromArchive[i];
-      if (record !== undefined && record.deleted !== true) archived.set(key, record);
-    });
+    if (!isSettled) rejectFailures(unique, fromArchive);
+    const archived = new Map<string, OriginAnswer<V>>();
+    for (let i = 0; i < unique.length; i++) archived.set(unique[i], fromArchive[i]);
     for (let i = 0; i < keys.length; i++) {
       if (fromLive[i] === undefined) answers[i] = archived.get(keys[i]);
     }
@@ -203,28 +236,29 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
     await this.close();
   }
 
+  /**
+   * One store call, metered and checked (check-answer.ts, tombstones read as `tombstones` says). With `timeoutMs`
+   * above 0 the call gets a signal that aborts once the deadline passes (a store that honours it, as PostgresOrigin
+   * and HttpOrigin do, stops its query rather than leave one more hung statement per batch), and the wait ends then
+   * with ERR_ORIGIN_TIMEOUT; the caller's own signal still aborts it too.
+   */
   async #timed(
     meter: StoreMeter,
     keys: readonly string[],
-    call: () => Promise<Array<OriginRecord<V> | undefined>>,
-  ): Promise<Array<OriginRecord<V> | undefined>> {
+    tombstones: TombstoneReading,
+    call: (signal: AbortSignal | undefined) => Promise<Array<OriginRecord<V> | undefined>>,
+    timeoutMs = 0,
+    outer?: AbortSignal,
+  ): Promise<Array<OriginAnswer<V>>> {
     const started = this.#clock.now();
     meter.calls++;
     meter.keys += keys.length;
     try {
-      const answered = await call();
-      if (!Array.isArray(answered) || answered.length !== keys.length) {
-        throw new OriginError(keys, new Error(`A store answered ${Array.isArray(answered) ? answered.length : 'no array of'} records for ${keys.length} keys`));
-      }
-      // null for "no such key" is read as undefined, as the cache's loader reads it from a plain origin.
-      const records = answered.includes(null as never) ? answered.map((r) => r ?? undefined) : answered;
-      // A store that answers out of order would serve one key's record under another's.
-      for (let i = 0; i < keys.length; i++) {
-        const key = records[i]?.key;
-        if (key !== undefined && key !== keys[i]) throw new OriginError(keys, new Error(`A store answered key ${JSON.stringify(key)} where ${JSON.stringify(keys[i])} was asked`));
-      }
-      for (const r of records) if (r !== undefined && r.deleted !== true) meter.found++;
-      return records;
+      const answered = timeoutMs > 0 ? await this.#bounded(keys, timeoutMs, outer, call) : await call(undefined);
+      const { answers, failures } = checkAnswers<V>(keys, answered, tombstones);
+      if (failures > 0) meter.errors++;
+      for (const r of answers) if (r !== undefined && (failures === 0 || !isOriginFailure(r)) && (r as OriginRecord<V>).deleted !== true) meter.found++;
+      return answers;
     } catch (error) {
       meter.errors++;
       throw error instanceof PrescientError ? error : new OriginError(keys, error);
@@ -232,4 +266,47 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
       meter.record(this.#clock.now() - started);
     }
   }
+
+  /**
+   * `call` raced against `timeoutMs` on the clock, given a signal that aborts when the deadline wins or when `outer`
+   * (the caller's signal) aborts.
+   */
+  async #bounded(
+    keys: readonly string[],
+    timeoutMs: number,
+    outer: AbortSignal | undefined,
+    call: (signal: AbortSignal) => Promise<Array<OriginRecord<V> | undefined>>,
+  ): Promise<Array<OriginRecord<V> | undefined>> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(outer?.reason);
+    if (outer?.aborted === true) onAbort();
+    else outer?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Called inside a promise so that a store throwing synchronously still clears the deadline and the listener.
+      const work = Promise.resolve().then(() => call(controller.signal));
+      return await withDeadline(this.#clock, timeoutMs, work, () => {
+        const error = new OriginError(keys, new PrescientError('ERR_TIMEOUT', `No answer from the archive within archiveTimeoutMs ${timeoutMs}`), 'ERR_ORIGIN_TIMEOUT');
+        controller.abort(error);
+        return error;
+      });
+    } finally {
+      outer?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/**
+ * For the all-or-nothing `getMany`: rejects with an OriginError naming every key whose answer is an OriginFailure
+ * (ERR_ORIGIN_TIMEOUT when the first one timed out, else ERR_ORIGIN_FAILED), its error as the cause.
+ */
+function rejectFailures(keys: readonly string[], answers: ReadonlyArray<OriginAnswer<unknown>>): void {
+  let first: OriginFailure | undefined;
+  const failed: string[] = [];
+  for (let i = 0; i < answers.length; i++) {
+    const answer = answers[i];
+    if (!isOriginFailure(answer)) continue;
+    first ??= answer;
+    failed.push(keys[i]);
+  }
+  if (first !== undefined) throw new OriginError(failed, first.error, first.error.code === 'ERR_ORIGIN_TIMEOUT' ? 'ERR_ORIGIN_TIMEOUT' : 'ERR_ORIGIN_FAILED');
 }
