@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'ERR_NOT_READY'
   | 'ERR_USAGE'
   | 'ERR_LISTEN_FAILED'
+  | 'ERR_DEMO_FAILED'
   | 'ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_INTERNAL';
 

@@ -6,8 +6,8 @@
  * and `users` of them run at once, round-robin: each user replays its session request by request (waiting for each
  * answer) and then takes the next session not yet started. Every read carries `?session=` so the models learn per
  * session, per population and globally. Latency is measured at the client (request sent to body read) into a
- * log-bucketed histogram (from send, so with a pace it is service time, not corrected for coordinated omission);
- * how each read was served comes from the answer's `served` field.
+ * log-bucketed histogram (from send, so with a pace it is service time, not corrected for coordinated omission),
+ * for answered reads only; how each read was served comes from the answer's `served` field.
  */
 import { Pool } from 'undici';
 import { LatencyHistogram, type LatencySummary } from '../server/dashboard-feed.ts';
@@ -41,6 +41,10 @@ export type DemoHttpReplayResult = {
   readonly byStatus: Readonly<Record<string, number>>;
   /** (hit + stale + prefetched) ÷ answered reads. */
   readonly hitRatio: number;
+  /**
+   * Latency of the answered (2xx) reads only: a failed read is counted in `byStatus.error` but not timed, since a
+   * refused connection answers in microseconds and would pull the percentiles below any real service time.
+   */
   readonly latencyMs: LatencySummary;
   readonly elapsedMs: number;
   readonly requestsPerSecond: number;
@@ -88,7 +92,7 @@ export async function demoHttpReplay(options: DemoHttpReplayOptions): Promise<De
     } catch (error) {
       if (firstErrors.length < maxErrorsKept) firstErrors.push(String(error));
     }
-    latency.record(performance.now() - t0);
+    if (status !== 'error') latency.record(performance.now() - t0);
     byStatus[status] = (byStatus[status] ?? 0) + 1;
     done++;
     if ((done & 0x1ff) === 0) options.onProgress?.(done);

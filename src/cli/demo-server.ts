@@ -8,17 +8,19 @@
  * goes first so the server left up by `--keep-running` is the predicting one, with its dashboard. The write-back
  * journal lives in a temporary folder removed at the end, so the demo never touches a real service's journal.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PrescientError } from '../errors.ts';
 import type { Predictor } from '../predict/predictor.ts';
 import { createServer, type PrescientServer } from '../server/app.ts';
 import { resolveConfig } from '../server/config.ts';
 import type { LatencySummary } from '../server/dashboard-feed.ts';
 import { openTrace } from '../sim/trace-reader.ts';
-import { demoHttpReplay, type DemoHttpReplayResult } from './demo-http-replay.ts';
+import { demoHttpReplay, type DemoHttpReplayOptions, type DemoHttpReplayResult } from './demo-http-replay.ts';
 import type { CliIo } from './io.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, signalExitCodes, type SignalTarget } from './progress.ts';
 
 export type ServerDemoOptions = {
   /** The trace to replay (the shipped sample). */
@@ -37,6 +39,13 @@ export type ServerDemoOptions = {
   readonly keepRunning: boolean;
   /** With keepRunning: stops the server when aborted, instead of waiting for SIGINT/SIGTERM. */
   readonly stop?: AbortSignal;
+  /** Replays the reads over HTTP (a test passes a fault double). @default demoHttpReplay */
+  readonly httpReplay?: (options: DemoHttpReplayOptions) => Promise<DemoHttpReplayResult>;
+  /**
+   * Where SIGINT/SIGTERM are heard during the HTTP part, and how the process exits on one (130, 143) once the
+   * temporary journal folder is removed. @default process
+   */
+  readonly signals?: SignalTarget;
 };
 
 /** One replay over HTTP and what the server's cache counted. */
@@ -66,14 +75,43 @@ export type ServerDemoResult = {
 /** A predictor that learns nothing and predicts nothing: the no-prediction run. */
 const noPrediction: Predictor = Object.freeze({ name: 'none', observe() {}, predict: () => [] });
 
-/** Runs the service demo; resolves once the summary is known (and, with keepRunning, once the server is stopped). */
+/**
+ * Runs the service demo; resolves once the summary is known (and, with keepRunning, once the server is stopped).
+ * SIGINT or SIGTERM before that removes the temporary journal folder and exits the process (130, 143), except
+ * while keepRunning waits for one to stop the server.
+ * @throws PrescientError ERR_DEMO_FAILED when every read of a run failed (the server never answered): there is
+ *   nothing to compare.
+ */
 export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Promise<ServerDemoResult> {
   const keys = await readKeys(options.tracePath, options.requests);
   const distinct = [...new Set(keys)];
-  const progress = createProgress(io);
+  const signals = options.signals ?? process;
+  const progress = createProgress(io, { signals });
+  const httpReplay = options.httpReplay ?? demoHttpReplay;
   const runs: ServerDemoRun[] = [];
   let dashboardUrl = '';
   const journals = await mkdtemp(join(tmpdir(), 'prescient-demo-journal-'));
+  // An interrupt would otherwise end the process with the servers' journals left in the temporary folder. The
+  // removal is synchronous and the exit immediate: the servers' own close is asynchronous and may never finish,
+  // and nothing of theirs needs saving (a throwaway journal of a throwaway store).
+  const interrupted = {
+    SIGINT: (): void => abandon('SIGINT'),
+    SIGTERM: (): void => abandon('SIGTERM'),
+  };
+  // Listening with `on`, kept through the exit: with no listener left, a second Ctrl-C during the removal would
+  // kill the process by signal half way through it.
+  function abandon(signal: 'SIGINT' | 'SIGTERM'): void {
+    progress.stop();
+    rmSync(journals, { recursive: true, force: true });
+    signals.exit(signalExitCodes[signal]);
+  }
+  const listen = (isOn: boolean): void => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      signals.off(signal, interrupted[signal]);
+      if (isOn) signals.on(signal, interrupted[signal]);
+    }
+  };
+  listen(true);
   try {
     for (const prediction of [false, true]) {
       const config = resolveConfig(
@@ -96,7 +134,7 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
           io.stderr.write(`dashboard: ${dashboardUrl}\n`);
         }
         progress.start(prediction ? 'HTTP, prediction on' : 'HTTP, prediction off', keys.length);
-        const result = await demoHttpReplay({
+        const result = await httpReplay({
           baseUrl: url,
           keys,
           users: options.users,
@@ -105,12 +143,15 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
           onProgress: (done) => progress.update(done),
         });
         progress.stop();
+        checkAnswered(prediction, result);
         runs.push(summarize(server, prediction, result));
         keep = prediction && options.keepRunning;
         if (keep) {
           io.stdout.write(formatServerDemo({ requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: Math.min(options.users, Math.ceil(keys.length / options.sessionLength)), sessionLength: options.sessionLength, dashboardUrl, runs }));
           io.stdout.write(`server left running at ${url} (dashboard ${dashboardUrl}); stop it with Ctrl-C\n`);
-          await (options.stop === undefined ? untilSignal() : untilAborted(options.stop));
+          // Here Ctrl-C is the way to stop, not an interrupt: the server closes and the folder goes as usual.
+          listen(false);
+          await (options.stop === undefined ? untilSignal(signals) : untilAborted(options.stop));
         }
       } finally {
         progress.stop();
@@ -119,6 +160,7 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
     }
   } finally {
     await rm(journals, { recursive: true, force: true });
+    listen(false);
   }
   return { requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: Math.min(options.users, Math.ceil(keys.length / options.sessionLength)), sessionLength: options.sessionLength, dashboardUrl, runs };
 }
@@ -164,6 +206,16 @@ export function formatServerDemo(r: ServerDemoResult): string {
   return out.join('\n') + '\n';
 }
 
+/** Refuses a run in which no read was answered: its hit ratio and latencies would be zeros standing for nothing. */
+function checkAnswered(prediction: boolean, result: DemoHttpReplayResult): void {
+  const failed = result.byStatus.error ?? 0;
+  if (result.requests === 0 || failed < result.requests) return;
+  throw new PrescientError(
+    'ERR_DEMO_FAILED',
+    `Every one of the ${result.requests} reads over HTTP failed (prediction ${prediction ? 'on' : 'off'}); first: ${result.firstErrors.join(' | ') || 'no answer'}`,
+  );
+}
+
 function summarize(server: PrescientServer, prediction: boolean, result: DemoHttpReplayResult): ServerDemoRun {
   const stats = server.service.cache.stats();
   return {
@@ -191,14 +243,14 @@ function untilAborted(signal: AbortSignal): Promise<void> {
   return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
-function untilSignal(): Promise<void> {
+function untilSignal(signals: SignalTarget): Promise<void> {
   return new Promise((resolve) => {
     const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      signals.off('SIGINT', stop);
+      signals.off('SIGTERM', stop);
       resolve();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    signals.on('SIGINT', stop);
+    signals.on('SIGTERM', stop);
   });
 }

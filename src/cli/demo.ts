@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { PrescientError } from '../errors.ts';
 import { formatReplayTable } from '../sim/replay-document.ts';
 import type { CliIo } from './io.ts';
 import { formatServerDemo, runServerDemo, type ServerDemoResult } from './demo-server.ts';
@@ -52,6 +53,7 @@ export function demoCommand(io: CliIo, done: (code: number) => void): Command {
     .addOption(new Option('--port <n>', 'port of the demo server').argParser(parsePort).default(0, 'a free one'))
     .option('--keep-running', 'leave the server and its dashboard up after the summary (Ctrl-C stops it)');
   return command.action(async (flags: DemoFlags & Record<string, unknown>) => {
+    if (!flags.simulation && !flags.server) throw new PrescientError('ERR_USAGE', 'Give at most one of --no-simulation and --no-server: together they leave the demo nothing to do');
     let doc: Awaited<ReturnType<typeof runReplay>> | undefined;
     if (flags.simulation) {
       io.stderr.write(`prescient demo: replaying ${demoTracePath}\n(cache2k orm-busy trace, first 100,000 requests; CC BY 4.0, headissue GmbH / Jens Wilke)\n`);

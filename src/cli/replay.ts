@@ -2,7 +2,7 @@
  * `prescient replay <trace>`: replays a trace through every policy at every capacity and prints the comparison
  * (a table, or one JSON document with --json); --report writes an HTML page with charts.
  */
-import { access, constants, stat, writeFile } from 'node:fs/promises';
+import { access, constants, realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
@@ -16,7 +16,7 @@ import { resolveCapacity, simulate, type SimulationRun } from '../sim/simulator.
 import { openTrace, type TraceStats } from '../sim/trace-reader.ts';
 import { PrescientError } from '../errors.ts';
 import { loadWorkload } from '../sim/workload.ts';
-import type { CliIo } from './io.ts';
+import { replaceFile, type CliIo } from './io.ts';
 import { parseList, parseNonNegativeNumber, parsePositiveInt, positiveIntUpTo } from './parse.ts';
 import { maxReadaheadCount } from '../sim/readahead-policy.ts';
 import { createProgress } from './progress.ts';
@@ -60,11 +60,16 @@ export type ReplayFlags = {
 /** Runs a replay and returns its document (shared by `replay` and `demo`). */
 export async function runReplay(path: string, flags: ReplayFlags & Record<string, unknown>, io: CliIo): Promise<ReplayDocument> {
   for (const spec of flags.capacity) resolveCapacity(spec, 1); // a bad capacity fails before the trace is read
-  if (flags.report !== undefined) await checkWritable(flags.report);
+  if (flags.report !== undefined) {
+    await checkNotTrace(flags.report, path);
+    await checkWritable(flags.report);
+  }
   const source = await openTrace(path, traceOptionsFrom(flags));
   if (source.guessed) io.stderr.write(`prescient: ${source.guessReason}\n`);
   const progress = createProgress(io);
-  progress.start('reading trace', 1);
+  // The trace reader opens and reads the file itself and reports no byte position, so the read shows the requests
+  // read so far (loadWorkload reports every 65,536) and the time taken, rather than a bar with no known total.
+  progress.count('reading trace', 'requests');
   let workload: Awaited<ReturnType<typeof loadWorkload>>;
   try {
     workload = await loadWorkload(source, {
@@ -72,13 +77,16 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
       interarrivalMs: flags.interarrivalMs,
       sessions: flags.sessions,
       ignoreTime: flags.ignoreTime,
+      onProgress: (read) => progress.update(read),
     });
+    progress.update(workload.requests);
   } finally {
     progress.stop();
     reportMalformed(source.stats(), io);
   }
   const stats = source.stats();
-  const capacities = [...new Set(flags.capacity.map((c) => resolveCapacity(c, workload.keys.length)))];
+  // Ascending, whatever order they were given in: runs, JSON and report then read left to right as capacity grows.
+  const capacities = [...new Set(flags.capacity.map((c) => resolveCapacity(c, workload.keys.length)))].sort((a, b) => a - b);
   const common = {
     capacities,
     policies: flags.policies,
@@ -112,7 +120,7 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
   });
   if (flags.report !== undefined) {
     try {
-      await writeFile(flags.report, writeReplayReport(doc, runs));
+      await replaceFile(flags.report, writeReplayReport(doc, runs));
     } catch (error) {
       throw new PrescientError('ERR_WRITE_FAILED', `Could not write the report to ${flags.report}: ${(error as Error).message}`, { cause: error });
     }
@@ -123,18 +131,41 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
 /**
  * Fails with ERR_WRITE_FAILED when `path` cannot be written (no such folder, a folder in its place, no
  * permission), so a bad --report path stops the command before a replay that may take minutes, not after it.
+ * The report replaces the file through a temporary one beside it (replaceFile), so the folder must be writable.
  */
 async function checkWritable(path: string): Promise<void> {
   try {
-    const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    const target = await realpath(path).catch(() => path);
+    const existing = await stat(target).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
     if (existing?.isDirectory() === true) throw new Error('it is a directory');
-    await access(existing === undefined ? dirname(path) : path, constants.W_OK);
+    // A read-only report stays refused, though a rename could replace it: someone made it so on purpose.
+    if (existing !== undefined) await access(target, constants.W_OK);
+    await access(dirname(target), constants.W_OK);
   } catch (error) {
     throw new PrescientError('ERR_WRITE_FAILED', `Could not write the report to ${path}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Fails with ERR_INVALID_OPTION when the report would be written over the trace itself, before the replay: the
+ * report would destroy its own input. Compared by device and inode, so the same file under another spelling, a
+ * symlink to it or a hard link of it is caught; a report path that does not exist yet cannot be the trace.
+ */
+async function checkNotTrace(report: string, trace: string): Promise<void> {
+  const [reportStat, traceStat] = await Promise.all([stat(report).catch(() => undefined), stat(trace).catch(() => undefined)]);
+  if (reportStat === undefined || traceStat === undefined) return; // a missing trace is openTrace's to report
+  if (reportStat.dev === traceStat.dev && reportStat.ino === traceStat.ino) {
+    throw new PrescientError('ERR_INVALID_OPTION', `Expected \`--report\` to name a file other than the trace, got ${JSON.stringify(report)}, which is ${JSON.stringify(trace)}`);
+  }
+}
+
+/** The --report value: refused when empty, as there is nothing to write to. */
+function parseReportPath(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a file path, got ""');
+  return value;
 }
 
 /** Says on stderr how many lines were skipped as malformed, with the first few line numbers. */
@@ -146,7 +177,7 @@ export function reportMalformed(stats: TraceStats, io: CliIo): void {
 
 /** Adds the simulation flags shared by `replay` and `demo`. */
 export function addSimulationFlags(command: Command, defaults: { capacity: string; policies: string; report?: string }): Command {
-  const report = new Option('--report <file>', 'write an HTML report with charts');
+  const report = new Option('--report <file>', 'write an HTML report with charts').argParser(parseReportPath);
   if (defaults.report !== undefined) report.default(defaults.report);
   return command
     .option('--capacity <list>', 'capacities: entries or % of distinct keys, comma-separated', parseList, parseList(defaults.capacity))

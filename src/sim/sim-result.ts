@@ -31,7 +31,10 @@ export type PolicyResult = {
   /** Wall-clock seconds the run took, and requests simulated per second. */
   readonly seconds: number;
   readonly requestsPerSecond: number;
-  /** A sample of latencies (ms) for the report's distribution chart, at most 2,000, evenly spaced by rank. */
+  /**
+   * A sample of latencies (ms) for the report's distribution chart, at most 2,000, evenly spaced by rank: entry i is
+   * the nearest-rank quantile (i + 1) / length, so the last entry is the slowest request.
+   */
   readonly latencySample: readonly number[];
 };
 
@@ -48,7 +51,13 @@ export type RunCounts = {
   latencies: Float64Array;
 };
 
-/** Mean and percentiles of `latencies` (sorted in place). */
+/** Most latencies kept for the report's distribution chart: enough for a smooth CDF, small to carry between threads. */
+export const maxLatencySample = 2000;
+
+/**
+ * Mean and nearest-rank percentiles of `latencies` (sorted in place), and a sample of at most `maxLatencySample`
+ * of them for the CDF: `sample[i]` is the nearest-rank quantile (i + 1) / sample.length, so the last is the maximum.
+ */
 export function summarizeLatency(latencies: Float64Array): { mean: number; p50: number; p95: number; p99: number; sample: number[] } {
   const n = latencies.length;
   if (n === 0) return { mean: 0, p50: 0, p95: 0, p99: 0, sample: [] };
@@ -57,9 +66,11 @@ export function summarizeLatency(latencies: Float64Array): { mean: number; p50: 
   latencies.sort();
   // Nearest rank: the smallest latency at or above which a share q of the requests lies (p99 of 1..100 is 99).
   const at = (q: number): number => latencies[Math.max(0, Math.ceil(q * n) - 1)];
-  const sampleSize = Math.min(n, 2000);
+  const sampleSize = Math.min(n, maxLatencySample);
   const sample: number[] = [];
-  for (let i = 0; i < sampleSize; i++) sample.push(latencies[Math.floor((i * n) / sampleSize)]);
+  // Sample i is the nearest-rank quantile (i + 1) / sampleSize, the height the report's CDF draws it at: the last
+  // one is the maximum, so the chart's tail ends where the slowest request did. The figures above never read it.
+  for (let i = 0; i < sampleSize; i++) sample.push(latencies[Math.ceil(((i + 1) * n) / sampleSize) - 1]);
   return { mean: sum / n, p50: at(0.5), p95: at(0.95), p99: at(0.99), sample };
 }
 
