@@ -8,7 +8,8 @@
  * cache still holds the older value it was given at `put`, and the caller must drop it, or it is served until its
  * TTL while the origin holds the newer one.
  */
-import type { OriginRecord } from '../origin/origin.ts';
+import { checkAnswers } from '../origin/check-answer.ts';
+import { isOriginFailure, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import type { WritableOrigin } from './write-back-options.ts';
 import { newer } from './write-back-record.ts';
@@ -32,10 +33,14 @@ export async function sendWriteBatch<V>(
     for (const record of records) merged.set(record.key, newer(record, merged.get(record.key)) ?? record);
   } else {
     const keys = [...new Set(records.map((r) => r.key))];
-    const remote = await origin.getMany(keys);
+    // Checked as the cache checks a load: the resolver must not merge a delta into another key's record or a bad version.
+    const checked = checkAnswers<V>(keys, await origin.getMany(keys), 'absent');
+    const failed = checked.answers.find(isOriginFailure);
+    if (failed !== undefined) throw failed.error; // the batch waits for the next flush, as for any origin failure
+    const remote = checked.answers as ReadonlyArray<OriginRecord<V> | undefined>;
     const held = new Map<string, OriginRecord<V> | undefined>();
     keys.forEach((key, i) => {
-      const r = remote[i]?.deleted === true ? undefined : remote[i];
+      const r = remote[i];
       if (r !== undefined) observe(r.version, key);
       held.set(key, r);
     });

@@ -225,6 +225,27 @@ describe('WriteBack', () => {
     await replay.close();
   });
 
+  test('with a resolver, an origin answer out of order fails the flush (kept for retry), never merges a delta into another key', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const origin = new ScriptedOrigin<number>(clock);
+    await origin.putMany([{ key: 'a', value: 100, version: 1 }, { key: 'b', value: 5, version: 1 }]);
+    const getMany = origin.getMany.bind(origin);
+    let swapped = true;
+    origin.getMany = async (keys) => {
+      const answers = await getMany(keys);
+      return swapped ? [...answers].reverse() : answers; // each key answered with the other's record
+    };
+    const wb = await started<number>({ origin, clock, resolver: counterResolver, flushIntervalMs: 1e9 });
+    await wb.put('a', 1);
+    await wb.put('b', 1);
+    await assert.rejects(wb.flush(), (e) => isPrescientError(e, 'ERR_WRITE_FAILED'));
+    assert.deepEqual([origin.records.get('a')?.value, origin.records.get('b')?.value], [100, 5], 'nothing merged into the wrong total');
+    swapped = false;
+    await wb.flush();
+    assert.deepEqual([origin.records.get('a')?.value, origin.records.get('b')?.value], [101, 6]);
+    await wb.close();
+  });
+
   test('the target gets each acknowledged write before put resolves (invalidated when a resolver merges)', async () => {
     const clock = new VirtualClock(1_000_000);
     const origin = new ScriptedOrigin<number>(clock);
