@@ -84,17 +84,10 @@ export function formatReplayTable(doc: ReplayDocument): string {
     lines.push('', `capacity ${run.capacity} entries`);
     const rows = run.results.map((r) => [
       r.policy,
-      (100 * r.hitRatio).toFixed(2),
-      (100 * r.inflightRatio).toFixed(2),
-      r.meanLatencyMs.toFixed(2),
-      r.p50LatencyMs.toFixed(1),
-      r.p95LatencyMs.toFixed(1),
-      r.p99LatencyMs.toFixed(1),
-      r.originFetchesPerRequest.toFixed(3),
-      String(r.prefetch.issued),
+      ...measuredCells(r),
       String(r.prefetch.used),
-      r.prefetch.issued === 0 ? '-' : (100 * r.prefetch.precision).toFixed(1) + '%',
-      r.prefetch.issued === 0 ? '-' : (100 * r.prefetch.coverage).toFixed(1) + '%',
+      prefetchRatioCell(r, r.prefetch.precision, '%'),
+      prefetchRatioCell(r, r.prefetch.coverage, '%'),
       String(r.peakBytes),
       String(r.requestsPerSecond),
     ]);
@@ -103,4 +96,23 @@ export function formatReplayTable(doc: ReplayDocument): string {
     lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
   }
   return lines.join('\n') + '\n';
+}
+
+/** The cells the text table and the report's table share, after the policy: hit % .. p99, fetches per request, prefetches issued. */
+export function measuredCells(r: ReplayResultJson): string[] {
+  return [
+    (100 * r.hitRatio).toFixed(2),
+    (100 * r.inflightRatio).toFixed(2),
+    r.meanLatencyMs.toFixed(2),
+    r.p50LatencyMs.toFixed(1),
+    r.p95LatencyMs.toFixed(1),
+    r.p99LatencyMs.toFixed(1),
+    r.originFetchesPerRequest.toFixed(3),
+    String(r.prefetch.issued),
+  ];
+}
+
+/** A prefetch ratio as a percentage with one decimal, or `-` for a policy that issued no prefetch. */
+export function prefetchRatioCell(r: ReplayResultJson, ratio: number, unit = ''): string {
+  return r.prefetch.issued === 0 ? '-' : (100 * ratio).toFixed(1) + unit;
 }

@@ -9,7 +9,7 @@
  * linear axis squeezes every other request into the first pixel), with hits (0 ms) in a slot of their own at the
  * left edge, since a log axis has no 0. Each axis title says which scale it uses.
  */
-import type { ReplayDocument } from './replay-document.ts';
+import { measuredCells, prefetchRatioCell, type ReplayDocument } from './replay-document.ts';
 import type { SimulationRun } from './simulator.ts';
 
 const palette: Readonly<Record<string, string>> = {
@@ -171,21 +171,7 @@ function chart(title: string, x: XAxis, yLabel: string, series: readonly Series[
 
 /** One row of the results table: the text table's columns, with `-` for the prefetch ratios of a policy that issued none. */
 function tableRow(capacity: number, r: ReplayDocument['runs'][number]['results'][number]): string {
-  const prefetchRatio = (x: number): string => (r.prefetch.issued === 0 ? '-' : (100 * x).toFixed(1));
-  const cells = [
-    String(capacity),
-    r.policy,
-    (100 * r.hitRatio).toFixed(2),
-    (100 * r.inflightRatio).toFixed(2),
-    r.meanLatencyMs.toFixed(2),
-    r.p50LatencyMs.toFixed(1),
-    r.p95LatencyMs.toFixed(1),
-    r.p99LatencyMs.toFixed(1),
-    r.originFetchesPerRequest.toFixed(3),
-    String(r.prefetch.issued),
-    prefetchRatio(r.prefetch.precision),
-    prefetchRatio(r.prefetch.coverage),
-  ];
+  const cells = [String(capacity), r.policy, ...measuredCells(r), prefetchRatioCell(r, r.prefetch.precision), prefetchRatioCell(r, r.prefetch.coverage)];
   return `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
 }
 
