@@ -3,8 +3,15 @@
  * adapter lives here).
  */
 import { isPrescientError } from '../errors.ts';
+import { bool, optionsObject } from '../options.ts';
 import type { ChangeTarget } from '../sync/change-target.ts';
 import type { Cache } from './cache.ts';
+
+/** Options of {@link cacheChangeTarget}. */
+export type CacheChangeTargetOptions = {
+  /** A WriteBack with a conflict resolver writes through the cache (see cacheChangeTarget). @default false */
+  readonly mergedWrites?: boolean;
+};
 
 /**
  * Adapts `cache` for a ChangeFeed:
@@ -24,14 +31,22 @@ import type { Cache } from './cache.ts';
  *   not when the fresh copies arrive; a closed cache only invalidates;
  * - `invalidateAll()` (the table was truncated): `cache.invalidate({ prefix: '' })`, every entry of every tier
  *   (a cache is built over one origin, so everything it holds came from the truncated table).
+ *
+ * With `mergedWrites` (a WriteBack with a conflict resolver writes through this cache) a version does not identify a
+ * value: a read merges pending deltas into the origin's record at the write's version, and the flush merges into
+ * what the origin holds then, so the same version can carry two totals. There `peekVersion` answers undefined (no
+ * held copy makes a change old news) and every copy up to the change's version goes (`maxVersion`), the one at it too.
+ * @throws InvalidOptionError for options that are not an object, or a `mergedWrites` that is not a boolean
  */
-export function cacheChangeTarget<V>(cache: Cache<V>): ChangeTarget {
+export function cacheChangeTarget<V>(cache: Cache<V>, options: CacheChangeTargetOptions = {}): ChangeTarget {
+  optionsObject(options);
+  const merged = bool('mergedWrites', options.mergedWrites, false);
   return {
-    peekVersion: (key) => cache.peek(key)?.version,
-    invalidate: (keys, versions) => invalidate(cache, keys, versions),
+    peekVersion: merged ? () => undefined : (key) => cache.peek(key)?.version,
+    invalidate: (keys, versions) => invalidate(cache, keys, versions, merged),
     invalidateAll: () => cache.invalidate({ prefix: '' }),
     async refresh(keys, versions) {
-      await invalidate(cache, keys, versions);
+      await invalidate(cache, keys, versions, merged);
       try {
         cache.prefetch(keys);
       } catch {
@@ -42,13 +57,14 @@ export function cacheChangeTarget<V>(cache: Cache<V>): ChangeTarget {
 }
 
 /** One `cache.delete(key, { maxVersion })` per key, in order, skipping refused keys; resolves with how many went. */
-async function invalidate<V>(cache: Cache<V>, keys: readonly string[], versions: readonly (number | undefined)[] = []): Promise<number> {
+async function invalidate<V>(cache: Cache<V>, keys: readonly string[], versions: readonly (number | undefined)[] = [], merged: boolean): Promise<number> {
   let removed = 0;
   for (let i = 0; i < keys.length; i++) {
     try {
       // Not announced on the write bus: every node follows the feed itself.
       const version = versions[i];
-      if (await cache.delete(keys[i], version === undefined ? { announce: false } : { below: version, announce: false })) removed++;
+      const bound = version === undefined ? {} : merged ? { maxVersion: version } : { below: version };
+      if (await cache.delete(keys[i], { ...bound, announce: false })) removed++;
     } catch (error) {
       if (!isPrescientError(error, 'ERR_INVALID_KEY')) throw error;
     }

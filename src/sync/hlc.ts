@@ -42,8 +42,15 @@ export type HlcOptions = {
    */
   readonly maxDriftMs?: number;
   /**
+   * How far (milliseconds) a version of the node's own history (`observeTrusted`) may be ahead of the wall clock.
+   * Within it a clock stepped back (NTP, a VM restore) is absorbed; beyond it the history, not the clock, is suspect
+   * (a write made while the clock read the year 2200 would otherwise hand every later write a version from 2200, for
+   * ever, beating every other writer), and `observeTrusted` throws ERR_CLOCK_DRIFT. @default 86400000 (a day)
+   */
+  readonly maxTrustedAheadMs?: number;
+  /**
    * Lowest version to hand out after, e.g. the highest version found in a replayed journal: trusted as
-   * `observeTrusted` is. @default 0
+   * `observeTrusted` is (without its bound: the caller chose it). @default 0
    */
   readonly initialVersion?: number;
 };
@@ -55,6 +62,7 @@ export type HlcOptions = {
 export class Hlc {
   readonly #clock: Clock;
   readonly #maxDriftMs: number;
+  readonly #maxTrustedAheadMs: number;
   #last: number;
   /** Highest version of the node's own history (initialVersion, observeTrusted): `now` may run ahead from it. */
   #trusted: number;
@@ -64,6 +72,7 @@ export class Hlc {
     optionsObject(options);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
     this.#maxDriftMs = nonNegativeInt('maxDriftMs', options.maxDriftMs, 60_000);
+    this.#maxTrustedAheadMs = nonNegativeInt('maxTrustedAheadMs', options.maxTrustedAheadMs, 86_400_000);
     this.#last = nonNegativeInt('initialVersion', options.initialVersion, 0);
     this.#trusted = this.#last;
   }
@@ -71,6 +80,11 @@ export class Hlc {
   /** The last version handed out or observed. */
   get last(): number {
     return this.#last;
+  }
+
+  /** How far (ms) the highest version of the node's own history is ahead of the wall clock now (0 when behind it). */
+  trustedAheadMs(): number {
+    return Math.max(0, hlcPhysicalMs(this.#trusted) - this.#wallMs());
   }
 
   /**
@@ -121,10 +135,19 @@ export class Hlc {
    * keep those writes from being replayed until the clock caught up. Never pass a version read from an origin or a
    * peer here: `observe` is the check that keeps a peer with a fast clock from dragging this one into the future.
    * Returns the clock's last version afterwards.
-   * @throws PrescientError ERR_INVALID_VALUE for a version that is not a non-negative safe integer
+   * @throws PrescientError ERR_INVALID_VALUE for a version that is not a non-negative safe integer; ERR_CLOCK_DRIFT
+   *   when it is more than `maxTrustedAheadMs` ahead of the wall clock (the clock is left unchanged)
    */
   observeTrusted(version: number): number {
     checkVersion(version);
+    const aheadMs = hlcPhysicalMs(version) - this.#wallMs();
+    if (aheadMs > this.#maxTrustedAheadMs) {
+      throw new PrescientError(
+        'ERR_CLOCK_DRIFT',
+        `This node's own version ${version} is ${aheadMs} ms ahead of the local clock, over \`maxTrustedAheadMs\` ${this.#maxTrustedAheadMs}: ` +
+          'either the clock is far behind (correct it) or the version was written while it was far ahead (raise maxTrustedAheadMs to accept it)',
+      );
+    }
     this.#trusted = Math.max(this.#trusted, version);
     if (version > this.#last) this.#last = version;
     return this.#last;

@@ -15,6 +15,8 @@
  * refuses to adopt, and the write was acknowledged at its own version (a journal record already says so).
  */
 import { isPrescientError, PrescientError } from '../errors.ts';
+import { checkAnswers } from '../origin/check-answer.ts';
+import { isOriginFailure } from '../origin/origin.ts';
 import { type Hlc, hlcPhysicalMs } from './hlc.ts';
 import type { WritableOrigin, WriteBackLogger } from './write-back-options.ts';
 
@@ -66,10 +68,16 @@ export class RefusedVersions {
    * lost at their own flush too. Never rejects: a failed read only leaves those keys unknown.
    */
   async learn(origin: WritableOrigin<unknown>, keys: readonly string[]): Promise<void> {
-    const records = await origin.getMany(keys).catch(() => []);
-    records.forEach((record, i) => {
-      if (record !== undefined) this.observe(record.version, keys[i]);
-    });
+    try {
+      // Checked as any origin answer is: a null, a record of another key or a bad version teaches nothing.
+      for (const [i, answer] of checkAnswers<unknown>(keys, await origin.getMany(keys), 'keep').answers.entries()) {
+        if (answer !== undefined && !isOriginFailure(answer)) this.observe(answer.version, keys[i]);
+      }
+    } catch (error) {
+      // It runs after the batch was written: a throw here would fail a flush the origin already took, and its retry
+      // would write the declined records again (over a delete that came since).
+      this.#logger?.warn({ err: error }, 'write-back: could not read back the versions of declined writes');
+    }
   }
 
   #note(key: string, version: number): void {

@@ -12,6 +12,7 @@
  * acknowledged write, or a 404 after the 100 ms fallback (a hunt found both).
  */
 import type { Clock, TimerHandle } from '../clock.ts';
+import { checkAnswers } from '../origin/check-answer.ts';
 import { hasRecords, hasSettledRecords, isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { newer } from './write-back-record.ts';
@@ -68,6 +69,9 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   } else {
     fetched = await call;
   }
+  // Checked before anything is merged into it, as the cache checks a load: an answer out of order would merge one
+  // key's pending writes into another key's record (which then passes the cache's check under the right key).
+  fetched = checkAnswers<V>(keys, fetched, 'keep').answers;
   for (let j = 0; j < keys.length; j++) {
     let answer = fetched[j];
     const pending = pendingOf(j);
@@ -84,6 +88,9 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
     }
     answers[j] = record?.deleted === true ? undefined : record;
   }
+  // `getMany` is all or nothing: a record the check failed fails the read (getManySettled reports it per key).
+  const failed = r.isSettled ? undefined : answers.find(isOriginFailure);
+  if (failed !== undefined) throw failed.error;
   return answers;
 }
 

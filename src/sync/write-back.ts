@@ -130,6 +130,8 @@ export class WriteBack<V = unknown> {
       this.#emit('write:replayed', { seq: frame.seq, record });
     }
     this.#s.replayed = frames.length;
+    const aheadMs = this.#hlc.trustedAheadMs?.() ?? 0;
+    if (aheadMs > 60_000) this.#logger?.warn({ aheadMs }, 'write-back: the journal holds versions ahead of the clock (stepped back?); new writes take versions above them');
     // The process may have died before its target (a shared tier) took a write: it gets the latest one per key again.
     for (const list of this.#byKey.values()) this.#apply(list[list.length - 1].record);
     this.#state = 'open';

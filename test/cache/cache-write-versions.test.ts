@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
+import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
@@ -63,5 +64,20 @@ test('delete({ below }) removes only copies below the version, keeps one at it, 
   assert.equal(await cache.delete('k', { below: 0 }), false, 'nothing is below 0');
   for (const below of [-1, 1.5, NaN, Infinity]) await assert.rejects(cache.delete('k', { below }), isCode('ERR_INVALID_OPTION'), `below ${below}`);
   await assert.rejects(cache.delete('k', { below: 3, maxVersion: 3 }), (e) => isCode('ERR_INVALID_OPTION')(e) && /maxVersion/.test((e as Error).message));
+  await cache.close();
+});
+
+test('cacheChangeTarget keeps a held copy at the change\'s version, unless writes are merged by a resolver (mergedWrites)', async () => {
+  const cache = new Cache<string>({ origin: new MapOrigin<string>(), clock: new VirtualClock(0) });
+  await cache.set('k', 'merged at read', { version: 5 });
+  const exact = cacheChangeTarget(cache);
+  assert.equal(exact.peekVersion('k'), 5);
+  await exact.invalidate(['k'], [5]);
+  assert.equal(cache.peek('k')?.version, 5, 'a version names one value: the copy at it is the changed row');
+  const merged = cacheChangeTarget(cache, { mergedWrites: true });
+  assert.equal(merged.peekVersion('k'), undefined, 'no held copy makes a change old news');
+  await merged.invalidate(['k'], [5]);
+  assert.equal(cache.peek('k'), undefined, 'the same version may carry another total: it goes');
+  assert.throws(() => cacheChangeTarget(cache, { mergedWrites: 'yes' as never }), isCode('ERR_INVALID_OPTION'));
   await cache.close();
 });

@@ -57,6 +57,19 @@ describe('Hlc edges', () => {
     assert.equal(hlc.now(), (1_700_000_000_000 + 200_000) * HLC_LOGICAL_SPAN);
   });
 
+  test('observeTrusted adopts the own history only up to maxTrustedAheadMs ahead: past it the history is suspect, not the clock', () => {
+    const T0 = 1_700_000_000_000;
+    const clock = new VirtualClock(T0);
+    const hlc = new Hlc({ clock });
+    const dayAhead = (T0 + 86_400_000) * HLC_LOGICAL_SPAN;
+    assert.equal(hlc.observeTrusted(dayAhead), dayAhead, 'a day ahead: a clock stepped back, absorbed');
+    const year2200 = Date.UTC(2200, 0, 1) * HLC_LOGICAL_SPAN;
+    assert.throws(() => hlc.observeTrusted(year2200), (e) => isDrift(e) && /maxTrustedAheadMs/.test((e as Error).message));
+    assert.equal(hlc.last, dayAhead, 'the clock is left unchanged');
+    assert.ok(hlc.trustedAheadMs() === 86_400_000);
+    assert.equal(new Hlc({ clock, maxTrustedAheadMs: 200 * 365 * 86_400_000 }).observeTrusted(year2200), year2200, 'accepted when told to');
+  });
+
   test('observeTrusted keeps refusing versions that are not non-negative safe integers', () => {
     const hlc = new Hlc({ clock: new VirtualClock(0) });
     for (const v of [-1, 1.5, NaN, 2 ** 53]) assert.throws(() => hlc.observeTrusted(v), (e) => isPrescientError(e, 'ERR_INVALID_VALUE'), String(v));

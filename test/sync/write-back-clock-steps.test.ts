@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
+import type { OriginRecord } from '../../src/origin/origin.ts';
 import { counterResolver } from '../../src/sync/conflict.ts';
 import { Hlc, HLC_LOGICAL_SPAN } from '../../src/sync/hlc.ts';
 import { Journal } from '../../src/sync/journal.ts';
@@ -36,6 +37,16 @@ test('a restart with the wall clock stepped back behind the journal replays its 
   await next.flush();
   assert.deepEqual([origin.records.get('k')?.value, origin.records.get('k')?.version], ['later', b.version]);
   await next.close();
+});
+
+test('a journal holding a version from a clock far ahead (the year 2200) fails the start naming it, rather than write in 2200 for ever', async () => {
+  const dir = await tempDir();
+  const first = new WriteBack<string>({ origin: new DownOrigin<string>(), dir, clock: new VirtualClock(Date.UTC(2200, 0, 1)), groupCommitMs: 0, flushIntervalMs: 1e9 });
+  await first.start();
+  await first.put('k', 'written while the clock read 2200');
+  await first.close();
+  const next = new WriteBack<string>({ origin: new MapOrigin<string>(), dir, clock: new VirtualClock(T), groupCommitMs: 0, flushIntervalMs: 1e9 });
+  await assert.rejects(next.start(), (e) => isCode('ERR_CLOCK_DRIFT')(e) && /maxTrustedAheadMs/.test((e as Error).message));
 });
 
 test('a restart with the wall clock behind the checkpoint\'s version (everything flushed) starts and writes above it', async () => {
@@ -120,6 +131,34 @@ test('with a resolver, the flush\'s read of the current records teaches the refu
   await wb.close();
 });
 
+test('reading back the versions of declined writes never fails the flush the origin already took (a null answer, a throwing getMany)', async () => {
+  for (const fault of ['null', 'throws'] as const) {
+    const rows = new Map<string, OriginRecord<string>>();
+    let puts = 0;
+    const origin = {
+      getMany: (keys: readonly string[]) => {
+        if (fault === 'throws' && puts > 0) throw new Error('origin down');
+        return Promise.resolve(keys.map((k) => rows.get(k) ?? null) as never);
+      },
+      putMany: async (records: readonly OriginRecord<string>[]) => {
+        puts++;
+        const declined = records.filter((r) => (rows.get(r.key)?.version ?? -1) >= r.version).map((r) => r.key);
+        rows.delete('k'); // a hard DELETE commits right after the declined upsert
+        return { declined };
+      },
+    };
+    const wb = new WriteBack<string>({ origin, dir: await tempDir(), clock: new VirtualClock(T), groupCommitMs: 0, flushIntervalMs: 1e9 });
+    await wb.start();
+    const { version } = await wb.put('k', 'old write');
+    rows.set('k', { key: 'k', value: 'newer', version: version + 5 });
+    await wb.flush();
+    await wb.flush();
+    assert.equal(puts, 1, `${fault}: the declined write is not sent again`);
+    assert.equal(rows.get('k'), undefined, `${fault}: the delete that came since stands`);
+    await wb.close();
+  }
+});
+
 test('the keys with a refused version are bounded: past the cap the oldest refusal is forgotten', () => {
   const clock = new VirtualClock(T);
   const refused = new RefusedVersions(new Hlc({ clock }), undefined, 2);
@@ -131,4 +170,29 @@ test('the keys with a refused version are bounded: past the cap the oldest refus
   assert.throws(() => refused.check('c', T * HLC_LOGICAL_SPAN), isCode('ERR_CLOCK_DRIFT'));
   refused.check('c', ahead + 1); // a version above the refused one passes and ends the refusal
   assert.equal(refused.size, 1);
+});
+
+test('the write-back reader checks the origin answer before it merges pending writes into it (out of order, null)', async () => {
+  const rows = new Map<string, OriginRecord<number>>([['a', { key: 'a', value: 10, version: 1 }], ['b', { key: 'b', value: 1000, version: 1 }]]);
+  let answer: 'reversed' | 'null' | 'plain' = 'plain';
+  const origin = {
+    getMany: async (keys: readonly string[]) => {
+      const records = keys.map((k) => (answer === 'null' ? null : rows.get(k)));
+      return (answer === 'reversed' ? records.reverse() : records) as never;
+    },
+    putMany: async (records: readonly OriginRecord<number>[]) => {
+      for (const r of records) rows.set(r.key, r);
+      return { declined: [] };
+    },
+  };
+  const wb = new WriteBack<number>({ origin, dir: await tempDir(), clock: new VirtualClock(T), groupCommitMs: 0, flushIntervalMs: 1e9, resolver: counterResolver });
+  await wb.start();
+  await wb.put('a', 3);
+  answer = 'reversed'; // [b, a] for [a, b]: a's delta must not be merged into b's total
+  await assert.rejects(wb.reader.getMany(['a', 'b']), isCode('ERR_ORIGIN_FAILED'), 'the read fails; a is not answered 1003');
+  answer = 'null'; // null means absent: the pending delta answers over an absent record
+  assert.deepEqual((await wb.reader.getMany(['a', 'b'])).map((r) => r?.value), [3, undefined]);
+  answer = 'plain';
+  assert.deepEqual((await wb.reader.getMany(['a', 'b'])).map((r) => r?.value), [13, 1000]);
+  await wb.close();
 });
