@@ -19,6 +19,11 @@ export type Progress = {
    */
   count(label: string, unit: string): void;
   update(done: number): void;
+  /**
+   * While a bar is drawn, a promise that resolves on the next turn of the event loop (undefined otherwise): work
+   * that only turns microtasks awaits it now and then, or a Ctrl-C would wait for the whole of that work.
+   */
+  turn(): Promise<void> | undefined;
   stop(): void;
 };
 
@@ -46,7 +51,7 @@ const barFormat = '{label} [{bar}] {percentage}% | {value}/{total} | {eta_format
  * SIGTERM stop it and exit the process (130, 143); the listeners are removed when it stops.
  */
 export function createProgress(io: CliIo, options: ProgressOptions = {}): Progress {
-  if (io.isTTY !== true) return { start() {}, count() {}, update() {}, stop() {} };
+  if (io.isTTY !== true) return { start() {}, count() {}, update() {}, turn: () => undefined, stop() {} };
   const signals = options.signals ?? process;
   const bar = new cliProgress.SingleBar(
     {
@@ -74,12 +79,18 @@ export function createProgress(io: CliIo, options: ProgressOptions = {}): Progre
     signals.on('SIGTERM', onSignal.SIGTERM);
     isListening = true;
   };
-  const stop = (): void => {
-    if (isActive) bar.stop();
-    isActive = false;
+  const unlisten = (): void => {
+    if (isActive || !isListening) return; // a bar started again meanwhile keeps them
     signals.off('SIGINT', onSignal.SIGINT);
     signals.off('SIGTERM', onSignal.SIGTERM);
     isListening = false;
+  };
+  const stop = (): void => {
+    if (isActive) bar.stop();
+    isActive = false;
+    // Removed on the next turn, not now: a signal that came during synchronous work is delivered on that turn, and
+    // with the listener gone it would be dropped (the listener had already replaced the default action).
+    setImmediate(unlisten);
   };
   function interrupt(signal: 'SIGINT' | 'SIGTERM'): void {
     // The listeners stay until the process is gone: with none left, Node restores the signal's default action, and
@@ -104,6 +115,7 @@ export function createProgress(io: CliIo, options: ProgressOptions = {}): Progre
     update(done) {
       if (isActive) bar.update(done);
     },
+    turn: () => (isActive ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined),
     stop,
   };
 }

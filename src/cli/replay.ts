@@ -2,7 +2,7 @@
  * `prescient replay <trace>`: replays a trace through every policy at every capacity and prints the comparison
  * (a table, or one JSON document with --json); --report writes an HTML page with charts.
  */
-import { access, constants, realpath, stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
@@ -16,7 +16,7 @@ import { resolveCapacity, simulate, type SimulationRun } from '../sim/simulator.
 import { openTrace, type TraceStats } from '../sim/trace-reader.ts';
 import { PrescientError } from '../errors.ts';
 import { loadWorkload } from '../sim/workload.ts';
-import { replaceFile, type CliIo } from './io.ts';
+import { fileTarget, replaceFile, type CliIo } from './io.ts';
 import { parseList, parseNonNegativeNumber, parsePositiveInt, positiveIntUpTo } from './parse.ts';
 import { maxReadaheadCount } from '../sim/readahead-policy.ts';
 import { createProgress } from './progress.ts';
@@ -108,6 +108,7 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
       onProgress: (run, done) => {
         if (done === 0 || done === workload.requests) progress.start(`${run.policy} @ ${run.capacity}`, workload.requests);
         progress.update(done);
+        return progress.turn();
       },
     });
   }
@@ -135,14 +136,17 @@ export async function runReplay(path: string, flags: ReplayFlags & Record<string
  */
 async function checkWritable(path: string): Promise<void> {
   try {
-    const target = await realpath(path).catch(() => path);
-    const existing = await stat(target).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (existing?.isDirectory() === true) throw new Error('it is a directory');
+    const how = await fileTarget(path);
+    if (how.inPlace) {
+      // A device or a FIFO is written as it is; a link to a file not there yet creates it (checked when written).
+      const existing = await stat(path).catch(() => undefined);
+      if (existing?.isDirectory() === true) throw new Error('it is a directory');
+      if (existing !== undefined) await access(path, constants.W_OK);
+      return;
+    }
+    const { target } = how;
     // A read-only report stays refused, though a rename could replace it: someone made it so on purpose.
-    if (existing !== undefined) await access(target, constants.W_OK);
+    if (how.mode !== undefined) await access(target, constants.W_OK);
     await access(dirname(target), constants.W_OK);
   } catch (error) {
     throw new PrescientError('ERR_WRITE_FAILED', `Could not write the report to ${path}: ${(error as Error).message}`, { cause: error });

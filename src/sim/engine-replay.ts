@@ -28,7 +28,11 @@ export type EngineRunOptions = {
   readonly random: Random;
   readonly concurrency: number;
   readonly seed: number;
-  readonly onProgress?: (done: number) => void;
+  /**
+   * Told every 16,384 requests; a promise it returns is awaited (the caller's chance to let the event loop turn: a
+   * Ctrl-C is only heard then, and the replay itself turns only microtasks).
+   */
+  readonly onProgress?: (done: number) => void | Promise<void>;
 };
 
 /** Replays `workload` through a fresh Cache; resolves with raw counts and per-request latencies. */
@@ -98,7 +102,10 @@ export async function replayEngine(workload: Workload, options: EngineRunOptions
     if (!isHit) await loaderTurn();
     cache.flush();
     if (cache.hasUnsentFetches) await loaderTurn();
-    if ((i & 0x3fff) === 0x3fff) options.onProgress?.(i + 1);
+    if ((i & 0x3fff) === 0x3fff) {
+      const turn = options.onProgress?.(i + 1);
+      if (turn !== undefined) await turn;
+    }
   }
   await runTimersUntil(clock, Infinity);
   const stats = cache.stats();

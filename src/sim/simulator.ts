@@ -39,7 +39,8 @@ export type SimulationOptions = {
   /** Scheduler settings of the prescient runs. */
   readonly prefetch?: CachePrefetchOptions;
   /** Progress: which run, and how many of its requests are done. */
-  readonly onProgress?: (run: { readonly policy: PolicyName; readonly capacity: number }, done: number) => void;
+  /** Told as each run advances; a promise it returns is awaited by the engine's runs (see replayEngine's `onProgress`). */
+  readonly onProgress?: (run: { readonly policy: PolicyName; readonly capacity: number }, done: number) => void | Promise<void>;
 };
 
 export type SimulationRun = { readonly capacity: number; readonly results: PolicyResult[] };
@@ -69,7 +70,7 @@ export async function simulate(workload: Workload, options: SimulationOptions): 
   for (const capacity of options.capacities) {
     const results: PolicyResult[] = [];
     for (const policy of options.policies) {
-      const progress = (done: number): void => options.onProgress?.({ policy, capacity }, done);
+      const progress = (done: number): void | Promise<void> => options.onProgress?.({ policy, capacity }, done);
       const random = seededRandom(seed);
       const started = systemClock.now();
       let result: Omit<PolicyResult, 'seconds' | 'requestsPerSecond'>;
@@ -87,7 +88,7 @@ export async function simulate(workload: Workload, options: SimulationOptions): 
         result = summarize(policy, capacity, workload.requests, c);
       } else {
         const model = makeBaseline(policy, capacity, workload.keys.length, future, options.readaheadCount ?? 4);
-        const c = replayBaseline(workload, model, { latency, random, concurrency, onProgress: progress });
+        const c = replayBaseline(workload, model, { latency, random, concurrency, onProgress: (done) => void progress(done) });
         result = summarize(policy, capacity, workload.requests, { ...c, prefetchIssued: c.prefetchFetches, peakEntries: model.peakEntries() });
       }
       const seconds = (systemClock.now() - started) / 1000;

@@ -20,7 +20,7 @@ function fakeTerminal(): { io: { stdout: { write(t: string): boolean }; stderr: 
 
 describe('createProgress', () => {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    test(`${signal} while a bar is drawn stops it, restoring the cursor and line wrap, and exits ${code}`, () => {
+    test(`${signal} while a bar is drawn stops it, restoring the cursor and line wrap, and exits ${code}`, async () => {
       const t = fakeTerminal();
       const progress = createProgress(t.io, { signals: t.signals });
       progress.start('work', 100);
@@ -32,11 +32,12 @@ describe('createProgress', () => {
       assert.ok(after.includes(wrapOn), 'line wrap on again');
       assert.deepEqual(t.signals.exitCodes, [code]);
       progress.stop();
+      await new Promise((resolve) => setImmediate(resolve));
       assert.equal(t.signals.listenerCount('SIGINT') + t.signals.listenerCount('SIGTERM'), 0);
     });
   }
 
-  test('listens for signals only while a bar is drawn', () => {
+  test('listens for signals only while a bar is drawn (and one loop turn after, for a signal that came during synchronous work)', async () => {
     const t = fakeTerminal();
     const progress = createProgress(t.io, { signals: t.signals });
     assert.equal(t.signals.listenerCount('SIGINT'), 0);
@@ -44,10 +45,15 @@ describe('createProgress', () => {
     progress.start('two', 10);
     assert.equal(t.signals.listenerCount('SIGINT'), 1, 'a restart does not add a second listener');
     assert.equal(t.signals.listenerCount('SIGTERM'), 1);
+    assert.equal(progress.turn() instanceof Promise, true, 'while drawn, turn() lets the event loop turn');
     progress.stop();
+    assert.equal(progress.turn(), undefined);
+    t.signals.emit('SIGINT'); // came while the work ran synchronously: delivered on the next turn, after stop()
+    assert.deepEqual(t.signals.exitCodes, [130], 'not dropped');
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(t.signals.listenerCount('SIGINT') + t.signals.listenerCount('SIGTERM'), 0);
     t.signals.emit('SIGINT');
-    assert.deepEqual(t.signals.exitCodes, [], 'a stopped bar does not exit the process');
+    assert.deepEqual(t.signals.exitCodes, [130], 'a stopped bar does not exit the process');
   });
 
   test('a silent bar (stderr not a terminal) never listens for signals', () => {

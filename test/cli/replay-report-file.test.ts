@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,5 +108,48 @@ describe('replay: capacities, the report file and reading progress', () => {
     assert.equal(doc.requests, 70_000);
     assert.match(stderr, /reading trace +70000 requests read/);
     assert.doesNotMatch(stderr, /reading trace.*\b0\/1\b/);
+  });
+});
+
+describe('replaceFile on what is not a plain file', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'prescient-replace-file-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('keeps the mode of the file it replaces', async () => {
+    const path = join(dir, 'private.html');
+    writeFileSync(path, 'old', { mode: 0o600 });
+    chmodSync(path, 0o600);
+    await replaceFile(path, 'new');
+    assert.equal(readFileSync(path, 'utf8'), 'new');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+  });
+
+  test('a symlink to a file not there yet is written through: the target is created, the link stays a link', async () => {
+    mkdirSync(join(dir, 'reports'));
+    const link = join(dir, 'latest.html');
+    symlinkSync(join(dir, 'reports', 'target.html'), link);
+    await replaceFile(link, 'report');
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.equal(readFileSync(join(dir, 'reports', 'target.html'), 'utf8'), 'report');
+  });
+
+  test('a FIFO is written into, not replaced by a regular file', { timeout: 30_000 }, async () => {
+    const fifo = join(dir, 'pipe.html');
+    await new Promise<void>((resolve, reject) => spawn('mkfifo', [fifo]).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mkfifo ${code}`)))));
+    const reader = spawn('cat', [fifo]);
+    let got = '';
+    reader.stdout.on('data', (chunk: Buffer) => (got += chunk.toString()));
+    const ended = new Promise((resolve) => reader.on('exit', resolve));
+    const guard = setTimeout(() => reader.kill(), 10_000); // a FIFO replaced by a file leaves the reader waiting
+    await replaceFile(fifo, 'through the pipe');
+    await ended;
+    clearTimeout(guard);
+    assert.equal(got, 'through the pipe');
+    assert.ok(statSync(fifo).isFIFO(), 'still a FIFO');
   });
 });

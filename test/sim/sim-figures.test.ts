@@ -63,3 +63,16 @@ test('under an origin concurrency limit, read-ahead\'s prefetch list is one roun
   assert.equal(result.hitRatio, 3 / 5);
   assert.equal(result.inflightRatio, 1 / 5);
 });
+
+test('the engine replay awaits a promise its progress callback returns (so a Ctrl-C is heard mid-run), with the same results', async () => {
+  const keys = Array.from({ length: 40_000 }, (_, i) => `k${(i * 7919) % 500}`);
+  const w = workload(keys);
+  const options = { capacity: 50, predictor: new EnsemblePredictor(), latency: () => 20, random: seededRandom(1), concurrency: Infinity, seed: 1 };
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 0); // counts event-loop turns taken while the replay runs
+  const yielding = await replayEngine(w, { ...options, onProgress: () => new Promise<void>((resolve) => setTimeout(resolve, 1)) });
+  clearInterval(ticker);
+  assert.ok(turns > 0, 'the event loop turned during the replay');
+  const plain = await replayEngine(w, { ...options, predictor: new EnsemblePredictor(), random: seededRandom(1) });
+  assert.deepEqual({ ...yielding, latencies: [...yielding.latencies] }, { ...plain, latencies: [...plain.latencies] }, 'the turns change no result');
+});
