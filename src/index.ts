@@ -62,7 +62,7 @@ export type { FeedbackEvent, FeedbackOptions, FeedbackStats, SourceStats } from 
 export { PrefetchScheduler } from './prefetch/prefetch-scheduler.ts';
 export type { PrefetchRequest, PrefetchSchedulerOptions, PrefetchTarget, SchedulerStats } from './prefetch/prefetch-scheduler.ts';
 
-export { evaluatePredictors, defaultPredictorSet, NoTestPositionError } from './sim/evaluate.ts';
+export { evaluatePredictors, defaultPredictorSet, EmptyCutError } from './sim/evaluate.ts';
 export type { EvaluationOptions, EvaluationRequest, EvaluationResult } from './sim/evaluate.ts';
 export { openTrace } from './sim/trace-reader.ts';
 export type { TraceOptions, TraceSource, TraceStats } from './sim/trace-reader.ts';

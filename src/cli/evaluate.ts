@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
-import { defaultPredictorSet, evaluatePredictors, maxRankK, NoTestPositionError, type EvaluationResult, type PredictorFactory } from '../sim/evaluate.ts';
+import { defaultPredictorSet, evaluatePredictors, maxRankK, EmptyCutError, type EvaluationResult, type PredictorFactory } from '../sim/evaluate.ts';
 import { parseTimeMs, type TimeUnit } from '../sim/delimited-reader.ts';
 import { CompactRequests } from '../sim/compact-requests.ts';
 import { openTrace } from '../sim/trace-reader.ts';
@@ -151,7 +151,7 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
         });
       } catch (error) {
         // Reworded with the flags that move the cut; a usage error (exit 2) as before the library checked it.
-        if (error instanceof NoTestPositionError) throw cutError(error.trainRequests, error.testRequests, error.testSessions, error);
+        if (error instanceof EmptyCutError) throw cutError(error.trainRequests, error.testRequests, error.testSessions, error);
         throw error;
       }
       if (result.trainRequests === 0) throw cutError(result.trainRequests, result.testRequests, result.testSessions);

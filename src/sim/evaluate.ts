@@ -82,18 +82,22 @@ export type EvaluationResult = {
 export const maxRankK = 1000;
 
 /**
- * The cut leaves nothing to measure: no test session has a second request (or there is no test session), so
- * Recall and MRR would be 0 over no position, which reads as a measurement. Code ERR_INVALID_OPTION, naming the
- * option that set the cut; the split's sizes come along for a caller that words its own message.
+ * The cut leaves nothing to measure or nothing to learn from: no test session has a second request (or there is no
+ * test session), so Recall and MRR would be 0 over no position, which reads as a measurement; or no request is
+ * before the cut, so the "trained" models would have seen nothing. Code ERR_INVALID_OPTION, naming the option that
+ * set the cut; the split's sizes come along for a caller that words its own message. Thrown before any replay.
  */
-export class NoTestPositionError extends InvalidOptionError {
+export class EmptyCutError extends InvalidOptionError {
   readonly trainRequests: number;
   readonly testRequests: number;
   readonly testSessions: number;
   constructor(option: 'trainFraction' | 'trainUntil', value: number, split: { trainRequests: number; testRequests: number; testSessions: number }) {
-    super(option, 'a cut that leaves a test session of two requests or more', value);
-    this.name = 'NoTestPositionError';
-    this.message = `No test position to predict: \`${option}\` ${describe(value)} leaves ${split.testRequests} test requests in ${split.testSessions} sessions, none with a second request`;
+    super(option, 'a cut that leaves training requests and a test session of two requests or more', value);
+    this.name = 'EmptyCutError';
+    this.message =
+      split.trainRequests === 0
+        ? `Nothing to train on: \`${option}\` ${describe(value)} leaves no request before the cut`
+        : `No test position to predict: \`${option}\` ${describe(value)} leaves ${split.testRequests} test requests in ${split.testSessions} sessions, none with a second request`;
     this.trainRequests = split.trainRequests;
     this.testRequests = split.testRequests;
     this.testSessions = split.testSessions;
@@ -106,7 +110,7 @@ export class NoTestPositionError extends InvalidOptionError {
  * buffered first).
  * @throws InvalidOptionError (ERR_INVALID_OPTION) for bad ks, a `trainFraction` outside (0, 1), both cuts, a
  *   `trainUntil` that is not a number or is given when no request has a time
- * @throws NoTestPositionError (ERR_INVALID_OPTION) when the cut leaves no test position, before any replay
+ * @throws EmptyCutError (ERR_INVALID_OPTION) when the cut leaves no training request or no test position, before any replay
  */
 export function evaluatePredictors(requests: Iterable<EvaluationRequest>, options: EvaluationOptions): EvaluationResult {
   const ks = options.ks;
@@ -127,8 +131,8 @@ export function evaluatePredictors(requests: Iterable<EvaluationRequest>, option
   if (!Array.isArray(options.predictors)) throw new InvalidOptionError('predictors', 'an array', options.predictors);
   const source = isOneShot(requests) ? [...requests] : requests;
   const split = splitSessions(source, options.trainUntil, fraction);
-  if (split.testRequests - split.testSessions === 0) {
-    throw options.trainUntil === undefined ? new NoTestPositionError('trainFraction', fraction, split) : new NoTestPositionError('trainUntil', options.trainUntil, split);
+  if (split.trainRequests === 0 || split.testRequests - split.testSessions === 0) {
+    throw options.trainUntil === undefined ? new EmptyCutError('trainFraction', fraction, split) : new EmptyCutError('trainUntil', options.trainUntil, split);
   }
   const { rank, isTest } = split;
   const maxK = Math.max(...ks);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ReadContext } from '../../src/context.ts';
 import type { Access, Prediction, Predictor } from '../../src/predict/predictor.ts';
-import { defaultPredictorSet, evaluatePredictors, NoTestPositionError, type EvaluationRequest } from '../../src/sim/evaluate.ts';
+import { defaultPredictorSet, evaluatePredictors, EmptyCutError, type EvaluationRequest } from '../../src/sim/evaluate.ts';
 
 /** Predicts what most often followed the session's last key, and records the order of its calls. */
 class LastKeyPredictor implements Predictor {
@@ -105,25 +105,31 @@ describe('evaluatePredictors refuses a cut that measures nothing', () => {
     );
   });
 
-  it('throws NoTestPositionError, before any model is made, when no test session has a second request', () => {
+  it('throws EmptyCutError, before any model is made, when no test session has a second request', () => {
     let made = 0;
     const counting = [{ name: 'last-key', make: () => (made++, new LastKeyPredictor()) }];
     const singles = [...frozen.slice(0, 2), { session: 's2', key: 'a', time: 2000 }, { session: 's3', key: 'a', time: 2001 }];
     for (const cut of [{ trainUntil: 2000 }, { trainUntil: 9999 }, { trainFraction: 0.5 }]) {
       assert.throws(
         () => evaluatePredictors(singles, { ...cut, ks: [1], learnOnline: true, predictors: counting }),
-        (e: unknown) => e instanceof NoTestPositionError && e.code === 'ERR_INVALID_OPTION',
+        (e: unknown) => e instanceof EmptyCutError && e.code === 'ERR_INVALID_OPTION',
         JSON.stringify(cut),
       );
     }
     assert.equal(made, 0);
     assert.throws(
       () => evaluatePredictors(singles, { trainUntil: 2000, ks: [1], learnOnline: true, predictors }),
-      (e: NoTestPositionError) => {
+      (e: EmptyCutError) => {
         assert.deepEqual([e.option, e.trainRequests, e.testRequests, e.testSessions], ['trainUntil', 2, 2, 2]);
         return true;
       },
     );
+    // A cut before every request leaves nothing to train on: refused before any model is made, too.
+    assert.throws(
+      () => evaluatePredictors(frozen, { trainUntil: 0, ks: [1], learnOnline: true, predictors: counting }),
+      (e: unknown) => e instanceof EmptyCutError && e.trainRequests === 0 && /Nothing to train on/.test(e.message),
+    );
+    assert.equal(made, 0);
   });
 });
 
