@@ -54,7 +54,7 @@ describe('CompactRequests', () => {
   });
 
   test('evaluate counts a lone request and a real session named #0 as two sessions (anon.tsv)', () => {
-    // /tmp/review-eval/anon.tsv: the lone request q was merged into session "#0", which then had 3 requests.
+    // A review found: the lone request q was merged into session "#0", which then had 3 requests.
     const requests = new CompactRequests('anon.tsv');
     const rows: Array<[string | undefined, string, number]> = [
       ['s1', 'a', 1000], ['s1', 'b', 1001], ['s2', 'a', 1002], ['s2', 'b', 1003], [undefined, 'q', 2000], ['#0', 'a', 2001], ['#0', 'b', 2002],

@@ -32,7 +32,7 @@ class LastKeyPredictor implements Predictor {
 
 const one = (made: { p?: LastKeyPredictor }) => [{ name: 'last-key', make: () => (made.p = new LastKeyPredictor()) }];
 
-/** /tmp/review-eval/frozen.tsv: s1 trains x -> y; the test sessions s2 and s3 both read a -> b. */
+/** s1 trains x -> y; the test sessions s2 and s3 both read a -> b (a reviewer's repro of --no-online). */
 const frozen: EvaluationRequest[] = [
   { session: 's1', key: 'x', time: 1000 },
   { session: 's1', key: 'y', time: 1001 },
