@@ -34,16 +34,17 @@ export type CacheChangeTargetOptions = {
  *
  * With `mergedWrites` (a WriteBack with a conflict resolver writes through this cache) a version does not identify a
  * value: a read merges pending deltas into the origin's record at the write's version, and the flush merges into
- * what the origin holds then, so the same version can carry two totals. There `peekVersion` answers undefined (no
- * held copy makes a change old news) and every copy up to the change's version goes (`maxVersion`), the one at it too;
- * a feed in mode 'refresh' then invalidates (it refreshes only keys it sees held), and the next read loads the total.
+ * what the origin holds then, so the same version can carry two totals. There `peekVersion` answers -1 for a held
+ * key (held, so a refreshing feed refreshes it, but no held copy makes a change old news) and every copy up to the
+ * change's version goes (`maxVersion`), the one at it too.
  * @throws InvalidOptionError for options that are not an object, or a `mergedWrites` that is not a boolean
  */
 export function cacheChangeTarget<V>(cache: Cache<V>, options: CacheChangeTargetOptions = {}): ChangeTarget {
   optionsObject(options);
   const merged = bool('mergedWrites', options.mergedWrites, false);
   return {
-    peekVersion: merged ? () => undefined : (key) => cache.peek(key)?.version,
+    // Merged: -1 for a held key says "held" (a refreshing feed refreshes it) while no change is old news to it.
+    peekVersion: merged ? (key) => (cache.peek(key) === undefined ? undefined : -1) : (key) => cache.peek(key)?.version,
     invalidate: (keys, versions) => invalidate(cache, keys, versions, merged),
     invalidateAll: () => cache.invalidate({ prefix: '' }),
     async refresh(keys, versions) {

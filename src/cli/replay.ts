@@ -2,8 +2,8 @@
  * `prescient replay <trace>`: replays a trace through every policy at every capacity and prints the comparison
  * (a table, or one JSON document with --json); --report writes an HTML page with charts.
  */
-import { access, constants, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { access, constants, readlink, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EnsemblePredictor } from '../predict/ensemble-predictor.ts';
 import { defaultMaxExtraLoad } from '../prefetch/prefetch-scheduler.ts';
@@ -138,10 +138,11 @@ async function checkWritable(path: string): Promise<void> {
   try {
     const how = await fileTarget(path);
     if (how.inPlace) {
-      // A device or a FIFO is written as it is; a link to a file not there yet creates it (checked when written).
+      // A device or a FIFO is written as it is; a link to a file not there yet creates it, in the folder it names.
       const existing = await stat(path).catch(() => undefined);
       if (existing?.isDirectory() === true) throw new Error('it is a directory');
       if (existing !== undefined) await access(path, constants.W_OK);
+      else await access(dirname(resolve(dirname(path), await readlink(path))), constants.W_OK);
       return;
     }
     const { target } = how;

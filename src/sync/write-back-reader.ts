@@ -71,7 +71,13 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
   }
   // Checked before anything is merged into it, as the cache checks a load: an answer out of order would merge one
   // key's pending writes into another key's record (which then passes the cache's check under the right key).
-  fetched = checkAnswers<V>(keys, fetched, 'keep').answers;
+  try {
+    fetched = checkAnswers<V>(keys, fetched, 'keep').answers;
+  } catch (error) {
+    // A malformed answer as a whole is an origin failure: where every key has a pending write, they answer alone.
+    if (!(canAnswerPending && before.every((pending) => pending.length > 0))) throw error;
+    fetched = keys.map(() => undefined);
+  }
   for (let j = 0; j < keys.length; j++) {
     let answer = fetched[j];
     const pending = pendingOf(j);

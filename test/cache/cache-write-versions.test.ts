@@ -75,7 +75,8 @@ test('cacheChangeTarget keeps a held copy at the change\'s version, unless write
   await exact.invalidate(['k'], [5]);
   assert.equal(cache.peek('k')?.version, 5, 'a version names one value: the copy at it is the changed row');
   const merged = cacheChangeTarget(cache, { mergedWrites: true });
-  assert.equal(merged.peekVersion('k'), undefined, 'no held copy makes a change old news');
+  assert.equal(merged.peekVersion('k'), -1, 'held (a refreshing feed refreshes it), but no held copy makes a change old news');
+  assert.equal(merged.peekVersion('other'), undefined);
   await merged.invalidate(['k'], [5]);
   assert.equal(cache.peek('k'), undefined, 'the same version may carry another total: it goes');
   assert.throws(() => cacheChangeTarget(cache, { mergedWrites: 'yes' as never }), isCode('ERR_INVALID_OPTION'));

@@ -50,6 +50,15 @@ describe('replay: capacities, the report file and reading progress', () => {
     }
   });
 
+  test('refuses up front a --report that is a link into a folder that does not exist', async () => {
+    const link = join(dir, 'dangling.html');
+    symlinkSync(join(dir, 'no-such-folder', 'report.html'), link);
+    const r = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--capacity', '5', '--policies', 'lru', '--report', link]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /ERR_WRITE_FAILED/);
+    assert.equal(r.stdout, '', 'refused before the replay');
+  });
+
   test('refuses an empty --report up front', async () => {
     for (const argv of [['--report='], ['--report', ''], ['--report', '  ']]) {
       const r = await run(['replay', fixture('replay-keys.txt'), '--format', 'keys', '--capacity', '5', '--policies', 'lru', ...argv]);

@@ -196,3 +196,18 @@ test('the write-back reader checks the origin answer before it merges pending wr
   assert.deepEqual((await wb.reader.getMany(['a', 'b'])).map((r) => r?.value), [13, 1000]);
   await wb.close();
 });
+
+test('the write-back reader: a malformed answer as a whole, where every key has a pending write, is answered by the writes', async () => {
+  let answer: unknown = [];
+  const origin = { getMany: async () => answer as never, putMany: async () => ({ declined: [] }) };
+  const wb = new WriteBack<string>({ origin, dir: await tempDir(), clock: new VirtualClock(T), groupCommitMs: 0, flushIntervalMs: 1e9 });
+  await wb.start();
+  await wb.put('a', 'mine');
+  for (const malformed of [[], {}, [undefined, undefined]]) {
+    answer = malformed;
+    assert.deepEqual((await wb.reader.getMany(['a'])).map((r) => r?.value), ['mine'], JSON.stringify(malformed));
+  }
+  answer = [];
+  await assert.rejects(wb.reader.getMany(['a', 'b']), isCode('ERR_ORIGIN_FAILED'), 'b has no pending write: the origin must answer for it');
+  await wb.close();
+});
