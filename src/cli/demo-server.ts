@@ -20,7 +20,7 @@ import type { LatencySummary } from '../server/dashboard-feed.ts';
 import { openTrace } from '../sim/trace-reader.ts';
 import { demoHttpReplay, type DemoHttpReplayOptions, type DemoHttpReplayResult } from './demo-http-replay.ts';
 import type { CliIo } from './io.ts';
-import { createProgress, signalExitCodes, type SignalTarget } from './progress.ts';
+import { createProgress, onInterrupts, signalExitCodes, type SignalTarget } from './progress.ts';
 
 export type ServerDemoOptions = {
   /** The trace to replay (the shipped sample). */
@@ -93,25 +93,17 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
   const journals = await mkdtemp(join(tmpdir(), 'prescient-demo-journal-'));
   // An interrupt would otherwise end the process with the servers' journals left in the temporary folder. The
   // removal is synchronous and the exit immediate: the servers' own close is asynchronous and may never finish,
-  // and nothing of theirs needs saving (a throwaway journal of a throwaway store).
-  const interrupted = {
-    SIGINT: (): void => abandon('SIGINT'),
-    SIGTERM: (): void => abandon('SIGTERM'),
-  };
-  // Listening with `on`, kept through the exit: with no listener left, a second Ctrl-C during the removal would
-  // kill the process by signal half way through it.
-  function abandon(signal: 'SIGINT' | 'SIGTERM'): void {
+  // and nothing of theirs needs saving (a throwaway journal of a throwaway store). The listeners stay through the
+  // exit (onInterrupts): a second Ctrl-C must not kill the process half way through the removal.
+  let unlisten: (() => void) | undefined = onInterrupts(signals, (signal) => {
     progress.stop();
     rmSync(journals, { recursive: true, force: true });
     signals.exit(signalExitCodes[signal]);
-  }
-  const listen = (isOn: boolean): void => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      signals.off(signal, interrupted[signal]);
-      if (isOn) signals.on(signal, interrupted[signal]);
-    }
+  });
+  const stopListening = (): void => {
+    unlisten?.();
+    unlisten = undefined;
   };
-  listen(true);
   try {
     for (const prediction of [false, true]) {
       const config = resolveConfig(
@@ -150,7 +142,7 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
           io.stdout.write(formatServerDemo({ requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: Math.min(options.users, Math.ceil(keys.length / options.sessionLength)), sessionLength: options.sessionLength, dashboardUrl, runs }));
           io.stdout.write(`server left running at ${url} (dashboard ${dashboardUrl}); stop it with Ctrl-C\n`);
           // Here Ctrl-C is the way to stop, not an interrupt: the server closes and the folder goes as usual.
-          listen(false);
+          stopListening();
           await (options.stop === undefined ? untilSignal(signals) : untilAborted(options.stop));
         }
       } finally {
@@ -160,7 +152,7 @@ export async function runServerDemo(options: ServerDemoOptions, io: CliIo): Prom
     }
   } finally {
     await rm(journals, { recursive: true, force: true });
-    listen(false);
+    stopListening();
   }
   return { requests: keys.length, ratePerSecond: options.ratePerSecond, distinctKeys: distinct.length, users: Math.min(options.users, Math.ceil(keys.length / options.sessionLength)), sessionLength: options.sessionLength, dashboardUrl, runs };
 }
@@ -245,12 +237,9 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 
 function untilSignal(signals: SignalTarget): Promise<void> {
   return new Promise((resolve) => {
-    const stop = (): void => {
-      signals.off('SIGINT', stop);
-      signals.off('SIGTERM', stop);
+    const unlisten = onInterrupts(signals, () => {
+      unlisten();
       resolve();
-    };
-    signals.on('SIGINT', stop);
-    signals.on('SIGTERM', stop);
+    });
   });
 }

@@ -67,7 +67,8 @@ function parseKs(value: string): number[] {
 }
 
 /** A cut that leaves a side empty, or nothing to predict, worded with the flags that move it. */
-function cutError(trainRequests: number, testRequests: number, testSessions: number, cause?: unknown): PrescientError {
+function cutError(cause: EmptyCutError): PrescientError {
+  const { trainRequests, testRequests, testSessions } = cause;
   if (trainRequests === 0 || testRequests === 0) {
     return new PrescientError('ERR_USAGE', `The cut leaves ${trainRequests} training and ${testRequests} test requests; move --train-until or --train-fraction`, { cause });
   }
@@ -151,10 +152,9 @@ export function evaluateCommand(io: CliIo, done: (code: number) => void): Comman
         });
       } catch (error) {
         // Reworded with the flags that move the cut; a usage error (exit 2) as before the library checked it.
-        if (error instanceof EmptyCutError) throw cutError(error.trainRequests, error.testRequests, error.testSessions, error);
+        if (error instanceof EmptyCutError) throw cutError(error);
         throw error;
       }
-      if (result.trainRequests === 0) throw cutError(result.trainRequests, result.testRequests, result.testSessions);
       const capped = cappedLists(predictors, maxK);
       if (flags.json === true) {
         const doc = {

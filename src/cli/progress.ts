@@ -37,13 +37,28 @@ export type SignalTarget = {
   exit(code: number): void;
 };
 
+/**
+ * Calls `onInterrupt` for every SIGINT or SIGTERM heard on `signals` until the returned function is called. Why `on`
+ * and not `once`: with no listener left Node restores the default action, and a second Ctrl-C while the first one's
+ * handler is exiting would kill the process by signal instead of with the exit code.
+ */
+export function onInterrupts(signals: SignalTarget, onInterrupt: (signal: 'SIGINT' | 'SIGTERM') => void): () => void {
+  const listeners = { SIGINT: (): void => onInterrupt('SIGINT'), SIGTERM: (): void => onInterrupt('SIGTERM') };
+  signals.on('SIGINT', listeners.SIGINT);
+  signals.on('SIGTERM', listeners.SIGTERM);
+  return () => {
+    signals.off('SIGINT', listeners.SIGINT);
+    signals.off('SIGTERM', listeners.SIGTERM);
+  };
+}
+
 /** Options of `createProgress`. */
 export type ProgressOptions = {
   /** Where SIGINT/SIGTERM are heard while a bar is drawn, and how the process exits on one. @default process */
   readonly signals?: SignalTarget;
 };
 
-/** Bar format; a count line (`count`) is drawn by `countLine` instead. */
+/** Bar format; a count line (`count`, which passes a `unit`) is formatted in the bar's `format` function instead. */
 const barFormat = '{label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left';
 
 /**
@@ -68,50 +83,34 @@ export function createProgress(io: CliIo, options: ProgressOptions = {}): Progre
     cliProgress.Presets.shades_classic,
   );
   let isActive = false;
-  let isListening = false;
-  const onSignal = {
-    SIGINT: (): void => interrupt('SIGINT'),
-    SIGTERM: (): void => interrupt('SIGTERM'),
-  };
-  const listen = (): void => {
-    if (isListening) return;
-    signals.on('SIGINT', onSignal.SIGINT);
-    signals.on('SIGTERM', onSignal.SIGTERM);
-    isListening = true;
-  };
-  const unlisten = (): void => {
-    if (isActive || !isListening) return; // a bar started again meanwhile keeps them
-    signals.off('SIGINT', onSignal.SIGINT);
-    signals.off('SIGTERM', onSignal.SIGTERM);
-    isListening = false;
+  /** Ends the signal listeners; undefined while none are on. */
+  let unlisten: (() => void) | undefined;
+  const begin = (total: number, payload: { label: string; unit?: string }): void => {
+    unlisten ??= onInterrupts(signals, interrupt);
+    if (isActive) bar.stop();
+    bar.start(total, 0, { ...payload, label: payload.label.padEnd(22) });
+    isActive = true;
   };
   const stop = (): void => {
     if (isActive) bar.stop();
     isActive = false;
     // Removed on the next turn, not now: a signal that came during synchronous work is delivered on that turn, and
     // with the listener gone it would be dropped (the listener had already replaced the default action).
-    setImmediate(unlisten);
+    setImmediate(() => {
+      if (isActive) return; // a bar started again meanwhile keeps them
+      unlisten?.();
+      unlisten = undefined;
+    });
   };
   function interrupt(signal: 'SIGINT' | 'SIGTERM'): void {
-    // The listeners stay until the process is gone: with none left, Node restores the signal's default action, and
-    // a second Ctrl-C while exiting would kill the process by signal instead of with the exit code.
+    // The listeners stay until the process is gone (see onInterrupts).
     if (isActive) bar.stop();
     isActive = false;
     signals.exit(signalExitCodes[signal]);
   }
   return {
-    start(label, total) {
-      listen();
-      if (isActive) bar.stop();
-      bar.start(total, 0, { label: label.padEnd(22) });
-      isActive = true;
-    },
-    count(label, unit) {
-      listen();
-      if (isActive) bar.stop();
-      bar.start(0, 0, { label: label.padEnd(22), unit });
-      isActive = true;
-    },
+    start: (label, total) => begin(total, { label }),
+    count: (label, unit) => begin(0, { label, unit }),
     update(done) {
       if (isActive) bar.update(done);
     },

@@ -81,3 +81,19 @@ function recordProblem(answer: unknown, key: string): string {
   if (r.key !== undefined && r.key !== key) return `The origin answered key ${describe(r.key)} where ${JSON.stringify(key)} was asked`;
   return `The origin answered version ${describe(r.version)}, not a non-negative safe integer`;
 }
+
+/**
+ * For an all-or-nothing read (`getMany`): rejects with an OriginError naming every key whose answer is an
+ * OriginFailure (ERR_ORIGIN_TIMEOUT when the first one timed out, else ERR_ORIGIN_FAILED), its error as the cause.
+ */
+export function rejectFailures(keys: readonly string[], answers: ReadonlyArray<OriginAnswer<unknown>>): void {
+  let first: OriginFailure | undefined;
+  const failed: string[] = [];
+  for (let i = 0; i < answers.length; i++) {
+    const answer = answers[i];
+    if (!isOriginFailure(answer)) continue;
+    first ??= answer;
+    failed.push(keys[i]);
+  }
+  if (first !== undefined) throw new OriginError(failed, first.error, first.error.code === 'ERR_ORIGIN_TIMEOUT' ? 'ERR_ORIGIN_TIMEOUT' : 'ERR_ORIGIN_FAILED');
+}

@@ -18,7 +18,7 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, OriginError, PrescientError } from '../errors.ts';
 import { hasMethods, nonNegativeInt } from '../options.ts';
-import { checkAnswers, type TombstoneReading } from './check-answer.ts';
+import { checkAnswers, rejectFailures, type TombstoneReading } from './check-answer.ts';
 import { withDeadline } from './deadline.ts';
 import { hasRecords, isOriginFailure, OriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord, type PutManyOutcome } from './origin.ts';
 
@@ -293,20 +293,4 @@ export class TieredOrigin<V = unknown> implements Origin<V> {
       outer?.removeEventListener('abort', onAbort);
     }
   }
-}
-
-/**
- * For the all-or-nothing `getMany`: rejects with an OriginError naming every key whose answer is an OriginFailure
- * (ERR_ORIGIN_TIMEOUT when the first one timed out, else ERR_ORIGIN_FAILED), its error as the cause.
- */
-function rejectFailures(keys: readonly string[], answers: ReadonlyArray<OriginAnswer<unknown>>): void {
-  let first: OriginFailure | undefined;
-  const failed: string[] = [];
-  for (let i = 0; i < answers.length; i++) {
-    const answer = answers[i];
-    if (!isOriginFailure(answer)) continue;
-    first ??= answer;
-    failed.push(keys[i]);
-  }
-  if (first !== undefined) throw new OriginError(failed, first.error, first.error.code === 'ERR_ORIGIN_TIMEOUT' ? 'ERR_ORIGIN_TIMEOUT' : 'ERR_ORIGIN_FAILED');
 }

@@ -146,8 +146,9 @@ export function evaluatePredictors(requests: Iterable<EvaluationRequest>, option
   let positions = 0;
   let testSessions = 0;
   let t = 0;
+  const ctxOf = (q: EvaluationRequest) => (q.user === undefined ? { session: q.session } : { session: q.session, user: q.user });
   const observe = (q: EvaluationRequest) => {
-    const access = { key: q.key, at: q.time ?? t, ctx: q.user === undefined ? { session: q.session } : { session: q.session, user: q.user } };
+    const access = { key: q.key, at: q.time ?? t, ctx: ctxOf(q) };
     for (const m of models) m.observe(access);
   };
   const test = (q: EvaluationRequest) => {
@@ -158,7 +159,7 @@ export function evaluatePredictors(requests: Iterable<EvaluationRequest>, option
       testSessions++;
     } else {
       positions++;
-      const ctx = q.user === undefined ? { session: q.session } : { session: q.session, user: q.user };
+      const ctx = ctxOf(q);
       for (let m = 0; m < models.length; m++) {
         const predicted = models[m].predict(ctx, maxK);
         for (let i = 0; i < predicted.length && i < maxK; i++) {

@@ -12,7 +12,7 @@
  * acknowledged write, or a 404 after the 100 ms fallback (a hunt found both).
  */
 import type { Clock, TimerHandle } from '../clock.ts';
-import { checkAnswers } from '../origin/check-answer.ts';
+import { checkAnswers, rejectFailures } from '../origin/check-answer.ts';
 import { hasRecords, hasSettledRecords, isOriginFailure, type FetchOptions, type Origin, type OriginAnswer, type OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import { newer } from './write-back-record.ts';
@@ -95,8 +95,7 @@ export async function readThrough<V>(r: ReadThrough<V>): Promise<Array<OriginAns
     answers[j] = record?.deleted === true ? undefined : record;
   }
   // `getMany` is all or nothing: a record the check failed fails the read (getManySettled reports it per key).
-  const failed = r.isSettled ? undefined : answers.find(isOriginFailure);
-  if (failed !== undefined) throw failed.error;
+  if (!r.isSettled) rejectFailures(keys, answers);
   return answers;
 }
 

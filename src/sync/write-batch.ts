@@ -8,8 +8,8 @@
  * cache still holds the older value it was given at `put`, and the caller must drop it, or it is served until its
  * TTL while the origin holds the newer one.
  */
-import { checkAnswers } from '../origin/check-answer.ts';
-import { isOriginFailure, type OriginRecord } from '../origin/origin.ts';
+import { checkAnswers, rejectFailures } from '../origin/check-answer.ts';
+import type { OriginRecord } from '../origin/origin.ts';
 import type { ConflictResolver } from './conflict.ts';
 import type { WritableOrigin } from './write-back-options.ts';
 import { newer } from './write-back-record.ts';
@@ -34,10 +34,9 @@ export async function sendWriteBatch<V>(
   } else {
     const keys = [...new Set(records.map((r) => r.key))];
     // Checked as the cache checks a load: the resolver must not merge a delta into another key's record or a bad version.
-    const checked = checkAnswers<V>(keys, await origin.getMany(keys), 'absent');
-    const failed = checked.answers.find(isOriginFailure);
-    if (failed !== undefined) throw failed.error; // the batch waits for the next flush, as for any origin failure
-    const remote = checked.answers as ReadonlyArray<OriginRecord<V> | undefined>;
+    const { answers } = checkAnswers<V>(keys, await origin.getMany(keys), 'absent');
+    rejectFailures(keys, answers); // the batch waits for the next flush, as for any origin failure
+    const remote = answers as ReadonlyArray<OriginRecord<V> | undefined>;
     const held = new Map<string, OriginRecord<V> | undefined>();
     keys.forEach((key, i) => {
       const r = remote[i];
