@@ -6,7 +6,7 @@
  *
  *   node --expose-gc --import tsx bench/shadow-catalog-memory.ts [users=10000] [items=5000] [perUserLimit=64]
  *
- * Memory is process.memoryUsage().heapUsed after a full gc, with the items (Entry objects and their values) kept
+ * Memory is process.memoryUsage().heapUsed plus arrayBuffers (typed arrays' backing stores) after a full gc, with the items (Entry objects and their values) kept
  * alive outside the structure measured, so each delta is the structure alone. Every user references `perUserLimit`
  * distinct items picked by a fixed stride (deterministic), so items are shared by users × perUserLimit / items
  * catalogs each on average. Also reports the cost of a catalog hit (`ShadowCatalogs.serve`).
@@ -28,7 +28,8 @@ const stride = 104_729;
 function heap(): number {
   gc!();
   gc!();
-  return process.memoryUsage().heapUsed;
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
 }
 
 function makeItems(sizeBytes: number): Array<Entry<string>> {
