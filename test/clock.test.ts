@@ -78,25 +78,27 @@ describe('VirtualClock', () => {
   });
 });
 
+/** `promise`, or a rejection naming `what` when it has not settled within `ms` of real time. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let bound: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (bound = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(bound);
+  }
+}
+
 describe('systemClock', () => {
-  test('reads epoch milliseconds and runs timers', async () => {
+  test('reads epoch milliseconds and runs timers', { timeout: 10_000 }, async () => {
     const before = Date.now();
     const now = systemClock.now();
     assert.ok(Math.abs(now - before) < 1000, `systemClock ${now} vs Date.now ${before}`);
-    let fired = false;
-    // systemClock's timers are unref'd: a ref'd interval keeps the process alive until this one fires.
-    const keepAlive = setInterval(() => {}, 1000);
-    await new Promise<void>((resolve) => systemClock.setTimer(0, () => {
-      fired = true;
-      resolve();
-    }));
-    clearInterval(keepAlive);
-    assert.equal(fired, true);
+    // systemClock's timers are unref'd; the bound's ref'd timer keeps the process alive until this one fires.
+    await within(new Promise<void>((resolve) => systemClock.setTimer(0, resolve)), 5_000, 'systemClock.setTimer(0) fired');
   });
 
-  test('defer calls back once, and clearTimer cancels a deferred call but not a timer', async () => {
-    // The clock's timers and deferred calls are unref'd: a ref'd interval keeps the test's process alive meanwhile.
-    const keepAlive = setInterval(() => {}, 1000);
+  test('defer calls back once, and clearTimer cancels a deferred call but not a timer', { timeout: 10_000 }, async () => {
+    // The clock's timers and deferred calls are unref'd: the bound's ref'd timer keeps the test's process alive meanwhile.
     const order: string[] = [];
     const done = new Promise<void>((resolve) => systemClock.setTimer(0, () => {
       order.push('timer');
@@ -105,12 +107,15 @@ describe('systemClock', () => {
     const cancelled = systemClock.defer!(() => order.push('cancelled'));
     systemClock.defer!(() => order.push('deferred'));
     systemClock.clearTimer(cancelled);
-    await done;
-    // setImmediate may run before or after a 1 ms timeout depending on when the loop entered; by now both ran.
+    await within(done, 5_000, 'systemClock.setTimer(0) fired');
+    // setImmediate may run before or after a 1 ms timeout depending on when the loop entered; wait for the deferred call.
+    const deferred = (async () => {
+      while (!order.includes('deferred')) await new Promise((resolve) => setImmediate(resolve));
+    })();
+    await within(deferred, 5_000, 'the deferred call ran');
     await flushMicrotasks();
     assert.deepEqual(order.filter((x) => x !== 'timer'), ['deferred']);
     assert.ok(order.includes('timer'));
-    clearInterval(keepAlive);
   });
 });
 

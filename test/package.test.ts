@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,6 +30,24 @@ before(async () => {
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('every file read beside the modules (src/**/*.{lua,sql,html}) has an identical copy at the same path in dist/', () => {
+  const dist = join(dir, 'node_modules', 'prescient', 'dist');
+  const src = join(root, 'src');
+  const assets: string[] = [];
+  (function walk(folder: string): void {
+    for (const item of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, item.name);
+      if (item.isDirectory()) walk(path);
+      else if (/\.(lua|sql|html)$/.test(item.name)) assets.push(relative(src, path));
+    }
+  })(src);
+  // Each kind is present in the sources, so the check below covers all three.
+  for (const ext of ['.lua', '.sql', '.html']) assert.ok(assets.some((path) => path.endsWith(ext)), `no ${ext} file under src/`);
+  const missing = assets.filter((path) => !existsSync(join(dist, path)));
+  assert.deepEqual(missing, [], 'run-time files missing from dist/');
+  for (const path of assets) assert.ok(readFileSync(join(dist, path)).equals(readFileSync(join(src, path))), `dist/${path} differs from src/${path}`);
+});
 
 test('imports by name from plain Node and runs: the cache, a worker thread, the Redis scripts, the server and its dashboard', async () => {
   const consumer = join(dir, 'consumer.mjs');

@@ -3,6 +3,7 @@
  * POSTs, versions from a field or an ETag, 404 as absent, error and timeout codes, keep-alive reuse.
  */
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,29 @@ const items = new Map<string, { name: string; version: number }>([
   ['a/b c', { name: 'odd key', version: 5 }],
 ]);
 const requests: string[] = [];
+/** Each test that talks to the server is bounded, so a request left hanging fails it instead of the run. */
+const io = { timeout: 30_000 };
+
+/**
+ * Resolves once the client (undici, which HttpOrigin uses) has received the status line and headers of a response
+ * with `status` to a request whose path ends with `pathEnd`: undici publishes each on `undici:request:headers`.
+ * Fails after a generous bound (only a regression reaches it).
+ */
+function clientReceivedHeaders(pathEnd: string, status: number): Promise<void> {
+  let onHeaders: (message: unknown) => void = () => {};
+  let timer: NodeJS.Timeout | undefined;
+  return new Promise<void>((resolve, reject) => {
+    onHeaders = (message) => {
+      const { request, response } = message as { request: { path: string }; response: { statusCode: number } };
+      if (request.path.endsWith(pathEnd) && response.statusCode === status) resolve();
+    };
+    diagnostics.subscribe('undici:request:headers', onHeaders);
+    timer = setTimeout(() => reject(new Error(`no ${status} response to ${pathEnd} reached the client within 10 s`)), 10_000);
+  }).finally(() => {
+    clearTimeout(timer);
+    diagnostics.unsubscribe('undici:request:headers', onHeaders);
+  });
+}
 const sockets = new Set<unknown>();
 let baseUrl = '';
 let slowArrived: () => void = () => {};
@@ -74,7 +98,7 @@ after(() => {
 });
 
 describe('HttpOrigin', () => {
-  test('GETs each key once, answers aligned, 404 as undefined, version from the body field', async () => {
+  test('GETs each key once, answers aligned, 404 as undefined, version from the body field', io, async () => {
     const origin = new HttpOrigin({ baseUrl, headers: { authorization: 'Bearer t' } });
     requests.length = 0;
     const got = await origin.getMany(['1', 'missing', '2', '1', 'a/b c']);
@@ -87,13 +111,13 @@ describe('HttpOrigin', () => {
     await origin.close();
   });
 
-  test('takes the version from a numeric ETag when the body has none', async () => {
+  test('takes the version from a numeric ETag when the body has none', io, async () => {
     const origin = new HttpOrigin({ baseUrl, itemPath: '/etag/{key}' });
     assert.deepEqual(await origin.getMany(['x']), [{ key: 'x', value: { name: 'tagged' }, version: 42 }]);
     await origin.close();
   });
 
-  test('batches keys by maxBatch through batchPath with a custom body and field names', async () => {
+  test('batches keys by maxBatch through batchPath with a custom body and field names', io, async () => {
     const origin = new HttpOrigin({
       baseUrl, batchPath: '/batch', maxBatch: 2, batchBody: (keys) => ({ ids: keys }),
       keyField: 'id', valueField: 'doc', versionField: 'rev',
@@ -108,7 +132,7 @@ describe('HttpOrigin', () => {
     await origin.close();
   });
 
-  test('sends the keys . and .. with their dots encoded, so no server resolves them as path steps', async () => {
+  test('sends the keys . and .. with their dots encoded, so no server resolves them as path steps', io, async () => {
     const origin = new HttpOrigin({ baseUrl });
     requests.length = 0;
     await origin.getMany(['.', '..']);
@@ -116,20 +140,20 @@ describe('HttpOrigin', () => {
     await origin.close();
   });
 
-  test('a version field that is not a safe integer >= 0 reads as absent (0), failing no key of the call', async () => {
+  test('a version field that is not a safe integer >= 0 reads as absent (0), failing no key of the call', io, async () => {
     const origin = new HttpOrigin({ baseUrl, itemPath: '/badver/{key}' });
     assert.deepEqual((await origin.getMany(['k', 'j'])).map((r) => r?.version), [0, 0]);
     await origin.close();
   });
 
-  test('a batch answering a key twice keeps its higher version, whatever the order', async () => {
+  test('a batch answering a key twice keeps its higher version, whatever the order', io, async () => {
     const origin = new HttpOrigin({ baseUrl, batchPath: '/dupes', keyField: 'id', versionField: 'rev' });
     const [a] = await origin.getMany(['a']);
     assert.equal(a?.version, 9);
     await origin.close();
   });
 
-  test('a body over maxBodyBytes fails its keys with ERR_ORIGIN_FAILED, by content-length or while it streams', async () => {
+  test('a body over maxBodyBytes fails its keys with ERR_ORIGIN_FAILED, by content-length or while it streams', io, async () => {
     const declared = new HttpOrigin({ baseUrl, maxBodyBytes: 10 });
     await assert.rejects(declared.getMany(['1']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && /maxBodyBytes/.test(String((e as Error).message)));
     await declared.close();
@@ -141,7 +165,7 @@ describe('HttpOrigin', () => {
     await roomy.close();
   });
 
-  test('getManySettled fails only the key whose request failed; the cache then fails only that read', async () => {
+  test('getManySettled fails only the key whose request failed; the cache then fails only that read', io, async () => {
     const origin = new HttpOrigin({ baseUrl });
     const answers = await origin.getManySettled(['1', 'boom', '2']);
     assert.equal((answers[0] as { version: number }).version, 3);
@@ -156,7 +180,7 @@ describe('HttpOrigin', () => {
     await origin.close();
   });
 
-  test('reuses keep-alive connections across calls', async () => {
+  test('reuses keep-alive connections across calls', io, async () => {
     const origin = new HttpOrigin({ baseUrl, connections: 1 });
     sockets.clear();
     for (let i = 0; i < 5; i++) await origin.getMany(['1']);
@@ -164,7 +188,7 @@ describe('HttpOrigin', () => {
     await origin.close();
   });
 
-  test('a 500, a body that is not JSON and an unreachable host reject with ERR_ORIGIN_FAILED', async () => {
+  test('a 500, a body that is not JSON and an unreachable host reject with ERR_ORIGIN_FAILED', io, async () => {
     const origin = new HttpOrigin({ baseUrl });
     await assert.rejects(origin.getMany(['1', 'boom']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED') && /500/.test((e as Error).message));
     await assert.rejects(origin.getMany(['notjson']), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'));
@@ -175,7 +199,7 @@ describe('HttpOrigin', () => {
     await assert.rejects(down.getMany(['1']), (e) => isPrescientError(e, 'ERR_CLOSED'));
   });
 
-  test('a server that does not answer within timeoutMs rejects with ERR_ORIGIN_TIMEOUT', async () => {
+  test('a server that does not answer within timeoutMs rejects with ERR_ORIGIN_TIMEOUT', io, async () => {
     const clock = new VirtualClock(0);
     const origin = new HttpOrigin({ baseUrl, timeoutMs: 100, clock });
     const arrived = new Promise<void>((resolve) => { slowArrived = resolve; });
@@ -187,15 +211,18 @@ describe('HttpOrigin', () => {
     await origin.close();
   });
 
-  test('a 404 whose body never ends rejects with ERR_ORIGIN_TIMEOUT, not absent', async () => {
+  test('a 404 whose body never ends rejects with ERR_ORIGIN_TIMEOUT, not absent', io, async () => {
     const clock = new VirtualClock(0);
     const origin = new HttpOrigin({ baseUrl, timeoutMs: 100, clock });
-    const arrived = new Promise<void>((resolve) => { slowArrived = resolve; });
+    const headers = clientReceivedHeaders('/hang404', 404);
     const pending = origin.getMany(['hang404']);
-    await arrived;
-    // Let the status line reach the client, so the deadline fires while it drains the body (not before the answer).
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    clock.advance(100);
+    pending.catch(() => {});
+    // The status line has reached the client, and its continuation has started draining the body: the deadline
+    // fires while it drains the body (not before the answer).
+    await headers;
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(99);
+    clock.advance(1);
     await assert.rejects(pending, (e) => isPrescientError(e, 'ERR_ORIGIN_TIMEOUT'));
     await origin.close();
   });
@@ -208,7 +235,7 @@ describe('HttpOrigin', () => {
     }
   });
 
-  test('deletedField: a deleted item is absent to getMany and a tombstone to getRecords, so a TieredOrigin does not ask its archive', async () => {
+  test('deletedField: a deleted item is absent to getMany and a tombstone to getRecords, so a TieredOrigin does not ask its archive', io, async () => {
     const origin = new HttpOrigin({ baseUrl, itemPath: '/tomb/{key}', deletedField: 'deleted' });
     const live = { key: 'here', value: { name: 'here', version: 2, deleted: false }, version: 2 };
     assert.deepEqual(await origin.getMany(['gone', 'here']), [undefined, live]);

@@ -31,24 +31,33 @@ test('a used prefetch that spent no token (a caller\'s hint) gives back only the
 
 test('a target whose fetch throws instead of rejecting frees its slot; the prefetch is retried', async () => {
   const clock = new VirtualClock(0);
-  let calls = 0;
+  const batches: string[][] = [];
   const target = {
     isPresent: () => false,
     fetch: (batch: readonly PrefetchRequest[]) => {
-      calls++;
-      if (calls === 1) throw new Error('pool exhausted');
-      return Promise.resolve({ failed: [] as PrefetchRequest[], batch });
+      batches.push(batch.map((r) => r.key));
+      if (batches.length === 1) throw new Error('pool exhausted');
+      return Promise.resolve({ failed: [] as PrefetchRequest[] });
     },
   };
   const scheduler = new PrefetchScheduler({ target, clock, feedback: new Feedback(), maxConcurrent: 1, targetPrecision: 0, retryBackoffMs: 10 });
   assert.doesNotThrow(() => scheduler.offer({ session: 's' }, [{ key: 'a', probability: 0.9 }]));
   await flushMicrotasks();
-  assert.equal(scheduler.stats().inflightBatches, 0);
+  assert.deepEqual(batches, [['a']]);
+  assert.equal(scheduler.stats().inflightBatches, 0, 'the slot is free');
   assert.equal(scheduler.stats().failed, 1);
-  await clock.advanceAsync(10);
-  scheduler.offer({ session: 's' }, [{ key: 'b', probability: 0.9 }]);
+  assert.equal(scheduler.stats().retried, 0);
+  await clock.advanceAsync(9);
+  assert.deepEqual(batches, [['a']], 'no retry before the backoff');
+  // Nothing more is offered: a second batch can only be the retry.
+  await clock.advanceAsync(1);
   await flushMicrotasks();
-  assert.ok(calls >= 2, 'the scheduler sends again');
+  assert.deepEqual(batches, [['a'], ['a']], 'the failed prefetch is sent again after the backoff');
+  const stats = scheduler.stats();
+  assert.equal(stats.retried, 1);
+  assert.equal(stats.issued, 1, 'a retry is not a new issue');
+  assert.equal(stats.failed, 1);
+  assert.equal(stats.inflightBatches, 0);
 });
 
 test('the system clock holds a delay past what a Node timer takes instead of firing after 1 ms', async () => {

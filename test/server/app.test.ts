@@ -106,14 +106,38 @@ for (const modelThread of ['main', 'worker'] as const) describe(`session routes,
   });
 
   test('predictions list items and expected actions with probabilities', async () => {
-    await r.inject({ method: 'POST', url: '/v1/sessions/q1/actions', payload: { action: 'browse', key: 'a' } });
-    const res = await r.inject({ url: '/v1/sessions/train-3/predictions?limit=3' });
-    assert.equal(res.status, 200);
-    assert.equal(res.body.session, 'train-3');
-    assert.ok(Array.isArray(res.body.items) && res.body.items.length <= 3);
-    assert.ok(Array.isArray(res.body.actions));
-    for (const p of [...res.body.items, ...res.body.actions]) assert.ok(p.probability >= 0 && p.probability <= 1);
-    assert.ok(res.body.actions.some((p: Prediction) => p.key === 'checkout') || res.body.items.length > 0);
+    // Sessions that browse `a`, then check out, then read the receipt: `checkout` is the action that follows
+    // browsing `a`, and `receipt` the item that follows `checkout`.
+    for (let i = 0; i < 30; i++) {
+      assert.equal((await r.inject({ method: 'POST', url: `/v1/sessions/flow-${i}/actions`, payload: { action: 'browse', key: 'a' } })).status, 202);
+      assert.equal((await r.inject({ method: 'POST', url: `/v1/sessions/flow-${i}/actions`, payload: { action: 'checkout' } })).status, 202);
+      assert.equal((await r.inject({ url: `/v1/items/receipt?session=flow-${i}` })).status, 200);
+    }
+    const valid = (body: { items: Prediction[]; actions: Prediction[] }): void => {
+      assert.ok(Array.isArray(body.items) && body.items.length <= 3);
+      assert.ok(Array.isArray(body.actions) && body.actions.length <= 3);
+      for (const p of [...body.items, ...body.actions]) assert.ok(p.probability >= 0 && p.probability <= 1, JSON.stringify(p));
+      assert.ok(body.actions.every((p) => !p.key.startsWith('action:')), 'actions are named without their key prefix');
+      assert.ok(body.items.every((p) => !p.key.startsWith('action:')), 'action keys are never listed as items');
+    };
+
+    // A session that browsed `a`: the action expected next is `checkout`.
+    assert.equal((await r.inject({ method: 'POST', url: '/v1/sessions/q1/actions', payload: { action: 'browse', key: 'a' } })).status, 202);
+    const browsed = await r.inject({ url: '/v1/sessions/q1/predictions?limit=3' });
+    assert.equal(browsed.status, 200);
+    assert.equal(browsed.body.session, 'q1');
+    valid(browsed.body);
+    assert.equal(browsed.body.actions[0]?.key, 'checkout', JSON.stringify(browsed.body.actions));
+    assert.ok(browsed.body.actions[0].probability > 0.5, JSON.stringify(browsed.body.actions));
+
+    // A session that recorded `checkout`: the item expected next is `receipt`.
+    assert.equal((await r.inject({ method: 'POST', url: '/v1/sessions/q2/actions', payload: { action: 'checkout' } })).status, 202);
+    const checkedOut = await r.inject({ url: '/v1/sessions/q2/predictions?limit=3' });
+    assert.equal(checkedOut.status, 200);
+    assert.equal(checkedOut.body.session, 'q2');
+    valid(checkedOut.body);
+    assert.equal(checkedOut.body.items[0]?.key, 'receipt', JSON.stringify(checkedOut.body.items));
+    assert.ok(checkedOut.body.items[0].probability > 0.5, JSON.stringify(checkedOut.body.items));
   });
 });
 

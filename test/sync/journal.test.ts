@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -39,6 +39,23 @@ function ownLock(): string {
   return `${process.pid} ${hostname()}${self === undefined ? '' : ` ${self}`}`;
 }
 
+/** `promise`, or a rejection naming `what` when it has not settled within 5 s of real time. */
+async function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let bound: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (bound = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(bound);
+  }
+}
+
+/** Resolves once `condition()` holds (polled each turn of the event loop); fails naming `what` after 5 s. */
+function until(condition: () => boolean, what: string): Promise<void> {
+  return within((async () => {
+    while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+  })(), what);
+}
+
 describe('Journal', () => {
   test('returns appended records in order after a reopen, with consecutive sequence numbers', async () => {
     const dir = await tempDir();
@@ -71,13 +88,56 @@ describe('Journal', () => {
     await journal.close();
   });
 
-  test('appends arriving while an fsync runs form the next group (no window needed)', async () => {
+  test('appends arriving while an fsync runs form the next group (no window needed)', { timeout: 20_000 }, async () => {
     const dir = await tempDir();
     const journal = new Journal({ dir, groupCommitMs: 0 });
     await journal.open();
-    await Promise.all(Array.from({ length: 200 }, (_, i) => journal.append(Buffer.from(`r${i}`))));
-    assert.ok(journal.syncs <= 2, `expected at most 2 fsyncs, got ${journal.syncs}`);
+    // Hold every fsync of the journal's segment until the test releases it, and count the writes: FileHandle's
+    // datasync and write, patched on the prototype the journal's handles share (datasync waits on a gate per call).
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { datasync(this: unknown): Promise<void>; write(this: unknown, ...args: unknown[]): Promise<unknown> };
+    await probe.close();
+    const { datasync, write } = proto;
+    const gates: Array<() => void> = [];
+    let writes = 0;
+    proto.datasync = function (this: unknown) {
+      return new Promise<void>((resolve) => gates.push(resolve)).then(() => datasync.call(this));
+    };
+    proto.write = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return write.apply(this, args);
+    };
+    try {
+      const first = journal.append(Buffer.from('first'));
+      await until(() => gates.length === 1, 'the first fsync starts');
+      // These arrive while the first group's fsync runs.
+      const acked = new Set<number>();
+      const rest = Array.from({ length: 99 }, (_, i) => journal.append(Buffer.from(`r${i}`)).then((seq) => (acked.add(seq), seq)));
+      for (let i = 0; i < 20; i++) await flushMicrotasks();
+      assert.equal(journal.syncs, 0);
+      assert.equal(writes, 1, 'no second write while the first group\'s fsync runs');
+      assert.equal(gates.length, 1, 'no second fsync while the first runs');
+      gates[0]();
+      assert.equal(await within(first, 'the first append resolves'), 1);
+      assert.equal(journal.syncs, 1);
+      await until(() => gates.length === 2, 'the second group\'s fsync starts');
+      for (let i = 0; i < 20; i++) await flushMicrotasks();
+      assert.equal(acked.size, 0, 'no record of the second group resolves before its fsync');
+      assert.equal(journal.syncs, 1);
+      gates[1]();
+      assert.deepEqual(await within(Promise.all(rest), 'the second group resolves'), Array.from({ length: 99 }, (_, i) => i + 2));
+      assert.equal(journal.syncs, 2, 'all 99 arrivals shared one write + fsync');
+      assert.equal(gates.length, 2);
+      assert.equal(writes, 2);
+    } finally {
+      proto.datasync = datasync;
+      proto.write = write;
+      for (const gate of gates) gate();
+    }
     await journal.close();
+    const again = new Journal({ dir, groupCommitMs: 0 });
+    assert.deepEqual(text(await again.open()), ['first', ...Array.from({ length: 99 }, (_, i) => `r${i}`)]);
+    await again.close();
   });
 
   test('a group is written at once when it reaches maxGroupBytes, without waiting out the window', async () => {
