@@ -18,7 +18,9 @@ export type FrequencySketchOptions = {
   /** Number of distinct keys the sketch should tell apart well (usually the cache's entry capacity). */
   readonly capacity: number;
   /**
-   * Mixed into every hash, so two sketches with different seeds collide on different keys.
+   * XORed into each 32-bit key hash ({@link hashKey}) before the sketch spreads it, so under different seeds two keys
+   * of different hashes share counters by different chance. It does not separate keys whose `hashKey` is the same
+   * (a 32-bit FNV-1a collision, easy to find offline): those share all four counters under every seed.
    * @default 0
    */
   readonly seed?: number;

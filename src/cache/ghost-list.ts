@@ -7,7 +7,8 @@
  * regions. Cost: one Set insertion and one ring write per eviction, one Set lookup per miss.
  */
 export class GhostList {
-  readonly #keys = new Set<string>();
+  /** Each key remembered, with its place in the ring (a taken key's old place may later hold it again). */
+  readonly #keys = new Map<string, number>();
   #ring: Array<string | undefined>;
   #head = 0;
 
@@ -27,13 +28,15 @@ export class GhostList {
   /** Remembers `key` as just evicted, forgetting the oldest when full. */
   add(key: string): void {
     const keys = this.#keys;
-    const held = keys.size;
-    keys.add(key); // added first, one lookup fewer than has-then-add (every eviction comes here)
-    if (keys.size === held) return;
-    const old = this.#ring[this.#head];
-    if (old !== undefined && old !== key) keys.delete(old);
-    this.#ring[this.#head] = key;
-    this.#head = (this.#head + 1) % this.#ring.length;
+    if (keys.has(key)) return;
+    const head = this.#head;
+    const old = this.#ring[head];
+    // The slot's old key is forgotten only if this is still its place: one taken and added again since lives on
+    // at its newer place, for `capacity` more additions.
+    if (old !== undefined && keys.get(old) === head) keys.delete(old);
+    keys.set(key, head);
+    this.#ring[head] = key;
+    this.#head = (head + 1) % this.#ring.length;
   }
 
   /** True (and forgets it) when `key` was evicted recently. */

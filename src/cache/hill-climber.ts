@@ -54,7 +54,10 @@ export class HillClimber {
     return Math.trunc(amount);
   }
 
-  /** Forgets the previous sample (after the cache was cleared or its sketch resized). */
+  /**
+   * Forgets the previous sample (after the sketch was resized, which restarts the sample). Clearing the tier does
+   * not reset the climber, as it keeps the sketch's counts.
+   */
   reset(): void {
     this.#previousHitRate = 0;
   }

@@ -1,12 +1,17 @@
 /**
- * The options of a MemoryTier (memory-tier.ts), apart so the tier's file keeps to its logic.
+ * The options of a MemoryTier (memory-tier.ts) and their checking, apart so the tier's file keeps to its logic.
  */
-import type { Clock } from '../clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { InvalidOptionError } from '../errors.ts';
+import { fn, hasMethods, numberInRange, positiveInt } from '../options.ts';
 import type { Entry, RemovalCause } from './entry.ts';
 
 /** Options of a {@link MemoryTier}. */
 export type MemoryTierOptions<V> = {
-  /** Capacity in bytes, as charged by `entry.sizeBytes` (1 per entry gives an entry-count bound). Required. */
+  /**
+   * Capacity in bytes, as charged by `entry.sizeBytes` (1 per entry gives an entry-count bound). Required. Entries of
+   * size 0 cost nothing against it, so any number of them is held (as in Caffeine, whose weigher may return 0).
+   */
   readonly maxBytes: number;
   /** Time source, used only to tell expired entries (in `get`, and the cause of an eviction). @default systemClock */
   readonly clock?: Clock;
@@ -18,8 +23,9 @@ export type MemoryTierOptions<V> = {
    */
   readonly onRemoval?: (entry: Entry<V>, cause: RemovalCause) => void;
   /**
-   * Called at a miss on a key the demand regions evicted recently (it is in the prefetch region's demand ghost list):
-   * a miss the prefetch region's room likely cost, which the same tier without prefetch would have served.
+   * Called at a miss on a key the demand regions evicted recently while unused prefetches held room (a ghost list
+   * remembers such keys): a miss the prefetch region's room likely cost, which the same tier without prefetch would
+   * have served. A tier that held no prefetch reports none. Called whether or not the tier is `adaptive`.
    */
   readonly onDisplacedMiss?: () => void;
   /** Initial share of `maxBytes` reserved for unused prefetches, 0 to 0.5 (0 refuses prefetches). @default 0.1 */
@@ -32,6 +38,40 @@ export type MemoryTierOptions<V> = {
   readonly initialWindowFraction?: number;
   /** Whether the window (hill climbing) and the prefetch share adapt as the workload runs. @default true */
   readonly adaptive?: boolean;
-  /** Seed of the sketch hash and of the admission coin; any safe integer. @default 0 */
+  /**
+   * Seed of the sketch hash and of the admission coin; any safe integer. It changes which keys of different 32-bit
+   * hashes share sketch counters, not that keys of the same hash (an FNV-1a collision) do (frequency-sketch.ts).
+   * @default 0
+   */
   readonly seed?: number;
 };
+
+/** {@link MemoryTierOptions} checked, with their defaults filled in. */
+export type ResolvedMemoryTierOptions<V> = {
+  readonly maxBytes: number;
+  readonly clock: Clock;
+  readonly onRemoval: ((entry: Entry<V>, cause: RemovalCause) => void) | undefined;
+  readonly onDisplacedMiss: (() => void) | undefined;
+  readonly prefetchFraction: number;
+  readonly initialWindowFraction: number;
+  readonly adaptive: boolean;
+  readonly seed: number;
+};
+
+/** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the first bad option and its value. */
+export function resolveMemoryTierOptions<V>(options: MemoryTierOptions<V>): ResolvedMemoryTierOptions<V> {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
+  const maxBytes = positiveInt('maxBytes', options.maxBytes);
+  const clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
+  const onRemoval = options.onRemoval === undefined ? undefined : fn<(entry: Entry<V>, cause: RemovalCause) => void>('onRemoval', options.onRemoval);
+  const onDisplacedMiss = options.onDisplacedMiss === undefined ? undefined : fn<() => void>('onDisplacedMiss', options.onDisplacedMiss);
+  const prefetchFraction = numberInRange('prefetchFraction', options.prefetchFraction, 0, 0.5, 0.1);
+  const initialWindowFraction = numberInRange('initialWindowFraction', options.initialWindowFraction, 0, 1, 0.5);
+  if (options.adaptive !== undefined && typeof options.adaptive !== 'boolean') {
+    throw new InvalidOptionError('adaptive', 'a boolean', options.adaptive);
+  }
+  const adaptive = options.adaptive ?? true;
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new InvalidOptionError('seed', 'a safe integer', seed);
+  return { maxBytes, clock, onRemoval, onDisplacedMiss, prefetchFraction, initialWindowFraction, adaptive, seed };
+}

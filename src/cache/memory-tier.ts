@@ -27,17 +27,15 @@ import { RemovalQueue } from './removal-queue.ts';
 import { NodeTable, PREFETCH } from './node-table.ts';
 import { WindowTinyLfu } from './window-tiny-lfu.ts';
 import type { Entry, RemovalCause } from './entry.ts';
-import type { MemoryTierOptions } from './memory-tier-options.ts';
+import { resolveMemoryTierOptions, type MemoryTierOptions } from './memory-tier-options.ts';
 import type { Tier, TierStats } from './tier.ts';
-import { systemClock, type Clock } from '../clock.ts';
-import { InvalidOptionError } from '../errors.ts';
-import { fn, hasMethods, numberInRange, positiveInt } from '../options.ts';
+import type { Clock } from '../clock.ts';
 
 export type { MemoryTierOptions } from './memory-tier-options.ts';
 
 /**
  * A synchronous, byte-bounded W-TinyLFU tier with a prefetch region. Every method answers synchronously (never a
- * promise). Bytes held never exceed `maxBytes`.
+ * promise). Bytes held never exceed `maxBytes`; entries of size 0 are not bounded by it (as in Caffeine).
  */
 export class MemoryTier<V = unknown> implements Tier<V> {
   readonly name = 'memory';
@@ -59,19 +57,10 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the first bad option and its value. */
   constructor(options: MemoryTierOptions<V>) {
-    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options);
-    const maxBytes = positiveInt('maxBytes', options.maxBytes);
-    this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
-    this.#removals = options.onRemoval === undefined ? undefined : new RemovalQueue(fn('onRemoval', options.onRemoval));
-    this.#onDisplacedMiss = options.onDisplacedMiss === undefined ? undefined : fn('onDisplacedMiss', options.onDisplacedMiss);
-    const prefetchFraction = numberInRange('prefetchFraction', options.prefetchFraction, 0, 0.5, 0.1);
-    const initialWindowFraction = numberInRange('initialWindowFraction', options.initialWindowFraction, 0, 1, 0.5);
-    if (options.adaptive !== undefined && typeof options.adaptive !== 'boolean') {
-      throw new InvalidOptionError('adaptive', 'a boolean', options.adaptive);
-    }
-    const adaptive = options.adaptive ?? true;
-    const seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(seed)) throw new InvalidOptionError('seed', 'a safe integer', seed);
+    const { maxBytes, clock, onRemoval, onDisplacedMiss, prefetchFraction, initialWindowFraction, adaptive, seed } = resolveMemoryTierOptions(options);
+    this.#clock = clock;
+    this.#removals = onRemoval === undefined ? undefined : new RemovalQueue(onRemoval);
+    this.#onDisplacedMiss = onDisplacedMiss;
     this.#maxBytes = maxBytes;
     const table = this.#table;
     this.#main = new WindowTinyLfu<V>({ table, maxBytes, initialWindowFraction, adaptive, seed, onEvict: (slot) => this.#evicted(slot) });
@@ -96,21 +85,23 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   /**
    * The entry for `key`, or undefined (a miss). A hit increments `entry.hits`, counts in the sketch and refreshes
    * recency; the first hit of a prefetched entry moves it out of the prefetch region. An entry whose `expiresAt`
-   * has passed is a miss unless `includeExpired`; it is kept either way (the cache may serve it within grace).
+   * has passed is a miss, with no hit, recency or promotion; `includeExpired` only makes the miss return it (the
+   * cache reloads it, and may serve it within grace). It is kept either way.
    */
   get(key: string, includeExpired = false): Entry<V> | undefined {
     const slot = this.#map.get(key);
     if (slot === undefined) {
       this.#misses++;
       if (this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.#map.size)) this.#onDisplacedMiss?.();
-      if (this.#main.recordMiss(hashKey(key))) this.#endSample();
+      // A share the miss shrank is restored at once, not at the sample's end (#endSample trims the region).
+      if (this.#main.recordMiss(hashKey(key)) || this.#prefetch.bytes > this.#prefetch.maxBytes) this.#endSample();
       return undefined;
     }
     const entry = this.#table.entry(slot);
-    if (!includeExpired && entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt) {
+    if (entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt) {
       this.#misses++;
       if (this.#main.recordMiss(this.#table.hash(slot))) this.#endSample();
-      return undefined;
+      return includeExpired ? entry : undefined;
     }
     entry.hits++;
     this.#hits++;
@@ -228,7 +219,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
       table.setEntry(old, entry);
       this.#main.resized(old, size - previous.sizeBytes);
       this.#notify(previous, 'replaced');
-      this.#evict();
+      this.#evict(size);
       held = this.#map.get(key) === old;
     } else {
       let slot = old;
@@ -264,7 +255,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     return true;
   }
 
-  /** Removes every entry (each reported 'deleted'). The sketch keeps its counts. */
+  /** Removes every entry (each reported 'deleted'). The sketch keeps its counts, and the window's climber its state. */
   clear(): void {
     const removed = [...this.entries()];
     this.#map.clear();
@@ -314,7 +305,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const key = entry.key;
     this.#main.add(slot);
     this.#prefetch.demandStored(entry.sizeBytes);
-    this.#evict();
+    this.#evict(entry.sizeBytes);
     return this.#map.get(key) === slot && this.#table.entry(slot).key === key;
   }
 
@@ -325,24 +316,30 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     if (size > this.#prefetch.maxBytes) {
       this.#map.delete(entry.key);
       this.#table.release(slot);
-      this.#prefetch.recordWaste(entry.key);
+      // No ghost: ghosts are prefetches the region held and let go; a size refusal is not one (and fraction 0 must not grow).
       this.#notify(entry, 'rejected');
       return false;
     }
-    while (this.#prefetch.bytes + size > this.#prefetch.maxBytes) this.#evictPrefetch();
+    // The length check stops the loop on an empty region whatever float residue fractional sizes left in its count.
+    while (this.#prefetch.bytes + size > this.#prefetch.maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
     this.#prefetch.add(slot);
     this.#evict();
     return this.#map.get(entry.key) === slot;
   }
 
-  /** Restores `bytes <= maxBytes`: demand gives back what it borrowed; prefetches go only as a last resort. */
-  #evict(): void {
+  /**
+   * Restores `bytes <= maxBytes`: demand gives back what it borrowed; prefetches go only as a last resort, first for
+   * a demand entry of `demandBytes` bigger than the room prefetches leave (else demand would evict every other demand
+   * entry, then that one, and the prefetches would stay).
+   */
+  #evict(demandBytes = 0): void {
     if (this.#main.bytes + this.#prefetch.bytes > this.#maxBytes) {
       for (let slot = this.#prefetch.expired(); slot >= 0; slot = this.#prefetch.expired()) {
         this.#prefetch.remove(slot);
         this.#evicted(slot, false);
       }
     }
+    while (demandBytes > this.#maxBytes - this.#prefetch.bytes && this.#prefetch.length > 0) this.#evictPrefetch();
     this.#main.evict(this.#maxBytes - this.#prefetch.bytes);
     while (this.#main.bytes + this.#prefetch.bytes > this.#maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
   }
@@ -378,9 +375,9 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     return n === 0 ? 1 : Math.max(1, Math.round((this.#main.bytes + this.#prefetch.bytes) / n));
   }
 
-  /** A sample period ended (the window already adapted): restore the prefetch region's bound. */
+  /** A sample period ended (the window already adapted), or a miss shrank the share: restore the prefetch region's bound. */
   #endSample(): void {
-    while (this.#prefetch.bytes > this.#prefetch.maxBytes) this.#evictPrefetch();
+    while (this.#prefetch.bytes > this.#prefetch.maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
     this.#deliver();
   }
 

@@ -159,6 +159,11 @@ export class NodeTable<V> {
     this.#queue[slot] |= 4;
   }
 
+  /** Clears the spared mark (a prefetch predicted again starts over). */
+  unspare(slot: number): void {
+    this.#queue[slot] &= ~4;
+  }
+
   /** Number of slots in `list`. */
   length(list: number): number {
     return this.#lengths[list];

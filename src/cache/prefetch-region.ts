@@ -17,7 +17,7 @@
  * earlier rule (grow when half the prefetches are used) starved the region on clickstreams, where a correct
  * prediction often waits long for its read and prefetch precision is 20-30%: the region shrank, prefetches died
  * unused, and precision fell further. Cost: O(1) per operation (at most `VICTIM_SAMPLE` nodes are looked at per
- * eviction, one Set lookup per miss).
+ * eviction, a few Map lookups per miss).
  */
 import { GhostList } from './ghost-list.ts';
 import { FIRST_SLOT, type NodeTable, PREFETCH } from './node-table.ts';
@@ -28,7 +28,7 @@ export type PrefetchRegionOptions<V> = {
   readonly table: NodeTable<V>;
   /** The whole tier's capacity, in bytes. */
   readonly capacityBytes: number;
-  /** Initial share of `capacityBytes` (0 disables prefetch storage). */
+  /** Initial share of `capacityBytes` (0 disables prefetch storage: the share then stays 0). */
   readonly fraction: number;
   /** Whether the share adapts to how often prefetches are used. */
   readonly adaptive: boolean;
@@ -60,6 +60,11 @@ export class PrefetchRegion<V> {
   readonly #adaptive: boolean;
   readonly #prefetchGhosts = new GhostList(MIN_GHOSTS);
   readonly #demandGhosts = new GhostList(MIN_GHOSTS);
+  /**
+   * The demand ghosts evicted while unused prefetches held room (`bytes > 0`): only a miss on one of these may have
+   * been caused by the region (a displaced miss). Every demand eviction still feeds the share's balance above.
+   */
+  readonly #displacedGhosts = new GhostList(MIN_GHOSTS);
   #growths = 0;
   #shrinks = 0;
   /** Bytes demand has stored so far: the clock prefetches age by. */
@@ -73,7 +78,8 @@ export class PrefetchRegion<V> {
     const initial = Math.floor(options.capacityBytes * options.fraction);
     this.#maxBytes = initial;
     this.#minBytes = Math.min(initial, Math.max(1, Math.floor(options.capacityBytes * MIN_SHARE)));
-    this.#limitBytes = Math.max(initial, Math.floor(options.capacityBytes * MAX_SHARE));
+    // Fraction 0 refuses prefetches for good: the share never grows from 0.
+    this.#limitBytes = options.fraction === 0 ? 0 : Math.max(initial, Math.floor(options.capacityBytes * MAX_SHARE));
     this.#adaptive = options.adaptive;
     this.#lifetimeBytes = LIFETIME_TURNOVERS * options.capacityBytes;
   }
@@ -100,9 +106,10 @@ export class PrefetchRegion<V> {
     this.#stamps[slot] = this.#demandBytes;
   }
 
-  /** A model predicted a held prefetch again: it becomes the newest, and its age starts over. */
+  /** A model predicted a held prefetch again: it becomes the newest, and its age (and second chance) starts over. */
   touch(slot: number): void {
     this.#table.moveToLast(slot);
+    this.#table.unspare(slot);
     this.#stamps[slot] = this.#demandBytes;
   }
 
@@ -122,10 +129,11 @@ export class PrefetchRegion<V> {
     return this.#demandBytes - this.#stamps[oldest] >= this.#lifetimeBytes ? oldest : -1;
   }
 
-  /** Removes a slot of this region. */
+  /** Removes a slot of this region. An empty region holds exactly 0 bytes, whatever fractional sizes left in the sum. */
   remove(slot: number): void {
-    this.#table.remove(slot);
-    this.#bytes -= this.#table.entry(slot).sizeBytes;
+    const table = this.#table;
+    table.remove(slot);
+    this.#bytes = table.length(PREFETCH) === 0 ? 0 : this.#bytes - table.entry(slot).sizeBytes;
   }
 
   /**
@@ -165,29 +173,32 @@ export class PrefetchRegion<V> {
   /** A demand entry was evicted from the other regions. */
   recordDemandEviction(key: string): void {
     this.#demandGhosts.add(key);
+    if (this.#bytes > 0) this.#displacedGhosts.add(key);
   }
 
   /**
    * A read missed `key` (of `sizeBytes` when known, else one average entry): moves the share toward the side whose
    * ghost list held it. `entries` is the tier's entry count, which sizes the ghost lists. True when the demand
-   * regions evicted `key` recently (a miss the region's room cost demand).
+   * regions evicted `key` recently while unused prefetches held room (a miss the region's room may have cost demand;
+   * a tier that held no prefetch then reports none).
    */
   recordMiss(key: string, sizeBytes: number, entries: number): boolean {
     const want = Math.max(MIN_GHOSTS, Math.round(entries * GHOST_SHARE));
     if (want > 2 * this.#prefetchGhosts.capacity || 2 * want < this.#prefetchGhosts.capacity) {
       this.#prefetchGhosts.resize(want);
       this.#demandGhosts.resize(want);
+      this.#displacedGhosts.resize(want);
     }
-    if (!this.#adaptive) return false;
+    const displaced = this.#displacedGhosts.take(key);
+    if (!this.#adaptive) return displaced; // the share stays, but the displaced miss is still told
     if (this.#prefetchGhosts.take(key)) {
       this.#maxBytes = Math.min(this.#limitBytes, this.#maxBytes + sizeBytes);
       this.#growths++;
     } else if (this.#demandGhosts.take(key)) {
       this.#maxBytes = Math.max(this.#minBytes, this.#maxBytes - sizeBytes);
       this.#shrinks++;
-      return true;
     }
-    return false;
+    return displaced;
   }
 
   /** Forgets the byte count (the tier clears the table). */
@@ -195,5 +206,6 @@ export class PrefetchRegion<V> {
     this.#bytes = 0;
     this.#prefetchGhosts.clear();
     this.#demandGhosts.clear();
+    this.#displacedGhosts.clear();
   }
 }

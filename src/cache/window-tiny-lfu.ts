@@ -149,9 +149,17 @@ export class WindowTinyLfu<V> {
     const size = table.entry(slot).sizeBytes;
     const queue = table.queue(slot);
     table.remove(slot);
-    if (queue === WINDOW) this.#windowBytes -= size;
-    else if (queue === PROBATION) this.#probationBytes -= size;
-    else this.#protectedBytes -= size;
+    if (queue === WINDOW) this.#windowBytes = this.#less(WINDOW, this.#windowBytes, size);
+    else if (queue === PROBATION) this.#probationBytes = this.#less(PROBATION, this.#probationBytes, size);
+    else this.#protectedBytes = this.#less(PROTECTED, this.#protectedBytes, size);
+  }
+
+  /**
+   * A region's byte count after a slot of `size` left `list`: exactly 0 once the list is empty. Why: fractional sizes
+   * leave float residue in a running sum (0.1 + 0.2 - 0.1 - 0.2 is not 0), so an empty region could count bytes.
+   */
+  #less(list: number, bytes: number, size: number): number {
+    return this.#table.length(list) === 0 ? 0 : bytes - size;
   }
 
   /** Accounts for a slot whose entry was replaced by one `deltaBytes` bigger (or smaller). Call `evict` afterwards. */
@@ -271,7 +279,7 @@ export class WindowTinyLfu<V> {
       return;
     }
     table.remove(slot);
-    this.#probationBytes -= size;
+    this.#probationBytes = this.#less(PROBATION, this.#probationBytes, size);
     table.push(PROTECTED, slot);
     this.#protectedBytes += size;
     this.#demoteFromProtected();
@@ -284,7 +292,7 @@ export class WindowTinyLfu<V> {
       if (slot < FIRST_SLOT) break;
       const size = table.entry(slot).sizeBytes;
       table.remove(slot);
-      this.#protectedBytes -= size;
+      this.#protectedBytes = this.#less(PROTECTED, this.#protectedBytes, size);
       table.push(PROBATION, slot);
       this.#probationBytes += size;
     }
@@ -294,7 +302,7 @@ export class WindowTinyLfu<V> {
     const table = this.#table;
     const size = table.entry(slot).sizeBytes;
     table.remove(slot);
-    this.#windowBytes -= size;
+    this.#windowBytes = this.#less(WINDOW, this.#windowBytes, size);
     table.push(PROBATION, slot);
     this.#probationBytes += size;
   }

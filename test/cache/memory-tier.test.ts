@@ -143,7 +143,7 @@ describe('MemoryTier', () => {
     assert.ok(tier.has('pf3'));
   });
 
-  test('onDisplacedMiss tells a miss on a key the demand regions evicted recently, not one never held nor a wasted prefetch', () => {
+  test('onDisplacedMiss tells a miss on a key the demand regions evicted recently while prefetches held room, not one never held nor a wasted prefetch', () => {
     let displaced = 0;
     const evicted: string[] = [];
     const tier = new MemoryTier<string>({
@@ -152,7 +152,9 @@ describe('MemoryTier', () => {
       onRemoval: (e, cause) => cause === 'evicted' && evicted.push(e.key),
       onDisplacedMiss: () => displaced++,
     });
+    for (let i = 0; i < 5; i++) tier.set(prefetch(`held${i}`)); // unused prefetches hold room while demand evicts
     for (let i = 0; i < 200; i++) tier.set(entry(`d${i}`));
+    assert.equal(tier.has('held0'), true);
     const demandVictim = evicted.filter((k) => k.startsWith('d')).at(-1)!;
     assert.equal(tier.get('never-held'), undefined);
     assert.equal(displaced, 0);
