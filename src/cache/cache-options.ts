@@ -9,6 +9,7 @@ import type { Predictor } from '../predict/predictor.ts';
 import type { PrefetchSchedulerOptions } from '../prefetch/prefetch-scheduler.ts';
 import { resolvePredictionBudget, type PredictionBudgetOptions } from './prediction-budget.ts';
 import type { Tier } from './tier.ts';
+import { defaultMaxFloorKeys } from './version-floors.ts';
 import type { WriteBus } from './write-bus.ts';
 
 /** Scheduler settings a cache passes through (the cache supplies target, clock and feedback). */
@@ -61,6 +62,14 @@ export type CacheOptions<V> = {
   readonly absentTtlMs?: number;
   /** Absent keys remembered at most (the oldest answer goes first). @default 10000 */
   readonly maxAbsentKeys?: number;
+  /**
+   * Keys that keep a version floor at most, and as many with a delete window (docs/stores.md): a delete or a change
+   * notice (another node's write heard on `bus`, the change feed's deletes) keeps copies older than it from being read
+   * from `l2` or cached for 30 s. Past this many keys the oldest is forgotten first (counted in
+   * `stats().sharedTier.floorsEvicted`), so at more than about maxFloorKeys / 30 keys changed a second across the
+   * cluster a floor ends early. Each costs about 100 bytes. @default 10000
+   */
+  readonly maxFloorKeys?: number;
   /** Shared second tier (Redis), consulted before the origin. */
   readonly l2?: Tier<V>;
   /**
@@ -113,6 +122,7 @@ export type ResolvedCacheOptions<V> = {
   readonly graceMs: number;
   readonly absentTtlMs: number;
   readonly maxAbsentKeys: number;
+  readonly maxFloorKeys: number;
   readonly l2: Tier<V> | undefined;
   readonly bus: WriteBus | undefined;
   readonly predictor: Predictor | undefined;
@@ -214,6 +224,7 @@ export function resolveCacheOptions<V>(options: CacheOptions<V>): ResolvedCacheO
     graceMs: nonNegativeNumber('graceMs', options.graceMs, 0, true),
     absentTtlMs: nonNegativeNumber('absentTtlMs', options.absentTtlMs, 0),
     maxAbsentKeys: positiveInt('maxAbsentKeys', options.maxAbsentKeys, 10_000),
+    maxFloorKeys: positiveInt('maxFloorKeys', options.maxFloorKeys, defaultMaxFloorKeys),
     l2: options.l2 === undefined ? undefined : hasMethods<Tier<V>>('l2', options.l2, ['get', 'getMany', 'set', 'delete']),
     bus: options.bus === undefined ? undefined : hasMethods<WriteBus>('bus', options.bus, ['publish', 'subscribe']),
     predictor,
@@ -297,7 +308,9 @@ function checkedSize<V>(sizeOf: (value: V, key: string) => number): (value: V, k
     } catch (error) {
       throw new PrescientError('ERR_INVALID_VALUE', `\`sizeOf\` threw for key ${JSON.stringify(key)}: ${String(error)}`, { cause: error });
     }
-    if (typeof size === 'number' && size >= 0 && Number.isFinite(size)) return size;
+    // Whole bytes: byte counters stay exact integers (fractions summed and taken away leave residue, 1e-16 bytes
+    // that made an empty region look full).
+    if (typeof size === 'number' && size >= 0 && Number.isFinite(size)) return Math.ceil(size);
     throw new PrescientError('ERR_INVALID_VALUE', `\`sizeOf\` gave ${String(size)} for key ${JSON.stringify(key)}; expected a finite number of bytes >= 0`);
   };
 }

@@ -89,7 +89,8 @@ export type DeleteOptions = {
    * Instead of `maxVersion`: remove only copies below this version (a non-negative safe integer); one at it stays.
    * The change feed's deletes (cacheChangeTarget): a copy at a change's version is the changed row itself, such as
    * the shared tier's copy of the write another node just flushed, which the NOTIFY of that flush must not delete.
-   * Copies below it are not read from the shared tier or cached for 30 s, as with `maxVersion`.
+   * Copies below it are not read from the shared tier or cached for 30 s, as with `maxVersion`: on this node and,
+   * when announced, on the nodes that hear it (the same floor).
    */
   readonly below?: number;
   /**

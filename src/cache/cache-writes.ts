@@ -46,14 +46,26 @@ function nextVersion(key: string, held: number, floor: number): number {
   );
 }
 
+/** The rejection of a write made after `close()`. */
+function closedError(): PrescientError {
+  return new PrescientError('ERR_CLOSED', 'The cache is closed');
+}
+
 export class CacheWrites<V> {
   readonly #w: CacheWritesOptions<V>;
   readonly #link: WriteBusLink | undefined;
+  /** Writes begun and not settled: `close` waits for them, so what they stored is announced. */
+  readonly #inProgress = new Set<Promise<unknown>>();
+  #isClosed = false;
 
   constructor(options: CacheWritesOptions<V>) {
     this.#w = options;
     const { bus } = options;
-    this.#link = bus && new WriteBusLink({ bus, clock: options.options.clock, apply: (notice) => this.applyNotice(notice), onFault: options.onBusFault });
+    const link = bus && new WriteBusLink({ bus, clock: options.options.clock, apply: (notice) => this.applyNotice(notice), onFault: options.onBusFault });
+    this.#link = link;
+    // The shared tier was cleared after a listing failed (or lost writes overflowed): the other nodes may have read,
+    // from it, copies an invalidation announced meanwhile was meant to remove. They forget what they hold.
+    if (link !== undefined) options.shared?.whenCleared(() => void link.announce({ all: true }));
   }
 
   /** Resolves once the write bus listens (at once without one), or once the cache closed. */
@@ -66,13 +78,32 @@ export class CacheWrites<V> {
     return this.#link?.stats();
   }
 
-  /** Stops listening to the write bus. */
-  close(): Promise<void> {
-    return this.#link?.close() ?? Promise.resolve();
+  /**
+   * Refuses new writes (ERR_CLOSED), waits for the ones in progress — each bounded by the shared tier's command
+   * deadline and the bus's publish timeout — so their notices go out, then stops listening to the write bus.
+   */
+  async close(): Promise<void> {
+    this.#isClosed = true;
+    while (this.#inProgress.size > 0) await Promise.allSettled([...this.#inProgress]);
+    await this.#link?.close();
   }
 
-  /** See `Cache.set`. */
-  async set(key: string, value: V, options: SetOptions): Promise<Entry<V>> {
+  /** `work` (a write begun now), tracked until it settles; rejects with ERR_CLOSED instead once closed. */
+  #track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#isClosed) return Promise.reject(closedError());
+    const running = work();
+    this.#inProgress.add(running);
+    const settled = (): void => void this.#inProgress.delete(running);
+    running.then(settled, settled);
+    return running;
+  }
+
+  /** See `Cache.set`. Rejects with ERR_CLOSED after `close()`. */
+  set(key: string, value: V, options: SetOptions): Promise<Entry<V>> {
+    return this.#track(() => this.#set(key, value, options));
+  }
+
+  async #set(key: string, value: V, options: SetOptions): Promise<Entry<V>> {
     const { options: o, memory, loader, writer } = this.#w;
     checkKey(key, o.maxKeyLength);
     checkSetOptions(options);
@@ -97,10 +128,12 @@ export class CacheWrites<V> {
     return current !== undefined && current.version > written.version ? current : written;
   }
 
-  /** See `Cache.delete`. */
-  async delete(key: string, options: DeleteOptions): Promise<boolean> {
-    checkDeleteOptions(options);
-    return this.#delete(key, options, options.announce !== false);
+  /** See `Cache.delete`. Rejects with ERR_CLOSED after `close()`. */
+  delete(key: string, options: DeleteOptions): Promise<boolean> {
+    return this.#track(async () => {
+      checkDeleteOptions(options);
+      return this.#delete(key, options, options.announce !== false);
+    });
   }
 
   async #delete(key: string, options: DeleteOptions, isAnnounced: boolean): Promise<boolean> {
@@ -112,7 +145,9 @@ export class CacheWrites<V> {
     const held = heldVersion(this.#w, key);
     const wasLocal = this.#dropLocal(key, max, held, below ?? max);
     const wasShared = max >= 0 && ((await this.#w.shared?.delete(key, max)) ?? false);
-    if (isAnnounced && this.#link !== undefined && max >= 0) await this.#link.announceKey(max === Infinity ? { key, held } : { key, upTo: max });
+    // The other nodes take the floor this node keeps: `below` itself for a delete below it (not `upTo: below - 1`,
+    // whose floor is one lower and let them cache the deleted version below - 1).
+    if (isAnnounced && this.#link !== undefined && max >= 0) await this.#link.announceKey(max === Infinity ? { key, held } : below !== undefined ? { key, under: below } : { key, upTo: max });
     return wasLocal || wasShared;
   }
 
@@ -140,8 +175,12 @@ export class CacheWrites<V> {
     return applyNotice(this.#w, notice);
   }
 
-  /** See `Cache.invalidate`. */
-  async invalidate(selector: InvalidateSelector): Promise<number> {
+  /** See `Cache.invalidate`. Rejects with ERR_CLOSED after `close()`. */
+  invalidate(selector: InvalidateSelector): Promise<number> {
+    return this.#track(() => this.#invalidate(selector));
+  }
+
+  async #invalidate(selector: InvalidateSelector): Promise<number> {
     const { memory, loader, shadow, shared } = this.#w;
     checkSelector(selector, this.#w.options.maxKeyLength);
     const keys = new Set(selector.keys ?? []);
@@ -169,8 +208,13 @@ export class CacheWrites<V> {
       }
     };
     const all = [...keys];
-    // What an explicit key list held here, for the other nodes' floors (taken before the deletes below).
-    const named = this.#link === undefined ? [] : (selector.keys ?? []).map((key): KeyChange => ({ key, held: heldVersion(this.#w, key) }));
+    // The keys named, and those found by tag outside the prefix, with what they held here (taken before the deletes
+    // below), for the other nodes' floors: a receiver ends its floors on them as the deletes here do (the key's next
+    // write may take a lower version; a floor left from an earlier write would refuse it for 30 s). A prefix's keys a
+    // receiver finds itself.
+    const explicit = new Set(selector.keys);
+    const isNamed = (key: string): boolean => explicit.has(key) || (tag !== undefined && !(prefix !== undefined && key.startsWith(prefix)));
+    const named = this.#link === undefined ? [] : all.filter(isNamed).map((key): KeyChange => ({ key, held: heldVersion(this.#w, key) }));
     let removed = 0;
     for (let i = 0; i < all.length; i += invalidateBatch) {
       for (const n of await Promise.all(all.slice(i, i + invalidateBatch).map(removeOne))) removed += n;

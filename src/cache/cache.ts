@@ -63,7 +63,7 @@ export class Cache<V = unknown> {
     this.#o = o;
     this.#clock = o.clock;
     this.#memory = nestedOptions('memory', () => new MemoryTier<V>({ ...o.memory, maxBytes: o.maxBytes, clock: o.clock, onRemoval: (entry, cause) => { if (this.#shadow?.leftTier(entry, cause) !== true) this.#loop.removed(entry, cause); }, onDisplacedMiss: () => this.#loop.displacedMiss() }));
-    const floors = new VersionFloors(o.clock); // versions the deletes and change notices applied here made stale
+    const floors = new VersionFloors(o.clock, o.maxFloorKeys); // versions the deletes and change notices applied here made stale
     this.#shared = o.l2 && new SharedTierWriter(o.l2, o.clock, floors);
     this.#loader = new Loader<V>({
       origin: o.origin,
@@ -323,7 +323,7 @@ export class Cache<V = unknown> {
     };
   }
 
-  /** Stops prefetching and background work and waits for fetches in flight. Reads after close reject with ERR_CLOSED. */
+  /** Stops prefetching and background work; waits for fetches and writes in flight (their notices go out). Reads and writes after close reject with ERR_CLOSED. */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;

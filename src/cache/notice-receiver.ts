@@ -9,8 +9,12 @@
  * the origin's older row instead and cached it for its TTL. So a receiver takes the writer's floors: a write at v
  * (copies below v are stale, and its own delete window on the key ends), a delete up to m, a delete of every
  * version the writer held up to `held` (none when it held nothing; an earlier floor ends, since versions may start
- * over after it); a prefix ends the floors under it; `all` (a gap) only drops local copies; a tag drops them as a
- * local delete would and removes their shared copies (in case the writer's tier has no tag index). Replies the shared
+ * over after it); a delete below v (`under`) leaves the floor v the deleting node keeps; a prefix ends the floors
+ * under it; `all` (a gap) only drops local copies; a tag drops them as a local delete would. The shared tier's copies
+ * are the writer's: it lists a tag's keys through the tier's tag index (or, when the listing fails, distrusts and
+ * clears the tier, then announces `all`). A receiver removing shared copies itself raced the writer's next write of
+ * the key, which may take a lower version after the delete, and removed that acknowledged write; so a receiver does
+ * so only for a tier that cannot list tags (where the writer could not find them), best effort. Replies the shared
  * tier cached in this process (Redis's client-side cache) go for the keys named, all of them for a prefix, a tag or `all`.
  */
 import type { Loader } from './loader.ts';
@@ -21,6 +25,8 @@ import type { WriteNotice } from './write-bus.ts';
 export type NoticeStores<V> = LocalStores<V> & {
   readonly loader: Loader<V>;
   readonly options: { readonly maxKeyLength: number };
+  /** Where a shared-tier delete that failed goes (it runs after the notice was applied). */
+  readonly onBusFault: (error: unknown) => void;
 };
 
 /** The highest version of `key` held here (memory tier or a shadow catalog), 0 when none. */
@@ -39,14 +45,15 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
   for (const change of notice.keys ?? []) {
     const { key } = change;
     if (key.length > w.options.maxKeyLength) continue;
-    const bound = change.below ?? change.upTo;
+    const bound = change.below ?? change.under ?? change.upTo;
     if (bound === undefined) {
       w.floors.noteDeletedElsewhere(key, change.held ?? 0);
       if (forget(w, key)) removed++;
       continue;
     }
-    // A write at `below` (older copies are stale), or a delete up to `upTo`: a newer copy held here stays.
-    const isStale = (version: number): boolean => (change.below !== undefined ? version < bound : version <= bound);
+    // A write at `below`, or a delete below `under` (older copies are stale), or a delete up to `upTo`: a newer copy
+    // held here stays. A delete takes the floor the deleting node keeps (noteChange: `under` itself, `upTo` for a delete up to it).
+    const isStale = (version: number): boolean => (change.upTo === undefined ? version < bound : version <= bound);
     if (change.below !== undefined) w.floors.noteWrite(key, bound);
     else w.floors.noteChange(key, bound);
     w.loader.discard(key);
@@ -61,7 +68,7 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
   const tag = isAll ? undefined : notice.tag;
   if (prefix === undefined && tag === undefined) return removed;
   const keys = new Set<string>(w.loader.keysStartingWith(prefix));
-  // key → version held here, for the keys only the tag matched: their shared copies go too (below).
+  // key → version held here, for the keys only the tag matched.
   const tagged = new Map<string, number>();
   for (const entry of w.memory.entries()) {
     if (prefix !== undefined && entry.key.startsWith(prefix)) keys.add(entry.key);
@@ -74,15 +81,16 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
   // Not on `all`: a gap says nothing about versions, and the floors only refuse copies older than writes heard.
   if (notice.prefix !== undefined && !isAll) w.floors.clearStartingWith(notice.prefix);
   for (const key of keys) if (forget(w, key)) removed++;
+  const shared = w.shared;
   for (const [key, version] of tagged) {
-    // Deleted here as by a local delete: this node's next write of the key goes above `version`, so the shared
-    // delete below, still on its way, cannot remove it.
+    // Deleted here as by a local delete: for 30 s no shared copy up to `version` is read (a late store of an old
+    // load), and this node's next write of the key goes above it. Another node's write heard later ends that window.
     w.floors.noteDeleted(key, version);
     if (forget(w, key)) removed++;
-    // The writer found the shared tier's tagged copies through its tag index, but a tier without one (or copies
-    // written before it) leaves this node's copies there: they go up to the version held here, so a newer write
-    // survives. A prefix's copies the writer found by a scan; `all` (a gap) is about this node's copies only.
-    void w.shared?.delete(key, version);
+    // A tier that cannot list tags left the writer blind to this node's shared copies: they go up to the version held
+    // here, best effort (a write of the key made meanwhile at a version as low goes too). A tier that lists them is
+    // the writer's alone (see above); a prefix's copies the writer found by a scan; `all` is this node's copies only.
+    if (shared !== undefined && !shared.listsTags) void Promise.resolve().then(() => shared.delete(key, version)).catch(w.onBusFault);
   }
   return removed;
 }

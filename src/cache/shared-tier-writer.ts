@@ -12,7 +12,9 @@
  *
  * Telling "declined" from "lost" needs the tier's strict methods (`setStrict`, `deleteStrict`, see Tier); a tier
  * without them (the memory tier, a test double) is written as before and never repaired. The suspect set is bounded;
- * when it overflows, the whole shared tier is distrusted until a `clear()` of it succeeds.
+ * when it overflows, or a listing of the tier (an invalidation's prefix or tag) fails, the whole shared tier is
+ * distrusted until a `clear()` of it succeeds; then `whenCleared`'s listener runs (the cache announces `all` on its
+ * write bus: the other nodes may have read copies from the tier meanwhile that the invalidation was meant to remove).
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Entry } from './entry.ts';
@@ -37,6 +39,8 @@ export type SharedTierWriterStats = {
   readonly floorKeys: number;
   /** Shared copies not read because of such a floor or window. */
   readonly belowFloor: number;
+  /** Floors and delete windows forgotten before their 30 s because `maxFloorKeys` keys had one (oldest first). */
+  readonly floorsEvicted: number;
 };
 
 export class SharedTierWriter<V> {
@@ -51,6 +55,7 @@ export class SharedTierWriter<V> {
   #timer: TimerHandle | undefined;
   #isRepairing = false;
   #isClosed = false;
+  #onCleared: () => void = () => {};
 
   /**
    * @param floors the cache's version floors: a shared copy below its key's floor (older than a change notice this
@@ -60,6 +65,16 @@ export class SharedTierWriter<V> {
     this.#tier = tier;
     this.#clock = clock;
     this.#floors = floors;
+  }
+
+  /** True when the tier can list the keys written with a tag (`Tier.keysWithTag`): an invalidation by tag finds them all. */
+  get listsTags(): boolean {
+    return this.#tier.keysWithTag !== undefined;
+  }
+
+  /** Calls `listener` each time a repair pass has cleared the distrusted tier (see the class comment). */
+  whenCleared(listener: () => void): void {
+    this.#onCleared = listener;
   }
 
   /** False when the shared tier's copy of `key` may be older than a write this node made: read the origin instead. */
@@ -168,7 +183,8 @@ export class SharedTierWriter<V> {
   }
 
   stats(): SharedTierWriterStats {
-    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: this.#floors.size, belowFloor: this.#belowFloor };
+    const floors = this.#floors;
+    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: floors.size, belowFloor: this.#belowFloor, floorsEvicted: floors.evicted };
   }
 
   close(): void {
@@ -210,6 +226,7 @@ export class SharedTierWriter<V> {
       if (this.#isDistrusted) {
         await this.#tier.clear();
         this.#isDistrusted = false;
+        this.#onCleared();
         return;
       }
       let done = 0;

@@ -12,12 +12,14 @@
  * version). A delete of every version (a hard DELETE's notice, or the application's delete, often made only to have
  * the key read again) carries no version: for the window the shared tier's copies up to the version held here (all
  * of them when none was held) are not read, and the origin's answers are cached as usual.
- * Bounds: at most `maxFloors` keys of each kind, the oldest forgotten first. Cost: O(1) amortised per operation.
+ * Bounds: at most `maxKeys` keys of each kind (the cache's `maxFloorKeys`), the oldest forgotten first, counted in
+ * `evicted`: past about maxKeys / 30 keys changed a second, a floor ends before its 30 s. Cost: O(1) amortised per
+ * operation.
  */
 import type { Clock } from '../clock.ts';
 
-/** Keys remembered with a floor, and as many with a delete window; the oldest are forgotten first. */
-const maxFloors = 10_000;
+/** Keys remembered with a floor, and as many with a delete window, by default; the oldest are forgotten first. */
+export const defaultMaxFloorKeys = 10_000;
 /** How long a floor or a delete window lasts, in ms: longer than an origin read begun before it can take to land. */
 export const windowMs = 30_000;
 
@@ -29,9 +31,29 @@ export class VersionFloors {
   readonly #floors = new Map<string, Window>();
   /** key → the highest version of shared copies not read (0: every version), until when; oldest first. */
   readonly #deletes = new Map<string, Window>();
+  readonly #maxKeys: number;
+  #evicted = 0;
 
-  constructor(clock: Clock) {
+  /** @param maxKeys keys kept with a floor, and as many with a delete window (a positive integer, checked by the caller). */
+  constructor(clock: Clock, maxKeys = defaultMaxFloorKeys) {
     this.#clock = clock;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Floors and delete windows forgotten before they ended, to stay within `maxKeys`. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  /** Sets `key`'s window in `map` as the newest, dropping ended ones from the old end and the oldest past the bound. */
+  #put(map: Map<string, Window>, key: string, w: Window, now: number): void {
+    map.delete(key);
+    prune(map, now);
+    if (map.size >= this.#maxKeys) {
+      map.delete(map.keys().next().value as string);
+      this.#evicted++;
+    }
+    map.set(key, w);
   }
 
   /** Keys with a floor or a delete window now. */
@@ -52,7 +74,7 @@ export class VersionFloors {
     const deleted = live(this.#deletes, key, now);
     if (deleted !== undefined && deleted.version !== 0 && deleted.version < version) this.#deletes.delete(key);
     const known = live(this.#floors, key, now);
-    put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs }, now);
+    this.#put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs }, now);
   }
 
   /**
@@ -85,7 +107,7 @@ export class VersionFloors {
   noteDeleted(key: string, heldVersion: number): void {
     const now = this.#clock.now();
     this.#floors.delete(key); // whatever comes next (a row inserted again) may have any version
-    put(this.#deletes, key, { version: heldVersion, until: now + windowMs }, now);
+    this.#put(this.#deletes, key, { version: heldVersion, until: now + windowMs }, now);
   }
 
   /** The least version a new write of `key` should take so that no floor or window here refuses it (0: none). */
@@ -117,14 +139,6 @@ function live(map: Map<string, Window>, key: string, now: number): Window | unde
   if (w === undefined || now < w.until) return w;
   map.delete(key);
   return undefined;
-}
-
-/** Sets `key`'s window as the newest, dropping ended ones from the old end and the oldest past the bound. */
-function put(map: Map<string, Window>, key: string, w: Window, now: number): void {
-  map.delete(key);
-  prune(map, now);
-  if (map.size >= maxFloors) map.delete(map.keys().next().value as string);
-  map.set(key, w);
 }
 
 /** Drops the windows that ended by `now` from the old end (each is set with the same length, so they end in order). */

@@ -7,7 +7,8 @@
  * second, in order; past `maxQueued` notices the queue collapses into one `all` notice (the other nodes forget what
  * they hold: correct, if costly). Incoming: a node's own notices are skipped; a malformed one is counted and
  * reported (ERR_INVALID_NOTICE), never applied; a gap (the subscription was down) and every (re)subscription apply
- * `all` locally, since what was announced meanwhile is unknown. Subscribing is retried every second until it works.
+ * `all` locally, since what was announced meanwhile is unknown, as does a drop found late (a heartbeat that did not
+ * come back: notices were already missed). Subscribing is retried every second until it works.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.ts';
@@ -92,13 +93,17 @@ export class WriteBusLink {
     return new Promise((resolve) => batch.done.push(resolve));
   }
 
-  /** Announces an invalidation by selector (keys without version, a prefix, a tag); resolves like `announceKey`. */
-  announce(selector: { readonly keys?: readonly KeyChange[]; readonly prefix?: string; readonly tag?: string }): Promise<void> {
+  /**
+   * Announces an invalidation by selector (keys without version, a prefix, a tag), or `all` (the other nodes forget
+   * what they hold); resolves like `announceKey`.
+   */
+  announce(selector: { readonly keys?: readonly KeyChange[]; readonly prefix?: string; readonly tag?: string; readonly all?: true }): Promise<void> {
     if (this.#isClosed) return Promise.resolve();
     this.#endBatch(); // keeps the order of the changes made before it
     const notices: WriteNotice[] = splitKeys(selector.keys ?? []).map((keys) => ({ from: this.id, keys }));
     if (selector.prefix !== undefined) notices.push({ from: this.id, prefix: selector.prefix });
     if (selector.tag !== undefined) notices.push({ from: this.id, tag: selector.tag });
+    if (selector.all === true) notices.push({ from: this.id, all: true });
     return Promise.all(notices.map((notice) => new Promise<void>((resolve) => this.#enqueue(notice, [resolve])))).then(() => {});
   }
 
@@ -199,7 +204,11 @@ export class WriteBusLink {
           this.#isUp = true;
           this.#forget();
         };
-        const unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap, down: () => (this.#isUp = false) });
+        const down = (isLost?: boolean): void => {
+          this.#isUp = false;
+          if (isLost === true) this.#forget(); // (a heartbeat that did not come back: notices went missing unnoticed)
+        };
+        const unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap, down });
         if (this.#isClosed) {
           await unsubscribe().catch((error: unknown) => this.#o.onFault(error));
           return;

@@ -16,9 +16,11 @@ import { PrescientError } from '../errors.ts';
 
 /**
  * One key's change: `below` — a write at that version (copies older go); `upTo` — a delete of copies up to it;
- * neither — a delete of every copy, where the writer held versions up to `held` (0 or absent: it held none).
+ * `under` — a delete of copies below it, where a copy at it is the changed row (`delete(key, { below })`: copies older
+ * go, and for 30 s none older is read or cached, as on the deleting node); none of them — a delete of every copy,
+ * where the writer held versions up to `held` (0 or absent: it held none). Versions are safe integers >= 0.
  */
-export type KeyChange = { readonly key: string; readonly below?: number; readonly upTo?: number; readonly held?: number };
+export type KeyChange = { readonly key: string; readonly below?: number; readonly upTo?: number; readonly under?: number; readonly held?: number };
 
 /** What a node announces: keys changed, a prefix or a tag invalidated, or everything (`all`: the sender lost notices). */
 export type WriteNotice = {
@@ -36,8 +38,12 @@ export type WriteBusListener = {
   readonly notice: (message: string) => void;
   /** Notices may have been missed (the subscription was down and is back): whatever is held locally may be stale. */
   readonly gap: () => void;
-  /** The subscription dropped: notices are missed until `gap` says it is back. Optional for a transport. */
-  readonly down?: () => void;
+  /**
+   * The subscription dropped: notices are missed until `gap` says it is back. `isLost`: notices were missed already
+   * before the drop was found (a heartbeat did not come back), so what is held locally may be stale now, not only
+   * once the subscription is back. Optional for a transport.
+   */
+  readonly down?: (isLost?: boolean) => void;
 };
 
 /** The transport: Redis pub/sub in production (`RedisWriteBus`, `prescient/redis`), `MemoryWriteBus` within a process. */
@@ -80,20 +86,22 @@ export function decodeNotice(text: string): WriteNotice {
     if (!Array.isArray(keys)) throw invalid('"keys" must be an array');
     for (const change of keys as unknown[]) {
       if (typeof change !== 'object' || change === null) throw invalid('a key change must be an object');
-      const { key, below, upTo, held, ...extra } = change as Record<string, unknown>;
+      const { key, below, upTo, under, held, ...extra } = change as Record<string, unknown>;
       if (Object.keys(extra).length > 0) throw invalid(`unknown key-change field "${Object.keys(extra)[0]}"`);
       if (typeof key !== 'string' || key.length === 0) throw invalid('a key change needs a non-empty "key"');
-      if (below !== undefined && !isVersion(below)) throw invalid(`"below" of "${key}" must be a number >= 0`);
-      if (upTo !== undefined && !isVersion(upTo)) throw invalid(`"upTo" of "${key}" must be a number >= 0`);
-      if (held !== undefined && !isVersion(held)) throw invalid(`"held" of "${key}" must be a number >= 0`);
-      if ([below, upTo, held].filter((v) => v !== undefined).length > 1) throw invalid(`"${key}" has more than one of "below", "upTo" and "held"`);
+      const versions = { below, upTo, under, held };
+      for (const [field, value] of Object.entries(versions)) {
+        if (value !== undefined && !isVersion(value)) throw invalid(`"${field}" of "${key}" must be a safe integer >= 0`);
+      }
+      if (Object.values(versions).filter((v) => v !== undefined).length > 1) throw invalid(`"${key}" has more than one of "below", "upTo", "under" and "held"`);
     }
   }
   return parsed as WriteNotice;
 }
 
+/** A version as the cache makes them: a safe integer >= 0 (1.5, 2^53 or 1e300 would make `set` fail for 30 s). */
 function isVersion(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 function invalid(message: string): PrescientError {

@@ -86,6 +86,18 @@ describe('Cache: faults of the caller\'s code stay the caller\'s', () => {
     await cache.close();
   });
 
+  test('a fractional sizeOf is charged in whole bytes, so the tier\'s byte counts stay exact', async () => {
+    const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0), maxBytes: 100, sizeOf: (v) => v.length + 0.02 });
+    await cache.set('a', 'xyz');
+    await cache.set('b', 'x');
+    assert.equal(cache.peek('a')?.sizeBytes, 4);
+    assert.equal(cache.peek('b')?.sizeBytes, 2);
+    await cache.delete('a');
+    await cache.delete('b');
+    assert.equal(cache.stats().memory.bytes, 0);
+    await cache.close();
+  });
+
   test('set() refuses a ttlMs or version that is not a number >= 0 (ttlMs > 0), naming it', async () => {
     const cache = new Cache<string>({ origin: new MapOrigin<string>([]), clock: new VirtualClock(0) });
     for (const [options, name] of [[{ ttlMs: Number.NaN }, 'ttlMs'], [{ ttlMs: -5 }, 'ttlMs'], [{ ttlMs: 0 }, 'ttlMs'], [{ version: Number.NaN }, 'version'], [{ version: -1 }, 'version']] as const) {

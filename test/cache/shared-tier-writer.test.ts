@@ -38,7 +38,7 @@ describe('SharedTierWriter', () => {
     assert.equal(l2.heldVersion('k'), 1);
     await clock.advanceAsync(1_000);
     assert.equal(l2.heldVersion('k'), undefined);
-    assert.deepEqual(a.stats().sharedTier, { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 0, belowFloor: 0 });
+    assert.deepEqual(a.stats().sharedTier, { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 0, belowFloor: 0, floorsEvicted: 0 });
 
     const b = node();
     const read = await b.get('k');
@@ -122,7 +122,7 @@ describe('SharedTierWriter', () => {
     l2.set(entry('k', 200));
     await clock.advanceAsync(1_000);
     assert.equal(l2.heldVersion('k'), 200, 'the repair removes only copies up to the lost delete');
-    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 0, belowFloor: 0 });
+    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 1, floorKeys: 0, belowFloor: 0, floorsEvicted: 0 });
     l2.set(entry('j', 50));
     l2.isDown = true;
     await writer.set(entry('j', 300));
@@ -174,11 +174,11 @@ describe('SharedTierWriter', () => {
     l2.isDown = true;
     await writer.set(entry('k', 1));
     assert.equal(await writer.delete('k'), false);
-    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0 });
+    assert.deepEqual(writer.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0, floorsEvicted: 0 });
     // Only one strict method: still written as before (a repair could not delete anything).
     const halfStrict = new SharedTierWriter({ ...plain, setStrict: l2.setStrict.bind(l2) }, clock, new VersionFloors(clock));
     await halfStrict.set(entry('k', 2));
-    assert.deepEqual(halfStrict.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0 });
+    assert.deepEqual(halfStrict.stats(), { suspectKeys: 0, isDistrusted: false, repaired: 0, floorKeys: 0, belowFloor: 0, floorsEvicted: 0 });
   });
 
   test('an older write that lands after a newer one was lost leaves the key suspect', async () => {
