@@ -8,7 +8,8 @@
  * prefetches were used, which were wasted, which misses no prefetch avoided.
  */
 import { deferOn, type Clock, type TimerHandle } from '../clock.ts';
-import { contextKey, type ReadContext } from '../context.ts';
+import type { ReadContext } from '../context.ts';
+import { contextStateKey } from '../predict/live-key.ts';
 import type { Prediction, Predictor } from '../predict/predictor.ts';
 import { Feedback, type FeedbackEvent, type FeedbackStats } from '../prefetch/feedback.ts';
 import { PrefetchScheduler, type PrefetchTarget, type SchedulerStats } from '../prefetch/prefetch-scheduler.ts';
@@ -86,7 +87,10 @@ export class PredictionLoop {
   readonly #predictLimit: number;
   readonly #onPredicted: PredictionLoopOptions['onPredicted'];
   readonly #budget: PredictionBudget | undefined;
-  /** Contexts seen in drained accesses and not yet predicted for, least recently accessed first. */
+  /**
+   * Contexts seen in drained accesses and not yet predicted for, least recently accessed first, by `contextStateKey`
+   * (a session, a user and a segment of the same id are different contexts).
+   */
   readonly #latest = new Map<string, ReadContext>();
   #drainTimer: TimerHandle | undefined;
   #isClosed = false;
@@ -124,7 +128,7 @@ export class PredictionLoop {
     // for (rather than each context right after its accesses are observed).
     this.#isPushed = options.predictor?.onFresh !== undefined;
     options.predictor?.onFresh?.((ctx) => {
-      this.#touchLatest(contextKey(ctx), ctx);
+      this.#touchLatest(contextStateKey(ctx), ctx);
       if (this.#drainTimer === undefined) this.#scheduleDrain();
     });
   }
@@ -342,7 +346,7 @@ export class PredictionLoop {
         return;
       }
       if (!isNoting) return;
-      this.#touchLatest(contextKey(a.ctx), a.ctx);
+      this.#touchLatest(contextStateKey(a.ctx), a.ctx);
     }, limit);
   }
 

@@ -22,6 +22,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { canonicalInteger } from './key-interner.ts';
+import { liveKey } from './live-key.ts';
 import { kthLargestInPlace } from './quickselect.ts';
 import { SessionRegistry } from './session-registry.ts';
 
@@ -165,7 +166,7 @@ export class DeltaPredictor implements Predictor {
   observe(access: Access): void {
     const v = canonicalInteger(access.key);
     if (Number.isNaN(v)) return;
-    const id = access.ctx.session ?? access.ctx.user;
+    const id = liveKey(access.ctx);
     const s = id === undefined ? this.#anonymous : this.#sessions.touch(id, access.at);
     if (!Number.isNaN(s.last)) {
       const neighbours = this.#countNear(s, v);
@@ -201,7 +202,7 @@ export class DeltaPredictor implements Predictor {
    * probability first, and returns how many. The arrays are valid until the next call.
    */
   predictValues(ctx: ReadContext, limit: number): number {
-    const id = ctx.session ?? ctx.user;
+    const id = liveKey(ctx);
     const s = id === undefined ? this.#anonymous : this.#sessions.peek(id);
     if (s === undefined || Number.isNaN(s.last) || !(limit > 0)) return 0;
     const seen = Math.min(s.n, this.#history);

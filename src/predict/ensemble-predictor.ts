@@ -26,80 +26,19 @@
 import { isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { bool, nameOption, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
-import type { DeltaPredictorOptions } from './delta-predictor.ts';
+import type { EnsemblePredictorOptions } from './ensemble-options.ts';
 import { EnsembleSources, type SourceName } from './ensemble-sources.ts';
 import { type KeptLists, KeptListPool } from './kept-lists.ts';
 import { canonicalInteger } from './key-interner.ts';
 import { ListMixer } from './list-mixer.ts';
-import type { MarkovPredictorOptions } from './markov-predictor.ts';
 import { MixtureWeights } from './mixture-weights.ts';
-import type { PopularityPredictorOptions } from './popularity-predictor.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { ProbabilityCalibrator } from './probability-calibrator.ts';
 import { HorizonScores } from './horizon-scores.ts';
-import type { SequentialRulesPredictorOptions } from './sequential-rules-predictor.ts';
-import type { SessionKnnPredictorOptions } from './session-knn-predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { anonymousLiveKey, liveKey } from './live-key.ts';
 
-/** Options of EnsemblePredictor. A source set to `false` is left out. */
-export type EnsemblePredictorOptions = {
-  /** Options of the inner MarkovPredictor (its user, segment and global scopes are three sources). */
-  readonly markov?: MarkovPredictorOptions;
-  /** Options of the inner DeltaPredictor, or false. @default {} */
-  readonly delta?: DeltaPredictorOptions | false;
-  /** Options of the inner PopularityPredictor, or false. @default { refreshAccesses: 64 } */
-  readonly popularity?: PopularityPredictorOptions | false;
-  /** Options of the inner SessionKnnPredictor, or false. @default { maxScanned: 60, sampleSize: 30, neighbors: 30 } */
-  readonly knn?: SessionKnnPredictorOptions | false;
-  /**
-   * Options of the inner SequentialRulesPredictor (a source learning what follows a key within a few steps), or
-   * false. Off by default: beside session-kNN it lifts Recall@20 (yoochoose 0.658 -> 0.661) but the replays only
-   * move within noise either way (over hash seeds 1..6, yoochoose 28.04 / 56.06 -> 28.17 / 56.08%, diginetica
-   * 20.93 / 24.81 -> 20.72 / 24.76% at 1% / 5%; BENCHMARKS.md, Next-request accuracy). @default false
-   */
-  readonly rules?: SequentialRulesPredictorOptions | false;
-  /** Most predictions taken from each source and kept in the combined list. @default 20 */
-  readonly candidates?: number;
-  /** A source scores a hit when the next key is in its top `hitDepth` (at most `candidates`). @default min(10, candidates) */
-  readonly hitDepth?: number;
-  /** Half-life of the accuracy averages and mixture weights, in scored steps. @default 2000 */
-  readonly accuracyHalfLife?: number;
-  /** Exponent applied to the learned mixture weights (1 = the likelihood mixture; higher trusts the leader more). @default 1 */
-  readonly sharpness?: number;
-  /** User observations at which the per-user model gets half its accuracy weight. @default 10 */
-  readonly userConfidence?: number;
-  /** Observes without kept lists scored, and predictions asking every source: 1 in this many. @default 8 */
-  readonly sampleEvery?: number;
-  /** Weight share in a context kind under which a source is not asked (but on sampled steps), in [0, 1). @default 0.01 */
-  readonly muteShare?: number;
-  /**
-   * Whether popularity is asked for anonymous reads (no session, no user). Off by default: in an anonymous stream
-   * (block and object traces) popularity names the hot keys, which the cache holds already, and its weight there
-   * crowded out the sources that name uncached keys (cache2k web07 58.2 → 62.3% at 1%, ARC OLTP 65.1 → 66.1%).
-   * @default false
-   */
-  readonly anonymousPopularity?: boolean;
-  /**
-   * For anonymous reads (one global stream), delta's candidates (computed scan continuations) count as right for
-   * calibration when their key is read within the next `anonymousHorizon` accesses before any other candidate of the
-   * same list, not only when it is the next access (horizon-scores.ts): interleaved scans read a scan's next block a
-   * few accesses later. 1 is the next-access rule of sessions; 1 to 64. At 3, over hash seeds 1..6, LIRS multi2 rises
-   * from 53.5 / 68.8% to about 66 / 85% at 1% / 5% (read-ahead 60.0 / 68.0) with sprite, 2_pools and the cache2k,
-   * scarab and ARC traces holding (BENCHMARKS.md, "2026-12-06, night"). No effect without the delta source. @default 3
-   */
-  readonly anonymousHorizon?: number;
-  /** Most live sessions whose last predictions are cached. @default 20000 */
-  readonly maxSessions?: number;
-  /**
-   * Most distinct keys the models know by id (KeyInterner); past it a new key takes the id of one of the least
-   * recently read, so a stream of ever new keys cannot grow the process without bound. @default 1000000
-   */
-  readonly maxKeys?: number;
-  /** A session idle longer than this, in ms, is dropped. @default 1800000 */
-  readonly sessionIdleMs?: number;
-  /** Name reported by the ensemble. @default 'ensemble' */
-  readonly name?: string;
-};
+export type { EnsemblePredictorOptions } from './ensemble-options.ts';
 
 /** A live session: its position and, while it owns one, its kept lists. */
 type Live = {
@@ -110,13 +49,17 @@ type Live = {
   /** Position at which `kept.mixed` was computed, or -1, and the depth it was computed to. */
   combinedAt: number;
   combinedDepth: number;
+  /**
+   * The interner's `reused` count when `kept.mixed` was computed: the mixed list holds key ids, and an id given to
+   * another key since (other sessions' reads past `maxKeys`) would name a key no source offered.
+   */
+  combinedReused: number;
   kept: KeptLists | undefined;
 };
 
 /** Context kinds: position bucket (1, 2, 3+) x user known, plus anonymous reads (no session, no user). */
 const kinds = 7;
 const anonymousKind = 6;
-const anonymousSession = '\u0000anonymous';
 /** Kept-list buffers in the ring (about 2 KB each): a session keeps its buffer while 1024 others take one. */
 const keptBuffers = 1024;
 /** Entries of the memo of computed keys' strings (a power of two; a few predictions' worth). */
@@ -185,8 +128,8 @@ export class EnsemblePredictor implements Predictor {
     this.#w = new Float64Array(n);
     this.#pj = new Float64Array(n);
     this.#pool = new KeptListPool(n, this.#hitDepth, depth, keptBuffers);
-    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, kept: undefined }));
-    this.#temp = { position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, kept: this.#pool.create() };
+    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, combinedReused: 0, kept: undefined }));
+    this.#temp = { position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, combinedReused: 0, kept: this.#pool.create() };
   }
 
   /** Names of the sources, in the order of `accuracy()`. */
@@ -222,7 +165,7 @@ export class EnsemblePredictor implements Predictor {
 
   observe(access: Access): void {
     const ctx = access.ctx;
-    const state = this.#sessions.touch(ctx.session ?? ctx.user ?? anonymousSession, access.at);
+    const state = this.#sessions.touch(liveKey(ctx) ?? anonymousLiveKey, access.at);
     if (this.#horizon !== undefined && isAnonymous(ctx)) {
       this.#horizon.observe(state.position, this.#sources.keys.id(access.key), canonicalInteger(access.key), this.#calibrator);
     }
@@ -245,20 +188,22 @@ export class EnsemblePredictor implements Predictor {
     const depth = Math.min(this.#depth, Math.max(this.#hitDepth, 2 * Math.ceil(limit)));
     const full = ++this.#gathers >= this.#sampleEvery;
     if (full) this.#gathers = 0;
-    const state = this.#sessions.peek(ctx.session ?? ctx.user ?? anonymousSession);
+    const state = this.#sessions.peek(liveKey(ctx) ?? anonymousLiveKey);
     if (state === undefined || state.position === 0) {
       const kind = this.#kind(0, ctx);
       this.#gather(ctx, kind, depth, full);
       this.#mix(ctx, kind, depth, this.#temp);
       return this.#answer(this.#temp, limit);
     }
-    if (state.kept === undefined || state.combinedAt !== state.position || state.combinedDepth < depth) {
+    const reused = this.#sources.keys.reused;
+    if (state.kept === undefined || state.combinedAt !== state.position || state.combinedDepth < depth || state.combinedReused !== reused) {
       const kind = this.#kind(state.position, ctx);
       this.#gather(ctx, kind, depth, full);
       this.#keep(state);
       this.#mix(ctx, kind, depth, state);
       state.combinedAt = state.position;
       state.combinedDepth = depth;
+      state.combinedReused = reused;
       if (kind === anonymousKind && this.#horizon !== undefined) this.#horizon.push(state.position, state.kept!.mixed, state.kept!.cvals, this.#calibrator);
     }
     return this.#answer(state, limit);
@@ -316,10 +261,16 @@ export class EnsemblePredictor implements Predictor {
     this.#sources.gather(ctx, depth, this.#hitDepth, asked);
   }
 
-  /** Keeps the top hitDepth of each scratch list in the session, to be scored on its next observe. */
+  /**
+   * Keeps the top hitDepth of each scratch list in the session, to be scored on its next observe. A buffer newly
+   * claimed holds another session's mixed list (the ring reuses buffers): `combinedAt` is reset so that `#score`
+   * does not calibrate against it.
+   */
   #keep(state: Live): void {
     const h = this.#hitDepth;
+    const had = state.kept;
     const kept = this.#pool.claim(state);
+    if (kept !== had) state.combinedAt = -1;
     const { ids, probs, lens } = kept;
     const sources = this.#sources;
     const { ids: listIds, probs: listProbs, lens: listLens, stride } = sources.lists;

@@ -30,6 +30,8 @@ export type EnsembleSourcesOptions = {
   readonly rules?: SequentialRulesPredictorOptions | false;
   /** Most keys the shared interner holds (KeyInterner). */
   readonly maxKeys?: number;
+  /** The ensemble's session idle time: the inner models' default (an inner model's own option wins). */
+  readonly sessionIdleMs?: number;
 };
 
 /** Name of a source, as reported by the ensemble. */
@@ -63,6 +65,21 @@ const sourceKinds: Record<SourceName, number> = {
   'sequential-rules': kindRules,
 };
 
+/**
+ * A source's options as given: undefined for `false` (when `canOmit`), else a plain object (undefined: {}) without
+ * `name` or `keys`, which the ensemble sets itself (names its sources, shares one interner).
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) naming the option (`knn`, `markov.keys`, ...).
+ */
+function innerOptions(name: string, opts: unknown, canOmit = true): Record<string, unknown> | undefined {
+  if (opts === false && canOmit) return undefined;
+  if (opts === undefined) return {};
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new InvalidOptionError(name, canOmit ? 'an options object or false' : 'an options object', opts);
+  const o = opts as Record<string, unknown>;
+  if (o.name !== undefined) throw new InvalidOptionError(`${name}.name`, 'left out (the ensemble names its sources)', o.name);
+  if (o.keys !== undefined) throw new InvalidOptionError(`${name}.keys`, 'left out (the ensemble shares one interner; see maxKeys)', o.keys);
+  return o;
+}
+
 /** The ensemble's inner models and the scratch lists they fill. */
 export class EnsembleSources {
   /** Source names, in source order: the Markov scopes, then delta, popularity, session-kNN, sequential rules if present. */
@@ -94,21 +111,19 @@ export class EnsembleSources {
   constructor(options: EnsembleSourcesOptions, depth: number) {
     const keys = new KeyInterner({ maxKeys: options.maxKeys });
     this.keys = keys;
-    const checked = (name: string, opts: unknown): object | undefined => {
-      if (opts === false) return undefined;
-      if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new InvalidOptionError(name, 'an options object or false', opts);
-      return opts ?? {};
-    };
-    const d = checked('delta', options.delta);
-    const p = checked('popularity', options.popularity);
-    const k = checked('knn', options.knn);
-    const s = checked('rules', options.rules ?? false);
-    if (options.markov !== undefined && (typeof options.markov !== 'object' || options.markov === null)) throw new InvalidOptionError('markov', 'an options object', options.markov);
-    this.#markov = nestedOptions('markov', () => new MarkovPredictor({ ...options.markov, name: 'markov', keys }));
-    this.#delta = d === undefined ? undefined : nestedOptions('delta', () => new DeltaPredictor({ ...d, name: 'delta' }));
+    // An inner model's own sessionIdleMs wins; left unset, the ensemble's (when given) is its default.
+    const idle = options.sessionIdleMs;
+    const withIdle = (o: Record<string, unknown>) => (idle === undefined || o.sessionIdleMs !== undefined ? o : { ...o, sessionIdleMs: idle });
+    const d = innerOptions('delta', options.delta);
+    const p = innerOptions('popularity', options.popularity);
+    const k = innerOptions('knn', options.knn);
+    const s = innerOptions('rules', options.rules === undefined ? false : options.rules);
+    const m = innerOptions('markov', options.markov, false) ?? {};
+    this.#markov = nestedOptions('markov', () => new MarkovPredictor({ ...withIdle(m), name: 'markov', keys }));
+    this.#delta = d === undefined ? undefined : nestedOptions('delta', () => new DeltaPredictor({ ...withIdle(d), name: 'delta' }));
     this.#popularity = p === undefined ? undefined : nestedOptions('popularity', () => new PopularityPredictor({ ...popularityDefaults, ...p, name: 'popularity', keys }));
-    this.#knn = k === undefined ? undefined : nestedOptions('knn', () => new SessionKnnPredictor({ ...knnDefaults, ...k, name: 'session-knn', keys }));
-    this.#rules = s === undefined ? undefined : nestedOptions('rules', () => new SequentialRulesPredictor({ ...s, name: 'sequential-rules', keys }));
+    this.#knn = k === undefined ? undefined : nestedOptions('knn', () => new SessionKnnPredictor({ ...knnDefaults, ...withIdle(k), name: 'session-knn', keys }));
+    this.#rules = s === undefined ? undefined : nestedOptions('rules', () => new SequentialRulesPredictor({ ...withIdle(s), name: 'sequential-rules', keys }));
     this.#models = [this.#markov];
     const optional = [['delta', this.#delta], ['popularity', this.#popularity], ['session-knn', this.#knn], ['sequential-rules', this.#rules]] as const;
     for (const [name, model] of optional) {

@@ -3,8 +3,9 @@
  * candidate scratch arrays) hold small integers in typed arrays instead of strings.
  *
  * Why: a Map<string, number> lookup costs one string hash per access; every later step works on ints. The table
- * holds at most `maxKeys` keys (about 100 bytes each plus the key): past it, a new key takes the id of the least
- * recently used of a few sampled keys (as Redis approximates LRU), so clients that read ever new keys — an open
+ * holds at most `maxKeys` keys (about 45 bytes each plus the key string; with the ensemble's models, about 290 bytes
+ * per key in all, up to about 500 for a key many sessions read: docs/server.md): past it, a new key takes the id of
+ * the least recently used of a few sampled keys (as Redis approximates LRU), so clients that read ever new keys — an open
  * catalogue, or keys that do not exist at the origin — cannot grow the process without bound. The trade: model state
  * still holding the reused id (a successor list, a kNN ring, a popularity count) now names the new key. Such state
  * is about a key nobody read for the longest time, so it is seldom consulted, and a wrong guess costs a wasted

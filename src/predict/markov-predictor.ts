@@ -19,7 +19,7 @@ import { isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, numberInRange, oneOf, optionsObject, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
-import { hashString, mixKey } from './context-hash.ts';
+import { mixKey, scopeSeed } from './context-hash.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
@@ -127,7 +127,7 @@ export class MarkovPredictor implements Predictor {
     this.#c = nonNegativeNumber('userConfidence', options.userConfidence, 10);
     this.#exclude = oneOf('exclude', options.exclude, ['none', 'last'] as const, 'none');
     this.#grow = oneOf('growOrders', options.growOrders, ['always', 'ambiguous', 'when-full'] as const, 'when-full');
-    const scopes = options.scopes ?? ['global', 'segment', 'user'];
+    const scopes = options.scopes === undefined ? ['global', 'segment', 'user'] : options.scopes;
     if (!Array.isArray(scopes)) throw new InvalidOptionError('scopes', 'an array of scopes', scopes);
     for (const s of scopes) oneOf('scopes', s, ['global', 'segment', 'user'] as const);
     const wide = scopes.includes('segment') || scopes.includes('user') ? 2 : 1;
@@ -181,10 +181,10 @@ export class MarkovPredictor implements Predictor {
     if (h.len > 0) {
       this.#learn(this.#global, scopeSeeds.global, h, id, tick);
       if (this.#segment !== undefined && ctx.segment !== undefined) {
-        this.#learn(this.#segment, mixKey(scopeSeeds.segment, hashString(ctx.segment)), h, id, tick);
+        this.#learn(this.#segment, scopeSeed(scopeSeeds.segment, ctx.segment), h, id, tick);
       }
       if (this.#user !== undefined && ctx.user !== undefined) {
-        this.#learn(this.#user, mixKey(scopeSeeds.user, hashString(ctx.user)), h, id, tick);
+        this.#learn(this.#user, scopeSeed(scopeSeeds.user, ctx.user), h, id, tick);
       }
     }
     push(h, id);
@@ -204,12 +204,12 @@ export class MarkovPredictor implements Predictor {
     if (this.#user !== undefined && ctx.user !== undefined) {
       const n = this.observations('user', ctx);
       wUser = n === 0 ? 0 : n / (n + this.#c); // 0 / 0 with userConfidence 0 would poison every weight
-      gotUser = this.#accumulate(this.#user, mixKey(scopeSeeds.user, hashString(ctx.user)), h, wUser, acc);
+      gotUser = this.#accumulate(this.#user, scopeSeed(scopeSeeds.user, ctx.user), h, wUser, acc);
     }
     if (this.#segment !== undefined && ctx.segment !== undefined) {
       const n = this.observations('segment', ctx);
       wSegment = n === 0 ? 0 : (gotUser ? 1 - wUser : 1) * (n / (n + this.#c));
-      gotSegment = this.#accumulate(this.#segment, mixKey(scopeSeeds.segment, hashString(ctx.segment)), h, wSegment, acc);
+      gotSegment = this.#accumulate(this.#segment, scopeSeed(scopeSeeds.segment, ctx.segment), h, wSegment, acc);
     }
     const wGlobal = 1 - (gotUser ? wUser : 0) - (gotSegment ? wSegment : 0);
     const gotGlobal = this.#accumulate(this.#global, scopeSeeds.global, h, wGlobal, acc);
@@ -256,11 +256,11 @@ export class MarkovPredictor implements Predictor {
     if (scope === 'user') {
       if (ctx.user === undefined || this.#user === undefined) return 0;
       table = this.#user;
-      seed = mixKey(scopeSeeds.user, hashString(ctx.user));
+      seed = scopeSeed(scopeSeeds.user, ctx.user);
     } else if (scope === 'segment') {
       if (ctx.segment === undefined || this.#segment === undefined) return 0;
       table = this.#segment;
-      seed = mixKey(scopeSeeds.segment, hashString(ctx.segment));
+      seed = scopeSeed(scopeSeeds.segment, ctx.segment);
     }
     // One scope alone: its blended distribution is the answer, ranked straight from the scratch it was built in.
     if (!this.#accumulate(table, seed, h, 1, undefined)) return 0;

@@ -24,7 +24,7 @@ export type PopularityPredictorOptions = {
   readonly trendHalfLifeAccesses?: number;
   /** Weight of the trend share against the long share, in [0, 1]. @default 0.5 */
   readonly trendWeight?: number;
-  /** Keys tracked per table (Space-Saving counters). @default 1024 */
+  /** Keys tracked per table (Space-Saving counters, about 48 bytes each, reserved when the table is made), up to 1,000,000. @default 1024 */
   readonly capacity?: number;
   /** Segments with their own table (least recently used dropped); 0 for one global table. @default 0 */
   readonly maxSegments?: number;
@@ -69,7 +69,7 @@ export class PopularityPredictor implements Predictor {
       throw new InvalidOptionError('trendHalfLifeAccesses', `a positive number no larger than \`halfLifeAccesses\` (${this.#long})`, this.#short);
     }
     this.#trend = numberInRange('trendWeight', options.trendWeight, 0, 1, 0.5);
-    this.#capacity = positiveInt('capacity', options.capacity, 1024, 100_000_000);
+    this.#capacity = positiveInt('capacity', options.capacity, 1024, 1_000_000);
     this.#maxSegments = nonNegativeInt('maxSegments', options.maxSegments, 0);
     this.#minSegment = nonNegativeInt('minSegmentAccesses', options.minSegmentAccesses, 100);
     this.#refresh = positiveInt('refreshAccesses', options.refreshAccesses, 16);

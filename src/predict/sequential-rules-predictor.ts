@@ -17,6 +17,7 @@ import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
+import { liveKey } from './live-key.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { SuccessorTable } from './successor-table.ts';
@@ -79,7 +80,7 @@ export class SequentialRulesPredictor implements Predictor {
   }
 
   observe(access: Access): void {
-    const live = access.ctx.session ?? access.ctx.user;
+    const live = liveKey(access.ctx);
     if (live === undefined) return;
     const h = this.#sessions.touch(live, access.at);
     const id = this.#keys.id(access.key);
@@ -105,7 +106,7 @@ export class SequentialRulesPredictor implements Predictor {
    * interner passed as `keys`) and their shares of its weighted count into `ids` / `probs`, highest first.
    */
   predictIds(ctx: ReadContext, limit: number, ids: Int32Array, probs: Float64Array): number {
-    const live = ctx.session ?? ctx.user;
+    const live = liveKey(ctx);
     const h = live === undefined ? undefined : this.#sessions.peek(live);
     if (h === undefined || h.len === 0 || !(limit > 0)) return 0;
     const table = this.#table;

@@ -30,6 +30,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
+import { liveKey } from './live-key.ts';
 import { kthLargestInPlace } from './quickselect.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
@@ -41,8 +42,8 @@ export type SessionKnnPredictorOptions = {
   /** Most candidate sessions compared per prediction (the most recent ones sharing an item). @default 100 */
   readonly sampleSize?: number;
   /**
-   * Past sessions remembered (ring), up to 100,000,000 and with `maxSessions` x `maxSessionLength` at most 2^32 (one
-   * typed array holds them). @default 50000
+   * Past sessions remembered (ring), up to 10,000,000 and with `maxSessions` x `maxSessionLength` at most 2^28 (one
+   * typed array of 4-byte ids holds them, reserved at construction: at most 1 GiB). @default 50000
    */
   readonly maxSessions?: number;
   /** Distinct keys remembered per session, most recent kept (1..255). @default 20 */
@@ -71,8 +72,8 @@ export type SessionKnnPredictorOptions = {
 
 type Live = { sid: number };
 
-/** Most elements of one typed array (V8's limit, 2^32): the past sessions' ids are one slab of this many at most. */
-const maxSlabEntries = 2 ** 32;
+/** Most ids in the past sessions' slab, reserved whole at construction: 2^28 x 4 bytes = 1 GiB (V8 would allow 2^32). */
+const maxSlabEntries = 2 ** 28;
 
 /** Vector session-kNN predictor. */
 export class SessionKnnPredictor implements Predictor {
@@ -114,7 +115,7 @@ export class SessionKnnPredictor implements Predictor {
     this.name = nameOption('name', options.name, 'session-knn');
     this.#k = positiveInt('neighbors', options.neighbors, 50);
     this.#sample = positiveInt('sampleSize', options.sampleSize, 100, 100_000);
-    this.#cap = positiveInt('maxSessions', options.maxSessions, 50_000, 100_000_000);
+    this.#cap = positiveInt('maxSessions', options.maxSessions, 50_000, 10_000_000);
     this.#len = positiveInt('maxSessionLength', options.maxSessionLength, 20);
     if (this.#len > 255) throw new InvalidOptionError('maxSessionLength', 'an integer from 1 to 255', this.#len);
     if (this.#cap * this.#len > maxSlabEntries) {
@@ -146,7 +147,7 @@ export class SessionKnnPredictor implements Predictor {
   }
 
   observe(access: Access): void {
-    const live = access.ctx.session ?? access.ctx.user;
+    const live = liveKey(access.ctx);
     if (live === undefined) return;
     const id = this.#keys.id(access.key);
     const sid = this.#sidFor(live, access.at);
@@ -182,7 +183,7 @@ export class SessionKnnPredictor implements Predictor {
    * probabilities into `topIds` / `topScores`, highest first, and returns how many.
    */
   predictIds(ctx: ReadContext, limit: number): number {
-    const live = ctx.session ?? ctx.user;
+    const live = liveKey(ctx);
     const sid = live === undefined ? -1 : (this.#live.peek(live)?.sid ?? -1);
     if (sid < 0 || !(limit > 0)) return 0;
     const slot = sid % this.#cap;

@@ -121,7 +121,7 @@ const configSchema = z.strictObject({
       modelThread: z.enum(['worker', 'main']).prefault('main'),
       /**
        * Most distinct keys the models know by id (EnsemblePredictor `maxKeys`): bounds what clients reading ever new
-       * keys (or keys the origin lacks) can make the models hold, about 100 bytes plus the key each.
+       * keys (or keys the origin lacks) can make the models hold, about 300 bytes plus the key each (about 500 once 50 or more sessions have read it).
        */
       modelKeys: z.int().min(1000).max(10_000_000).prefault(200_000),
     })
