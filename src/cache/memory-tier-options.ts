@@ -23,9 +23,12 @@ export type MemoryTierOptions<V> = {
    */
   readonly onRemoval?: (entry: Entry<V>, cause: RemovalCause) => void;
   /**
-   * Called at a miss on a key the demand regions evicted recently while unused prefetches held room (a ghost list
-   * remembers such keys): a miss the prefetch region's room likely cost, which the same tier without prefetch would
-   * have served. A tier that held no prefetch reports none. Called whether or not the tier is `adaptive`.
+   * Called at a miss on a key the demand regions evicted recently (it is in the prefetch region's demand ghost list):
+   * demand is short of room, a miss the prefetch region's room may have cost, which the Cache's scheduler reads as
+   * a cue to hold prefetches back. It fires whether or not prefetches held room at that eviction (so also in a tier
+   * that never held a prefetch): counting only evictions made while they did was measured to cost up to 2 points of
+   * hit ratio on LIRS multi2 and 0.5 on the demo sample (BENCHMARKS.md, 2026-12-07 eighth session). Called whether
+   * or not the tier is `adaptive`.
    */
   readonly onDisplacedMiss?: () => void;
   /** Initial share of `maxBytes` reserved for unused prefetches, 0 to 0.5 (0 refuses prefetches). @default 0.1 */

@@ -60,11 +60,6 @@ export class PrefetchRegion<V> {
   readonly #adaptive: boolean;
   readonly #prefetchGhosts = new GhostList(MIN_GHOSTS);
   readonly #demandGhosts = new GhostList(MIN_GHOSTS);
-  /**
-   * The demand ghosts evicted while unused prefetches held room (`bytes > 0`): only a miss on one of these may have
-   * been caused by the region (a displaced miss). Every demand eviction still feeds the share's balance above.
-   */
-  readonly #displacedGhosts = new GhostList(MIN_GHOSTS);
   #growths = 0;
   #shrinks = 0;
   /** Bytes demand has stored so far: the clock prefetches age by. */
@@ -173,32 +168,29 @@ export class PrefetchRegion<V> {
   /** A demand entry was evicted from the other regions. */
   recordDemandEviction(key: string): void {
     this.#demandGhosts.add(key);
-    if (this.#bytes > 0) this.#displacedGhosts.add(key);
   }
 
   /**
    * A read missed `key` (of `sizeBytes` when known, else one average entry): moves the share toward the side whose
    * ghost list held it. `entries` is the tier's entry count, which sizes the ghost lists. True when the demand
-   * regions evicted `key` recently while unused prefetches held room (a miss the region's room may have cost demand;
-   * a tier that held no prefetch then reports none).
+   * regions evicted `key` recently (a miss the region's room cost demand).
    */
   recordMiss(key: string, sizeBytes: number, entries: number): boolean {
     const want = Math.max(MIN_GHOSTS, Math.round(entries * GHOST_SHARE));
     if (want > 2 * this.#prefetchGhosts.capacity || 2 * want < this.#prefetchGhosts.capacity) {
       this.#prefetchGhosts.resize(want);
       this.#demandGhosts.resize(want);
-      this.#displacedGhosts.resize(want);
     }
-    const displaced = this.#displacedGhosts.take(key);
-    if (!this.#adaptive) return displaced; // the share stays, but the displaced miss is still told
+    if (!this.#adaptive) return this.#demandGhosts.take(key); // the share stays, but the displaced miss is still told
     if (this.#prefetchGhosts.take(key)) {
       this.#maxBytes = Math.min(this.#limitBytes, this.#maxBytes + sizeBytes);
       this.#growths++;
     } else if (this.#demandGhosts.take(key)) {
       this.#maxBytes = Math.max(this.#minBytes, this.#maxBytes - sizeBytes);
       this.#shrinks++;
+      return true;
     }
-    return displaced;
+    return false;
   }
 
   /** Forgets the byte count (the tier clears the table). */
@@ -206,6 +198,5 @@ export class PrefetchRegion<V> {
     this.#bytes = 0;
     this.#prefetchGhosts.clear();
     this.#demandGhosts.clear();
-    this.#displacedGhosts.clear();
   }
 }

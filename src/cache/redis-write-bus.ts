@@ -5,17 +5,17 @@
  * Why pub/sub and not a stream: a notice only matters to nodes running now (a node that starts later holds no old
  * copy), and one a node missed is covered by forgetting its local copies, so nothing needs to be stored. Delivery is
  * at most once: when the subscribing connection drops, node-redis reconnects and subscribes again, and the bus
- * reports a gap. A connection that stops delivering without closing is found by a heartbeat each subscription sends
- * itself (redis-write-bus-subscription.ts) and replaced. In a Redis Cluster, classic pub/sub reaches every node of the
- * cluster, so the URL of any one node serves the whole cluster.
+ * reports the drop (notices may be lost) and, once subscribed again, a gap. Each connection PINGs every
+ * `pingIntervalMs` and is dropped after `idleTimeoutMs` without traffic, so one that died without closing is found
+ * in seconds rather than TCP keepalive's minutes. In a Redis Cluster, classic pub/sub reaches every node of the cluster, so the URL of any one node
+ * serves the whole cluster.
  */
 import { createClient } from 'redis';
-import { maxTimerMs, systemClock, type Clock } from '../clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, nonNegativeNumber, optionsObject, positiveInt, urlOption } from '../options.ts';
 import { withinMs } from './command-deadline.ts';
 import { closeWithin, reconnectStrategy, type ClosableClient } from './redis-client.ts';
-import { RedisBusSubscription, type SubscriberClient } from './redis-write-bus-subscription.ts';
 import type { WriteBus, WriteBusListener, WriteNotice } from './write-bus.ts';
 import { encodeNotice } from './write-bus.ts';
 
@@ -32,41 +32,47 @@ export type RedisWriteBusOptions = {
   readonly clientName?: string;
   readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number };
   /**
-   * Each subscription publishes a heartbeat to itself this often, in ms, so that a connection that stopped delivering
-   * without closing (a partition, a middlebox dropping the flow) is found. @default 2000
+   * Each connection sends PING this often (node-redis `pingInterval`; a subscribed connection may PING) and the next
+   * only once the last one answered. @default 5000
    */
-  readonly heartbeatMs?: number;
+  readonly pingIntervalMs?: number;
   /**
-   * A subscription none of whose heartbeats sent this long ago came back is reported down (the node forgets its local
-   * copies) and subscribed again on a new connection, in ms; more than `heartbeatMs`. Found within
-   * `heartbeatTimeoutMs + heartbeatMs` of the last heartbeat that came back. @default 6000
+   * A connection that received and sent nothing for this long is dropped and reconnects (node-redis
+   * `socket.socketTimeout`); the subscription then reports a gap and the node forgets its local copies. With the
+   * PINGs, a healthy connection is never idle that long, and one that died without closing (a partition, a load
+   * balancer dropping the flow) is found within about `pingIntervalMs + idleTimeoutMs`, where TCP keepalive would
+   * take minutes. An event loop blocked longer than this also drops the connections. At least twice
+   * `pingIntervalMs`. @default 15000
    */
-  readonly heartbeatTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
   readonly clock?: Clock;
   /** Connection errors (each connection reconnects on its own); never thrown. */
   readonly onError?: (error: unknown) => void;
 };
 
 /** The part of a node-redis client the bus uses. */
-type Client = ClosableClient & SubscriberClient & {
+type Client = ClosableClient & {
+  connect(): Promise<unknown>;
   publish(channel: string, message: string): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
 };
 
 export class RedisWriteBus implements WriteBus {
   readonly channel: string;
   readonly #url: string;
   readonly #publishTimeoutMs: number;
-  readonly #socket: { reconnectStrategy: (attempt: number) => number; connectTimeout: number };
+  readonly #socket: { reconnectStrategy: (attempt: number) => number; connectTimeout: number; socketTimeout: number };
+  readonly #pingInterval: number;
   readonly #clock: Clock;
   readonly #name: string;
   readonly #onError: (error: unknown) => void;
   #publisher: Client | undefined;
   #connecting: Promise<Client> | undefined;
   #pending: Client | undefined;
-  readonly #heartbeatMs: number;
-  readonly #heartbeatTimeoutMs: number;
-  /** Subscriptions made and not stopped, including those still connecting. */
-  readonly #subscriptions = new Set<RedisBusSubscription>();
+  readonly #subscribers = new Set<Client>();
+  /** Subscribed connections that dropped and have not subscribed again yet. */
+  readonly #down = new Set<Client>();
   #isClosed = false;
 
   /** @throws InvalidOptionError naming the bad option. Connects lazily (the first publish or subscribe). */
@@ -78,39 +84,26 @@ export class RedisWriteBus implements WriteBus {
     this.channel = channel;
     this.#publishTimeoutMs = nonNegativeNumber('publishTimeoutMs', options.publishTimeoutMs, 250);
     if (!(this.#publishTimeoutMs > 0)) throw new InvalidOptionError('publishTimeoutMs', 'a positive number', options.publishTimeoutMs);
-    this.#socket = { reconnectStrategy: reconnectStrategy(options.reconnect), connectTimeout: positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000) };
+    this.#pingInterval = positiveInt('pingIntervalMs', options.pingIntervalMs, 5_000, 3_600_000);
+    if (this.#pingInterval < 100) throw new InvalidOptionError('pingIntervalMs', 'an integer of at least 100', options.pingIntervalMs);
+    const idleTimeout = positiveInt('idleTimeoutMs', options.idleTimeoutMs, Math.max(15_000, 3 * this.#pingInterval), 2 ** 31 - 1);
+    if (idleTimeout < 2 * this.#pingInterval) throw new InvalidOptionError('idleTimeoutMs', `an integer of at least twice pingIntervalMs (${2 * this.#pingInterval})`, options.idleTimeoutMs);
+    this.#socket = { reconnectStrategy: reconnectStrategy(options.reconnect), connectTimeout: positiveInt('connectTimeoutMs', options.connectTimeoutMs, 5_000), socketTimeout: idleTimeout };
     this.#clock = options.clock ?? systemClock;
     this.#name = options.clientName ?? 'prescient-write-bus';
     if (typeof this.#name !== 'string' || !/^[!-~]{1,64}$/.test(this.#name)) throw new InvalidOptionError('clientName', '1 to 64 printable characters without spaces', options.clientName);
     this.#onError = fn('onError', options.onError, () => {});
-    this.#heartbeatMs = positiveInt('heartbeatMs', options.heartbeatMs, 2_000, maxTimerMs);
-    this.#heartbeatTimeoutMs = positiveInt('heartbeatTimeoutMs', options.heartbeatTimeoutMs, Math.max(6_000, 3 * this.#heartbeatMs), maxTimerMs);
-    if (this.#heartbeatTimeoutMs <= this.#heartbeatMs) {
-      throw new InvalidOptionError('heartbeatTimeoutMs', `more than \`heartbeatMs\` (${this.#heartbeatMs})`, options.heartbeatTimeoutMs);
-    }
   }
 
   /** Sends `notice` on the channel. Rejects with ERR_TIER_FAILED when Redis is unreachable or slower than `publishTimeoutMs`. */
   async publish(notice: WriteNotice): Promise<void> {
-    await this.#publish(this.channel, encodeNotice(notice));
-  }
-
-  async #publish(channel: string, message: string): Promise<void> {
     this.#checkOpen();
     // The deadline covers the connection too: node-redis keeps reconnecting, so a first connect may never end.
-    let used: Client | undefined;
-    const sent = this.#connectPublisher().then((publisher) => (used = publisher).publish(channel, message));
-    let isLate = false;
-    const late = () => ((isLate = true), new PrescientError('ERR_TIER_FAILED', `Redis did not take a write notice within ${this.#publishTimeoutMs} ms`));
+    const sent = this.#connectPublisher().then((publisher) => publisher.publish(this.channel, encodeNotice(notice)));
+    const late = () => new PrescientError('ERR_TIER_FAILED', `Redis did not take a write notice within ${this.#publishTimeoutMs} ms`);
     try {
       await withinMs(this.#clock, this.#publishTimeoutMs, sent, late);
     } catch (error) {
-      // Unanswered in time on a connection that looked up: it may have died silently (nothing else would notice, and
-      // every later publish would wait on it). The next publish connects again.
-      if (isLate && used !== undefined && used === this.#publisher) {
-        this.#publisher = undefined;
-        used.destroy();
-      }
       throw error instanceof PrescientError ? error : new PrescientError('ERR_TIER_FAILED', `Redis refused a write notice: ${String(error)}`, { cause: error });
     }
   }
@@ -118,40 +111,58 @@ export class RedisWriteBus implements WriteBus {
   /**
    * Subscribes `listener` on its own connection; resolves once subscribed, which waits while Redis is unreachable
    * (the connection keeps retrying). Every later reconnection of that connection (node-redis subscribes again by
-   * itself, or the heartbeat replaced a silent one) is reported to `listener.gap`; a drop to `listener.down`.
+   * itself) is reported to `listener.gap`.
    * @throws PrescientError ERR_TIER_FAILED when the subscription fails, ERR_CLOSED when the bus closes first.
    */
   async subscribe(listener: WriteBusListener): Promise<() => Promise<void>> {
     this.#checkOpen();
-    const subscription = new RedisBusSubscription({
-      channel: this.channel,
-      clock: this.#clock,
-      heartbeatMs: this.#heartbeatMs,
-      heartbeatTimeoutMs: this.#heartbeatTimeoutMs,
-      closeMs: this.#publishTimeoutMs,
-      listener,
-      createClient: () => this.#client(false),
-      publish: (channel, message) => this.#publish(channel, message),
-      onError: (error) => this.#onError(error),
+    const client = this.#client(false);
+    let isSubscribed = false;
+    let isUp = false;
+    client.on('ready', () => {
+      if (!isSubscribed) return;
+      isUp = true;
+      this.#down.delete(client);
+      listener.gap(); // reconnected and subscribed again: what was published meanwhile never came
     });
-    this.#subscriptions.add(subscription); // (close ends a subscription still connecting)
+    const dropped = (): void => {
+      if (!isUp || !this.#subscribers.has(client)) return; // (closing it ourselves emits 'end' too)
+      isUp = false;
+      this.#down.add(client);
+      // Lost: a connection that died without closing is found only once idle for idleTimeoutMs, and notices sent in
+      // that time never came, so local copies may be stale already.
+      listener.down?.(true);
+    };
+    client.on('reconnecting', dropped);
+    client.on('end', dropped);
+    this.#subscribers.add(client); // (close ends a subscription still connecting)
+    this.#down.add(client); // not listening until subscribed
     try {
-      await subscription.start();
+      await client.connect();
+      await client.subscribe(this.channel, (message: string) => listener.notice(message));
     } catch (error) {
-      this.#subscriptions.delete(subscription);
+      this.#subscribers.delete(client);
+      this.#down.delete(client);
+      client.destroy();
       if (this.#isClosed) throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
-      throw error;
+      throw new PrescientError('ERR_TIER_FAILED', `Could not subscribe to the write notices: ${String(error)}`, { cause: error });
     }
+    if (this.#isClosed) {
+      client.destroy();
+      throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+    }
+    isSubscribed = isUp = true;
+    this.#down.delete(client);
     return async () => {
-      if (!this.#subscriptions.delete(subscription)) return;
-      await subscription.close();
+      this.#down.delete(client);
+      if (!this.#subscribers.delete(client)) return;
+      await closeWithin(client, this.#publishTimeoutMs);
     };
   }
 
   /** False while a subscription of this bus is connecting or down (notices are being missed); true otherwise, also before any. */
   get isListening(): boolean {
-    for (const subscription of this.#subscriptions) if (!subscription.isUp) return false;
-    return true;
+    return this.#down.size === 0;
   }
 
   /**
@@ -161,12 +172,12 @@ export class RedisWriteBus implements WriteBus {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    const subscriptions = [...this.#subscriptions];
-    this.#subscriptions.clear();
-    const clients: Client[] = [];
+    const clients = [...this.#subscribers];
+    this.#subscribers.clear();
+    this.#down.clear();
     if (this.#publisher !== undefined) clients.push(this.#publisher);
     if (this.#pending !== undefined) clients.push(this.#pending); // a publisher still connecting
-    await Promise.all([...subscriptions.map((subscription) => subscription.close()), ...clients.map((client) => closeWithin(client, this.#publishTimeoutMs))]);
+    await Promise.all(clients.map((client) => closeWithin(client, this.#publishTimeoutMs)));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -197,7 +208,7 @@ export class RedisWriteBus implements WriteBus {
 
   /** A client of the channel's server: the publisher fails at once while disconnected (no offline queue). */
   #client(isPublisher: boolean): Client {
-    const client = createClient({ url: this.#url, name: this.#name, socket: this.#socket, disableOfflineQueue: isPublisher }) as unknown as Client;
+    const client = createClient({ url: this.#url, name: this.#name, socket: this.#socket, disableOfflineQueue: isPublisher, pingInterval: this.#pingInterval }) as unknown as Client;
     client.on('error', (error: unknown) => this.#onError(error)); // an 'error' without a listener would crash the process
     return client;
   }

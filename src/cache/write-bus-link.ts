@@ -7,8 +7,8 @@
  * second, in order; past `maxQueued` notices the queue collapses into one `all` notice (the other nodes forget what
  * they hold: correct, if costly). Incoming: a node's own notices are skipped; a malformed one is counted and
  * reported (ERR_INVALID_NOTICE), never applied; a gap (the subscription was down) and every (re)subscription apply
- * `all` locally, since what was announced meanwhile is unknown, as does a drop found late (a heartbeat that did not
- * come back: notices were already missed). Subscribing is retried every second until it works.
+ * `all` locally, since what was announced meanwhile is unknown, as does a drop the transport says may have lost
+ * notices already (RedisWriteBus: every drop, since a dead connection is found only after its idle timeout). Subscribing is retried every second until it works.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.ts';
@@ -206,7 +206,7 @@ export class WriteBusLink {
         };
         const down = (isLost?: boolean): void => {
           this.#isUp = false;
-          if (isLost === true) this.#forget(); // (a heartbeat that did not come back: notices went missing unnoticed)
+          if (isLost === true) this.#forget(); // (a connection found dead late: notices went missing unnoticed)
         };
         const unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap, down });
         if (this.#isClosed) {

@@ -39,9 +39,10 @@ export type WriteBusListener = {
   /** Notices may have been missed (the subscription was down and is back): whatever is held locally may be stale. */
   readonly gap: () => void;
   /**
-   * The subscription dropped: notices are missed until `gap` says it is back. `isLost`: notices were missed already
-   * before the drop was found (a heartbeat did not come back), so what is held locally may be stale now, not only
-   * once the subscription is back. Optional for a transport.
+   * The subscription dropped: notices are missed until `gap` says it is back. `isLost`: notices may have been missed
+   * already before the drop was found (a connection found silent by its idle timeout, which RedisWriteBus reports for
+   * every drop), so what is held locally may be stale now, not only once the subscription is back. Optional for a
+   * transport.
    */
   readonly down?: (isLost?: boolean) => void;
 };
