@@ -7,32 +7,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Entry } from '../../src/cache/entry.ts';
 import { MemoryTier } from '../../src/cache/memory-tier.ts';
+import { entry, extra, prefetch } from '../doubles/tier-entries.ts';
 import { Cache, MapOrigin, VirtualClock } from '../../src/index.ts';
-
-function entry(key: string, overrides: Partial<Entry<string>> = {}): Entry<string> {
-  return {
-    key,
-    value: `value of ${key}`,
-    version: 1,
-    sizeBytes: 1,
-    createdAt: 0,
-    staleAt: Infinity,
-    expiresAt: Infinity,
-    source: 'demand',
-    probability: 1,
-    tags: [],
-    hits: 0,
-    ...overrides,
-  };
-}
-
-function prefetch(key: string, overrides: Partial<Entry<string>> = {}): Entry<string> {
-  return entry(key, { source: 'prefetch', probability: 0.5, ...overrides });
-}
-
-function extra(tier: MemoryTier<string>, name: string): number {
-  return Number(tier.stats().extra?.[name]);
-}
 
 function demandKeys(tier: MemoryTier<string>, prefix: string): string[] {
   return [...tier.keys()].filter((k) => k.startsWith(prefix));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Entry, RemovalCause } from '../../src/cache/entry.ts';
 import { MemoryTier, type MemoryTierOptions } from '../../src/cache/memory-tier.ts';
+import { entry, extra, prefetch } from '../doubles/tier-entries.ts';
 import { seededRandom as random } from '../../src/sim/seeded-random.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
@@ -9,31 +10,6 @@ import { tierContract } from '../contracts/tier.contract.ts';
 
 tierContract('MemoryTier', ({ maxBytes }) => new MemoryTier({ maxBytes, clock: new VirtualClock(0) }));
 
-function entry(key: string, overrides: Partial<Entry<string>> = {}): Entry<string> {
-  return {
-    key,
-    value: `value of ${key}`,
-    version: 1,
-    sizeBytes: 1,
-    createdAt: 0,
-    staleAt: Infinity,
-    expiresAt: Infinity,
-    source: 'demand',
-    probability: 1,
-    tags: [],
-    hits: 0,
-    ...overrides,
-  };
-}
-
-function prefetch(key: string, overrides: Partial<Entry<string>> = {}): Entry<string> {
-  return entry(key, { source: 'prefetch', probability: 0.5, ...overrides });
-}
-
-
-function extra(tier: MemoryTier<string>, name: string): number {
-  return Number(tier.stats().extra?.[name]);
-}
 
 describe('MemoryTier', () => {
   test('answers synchronously, never with a promise', () => {
