@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Entry } from '../../src/cache/entry.ts';
 import { MemoryTier } from '../../src/cache/memory-tier.ts';
 import { entry, extra, prefetch } from '../doubles/tier-entries.ts';
 import { Cache, MapOrigin, VirtualClock } from '../../src/index.ts';
