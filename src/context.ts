@@ -16,11 +16,33 @@ export type ReadContext = {
 export const anonymous: ReadContext = Object.freeze({});
 
 /**
- * The key a context's predictions and waiting state are kept under: its most specific id (session, else user, else
- * segment; '' for an anonymous read).
+ * Live-state keys, with sessions, users and segments in separate namespaces. Why: a session id and a user id are drawn
+ * from different spaces (numeric ids from two sequences make "7" and "7" likely), so keying state on
+ * `session ?? user` let an anonymous visitor's session "7" and signed-in user "7" share one history. A session id is
+ * its own key (no string built per access in the common case) unless it starts with NUL; every other key starts with
+ * NUL plus a letter ('s' an escaped session, 'u' a user, 'g' a segment) or is NUL alone (an anonymous read), so no two
+ * namespaces meet. Cost: one comparison for a session; one concatenation for a user-only or segment-only context.
+ */
+
+/** Key of the anonymous stream (no session, no user, no segment): NUL alone, which no other key is. */
+export const anonymousLiveKey = '\u0000';
+
+/** The key of the context's live (per-visit) state: its session, else its user (namespaced), else undefined. */
+export function liveKey(ctx: ReadContext): string | undefined {
+  const session = ctx.session;
+  if (session !== undefined) return session.charCodeAt(0) === 0 ? '\u0000s' + session : session;
+  const user = ctx.user;
+  return user === undefined ? undefined : '\u0000u' + user;
+}
+
+/**
+ * The key a context's predictions and waiting state are kept under: `liveKey`, else its segment (namespaced), else
+ * `anonymousLiveKey`. A session, a user and a segment of the same id are different contexts.
  */
 export function contextKey(ctx: ReadContext): string {
-  return ctx.session ?? ctx.user ?? ctx.segment ?? '';
+  const key = liveKey(ctx);
+  if (key !== undefined) return key;
+  return ctx.segment === undefined ? anonymousLiveKey : '\u0000g' + ctx.segment;
 }
 
 /** True when `ctx` names neither a session nor a user: one global stream (a block or object trace). */

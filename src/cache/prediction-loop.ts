@@ -8,8 +8,7 @@
  * prefetches were used, which were wasted, which misses no prefetch avoided.
  */
 import { deferOn, type Clock, type TimerHandle } from '../clock.ts';
-import type { ReadContext } from '../context.ts';
-import { contextStateKey } from '../predict/live-key.ts';
+import { contextKey, type ReadContext } from '../context.ts';
 import type { Prediction, Predictor } from '../predict/predictor.ts';
 import { Feedback, type FeedbackEvent, type FeedbackStats } from '../prefetch/feedback.ts';
 import { PrefetchScheduler, type PrefetchTarget, type SchedulerStats } from '../prefetch/prefetch-scheduler.ts';
@@ -88,7 +87,7 @@ export class PredictionLoop {
   readonly #onPredicted: PredictionLoopOptions['onPredicted'];
   readonly #budget: PredictionBudget | undefined;
   /**
-   * Contexts seen in drained accesses and not yet predicted for, least recently accessed first, by `contextStateKey`
+   * Contexts seen in drained accesses and not yet predicted for, least recently accessed first, by `contextKey`
    * (a session, a user and a segment of the same id are different contexts).
    */
   readonly #latest = new Map<string, ReadContext>();
@@ -128,7 +127,7 @@ export class PredictionLoop {
     // for (rather than each context right after its accesses are observed).
     this.#isPushed = options.predictor?.onFresh !== undefined;
     options.predictor?.onFresh?.((ctx) => {
-      this.#touchLatest(contextStateKey(ctx), ctx);
+      this.#touchLatest(contextKey(ctx), ctx);
       if (this.#drainTimer === undefined) this.#scheduleDrain();
     });
   }
@@ -346,7 +345,7 @@ export class PredictionLoop {
         return;
       }
       if (!isNoting) return;
-      this.#touchLatest(contextStateKey(a.ctx), a.ctx);
+      this.#touchLatest(contextKey(a.ctx), a.ctx);
     }, limit);
   }
 

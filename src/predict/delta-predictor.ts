@@ -17,12 +17,11 @@
  * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength) per observe, O(historyLength + 16) per predict, plus a re-rank of the global deltas
  * every 64 accesses.
  */
-import { contextScope, type ContextScope, type ReadContext } from '../context.ts';
+import { liveKey, contextScope, type ContextScope, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { canonicalInteger } from './key-interner.ts';
-import { liveKey } from './live-key.ts';
 import { kthLargestInPlace } from './quickselect.ts';
 import { SessionRegistry } from './session-registry.ts';
 

@@ -23,7 +23,7 @@
  * (popularity is always asked: it costs a copy and fills out lists the context models leave short), except for
  * anonymous reads unless `anonymousPopularity` (there it names keys the cache holds already).
  */
-import { isAnonymous, type ReadContext } from '../context.ts';
+import { anonymousLiveKey, liveKey, isAnonymous, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { bool, nameOption, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import type { EnsemblePredictorOptions } from './ensemble-options.ts';
@@ -36,7 +36,6 @@ import type { Access, Prediction, Predictor } from './predictor.ts';
 import { ProbabilityCalibrator } from './probability-calibrator.ts';
 import { HorizonScores } from './horizon-scores.ts';
 import { SessionRegistry } from './session-registry.ts';
-import { anonymousLiveKey, liveKey } from './live-key.ts';
 
 export type { EnsemblePredictorOptions } from './ensemble-options.ts';
 

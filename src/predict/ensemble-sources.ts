@@ -12,27 +12,18 @@
 import type { ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nestedOptions } from '../options.ts';
-import { DeltaPredictor, type DeltaPredictorOptions } from './delta-predictor.ts';
+import { DeltaPredictor } from './delta-predictor.ts';
+import type { EnsemblePredictorOptions } from './ensemble-options.ts';
 import { KeyInterner } from './key-interner.ts';
 import type { SourceLists } from './list-mixer.ts';
-import { MarkovPredictor, type MarkovPredictorOptions } from './markov-predictor.ts';
-import { PopularityPredictor, type PopularityPredictorOptions } from './popularity-predictor.ts';
+import { MarkovPredictor } from './markov-predictor.ts';
+import { PopularityPredictor } from './popularity-predictor.ts';
 import type { Access, Predictor } from './predictor.ts';
-import { SequentialRulesPredictor, type SequentialRulesPredictorOptions } from './sequential-rules-predictor.ts';
-import { SessionKnnPredictor, type SessionKnnPredictorOptions } from './session-knn-predictor.ts';
+import { SequentialRulesPredictor } from './sequential-rules-predictor.ts';
+import { SessionKnnPredictor } from './session-knn-predictor.ts';
 
-/** Options of the inner models; a source set to `false` is left out. */
-export type EnsembleSourcesOptions = {
-  readonly markov?: MarkovPredictorOptions;
-  readonly delta?: DeltaPredictorOptions | false;
-  readonly popularity?: PopularityPredictorOptions | false;
-  readonly knn?: SessionKnnPredictorOptions | false;
-  readonly rules?: SequentialRulesPredictorOptions | false;
-  /** Most keys the shared interner holds (KeyInterner). */
-  readonly maxKeys?: number;
-  /** The ensemble's session idle time: the inner models' default (an inner model's own option wins). */
-  readonly sessionIdleMs?: number;
-};
+/** Options of the inner models (the ensemble's own, see ensemble-options.ts); a source set to `false` is left out. */
+export type EnsembleSourcesOptions = Pick<EnsemblePredictorOptions, 'markov' | 'delta' | 'popularity' | 'knn' | 'rules' | 'maxKeys' | 'sessionIdleMs'>;
 
 /** Name of a source, as reported by the ensemble. */
 export type SourceName = 'markov:user' | 'markov:segment' | 'markov:global' | 'delta' | 'popularity' | 'session-knn' | 'sequential-rules';

@@ -10,8 +10,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../clock.ts';
-import type { ReadContext } from '../context.ts';
-import { contextStateKey } from './live-key.ts';
+import { contextKey, type ReadContext } from '../context.ts';
 import { lowerThreadPriority } from '../worker-threads.ts';
 import { EnsemblePredictor, type EnsemblePredictorOptions } from './ensemble-predictor.ts';
 import type { Prediction } from './predictor.ts';
@@ -112,7 +111,7 @@ if (port !== null && (workerData as { role?: string } | null)?.role === 'predict
         for (let i = 0; i < m.keys.length; i++) {
           const ctx = contextAt(m, i);
           model.observe({ key: m.keys[i], at: m.at[i], ctx });
-          const k = contextStateKey(ctx);
+          const k = contextKey(ctx);
           latest.delete(k);
           latest.set(k, i);
         }

@@ -13,11 +13,10 @@
  * from, where read-ahead-like sources already answer and a window would blur the stream's interleaved scans.
  * Memory: a SuccessorTable bounded by `maxStates` x `maxSuccessors`; `window` ids per live session.
  */
-import type { ReadContext } from '../context.ts';
+import { liveKey, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
-import { liveKey } from './live-key.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { SuccessorTable } from './successor-table.ts';

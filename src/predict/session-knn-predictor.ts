@@ -25,12 +25,11 @@
  * neighbours, the sizes of the paper, cost 2-4x more for +0.005 Recall@20 on yoochoose); observe is
  * O(maxSessionLength).
  */
-import type { ReadContext } from '../context.ts';
+import { liveKey, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import { CandidateSet } from './candidate-set.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
-import { liveKey } from './live-key.ts';
 import { kthLargestInPlace } from './quickselect.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { SessionRegistry } from './session-registry.ts';

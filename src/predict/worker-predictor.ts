@@ -17,8 +17,7 @@
  * read). A failed model is reported through `onError` and answers nothing; reads go on.
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
-import { anonymous, checkContext, type ReadContext } from '../context.ts';
-import { contextStateKey } from './live-key.ts';
+import { contextKey, anonymous, checkContext, type ReadContext } from '../context.ts';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { fn, nestedOptions, optionsObject, positiveInt } from '../options.ts';
 import { moduleBeside, startTsWorker } from '../worker-threads.ts';
@@ -155,7 +154,7 @@ export class WorkerPredictor implements Predictor {
 
   /** The last predictions announced for `ctx` (empty before the first), without waiting for the worker. */
   predict(ctx: ReadContext, limit: number): Prediction[] {
-    const c = this.#failure === undefined ? this.#kept.get(contextStateKey(ctx)) : undefined; // closed or failed: nothing
+    const c = this.#failure === undefined ? this.#kept.get(contextKey(ctx)) : undefined; // closed or failed: nothing
     if (c === undefined) return [];
     const end = Math.min(c.keys.length, limit);
     const out: Prediction[] = [];
@@ -246,7 +245,7 @@ export class WorkerPredictor implements Predictor {
       const kept = this.#kept;
       for (let i = 0; i < reply.ends.length; i++) {
         const ctx = contextAt(reply, i);
-        const k = contextStateKey(ctx);
+        const k = contextKey(ctx);
         kept.delete(k);
         const start = i === 0 ? 0 : reply.ends[i - 1];
         const end = reply.ends[i];
