@@ -38,9 +38,14 @@ export function heldVersion<V>(w: LocalStores<V>, key: string): number {
 export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number {
   // The writer changed the shared tier before sending, but the tier's invalidation of the replies it cached here may
   // come later, on another connection: without this, the next shared read answers the old copy, kept here for its TTL.
+  // The tier is the application's: a throw there is reported, and the local copies still go.
   const isWide = notice.prefix !== undefined || notice.tag !== undefined || notice.all === true;
-  if (isWide) w.shared?.dropCachedReplies();
-  else if (notice.keys !== undefined && notice.keys.length > 0) w.shared?.dropCachedReplies(notice.keys.map((change) => change.key));
+  try {
+    if (isWide) w.shared?.dropCachedReplies();
+    else if (notice.keys !== undefined && notice.keys.length > 0) w.shared?.dropCachedReplies(notice.keys.map((change) => change.key));
+  } catch (error) {
+    w.onBusFault(error);
+  }
   let removed = 0;
   for (const change of notice.keys ?? []) {
     const { key } = change;

@@ -17,7 +17,7 @@ import { fn, nonNegativeNumber, optionsObject, positiveInt, urlOption } from '..
 import { withinMs } from './command-deadline.ts';
 import { closeWithin, reconnectStrategy, type ClosableClient } from './redis-client.ts';
 import type { WriteBus, WriteBusListener, WriteNotice } from './write-bus.ts';
-import { encodeNotice } from './write-bus.ts';
+import { callHandler, encodeNotice } from './write-bus.ts';
 
 export type RedisWriteBusOptions = {
   /** The Redis server (any node of a cluster). */
@@ -46,7 +46,10 @@ export type RedisWriteBusOptions = {
    */
   readonly idleTimeoutMs?: number;
   readonly clock?: Clock;
-  /** Connection errors (each connection reconnects on its own); never thrown. */
+  /**
+   * Connection errors (each connection reconnects on its own), and what a subscriber's `notice`, `gap` or `down`
+   * threw (the subscription goes on); never thrown. What `onError` itself throws is dropped.
+   */
   readonly onError?: (error: unknown) => void;
 };
 
@@ -92,7 +95,8 @@ export class RedisWriteBus implements WriteBus {
     this.#clock = options.clock ?? systemClock;
     this.#name = options.clientName ?? 'prescient-write-bus';
     if (typeof this.#name !== 'string' || !/^[!-~]{1,64}$/.test(this.#name)) throw new InvalidOptionError('clientName', '1 to 64 printable characters without spaces', options.clientName);
-    this.#onError = fn('onError', options.onError, () => {});
+    const onError = fn<(error: unknown) => void>('onError', options.onError, () => {});
+    this.#onError = (error) => callHandler(() => onError(error), () => {});
   }
 
   /** Sends `notice` on the channel. Rejects with ERR_TIER_FAILED when Redis is unreachable or slower than `publishTimeoutMs`. */
@@ -119,11 +123,14 @@ export class RedisWriteBus implements WriteBus {
     const client = this.#client(false);
     let isSubscribed = false;
     let isUp = false;
+    // The listener's handlers run inside node-redis's event handlers: a throw there would be an uncaught exception
+    // ('reconnecting', 'end'), tear the connection down again ('ready') or drop the rest of a reply (a message).
+    const call = (handler: () => void): void => callHandler(handler, this.#onError);
     client.on('ready', () => {
       if (!isSubscribed) return;
       isUp = true;
       this.#down.delete(client);
-      listener.gap(); // reconnected and subscribed again: what was published meanwhile never came
+      call(() => listener.gap()); // reconnected and subscribed again: what was published meanwhile never came
     });
     const dropped = (): void => {
       if (!isUp || !this.#subscribers.has(client)) return; // (closing it ourselves emits 'end' too)
@@ -131,7 +138,7 @@ export class RedisWriteBus implements WriteBus {
       this.#down.add(client);
       // Lost: a connection that died without closing is found only once idle for idleTimeoutMs, and notices sent in
       // that time never came, so local copies may be stale already.
-      listener.down?.(true);
+      call(() => listener.down?.(true));
     };
     client.on('reconnecting', dropped);
     client.on('end', dropped);
@@ -139,7 +146,7 @@ export class RedisWriteBus implements WriteBus {
     this.#down.add(client); // not listening until subscribed
     try {
       await client.connect();
-      await client.subscribe(this.channel, (message: string) => listener.notice(message));
+      await client.subscribe(this.channel, (message: string) => call(() => listener.notice(message)));
     } catch (error) {
       this.#subscribers.delete(client);
       this.#down.delete(client);

@@ -9,10 +9,14 @@
  * reported (ERR_INVALID_NOTICE), never applied; a gap (the subscription was down) and every (re)subscription apply
  * `all` locally, since what was announced meanwhile is unknown, as does a drop the transport says may have lost
  * notices already (RedisWriteBus: every drop, since a dead connection is found only after its idle timeout). Subscribing is retried every second until it works.
+ * The handlers it gives the bus never throw: what `apply` throws (user code runs there: a shared tier's
+ * `dropCachedReplies`, removal listeners) is reported and answered by forgetting everything, and what `onFault` throws
+ * is dropped; a throw would otherwise unwind the transport's event handler, or make a subscription that worked look
+ * failed and be made again beside the first.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.ts';
-import { decodeNotice, type KeyChange, type WriteBus, type WriteNotice } from './write-bus.ts';
+import { callHandler, decodeNotice, type KeyChange, type WriteBus, type WriteNotice } from './write-bus.ts';
 
 /** Notices kept for a retry while the bus is down; past it the queue collapses into one `all` notice. */
 const maxQueued = 1_000;
@@ -42,8 +46,9 @@ export type WriteBusStats = {
 export type WriteBusLinkOptions = {
   readonly bus: WriteBus;
   readonly clock: Clock;
-  /** Applies another node's notice to the local tiers only; returns how many copies went. */
+  /** Applies another node's notice to the local tiers only; returns how many copies went. May throw (reported). */
   readonly apply: (notice: WriteNotice) => number;
+  /** Hears each fault; what it throws is dropped. */
   readonly onFault: (error: unknown) => void;
 };
 
@@ -135,11 +140,11 @@ export class WriteBusLink {
         await this.#o.bus.publish(notice);
         this.#counts.published++;
       } catch (error) {
-        this.#o.onFault(error);
+        this.#fault(error);
         break;
       }
     }
-    await this.#unsubscribe?.().catch((error: unknown) => this.#o.onFault(error));
+    await this.#unsubscribe?.().catch((error: unknown) => this.#fault(error));
   }
 
   #endBatch(): void {
@@ -179,7 +184,7 @@ export class WriteBusLink {
           await this.#o.bus.publish(item.notice);
         } catch (error) {
           this.#counts.publishFailures++;
-          this.#o.onFault(error);
+          this.#fault(error);
           this.#retry = this.#o.clock.setTimer(retryMs, () => {
             this.#retry = undefined;
             void this.#send();
@@ -198,33 +203,35 @@ export class WriteBusLink {
   }
 
   async #subscribe(): Promise<void> {
+    const gap = (): void => {
+      this.#isUp = true;
+      this.#forget();
+    };
+    const down = (isLost?: boolean): void => {
+      this.#isUp = false;
+      if (isLost === true) this.#forget(); // (a connection found dead late: notices went missing unnoticed)
+    };
     while (!this.#isClosed) {
+      let unsubscribe: () => Promise<void>;
       try {
-        const gap = (): void => {
-          this.#isUp = true;
-          this.#forget();
-        };
-        const down = (isLost?: boolean): void => {
-          this.#isUp = false;
-          if (isLost === true) this.#forget(); // (a connection found dead late: notices went missing unnoticed)
-        };
-        const unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap, down });
-        if (this.#isClosed) {
-          await unsubscribe().catch((error: unknown) => this.#o.onFault(error));
-          return;
-        }
-        this.#unsubscribe = unsubscribe;
-        this.#forget(); // whatever was announced before this node listened is unknown here
-        return;
+        unsubscribe = await this.#o.bus.subscribe({ notice: (message) => this.#receive(message), gap, down });
       } catch (error) {
         if (this.#isClosed) return; // (the bus closed under a subscription still connecting)
-        this.#o.onFault(error);
+        this.#fault(error);
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
           this.#resubscribe = this.#o.clock.setTimer(retryMs, resolve);
         });
         this.#resubscribe = this.#wake = undefined;
+        continue;
       }
+      if (this.#isClosed) {
+        await unsubscribe().catch((error: unknown) => this.#fault(error));
+        return;
+      }
+      this.#unsubscribe = unsubscribe;
+      this.#forget(); // whatever was announced before this node listened is unknown here
+      return;
     }
   }
 
@@ -236,7 +243,7 @@ export class WriteBusLink {
     } catch (error) {
       // Some node's notice was lost (too large, damaged, or not ours): which copies it named is unknown.
       this.#counts.invalid++;
-      this.#o.onFault(error);
+      this.#fault(error);
       this.#forget();
       return;
     }
@@ -246,15 +253,26 @@ export class WriteBusLink {
     try {
       this.#counts.removed += this.#o.apply(checked);
     } catch (error) {
-      this.#o.onFault(error);
+      // Part of the notice may be applied: forgetting everything leaves no copy it named.
+      this.#fault(error);
       this.#forget();
     }
   }
 
+  /** Drops every local copy (`all`); never throws: a failure is reported, and the next gap or notice tries again. */
   #forget(): void {
     if (this.#isClosed) return;
     this.#counts.forgotten++;
-    this.#counts.removed += this.#o.apply({ from: this.id, all: true });
+    try {
+      this.#counts.removed += this.#o.apply({ from: this.id, all: true });
+    } catch (error) {
+      this.#fault(error);
+    }
+  }
+
+  /** Reports `error` to onFault; what onFault throws stops here. */
+  #fault(error: unknown): void {
+    callHandler(() => this.#o.onFault(error), () => {});
   }
 }
 

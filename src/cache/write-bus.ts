@@ -55,6 +55,24 @@ export interface WriteBus {
   subscribe(listener: WriteBusListener): Promise<() => Promise<void>>;
 }
 
+/**
+ * Runs a handler the application gave the bus (a subscriber's `notice`, `gap` or `down`, an `onError`) so that what it
+ * throws stays its own: the error goes to `onError`, and a throw from `onError` itself stops here (no recursion).
+ * Without it the throw unwinds the transport's event handler: in node-redis an uncaught exception, a reply buffer
+ * dropped with the notices after it, or a connection torn down and made again.
+ */
+export function callHandler(handler: () => void, onError: (error: unknown) => void): void {
+  try {
+    handler();
+  } catch (error) {
+    try {
+      onError(error);
+    } catch {
+      // The error handler's own fault has nowhere left to go.
+    }
+  }
+}
+
 /** Bytes of a notice's JSON above which it is refused (a received one is counted and dropped; a sender splits first). */
 export const maxNoticeBytes = 1 << 20;
 
@@ -139,24 +157,24 @@ export class MemoryWriteBus implements WriteBus {
     this.#isDown = isDown;
   }
 
-  /** Delivers a raw message, as a broker would from any publisher (tests of malformed notices). */
+  /**
+   * Delivers a raw message, as a broker would from any publisher (tests of malformed notices). A listener that throws
+   * loses its own notice, not the others' (nor later ones: the chain stays resolved); so for `disconnect` and `interrupt`.
+   */
   deliver(message: string): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener.notice(message);
-      } catch {
-        // A listener that throws loses its own notice, not the others' (nor later ones: the chain stays resolved).
-      }
-    }
+    for (const listener of [...this.#listeners]) callHandler(() => listener.notice(message), ignore);
   }
 
   /** Tells every subscriber its subscription dropped (`down`); `interrupt` brings it back. */
   disconnect(): void {
-    for (const listener of [...this.#listeners]) listener.down?.();
+    for (const listener of [...this.#listeners]) callHandler(() => listener.down?.(), ignore);
   }
 
   /** Tells every subscriber it may have missed notices (its subscription is back). */
   interrupt(): void {
-    for (const listener of [...this.#listeners]) listener.gap();
+    for (const listener of [...this.#listeners]) callHandler(() => listener.gap(), ignore);
   }
 }
+
+/** MemoryWriteBus has no error handler: a subscriber's throw is its own. */
+function ignore(): void {}

@@ -22,18 +22,19 @@
  * trigger records it in a side table, which the default catch-up reads beside the table (hard-deletes.ts); so is the
  * old key of an UPDATE that changed a row's key. A TRUNCATE names no keys: it is applied as `invalidateAll`.
  */
-import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.ts';
-import { PrescientError } from '../errors.ts';
+import { isPrescientError, PrescientError } from '../errors.ts';
 import { withDeadline } from '../origin/deadline.ts';
 import type { PostgresSql } from '../origin/postgres-origin.ts';
 import { parseVersion, quoteIdentifier } from '../origin/sql-table.ts';
 import { ChangeBatch, parseChange } from './change-batch.ts';
+import { FeedEvents, type ChangeFeedEvents } from './change-feed-events.ts';
 import { resolveChangeFeedOptions, type ChangeFeedOptions, type ResolvedChangeFeedOptions } from './change-feed-options.ts';
 import { installChangeTrigger, type ChangeTriggerOptions } from './change-trigger.ts';
-import { withInvalidateAll, type AppliedChange, type ChangeTarget } from './change-target.ts';
+import { withInvalidateAll, type ChangeTarget } from './change-target.ts';
 
 export type { AppliedChange, ChangeFeedMode, ChangeRecord, ChangesFunction, ChangeTarget, ListenFunction } from './change-target.ts';
+export type { ChangeFeedEvents } from './change-feed-events.ts';
 export type { ChangeFeedLogger, ChangeFeedOptions } from './change-feed-options.ts';
 export type { ChangeTriggerOptions } from './change-trigger.ts';
 
@@ -55,21 +56,13 @@ export type ChangeFeedStats = {
   readonly catchUpRows: number;
   /** Times the listener connection was lost and LISTEN ran again. */
   readonly reconnects: number;
-  /** ERR_CHANGE_FEED_FAILED occurrences (lost connection, failed catch-up, failed apply). */
+  /** ERR_CHANGE_FEED_FAILED occurrences (lost connection, failed catch-up, failed apply), and the ERR_CLOSED that stopped it. */
   readonly failures: number;
   /** Commit-to-apply lag of the oldest change in the last notified batch, in ms (trigger clock to feed clock). */
   readonly lastLagMs: number | undefined;
   readonly watermark: number;
   /** True between a successful `start()` and `close()` (a lost connection shows in `reconnects` when it is back). */
   readonly isStarted: boolean;
-};
-
-/** Events a feed emits; listeners cost nothing when absent. */
-export type ChangeFeedEvents = {
-  'changes:applied': [{ readonly source: 'notify' | 'catch-up'; readonly changes: readonly AppliedChange[] }];
-  'catch-up:done': [{ readonly fromVersion: number; readonly toVersion: number; readonly pages: number; readonly rows: number }];
-  'listener:reconnected': [{ readonly reconnects: number }];
-  'feed:failed': [PrescientError];
 };
 
 /**
@@ -80,7 +73,7 @@ export class ChangeFeed {
   readonly #o: ResolvedChangeFeedOptions;
   readonly #clock: Clock;
   readonly #target: ChangeTarget;
-  readonly #events = new EventEmitter();
+  readonly #events: FeedEvents;
   readonly #batch: ChangeBatch;
   #unlisten: (() => Promise<unknown>) | undefined;
   #listens = 0;
@@ -98,14 +91,15 @@ export class ChangeFeed {
   readonly #work = new Set<Promise<unknown>>();
   #isStarted = false;
   #isClosed = false;
-  readonly #counts = { notifications: 0, malformed: 0, otherTables: 0, catchUps: 0, catchUpPages: 0, catchUpRows: 0, reconnects: 0, failures: 0 };
+  readonly #counts = { notifications: 0, malformed: 0, otherTables: 0, catchUps: 0, catchUpPages: 0, catchUpRows: 0, reconnects: 0 };
 
   constructor(options: ChangeFeedOptions) {
     const o = resolveChangeFeedOptions(options);
     this.#o = o;
     this.#clock = o.clock;
+    this.#events = new FeedEvents(o.logger, { table: o.table, channel: o.channel });
     this.#target = withInvalidateAll(o.target, () =>
-      this.#fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${o.table}: the table was truncated, and the target has no invalidateAll to drop every key`)));
+      this.#events.fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${o.table}: the table was truncated, and the target has no invalidateAll to drop every key`)));
     this.#batch = new ChangeBatch(o.clock, o.fromVersion ?? 0);
   }
 
@@ -173,7 +167,12 @@ export class ChangeFeed {
     }
   }
 
-  /** Applies pending notifications, stops listening, waits for work in flight, and closes a client it opened. */
+  /**
+   * Applies pending notifications, stops listening, waits for work in flight, and closes a client it opened. The feed
+   * also closes itself when its target (or catch-up query) answers ERR_CLOSED: a closed cache never opens again, so
+   * it reports that once ('feed:failed', code ERR_CLOSED) instead of retrying for ever; closing the cache first or
+   * the feed first ends the same way (a closing feed reports nothing for the notifications it could not apply).
+   */
   async close(): Promise<void> {
     if (this.#isClosed) return;
     if (this.#flushTimer !== undefined) this.#clock.clearTimer(this.#flushTimer);
@@ -193,6 +192,7 @@ export class ChangeFeed {
   stats(): ChangeFeedStats {
     return {
       ...this.#counts,
+      failures: this.#events.failures,
       ...this.#batch.counts(),
       watermark: this.#batch.watermark,
       isStarted: this.#isStarted && !this.#isClosed,
@@ -254,8 +254,8 @@ export class ChangeFeed {
     this.#listens++;
     if (this.#listens > 1) {
       this.#counts.reconnects++;
-      this.#fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table} lost its listener connection; listening again and catching up`));
-      this.#emit('listener:reconnected', { reconnects: this.#counts.reconnects });
+      this.#events.fail(new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table} lost its listener connection; listening again and catching up`));
+      this.#events.emit('listener:reconnected', { reconnects: this.#counts.reconnects });
     }
     return this.#requestCatchUp(this.#listens > 1);
   }
@@ -278,10 +278,11 @@ export class ChangeFeed {
         .apply(taken, this.#target, this.#o.mode, 'notify')
         .then((applied) => {
           this.#retries = 0;
-          this.#emit('changes:applied', { source: 'notify', changes: applied() });
+          this.#events.emit('changes:applied', { source: 'notify', changes: applied() });
         })
         .catch((error: unknown) => {
-          this.#fail(this.#feedError(`could not apply ${taken.size} changes`, error));
+          if (this.#isFinal(error)) return;
+          this.#events.fail(this.#feedError(`could not apply ${taken.size} changes`, error));
           this.#scheduleFlush(this.#nextRetryMs());
         }),
     );
@@ -326,7 +327,7 @@ export class ChangeFeed {
           this.#counts.catchUpRows += page.length;
           const taken = this.#batch.fromRecords(page);
           const applied = await this.#batch.apply(taken, this.#target, this.#o.mode, 'catch-up');
-          if (taken.size > 0) this.#emit('changes:applied', { source: 'catch-up', changes: applied() });
+          if (taken.size > 0) this.#events.emit('changes:applied', { source: 'catch-up', changes: applied() });
           if (this.#isRestarted) {
             this.#isRestarted = false; // a new gap meanwhile: go on from where #requestCatchUp put it back
             continue;
@@ -343,9 +344,10 @@ export class ChangeFeed {
       this.#batch.holdAt(undefined);
       this.#counts.catchUps++;
       this.#retries = 0;
-      this.#emit('catch-up:done', { fromVersion, toVersion: this.#batch.watermark, pages, rows });
+      this.#events.emit('catch-up:done', { fromVersion, toVersion: this.#batch.watermark, pages, rows });
     } catch (error) {
-      this.#fail(this.#feedError(`catch-up from version ${this.#catchUpSince} failed`, error));
+      if (this.#isFinal(error)) return;
+      this.#events.fail(this.#feedError(`catch-up from version ${this.#catchUpSince} failed`, error));
       this.#scheduleCatchUpRetry();
     } finally {
       this.#isCatchingUp = false;
@@ -376,19 +378,14 @@ export class ChangeFeed {
     return new PrescientError('ERR_CHANGE_FEED_FAILED', `Change feed on ${this.#o.table}: ${what}: ${describeError(cause)}`, { cause });
   }
 
-  #fail(error: PrescientError): void {
-    this.#counts.failures++;
-    this.#o.logger?.warn({ err: error, table: this.#o.table, channel: this.#o.channel }, error.message);
-    this.#emit('feed:failed', error);
-  }
-
-  #emit<E extends keyof ChangeFeedEvents>(event: E, ...args: ChangeFeedEvents[E]): void {
-    if (this.#events.listenerCount(event) === 0) return;
-    try {
-      this.#events.emit(event, ...args);
-    } catch (error) {
-      this.#o.logger?.warn({ err: error, event }, 'change feed: an event listener threw');
-    }
+  /** True for ERR_CLOSED: the target (or query) is closed for good, so the feed stops, saying so once unless closing. */
+  #isFinal(error: unknown): boolean {
+    if (!isPrescientError(error, 'ERR_CLOSED')) return false;
+    if (this.#isClosed) return true;
+    this.#events.fail(new PrescientError('ERR_CLOSED', `Change feed on ${this.#o.table} stopped: ${describeError(error)}`, { cause: error }));
+    this.#batch.take(); // (what is pending can never be applied: close() must not try)
+    void this.close();
+    return true;
   }
 }
 

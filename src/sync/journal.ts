@@ -26,12 +26,12 @@
  * cache may have dropped the data), so the journal fails for good: every pending and later append rejects with
  * ERR_JOURNAL_FAILED, and the process must restart and replay.
  */
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TimerHandle } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
 import { encodeFrame, type JournalFrame, MAX_FRAME_PAYLOAD_BYTES, scanSegment, tornTailProblem } from './journal-format.ts';
-import { CHECKPOINT_FILE, corrupt, readCheckpoint, syncDir, truncateTail, writeCheckpoint } from './journal-files.ts';
+import { CHECKPOINT_FILE, corrupt, makeDirectory, readCheckpoint, syncDir, truncateTail, writeCheckpoint } from './journal-files.ts';
 import { acquireJournalLock, type JournalLock } from './journal-lock.ts';
 import { resolveJournalOptions, type JournalOptions, type ResolvedJournalOptions } from './journal-options.ts';
 
@@ -114,7 +114,8 @@ export class Journal {
    * Opens the journal and returns the records not yet confirmed, in sequence order. A torn tail of the last
    * segment (at most one group write) is truncated.
    * @throws PrescientError ERR_JOURNAL_FAILED naming the holder when another live process (or another open
-   *   Journal in this one) holds the directory's lock, or when the files cannot be read; ERR_JOURNAL_CORRUPT when
+   *   Journal in this one) holds the directory's lock, or when the directory cannot be made (at once, even under
+   *   /proc; the errno in `cause`) or the files cannot be read; ERR_JOURNAL_CORRUPT when
    *   an acknowledged record is unreadable (bad frame before valid ones, bad bytes longer than one group write,
    *   records the checkpoint confirms missing, a gap in sequence numbers, a damaged checkpoint), leaving the
    *   files as they were. A failed open releases the lock.
@@ -124,7 +125,7 @@ export class Journal {
     this.#state = 'open';
     const dir = this.#o.dir;
     try {
-      await mkdir(dir, { recursive: true });
+      await makeDirectory(dir); // (not mkdir's recursive option: it spins for ever under /proc, see makeDirectory)
     } catch (error) {
       this.#state = 'closed';
       throw journalFailed(`Cannot open the journal in ${dir}`, error);

@@ -84,5 +84,41 @@ export function writeBusContract(name: string, make: () => Promise<WriteBusHarne
         await h.close();
       }
     });
+
+    test("a subscriber whose handlers throw keeps hearing notices and gaps, and the others hear every one", { timeout: 30_000 }, async () => {
+      const h = await make();
+      try {
+        const thrown: string[] = [];
+        let gaps = 0;
+        const heard: string[] = [];
+        await h.bus.subscribe({
+          notice: (m) => {
+            thrown.push(m);
+            throw new Error('a notice handler fails');
+          },
+          gap: () => {
+            gaps++;
+            throw new Error('a gap handler fails');
+          },
+          down: () => {
+            throw new Error('a down handler fails');
+          },
+        });
+        await h.bus.subscribe({ notice: (m) => heard.push(m), gap: () => {} });
+        await h.bus.publish({ from: 'n', keys: [{ key: 'one' }] });
+        await h.bus.publish({ from: 'n', keys: [{ key: 'two' }] });
+        await until(() => thrown.length === 2 && heard.length === 2);
+        await h.interrupt();
+        await until(() => gaps >= 1);
+        const isBack = () => [thrown, heard].every((list) => list.some((m) => decodeNotice(m).keys?.[0].key === 'after'));
+        for (let tries = 0; !isBack(); tries++) {
+          assert.ok(tries < 100, 'a subscriber heard no notice after the gap');
+          await h.bus.publish({ from: 'n', keys: [{ key: 'after' }] }).catch(() => {});
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        await h.close();
+      }
+    });
   });
 }

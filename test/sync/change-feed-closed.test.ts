@@ -1,0 +1,116 @@
+/**
+ * A ChangeFeed whose cache was closed under it (the cache's `close()` ran first): every target call rejects with
+ * ERR_CLOSED for good, so the feed must stop at the first one — report it once, release its listener, retry nothing —
+ * and closing the two in either order must end the same way. On a Cache through cacheChangeTarget, a listener
+ * double and a change log over a VirtualClock.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Cache } from '../../src/cache/cache.ts';
+import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
+import { VirtualClock } from '../../src/clock.ts';
+import { isPrescientError, type PrescientError } from '../../src/errors.ts';
+import { MapOrigin } from '../../src/origin/function-origin.ts';
+import { ChangeFeed, type ChangeRecord, type ChangeTarget } from '../../src/sync/change-feed.ts';
+
+/** Ten minutes: at the default maxRetryMs (30 s) a feed still retrying would try some twenty times more. */
+const longMs = 600_000;
+
+function setup() {
+  const clock = new VirtualClock(1_000_000);
+  const cache = new Cache<string>({ origin: new MapOrigin<string>([['a', 'a1']]), clock, ttlMs: 1e9 });
+  const inner = cacheChangeTarget(cache);
+  const calls = { invalidate: 0, queries: 0, unlistened: 0 };
+  const target: ChangeTarget = {
+    peekVersion: (key) => inner.peekVersion(key),
+    invalidate: (keys, versions) => {
+      calls.invalidate++;
+      return inner.invalidate(keys, versions);
+    },
+    invalidateAll: () => inner.invalidateAll!(),
+  };
+  const rows: ChangeRecord[] = [];
+  let onNotify: ((payload: string) => void) | undefined;
+  let onListen: (() => void) | undefined;
+  const feed = new ChangeFeed({
+    table: 'items',
+    target,
+    clock,
+    fromVersion: 0,
+    catchUpLookback: 0,
+    batchMs: 10,
+    retryMs: 100,
+    listen: async (_channel, notify, listened) => {
+      onNotify = notify;
+      onListen = listened;
+      listened();
+      return { unlisten: async () => void calls.unlistened++ };
+    },
+    changes: async (since, limit) => {
+      calls.queries++;
+      return rows.filter((r) => r.version > since).slice(0, limit);
+    },
+  });
+  const failures: PrescientError[] = [];
+  feed.on('feed:failed', (error) => failures.push(error));
+  const notify = (key: string, version: number): void => onNotify?.(JSON.stringify({ key, version }));
+  return { clock, cache, feed, calls, rows, failures, notify, reconnect: () => onListen?.() };
+}
+
+describe('ChangeFeed after its cache closed', () => {
+  test('a notification the closed cache refuses stops the feed: reported once as ERR_CLOSED, listener released, no retries', { timeout: 10_000 }, async () => {
+    const s = setup();
+    await s.feed.start();
+    await s.cache.close();
+    s.notify('a', 7);
+    await s.clock.advanceAsync(longMs);
+    assert.equal(s.calls.invalidate, 1, 'tried once, never again');
+    assert.equal(s.failures.length, 1);
+    assert.ok(isPrescientError(s.failures[0], 'ERR_CLOSED'), `reported as ERR_CLOSED, got ${s.failures[0]?.code}`);
+    assert.equal(s.calls.unlistened, 1, 'the listener was released');
+    assert.equal(s.feed.stats().isStarted, false);
+    assert.equal(s.clock.pendingTimers, 0, 'no retry waits');
+    s.notify('a', 8); // (a notification racing the unlisten is dropped)
+    await s.clock.advanceAsync(longMs);
+    assert.equal(s.calls.invalidate, 1);
+    await s.feed.close();
+    assert.equal(s.failures.length, 1);
+    await assert.rejects(s.feed.start(), (e: unknown) => isPrescientError(e, 'ERR_CLOSED'));
+  });
+
+  test('a catch-up whose page the closed cache refuses stops the feed instead of re-reading the page for ever', { timeout: 10_000 }, async () => {
+    const s = setup();
+    await s.feed.start();
+    const queriesBefore = s.calls.queries;
+    await s.cache.close();
+    s.rows.push({ key: 'a', version: 9 });
+    s.reconnect(); // a lost listener connection: the feed catches up
+    await s.clock.advanceAsync(longMs);
+    assert.equal(s.calls.queries, queriesBefore + 1, 'the page was read once');
+    assert.equal(s.failures.filter((e) => isPrescientError(e, 'ERR_CLOSED')).length, 1);
+    assert.equal(s.calls.unlistened, 1);
+    assert.equal(s.clock.pendingTimers, 0);
+    await s.feed.close();
+  });
+
+  for (const order of ['cache first', 'feed first'] as const) {
+    test(`closing both with changes pending, ${order}: both resolve, nothing is reported, nothing waits`, { timeout: 10_000 }, async () => {
+      const s = setup();
+      await s.feed.start();
+      s.notify('a', 3);
+      await s.clock.advanceAsync(10);
+      s.notify('a', 4); // pending: inside the batch window after the first call
+      if (order === 'cache first') {
+        await s.cache.close();
+        await s.feed.close();
+      } else {
+        await s.feed.close();
+        await s.cache.close();
+      }
+      await s.clock.advanceAsync(longMs);
+      assert.deepEqual(s.failures.map((e) => e.code), []);
+      assert.equal(s.calls.unlistened, 1);
+      assert.equal(s.clock.pendingTimers, 0);
+    });
+  }
+});
