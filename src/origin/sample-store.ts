@@ -17,13 +17,14 @@
  * check any row without the store.
  */
 import { createReadStream } from 'node:fs';
-import { access, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, cp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { InvalidOptionError, PrescientError } from '../errors.ts';
+import { makeDirectory } from '../make-directory.ts';
 import { oneOf } from '../options.ts';
 import type { OriginRecord } from './origin.ts';
 import { PgliteOrigin } from './pglite-origin.ts';
@@ -147,7 +148,7 @@ export async function openSampleOrigin(options: SampleOriginOptions = {}): Promi
 /** Builds the store in a scratch folder beside `dataDir`, then renames it into place. */
 async function build(dataDir: string, tracePath: string): Promise<void> {
   const keys = await readSampleKeys(tracePath);
-  await mkdir(dirname(dataDir), { recursive: true });
+  await makeDirectory(dirname(dataDir)); // (not mkdir's recursive option: it spins for ever under /proc)
   const scratch = `${dataDir}.building-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
   const origin = new PgliteOrigin<SampleItem>({ db: { dataDir: scratch }, table: SAMPLE_TABLE, name: 'sample' });
   try {

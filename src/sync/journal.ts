@@ -31,7 +31,8 @@ import { join } from 'node:path';
 import type { TimerHandle } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
 import { encodeFrame, type JournalFrame, MAX_FRAME_PAYLOAD_BYTES, scanSegment, tornTailProblem } from './journal-format.ts';
-import { CHECKPOINT_FILE, corrupt, makeDirectory, readCheckpoint, syncDir, truncateTail, writeCheckpoint } from './journal-files.ts';
+import { makeDirectory } from '../make-directory.ts';
+import { CHECKPOINT_FILE, corrupt, readCheckpoint, syncDir, truncateTail, writeCheckpoint } from './journal-files.ts';
 import { acquireJournalLock, type JournalLock } from './journal-lock.ts';
 import { resolveJournalOptions, type JournalOptions, type ResolvedJournalOptions } from './journal-options.ts';
 

@@ -82,4 +82,9 @@ describe('sample store', () => {
     await assert.rejects(openSampleOrigin({ dataDir: join(dir, 'none'), tracePath: join(dir, 'nope.txt') }), (e) => isPrescientError(e, 'ERR_ORIGIN_FAILED'));
     await assert.rejects(openSampleOrigin({ dataDir: join(dir, 'x'), isolation: 'shared' as never }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
   });
+
+  test('a data folder under /proc rejects with ERR_ORIGIN_FAILED instead of hanging in mkdir', { skip: process.platform !== 'linux', timeout: 20_000 }, async () => {
+    // Node's recursive mkdir spins for ever where the kernel answers ENOENT to every mkdir (/proc).
+    await assert.rejects(openSampleOrigin({ dataDir: '/proc/self/no-such-folder/store', tracePath: trace }), (error: unknown) => isPrescientError(error) && error.code === 'ERR_ORIGIN_FAILED');
+  });
 });
