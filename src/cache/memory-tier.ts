@@ -14,7 +14,7 @@
  * share by evicting demand entries in W-TinyLFU's own victim order. Prefetches never hold more than that share,
  * and demand entries never evict unused prefetches, except one that outlived its prediction (demand stored eight times
  * the capacity since it arrived or was last predicted) and, as a last resort, for a demand entry bigger than the room left
- * to demand. So demand entries within `maxBytes - share` are never displaced by prefetches.
+ * to demand that TinyLFU will keep. So demand entries within `maxBytes - share` are never displaced by prefetches.
  *
  * Eviction weighs recency (window and probation/protected LRU order), frequency (the sketch decides between the
  * window's candidate and main's victim) and predicted reuse (inside the prefetch region, the lowest `probability`
@@ -146,9 +146,8 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   }
 
   /**
-   * `touch` for an entry still fresh at `now` (`now < staleAt`): true when touched, false when held but stale (left
-   * as it is), undefined when not held. One lookup where `peek` then `touch` take two (the scheduler asks this of
-   * every predicted key).
+   * `touch` for an entry still fresh at `now` (`now < staleAt`): true when touched, false when held but stale (left as
+   * it is), undefined when not held. One lookup where `peek` then `touch` take two (the scheduler asks it of each key).
    */
   touchIfFresh(key: string, now: number): boolean | undefined {
     const slot = this.#map.get(key);
@@ -165,9 +164,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Entries for `keys`, aligned with `keys`; each lookup counts as a `get`. */
   getMany(keys: readonly string[]): Array<Entry<V> | undefined> {
-    const out = new Array<Entry<V> | undefined>(keys.length);
-    for (let i = 0; i < keys.length; i++) out[i] = this.get(keys[i]);
-    return out;
+    return keys.map((key) => this.get(key));
   }
 
   /** The entry for `key` without side effect (no hit, recency or sketch count), expired or not. */
@@ -219,7 +216,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
       table.setEntry(old, entry);
       this.#main.resized(old, size - previous.sizeBytes);
       this.#notify(previous, 'replaced');
-      this.#evict(size);
+      this.#evict(old);
       held = this.#map.get(key) === old;
     } else {
       let slot = old;
@@ -235,8 +232,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
       }
       held = isUnusedPrefetch(entry) ? this.#addPrefetch(slot) : this.#addDemand(slot);
     }
-    const bytes = this.#main.bytes + this.#prefetch.bytes;
-    if (bytes > this.#peakBytes) this.#peakBytes = bytes;
+    this.#peakBytes = Math.max(this.#peakBytes, this.bytes);
     this.#deliver();
     return held;
   }
@@ -302,11 +298,10 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   /** Adds a slot (in no list) to the window and restores the bounds. */
   #addDemand(slot: number): boolean {
     const entry = this.#table.entry(slot);
-    const key = entry.key;
     this.#main.add(slot);
     this.#prefetch.demandStored(entry.sizeBytes);
-    this.#evict(entry.sizeBytes);
-    return this.#map.get(key) === slot && this.#table.entry(slot).key === key;
+    this.#evict(slot);
+    return this.#map.get(entry.key) === slot && this.#table.entry(slot).key === entry.key;
   }
 
   /** Adds a slot (in no list) to the prefetch region, making room among prefetches, then in demand's lent room. */
@@ -329,26 +324,35 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /**
    * Restores `bytes <= maxBytes`: demand gives back what it borrowed; prefetches go only as a last resort, first for
-   * a demand entry of `demandBytes` bigger than the room prefetches leave (else demand would evict every other demand
-   * entry, then that one, and the prefetches would stay).
+   * the demand entry in `slot` when it is bigger than the room prefetches leave (else demand would evict every other
+   * demand entry, then that one, and the prefetches would stay), and only if TinyLFU will then keep it: an entry it
+   * would evict anyway is evicted alone, before it costs a prefetch or another entry.
    */
-  #evict(demandBytes = 0): void {
-    if (this.#main.bytes + this.#prefetch.bytes > this.#maxBytes) {
-      for (let slot = this.#prefetch.expired(); slot >= 0; slot = this.#prefetch.expired()) {
-        this.#prefetch.remove(slot);
-        this.#evicted(slot, false);
+  #evict(slot = -1): void {
+    const main = this.#main;
+    const prefetch = this.#prefetch;
+    if (main.bytes + prefetch.bytes > this.#maxBytes) {
+      for (let expired = prefetch.expired(); expired >= 0; expired = prefetch.expired()) this.#evictPrefetch(expired, false);
+    }
+    let candidate = main.overflowWindow();
+    const demandBytes = slot < 0 ? 0 : this.#table.entry(slot).sizeBytes;
+    if (demandBytes > this.#maxBytes - prefetch.bytes && prefetch.length > 0) {
+      if (main.wouldEvict(slot, candidate, this.#maxBytes - prefetch.bytesAfterRoomFor(demandBytes, this.#maxBytes))) {
+        main.remove(slot);
+        this.#evicted(slot);
+        candidate = -1; // the rest fits as it did before the entry came
+      } else {
+        while (demandBytes > this.#maxBytes - prefetch.bytes && prefetch.length > 0) this.#evictPrefetch();
       }
     }
-    while (demandBytes > this.#maxBytes - this.#prefetch.bytes && this.#prefetch.length > 0) this.#evictPrefetch();
-    this.#main.evict(this.#maxBytes - this.#prefetch.bytes);
-    while (this.#main.bytes + this.#prefetch.bytes > this.#maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
+    main.evict(this.#maxBytes - prefetch.bytes, candidate);
+    while (main.bytes + prefetch.bytes > this.#maxBytes && prefetch.length > 0) this.#evictPrefetch();
   }
 
-  #evictPrefetch(): void {
-    const slot = this.#prefetch.victim();
+  #evictPrefetch(slot = this.#prefetch.victim(), remember = true): void {
     if (slot < 0) return;
     this.#prefetch.remove(slot);
-    this.#evicted(slot);
+    this.#evicted(slot, remember);
   }
 
   /** Forgets a slot already unlinked from its region, and reports its entry. */
@@ -371,8 +375,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Mean size of the entries held (1 when empty): the step of a prefetch-share adjustment. */
   #averageEntryBytes(): number {
-    const n = this.#map.size;
-    return n === 0 ? 1 : Math.max(1, Math.round((this.#main.bytes + this.#prefetch.bytes) / n));
+    return this.#map.size === 0 ? 1 : Math.max(1, Math.round(this.bytes / this.#map.size));
   }
 
   /** A sample period ended (the window already adapted), or a miss shrank the share: restore the prefetch region's bound. */

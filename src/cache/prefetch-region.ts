@@ -136,23 +136,54 @@ export class PrefetchRegion<V> {
    * has already been spared once.
    */
   victim(): number {
+    return this.#victim(undefined);
+  }
+
+  /**
+   * The region's bytes after `victim` and `remove` while `demandBytes > capacityBytes - bytes` (the tier making room
+   * for a demand entry that big), found without evicting or sparing anything: the same victims in the same order.
+   */
+  bytesAfterRoomFor(demandBytes: number, capacityBytes: number): number {
+    const plan = { marked: new Set<number>(), spared: new Set<number>() };
+    let bytes = this.#bytes;
+    let length = this.length;
+    while (demandBytes > capacityBytes - bytes && length > 0) {
+      const slot = this.#victim(plan);
+      plan.marked.add(slot);
+      bytes = --length === 0 ? 0 : bytes - this.#table.entry(slot).sizeBytes;
+    }
+    return bytes;
+  }
+
+  /** `victim`, or in a `plan` its choice with the `marked` slots gone and the `spared` ones spared. */
+  #victim(plan: { readonly marked: Set<number>; readonly spared: Set<number> } | undefined): number {
     const table = this.#table;
-    const oldest = table.first(PREFETCH);
+    const oldest = this.#after(PREFETCH, plan);
     if (oldest < FIRST_SLOT) return -1;
-    if (table.isSpared(oldest)) return oldest;
+    if (table.isSpared(oldest) || plan?.spared.has(oldest)) return oldest;
     let best = oldest;
     let bestProbability = table.entry(oldest).probability;
-    let slot = table.after(oldest);
+    let slot = this.#after(oldest, plan);
     for (let i = 1; i < VICTIM_SAMPLE && slot >= FIRST_SLOT; i++) {
       const probability = table.entry(slot).probability;
       if (probability < bestProbability) {
         best = slot;
         bestProbability = probability;
       }
-      slot = table.after(slot);
+      slot = this.#after(slot, plan);
     }
-    if (best !== oldest) table.spare(oldest);
+    if (best !== oldest) {
+      if (plan === undefined) table.spare(oldest);
+      else plan.spared.add(oldest);
+    }
     return best;
+  }
+
+  /** The slot after `slot` (of the sentinel: the oldest), past the slots a `plan` marked gone. */
+  #after(slot: number, plan: { readonly marked: Set<number> } | undefined): number {
+    let next = this.#table.after(slot);
+    if (plan !== undefined) while (next >= FIRST_SLOT && plan.marked.has(next)) next = this.#table.after(next);
+    return next;
   }
 
   /** Times the share grew and shrank (ghost hits on each side). */

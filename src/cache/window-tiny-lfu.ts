@@ -185,11 +185,8 @@ export class WindowTinyLfu<V> {
     this.#climber.reset();
   }
 
-  /**
-   * Restores the bounds: window overflow moves to probation, then entries are evicted until these regions hold at
-   * most `limitBytes`.
-   */
-  evict(limitBytes: number): void {
+  /** Moves the window's overflow to probation. Returns the first slot moved (main's first candidate), or -1. */
+  overflowWindow(): number {
     let candidate = -1;
     while (this.#windowBytes > this.#windowMax) {
       const slot = this.#table.first(WINDOW);
@@ -197,7 +194,26 @@ export class WindowTinyLfu<V> {
       this.#moveToProbation(slot);
       if (candidate < 0) candidate = slot;
     }
-    if (this.bytes > limitBytes) this.#evictFromMain(candidate, limitBytes);
+    return candidate;
+  }
+
+  /**
+   * Restores the bounds: window overflow moves to probation (or the caller moved it: `candidate` is what
+   * `overflowWindow` returned), then entries are evicted until these regions hold at most `limitBytes`.
+   */
+  evict(limitBytes: number, candidate = this.overflowWindow()): void {
+    if (this.bytes > limitBytes) this.#evictFromMain(candidate, limitBytes, -1);
+  }
+
+  /**
+   * Whether `evict(limitBytes, candidate)` would evict `slot`, without evicting (the admission coin is put back). Why:
+   * the tier evicts prefetches to make room for a big demand entry only if TinyLFU then keeps that entry.
+   */
+  wouldEvict(slot: number, candidate: number, limitBytes: number): boolean {
+    const random = this.#random;
+    const isEvicted = this.bytes > limitBytes && this.#evictFromMain(candidate, limitBytes, slot);
+    this.#random = random;
+    return isEvicted;
   }
 
   /** Forgets the byte counts (the tier clears the table). The sketch keeps its counts. */
@@ -208,26 +224,34 @@ export class WindowTinyLfu<V> {
   /**
    * Caffeine's `evictFromMain`: candidates are the entries that just left the window (then the window's oldest),
    * victims are probation's oldest (then protected's, then the window's); of each pair the one the sketch deems
-   * less frequent goes. Slots below FIRST_SLOT (a list's end) stand for "none".
+   * less frequent goes. Slots below FIRST_SLOT (a list's end) stand for "none". With a `trial` slot nothing is
+   * evicted: evictions are only marked (the walks skip marked slots as they would skip removed ones, byte counts are
+   * kept aside), and the answer is whether `trial` would go.
    */
-  #evictFromMain(first: number, limitBytes: number): void {
+  #evictFromMain(first: number, limitBytes: number, trial: number): boolean {
     const table = this.#table;
+    const plan = trial < FIRST_SLOT ? undefined : {
+      marked: new Set<number>(),
+      bytes: [this.#windowBytes, this.#probationBytes, this.#protectedBytes],
+      lengths: [table.length(WINDOW), table.length(PROBATION), table.length(PROTECTED)],
+    };
+    const marked = plan?.marked;
     let candidate = first;
     let candidateQueue = PROBATION;
     let victimQueue = PROBATION;
-    let victim = table.first(PROBATION);
-    while (this.bytes > limitBytes) {
+    let victim = this.#after(PROBATION, marked);
+    while ((plan === undefined ? this.bytes : plan.bytes[0] + plan.bytes[1] + plan.bytes[2]) > limitBytes) {
       if (candidate < FIRST_SLOT && candidateQueue === PROBATION) {
-        candidate = table.first(WINDOW);
+        candidate = this.#after(WINDOW, marked);
         candidateQueue = WINDOW;
       }
       if (candidate < FIRST_SLOT && victim < FIRST_SLOT) {
         if (victimQueue === PROBATION) {
-          victim = table.first(PROTECTED);
+          victim = this.#after(PROTECTED, marked);
           victimQueue = PROTECTED;
           continue;
         } else if (victimQueue === PROTECTED) {
-          victim = table.first(WINDOW);
+          victim = this.#after(WINDOW, marked);
           victimQueue = WINDOW;
           continue;
         }
@@ -236,25 +260,41 @@ export class WindowTinyLfu<V> {
       let evict: number;
       if (victim < FIRST_SLOT) {
         evict = candidate;
-        candidate = table.after(evict);
+        candidate = this.#after(evict, marked);
       } else if (candidate < FIRST_SLOT) {
         evict = victim;
-        victim = table.after(evict);
+        victim = this.#after(evict, marked);
       } else if (candidate === victim) {
         evict = victim;
-        victim = table.after(victim);
+        victim = this.#after(victim, marked);
         candidate = -1;
       } else if (this.#admit(table.hash(candidate), table.hash(victim))) {
         evict = victim;
-        victim = table.after(evict);
-        candidate = table.after(candidate);
+        victim = this.#after(evict, marked);
+        candidate = this.#after(candidate, marked);
       } else {
         evict = candidate;
-        candidate = table.after(evict);
+        candidate = this.#after(evict, marked);
       }
-      this.remove(evict);
-      this.#onEvict(evict);
+      if (plan === undefined) {
+        this.remove(evict);
+        this.#onEvict(evict);
+      } else {
+        if (evict === trial) return true;
+        plan.marked.add(evict);
+        // Counted as `remove` counts: a list left empty holds exactly 0 bytes.
+        const queue = table.queue(evict);
+        plan.bytes[queue] = --plan.lengths[queue] === 0 ? 0 : plan.bytes[queue] - table.entry(evict).sizeBytes;
+      }
     }
+    return false;
+  }
+
+  /** The slot after `slot` in its list, past the `marked` ones of a trial; of a list's sentinel, the list's oldest. */
+  #after(slot: number, marked: Set<number> | undefined): number {
+    let next = this.#table.after(slot);
+    if (marked !== undefined) while (next >= FIRST_SLOT && marked.has(next)) next = this.#table.after(next);
+    return next;
   }
 
   #admit(candidateHash: number, victimHash: number): boolean {
