@@ -28,7 +28,7 @@ import { InvalidOptionError } from '../errors.ts';
 import { bool, nameOption, nonNegativeNumber, numberInRange, optionsObject, positiveInt } from '../options.ts';
 import type { EnsemblePredictorOptions } from './ensemble-options.ts';
 import { EnsembleSources, type SourceName } from './ensemble-sources.ts';
-import { type KeptLists, KeptListPool } from './kept-lists.ts';
+import { type KeptLists, KeptListPool, namesReusedId, scoreAfterReuse } from './kept-lists.ts';
 import { canonicalInteger } from './key-interner.ts';
 import { ListMixer } from './list-mixer.ts';
 import { MixtureWeights } from './mixture-weights.ts';
@@ -45,6 +45,8 @@ type Live = {
   position: number;
   /** Position at which `kept`'s source lists were filled, or -1. */
   listsAt: number;
+  /** The interner's `reused` count when they were filled (their ids are of that moment: see `#score`). */
+  listsReused: number;
   /** Position at which `kept.mixed` was computed, or -1, and the depth it was computed to. */
   combinedAt: number;
   combinedDepth: number;
@@ -121,14 +123,14 @@ export class EnsemblePredictor implements Predictor {
     this.#weights = new MixtureWeights({ sources: n, kinds, halfLife });
     this.#calibrator = new ProbabilityCalibrator({ groups: n });
     const horizon = positiveInt('anonymousHorizon', options.anonymousHorizon, 3, 64);
-    this.#horizon = horizon > 1 && sources.deltaSource >= 0 ? new HorizonScores(horizon, this.#hitDepth, sources.deltaSource) : undefined;
+    this.#horizon = horizon > 1 && sources.deltaSource >= 0 ? new HorizonScores(horizon, this.#hitDepth, sources.deltaSource, sources.keys) : undefined;
     this.#mixer = new ListMixer(n, depth);
     this.#asked = new Uint8Array(n);
     this.#w = new Float64Array(n);
     this.#pj = new Float64Array(n);
     this.#pool = new KeptListPool(n, this.#hitDepth, depth, keptBuffers);
-    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, combinedReused: 0, kept: undefined }));
-    this.#temp = { position: 0, listsAt: -1, combinedAt: -1, combinedDepth: 0, combinedReused: 0, kept: this.#pool.create() };
+    this.#sessions = new SessionRegistry(maxSessions, idleMs, () => ({ position: 0, listsAt: -1, listsReused: 0, combinedAt: -1, combinedDepth: 0, combinedReused: 0, kept: undefined }));
+    this.#temp = { position: 0, listsAt: -1, listsReused: 0, combinedAt: -1, combinedDepth: 0, combinedReused: 0, kept: this.#pool.create() };
   }
 
   /** Names of the sources, in the order of `accuracy()`. */
@@ -287,40 +289,53 @@ export class EnsemblePredictor implements Predictor {
       if (j === sources.deltaSource) for (let r = 0; r < len; r++) kept.dvals[r] = sources.deltaValues[r];
     }
     state.listsAt = state.position;
+    state.listsReused = sources.keys.reused;
   }
 
-  /** Scores the session's kept lists (and its mixed list, for calibration) against the key that came next. */
+  /**
+   * Scores the session's kept lists (and its mixed list, for calibration) against the key that came next. Their ids
+   * are of when they were made: past `maxKeys`, an id may have gone to another key since. Only when the key that came
+   * took its id since then can that mislead (a list's id equal to it named another key; the list may have named this
+   * key under an id given away since), and then the lists are scored by `scoreAfterReuse`, which judges only what
+   * can still be told; otherwise every id still means what it meant, and the plain comparison is exact.
+   */
   #score(state: Live, key: string, kind: number): void {
     const kept = state.kept!;
     const ids = kept.ids;
     const probs = kept.probs;
     const lens = kept.lens;
     const h = this.#hitDepth;
-    const id = this.#sources.keys.id(key);
+    const keys = this.#sources.keys;
+    const id = keys.id(key);
     let value = Number.NaN;
     const pj = this.#pj;
-    for (let j = 0; j < lens.length; j++) {
-      const len = lens[j];
-      pj[j] = -1;
-      if (len === 0) continue;
-      let p = 0;
-      for (let r = 0; r < len; r++) {
-        const k = ids[j * h + r];
-        if (k === id || (k < 0 && (Number.isNaN(value) ? (value = canonicalInteger(key)) : value) === kept.dvals[r])) {
-          p = probs[j * h + r];
-          break;
+    if (keys.reusedAt(id) > state.listsReused) scoreAfterReuse(kept, h, keys, state.listsReused, canonicalInteger(key), this.#sources.deltaSource, pj);
+    else {
+      for (let j = 0; j < lens.length; j++) {
+        const len = lens[j];
+        pj[j] = -1;
+        if (len === 0) continue;
+        let p = 0;
+        for (let r = 0; r < len; r++) {
+          const k = ids[j * h + r];
+          if (k === id || (k < 0 && (Number.isNaN(value) ? (value = canonicalInteger(key)) : value) === kept.dvals[r])) {
+            p = probs[j * h + r];
+            break;
+          }
         }
+        pj[j] = p;
       }
-      pj[j] = p;
     }
     this.#weights.update(kind, pj);
-    if (state.combinedAt === state.position && (kind !== anonymousKind || this.#horizon === undefined)) {
-      const mixed = kept.mixed;
-      for (let i = 0; i < mixed.n && i < h; i++) {
-        const c = mixed.ids[i];
-        const isHit = c >= 0 ? c === id : (Number.isNaN(value) ? (value = canonicalInteger(key)) : value) === kept.cvals[i];
-        this.#calibrator.record(mixed.raw[i], mixed.source[i], isHit);
-      }
+    if (state.combinedAt !== state.position || (kind === anonymousKind && this.#horizon !== undefined)) return;
+    const mixed = kept.mixed;
+    const n = Math.min(mixed.n, h);
+    // The same doubt for the mixed list: when an id in it went to another key since, whether it named this key is lost.
+    if (keys.reusedAt(id) > state.combinedReused && namesReusedId(mixed.ids, 0, n, keys, state.combinedReused)) return;
+    for (let i = 0; i < n; i++) {
+      const c = mixed.ids[i];
+      const isHit = c >= 0 ? c === id : (Number.isNaN(value) ? (value = canonicalInteger(key)) : value) === kept.cvals[i];
+      this.#calibrator.record(mixed.raw[i], mixed.source[i], isHit);
     }
   }
 

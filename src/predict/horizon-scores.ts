@@ -15,6 +15,8 @@
  * 2 points at 1.32x LRU's fetches and 2_pools fell under tinylfu (BENCHMARKS.md, "2026-12-06, night").
  * Cost: O(horizon x depth) comparisons per observed access, one ring of `horizon` lists of `depth`.
  */
+import { namesReusedId } from './kept-lists.ts';
+import type { KeyInterner } from './key-interner.ts';
 import type { MixedList } from './list-mixer.ts';
 import type { ProbabilityCalibrator } from './probability-calibrator.ts';
 
@@ -22,9 +24,14 @@ import type { ProbabilityCalibrator } from './probability-calibrator.ts';
 export class HorizonScores {
   readonly #horizon: number;
   readonly #depth: number;
-  /** Per ring slot: the position the list was made at (-1: empty) and how many candidates it holds. */
+  /**
+   * Per ring slot: the position the list was made at (-1: empty), how many candidates it holds, and the interner's
+   * `reused` count when it was kept (its ids are of that moment).
+   */
   readonly #at: Float64Array;
   readonly #n: Int32Array;
+  readonly #reused: Float64Array;
+  readonly #keys: KeyInterner;
   readonly #ids: Int32Array;
   readonly #values: Float64Array;
   readonly #raw: Float64Array;
@@ -34,8 +41,11 @@ export class HorizonScores {
   readonly #wide: number;
   #next = 0;
 
-  constructor(horizon: number, depth: number, wideSource: number) {
+  /** @param keys the interner the lists' ids are of. */
+  constructor(horizon: number, depth: number, wideSource: number, keys: KeyInterner) {
     this.#horizon = horizon;
+    this.#keys = keys;
+    this.#reused = new Float64Array(horizon);
     this.#wide = wideSource;
     this.#depth = depth;
     this.#at = new Float64Array(horizon).fill(-1);
@@ -67,12 +77,14 @@ export class HorizonScores {
     }
     this.#n[slot] = n;
     this.#at[slot] = position;
+    this.#reused[slot] = this.#keys.reused;
   }
 
   /**
    * The access at `position` read the key with interner id `id` (-1 if none) and numeric value `value` (NaN if not
    * numeric): marks the candidates it matches (every source's at the list's first access, the wide source's after),
-   * then records the lists it matched or whose horizon it closes.
+   * then records the lists it matched or whose horizon it closes. A list is dropped unrecorded when `id` went to this
+   * key after the list was kept and the list holds an id given away since: whether it named this key is lost.
    */
   observe(position: number, id: number, value: number, calibrator: ProbabilityCalibrator): void {
     const depth = this.#depth;
@@ -83,6 +95,12 @@ export class HorizonScores {
       const base = slot * depth;
       const n = this.#n[slot];
       const first = position === at;
+      const reused = this.#reused[slot];
+      if (this.#keys.reusedAt(id) > reused && namesReusedId(this.#ids, base, n, this.#keys, reused)) {
+        this.#at[slot] = -1;
+        this.#n[slot] = 0;
+        continue;
+      }
       let matched = false;
       for (let i = 0; i < n; i++) {
         if (!first && this.#source[base + i] !== wide) continue;

@@ -8,7 +8,10 @@
  * of the FIFO-reuse schemes) bounds memory and allocates nothing once warm; a session keeps its buffer until
  * `size` other sessions have taken one. Sessions read in bursts, so a live one rarely loses it, and then only
  * its next scoring is skipped. Cost: O(1) per claim; buffers of about 2 KB (defaults), allocated `slabBuffers` to an ArrayBuffer as the ring fills.
+ * Kept ids are of the moment they were kept: past the interner's `maxKeys` one may name another key by the time it is
+ * scored, which `scoreAfterReuse` and `namesReusedId` account for.
  */
+import type { KeyInterner } from './key-interner.ts';
 import type { MixedList } from './list-mixer.ts';
 
 /**
@@ -106,4 +109,45 @@ export class KeptListPool {
     const mixed = { n: 0, ids: i32(d), raw, probability, eta, source: i32(d) };
     return { owner: undefined, ids, probs, lens: new Uint8Array(buf, at, n), dvals, mixed, cvals };
   }
+}
+
+/**
+ * Scores kept source lists against the key that came next when that key took its id after the lists were kept
+ * (`since`: the interner's `reused` count then). An id of the lists that still names its key (`reusedAt <= since`)
+ * is not this key; one given to another key since may have named this one, which can no longer be told, except for
+ * delta, whose values are kept (`dvals`). Sets `pj[j]` to the probability source j gave the key, 0 when it surely
+ * missed it, and -1 when it offered no list or cannot be judged (MixtureWeights leaves it out of the update): crediting
+ * the source for the new key that took an id it named, or blaming it for a key it named under an id given away, would
+ * move the weights on evidence that is not there. `value` is the key's canonical integer (NaN if none).
+ */
+export function scoreAfterReuse(kept: KeptLists, hitDepth: number, keys: KeyInterner, since: number, value: number, deltaSource: number, pj: Float64Array): void {
+  const { ids, probs, lens, dvals } = kept;
+  for (let j = 0; j < lens.length; j++) {
+    const len = lens[j];
+    pj[j] = -1;
+    if (len === 0) continue;
+    let p = 0;
+    let isUnknown = false;
+    for (let r = 0; r < len; r++) {
+      const k = ids[j * hitDepth + r];
+      if (k >= 0 && keys.reusedAt(k) <= since) continue;
+      if (k < 0 || j === deltaSource) {
+        if (dvals[r] === value) {
+          p = probs[j * hitDepth + r];
+          isUnknown = false;
+          break;
+        }
+      } else isUnknown = true;
+    }
+    pj[j] = isUnknown ? -1 : p;
+  }
+}
+
+/** True when one of the `n` ids at `ids[from...]` (-1: no id) went to another key after `since` (KeyInterner.reused). */
+export function namesReusedId(ids: Int32Array, from: number, n: number, keys: KeyInterner, since: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const k = ids[from + i];
+    if (k >= 0 && keys.reusedAt(k) > since) return true;
+  }
+  return false;
 }

@@ -3,15 +3,16 @@
  * candidate scratch arrays) hold small integers in typed arrays instead of strings.
  *
  * Why: a Map<string, number> lookup costs one string hash per access; every later step works on ints. The table
- * holds at most `maxKeys` keys (about 45 bytes each plus the key string; with the ensemble's models, about 290 bytes
- * per key in all, up to about 500 for a key many sessions read: docs/server.md): past it, a new key takes the id of
+ * holds at most `maxKeys` keys (about 45 bytes each plus the key string, 8 more once full; with the ensemble's
+ * models, about 290 bytes per key in all, up to about 500 for a key many sessions read: docs/server.md): past it, a new key takes the id of
  * the least recently used of a few sampled keys (as Redis approximates LRU), so clients that read ever new keys — an open
  * catalogue, or keys that do not exist at the origin — cannot grow the process without bound. The trade: model state
  * still holding the reused id (a successor list, a kNN ring, a popularity count) now names the new key. Such state
  * is about a key nobody read for the longest time, so it is seldom consulted, and a wrong guess costs a wasted
  * prefetch that the precision feedback sees; the default (1,000,000) is above every shared trace (ARC P3: 762,543
  * distinct keys), whose figures are therefore as before. Model state that refers to ids is bounded separately by
- * each predictor's caps.
+ * each predictor's caps. What scores a list of ids against a later access (the ensemble's kept lists) must not take a
+ * reused id for the key it named: `reusedAt` tells which ids went to another key since the list was made.
  * Keys that are canonical integers ("42", "-7"; not "007") are indexed by their value instead, so a model that
  * computes keys (delta: block n + 1) finds their ids without building a string; each key sits in one index only.
  * The last key interned is remembered, so the several models that intern the same access pay one lookup, and
@@ -52,6 +53,11 @@ export class KeyInterner {
   #usedAt = new Float64Array(1024);
   #tick = 0;
   #reused = 0;
+  /**
+   * Per id, the `#reused` count right after the id last went to a new key (0: it has named one key only); allocated
+   * on the first reuse, so a table that never fills pays nothing for it.
+   */
+  #reusedAt: Float64Array | undefined;
   #rng = 0x9e3779b9;
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) on a bad `maxKeys`. */
@@ -94,6 +100,14 @@ export class KeyInterner {
     return this.#reused;
   }
 
+  /**
+   * The `reused` count right after `id` last went to a new key (0 while it has named one key only). An id copied
+   * into a list when `reused` was `r` still names the key it named then if and only if `reusedAt(id) <= r`.
+   */
+  reusedAt(id: number): number {
+    return this.#reusedAt === undefined ? 0 : this.#reusedAt[id];
+  }
+
   /** An id for new `key`: the next one, or, when `maxKeys` are held, the id of a least recently used key. */
   #slotFor(key: string): number {
     const keys = this.#keys;
@@ -114,7 +128,8 @@ export class KeyInterner {
     }
     this.#forget(keys[victim]);
     keys[victim] = key;
-    this.#reused++;
+    this.#reusedAt ??= new Float64Array(this.#maxKeys);
+    this.#reusedAt[victim] = ++this.#reused;
     return victim;
   }
 

@@ -19,6 +19,16 @@
  * With `positionDecay`, a neighbour's items also weigh by their distance from the item it shares with the live
  * session (STAN's third factor): better next-item ranking on yoochoose and diginetica, but no more cache hits, so
  * it is off by default (BENCHMARKS.md, Next-request accuracy).
+ * Session numbers: a session's number `sid` counts the sessions started before it (a double, exact to 2^53: it never
+ * wraps); it holds slot `sid % maxSessions` of the past-session slabs until `maxSessions` sessions start after it. The
+ * slot and the per-key rings record it by its tag, `sid % tagSpace`, which fits the Int32 arrays; `tagSpace` is a
+ * multiple of `maxSessions`, so tags wrap where slots do and slots stay in start order across the wrap (wrapping at
+ * 2^31 itself jumped back to slot 0 in mid-cycle, dropping recent sessions early). A ring entry counts while its tag
+ * is its slot's; a tag comes back after `tagSpace` sessions, when a ring entry of a key nobody read since would count
+ * again for the new session of that tag, so every `tagSpace - maxSessions` sessions the entries whose session is gone
+ * are overwritten with `goneTag`, which no session has (they were skipped already: every answer stays the same).
+ * Then any entry left names a session among the last `maxSessions`, and the tags issued before the next sweep differ
+ * from theirs. Cost of a sweep: one pass over the rings, once per ~2^31 sessions (about 25 days at 1,000 a second).
  * Cost: predict visits at most `maxScanned` ring entries (most recent query keys first), picks the `neighbors`
  * best by quickselect and lets them vote through typed-array scratch sets, so it is bounded whatever the
  * popularity of the keys (about 5 µs with the defaults, see bench/predictor-cost.ts; sampleSize 500 with 100
@@ -67,9 +77,21 @@ export type SessionKnnPredictorOptions = {
   readonly positionDecay?: number;
   /** Name reported in predictions. @default 'session-knn' */
   readonly name?: string;
+  /** Test seam (not exported by src/index.ts): where session numbers start and the tags' range. */
+  readonly [sessionNumbering]?: { readonly first?: number; readonly tagSpace?: number };
 };
 
+/**
+ * Test seam: `{ first, tagSpace }` numbers the first session `first` (default 0) and wraps tags at `tagSpace` (a
+ * multiple of `maxSessions`, at least twice it; default the largest below 2^31), so a test reaches the wrap without
+ * starting 2^31 sessions.
+ */
+export const sessionNumbering: unique symbol = Symbol('sessionNumbering');
+
 type Live = { sid: number };
+
+/** Tag of a ring entry whose session is gone: above every tag (tags are below `tagSpace` <= 2^31 - 1). */
+const goneTag = 0x7fffffff;
 
 /** Most ids in the past sessions' slab, reserved whole at construction: 2^28 x 4 bytes = 1 GiB (V8 would allow 2^32). */
 const maxSlabEntries = 2 ** 28;
@@ -91,13 +113,18 @@ export class SessionKnnPredictor implements Predictor {
   /** Probabilities written by the last `predictIds`, parallel to `topIds`. */
   topScores = new Float64Array(64);
   readonly #live: SessionRegistry<Live>;
-  readonly #slotSid: Int32Array;
+  /** Per slot, the tag of the session holding it (-1: none yet). */
+  readonly #slotTag: Int32Array;
   readonly #itemCount: Uint8Array;
   readonly #items: Int32Array;
   #rings: Int32Array[] = [];
   #ringHead: number[] = [];
   #ringSize: number[] = [];
-  #nextSid = 0;
+  /** Number of the next session to start, of the first one (test seam), tag range and sessions between sweeps. */
+  #nextSid: number;
+  readonly #firstSid: number;
+  readonly #tagSpace: number;
+  readonly #sweepEvery: number;
   /** Weight of a neighbour's item by its distance from the shared item; undefined when every item weighs 1. */
   readonly #decay: Float64Array | undefined;
   /**
@@ -134,15 +161,22 @@ export class SessionKnnPredictor implements Predictor {
     this.#match = decay === Infinity ? undefined : new Int32Array(this.#sample);
     const maxLive = positiveInt('maxLiveSessions', options.maxLiveSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
+    const numbering = options[sessionNumbering] ?? {};
+    this.#firstSid = nonNegativeNumber('[sessionNumbering].first', numbering.first, 0);
+    if (!Number.isSafeInteger(this.#firstSid)) throw new InvalidOptionError('[sessionNumbering].first', 'a safe integer', numbering.first);
+    this.#nextSid = this.#firstSid;
+    this.#tagSpace = positiveInt('[sessionNumbering].tagSpace', numbering.tagSpace, Math.floor(goneTag / this.#cap) * this.#cap, goneTag);
+    if (this.#tagSpace % this.#cap !== 0 || this.#tagSpace < 2 * this.#cap) throw new InvalidOptionError('[sessionNumbering].tagSpace', `a multiple of \`maxSessions\` (${this.#cap}), at least twice it`, this.#tagSpace);
+    this.#sweepEvery = this.#tagSpace - this.#cap;
     this.#live = new SessionRegistry(maxLive, idleMs, () => ({ sid: this.#newSid() }));
-    this.#slotSid = new Int32Array(this.#cap).fill(-1);
+    this.#slotTag = new Int32Array(this.#cap).fill(-1);
     this.#itemCount = new Uint8Array(this.#cap);
     this.#items = new Int32Array(this.#cap * this.#len);
   }
 
   /** Past sessions remembered plus key rings held. */
   get stateCount(): number {
-    return Math.min(this.#nextSid, this.#cap) + this.#rings.length;
+    return Math.min(this.#nextSid - this.#firstSid, this.#cap) + this.#rings.length;
   }
 
   observe(access: Access): void {
@@ -151,6 +185,7 @@ export class SessionKnnPredictor implements Predictor {
     const id = this.#keys.id(access.key);
     const sid = this.#sidFor(live, access.at);
     const slot = sid % this.#cap;
+    const tag = sid % this.#tagSpace;
     const base = slot * this.#len;
     const items = this.#items;
     let n = this.#itemCount[slot];
@@ -167,7 +202,7 @@ export class SessionKnnPredictor implements Predictor {
     }
     items[base + n] = id;
     this.#itemCount[slot] = n + 1;
-    this.#ring(id, sid);
+    this.#ring(id, tag);
   }
 
   predict(ctx: ReadContext, limit: number): Prediction[] {
@@ -187,7 +222,7 @@ export class SessionKnnPredictor implements Predictor {
     if (sid < 0 || !(limit > 0)) return 0;
     const slot = sid % this.#cap;
     const m = this.#itemCount[slot];
-    if (m === 0 || this.#slotSid[slot] !== sid) return 0;
+    if (m === 0 || !this.#isHeld(sid)) return 0;
     limit = Math.min(Math.floor(limit), this.#k * this.#len); // no more candidates than the neighbours' items
     if (this.topIds.length < limit) {
       this.topIds = new Int32Array(limit);
@@ -198,7 +233,7 @@ export class SessionKnnPredictor implements Predictor {
     sims.clear();
     const from = Math.max(0, m - this.#query);
     const cap = this.#cap;
-    const slotSid = this.#slotSid;
+    const slotTag = this.#slotTag;
     const match = this.#match;
     let budget = this.#scan;
     for (let q = m - 1; q >= from && budget > 0; q--) {
@@ -213,7 +248,7 @@ export class SessionKnnPredictor implements Predictor {
         const at = head - r;
         const other = ring[at < 0 ? at + len : at];
         const oslot = other % cap;
-        if (oslot === slot || slotSid[oslot] !== other) continue;
+        if (oslot === slot || slotTag[oslot] !== other) continue;
         const known = sims.size;
         if (known >= this.#sample && sims.indexOf(oslot) < 0) continue;
         const position = sims.add(oslot, w);
@@ -265,20 +300,36 @@ export class SessionKnnPredictor implements Predictor {
 
   #sidFor(live: string, at: number): number {
     const state = this.#live.touch(live, at);
-    if (this.#slotSid[state.sid % this.#cap] !== state.sid) state.sid = this.#newSid();
+    if (!this.#isHeld(state.sid)) state.sid = this.#newSid();
     return state.sid;
   }
 
+  /** True while session `sid` holds its slot: fewer than `maxSessions` sessions started after it. */
+  #isHeld(sid: number): boolean {
+    return this.#nextSid - sid <= this.#cap;
+  }
+
   #newSid(): number {
-    const sid = this.#nextSid;
-    this.#nextSid = sid === 0x7fffffff ? 0 : sid + 1;
+    const sid = this.#nextSid++;
+    if (sid % this.#sweepEvery === 0) this.#sweep();
     const slot = sid % this.#cap;
-    this.#slotSid[slot] = sid;
+    this.#slotTag[slot] = sid % this.#tagSpace;
     this.#itemCount[slot] = 0;
     return sid;
   }
 
-  #ring(item: number, sid: number): void {
+  /** Overwrites the ring entries of sessions gone with `goneTag`, before their tags can come back (see "Session numbers" above). */
+  #sweep(): void {
+    const cap = this.#cap;
+    const slotTag = this.#slotTag;
+    for (let item = 0; item < this.#rings.length; item++) {
+      const ring = this.#rings[item];
+      const size = this.#ringSize[item];
+      for (let r = 0; r < size; r++) if (slotTag[ring[r] % cap] !== ring[r]) ring[r] = goneTag;
+    }
+  }
+
+  #ring(item: number, tag: number): void {
     while (this.#rings.length <= item) {
       this.#rings.push(new Int32Array(4));
       this.#ringHead.push(0);
@@ -293,7 +344,7 @@ export class SessionKnnPredictor implements Predictor {
       this.#rings[item] = grown;
       this.#ringHead[item] = size;
     }
-    ring[this.#ringHead[item] % ring.length] = sid;
+    ring[this.#ringHead[item] % ring.length] = tag;
     this.#ringHead[item] = (this.#ringHead[item] + 1) % ring.length;
     if (size < ring.length) this.#ringSize[item] = size + 1;
   }

@@ -66,4 +66,18 @@ describe('KeyInterner', () => {
     assert.equal(k.id('name0'), k.peek('name0'), 'and interned again on its next read');
     assert.throws(() => new KeyInterner({ maxKeys: 0 }), (e: { code?: string }) => e.code === 'ERR_INVALID_OPTION');
   });
+
+  it('tells by reusedAt which ids went to another key after a given reused count', () => {
+    const k = new KeyInterner({ maxKeys: 2 });
+    const a = k.id('a');
+    const b = k.id('b');
+    assert.equal(k.reusedAt(a), 0);
+    const since = k.reused;
+    k.id('a');
+    const c = k.id('c');
+    assert.equal(c, b, 'c took the id of b, read least recently');
+    assert.equal(k.reused, since + 1);
+    assert.ok(k.reusedAt(c) > since, 'an id in a list made before names another key now');
+    assert.ok(k.reusedAt(a) <= since, 'an id never given away still names its key');
+  });
 });
