@@ -2,10 +2,11 @@
  * FeedEvents: where a ChangeFeed's events and faults go — its listeners and its logger — and the count of faults.
  *
  * Why apart from the feed: events fire from inside the feed's own work (a batch applied, a catch-up page, a lost
- * connection), so a listener that throws must not unwind it; the throw is logged and the work goes on. An event
- * nobody listens to costs nothing.
+ * connection), so a listener that throws must not unwind it, nor keep the event from the listeners after it: each
+ * listener is guarded on its own (GuardedEvents), its throw logged, and the work goes on. An event nobody listens to
+ * costs nothing.
  */
-import { EventEmitter } from 'node:events';
+import { GuardedEvents } from '../cache/guarded-events.ts';
 import type { PrescientError } from '../errors.ts';
 import type { ChangeFeedLogger } from './change-feed-options.ts';
 import type { AppliedChange } from './change-target.ts';
@@ -20,7 +21,7 @@ export type ChangeFeedEvents = {
 
 /** A feed's events; a listener that throws is logged, never propagated. */
 export class FeedEvents {
-  readonly #emitter = new EventEmitter();
+  readonly #emitter: GuardedEvents;
   readonly #logger: ChangeFeedLogger | undefined;
   readonly #where: { readonly table: string; readonly channel: string };
   #failures = 0;
@@ -28,6 +29,13 @@ export class FeedEvents {
   constructor(logger: ChangeFeedLogger | undefined, where: { readonly table: string; readonly channel: string }) {
     this.#logger = logger;
     this.#where = where;
+    this.#emitter = new GuardedEvents((error) => {
+      try {
+        logger?.warn({ err: error, ...where }, 'change feed: an event listener threw');
+      } catch {
+        // A logger that throws has nowhere left to report to.
+      }
+    });
   }
 
   /** Faults reported so far (`fail`). */
@@ -45,11 +53,7 @@ export class FeedEvents {
 
   emit<E extends keyof ChangeFeedEvents>(event: E, ...args: ChangeFeedEvents[E]): void {
     if (this.#emitter.listenerCount(event) === 0) return;
-    try {
-      this.#emitter.emit(event, ...args);
-    } catch (error) {
-      this.#logger?.warn({ err: error, event }, 'change feed: an event listener threw');
-    }
+    this.#emitter.emit(event, args[0]);
   }
 
   /** Counts `error`, logs it and emits it as 'feed:failed'. */

@@ -113,4 +113,21 @@ describe('ChangeFeed after its cache closed', () => {
       assert.equal(s.clock.pendingTimers, 0);
     });
   }
+
+  test('a feed listener that throws neither unwinds the feed nor keeps the event from the listeners after it', { timeout: 10_000 }, async () => {
+    const s = setup();
+    const heard: string[] = [];
+    s.feed.on('changes:applied', () => {
+      throw new Error('listener fails');
+    });
+    s.feed.on('changes:applied', ({ changes }) => heard.push(...changes.map((c) => c.key)));
+    await s.feed.start();
+    s.notify('a', 7);
+    await s.clock.advanceAsync(1_000);
+    s.notify('a', 8);
+    await s.clock.advanceAsync(1_000);
+    assert.deepEqual(heard, ['a', 'a'], 'the second listener heard both batches');
+    assert.deepEqual(s.failures, []);
+    await s.feed.close();
+  });
 });
