@@ -73,6 +73,8 @@ export class ChangeFeed {
   readonly #o: ResolvedChangeFeedOptions;
   readonly #clock: Clock;
   readonly #target: ChangeTarget;
+  /** The close under way or done: every `close()` call answers it, so none resolves before the feed is closed. */
+  #closing: Promise<void> | undefined;
   readonly #events: FeedEvents;
   readonly #batch: ChangeBatch;
   #unlisten: (() => Promise<unknown>) | undefined;
@@ -173,8 +175,11 @@ export class ChangeFeed {
    * it reports that once ('feed:failed', code ERR_CLOSED) instead of retrying for ever; closing the cache first or
    * the feed first ends the same way (a closing feed reports nothing for the notifications it could not apply).
    */
-  async close(): Promise<void> {
-    if (this.#isClosed) return;
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
     if (this.#flushTimer !== undefined) this.#clock.clearTimer(this.#flushTimer);
     if (this.#retryTimer !== undefined) this.#clock.clearTimer(this.#retryTimer);
     this.#flushTimer = this.#retryTimer = undefined;

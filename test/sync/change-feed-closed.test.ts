@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
 import { VirtualClock } from '../../src/clock.ts';
-import { isPrescientError, type PrescientError } from '../../src/errors.ts';
+import { isPrescientError, PrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { ChangeFeed, type ChangeRecord, type ChangeTarget } from '../../src/sync/change-feed.ts';
 
@@ -129,5 +129,35 @@ describe('ChangeFeed after its cache closed', () => {
     assert.deepEqual(heard, ['a', 'a'], 'the second listener heard both batches');
     assert.deepEqual(s.failures, []);
     await s.feed.close();
+  });
+
+  test('after the feed closed itself, a caller\'s close() resolves only once the listener is released', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    let onNotify: ((payload: string) => void) | undefined;
+    let release: () => void = () => {};
+    let released = false;
+    const feed = new ChangeFeed({
+      table: 'items',
+      clock,
+      fromVersion: 0,
+      batchMs: 10,
+      target: { peekVersion: () => 1, invalidate: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The cache is closed')) },
+      listen: async (_channel, notify, listened) => {
+        onNotify = notify;
+        listened();
+        return { unlisten: () => new Promise<void>((resolve) => (release = () => ((released = true), resolve()))) };
+      },
+      changes: async () => [],
+    });
+    await feed.start();
+    onNotify?.(JSON.stringify({ key: 'a', version: 2 }));
+    await clock.advanceAsync(20); // the flush meets ERR_CLOSED: the feed closes itself, its unlisten still pending
+    let resolved = false;
+    const closing = feed.close().then(() => (resolved = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(resolved, false, 'close() waits for the self-close under way');
+    release();
+    await closing;
+    assert.equal(released, true);
   });
 });
