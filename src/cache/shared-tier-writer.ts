@@ -31,7 +31,7 @@ const repairBatch = 500;
 export type SharedTierWriterStats = {
   /** Keys whose shared copy is distrusted now. */
   readonly suspectKeys: number;
-  /** True while the whole shared tier is distrusted (the suspect set overflowed). */
+  /** True while the whole shared tier is distrusted (the suspect set overflowed, a listing failed, or its cached replies could not be dropped). */
   readonly isDistrusted: boolean;
   /** Stale copies removed by the repair pass. */
   readonly repaired: number;
@@ -51,6 +51,8 @@ export class SharedTierWriter<V> {
   readonly #suspects = new Map<string, number>();
   #belowFloor = 0;
   #isDistrusted = false;
+  /** True after the tier failed to drop its cached replies: they may be stale until a full drop succeeds. */
+  #isReplyCacheSuspect = false;
   #repaired = 0;
   #timer: TimerHandle | undefined;
   #isRepairing = false;
@@ -79,7 +81,7 @@ export class SharedTierWriter<V> {
 
   /** False when the shared tier's copy of `key` may be older than a write this node made: read the origin instead. */
   isTrusted(key: string): boolean {
-    return !this.#isDistrusted && (this.#suspects.size === 0 || !this.#suspects.has(key));
+    return !this.#isDistrusted && !this.#isReplyCacheSuspect && (this.#suspects.size === 0 || !this.#suspects.has(key));
   }
 
   /**
@@ -177,14 +179,24 @@ export class SharedTierWriter<V> {
     }
   }
 
-  /** Drops the tier's cached replies of `keys` (all when undefined), when it keeps any (`Tier.dropCachedReplies`). */
+  /**
+   * Drops the tier's cached replies of `keys` (all when undefined), when it keeps any (`Tier.dropCachedReplies`). When
+   * that throws, the replies it kept may answer a copy the notice removed, so no key of the tier is trusted (reads go
+   * to the origin) until a repair pass drops all of them; the error is rethrown for the caller to report.
+   */
   dropCachedReplies(keys?: readonly string[]): void {
-    this.#tier.dropCachedReplies?.(keys);
+    try {
+      this.#tier.dropCachedReplies?.(keys);
+    } catch (error) {
+      this.#isReplyCacheSuspect = true;
+      this.#scheduleRepair();
+      throw error;
+    }
   }
 
   stats(): SharedTierWriterStats {
     const floors = this.#floors;
-    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted, repaired: this.#repaired, floorKeys: floors.size, belowFloor: this.#belowFloor, floorsEvicted: floors.evicted };
+    return { suspectKeys: this.#suspects.size, isDistrusted: this.#isDistrusted || this.#isReplyCacheSuspect, repaired: this.#repaired, floorKeys: floors.size, belowFloor: this.#belowFloor, floorsEvicted: floors.evicted };
   }
 
   close(): void {
@@ -223,6 +235,10 @@ export class SharedTierWriter<V> {
     if (this.#isRepairing || this.#isClosed) return;
     this.#isRepairing = true;
     try {
+      if (this.#isReplyCacheSuspect) {
+        this.#tier.dropCachedReplies?.();
+        this.#isReplyCacheSuspect = false;
+      }
       if (this.#isDistrusted) {
         await this.#tier.clear();
         this.#isDistrusted = false;
@@ -240,7 +256,7 @@ export class SharedTierWriter<V> {
       // Still unreachable: try again on the next pass.
     } finally {
       this.#isRepairing = false;
-      if (this.#suspects.size > 0 || this.#isDistrusted) this.#scheduleRepair();
+      if (this.#suspects.size > 0 || this.#isDistrusted || this.#isReplyCacheSuspect) this.#scheduleRepair();
     }
   }
 }

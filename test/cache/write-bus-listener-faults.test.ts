@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
 import type { CacheFault } from '../../src/cache/cache-options.ts';
+import type { Entry } from '../../src/cache/entry.ts';
 import { MemoryWriteBus, type WriteBus, type WriteBusListener, type WriteNotice } from '../../src/cache/write-bus.ts';
 import { WriteBusLink } from '../../src/cache/write-bus-link.ts';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
@@ -124,4 +125,79 @@ describe('write bus handlers that throw', () => {
       await link.close();
     }
   });
+
+  test('a shared tier whose cached replies could not be dropped is not read until a repair pass drops them all', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    const bus = new MemoryWriteBus();
+    const backing = new FlakyTier<string>(clock);
+    const tierA = new ReplyCachingTier(backing, clock);
+    const tierB = new ReplyCachingTier(backing, clock);
+    const origin = new MapOrigin<string>([['a', 'a1']]);
+    const faults: CacheFault[] = [];
+    const a = new Cache<string>({ origin, l2: tierA, bus, clock, ttlMs: 600_000, onFault: (f) => faults.push(f) });
+    const b = new Cache<string>({ origin, l2: tierB, bus, clock, ttlMs: 600_000, onFault: (f) => faults.push(f) });
+    try {
+      await flushMicrotasks();
+      await a.get('a');
+      assert.equal((await b.get('a')).value, 'a1');
+      assert.equal(tierB.replies.get('a')?.value, 'a1', 'b keeps a reply for a');
+      origin.records.set('a', { key: 'a', value: 'a9', version: 5 });
+      tierB.failDrops = true;
+      await a.invalidate({ prefix: 'a' });
+      await flushMicrotasks();
+      assert.equal(backing.heldVersion('a'), undefined, 'the shared copy went');
+      assert.ok(faults.length > 0, 'the failed drop was reported');
+      assert.equal((await b.get('a')).value, 'a9', 'the stale reply is not served');
+      assert.equal(b.stats().sharedTier?.isDistrusted, true);
+      tierB.failDrops = false;
+      await clock.advanceAsync(5_000);
+      assert.equal(tierB.replies.size, 0, 'the repair pass dropped every reply');
+      assert.equal(b.stats().sharedTier?.isDistrusted, false, 'trusted again');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
+
+/** One node's view of a shared store with a per-process cache of replies (as RESP3 client-side caching). */
+class ReplyCachingTier<V> extends FlakyTier<V> {
+  readonly replies = new Map<string, Entry<V>>();
+  failDrops = false;
+  readonly #backing: FlakyTier<V>;
+  constructor(backing: FlakyTier<V>, clock: VirtualClock) {
+    super(clock);
+    this.#backing = backing;
+  }
+  override get(key: string, includeExpired?: boolean): Entry<V> | undefined {
+    const cached = this.replies.get(key);
+    if (cached !== undefined) return cached;
+    const entry = this.#backing.get(key, includeExpired);
+    if (entry !== undefined) this.replies.set(key, entry);
+    return entry;
+  }
+  override set(entry: Entry<V>): boolean {
+    this.replies.delete(entry.key);
+    return this.#backing.set(entry);
+  }
+  override delete(key: string): boolean {
+    this.replies.delete(key);
+    return this.#backing.delete(key);
+  }
+  override async setStrict(entry: Entry<V>): Promise<boolean> {
+    return this.set(entry);
+  }
+  override async deleteStrict(key: string, maxVersion?: number): Promise<boolean> {
+    this.replies.delete(key);
+    return this.#backing.deleteStrict(key, maxVersion);
+  }
+  override async clear(): Promise<void> {
+    this.replies.clear();
+    await this.#backing.clear();
+  }
+  dropCachedReplies(keys?: readonly string[]): void {
+    if (this.failDrops) throw new Error('dropCachedReplies fails');
+    if (keys === undefined) this.replies.clear();
+    else for (const key of keys) this.replies.delete(key);
+  }
+}
