@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.ts';
+import { isPrescientError } from '../errors.ts';
 import { callHandler, decodeNotice, type KeyChange, type WriteBus, type WriteNotice } from './write-bus.ts';
 
 /** Notices kept for a retry while the bus is down; past it the queue collapses into one `all` notice. */
@@ -77,7 +78,7 @@ export class WriteBusLink {
     this.#subscribed = Promise.race([this.#subscribe(), closed]);
   }
 
-  /** Resolves once the link listens to the bus (subscription is retried until it does), or once it is closed. */
+  /** Resolves once the link listens to the bus (subscription is retried until it does), once it is closed, or once the bus answered ERR_CLOSED (reported, not retried). */
   whenSubscribed(): Promise<void> {
     return this.#subscribed;
   }
@@ -218,6 +219,7 @@ export class WriteBusLink {
       } catch (error) {
         if (this.#isClosed) return; // (the bus closed under a subscription still connecting)
         this.#fault(error);
+        if (isPrescientError(error, 'ERR_CLOSED')) return; // the bus itself was closed: it never opens again
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
           this.#resubscribe = this.#o.clock.setTimer(retryMs, resolve);

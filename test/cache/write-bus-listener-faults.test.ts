@@ -13,6 +13,7 @@ import type { Entry } from '../../src/cache/entry.ts';
 import { MemoryWriteBus, type WriteBus, type WriteBusListener, type WriteNotice } from '../../src/cache/write-bus.ts';
 import { WriteBusLink } from '../../src/cache/write-bus-link.ts';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
+import { isPrescientError, PrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import { FlakyTier } from '../doubles/flaky-tier.ts';
 
@@ -156,6 +157,31 @@ describe('write bus handlers that throw', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('write bus closed before the link', () => {
+  test('a bus that answers ERR_CLOSED is reported once and not subscribed to again', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    let attempts = 0;
+    const bus: WriteBus = {
+      publish: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The write bus is closed')),
+      subscribe: async () => {
+        attempts++;
+        throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+      },
+    };
+    const faults: unknown[] = [];
+    const link = new WriteBusLink({ bus, clock, apply: () => 0, onFault: (error) => faults.push(error) });
+    try {
+      await link.whenSubscribed();
+      await clock.advanceAsync(10_000);
+      assert.equal(attempts, 1, 'not retried every second');
+      assert.equal(faults.length, 1);
+      assert.ok(isPrescientError(faults[0], 'ERR_CLOSED'));
+    } finally {
+      await link.close();
     }
   });
 });
