@@ -126,8 +126,13 @@ const configSchema = z.strictObject({
       modelKeys: z.int().min(1000).max(10_000_000).prefault(200_000),
     })
     .prefault({}),
-  /** Write-back: time from a write's acknowledgement to its flush, and the journal's group-commit window (0: an fsync per write). */
-  writeBack: z.strictObject({ flushIntervalMs: timerMs().prefault(200), groupCommitMs: z.int().min(0).max(1000).prefault(2) }).prefault({}),
+  /**
+   * Write-back: time from a write's acknowledgement to its flush, the journal's group-commit window (0: an fsync per
+   * write), and this node's id among the nodes writing the same keys (0-15; distinct ids never draw the same version).
+   */
+  writeBack: z
+    .strictObject({ flushIntervalMs: timerMs().prefault(200), groupCommitMs: z.int().min(0).max(1000).prefault(2), nodeId: z.int().min(0).max(15).optional() })
+    .prefault({}),
   limits: z
     .strictObject({
       /** Largest request body, in bytes (413 above). */

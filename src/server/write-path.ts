@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import { PrescientError } from '../errors.ts';
 import type { Origin } from '../origin/origin.ts';
+import { Hlc } from '../sync/hlc.ts';
 import { WriteBack } from '../sync/write-back.ts';
 import type { ServerConfig } from './config.ts';
 
@@ -71,6 +72,7 @@ export function openWritePath(config: ServerConfig, origin: Origin<unknown>, clo
     clock,
     flushIntervalMs: config.writeBack.flushIntervalMs,
     groupCommitMs: config.writeBack.groupCommitMs,
+    hlc: config.writeBack.nodeId === undefined ? undefined : new Hlc({ clock, nodeId: config.writeBack.nodeId }),
     logger,
   });
   return {

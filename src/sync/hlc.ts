@@ -11,15 +11,23 @@
  *
  * When more than 1024 versions are taken in one millisecond the counter carries into the physical part: the
  * clock runs slightly ahead of the wall clock, which `maxDriftMs` bounds.
+ *
+ * Two nodes writing one key in the same millisecond would draw the same version, and last-writer-wins could not
+ * tell their writes apart (each node keeps its own until the origin declines the other's flush). A `nodeId` (0..15)
+ * makes every version this clock hands out end in that id (`version % 16 === nodeId`): nodes with distinct ids never
+ * draw the same version, at 64 versions per millisecond per node before the counter carries.
  */
 import { type Clock, systemClock } from '../clock.ts';
-import { PrescientError } from '../errors.ts';
+import { InvalidOptionError, PrescientError } from '../errors.ts';
 import { hasMethods, nonNegativeInt, optionsObject } from '../options.ts';
 
 /** Bits of the logical counter: 1024 versions per millisecond before the counter borrows from the next one. */
 export const HLC_LOGICAL_BITS = 10;
 /** Versions per physical millisecond, 2 ** HLC_LOGICAL_BITS. */
 export const HLC_LOGICAL_SPAN = 1 << HLC_LOGICAL_BITS;
+
+/** Distinct node ids (`HlcOptions.nodeId`): the low 4 bits of a version. */
+export const HLC_NODE_SPAN = 16;
 
 /** Physical milliseconds of a version. */
 export function hlcPhysicalMs(version: number): number {
@@ -53,6 +61,12 @@ export type HlcOptions = {
    * `observeTrusted` is (without its bound: the caller chose it). @default 0
    */
   readonly initialVersion?: number;
+  /**
+   * This node's id among the nodes that write the same keys, 0..15: every version handed out is then
+   * `≡ nodeId (mod 16)`, so two nodes with distinct ids never hand out the same version. Without it versions use
+   * every value (1024 per millisecond) and two nodes can draw the same one. @default undefined (no id)
+   */
+  readonly nodeId?: number;
 };
 
 /**
@@ -63,17 +77,21 @@ export class Hlc {
   readonly #clock: Clock;
   readonly #maxDriftMs: number;
   readonly #maxTrustedAheadMs: number;
+  /** The residue every version handed out has modulo HLC_NODE_SPAN; -1 without a node id. */
+  readonly #nodeId: number;
   #last: number;
   /** Highest version of the node's own history (initialVersion, observeTrusted): `now` may run ahead from it. */
   #trusted: number;
 
-  /** @throws InvalidOptionError for a clock without `now`, or a negative or non-integer `maxDriftMs`/`initialVersion` */
+  /** @throws InvalidOptionError for a clock without `now`, a negative or non-integer `maxDriftMs`/`initialVersion`, or a `nodeId` outside 0..15 */
   constructor(options: HlcOptions = {}) {
     optionsObject(options);
     this.#clock = options.clock === undefined ? systemClock : hasMethods<Clock>('clock', options.clock, ['now']);
     this.#maxDriftMs = nonNegativeInt('maxDriftMs', options.maxDriftMs, 60_000);
     this.#maxTrustedAheadMs = nonNegativeInt('maxTrustedAheadMs', options.maxTrustedAheadMs, 86_400_000);
     this.#last = nonNegativeInt('initialVersion', options.initialVersion, 0);
+    this.#nodeId = options.nodeId === undefined ? -1 : nonNegativeInt('nodeId', options.nodeId);
+    if (this.#nodeId >= HLC_NODE_SPAN) throw new InvalidOptionError('nodeId', `an integer from 0 to ${HLC_NODE_SPAN - 1}`, options.nodeId);
     this.#trusted = this.#last;
   }
 
@@ -96,12 +114,12 @@ export class Hlc {
    */
   now(): number {
     const wallMs = this.#wallMs();
-    const next = Math.max(wallMs * HLC_LOGICAL_SPAN, this.#last + 1);
+    const next = this.#owned(Math.max(wallMs * HLC_LOGICAL_SPAN, this.#last + 1));
     // Past 2^53 `x + 1 === x`: a version there would repeat, and last-writer-wins would keep either write.
     if (!Number.isSafeInteger(next)) {
       throw new PrescientError(
         'ERR_CLOCK_DRIFT',
-        next === this.#last + 1
+        next <= this.#last + HLC_NODE_SPAN
           ? `No version above ${this.#last} is a safe integer: the clock has used up its versions`
           : `The clock reads ${wallMs} ms, whose version ${next} is past Number.MAX_SAFE_INTEGER (a clock in the wrong unit?)`,
       );
@@ -151,6 +169,12 @@ export class Hlc {
     this.#trusted = Math.max(this.#trusted, version);
     if (version > this.#last) this.#last = version;
     return this.#last;
+  }
+
+  /** The least version at or above `version` this node may hand out (`version` itself without a node id). */
+  #owned(version: number): number {
+    if (this.#nodeId < 0) return version;
+    return version + ((this.#nodeId - (version % HLC_NODE_SPAN) + HLC_NODE_SPAN) % HLC_NODE_SPAN);
   }
 
   /** The wall clock in whole milliseconds. @throws PrescientError ERR_CLOCK_DRIFT when it is not finite */

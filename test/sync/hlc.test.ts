@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError } from '../../src/errors.ts';
-import { Hlc, HLC_LOGICAL_SPAN, hlcLogical, hlcPhysicalMs } from '../../src/sync/hlc.ts';
+import { Hlc, HLC_LOGICAL_SPAN, HLC_NODE_SPAN, hlcLogical, hlcPhysicalMs } from '../../src/sync/hlc.ts';
 
 describe('Hlc', () => {
   test('packs physical milliseconds and a logical counter into one number', () => {
@@ -72,5 +72,43 @@ describe('Hlc', () => {
   test('rejects bad options with ERR_INVALID_OPTION', () => {
     assert.throws(() => new Hlc({ maxDriftMs: -1 }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
     assert.throws(() => new Hlc({ clock: {} as never }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'));
+  });
+
+  test('nodeId: two nodes on one millisecond never draw the same version, even as each observes the other', () => {
+    const clock = new VirtualClock(1_000);
+    const a = new Hlc({ clock, nodeId: 3 });
+    const b = new Hlc({ clock, nodeId: 12 });
+    assert.equal(a.now(), 1_000 * HLC_LOGICAL_SPAN + 3, 'the first version of a millisecond ends in the id');
+    const seen = new Set<number>();
+    let lastA = 0;
+    let lastB = 0;
+    for (let i = 0; i < 500; i++) {
+      const va = a.now();
+      const vb = b.now();
+      assert.ok(va > lastA && vb > lastB, 'each strictly increasing');
+      assert.equal(va % HLC_NODE_SPAN, 3);
+      assert.equal(vb % HLC_NODE_SPAN, 12);
+      assert.ok(!seen.has(va) && !seen.has(vb) && va !== vb);
+      seen.add(va).add(vb);
+      lastA = va;
+      lastB = vb;
+      if (i % 3 === 0) a.observe(vb); // a write seen from the other node
+      if (i % 5 === 0) b.observe(va);
+      if (i % 7 === 0) clock.advance(1);
+    }
+    const without = [new Hlc({ clock }), new Hlc({ clock })];
+    assert.equal(without[0].now(), without[1].now(), 'without ids the same millisecond gives the same version');
+  });
+
+  test('nodeId: 64 versions a millisecond before the counter carries; out-of-range ids are refused', () => {
+    const clock = new VirtualClock(1_000);
+    const hlc = new Hlc({ clock, nodeId: 0 });
+    let v = 0;
+    for (let i = 0; i < HLC_LOGICAL_SPAN / HLC_NODE_SPAN; i++) v = hlc.now();
+    assert.equal(hlcPhysicalMs(v), 1_000);
+    assert.equal(hlcPhysicalMs(hlc.now()), 1_001);
+    for (const nodeId of [-1, 16, 1.5, '2']) {
+      assert.throws(() => new Hlc({ nodeId: nodeId as number }), (e) => isPrescientError(e, 'ERR_INVALID_OPTION'), String(nodeId));
+    }
   });
 });
