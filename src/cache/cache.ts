@@ -285,7 +285,7 @@ export class Cache<V = unknown> {
     return this.#writes.whenSubscribed();
   }
 
-  /** Keys being fetched from the shared tier or the origin right now (demand and prefetch). */
+  /** Keys being fetched from the shared tier or the origin right now (demand and prefetch; also those a delete discarded). */
   get pendingFetches(): number {
     return this.#loader.inflight;
   }

@@ -66,9 +66,12 @@ export class Loader<V> {
     return this.#storeFailures;
   }
 
-  /** Number of keys being fetched or waiting for their batch. */
+  /**
+   * Number of keys being fetched or waiting for their batch, counting those discarded meanwhile (a delete or an
+   * invalidation): their result will not be stored, but the origin is still working on them.
+   */
   get inflight(): number {
-    return this.#flights.size;
+    return this.#flights.size + this.#discarded.size;
   }
 
   /** True while flights wait for the batch the current microtask turn sends (they have not reached the origin yet). */

@@ -200,9 +200,11 @@ test('close() waits for a fetch that delete() discarded, as for any fetch in fli
   const closing = cache.close().then(() => (isClosed = true));
   await flushMicrotasks();
   assert.equal(isClosed, false, 'the discarded fetch is still out');
+  assert.equal(cache.pendingFetches, 1, 'and counted: the origin is still working on it');
   m.answer(0);
   await closing;
   assert.equal(isClosed, true);
+  assert.equal(cache.pendingFetches, 0);
 });
 
 test('a predictor whose feedback throws fails no read that uses a prefetched entry', async () => {

@@ -556,7 +556,7 @@ async function runSeed(seed: number, opCount: number): Promise<void> {
     if (chance(0.5)) await flushMicrotasks();
     if (firstFailure !== undefined) throw firstFailure;
     checkQuiet(`op ${opIndex}`);
-    // (A fetch a delete discarded is no longer in `pendingFetches` but still out at the origin: wait for it too.)
+    // (`pendingFetches` counts a fetch a delete discarded; the origin double's own calls are checked too.)
     if (pending.size === 0 && cache.pendingFetches === 0 && !cache.hasUnsentFetches && origin.calls.every((c) => c.settled)) checkStats(`op ${opIndex}`);
   }
   await settleAll('end');
