@@ -20,8 +20,23 @@
  * the median is reported. The benchmark reads real time (performance.now()); the caches use systemClock.
  * Target: hits with prediction on (getIfPresent, under the prediction budget) at least 0.5x lru-cache.
  *
+ * Lookup keys (KEYS=same|fresh|built, default same). `same`: every read looks up the very string object stored, so
+ * `Map` (and lru-cache and MemoryTier, both a Map inside) reuse the hash V8 cached in that string at its first lookup;
+ * the figures before this option are these. A server never does that: each request's key is a new string, hashed at
+ * its first lookup. `fresh`: before every pass (warm-up included, untimed), each read gets its own new equal string,
+ * made the way Fastify hands a route parameter over (find-my-way slices it out of the URL, which Node builds in C++):
+ * a URL string copied through a Buffer, sliced past its path prefix. Every lookup in the loop is then the first hash
+ * of its string, and the Map compares contents (a slice against the stored key) where `same` compares pointers.
+ * `built`: the key is built in the loop from its id (`user:${id}:profile`, as an application calling a cache does):
+ * a cons string, flattened and hashed at its lookup. All contenders get the same keys in every mode. Checked with
+ * %DebugPrint: a fresh key is a sliced one-byte string, a built one a cons string; a Map's first lookups of fresh keys
+ * ran at 0.5-0.7x its second lookups of the same strings. A flat copy (the Buffer round trip without the slice, as a
+ * parsed JSON body or header gives) costs less than a slice at its first lookup and more than `same`.
+ *
  * Run: node --import tsx bench/cache-throughput.ts [reads]   (reads defaults to 2,000,000)
- * Env: ONLY='part|part' (rows whose names contain a part), BEST=1 (best pass, not the median), ROUNDS=n (timed passes).
+ * Env: ONLY='part|part' (rows whose names contain a part), BEST=1 (best pass, not the median), ROUNDS=n (timed passes),
+ * KEYS=same|fresh|built (above). With `node --expose-gc` a full collection runs before every pass, whatever KEYS, so
+ * the garbage of the last pass's fresh keys is not collected inside a timed one.
  */
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../src/cache/cache.ts';
@@ -50,6 +65,37 @@ const zipfS = 0.99;
 
 const keys = Array.from({ length: keyCount }, (_, i) => `user:${i}:profile`);
 const values = keys.map((key, i) => ({ id: i, key }));
+
+type KeyMode = 'same' | 'fresh' | 'built';
+const keyModes: readonly KeyMode[] = ['same', 'fresh', 'built'];
+const keyMode = (process.env.KEYS ?? 'same') as KeyMode;
+if (!keyModes.includes(keyMode)) throw new Error(`Expected \`KEYS\` to be one of ${keyModes.join(', ')}, got ${process.env.KEYS}`);
+/** The path prefix of the request URL a fresh key is sliced out of (as a route parameter is). */
+const urlPrefix = '/v1/items/';
+/** With KEYS=fresh, the keys of the pass about to run, one new string per read (`freshKeys`). */
+let passKeys: string[] = [];
+
+/** One new, never-hashed string per read of `seq`, each a slice of its own URL string made in C++. */
+function freshKeys(seq: Int32Array): string[] {
+  const out = new Array<string>(seq.length);
+  for (let i = 0; i < seq.length; i++) out[i] = Buffer.from(urlPrefix + keys[seq[i]], 'latin1').toString('latin1').slice(urlPrefix.length);
+  return out;
+}
+
+/** The key the `i`th read of `seq` looks up, per KEYS. */
+const keyAt: (seq: Int32Array, i: number) => string =
+  keyMode === 'same' ? (seq, i) => keys[seq[i]] : keyMode === 'fresh' ? (_seq, i) => passKeys[i] : (seq, i) => `user:${seq[i]}:profile`;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Readies the keys for a pass over `seq`, untimed: fresh strings with KEYS=fresh, then a full gc if exposed. */
+function preparePass(seq: Int32Array): void {
+  if (keyMode === 'fresh') {
+    passKeys = []; // the last pass's keys can go before the next ones are built
+    passKeys = freshKeys(seq);
+  }
+  gc?.();
+}
 
 /** The seeded access sequence: Zipf(zipfS) ranks, shuffled onto keys so hot keys are not the first inserted. */
 function accessSequence(n: number, seed: number): Int32Array {
@@ -86,7 +132,7 @@ function mapContender(): Contender {
     name: 'Map.get',
     pass(seq) {
       let found = 0;
-      for (let i = 0; i < seq.length; i++) if (map.get(keys[seq[i]]) !== undefined) found++;
+      for (let i = 0; i < seq.length; i++) if (map.get(keyAt(seq, i)) !== undefined) found++;
       return found;
     },
   };
@@ -99,7 +145,7 @@ function lruContender(): Contender {
     name: 'lru-cache get',
     pass(seq) {
       let found = 0;
-      for (let i = 0; i < seq.length; i++) if (lru.get(keys[seq[i]]) !== undefined) found++;
+      for (let i = 0; i < seq.length; i++) if (lru.get(keyAt(seq, i)) !== undefined) found++;
       return found;
     },
   };
@@ -118,7 +164,7 @@ function lruYieldingContender(): Contender {
     async pass(seq) {
       let found = 0;
       for (let i = 0; i < seq.length; i++) {
-        if (lru.get(keys[seq[i]]) !== undefined) found++;
+        if (lru.get(keyAt(seq, i)) !== undefined) found++;
         if (i % chunk === chunk - 1) await new Promise((resolve) => setImmediate(resolve));
       }
       return found;
@@ -135,7 +181,7 @@ function lruAwaitedContender(): Contender {
     name: 'lru-cache get, wrapped in an awaited promise',
     async pass(seq) {
       let found = 0;
-      for (let i = 0; i < seq.length; i++) if ((await get(keys[seq[i]])) !== undefined) found++;
+      for (let i = 0; i < seq.length; i++) if ((await get(keyAt(seq, i))) !== undefined) found++;
       return found;
     },
   };
@@ -152,7 +198,7 @@ function memoryTierContender(): Contender {
     name: 'MemoryTier.get',
     pass(seq) {
       let found = 0;
-      for (let i = 0; i < seq.length; i++) if (tier.get(keys[seq[i]]) !== undefined) found++;
+      for (let i = 0; i < seq.length; i++) if (tier.get(keyAt(seq, i)) !== undefined) found++;
       return found;
     },
   };
@@ -187,7 +233,7 @@ async function cacheAwaitedContender(): Promise<Contender> {
     name: 'Cache.get, no predictor, awaited',
     async pass(seq) {
       let found = 0;
-      for (let i = 0; i < seq.length; i++) if ((await cache.get(keys[seq[i]])).isFound) found++;
+      for (let i = 0; i < seq.length; i++) if ((await cache.get(keyAt(seq, i))).isFound) found++;
       return found;
     },
     close: () => cache.close(),
@@ -204,7 +250,7 @@ async function cacheBatchedContender(): Promise<Contender> {
       for (let i = 0; i < seq.length; i += chunk) {
         const end = Math.min(seq.length, i + chunk);
         pending.length = end - i;
-        for (let j = i; j < end; j++) pending[j - i] = cache.get(keys[seq[j]]);
+        for (let j = i; j < end; j++) pending[j - i] = cache.get(keyAt(seq, j));
         for (const r of await Promise.all(pending)) if (r.isFound) found++;
       }
       return found;
@@ -226,7 +272,7 @@ async function cachePredictingContender(yieldEvery: number, budget?: typeof serv
     async pass(seq) {
       let found = 0;
       for (let i = 0; i < seq.length; i++) {
-        if ((await cache.get(keys[seq[i]])).isFound) found++;
+        if ((await cache.get(keyAt(seq, i))).isFound) found++;
         if (i % yieldEvery === yieldEvery - 1) await new Promise((resolve) => setImmediate(resolve));
       }
       return found;
@@ -251,7 +297,7 @@ async function cacheSyncContender(withPredictor: boolean | 'worker', budget?: ty
     async pass(seq) {
       let found = 0;
       for (let i = 0; i < seq.length; i++) {
-        if (cache.getIfPresent(keys[seq[i]]) !== undefined) found++;
+        if (cache.getIfPresent(keyAt(seq, i)) !== undefined) found++;
         if (withPredictor && i % chunk === chunk - 1) await new Promise((resolve) => setImmediate(resolve));
       }
       return found;
@@ -271,9 +317,11 @@ type Row = { name: string; opsPerSecond: number; note: string };
 
 async function measure(contender: Contender): Promise<Row> {
   process.stderr.write(`${contender.name} ...\n`);
+  preparePass(warmup);
   await contender.pass(warmup);
   const rates: number[] = [];
   for (let round = 0; round < rounds; round++) {
+    preparePass(sequence);
     const started = performance.now();
     const found = await contender.pass(sequence);
     const seconds = (performance.now() - started) / 1000;
@@ -318,7 +366,7 @@ for (const make of makers) {
 const lru = rows.find((r) => r.name === 'lru-cache get') as Row;
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const lines = [
-  `Cache hit throughput: ${keyCount.toLocaleString('en-US')} resident keys, ${reads.toLocaleString('en-US')} Zipf(${zipfS}) reads (seed 1), ${isBest ? 'best' : 'median'} of ${rounds} passes after a ${warmupReads.toLocaleString('en-US')}-read warm-up; node ${process.version}`,
+  `Cache hit throughput: ${keyCount.toLocaleString('en-US')} resident keys, ${reads.toLocaleString('en-US')} Zipf(${zipfS}) reads (seed 1), ${isBest ? 'best' : 'median'} of ${rounds} passes after a ${warmupReads.toLocaleString('en-US')}-read warm-up, KEYS=${keyMode}${gc === undefined ? '' : ', gc before each pass'}; node ${process.version}`,
   '',
   '| contender | ops/s | vs lru-cache | note |',
   '|---|---:|---:|---|',
