@@ -107,10 +107,7 @@ class CompactSketch {
   }
 
   increment(hash: number): void {
-    let x = hash;
-    x = Math.imul(x ^ (x >>> 17), 0xed5ad4bb);
-    x = Math.imul(x ^ (x >>> 11), 0xac4c1b51);
-    x ^= x >>> 15;
+    const x = spread(hash);
     const block = reduce(x, this.#blocks) << 4;
     let c = Math.imul(x, 0x31848bab);
     c ^= c >>> 14;
@@ -132,10 +129,7 @@ class CompactSketch {
   }
 
   frequency(hash: number): number {
-    let x = hash;
-    x = Math.imul(x ^ (x >>> 17), 0xed5ad4bb);
-    x = Math.imul(x ^ (x >>> 11), 0xac4c1b51);
-    x ^= x >>> 15;
+    const x = spread(hash);
     const block = reduce(x, this.#blocks) << 4;
     let c = Math.imul(x, 0x31848bab);
     c ^= c >>> 14;
@@ -479,6 +473,14 @@ const values = keys.map((_, i) => ({ id: i }));
   // Flatten the keys and cache their V8 hashes before any baseline, so no structure's delta includes that.
   const warm = new Map<string, number>();
   for (const k of keys) warm.set(k, pairHash(k) ^ fnv1a(k));
+}
+
+/** The sketch's own mix of a key hash (so its counters do not follow the index's bucket order). */
+function spread(hash: number): number {
+  let x = hash;
+  x = Math.imul(x ^ (x >>> 17), 0xed5ad4bb);
+  x = Math.imul(x ^ (x >>> 11), 0xac4c1b51);
+  return x ^ (x >>> 15);
 }
 
 function measure(n: number, build: () => unknown): number {
