@@ -234,11 +234,15 @@ export class SharedTierWriter<V> {
   async #repair(): Promise<void> {
     if (this.#isRepairing || this.#isClosed) return;
     this.#isRepairing = true;
-    try {
-      if (this.#isReplyCacheSuspect) {
+    if (this.#isReplyCacheSuspect) {
+      try {
         this.#tier.dropCachedReplies?.();
         this.#isReplyCacheSuspect = false;
+      } catch {
+        // Still failing (reported when it first failed; stats show the tier distrusted): the repair below goes on.
       }
+    }
+    try {
       if (this.#isDistrusted) {
         await this.#tier.clear();
         this.#isDistrusted = false;

@@ -161,6 +161,37 @@ describe('write bus handlers that throw', () => {
   });
 });
 
+describe('shared tier repair while its cached replies cannot be dropped', () => {
+  test('the stale copy of a key whose shared write was lost is still deleted, and other nodes read the new value', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    const bus = new MemoryWriteBus();
+    const backing = new FlakyTier<string>(clock);
+    const tierA = new ReplyCachingTier(backing, clock);
+    const origin = new MapOrigin<string>([['k', 'v1']]);
+    const a = new Cache<string>({ origin, l2: tierA, bus, clock, ttlMs: 600_000, onFault: () => {} });
+    const b = new Cache<string>({ origin, l2: new ReplyCachingTier(backing, clock), bus, clock, ttlMs: 600_000, onFault: () => {} });
+    try {
+      await flushMicrotasks();
+      await a.get('k');
+      backing.isDown = true;
+      await a.set('k', 'v2'); // the shared write is lost: k is suspect on a
+      origin.records.set('k', { key: 'k', value: 'v2', version: 2 });
+      backing.isDown = false;
+      tierA.failDrops = true;
+      await b.set('z', 'z1'); // a notice reaching a, whose reply drop fails
+      await flushMicrotasks();
+      await clock.advanceAsync(60_000);
+      assert.notEqual(backing.heldVersion('k'), 1, 'the stale shared copy went');
+      assert.equal(a.stats().sharedTier?.suspectKeys, 0);
+      assert.equal((await b.get('k')).value, 'v2');
+      assert.equal(a.stats().sharedTier?.isDistrusted, true, 'a itself still distrusts the tier while its drops fail');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('write bus closed before the link', () => {
   test('a bus that answers ERR_CLOSED is reported once and not subscribed to again', { timeout: 10_000 }, async () => {
     const clock = new VirtualClock(1_000_000);
