@@ -29,13 +29,16 @@ export class FeedEvents {
   constructor(logger: ChangeFeedLogger | undefined, where: { readonly table: string; readonly channel: string }) {
     this.#logger = logger;
     this.#where = where;
-    this.#emitter = new GuardedEvents((error) => {
-      try {
-        logger?.warn({ err: error, ...where }, 'change feed: an event listener threw');
-      } catch {
-        // A logger that throws has nowhere left to report to.
-      }
-    });
+    this.#emitter = new GuardedEvents((error) => this.warn({ err: error, ...where }, 'change feed: an event listener threw'));
+  }
+
+  /** Logs a warning; a logger that throws is contained (it has nowhere left to report to). */
+  warn(details: object, message: string): void {
+    try {
+      this.#logger?.warn(details, message);
+    } catch {
+      // (see above)
+    }
   }
 
   /** Faults reported so far (`fail`). */
@@ -59,7 +62,7 @@ export class FeedEvents {
   /** Counts `error`, logs it and emits it as 'feed:failed'. */
   fail(error: PrescientError): void {
     this.#failures++;
-    this.#logger?.warn({ err: error, ...this.#where }, error.message);
+    this.warn({ err: error, ...this.#where }, error.message);
     this.emit('feed:failed', error);
   }
 }

@@ -73,7 +73,6 @@ export class ChangeFeed {
   readonly #o: ResolvedChangeFeedOptions;
   readonly #clock: Clock;
   readonly #target: ChangeTarget;
-  /** The close under way or done: every `close()` call answers it, so none resolves before the feed is closed. */
   #closing: Promise<void> | undefined;
   readonly #events: FeedEvents;
   readonly #batch: ChangeBatch;
@@ -171,17 +170,21 @@ export class ChangeFeed {
 
   /**
    * Applies pending notifications, stops listening, waits for work in flight, and closes a client it opened. The feed
-   * also closes itself when its target (or catch-up query) answers ERR_CLOSED: a closed cache never opens again, so
-   * it reports that once ('feed:failed', code ERR_CLOSED) instead of retrying for ever; closing the cache first or
-   * the feed first ends the same way (a closing feed reports nothing for the notifications it could not apply).
+   * also closes itself when its target (or catch-up query) answers ERR_CLOSED: a closed cache never opens again, so it
+   * reports that once ('feed:failed', code ERR_CLOSED) instead of retrying for ever; closing the cache first or the
+   * feed first ends the same way (a closing feed reports nothing for the notifications it could not apply). Every call
+   * answers the one close (`#closing`, set before any work: a listener the closing flush reaches may close again).
    */
   close(): Promise<void> {
-    return (this.#closing ??= this.#close());
+    if (this.#closing !== undefined) return this.#closing;
+    let settle: [() => void, (error: unknown) => void] = [() => {}, () => {}];
+    this.#closing = new Promise<void>((...handlers) => (settle = handlers));
+    this.#close().then(...settle);
+    return this.#closing;
   }
 
   async #close(): Promise<void> {
-    if (this.#flushTimer !== undefined) this.#clock.clearTimer(this.#flushTimer);
-    if (this.#retryTimer !== undefined) this.#clock.clearTimer(this.#retryTimer);
+    for (const timer of [this.#flushTimer, this.#retryTimer]) if (timer !== undefined) this.#clock.clearTimer(timer);
     this.#flushTimer = this.#retryTimer = undefined;
     if (this.#batch.pendingCount > 0) this.#flush();
     this.#isClosed = true;
@@ -238,7 +241,7 @@ export class ChangeFeed {
     const change = parseChange(payload);
     if (change === undefined) {
       this.#counts.malformed++;
-      this.#o.logger?.warn({ channel: this.#o.channel, payload: payload.slice(0, 200) }, 'change feed: malformed notification dropped');
+      this.#events.warn({ channel: this.#o.channel, payload: payload.slice(0, 200) }, 'change feed: malformed notification dropped');
       return;
     }
     if (change.table !== undefined && change.table !== this.#o.bareTable) {
@@ -368,9 +371,7 @@ export class ChangeFeed {
   }
 
   #nextRetryMs(): number {
-    const delay = Math.min(this.#o.maxRetryMs, this.#o.retryMs * 2 ** Math.min(this.#retries, 30));
-    this.#retries++;
-    return delay;
+    return Math.min(this.#o.maxRetryMs, this.#o.retryMs * 2 ** Math.min(this.#retries++, 30));
   }
 
   #track<T>(work: Promise<T>): Promise<T> {

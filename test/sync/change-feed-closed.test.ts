@@ -160,4 +160,68 @@ describe('ChangeFeed after its cache closed', () => {
     await closing;
     assert.equal(released, true);
   });
+
+  test('a logger that throws loses no change: the failed batch is retried and applied', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    let failNext = true;
+    let applied = 0;
+    let onNotify: ((payload: string) => void) | undefined;
+    const feed = new ChangeFeed({
+      table: 'items',
+      clock,
+      fromVersion: 0,
+      catchUpLookback: 0,
+      batchMs: 10,
+      retryMs: 100,
+      logger: { warn: () => {
+        throw new Error('logger down');
+      } } as never,
+      target: { peekVersion: () => undefined, invalidate: async () => {
+        if (failNext) throw ((failNext = false), new Error('target busy'));
+        applied++;
+      } },
+      listen: async (_channel, notify, listened) => {
+        onNotify = notify;
+        listened();
+        return { unlisten: async () => {} };
+      },
+      changes: async () => [],
+    });
+    await feed.start();
+    onNotify?.(JSON.stringify({ key: 'a', version: 7 }));
+    onNotify?.('not json'); // (its warning throws too)
+    await clock.advanceAsync(60_000);
+    assert.equal(applied, 1);
+    await feed.close();
+  });
+
+  test('close() called again by a listener the closing flush reaches is the same close: the listener is released once', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    let unlistened = 0;
+    let onNotify: ((payload: string) => void) | undefined;
+    const feed = new ChangeFeed({
+      table: 'items',
+      clock,
+      fromVersion: 0,
+      catchUpLookback: 0,
+      batchMs: 10_000,
+      target: { peekVersion: () => undefined, invalidate: async () => {} }, // no invalidateAll: a truncate is reported
+      listen: async (_channel, notify, listened) => {
+        onNotify = notify;
+        listened();
+        return { unlisten: async () => void unlistened++ };
+      },
+      changes: async () => [],
+    });
+    await feed.start();
+    let inner: Promise<void> | undefined;
+    feed.on('feed:failed', () => void (inner ??= feed.close()));
+    onNotify?.(JSON.stringify({ op: 'truncate', version: 5 }));
+    const outer = feed.close();
+    await outer;
+    await inner;
+    assert.ok(inner !== undefined, 'the listener heard the failure during close');
+    assert.equal(inner, outer);
+    assert.equal(unlistened, 1);
+  });
 });
