@@ -190,6 +190,7 @@ export class Loader<V> {
       const newer = f.isDiscarded ? this.#flights.get(f.key) : undefined;
       if (newer === undefined) return true;
       newer.promise.then((outcome) => f.resolve(outcome), (error: unknown) => f.reject(error));
+      this.#discarded.delete(f); // never sent: the newer flight is the one fetch (and what `idle()` waits for)
       return false;
     });
   }

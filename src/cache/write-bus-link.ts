@@ -69,6 +69,8 @@ export class WriteBusLink {
   readonly #subscribed: Promise<void>;
   #onClosed: () => void = () => {};
   #isClosed = false;
+  /** The bus answered ERR_CLOSED (closed for good, before this link): nothing is sent nor retried any more. */
+  #isBusClosed = false;
   #isUp = true;
   #counts = { published: 0, publishFailures: 0, received: 0, removed: 0, invalid: 0, forgotten: 0 };
 
@@ -85,7 +87,7 @@ export class WriteBusLink {
 
   /** Announces a change of one key; resolves once its notice was sent or queued for a retry. Never rejects. */
   announceKey(change: KeyChange): Promise<void> {
-    if (this.#isClosed) return Promise.resolve();
+    if (this.#isClosed || this.#isBusClosed) return Promise.resolve();
     let batch = this.#batch;
     if (batch === undefined) {
       batch = this.#batch = { keys: [], done: [] };
@@ -104,7 +106,7 @@ export class WriteBusLink {
    * what they hold); resolves like `announceKey`.
    */
   announce(selector: { readonly keys?: readonly KeyChange[]; readonly prefix?: string; readonly tag?: string; readonly all?: true }): Promise<void> {
-    if (this.#isClosed) return Promise.resolve();
+    if (this.#isClosed || this.#isBusClosed) return Promise.resolve();
     this.#endBatch(); // keeps the order of the changes made before it
     const notices: WriteNotice[] = splitKeys(selector.keys ?? []).map((keys) => ({ from: this.id, keys }));
     if (selector.prefix !== undefined) notices.push({ from: this.id, prefix: selector.prefix });
@@ -157,7 +159,7 @@ export class WriteBusLink {
   }
 
   #enqueue(notice: WriteNotice, done: Array<() => void>): void {
-    if (this.#isClosed) {
+    if (this.#isClosed || this.#isBusClosed) {
       for (const resolve of done) resolve();
       return;
     }
@@ -186,6 +188,12 @@ export class WriteBusLink {
         } catch (error) {
           this.#counts.publishFailures++;
           this.#fault(error);
+          if (isPrescientError(error, 'ERR_CLOSED')) {
+            this.#isBusClosed = true; // closed for good: the writers are answered, nothing is retried
+            this.#endBatch();
+            for (const queued of this.#queue.splice(0)) for (const done of queued.done) done();
+            return;
+          }
           this.#retry = this.#o.clock.setTimer(retryMs, () => {
             this.#retry = undefined;
             void this.#send();
@@ -219,7 +227,7 @@ export class WriteBusLink {
       } catch (error) {
         if (this.#isClosed) return; // (the bus closed under a subscription still connecting)
         this.#fault(error);
-        if (isPrescientError(error, 'ERR_CLOSED')) return; // the bus itself was closed: it never opens again
+        if (isPrescientError(error, 'ERR_CLOSED')) return void (this.#isBusClosed = true); // closed for good: never reopens
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
           this.#resubscribe = this.#o.clock.setTimer(retryMs, resolve);

@@ -317,3 +317,19 @@ test('a model answering an array with a null item is the model\'s fault, not an 
   assert.deepEqual([cache.stats().modelErrors, cache.stats().internalErrors], [1, 0]);
   await cache.close();
 });
+
+test('a read, a delete and a read of one key in one turn: one origin fetch, counted once in pendingFetches', async () => {
+  const m = manualOrigin();
+  m.put('k', 'v');
+  const cache = new Cache<string>({ origin: m.origin, clock: new VirtualClock(0) });
+  const first = cache.get('k');
+  void cache.delete('k');
+  const second = cache.get('k');
+  await flushMicrotasks();
+  assert.equal(cache.pendingFetches, 1);
+  m.answer(0);
+  assert.equal((await first).value, 'v');
+  assert.equal((await second).value, 'v');
+  assert.equal(cache.pendingFetches, 0);
+  await cache.close();
+});

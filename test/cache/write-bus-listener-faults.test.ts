@@ -193,11 +193,41 @@ describe('shared tier repair while its cached replies cannot be dropped', () => 
 });
 
 describe('write bus closed before the link', () => {
+  test('a publish that answers ERR_CLOSED is reported once, its writers answered, and not retried every second', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    let published = 0;
+    const bus: WriteBus = {
+      publish: async () => {
+        published++;
+        throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+      },
+      subscribe: async () => async () => {},
+    };
+    const faults: unknown[] = [];
+    const link = new WriteBusLink({ bus, clock, apply: () => 0, onFault: (error) => faults.push(error) });
+    try {
+      await link.whenSubscribed();
+      await link.announceKey({ key: 'k', below: 2 });
+      await clock.advanceAsync(10_000);
+      await link.announceKey({ key: 'k', below: 3 });
+      await clock.advanceAsync(10_000);
+      assert.equal(published, 1);
+      assert.equal(faults.filter((f) => isPrescientError(f, 'ERR_CLOSED')).length, 1);
+      assert.equal(clock.pendingTimers, 0);
+    } finally {
+      await link.close();
+    }
+  });
+
   test('a bus that answers ERR_CLOSED is reported once and not subscribed to again', { timeout: 10_000 }, async () => {
     const clock = new VirtualClock(1_000_000);
     let attempts = 0;
+    let published = 0;
     const bus: WriteBus = {
-      publish: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The write bus is closed')),
+      publish: async () => {
+        published++;
+        throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
+      },
       subscribe: async () => {
         attempts++;
         throw new PrescientError('ERR_CLOSED', 'The write bus is closed');
@@ -211,6 +241,11 @@ describe('write bus closed before the link', () => {
       assert.equal(attempts, 1, 'not retried every second');
       assert.equal(faults.length, 1);
       assert.ok(isPrescientError(faults[0], 'ERR_CLOSED'));
+      await link.announceKey({ key: 'k', below: 2 }); // answered at once: nothing to send it on
+      await link.announce({ prefix: 'p' });
+      await clock.advanceAsync(10_000);
+      assert.equal(published, 0, 'nothing published to a closed bus, nor retried');
+      assert.equal(clock.pendingTimers, 0);
     } finally {
       await link.close();
     }
