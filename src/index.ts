@@ -78,7 +78,7 @@ export { cacheChangeTarget } from './cache/cache-change-target.ts';
 export type { AppliedChange, ChangeFeedMode, ChangeRecord, ChangesFunction, ChangeTarget, ListenFunction } from './sync/change-target.ts';
 export { counterResolver, lastWriterWins } from './sync/conflict.ts';
 export type { ConflictResolver } from './sync/conflict.ts';
-export { Hlc, HLC_LOGICAL_BITS, HLC_LOGICAL_SPAN, hlcLogical, hlcPhysicalMs } from './sync/hlc.ts';
+export { Hlc, HLC_LOGICAL_BITS, HLC_LOGICAL_SPAN, HLC_NODE_SPAN, hlcLogical, hlcPhysicalMs } from './sync/hlc.ts';
 export type { HlcOptions } from './sync/hlc.ts';
 export { Journal, ROLL_CONFIRMED_BYTES } from './sync/journal.ts';
 export type { JournalFrame, JournalOptions } from './sync/journal.ts';
