@@ -73,7 +73,8 @@ export class RedisWriteBus implements WriteBus {
   #publisher: Client | undefined;
   #connecting: Promise<Client> | undefined;
   #pending: Client | undefined;
-  readonly #subscribers = new Set<Client>();
+  /** Each subscription's connection, with what tells its listener the bus closed under it. */
+  readonly #subscribers = new Map<Client, () => void>();
   /** Subscribed connections that dropped and have not subscribed again yet. */
   readonly #down = new Set<Client>();
   #isClosed = false;
@@ -142,7 +143,11 @@ export class RedisWriteBus implements WriteBus {
     };
     client.on('reconnecting', dropped);
     client.on('end', dropped);
-    this.#subscribers.add(client); // (close ends a subscription still connecting)
+    // (close ends a subscription still connecting; one it ends after it was up is a drop its listener hears)
+    this.#subscribers.set(client, () => {
+      if (isUp) call(() => listener.down?.(true));
+      isUp = false;
+    });
     this.#down.add(client); // not listening until subscribed
     try {
       await client.connect();
@@ -179,7 +184,8 @@ export class RedisWriteBus implements WriteBus {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    const clients = [...this.#subscribers];
+    const clients = [...this.#subscribers.keys()];
+    for (const closedUnder of this.#subscribers.values()) closedUnder();
     this.#subscribers.clear();
     this.#down.clear();
     if (this.#publisher !== undefined) clients.push(this.#publisher);

@@ -116,7 +116,7 @@ export class WriteBusLink {
   }
 
   stats(): WriteBusStats {
-    return { ...this.#counts, queued: this.#queue.length, isSubscribed: this.#unsubscribe !== undefined && this.#isUp };
+    return { ...this.#counts, queued: this.#queue.length, isSubscribed: this.#unsubscribe !== undefined && this.#isUp && !this.#isBusClosed };
   }
 
   /**
@@ -189,7 +189,7 @@ export class WriteBusLink {
           this.#counts.publishFailures++;
           this.#fault(error);
           if (isPrescientError(error, 'ERR_CLOSED')) {
-            this.#isBusClosed = true; // closed for good: the writers are answered, nothing is retried
+            this.#busClosed(); // closed for good: the writers are answered, nothing is retried
             this.#endBatch();
             for (const queued of this.#queue.splice(0)) for (const done of queued.done) done();
             return;
@@ -227,7 +227,7 @@ export class WriteBusLink {
       } catch (error) {
         if (this.#isClosed) return; // (the bus closed under a subscription still connecting)
         this.#fault(error);
-        if (isPrescientError(error, 'ERR_CLOSED')) return void (this.#isBusClosed = true); // closed for good: never reopens
+        if (isPrescientError(error, 'ERR_CLOSED')) return this.#busClosed(); // closed for good: never reopens
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
           this.#resubscribe = this.#o.clock.setTimer(retryMs, resolve);
@@ -267,6 +267,17 @@ export class WriteBusLink {
       this.#fault(error);
       this.#forget();
     }
+  }
+
+  /**
+   * The bus answered ERR_CLOSED: it never reopens, so the other nodes' notices will not come. Once: the link is down
+   * for good (`isSubscribed` false) and the local copies go (notices sent since the bus closed were lost).
+   */
+  #busClosed(): void {
+    if (this.#isBusClosed) return;
+    this.#isBusClosed = true;
+    this.#isUp = false;
+    this.#forget();
   }
 
   /** Drops every local copy (`all`); never throws: a failure is reported, and the next gap or notice tries again. */

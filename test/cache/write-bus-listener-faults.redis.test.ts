@@ -103,4 +103,15 @@ describe('RedisWriteBus with handlers that throw', () => {
       await bus.close();
     }
   });
+
+  test('close() tells each live subscription it dropped (down, lost), once: its node forgets copies it will hear nothing about', { timeout: 30_000 }, async () => {
+    const name = `bus-close-down-${randomUUID().slice(0, 8)}`;
+    const bus = new RedisWriteBus({ url, channel: name, clientName: name });
+    const downs: Array<boolean | undefined> = [];
+    await bus.subscribe({ notice: () => {}, gap: () => {}, down: (isLost) => void downs.push(isLost) });
+    const stop = await bus.subscribe({ notice: () => {}, gap: () => {}, down: () => void downs.push(undefined) });
+    await stop(); // a stopped subscription hears nothing at close
+    await bus.close();
+    assert.deepEqual(downs, [true]);
+  });
 });

@@ -204,10 +204,15 @@ describe('write bus closed before the link', () => {
       subscribe: async () => async () => {},
     };
     const faults: unknown[] = [];
-    const link = new WriteBusLink({ bus, clock, apply: () => 0, onFault: (error) => faults.push(error) });
+    const applied: WriteNotice[] = [];
+    const link = new WriteBusLink({ bus, clock, apply: (notice) => (applied.push(notice), 0), onFault: (error) => faults.push(error) });
     try {
       await link.whenSubscribed();
+      assert.equal(link.stats().isSubscribed, true);
+      const forgottenBefore = applied.filter((n) => n.all === true).length;
       await link.announceKey({ key: 'k', below: 2 });
+      assert.equal(link.stats().isSubscribed, false, 'down for good: /readyz says so');
+      assert.equal(applied.filter((n) => n.all === true).length, forgottenBefore + 1, 'local copies forgotten once: notices since the close were lost');
       await clock.advanceAsync(10_000);
       await link.announceKey({ key: 'k', below: 3 });
       await clock.advanceAsync(10_000);
