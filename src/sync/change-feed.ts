@@ -188,9 +188,9 @@ export class ChangeFeed {
     this.#flushTimer = this.#retryTimer = undefined;
     if (this.#batch.pendingCount > 0) this.#flush();
     this.#isClosed = true;
-    await this.#unlisten?.().catch(() => {});
+    await Promise.resolve().then(() => this.#unlisten?.()).catch(() => {}); // (an unlisten may throw before its promise)
     while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
-    if (this.#o.isOwnedSql) await this.#o.sql?.end({ timeout: 1 }).catch(() => {});
+    if (this.#o.isOwnedSql) await Promise.resolve().then(() => this.#o.sql?.end({ timeout: 1 })).catch(() => {});
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -390,7 +390,7 @@ export class ChangeFeed {
     if (this.#isClosed) return true;
     this.#events.fail(new PrescientError('ERR_CLOSED', `Change feed on ${this.#o.table} stopped: ${describeError(error)}`, { cause: error }));
     this.#batch.take(); // (what is pending can never be applied: close() must not try)
-    void this.close();
+    void this.close().catch(() => {}); // (close never rejects; the guard keeps it so)
     return true;
   }
 }

@@ -224,4 +224,38 @@ describe('ChangeFeed after its cache closed', () => {
     assert.equal(inner, outer);
     assert.equal(unlistened, 1);
   });
+
+  test('an unlisten that throws at once: the self-close after ERR_CLOSED and close() both resolve, nothing unhandled', { timeout: 10_000 }, async () => {
+    const clock = new VirtualClock(1_000_000);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let onNotify: ((payload: string) => void) | undefined;
+      const feed = new ChangeFeed({
+        table: 'items',
+        clock,
+        fromVersion: 0,
+        catchUpLookback: 0,
+        batchMs: 10,
+        target: { peekVersion: () => undefined, invalidate: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The cache is closed')) },
+        listen: async (_channel, notify, listened) => {
+          onNotify = notify;
+          listened();
+          return { unlisten: () => {
+            throw new Error('unlisten fails at once');
+          } };
+        },
+        changes: async () => [],
+      });
+      await feed.start();
+      onNotify?.(JSON.stringify({ key: 'a', version: 7 }));
+      await clock.advanceAsync(100);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await feed.close();
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
