@@ -182,13 +182,19 @@ export class Loader<V> {
   }
 
   /**
-   * `flights` without the discarded ones whose key has a newer flight (a read after a delete in the same turn): those
-   * settle with the newer one's answer, so a batch never names a key twice.
+   * `flights` without the discarded ones whose key has a newer flight (a read after a delete in the same turn), or an
+   * earlier discarded one kept here (read, delete, read, delete): those settle with that one's answer, so a batch
+   * never names a key twice.
    */
   #followNewer(flights: Flight<V>[]): Flight<V>[] {
+    let kept: Map<string, Flight<V>> | undefined;
     return flights.filter((f) => {
-      const newer = f.isDiscarded ? this.#flights.get(f.key) : undefined;
-      if (newer === undefined) return true;
+      if (!f.isDiscarded) return true;
+      const newer = this.#flights.get(f.key) ?? kept?.get(f.key);
+      if (newer === undefined) {
+        (kept ??= new Map()).set(f.key, f);
+        return true;
+      }
       newer.promise.then((outcome) => f.resolve(outcome), (error: unknown) => f.reject(error));
       this.#discarded.delete(f); // never sent: the newer flight is the one fetch (and what `idle()` waits for)
       return false;

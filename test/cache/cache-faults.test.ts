@@ -333,3 +333,22 @@ test('a read, a delete and a read of one key in one turn: one origin fetch, coun
   assert.equal(cache.pendingFetches, 0);
   await cache.close();
 });
+
+test('read, delete, read, delete of one key in one turn: the batch names it once, pendingFetches counts it once', async () => {
+  const m = manualOrigin();
+  m.put('k', 'v');
+  const cache = new Cache<string>({ origin: m.origin, clock: new VirtualClock(0) });
+  const first = cache.get('k');
+  void cache.delete('k');
+  const second = cache.get('k');
+  void cache.delete('k');
+  await flushMicrotasks();
+  assert.deepEqual(m.calls.map((c) => c.keys), [['k']]);
+  assert.equal(cache.pendingFetches, 1);
+  m.answer(0);
+  assert.equal((await first).value, 'v');
+  assert.equal((await second).value, 'v');
+  assert.equal(cache.pendingFetches, 0);
+  assert.equal(cache.peek('k'), undefined, 'a discarded answer is not stored');
+  await cache.close();
+});
