@@ -58,6 +58,7 @@ export class SharedTierWriter<V> {
   #isRepairing = false;
   #isClosed = false;
   #onCleared: () => void = () => {};
+  #onRepaired: (repaired: ReadonlyArray<{ readonly key: string; readonly version: number }>) => void = () => {};
 
   /**
    * @param floors the cache's version floors: a shared copy below its key's floor (older than a change notice this
@@ -77,6 +78,15 @@ export class SharedTierWriter<V> {
   /** Calls `listener` each time a repair pass has cleared the distrusted tier (see the class comment). */
   whenCleared(listener: () => void): void {
     this.#onCleared = listener;
+  }
+
+  /**
+   * Calls `listener` after a repair pass deleted stale shared copies, with each key and the version it deleted up to
+   * (Infinity: every version). Other nodes may have read those copies from the tier meanwhile (after the floors the
+   * first notice gave them ended): the cache announces the deletes again, so they drop them.
+   */
+  whenRepaired(listener: (repaired: ReadonlyArray<{ readonly key: string; readonly version: number }>) => void): void {
+    this.#onRepaired = listener;
   }
 
   /** False when the shared tier's copy of `key` may be older than a write this node made: read the origin instead. */
@@ -234,6 +244,7 @@ export class SharedTierWriter<V> {
   async #repair(): Promise<void> {
     if (this.#isRepairing || this.#isClosed) return;
     this.#isRepairing = true;
+    const repaired: Array<{ key: string; version: number }> = [];
     if (this.#isReplyCacheSuspect) {
       try {
         this.#tier.dropCachedReplies?.();
@@ -249,16 +260,17 @@ export class SharedTierWriter<V> {
         this.#onCleared();
         return;
       }
-      let done = 0;
       for (const [key, version] of [...this.#suspects]) {
-        if (done++ >= repairBatch || this.#isClosed) break;
+        if (repaired.length >= repairBatch || this.#isClosed) break;
         await this.#tier.deleteStrict!(key, Number.isFinite(version) ? version : undefined);
         if (this.#suspects.get(key) === version) this.#suspects.delete(key);
         this.#repaired++;
+        repaired.push({ key, version });
       }
     } catch {
       // Still unreachable: try again on the next pass.
     } finally {
+      if (repaired.length > 0) this.#onRepaired(repaired);
       this.#isRepairing = false;
       if (this.#suspects.size > 0 || this.#isDistrusted || this.#isReplyCacheSuspect) this.#scheduleRepair();
     }
