@@ -60,7 +60,7 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
     // held here stays. A delete takes the floor the deleting node keeps (noteChange: `under` itself, `upTo` for a delete up to it).
     const isStale = (version: number): boolean => (change.upTo === undefined ? version < bound : version <= bound);
     if (change.below !== undefined) w.floors.noteWrite(key, bound);
-    else w.floors.noteChange(key, bound);
+    else w.floors.noteChange(key, bound, false);
     w.loader.discard(key);
     w.absent?.delete(key);
     const inMemory = w.memory.peek(key)?.version;
@@ -90,7 +90,7 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
   for (const [key, version] of tagged) {
     // Deleted here as by a local delete: for 30 s no shared copy up to `version` is read (a late store of an old
     // load), and this node's next write of the key goes above it. Another node's write heard later ends that window.
-    w.floors.noteDeleted(key, version);
+    w.floors.noteDeleted(key, version, false);
     if (forget(w, key)) removed++;
     // A tier that cannot list tags left the writer blind to this node's shared copies: they go up to the version held
     // here, best effort (a write of the key made meanwhile at a version as low goes too). A tier that lists them is

@@ -23,7 +23,8 @@ export const defaultMaxFloorKeys = 10_000;
 /** How long a floor or a delete window lasts, in ms: longer than an origin read begun before it can take to land. */
 export const windowMs = 30_000;
 
-type Window = { readonly version: number; readonly until: number };
+/** `own`: set by this node's own change or delete, not learned from another node's notice (see clearStartingWith). */
+type Window = { readonly version: number; readonly until: number; readonly own: boolean };
 
 export class VersionFloors {
   readonly #clock: Clock;
@@ -64,8 +65,11 @@ export class VersionFloors {
     return this.#floors.size + this.#deletes.size;
   }
 
-  /** The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale for a while. */
-  noteChange(key: string, version: number): void {
+  /**
+   * The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale for a while.
+   * `own` false: learned from another node's notice.
+   */
+  noteChange(key: string, version: number, own = true): void {
     const now = this.#clock.now();
     // A change newer than the version a delete's window covers ends the window: the floor refuses what the window
     // did (older copies). A window over every version (nothing was held) has no version to be newer than: it stays
@@ -74,7 +78,7 @@ export class VersionFloors {
     const deleted = live(this.#deletes, key, now);
     if (deleted !== undefined && deleted.version !== 0 && deleted.version < version) this.#deletes.delete(key);
     const known = live(this.#floors, key, now);
-    this.#put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs }, now);
+    this.#put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs, own: own || known?.own === true }, now);
   }
 
   /**
@@ -84,7 +88,7 @@ export class VersionFloors {
    */
   noteWrite(key: string, version: number): void {
     this.#deletes.delete(key);
-    this.noteChange(key, version);
+    this.noteChange(key, version, false);
   }
 
   /**
@@ -93,21 +97,28 @@ export class VersionFloors {
    * lower version); the writer's held version becomes a delete window, as for a local delete.
    */
   noteDeletedElsewhere(key: string, heldVersion: number): void {
-    this.#floors.delete(key);
+    const now = this.#clock.now();
+    if (live(this.#floors, key, now)?.own !== true) this.#floors.delete(key);
+    if (live(this.#deletes, key, now)?.own === true) return;
     this.#deletes.delete(key);
-    if (heldVersion > 0) this.noteDeleted(key, heldVersion);
+    if (heldVersion > 0) this.noteDeleted(key, heldVersion, false);
   }
 
-  /** Ends the floors and delete windows of every key starting with `prefix` (another node deleted them all). O(keys). */
+  /**
+   * Ends the floors and delete windows of every key starting with `prefix` (another node deleted them all), but this
+   * node's own: a notice says nothing of when it was sent, and one delivered late (a retry after the bus was down) must
+   * not end a window this node's newer delete opened (the deleted row would be read back from the shared tier). Keeping
+   * one only sends reads to the origin until it ends. O(keys).
+   */
   clearStartingWith(prefix: string): void {
-    for (const map of [this.#floors, this.#deletes]) for (const key of map.keys()) if (key.startsWith(prefix)) map.delete(key);
+    for (const map of [this.#floors, this.#deletes]) for (const [key, w] of map) if (!w.own && key.startsWith(prefix)) map.delete(key);
   }
 
-  /** Every version of `key` was deleted here, where it was held at `heldVersion` (0: not held). */
-  noteDeleted(key: string, heldVersion: number): void {
+  /** Every version of `key` was deleted here, where it was held at `heldVersion` (0: not held); `own` as for noteChange. */
+  noteDeleted(key: string, heldVersion: number, own = true): void {
     const now = this.#clock.now();
     this.#floors.delete(key); // whatever comes next (a row inserted again) may have any version
-    this.#put(this.#deletes, key, { version: heldVersion, until: now + windowMs }, now);
+    this.#put(this.#deletes, key, { version: heldVersion, until: now + windowMs, own }, now);
   }
 
   /** The least version a new write of `key` should take so that no floor or window here refuses it (0: none). */

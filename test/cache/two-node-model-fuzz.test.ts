@@ -285,10 +285,10 @@ async function runSeed(seed: number, opCount: number): Promise<void> {
       tally.knownBug++;
       return;
     }
-    // KNOWN BUG 2 (reported): a delete made while notices wait for a retry. (a) A load on the other node that began
+    // KNOWN BUG 2 (reported): a delete made while notices wait for a retry: a load on the other node that began
     // before the delete lands after it and stores the deleted row in the shared tier (that node has not heard of the
-    // delete); once the deleter's 30 s window ends, both nodes read it back until its TTL. (b) The other node's older
-    // prefix or delete notice, delivered late by the retry, ends the deleter's own newer delete window at once.
+    // delete); once the deleter's 30 s window ends, both nodes read it back until its TTL. (Its other half, an older
+    // prefix or delete notice delivered late ending the deleter's own newer window, is fixed: version-floors.ts.)
     if (ack.kind === 'delete' && ack.wasNoticeLate) {
       tally.knownBug++;
       return;
