@@ -61,7 +61,7 @@ export class CacheWrites<V> {
   constructor(options: CacheWritesOptions<V>) {
     this.#w = options;
     const { bus } = options;
-    const link = bus && new WriteBusLink({ bus, clock: options.options.clock, apply: (notice) => this.applyNotice(notice), onFault: options.onBusFault });
+    const link = bus && new WriteBusLink({ bus, clock: options.options.clock, apply: (notice) => this.applyNotice(notice), onFault: options.onBusFault, onSentLate: (notice) => this.#deleteAgain(notice) });
     this.#link = link;
     // The shared tier was cleared after a listing failed (or lost writes overflowed): the other nodes may have read,
     // from it, copies an invalidation announced meanwhile was meant to remove. They forget what they hold.
@@ -70,6 +70,22 @@ export class CacheWrites<V> {
     // the first notice's floors ended. The deletes are announced again (up to the version deleted).
     const again = (r: { readonly key: string; readonly version: number }): KeyChange => (Number.isFinite(r.version) ? { key: r.key, upTo: r.version } : { key: r.key });
     if (link !== undefined) options.shared?.whenRepaired((repaired) => void link.announce({ keys: repaired.map(again) }));
+  }
+
+  /**
+   * A delete announced late (the bus refused its notice first): a load another node began before it may have landed
+   * before the notice and stored the deleted row in the shared tier, where every node would read it back once the
+   * delete windows end. The shared copies go again, up to the version the delete covered, now that the notice is out
+   * (a load landing later is discarded by it); a newer write made meanwhile at a version as low goes too (reloaded).
+   */
+  #deleteAgain(notice: WriteNotice): void {
+    const shared = this.#w.shared;
+    if (shared === undefined) return;
+    for (const change of notice.keys ?? []) {
+      if (change.below !== undefined) continue; // a write's notice
+      const max = change.upTo ?? (change.under === undefined ? Infinity : change.under - 1);
+      if (max >= 0) void shared.delete(change.key, max).catch(this.#w.onBusFault);
+    }
   }
 
   /** Resolves once the write bus listens (at once without one), or once the cache closed. */

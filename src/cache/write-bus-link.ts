@@ -51,9 +51,16 @@ export type WriteBusLinkOptions = {
   readonly apply: (notice: WriteNotice) => number;
   /** Hears each fault; what it throws is dropped. */
   readonly onFault: (error: unknown) => void;
+  /**
+   * Hears each notice published only after waiting for a retry (the bus refused it first): the other nodes heard of
+   * the change late, and a load of theirs begun before it may have stored an older copy in the shared tier meanwhile.
+   * What it throws is reported.
+   */
+  readonly onSentLate?: (notice: WriteNotice) => void;
 };
 
-type Outgoing = { readonly notice: WriteNotice; readonly done: Array<() => void> };
+/** A notice to send; `isLate` once a publish of the queue failed while it waited. */
+type Outgoing = { readonly notice: WriteNotice; readonly done: Array<() => void>; isLate?: boolean };
 
 export class WriteBusLink {
   /** This node's id on the bus. */
@@ -169,7 +176,7 @@ export class WriteBusLink {
     if (this.#queue.length > maxQueued) {
       // Too much to replay: one notice that tells every other node to forget what it holds.
       const all = this.#queue.splice(0);
-      this.#queue.push({ notice: { from: this.id, all: true }, done: all.flatMap((item) => item.done) });
+      this.#queue.push({ notice: { from: this.id, all: true }, done: all.flatMap((item) => item.done), isLate: true });
     }
     void this.#send();
   }
@@ -194,6 +201,7 @@ export class WriteBusLink {
             for (const queued of this.#queue.splice(0)) for (const done of queued.done) done();
             return;
           }
+          for (const queued of this.#queue) queued.isLate = true;
           this.#retry = this.#o.clock.setTimer(retryMs, () => {
             this.#retry = undefined;
             void this.#send();
@@ -205,6 +213,8 @@ export class WriteBusLink {
         if (this.#queue[0] === item) this.#queue.shift(); // (a collapse may have replaced it meanwhile)
         this.#counts.published++;
         for (const done of item.done) done();
+        const onSentLate = this.#o.onSentLate;
+        if (item.isLate === true && onSentLate !== undefined) callHandler(() => onSentLate(item.notice), (error) => this.#fault(error));
       }
     } finally {
       this.#isSending = false;
