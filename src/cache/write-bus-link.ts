@@ -170,7 +170,7 @@ export class WriteBusLink {
       for (const resolve of done) resolve();
       return;
     }
-    this.#queue.push({ notice, done });
+    this.#queue.push({ notice, done, isLate: this.#retry !== undefined }); // (queued while a retry waits: late too)
     // While a retry waits, the bus is known down: the writer does not wait for it (the notice stays queued).
     if (this.#retry !== undefined) for (const resolve of done.splice(0)) resolve();
     if (this.#queue.length > maxQueued) {
@@ -201,12 +201,12 @@ export class WriteBusLink {
             for (const queued of this.#queue.splice(0)) for (const done of queued.done) done();
             return;
           }
-          for (const queued of this.#queue) queued.isLate = true;
           this.#retry = this.#o.clock.setTimer(retryMs, () => {
             this.#retry = undefined;
             void this.#send();
           });
           this.#endBatch(); // what gathered during the failed publish waits with the rest
+          for (const queued of this.#queue) queued.isLate = true;
           for (const queued of this.#queue) for (const done of queued.done.splice(0)) done();
           return;
         }

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cache } from '../../src/cache/cache.ts';
-import { MemoryWriteBus } from '../../src/cache/write-bus.ts';
+import { MemoryWriteBus, type WriteBus } from '../../src/cache/write-bus.ts';
+import { WriteBusLink } from '../../src/cache/write-bus-link.ts';
 import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
 import type { Origin, OriginRecord } from '../../src/origin/origin.ts';
@@ -112,4 +113,32 @@ for (const withPrefix of [false, true]) test(`a load racing a delete while the b
   await Promise.all([a.close(), b.close()]);
   assert.equal(readEarly.isFound, false, 'A serves the row it deleted 1.2 s earlier');
   assert.equal(ra.isFound || rb.isFound, false, 'a node serves the deleted row from the shared tier');
+});
+
+test('every notice that waited for a retry is reported late: the one that failed, those gathered meanwhile, those queued while the retry waits', async () => {
+  const clock = new VirtualClock(0);
+  let rejectPublish: ((error: Error) => void) | undefined;
+  let isDown = true;
+  const bus: WriteBus = {
+    subscribe: async () => async () => {},
+    publish: (): Promise<void> => (isDown ? new Promise<void>((_resolve, reject) => (rejectPublish = reject)) : Promise.resolve()),
+  };
+  const late: string[] = [];
+  const link = new WriteBusLink({ bus, clock, apply: () => 0, onFault: () => {}, onSentLate: (notice) => late.push(...(notice.keys ?? []).map((c) => c.key)) });
+  await link.whenSubscribed();
+  void link.announceKey({ key: 'first', below: 1 });
+  await flushMicrotasks(); // 'first' is being published
+  void link.announceKey({ key: 'gathered', held: 1 });
+  rejectPublish?.(new Error('bus down'));
+  await flushMicrotasks();
+  void link.announceKey({ key: 'queued', held: 1 });
+  await flushMicrotasks();
+  isDown = false;
+  await clock.advanceAsync(1_100);
+  await flushMicrotasks();
+  assert.deepEqual(late, ['first', 'gathered', 'queued']);
+  void link.announceKey({ key: 'on-time', held: 1 });
+  await flushMicrotasks();
+  assert.deepEqual(late, ['first', 'gathered', 'queued'], 'a notice sent at once is not late');
+  await link.close();
 });
