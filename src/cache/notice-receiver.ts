@@ -60,7 +60,7 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
     // held here stays. A delete takes the floor the deleting node keeps (noteChange: `under` itself, `upTo` for a delete up to it).
     const isStale = (version: number): boolean => (change.upTo === undefined ? version < bound : version <= bound);
     if (change.below !== undefined) w.floors.noteWrite(key, bound);
-    else w.floors.noteChange(key, bound, false);
+    else w.floors.noteChange(key, bound);
     w.loader.discard(key);
     w.absent?.delete(key);
     const inMemory = w.memory.peek(key)?.version;

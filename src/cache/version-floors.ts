@@ -23,7 +23,7 @@ export const defaultMaxFloorKeys = 10_000;
 /** How long a floor or a delete window lasts, in ms: longer than an origin read begun before it can take to land. */
 export const windowMs = 30_000;
 
-/** `own`: set by this node's own change or delete, not learned from another node's notice (see clearStartingWith). */
+/** `own` (delete windows): opened by this node's own delete, not learned from another node's notice (see clearStartingWith). */
 type Window = { readonly version: number; readonly until: number; readonly own: boolean };
 
 export class VersionFloors {
@@ -65,11 +65,8 @@ export class VersionFloors {
     return this.#floors.size + this.#deletes.size;
   }
 
-  /**
-   * The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale for a while.
-   * `own` false: learned from another node's notice.
-   */
-  noteChange(key: string, version: number, own = true): void {
+  /** The cache applied a change of `key` at `version` (a delete up to it): copies older than it are stale for a while. */
+  noteChange(key: string, version: number): void {
     const now = this.#clock.now();
     // A change newer than the version a delete's window covers ends the window: the floor refuses what the window
     // did (older copies). A window over every version (nothing was held) has no version to be newer than: it stays
@@ -78,7 +75,7 @@ export class VersionFloors {
     const deleted = live(this.#deletes, key, now);
     if (deleted !== undefined && deleted.version !== 0 && deleted.version < version) this.#deletes.delete(key);
     const known = live(this.#floors, key, now);
-    this.#put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs, own: own || known?.own === true }, now);
+    this.#put(this.#floors, key, { version: Math.max(version, known?.version ?? 0), until: now + windowMs, own: false }, now);
   }
 
   /**
@@ -88,7 +85,7 @@ export class VersionFloors {
    */
   noteWrite(key: string, version: number): void {
     this.#deletes.delete(key);
-    this.noteChange(key, version, false);
+    this.noteChange(key, version);
   }
 
   /**
@@ -97,27 +94,28 @@ export class VersionFloors {
    * lower version); the writer's held version becomes a delete window, as for a local delete.
    */
   noteDeletedElsewhere(key: string, heldVersion: number): void {
-    const now = this.#clock.now();
-    if (live(this.#floors, key, now)?.own !== true) this.#floors.delete(key);
-    if (live(this.#deletes, key, now)?.own === true) return;
+    this.#floors.delete(key);
+    if (live(this.#deletes, key, this.#clock.now())?.own === true) return; // this node's own delete window stays
     this.#deletes.delete(key);
     if (heldVersion > 0) this.noteDeleted(key, heldVersion, false);
   }
 
   /**
-   * Ends the floors and delete windows of every key starting with `prefix` (another node deleted them all), but this
-   * node's own: a notice says nothing of when it was sent, and one delivered late (a retry after the bus was down) must
-   * not end a window this node's newer delete opened (the deleted row would be read back from the shared tier). Keeping
-   * one only sends reads to the origin until it ends. O(keys).
+   * Ends the floors and delete windows of every key starting with `prefix` (another node deleted them all), but the
+   * delete windows of this node's own deletes: a notice says nothing of when it was sent, and one delivered late (a
+   * retry after the bus was down) must not end a window this node's newer delete opened (the deleted row would be read
+   * back from the shared tier). Keeping one only sends shared reads to the origin until it ends. O(keys).
    */
   clearStartingWith(prefix: string): void {
-    for (const map of [this.#floors, this.#deletes]) for (const [key, w] of map) if (!w.own && key.startsWith(prefix)) map.delete(key);
+    for (const key of this.#floors.keys()) if (key.startsWith(prefix)) this.#floors.delete(key);
+    for (const [key, w] of this.#deletes) if (!w.own && key.startsWith(prefix)) this.#deletes.delete(key);
   }
 
   /** Every version of `key` was deleted here, where it was held at `heldVersion` (0: not held); `own` as for noteChange. */
   noteDeleted(key: string, heldVersion: number, own = true): void {
     const now = this.#clock.now();
     this.#floors.delete(key); // whatever comes next (a row inserted again) may have any version
+    if (!own && live(this.#deletes, key, now)?.own === true) return; // a notice neither ends nor extends an own window
     this.#put(this.#deletes, key, { version: heldVersion, until: now + windowMs, own }, now);
   }
 
