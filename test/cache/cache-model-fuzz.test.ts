@@ -16,8 +16,8 @@ import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import type { ReadContext } from '../../src/context.ts';
 import type { FetchOptions, Origin, OriginRecord } from '../../src/origin/origin.ts';
 import { EnsemblePredictor } from '../../src/predict/ensemble-predictor.ts';
-import type { Access, Prediction, Predictor } from '../../src/predict/predictor.ts';
 import { seededRandom, type Random } from '../../src/sim/seeded-random.ts';
+import { CyclicPredictor } from '../doubles/cyclic-predictor.ts';
 
 const seeds = Number(process.env.FUZZ_SEEDS ?? 200);
 const opsPerSeed = Number(process.env.FUZZ_OPS ?? 300);
@@ -28,22 +28,6 @@ const KEYS: readonly string[] = [...Array.from({ length: 10 }, (_, i) => `a:${i}
 const PREFIXES = ['a:', 'b:', 'a:1', 'b:'];
 const TAGS = ['t1', 't2'];
 const TTL_MS = 1000;
-
-/** Predicts the key after the last one read in the cycle of KEYS (per session), so prefetches happen. */
-class CyclicPredictor implements Predictor {
-  readonly name = 'cyclic';
-  readonly #last = new Map<string, string>();
-  observe(access: Access): void {
-    this.#last.set(access.ctx.session ?? '', access.key);
-  }
-  predict(ctx: ReadContext, limit: number): Prediction[] {
-    const last = this.#last.get(ctx.session ?? '');
-    if (last === undefined) return [];
-    const i = KEYS.indexOf(last);
-    const out = [{ key: KEYS[(i + 1) % KEYS.length], probability: 0.45, source: 'cyclic' }, { key: KEYS[(i + 2) % KEYS.length], probability: 0.3, source: 'cyclic' }];
-    return out.slice(0, limit);
-  }
-}
 
 type Call = { readonly id: number; readonly keys: readonly string[]; readonly purpose: string; readonly sentAt: number; readonly seq: number; settled: boolean; failed: boolean };
 
@@ -183,7 +167,7 @@ async function runSeed(seed: number, opCount: number): Promise<void> {
   const origin = new FuzzOrigin(clock, config.latencyMs, seq);
   for (const key of KEYS) if (key !== 'b:9') origin.put(key, `${key}|o${origin.nextVersion(key)}`, 1);
   const faults: unknown[] = [];
-  const predictor = config.predictor === 'cyclic' ? new CyclicPredictor() : config.predictor === 'ensemble' ? new EnsemblePredictor() : undefined;
+  const predictor = config.predictor === 'cyclic' ? new CyclicPredictor(KEYS) : config.predictor === 'ensemble' ? new EnsemblePredictor() : undefined;
   const cache = new Cache<string>({
     origin,
     clock,

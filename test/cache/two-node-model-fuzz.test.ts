@@ -32,9 +32,9 @@ import { flushMicrotasks, VirtualClock } from '../../src/clock.ts';
 import type { ReadContext } from '../../src/context.ts';
 import { PrescientError } from '../../src/errors.ts';
 import type { FetchOptions, Origin, OriginRecord } from '../../src/origin/origin.ts';
-import type { Access, Prediction, Predictor } from '../../src/predict/predictor.ts';
 import { seededRandom, type Random } from '../../src/sim/seeded-random.ts';
 import { FlakyTier } from '../doubles/flaky-tier.ts';
+import { CyclicPredictor } from '../doubles/cyclic-predictor.ts';
 
 const seeds = Number(process.env.FUZZ_SEEDS ?? 150);
 const opsPerSeed = Number(process.env.FUZZ_OPS ?? 200);
@@ -48,21 +48,6 @@ const TTL_MS = 1000;
 const FLOOR_MS = 30_000;
 /** After the shared tier answers again: the writer's repair pass (1 s timer) and its notice. */
 const REPAIR_MS = 2_000;
-
-/** Predicts the next two keys of the cycle of KEYS after the last one read (per session): prefetches and shadow catalogs fill. */
-class CyclicPredictor implements Predictor {
-  readonly name = 'cyclic';
-  readonly #last = new Map<string, string>();
-  observe(access: Access): void {
-    this.#last.set(access.ctx.session ?? '', access.key);
-  }
-  predict(ctx: ReadContext, limit: number): Prediction[] {
-    const last = this.#last.get(ctx.session ?? '');
-    if (last === undefined) return [];
-    const i = KEYS.indexOf(last);
-    return [{ key: KEYS[(i + 1) % KEYS.length], probability: 0.45, source: 'cyclic' }, { key: KEYS[(i + 2) % KEYS.length], probability: 0.3, source: 'cyclic' }].slice(0, limit);
-  }
-}
 
 /** The shared tier with the listings RedisTier has (by prefix: SCAN; by tag: its index); both fail while down. */
 class ListingTier extends FlakyTier<string> {
@@ -206,7 +191,7 @@ async function runSeed(seed: number, opCount: number): Promise<void> {
         sizeOf: (value, key) => 40 + key.length * 4 + (value.length % 7) * 10,
         ttlMs: TTL_MS,
         graceMs: config.graceMs,
-        predictor: config.predictor ? new CyclicPredictor() : undefined,
+        predictor: config.predictor ? new CyclicPredictor(KEYS) : undefined,
         prefetch: config.predictor ? { maxExtraLoad: 3, minProbability: 0.01 } : undefined,
         onFault: (fault) => faults.push({ node: i, fault }),
       }),
