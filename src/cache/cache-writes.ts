@@ -63,13 +63,14 @@ export class CacheWrites<V> {
     const { bus } = options;
     const link = bus && new WriteBusLink({ bus, clock: options.options.clock, apply: (notice) => this.applyNotice(notice), onFault: options.onBusFault, onSentLate: (notice) => this.#deleteAgain(notice) });
     this.#link = link;
+    if (link === undefined) return;
     // The shared tier was cleared after a listing failed (or lost writes overflowed): the other nodes may have read,
     // from it, copies an invalidation announced meanwhile was meant to remove. They forget what they hold.
-    if (link !== undefined) options.shared?.whenCleared(() => void link.announce({ all: true }));
+    options.shared?.whenCleared(() => void link.announce({ all: true }));
     // A repair deleted stale shared copies of writes the tier lost: the other nodes may hold copies read from it after
     // the first notice's floors ended. The deletes are announced again (up to the version deleted).
     const again = (r: { readonly key: string; readonly version: number }): KeyChange => (Number.isFinite(r.version) ? { key: r.key, upTo: r.version } : { key: r.key });
-    if (link !== undefined) options.shared?.whenRepaired((repaired) => void link.announce({ keys: repaired.map(again) }));
+    options.shared?.whenRepaired((repaired) => void link.announce({ keys: repaired.map(again) }));
   }
 
   /**

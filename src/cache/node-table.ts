@@ -179,6 +179,16 @@ export class NodeTable<V> {
     return this.#next[slot];
   }
 
+  /**
+   * `after`, past the slots in `marked` (those a trial eviction counts as gone, see WindowTinyLfu.wouldEvict); of a
+   * list's sentinel, the list's oldest such slot.
+   */
+  afterUnmarked(slot: number, marked: ReadonlySet<number> | undefined): number {
+    let next = this.#next[slot];
+    if (marked !== undefined) while (next >= FIRST_SLOT && marked.has(next)) next = this.#next[next];
+    return next;
+  }
+
   /** Appends `slot` (in no list) to `list` as most recent. */
   push(list: number, slot: number): void {
     const prev = this.#prev;

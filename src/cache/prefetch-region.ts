@@ -158,32 +158,25 @@ export class PrefetchRegion<V> {
   /** `victim`, or in a `plan` its choice with the `marked` slots gone and the `spared` ones spared. */
   #victim(plan: { readonly marked: Set<number>; readonly spared: Set<number> } | undefined): number {
     const table = this.#table;
-    const oldest = this.#after(PREFETCH, plan);
+    const oldest = table.afterUnmarked(PREFETCH, plan?.marked);
     if (oldest < FIRST_SLOT) return -1;
     if (table.isSpared(oldest) || plan?.spared.has(oldest)) return oldest;
     let best = oldest;
     let bestProbability = table.entry(oldest).probability;
-    let slot = this.#after(oldest, plan);
+    let slot = table.afterUnmarked(oldest, plan?.marked);
     for (let i = 1; i < VICTIM_SAMPLE && slot >= FIRST_SLOT; i++) {
       const probability = table.entry(slot).probability;
       if (probability < bestProbability) {
         best = slot;
         bestProbability = probability;
       }
-      slot = this.#after(slot, plan);
+      slot = table.afterUnmarked(slot, plan?.marked);
     }
     if (best !== oldest) {
       if (plan === undefined) table.spare(oldest);
       else plan.spared.add(oldest);
     }
     return best;
-  }
-
-  /** The slot after `slot` (of the sentinel: the oldest), past the slots a `plan` marked gone. */
-  #after(slot: number, plan: { readonly marked: Set<number> } | undefined): number {
-    let next = this.#table.after(slot);
-    if (plan !== undefined) while (next >= FIRST_SLOT && plan.marked.has(next)) next = this.#table.after(next);
-    return next;
   }
 
   /** Times the share grew and shrank (ghost hits on each side). */

@@ -111,7 +111,7 @@ export class VersionFloors {
     for (const [key, w] of this.#deletes) if (!w.own && key.startsWith(prefix)) this.#deletes.delete(key);
   }
 
-  /** Every version of `key` was deleted here, where it was held at `heldVersion` (0: not held); `own` as for noteChange. */
+  /** Every version of `key` was deleted here, where it was held at `heldVersion` (0: not held); `own` false: learned from another node's notice. */
   noteDeleted(key: string, heldVersion: number, own = true): void {
     const now = this.#clock.now();
     this.#floors.delete(key); // whatever comes next (a row inserted again) may have any version

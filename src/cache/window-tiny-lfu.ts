@@ -239,19 +239,19 @@ export class WindowTinyLfu<V> {
     let candidate = first;
     let candidateQueue = PROBATION;
     let victimQueue = PROBATION;
-    let victim = this.#after(PROBATION, marked);
+    let victim = table.afterUnmarked(PROBATION, marked);
     while ((plan === undefined ? this.bytes : plan.bytes[0] + plan.bytes[1] + plan.bytes[2]) > limitBytes) {
       if (candidate < FIRST_SLOT && candidateQueue === PROBATION) {
-        candidate = this.#after(WINDOW, marked);
+        candidate = table.afterUnmarked(WINDOW, marked);
         candidateQueue = WINDOW;
       }
       if (candidate < FIRST_SLOT && victim < FIRST_SLOT) {
         if (victimQueue === PROBATION) {
-          victim = this.#after(PROTECTED, marked);
+          victim = table.afterUnmarked(PROTECTED, marked);
           victimQueue = PROTECTED;
           continue;
         } else if (victimQueue === PROTECTED) {
-          victim = this.#after(WINDOW, marked);
+          victim = table.afterUnmarked(WINDOW, marked);
           victimQueue = WINDOW;
           continue;
         }
@@ -260,21 +260,21 @@ export class WindowTinyLfu<V> {
       let evict: number;
       if (victim < FIRST_SLOT) {
         evict = candidate;
-        candidate = this.#after(evict, marked);
+        candidate = table.afterUnmarked(evict, marked);
       } else if (candidate < FIRST_SLOT) {
         evict = victim;
-        victim = this.#after(evict, marked);
+        victim = table.afterUnmarked(evict, marked);
       } else if (candidate === victim) {
         evict = victim;
-        victim = this.#after(victim, marked);
+        victim = table.afterUnmarked(victim, marked);
         candidate = -1;
       } else if (this.#admit(table.hash(candidate), table.hash(victim))) {
         evict = victim;
-        victim = this.#after(evict, marked);
-        candidate = this.#after(candidate, marked);
+        victim = table.afterUnmarked(evict, marked);
+        candidate = table.afterUnmarked(candidate, marked);
       } else {
         evict = candidate;
-        candidate = this.#after(evict, marked);
+        candidate = table.afterUnmarked(evict, marked);
       }
       if (plan === undefined) {
         this.remove(evict);
@@ -288,13 +288,6 @@ export class WindowTinyLfu<V> {
       }
     }
     return false;
-  }
-
-  /** The slot after `slot` in its list, past the `marked` ones of a trial; of a list's sentinel, the list's oldest. */
-  #after(slot: number, marked: Set<number> | undefined): number {
-    let next = this.#table.after(slot);
-    if (marked !== undefined) while (next >= FIRST_SLOT && marked.has(next)) next = this.#table.after(next);
-    return next;
   }
 
   #admit(candidateHash: number, victimHash: number): boolean {

@@ -206,8 +206,10 @@ export class WriteBusLink {
             void this.#send();
           });
           this.#endBatch(); // what gathered during the failed publish waits with the rest
-          for (const queued of this.#queue) queued.isLate = true;
-          for (const queued of this.#queue) for (const done of queued.done.splice(0)) done();
+          for (const queued of this.#queue) {
+            queued.isLate = true;
+            for (const done of queued.done.splice(0)) done();
+          }
           return;
         }
         if (this.#queue[0] === item) this.#queue.shift(); // (a collapse may have replaced it meanwhile)

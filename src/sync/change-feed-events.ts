@@ -7,6 +7,7 @@
  * costs nothing.
  */
 import { GuardedEvents } from '../cache/guarded-events.ts';
+import { callHandler } from '../cache/write-bus.ts';
 import type { PrescientError } from '../errors.ts';
 import type { ChangeFeedLogger } from './change-feed-options.ts';
 import type { AppliedChange } from './change-target.ts';
@@ -34,11 +35,7 @@ export class FeedEvents {
 
   /** Logs a warning; a logger that throws is contained (it has nowhere left to report to). */
   warn(details: object, message: string): void {
-    try {
-      this.#logger?.warn(details, message);
-    } catch {
-      // (see above)
-    }
+    callHandler(() => this.#logger?.warn(details, message), () => {});
   }
 
   /** Faults reported so far (`fail`). */

@@ -11,7 +11,7 @@ import { cacheChangeTarget } from '../../src/cache/cache-change-target.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { isPrescientError, PrescientError } from '../../src/errors.ts';
 import { MapOrigin } from '../../src/origin/function-origin.ts';
-import { ChangeFeed, type ChangeRecord, type ChangeTarget } from '../../src/sync/change-feed.ts';
+import { ChangeFeed, type ChangeFeedOptions, type ChangeRecord, type ChangeTarget } from '../../src/sync/change-feed.ts';
 
 /** Ten minutes: at the default maxRetryMs (30 s) a feed still retrying would try some twenty times more. */
 const longMs = 600_000;
@@ -132,25 +132,13 @@ describe('ChangeFeed after its cache closed', () => {
   });
 
   test('after the feed closed itself, a caller\'s close() resolves only once the listener is released', { timeout: 10_000 }, async () => {
-    const clock = new VirtualClock(1_000_000);
-    let onNotify: ((payload: string) => void) | undefined;
     let release: () => void = () => {};
     let released = false;
-    const feed = new ChangeFeed({
-      table: 'items',
-      clock,
-      fromVersion: 0,
-      batchMs: 10,
-      target: { peekVersion: () => 1, invalidate: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The cache is closed')) },
-      listen: async (_channel, notify, listened) => {
-        onNotify = notify;
-        listened();
-        return { unlisten: () => new Promise<void>((resolve) => (release = () => ((released = true), resolve()))) };
-      },
-      changes: async () => [],
-    });
+    const refused = { peekVersion: () => 1, invalidate: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The cache is closed')) };
+    const unlisten = (): Promise<void> => new Promise<void>((resolve) => (release = () => ((released = true), resolve())));
+    const { clock, feed, notify } = bareFeed(refused, {}, unlisten);
     await feed.start();
-    onNotify?.(JSON.stringify({ key: 'a', version: 2 }));
+    notify(JSON.stringify({ key: 'a', version: 2 }));
     await clock.advanceAsync(20); // the flush meets ERR_CLOSED: the feed closes itself, its unlisten still pending
     let resolved = false;
     const closing = feed.close().then(() => (resolved = true));
@@ -162,61 +150,37 @@ describe('ChangeFeed after its cache closed', () => {
   });
 
   test('a logger that throws loses no change: the failed batch is retried and applied', { timeout: 10_000 }, async () => {
-    const clock = new VirtualClock(1_000_000);
     let failNext = true;
     let applied = 0;
-    let onNotify: ((payload: string) => void) | undefined;
-    const feed = new ChangeFeed({
-      table: 'items',
-      clock,
-      fromVersion: 0,
-      catchUpLookback: 0,
-      batchMs: 10,
-      retryMs: 100,
-      logger: { warn: () => {
-        throw new Error('logger down');
-      } } as never,
-      target: { peekVersion: () => undefined, invalidate: async () => {
+    const busyOnce: ChangeTarget = {
+      peekVersion: () => undefined,
+      invalidate: async () => {
         if (failNext) throw ((failNext = false), new Error('target busy'));
         applied++;
-      } },
-      listen: async (_channel, notify, listened) => {
-        onNotify = notify;
-        listened();
-        return { unlisten: async () => {} };
       },
-      changes: async () => [],
-    });
+    };
+    const logger = {
+      warn: () => {
+        throw new Error('logger down');
+      },
+    };
+    const { clock, feed, notify } = bareFeed(busyOnce, { catchUpLookback: 0, retryMs: 100, logger: logger as never });
     await feed.start();
-    onNotify?.(JSON.stringify({ key: 'a', version: 7 }));
-    onNotify?.('not json'); // (its warning throws too)
+    notify(JSON.stringify({ key: 'a', version: 7 }));
+    notify('not json'); // (its warning throws too)
     await clock.advanceAsync(60_000);
     assert.equal(applied, 1);
     await feed.close();
   });
 
   test('close() called again by a listener the closing flush reaches is the same close: the listener is released once', { timeout: 10_000 }, async () => {
-    const clock = new VirtualClock(1_000_000);
     let unlistened = 0;
-    let onNotify: ((payload: string) => void) | undefined;
-    const feed = new ChangeFeed({
-      table: 'items',
-      clock,
-      fromVersion: 0,
-      catchUpLookback: 0,
-      batchMs: 10_000,
-      target: { peekVersion: () => undefined, invalidate: async () => {} }, // no invalidateAll: a truncate is reported
-      listen: async (_channel, notify, listened) => {
-        onNotify = notify;
-        listened();
-        return { unlisten: async () => void unlistened++ };
-      },
-      changes: async () => [],
-    });
+    const noInvalidateAll = { peekVersion: () => undefined, invalidate: async () => {} }; // a truncate is reported
+    const { feed, notify } = bareFeed(noInvalidateAll, { catchUpLookback: 0, batchMs: 10_000 }, async () => void unlistened++);
     await feed.start();
     let inner: Promise<void> | undefined;
     feed.on('feed:failed', () => void (inner ??= feed.close()));
-    onNotify?.(JSON.stringify({ op: 'truncate', version: 5 }));
+    notify(JSON.stringify({ op: 'truncate', version: 5 }));
     const outer = feed.close();
     await outer;
     await inner;
@@ -226,30 +190,17 @@ describe('ChangeFeed after its cache closed', () => {
   });
 
   test('an unlisten that throws at once: the self-close after ERR_CLOSED and close() both resolve, nothing unhandled', { timeout: 10_000 }, async () => {
-    const clock = new VirtualClock(1_000_000);
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      let onNotify: ((payload: string) => void) | undefined;
-      const feed = new ChangeFeed({
-        table: 'items',
-        clock,
-        fromVersion: 0,
-        catchUpLookback: 0,
-        batchMs: 10,
-        target: { peekVersion: () => undefined, invalidate: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The cache is closed')) },
-        listen: async (_channel, notify, listened) => {
-          onNotify = notify;
-          listened();
-          return { unlisten: () => {
-            throw new Error('unlisten fails at once');
-          } };
-        },
-        changes: async () => [],
-      });
+      const refused = { peekVersion: () => undefined, invalidate: async () => Promise.reject(new PrescientError('ERR_CLOSED', 'The cache is closed')) };
+      const throwsAtOnce = (): never => {
+        throw new Error('unlisten fails at once');
+      };
+      const { clock, feed, notify } = bareFeed(refused, { catchUpLookback: 0 }, throwsAtOnce);
       await feed.start();
-      onNotify?.(JSON.stringify({ key: 'a', version: 7 }));
+      notify(JSON.stringify({ key: 'a', version: 7 }));
       await clock.advanceAsync(100);
       await new Promise((resolve) => setTimeout(resolve, 20));
       await feed.close();
@@ -259,3 +210,27 @@ describe('ChangeFeed after its cache closed', () => {
     }
   });
 });
+
+/**
+ * A feed over `target` on its own VirtualClock (batchMs 10 unless `options` say otherwise), with a listener double:
+ * `notify` delivers a payload, and releasing the listener runs `unlisten`.
+ */
+function bareFeed(target: ChangeTarget, options: Partial<ChangeFeedOptions>, unlisten: () => Promise<unknown> = async () => {}) {
+  const clock = new VirtualClock(1_000_000);
+  let onNotify: ((payload: string) => void) | undefined;
+  const feed = new ChangeFeed({
+    table: 'items',
+    clock,
+    fromVersion: 0,
+    batchMs: 10,
+    target,
+    listen: async (_channel, notify, listened) => {
+      onNotify = notify;
+      listened();
+      return { unlisten };
+    },
+    changes: async () => [],
+    ...options,
+  });
+  return { clock, feed, notify: (payload: string): void => onNotify?.(payload) };
+}
