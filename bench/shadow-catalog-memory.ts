@@ -52,7 +52,7 @@ function buildCatalogs(items: Array<Entry<string>>): ShadowCatalogs<string> {
     minProbability: 0,
     maxBytesOutsideTier: Infinity, // the tier stand-in holds nothing: every item counts as outside it
     clock: new VirtualClock(),
-    tier: { peek: () => undefined, get: () => undefined },
+    tier: { peek: () => undefined, get: () => undefined, holds: () => false },
     loop: { used: () => {}, removed: () => {}, shouldRecord: () => false, record: () => {} },
     reads: { hit: 0, prefetched: 0 },
   });

@@ -130,7 +130,7 @@ export function loadedResult<V>(key: string, outcome: LoadOutcome<V>, kept: Entr
   return { key, value, isFound: true, version, status: 'miss', servedFrom: outcome.from, wasInflight };
 }
 
-/** The answer every plain memory hit on `entry` shares (frozen: callers hold the same object). */
-export function hitResult<V>({ key, value, version }: Entry<V>): ReadResult<V> {
-  return Object.freeze({ key, value, isFound: true, version, status: 'hit', servedFrom: 'memory', wasInflight: false });
+/** The answer to a plain memory hit on the entry with this key string, value and version. */
+export function hitResult<V>(key: string, value: V, version: number): ReadResult<V> {
+  return { key, value, isFound: true, version, status: 'hit', servedFrom: 'memory', wasInflight: false };
 }

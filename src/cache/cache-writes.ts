@@ -207,9 +207,7 @@ export class CacheWrites<V> {
     const keys = new Set(selector.keys ?? []);
     const { prefix, tag } = selector;
     if (prefix !== undefined || tag !== undefined) {
-      for (const entry of memory.entries()) {
-        if ((prefix !== undefined && entry.key.startsWith(prefix)) || (tag !== undefined && entry.tags.includes(tag))) keys.add(entry.key);
-      }
+      for (const { key } of memory.matching(prefix, tag)) keys.add(key);
       for (const key of [...(shadow?.keysMatching(prefix, tag) ?? []), ...loader.keysStartingWith(prefix)]) keys.add(key);
       if (prefix !== undefined) this.#w.absent?.deleteStartingWith(prefix);
       // Copies in the shared tier this node never held (other nodes' writes, or entries this node evicted): found by

@@ -160,8 +160,8 @@ export class Cache<V = unknown> {
       const shadow = this.#shadow !== undefined && (ctx.user ?? ctx.segment) !== undefined ? this.#shadow.serve(key, ctx) : undefined;
       if (shadow !== undefined) return shadow === 'stale' ? undefined : shadow;
     }
-    // A repeated plain hit: the answer the first one attached, served without reading the entry.
-    const answer = this.#memory.hitAnswer(key) as ReadResult<V> | undefined;
+    // A plain hit (fresh, not a prefetch's first use): answered from the tier's columns, no Entry built.
+    const answer = this.#memory.hit(key, hitResult);
     if (answer !== undefined) {
       this.#reads.hit++;
       if (this.#loop.shouldRecord()) this.#loop.record(answer.key, ctx, this.#clock.now(), 'hit');
@@ -176,9 +176,7 @@ export class Cache<V = unknown> {
     if (entry.source === 'prefetch' && entry.hits === 1) return this.#servePrefetched(key, ctx, entry, now);
     this.#reads.hit++;
     this.#record(entry, ctx, now, 'hit');
-    const result = hitResult(entry);
-    this.#memory.attachAnswer(entry, result); // later plain hits on this entry return it (memory.hitAnswer)
-    return result;
+    return hitResult(entry.key, entry.value, entry.version);
   }
 
   /** getIfPresent on an entry past its stale (or expiry) time: undefined when expired, else served while a refresh starts. */

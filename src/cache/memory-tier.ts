@@ -18,13 +18,13 @@
  *
  * Eviction weighs recency (window and probation/protected LRU order), frequency (the sketch decides between the
  * window's candidate and main's victim) and predicted reuse (inside the prefetch region, the lowest `probability`
- * among the oldest prefetches goes first). Cost: one Map lookup and no allocation per hit; O(1) amortised per
+ * among the oldest prefetches goes first). Cost: one hash-index lookup and no allocation per hit (`hit` builds no Entry); O(1) amortised per
  * operation.
  */
 import { hashKey } from './frequency-sketch.ts';
 import { PrefetchRegion } from './prefetch-region.ts';
 import { RemovalQueue } from './removal-queue.ts';
-import { NodeTable, PREFETCH } from './node-table.ts';
+import { NodeTable, PREFETCH, type KeyMatch } from './node-table.ts';
 import { WindowTinyLfu } from './window-tiny-lfu.ts';
 import type { Entry, RemovalCause } from './entry.ts';
 import { resolveMemoryTierOptions, type MemoryTierOptions } from './memory-tier-options.ts';
@@ -39,7 +39,6 @@ export type { MemoryTierOptions } from './memory-tier-options.ts';
  */
 export class MemoryTier<V = unknown> implements Tier<V> {
   readonly name = 'memory';
-  readonly #map = new Map<string, number>();
   readonly #table = new NodeTable<V>();
   readonly #main: WindowTinyLfu<V>;
   readonly #prefetch: PrefetchRegion<V>;
@@ -79,7 +78,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Number of entries held, expired ones included. */
   get size(): number {
-    return this.#map.size;
+    return this.#table.used;
   }
 
   /**
@@ -89,49 +88,51 @@ export class MemoryTier<V = unknown> implements Tier<V> {
    * cache reloads it, and may serve it within grace). It is kept either way.
    */
   get(key: string, includeExpired = false): Entry<V> | undefined {
-    const slot = this.#map.get(key);
-    if (slot === undefined) {
+    const slot = this.#table.find(key);
+    if (slot < 0) {
       this.#misses++;
-      if (this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.#map.size)) this.#onDisplacedMiss?.();
+      if (this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.#table.used)) this.#onDisplacedMiss?.();
       // A share the miss shrank is restored at once, not at the sample's end (#endSample trims the region).
       if (this.#main.recordMiss(hashKey(key)) || this.#prefetch.bytes > this.#prefetch.maxBytes) this.#endSample();
       return undefined;
     }
-    const entry = this.#table.entry(slot);
-    if (entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt) {
+    const table = this.#table;
+    const expiresAt = table.expiresAt(slot);
+    if (expiresAt !== Infinity && this.#clock.now() >= expiresAt) {
       this.#misses++;
-      if (this.#main.recordMiss(this.#table.hash(slot))) this.#endSample();
-      return includeExpired ? entry : undefined;
+      if (this.#main.recordMiss(table.hash(slot))) this.#endSample();
+      return includeExpired ? table.entry(slot) : undefined;
     }
-    entry.hits++;
+    table.countHit(slot);
     this.#hits++;
-    if (this.#table.queue(slot) === PREFETCH) this.#usePrefetch(slot);
+    const entry = table.entry(slot); // before the slot moves: a first use may evict it (a big entry)
+    if (table.queue(slot) === PREFETCH) this.#usePrefetch(slot);
     else if (this.#main.recordHit(slot)) this.#endSample();
     return entry;
   }
 
   /**
-   * The answer attached to `key`'s entry (`attachAnswer`) while the entry is fresh, counting a hit as `get` does
-   * without reading the entry (node-table.ts); otherwise undefined, with no side effect (ask `get`).
+   * The repeated-hit path, which builds no Entry: when `key` holds a fresh entry that is not an unused prefetch, counts
+   * a hit as `get` does and returns `answer(key, value, version)` with the entry's own key string; otherwise undefined,
+   * with no side effect (ask `get`, which also answers stale entries and first uses).
    */
-  hitAnswer(key: string): unknown {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return undefined;
+  hit<R>(key: string, answer: (key: string, value: V, version: number) => R): R | undefined {
+    const slot = this.#table.find(key);
+    if (slot < 0) return undefined;
     const table = this.#table;
-    const answer = table.answer(slot);
-    if (answer === undefined) return undefined;
+    if (table.isUnused(slot)) return undefined;
     const until = table.freshUntil(slot);
     if (until !== Infinity && this.#clock.now() >= until) return undefined;
-    table.countAnswerHit(slot);
+    table.countUsedHit(slot);
     this.#hits++;
+    const result = answer(table.key(slot), table.value(slot), table.version(slot));
     if (this.#main.recordHit(slot)) this.#endSample();
-    return answer;
+    return result;
   }
 
-  /** Attaches `answer` for `hitAnswer` to `entry`, if held and used (an unused prefetch's first use goes through `get`). */
-  attachAnswer(entry: Entry<V>, answer: unknown): void {
-    const slot = this.#map.get(entry.key);
-    if (slot !== undefined && this.#table.entry(slot) === entry && this.#table.queue(slot) !== PREFETCH) this.#table.setAnswer(slot, answer);
+  /** True when the tier holds `entry`: the object itself, or, for a plain entry, one equal to it (`isSameEntry`). */
+  holds(entry: Entry<V>): boolean {
+    return this.#table.holds(this.#table.find(entry.key), entry);
   }
 
   /**
@@ -139,10 +140,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
    * read (no hit, no sketch count), so eviction weighs the prediction. Returns false when `key` is not held.
    */
   touch(key: string): boolean {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return false;
-    this.#touchSlot(slot);
-    return true;
+    return this.touchIfFresh(key, -Infinity) === true;
   }
 
   /**
@@ -150,16 +148,12 @@ export class MemoryTier<V = unknown> implements Tier<V> {
    * it is), undefined when not held. One lookup where `peek` then `touch` take two (the scheduler asks it of each key).
    */
   touchIfFresh(key: string, now: number): boolean | undefined {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return undefined;
-    if (!(now < this.#table.entry(slot).staleAt)) return false;
-    this.#touchSlot(slot);
-    return true;
-  }
-
-  #touchSlot(slot: number): void {
+    const slot = this.#table.find(key);
+    if (slot < 0) return undefined;
+    if (!(now < this.#table.staleAt(slot))) return false;
     if (this.#table.queue(slot) === PREFETCH) this.#prefetch.touch(slot);
     else this.#main.touch(slot);
+    return true;
   }
 
   /** Entries for `keys`, aligned with `keys`; each lookup counts as a `get`. */
@@ -169,29 +163,34 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** The entry for `key` without side effect (no hit, recency or sketch count), expired or not. */
   peek(key: string): Entry<V> | undefined {
-    const slot = this.#map.get(key);
-    return slot === undefined ? undefined : this.#table.entry(slot);
+    const slot = this.#table.find(key);
+    return slot < 0 ? undefined : this.#table.entry(slot);
   }
 
   /** True when an entry (expired or not) is held for `key`. No side effect. */
   has(key: string): boolean {
-    return this.#map.has(key);
+    return this.#table.find(key) >= 0;
   }
 
   /** Keys held, in no particular order. */
-  keys(): IterableIterator<string> {
-    return this.#map.keys();
+  *keys(): IterableIterator<string> {
+    for (const slot of this.#table.slots()) yield this.#table.key(slot);
   }
 
   /** Entries held, in no particular order. */
   *entries(): IterableIterator<Entry<V>> {
-    for (const slot of this.#map.values()) yield this.#table.entry(slot);
+    for (const slot of this.#table.slots()) yield this.#table.entry(slot);
+  }
+
+  /** Keys held that start with `prefix` or whose entry carries `tag` (see NodeTable.matching), with their versions. */
+  matching(prefix: string | undefined, tag: string | undefined): IterableIterator<KeyMatch> {
+    return this.#table.matching(prefix, tag);
   }
 
   /** Sketch estimate (0-15) of how often `key` was accessed recently. */
   frequency(key: string): number {
-    const slot = this.#map.get(key);
-    return this.#main.frequency(slot === undefined ? hashKey(key) : this.#table.hash(slot));
+    const slot = this.#table.find(key);
+    return this.#main.frequency(slot < 0 ? hashKey(key) : this.#table.hash(slot));
   }
 
   /**
@@ -205,30 +204,28 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const key = entry.key;
     const size = entry.sizeBytes;
     const table = this.#table;
-    const old = this.#map.get(key);
+    const old = table.find(key);
     let held: boolean;
-    if (!(size >= 0 && size <= this.#maxBytes) || (old !== undefined && entry.version < table.entry(old).version)) {
+    if (!(size >= 0 && size <= this.#maxBytes) || (old >= 0 && entry.version < table.version(old))) {
       this.#notify(entry, 'rejected');
       held = false;
-    } else if (old !== undefined && table.queue(old) !== PREFETCH) {
+    } else if (old >= 0 && table.queue(old) !== PREFETCH) {
       // Already a demand entry (a prefetch of it only refreshes the value): replace in place.
-      const previous = table.entry(old);
+      const previousSize = table.size(old);
+      this.#notifySlot(old, 'replaced');
       table.setEntry(old, entry);
-      this.#main.resized(old, size - previous.sizeBytes);
-      this.#notify(previous, 'replaced');
+      this.#main.resized(old, size - previousSize);
       this.#evict(old);
-      held = this.#map.get(key) === old;
+      held = this.#table.find(key) === old;
     } else {
       let slot = old;
-      if (slot === undefined) {
+      if (slot < 0) {
         slot = table.allocate(entry, hashKey(key));
-        this.#map.set(key, slot);
-        this.#main.ensureCapacity(this.#map.size);
+        this.#main.ensureCapacity(table.used);
       } else {
         this.#prefetch.remove(slot);
-        const previous = table.entry(slot);
+        this.#notifySlot(slot, 'replaced');
         table.setEntry(slot, entry);
-        this.#notify(previous, 'replaced');
       }
       held = isUnusedPrefetch(entry) ? this.#addPrefetch(slot) : this.#addDemand(slot);
     }
@@ -239,22 +236,19 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Removes `key` (reported 'deleted'); true when something was removed. */
   delete(key: string): boolean {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return false;
-    const entry = this.#table.entry(slot);
+    const slot = this.#table.find(key);
+    if (slot < 0) return false;
+    this.#notifySlot(slot, 'deleted');
     if (this.#table.queue(slot) === PREFETCH) this.#prefetch.remove(slot);
     else this.#main.remove(slot);
-    this.#map.delete(key);
     this.#table.release(slot);
-    this.#notify(entry, 'deleted');
     this.#deliver();
     return true;
   }
 
   /** Removes every entry (each reported 'deleted'). The sketch keeps its counts, and the window's climber its state. */
   clear(): void {
-    const removed = [...this.entries()];
-    this.#map.clear();
+    const removed = this.#removals === undefined ? [] : [...this.entries()];
     this.#table.clear();
     this.#main.clear();
     this.#prefetch.clear();
@@ -266,7 +260,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   stats(): TierStats {
     return {
       name: this.name,
-      entries: this.#map.size,
+      entries: this.#table.used,
       bytes: this.bytes,
       maxBytes: this.#maxBytes,
       hits: this.#hits,
@@ -288,7 +282,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     this.#prefetch.remove(slot);
     this.#prefetchHits++;
     this.#main.add(slot);
-    this.#prefetch.demandStored(this.#table.entry(slot).sizeBytes);
+    this.#prefetch.demandStored(this.#table.size(slot));
     const ended = this.#main.recordHit(slot);
     this.#evict();
     if (ended) this.#endSample();
@@ -297,29 +291,29 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Adds a slot (in no list) to the window and restores the bounds. */
   #addDemand(slot: number): boolean {
-    const entry = this.#table.entry(slot);
+    const key = this.#table.key(slot);
     this.#main.add(slot);
-    this.#prefetch.demandStored(entry.sizeBytes);
+    this.#prefetch.demandStored(this.#table.size(slot));
     this.#evict(slot);
-    return this.#map.get(entry.key) === slot && this.#table.entry(slot).key === entry.key;
+    return this.#table.find(key) === slot;
   }
 
   /** Adds a slot (in no list) to the prefetch region, making room among prefetches, then in demand's lent room. */
   #addPrefetch(slot: number): boolean {
-    const entry = this.#table.entry(slot);
-    const size = entry.sizeBytes;
+    const table = this.#table;
+    const key = table.key(slot);
+    const size = table.size(slot);
     if (size > this.#prefetch.maxBytes) {
-      this.#map.delete(entry.key);
-      this.#table.release(slot);
       // No ghost: ghosts are prefetches the region held and let go; a size refusal is not one (and fraction 0 must not grow).
-      this.#notify(entry, 'rejected');
+      this.#notifySlot(slot, 'rejected');
+      this.#table.release(slot);
       return false;
     }
     // The length check stops the loop on an empty region whatever float residue fractional sizes left in its count.
     while (this.#prefetch.bytes + size > this.#prefetch.maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
     this.#prefetch.add(slot);
     this.#evict();
-    return this.#map.get(entry.key) === slot;
+    return this.#table.find(key) === slot;
   }
 
   /**
@@ -335,7 +329,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
       for (let expired = prefetch.expired(); expired >= 0; expired = prefetch.expired()) this.#evictPrefetch(expired, false);
     }
     let candidate = main.overflowWindow();
-    const demandBytes = slot < 0 ? 0 : this.#table.entry(slot).sizeBytes;
+    const demandBytes = slot < 0 ? 0 : this.#table.size(slot);
     if (demandBytes > this.#maxBytes - prefetch.bytes && prefetch.length > 0) {
       if (main.wouldEvict(slot, candidate, this.#maxBytes - prefetch.bytesAfterRoomFor(demandBytes, this.#maxBytes))) {
         main.remove(slot);
@@ -357,25 +351,27 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Forgets a slot already unlinked from its region, and reports its entry. */
   #evicted(slot: number, remember = true): void {
-    const entry = this.#table.entry(slot);
-    const wasUnusedPrefetch = this.#table.queue(slot) === PREFETCH && entry.hits === 0;
-    this.#map.delete(entry.key);
+    const table = this.#table;
+    const key = table.key(slot);
+    const wasUnusedPrefetch = table.queue(slot) === PREFETCH && table.hits(slot) === 0;
+    const expiresAt = table.expiresAt(slot);
+    const expired = expiresAt !== Infinity && this.#clock.now() >= expiresAt;
+    this.#notifySlot(slot, expired ? 'expired' : 'evicted');
     this.#table.release(slot);
     this.#evictions++;
     if (wasUnusedPrefetch) {
       this.#prefetchEvictedUnused++;
       // A prefetch that outlived its prediction did not die for want of room: its ghost would grow the region.
-      if (remember) this.#prefetch.recordWaste(entry.key);
+      if (remember) this.#prefetch.recordWaste(key);
     } else {
-      this.#prefetch.recordDemandEviction(entry.key);
+      this.#prefetch.recordDemandEviction(key);
     }
-    const expired = entry.expiresAt !== Infinity && this.#clock.now() >= entry.expiresAt;
-    this.#notify(entry, expired ? 'expired' : 'evicted');
   }
 
   /** Mean size of the entries held (1 when empty): the step of a prefetch-share adjustment. */
   #averageEntryBytes(): number {
-    return this.#map.size === 0 ? 1 : Math.max(1, Math.round(this.bytes / this.#map.size));
+    const size = this.#table.used;
+    return size === 0 ? 1 : Math.max(1, Math.round(this.bytes / size));
   }
 
   /** A sample period ended (the window already adapted), or a miss shrank the share: restore the prefetch region's bound. */
@@ -386,6 +382,11 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   #notify(entry: Entry<V>, cause: RemovalCause): void {
     this.#removals?.push(entry, cause);
+  }
+
+  /** `#notify` of the slot's entry, built only when someone listens. */
+  #notifySlot(slot: number, cause: RemovalCause): void {
+    this.#removals?.push(this.#table.entry(slot), cause);
   }
 
   /** Ends a public operation: `onRemoval` hears of the removals it made (removal-queue.ts). */

@@ -1,271 +1,284 @@
 /**
- * NodeTable: the memory tier's entries and their intrusive access-order lists, stored by slot in typed arrays.
+ * NodeTable: the memory tier's entries by slot, on the access-order lists of slot-lists.ts.
  *
- * Why: the hit path must not allocate, and moving an entry to the most-recent end must be O(1) and touch little
- * memory. One object per node with `prev`/`next` pointers costs ~70 bytes each and scatters over the heap, so a
- * random hit takes several cache misses; here, as in node-lru-cache, a node is a small integer slot and its links,
- * key hash and region live in parallel typed arrays (13 bytes per slot), plus one pointer to the Entry. The four
- * lists (window, probation, protected, prefetch) are circular through sentinel slots 0-3, so no link is ever
- * empty and the end of a list is simply a slot below `FIRST_SLOT`. Arrays grow by doubling; freed slots are reused
- * through a free list threaded through `next`. Cost: O(1) per list operation, amortised O(1) per allocation.
- *
- * The hit path's own columns: each slot also keeps when its entry stops being fresh (the earlier of its stale and
- * expiry times), an answer its owner attached to the entry (the Cache's shared hit result) and the hits served from
- * that answer not yet added to `entry.hits`. A repeated hit then reads only these columns and never the Entry, a
- * scattered heap object whose every read is a cache miss (BENCHMARKS.md, Hit throughput); `entry(slot)` adds the
- * pending hits to the Entry whenever it hands it out, so `hits` is exact wherever the tier gives the entry away.
- * Cost: 24 bytes per slot (two doubles and a pointer).
+ * No Entry object per entry: a slot keeps the entry's fields in columns (key, value, version, size, `createdAt`, a
+ * 16-bit lifetime number standing for its stale and expiry offsets, its hits, its key's sketch hash), about 60 bytes,
+ * where an `Entry` record alone costs 120 (BENCHMARKS.md, Memory per entry). `entry(slot)` builds an Entry from them
+ * when one is handed out. Only entries with more to them (tags, a prediction, times no lifetime number gives exactly)
+ * are kept whole, in a side map, beside the columns the hit path reads; their `hits` column counts hits not yet added
+ * to the object, added whenever it is handed out or leaves. So a plain entry handed out twice is two equal objects,
+ * not one (`isSameEntry` compares them); an entry kept whole is always the object stored. Keys are found through
+ * the table's own hash index (key-index.ts), which a Map would cost 30-55 bytes an entry more than.
  */
-import type { Entry } from './entry.ts';
+import { columnEntry, isSameEntry, plainLifetime, type Entry } from './entry.ts';
+import { KeyIndex } from './key-index.ts';
+import { LifetimeTable, NO_LIFETIME } from './lifetime-table.ts';
+import { FIRST_SLOT, grownColumn, INITIAL_SLOTS, SlotLists } from './slot-lists.ts';
 
-/** List (and region) of the admission window (LRU). */
-export const WINDOW = 0;
-/** List of main entries seen once since admission (segmented LRU, probation segment). */
-export const PROBATION = 1;
-/** List of main entries hit again after admission (segmented LRU, protected segment). */
-export const PROTECTED = 2;
-/** List of prefetched entries not used yet. */
-export const PREFETCH = 3;
-/** Slots below this are the lists' sentinels. */
-export const FIRST_SLOT = 4;
-/** Slots allocated up front; the arrays double when full. */
-const INITIAL_SLOTS = 64;
+export { FIRST_SLOT, PREFETCH, PROBATION, PROTECTED, WINDOW } from './slot-lists.ts';
 
-/** Slot-indexed node storage with four access-order lists (first = least recent, last = most recent). */
-export class NodeTable<V> {
-  #prev: Int32Array;
-  #next: Int32Array;
-  #hash: Int32Array;
-  /** The sketch epoch in which the slot's key was found saturated (-1: not known to be). */
-  #sketchEpoch: Int32Array;
-  /** Region (list id) of each slot; bit 4 marks a prefetch the victim selection spared once. */
-  #queue: Uint8Array;
-  #entries: Array<Entry<V> | undefined>;
-  /**
-   * Two numbers per slot, side by side so a hit reads one cache line: at 2 × slot, min(staleAt, expiresAt) of the
-   * slot's entry; at 2 × slot + 1, the hits counted by `countAnswerHit` not yet added to the entry's `hits`.
-   */
-  #fresh: Float64Array;
-  /** The owner's answer for the slot's entry (cleared when the entry changes), or undefined. */
-  #answers: unknown[];
-  readonly #lengths = new Int32Array(4);
-  #top = FIRST_SLOT;
-  #free = -1;
+/** Flag bits above slot-lists.ts's: the key's sketch counters were found saturated in the sketch's epoch `#saturatedEpoch`. */
+const SATURATED = 8;
+/** The entry is kept whole (an object in the side map). */
+const WHOLE = 16;
+/** The entry is a prefetch not used yet (`source` 'prefetch', `hits` 0): its first use must go through `get`. */
+const UNUSED = 32;
+/** A hit count that no longer grows (the column is 32-bit). */
+const MAX_HITS = 0xffffffff;
+
+/** A key `matching` found. */
+export type KeyMatch = { readonly key: string; readonly version: number; readonly byPrefix: boolean };
+
+/** Entries by slot, each on one of four access-order lists (first = least recent, last = most recent). */
+export class NodeTable<V> extends SlotLists {
+  #hash = new Int32Array(INITIAL_SLOTS);
+  #keys = new Array<string | undefined>(INITIAL_SLOTS).fill(undefined);
+  #values = new Array<unknown>(INITIAL_SLOTS).fill(undefined);
+  #versions = new Float64Array(INITIAL_SLOTS);
+  #sizes = new Float64Array(INITIAL_SLOTS);
+  #created = new Float64Array(INITIAL_SLOTS);
+  /** Lifetime number (in `#lifetimes`), or NO_LIFETIME: the whole entry's own times count. */
+  #life = new Uint16Array(INITIAL_SLOTS);
+  /** Hits of a plain entry; of a whole one, hits not yet added to the object. */
+  #hits = new Uint32Array(INITIAL_SLOTS);
+  readonly #whole = new Map<number, Entry<V>>();
+  readonly #index = new KeyIndex(this);
+  /** The last key `find` looked for and its index hash: `allocate` of that key reuses it. */
+  #lastKey: string | undefined;
+  #lastHash = 0;
+  readonly #lifetimes = new LifetimeTable();
+  /** The sketch epoch the SATURATED marks belong to. */
+  #saturatedEpoch = -1;
 
   constructor() {
-    this.#prev = new Int32Array(INITIAL_SLOTS);
-    this.#next = new Int32Array(INITIAL_SLOTS);
-    this.#hash = new Int32Array(INITIAL_SLOTS);
-    this.#sketchEpoch = new Int32Array(INITIAL_SLOTS);
-    this.#queue = new Uint8Array(INITIAL_SLOTS);
-    this.#entries = new Array<Entry<V> | undefined>(INITIAL_SLOTS).fill(undefined);
-    this.#fresh = new Float64Array(2 * INITIAL_SLOTS);
-    this.#answers = new Array<unknown>(INITIAL_SLOTS).fill(undefined);
+    super();
     this.clear();
   }
 
-  /** A new slot holding `entry`, in no list yet. */
+  /** The slot holding `key`, or -1. */
+  find(key: string): number {
+    const index = this.#index;
+    const hash = index.hash(key);
+    this.#lastKey = key;
+    this.#lastHash = hash;
+    return index.find(key, hash);
+  }
+
+  /** A new slot holding `entry` (whose key is not held; its sketch hash is `hash`), in no list yet. */
   allocate(entry: Entry<V>, hash: number): number {
-    let slot = this.#free;
-    if (slot >= 0) this.#free = this.#next[slot];
-    else {
-      if (this.#top === this.#prev.length) this.#grow();
-      slot = this.#top++;
-    }
+    const slot = this.allocateSlot();
     this.#hash[slot] = hash;
-    this.#sketchEpoch[slot] = -1;
-    this.#queue[slot] = 0;
-    this.#setEntry(slot, entry);
+    this.#store(slot, entry);
+    const key = entry.key;
+    this.#index.insert(slot, key === this.#lastKey ? this.#lastHash : this.#index.hash(key));
     return slot;
   }
 
-  /** Frees a slot that is in no list (its entry's pending hits are added to it first). */
+  /** Frees a slot that is in no list (its key leaves the index). */
   release(slot: number): void {
-    this.entry(slot);
-    this.#entries[slot] = undefined;
-    this.#answers[slot] = undefined;
-    this.#next[slot] = this.#free;
-    this.#free = slot;
+    if ((this.flags[slot] & WHOLE) !== 0) this.#letGo(slot);
+    this.#index.remove(slot, this.#index.hash(this.#keys[slot] as string));
+    this.#keys[slot] = undefined;
+    this.#values[slot] = undefined;
+    this.freeSlot(slot);
   }
 
-  /** The slot's entry, its `hits` brought up to date. */
+  /** The slot's entry with its `hits` up to date: the object kept whole, or one built from the columns. */
   entry(slot: number): Entry<V> {
-    const entry = this.#entries[slot] as Entry<V>;
-    const pending = this.#fresh[2 * slot + 1];
+    if ((this.flags[slot] & WHOLE) === 0) {
+      const lifetime = this.#lifetimes.lifetime(this.#life[slot]);
+      return columnEntry(this.#keys[slot] as string, this.#values[slot] as V, this.#versions[slot], this.#sizes[slot], this.#created[slot], lifetime, this.#hits[slot]);
+    }
+    const entry = this.#whole.get(slot) as Entry<V>;
+    const pending = this.#hits[slot];
     if (pending !== 0) {
       entry.hits += pending;
-      this.#fresh[2 * slot + 1] = 0;
+      this.#hits[slot] = 0;
     }
     return entry;
   }
 
-  /** Puts `entry` in the slot in place of the one there (whose pending hits are added to it first). */
+  /** True when the slot (-1: none) holds `entry` itself, or (a plain entry) a copy of it (see `isSameEntry`). */
+  holds(slot: number, entry: Entry<V>): boolean {
+    if (slot < 0) return false;
+    return (this.flags[slot] & WHOLE) !== 0 ? this.#whole.get(slot) === entry : isSameEntry(this.entry(slot), entry);
+  }
+
+  /** Puts `entry` in the slot in place of the one there (the slot keeps its place in its list). */
   setEntry(slot: number, entry: Entry<V>): void {
+    if ((this.flags[slot] & WHOLE) !== 0) this.#letGo(slot);
+    this.flags[slot] &= ~(WHOLE | UNUSED);
+    this.#store(slot, entry);
+  }
+
+  /** A whole entry leaves its slot: its object gets the hits still pending (another holder may read them). */
+  #letGo(slot: number): void {
     this.entry(slot);
-    this.#setEntry(slot, entry);
+    this.#whole.delete(slot);
   }
 
-  #setEntry(slot: number, entry: Entry<V>): void {
-    this.#entries[slot] = entry;
-    this.#fresh[2 * slot] = Math.min(entry.staleAt, entry.expiresAt);
-    this.#fresh[2 * slot + 1] = 0;
-    this.#answers[slot] = undefined;
+  #store(slot: number, entry: Entry<V>): void {
+    const createdAt = entry.createdAt;
+    this.#keys[slot] = entry.key;
+    this.#values[slot] = entry.value;
+    this.#versions[slot] = entry.version;
+    this.#sizes[slot] = entry.sizeBytes;
+    this.#created[slot] = createdAt;
+    const plain = plainLifetime(entry);
+    let life: number;
+    if (plain !== undefined) life = this.#lifetimes.indexOf(plain.staleMs, plain.ttlMs);
+    else {
+      const { staleAt, expiresAt } = entry;
+      const staleMs = staleAt - createdAt;
+      const ttlMs = expiresAt - createdAt;
+      life = createdAt + staleMs === staleAt && createdAt + ttlMs === expiresAt ? this.#lifetimes.indexOf(staleMs, ttlMs) : NO_LIFETIME;
+    }
+    this.#life[slot] = life;
+    if (plain !== undefined && life !== NO_LIFETIME) this.#hits[slot] = Math.min(entry.hits, MAX_HITS);
+    else {
+      this.#whole.set(slot, entry);
+      this.flags[slot] |= WHOLE;
+      this.#hits[slot] = 0;
+    }
+    if (entry.hits === 0 && entry.source === 'prefetch') this.flags[slot] |= UNUSED;
   }
 
-  /** The answer attached to the slot's entry, or undefined. */
-  answer(slot: number): unknown {
-    return this.#answers[slot];
+  key(slot: number): string {
+    return this.#keys[slot] as string;
   }
 
-  /** Attaches `answer` to the slot's current entry (dropped when the entry is replaced or leaves). */
-  setAnswer(slot: number, answer: unknown): void {
-    this.#answers[slot] = answer;
+  value(slot: number): V {
+    return this.#values[slot] as V;
+  }
+
+  version(slot: number): number {
+    return this.#versions[slot];
+  }
+
+  /** The entry's `sizeBytes`. */
+  size(slot: number): number {
+    return this.#sizes[slot];
+  }
+
+  /** The probability the entry was predicted with (1 for a demand entry). */
+  probability(slot: number): number {
+    return (this.flags[slot] & WHOLE) === 0 ? 1 : (this.#whole.get(slot) as Entry<V>).probability;
   }
 
   /** When the slot's entry stops being fresh: min(staleAt, expiresAt). */
   freshUntil(slot: number): number {
-    return this.#fresh[2 * slot];
+    const life = this.#life[slot];
+    if (life !== NO_LIFETIME) return this.#created[slot] + this.#lifetimes.freshMs(life);
+    const entry = this.#whole.get(slot) as Entry<V>;
+    return Math.min(entry.staleAt, entry.expiresAt);
   }
 
-  /** Counts one hit of the slot's entry without reading it (added to `entry.hits` when the entry is next handed out). */
-  countAnswerHit(slot: number): void {
-    this.#fresh[2 * slot + 1]++;
+  /** When the slot's entry goes stale. */
+  staleAt(slot: number): number {
+    const life = this.#life[slot];
+    return life !== NO_LIFETIME ? this.#created[slot] + this.#lifetimes.lifetime(life).staleMs : (this.#whole.get(slot) as Entry<V>).staleAt;
+  }
+
+  /** When the slot's entry expires. */
+  expiresAt(slot: number): number {
+    const life = this.#life[slot];
+    return life !== NO_LIFETIME ? this.#created[slot] + this.#lifetimes.ttlMs(life) : (this.#whole.get(slot) as Entry<V>).expiresAt;
+  }
+
+  /** True while the entry is a prefetch not used yet (`source` 'prefetch', `hits` 0). */
+  isUnused(slot: number): boolean {
+    return (this.flags[slot] & UNUSED) !== 0;
+  }
+
+  /** Counts one hit of the slot's entry (a used prefetch stops being unused). */
+  countHit(slot: number): void {
+    const hits = this.#hits[slot];
+    if (hits !== MAX_HITS) this.#hits[slot] = hits + 1;
+    this.flags[slot] &= ~UNUSED;
+  }
+
+  /** `countHit` for an entry known to be used already (not `isUnused`): the hit path's, one write fewer. */
+  countUsedHit(slot: number): void {
+    const hits = this.#hits[slot];
+    if (hits !== MAX_HITS) this.#hits[slot] = hits + 1;
+  }
+
+  /** Hits counted, those a whole entry's object holds included. */
+  hits(slot: number): number {
+    const own = this.#hits[slot];
+    return (this.flags[slot] & WHOLE) === 0 ? own : own + (this.#whole.get(slot) as Entry<V>).hits;
   }
 
   hash(slot: number): number {
     return this.#hash[slot];
   }
 
-  /** The frequency sketch's epoch in which the slot's key was last found saturated, or -1. */
-  sketchEpoch(slot: number): number {
-    return this.#sketchEpoch[slot];
+  /** Whether the slot's key was found saturated in sketch epoch `epoch` (marks of an older epoch are gone). */
+  isSaturated(slot: number, epoch: number): boolean {
+    if (epoch !== this.#saturatedEpoch) this.#newEpoch(epoch);
+    return (this.flags[slot] & SATURATED) !== 0;
   }
 
-  setSketchEpoch(slot: number, epoch: number): void {
-    this.#sketchEpoch[slot] = epoch;
+  /** The slot's key was found saturated in sketch epoch `epoch`: its increments change nothing until the epoch ends. */
+  setSaturated(slot: number, epoch: number): void {
+    if (epoch !== this.#saturatedEpoch) this.#newEpoch(epoch);
+    this.flags[slot] |= SATURATED;
   }
 
-  /** The list the slot is in (its region). */
-  queue(slot: number): number {
-    return this.#queue[slot] & 3;
-  }
-
-  /** Prefetch victim selection: whether the slot was spared once already. */
-  isSpared(slot: number): boolean {
-    return (this.#queue[slot] & 4) !== 0;
-  }
-
-  spare(slot: number): void {
-    this.#queue[slot] |= 4;
-  }
-
-  /** Clears the spared mark (a prefetch predicted again starts over). */
-  unspare(slot: number): void {
-    this.#queue[slot] &= ~4;
-  }
-
-  /** Number of slots in `list`. */
-  length(list: number): number {
-    return this.#lengths[list];
-  }
-
-  /** Least recent slot of `list`, or a value below FIRST_SLOT when empty. */
-  first(list: number): number {
-    return this.#next[list];
-  }
-
-  /** The slot after `slot` in its list (more recent), or a value below FIRST_SLOT at the end. */
-  after(slot: number): number {
-    return this.#next[slot];
+  /** The sketch's counters may have gone down: no key is known saturated any more (O(slots), once an epoch). */
+  #newEpoch(epoch: number): void {
+    const flags = this.flags;
+    for (let slot = FIRST_SLOT; slot < this.top; slot++) flags[slot] &= ~SATURATED;
+    this.#saturatedEpoch = epoch;
   }
 
   /**
-   * `after`, past the slots in `marked` (those a trial eviction counts as gone, see WindowTinyLfu.wouldEvict); of a
-   * list's sentinel, the list's oldest such slot.
+   * Keys held that start with `prefix` or whose entry carries `tag` (either may be undefined), with the version held
+   * and whether the prefix matched; no Entry is built (plain entries have no tags).
    */
-  afterUnmarked(slot: number, marked: ReadonlySet<number> | undefined): number {
-    let next = this.#next[slot];
-    if (marked !== undefined) while (next >= FIRST_SLOT && marked.has(next)) next = this.#next[next];
-    return next;
+  *matching(prefix: string | undefined, tag: string | undefined): IterableIterator<KeyMatch> {
+    for (let slot = FIRST_SLOT; slot < this.top; slot++) {
+      const key = this.#keys[slot];
+      if (key === undefined) continue;
+      if (prefix !== undefined && key.startsWith(prefix)) yield { key, version: this.#versions[slot], byPrefix: true };
+      else if (tag !== undefined && (this.flags[slot] & WHOLE) !== 0 && (this.#whole.get(slot) as Entry<V>).tags.includes(tag)) {
+        yield { key, version: this.#versions[slot], byPrefix: false };
+      }
+    }
   }
 
-  /** Appends `slot` (in no list) to `list` as most recent. */
-  push(list: number, slot: number): void {
-    const prev = this.#prev;
-    const next = this.#next;
-    const tail = prev[list];
-    prev[slot] = tail;
-    next[slot] = list;
-    next[tail] = slot;
-    prev[list] = slot;
-    this.#queue[slot] = list;
-    this.#lengths[list]++;
+  /** Slots holding an entry, in slot order. */
+  *slots(): IterableIterator<number> {
+    for (let slot = FIRST_SLOT; slot < this.top; slot++) if (this.#keys[slot] !== undefined) yield slot;
   }
 
-  /** Unlinks `slot` from its list. */
-  remove(slot: number): void {
-    const prev = this.#prev;
-    const next = this.#next;
-    const p = prev[slot];
-    const n = next[slot];
-    next[p] = n;
-    prev[n] = p;
-    this.#lengths[this.#queue[slot] & 3]--;
-  }
-
-  /** Makes `slot` the most recent of its list. */
-  moveToLast(slot: number): void {
-    const prev = this.#prev;
-    const next = this.#next;
-    const list = this.#queue[slot] & 3;
-    const tail = prev[list];
-    if (tail === slot) return;
-    const p = prev[slot];
-    const n = next[slot];
-    next[p] = n;
-    prev[n] = p;
-    prev[slot] = tail;
-    next[slot] = list;
-    next[tail] = slot;
-    prev[list] = slot;
-  }
-
-  /** Empties every list and frees every slot. */
+  /** Empties every list and frees every slot (whole entries take their pending hits). */
   clear(): void {
-    for (let list = 0; list < FIRST_SLOT; list++) {
-      this.#prev[list] = list;
-      this.#next[list] = list;
-      this.#lengths[list] = 0;
-    }
-    for (let slot = FIRST_SLOT; slot < this.#top; slot++) if (this.#entries[slot] !== undefined) this.entry(slot);
-    this.#entries.fill(undefined);
-    this.#answers.fill(undefined);
-    this.#top = FIRST_SLOT;
-    this.#free = -1;
+    for (const slot of this.#whole.keys()) this.entry(slot);
+    this.#whole.clear();
+    this.#index.clear();
+    this.#lastKey = undefined;
+    this.#keys.fill(undefined);
+    this.#values.fill(undefined);
+    this.clearLists();
   }
 
-  #grow(): void {
-    const size = this.#prev.length * 2;
-    const grow32 = (from: Int32Array): Int32Array => {
-      const to = new Int32Array(size);
-      to.set(from);
-      return to;
-    };
-    this.#prev = grow32(this.#prev);
-    this.#next = grow32(this.#next);
-    this.#hash = grow32(this.#hash);
-    this.#sketchEpoch = grow32(this.#sketchEpoch);
-    const queue = new Uint8Array(size);
-    queue.set(this.#queue);
-    this.#queue = queue;
-    const fresh = new Float64Array(2 * size);
-    fresh.set(this.#fresh);
-    this.#fresh = fresh;
-    const entries = this.#entries;
-    const answers = this.#answers;
-    for (let i = entries.length; i < size; i++) {
-      entries.push(undefined);
-      answers.push(undefined);
-    }
+  protected grown(size: number): void {
+    this.#hash = grownColumn(this.#hash, new Int32Array(size));
+    this.#versions = grownColumn(this.#versions, new Float64Array(size));
+    this.#sizes = grownColumn(this.#sizes, new Float64Array(size));
+    this.#created = grownColumn(this.#created, new Float64Array(size));
+    this.#life = grownColumn(this.#life, new Uint16Array(size));
+    this.#hits = grownColumn(this.#hits, new Uint32Array(size));
+    // Arrays of the exact size (push would grow their backing stores by half again).
+    this.#keys = copied(this.#keys, size);
+    this.#values = copied(this.#values, size);
   }
+}
+
+/** `from`'s elements in a new array of `size` elements, the rest undefined. */
+function copied<T>(from: readonly T[], size: number): Array<T | undefined> {
+  const to = new Array<T | undefined>(size).fill(undefined);
+  for (let i = 0; i < from.length; i++) to[i] = from[i];
+  return to;
 }

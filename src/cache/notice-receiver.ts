@@ -75,9 +75,9 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
   const keys = new Set<string>(w.loader.keysStartingWith(prefix));
   // key → version held here, for the keys only the tag matched.
   const tagged = new Map<string, number>();
-  for (const entry of w.memory.entries()) {
-    if (prefix !== undefined && entry.key.startsWith(prefix)) keys.add(entry.key);
-    else if (tag !== undefined && entry.tags.includes(tag)) tagged.set(entry.key, entry.version);
+  for (const { key, version, byPrefix } of w.memory.matching(prefix, tag)) {
+    if (byPrefix) keys.add(key);
+    else tagged.set(key, version);
   }
   for (const key of w.shadow?.keysMatching(prefix, undefined) ?? []) keys.add(key);
   for (const key of w.shadow?.keysMatching(undefined, tag) ?? []) if (!keys.has(key)) tagged.set(key, heldVersion(w, key));

@@ -97,7 +97,7 @@ export class PrefetchRegion<V> {
   /** Adds a slot (in no list) as the newest prefetch. */
   add(slot: number): void {
     this.#table.push(PREFETCH, slot);
-    this.#bytes += this.#table.entry(slot).sizeBytes;
+    this.#bytes += this.#table.size(slot);
     this.#stamps[slot] = this.#demandBytes;
   }
 
@@ -128,7 +128,7 @@ export class PrefetchRegion<V> {
   remove(slot: number): void {
     const table = this.#table;
     table.remove(slot);
-    this.#bytes = table.length(PREFETCH) === 0 ? 0 : this.#bytes - table.entry(slot).sizeBytes;
+    this.#bytes = table.length(PREFETCH) === 0 ? 0 : this.#bytes - table.size(slot);
   }
 
   /**
@@ -150,7 +150,7 @@ export class PrefetchRegion<V> {
     while (demandBytes > capacityBytes - bytes && length > 0) {
       const slot = this.#victim(plan);
       plan.marked.add(slot);
-      bytes = --length === 0 ? 0 : bytes - this.#table.entry(slot).sizeBytes;
+      bytes = --length === 0 ? 0 : bytes - this.#table.size(slot);
     }
     return bytes;
   }
@@ -162,10 +162,10 @@ export class PrefetchRegion<V> {
     if (oldest < FIRST_SLOT) return -1;
     if (table.isSpared(oldest) || plan?.spared.has(oldest)) return oldest;
     let best = oldest;
-    let bestProbability = table.entry(oldest).probability;
+    let bestProbability = table.probability(oldest);
     let slot = table.afterUnmarked(oldest, plan?.marked);
     for (let i = 1; i < VICTIM_SAMPLE && slot >= FIRST_SLOT; i++) {
-      const probability = table.entry(slot).probability;
+      const probability = table.probability(slot);
       if (probability < bestProbability) {
         best = slot;
         bestProbability = probability;

@@ -27,7 +27,7 @@ import type { Prediction } from '../predict/predictor.ts';
 import type { ResolvedShadowOptions } from './cache-options.ts';
 import { EntryCells, type EntryCell } from './entry-cells.ts';
 import { PendingReferences } from './pending-references.ts';
-import type { Entry, RemovalCause } from './entry.ts';
+import { isSameEntry, type Entry, type RemovalCause } from './entry.ts';
 import type { ShadowRead, ShadowStats } from './shadow-types.ts';
 import type { ShadowItem } from './shadow-listing.ts';
 
@@ -66,8 +66,11 @@ class Catalog<V> extends Map<string, ShadowRef<V>> {
 /** What the catalogs need from their cache. */
 export type ShadowCatalogsOptions<V> = ResolvedShadowOptions & {
   readonly clock: Clock;
-  /** The memory tier: `peek` without side effect; `get` records a hit (recency, frequency, `entry.hits`). */
-  readonly tier: { peek(key: string): Entry<V> | undefined; get(key: string, includeExpired?: boolean): Entry<V> | undefined };
+  /**
+   * The memory tier: `peek` without side effect; `get` records a hit (recency, frequency, `entry.hits`); `holds` tells
+   * whether it holds an entry (the object, or a copy of a plain one: the tier rebuilds those, see node-table.ts).
+   */
+  readonly tier: { peek(key: string): Entry<V> | undefined; get(key: string, includeExpired?: boolean): Entry<V> | undefined; holds(entry: Entry<V>): boolean };
   /** The cache's prediction loop (PredictionLoop): a read served from a catalog is recorded, the first use of a prefetch reported. */
   readonly loop: {
     used(entry: Entry<V>): void;
@@ -119,7 +122,7 @@ export class ShadowCatalogs<V = unknown> {
       return 'stale';
     }
     const isFirstUse = entry.hits === 0 && entry.source === 'prefetch';
-    if (this.#o.tier.peek(key) === entry) this.#o.tier.get(key, true);
+    if (this.#o.tier.holds(entry)) this.#o.tier.get(key, true);
     else entry.hits++;
     ref.uses++;
     const status = isFirstUse ? 'prefetched' : 'hit'; // an entry no prediction brought in is a plain hit
@@ -196,7 +199,7 @@ export class ShadowCatalogs<V = unknown> {
    * `entry` (evicted or refused by the tier): the cache then leaves its waste, if unused, to them.
    */
   leftTier(entry: Entry<V>, cause: RemovalCause): boolean {
-    if (cause === 'replaced' || cause === 'deleted' || this.#held.entry(entry.key) !== entry) return false;
+    if (cause === 'replaced' || cause === 'deleted' || !isSameEntry(this.#held.entry(entry.key), entry)) return false;
     this.#countOutside(entry.key);
     // Kept to be served: whether it was a wasted prefetch is told when the catalogs let it go unused (`#held`).
     return cause !== 'expired';
@@ -206,7 +209,7 @@ export class ShadowCatalogs<V = unknown> {
   #track(key: string): void {
     const entry = this.#held.entry(key);
     if (entry === undefined) return;
-    if (this.#o.tier.peek(key) === entry) this.#held.markHeld(key);
+    if (this.#o.tier.holds(entry)) this.#held.markHeld(key);
     else this.#countOutside(key);
   }
 
@@ -257,7 +260,7 @@ export class ShadowCatalogs<V = unknown> {
 
   /** Counters; `bytes` and `bytesOutsideTier` walk the referenced keys (O(heldKeys)). */
   stats(): ShadowStats {
-    const bytes = this.#held.bytes((entry) => this.#o.tier.peek(entry.key) === entry);
+    const bytes = this.#held.bytes((entry) => this.#o.tier.holds(entry));
     return {
       userCatalogs: this.#users.size,
       segmentCatalogs: this.#segments.size,

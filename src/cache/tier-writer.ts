@@ -150,7 +150,7 @@ export class TierWriter<V> {
     if (version === undefined) return entry;
     const { key, value, sizeBytes, createdAt, staleAt, expiresAt, tags, hits } = entry;
     const above = restoreEntry({ key, value, version, sizeBytes, tags, hits, createdAt, staleAt, expiresAt, prediction: undefined });
-    if (memory.peek(key) === entry) memory.set(above);
+    if (memory.holds(entry)) memory.set(above);
     if (shadow !== undefined && shadow.held(key) === entry) shadow.stored(above, undefined);
     return above;
   }

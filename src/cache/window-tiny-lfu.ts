@@ -117,7 +117,7 @@ export class WindowTinyLfu<V> {
     const sketch = this.#sketch;
     // A key whose counters are all saturated in this sketch epoch would change nothing: skip the hashing and the
     // four read-modify-writes (hot keys under a skewed workload, most hits).
-    if (table.sketchEpoch(slot) !== sketch.epoch && sketch.increment(table.hash(slot))) table.setSketchEpoch(slot, sketch.epoch);
+    if (!table.isSaturated(slot, sketch.epoch) && sketch.increment(table.hash(slot))) table.setSaturated(slot, sketch.epoch);
     if (table.queue(slot) === PROBATION) this.#promote(slot);
     else table.moveToLast(slot);
     return ++this.#hitsInSample + this.#missesInSample >= this.#sampleSize && this.#endSample();
@@ -140,13 +140,13 @@ export class WindowTinyLfu<V> {
   /** Adds a slot (in no list) to the window, as the most recent. Call `evict` afterwards. */
   add(slot: number): void {
     this.#table.push(WINDOW, slot);
-    this.#windowBytes += this.#table.entry(slot).sizeBytes;
+    this.#windowBytes += this.#table.size(slot);
   }
 
   /** Takes a slot out of its region. */
   remove(slot: number): void {
     const table = this.#table;
-    const size = table.entry(slot).sizeBytes;
+    const size = table.size(slot);
     const queue = table.queue(slot);
     table.remove(slot);
     if (queue === WINDOW) this.#windowBytes = this.#less(WINDOW, this.#windowBytes, size);
@@ -284,7 +284,7 @@ export class WindowTinyLfu<V> {
         plan.marked.add(evict);
         // Counted as `remove` counts: a list left empty holds exactly 0 bytes.
         const queue = table.queue(evict);
-        plan.bytes[queue] = --plan.lengths[queue] === 0 ? 0 : plan.bytes[queue] - table.entry(evict).sizeBytes;
+        plan.bytes[queue] = --plan.lengths[queue] === 0 ? 0 : plan.bytes[queue] - table.size(evict);
       }
     }
     return false;
@@ -306,7 +306,7 @@ export class WindowTinyLfu<V> {
   /** A probation entry hit again moves to protected; protected overflow is demoted back to probation. */
   #promote(slot: number): void {
     const table = this.#table;
-    const size = table.entry(slot).sizeBytes;
+    const size = table.size(slot);
     if (size > this.#protectedMax) {
       table.moveToLast(slot);
       return;
@@ -323,7 +323,7 @@ export class WindowTinyLfu<V> {
     while (this.#protectedBytes > this.#protectedMax) {
       const slot = table.first(PROTECTED);
       if (slot < FIRST_SLOT) break;
-      const size = table.entry(slot).sizeBytes;
+      const size = table.size(slot);
       table.remove(slot);
       this.#protectedBytes = this.#less(PROTECTED, this.#protectedBytes, size);
       table.push(PROBATION, slot);
@@ -333,7 +333,7 @@ export class WindowTinyLfu<V> {
 
   #moveToProbation(slot: number): void {
     const table = this.#table;
-    const size = table.entry(slot).sizeBytes;
+    const size = table.size(slot);
     table.remove(slot);
     this.#windowBytes = this.#less(WINDOW, this.#windowBytes, size);
     table.push(PROBATION, slot);
@@ -363,9 +363,9 @@ export class WindowTinyLfu<V> {
     this.#demoteFromProtected();
     for (;;) {
       let slot = table.first(PROBATION);
-      if (slot < FIRST_SLOT || quota < table.entry(slot).sizeBytes) slot = table.first(PROTECTED);
-      if (slot < FIRST_SLOT || quota < table.entry(slot).sizeBytes) break;
-      quota -= table.entry(slot).sizeBytes;
+      if (slot < FIRST_SLOT || quota < table.size(slot)) slot = table.first(PROTECTED);
+      if (slot < FIRST_SLOT || quota < table.size(slot)) break;
+      quota -= table.size(slot);
       this.remove(slot);
       this.add(slot);
     }
@@ -382,8 +382,8 @@ export class WindowTinyLfu<V> {
     this.#windowMax -= quota;
     for (;;) {
       const slot = table.first(WINDOW);
-      if (slot < FIRST_SLOT || quota < table.entry(slot).sizeBytes) break;
-      quota -= table.entry(slot).sizeBytes;
+      if (slot < FIRST_SLOT || quota < table.size(slot)) break;
+      quota -= table.size(slot);
       this.#moveToProbation(slot);
     }
     this.#protectedMax -= quota;

@@ -241,18 +241,21 @@ describe('Cache synchronous hit path', () => {
     assert.throws(() => cache.getIfPresent(''), { code: 'ERR_INVALID_KEY' });
   });
 
-  test('plain hits on one entry share one frozen result; a new version answers with a new one', async () => {
+  test('plain hits answer from the memory tier without an entry, each counted; a new version answers with its value', async () => {
     const cache = new Cache({ origin: new MapOrigin(items(1)), clock: new VirtualClock() });
     await cache.get('k0');
     const first = cache.getIfPresent('k0');
-    assert.equal(cache.getIfPresent('k0'), first, 'the second hit allocates nothing');
-    assert.equal(await cache.get('k0'), first);
-    assert.ok(Object.isFrozen(first));
-    assert.deepEqual(first, { key: 'k0', value: 'v0', isFound: true, version: 1, status: 'hit', servedFrom: 'memory', wasInflight: false });
+    const second = cache.getIfPresent('k0');
+    const plain = { key: 'k0', value: 'v0', isFound: true, version: 1, status: 'hit', servedFrom: 'memory', wasInflight: false };
+    assert.deepEqual(first, plain);
+    assert.deepEqual(second, plain);
+    assert.notEqual(second, first, 'each read gets its own answer: a caller may change it');
+    assert.deepEqual(await cache.get('k0'), plain);
     await cache.set('k0', 'local');
     const after = cache.getIfPresent('k0');
     assert.deepEqual([after?.value, after?.version, after?.status], ['local', 2, 'hit']);
-    assert.equal(cache.stats().reads.hit, 4, 'every shared answer still counts as a hit');
+    assert.equal(cache.stats().reads.hit, 4);
+    assert.equal(cache.peek('k0')?.hits, 1, 'the new entry counted its own hit');
   });
 
   test('load finishes a read getIfPresent could not answer, without a second look in the memory tier', async () => {

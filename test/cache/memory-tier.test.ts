@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Entry, RemovalCause } from '../../src/cache/entry.ts';
+import { createEntry, type Entry, type RemovalCause } from '../../src/cache/entry.ts';
 import { MemoryTier, type MemoryTierOptions } from '../../src/cache/memory-tier.ts';
 import { entry, extra, prefetch } from '../doubles/tier-entries.ts';
 import { seededRandom as random } from '../../src/sim/seeded-random.ts';
@@ -211,41 +211,35 @@ describe('MemoryTier', () => {
     assert.ok(tier.has('e'));
   });
 
-  test('an attached answer serves hits while the entry is fresh, counted into entry.hits whenever the tier hands it out', () => {
-    const clock = new VirtualClock(0);
-    const removed: Array<[string, number]> = [];
-    const tier = new MemoryTier<string>({ maxBytes: 100, clock, onRemoval: (e) => removed.push([e.key, e.hits]) });
-    const e = entry('a', { staleAt: 50, expiresAt: 100 });
-    tier.set(e);
-    assert.equal(tier.hitAnswer('a'), undefined, 'no answer attached yet: ask get');
-    assert.equal(tier.stats().hits, 0, 'and nothing counted');
-    assert.equal(tier.get('a')?.hits, 1);
-    const answer = { for: 'a' };
-    tier.attachAnswer(e, answer);
-    for (let i = 0; i < 5; i++) assert.equal(tier.hitAnswer('a'), answer);
-    assert.equal(tier.stats().hits, 6);
-    assert.equal(tier.peek('a')?.hits, 6, 'peek adds the answered hits');
-    assert.equal(tier.hitAnswer('a'), answer);
-    assert.equal(tier.get('a')?.hits, 8, 'get counts its own hit after the pending one');
-    clock.advance(50);
-    assert.equal(tier.hitAnswer('a'), undefined, 'stale: the answer is not served');
-    assert.equal(tier.stats().hits, 8, 'and not counted');
-    clock.advance(-50);
-    const newer = entry('a', { version: 2 });
-    tier.set(newer);
-    assert.equal(tier.hitAnswer('a'), undefined, 'a new version drops the answer');
-    tier.attachAnswer(e, answer);
-    assert.equal(tier.hitAnswer('a'), undefined, 'an answer for an entry no longer held is not attached');
-    tier.attachAnswer(newer, answer);
-    tier.hitAnswer('a');
-    tier.hitAnswer('a');
-    tier.delete('a');
-    assert.deepEqual(removed, [['a', 8], ['a', 2]], 'entries leave with their answered hits counted');
-    const p = prefetch('p');
-    tier.set(p);
-    tier.attachAnswer(p, answer);
-    assert.equal(tier.hitAnswer('p'), undefined, 'an unused prefetch takes no answer: its first use goes through get');
-    assert.equal(tier.get('p')?.hits, 1);
+  test('hit answers fresh entries from the columns, counted into entry.hits; stale entries and first uses go to get', () => {
+    const answer = (key: string, value: string, version: number) => ({ key, value, version });
+    for (const [name, a] of [['plain', createEntry({ key: 'a', value: 'A', version: 3, sizeBytes: 1, now: 0, ttlMs: 100, staleAfterMs: 50 })], ['kept whole', entry('a', { value: 'A', version: 3, staleAt: 50, expiresAt: 100 })]] as const) {
+      const clock = new VirtualClock(0);
+      const removed: Array<[string, number]> = [];
+      const tier = new MemoryTier<string>({ maxBytes: 100, clock, onRemoval: (e) => removed.push([e.key, e.hits]) });
+      tier.set(a);
+      assert.equal(tier.hit('b', answer), undefined, `${name}: not held`);
+      for (let i = 0; i < 5; i++) assert.deepEqual(tier.hit('a', answer), { key: 'a', value: 'A', version: 3 }, name);
+      assert.equal(tier.stats().hits, 5, `${name}: each hit counted`);
+      assert.equal(tier.peek('a')?.hits, 5, `${name}: peek shows the hits`);
+      assert.equal(tier.get('a')?.hits, 6, name);
+      clock.advance(50);
+      assert.equal(tier.hit('a', answer), undefined, `${name}: stale, left to get`);
+      assert.equal(tier.peek('a')?.hits, 6, `${name}: and not counted`);
+      clock.advance(-50);
+      tier.set(entry('a', { value: 'B', version: 4 }));
+      assert.deepEqual(tier.hit('a', answer), { key: 'a', value: 'B', version: 4 }, `${name}: the new version answers`);
+      tier.delete('a');
+      assert.deepEqual(removed, [['a', 6], ['a', 1]], `${name}: entries leave with their hits counted`);
+    }
+    const tier = new MemoryTier<string>({ maxBytes: 100, clock: new VirtualClock(0) });
+    for (const p of [prefetch('p'), createEntry({ key: 'p', value: 'P', version: 1, sizeBytes: 1, now: 0, ttlMs: 100, staleAfterMs: 100, prediction: { probability: 0.5, source: 'm', ctx: {} } })]) {
+      tier.set(p);
+      assert.equal(tier.hit('p', answer), undefined, 'an unused prefetch: its first use goes through get');
+      assert.equal(tier.get('p')?.hits, 1);
+      assert.equal(tier.hit('p', answer)?.key, 'p', 'used: plain hits from then on');
+      tier.delete('p');
+    }
   });
 
   test('an expired entry leaving the tier is reported as expired', () => {
