@@ -48,14 +48,24 @@ const valueBytes = ((await heap()) - h0) / n;
 h0 = await heap();
 const entries = keys.map((k, i) => makeEntry(k, values[i]));
 const entryBytes = ((await heap()) - h0) / n;
+const userTags = ['user'];
+const tagged = entries.map((e) => createEntry({ key: e.key, value: e.value, version: 1, sizeBytes: 1, now: e.createdAt, ttlMs: 300_000, staleAfterMs: 60_000, tags: userTags }));
 
+/**
+ * Bytes an entry of the structure `build` makes, the smaller of two builds: the first structure of its kind built in a
+ * process measured up to 9 B an entry more than the next, depending on what was measured before it (a MemoryTier
+ * built first in a fresh process measured as the second build does), so the excess is the process's, not the structure's.
+ */
 async function measure(name: string, build: () => unknown): Promise<number> {
-  const before = await heap();
-  let structure: unknown = build();
-  const bytes = ((await heap()) - before) / n;
-  structure = undefined;
-  void structure;
-  return bytes;
+  let least = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const before = await heap();
+    let structure: unknown = build();
+    least = Math.min(least, ((await heap()) - before) / n);
+    structure = undefined;
+    void structure;
+  }
+  return least;
 }
 
 // [name, bytes of the structure, whether it keeps the caller's Entry objects (then they count too)]
@@ -64,6 +74,8 @@ const results: Array<[string, number, boolean]> = [
   ['lru-cache<string, Entry>', await measure('lru', () => { const c = new LRUCache<string, Entry<object>>({ max: n }); for (const e of entries) c.set(e.key, e); return c; }), true],
   // The tier keeps a plain entry's fields in its columns and no Entry object (node-table.ts): its structure is all of it.
   ['MemoryTier', await measure('tier', () => { const t = new MemoryTier<object>({ maxBytes: n }); for (const e of entries) t.set(e); return t; }), false],
+  // Entries with tags (one shared tags array: the arrays themselves are the application's): kept in a side map.
+  ['MemoryTier, every entry tagged', await measure('tier-tagged', () => { const t = new MemoryTier<object>({ maxBytes: n }); for (const e of tagged) t.set(e); return t; }), false],
   // After one hit of each entry (hits counted in the tier's columns; nothing is attached to an entry any more).
   ['MemoryTier, each entry hit once', await measure('tier-hit', () => {
     const t = new MemoryTier<object>({ maxBytes: n });

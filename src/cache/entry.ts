@@ -192,32 +192,32 @@ export function restoreEntry<V>(
 }
 
 /**
- * The stale and expiry offsets of `entry` when a tier may keep it as bare fields (key, value, version, size, `createdAt`
- * and this lifetime) and hand out {@link columnEntry} copies in its place: one `createEntry`/`restoreEntry` made, with
- * no tags, no prediction and its times exact as offsets. Undefined for any other entry, which the tier keeps as it is.
+ * The stale and expiry offsets of `entry` when a tier may keep it as bare fields (key, value, version, size, `createdAt`,
+ * tags and this lifetime) and hand out {@link columnEntry} copies in its place: one `createEntry`/`restoreEntry` made,
+ * with no prediction and its times exact as offsets. Undefined for any other entry, which the tier keeps as it is.
  */
 export function plainLifetime(entry: Entry): Lifetime | undefined {
   if (!(entry instanceof StoredEntry) || entry instanceof PinnedTimesEntry) return undefined;
-  return entry.tags.length === 0 && entry.prediction === undefined ? entry.lifetime : undefined;
+  return entry.prediction === undefined ? entry.lifetime : undefined;
 }
 
 /** A plain entry (see {@link plainLifetime}) rebuilt from the fields a tier kept of it, `hits` set. */
-export function columnEntry<V>(key: string, value: V, version: number, sizeBytes: number, createdAt: number, lifetime: Lifetime, hits: number): Entry<V> {
-  const entry = new StoredEntry<V>(key, value, version, sizeBytes, createdAt, lifetime, noTags, undefined);
+export function columnEntry<V>(key: string, value: V, version: number, sizeBytes: number, createdAt: number, lifetime: Lifetime, tags: readonly string[], hits: number): Entry<V> {
+  const entry = new StoredEntry<V>(key, value, version, sizeBytes, createdAt, lifetime, tags, undefined);
   entry.hits = hits;
   return entry;
 }
 
 /**
  * True when `a` and `b` are the same entry: one object, or a plain entry and a copy a tier rebuilt of it (same key,
- * value, version, size and times; neither has tags or a prediction). `hits` is not compared (a copy counts its own).
+ * value, version, size, times and tags array; neither has a prediction). `hits` is not compared (a copy counts its own).
  */
 export function isSameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
   const lifetime = plainLifetime(a);
   const other = plainLifetime(b);
-  return lifetime !== undefined && other !== undefined && a.key === b.key && a.value === b.value && a.version === b.version
+  return lifetime !== undefined && other !== undefined && a.key === b.key && a.value === b.value && a.version === b.version && a.tags === b.tags
     && a.sizeBytes === b.sizeBytes && Object.is(a.createdAt, b.createdAt) && Object.is(lifetime.staleMs, other.staleMs) && Object.is(lifetime.ttlMs, other.ttlMs);
 }
 

@@ -3,14 +3,15 @@
  *
  * No Entry object per entry: a slot keeps the entry's fields in columns (key, value, version, size, `createdAt`, a
  * 16-bit lifetime number standing for its stale and expiry offsets, its hits, its key's sketch hash), about 60 bytes,
- * where an `Entry` record alone costs 120 (BENCHMARKS.md, Memory per entry). `entry(slot)` builds an Entry from them
- * when one is handed out. Only entries with more to them (tags, a prediction, times no lifetime number gives exactly)
- * are kept whole, in a side map, beside the columns the hit path reads; their `hits` column counts hits not yet added
- * to the object, added whenever it is handed out or leaves. So a plain entry handed out twice is two equal objects,
- * not one (`isSameEntry` compares them); an entry kept whole is always the object stored. Keys are found through
- * the table's own hash index (key-index.ts), which a Map would cost 30-55 bytes an entry more than.
+ * where an `Entry` record alone costs 120 (BENCHMARKS.md, Memory per entry); the few entries with tags keep them in a
+ * side map. `entry(slot)` builds an Entry from them when one is handed out. Only entries with more to them (a
+ * prediction, times no lifetime number gives exactly) are kept whole, in another side map, beside the columns the hit
+ * path reads; their `hits` column counts hits not yet added to the object, added whenever it is handed out or leaves.
+ * So a plain entry handed out twice is two equal objects, not one (`isSameEntry` compares them); an entry kept whole
+ * is always the object stored. Keys are found through the table's own hash index (key-index.ts), which a Map would
+ * cost 30-55 bytes an entry more than.
  */
-import { columnEntry, isSameEntry, plainLifetime, type Entry } from './entry.ts';
+import { columnEntry, isSameEntry, noTags, plainLifetime, type Entry } from './entry.ts';
 import { KeyIndex } from './key-index.ts';
 import { LifetimeTable, NO_LIFETIME } from './lifetime-table.ts';
 import { FIRST_SLOT, grownColumn, INITIAL_SLOTS, SlotLists } from './slot-lists.ts';
@@ -23,6 +24,8 @@ const SATURATED = 8;
 const WHOLE = 16;
 /** The entry is a prefetch not used yet (`source` 'prefetch', `hits` 0): its first use must go through `get`. */
 const UNUSED = 32;
+/** The plain entry has tags (in `#tags`). */
+const TAGGED = 64;
 /** A hit count that no longer grows (the column is 32-bit). */
 const MAX_HITS = 0xffffffff;
 
@@ -42,6 +45,8 @@ export class NodeTable<V> extends SlotLists {
   /** Hits of a plain entry; of a whole one, hits not yet added to the object. */
   #hits = new Uint32Array(INITIAL_SLOTS);
   readonly #whole = new Map<number, Entry<V>>();
+  /** The tags of plain entries that have some (most have none: a side map costs them nothing). */
+  readonly #tags = new Map<number, readonly string[]>();
   readonly #index = new KeyIndex(this);
   /** The last key `find` looked for and its index hash: `allocate` of that key reuses it. */
   #lastKey: string | undefined;
@@ -77,6 +82,7 @@ export class NodeTable<V> extends SlotLists {
   /** Frees a slot that is in no list (its key leaves the index). */
   release(slot: number): void {
     if ((this.flags[slot] & WHOLE) !== 0) this.#letGo(slot);
+    if ((this.flags[slot] & TAGGED) !== 0) this.#tags.delete(slot);
     this.#index.remove(slot, this.#index.hash(this.#keys[slot] as string));
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
@@ -87,7 +93,8 @@ export class NodeTable<V> extends SlotLists {
   entry(slot: number): Entry<V> {
     if ((this.flags[slot] & WHOLE) === 0) {
       const lifetime = this.#lifetimes.lifetime(this.#life[slot]);
-      return columnEntry(this.#keys[slot] as string, this.#values[slot] as V, this.#versions[slot], this.#sizes[slot], this.#created[slot], lifetime, this.#hits[slot]);
+      const tags = (this.flags[slot] & TAGGED) === 0 ? noTags : (this.#tags.get(slot) as readonly string[]);
+      return columnEntry(this.#keys[slot] as string, this.#values[slot] as V, this.#versions[slot], this.#sizes[slot], this.#created[slot], lifetime, tags, this.#hits[slot]);
     }
     const entry = this.#whole.get(slot) as Entry<V>;
     const pending = this.#hits[slot];
@@ -107,7 +114,8 @@ export class NodeTable<V> extends SlotLists {
   /** Puts `entry` in the slot in place of the one there (the slot keeps its place in its list). */
   setEntry(slot: number, entry: Entry<V>): void {
     if ((this.flags[slot] & WHOLE) !== 0) this.#letGo(slot);
-    this.flags[slot] &= ~(WHOLE | UNUSED);
+    if ((this.flags[slot] & TAGGED) !== 0) this.#tags.delete(slot);
+    this.flags[slot] &= ~(WHOLE | UNUSED | TAGGED);
     this.#store(slot, entry);
   }
 
@@ -134,8 +142,13 @@ export class NodeTable<V> extends SlotLists {
       life = createdAt + staleMs === staleAt && createdAt + ttlMs === expiresAt ? this.#lifetimes.indexOf(staleMs, ttlMs) : NO_LIFETIME;
     }
     this.#life[slot] = life;
-    if (plain !== undefined && life !== NO_LIFETIME) this.#hits[slot] = Math.min(entry.hits, MAX_HITS);
-    else {
+    if (plain !== undefined && life !== NO_LIFETIME) {
+      this.#hits[slot] = Math.min(entry.hits, MAX_HITS);
+      if (entry.tags.length > 0) {
+        this.#tags.set(slot, entry.tags);
+        this.flags[slot] |= TAGGED;
+      }
+    } else {
       this.#whole.set(slot, entry);
       this.flags[slot] |= WHOLE;
       this.#hits[slot] = 0;
@@ -241,10 +254,14 @@ export class NodeTable<V> extends SlotLists {
       const key = this.#keys[slot];
       if (key === undefined) continue;
       if (prefix !== undefined && key.startsWith(prefix)) yield { key, version: this.#versions[slot], byPrefix: true };
-      else if (tag !== undefined && (this.flags[slot] & WHOLE) !== 0 && (this.#whole.get(slot) as Entry<V>).tags.includes(tag)) {
+      else if (tag !== undefined && (this.flags[slot] & (WHOLE | TAGGED)) !== 0 && this.#tagsOf(slot).includes(tag)) {
         yield { key, version: this.#versions[slot], byPrefix: false };
       }
     }
+  }
+
+  #tagsOf(slot: number): readonly string[] {
+    return (this.flags[slot] & WHOLE) !== 0 ? (this.#whole.get(slot) as Entry<V>).tags : (this.#tags.get(slot) ?? noTags);
   }
 
   /** Slots holding an entry, in slot order. */
@@ -256,6 +273,7 @@ export class NodeTable<V> extends SlotLists {
   clear(): void {
     for (const slot of this.#whole.keys()) this.entry(slot);
     this.#whole.clear();
+    this.#tags.clear();
     this.#index.clear();
     this.#lastKey = undefined;
     this.#keys.fill(undefined);

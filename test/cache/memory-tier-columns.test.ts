@@ -84,7 +84,7 @@ describe('MemoryTier columns against whole entries', () => {
           const fields = { key, value: values[k], version, sizeBytes, now: clock.now(), ttlMs, staleAfterMs: ttlMs / 2 };
           if (kind < 0.6) made = createEntry(fields);
           else if (kind < 0.75) made = createEntry({ ...fields, prediction: { probability: rand(), source: 'm', ctx: { session: 's' } } });
-          else if (kind < 0.85) made = createEntry({ ...fields, tags: ['t'] });
+          else if (kind < 0.85) made = createEntry({ ...fields, tags: rand() < 0.5 ? ['t'] : ['u', 't'] });
           else {
             // Read back from a shared tier: times that may not be offsets of createdAt exactly.
             const createdAt = clock.now() - Math.floor(rand() * 10) + (rand() < 0.3 ? 0.1 : 0);
@@ -100,7 +100,7 @@ describe('MemoryTier columns against whole entries', () => {
           if (roll < 0.8) return entryFields(tier.peek(key) ?? ({} as Entry<object>));
           if (roll < 0.85) return tier.delete(key);
           if (roll < 0.9) return tier.touchIfFresh(key, clock.now());
-          return tier.frequency(key);
+          return [tier.frequency(key), [...tier.matching(`key-${k % 5}`, 't')].sort((a, b) => a.key.localeCompare(b.key))];
         });
         if (rand() < 0.3) clock.advance(1 + Math.floor(rand() * 5)); // small steps: reads land on stale and expiry times
         const where = `seed ${seed}, op ${op} (${ops.slice(-4).join('; ')})`;
@@ -128,8 +128,15 @@ describe('MemoryTier columns against whole entries', () => {
     assert.ok(!tier.holds(renewed));
     const tagged = createEntry({ key: 'b', value, version: 1, sizeBytes: 1, now: 5, ttlMs: 100, staleAfterMs: 10, tags: ['t'] });
     tier.set(tagged);
-    assert.equal(tier.peek('b'), tagged, 'an entry with tags is kept whole: the object itself');
-    assert.ok(!tier.holds(literal(tagged)), 'and only that object is held');
+    assert.notEqual(tier.peek('b'), tagged, 'an entry with tags is a copy too');
+    assert.equal(tier.peek('b')?.tags, tagged.tags, 'its tags the same array');
+    assert.ok(tier.holds(tagged));
+    assert.ok(!tier.holds(createEntry({ key: 'b', value, version: 1, sizeBytes: 1, now: 5, ttlMs: 100, staleAfterMs: 10, tags: ['t'] })), 'other tags: another entry');
+    const predicted = createEntry({ key: 'c', value, version: 1, sizeBytes: 1, now: 5, ttlMs: 100, staleAfterMs: 10, prediction: { probability: 0.5, source: 'm', ctx: {} } });
+    tier.set(predicted);
+    assert.equal(tier.peek('c'), predicted, 'a prefetched entry is kept whole: the object itself');
+    assert.ok(tier.holds(predicted) && !tier.holds(literal(predicted)), 'and only that object is held');
+    assert.deepEqual([...tier.matching('a', 't')].map((m) => [m.key, m.byPrefix]).sort(), [['a', true], ['b', false]]);
   });
 
   test('an entry kept whole takes the hits the hit path counted when it leaves, with no listener to hand it to', () => {
