@@ -134,7 +134,7 @@ export class CacheWrites<V> {
     if (options.ttlMs !== undefined && !(nonNegativeNumber('ttlMs', options.ttlMs, 0, true) > 0)) throw new InvalidOptionError('ttlMs', 'a positive number or Infinity', options.ttlMs);
     // One above every version held here: a catalog may still name a copy the memory tier evicted.
     const cataloged = this.#w.shadow?.held(key);
-    const held = Math.max(memory.peek(key)?.version ?? 0, cataloged?.version ?? 0);
+    const held = Math.max(memory.versionOf(key) ?? 0, cataloged?.version ?? 0);
     // ...and not below a deleted version's floor, or the shared tier's copy of this write would not be read back here.
     const version = options.version === undefined ? nextVersion(key, held, this.#w.floors.floorOf(key)) : versionOption('version', options.version);
     // A newer unexpired copy only a catalog holds wins too, as one in the memory tier does (MemoryTier.set refuses
@@ -182,7 +182,7 @@ export class CacheWrites<V> {
     const { memory, loader, shadow } = this.#w;
     loader.discard(key);
     this.#w.absent?.delete(key); // its absence is no longer known either
-    const inMemory = memory.peek(key)?.version ?? 0;
+    const inMemory = memory.versionOf(key) ?? 0;
     // Every version goes (a hard DELETE, or the application's delete): the shared tier's copies up to the one held
     // here are the deleted data, whoever writes one back (a change notice with a version sets its own floor).
     if (max === Infinity) this.#w.floors.noteDeleted(key, held);

@@ -209,16 +209,27 @@ export function columnEntry<V>(key: string, value: V, version: number, sizeBytes
 }
 
 /**
- * True when `a` and `b` are the same entry: one object, or a plain entry and a copy a tier rebuilt of it (same key,
- * value, version, size, times and tags array; neither has a prediction). `hits` is not compared (a copy counts its own).
+ * True when `a` and `b` are the same entry: one object, or a plain entry and a copy a tier rebuilt of it (see
+ * {@link matchesEntry}; neither has a prediction). `hits` is not compared (a copy counts its own).
  */
 export function isSameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
   if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  const lifetime = plainLifetime(a);
-  const other = plainLifetime(b);
-  return lifetime !== undefined && other !== undefined && a.key === b.key && a.value === b.value && a.version === b.version && a.tags === b.tags
-    && a.sizeBytes === b.sizeBytes && Object.is(a.createdAt, b.createdAt) && Object.is(lifetime.staleMs, other.staleMs) && Object.is(lifetime.ttlMs, other.ttlMs);
+  if (a === undefined || b === undefined || plainLifetime(a) === undefined || plainLifetime(b) === undefined) return false;
+  return matchesEntry(b, a.key, a.value, a.version, a.sizeBytes, a.createdAt, a.staleAt, a.expiresAt, a.tags);
+}
+
+/**
+ * True when `entry` has these fields: the same key, value (`Object.is`), version, size and times (equal or both NaN)
+ * and the same tags array.
+ */
+export function matchesEntry(entry: Entry, key: string, value: unknown, version: number, sizeBytes: number, createdAt: number, staleAt: number, expiresAt: number, tags: readonly string[]): boolean {
+  return entry.key === key && Object.is(entry.value, value) && sameNumber(entry.version, version) && sameNumber(entry.sizeBytes, sizeBytes) && entry.tags === tags
+    && sameNumber(entry.createdAt, createdAt) && sameNumber(entry.staleAt, staleAt) && sameNumber(entry.expiresAt, expiresAt);
+}
+
+/** Equal, or both NaN. */
+function sameNumber(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
 }
 
 /** True when `now` is past the entry's stale time. */

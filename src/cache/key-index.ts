@@ -4,8 +4,9 @@
  *
  * Why not a `Map<string, number>`: a Map entry costs 24-56 bytes (key, value and chain words, its buckets, and the
  * doubling slack), a third of the whole budget of an entry (BENCHMARKS.md, Memory per entry). Here a cell is a 32-bit
- * slot number and an 8-bit tag, 6-12 bytes an entry at a load of 0.4-0.8; the key lives in the slot's column
- * (node-table.ts), read only when a tag matches (one in 256 of the other keys a probe passes). Cost: a JavaScript
+ * slot number and an 8-bit tag, 6-12 bytes an entry at a load of 0.4-0.8; the key and its hash live in the slot's
+ * columns (node-table.ts, 4 bytes for the hash, which spares removals and resizes hashing keys again), the key read
+ * only when a tag matches (one in 256 of the other keys a probe passes). Cost: a JavaScript
  * string hash per lookup, where a Map reuses the hash V8 caches in the string object; for a key built per request, as
  * a server gets it, both pay a hash.
  *
@@ -14,9 +15,10 @@
  * with its own seeded sketch), so replays stay deterministic.
  */
 
-/** What the index reads of a slot: its key. */
+/** What the index reads of a slot: its key, and the index hash of that key (`hash`), kept by the slot's owner. */
 export type SlotKeys = {
   key(slot: number): string;
+  indexHash(slot: number): number;
 };
 
 /** Cells start at this many and double past {@link MAX_LOAD}. */
@@ -97,7 +99,7 @@ export class KeyIndex {
     while (cells[i] !== slot) i = (i + 1) & mask;
     // Backward shift: every later cell of the run that may move into the hole does, so lookups never meet a gap.
     for (let j = (i + 1) & mask; cells[j] !== 0; j = (j + 1) & mask) {
-      const wanted = this.hash(this.#slots.key(cells[j])) & mask;
+      const wanted = this.#slots.indexHash(cells[j]) & mask;
       // The cell at j may fill the hole at i when its home is not in (i, j], cyclically.
       if (i <= j ? wanted <= i || wanted > j : wanted <= i && wanted > j) {
         cells[i] = cells[j];
@@ -131,6 +133,6 @@ export class KeyIndex {
     this.#cells = new Int32Array(cellCount);
     this.#tags = new Uint8Array(cellCount);
     this.#mask = cellCount - 1;
-    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.#place(old[i], this.hash(this.#slots.key(old[i])));
+    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.#place(old[i], this.#slots.indexHash(old[i]));
   }
 }

@@ -24,7 +24,8 @@
 import { hashKey } from './frequency-sketch.ts';
 import { PrefetchRegion } from './prefetch-region.ts';
 import { RemovalQueue } from './removal-queue.ts';
-import { NodeTable, PREFETCH, type KeyMatch } from './node-table.ts';
+import { PREFETCH } from './node-table.ts';
+import { TierReads } from './tier-reads.ts';
 import { WindowTinyLfu } from './window-tiny-lfu.ts';
 import type { Entry, RemovalCause } from './entry.ts';
 import { resolveMemoryTierOptions, type MemoryTierOptions } from './memory-tier-options.ts';
@@ -37,9 +38,8 @@ export type { MemoryTierOptions } from './memory-tier-options.ts';
  * A synchronous, byte-bounded W-TinyLFU tier with a prefetch region. Every method answers synchronously (never a
  * promise). Bytes held never exceed `maxBytes`; entries of size 0 are not bounded by it (as in Caffeine).
  */
-export class MemoryTier<V = unknown> implements Tier<V> {
+export class MemoryTier<V = unknown> extends TierReads<V> implements Tier<V> {
   readonly name = 'memory';
-  readonly #table = new NodeTable<V>();
   readonly #main: WindowTinyLfu<V>;
   readonly #prefetch: PrefetchRegion<V>;
   readonly #maxBytes: number;
@@ -56,12 +56,13 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the first bad option and its value. */
   constructor(options: MemoryTierOptions<V>) {
+    super();
     const { maxBytes, clock, onRemoval, onDisplacedMiss, prefetchFraction, initialWindowFraction, adaptive, seed } = resolveMemoryTierOptions(options);
     this.#clock = clock;
     this.#removals = onRemoval === undefined ? undefined : new RemovalQueue(onRemoval);
     this.#onDisplacedMiss = onDisplacedMiss;
     this.#maxBytes = maxBytes;
-    const table = this.#table;
+    const table = this.table;
     this.#main = new WindowTinyLfu<V>({ table, maxBytes, initialWindowFraction, adaptive, seed, onEvict: (slot) => this.#evicted(slot) });
     this.#prefetch = new PrefetchRegion<V>({ table, capacityBytes: maxBytes, fraction: prefetchFraction, adaptive });
   }
@@ -76,11 +77,6 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     return this.#main.bytes + this.#prefetch.bytes;
   }
 
-  /** Number of entries held, expired ones included. */
-  get size(): number {
-    return this.#table.used;
-  }
-
   /**
    * The entry for `key`, or undefined (a miss). A hit increments `entry.hits`, counts in the sketch and refreshes
    * recency; the first hit of a prefetched entry moves it out of the prefetch region. An entry whose `expiresAt`
@@ -88,15 +84,15 @@ export class MemoryTier<V = unknown> implements Tier<V> {
    * cache reloads it, and may serve it within grace). It is kept either way.
    */
   get(key: string, includeExpired = false): Entry<V> | undefined {
-    const slot = this.#table.find(key);
+    const slot = this.table.find(key);
     if (slot < 0) {
       this.#misses++;
-      if (this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.#table.used)) this.#onDisplacedMiss?.();
+      if (this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.table.used)) this.#onDisplacedMiss?.();
       // A share the miss shrank is restored at once, not at the sample's end (#endSample trims the region).
       if (this.#main.recordMiss(hashKey(key)) || this.#prefetch.bytes > this.#prefetch.maxBytes) this.#endSample();
       return undefined;
     }
-    const table = this.#table;
+    const table = this.table;
     const expiresAt = table.expiresAt(slot);
     if (expiresAt !== Infinity && this.#clock.now() >= expiresAt) {
       this.#misses++;
@@ -117,9 +113,9 @@ export class MemoryTier<V = unknown> implements Tier<V> {
    * with no side effect (ask `get`, which also answers stale entries and first uses).
    */
   hit<R>(key: string, answer: (key: string, value: V, version: number) => R): R | undefined {
-    const slot = this.#table.find(key);
+    const slot = this.table.find(key);
     if (slot < 0) return undefined;
-    const table = this.#table;
+    const table = this.table;
     if (table.isUnused(slot)) return undefined;
     const until = table.freshUntil(slot);
     if (until !== Infinity && this.#clock.now() >= until) return undefined;
@@ -128,11 +124,6 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     const result = answer(table.key(slot), table.value(slot), table.version(slot));
     if (this.#main.recordHit(slot)) this.#endSample();
     return result;
-  }
-
-  /** True when the tier holds `entry`: the object itself, or, for a plain entry, one equal to it (`isSameEntry`). */
-  holds(entry: Entry<V>): boolean {
-    return this.#table.holds(this.#table.find(entry.key), entry);
   }
 
   /**
@@ -148,10 +139,10 @@ export class MemoryTier<V = unknown> implements Tier<V> {
    * it is), undefined when not held. One lookup where `peek` then `touch` take two (the scheduler asks it of each key).
    */
   touchIfFresh(key: string, now: number): boolean | undefined {
-    const slot = this.#table.find(key);
+    const slot = this.table.find(key);
     if (slot < 0) return undefined;
-    if (!(now < this.#table.staleAt(slot))) return false;
-    if (this.#table.queue(slot) === PREFETCH) this.#prefetch.touch(slot);
+    if (!(now < this.table.staleAt(slot))) return false;
+    if (this.table.queue(slot) === PREFETCH) this.#prefetch.touch(slot);
     else this.#main.touch(slot);
     return true;
   }
@@ -161,36 +152,10 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     return keys.map((key) => this.get(key));
   }
 
-  /** The entry for `key` without side effect (no hit, recency or sketch count), expired or not. */
-  peek(key: string): Entry<V> | undefined {
-    const slot = this.#table.find(key);
-    return slot < 0 ? undefined : this.#table.entry(slot);
-  }
-
-  /** True when an entry (expired or not) is held for `key`. No side effect. */
-  has(key: string): boolean {
-    return this.#table.find(key) >= 0;
-  }
-
-  /** Keys held, in no particular order. */
-  *keys(): IterableIterator<string> {
-    for (const slot of this.#table.slots()) yield this.#table.key(slot);
-  }
-
-  /** Entries held, in no particular order. */
-  *entries(): IterableIterator<Entry<V>> {
-    for (const slot of this.#table.slots()) yield this.#table.entry(slot);
-  }
-
-  /** Keys held that start with `prefix` or whose entry carries `tag` (see NodeTable.matching), with their versions. */
-  matching(prefix: string | undefined, tag: string | undefined): IterableIterator<KeyMatch> {
-    return this.#table.matching(prefix, tag);
-  }
-
   /** Sketch estimate (0-15) of how often `key` was accessed recently. */
   frequency(key: string): number {
-    const slot = this.#table.find(key);
-    return this.#main.frequency(slot < 0 ? hashKey(key) : this.#table.hash(slot));
+    const slot = this.table.find(key);
+    return this.#main.frequency(slot < 0 ? hashKey(key) : this.table.hash(slot));
   }
 
   /**
@@ -203,8 +168,8 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   set(entry: Entry<V>): boolean {
     const key = entry.key;
     const size = entry.sizeBytes;
-    const table = this.#table;
-    const old = table.find(key);
+    const table = this.table;
+    const old = table.findAgain(key);
     let held: boolean;
     if (!(size >= 0 && size <= this.#maxBytes) || (old >= 0 && entry.version < table.version(old))) {
       this.#notify(entry, 'rejected');
@@ -216,7 +181,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
       table.setEntry(old, entry);
       this.#main.resized(old, size - previousSize);
       this.#evict(old);
-      held = this.#table.find(key) === old;
+      held = this.table.find(key) === old;
     } else {
       let slot = old;
       if (slot < 0) {
@@ -236,12 +201,12 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Removes `key` (reported 'deleted'); true when something was removed. */
   delete(key: string): boolean {
-    const slot = this.#table.find(key);
+    const slot = this.table.find(key);
     if (slot < 0) return false;
     this.#notifySlot(slot, 'deleted');
-    if (this.#table.queue(slot) === PREFETCH) this.#prefetch.remove(slot);
+    if (this.table.queue(slot) === PREFETCH) this.#prefetch.remove(slot);
     else this.#main.remove(slot);
-    this.#table.release(slot);
+    this.table.release(slot);
     this.#deliver();
     return true;
   }
@@ -249,7 +214,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   /** Removes every entry (each reported 'deleted'). The sketch keeps its counts, and the window's climber its state. */
   clear(): void {
     const removed = this.#removals === undefined ? [] : [...this.entries()];
-    this.#table.clear();
+    this.table.clear();
     this.#main.clear();
     this.#prefetch.clear();
     for (const entry of removed) this.#notify(entry, 'deleted');
@@ -260,7 +225,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
   stats(): TierStats {
     return {
       name: this.name,
-      entries: this.#table.used,
+      entries: this.table.used,
       bytes: this.bytes,
       maxBytes: this.#maxBytes,
       hits: this.#hits,
@@ -282,7 +247,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
     this.#prefetch.remove(slot);
     this.#prefetchHits++;
     this.#main.add(slot);
-    this.#prefetch.demandStored(this.#table.size(slot));
+    this.#prefetch.demandStored(this.table.size(slot));
     const ended = this.#main.recordHit(slot);
     this.#evict();
     if (ended) this.#endSample();
@@ -291,29 +256,29 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Adds a slot (in no list) to the window and restores the bounds. */
   #addDemand(slot: number): boolean {
-    const key = this.#table.key(slot);
+    const key = this.table.key(slot);
     this.#main.add(slot);
-    this.#prefetch.demandStored(this.#table.size(slot));
+    this.#prefetch.demandStored(this.table.size(slot));
     this.#evict(slot);
-    return this.#table.find(key) === slot;
+    return this.table.find(key) === slot;
   }
 
   /** Adds a slot (in no list) to the prefetch region, making room among prefetches, then in demand's lent room. */
   #addPrefetch(slot: number): boolean {
-    const table = this.#table;
+    const table = this.table;
     const key = table.key(slot);
     const size = table.size(slot);
     if (size > this.#prefetch.maxBytes) {
       // No ghost: ghosts are prefetches the region held and let go; a size refusal is not one (and fraction 0 must not grow).
       this.#notifySlot(slot, 'rejected');
-      this.#table.release(slot);
+      this.table.release(slot);
       return false;
     }
     // The length check stops the loop on an empty region whatever float residue fractional sizes left in its count.
     while (this.#prefetch.bytes + size > this.#prefetch.maxBytes && this.#prefetch.length > 0) this.#evictPrefetch();
     this.#prefetch.add(slot);
     this.#evict();
-    return this.#table.find(key) === slot;
+    return this.table.find(key) === slot;
   }
 
   /**
@@ -329,7 +294,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
       for (let expired = prefetch.expired(); expired >= 0; expired = prefetch.expired()) this.#evictPrefetch(expired, false);
     }
     let candidate = main.overflowWindow();
-    const demandBytes = slot < 0 ? 0 : this.#table.size(slot);
+    const demandBytes = slot < 0 ? 0 : this.table.size(slot);
     if (demandBytes > this.#maxBytes - prefetch.bytes && prefetch.length > 0) {
       if (main.wouldEvict(slot, candidate, this.#maxBytes - prefetch.bytesAfterRoomFor(demandBytes, this.#maxBytes))) {
         main.remove(slot);
@@ -351,13 +316,13 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Forgets a slot already unlinked from its region, and reports its entry. */
   #evicted(slot: number, remember = true): void {
-    const table = this.#table;
+    const table = this.table;
     const key = table.key(slot);
     const wasUnusedPrefetch = table.queue(slot) === PREFETCH && table.hits(slot) === 0;
     const expiresAt = table.expiresAt(slot);
     const expired = expiresAt !== Infinity && this.#clock.now() >= expiresAt;
     this.#notifySlot(slot, expired ? 'expired' : 'evicted');
-    this.#table.release(slot);
+    this.table.release(slot);
     this.#evictions++;
     if (wasUnusedPrefetch) {
       this.#prefetchEvictedUnused++;
@@ -370,7 +335,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** Mean size of the entries held (1 when empty): the step of a prefetch-share adjustment. */
   #averageEntryBytes(): number {
-    const size = this.#table.used;
+    const size = this.table.used;
     return size === 0 ? 1 : Math.max(1, Math.round(this.bytes / size));
   }
 
@@ -386,7 +351,7 @@ export class MemoryTier<V = unknown> implements Tier<V> {
 
   /** `#notify` of the slot's entry, built only when someone listens. */
   #notifySlot(slot: number, cause: RemovalCause): void {
-    this.#removals?.push(this.#table.entry(slot), cause);
+    this.#removals?.push(this.table.entry(slot), cause);
   }
 
   /** Ends a public operation: `onRemoval` hears of the removals it made (removal-queue.ts). */

@@ -11,9 +11,9 @@
  * is always the object stored. Keys are found through the table's own hash index (key-index.ts), which a Map would
  * cost 30-55 bytes an entry more than.
  */
-import { columnEntry, isSameEntry, noTags, plainLifetime, type Entry } from './entry.ts';
+import { columnEntry, matchesEntry, noTags, plainLifetime, type Entry } from './entry.ts';
 import { KeyIndex } from './key-index.ts';
-import { LifetimeTable, NO_LIFETIME } from './lifetime-table.ts';
+import { LifetimeTable } from './lifetime-table.ts';
 import { FIRST_SLOT, grownColumn, INITIAL_SLOTS, SlotLists } from './slot-lists.ts';
 
 export { FIRST_SLOT, PREFETCH, PROBATION, PROTECTED, WINDOW } from './slot-lists.ts';
@@ -24,6 +24,10 @@ const SATURATED = 8;
 const WHOLE = 16;
 /** The entry is a prefetch not used yet (`source` 'prefetch', `hits` 0): its first use must go through `get`. */
 const UNUSED = 32;
+/** `#life` of a slot whose offsets are in its own columns (`#ownStale`, `#ownTtl`): the lifetime table was full. */
+const OWN_LIFETIME = 0xfffe;
+/** `#life` of a whole entry whose times are not exact offsets of `createdAt`: its object's times count. */
+const OBJECT_TIMES = 0xffff;
 /** The plain entry has tags (in `#tags`). */
 const TAGGED = 64;
 /** A hit count that no longer grows (the column is 32-bit). */
@@ -35,13 +39,18 @@ export type KeyMatch = { readonly key: string; readonly version: number; readonl
 /** Entries by slot, each on one of four access-order lists (first = least recent, last = most recent). */
 export class NodeTable<V> extends SlotLists {
   #hash = new Int32Array(INITIAL_SLOTS);
+  /** The key's hash in `#index` (seeded, unlike `#hash`, the sketch's). */
+  #indexHash = new Int32Array(INITIAL_SLOTS);
   #keys = new Array<string | undefined>(INITIAL_SLOTS).fill(undefined);
   #values = new Array<unknown>(INITIAL_SLOTS).fill(undefined);
   #versions = new Float64Array(INITIAL_SLOTS);
   #sizes = new Float64Array(INITIAL_SLOTS);
   #created = new Float64Array(INITIAL_SLOTS);
-  /** Lifetime number (in `#lifetimes`), or NO_LIFETIME: the whole entry's own times count. */
+  /** Lifetime number (in `#lifetimes`), OWN_LIFETIME or OBJECT_TIMES. */
   #life = new Uint16Array(INITIAL_SLOTS);
+  /** Stale and expiry offsets of OWN_LIFETIME slots; made when the first is needed (a tier with few TTLs never does). */
+  #ownStale: Float64Array | undefined;
+  #ownTtl: Float64Array | undefined;
   /** Hits of a plain entry; of a whole one, hits not yet added to the object. */
   #hits = new Uint32Array(INITIAL_SLOTS);
   readonly #whole = new Map<number, Entry<V>>();
@@ -62,11 +71,15 @@ export class NodeTable<V> extends SlotLists {
 
   /** The slot holding `key`, or -1. */
   find(key: string): number {
-    const index = this.#index;
-    const hash = index.hash(key);
+    const hash = this.#index.hash(key);
     this.#lastKey = key;
     this.#lastHash = hash;
-    return index.find(key, hash);
+    return this.#index.find(key, hash);
+  }
+
+  /** `find` for a key likely looked up last (a miss's `set`): its hash is reused (comparing costs less than hashing). */
+  findAgain(key: string): number {
+    return key === this.#lastKey ? this.#index.find(key, this.#lastHash) : this.find(key);
   }
 
   /** A new slot holding `entry` (whose key is not held; its sketch hash is `hash`), in no list yet. */
@@ -75,15 +88,16 @@ export class NodeTable<V> extends SlotLists {
     this.#hash[slot] = hash;
     this.#store(slot, entry);
     const key = entry.key;
-    this.#index.insert(slot, key === this.#lastKey ? this.#lastHash : this.#index.hash(key));
+    const indexHash = key === this.#lastKey ? this.#lastHash : this.#index.hash(key);
+    this.#indexHash[slot] = indexHash;
+    this.#index.insert(slot, indexHash);
     return slot;
   }
 
   /** Frees a slot that is in no list (its key leaves the index). */
   release(slot: number): void {
-    if ((this.flags[slot] & WHOLE) !== 0) this.#letGo(slot);
-    if ((this.flags[slot] & TAGGED) !== 0) this.#tags.delete(slot);
-    this.#index.remove(slot, this.#index.hash(this.#keys[slot] as string));
+    this.#leave(slot);
+    this.#index.remove(slot, this.#indexHash[slot]);
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
     this.freeSlot(slot);
@@ -92,7 +106,8 @@ export class NodeTable<V> extends SlotLists {
   /** The slot's entry with its `hits` up to date: the object kept whole, or one built from the columns. */
   entry(slot: number): Entry<V> {
     if ((this.flags[slot] & WHOLE) === 0) {
-      const lifetime = this.#lifetimes.lifetime(this.#life[slot]);
+      const life = this.#life[slot];
+      const lifetime = life === OWN_LIFETIME ? { staleMs: (this.#ownStale as Float64Array)[slot], ttlMs: (this.#ownTtl as Float64Array)[slot] } : this.#lifetimes.lifetime(life);
       const tags = (this.flags[slot] & TAGGED) === 0 ? noTags : (this.#tags.get(slot) as readonly string[]);
       return columnEntry(this.#keys[slot] as string, this.#values[slot] as V, this.#versions[slot], this.#sizes[slot], this.#created[slot], lifetime, tags, this.#hits[slot]);
     }
@@ -108,21 +123,29 @@ export class NodeTable<V> extends SlotLists {
   /** True when the slot (-1: none) holds `entry` itself, or (a plain entry) a copy of it (see `isSameEntry`). */
   holds(slot: number, entry: Entry<V>): boolean {
     if (slot < 0) return false;
-    return (this.flags[slot] & WHOLE) !== 0 ? this.#whole.get(slot) === entry : isSameEntry(this.entry(slot), entry);
+    if ((this.flags[slot] & WHOLE) !== 0) return this.#whole.get(slot) === entry;
+    return plainLifetime(entry) !== undefined && matchesEntry(entry, this.#keys[slot] as string, this.#values[slot], this.#versions[slot], this.#sizes[slot], this.#created[slot], this.staleAt(slot), this.expiresAt(slot), this.#tagsOf(slot));
   }
 
   /** Puts `entry` in the slot in place of the one there (the slot keeps its place in its list). */
   setEntry(slot: number, entry: Entry<V>): void {
-    if ((this.flags[slot] & WHOLE) !== 0) this.#letGo(slot);
-    if ((this.flags[slot] & TAGGED) !== 0) this.#tags.delete(slot);
+    this.#leave(slot);
     this.flags[slot] &= ~(WHOLE | UNUSED | TAGGED);
     this.#store(slot, entry);
   }
 
-  /** A whole entry leaves its slot: its object gets the hits still pending (another holder may read them). */
-  #letGo(slot: number): void {
-    this.entry(slot);
-    this.#whole.delete(slot);
+  /**
+   * The slot's entry leaves: a whole one's object gets the hits still pending (another holder may read them), tags
+   * and the lifetime number are let go.
+   */
+  #leave(slot: number): void {
+    const flags = this.flags[slot];
+    if ((flags & WHOLE) !== 0) {
+      this.entry(slot);
+      this.#whole.delete(slot);
+    }
+    if ((flags & TAGGED) !== 0) this.#tags.delete(slot);
+    if (this.#life[slot] < OWN_LIFETIME) this.#lifetimes.release(this.#life[slot]);
   }
 
   #store(slot: number, entry: Entry<V>): void {
@@ -134,15 +157,19 @@ export class NodeTable<V> extends SlotLists {
     this.#created[slot] = createdAt;
     const plain = plainLifetime(entry);
     let life: number;
-    if (plain !== undefined) life = this.#lifetimes.indexOf(plain.staleMs, plain.ttlMs);
-    else {
+    if (plain !== undefined) {
+      life = this.#lifetimes.acquire(plain.staleMs, plain.ttlMs);
+      if (life < 0) life = this.#ownLifetime(slot, plain.staleMs, plain.ttlMs);
+    } else {
+      // Kept whole; a lifetime number, when its times allow one, spares the hit path a look at the object.
       const { staleAt, expiresAt } = entry;
       const staleMs = staleAt - createdAt;
       const ttlMs = expiresAt - createdAt;
-      life = createdAt + staleMs === staleAt && createdAt + ttlMs === expiresAt ? this.#lifetimes.indexOf(staleMs, ttlMs) : NO_LIFETIME;
+      life = createdAt + staleMs === staleAt && createdAt + ttlMs === expiresAt ? this.#lifetimes.acquire(staleMs, ttlMs) : -1;
+      if (life < 0) life = OBJECT_TIMES;
     }
     this.#life[slot] = life;
-    if (plain !== undefined && life !== NO_LIFETIME) {
+    if (plain !== undefined) {
       this.#hits[slot] = Math.min(entry.hits, MAX_HITS);
       if (entry.tags.length > 0) {
         this.#tags.set(slot, entry.tags);
@@ -178,24 +205,35 @@ export class NodeTable<V> extends SlotLists {
     return (this.flags[slot] & WHOLE) === 0 ? 1 : (this.#whole.get(slot) as Entry<V>).probability;
   }
 
-  /** When the slot's entry stops being fresh: min(staleAt, expiresAt). */
+  /** The slot's offsets, kept in its own columns (made on first use, as long as the others). */
+  #ownLifetime(slot: number, staleMs: number, ttlMs: number): number {
+    (this.#ownStale ??= new Float64Array(this.capacity))[slot] = staleMs;
+    (this.#ownTtl ??= new Float64Array(this.capacity))[slot] = ttlMs;
+    return OWN_LIFETIME;
+  }
+
+  /**
+   * When the slot's entry stops being fresh: min(staleAt, expiresAt); -Infinity when either time is NaN (never fresh:
+   * such an entry is left to `get`, which answers it as the Entry's times say).
+   */
   freshUntil(slot: number): number {
     const life = this.#life[slot];
-    if (life !== NO_LIFETIME) return this.#created[slot] + this.#lifetimes.freshMs(life);
-    const entry = this.#whole.get(slot) as Entry<V>;
-    return Math.min(entry.staleAt, entry.expiresAt);
+    const until = life < OWN_LIFETIME ? this.#created[slot] + this.#lifetimes.freshMs(life) : Math.min(this.staleAt(slot), this.expiresAt(slot));
+    return until === until ? until : -Infinity;
   }
 
   /** When the slot's entry goes stale. */
   staleAt(slot: number): number {
     const life = this.#life[slot];
-    return life !== NO_LIFETIME ? this.#created[slot] + this.#lifetimes.lifetime(life).staleMs : (this.#whole.get(slot) as Entry<V>).staleAt;
+    if (life < OWN_LIFETIME) return this.#created[slot] + this.#lifetimes.lifetime(life).staleMs;
+    return life === OWN_LIFETIME ? this.#created[slot] + (this.#ownStale as Float64Array)[slot] : (this.#whole.get(slot) as Entry<V>).staleAt;
   }
 
   /** When the slot's entry expires. */
   expiresAt(slot: number): number {
     const life = this.#life[slot];
-    return life !== NO_LIFETIME ? this.#created[slot] + this.#lifetimes.ttlMs(life) : (this.#whole.get(slot) as Entry<V>).expiresAt;
+    if (life < OWN_LIFETIME) return this.#created[slot] + this.#lifetimes.lifetime(life).ttlMs;
+    return life === OWN_LIFETIME ? this.#created[slot] + (this.#ownTtl as Float64Array)[slot] : (this.#whole.get(slot) as Entry<V>).expiresAt;
   }
 
   /** True while the entry is a prefetch not used yet (`source` 'prefetch', `hits` 0). */
@@ -224,6 +262,10 @@ export class NodeTable<V> extends SlotLists {
 
   hash(slot: number): number {
     return this.#hash[slot];
+  }
+
+  indexHash(slot: number): number {
+    return this.#indexHash[slot];
   }
 
   /** Whether the slot's key was found saturated in sketch epoch `epoch` (marks of an older epoch are gone). */
@@ -274,6 +316,7 @@ export class NodeTable<V> extends SlotLists {
     for (const slot of this.#whole.keys()) this.entry(slot);
     this.#whole.clear();
     this.#tags.clear();
+    this.#lifetimes.clear();
     this.#index.clear();
     this.#lastKey = undefined;
     this.#keys.fill(undefined);
@@ -283,10 +326,13 @@ export class NodeTable<V> extends SlotLists {
 
   protected grown(size: number): void {
     this.#hash = grownColumn(this.#hash, new Int32Array(size));
+    this.#indexHash = grownColumn(this.#indexHash, new Int32Array(size));
     this.#versions = grownColumn(this.#versions, new Float64Array(size));
     this.#sizes = grownColumn(this.#sizes, new Float64Array(size));
     this.#created = grownColumn(this.#created, new Float64Array(size));
     this.#life = grownColumn(this.#life, new Uint16Array(size));
+    if (this.#ownStale !== undefined) this.#ownStale = grownColumn(this.#ownStale, new Float64Array(size));
+    if (this.#ownTtl !== undefined) this.#ownTtl = grownColumn(this.#ownTtl, new Float64Array(size));
     this.#hits = grownColumn(this.#hits, new Uint32Array(size));
     // Arrays of the exact size (push would grow their backing stores by half again).
     this.#keys = copied(this.#keys, size);

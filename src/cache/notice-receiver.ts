@@ -31,7 +31,7 @@ export type NoticeStores<V> = LocalStores<V> & {
 
 /** The highest version of `key` held here (memory tier or a shadow catalog), 0 when none. */
 export function heldVersion<V>(w: LocalStores<V>, key: string): number {
-  return Math.max(w.memory.peek(key)?.version ?? 0, w.shadow?.held(key)?.version ?? 0);
+  return Math.max(w.memory.versionOf(key) ?? 0, w.shadow?.held(key)?.version ?? 0);
 }
 
 /** Applies `notice` to the local copies; keys this cache refuses (too long) are not held here and are skipped. Returns how many copies went. */
@@ -63,7 +63,7 @@ export function applyNotice<V>(w: NoticeStores<V>, notice: WriteNotice): number 
     else w.floors.noteChange(key, bound);
     w.loader.discard(key);
     w.absent?.delete(key);
-    const inMemory = w.memory.peek(key)?.version;
+    const inMemory = w.memory.versionOf(key);
     const cataloged = w.shadow?.held(key)?.version;
     const wasHeld = inMemory !== undefined && isStale(inMemory) && w.memory.delete(key);
     if ((cataloged !== undefined && isStale(cataloged) && w.shadow!.drop(key, cataloged)) || wasHeld) removed++;

@@ -11,7 +11,8 @@ import type { AbsentKeys } from './absent-keys.ts';
 
 /** What Presence needs of the memory tier (MemoryTier's methods of these names). */
 export type PresenceTier = {
-  peek(key: string): { readonly staleAt: number } | undefined;
+  /** When the entry held for `key` goes stale; undefined when none is held. */
+  staleAtOf(key: string): number | undefined;
   touch(key: string): boolean;
   touchIfFresh(key: string, now: number): boolean | undefined;
 };
@@ -33,8 +34,8 @@ export class Presence {
   /** True when `key` is held fresh in memory, being fetched, or known absent. */
   isPresent(key: string): boolean {
     if (this.#flights.flight(key) !== undefined) return true;
-    const e = this.#memory.peek(key);
-    if (e !== undefined) return this.#clock.now() < e.staleAt;
+    const staleAt = this.#memory.staleAtOf(key);
+    if (staleAt !== undefined) return this.#clock.now() < staleAt;
     return this.#absent !== undefined && this.#absent.has(key, this.#clock.now(), false);
   }
 

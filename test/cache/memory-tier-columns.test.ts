@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createEntry, entryFields, isSameEntry, restoreEntry, type Entry, type RemovalCause } from '../../src/cache/entry.ts';
 import { KeyIndex } from '../../src/cache/key-index.ts';
+import { LifetimeTable, MAX_LIFETIMES } from '../../src/cache/lifetime-table.ts';
 import { MemoryTier } from '../../src/cache/memory-tier.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { seededRandom } from '../../src/sim/seeded-random.ts';
@@ -17,7 +18,8 @@ describe('KeyIndex', () => {
     for (const seed of [1, 2, 3]) {
       const rand = seededRandom(seed);
       const keys: string[] = [];
-      const index = new KeyIndex({ key: (slot) => keys[slot] }, seed);
+      const hashes: number[] = [];
+      const index = new KeyIndex({ key: (slot) => keys[slot], indexHash: (slot) => hashes[slot] }, seed);
       const model = new Map<string, number>();
       const free: number[] = [];
       for (let op = 0; op < 40_000; op++) {
@@ -29,7 +31,8 @@ describe('KeyIndex', () => {
         if (slot < 0 && rand() < 0.6) {
           const fresh = free.pop() ?? keys.length + 4;
           keys[fresh] = key;
-          index.insert(fresh, index.hash(key));
+          hashes[fresh] = index.hash(key);
+          index.insert(fresh, hashes[fresh]);
           model.set(key, fresh);
         } else if (slot >= 0 && rand() < 0.5) {
           index.remove(slot, index.hash(key));
@@ -42,16 +45,25 @@ describe('KeyIndex', () => {
     }
   });
 
-  test('keys whose hashes agree but for the tag still find their own slots', () => {
+  test('one long run: same home cell, tags that agree and tags that differ; removals anywhere in it', () => {
     const keys: string[] = [];
-    const index = new KeyIndex({ key: (slot) => keys[slot] }, 7);
-    // Same cell, different keys: hand the index one hash for all of them (the worst run it can meet).
+    const hashes: number[] = [];
+    const index = new KeyIndex({ key: (slot) => keys[slot], indexHash: (slot) => hashes[slot] }, 7);
+    // Every hash lands on cell 5 of the table (low bits), half with one tag (top bits), half with others.
+    const hashOf = (i: number): number => (i % 2 === 0 ? 0x7f000005 : ((i % 7) << 24) | 5) | 0;
+    const held = new Map<string, number>();
     for (let i = 0; i < 40; i++) {
       keys[i + 4] = `same-${i}`;
-      index.insert(i + 4, 12345);
+      hashes[i + 4] = hashOf(i);
+      index.insert(i + 4, hashes[i + 4]);
+      held.set(`same-${i}`, i + 4);
     }
-    for (let i = 0; i < 40; i++) assert.equal(index.find(`same-${i}`, 12345), i + 4);
-    assert.equal(index.find('same-40', 12345), -1);
+    for (const i of [0, 13, 39, 20, 1]) {
+      index.remove(i + 4, hashOf(i));
+      held.delete(`same-${i}`);
+    }
+    for (let i = 0; i < 41; i++) assert.equal(index.find(`same-${i}`, hashOf(i)), held.get(`same-${i}`) ?? -1, `same-${i}`);
+    assert.equal(index.size, held.size);
   });
 });
 
@@ -87,8 +99,10 @@ describe('MemoryTier columns against whole entries', () => {
           else if (kind < 0.85) made = createEntry({ ...fields, tags: rand() < 0.5 ? ['t'] : ['u', 't'] });
           else {
             // Read back from a shared tier: times that may not be offsets of createdAt exactly.
+            // Some with a stale time no offset from createdAt gives exactly (1e-20 beside ~1000: the entry keeps its own).
             const createdAt = clock.now() - Math.floor(rand() * 10) + (rand() < 0.3 ? 0.1 : 0);
-            made = restoreEntry({ key, value: values[k], version, sizeBytes, createdAt, staleAt: createdAt + 0.3 * ttlMs, expiresAt: createdAt + ttlMs, tags: [], prediction: undefined, hits: Math.floor(rand() * 2) });
+            const staleAt = rand() < 0.3 ? 1e-20 : createdAt + 0.3 * ttlMs;
+            made = restoreEntry({ key, value: values[k], version, sizeBytes, createdAt, staleAt, expiresAt: createdAt + ttlMs, tags: [], prediction: undefined, hits: Math.floor(rand() * 2) });
           }
           ops.push(`set ${key} v${version} ${sizeBytes}B ttl ${ttlMs}`);
         } else ops.push(`op ${roll.toFixed(2)} ${key}`);
@@ -150,5 +164,46 @@ describe('MemoryTier columns against whole entries', () => {
     tier.delete('b');
     tier.clear();
     assert.deepEqual([a.hits, b.hits, c.hits], [2, 3, 1], 'replaced, deleted, cleared');
+  });
+
+  test('lifetime numbers are freed with their last entry; past the table, entries keep their offsets themselves', () => {
+    const table = new LifetimeTable();
+    const numbers = Array.from({ length: MAX_LIFETIMES }, (_, i) => table.acquire(i, 10 * i));
+    assert.equal(table.acquire(-1, 5), -1, 'full');
+    assert.equal(table.acquire(3, 30), numbers[3], 'a pair alive: its number');
+    table.release(numbers[3]);
+    table.release(numbers[3]);
+    assert.equal(table.size, MAX_LIFETIMES - 1);
+    assert.equal(table.acquire(-1, 5), numbers[3], 'the freed number serves another pair');
+    assert.equal(table.acquire(-0, -0), numbers[0], '-0 is 0');
+
+    const clock = new VirtualClock(1_000.25);
+    const tier = new MemoryTier<number>({ maxBytes: 20_000, clock });
+    const made = Array.from({ length: 2 * MAX_LIFETIMES }, (_, i) => createEntry({ key: `k${i}`, value: i, version: 1, sizeBytes: 1, now: clock.now(), ttlMs: 60_000 + i + 0.5, staleAfterMs: 30_000 + i }));
+    for (const e of made) tier.set(e);
+    for (const e of made) {
+      const out = tier.peek(e.key) as Entry<number>;
+      assert.deepEqual([out.staleAt, out.expiresAt], [e.staleAt, e.expiresAt], e.key);
+      assert.ok(tier.holds(e), e.key);
+    }
+    clock.advance(30_000 + MAX_LIFETIMES);
+    assert.equal(tier.hit('k0', (k) => k), undefined, 'stale by its own offsets');
+    assert.equal(tier.hit(`k${2 * MAX_LIFETIMES - 1}`, (k) => k), `k${2 * MAX_LIFETIMES - 1}`, 'fresh by its own offsets');
+  });
+
+  test('a NaN time is never fresh on the hit path; a NaN value or a -0 offset is still the same entry', () => {
+    const clock = new VirtualClock(100);
+    const tier = new MemoryTier<number>({ maxBytes: 10, clock });
+    const odd = restoreEntry({ key: 'n', value: 1, version: 1, sizeBytes: 1, createdAt: 50, staleAt: 60, expiresAt: Number.NaN, tags: [], prediction: undefined });
+    tier.set(odd);
+    assert.equal(tier.hit('n', (k) => k), undefined, 'left to get');
+    assert.equal(tier.get('n')?.key, 'n', 'get answers as the times say (NaN never expires)');
+    const nan = createEntry({ key: 'v', value: Number.NaN, version: 1, sizeBytes: 1, now: 100, ttlMs: 10, staleAfterMs: 10 });
+    tier.set(nan);
+    assert.ok(tier.holds(nan) && isSameEntry(tier.peek('v'), nan));
+    tier.set(createEntry({ key: 'z', value: 0, version: 1, sizeBytes: 1, now: 100, ttlMs: 10, staleAfterMs: 0 }));
+    const negative = createEntry({ key: 'w', value: 0, version: 1, sizeBytes: 1, now: 100, ttlMs: 10, staleAfterMs: -0 });
+    tier.set(negative);
+    assert.ok(tier.holds(negative) && isSameEntry(tier.peek('w'), negative), 'a -0 stale offset stored after a 0 one');
   });
 });
