@@ -8,7 +8,7 @@ export { estimateBytes } from './cache/cache-options.ts';
 export type { CacheFault, CacheOptions, CachePrefetchOptions, ShadowOptions } from './cache/cache-options.ts';
 export type { ShadowStats } from './cache/shadow-catalog.ts';
 export type { ShadowItem, ShadowListOptions } from './cache/shadow-listing.ts';
-export { entryFields, isExpired, isStale } from './cache/entry.ts';
+export { entryFields, isExpired, isSameEntry, isStale } from './cache/entry.ts';
 export type { Entry, EntrySource, RemovalCause } from './cache/entry.ts';
 export { FrequencySketch } from './cache/frequency-sketch.ts';
 export type { FrequencySketchOptions } from './cache/frequency-sketch.ts';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as prescient from '../src/index.ts';
 
 test('the public entry point exports the engine, the predictors and the simulator by name', async () => {
-  for (const name of ['Cache', 'MemoryTier', 'FrequencySketch', 'VirtualClock', 'systemClock', 'FunctionOrigin', 'MarkovPredictor', 'DeltaPredictor', 'PopularityPredictor', 'EnsemblePredictor', 'SessionKnnPredictor', 'PrefetchScheduler', 'Feedback', 'PrescientError', 'openTrace', 'simulate']) {
+  for (const name of ['Cache', 'isSameEntry', 'MemoryTier', 'FrequencySketch', 'VirtualClock', 'systemClock', 'FunctionOrigin', 'MarkovPredictor', 'DeltaPredictor', 'PopularityPredictor', 'EnsemblePredictor', 'SessionKnnPredictor', 'PrefetchScheduler', 'Feedback', 'PrescientError', 'openTrace', 'simulate']) {
     assert.ok(name in prescient, `${name} is exported`);
   }
   const cache = new prescient.Cache({ origin: new prescient.MapOrigin([['a', 1]]), clock: new prescient.VirtualClock(), predictor: new prescient.EnsemblePredictor() });

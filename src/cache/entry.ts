@@ -31,8 +31,9 @@ export type Entry<V = unknown> = {
   readonly predictedBy?: string;
   /**
    * Number of times the entry was served. A prefetched entry with `hits === 0` has not been used yet; tiers
-   * increment it on `get`. The memory tier counts repeated hits by slot and adds them whenever it hands the entry out
-   * (`get`, `peek`, `entries`, removal callbacks): a reference kept from earlier (such as `Cache.set`'s) may show fewer.
+   * increment it on `get`. The memory tier counts hits by slot: a plain entry it hands out (`get`, `peek`, `entries`,
+   * removal callbacks) is a copy made with the count of that moment, and an entry it keeps whole (a prefetch) gets the
+   * hits counted since whenever it is handed out: a reference kept from earlier (such as `Cache.set`'s) may show fewer.
    */
   hits: number;
 };
@@ -220,10 +221,11 @@ export function isSameEntry(a: Entry | undefined, b: Entry | undefined): boolean
 
 /**
  * True when `entry` has these fields: the same key, value (`Object.is`), version, size and times (equal or both NaN)
- * and the same tags array.
+ * and the same tags array (any two empty ones count as the same: a tier keeps no empty array).
  */
 export function matchesEntry(entry: Entry, key: string, value: unknown, version: number, sizeBytes: number, createdAt: number, staleAt: number, expiresAt: number, tags: readonly string[]): boolean {
-  return entry.key === key && Object.is(entry.value, value) && sameNumber(entry.version, version) && sameNumber(entry.sizeBytes, sizeBytes) && entry.tags === tags
+  return entry.key === key && Object.is(entry.value, value) && sameNumber(entry.version, version) && sameNumber(entry.sizeBytes, sizeBytes)
+    && (entry.tags === tags || (entry.tags.length === 0 && tags.length === 0))
     && sameNumber(entry.createdAt, createdAt) && sameNumber(entry.staleAt, staleAt) && sameNumber(entry.expiresAt, expiresAt);
 }
 

@@ -44,7 +44,10 @@ export class NodeTable<V> extends SlotLists {
   #keys = new Array<string | undefined>(INITIAL_SLOTS).fill(undefined);
   #values = new Array<unknown>(INITIAL_SLOTS).fill(undefined);
   #versions = new Float64Array(INITIAL_SLOTS);
-  #sizes = new Float64Array(INITIAL_SLOTS);
+  /** `sizeBytes`, or NaN when a float32 cannot hold it exactly: then it is in `#exactSizes`. */
+  #sizes = new Float32Array(INITIAL_SLOTS);
+  /** Sizes a float32 cannot hold; made when the first is needed (sizes are byte counts: rarely). */
+  #exactSizes: Float64Array | undefined;
   #created = new Float64Array(INITIAL_SLOTS);
   /** Lifetime number (in `#lifetimes`), OWN_LIFETIME or OBJECT_TIMES. */
   #life = new Uint16Array(INITIAL_SLOTS);
@@ -109,7 +112,7 @@ export class NodeTable<V> extends SlotLists {
       const life = this.#life[slot];
       const lifetime = life === OWN_LIFETIME ? { staleMs: (this.#ownStale as Float64Array)[slot], ttlMs: (this.#ownTtl as Float64Array)[slot] } : this.#lifetimes.lifetime(life);
       const tags = (this.flags[slot] & TAGGED) === 0 ? noTags : (this.#tags.get(slot) as readonly string[]);
-      return columnEntry(this.#keys[slot] as string, this.#values[slot] as V, this.#versions[slot], this.#sizes[slot], this.#created[slot], lifetime, tags, this.#hits[slot]);
+      return columnEntry(this.#keys[slot] as string, this.#values[slot] as V, this.#versions[slot], this.size(slot), this.#created[slot], lifetime, tags, this.#hits[slot]);
     }
     const entry = this.#whole.get(slot) as Entry<V>;
     const pending = this.#hits[slot];
@@ -124,7 +127,7 @@ export class NodeTable<V> extends SlotLists {
   holds(slot: number, entry: Entry<V>): boolean {
     if (slot < 0) return false;
     if ((this.flags[slot] & WHOLE) !== 0) return this.#whole.get(slot) === entry;
-    return plainLifetime(entry) !== undefined && matchesEntry(entry, this.#keys[slot] as string, this.#values[slot], this.#versions[slot], this.#sizes[slot], this.#created[slot], this.staleAt(slot), this.expiresAt(slot), this.#tagsOf(slot));
+    return plainLifetime(entry) !== undefined && matchesEntry(entry, this.#keys[slot] as string, this.#values[slot], this.#versions[slot], this.size(slot), this.#created[slot], this.staleAt(slot), this.expiresAt(slot), this.#tagsOf(slot));
   }
 
   /** Puts `entry` in the slot in place of the one there (the slot keeps its place in its list). */
@@ -153,7 +156,12 @@ export class NodeTable<V> extends SlotLists {
     this.#keys[slot] = entry.key;
     this.#values[slot] = entry.value;
     this.#versions[slot] = entry.version;
-    this.#sizes[slot] = entry.sizeBytes;
+    const size = entry.sizeBytes;
+    if (Math.fround(size) === size) this.#sizes[slot] = size;
+    else {
+      this.#sizes[slot] = Number.NaN;
+      (this.#exactSizes ??= new Float64Array(this.capacity))[slot] = size;
+    }
     this.#created[slot] = createdAt;
     const plain = plainLifetime(entry);
     let life: number;
@@ -197,7 +205,8 @@ export class NodeTable<V> extends SlotLists {
 
   /** The entry's `sizeBytes`. */
   size(slot: number): number {
-    return this.#sizes[slot];
+    const size = this.#sizes[slot];
+    return size === size ? size : (this.#exactSizes as Float64Array)[slot];
   }
 
   /** The probability the entry was predicted with (1 for a demand entry). */
@@ -328,7 +337,8 @@ export class NodeTable<V> extends SlotLists {
     this.#hash = grownColumn(this.#hash, new Int32Array(size));
     this.#indexHash = grownColumn(this.#indexHash, new Int32Array(size));
     this.#versions = grownColumn(this.#versions, new Float64Array(size));
-    this.#sizes = grownColumn(this.#sizes, new Float64Array(size));
+    this.#sizes = grownColumn(this.#sizes, new Float32Array(size));
+    if (this.#exactSizes !== undefined) this.#exactSizes = grownColumn(this.#exactSizes, new Float64Array(size));
     this.#created = grownColumn(this.#created, new Float64Array(size));
     this.#life = grownColumn(this.#life, new Uint16Array(size));
     if (this.#ownStale !== undefined) this.#ownStale = grownColumn(this.#ownStale, new Float64Array(size));

@@ -199,7 +199,10 @@ export class ShadowCatalogs<V = unknown> {
    * `entry` (evicted or refused by the tier): the cache then leaves its waste, if unused, to them.
    */
   leftTier(entry: Entry<V>, cause: RemovalCause): boolean {
-    if (cause === 'replaced' || cause === 'deleted' || !isSameEntry(this.#held.entry(entry.key), entry)) return false;
+    const held = this.#held.entry(entry.key);
+    if (cause === 'replaced' || cause === 'deleted' || held === undefined || !isSameEntry(held, entry)) return false;
+    // A copy the tier built of a plain entry: the catalogs' object takes the hits the tier counted, as the stored object did.
+    if (held !== entry) held.hits = entry.hits;
     this.#countOutside(entry.key);
     // Kept to be served: whether it was a wasted prefetch is told when the catalogs let it go unused (`#held`).
     return cause !== 'expired';

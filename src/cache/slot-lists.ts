@@ -8,7 +8,7 @@
  * random hit takes several cache misses; here, as in node-lru-cache, a node is a small integer slot and its links
  * live in parallel typed arrays. The lists are circular through sentinel slots 0-3, so no link is ever empty and the
  * end of a list is simply a slot below `FIRST_SLOT`. Freed slots are reused through a free list threaded through
- * `next`. Columns grow by a quarter when full (whole 64-slot steps), so at most a fifth of them stand empty; a
+ * `next`. Columns grow by an eighth when full (whole 64-slot steps), so at most a ninth of them stand empty; a
  * subclass grows its own columns with them (`grown`). Cost: O(1) per list operation, amortised O(1) per allocation.
  */
 
@@ -173,7 +173,7 @@ export abstract class SlotLists {
   }
 
   #grow(): void {
-    const size = this.#prev.length + Math.max(INITIAL_SLOTS, Math.ceil(this.#prev.length / 4 / INITIAL_SLOTS) * INITIAL_SLOTS);
+    const size = this.#prev.length + Math.max(INITIAL_SLOTS, Math.ceil(this.#prev.length / 8 / INITIAL_SLOTS) * INITIAL_SLOTS);
     this.#prev = grownColumn(this.#prev, new Int32Array(size));
     this.#next = grownColumn(this.#next, new Int32Array(size));
     this.flags = grownColumn(this.flags, new Uint8Array(size));
@@ -182,7 +182,7 @@ export abstract class SlotLists {
 }
 
 /** `to`, holding `from`'s values first. */
-export function grownColumn<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array>(from: T, to: T): T {
+export function grownColumn<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float32Array | Float64Array>(from: T, to: T): T {
   to.set(from);
   return to;
 }

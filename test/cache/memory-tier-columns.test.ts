@@ -89,7 +89,8 @@ describe('MemoryTier columns against whole entries', () => {
         const roll = rand();
         let made: Entry<object> | undefined;
         if (roll < 0.35) {
-          const sizeBytes = rand() < 0.1 ? 0.5 + Math.floor(rand() * 4) : 1 + Math.floor(rand() * 6);
+          // Fractional sizes too, some a float32 cannot hold (0.1 + n).
+          const sizeBytes = rand() < 0.1 ? 0.5 + Math.floor(rand() * 4) : rand() < 0.05 ? 0.1 + Math.floor(rand() * 4) : 1 + Math.floor(rand() * 6);
           const ttlMs = ttls[Math.floor(rand() * ttls.length)];
           const version = 1 + Math.floor(rand() * 4);
           const kind = rand();
@@ -140,6 +141,10 @@ describe('MemoryTier columns against whole entries', () => {
     const renewed = restoreEntry({ ...entryFields(stored), staleAt: stored.staleAt + 1, prediction: undefined });
     assert.ok(!isSameEntry(renewed, stored), 'other times: another entry');
     assert.ok(!tier.holds(renewed));
+    const emptyTags = createEntry({ key: 'e', value, version: 1, sizeBytes: 1, now: 5, ttlMs: 100, staleAfterMs: 10, tags: [] });
+    tier.set(emptyTags);
+    assert.ok(tier.holds(emptyTags) && isSameEntry(tier.peek('e'), emptyTags), 'an empty tags array of its own is no tags');
+    tier.delete('e');
     const tagged = createEntry({ key: 'b', value, version: 1, sizeBytes: 1, now: 5, ttlMs: 100, staleAfterMs: 10, tags: ['t'] });
     tier.set(tagged);
     assert.notEqual(tier.peek('b'), tagged, 'an entry with tags is a copy too');
@@ -183,6 +188,7 @@ describe('MemoryTier columns against whole entries', () => {
     for (const e of made) tier.set(e);
     for (const e of made) {
       const out = tier.peek(e.key) as Entry<number>;
+      assert.notEqual(out, e, `${e.key}: a copy from the columns, not kept whole`);
       assert.deepEqual([out.staleAt, out.expiresAt], [e.staleAt, e.expiresAt], e.key);
       assert.ok(tier.holds(e), e.key);
     }

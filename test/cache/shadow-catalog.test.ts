@@ -49,6 +49,23 @@ describe('ShadowCatalogs', () => {
     assert.equal(stats.userCatalogs, 100);
   });
 
+  test('a demand entry the tier keeps as columns: the catalogs see it as held, and take its hits when the tier lets it go', () => {
+    const { catalogs, entry, tier } = setup();
+    const e = entry('d', 1, 1000, false);
+    tier.set(e);
+    catalogs.reference({ user: 'u' }, e, 0.7, 'test');
+    for (let i = 0; i < 3; i++) {
+      const read = catalogs.serve('d', { user: 'u' });
+      assert.ok(read !== undefined && read !== 'stale' && read.status === 'hit');
+    }
+    assert.equal(catalogs.stats().bytesOutsideTier, 0, 'held by the tier (a copy of it: the same entry)');
+    const copy = tier.peek('d') as Entry<string>;
+    assert.notEqual(copy, e);
+    assert.equal(copy.hits, 3, 'the tier counted the hits');
+    assert.equal(catalogs.leftTier(copy, 'evicted'), true);
+    assert.equal(e.hits, 3, 'the catalogs\' object took them');
+  });
+
   test('serves a fresh entry as prefetched on the first read, as a hit after, and records both', () => {
     const { catalogs, entry, tier, recorded, used, reads } = setup();
     const e = entry('a');
