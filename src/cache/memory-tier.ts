@@ -211,7 +211,7 @@ export class MemoryTier<V = unknown> extends TierReads<V> implements Tier<V> {
     return true;
   }
 
-  /** Removes every entry (each reported 'deleted'). The sketch keeps its counts, and the window's climber its state. */
+  /** Removes every entry (each reported 'deleted', in no particular order). The sketch keeps its counts, the window's climber its state. */
   clear(): void {
     const removed = this.#removals === undefined ? [] : [...this.entries()];
     this.table.clear();
