@@ -202,7 +202,7 @@ export class ShadowCatalogs<V = unknown> {
     const held = this.#held.entry(entry.key);
     if (cause === 'replaced' || cause === 'deleted' || held === undefined || !isSameEntry(held, entry)) return false;
     // A copy the tier built of a plain entry: the catalogs' object takes the hits the tier counted, as the stored object did.
-    if (held !== entry) held.hits = entry.hits;
+    if (held !== entry) held.hits = Math.max(held.hits, entry.hits);
     this.#countOutside(entry.key);
     // Kept to be served: whether it was a wasted prefetch is told when the catalogs let it go unused (`#held`).
     return cause !== 'expired';
