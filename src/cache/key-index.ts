@@ -83,19 +83,19 @@ export class KeyIndex {
     }
   }
 
-  /** Adds `slot`, whose key (hashing to `hash`) is not in the index yet. */
-  insert(slot: number, hash: number): void {
+  /** Adds `slot`, whose key is not in the index yet (its `indexHash` already set). */
+  insert(slot: number): void {
     if (this.#size + 1 > (this.#mask + 1) * MAX_LOAD) this.#resize((this.#mask + 1) * 2);
-    this.#place(slot, hash);
+    this.#place(slot, this.#slots.indexHash(slot));
     this.#size++;
   }
 
-  /** Removes `slot` (held), whose key hashes to `hash`. */
-  remove(slot: number, hash: number): void {
+  /** Removes `slot` (held). */
+  remove(slot: number): void {
     const cells = this.#cells;
     const tags = this.#tags;
     const mask = this.#mask;
-    let i = hash & mask;
+    let i = this.#slots.indexHash(slot) & mask;
     while (cells[i] !== slot) i = (i + 1) & mask;
     // Backward shift: every later cell of the run that may move into the hole does, so lookups never meet a gap.
     for (let j = (i + 1) & mask; cells[j] !== 0; j = (j + 1) & mask) {

@@ -84,7 +84,7 @@ export class MemoryTier<V = unknown> extends TierReads<V> implements Tier<V> {
    * cache reloads it, and may serve it within grace). It is kept either way.
    */
   get(key: string, includeExpired = false): Entry<V> | undefined {
-    const slot = this.table.find(key);
+    const slot = this.table.findAgain(key); // the Cache asks `hit` first: a key it could not serve is not hashed twice
     if (slot < 0) {
       this.#misses++;
       if (this.#prefetch.recordMiss(key, this.#averageEntryBytes(), this.table.used)) this.#onDisplacedMiss?.();

@@ -80,7 +80,15 @@ export class NodeTable<V> extends SlotLists {
     return this.#index.find(key, hash);
   }
 
-  /** `find` for a key likely looked up last (a miss's `set`): its hash is reused (comparing costs less than hashing). */
+  /** Slots holding an entry (the keys in the index). */
+  get used(): number {
+    return this.#index.size;
+  }
+
+  /**
+   * `find` for a key likely looked up last (`get` after the Cache's `hit` found nothing to serve, `set` after a miss):
+   * its hash is reused (comparing costs less than hashing).
+   */
   findAgain(key: string): number {
     return key === this.#lastKey ? this.#index.find(key, this.#lastHash) : this.find(key);
   }
@@ -91,16 +99,15 @@ export class NodeTable<V> extends SlotLists {
     this.#hash[slot] = hash;
     this.#store(slot, entry);
     const key = entry.key;
-    const indexHash = key === this.#lastKey ? this.#lastHash : this.#index.hash(key);
-    this.#indexHash[slot] = indexHash;
-    this.#index.insert(slot, indexHash);
+    this.#indexHash[slot] = key === this.#lastKey ? this.#lastHash : this.#index.hash(key);
+    this.#index.insert(slot);
     return slot;
   }
 
   /** Frees a slot that is in no list (its key leaves the index). */
   release(slot: number): void {
     this.#leave(slot);
-    this.#index.remove(slot, this.#indexHash[slot]);
+    this.#index.remove(slot);
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
     this.freeSlot(slot);

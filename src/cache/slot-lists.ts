@@ -38,12 +38,6 @@ export abstract class SlotLists {
   /** Slots below this have been handed out at least once. */
   protected top = FIRST_SLOT;
   #free = -1;
-  #used = 0;
-
-  /** Slots in use. */
-  get used(): number {
-    return this.#used;
-  }
 
   /** Column length: slots a subclass's columns must hold. */
   protected get capacity(): number {
@@ -58,7 +52,6 @@ export abstract class SlotLists {
       if (this.top === this.#prev.length) this.#grow();
       slot = this.top++;
     }
-    this.#used++;
     this.flags[slot] = 0;
     return slot;
   }
@@ -68,7 +61,6 @@ export abstract class SlotLists {
     this.flags[slot] = 0;
     this.#next[slot] = this.#free;
     this.#free = slot;
-    this.#used--;
   }
 
   /** The subclass's columns grow to `size` slots (the lists' columns have). */
@@ -169,7 +161,6 @@ export abstract class SlotLists {
     this.flags.fill(0);
     this.top = FIRST_SLOT;
     this.#free = -1;
-    this.#used = 0;
   }
 
   #grow(): void {
