@@ -17,7 +17,13 @@ export class DecayedHeavyHitters {
   readonly #capacity: number;
   readonly #longHalfLife: number;
   readonly #shortHalfLife: number;
-  #slotOf = new Map<number, number>();
+  /**
+   * Slot + 1 of each counted key id (0: empty), open addressing with linear probing keyed by a hash of the id, at
+   * most half full: a Map<number, number> costs a hashed lookup plus a delete and a set whenever a new key takes
+   * a counter (most accesses of a long-tailed stream). The id of slot s is `#ids[s]`.
+   */
+  readonly #index: Int32Array;
+  readonly #shift: number;
   #ids: Int32Array;
   #long: Float64Array;
   #short: Float64Array;
@@ -31,6 +37,9 @@ export class DecayedHeavyHitters {
   #tick = 0;
   readonly #scratch: Float64Array;
   readonly #select: Float64Array;
+  /** Slots of the last `topInto`'s answer, best first (`#lastN` of them): their scores now bound the next cut. */
+  readonly #lastSlots: Int32Array;
+  #lastN = 0;
 
   /**
    * @param capacity counters kept.
@@ -46,8 +55,12 @@ export class DecayedHeavyHitters {
     this.#short = new Float64Array(capacity);
     this.#heap = new Int32Array(capacity);
     this.#pos = new Int32Array(capacity);
+    const slots = 1 << (33 - Math.clz32(capacity)); // the power of two above 2 x capacity
+    this.#index = new Int32Array(slots);
+    this.#shift = Math.clz32(slots) + 1;
     this.#scratch = new Float64Array(capacity);
     this.#select = new Float64Array(capacity);
+    this.#lastSlots = new Int32Array(capacity);
   }
 
   /** Counters in use. */
@@ -69,8 +82,18 @@ export class DecayedHeavyHitters {
     if (ws > 1e100) ws = this.#rescaleShort(t);
     this.#longTotal += wl;
     this.#shortTotal += ws;
-    let slot = this.#slotOf.get(id);
-    if (slot === undefined) {
+    const index = this.#index;
+    const mask = index.length - 1;
+    let h = this.#home(id);
+    let slot = -1;
+    for (let e = index[h]; e !== 0; e = index[h]) {
+      if (this.#ids[e - 1] === id) {
+        slot = e - 1;
+        break;
+      }
+      h = (h + 1) & mask;
+    }
+    if (slot < 0) {
       if (this.#size < this.#capacity) {
         slot = this.#size++;
         this.#long[slot] = 0;
@@ -80,10 +103,12 @@ export class DecayedHeavyHitters {
         this.#siftUp(slot);
       } else {
         slot = this.#heap[0];
-        this.#slotOf.delete(this.#ids[slot]);
+        this.#unindex(this.#ids[slot]);
+        h = this.#home(id);
+        while (index[h] !== 0) h = (h + 1) & mask;
       }
       this.#ids[slot] = id;
-      this.#slotOf.set(id, slot);
+      index[h] = slot + 1;
     }
     this.#long[slot] += wl;
     this.#short[slot] += ws;
@@ -94,7 +119,10 @@ export class DecayedHeavyHitters {
    * Writes up to `limit` key ids by score = (1 - trendWeight) x long share + trendWeight x short share, highest
    * first, into `ids` / `scores` (each at least `limit` long) and returns how many. A share is the key's decayed
    * count over the decayed count of all accesses, an estimate of P(next = key). O(capacity): the scores go to
-   * a scratch array, a quickselect finds the limit-th, and only the keys at or above it are sorted.
+   * a scratch array, a cut-off at most the limit-th score drops the keys that cannot rank, and the rest are sorted
+   * by insertion (ties to the lower slot). The cut-off is the lowest score now of the last answer's first `limit`
+   * slots: `limit` distinct counters score at least that, so no key below it ranks; the answer changes a little
+   * between calls, so few keys pass it. Without a last answer as long, a quickselect finds the limit-th score.
    */
   topInto(limit: number, trendWeight: number, ids: Int32Array, scores: Float64Array): number {
     const size = this.#size;
@@ -103,11 +131,17 @@ export class DecayedHeavyHitters {
     const st = this.#shortTotal;
     const all = this.#scratch;
     for (let slot = 0; slot < size; slot++) all[slot] = (1 - trendWeight) * (this.#long[slot] / lt) + trendWeight * (this.#short[slot] / st);
+    const slots = this.#lastSlots;
     let threshold = -Infinity;
     if (size > limit) {
-      const copy = this.#select;
-      copy.set(all.subarray(0, size));
-      threshold = kthLargestInPlace(copy, size, limit);
+      if (this.#lastN >= limit) {
+        threshold = Infinity;
+        for (let k = 0; k < limit; k++) if (all[slots[k]] < threshold) threshold = all[slots[k]];
+      } else {
+        const copy = this.#select;
+        copy.set(all.subarray(0, size));
+        threshold = kthLargestInPlace(copy, size, limit);
+      }
     }
     let n = 0;
     for (let slot = 0; slot < size; slot++) {
@@ -117,13 +151,36 @@ export class DecayedHeavyHitters {
       let j = n < limit ? n++ : limit - 1;
       while (j > 0 && scores[j - 1] < s) {
         scores[j] = scores[j - 1];
-        ids[j] = ids[j - 1];
+        slots[j] = slots[j - 1];
         j--;
       }
       scores[j] = s;
-      ids[j] = this.#ids[slot];
+      slots[j] = slot;
     }
+    for (let k = 0; k < n; k++) ids[k] = this.#ids[slots[k]];
+    this.#lastN = n;
     return n;
+  }
+
+  /** Home cell of key id `id` in `#index` (a multiplicative hash: its top bits). */
+  #home(id: number): number {
+    return Math.imul(id, 0x9e3779b1) >>> this.#shift;
+  }
+
+  /** Removes key id `id` (indexed) from `#index`, shifting back the entries after it that probed past its cell. */
+  #unindex(id: number): void {
+    const index = this.#index;
+    const mask = index.length - 1;
+    let i = this.#home(id);
+    while (this.#ids[index[i] - 1] !== id) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+      const k = this.#home(this.#ids[index[j] - 1]);
+      // The entry at j stays when its home lies cyclically in (i, j]; else it moves into the hole at i.
+      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
+      index[i] = index[j];
+      i = j;
+    }
+    index[i] = 0;
   }
 
   #rescaleLong(t: number): number {

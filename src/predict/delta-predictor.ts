@@ -15,14 +15,16 @@
  * rate when it beats the delta estimate.
  * Keys are numeric when they are written as a canonical safe integer (what String(n) gives); other keys are ignored. Memory: `maxDeltas`
  * global deltas and `maxSessions` sessions of a few numbers each. Cost: O(historyLength) per observe, O(historyLength + 16) per predict, plus a re-rank of the global deltas
- * every 64 accesses.
+ * every 64 accesses. The global table is a DeltaTable (delta-table.ts), the merge and ranking a DeltaRanking
+ * (delta-ranking.ts): both are on every access's path, and kept free of Maps and allocation.
  */
 import { liveKey, contextScope, type ContextScope, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
 import { canonicalInteger } from './key-interner.ts';
-import { kthLargestInPlace } from './quickselect.ts';
+import { DeltaRanking, nearOffsets, outLimit } from './delta-ranking.ts';
+import { DeltaTable } from './delta-table.ts';
 import { SessionRegistry } from './session-registry.ts';
 
 /** Options of DeltaPredictor. */
@@ -66,30 +68,12 @@ const gapSmoothing = 0.2;
 const novelDeltaMass = 1;
 /** Global deltas offered per prediction: the most frequent 16 (a session's own deltas come on top). */
 const globalCandidates = 16;
-/** Most predictions returned by one predict (a larger limit is clipped to it). */
-const outLimit = 64;
-/** Offsets d (1..nearOffsets) whose near-future rate is learned; see the header. */
-const nearOffsets = 4;
 /** Classes of a key by which of its `nearOffsets` predecessors were recent: the near rates are learned per class. */
 const neighbourClasses = 1 << nearOffsets;
 /** Near-future counts are halved after this many numeric accesses, so the rates follow the workload. */
 const nearHalvingAccesses = 8192;
 /** Deltas counted between re-rankings of the global list (O(maxDeltas log maxDeltas) each). */
 const rerankEvery = 64;
-
-/** Adds score `p` to delta `d` among the first `m` of `deltas` / `scores` (appending it when new); returns the new count. */
-function merge(deltas: Float64Array, scores: Float64Array, m: number, d: number, p: number): number {
-  for (let i = 0; i < m; i++) {
-    if (deltas[i] === d) {
-      scores[i] += p;
-      return m;
-    }
-  }
-  deltas[m] = d;
-  scores[m] = p;
-  return m + 1;
-}
-
 
 /** Numeric delta / stride predictor. */
 export class DeltaPredictor implements Predictor {
@@ -101,19 +85,14 @@ export class DeltaPredictor implements Predictor {
   readonly #alpha: number;
   readonly #sessions: SessionRegistry<DeltaSession>;
   readonly #anonymous: DeltaSession;
-  #global = new Map<number, number>();
+  readonly #global = new DeltaTable(globalCandidates);
   #globalTotal = 0;
   #weight = 1;
   /** Growth of `#weight` per counted delta (2^(1/halfLife)): new counts weigh more instead of old ones decaying. */
   readonly #growth: number;
-  #top: number[] = [];
   #topStale = false;
   #sinceRank = 0;
-  #pruneScratch = new Float64Array(0);
-  readonly #deltas: Float64Array;
-  readonly #scores: Float64Array;
-  /** Probability of the other deltas folded into step j of a run (index j), in `predictValues`. */
-  readonly #folded: Float64Array;
+  readonly #ranking: DeltaRanking;
   /**
    * Accesses (decayed) in which key - d was among the recent keys, by the neighbour class of key - d when it was
    * read (index class * (nearOffsets + 1) + d).
@@ -126,11 +105,11 @@ export class DeltaPredictor implements Predictor {
   readonly #sessionClasses: boolean;
   readonly #anonymousClasses: boolean;
   /** Key values written by the last `predictValues`. */
-  readonly valueOut = new Float64Array(outLimit);
+  readonly valueOut: Float64Array;
   /** Probabilities written by the last `predictValues`, parallel to `valueOut`. */
-  readonly probabilityOut = new Float64Array(outLimit);
+  readonly probabilityOut: Float64Array;
   /** ETAs in ms (NaN: unknown) written by the last `predictValues`, parallel to `valueOut`. */
-  readonly etaOut = new Float64Array(outLimit);
+  readonly etaOut: Float64Array;
 
   constructor(options: DeltaPredictorOptions = {}) {
     optionsObject(options);
@@ -145,10 +124,11 @@ export class DeltaPredictor implements Predictor {
     const classes = contextScope('nearClasses', options.nearClasses, 'anonymous');
     this.#sessionClasses = classes === true;
     this.#anonymousClasses = classes !== false;
-    this.#deltas = new Float64Array(this.#history + globalCandidates + nearOffsets);
-    this.#scores = new Float64Array(this.#history + globalCandidates + nearOffsets);
     if (this.#lookahead > 64) throw new InvalidOptionError('lookahead', 'an integer from 1 to 64', this.#lookahead);
-    this.#folded = new Float64Array(this.#lookahead + 1);
+    this.#ranking = new DeltaRanking(this.#history, this.#global, this.#lookahead);
+    this.valueOut = this.#ranking.values;
+    this.probabilityOut = this.#ranking.probabilities;
+    this.etaOut = this.#ranking.steps;
     this.#alpha = nonNegativeNumber('globalWeight', options.globalWeight, 2);
     const maxSessions = positiveInt('maxSessions', options.maxSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
@@ -209,83 +189,30 @@ export class DeltaPredictor implements Predictor {
     if (seen + alpha === 0) return 0;
     const denom = seen + alpha + novelDeltaMass;
     if (this.#topStale) this.#rankGlobal();
-    const deltas = this.#deltas;
-    const scores = this.#scores;
-    let m = 0;
-    for (let i = 0; i < seen; i++) m = merge(deltas, scores, m, s.deltas[i], 1 / denom);
-    if (alpha > 0) {
-      const top = this.#top;
-      const f = alpha / this.#globalTotal / denom;
-      for (let i = 0; i < top.length; i += 2) m = merge(deltas, scores, m, top[i], top[i + 1] * f);
-    }
+    const ranking = this.#ranking;
+    const ms = ranking.session(s.deltas, seen, denom);
     const lastDelta = s.n > 0 ? s.deltas[(s.n - 1) % this.#history] : Number.NaN;
     let run = 0;
     for (let i = 1; i <= seen && s.deltas[(s.n - i) % this.#history] === lastDelta; i++) run++;
-    // A clean run is extended below; otherwise offer the near offsets at the rates learned for keys of the last
-    // key's neighbour class (one key each, so no key is offered twice).
-    const lastClass = s.neighbours[s.n % (this.#history + 1)];
-    const observed = this.#nearObservations[lastClass];
-    if (observed > 0 && run < 2) {
-      const base = lastClass * (nearOffsets + 1);
-      for (let d = 1; d <= nearOffsets; d++) {
-        const rate = Math.min(1, this.#nearHits[base + d] / observed);
-        let i = 0;
-        while (i < m && deltas[i] !== d) i++;
-        if (i === m) {
-          deltas[m] = d;
-          scores[m++] = rate;
-        } else if (rate > scores[i]) {
-          scores[i] = rate;
-        }
+    const want = Math.min(Math.floor(limit), outLimit);
+    const f = alpha > 0 ? alpha / this.#globalTotal / denom : 0;
+    const topN = alpha > 0 ? this.#global.topLength : 0;
+    let n: number;
+    if (run >= 2 && lastDelta !== 0) n = ranking.run(s.last, ms, topN, f, lastDelta, want);
+    else {
+      // Off a clean run, the near offsets come at the rates learned for keys of the last key's neighbour class
+      // (one key each, so no key is offered twice).
+      const lastClass = s.neighbours[s.n % (this.#history + 1)];
+      const observed = this.#nearObservations[lastClass];
+      const near = observed > 0 && run < 2;
+      if (near) {
+        const base = lastClass * (nearOffsets + 1);
+        for (let d = 1; d <= nearOffsets; d++) ranking.nearRates[d] = Math.min(1, this.#nearHits[base + d] / observed);
       }
-    }
-    // Along a clean run of delta d, key last + j·d (j = 2..lookahead) is also what a delta of j·d names: that delta
-    // is folded into the run's step j, so each key is offered once, with the larger of the two probabilities and the
-    // ETA of the route that gave it. Not their sum: both estimate that the same key is read soon, so they overlap
-    // (the sum cost ARC OLTP at 1,000 entries 1.36 points, 62.62 → 61.26; the larger one leaves it where it was).
-    const lookahead = this.#lookahead;
-    const folded = this.#folded;
-    const isRun = run >= 2 && lastDelta !== 0;
-    if (isRun) {
-      folded.fill(0);
-      for (let i = 0; i < m; i++) {
-        const j = deltas[i] / lastDelta;
-        if (j >= 2 && j <= lookahead && Number.isInteger(j)) {
-          folded[j] += scores[i];
-          deltas[i] = 0;
-        }
-      }
-    }
-    // Top `limit` (key, probability, steps) by probability, kept sorted in the output arrays.
-    const keys = this.valueOut;
-    const probs = this.probabilityOut;
-    const steps = this.etaOut;
-    const want = Math.min(Math.floor(limit), keys.length);
-    let n = 0;
-    for (let i = 0; i < m; i++) {
-      const d = deltas[i];
-      if (d === 0) continue;
-      const ahead = isRun && d === lastDelta ? lookahead : 1;
-      for (let j = 1; j <= ahead; j++) {
-        const key = s.last + d * j;
-        if (!Number.isSafeInteger(key)) break;
-        const alongRun = scores[i] ** j;
-        const other = ahead > 1 ? folded[j] : 0;
-        const probability = Math.min(1, alongRun > other ? alongRun : other);
-        if (n === want && probability <= probs[want - 1]) continue; // a later step may carry a folded delta
-        let at = n < want ? n++ : want - 1;
-        while (at > 0 && probs[at - 1] < probability) {
-          probs[at] = probs[at - 1];
-          keys[at] = keys[at - 1];
-          steps[at] = steps[at - 1];
-          at--;
-        }
-        probs[at] = probability;
-        keys[at] = key;
-        steps[at] = other > alongRun ? 1 : j; // the other delta's read is the next one
-      }
+      n = ranking.step(s.last, ms, topN, f, near, want);
     }
     const gap = Number.isNaN(s.gapMs) ? Number.NaN : Math.max(0, s.gapMs);
+    const steps = this.etaOut;
     for (let r = 0; r < n; r++) steps[r] *= gap;
     return n;
   }
@@ -319,22 +246,10 @@ export class DeltaPredictor implements Predictor {
     return (s === this.#anonymous ? this.#anonymousClasses : this.#sessionClasses) ? found >> 1 : 0;
   }
 
-  /** Caches the `globalCandidates` most frequent global deltas as [delta, count, ...] pairs, highest first. */
+  /** Caches the `globalCandidates` most frequent global deltas (DeltaTable.rank) and where the near offsets are. */
   #rankGlobal(): void {
-    const top: number[] = [];
-    for (const [d, c] of this.#global) {
-      const n = top.length >> 1;
-      if (n === globalCandidates && c <= top[top.length - 1]) continue;
-      let at = n < globalCandidates ? n : n - 1;
-      while (at > 0 && top[2 * at - 1] < c) {
-        top[2 * at] = top[2 * at - 2];
-        top[2 * at + 1] = top[2 * at - 1];
-        at--;
-      }
-      top[2 * at] = d;
-      top[2 * at + 1] = c;
-    }
-    this.#top = top;
+    this.#global.rank();
+    this.#ranking.ranked();
     this.#topStale = false;
   }
 
@@ -343,35 +258,23 @@ export class DeltaPredictor implements Predictor {
       this.#weight *= this.#growth;
       if (this.#weight > 1e12) this.#rescale();
     }
-    this.#global.set(d, (this.#global.get(d) ?? 0) + this.#weight);
+    this.#global.add(d, this.#weight);
     this.#globalTotal += this.#weight;
-    if (++this.#sinceRank >= rerankEvery || this.#top.length === 0) {
+    if (++this.#sinceRank >= rerankEvery || this.#global.topLength === 0) {
       this.#topStale = true;
       this.#sinceRank = 0;
     }
-    if (this.#global.size > this.#maxDeltas) this.#prune();
+    // The rarest half goes (their mass stays in the total, keeping probabilities honest): on a trace whose deltas
+    // never repeat (item ids) the table fills and prunes every maxDeltas / 2 accesses.
+    if (this.#global.size > this.#maxDeltas) this.#global.prune(this.#maxDeltas / 2);
   }
 
+  /** Brings counts back near 1 before they overflow; the cached top counts are of the old scale, so it is re-ranked. */
   #rescale(): void {
     const f = 1 / this.#weight;
-    for (const [d, c] of this.#global) this.#global.set(d, c * f);
+    this.#global.scale(f);
     this.#globalTotal *= f;
     this.#weight = 1;
-  }
-
-  /** Drops the rarest half of the global deltas (their mass stays in the total, keeping probabilities honest). */
-  #prune(): void {
-    const size = this.#global.size;
-    if (this.#pruneScratch.length < size) this.#pruneScratch = new Float64Array(2 * size);
-    const counts = this.#pruneScratch;
-    let i = 0;
-    for (const c of this.#global.values()) counts[i++] = c;
-    // The median count (ascending position floor(size / 2)) by quickselect: a sort costs about 10x more, and on a
-    // trace whose deltas never repeat (item ids) the table fills and prunes every maxDeltas / 2 accesses.
-    const cut = kthLargestInPlace(counts, size, size - Math.floor(size / 2));
-    for (const [d, c] of this.#global) {
-      if (this.#global.size <= this.#maxDeltas / 2) break;
-      if (c <= cut) this.#global.delete(d);
-    }
+    this.#topStale = true;
   }
 }

@@ -362,7 +362,9 @@ export class MarkovPredictor implements Predictor {
 
 function push(h: History, id: number): void {
   const ids = h.ids;
-  if (ids.length > 1) ids.copyWithin(1, 0, ids.length - 1);
+  // An element loop, not copyWithin: TypedArray copyWithin is a C++ builtin, whose call costs far more than moving
+  // the one or two ids of a history (maxOrder is at most 8).
+  for (let i = ids.length - 1; i > 0; i--) ids[i] = ids[i - 1];
   ids[0] = id;
   if (h.len < ids.length) h.len++;
   h.count++;

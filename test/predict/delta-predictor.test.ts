@@ -138,3 +138,19 @@ describe('DeltaPredictor limits', () => {
     for (const limit of [1.5, 2.5]) assert.equal(p.predict(ctx, limit).length, Math.floor(limit), String(limit));
   });
 });
+
+describe('DeltaPredictor global counts rescaled', () => {
+  it('re-ranks its cached top deltas when the counts are rescaled (they read 1e12 times too large until the next re-rank)', () => {
+    // halfLifeAccesses 1 doubles the weight of each counted delta, so counts are rescaled about every 40 deltas.
+    const p = new DeltaPredictor({ halfLifeAccesses: 1, historyLength: 1 });
+    let highest = 0;
+    for (let t = 0; t < 200; t++) {
+      p.observe({ key: String(1000 + t), at: t, ctx: { session: 'scan' } }); // +1 dominates the global table
+      p.observe({ key: String(((t * 7919) % 1000) * 1000), at: t, ctx: { session: 'random' } });
+      const predictions = p.predict({ session: 'random' }, 3);
+      if (t >= 10) for (const q of predictions) highest = Math.max(highest, q.probability);
+    }
+    assert.ok(highest > 0.3, `the global +1 delta is offered (highest ${highest})`);
+    assert.ok(highest < 0.9, `a session of random keys is never near certain of a global delta (highest ${highest})`);
+  });
+});
