@@ -38,7 +38,7 @@
 import { liveKey, type ReadContext } from '../context.ts';
 import { InvalidOptionError } from '../errors.ts';
 import { nameOption, nonNegativeNumber, optionsObject, positiveInt } from '../options.ts';
-import { CandidateSet } from './candidate-set.ts';
+import { IdScores } from './id-scores.ts';
 import { internerOption, type KeyInterner } from './key-interner.ts';
 import { kthLargestInPlace } from './quickselect.ts';
 import type { Access, Prediction, Predictor } from './predictor.ts';
@@ -132,8 +132,9 @@ export class SessionKnnPredictor implements Predictor {
    * recent live item that found it.
    */
   readonly #match: Int32Array | undefined;
-  readonly #sims = new CandidateSet();
-  readonly #acc = new CandidateSet();
+  /** Candidate neighbours by slot (at most `sampleSize`), then the neighbours' items by key id. */
+  readonly #sims: IdScores;
+  readonly #acc = new IdScores(64);
 
   /** @throws InvalidOptionError (ERR_INVALID_OPTION) naming a bad option, or `maxSessions` when the product is too large. */
   constructor(options: SessionKnnPredictorOptions = {}) {
@@ -159,6 +160,7 @@ export class SessionKnnPredictor implements Predictor {
     if (decay === 0) throw new InvalidOptionError('positionDecay', 'a positive number or Infinity', 0); // exp(-0 / 0) is NaN
     this.#decay = decay === Infinity ? undefined : Float64Array.from({ length: 256 }, (_, d) => Math.exp(-d / decay));
     this.#match = decay === Infinity ? undefined : new Int32Array(this.#sample);
+    this.#sims = new IdScores(this.#sample);
     const maxLive = positiveInt('maxLiveSessions', options.maxLiveSessions, 20_000);
     const idleMs = nonNegativeNumber('sessionIdleMs', options.sessionIdleMs, 30 * 60_000, true);
     const numbering = options[sessionNumbering] ?? {};
@@ -191,13 +193,14 @@ export class SessionKnnPredictor implements Predictor {
     let n = this.#itemCount[slot];
     let i = 0;
     while (i < n && items[base + i] !== id) i++;
+    // Shifts of at most 254 ids by loop: TypedArray copyWithin is a call into C++, dearer than the copy itself.
     if (i < n) {
-      items.copyWithin(base + i, base + i + 1, base + n);
+      for (let j = base + i, end = base + n - 1; j < end; j++) items[j] = items[j + 1];
       items[base + n - 1] = id;
       return;
     }
     if (n === this.#len) {
-      items.copyWithin(base, base + 1, base + n);
+      for (let j = base, end = base + n - 1; j < end; j++) items[j] = items[j + 1];
       n--;
     }
     items[base + n] = id;
@@ -229,50 +232,80 @@ export class SessionKnnPredictor implements Predictor {
       this.topScores = new Float64Array(limit);
     }
     const base = slot * this.#len;
-    const sims = this.#sims;
-    sims.clear();
     const from = Math.max(0, m - this.#query);
     const cap = this.#cap;
     const slotTag = this.#slotTag;
+    const items = this.#items;
     const match = this.#match;
+    const sample = this.#sample;
+    const sims = this.#sims;
+    // Slots ever held are below this bound, and an entry reaches the stamp only once `slotTag` says its slot is held.
+    sims.reset(Math.min(cap, (this.#firstSid % cap) + this.#nextSid - this.#firstSid));
+    const stamp = sims.stamp;
+    const index = sims.index;
+    const current = sims.current;
+    const simIds = sims.ids;
+    const simScores = sims.scores;
+    let found = 0;
+    const rings = this.#rings;
+    const ringSize = this.#ringSize;
+    const ringHead = this.#ringHead;
     let budget = this.#scan;
     for (let q = m - 1; q >= from && budget > 0; q--) {
-      const item = this.#items[base + q];
+      const item = items[base + q];
       const w = (q - from + 1) / (m - from);
-      const ring = this.#rings[item];
-      const size = Math.min(this.#ringSize[item], budget);
+      const ring = rings[item];
+      const size = Math.min(ringSize[item], budget);
       budget -= size;
-      const head = this.#ringHead[item];
-      const len = ring.length;
-      for (let r = 1; r <= size; r++) {
-        const at = head - r;
-        const other = ring[at < 0 ? at + len : at];
-        const oslot = other % cap;
-        if (oslot === slot || slotTag[oslot] !== other) continue;
-        const known = sims.size;
-        if (known >= this.#sample && sims.indexOf(oslot) < 0) continue;
-        const position = sims.add(oslot, w);
-        if (match !== undefined && sims.size > known) match[position] = item;
+      // The `size` newest entries, newest first: ring[head - 1] down to ring[0], then (wrapped) from the end.
+      let hi = ringHead[item];
+      let lo = hi - size;
+      let wrapped = 0;
+      if (lo < 0) {
+        wrapped = -lo;
+        lo = 0;
+      }
+      for (;;) {
+        for (let at = hi - 1; at >= lo; at--) {
+          const other = ring[at];
+          const oslot = other % cap;
+          if (oslot === slot || slotTag[oslot] !== other) continue;
+          if (stamp[oslot] === current) {
+            simScores[index[oslot]] += w;
+            continue;
+          }
+          if (found >= sample) continue;
+          stamp[oslot] = current;
+          index[oslot] = found;
+          simIds[found] = oslot;
+          simScores[found] = w;
+          if (match !== undefined) match[found] = item;
+          found++;
+        }
+        if (wrapped === 0) break;
+        hi = ring.length;
+        lo = hi - wrapped;
+        wrapped = 0;
       }
     }
-    const found = sims.size;
+    sims.size = found;
     if (found === 0) return 0;
-    const threshold = found <= this.#k ? -Infinity : kthLargest(sims.scores, found, this.#k, this.#scratch);
+    const k = this.#k;
+    const threshold = found <= k ? -Infinity : kthLargest(simScores, found, k, this.#scratch);
     const acc = this.#acc;
-    acc.clear();
+    acc.reset(this.#keys.size); // every id in the slab is one of the interner's
+    const len = this.#len;
+    const itemCount = this.#itemCount;
     let total = 0;
-    let taken = 0;
-    for (let i = 0; i < found && taken < this.#k; i++) {
-      const s = sims.scores[i];
-      if (s < threshold) continue;
-      taken++;
-      const oslot = sims.ids[i];
-      const obase = oslot * this.#len;
-      const n = this.#itemCount[oslot];
-      if (match === undefined) {
-        acc.addEach(this.#items, obase, n, s);
-        total += s * n;
-      } else total += this.#voteNear(obase, n, match[i], s);
+    if (match === undefined) total = acc.voteSessions(items, itemCount, len, simIds, simScores, found, k, threshold);
+    else {
+      for (let i = 0, taken = 0; i < found && taken < k; i++) {
+        const s = simScores[i];
+        if (s < threshold) continue;
+        taken++;
+        const oslot = simIds[i];
+        total += this.#voteNear(oslot * len, itemCount[oslot], match[i], s);
+      }
     }
     const top = acc.topInto(limit, this.topIds, this.topScores);
     for (let r = 0; r < top; r++) this.topScores[r] = Math.min(1, this.topScores[r] / total);
