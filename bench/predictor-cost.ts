@@ -1,8 +1,8 @@
 /**
  * Question: what does each predictor cost per access (observe + predict(limit 5)) and per model state?
  *
- * Replays yoochoose-100k (stable-sorted by Time) and msnbc (first 100,000 sessions, one after another) through
- * each predictor, side by side with a naive baseline (first-order Markov as Map<string, Map<string, number>>,
+ * Replays yoochoose-100k (stable-sorted by Time), msnbc (first 100,000 sessions, one after another) and LIRS multi2
+ * (a block trace: anonymous reads, one global stream, where delta is the source that counts) through each predictor, side by side with a naive baseline (first-order Markov as Map<string, Map<string, number>>,
  * sorting successors on every predict). Reports ns per access (median of 3 timed passes after a warm-up pass, a
  * fresh predictor each pass) and bytes per state: the growth of (heapUsed + arrayBuffers after global.gc())
  * when a second trained model is added beside a first one (so loader garbage and lazily compiled code are
@@ -11,7 +11,9 @@
  * PREDICTORS=ensemble,delta (names of the default set, comma-separated) times only those beside the baseline.
  * VARIANTS='[{"name":"no-knn","ensemble":{"knn":false}}]' adds EnsemblePredictors with those options.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { ReadContext } from '../src/context.ts';
 import type { Access, Prediction, Predictor } from '../src/predict/predictor.ts';
@@ -56,6 +58,17 @@ function accesses(rows: EvaluationRequest[]): Access[] {
   return rows.map((r, i) => ({ key: r.key, at: r.time ?? i, ctx: { session: r.session } }));
 }
 
+/** LIRS multi2: one block number per line, read as anonymous accesses 10 ms apart. */
+function blockTrace(file: string): Access[] {
+  const lines = gunzipSync(readFileSync(join(dataDir, 'cache-lirs', file))).toString('latin1').split('\n');
+  const out: Access[] = [];
+  for (const line of lines) {
+    const key = line.trim();
+    if (key !== '') out.push({ key, at: out.length * 10, ctx: {} });
+  }
+  return out;
+}
+
 function run(make: () => Predictor, stream: Access[]): { ns: number; predictor: Predictor } {
   let predictor = make();
   let sink = 0;
@@ -84,11 +97,11 @@ const makers: { name: string; make: () => Predictor }[] = [
   ...chosen,
   ...variants.map((v) => ({ name: `ensemble ${v.name}`, make: () => new EnsemblePredictor(v.ensemble) })),
 ];
-for (const [label, rows] of [
-  ['yoochoose-100k', loadYoochoose(dataDir)],
-  ['msnbc (100k sessions)', loadMsnbc(dataDir)],
+for (const [label, stream] of [
+  ['yoochoose-100k', accesses(loadYoochoose(dataDir))],
+  ['msnbc (100k sessions)', accesses(loadMsnbc(dataDir))],
+  ['LIRS multi2 (anonymous block reads)', blockTrace('multi2.trace.gz')],
 ] as const) {
-  const stream = accesses(rows);
   console.log(`\n## ${label}: ${stream.length} accesses\n`);
   console.log('| predictor | ns / access (observe + predict 5) | states | bytes / state |');
   console.log('|---|---|---|---|');
