@@ -230,9 +230,6 @@ export class DeltaRanking {
       }
     }
     // Top `want` (key, probability, steps) by probability, kept sorted in the output arrays.
-    const keys = this.values;
-    const probs = this.probabilities;
-    const steps = this.steps;
     let n = 0;
     for (let i = 0; i < m; i++) {
       const d = deltas[i];
@@ -243,18 +240,9 @@ export class DeltaRanking {
         if (!Number.isSafeInteger(key)) break;
         const alongRun = j === 1 ? scores[i] : scores[i] ** j; // x ** 1 is x: the power only from step 2
         const other = ahead > 1 ? folded[j] : 0;
-        const probability = Math.min(1, alongRun > other ? alongRun : other);
-        if (n === want && probability <= probs[want - 1]) continue; // a later step may carry a folded delta
-        let at = n < want ? n++ : want - 1;
-        while (at > 0 && probs[at - 1] < probability) {
-          probs[at] = probs[at - 1];
-          keys[at] = keys[at - 1];
-          steps[at] = steps[at - 1];
-          at--;
-        }
-        probs[at] = probability;
-        keys[at] = key;
-        steps[at] = other > alongRun ? 1 : j; // the other delta's read is the next one
+        // A step left out does not end the run: a later step may carry a folded delta. The other delta's read is
+        // the next one.
+        n = this.#insert(n, want, key, Math.min(1, alongRun > other ? alongRun : other), other > alongRun ? 1 : j);
       }
     }
     return n;
@@ -262,8 +250,12 @@ export class DeltaRanking {
 
   /** Offers `key` at min(1, score), one step ahead, into the sorted top `want`; returns the new count. */
   #offer(n: number, want: number, key: number, score: number): number {
+    return this.#insert(n, want, key, Math.min(1, score > 0 ? score : 0), 1);
+  }
+
+  /** Inserts (key, probability, step) into the sorted top `want` unless it ranks below a full list; returns the new count. */
+  #insert(n: number, want: number, key: number, probability: number, step: number): number {
     const probs = this.probabilities;
-    const probability = Math.min(1, score > 0 ? score : 0);
     if (n === want && probability <= probs[want - 1]) return n;
     const keys = this.values;
     const steps = this.steps;
@@ -276,7 +268,7 @@ export class DeltaRanking {
     }
     probs[at] = probability;
     keys[at] = key;
-    steps[at] = 1;
+    steps[at] = step;
     return n;
   }
 }
